@@ -1,0 +1,185 @@
+//! Plico's wire types: what crosses the HTTP boundary between the browser and the server,
+//! and the typed messages between the UI thread and the crypto worker.
+//!
+//! Architecture Invariant: this crate does no IO and knows nothing of HTTP, SQL or crypto.
+//! Binary fields travel as standard base64 strings so that the JSON stays readable.
+
+pub mod address;
+pub mod worker;
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// The prefix under which every JSON endpoint lives.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// The header every state-changing request must carry. Browsers cannot send a custom header
+/// cross-origin without a CORS preflight, which the server never grants, so this blocks CSRF
+/// on top of the `SameSite=Strict` cookie.
+pub const CSRF_HEADER: &str = "x-plico-csrf";
+
+/// The one error shape of the API: `{"error":{"code":"…","message":"…"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// A machine-readable code and a sentence a person can read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorDetail {
+    /// A stable, lowercase code such as `name_taken` or `body_too_large`.
+    pub code: String,
+    /// A sentence that names what is wrong.
+    pub message: String,
+}
+
+/// Step 1 of OPAQUE registration: the client's blinded password element.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SignupStartRequest {
+    /// The local part of the address, before the `@`.
+    pub name: String,
+    /// `opaque_ke::RegistrationRequest`, base64.
+    pub registration_request: String,
+}
+
+/// The server's OPAQUE registration response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SignupStartResponse {
+    /// The full address the account will have.
+    pub address: String,
+    /// `opaque_ke::RegistrationResponse`, base64.
+    pub registration_response: String,
+}
+
+/// Step 2 of registration: the sealed OPAQUE envelope plus the keys made in the browser.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SignupFinishRequest {
+    pub name: String,
+    /// `opaque_ke::RegistrationUpload`, base64.
+    pub registration_upload: String,
+    /// The public OpenPGP certificate, ASCII-armored. It must hold no secret key material.
+    pub public_cert: String,
+    /// The secret key, sealed in the browser under a key derived from OPAQUE's export key, base64.
+    pub sealed_secret_key: String,
+}
+
+/// Step 1 of OPAQUE login.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoginStartRequest {
+    /// A full address or just the local part.
+    pub address: String,
+    /// `opaque_ke::CredentialRequest`, base64.
+    pub credential_request: String,
+}
+
+/// The server's OPAQUE credential response. An unknown address gets an indistinguishable
+/// fake response, so the client learns only "wrong name or password".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoginStartResponse {
+    /// Names the server-side login state for step 2; valid for one minute.
+    pub login_id: String,
+    /// `opaque_ke::CredentialResponse`, base64.
+    pub credential_response: String,
+}
+
+/// Step 2 of login: proof that the client knows the password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoginFinishRequest {
+    pub login_id: String,
+    /// `opaque_ke::CredentialFinalization`, base64.
+    pub credential_finalization: String,
+}
+
+/// The signed-in account, as the client needs it to unlock its keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Account {
+    pub address: String,
+    /// The primary key's fingerprint, uppercase hex.
+    pub fingerprint: String,
+    /// The public certificate, ASCII-armored.
+    pub public_cert: String,
+    /// The secret key as sealed in the browser, base64. Only the password's owner can open it.
+    pub sealed_secret_key: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// How a login happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LoginKind {
+    /// The session that sign-up opens.
+    Signup,
+    /// A sign-in with the password.
+    Password,
+}
+
+/// One entry of the login history. It holds exactly what the privacy policy names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoginEvent {
+    pub id: i64,
+    /// Unix seconds.
+    pub at: i64,
+    pub ip: String,
+    pub user_agent: String,
+    pub kind: LoginKind,
+}
+
+/// The login history, newest first, and how long entries are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoginHistory {
+    pub events: Vec<LoginEvent>,
+    pub retention_days: u32,
+}
+
+/// A published public key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PublicKey {
+    pub address: String,
+    pub fingerprint: String,
+    /// ASCII-armored certificate.
+    pub public_cert: String,
+}
+
+/// What the server says about itself to the app before sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ServerInfo {
+    /// The mail domain: addresses are `name@domain`.
+    pub domain: String,
+    pub version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_has_the_documented_shape() {
+        let body = ErrorBody {
+            error: ErrorDetail { code: "name_taken".into(), message: "That name is taken.".into() },
+        };
+        let json = serde_json::to_string(&body).expect("serialises");
+        assert_eq!(json, r#"{"error":{"code":"name_taken","message":"That name is taken."}}"#);
+    }
+
+    #[test]
+    fn login_kind_is_snake_case_on_the_wire() {
+        assert_eq!(serde_json::to_string(&LoginKind::Password).expect("serialises"), "\"password\"");
+    }
+}
