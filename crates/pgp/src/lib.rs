@@ -1,0 +1,266 @@
+//! Plico's OpenPGP operations over sequoia: generate a certificate, encrypt and sign, decrypt
+//! and verify, armor, and check a certificate someone uploaded.
+//!
+//! Architecture Invariant: bytes in, bytes out. No IO, no clock reads beyond sequoia's own
+//! "now" for policy checks, and no knowledge of HTTP or storage.
+
+use std::io::Write;
+
+use sequoia_openpgp as openpgp;
+
+use openpgp::cert::prelude::*;
+use openpgp::crypto::SessionKey;
+use openpgp::packet::{PKESK, SKESK};
+use openpgp::parse::stream::{
+    DecryptionHelper, DecryptorBuilder, MessageLayer, MessageStructure, VerificationError, VerificationHelper,
+};
+use openpgp::parse::Parse;
+use openpgp::policy::StandardPolicy;
+use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Signer};
+use openpgp::serialize::SerializeInto;
+use openpgp::types::SymmetricAlgorithm;
+use openpgp::{Cert, Fingerprint, KeyHandle};
+
+pub use openpgp::Cert as Certificate;
+
+/// Why an OpenPGP operation failed. The messages are meant for people.
+#[derive(Debug, thiserror::Error)]
+pub enum PgpError {
+    #[error("the certificate could not be read: {0}")]
+    MalformedCert(String),
+    #[error("the certificate contains secret key material; only a public certificate may be uploaded")]
+    SecretKeyMaterial,
+    #[error("the certificate has no user ID for {0}")]
+    MissingUserId(String),
+    #[error("the certificate is not valid under the standard policy: {0}")]
+    InvalidCert(String),
+    #[error("{0} has no usable encryption key")]
+    NoEncryptionKey(String),
+    #[error("the certificate has no usable signing key with secret material")]
+    NoSigningKey,
+    #[error("the message could not be decrypted with this key")]
+    DecryptionFailed,
+    #[error("OpenPGP error: {0}")]
+    Other(String),
+}
+
+fn other(error: impl std::fmt::Display) -> PgpError {
+    PgpError::Other(error.to_string())
+}
+
+/// A newly generated key: the full transferable secret key and its public half.
+pub struct GeneratedKey {
+    /// The transferable secret key, binary. Seal it before it goes anywhere.
+    pub secret_key: Vec<u8>,
+    /// The public certificate, ASCII-armored.
+    pub public_cert_armored: String,
+    /// The primary key's fingerprint, uppercase hex without spaces.
+    pub fingerprint: String,
+}
+
+/// Generates a Curve25519 certificate for `address`, with a signing primary key and an
+/// encryption subkey, as Plico makes at sign-up.
+pub fn generate_cert(address: &str) -> Result<GeneratedKey, PgpError> {
+    let (cert, _revocation) = CertBuilder::general_purpose(Some(format!("<{address}>")))
+        .set_cipher_suite(CipherSuite::Cv25519)
+        .generate()
+        .map_err(other)?;
+    let secret_key = cert.as_tsk().to_vec().map_err(other)?;
+    let public_cert_armored = armor_public_cert(&cert)?;
+    Ok(GeneratedKey { secret_key, public_cert_armored, fingerprint: cert.fingerprint().to_hex() })
+}
+
+/// Reads a certificate, public or secret, binary or armored.
+pub fn parse_cert(bytes: &[u8]) -> Result<Cert, PgpError> {
+    Cert::from_bytes(bytes).map_err(|e| PgpError::MalformedCert(e.to_string()))
+}
+
+/// Serialises only the public parts of `cert`, ASCII-armored.
+pub fn armor_public_cert(cert: &Cert) -> Result<String, PgpError> {
+    let bytes = cert.armored().to_vec().map_err(other)?;
+    String::from_utf8(bytes).map_err(other)
+}
+
+/// Serialises only the public parts of `cert`, binary (as Web Key Directory serves it).
+pub fn public_cert_bytes(cert: &Cert) -> Result<Vec<u8>, PgpError> {
+    cert.to_vec().map_err(other)
+}
+
+/// What the server learns from a certificate a browser uploaded.
+#[derive(Debug, Clone)]
+pub struct CheckedPublicCert {
+    pub cert: Cert,
+    pub fingerprint: String,
+}
+
+/// Checks an uploaded certificate: it parses, holds no secret key material, is valid under the
+/// standard policy, binds a user ID with `address`, and can receive encrypted mail.
+pub fn check_uploaded_public_cert(bytes: &[u8], address: &str) -> Result<CheckedPublicCert, PgpError> {
+    let cert = parse_cert(bytes)?;
+    if cert.is_tsk() {
+        return Err(PgpError::SecretKeyMaterial);
+    }
+    let policy = StandardPolicy::new();
+    let valid = cert.with_policy(&policy, None).map_err(|e| PgpError::InvalidCert(e.to_string()))?;
+    let has_address = valid.userids().any(|uid| {
+        uid.userid().email().ok().flatten().is_some_and(|email| email.eq_ignore_ascii_case(address))
+    });
+    if !has_address {
+        return Err(PgpError::MissingUserId(address.to_owned()));
+    }
+    if valid.keys().supported().alive().revoked(false).for_transport_encryption().next().is_none() {
+        return Err(PgpError::NoEncryptionKey(address.to_owned()));
+    }
+    Ok(CheckedPublicCert { fingerprint: cert.fingerprint().to_hex(), cert })
+}
+
+/// Encrypts `plaintext` to every recipient and signs it with `signer`'s secret signing key.
+/// Returns an ASCII-armored OpenPGP message.
+pub fn encrypt_and_sign(plaintext: &[u8], recipients: &[Cert], signer: &Cert) -> Result<Vec<u8>, PgpError> {
+    let policy = StandardPolicy::new();
+    let mut encryption_keys = Vec::new();
+    for cert in recipients {
+        let valid = cert.with_policy(&policy, None).map_err(|e| PgpError::InvalidCert(e.to_string()))?;
+        let before = encryption_keys.len();
+        encryption_keys.extend(valid.keys().supported().alive().revoked(false).for_transport_encryption());
+        if encryption_keys.len() == before {
+            return Err(PgpError::NoEncryptionKey(cert.fingerprint().to_hex()));
+        }
+    }
+    let signing_keypair = signer
+        .keys()
+        .with_policy(&policy, None)
+        .supported()
+        .alive()
+        .revoked(false)
+        .for_signing()
+        .unencrypted_secret()
+        .next()
+        .ok_or(PgpError::NoSigningKey)?
+        .key()
+        .clone()
+        .into_keypair()
+        .map_err(other)?;
+
+    let mut sink = Vec::new();
+    let message = Message::new(&mut sink);
+    let message = Armorer::new(message).build().map_err(other)?;
+    let message = Encryptor::for_recipients(message, encryption_keys).build().map_err(other)?;
+    let message = Signer::new(message, signing_keypair).map_err(other)?.build().map_err(other)?;
+    let mut literal = LiteralWriter::new(message).build().map_err(other)?;
+    literal.write_all(plaintext).map_err(other)?;
+    literal.finalize().map_err(other)?;
+    Ok(sink)
+}
+
+/// The signature on a decrypted message, in the words the reader shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureStatus {
+    /// Signed by this certificate, and the signature checks out.
+    Valid { signer: String },
+    /// Signed, but by a key we do not have.
+    UnknownKey,
+    /// A signature is there and it is wrong: the message or signature was altered.
+    Bad,
+    /// No signature at all.
+    Unsigned,
+}
+
+/// A decrypted message.
+#[derive(Debug, Clone)]
+pub struct Decrypted {
+    pub plaintext: Vec<u8>,
+    pub signature: SignatureStatus,
+}
+
+struct Helper<'a> {
+    policy: &'a StandardPolicy<'a>,
+    secret: &'a Cert,
+    verifiers: &'a [Cert],
+    signature: SignatureStatus,
+}
+
+impl VerificationHelper for Helper<'_> {
+    fn get_certs(&mut self, _ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
+        Ok(self.verifiers.to_vec())
+    }
+
+    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
+        for layer in structure {
+            if let MessageLayer::SignatureGroup { results } = layer {
+                for result in results {
+                    let status = match result {
+                        Ok(good) => SignatureStatus::Valid { signer: good.ka.cert().fingerprint().to_hex() },
+                        Err(VerificationError::MissingKey { .. }) => SignatureStatus::UnknownKey,
+                        Err(_) => SignatureStatus::Bad,
+                    };
+                    // A bad signature outweighs everything; a valid one outweighs an unknown one.
+                    self.signature = match (&self.signature, status) {
+                        (SignatureStatus::Bad, _) | (_, SignatureStatus::Bad) => SignatureStatus::Bad,
+                        (SignatureStatus::Valid { .. }, SignatureStatus::UnknownKey) => self.signature.clone(),
+                        (_, status) => status,
+                    };
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl DecryptionHelper for Helper<'_> {
+    fn decrypt(
+        &mut self,
+        pkesks: &[PKESK],
+        _skesks: &[SKESK],
+        sym_algo: Option<SymmetricAlgorithm>,
+        decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
+    ) -> openpgp::Result<Option<Cert>> {
+        let keys = self
+            .secret
+            .keys()
+            .with_policy(self.policy, None)
+            .supported()
+            .unencrypted_secret()
+            .for_transport_encryption()
+            .for_storage_encryption();
+        for key in keys {
+            let mut keypair = key.key().clone().into_keypair()?;
+            for pkesk in pkesks {
+                if let Some((algo, session_key)) = pkesk.decrypt(&mut keypair, sym_algo) {
+                    if decrypt(algo, &session_key) {
+                        return Ok(Some(self.secret.clone()));
+                    }
+                }
+            }
+        }
+        Err(openpgp::Error::MissingSessionKey("no key of ours opens this message".into()).into())
+    }
+}
+
+/// Decrypts `ciphertext` (armored or binary) with `secret`'s keys, and checks signatures
+/// against `verifiers`.
+pub fn decrypt_and_verify(ciphertext: &[u8], secret: &Cert, verifiers: &[Cert]) -> Result<Decrypted, PgpError> {
+    let policy = StandardPolicy::new();
+    let helper = Helper { policy: &policy, secret, verifiers, signature: SignatureStatus::Unsigned };
+    let mut decryptor = DecryptorBuilder::from_bytes(ciphertext)
+        .map_err(|_| PgpError::DecryptionFailed)?
+        .with_policy(&policy, None, helper)
+        .map_err(|_| PgpError::DecryptionFailed)?;
+    let mut plaintext = Vec::new();
+    std::io::copy(&mut decryptor, &mut plaintext).map_err(|_| PgpError::DecryptionFailed)?;
+    let signature = decryptor.into_helper().signature;
+    Ok(Decrypted { plaintext, signature })
+}
+
+/// The fingerprint of a certificate, uppercase hex.
+pub fn fingerprint_hex(cert: &Cert) -> String {
+    cert.fingerprint().to_hex()
+}
+
+/// Formats a hex fingerprint in groups of four for people to compare.
+pub fn format_fingerprint(hex: &str) -> String {
+    match hex.parse::<Fingerprint>() {
+        Ok(fingerprint) => fingerprint.to_spaced_hex(),
+        Err(_) => hex.to_owned(),
+    }
+}

@@ -1,0 +1,141 @@
+//! Round trips through Plico's OpenPGP helpers, on GnuPG-made fixtures in `tests/data`, and
+//! against a live GnuPG when one is installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use plico_pgp::*;
+
+fn data(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+#[test]
+fn generated_cert_encrypts_signs_decrypts_and_verifies() {
+    let alice = generate_cert("alice@plico.test").expect("alice");
+    let bob = generate_cert("bob@plico.test").expect("bob");
+    let alice_secret = parse_cert(&alice.secret_key).expect("alice secret");
+    let bob_secret = parse_cert(&bob.secret_key).expect("bob secret");
+    let alice_public = parse_cert(alice.public_cert_armored.as_bytes()).expect("alice public");
+    assert!(!alice_public.is_tsk(), "the armored public cert must carry no secret");
+
+    let message = encrypt_and_sign(b"Subject: hi\r\n\r\nHello Bob", &[alice_public.clone(), parse_cert(bob.public_cert_armored.as_bytes()).expect("bob")], &alice_secret)
+        .expect("encrypts");
+    assert!(message.starts_with(b"-----BEGIN PGP MESSAGE-----"));
+    assert!(!message.windows(5).any(|w| w == b"Hello"), "ciphertext leaks plaintext");
+
+    let for_bob = decrypt_and_verify(&message, &bob_secret, &[alice_public.clone()]).expect("bob decrypts");
+    assert_eq!(for_bob.plaintext, b"Subject: hi\r\n\r\nHello Bob");
+    assert_eq!(for_bob.signature, SignatureStatus::Valid { signer: alice.fingerprint.clone() });
+
+    // The sender can read her own copy; without her cert the signature is from an unknown key.
+    let for_alice = decrypt_and_verify(&message, &alice_secret, &[]).expect("alice decrypts");
+    assert_eq!(for_alice.signature, SignatureStatus::UnknownKey);
+
+    let eve = parse_cert(&generate_cert("eve@plico.test").expect("eve").secret_key).expect("eve");
+    assert!(matches!(decrypt_and_verify(&message, &eve, &[]), Err(PgpError::DecryptionFailed)));
+}
+
+#[test]
+fn tampered_ciphertext_does_not_decrypt() {
+    let alice = generate_cert("alice@plico.test").expect("alice");
+    let secret = parse_cert(&alice.secret_key).expect("secret");
+    let public = parse_cert(alice.public_cert_armored.as_bytes()).expect("public");
+    let armored = encrypt_and_sign(b"integrity matters", &[public.clone()], &secret).expect("encrypts");
+    let mut binary = plico_pgp_dearmor(&armored);
+    let middle = binary.len() / 2;
+    binary[middle] ^= 0x01;
+    assert!(decrypt_and_verify(&binary, &secret, &[public]).is_err());
+}
+
+fn plico_pgp_dearmor(armored: &[u8]) -> Vec<u8> {
+    use sequoia_openpgp::armor::{Reader, ReaderMode};
+    use std::io::Read;
+    let mut reader = Reader::from_bytes(armored, ReaderMode::Tolerant(None));
+    let mut out = Vec::new();
+    reader.read_to_end(&mut out).expect("dearmors");
+    out
+}
+
+#[test]
+fn decrypts_and_verifies_a_gnupg_fixture() {
+    let peer_secret = parse_cert(&data("gpg-peer.sec.asc")).expect("fixture secret");
+    let peer_public = parse_cert(&data("gpg-peer.pub.asc")).expect("fixture public");
+    let decrypted = decrypt_and_verify(&data("gpg-encrypted-signed.asc"), &peer_secret, &[peer_public.clone()]).expect("decrypts");
+    assert_eq!(decrypted.plaintext, data("gpg-message.txt"));
+    assert_eq!(decrypted.signature, SignatureStatus::Valid { signer: fingerprint_hex(&peer_public) });
+}
+
+#[test]
+fn uploaded_cert_checks() {
+    let alice = generate_cert("alice@plico.test").expect("alice");
+    let checked = check_uploaded_public_cert(alice.public_cert_armored.as_bytes(), "alice@plico.test").expect("accepted");
+    assert_eq!(checked.fingerprint, alice.fingerprint);
+    assert!(matches!(check_uploaded_public_cert(&alice.secret_key, "alice@plico.test"), Err(PgpError::SecretKeyMaterial)));
+    assert!(matches!(check_uploaded_public_cert(alice.public_cert_armored.as_bytes(), "bob@plico.test"), Err(PgpError::MissingUserId(_))));
+    assert!(matches!(check_uploaded_public_cert(b"not a cert", "alice@plico.test"), Err(PgpError::MalformedCert(_))));
+    // A GnuPG cert is public, valid and encryption-capable, but for another address.
+    assert!(matches!(check_uploaded_public_cert(&data("gpg-peer.pub.asc"), "gpg-peer@example.org"), Ok(_)));
+}
+
+fn gpg_available() -> bool {
+    Command::new("gpg").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// GnuPG decrypts and verifies what Plico produces. Skipped, with a note, where gpg is absent;
+/// the README's test command installs it, so CI always runs this.
+#[test]
+fn gnupg_reads_what_plico_writes() {
+    if !gpg_available() {
+        eprintln!("gpg is not installed; skipping the live GnuPG interop test");
+        return;
+    }
+    let home = tempfile_dir();
+    let gpg = |args: &[&str], stdin: Option<&[u8]>| {
+        let mut command = Command::new("gpg");
+        command.env("GNUPGHOME", &home).args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""]).args(args);
+        command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().expect("gpg runs");
+        if let Some(input) = stdin {
+            use std::io::Write;
+            child.stdin.take().expect("stdin").write_all(input).expect("writes");
+        } else {
+            drop(child.stdin.take());
+        }
+        child.wait_with_output().expect("gpg finishes")
+    };
+    let imported = gpg(&["--import"], Some(&data("gpg-peer.sec.asc")));
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+
+    let alice = generate_cert("alice@plico.test").expect("alice");
+    let alice_secret = parse_cert(&alice.secret_key).expect("secret");
+    let imported = gpg(&["--import"], Some(alice.public_cert_armored.as_bytes()));
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+
+    let peer = parse_cert(&data("gpg-peer.pub.asc")).expect("peer");
+    let message = encrypt_and_sign("Grüße aus Plico".as_bytes(), &[peer], &alice_secret).expect("encrypts");
+    let decrypted = gpg(&["--trust-model", "always", "--status-fd", "2", "--decrypt"], Some(&message));
+    let status = String::from_utf8_lossy(&decrypted.stderr);
+    assert!(decrypted.status.success(), "{status}");
+    assert_eq!(decrypted.stdout, "Grüße aus Plico".as_bytes());
+    // VALIDSIG names the signing subkey first and the primary key last.
+    let valid_by_alice = status.lines().any(|line| line.starts_with("[GNUPG:] VALIDSIG ") && line.ends_with(&alice.fingerprint));
+    assert!(valid_by_alice, "gpg did not report a valid signature by {}: {status}", alice.fingerprint);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("plico-gpg-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
+    dir
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
