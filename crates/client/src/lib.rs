@@ -1,0 +1,14 @@
+//! What Plico's crypto worker does, as plain functions that compile natively and to wasm.
+//!
+//! The worker binary (`crates/worker`) only moves messages; everything it does is here, so the
+//! server's tests can drive the real sign-up and sign-in flows through the real router, and the
+//! wasm tests can run the same code in Chromium.
+//!
+//! Architecture Invariant: the password, the OPAQUE export key and the secret key exist only in
+//! this crate's memory (in the browser: the worker's). What leaves is OPAQUE messages, the
+//! public certificate and the sealed secret key.
+
+pub mod flows;
+pub mod seal;
+
+pub use flows::{login, signup, FlowError, Transport, UnlockedSession};

@@ -1,1 +1,75 @@
-fn main() {}
+//! The `plico` binary.
+
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use plico_server::clock::SystemClock;
+use plico_server::config::ServeConfig;
+use plico_server::AppState;
+
+#[derive(Parser)]
+#[command(name = "plico", version, about = "Plico: end-to-end encrypted webmail you can host yourself")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app and the API.
+    Serve(ServeConfig),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PLICO_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve(config) => match serve(config).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!("{error}");
+                eprintln!("plico: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Openapi => {
+            use utoipa::OpenApi;
+            match plico_server::openapi::ApiDoc::openapi().to_pretty_json() {
+                Ok(json) => {
+                    println!("{json}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("plico: {error}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
+    let address = config.http_addr;
+    let state = AppState::open(config, Arc::new(SystemClock)).await?;
+    tokio::spawn(plico_server::retention::run_forever(state.clone(), std::time::Duration::from_secs(3600)));
+    let app = plico_server::router(state.clone());
+    let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| format!("binding {address}: {e}"))?;
+    tracing::info!(
+        http = %listener.local_addr()?,
+        domain = %state.config.domain,
+        data_dir = %state.config.data_dir.display(),
+        "plico is serving"
+    );
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! The sign-up and sign-in flows, over any [`Transport`] that can POST JSON to the API.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use plico_api::worker::WorkerStage;
+use plico_api::{
+    Account, ErrorBody, LoginFinishRequest, LoginStartRequest, LoginStartResponse, SignupFinishRequest,
+    SignupStartRequest, SignupStartResponse,
+};
+use plico_opaque::OpaqueError;
+use plico_pgp::Certificate;
+
+use crate::seal::{open_secret_key, seal_secret_key};
+
+/// An HTTP response as the flows need it.
+pub struct TransportResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Something that can POST a JSON body to a path under the API and return the response.
+/// The worker implements it with `fetch`; the server's tests with the router itself.
+#[allow(async_fn_in_trait)]
+pub trait Transport {
+    async fn post_json(&self, path: &str, body: String) -> Result<TransportResponse, String>;
+}
+
+/// Why a flow failed, in terms the UI can show.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// The server refused; `code` and `message` come from its error body.
+    #[error("{message}")]
+    Api { status: u16, code: String, message: String },
+    #[error("Wrong name or password.")]
+    InvalidLogin,
+    #[error("{0}")]
+    Name(#[from] plico_api::address::NameError),
+    #[error("{0}")]
+    Password(#[from] plico_api::password::PasswordError),
+    #[error("Could not reach the server: {0}")]
+    Network(String),
+    #[error("The server sent something unexpected: {0}")]
+    Protocol(String),
+    #[error("Encryption failed: {0}")]
+    Crypto(String),
+}
+
+impl FlowError {
+    /// A stable code for the UI and the tests.
+    pub fn code(&self) -> String {
+        match self {
+            FlowError::Api { code, .. } => code.clone(),
+            FlowError::InvalidLogin => "invalid_login".into(),
+            FlowError::Name(_) => "invalid_name".into(),
+            FlowError::Password(_) => "weak_password".into(),
+            FlowError::Network(_) => "network".into(),
+            FlowError::Protocol(_) => "protocol".into(),
+            FlowError::Crypto(_) => "crypto".into(),
+        }
+    }
+}
+
+impl From<OpaqueError> for FlowError {
+    fn from(error: OpaqueError) -> Self {
+        match error {
+            OpaqueError::InvalidLogin => FlowError::InvalidLogin,
+            other => FlowError::Protocol(other.to_string()),
+        }
+    }
+}
+
+/// The signed-in user with the secret key open in memory.
+pub struct UnlockedSession {
+    pub account: Account,
+    pub secret_key: Certificate,
+}
+
+async fn post<T: Transport, B: serde::Serialize, R: serde::de::DeserializeOwned>(
+    transport: &T,
+    path: &str,
+    body: &B,
+) -> Result<R, FlowError> {
+    let body = serde_json::to_string(body).map_err(|e| FlowError::Protocol(e.to_string()))?;
+    let response = transport.post_json(path, body).await.map_err(FlowError::Network)?;
+    if (200..300).contains(&response.status) {
+        return serde_json::from_str(&response.body).map_err(|e| FlowError::Protocol(e.to_string()));
+    }
+    match serde_json::from_str::<ErrorBody>(&response.body) {
+        Ok(ErrorBody { error }) => Err(FlowError::Api { status: response.status, code: error.code, message: error.message }),
+        Err(_) => Err(FlowError::Protocol(format!("HTTP {} without an error body", response.status))),
+    }
+}
+
+fn decode(field: &str, value: &str) -> Result<Vec<u8>, FlowError> {
+    BASE64.decode(value).map_err(|_| FlowError::Protocol(format!("{field} is not base64")))
+}
+
+fn crypto(error: impl std::fmt::Display) -> FlowError {
+    FlowError::Crypto(error.to_string())
+}
+
+/// Signs up: OPAQUE registration, a new OpenPGP certificate, and the sealed secret key.
+/// The server opens a session on success, so the user is signed in afterwards.
+pub async fn signup<T: Transport>(
+    transport: &T,
+    name: &str,
+    password: &str,
+    progress: impl Fn(WorkerStage),
+) -> Result<UnlockedSession, FlowError> {
+    let name = plico_api::address::normalize_name(name)?;
+    plico_api::password::check_new_password(password, &name)?;
+
+    let (state, registration_request) = plico_opaque::client_registration_start(password.as_bytes())?;
+    let started: SignupStartResponse = post(
+        transport,
+        "/signup/start",
+        &SignupStartRequest { name: name.clone(), registration_request: BASE64.encode(registration_request) },
+    )
+    .await?;
+
+    progress(WorkerStage::StretchingPassword);
+    let response = decode("registration_response", &started.registration_response)?;
+    let (upload, export_key) = plico_opaque::client_registration_finish(state, password.as_bytes(), &response)?;
+
+    progress(WorkerStage::GeneratingKeys);
+    let generated = plico_pgp::generate_cert(&started.address).map_err(crypto)?;
+
+    progress(WorkerStage::SealingKeys);
+    let sealed = seal_secret_key(&export_key.0, &started.address, &generated.secret_key).map_err(crypto)?;
+
+    progress(WorkerStage::Uploading);
+    let account: Account = post(
+        transport,
+        "/signup/finish",
+        &SignupFinishRequest {
+            name,
+            registration_upload: BASE64.encode(upload),
+            public_cert: generated.public_cert_armored,
+            sealed_secret_key: BASE64.encode(sealed),
+        },
+    )
+    .await?;
+    let secret_key = plico_pgp::parse_cert(&generated.secret_key).map_err(crypto)?;
+    Ok(UnlockedSession { account, secret_key })
+}
+
+/// Signs in with OPAQUE and opens the sealed secret key.
+pub async fn login<T: Transport>(
+    transport: &T,
+    address: &str,
+    password: &str,
+    progress: impl Fn(WorkerStage),
+) -> Result<UnlockedSession, FlowError> {
+    let (state, credential_request) = plico_opaque::client_login_start(password.as_bytes())?;
+    let started: LoginStartResponse = post(
+        transport,
+        "/login/start",
+        &LoginStartRequest { address: address.trim().to_owned(), credential_request: BASE64.encode(credential_request) },
+    )
+    .await?;
+
+    progress(WorkerStage::StretchingPassword);
+    let response = decode("credential_response", &started.credential_response)?;
+    let (finalization, export_key) = plico_opaque::client_login_finish(state, password.as_bytes(), &response)?;
+
+    let account: Account = post(
+        transport,
+        "/login/finish",
+        &LoginFinishRequest { login_id: started.login_id, credential_finalization: BASE64.encode(finalization) },
+    )
+    .await?;
+
+    progress(WorkerStage::UnlockingKeys);
+    let sealed = decode("sealed_secret_key", &account.sealed_secret_key)?;
+    let secret = open_secret_key(&export_key.0, &account.address, &sealed).map_err(crypto)?;
+    let secret_key = plico_pgp::parse_cert(&secret).map_err(crypto)?;
+    if plico_pgp::fingerprint_hex(&secret_key) != account.fingerprint {
+        return Err(FlowError::Crypto("the unlocked key does not match the account's certificate".into()));
+    }
+    Ok(UnlockedSession { account, secret_key })
+}

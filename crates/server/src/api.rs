@@ -1,0 +1,286 @@
+//! The JSON API handlers under `/api/v1`, and the Web Key Directory.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use plico_api::address::{local_part_for_domain, normalize_name};
+use plico_api::{
+    Account, LoginFinishRequest, LoginHistory, LoginKind, LoginStartRequest, LoginStartResponse, PublicKey,
+    ServerInfo, SignupFinishRequest, SignupStartRequest, SignupStartResponse,
+};
+use rand::RngCore;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::ApiJson;
+use crate::retention::LOGIN_HISTORY_DAYS;
+use crate::session::{self, ClientMeta, SignedIn};
+use crate::store::{AccountRow, InsertError, NewAccount, NewLoginEvent};
+use crate::{AppState, PendingLogin, PENDING_LOGIN_SECONDS};
+
+/// Armored certificates are a few KiB; this bounds what we parse.
+const MAX_CERT_BYTES: usize = 64 * 1024;
+
+fn decode_base64(field: &'static str, value: &str) -> ApiResult<Vec<u8>> {
+    BASE64.decode(value).map_err(|_| ApiError::bad_request("malformed_field", format!("{field} is not valid base64.")))
+}
+
+fn rate_limited(retry_after_seconds: u64) -> ApiError {
+    ApiError::RateLimited { retry_after_seconds }
+}
+
+fn account_view(row: &AccountRow) -> ApiResult<Account> {
+    let cert = plico_pgp::parse_cert(&row.public_cert).map_err(ApiError::internal)?;
+    Ok(Account {
+        address: row.address.clone(),
+        fingerprint: row.fingerprint.clone(),
+        public_cert: plico_pgp::armor_public_cert(&cert).map_err(ApiError::internal)?,
+        sealed_secret_key: BASE64.encode(&row.sealed_secret_key),
+        created_at: row.created_at,
+    })
+}
+
+/// Opens a session for `account_id`, records the login, and returns the cookie header.
+async fn open_session(state: &AppState, account_id: i64, meta: &ClientMeta, kind: LoginKind) -> ApiResult<HeaderMap> {
+    let now = state.clock.now();
+    let (token, token_hash) = session::new_token();
+    let expires_at = now + i64::from(state.config.session_hours) * 3600;
+    state.store.insert_session(&token_hash, account_id, now, expires_at).await?;
+    state
+        .store
+        .insert_login_event(&NewLoginEvent { account_id, at: now, ip: &meta.ip, user_agent: &meta.user_agent, kind })
+        .await?;
+    Ok(session::with_cookie(HeaderMap::new(), session::set_cookie(state, &token)))
+}
+
+#[utoipa::path(get, path = "/api/v1/info", responses((status = 200, body = ServerInfo)))]
+pub async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
+    Json(ServerInfo { domain: state.config.domain.clone(), version: env!("CARGO_PKG_VERSION").to_owned() })
+}
+
+fn checked_name(raw: &str) -> ApiResult<String> {
+    normalize_name(raw).map_err(|error| ApiError::invalid("invalid_name", error.to_string()))
+}
+
+#[utoipa::path(post, path = "/api/v1/signup/start", request_body = SignupStartRequest,
+    responses((status = 200, body = SignupStartResponse), (status = 409, body = plico_api::ErrorBody),
+              (status = 422, body = plico_api::ErrorBody), (status = 429, body = plico_api::ErrorBody)))]
+pub async fn signup_start(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+    ApiJson(request): ApiJson<SignupStartRequest>,
+) -> ApiResult<Json<SignupStartResponse>> {
+    let name = checked_name(&request.name)?;
+    let registration_request = decode_base64("registration_request", &request.registration_request)?;
+    state.signup_limit_per_ip.check(&format!("ip:{}", meta.ip), state.clock.now()).map_err(rate_limited)?;
+    if state.store.name_exists(&name).await? {
+        return Err(ApiError::conflict("name_taken", format!("The name {name} is already taken.")));
+    }
+    let address = state.address_for(&name);
+    let response = plico_opaque::server_registration_start(&state.opaque_setup, &registration_request, address.as_bytes())
+        .map_err(|error| ApiError::bad_request("malformed_opaque", error.to_string()))?;
+    Ok(Json(SignupStartResponse { address, registration_response: BASE64.encode(response) }))
+}
+
+#[utoipa::path(post, path = "/api/v1/signup/finish", request_body = SignupFinishRequest,
+    responses((status = 200, body = Account, description = "Signed up and signed in; sets the session cookie"),
+              (status = 409, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
+pub async fn signup_finish(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+    ApiJson(request): ApiJson<SignupFinishRequest>,
+) -> ApiResult<(HeaderMap, Json<Account>)> {
+    let name = checked_name(&request.name)?;
+    let address = state.address_for(&name);
+    let upload = decode_base64("registration_upload", &request.registration_upload)?;
+    let sealed_secret_key = decode_base64("sealed_secret_key", &request.sealed_secret_key)?;
+    if request.public_cert.len() > MAX_CERT_BYTES {
+        return Err(ApiError::invalid("invalid_cert", "The certificate is larger than 64 KiB."));
+    }
+    if sealed_secret_key.is_empty() || sealed_secret_key.len() > MAX_CERT_BYTES {
+        return Err(ApiError::invalid("invalid_sealed_key", "The sealed secret key is empty or larger than 64 KiB."));
+    }
+    let password_file = plico_opaque::server_registration_finish(&upload)
+        .map_err(|error| ApiError::bad_request("malformed_opaque", error.to_string()))?;
+    // The certificate must be public only, valid, and for this address. A secret key sent in the
+    // clear is refused, so the server never stores one.
+    let checked = plico_pgp::check_uploaded_public_cert(request.public_cert.as_bytes(), &address)
+        .map_err(|error| ApiError::invalid("invalid_cert", error.to_string()))?;
+    let public_cert = plico_pgp::public_cert_bytes(&checked.cert).map_err(ApiError::internal)?;
+    let now = state.clock.now();
+    let account_id = state
+        .store
+        .insert_account(&NewAccount {
+            name: &name,
+            address: &address,
+            opaque_password_file: &password_file,
+            public_cert: &public_cert,
+            fingerprint: &checked.fingerprint,
+            wkd_hash: &crate::wkd::wkd_hash(&name),
+            sealed_secret_key: &sealed_secret_key,
+            created_at: now,
+        })
+        .await
+        .map_err(|error| match error {
+            InsertError::NameTaken => ApiError::conflict("name_taken", format!("The name {name} is already taken.")),
+            InsertError::Database(error) => error.into(),
+        })?;
+    tracing::info!(account_id, "account created");
+    let headers = open_session(&state, account_id, &meta, LoginKind::Signup).await?;
+    let row = state.store.account_by_id(account_id).await?.ok_or_else(|| ApiError::internal("account vanished"))?;
+    Ok((headers, Json(account_view(&row)?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/login/start", request_body = LoginStartRequest,
+    responses((status = 200, body = LoginStartResponse, description = "Also for unknown names: the response is a fake that cannot finish"),
+              (status = 429, body = plico_api::ErrorBody)))]
+pub async fn login_start(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+    ApiJson(request): ApiJson<LoginStartRequest>,
+) -> ApiResult<Json<LoginStartResponse>> {
+    let now = state.clock.now();
+    let credential_request = decode_base64("credential_request", &request.credential_request)?;
+    state.login_limit_per_ip.check(&format!("ip:{}", meta.ip), now).map_err(rate_limited)?;
+    // A name from another domain, or one that breaks the rules, cannot exist here; it still gets
+    // the same fake answer as an unknown one, so nothing tells the two apart.
+    let name = local_part_for_domain(&request.address, &state.config.domain)
+        .and_then(|local| normalize_name(local).ok())
+        .unwrap_or_default();
+    state.login_limit_per_account.check(&format!("name:{name}"), now).map_err(rate_limited)?;
+    let account = if name.is_empty() { None } else { state.store.account_by_name(&name).await? };
+    let identifier = state.address_for(&name);
+    let (server_state, response) = plico_opaque::server_login_start(
+        &state.opaque_setup,
+        account.as_ref().map(|row| row.opaque_password_file.as_slice()),
+        &credential_request,
+        identifier.as_bytes(),
+    )
+    .map_err(|error| ApiError::bad_request("malformed_opaque", error.to_string()))?;
+
+    let mut id_bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut id_bytes);
+    let login_id = BASE64.encode(id_bytes);
+    let mut pending = state.pending_logins.lock().map_err(|_| ApiError::internal("pending logins lock poisoned"))?;
+    pending.retain(|_, login| now - login.started_at < PENDING_LOGIN_SECONDS);
+    pending.insert(
+        login_id.clone(),
+        PendingLogin { state: server_state, account_id: account.map(|row| row.id), name, started_at: now },
+    );
+    Ok(Json(LoginStartResponse { login_id, credential_response: BASE64.encode(response) }))
+}
+
+#[utoipa::path(post, path = "/api/v1/login/finish", request_body = LoginFinishRequest,
+    responses((status = 200, body = Account, description = "Signed in; sets the session cookie"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn login_finish(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+    ApiJson(request): ApiJson<LoginFinishRequest>,
+) -> ApiResult<(HeaderMap, Json<Account>)> {
+    let now = state.clock.now();
+    let finalization = decode_base64("credential_finalization", &request.credential_finalization)?;
+    let pending = state
+        .pending_logins
+        .lock()
+        .map_err(|_| ApiError::internal("pending logins lock poisoned"))?
+        .remove(&request.login_id)
+        .filter(|login| now - login.started_at < PENDING_LOGIN_SECONDS);
+    let invalid = || ApiError::InvalidLogin;
+    let pending = pending.ok_or_else(invalid)?;
+    plico_opaque::server_login_finish(&pending.state, &finalization).map_err(|_| invalid())?;
+    let account_id = pending.account_id.ok_or_else(invalid)?;
+    state.login_limit_per_account.reset(&format!("name:{}", pending.name));
+    let headers = open_session(&state, account_id, &meta, LoginKind::Password).await?;
+    let row = state.store.account_by_id(account_id).await?.ok_or_else(invalid)?;
+    Ok((headers, Json(account_view(&row)?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/logout", responses((status = 204, description = "The session is deleted on the server and the cookie cleared")))]
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    if let Some(token) = session::read_cookie(&headers, session::cookie_name(state.config.behind_tls)) {
+        state.store.delete_session(&session::hash_token(token)).await?;
+    }
+    let headers = session::with_cookie(HeaderMap::new(), session::clear_cookie(&state));
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/session", responses((status = 200, body = Account), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn session(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<Account>> {
+    let row = state.store.account_by_id(signed_in.account_id).await?.ok_or(ApiError::Unauthorized)?;
+    Ok(Json(account_view(&row)?))
+}
+
+#[utoipa::path(get, path = "/api/v1/account/logins", responses((status = 200, body = LoginHistory), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn login_history(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<LoginHistory>> {
+    let events = state.store.login_events(signed_in.account_id).await?;
+    Ok(Json(LoginHistory { events, retention_days: LOGIN_HISTORY_DAYS as u32 }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/account/logins", responses((status = 204), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn delete_login_history(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<StatusCode> {
+    state.store.delete_all_login_events(signed_in.account_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/account/logins/{id}", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = plico_api::ErrorBody)))]
+pub async fn delete_login_event(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id: i64 = id.parse().map_err(|_| ApiError::bad_request("malformed_id", "The login id must be a whole number."))?;
+    if state.store.delete_login_event(signed_in.account_id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no_such_login", "There is no login with that id in your history."))
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/keys/{address}", params(("address" = String, Path)),
+    responses((status = 200, body = PublicKey), (status = 404, body = plico_api::ErrorBody)))]
+pub async fn public_key(State(state): State<AppState>, Path(address): Path<String>) -> ApiResult<Json<PublicKey>> {
+    let not_found = || ApiError::not_found("no_such_key", format!("No key is published for {address}."));
+    let name = local_part_for_domain(&address, &state.config.domain)
+        .and_then(|local| normalize_name(local).ok())
+        .ok_or_else(not_found)?;
+    let row = state.store.account_by_name(&name).await?.ok_or_else(not_found)?;
+    let cert = plico_pgp::parse_cert(&row.public_cert).map_err(ApiError::internal)?;
+    Ok(Json(PublicKey {
+        address: row.address,
+        fingerprint: row.fingerprint,
+        public_cert: plico_pgp::armor_public_cert(&cert).map_err(ApiError::internal)?,
+    }))
+}
+
+#[derive(serde::Deserialize)]
+pub struct WkdQuery {
+    l: Option<String>,
+}
+
+/// WKD direct method: the binary certificate for a hashed local part.
+pub async fn wkd_lookup(State(state): State<AppState>, Path(hash): Path<String>, Query(query): Query<WkdQuery>) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "no key for this hash\n").into_response();
+    let Ok(Some(row)) = state.store.account_by_wkd_hash(&hash).await else {
+        return not_found();
+    };
+    // When the client says which local part it hashed, it must match (the draft's `l`).
+    if query.l.as_deref().is_some_and(|local| !local.eq_ignore_ascii_case(&row.name)) {
+        return not_found();
+    }
+    let mut response = row.public_cert.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    response.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    response
+}
+
+/// WKD's policy file; its presence says this domain publishes keys.
+pub async fn wkd_policy() -> Response {
+    let mut response = "".into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    response
+}

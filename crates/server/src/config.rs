@@ -1,0 +1,72 @@
+//! `plico serve`'s settings: every flag has a `PLICO_*` environment equivalent.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// How `plico serve` runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// The address the HTTP server listens on.
+    #[arg(long = "http", env = "PLICO_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+
+    /// Where the SQLite database and the server's OPAQUE secret live.
+    #[arg(long = "data-dir", env = "PLICO_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// The mail domain: addresses are name@DOMAIN.
+    #[arg(long = "domain", env = "PLICO_DOMAIN", default_value = "localhost")]
+    pub domain: String,
+
+    /// The built app (trunk's dist/) to serve. Without it only the API is served.
+    #[arg(long = "dist", env = "PLICO_DIST_DIR")]
+    pub dist_dir: Option<PathBuf>,
+
+    /// The largest request body accepted, in bytes; larger ones get 413 before being read.
+    #[arg(long = "max-body-bytes", env = "PLICO_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Set when a TLS-terminating proxy is in front: cookies become Secure with the __Host-
+    /// prefix, and responses carry HSTS.
+    #[arg(long = "behind-tls", env = "PLICO_BEHIND_TLS", default_value_t = false)]
+    pub behind_tls: bool,
+
+    /// Trust the first X-Forwarded-For address as the client IP (only behind your own proxy).
+    #[arg(long = "trust-forwarded-for", env = "PLICO_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
+    /// How long a session lasts, in hours.
+    #[arg(long = "session-hours", env = "PLICO_SESSION_HOURS", default_value_t = 24 * 7)]
+    pub session_hours: u32,
+
+    /// How many login attempts one IP may start per minute.
+    #[arg(long = "login-attempts-per-ip-per-minute", env = "PLICO_LOGIN_ATTEMPTS_PER_IP", default_value_t = 20)]
+    pub login_attempts_per_ip_per_minute: u32,
+
+    /// How many login attempts one account may see per 15 minutes.
+    #[arg(long = "login-attempts-per-account", env = "PLICO_LOGIN_ATTEMPTS_PER_ACCOUNT", default_value_t = 10)]
+    pub login_attempts_per_account: u32,
+
+    /// How many accounts one IP may create per hour.
+    #[arg(long = "signups-per-ip-per-hour", env = "PLICO_SIGNUPS_PER_IP_PER_HOUR", default_value_t = 20)]
+    pub signups_per_ip_per_hour: u32,
+}
+
+impl ServeConfig {
+    /// Defaults for tests and embedding: everything as the CLI defaults, in `data_dir`.
+    pub fn for_data_dir(data_dir: PathBuf) -> Self {
+        ServeConfig {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            domain: "plico.test".into(),
+            dist_dir: None,
+            max_body_bytes: 1024 * 1024,
+            behind_tls: false,
+            trust_forwarded_for: false,
+            session_hours: 24 * 7,
+            login_attempts_per_ip_per_minute: 20,
+            login_attempts_per_account: 10,
+            signups_per_ip_per_hour: 20,
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The router and the middleware every response passes: security headers, the CSRF check, the
+//! body limit, JSON errors for unknown API routes, and request logs without personal data.
+
+use std::time::Instant;
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::{api, openapi, static_files, AppState};
+
+/// A JSON body whose every rejection is an [`ApiError`] with the right status.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(JsonRejection::JsonDataError(error)) => Err(ApiError::invalid("invalid_field", error.body_text())),
+            Err(JsonRejection::JsonSyntaxError(error)) => {
+                Err(ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {}", error.body_text())))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType {
+                message: "Send the body as JSON with Content-Type: application/json.".into(),
+            }),
+            Err(JsonRejection::BytesRejection(error)) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge { limit: state.config.max_body_bytes })
+            }
+            Err(other) => Err(ApiError::bad_request("unreadable_body", other.body_text())),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/info", get(api::info))
+        .route("/signup/start", post(api::signup_start))
+        .route("/signup/finish", post(api::signup_finish))
+        .route("/login/start", post(api::login_start))
+        .route("/login/finish", post(api::login_finish))
+        .route("/logout", post(api::logout))
+        .route("/session", get(api::session))
+        .route("/account/logins", get(api::login_history).delete(api::delete_login_history))
+        .route("/account/logins/{id}", delete(api::delete_login_event))
+        .route("/keys/{address}", get(api::public_key))
+        .route("/openapi.json", get(openapi::serve))
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(api_method_not_allowed)
+        .layer(middleware::from_fn(csrf_guard));
+
+    Router::new()
+        .nest(plico_api::API_PREFIX, api)
+        .route("/.well-known/openpgpkey/hu/{hash}", get(api::wkd_lookup))
+        .route("/.well-known/openpgpkey/policy", get(api::wkd_policy))
+        .fallback(static_files::serve)
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), refuse_declared_oversize))
+        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::not_found("no_such_endpoint", "There is no API endpoint at this path.")
+}
+
+async fn api_method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// Refuses a body whose declared length is over the limit before reading a byte of it. Bodies
+/// without a length are cut off by `DefaultBodyLimit` while streaming.
+async fn refuse_declared_oversize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > state.config.max_body_bytes as u64) {
+        return ApiError::PayloadTooLarge { limit: state.config.max_body_bytes }.into_response();
+    }
+    next.run(request).await
+}
+
+/// State-changing API requests must carry the `x-plico-csrf` header, which a cross-site form or
+/// script cannot send without a CORS preflight that this server never grants.
+async fn csrf_guard(request: Request, next: Next) -> Response {
+    let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes_state {
+        let has_header = request.headers().get(plico_api::CSRF_HEADER).is_some_and(|value| value == "1");
+        let cross_site = request
+            .headers()
+            .get("sec-fetch-site")
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|site| site == "cross-site" || site == "same-site");
+        if !has_header || cross_site {
+            return ApiError::Forbidden {
+                code: "csrf",
+                message: format!("State-changing requests must come from the Plico app (missing {} header).", plico_api::CSRF_HEADER),
+            }
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(state.static_files.content_security_policy()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    headers.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"));
+    if state.config.behind_tls {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Logs the kind of request, never the raw path or query (which may carry a key hash or an
+/// address), with the status and duration.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path();
+    let area = if let Some(rest) = path.strip_prefix("/api/v1/") {
+        // The first segment names the endpoint family (signup, login, account, keys…).
+        rest.split('/').next().unwrap_or("").chars().take(32).collect::<String>()
+    } else if path.starts_with("/.well-known/") {
+        "wkd".to_owned()
+    } else {
+        "app".to_owned()
+    };
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        area,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}

@@ -1,0 +1,134 @@
+//! Plico's storage backend, as a library so tests can build the router without a socket.
+//!
+//! Architecture Invariant: only this crate knows HTTP. It stores ciphertext, public keys and the
+//! metadata the privacy policy names; it never receives a password, a secret key in the clear,
+//! or plaintext mail.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod rate_limit;
+pub mod retention;
+pub mod session;
+pub mod static_files;
+pub mod store;
+pub mod wkd;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use clock::Clock;
+use config::ServeConfig;
+use rate_limit::RateLimiter;
+use static_files::StaticFiles;
+use store::Store;
+
+/// How long a started OPAQUE login may wait for its second step.
+pub const PENDING_LOGIN_SECONDS: i64 = 60;
+
+/// A started login waiting for the client's proof.
+pub struct PendingLogin {
+    pub state: plico_opaque::ServerLoginState,
+    /// `None` for an unknown name: the fake login can never finish.
+    pub account_id: Option<i64>,
+    pub name: String,
+    pub started_at: i64,
+}
+
+/// Shared state behind every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<ServeConfig>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub opaque_setup: Arc<plico_opaque::ServerSetup>,
+    pub pending_logins: Arc<Mutex<HashMap<String, PendingLogin>>>,
+    pub login_limit_per_ip: Arc<RateLimiter>,
+    pub login_limit_per_account: Arc<RateLimiter>,
+    pub signup_limit_per_ip: Arc<RateLimiter>,
+    pub static_files: Arc<StaticFiles>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("OPAQUE server secret: {0}")]
+    ServerSecret(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("app files: {0}")]
+    Dist(String),
+}
+
+/// Reads the server's OPAQUE secret from `data_dir`, making it on first start. It lives outside
+/// the database so that a leaked database alone does not allow a dictionary attack.
+fn load_or_create_server_setup(data_dir: &Path) -> Result<plico_opaque::ServerSetup, StartError> {
+    let path = data_dir.join("opaque-server-setup.bin");
+    match std::fs::read(&path) {
+        Ok(bytes) => plico_opaque::server_setup_from_bytes(&bytes).map_err(|e| StartError::ServerSecret(e.to_string())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let setup = plico_opaque::server_setup_new();
+            let temporary = data_dir.join("opaque-server-setup.bin.new");
+            write_private_file(&temporary, &plico_opaque::server_setup_to_bytes(&setup))
+                .and_then(|()| std::fs::rename(&temporary, &path))
+                .map_err(|e| StartError::ServerSecret(format!("{}: {e}", path.display())))?;
+            Ok(setup)
+        }
+        Err(error) => Err(StartError::ServerSecret(format!("{}: {error}", path.display()))),
+    }
+}
+
+fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+impl AppState {
+    /// Opens the data directory and the database, and loads the app files.
+    pub async fn open(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
+        let opaque_setup = load_or_create_server_setup(&config.data_dir)?;
+        let store = Store::open(&config.data_dir).await?;
+        let static_files = match &config.dist_dir {
+            Some(dir) => StaticFiles::load(dir).map_err(StartError::Dist)?,
+            None => StaticFiles::empty(),
+        };
+        Ok(AppState {
+            login_limit_per_ip: Arc::new(RateLimiter::new(config.login_attempts_per_ip_per_minute, 60)),
+            login_limit_per_account: Arc::new(RateLimiter::new(config.login_attempts_per_account, 15 * 60)),
+            signup_limit_per_ip: Arc::new(RateLimiter::new(config.signups_per_ip_per_hour, 60 * 60)),
+            config: Arc::new(config),
+            store,
+            clock,
+            opaque_setup: Arc::new(opaque_setup),
+            pending_logins: Arc::new(Mutex::new(HashMap::new())),
+            static_files: Arc::new(static_files),
+        })
+    }
+
+    /// The full address for a local part.
+    pub fn address_for(&self, name: &str) -> String {
+        format!("{name}@{}", self.config.domain)
+    }
+}
+
+/// Builds the whole HTTP application: API, key directory, app files, and the middleware.
+pub fn router(state: AppState) -> axum::Router {
+    http::router(state)
+}

@@ -1,0 +1,28 @@
+//! The OpenAPI document, generated from the handlers' annotations and the wire types.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Plico API", description = "The storage backend of Plico, an end-to-end encrypted webmail. It never sees a password, a secret key or plaintext mail."),
+    paths(
+        crate::api::info,
+        crate::api::signup_start,
+        crate::api::signup_finish,
+        crate::api::login_start,
+        crate::api::login_finish,
+        crate::api::logout,
+        crate::api::session,
+        crate::api::login_history,
+        crate::api::delete_login_history,
+        crate::api::delete_login_event,
+        crate::api::public_key,
+    ),
+    components(schemas(plico_api::ErrorBody, plico_api::ErrorDetail, plico_api::LoginKind, plico_api::LoginEvent))
+)]
+pub struct ApiDoc;
+
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

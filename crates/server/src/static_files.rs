@@ -1,0 +1,153 @@
+//! Serves the built app (trunk's `dist/`) from memory, with caching that fits each file and a
+//! Content-Security-Policy that allows trunk's one inline boot script by its hash.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+
+struct StaticFile {
+    bytes: axum::body::Bytes,
+    content_type: &'static str,
+    cache_control: &'static str,
+}
+
+/// The app's files, read once at start.
+pub struct StaticFiles {
+    files: HashMap<String, StaticFile>,
+    csp: String,
+}
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "no-cache";
+
+fn content_security_policy(inline_script_hashes: &[String]) -> String {
+    let hashes: String = inline_script_hashes.iter().map(|hash| format!(" 'sha256-{hash}'")).collect();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; img-src 'self' data:; \
+         font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-src 'none'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// True for trunk's content-hashed names such as `plico-app-9f86d081884c7d65_bg.wasm`.
+fn is_content_hashed(file_name: &str) -> bool {
+    file_name.split(['-', '_', '.']).any(|part| part.len() >= 12 && part.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The bodies of inline `<script>` elements, for hashing into the CSP.
+fn inline_scripts(html: &str) -> Vec<&str> {
+    let mut scripts = Vec::new();
+    let mut rest = html;
+    while let Some(open) = rest.find("<script") {
+        let after_open = &rest[open..];
+        let Some(tag_end) = after_open.find('>') else { break };
+        let tag = &after_open[..tag_end];
+        let body_start = &after_open[tag_end + 1..];
+        let Some(close) = body_start.find("</script>") else { break };
+        if !tag.contains(" src=") {
+            scripts.push(&body_start[..close]);
+        }
+        rest = &body_start[close..];
+    }
+    scripts
+}
+
+impl StaticFiles {
+    /// No app: only the API is served.
+    pub fn empty() -> Self {
+        StaticFiles { files: HashMap::new(), csp: content_security_policy(&[]) }
+    }
+
+    /// Reads every file under `dir`.
+    pub fn load(dir: &Path) -> Result<Self, String> {
+        let mut files = HashMap::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(current) = pending.pop() {
+            let entries = std::fs::read_dir(&current).map_err(|e| format!("{}: {e}", current.display()))?;
+            for entry in entries {
+                let path = entry.map_err(|e| e.to_string())?.path();
+                if path.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                let relative = path.strip_prefix(dir).map_err(|e| e.to_string())?;
+                let url_path = format!("/{}", relative.to_string_lossy().replace('\\', "/"));
+                let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let content_type = match path.extension().and_then(|e| e.to_str()) {
+                    Some("wasm") => "application/wasm",
+                    Some("js") => "text/javascript; charset=utf-8",
+                    Some("html") => "text/html; charset=utf-8",
+                    Some("css") => "text/css; charset=utf-8",
+                    Some("json") | Some("webmanifest") => "application/manifest+json",
+                    _ => mime_guess::from_path(&path).first_raw().unwrap_or("application/octet-stream"),
+                };
+                let cache_control = if is_content_hashed(&file_name) { IMMUTABLE } else { REVALIDATE };
+                files.insert(url_path, StaticFile { bytes: bytes.into(), content_type, cache_control });
+            }
+        }
+        let index = files.get("/index.html").ok_or_else(|| format!("{} has no index.html; build the app first", dir.display()))?;
+        let html = std::str::from_utf8(&index.bytes).map_err(|_| "index.html is not UTF-8".to_owned())?;
+        let hashes: Vec<String> = inline_scripts(html).iter().map(|script| BASE64.encode(Sha256::digest(script.as_bytes()))).collect();
+        Ok(StaticFiles { csp: content_security_policy(&hashes), files })
+    }
+
+    pub fn content_security_policy(&self) -> &str {
+        &self.csp
+    }
+}
+
+/// Serves an app file, or `index.html` for the app's own routes (paths without an extension).
+pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n").into_response();
+    }
+    let path = request.uri().path();
+    let files = &state.static_files.files;
+    let file = files.get(path).or_else(|| {
+        let last = path.rsplit('/').next().unwrap_or("");
+        (!last.contains('.')).then(|| files.get("/index.html")).flatten()
+    });
+    match file {
+        Some(file) => {
+            let mut response = file.bytes.clone().into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.content_type));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(file.cache_control));
+            response
+        }
+        None if files.is_empty() => (
+            StatusCode::NOT_FOUND,
+            "The Plico app is not built into this server. Start it with --dist pointing at trunk's dist/.\n",
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_trunks_hashed_names() {
+        assert!(is_content_hashed("plico-app-9f86d081884c7d65_bg.wasm"));
+        assert!(is_content_hashed("style-5a3bc81e2d4f6a70.css"));
+        assert!(!is_content_hashed("plico-worker_loader.js"));
+        assert!(!is_content_hashed("index.html"));
+    }
+
+    #[test]
+    fn finds_inline_scripts_only() {
+        let html = r#"<script src="/a.js"></script><script type="module">import x from '/b.js';</script>"#;
+        assert_eq!(inline_scripts(html), vec!["import x from '/b.js';"]);
+    }
+}

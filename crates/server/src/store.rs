@@ -1,0 +1,245 @@
+//! Storage: one SQLite file (WAL, foreign keys on), with migrations embedded in the binary.
+//!
+//! Architecture Invariant: only this module writes SQL. Handlers call its methods.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use plico_api::{LoginEvent, LoginKind};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+/// The database.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// An account row, as handlers need it.
+#[derive(Debug, Clone)]
+pub struct AccountRow {
+    pub id: i64,
+    pub name: String,
+    pub address: String,
+    pub opaque_password_file: Vec<u8>,
+    pub public_cert: Vec<u8>,
+    pub fingerprint: String,
+    pub sealed_secret_key: Vec<u8>,
+    pub created_at: i64,
+}
+
+/// What sign-up writes.
+pub struct NewAccount<'a> {
+    pub name: &'a str,
+    pub address: &'a str,
+    pub opaque_password_file: &'a [u8],
+    pub public_cert: &'a [u8],
+    pub fingerprint: &'a str,
+    pub wkd_hash: &'a str,
+    pub sealed_secret_key: &'a [u8],
+    pub created_at: i64,
+}
+
+/// A login history entry to record.
+pub struct NewLoginEvent<'a> {
+    pub account_id: i64,
+    pub at: i64,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    pub kind: LoginKind,
+}
+
+/// Why an insert failed in a way the caller must tell apart.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    #[error("that name is taken")]
+    NameTaken,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn kind_to_str(kind: LoginKind) -> &'static str {
+    match kind {
+        LoginKind::Signup => "signup",
+        LoginKind::Password => "password",
+    }
+}
+
+fn kind_from_str(kind: &str) -> LoginKind {
+    match kind {
+        "signup" => LoginKind::Signup,
+        _ => LoginKind::Password,
+    }
+}
+
+const ACCOUNT_COLUMNS: &str =
+    "id, name, address, opaque_password_file, public_cert, fingerprint, sealed_secret_key, created_at";
+
+fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> AccountRow {
+    AccountRow {
+        id: row.get("id"),
+        name: row.get("name"),
+        address: row.get("address"),
+        opaque_password_file: row.get("opaque_password_file"),
+        public_cert: row.get("public_cert"),
+        fingerprint: row.get("fingerprint"),
+        sealed_secret_key: row.get("sealed_secret_key"),
+        created_at: row.get("created_at"),
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) `plico.sqlite` in `data_dir` and runs the migrations.
+    pub async fn open(data_dir: &Path) -> Result<Store, sqlx::Error> {
+        let path = data_dir.join("plico.sqlite");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a committed row survives power loss, which mail will need.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub async fn name_exists(&self, name: &str) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT 1 FROM accounts WHERE name = ?").bind(name).fetch_optional(&self.pool).await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn insert_account(&self, account: &NewAccount<'_>) -> Result<i64, InsertError> {
+        let result = sqlx::query(
+            "INSERT INTO accounts (name, address, opaque_password_file, public_cert, fingerprint, wkd_hash, sealed_secret_key, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(account.name)
+        .bind(account.address)
+        .bind(account.opaque_password_file)
+        .bind(account.public_cert)
+        .bind(account.fingerprint)
+        .bind(account.wkd_hash)
+        .bind(account.sealed_secret_key)
+        .bind(account.created_at)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(done) => Ok(done.last_insert_rowid()),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(InsertError::NameTaken),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub async fn account_by_name(&self, name: &str) -> Result<Option<AccountRow>, sqlx::Error> {
+        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(account_from_row))
+    }
+
+    pub async fn account_by_id(&self, id: i64) -> Result<Option<AccountRow>, sqlx::Error> {
+        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(account_from_row))
+    }
+
+    pub async fn account_by_wkd_hash(&self, wkd_hash: &str) -> Result<Option<AccountRow>, sqlx::Error> {
+        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE wkd_hash = ?"))
+            .bind(wkd_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(account_from_row))
+    }
+
+    pub async fn insert_session(&self, token_hash: &[u8], account_id: i64, now: i64, expires_at: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(account_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The account a live session belongs to.
+    pub async fn session_account(&self, token_hash: &[u8], now: i64) -> Result<Option<i64>, sqlx::Error> {
+        let row = sqlx::query("SELECT account_id FROM sessions WHERE token_hash = ? AND expires_at > ?")
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.get("account_id")))
+    }
+
+    pub async fn delete_session(&self, token_hash: &[u8]) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn insert_login_event(&self, event: &NewLoginEvent<'_>) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO login_events (account_id, at, ip, user_agent, kind) VALUES (?, ?, ?, ?, ?)")
+            .bind(event.account_id)
+            .bind(event.at)
+            .bind(event.ip)
+            .bind(event.user_agent)
+            .bind(kind_to_str(event.kind))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The account's login history, newest first.
+    pub async fn login_events(&self, account_id: i64) -> Result<Vec<LoginEvent>, sqlx::Error> {
+        let rows = sqlx::query("SELECT id, at, ip, user_agent, kind FROM login_events WHERE account_id = ? ORDER BY at DESC, id DESC")
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| LoginEvent {
+                id: row.get("id"),
+                at: row.get("at"),
+                ip: row.get("ip"),
+                user_agent: row.get("user_agent"),
+                kind: kind_from_str(row.get::<&str, _>("kind")),
+            })
+            .collect())
+    }
+
+    /// Deletes one entry of this account's history; false when there was none with that id.
+    pub async fn delete_login_event(&self, account_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM login_events WHERE account_id = ? AND id = ?")
+            .bind(account_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn delete_all_login_events(&self, account_id: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM login_events WHERE account_id = ?").bind(account_id).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Deletes login history recorded before `cutoff`; returns how many entries went.
+    pub async fn purge_login_events_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM login_events WHERE at < ?").bind(cutoff).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Deletes sessions that expired at or before `now`.
+    pub async fn purge_expired_sessions(&self, now: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    /// For tests and checks: the raw pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
