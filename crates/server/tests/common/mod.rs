@@ -1,0 +1,125 @@
+//! Test support: a real server state on a temporary SQLite file, driven through the router.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Request, Response};
+use axum::Router;
+use http_body_util::BodyExt;
+use plico_client::flows::{Transport, TransportResponse};
+use plico_server::clock::ManualClock;
+use plico_server::config::ServeConfig;
+use plico_server::AppState;
+use tower::ServiceExt;
+
+/// A 2026 instant, so retention tests read naturally.
+pub const START: i64 = 1_790_000_000;
+
+pub struct TestServer {
+    pub state: AppState,
+    pub router: Router,
+    pub clock: Arc<ManualClock>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = ServeConfig::for_data_dir(dir.path().join("data"));
+        adjust(&mut config);
+        let clock = Arc::new(ManualClock::new(START));
+        let state = AppState::open(config, clock.clone()).await.expect("server state opens");
+        let router = plico_server::router(state.clone());
+        TestServer { state, router, clock, dir }
+    }
+
+    /// A browser-like client with its own cookie jar and IP.
+    pub fn client(&self, ip: &str) -> TestClient {
+        TestClient { router: self.router.clone(), cookie: Arc::new(Mutex::new(None)), ip: ip.parse().expect("ip") }
+    }
+}
+
+#[derive(Clone)]
+pub struct TestClient {
+    pub router: Router,
+    pub cookie: Arc<Mutex<Option<String>>>,
+    pub ip: std::net::IpAddr,
+}
+
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {}", self.json())).to_owned()
+    }
+}
+
+impl TestClient {
+    pub fn request(&self, method: &str, path: &str) -> axum::http::request::Builder {
+        let mut builder = Request::builder().method(method).uri(path).header(header::USER_AGENT, "PlicoTest/1.0");
+        if let Some(cookie) = self.cookie.lock().expect("cookie lock").as_ref() {
+            builder = builder.header(header::COOKIE, cookie.clone());
+        }
+        if method != "GET" {
+            builder = builder.header(plico_api::CSRF_HEADER, "1");
+        }
+        builder
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let mut request = request;
+        request.extensions_mut().insert(ConnectInfo(SocketAddr::new(self.ip, 40000)));
+        let response: Response<Body> = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        for value in headers.get_all(header::SET_COOKIE) {
+            let value = value.to_str().expect("cookie is ascii");
+            let pair = value.split(';').next().unwrap_or("").to_owned();
+            let mut jar = self.cookie.lock().expect("cookie lock");
+            *jar = if value.contains("Max-Age=0") { None } else { Some(pair) };
+        }
+        let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
+        TestResponse { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(self.request("GET", path).body(Body::empty()).expect("request")).await
+    }
+
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.send(self.request("DELETE", path).body(Body::empty()).expect("request")).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: impl Into<Body>) -> TestResponse {
+        let request = self.request("POST", path).header(header::CONTENT_TYPE, "application/json").body(body.into()).expect("request");
+        self.send(request).await
+    }
+}
+
+impl Transport for TestClient {
+    async fn post_json(&self, path: &str, body: String) -> Result<TransportResponse, String> {
+        let response = self.post_raw(&format!("/api/v1{path}"), body).await;
+        Ok(TransportResponse { status: response.status, body: String::from_utf8_lossy(&response.body).into_owned() })
+    }
+}
+
+pub const PASSWORD: &str = "violet staple orbit 42";
+
+pub async fn signup(client: &TestClient, name: &str) -> plico_client::UnlockedSession {
+    plico_client::signup(client, name, PASSWORD, |_| {}).await.unwrap_or_else(|e| panic!("signup of {name} failed: {e}"))
+}
