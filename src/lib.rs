@@ -1,0 +1,13 @@
+//! Plico's browser UI, cut by feature: `auth` (sign-up, sign-in), `mail` (the shell),
+//! `account` (key and login history), with dumb widgets in `ui`.
+//!
+//! Architecture Invariant: the UI thread never holds a password longer than it takes to post it
+//! to the worker, and never holds a secret key at all. Crypto lives in `crates/worker`.
+
+pub mod account;
+pub mod api_client;
+pub mod app;
+pub mod auth;
+pub mod mail;
+pub mod ui;
+pub mod worker_client;

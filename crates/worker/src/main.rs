@@ -1,1 +1,105 @@
-fn main() {}
+//! Plico's crypto worker: the second wasm binary. It receives [`WorkerRequest`]s from the UI as
+//! JSON strings, runs them with `plico-client`, and posts [`WorkerEvent`]s back.
+//!
+//! Architecture Invariant: the secret key and the password live only in this worker's memory;
+//! the UI thread only ever learns the address and the fingerprint.
+
+#[cfg(target_arch = "wasm32")]
+mod worker {
+    use std::cell::RefCell;
+
+    use plico_api::worker::{UnlockedIdentity, WorkerCommand, WorkerEvent, WorkerOutcome, WorkerRequest};
+    use plico_client::flows::{Transport, TransportResponse};
+    use plico_client::UnlockedSession;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Request, RequestCredentials, RequestInit, Response};
+
+    thread_local! {
+        static SESSION: RefCell<Option<UnlockedSession>> = const { RefCell::new(None) };
+    }
+
+    fn scope() -> DedicatedWorkerGlobalScope {
+        js_sys::global().unchecked_into()
+    }
+
+    fn post(event: &WorkerEvent) {
+        if let Ok(json) = serde_json::to_string(event) {
+            let _ = scope().post_message(&JsValue::from_str(&json));
+        }
+    }
+
+    /// `fetch` from the worker, same-origin, with the CSRF header the API asks for.
+    struct FetchTransport;
+
+    fn js_error(value: JsValue) -> String {
+        value.as_string().or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string())).unwrap_or_else(|| "unknown error".into())
+    }
+
+    impl Transport for FetchTransport {
+        async fn post_json(&self, path: &str, body: String) -> Result<TransportResponse, String> {
+            let init = RequestInit::new();
+            init.set_method("POST");
+            init.set_credentials(RequestCredentials::SameOrigin);
+            init.set_body(&JsValue::from_str(&body));
+            let request = Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init).map_err(js_error)?;
+            request.headers().set("content-type", "application/json").map_err(js_error)?;
+            request.headers().set(plico_api::CSRF_HEADER, "1").map_err(js_error)?;
+            let response: Response = wasm_bindgen_futures::JsFuture::from(scope().fetch_with_request(&request))
+                .await
+                .map_err(js_error)?
+                .unchecked_into();
+            let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?;
+            Ok(TransportResponse { status: response.status(), body: text.as_string().unwrap_or_default() })
+        }
+    }
+
+    fn identity(session: &UnlockedSession) -> WorkerOutcome {
+        WorkerOutcome::Unlocked(UnlockedIdentity {
+            address: session.account.address.clone(),
+            fingerprint: session.account.fingerprint.clone(),
+        })
+    }
+
+    async fn handle(request: WorkerRequest) {
+        let id = request.id;
+        let progress = move |stage| post(&WorkerEvent::Progress { id, stage });
+        let result = match request.command {
+            WorkerCommand::Signup { name, password } => plico_client::signup(&FetchTransport, &name, &password, progress).await,
+            WorkerCommand::Login { address, password } => plico_client::login(&FetchTransport, &address, &password, progress).await,
+            WorkerCommand::Lock => {
+                SESSION.with(|session| session.borrow_mut().take());
+                post(&WorkerEvent::Done { id, outcome: WorkerOutcome::Locked });
+                return;
+            }
+        };
+        match result {
+            Ok(session) => {
+                let outcome = identity(&session);
+                SESSION.with(|slot| *slot.borrow_mut() = Some(session));
+                post(&WorkerEvent::Done { id, outcome });
+            }
+            Err(error) => post(&WorkerEvent::Failed { id, code: error.code(), message: error.to_string() }),
+        }
+    }
+
+    pub fn start() {
+        console_error_panic_hook::set_once();
+        let on_message = Closure::<dyn Fn(MessageEvent)>::new(|event: MessageEvent| {
+            let Some(text) = event.data().as_string() else { return };
+            match serde_json::from_str::<WorkerRequest>(&text) {
+                Ok(request) => wasm_bindgen_futures::spawn_local(handle(request)),
+                Err(error) => web_sys::console::error_1(&format!("worker: unreadable request: {error}").into()),
+            }
+        });
+        scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+        // Messages sent before the wasm loaded were dropped; the UI waits for this.
+        post(&WorkerEvent::Ready);
+    }
+}
+
+fn main() {
+    #[cfg(target_arch = "wasm32")]
+    worker::start();
+}

@@ -1,0 +1,69 @@
+//! Presentation rules for the account page, as pure functions.
+
+use plico_api::LoginKind;
+
+/// Groups a hex fingerprint in blocks of four, with a wider gap in the middle, as people compare
+/// them aloud: `ABCD 1234 … ␣␣ …`.
+pub fn group_fingerprint(hex: &str) -> String {
+    let blocks: Vec<String> = hex
+        .as_bytes()
+        .chunks(4)
+        .map(|chunk| String::from_utf8_lossy(chunk).to_uppercase())
+        .collect();
+    let middle = blocks.len() / 2;
+    let mut out = String::new();
+    for (index, block) in blocks.iter().enumerate() {
+        if index > 0 {
+            out.push_str(if index == middle { "  " } else { " " });
+        }
+        out.push_str(block);
+    }
+    out
+}
+
+/// How a login kind reads in the history table.
+pub fn describe_login_kind(kind: LoginKind) -> &'static str {
+    match kind {
+        LoginKind::Signup => "Account created",
+        LoginKind::Password => "Password sign-in",
+    }
+}
+
+/// A short description of a user agent: the browser family and the platform.
+pub fn describe_user_agent(user_agent: &str) -> String {
+    let browser = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
+        .iter()
+        .find(|(marker, _)| user_agent.contains(marker))
+        .map(|(_, name)| *name);
+    let platform = [("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux")]
+        .iter()
+        .find(|(marker, _)| user_agent.contains(marker))
+        .map(|(_, name)| *name);
+    match (browser, platform) {
+        (Some(browser), Some(platform)) => format!("{browser} on {platform}"),
+        (Some(browser), None) => browser.to_owned(),
+        (None, Some(platform)) => platform.to_owned(),
+        (None, None) => user_agent.chars().take(60).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_grouped_in_fours_with_a_middle_gap() {
+        let hex = "C3D006440F898039BE505B72EC064AC91DECA7FA";
+        assert_eq!(group_fingerprint(hex), "C3D0 0644 0F89 8039 BE50  5B72 EC06 4AC9 1DEC A7FA");
+        assert_eq!(group_fingerprint(""), "");
+    }
+
+    #[test]
+    fn user_agents_read_as_browser_and_platform() {
+        let chrome_linux = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
+        assert_eq!(describe_user_agent(chrome_linux), "Chrome on Linux");
+        let firefox_mac = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.1; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(describe_user_agent(firefox_mac), "Firefox on macOS");
+        assert_eq!(describe_user_agent("curl/8.0"), "curl/8.0");
+    }
+}

@@ -1,0 +1,105 @@
+//! The account page.
+
+use leptos::prelude::*;
+use plico_api::LoginHistory;
+
+use super::model::{describe_login_kind, describe_user_agent, group_fingerprint};
+use crate::api_client::{self, ApiFailure};
+use crate::app::use_session;
+use crate::mail::Shell;
+use crate::ui::ErrorText;
+
+/// Unix seconds as a local date and time.
+fn local_time(seconds: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
+    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let session = use_session();
+    let (history, set_history) = signal(None::<Result<LoginHistory, ApiFailure>>);
+    let (action_error, set_action_error) = signal(None::<String>);
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            set_history.set(Some(api_client::get_json::<LoginHistory>("/account/logins").await));
+        })
+    };
+    load();
+
+    let delete = move |path: String| {
+        set_action_error.set(None);
+        leptos::task::spawn_local(async move {
+            match api_client::send("DELETE", &path).await {
+                Ok(()) => load(),
+                Err(failure) => set_action_error.set(Some(failure.message)),
+            }
+        });
+    };
+
+    view! {
+        <Shell>
+            <section class="account" aria-labelledby="account-title">
+                <h1 id="account-title">"Account"</h1>
+                <div class="panel">
+                    <h2>"Your address"</h2>
+                    <p class="address">{move || session.identity.get().map(|identity| identity.address)}</p>
+                    <h2>"Your encryption key"</h2>
+                    <p class="muted">"Compare this fingerprint with the one your contacts see to be sure you hold the same key."</p>
+                    <p class="fingerprint" aria-label="Key fingerprint">
+                        {move || session.identity.get().map(|identity| group_fingerprint(&identity.fingerprint))}
+                    </p>
+                </div>
+                <div class="panel">
+                    <div class="panel-header">
+                        <h2>"Login history"</h2>
+                        <button type="button" class="button danger-ghost" on:click=move |_| delete("/account/logins".into())>
+                            "Delete all"
+                        </button>
+                    </div>
+                    <p class="muted">{move || {
+                        let days = history.get().and_then(|h| h.ok()).map(|h| h.retention_days).unwrap_or(30);
+                        format!("Each sign-in is recorded with its time, IP address and browser, and deleted after {days} days. You can delete entries sooner.")
+                    }}</p>
+                    <ErrorText message=action_error/>
+                    {move || match history.get() {
+                        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                        Some(Err(failure)) => view! { <p class="error" role="alert">{failure.message}</p> }.into_any(),
+                        Some(Ok(history)) if history.events.is_empty() => view! {
+                            <p class="empty-history">"No logins recorded."</p>
+                        }.into_any(),
+                        Some(Ok(history)) => view! {
+                            <table class="login-history">
+                                <caption class="visually-hidden">"Login history, newest first"</caption>
+                                <thead><tr>
+                                    <th scope="col">"When"</th>
+                                    <th scope="col">"What"</th>
+                                    <th scope="col">"IP address"</th>
+                                    <th scope="col">"Browser"</th>
+                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                </tr></thead>
+                                <tbody>
+                                    {history.events.into_iter().map(|event| {
+                                        let when = local_time(event.at);
+                                        let label = format!("Delete the login of {when}");
+                                        let path = format!("/account/logins/{}", event.id);
+                                        view! {
+                                            <tr>
+                                                <td>{when}</td>
+                                                <td>{describe_login_kind(event.kind)}</td>
+                                                <td class="mono">{event.ip}</td>
+                                                <td title=event.user_agent.clone()>{describe_user_agent(&event.user_agent)}</td>
+                                                <td><button type="button" class="button small ghost" aria-label=label
+                                                    on:click=move |_| delete(path.clone())>"Delete"</button></td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }}
+                </div>
+            </section>
+        </Shell>
+    }
+}

@@ -1,0 +1,64 @@
+//! Small `fetch` helpers for the API calls the UI thread makes itself (everything that needs a
+//! key goes through the worker instead).
+
+use plico_api::ErrorBody;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestCredentials, RequestInit, Response};
+
+/// A failed API call, with the server's code and sentence when it sent them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiFailure {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiFailure {
+    fn network(error: JsValue) -> Self {
+        ApiFailure {
+            status: 0,
+            code: "network".into(),
+            message: format!("Could not reach the server ({}). Check your connection.", error.as_string().unwrap_or_default()),
+        }
+    }
+}
+
+async fn fetch(method: &str, path: &str) -> Result<(u16, String), ApiFailure> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    let request = Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init).map_err(ApiFailure::network)?;
+    if method != "GET" {
+        request.headers().set(plico_api::CSRF_HEADER, "1").map_err(ApiFailure::network)?;
+    }
+    let window = web_sys::window().ok_or_else(|| ApiFailure::network(JsValue::from_str("no window")))?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request)).await.map_err(ApiFailure::network)?.unchecked_into();
+    let text = JsFuture::from(response.text().map_err(ApiFailure::network)?).await.map_err(ApiFailure::network)?;
+    let status = response.status();
+    let body = text.as_string().unwrap_or_default();
+    if (200..300).contains(&status) {
+        return Ok((status, body));
+    }
+    Err(match serde_json::from_str::<ErrorBody>(&body) {
+        Ok(ErrorBody { error }) => ApiFailure { status, code: error.code, message: error.message },
+        Err(_) => ApiFailure { status, code: "http".into(), message: format!("The server answered HTTP {status}.") },
+    })
+}
+
+/// GETs and parses JSON.
+pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+    let (status, body) = fetch("GET", path).await?;
+    serde_json::from_str(&body).map_err(|error| ApiFailure {
+        status,
+        code: "unexpected_body".into(),
+        message: format!("The server sent something unexpected: {error}"),
+    })
+}
+
+/// Sends a bodiless request (DELETE, or a POST such as logout).
+pub async fn send(method: &str, path: &str) -> Result<(), ApiFailure> {
+    fetch(method, path).await.map(|_| ())
+}

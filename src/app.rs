@@ -1,0 +1,74 @@
+//! The root component: shared state at the top, the routes below.
+
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::path;
+use plico_api::worker::UnlockedIdentity;
+use plico_api::{Account, ServerInfo};
+
+use crate::account::AccountPage;
+use crate::auth::{LoginPage, SignupPage};
+use crate::mail::MailPage;
+use crate::worker_client::WorkerClient;
+
+/// What every page may need, provided as context at the root.
+#[derive(Clone, Copy)]
+pub struct Session {
+    /// The unlocked identity; `None` until sign-in, and again after sign-out.
+    pub identity: RwSignal<Option<UnlockedIdentity>>,
+    /// The mail domain, from the server.
+    pub domain: RwSignal<String>,
+    /// The address of a still-valid session cookie, to prefill sign-in after a reload.
+    pub remembered_address: RwSignal<Option<String>>,
+    /// The crypto worker; it lives on this thread, so it is stored locally.
+    pub worker: StoredValue<Result<WorkerClient, String>, LocalStorage>,
+}
+
+/// The session context. Every page is rendered inside [`App`], which provides it.
+pub fn use_session() -> Session {
+    use_context::<Session>().unwrap_or_else(|| panic!("Session context is provided by App"))
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let session = Session {
+        identity: RwSignal::new(None),
+        domain: RwSignal::new(String::new()),
+        remembered_address: RwSignal::new(None),
+        worker: StoredValue::new_local(WorkerClient::spawn()),
+    };
+    provide_context(session);
+
+    leptos::task::spawn_local(async move {
+        if let Ok(info) = crate::api_client::get_json::<ServerInfo>("/info").await {
+            session.domain.set(info.domain);
+        }
+        if let Ok(account) = crate::api_client::get_json::<Account>("/session").await {
+            session.remembered_address.set(Some(account.address));
+        }
+    });
+
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <crate::ui::NotFound/> }>
+                <Route path=path!("/") view=Home/>
+                <Route path=path!("/signup") view=SignupPage/>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/mail/:folder") view=MailPage/>
+                <Route path=path!("/account") view=AccountPage/>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn Home() -> impl IntoView {
+    let session = use_session();
+    move || {
+        if session.identity.get().is_some() {
+            view! { <Redirect path="/mail/inbox"/> }.into_any()
+        } else {
+            view! { <Redirect path="/login"/> }.into_any()
+        }
+    }
+}

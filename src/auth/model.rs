@@ -1,0 +1,80 @@
+//! The sign-up form's checks, as pure functions so native tests reach them.
+
+use plico_api::address::normalize_name;
+use plico_api::password::check_new_password;
+
+/// The sign-up form's fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignupForm {
+    pub name: String,
+    pub password: String,
+    pub confirmation: String,
+}
+
+/// What is wrong with each field, if anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignupProblems {
+    pub name: Option<String>,
+    pub password: Option<String>,
+    pub confirmation: Option<String>,
+}
+
+impl SignupProblems {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.password.is_none() && self.confirmation.is_none()
+    }
+}
+
+impl SignupForm {
+    /// Checks every field; an empty field is only a problem once the user tries to submit.
+    pub fn problems(&self, submitting: bool) -> SignupProblems {
+        let name = if self.name.is_empty() && !submitting {
+            None
+        } else {
+            normalize_name(&self.name).err().map(|error| error.to_string())
+        };
+        let canonical_name = normalize_name(&self.name).unwrap_or_else(|_| self.name.to_lowercase());
+        let password = if self.password.is_empty() && !submitting {
+            None
+        } else {
+            check_new_password(&self.password, &canonical_name).err().map(|error| error.to_string())
+        };
+        let confirmation = if (self.confirmation.is_empty() && !submitting) || self.confirmation == self.password {
+            None
+        } else {
+            Some("The two passwords are not the same.".to_owned())
+        };
+        SignupProblems { name, password, confirmation }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(name: &str, password: &str, confirmation: &str) -> SignupForm {
+        SignupForm { name: name.into(), password: password.into(), confirmation: confirmation.into() }
+    }
+
+    #[test]
+    fn an_untouched_form_shows_no_problems_until_submitted() {
+        assert!(form("", "", "").problems(false).is_empty());
+        let on_submit = form("", "", "").problems(true);
+        assert!(on_submit.name.is_some() && on_submit.password.is_some());
+    }
+
+    #[test]
+    fn each_field_names_its_problem() {
+        let problems = form("a!", "password", "passwort").problems(false);
+        assert!(problems.name.as_deref().is_some_and(|m| m.contains("at least 3")), "{problems:?}");
+        assert!(problems.password.as_deref().is_some_and(|m| m.contains("most common")), "{problems:?}");
+        assert_eq!(problems.confirmation.as_deref(), Some("The two passwords are not the same."));
+        assert!(form("alice", "violet staple orbit", "violet staple orbit").problems(true).is_empty());
+    }
+
+    #[test]
+    fn the_password_may_not_contain_the_name() {
+        let problems = form("Alice", "alice-rocks-hard", "alice-rocks-hard").problems(true);
+        assert_eq!(problems.password.as_deref(), Some("The password must not contain your name."));
+    }
+}

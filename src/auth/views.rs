@@ -1,0 +1,184 @@
+//! The sign-up and sign-in screens.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use plico_api::worker::{WorkerCommand, WorkerOutcome, WorkerStage};
+
+use super::model::SignupForm;
+use crate::app::{use_session, Session};
+use crate::ui::{Brand, ErrorText, StageProgress};
+
+/// Runs a sign-up or sign-in command in the worker and signs the UI in on success.
+async fn unlock(session: Session, command: WorkerCommand, stage: WriteSignal<Option<WorkerStage>>) -> Result<(), String> {
+    let worker = session.worker.with_value(|worker| worker.clone())?;
+    let outcome = worker.call(command, move |next| stage.set(Some(next))).await;
+    stage.set(None);
+    match outcome {
+        Ok(WorkerOutcome::Unlocked(identity)) => {
+            session.remembered_address.set(Some(identity.address.clone()));
+            session.identity.set(Some(identity));
+            Ok(())
+        }
+        Ok(WorkerOutcome::Locked) => Err("The keys could not be unlocked.".into()),
+        Err(failure) => Err(failure.message),
+    }
+}
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    let form = RwSignal::new(SignupForm::default());
+    let submitted = RwSignal::new(false);
+    let (stage, set_stage) = signal(None::<WorkerStage>);
+    let (server_error, set_server_error) = signal(None::<String>);
+    let busy = RwSignal::new(false);
+    let problems = Memo::new(move |_| form.get().problems(submitted.get()));
+
+    let on_submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        submitted.set(true);
+        set_server_error.set(None);
+        if !form.get_untracked().problems(true).is_empty() || busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let SignupForm { name, password, .. } = form.get_untracked();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let result = unlock(session, WorkerCommand::Signup { name, password }, set_stage).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    form.set(SignupForm::default());
+                    navigate("/mail/inbox", Default::default());
+                }
+                Err(message) => set_server_error.set(Some(message)),
+            }
+        });
+    };
+
+    let domain = move || {
+        let domain = session.domain.get();
+        if domain.is_empty() { String::new() } else { format!("@{domain}") }
+    };
+
+    view! {
+        <main class="auth-page">
+            <section class="card" aria-labelledby="signup-title">
+                <Brand/>
+                <h1 id="signup-title">"Create your encrypted mailbox"</h1>
+                <p class="lede">"Your password never leaves this device. It also locks your private key, which is made right here in your browser."</p>
+                <form on:submit=on_submit novalidate>
+                    <label for="signup-name">"Address"</label>
+                    <div class="address-field">
+                        <input id="signup-name" name="name" type="text" autocomplete="username" autocapitalize="off" spellcheck="false"
+                            aria-describedby="signup-name-error" aria-invalid=move || problems.get().name.is_some().to_string()
+                            prop:value=move || form.get().name
+                            on:input=move |ev| form.update(|f| f.name = event_target_value(&ev))/>
+                        <span class="domain">{domain}</span>
+                    </div>
+                    <p id="signup-name-error" class="field-error">{move || problems.get().name}</p>
+
+                    <label for="signup-password">"Password"</label>
+                    <input id="signup-password" name="password" type="password" autocomplete="new-password"
+                        aria-describedby="signup-password-error" aria-invalid=move || problems.get().password.is_some().to_string()
+                        prop:value=move || form.get().password
+                        on:input=move |ev| form.update(|f| f.password = event_target_value(&ev))/>
+                    <p id="signup-password-error" class="field-error">{move || problems.get().password}</p>
+
+                    <label for="signup-confirmation">"Confirm password"</label>
+                    <input id="signup-confirmation" name="confirmation" type="password" autocomplete="new-password"
+                        aria-describedby="signup-confirmation-error"
+                        prop:value=move || form.get().confirmation
+                        on:input=move |ev| form.update(|f| f.confirmation = event_target_value(&ev))/>
+                    <p id="signup-confirmation-error" class="field-error">{move || problems.get().confirmation}</p>
+
+                    <p class="hint">"At least 8 characters. A few unrelated words make a strong, memorable password. If you forget it, your mail cannot be recovered."</p>
+                    <ErrorText message=server_error/>
+                    <StageProgress stage=stage/>
+                    <button type="submit" class="button primary" disabled=move || busy.get()>
+                        {move || if busy.get() { "Creating your keys…" } else { "Create account" }}
+                    </button>
+                </form>
+                <p class="switch">"Already have an account? " <a href="/login">"Sign in"</a></p>
+            </section>
+        </main>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    let address = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let (stage, set_stage) = signal(None::<WorkerStage>);
+    let (error, set_error) = signal(None::<String>);
+    let busy = RwSignal::new(false);
+
+    // After a reload the session cookie may still be valid while the keys are gone from memory:
+    // offer to unlock that account.
+    Effect::new(move |_| {
+        if let Some(remembered) = session.remembered_address.get() {
+            if address.get_untracked().is_empty() {
+                address.set(remembered);
+            }
+        }
+    });
+
+    let on_submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        set_error.set(None);
+        if address.get_untracked().trim().is_empty() || password.get_untracked().is_empty() {
+            set_error.set(Some("Enter your address and your password.".into()));
+            return;
+        }
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let command = WorkerCommand::Login { address: address.get_untracked(), password: password.get_untracked() };
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let result = unlock(session, command, set_stage).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    password.set(String::new());
+                    navigate("/mail/inbox", Default::default());
+                }
+                Err(message) => set_error.set(Some(message)),
+            }
+        });
+    };
+
+    view! {
+        <main class="auth-page">
+            <section class="card" aria-labelledby="login-title">
+                <Brand/>
+                <h1 id="login-title">"Sign in"</h1>
+                <p class="lede">{move || if session.remembered_address.get().is_some() {
+                    "Enter your password to unlock your mailbox on this device."
+                } else {
+                    "Your password unlocks your private key on this device. It is never sent to the server."
+                }}</p>
+                <form on:submit=on_submit novalidate>
+                    <label for="login-address">"Address"</label>
+                    <input id="login-address" name="address" type="text" autocomplete="username" autocapitalize="off" spellcheck="false"
+                        prop:value=move || address.get() on:input=move |ev| address.set(event_target_value(&ev))/>
+                    <label for="login-password">"Password"</label>
+                    <input id="login-password" name="password" type="password" autocomplete="current-password"
+                        prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
+                    <ErrorText message=error/>
+                    <StageProgress stage=stage/>
+                    <button type="submit" class="button primary" disabled=move || busy.get()>
+                        {move || if busy.get() { "Unlocking…" } else { "Sign in" }}
+                    </button>
+                </form>
+                <p class="switch">"New to Plico? " <a href="/signup">"Create an account"</a></p>
+            </section>
+        </main>
+    }
+}

@@ -1,0 +1,130 @@
+//! The UI side of the crypto worker: spawns it, queues commands until it is ready, and turns its
+//! events back into futures.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+use plico_api::worker::{WorkerCommand, WorkerEvent, WorkerOutcome, WorkerRequest, WorkerStage};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+/// trunk writes the worker's loader under its binary name.
+const WORKER_URL: &str = "/plico-worker_loader.js";
+
+/// How a worker command failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerFailure {
+    pub code: String,
+    pub message: String,
+}
+
+struct PendingCall {
+    on_progress: Box<dyn Fn(WorkerStage)>,
+    done: oneshot::Sender<Result<WorkerOutcome, WorkerFailure>>,
+}
+
+struct Inner {
+    worker: Worker,
+    ready: Cell<bool>,
+    queue: RefCell<Vec<String>>,
+    next_id: Cell<u32>,
+    pending: RefCell<HashMap<u32, PendingCall>>,
+}
+
+/// A handle to the crypto worker.
+#[derive(Clone)]
+pub struct WorkerClient {
+    inner: Rc<Inner>,
+}
+
+fn fail_all(inner: &Inner, message: &str) {
+    for (_, call) in inner.pending.borrow_mut().drain() {
+        let _ = call.done.send(Err(WorkerFailure { code: "worker".into(), message: message.into() }));
+    }
+}
+
+impl WorkerClient {
+    /// Starts the worker.
+    pub fn spawn() -> Result<WorkerClient, String> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Classic);
+        options.set_name("plico-crypto");
+        let worker = Worker::new_with_options(WORKER_URL, &options)
+            .map_err(|error| format!("could not start the crypto worker: {error:?}"))?;
+        let inner = Rc::new(Inner {
+            worker,
+            ready: Cell::new(false),
+            queue: RefCell::new(Vec::new()),
+            next_id: Cell::new(1),
+            pending: RefCell::new(HashMap::new()),
+        });
+
+        let weak = Rc::downgrade(&inner);
+        let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+            let Some(inner) = weak.upgrade() else { return };
+            let Some(text) = event.data().as_string() else { return };
+            let Ok(event) = serde_json::from_str::<WorkerEvent>(&text) else { return };
+            match event {
+                WorkerEvent::Ready => {
+                    inner.ready.set(true);
+                    for message in inner.queue.borrow_mut().drain(..) {
+                        let _ = inner.worker.post_message(&JsValue::from_str(&message));
+                    }
+                }
+                WorkerEvent::Progress { id, stage } => {
+                    if let Some(call) = inner.pending.borrow().get(&id) {
+                        (call.on_progress)(stage);
+                    }
+                }
+                WorkerEvent::Done { id, outcome } => {
+                    if let Some(call) = inner.pending.borrow_mut().remove(&id) {
+                        let _ = call.done.send(Ok(outcome));
+                    }
+                }
+                WorkerEvent::Failed { id, code, message } => {
+                    if let Some(call) = inner.pending.borrow_mut().remove(&id) {
+                        let _ = call.done.send(Err(WorkerFailure { code, message }));
+                    }
+                }
+            }
+        });
+        inner.worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+
+        let weak = Rc::downgrade(&inner);
+        let on_error = Closure::<dyn Fn(ErrorEvent)>::new(move |event: ErrorEvent| {
+            if let Some(inner) = weak.upgrade() {
+                fail_all(&inner, &format!("The crypto worker stopped: {}", event.message()));
+            }
+        });
+        inner.worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
+
+        Ok(WorkerClient { inner })
+    }
+
+    /// Runs `command` in the worker, reporting its stages to `on_progress`.
+    pub async fn call(
+        &self,
+        command: WorkerCommand,
+        on_progress: impl Fn(WorkerStage) + 'static,
+    ) -> Result<WorkerOutcome, WorkerFailure> {
+        let id = self.inner.next_id.get();
+        self.inner.next_id.set(id.wrapping_add(1));
+        let (done, finished) = oneshot::channel();
+        self.inner.pending.borrow_mut().insert(id, PendingCall { on_progress: Box::new(on_progress), done });
+        let message = serde_json::to_string(&WorkerRequest { id, command })
+            .map_err(|error| WorkerFailure { code: "worker".into(), message: error.to_string() })?;
+        if self.inner.ready.get() {
+            let _ = self.inner.worker.post_message(&JsValue::from_str(&message));
+        } else {
+            self.inner.queue.borrow_mut().push(message);
+        }
+        finished.await.unwrap_or_else(|_| {
+            Err(WorkerFailure { code: "worker".into(), message: "The crypto worker went away.".into() })
+        })
+    }
+}
