@@ -1,1 +1,263 @@
-fn main() {}
+//! `cargo xtask`: Plico's one entry point.
+//!
+//! - `cargo xtask run [-- plico serve flags]`: set up, build the app in release mode, and serve it
+//!   with the API on the embedded SQLite default.
+//! - `cargo xtask test`: set up everything (Chromium too) and run every test layer.
+//! - `cargo xtask ci`: what CI runs; the same as `test`.
+//! - `cargo xtask sizes`: the release wasm sizes, raw, gzip and brotli.
+//! - `cargo xtask setup [--browser]`: only install what is missing.
+//!
+//! Every step is idempotent: tools already at the pinned version are not installed again.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// trunk 0.22 needs a newer rustc than the machine has.
+const TRUNK_VERSION: &str = "0.21.14";
+
+type Result<T = (), E = String> = std::result::Result<T, E>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let started = Instant::now();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") | Some("ci") => test(),
+        Some("sizes") => setup(false).and_then(|()| build_app()).and_then(|()| sizes()),
+        Some("setup") => setup(args.iter().any(|a| a == "--browser")),
+        _ => Err("usage: cargo xtask <run|test|ci|sizes|setup [--browser]>".into()),
+    };
+    match result {
+        Ok(()) => {
+            eprintln!("xtask: done in {:.0?}", started.elapsed());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+fn step(title: &str) {
+    eprintln!("\n==> {title}");
+}
+
+/// Runs a command in the repository root and fails with its name when it fails.
+fn run_command(command: &mut Command) -> Result {
+    let shown = format!("{command:?}");
+    let status = command.current_dir(root()).status().map_err(|e| format!("{shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
+}
+
+fn output_of(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn cargo() -> Command {
+    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// The version of `name` that Cargo.lock pins.
+fn locked_version(name: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == format!("name = \"{name}\"") {
+            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")).and_then(|v| v.strip_suffix('"')) {
+                return Ok(version.to_owned());
+            }
+        }
+    }
+    Err(format!("{name} is not in Cargo.lock"))
+}
+
+fn is_root() -> bool {
+    output_of("id", &["-u"]).is_some_and(|uid| uid.trim() == "0")
+}
+
+fn on_path(program: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
+}
+
+/// Installs the Debian packages whose program is not on PATH, with one `apt-get update` first.
+/// Each entry is `(package, program it provides)`.
+fn apt_install(packages: &[(&str, &str)]) -> Result {
+    let missing: Vec<&str> =
+        packages.iter().filter(|(_, program)| !on_path(program)).map(|(package, _)| *package).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    step(&format!("apt-get install {}", missing.join(" ")));
+    let sudo = if is_root() { None } else { Some("sudo") };
+    let apt = |args: &[&str]| -> Result {
+        let mut command = match sudo {
+            Some(sudo) => {
+                let mut c = Command::new(sudo);
+                c.arg("apt-get");
+                c
+            }
+            None => Command::new("apt-get"),
+        };
+        run_command(command.args(args).env("DEBIAN_FRONTEND", "noninteractive"))
+    };
+    apt(&["update", "-q"])?;
+    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+    install.extend(&missing);
+    apt(&install)
+}
+
+/// Installs what building and serving the app needs, and with `browser` what testing needs.
+fn setup(browser: bool) -> Result {
+    let installed_targets = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if !installed_targets.lines().any(|t| t.trim() == "wasm32-unknown-unknown") {
+        step("rustup target add wasm32-unknown-unknown");
+        run_command(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let trunk = output_of("trunk", &["--version"]).unwrap_or_default();
+    if trunk.trim() != format!("trunk {TRUNK_VERSION}") {
+        step(&format!("cargo install trunk {TRUNK_VERSION} (a few minutes, once)"));
+        run_command(cargo().args(["install", "trunk", "--version", &format!("={TRUNK_VERSION}"), "--locked", "--force"]))?;
+    }
+    let bindgen_version = locked_version("wasm-bindgen")?;
+    let bindgen = output_of("wasm-bindgen", &["--version"]).unwrap_or_default();
+    if bindgen.trim() != format!("wasm-bindgen {bindgen_version}") {
+        // `--locked` fails: one of its locked dependencies is gone from the registry.
+        step(&format!("cargo install wasm-bindgen-cli {bindgen_version} (pinned to Cargo.lock)"));
+        run_command(cargo().args(["install", "wasm-bindgen-cli", "--version", &format!("={bindgen_version}"), "--force"]))?;
+    }
+    let trunk_toml = std::fs::read_to_string(root().join("Trunk.toml")).map_err(|e| format!("Trunk.toml: {e}"))?;
+    if !trunk_toml.contains(&format!("wasm_bindgen = \"{bindgen_version}\"")) {
+        return Err(format!("Trunk.toml's [tools] wasm_bindgen must equal Cargo.lock's wasm-bindgen {bindgen_version}"));
+    }
+    if browser {
+        apt_install(&[
+            ("chromium", "chromium"),
+            ("chromium-driver", "chromedriver"),
+            ("gnupg", "gpg"),
+            ("brotli", "brotli"),
+            ("nodejs", "node"),
+            ("npm", "npm"),
+        ])?;
+        let e2e = root().join("tests/e2e");
+        if !e2e.join("node_modules/playwright-core").exists() {
+            step("npm install (tests/e2e)");
+            run_command(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(&e2e))?;
+        }
+    }
+    Ok(())
+}
+
+fn build_app() -> Result {
+    step("trunk build --release");
+    run_command(Command::new("trunk").args(["build", "--release"]).env("TRUNK_OFFLINE", "true"))
+}
+
+fn run(serve_args: &[String]) -> Result {
+    setup(false)?;
+    build_app()?;
+    step("cargo build --release -p plico-server");
+    run_command(cargo().args(["build", "--release", "-p", "plico-server"]))?;
+    step("plico serve (Ctrl-C to stop)");
+    let serve_args: Vec<&String> = serve_args.iter().filter(|a| a.as_str() != "--").collect();
+    run_command(
+        Command::new(root().join("target/release/plico"))
+            .args(["serve", "--dist"])
+            .arg(root().join("dist"))
+            .args(serve_args),
+    )
+}
+
+/// Writes the webdriver capabilities that make chromedriver start Chromium headless as root
+/// on this kind of machine.
+fn webdriver_json() -> Result<PathBuf> {
+    let path = root().join("target/webdriver.json");
+    let profile = root().join("target/wasm-test-chromium-profile");
+    let _ = std::fs::remove_dir_all(&profile);
+    let json = format!(
+        r#"{{"goog:chromeOptions": {{"binary": "/usr/bin/chromium", "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+ "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+ "--user-data-dir={}"]}}}}"#,
+        profile.display()
+    );
+    std::fs::create_dir_all(root().join("target")).map_err(|e| e.to_string())?;
+    std::fs::write(&path, json).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+fn test() -> Result {
+    setup(true)?;
+
+    step("cargo fmt --check");
+    run_command(cargo().args(["fmt", "--all", "--", "--check"]))?;
+
+    step("native tests: cargo test --workspace");
+    run_command(cargo().args(["test", "--workspace"]))?;
+
+    step("wasm tests in headless Chromium: cargo test -p plico-client --target wasm32-unknown-unknown");
+    let webdriver = webdriver_json()?;
+    run_command(
+        cargo()
+            .args(["test", "-p", "plico-client", "--target", "wasm32-unknown-unknown"])
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+    )?;
+
+    build_app()?;
+    sizes()?;
+
+    step("end-to-end tests: the real server and the real app in headless Chromium");
+    run_command(cargo().args(["build", "-p", "plico-server"]))?;
+    run_command(
+        Command::new("npm")
+            .args(["test"])
+            .current_dir(root().join("tests/e2e"))
+            .env("PLICO_BIN", root().join("target/debug/plico"))
+            .env("PLICO_DIST", root().join("dist")),
+    )
+}
+
+/// Prints the size of each wasm file in dist/, raw, gzip -9 and brotli -q 11.
+fn sizes() -> Result {
+    step("release wasm sizes");
+    let dist = root().join("dist");
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dist)
+        .map_err(|e| format!("{}: {e}", dist.display()))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let raw = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+        let compressed = |program: &str, args: &[&str]| -> String {
+            Command::new(program)
+                .args(args)
+                .arg(&path)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| format!("{:.1} KB", o.stdout.len() as f64 / 1000.0))
+                .unwrap_or_else(|| format!("({program} missing)"))
+        };
+        eprintln!(
+            "{:<40} raw {:>8.1} KB   gzip {:>10}   brotli {:>10}",
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            raw as f64 / 1000.0,
+            compressed("gzip", &["-9", "-c"]),
+            compressed("brotli", &["-q", "11", "-c"]),
+        );
+    }
+    Ok(())
+}
