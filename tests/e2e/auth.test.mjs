@@ -1,0 +1,159 @@
+// The first user journey, end to end: the real server, the real app, real Chromium.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PASSWORD, startServer, startBrowser, screenshot, signUp, signIn, publicKeyPacketBodies } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await startBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('sign up, see the fingerprint, sign out, sign in, see and delete the login history', async () => {
+  const { page } = browser;
+  await page.goto(`${server.baseUrl}/signup`);
+  await page.getByRole('heading', { name: 'Create your encrypted mailbox' }).waitFor();
+  await screenshot(page, '01-signup');
+
+  // Watch the main thread while the keys are made: the heavy work is in the worker.
+  await page.evaluate(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => window.__longTasks.push(...list.getEntries().map((e) => e.duration)))
+      .observe({ type: 'longtask', buffered: false });
+  });
+  const signUpStarted = Date.now();
+  await signUp(page, server.baseUrl, 'Alice', PASSWORD, { navigate: false });
+  await page.getByRole('status').waitFor({ timeout: 5_000 }).catch(() => {});
+  await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+  const signUpMs = Date.now() - signUpStarted;
+  await page.getByRole('heading', { name: 'Your inbox is empty' }).waitFor();
+  const longTasks = await page.evaluate(() => window.__longTasks);
+  const longestTask = Math.max(0, ...longTasks);
+  assert.ok(longestTask < 200, `the page froze for ${longestTask} ms during key generation`);
+  await screenshot(page, '02-inbox');
+
+  await page.getByRole('link', { name: /alice@plico\.test/ }).click();
+  await page.getByRole('heading', { name: 'Account' }).waitFor();
+  const fingerprint = (await page.getByLabel('Key fingerprint').textContent()).replace(/\s+/g, '');
+  const published = await (await fetch(`${server.baseUrl}/api/v1/keys/alice@plico.test`)).json();
+  assert.equal(fingerprint, published.fingerprint, 'the page shows the published key');
+  assert.match(fingerprint, /^[0-9A-F]{40}$/);
+  await page.getByRole('cell', { name: 'Account created' }).waitFor();
+  await screenshot(page, '03-account');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL('**/login');
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await screenshot(page, '04-login');
+  const session = await page.evaluate(async () => (await fetch('/api/v1/session')).status);
+  assert.equal(session, 401, 'sign-out deletes the session on the server');
+
+  const signInStarted = Date.now();
+  await signIn(page, server.baseUrl, 'alice@plico.test');
+  await page.waitForURL('**/mail/inbox', { timeout: 30_000 });
+  const signInMs = Date.now() - signInStarted;
+  console.log(`timings: sign-up ${signUpMs} ms, sign-in ${signInMs} ms, longest main-thread task ${longestTask} ms`);
+
+  await page.goto(`${server.baseUrl}/mail/inbox`);
+  // A reload empties memory: the keys are gone, so the app asks for the password again,
+  // offering the still-signed-in address.
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  assert.equal(await page.getByLabel('Address').inputValue(), 'alice@plico.test');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/mail/inbox', { timeout: 30_000 });
+
+  await page.getByRole('link', { name: /alice@plico\.test/ }).click();
+  const rows = page.getByRole('table').getByRole('row');
+  await page.getByRole('cell', { name: 'Password sign-in' }).first().waitFor();
+  assert.equal(await rows.count(), 1 + 3, 'header plus sign-up and two sign-ins');
+  assert.equal(await page.getByRole('cell', { name: 'Password sign-in' }).count(), 2);
+  assert.equal(await page.getByRole('cell', { name: '127.0.0.1' }).count(), 3);
+  assert.equal(await page.getByRole('cell', { name: 'Chrome on Linux' }).count(), 3);
+
+  await page.getByRole('button', { name: /^Delete the login of/ }).last().click();
+  await page.getByRole('cell', { name: 'Account created' }).waitFor({ state: 'detached' });
+  assert.equal(await rows.count(), 1 + 2);
+
+  await page.getByRole('button', { name: 'Delete all' }).click();
+  await page.getByText('No logins recorded.').waitFor();
+  await screenshot(page, '05-history-deleted');
+  assert.deepEqual(browser.problems, []);
+});
+
+test('a wrong password, a taken name and a weak password each get a clear message', async () => {
+  const { page } = browser;
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL('**/login');
+
+  await signIn(page, server.baseUrl, 'alice', 'not my password at all');
+  await page.getByRole('alert').filter({ hasText: 'Wrong name or password.' }).waitFor({ timeout: 30_000 });
+  await screenshot(page, '06-wrong-password');
+
+  await signIn(page, server.baseUrl, 'nobody-here', PASSWORD);
+  await page.getByRole('alert').filter({ hasText: 'Wrong name or password.' }).waitFor({ timeout: 30_000 });
+
+  await signUp(page, server.baseUrl, 'alice');
+  await page.getByRole('alert').filter({ hasText: 'The name alice is already taken.' }).waitFor({ timeout: 30_000 });
+  await screenshot(page, '07-name-taken');
+
+  await page.goto(`${server.baseUrl}/signup`);
+  await page.getByLabel('Address').fill('bob');
+  await page.getByLabel('Password', { exact: true }).fill('password123');
+  await page.getByText('That password is one of the most common passwords. Choose another.').waitFor();
+  await page.getByLabel('Address').fill('bo!b');
+  await page.getByText(/The name may contain only letters/).waitFor();
+  await page.getByRole('button', { name: 'Create account' }).click();
+  assert.equal(new URL(page.url()).pathname, '/signup', 'an invalid form is not sent');
+  await screenshot(page, '08-signup-validation');
+});
+
+test('the SQLite files hold neither the password nor an unencrypted secret key', async () => {
+  // The binary certificate, as Web Key Directory serves it to any OpenPGP client.
+  const response = await fetch(`${server.baseUrl}/.well-known/openpgpkey/hu/${wkdHash('alice')}?l=alice`);
+  assert.equal(response.status, 200);
+  const binary = Buffer.from(await response.arrayBuffer());
+  const bodies = publicKeyPacketBodies(binary);
+  assert.equal(bodies.length, 3, 'primary key and two subkeys');
+  assert.ok(fs.readdirSync(server.dataDir).includes('plico.sqlite'));
+
+  const files = fs.readdirSync(server.dataDir).map((name) => path.join(server.dataDir, name));
+  let publicKeySeen = false;
+  for (const file of files) {
+    const bytes = fs.readFileSync(file);
+    for (const password of ['violet staple orbit 42', 'not my password at all']) {
+      assert.equal(bytes.indexOf(Buffer.from(password, 'utf8')), -1, `${file} contains a password`);
+      assert.equal(bytes.indexOf(Buffer.from(password, 'utf16le')), -1, `${file} contains a password (UTF-16)`);
+    }
+    assert.equal(bytes.indexOf(Buffer.from('PRIVATE KEY BLOCK')), -1, `${file} contains an armored secret key`);
+    for (const body of bodies) {
+      if (bytes.indexOf(body) !== -1) publicKeySeen = true;
+      // A secret key packet is the public key body followed by S2K usage 0 when unencrypted;
+      // in a public certificate the next byte is always a packet header with its high bit set.
+      assert.equal(bytes.indexOf(Buffer.concat([body, Buffer.from([0])])), -1, `${file} contains an unencrypted secret key`);
+    }
+  }
+  assert.ok(publicKeySeen, 'the search is real: the public key bodies are in the database');
+});
+
+/** WKD's hash: z-base-32 of SHA-1 of the lowercase local part. */
+function wkdHash(localPart) {
+  const alphabet = 'ybndrfg8ejkmcpqxot1uwisza345h769';
+  const digest = crypto.createHash('sha1').update(localPart.toLowerCase()).digest();
+  let bits = '';
+  for (const byte of digest) bits += byte.toString(2).padStart(8, '0');
+  let out = '';
+  for (let i = 0; i < bits.length; i += 5) out += alphabet[parseInt(bits.slice(i, i + 5).padEnd(5, '0'), 2)];
+  return out;
+}

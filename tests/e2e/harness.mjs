@@ -1,0 +1,144 @@
+// Test support: start the real `plico serve` on a free port with a fresh data directory, and a
+// real headless Chromium driven by Playwright.
+
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const PASSWORD = 'violet staple orbit 42';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function waitForHttp(url, child, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`plico exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`plico did not answer at ${url}`);
+}
+
+/** Starts the server; returns { baseUrl, dataDir, stop, log }. */
+export async function startServer() {
+  const bin = process.env.PLICO_BIN;
+  const dist = process.env.PLICO_DIST;
+  if (!bin || !dist) throw new Error('PLICO_BIN and PLICO_DIST must be set (cargo xtask test sets them)');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-data-'));
+  const port = await freePort();
+  const log = [];
+  const child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--dist', dist, '--domain', 'plico.test'], {
+    env: { ...process.env, PLICO_LOG: 'info', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d) => log.push(String(d)));
+  child.stderr.on('data', (d) => log.push(String(d)));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${baseUrl}/api/v1/info`, child);
+  return {
+    baseUrl,
+    dataDir,
+    log,
+    async stop() {
+      child.kill('SIGINT');
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
+    },
+  };
+}
+
+/** Starts headless Chromium with a fresh profile; returns { context, page, close }. */
+export async function startBrowser() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    // A 401 for /api/v1/session before sign-in is expected; anything else is a problem.
+    if (message.type() === 'error' && !message.text().includes('401')) problems.push(`console: ${message.text()}`);
+  });
+  return {
+    context,
+    page,
+    problems,
+    async close() {
+      await context.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Screenshots go to tests/e2e/artifacts, which CI keeps out of git. */
+export async function screenshot(page, name) {
+  const dir = path.join(path.dirname(new URL(import.meta.url).pathname), 'artifacts');
+  fs.mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+}
+
+export async function signUp(page, baseUrl, name, password = PASSWORD, { navigate = true } = {}) {
+  if (navigate) await page.goto(`${baseUrl}/signup`);
+  await page.getByLabel('Address').fill(name);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByLabel('Confirm password').fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+}
+
+export async function signIn(page, baseUrl, address, password = PASSWORD) {
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('Address').fill(address);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Every key packet body (tag 6 public key, tag 14 public subkey) of a binary certificate. */
+export function publicKeyPacketBodies(cert) {
+  const bodies = [];
+  let offset = 0;
+  while (offset < cert.length) {
+    const ctb = cert[offset];
+    if ((ctb & 0x80) === 0) throw new Error(`not an OpenPGP packet at ${offset}`);
+    let tag;
+    let length;
+    let header;
+    if (ctb & 0x40) {
+      tag = ctb & 0x3f;
+      const first = cert[offset + 1];
+      if (first < 192) { length = first; header = 2; }
+      else if (first < 224) { length = ((first - 192) << 8) + cert[offset + 2] + 192; header = 3; }
+      else if (first === 255) { length = cert.readUInt32BE(offset + 2); header = 6; }
+      else throw new Error('partial lengths do not occur in certificates');
+    } else {
+      tag = (ctb >> 2) & 0x0f;
+      const type = ctb & 0x03;
+      if (type === 0) { length = cert[offset + 1]; header = 2; }
+      else if (type === 1) { length = cert.readUInt16BE(offset + 1); header = 3; }
+      else if (type === 2) { length = cert.readUInt32BE(offset + 1); header = 5; }
+      else throw new Error('indeterminate length in a certificate');
+    }
+    const body = cert.subarray(offset + header, offset + header + length);
+    if (tag === 6 || tag === 14) bodies.push(Buffer.from(body));
+    offset += header + length;
+  }
+  return bodies;
+}
