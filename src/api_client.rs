@@ -21,7 +21,10 @@ impl ApiFailure {
         ApiFailure {
             status: 0,
             code: "network".into(),
-            message: format!("Could not reach the server ({}). Check your connection.", error.as_string().unwrap_or_default()),
+            message: format!(
+                "Could not reach the server ({}). Check your connection.",
+                error.as_string().unwrap_or_default()
+            ),
         }
     }
 }
@@ -30,12 +33,14 @@ async fn fetch(method: &str, path: &str) -> Result<(u16, String), ApiFailure> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
-    let request = Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init).map_err(ApiFailure::network)?;
+    let request = Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init)
+        .map_err(ApiFailure::network)?;
     if method != "GET" {
         request.headers().set(plico_api::CSRF_HEADER, "1").map_err(ApiFailure::network)?;
     }
     let window = web_sys::window().ok_or_else(|| ApiFailure::network(JsValue::from_str("no window")))?;
-    let response: Response = JsFuture::from(window.fetch_with_request(&request)).await.map_err(ApiFailure::network)?.unchecked_into();
+    let response: Response =
+        JsFuture::from(window.fetch_with_request(&request)).await.map_err(ApiFailure::network)?.unchecked_into();
     let text = JsFuture::from(response.text().map_err(ApiFailure::network)?).await.map_err(ApiFailure::network)?;
     let status = response.status();
     let body = text.as_string().unwrap_or_default();

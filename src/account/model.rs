@@ -5,11 +5,8 @@ use plico_api::LoginKind;
 /// Groups a hex fingerprint in blocks of four, with a wider gap in the middle, as people compare
 /// them aloud: `ABCD 1234 … ␣␣ …`.
 pub fn group_fingerprint(hex: &str) -> String {
-    let blocks: Vec<String> = hex
-        .as_bytes()
-        .chunks(4)
-        .map(|chunk| String::from_utf8_lossy(chunk).to_uppercase())
-        .collect();
+    let blocks: Vec<String> =
+        hex.as_bytes().chunks(4).map(|chunk| String::from_utf8_lossy(chunk).to_uppercase()).collect();
     let middle = blocks.len() / 2;
     let mut out = String::new();
     for (index, block) in blocks.iter().enumerate() {
@@ -31,14 +28,22 @@ pub fn describe_login_kind(kind: LoginKind) -> &'static str {
 
 /// A short description of a user agent: the browser family and the platform.
 pub fn describe_user_agent(user_agent: &str) -> String {
-    let browser = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
-        .iter()
-        .find(|(marker, _)| user_agent.contains(marker))
-        .map(|(_, name)| *name);
-    let platform = [("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux")]
-        .iter()
-        .find(|(marker, _)| user_agent.contains(marker))
-        .map(|(_, name)| *name);
+    let browser =
+        [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
+            .iter()
+            .find(|(marker, _)| user_agent.contains(marker))
+            .map(|(_, name)| *name);
+    let platform = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(marker, _)| user_agent.contains(marker))
+    .map(|(_, name)| *name);
     match (browser, platform) {
         (Some(browser), Some(platform)) => format!("{browser} on {platform}"),
         (Some(browser), None) => browser.to_owned(),

@@ -10,7 +10,11 @@ use crate::app::{use_session, Session};
 use crate::ui::{Brand, ErrorText, StageProgress};
 
 /// Runs a sign-up or sign-in command in the worker and signs the UI in on success.
-async fn unlock(session: Session, command: WorkerCommand, stage: WriteSignal<Option<WorkerStage>>) -> Result<(), String> {
+async fn unlock(
+    session: Session,
+    command: WorkerCommand,
+    stage: WriteSignal<Option<WorkerStage>>,
+) -> Result<(), String> {
     let worker = session.worker.with_value(|worker| worker.clone())?;
     let outcome = worker.call(command, move |next| stage.set(Some(next))).await;
     stage.set(None);
@@ -61,7 +65,11 @@ pub fn SignupPage() -> impl IntoView {
 
     let domain = move || {
         let domain = session.domain.get();
-        if domain.is_empty() { String::new() } else { format!("@{domain}") }
+        if domain.is_empty() {
+            String::new()
+        } else {
+            format!("@{domain}")
+        }
     };
 
     view! {

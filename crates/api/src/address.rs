@@ -10,8 +10,22 @@ pub const NAME_MAX_LEN: usize = 32;
 
 /// Names that belong to the operator (RFC 2142 roles and common system accounts).
 const RESERVED_NAMES: &[&str] = &[
-    "abuse", "admin", "administrator", "hostmaster", "info", "mailer-daemon", "noc", "no-reply",
-    "noreply", "plico", "postmaster", "root", "security", "support", "webmaster", "www",
+    "abuse",
+    "admin",
+    "administrator",
+    "hostmaster",
+    "info",
+    "mailer-daemon",
+    "noc",
+    "no-reply",
+    "noreply",
+    "plico",
+    "postmaster",
+    "root",
+    "security",
+    "support",
+    "webmaster",
+    "www",
 ];
 
 /// Why a name is not a valid local part.
@@ -99,7 +113,8 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_names_and_lowercases_them() {
-        for (raw, canonical) in [("alice", "alice"), ("Bob_1", "bob_1"), ("j.doe-2", "j.doe-2"), ("  carol ", "carol")] {
+        for (raw, canonical) in [("alice", "alice"), ("Bob_1", "bob_1"), ("j.doe-2", "j.doe-2"), ("  carol ", "carol")]
+        {
             assert_eq!(normalize_name(raw).as_deref(), Ok(canonical), "{raw}");
         }
     }

@@ -172,9 +172,8 @@ mod tests {
 
     #[test]
     fn error_body_has_the_documented_shape() {
-        let body = ErrorBody {
-            error: ErrorDetail { code: "name_taken".into(), message: "That name is taken.".into() },
-        };
+        let body =
+            ErrorBody { error: ErrorDetail { code: "name_taken".into(), message: "That name is taken.".into() } };
         let json = serde_json::to_string(&body).expect("serialises");
         assert_eq!(json, r#"{"error":{"code":"name_taken","message":"That name is taken."}}"#);
     }

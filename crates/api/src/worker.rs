@@ -81,8 +81,18 @@ pub enum WorkerOutcome {
 pub enum WorkerEvent {
     /// The worker has loaded and listens for commands.
     Ready,
-    Progress { id: u32, stage: WorkerStage },
-    Done { id: u32, outcome: WorkerOutcome },
+    Progress {
+        id: u32,
+        stage: WorkerStage,
+    },
+    Done {
+        id: u32,
+        outcome: WorkerOutcome,
+    },
     /// `code` is the API error code when the server refused, else a worker-side code.
-    Failed { id: u32, code: String, message: String },
+    Failed {
+        id: u32,
+        code: String,
+        message: String,
+    },
 }

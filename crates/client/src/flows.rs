@@ -86,7 +86,9 @@ async fn post<T: Transport, B: serde::Serialize, R: serde::de::DeserializeOwned>
         return serde_json::from_str(&response.body).map_err(|e| FlowError::Protocol(e.to_string()));
     }
     match serde_json::from_str::<ErrorBody>(&response.body) {
-        Ok(ErrorBody { error }) => Err(FlowError::Api { status: response.status, code: error.code, message: error.message }),
+        Ok(ErrorBody { error }) => {
+            Err(FlowError::Api { status: response.status, code: error.code, message: error.message })
+        }
         Err(_) => Err(FlowError::Protocol(format!("HTTP {} without an error body", response.status))),
     }
 }
@@ -155,7 +157,10 @@ pub async fn login<T: Transport>(
     let started: LoginStartResponse = post(
         transport,
         "/login/start",
-        &LoginStartRequest { address: address.trim().to_owned(), credential_request: BASE64.encode(credential_request) },
+        &LoginStartRequest {
+            address: address.trim().to_owned(),
+            credential_request: BASE64.encode(credential_request),
+        },
     )
     .await?;
 

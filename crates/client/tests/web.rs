@@ -21,7 +21,8 @@ fn key_generation_and_an_encrypt_decrypt_round_trip() {
     assert!(!alice_public.is_tsk());
 
     let plaintext = "Grüße aus dem Browser — 本当に暗号化".as_bytes();
-    let message = plico_pgp::encrypt_and_sign(plaintext, &[bob_public, alice_public.clone()], &alice_secret).expect("encrypts");
+    let message =
+        plico_pgp::encrypt_and_sign(plaintext, &[bob_public, alice_public.clone()], &alice_secret).expect("encrypts");
     assert!(!message.windows(6).any(|w| w == "Grüße".as_bytes()));
     let decrypted = plico_pgp::decrypt_and_verify(&message, &bob_secret, &[alice_public]).expect("decrypts");
     assert_eq!(decrypted.plaintext, plaintext);
@@ -34,14 +35,16 @@ fn opaque_registration_and_login_with_argon2_stretching() {
     let setup = plico_opaque::server_setup_new();
     let password = b"violet staple orbit 42";
     let (state, request) = plico_opaque::client_registration_start(password).expect("start");
-    let response = plico_opaque::server_registration_start(&setup, &request, b"alice@plico.test").expect("server start");
+    let response =
+        plico_opaque::server_registration_start(&setup, &request, b"alice@plico.test").expect("server start");
     let (upload, registered) = plico_opaque::client_registration_finish(state, password, &response).expect("finish");
     let file = plico_opaque::server_registration_finish(&upload).expect("file");
 
     let (state, request) = plico_opaque::client_login_start(password).expect("login start");
     let (server_state, response) =
         plico_opaque::server_login_start(&setup, Some(&file), &request, b"alice@plico.test").expect("server login");
-    let (finalization, logged_in) = plico_opaque::client_login_finish(state, password, &response).expect("login finish");
+    let (finalization, logged_in) =
+        plico_opaque::client_login_finish(state, password, &response).expect("login finish");
     plico_opaque::server_login_finish(&server_state, &finalization).expect("server accepts");
     assert_eq!(registered.0, logged_in.0, "the export key is stable across logins");
 
@@ -81,8 +84,10 @@ async fn indexeddb_write_then_read_back() {
     let database: web_sys::IdbDatabase = settle(&open).await.expect("opens").unchecked_into();
 
     let value = js_sys::Uint8Array::from(&[1u8, 2, 3, 250][..]);
-    let transaction = database.transaction_with_str_and_mode("blobs", web_sys::IdbTransactionMode::Readwrite).expect("tx");
-    let put = transaction.object_store("blobs").expect("store").put_with_key(&value, &JsValue::from_str("k")).expect("put");
+    let transaction =
+        database.transaction_with_str_and_mode("blobs", web_sys::IdbTransactionMode::Readwrite).expect("tx");
+    let put =
+        transaction.object_store("blobs").expect("store").put_with_key(&value, &JsValue::from_str("k")).expect("put");
     settle(&put).await.expect("written");
 
     let transaction = database.transaction_with_str("blobs").expect("read tx");

@@ -205,7 +205,12 @@ mod tests {
         (server_registration_finish(&upload).expect("server finish"), export_key)
     }
 
-    fn login(setup: &ServerSetup, file: Option<&[u8]>, identifier: &[u8], password: &[u8]) -> Result<ExportKey, OpaqueError> {
+    fn login(
+        setup: &ServerSetup,
+        file: Option<&[u8]>,
+        identifier: &[u8],
+        password: &[u8],
+    ) -> Result<ExportKey, OpaqueError> {
         let (state, request) = client_login_start(password)?;
         let (server_state, response) = server_login_start(setup, file, &request, identifier)?;
         let (finalization, export_key) = client_login_finish(state, password, &response)?;
@@ -245,7 +250,7 @@ mod tests {
     #[test]
     fn malformed_messages_are_named() {
         let setup = server_setup_new();
-        let error = server_registration_start(&setup, b"short", b"x").err().expect("rejects");
+        let error = server_registration_start(&setup, b"short", b"x").expect_err("rejects");
         assert_eq!(error.to_string(), "the registration request message is malformed");
     }
 }

@@ -102,9 +102,9 @@ pub fn check_uploaded_public_cert(bytes: &[u8], address: &str) -> Result<Checked
     }
     let policy = StandardPolicy::new();
     let valid = cert.with_policy(&policy, None).map_err(|e| PgpError::InvalidCert(e.to_string()))?;
-    let has_address = valid.userids().any(|uid| {
-        uid.userid().email().ok().flatten().is_some_and(|email| email.eq_ignore_ascii_case(address))
-    });
+    let has_address = valid
+        .userids()
+        .any(|uid| uid.userid().email().ok().flatten().is_some_and(|email| email.eq_ignore_ascii_case(address)));
     if !has_address {
         return Err(PgpError::MissingUserId(address.to_owned()));
     }

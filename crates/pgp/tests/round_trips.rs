@@ -20,12 +20,16 @@ fn generated_cert_encrypts_signs_decrypts_and_verifies() {
     let alice_public = parse_cert(alice.public_cert_armored.as_bytes()).expect("alice public");
     assert!(!alice_public.is_tsk(), "the armored public cert must carry no secret");
 
-    let message = encrypt_and_sign(b"Subject: hi\r\n\r\nHello Bob", &[alice_public.clone(), parse_cert(bob.public_cert_armored.as_bytes()).expect("bob")], &alice_secret)
-        .expect("encrypts");
+    let message = encrypt_and_sign(
+        b"Subject: hi\r\n\r\nHello Bob",
+        &[alice_public.clone(), parse_cert(bob.public_cert_armored.as_bytes()).expect("bob")],
+        &alice_secret,
+    )
+    .expect("encrypts");
     assert!(message.starts_with(b"-----BEGIN PGP MESSAGE-----"));
     assert!(!message.windows(5).any(|w| w == b"Hello"), "ciphertext leaks plaintext");
 
-    let for_bob = decrypt_and_verify(&message, &bob_secret, &[alice_public.clone()]).expect("bob decrypts");
+    let for_bob = decrypt_and_verify(&message, &bob_secret, std::slice::from_ref(&alice_public)).expect("bob decrypts");
     assert_eq!(for_bob.plaintext, b"Subject: hi\r\n\r\nHello Bob");
     assert_eq!(for_bob.signature, SignatureStatus::Valid { signer: alice.fingerprint.clone() });
 
@@ -42,7 +46,7 @@ fn tampered_ciphertext_does_not_decrypt() {
     let alice = generate_cert("alice@plico.test").expect("alice");
     let secret = parse_cert(&alice.secret_key).expect("secret");
     let public = parse_cert(alice.public_cert_armored.as_bytes()).expect("public");
-    let armored = encrypt_and_sign(b"integrity matters", &[public.clone()], &secret).expect("encrypts");
+    let armored = encrypt_and_sign(b"integrity matters", std::slice::from_ref(&public), &secret).expect("encrypts");
     let mut binary = plico_pgp_dearmor(&armored);
     let middle = binary.len() / 2;
     binary[middle] ^= 0x01;
@@ -62,7 +66,9 @@ fn plico_pgp_dearmor(armored: &[u8]) -> Vec<u8> {
 fn decrypts_and_verifies_a_gnupg_fixture() {
     let peer_secret = parse_cert(&data("gpg-peer.sec.asc")).expect("fixture secret");
     let peer_public = parse_cert(&data("gpg-peer.pub.asc")).expect("fixture public");
-    let decrypted = decrypt_and_verify(&data("gpg-encrypted-signed.asc"), &peer_secret, &[peer_public.clone()]).expect("decrypts");
+    let decrypted =
+        decrypt_and_verify(&data("gpg-encrypted-signed.asc"), &peer_secret, std::slice::from_ref(&peer_public))
+            .expect("decrypts");
     assert_eq!(decrypted.plaintext, data("gpg-message.txt"));
     assert_eq!(decrypted.signature, SignatureStatus::Valid { signer: fingerprint_hex(&peer_public) });
 }
@@ -70,13 +76,20 @@ fn decrypts_and_verifies_a_gnupg_fixture() {
 #[test]
 fn uploaded_cert_checks() {
     let alice = generate_cert("alice@plico.test").expect("alice");
-    let checked = check_uploaded_public_cert(alice.public_cert_armored.as_bytes(), "alice@plico.test").expect("accepted");
+    let checked =
+        check_uploaded_public_cert(alice.public_cert_armored.as_bytes(), "alice@plico.test").expect("accepted");
     assert_eq!(checked.fingerprint, alice.fingerprint);
-    assert!(matches!(check_uploaded_public_cert(&alice.secret_key, "alice@plico.test"), Err(PgpError::SecretKeyMaterial)));
-    assert!(matches!(check_uploaded_public_cert(alice.public_cert_armored.as_bytes(), "bob@plico.test"), Err(PgpError::MissingUserId(_))));
+    assert!(matches!(
+        check_uploaded_public_cert(&alice.secret_key, "alice@plico.test"),
+        Err(PgpError::SecretKeyMaterial)
+    ));
+    assert!(matches!(
+        check_uploaded_public_cert(alice.public_cert_armored.as_bytes(), "bob@plico.test"),
+        Err(PgpError::MissingUserId(_))
+    ));
     assert!(matches!(check_uploaded_public_cert(b"not a cert", "alice@plico.test"), Err(PgpError::MalformedCert(_))));
     // A GnuPG cert is public, valid and encryption-capable, but for another address.
-    assert!(matches!(check_uploaded_public_cert(&data("gpg-peer.pub.asc"), "gpg-peer@example.org"), Ok(_)));
+    assert!(check_uploaded_public_cert(&data("gpg-peer.pub.asc"), "gpg-peer@example.org").is_ok());
 }
 
 fn gpg_available() -> bool {
@@ -94,8 +107,14 @@ fn gnupg_reads_what_plico_writes() {
     let home = tempfile_dir();
     let gpg = |args: &[&str], stdin: Option<&[u8]>| {
         let mut command = Command::new("gpg");
-        command.env("GNUPGHOME", &home).args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""]).args(args);
-        command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        command
+            .env("GNUPGHOME", &home)
+            .args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args);
+        command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         let mut child = command.spawn().expect("gpg runs");
         if let Some(input) = stdin {
             use std::io::Write;
@@ -120,7 +139,8 @@ fn gnupg_reads_what_plico_writes() {
     assert!(decrypted.status.success(), "{status}");
     assert_eq!(decrypted.stdout, "Grüße aus Plico".as_bytes());
     // VALIDSIG names the signing subkey first and the primary key last.
-    let valid_by_alice = status.lines().any(|line| line.starts_with("[GNUPG:] VALIDSIG ") && line.ends_with(&alice.fingerprint));
+    let valid_by_alice =
+        status.lines().any(|line| line.starts_with("[GNUPG:] VALIDSIG ") && line.ends_with(&alice.fingerprint));
     assert!(valid_by_alice, "gpg did not report a valid signature by {}: {status}", alice.fingerprint);
     let _ = std::fs::remove_dir_all(&home);
 }

@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use plico_api::address::{local_part_for_domain, normalize_name};
 use plico_api::{
-    Account, LoginFinishRequest, LoginHistory, LoginKind, LoginStartRequest, LoginStartResponse, PublicKey,
-    ServerInfo, SignupFinishRequest, SignupStartRequest, SignupStartResponse,
+    Account, LoginFinishRequest, LoginHistory, LoginKind, LoginStartRequest, LoginStartResponse, PublicKey, ServerInfo,
+    SignupFinishRequest, SignupStartRequest, SignupStartResponse,
 };
 use rand::RngCore;
 
@@ -79,8 +79,9 @@ pub async fn signup_start(
         return Err(ApiError::conflict("name_taken", format!("The name {name} is already taken.")));
     }
     let address = state.address_for(&name);
-    let response = plico_opaque::server_registration_start(&state.opaque_setup, &registration_request, address.as_bytes())
-        .map_err(|error| ApiError::bad_request("malformed_opaque", error.to_string()))?;
+    let response =
+        plico_opaque::server_registration_start(&state.opaque_setup, &registration_request, address.as_bytes())
+            .map_err(|error| ApiError::bad_request("malformed_opaque", error.to_string()))?;
     Ok(Json(SignupStartResponse { address, registration_response: BASE64.encode(response) }))
 }
 
@@ -232,7 +233,8 @@ pub async fn delete_login_event(
     signed_in: SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id: i64 = id.parse().map_err(|_| ApiError::bad_request("malformed_id", "The login id must be a whole number."))?;
+    let id: i64 =
+        id.parse().map_err(|_| ApiError::bad_request("malformed_id", "The login id must be a whole number."))?;
     if state.store.delete_login_event(signed_in.account_id, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -262,7 +264,11 @@ pub struct WkdQuery {
 }
 
 /// WKD direct method: the binary certificate for a hashed local part.
-pub async fn wkd_lookup(State(state): State<AppState>, Path(hash): Path<String>, Query(query): Query<WkdQuery>) -> Response {
+pub async fn wkd_lookup(
+    State(state): State<AppState>,
+    Path(hash): Path<String>,
+    Query(query): Query<WkdQuery>,
+) -> Response {
     let not_found = || (StatusCode::NOT_FOUND, "no key for this hash\n").into_response();
     let Ok(Some(row)) = state.store.account_by_wkd_hash(&hash).await else {
         return not_found();

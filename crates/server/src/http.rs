@@ -25,9 +25,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(JsonRejection::JsonDataError(error)) => Err(ApiError::invalid("invalid_field", error.body_text())),
-            Err(JsonRejection::JsonSyntaxError(error)) => {
-                Err(ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {}", error.body_text())))
-            }
+            Err(JsonRejection::JsonSyntaxError(error)) => Err(ApiError::bad_request(
+                "malformed_json",
+                format!("The body is not valid JSON: {}", error.body_text()),
+            )),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType {
                 message: "Send the body as JSON with Content-Type: application/json.".into(),
             }),
@@ -104,7 +105,10 @@ async fn csrf_guard(request: Request, next: Next) -> Response {
         if !has_header || cross_site {
             return ApiError::Forbidden {
                 code: "csrf",
-                message: format!("State-changing requests must come from the Plico app (missing {} header).", plico_api::CSRF_HEADER),
+                message: format!(
+                    "State-changing requests must come from the Plico app (missing {} header).",
+                    plico_api::CSRF_HEADER
+                ),
             }
             .into_response();
         }
@@ -123,9 +127,13 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     headers.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
-    headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"));
+    headers.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    );
     if state.config.behind_tls {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+        headers
+            .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     }
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

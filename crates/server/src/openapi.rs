@@ -5,7 +5,10 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Plico API", description = "The storage backend of Plico, an end-to-end encrypted webmail. It never sees a password, a secret key or plaintext mail."),
+    info(
+        title = "Plico API",
+        description = "The storage backend of Plico, an end-to-end encrypted webmail. It never sees a password, a secret key or plaintext mail."
+    ),
     paths(
         crate::api::info,
         crate::api::signup_start,

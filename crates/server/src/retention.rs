@@ -30,7 +30,9 @@ pub async fn run_forever(state: AppState, interval: std::time::Duration) {
     loop {
         ticker.tick().await;
         match run_once(&state).await {
-            Ok(report) => tracing::info!(login_events = report.login_events, sessions = report.sessions, "retention pass"),
+            Ok(report) => {
+                tracing::info!(login_events = report.login_events, sessions = report.sessions, "retention pass")
+            }
             Err(error) => tracing::error!(%error, "retention pass failed"),
         }
     }

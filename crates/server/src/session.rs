@@ -39,7 +39,8 @@ pub fn set_cookie(state: &AppState, token: &str) -> HeaderValue {
     let behind_tls = state.config.behind_tls;
     let max_age = i64::from(state.config.session_hours) * 3600;
     let secure = if behind_tls { "; Secure" } else { "" };
-    let value = format!("{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", cookie_name(behind_tls));
+    let value =
+        format!("{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", cookie_name(behind_tls));
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 

@@ -94,9 +94,12 @@ impl StaticFiles {
                 files.insert(url_path, StaticFile { bytes: bytes.into(), content_type, cache_control });
             }
         }
-        let index = files.get("/index.html").ok_or_else(|| format!("{} has no index.html; build the app first", dir.display()))?;
+        let index = files
+            .get("/index.html")
+            .ok_or_else(|| format!("{} has no index.html; build the app first", dir.display()))?;
         let html = std::str::from_utf8(&index.bytes).map_err(|_| "index.html is not UTF-8".to_owned())?;
-        let hashes: Vec<String> = inline_scripts(html).iter().map(|script| BASE64.encode(Sha256::digest(script.as_bytes()))).collect();
+        let hashes: Vec<String> =
+            inline_scripts(html).iter().map(|script| BASE64.encode(Sha256::digest(script.as_bytes()))).collect();
         Ok(StaticFiles { csp: content_security_policy(&hashes), files })
     }
 

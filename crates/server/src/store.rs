@@ -155,7 +155,13 @@ impl Store {
         Ok(row.as_ref().map(account_from_row))
     }
 
-    pub async fn insert_session(&self, token_hash: &[u8], account_id: i64, now: i64, expires_at: i64) -> Result<(), sqlx::Error> {
+    pub async fn insert_session(
+        &self,
+        token_hash: &[u8],
+        account_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
             .bind(token_hash)
             .bind(account_id)
@@ -195,10 +201,12 @@ impl Store {
 
     /// The account's login history, newest first.
     pub async fn login_events(&self, account_id: i64) -> Result<Vec<LoginEvent>, sqlx::Error> {
-        let rows = sqlx::query("SELECT id, at, ip, user_agent, kind FROM login_events WHERE account_id = ? ORDER BY at DESC, id DESC")
-            .bind(account_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, at, ip, user_agent, kind FROM login_events WHERE account_id = ? ORDER BY at DESC, id DESC",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .iter()
             .map(|row| LoginEvent {
@@ -222,7 +230,8 @@ impl Store {
     }
 
     pub async fn delete_all_login_events(&self, account_id: i64) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM login_events WHERE account_id = ?").bind(account_id).execute(&self.pool).await?;
+        let done =
+            sqlx::query("DELETE FROM login_events WHERE account_id = ?").bind(account_id).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 

@@ -34,7 +34,11 @@ async fn sign_up_sign_out_sign_in_and_manage_the_login_history() {
     assert_eq!(events[0]["user_agent"], "PlicoTest/1.0");
     assert_eq!(history["retention_days"], 30);
     let entry_keys: Vec<_> = events[0].as_object().expect("object").keys().cloned().collect();
-    assert_eq!(entry_keys, ["at", "id", "ip", "kind", "user_agent"], "an entry holds what the policy names and nothing else");
+    assert_eq!(
+        entry_keys,
+        ["at", "id", "ip", "kind", "user_agent"],
+        "an entry holds what the policy names and nothing else"
+    );
 
     let first_id = events[1]["id"].as_i64().expect("id");
     assert_eq!(browser.delete(&format!("/api/v1/account/logins/{first_id}")).await.status, 204);
@@ -92,7 +96,8 @@ async fn a_taken_name_is_a_conflict() {
     let server = TestServer::start().await;
     let browser = server.client("192.0.2.2");
     signup(&browser, "carol").await;
-    let again = plico_client::signup(&server.client("192.0.2.3"), "Carol", PASSWORD, |_| {}).await.err().expect("refused");
+    let again =
+        plico_client::signup(&server.client("192.0.2.3"), "Carol", PASSWORD, |_| {}).await.err().expect("refused");
     match again {
         FlowError::Api { status, code, message } => {
             assert_eq!((status, code.as_str()), (409, "name_taken"));
@@ -154,7 +159,10 @@ async fn a_secret_key_uploaded_as_the_certificate_is_refused() {
     let generated = plico_pgp::generate_cert("erin@plico.test").expect("key");
     let (state, request) = plico_opaque::client_registration_start(PASSWORD.as_bytes()).expect("start");
     let started = browser
-        .post_raw("/api/v1/signup/start", serde_json::json!({"name": "erin", "registration_request": base64_encode(&request)}).to_string())
+        .post_raw(
+            "/api/v1/signup/start",
+            serde_json::json!({"name": "erin", "registration_request": base64_encode(&request)}).to_string(),
+        )
         .await
         .json();
     let response = base64_decode(started["registration_response"].as_str().expect("response"));
@@ -194,14 +202,18 @@ async fn keys_are_published_by_api_and_web_key_directory() {
     let key = anonymous.get("/api/v1/keys/frank.ocean@plico.test").await;
     assert_eq!(key.status, 200);
     assert_eq!(key.json()["fingerprint"], session.account.fingerprint.as_str());
-    let published = plico_pgp::parse_cert(key.json()["public_cert"].as_str().expect("cert").as_bytes()).expect("parses");
+    let published =
+        plico_pgp::parse_cert(key.json()["public_cert"].as_str().expect("cert").as_bytes()).expect("parses");
     assert!(!published.is_tsk());
 
     let hash = plico_server::wkd::wkd_hash("frank.ocean");
     let wkd = anonymous.get(&format!("/.well-known/openpgpkey/hu/{hash}?l=frank.ocean")).await;
     assert_eq!(wkd.status, 200);
     assert_eq!(wkd.headers[header::CONTENT_TYPE], "application/octet-stream");
-    assert_eq!(plico_pgp::fingerprint_hex(&plico_pgp::parse_cert(&wkd.body).expect("binary cert")), session.account.fingerprint);
+    assert_eq!(
+        plico_pgp::fingerprint_hex(&plico_pgp::parse_cert(&wkd.body).expect("binary cert")),
+        session.account.fingerprint
+    );
     assert_eq!(anonymous.get(&format!("/.well-known/openpgpkey/hu/{hash}?l=someone.else")).await.status, 404);
     assert_eq!(anonymous.get("/.well-known/openpgpkey/policy").await.status, 200);
     assert_eq!(anonymous.get("/api/v1/keys/nobody@plico.test").await.error_code(), "no_such_key");
@@ -225,21 +237,34 @@ async fn every_bad_input_class_gets_the_one_error_shape_and_its_status() {
     };
 
     check(browser.post_raw("/api/v1/signup/start", "{not json").await, 400, "malformed_json");
-    check(browser.post_raw("/api/v1/signup/start", r#"{"name":"ok-name","registration_request":"%%%"}"#).await, 400, "malformed_field");
-    check(browser.post_raw("/api/v1/signup/start", r#"{"name":"ok-name","registration_request":"AAAA"}"#).await, 400, "malformed_opaque");
+    check(
+        browser.post_raw("/api/v1/signup/start", r#"{"name":"ok-name","registration_request":"%%%"}"#).await,
+        400,
+        "malformed_field",
+    );
+    check(
+        browser.post_raw("/api/v1/signup/start", r#"{"name":"ok-name","registration_request":"AAAA"}"#).await,
+        400,
+        "malformed_opaque",
+    );
     check(browser.get("/api/v1/session").await, 401, "unauthorized");
-    let without_csrf = axum::http::Request::builder()
-        .method("POST")
-        .uri("/api/v1/logout")
+    let without_csrf =
+        axum::http::Request::builder().method("POST").uri("/api/v1/logout").body(Body::empty()).expect("request");
+    check(browser.send(without_csrf).await, 403, "csrf");
+    let cross_site = browser
+        .request("POST", "/api/v1/logout")
+        .header("sec-fetch-site", "cross-site")
         .body(Body::empty())
         .expect("request");
-    check(browser.send(without_csrf).await, 403, "csrf");
-    let cross_site = browser.request("POST", "/api/v1/logout").header("sec-fetch-site", "cross-site").body(Body::empty()).expect("request");
     check(browser.send(cross_site).await, 403, "csrf");
     check(browser.get("/api/v1/no/such/thing").await, 404, "no_such_endpoint");
     check(browser.delete("/api/v1/info").await, 405, "method_not_allowed");
     signup(&browser, "taken").await;
-    check(browser.post_raw("/api/v1/signup/start", r#"{"name":"taken","registration_request":"AAAA"}"#).await, 409, "name_taken");
+    check(
+        browser.post_raw("/api/v1/signup/start", r#"{"name":"taken","registration_request":"AAAA"}"#).await,
+        409,
+        "name_taken",
+    );
     check(browser.post_raw("/api/v1/signup/start", "x".repeat(5000)).await, 413, "body_too_large");
     let streamed = browser
         .request("POST", "/api/v1/signup/start")
@@ -247,9 +272,17 @@ async fn every_bad_input_class_gets_the_one_error_shape_and_its_status() {
         .body(Body::from_stream(futures_stream(vec![vec![b' '; 3000], vec![b' '; 3000]])))
         .expect("request");
     check(browser.send(streamed).await, 413, "body_too_large");
-    let not_json = browser.request("POST", "/api/v1/signup/start").header(header::CONTENT_TYPE, "text/plain").body(Body::from("{}")).expect("request");
+    let not_json = browser
+        .request("POST", "/api/v1/signup/start")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("{}"))
+        .expect("request");
     check(browser.send(not_json).await, 415, "unsupported_media_type");
-    check(browser.post_raw("/api/v1/signup/start", r#"{"name":"ab","registration_request":"AAAA"}"#).await, 422, "invalid_name");
+    check(
+        browser.post_raw("/api/v1/signup/start", r#"{"name":"ab","registration_request":"AAAA"}"#).await,
+        422,
+        "invalid_name",
+    );
     check(browser.post_raw("/api/v1/signup/start", r#"{"name":42}"#).await, 422, "invalid_field");
 
     let (_, message) = plico_opaque::client_login_start(b"pw").expect("start");
@@ -267,7 +300,10 @@ struct Chunks(std::vec::IntoIter<Vec<u8>>);
 
 impl futures_core::Stream for Chunks {
     type Item = Result<Vec<u8>, std::io::Error>;
-    fn poll_next(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
         std::task::Poll::Ready(self.0.next().map(Ok))
     }
 }
@@ -281,7 +317,8 @@ async fn login_attempts_are_limited_per_account_across_ips() {
     let server = TestServer::start_with(|config| config.login_attempts_per_account = 2).await;
     signup(&server.client("192.0.2.9"), "grace").await;
     let (_, message) = plico_opaque::client_login_start(b"pw").expect("start");
-    let login = serde_json::json!({"address": "grace@plico.test", "credential_request": base64_encode(&message)}).to_string();
+    let login =
+        serde_json::json!({"address": "grace@plico.test", "credential_request": base64_encode(&message)}).to_string();
     assert_eq!(server.client("10.0.0.1").post_raw("/api/v1/login/start", login.clone()).await.status, 200);
     assert_eq!(server.client("10.0.0.2").post_raw("/api/v1/login/start", login.clone()).await.status, 200);
     assert_eq!(server.client("10.0.0.3").post_raw("/api/v1/login/start", login.clone()).await.status, 429);
@@ -336,7 +373,10 @@ async fn behind_tls_the_cookie_is_secure_host_prefixed_and_hsts_is_sent() {
     let browser = server.client("192.0.2.12");
     let (_, request) = plico_opaque::client_registration_start(PASSWORD.as_bytes()).expect("start");
     let response = browser
-        .post_raw("/api/v1/signup/start", serde_json::json!({"name": "judy", "registration_request": base64_encode(&request)}).to_string())
+        .post_raw(
+            "/api/v1/signup/start",
+            serde_json::json!({"name": "judy", "registration_request": base64_encode(&request)}).to_string(),
+        )
         .await;
     assert!(response.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
     signup(&browser, "judy").await;
@@ -349,8 +389,17 @@ async fn openapi_document_lists_every_endpoint() {
     let server = TestServer::start().await;
     let document = server.client("192.0.2.13").get("/api/v1/openapi.json").await.json();
     let paths = document["paths"].as_object().expect("paths");
-    for path in ["/api/v1/signup/start", "/api/v1/signup/finish", "/api/v1/login/start", "/api/v1/login/finish",
-        "/api/v1/logout", "/api/v1/session", "/api/v1/account/logins", "/api/v1/account/logins/{id}", "/api/v1/keys/{address}"] {
+    for path in [
+        "/api/v1/signup/start",
+        "/api/v1/signup/finish",
+        "/api/v1/login/start",
+        "/api/v1/login/finish",
+        "/api/v1/logout",
+        "/api/v1/session",
+        "/api/v1/account/logins",
+        "/api/v1/account/logins/{id}",
+        "/api/v1/keys/{address}",
+    ] {
         assert!(paths.contains_key(path), "{path} missing from the OpenAPI document");
     }
     assert!(document["components"]["schemas"]["ErrorBody"].is_object());
@@ -360,7 +409,11 @@ async fn openapi_document_lists_every_endpoint() {
 async fn the_app_is_served_with_security_headers_and_fitting_cache_rules() {
     let dist = tempfile::tempdir().expect("dist");
     let boot = "import init from '/plico-app-0123456789abcdef.js';await init();";
-    std::fs::write(dist.path().join("index.html"), format!("<html><body><script type=\"module\">{boot}</script></body></html>")).expect("write");
+    std::fs::write(
+        dist.path().join("index.html"),
+        format!("<html><body><script type=\"module\">{boot}</script></body></html>"),
+    )
+    .expect("write");
     std::fs::write(dist.path().join("plico-app-0123456789abcdef_bg.wasm"), b"\0asm").expect("write");
     std::fs::write(dist.path().join("plico-worker_loader.js"), b"importScripts('x')").expect("write");
     let dist_path = dist.path().to_path_buf();

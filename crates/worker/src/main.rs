@@ -33,7 +33,10 @@ mod worker {
     struct FetchTransport;
 
     fn js_error(value: JsValue) -> String {
-        value.as_string().or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string())).unwrap_or_else(|| "unknown error".into())
+        value
+            .as_string()
+            .or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string()))
+            .unwrap_or_else(|| "unknown error".into())
     }
 
     impl Transport for FetchTransport {
@@ -42,14 +45,16 @@ mod worker {
             init.set_method("POST");
             init.set_credentials(RequestCredentials::SameOrigin);
             init.set_body(&JsValue::from_str(&body));
-            let request = Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init).map_err(js_error)?;
+            let request =
+                Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init).map_err(js_error)?;
             request.headers().set("content-type", "application/json").map_err(js_error)?;
             request.headers().set(plico_api::CSRF_HEADER, "1").map_err(js_error)?;
             let response: Response = wasm_bindgen_futures::JsFuture::from(scope().fetch_with_request(&request))
                 .await
                 .map_err(js_error)?
                 .unchecked_into();
-            let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?;
+            let text =
+                wasm_bindgen_futures::JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?;
             Ok(TransportResponse { status: response.status(), body: text.as_string().unwrap_or_default() })
         }
     }
@@ -65,8 +70,12 @@ mod worker {
         let id = request.id;
         let progress = move |stage| post(&WorkerEvent::Progress { id, stage });
         let result = match request.command {
-            WorkerCommand::Signup { name, password } => plico_client::signup(&FetchTransport, &name, &password, progress).await,
-            WorkerCommand::Login { address, password } => plico_client::login(&FetchTransport, &address, &password, progress).await,
+            WorkerCommand::Signup { name, password } => {
+                plico_client::signup(&FetchTransport, &name, &password, progress).await
+            }
+            WorkerCommand::Login { address, password } => {
+                plico_client::login(&FetchTransport, &address, &password, progress).await
+            }
             WorkerCommand::Lock => {
                 SESSION.with(|session| session.borrow_mut().take());
                 post(&WorkerEvent::Done { id, outcome: WorkerOutcome::Locked });

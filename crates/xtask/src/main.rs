@@ -75,7 +75,9 @@ fn locked_version(name: &str) -> Result<String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line == format!("name = \"{name}\"") {
-            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")).and_then(|v| v.strip_suffix('"')) {
+            if let Some(version) =
+                lines.next().and_then(|l| l.strip_prefix("version = \"")).and_then(|v| v.strip_suffix('"'))
+            {
                 return Ok(version.to_owned());
             }
         }
@@ -128,18 +130,33 @@ fn setup(browser: bool) -> Result {
     let trunk = output_of("trunk", &["--version"]).unwrap_or_default();
     if trunk.trim() != format!("trunk {TRUNK_VERSION}") {
         step(&format!("cargo install trunk {TRUNK_VERSION} (a few minutes, once)"));
-        run_command(cargo().args(["install", "trunk", "--version", &format!("={TRUNK_VERSION}"), "--locked", "--force"]))?;
+        run_command(cargo().args([
+            "install",
+            "trunk",
+            "--version",
+            &format!("={TRUNK_VERSION}"),
+            "--locked",
+            "--force",
+        ]))?;
     }
     let bindgen_version = locked_version("wasm-bindgen")?;
     let bindgen = output_of("wasm-bindgen", &["--version"]).unwrap_or_default();
     if bindgen.trim() != format!("wasm-bindgen {bindgen_version}") {
         // `--locked` fails: one of its locked dependencies is gone from the registry.
         step(&format!("cargo install wasm-bindgen-cli {bindgen_version} (pinned to Cargo.lock)"));
-        run_command(cargo().args(["install", "wasm-bindgen-cli", "--version", &format!("={bindgen_version}"), "--force"]))?;
+        run_command(cargo().args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &format!("={bindgen_version}"),
+            "--force",
+        ]))?;
     }
     let trunk_toml = std::fs::read_to_string(root().join("Trunk.toml")).map_err(|e| format!("Trunk.toml: {e}"))?;
     if !trunk_toml.contains(&format!("wasm_bindgen = \"{bindgen_version}\"")) {
-        return Err(format!("Trunk.toml's [tools] wasm_bindgen must equal Cargo.lock's wasm-bindgen {bindgen_version}"));
+        return Err(format!(
+            "Trunk.toml's [tools] wasm_bindgen must equal Cargo.lock's wasm-bindgen {bindgen_version}"
+        ));
     }
     if browser {
         apt_install(&[

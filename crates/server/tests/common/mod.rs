@@ -62,7 +62,8 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
     pub fn error_code(&self) -> String {
         self.json()["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {}", self.json())).to_owned()
@@ -106,7 +107,11 @@ impl TestClient {
     }
 
     pub async fn post_raw(&self, path: &str, body: impl Into<Body>) -> TestResponse {
-        let request = self.request("POST", path).header(header::CONTENT_TYPE, "application/json").body(body.into()).expect("request");
+        let request = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.into())
+            .expect("request");
         self.send(request).await
     }
 }
@@ -121,5 +126,7 @@ impl Transport for TestClient {
 pub const PASSWORD: &str = "violet staple orbit 42";
 
 pub async fn signup(client: &TestClient, name: &str) -> plico_client::UnlockedSession {
-    plico_client::signup(client, name, PASSWORD, |_| {}).await.unwrap_or_else(|e| panic!("signup of {name} failed: {e}"))
+    plico_client::signup(client, name, PASSWORD, |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("signup of {name} failed: {e}"))
 }
