@@ -52,7 +52,10 @@ fn step(title: &str) {
 /// Runs a command in the repository root and fails with its name when it fails.
 fn run_command(command: &mut Command) -> Result {
     let shown = format!("{command:?}");
-    let status = command.current_dir(root()).status().map_err(|e| format!("{shown}: {e}"))?;
+    if command.get_current_dir().is_none() {
+        command.current_dir(root());
+    }
+    let status = command.status().map_err(|e| format!("{shown}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
