@@ -1,14 +1,13 @@
 //! The root component: shared state at the top, the routes below.
 
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::path;
 use plico_api::worker::UnlockedIdentity;
 use plico_api::{Account, ServerInfo};
 
 use crate::account::AccountPage;
 use crate::auth::{LoginPage, SignupPage};
 use crate::mail::MailPage;
+use crate::router::{provide_navigator, Page, Redirect};
 use crate::worker_client::WorkerClient;
 
 /// What every page may need, provided as context at the root.
@@ -38,6 +37,7 @@ pub fn App() -> impl IntoView {
         worker: StoredValue::new_local(WorkerClient::spawn()),
     };
     provide_context(session);
+    let navigator = provide_navigator();
 
     leptos::task::spawn_local(async move {
         if let Ok(info) = crate::api_client::get_json::<ServerInfo>("/info").await {
@@ -48,27 +48,13 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    view! {
-        <Router>
-            <Routes fallback=|| view! { <crate::ui::NotFound/> }>
-                <Route path=path!("/") view=Home/>
-                <Route path=path!("/signup") view=SignupPage/>
-                <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/mail/:folder") view=MailPage/>
-                <Route path=path!("/account") view=AccountPage/>
-            </Routes>
-        </Router>
-    }
-}
-
-#[component]
-fn Home() -> impl IntoView {
-    let session = use_session();
-    move || {
-        if session.identity.get().is_some() {
-            view! { <Redirect path="/mail/inbox"/> }.into_any()
-        } else {
-            view! { <Redirect path="/login"/> }.into_any()
-        }
+    move || match navigator.page() {
+        Page::Home if session.identity.get().is_some() => view! { <Redirect path="/mail/inbox"/> }.into_any(),
+        Page::Home => view! { <Redirect path="/login"/> }.into_any(),
+        Page::Signup => view! { <SignupPage/> }.into_any(),
+        Page::Login => view! { <LoginPage/> }.into_any(),
+        Page::Mail { folder } => view! { <MailPage folder=folder/> }.into_any(),
+        Page::Account => view! { <AccountPage/> }.into_any(),
+        Page::NotFound => view! { <crate::ui::NotFound/> }.into_any(),
     }
 }

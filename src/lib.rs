@@ -9,5 +9,6 @@ pub mod api_client;
 pub mod app;
 pub mod auth;
 pub mod mail;
+pub mod router;
 pub mod ui;
 pub mod worker_client;

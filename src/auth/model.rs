@@ -33,7 +33,7 @@ impl SignupForm {
         } else {
             normalize_name(&self.name).err().map(|error| error.to_string())
         };
-        let canonical_name = normalize_name(&self.name).unwrap_or_else(|_| self.name.to_lowercase());
+        let canonical_name = normalize_name(&self.name).unwrap_or_else(|_| self.name.to_ascii_lowercase());
         let password = if self.password.is_empty() && !submitting {
             None
         } else {

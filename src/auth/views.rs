@@ -2,11 +2,11 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use plico_api::worker::{WorkerCommand, WorkerOutcome, WorkerStage};
 
 use super::model::SignupForm;
 use crate::app::{use_session, Session};
+use crate::router::{use_navigator, Link};
 use crate::ui::{Brand, ErrorText, StageProgress};
 
 /// Runs a sign-up or sign-in command in the worker and signs the UI in on success.
@@ -32,7 +32,7 @@ async fn unlock(
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let session = use_session();
-    let navigate = use_navigate();
+    let navigator = use_navigator();
     let form = RwSignal::new(SignupForm::default());
     let submitted = RwSignal::new(false);
     let (stage, set_stage) = signal(None::<WorkerStage>);
@@ -49,14 +49,13 @@ pub fn SignupPage() -> impl IntoView {
         }
         busy.set(true);
         let SignupForm { name, password, .. } = form.get_untracked();
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let result = unlock(session, WorkerCommand::Signup { name, password }, set_stage).await;
             busy.set(false);
             match result {
                 Ok(()) => {
                     form.set(SignupForm::default());
-                    navigate("/mail/inbox", Default::default());
+                    navigator.go("/mail/inbox");
                 }
                 Err(message) => set_server_error.set(Some(message)),
             }
@@ -110,7 +109,7 @@ pub fn SignupPage() -> impl IntoView {
                         {move || if busy.get() { "Creating your keys…" } else { "Create account" }}
                     </button>
                 </form>
-                <p class="switch">"Already have an account? " <a href="/login">"Sign in"</a></p>
+                <p class="switch">"Already have an account? " <Link href="/login">"Sign in"</Link></p>
             </section>
         </main>
     }
@@ -119,7 +118,7 @@ pub fn SignupPage() -> impl IntoView {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let session = use_session();
-    let navigate = use_navigate();
+    let navigator = use_navigator();
     let address = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let (stage, set_stage) = signal(None::<WorkerStage>);
@@ -148,14 +147,13 @@ pub fn LoginPage() -> impl IntoView {
         }
         busy.set(true);
         let command = WorkerCommand::Login { address: address.get_untracked(), password: password.get_untracked() };
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let result = unlock(session, command, set_stage).await;
             busy.set(false);
             match result {
                 Ok(()) => {
                     password.set(String::new());
-                    navigate("/mail/inbox", Default::default());
+                    navigator.go("/mail/inbox");
                 }
                 Err(message) => set_error.set(Some(message)),
             }
@@ -185,7 +183,7 @@ pub fn LoginPage() -> impl IntoView {
                         {move || if busy.get() { "Unlocking…" } else { "Sign in" }}
                     </button>
                 </form>
-                <p class="switch">"New to Plico? " <a href="/signup">"Create an account"</a></p>
+                <p class="switch">"New to Plico? " <Link href="/signup">"Create an account"</Link></p>
             </section>
         </main>
     }

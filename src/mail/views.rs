@@ -1,21 +1,19 @@
 //! The signed-in shell and the (for now empty) message list.
 
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, A};
-use leptos_router::hooks::{use_navigate, use_params_map};
 use plico_api::worker::WorkerCommand;
 
 use super::model::{folder_for_slug, SYSTEM_FOLDERS};
 use crate::app::use_session;
+use crate::router::{use_navigator, Link, Redirect};
 use crate::ui::Brand;
 
 /// Signs out: deletes the session on the server and wipes the keys from the worker's memory.
 #[component]
 pub fn SignOutButton() -> impl IntoView {
     let session = use_session();
-    let navigate = use_navigate();
+    let navigator = use_navigator();
     let on_click = move |_| {
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let _ = crate::api_client::send("POST", "/logout").await;
             if let Ok(worker) = session.worker.with_value(|worker| worker.clone()) {
@@ -23,7 +21,7 @@ pub fn SignOutButton() -> impl IntoView {
             }
             session.identity.set(None);
             session.remembered_address.set(None);
-            navigate("/login", Default::default());
+            navigator.go("/login");
         });
     };
     view! { <button type="button" class="button ghost" on:click=on_click>"Sign out"</button> }
@@ -41,20 +39,20 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
         view! {
             <div class="shell">
                 <header class="topbar">
-                    <a href="/mail/inbox" class="brand-link" aria-label="Plico inbox"><Brand/></a>
+                    <Link href="/mail/inbox" class="brand-link"><Brand/></Link>
                     <span class="badge-e2e" title="Your mail is encrypted in this browser before it reaches the server">"End-to-end encrypted"</span>
                     <div class="topbar-actions">
-                        <A href="/account" attr:class="account-link">
+                        <Link href="/account" class="account-link">
                             <span class="avatar" aria-hidden="true">{identity.address.chars().next().map(|c| c.to_ascii_uppercase().to_string())}</span>
                             <span class="account-address">{identity.address.clone()}</span>
-                        </A>
+                        </Link>
                         <SignOutButton/>
                     </div>
                 </header>
                 <nav class="sidebar" aria-label="Folders">
                     <ul>
                         {SYSTEM_FOLDERS.iter().map(|folder| view! {
-                            <li><A href=format!("/mail/{}", folder.slug) attr:class="folder-link">{folder.label}</A></li>
+                            <li><Link href=format!("/mail/{}", folder.slug) class="folder-link">{folder.label}</Link></li>
                         }).collect_view()}
                     </ul>
                 </nav>
@@ -65,13 +63,12 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// A folder of the mailbox; `folder` is the path segment after `/mail/`.
 #[component]
-pub fn MailPage() -> impl IntoView {
-    let params = use_params_map();
-    let folder = move || params.with(|params| params.get("folder").unwrap_or_default());
+pub fn MailPage(folder: String) -> impl IntoView {
     view! {
         <Shell>
-            {move || match folder_for_slug(&folder()) {
+            {match folder_for_slug(&folder) {
                 Some(folder) => view! {
                     <section class="message-list" aria-labelledby="folder-title">
                         <h1 id="folder-title" class="folder-title">{folder.label}</h1>

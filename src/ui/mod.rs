@@ -48,7 +48,7 @@ pub fn NotFound() -> impl IntoView {
             <section class="card">
                 <h1>"Page not found"</h1>
                 <p>"There is nothing at this address."</p>
-                <a class="button primary" href="/">"Go to Plico"</a>
+                <crate::router::Link href="/" class="button primary">"Go to Plico"</crate::router::Link>
             </section>
         </main>
     }

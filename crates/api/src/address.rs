@@ -69,7 +69,9 @@ impl std::error::Error for NameError {}
 /// assert!(plico_api::address::normalize_name("a..b").is_err());
 /// ```
 pub fn normalize_name(raw: &str) -> Result<String, NameError> {
-    let name = raw.trim().to_lowercase();
+    // ASCII lowercasing suffices: any other character is refused below, and it keeps
+    // Unicode case tables out of the UI binary.
+    let name = raw.trim().to_ascii_lowercase();
     let length = name.chars().count();
     if length < NAME_MIN_LEN {
         return Err(NameError::TooShort);

@@ -148,12 +148,14 @@ pub fn check_new_password(password: &str, name: &str) -> Result<(), PasswordErro
     if length > PASSWORD_MAX_LEN {
         return Err(PasswordError::TooLong);
     }
-    let lower = password.to_lowercase();
+    // The common-password list is ASCII but for a few words; ASCII lowercasing keeps the
+    // Unicode case tables out of the UI binary.
+    let lower = password.to_ascii_lowercase();
     let stem = lower.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
     if COMMON_PASSWORDS.contains(&lower.as_str()) || COMMON_PASSWORDS.contains(&stem) {
         return Err(PasswordError::Common);
     }
-    let name = name.trim().to_lowercase();
+    let name = name.trim().to_ascii_lowercase();
     if name.len() >= 3 && lower.contains(&name) {
         return Err(PasswordError::ContainsName);
     }

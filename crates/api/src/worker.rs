@@ -2,13 +2,14 @@
 //!
 //! The UI posts a [`WorkerRequest`] with an id; the worker answers with zero or more
 //! [`WorkerEvent::Progress`] events and exactly one `Done` or `Failed` event for that id.
-//! Messages travel as JSON strings through `postMessage`.
+//! Messages travel as JSON strings through `postMessage`. Enums use serde's default external
+//! tagging: internal tags cost the UI binary kilobytes of buffering code.
 
 use serde::{Deserialize, Serialize};
 
 /// What the UI asks the worker to do.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum WorkerCommand {
     /// Register with OPAQUE, make the OpenPGP certificate, seal its secret and upload both.
     Signup { name: String, password: String },
@@ -69,7 +70,7 @@ pub struct UnlockedIdentity {
 
 /// How a command ended.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum WorkerOutcome {
     Unlocked(UnlockedIdentity),
     Locked,
@@ -77,7 +78,7 @@ pub enum WorkerOutcome {
 
 /// What the worker posts back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum WorkerEvent {
     /// The worker has loaded and listens for commands.
     Ready,
