@@ -38,6 +38,18 @@ test('sign up, see the fingerprint, sign out, sign in, see and delete the login 
   await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
   const signUpMs = Date.now() - signUpStarted;
   await page.getByRole('heading', { name: 'Your inbox is empty' }).waitFor();
+  // Both wasm binaries arrive compressed: far fewer bytes on the wire than in memory. The
+  // worker's own fetch is timed in the worker, so the page fetches its wasm once more to look.
+  const wasmTransfers = await page.evaluate(async () => {
+    await (await fetch('/plico-worker_bg.wasm', { cache: 'no-store' })).arrayBuffer();
+    return performance.getEntriesByType('resource')
+      .filter((entry) => entry.name.endsWith('.wasm'))
+      .map((entry) => ({ name: entry.name, transfer: entry.transferSize, decoded: entry.decodedBodySize }));
+  });
+  assert.equal(wasmTransfers.length, 2, JSON.stringify(wasmTransfers));
+  for (const entry of wasmTransfers) {
+    assert.ok(entry.transfer < entry.decoded / 2, `${entry.name} was sent uncompressed: ${JSON.stringify(entry)}`);
+  }
   const longTasks = await page.evaluate(() => window.__longTasks);
   const longestTask = Math.max(0, ...longTasks);
   assert.ok(longestTask < 200, `the page froze for ${longestTask} ms during key generation`);

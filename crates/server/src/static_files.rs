@@ -1,5 +1,7 @@
-//! Serves the built app (trunk's `dist/`) from memory, with caching that fits each file and a
-//! Content-Security-Policy that allows trunk's one inline boot script by its hash.
+//! Serves the built app (trunk's `dist/`) from memory, with caching that fits each file, a
+//! Content-Security-Policy that allows trunk's one inline boot script by its hash, and
+//! compression: a precompressed `NAME.br` beside a file (which `cargo xtask` writes) for
+//! browsers that take brotli, else gzip made here at start.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,8 +17,39 @@ use crate::AppState;
 
 struct StaticFile {
     bytes: axum::body::Bytes,
+    gzip: Option<axum::body::Bytes>,
+    brotli: Option<axum::body::Bytes>,
     content_type: &'static str,
     cache_control: &'static str,
+}
+
+fn is_compressible(content_type: &str) -> bool {
+    ["application/wasm", "text/", "application/manifest+json", "image/svg+xml", "application/json"]
+        .iter()
+        .any(|prefix| content_type.starts_with(prefix))
+}
+
+fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).ok()?;
+    let compressed = encoder.finish().ok()?;
+    (compressed.len() < bytes.len()).then_some(compressed)
+}
+
+/// Which encodings the request's `Accept-Encoding` allows.
+fn accepts(headers: &axum::http::HeaderMap, encoding: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| {
+            let mut parts = item.trim().split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|param| param.trim().replace(' ', "") == "q=0");
+            name.eq_ignore_ascii_case(encoding) && !refused
+        })
 }
 
 /// The app's files, read once at start.
@@ -69,6 +102,7 @@ impl StaticFiles {
     /// Reads every file under `dir`.
     pub fn load(dir: &Path) -> Result<Self, String> {
         let mut files = HashMap::new();
+        let mut precompressed = HashMap::new();
         let mut pending = vec![dir.to_path_buf()];
         while let Some(current) = pending.pop() {
             let entries = std::fs::read_dir(&current).map_err(|e| format!("{}: {e}", current.display()))?;
@@ -81,6 +115,10 @@ impl StaticFiles {
                 let relative = path.strip_prefix(dir).map_err(|e| e.to_string())?;
                 let url_path = format!("/{}", relative.to_string_lossy().replace('\\', "/"));
                 let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                if let Some(original) = url_path.strip_suffix(".br") {
+                    precompressed.insert(original.to_owned(), axum::body::Bytes::from(bytes));
+                    continue;
+                }
                 let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 let content_type = match path.extension().and_then(|e| e.to_str()) {
                     Some("wasm") => "application/wasm",
@@ -91,7 +129,16 @@ impl StaticFiles {
                     _ => mime_guess::from_path(&path).first_raw().unwrap_or("application/octet-stream"),
                 };
                 let cache_control = if is_content_hashed(&file_name) { IMMUTABLE } else { REVALIDATE };
-                files.insert(url_path, StaticFile { bytes: bytes.into(), content_type, cache_control });
+                let gzip = if is_compressible(content_type) { gzip(&bytes).map(Into::into) } else { None };
+                files.insert(
+                    url_path,
+                    StaticFile { bytes: bytes.into(), gzip, brotli: None, content_type, cache_control },
+                );
+            }
+        }
+        for (path, brotli) in precompressed {
+            if let Some(file) = files.get_mut(&path) {
+                file.brotli = Some(brotli);
             }
         }
         let index = files
@@ -121,8 +168,19 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
     });
     match file {
         Some(file) => {
-            let mut response = file.bytes.clone().into_response();
+            let (body, encoding) = match (&file.brotli, &file.gzip) {
+                (Some(brotli), _) if accepts(request.headers(), "br") => (brotli.clone(), Some("br")),
+                (_, Some(gzip)) if accepts(request.headers(), "gzip") => (gzip.clone(), Some("gzip")),
+                _ => (file.bytes.clone(), None),
+            };
+            let mut response = body.into_response();
             let headers = response.headers_mut();
+            if let Some(encoding) = encoding {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+            }
+            if file.gzip.is_some() || file.brotli.is_some() {
+                headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            }
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.content_type));
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(file.cache_control));
             response
@@ -146,6 +204,15 @@ mod tests {
         assert!(is_content_hashed("style-5a3bc81e2d4f6a70.css"));
         assert!(!is_content_hashed("plico-worker_loader.js"));
         assert!(!is_content_hashed("index.html"));
+    }
+
+    #[test]
+    fn reads_accept_encoding_with_weights() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br;q=0"));
+        assert!(accepts(&headers, "gzip"));
+        assert!(!accepts(&headers, "br"), "q=0 refuses");
+        assert!(!accepts(&axum::http::HeaderMap::new(), "gzip"));
     }
 
     #[test]

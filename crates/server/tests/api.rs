@@ -414,7 +414,10 @@ async fn the_app_is_served_with_security_headers_and_fitting_cache_rules() {
         format!("<html><body><script type=\"module\">{boot}</script></body></html>"),
     )
     .expect("write");
-    std::fs::write(dist.path().join("plico-app-0123456789abcdef_bg.wasm"), b"\0asm").expect("write");
+    let wasm_bytes: Vec<u8> = b"\0asm".iter().copied().chain(std::iter::repeat_n(7u8, 4096)).collect();
+    std::fs::write(dist.path().join("plico-app-0123456789abcdef_bg.wasm"), &wasm_bytes).expect("write");
+    std::fs::write(dist.path().join("plico-app-0123456789abcdef_bg.wasm.br"), b"precompressed by xtask")
+        .expect("write");
     std::fs::write(dist.path().join("plico-worker_loader.js"), b"importScripts('x')").expect("write");
     let dist_path = dist.path().to_path_buf();
     let server = TestServer::start_with(move |config| config.dist_dir = Some(dist_path)).await;
@@ -439,6 +442,35 @@ async fn the_app_is_served_with_security_headers_and_fitting_cache_rules() {
     let wasm = browser.get("/plico-app-0123456789abcdef_bg.wasm").await;
     assert_eq!(wasm.headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
     assert_eq!(wasm.headers[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(wasm.body, wasm_bytes, "no compression without Accept-Encoding");
+
+    let gzipped = browser
+        .send(
+            browser
+                .request("GET", "/plico-app-0123456789abcdef_bg.wasm")
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(gzipped.headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(gzipped.headers[header::VARY], "accept-encoding");
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzipped.body[..]), &mut decoded).expect("gunzips");
+    assert_eq!(decoded, wasm_bytes);
+    assert!(gzipped.body.len() < wasm_bytes.len() / 4);
+
+    let brotli = browser
+        .send(
+            browser
+                .request("GET", "/plico-app-0123456789abcdef_bg.wasm")
+                .header(header::ACCEPT_ENCODING, "gzip, br")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(brotli.headers[header::CONTENT_ENCODING], "br");
+    assert_eq!(brotli.body, b"precompressed by xtask", "the .br file beside it is served as it is");
     assert_eq!(browser.get("/plico-worker_loader.js").await.headers[header::CACHE_CONTROL], "no-cache");
     assert_eq!(browser.get("/mail/inbox").await.body, index.body, "app routes get index.html");
     assert_eq!(browser.get("/missing.js").await.status, 404);
