@@ -53,7 +53,8 @@ pub fn AccountPage() -> impl IntoView {
                 <div class="panel">
                     <div class="panel-header">
                         <h2>"Login history"</h2>
-                        <button type="button" class="button danger-ghost" on:click=move |_| delete("/account/logins".into())>
+                        <button type="button" class="button danger-ghost" on:click=move |_| delete("/account/logins".into())
+                            disabled=move || !matches!(history.get(), Some(Ok(ref h)) if !h.events.is_empty())>
                             "Delete all"
                         </button>
                     </div>
