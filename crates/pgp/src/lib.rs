@@ -264,3 +264,39 @@ pub fn format_fingerprint(hex: &str) -> String {
         Err(_) => hex.to_owned(),
     }
 }
+
+/// Checks, without decrypting, that `bytes` (armored or binary) is an OpenPGP encrypted message:
+/// one or more public-key or password-encrypted session keys followed by an encrypted container.
+/// The server uses it to refuse plaintext or junk where only ciphertext belongs.
+pub fn check_encrypted_message(bytes: &[u8]) -> Result<(), PgpError> {
+    use openpgp::parse::{PacketParser, PacketParserResult};
+    use openpgp::Packet;
+
+    let malformed = |why: &str| PgpError::Other(format!("not an encrypted OpenPGP message: {why}"));
+    let mut parser = match PacketParser::from_bytes(bytes) {
+        Ok(PacketParserResult::Some(parser)) => parser,
+        Ok(PacketParserResult::EOF(_)) => return Err(malformed("it is empty")),
+        Err(error) => return Err(malformed(&error.to_string())),
+    };
+    let mut session_keys = 0;
+    loop {
+        match &parser.packet {
+            Packet::PKESK(_) | Packet::SKESK(_) => session_keys += 1,
+            Packet::SEIP(_) if session_keys > 0 => break,
+            Packet::SEIP(_) => return Err(malformed("it has no session key")),
+            other => return Err(malformed(&format!("unexpected {} packet", other.tag()))),
+        }
+        // `next` skips the container's body: we never try to decrypt it.
+        parser = match parser.next() {
+            Ok((_, PacketParserResult::Some(next))) => next,
+            Ok((_, PacketParserResult::EOF(_))) => return Err(malformed("it ends before the encrypted data")),
+            Err(error) => return Err(malformed(&error.to_string())),
+        };
+    }
+    // The encrypted container must reach the end of the input: nothing may trail it.
+    match parser.next() {
+        Ok((_, PacketParserResult::EOF(_))) => Ok(()),
+        Ok((_, PacketParserResult::Some(_))) => Err(malformed("data follows the encrypted container")),
+        Err(error) => Err(malformed(&error.to_string())),
+    }
+}

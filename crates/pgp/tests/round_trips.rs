@@ -159,3 +159,25 @@ fn tempfile_dir() -> PathBuf {
 fn rand_suffix() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
 }
+
+#[test]
+fn encrypted_messages_are_told_from_everything_else() {
+    let alice = generate_cert("alice@plico.test").expect("alice");
+    let secret = parse_cert(&alice.secret_key).expect("secret");
+    let public = parse_cert(alice.public_cert_armored.as_bytes()).expect("public");
+    let armored = encrypt_and_sign(b"hello", std::slice::from_ref(&public), &secret).expect("encrypts");
+    check_encrypted_message(&armored).expect("armored ciphertext is accepted");
+    check_encrypted_message(&plico_pgp_dearmor(&armored)).expect("binary ciphertext is accepted");
+    check_encrypted_message(&data("gpg-encrypted-signed.asc")).expect("GnuPG's ciphertext is accepted");
+
+    for (what, bytes) in [
+        ("plaintext", b"Subject: hi\r\n\r\nplain text".to_vec()),
+        ("empty", Vec::new()),
+        ("a public certificate", alice.public_cert_armored.clone().into_bytes()),
+        ("a secret key", alice.secret_key.clone()),
+    ] {
+        assert!(check_encrypted_message(&bytes).is_err(), "{what} was accepted as ciphertext");
+    }
+    let binary = plico_pgp_dearmor(&armored);
+    assert!(check_encrypted_message(&binary[..binary.len() / 2]).is_err(), "a truncated message was accepted");
+}

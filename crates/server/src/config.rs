@@ -26,6 +26,11 @@ pub struct ServeConfig {
     #[arg(long = "max-body-bytes", env = "PLICO_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// The largest encrypted message (with its attachments) accepted, in bytes. The default
+    /// leaves room for a 25 MiB attachment after OpenPGP and MIME overhead.
+    #[arg(long = "max-message-bytes", env = "PLICO_MAX_MESSAGE_BYTES", default_value_t = 40 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+
     /// Set when a TLS-terminating proxy is in front: cookies become Secure with the __Host-
     /// prefix, and responses carry HSTS.
     #[arg(long = "behind-tls", env = "PLICO_BEHIND_TLS", default_value_t = false)]
@@ -61,6 +66,7 @@ impl ServeConfig {
             domain: "plico.test".into(),
             dist_dir: None,
             max_body_bytes: 1024 * 1024,
+            max_message_bytes: 40 * 1024 * 1024,
             behind_tls: false,
             trust_forwarded_for: false,
             session_hours: 24 * 7,

@@ -7,12 +7,12 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::{api, openapi, static_files, AppState};
+use crate::{api, mail_api, openapi, static_files, AppState};
 
 /// A JSON body whose every rejection is an [`ApiError`] with the right status.
 pub struct ApiJson<T>(pub T);
@@ -40,6 +40,23 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
+/// A raw request body (a whole encrypted message) whose rejections are [`ApiError`]s.
+pub struct MessageBody(pub axum::body::Bytes);
+
+impl FromRequest<AppState> for MessageBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(MessageBody(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge { limit: state.config.max_message_bytes })
+            }
+            Err(rejection) => Err(ApiError::bad_request("unreadable_body", rejection.body_text())),
+        }
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/info", get(api::info))
@@ -52,17 +69,27 @@ pub fn router(state: AppState) -> Router {
         .route("/account/logins", get(api::login_history).delete(api::delete_login_history))
         .route("/account/logins/{id}", delete(api::delete_login_event))
         .route("/keys/{address}", get(api::public_key))
+        .route(
+            "/blobs",
+            post(mail_api::upload_blob).layer(axum::extract::DefaultBodyLimit::max(state.config.max_message_bytes)),
+        )
+        .route("/blobs/{hash}", get(mail_api::download_blob))
+        .route("/folders", get(mail_api::list_folders).post(mail_api::create_folder))
+        .route("/folders/{id}", patch(mail_api::rename_folder).delete(mail_api::delete_folder))
+        .route("/messages", post(mail_api::file_message).patch(mail_api::update_messages))
+        .route("/messages/delete", post(mail_api::delete_messages))
+        .route("/messages/recover", post(mail_api::recover_messages))
+        .route("/sync", get(mail_api::sync))
         .route("/openapi.json", get(openapi::serve))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
         .layer(middleware::from_fn(csrf_guard));
 
     Router::new()
-        .nest(plico_api::API_PREFIX, api)
+        .nest(plico_api::API_PREFIX, api.layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes)))
         .route("/.well-known/openpgpkey/hu/{hash}", get(api::wkd_lookup))
         .route("/.well-known/openpgpkey/policy", get(api::wkd_policy))
         .fallback(static_files::serve)
-        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), refuse_declared_oversize))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(middleware::from_fn(log_request))
@@ -77,16 +104,26 @@ async fn api_method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
+/// The body limit for a request: blob uploads may carry a whole message, everything else is small.
+fn body_limit(state: &AppState, request: &Request) -> usize {
+    if request.uri().path() == "/api/v1/blobs" {
+        state.config.max_message_bytes
+    } else {
+        state.config.max_body_bytes
+    }
+}
+
 /// Refuses a body whose declared length is over the limit before reading a byte of it. Bodies
 /// without a length are cut off by `DefaultBodyLimit` while streaming.
 async fn refuse_declared_oversize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = body_limit(&state, &request);
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > state.config.max_body_bytes as u64) {
-        return ApiError::PayloadTooLarge { limit: state.config.max_body_bytes }.into_response();
+    if declared.is_some_and(|length| length > limit as u64) {
+        return ApiError::PayloadTooLarge { limit }.into_response();
     }
     next.run(request).await
 }

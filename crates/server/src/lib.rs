@@ -5,10 +5,12 @@
 //! or plaintext mail.
 
 pub mod api;
+pub mod blobs;
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod mail_api;
 pub mod openapi;
 pub mod rate_limit;
 pub mod retention;
@@ -21,6 +23,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use blobs::BlobStore;
 use clock::Clock;
 use config::ServeConfig;
 use rate_limit::RateLimiter;
@@ -44,6 +47,7 @@ pub struct PendingLogin {
 pub struct AppState {
     pub config: Arc<ServeConfig>,
     pub store: Store,
+    pub blobs: Arc<dyn BlobStore>,
     pub clock: Arc<dyn Clock>,
     pub opaque_setup: Arc<plico_opaque::ServerSetup>,
     pub pending_logins: Arc<Mutex<HashMap<String, PendingLogin>>>,
@@ -105,6 +109,8 @@ impl AppState {
             .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
         let opaque_setup = load_or_create_server_setup(&config.data_dir)?;
         let store = Store::open(&config.data_dir).await?;
+        let blobs = blobs::FsBlobStore::open(config.data_dir.join("blobs"))
+            .map_err(|e| StartError::ServerSecret(format!("blob store: {e}")))?;
         let static_files = match &config.dist_dir {
             Some(dir) => StaticFiles::load(dir).map_err(StartError::Dist)?,
             None => StaticFiles::empty(),
@@ -115,6 +121,7 @@ impl AppState {
             signup_limit_per_ip: Arc::new(RateLimiter::new(config.signups_per_ip_per_hour, 60 * 60)),
             config: Arc::new(config),
             store,
+            blobs: Arc::new(blobs),
             clock,
             opaque_setup: Arc::new(opaque_setup),
             pending_logins: Arc::new(Mutex::new(HashMap::new())),

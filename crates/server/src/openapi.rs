@@ -21,6 +21,17 @@ use utoipa::OpenApi;
         crate::api::delete_login_history,
         crate::api::delete_login_event,
         crate::api::public_key,
+        crate::mail_api::upload_blob,
+        crate::mail_api::download_blob,
+        crate::mail_api::list_folders,
+        crate::mail_api::create_folder,
+        crate::mail_api::rename_folder,
+        crate::mail_api::delete_folder,
+        crate::mail_api::file_message,
+        crate::mail_api::update_messages,
+        crate::mail_api::delete_messages,
+        crate::mail_api::recover_messages,
+        crate::mail_api::sync,
     ),
     components(schemas(plico_api::ErrorBody, plico_api::ErrorDetail, plico_api::LoginKind, plico_api::LoginEvent))
 )]

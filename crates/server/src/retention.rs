@@ -6,11 +6,18 @@ use crate::AppState;
 /// Login history is kept one month.
 pub const LOGIN_HISTORY_DAYS: i64 = 30;
 
+/// Blobs uploaded but never filed in a message are removed after a day.
+pub const UNFILED_BLOB_DAYS: i64 = 1;
+
 /// How many rows one pass deleted.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RetentionReport {
     pub login_events: u64,
     pub sessions: u64,
+    /// Messages deleted from Trash more than 45 days ago, now gone from the database.
+    pub messages: u64,
+    /// Blob files removed from disk.
+    pub blobs: u64,
 }
 
 /// One pass of every retention rule, at the injected clock's "now".
@@ -18,10 +25,25 @@ pub async fn run_once(state: &AppState) -> Result<RetentionReport, sqlx::Error> 
     let now = state.clock.now();
     let login_events = state.store.purge_login_events_before(now - LOGIN_HISTORY_DAYS * DAY).await?;
     let sessions = state.store.purge_expired_sessions(now).await?;
+    let (messages, mut orphans) =
+        state.store.purge_deleted_messages(now - plico_api::mail::RECOVERY_DAYS * DAY).await?;
+    orphans.extend(state.store.unreferenced_blobs_before(now - UNFILED_BLOB_DAYS * DAY).await?);
+    orphans.sort();
+    orphans.dedup();
+    // Files go first, rows after: a crash in between leaves a row for a missing file that no
+    // message refers to, which the next pass clears.
+    let mut blobs = 0;
+    for hash in &orphans {
+        match state.blobs.delete(hash) {
+            Ok(()) => blobs += 1,
+            Err(error) => tracing::error!(%error, "could not delete a purged blob"),
+        }
+    }
+    state.store.forget_blobs(&orphans).await?;
     if let Ok(mut pending) = state.pending_logins.lock() {
         pending.retain(|_, login| now - login.started_at < crate::PENDING_LOGIN_SECONDS);
     }
-    Ok(RetentionReport { login_events, sessions })
+    Ok(RetentionReport { login_events, sessions, messages, blobs })
 }
 
 /// Runs [`run_once`] now and then every `interval`.
@@ -31,7 +53,13 @@ pub async fn run_forever(state: AppState, interval: std::time::Duration) {
         ticker.tick().await;
         match run_once(&state).await {
             Ok(report) => {
-                tracing::info!(login_events = report.login_events, sessions = report.sessions, "retention pass")
+                tracing::info!(
+                    login_events = report.login_events,
+                    sessions = report.sessions,
+                    messages = report.messages,
+                    blobs = report.blobs,
+                    "retention pass"
+                )
             }
             Err(error) => tracing::error!(%error, "retention pass failed"),
         }

@@ -123,6 +123,23 @@ impl Transport for TestClient {
     }
 }
 
+/// Every file below `dir`, at any depth.
+pub fn all_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = vec![];
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).expect("readable dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
 pub const PASSWORD: &str = "violet staple orbit 42";
 
 pub async fn signup(client: &TestClient, name: &str) -> plico_client::UnlockedSession {

@@ -2,6 +2,8 @@
 //!
 //! Architecture Invariant: only this module writes SQL. Handlers call its methods.
 
+pub mod mail;
+
 use std::path::Path;
 use std::str::FromStr;
 
@@ -109,7 +111,9 @@ impl Store {
         Ok(row.is_some())
     }
 
+    /// Creates the account with its system folders, in one transaction.
     pub async fn insert_account(&self, account: &NewAccount<'_>) -> Result<i64, InsertError> {
+        let mut transaction = self.pool.begin().await?;
         let result = sqlx::query(
             "INSERT INTO accounts (name, address, opaque_password_file, public_cert, fingerprint, wkd_hash, sealed_secret_key, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -122,13 +126,16 @@ impl Store {
         .bind(account.wkd_hash)
         .bind(account.sealed_secret_key)
         .bind(account.created_at)
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await;
-        match result {
-            Ok(done) => Ok(done.last_insert_rowid()),
-            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(InsertError::NameTaken),
-            Err(error) => Err(error.into()),
-        }
+        let account_id = match result {
+            Ok(done) => done.last_insert_rowid(),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => return Err(InsertError::NameTaken),
+            Err(error) => return Err(error.into()),
+        };
+        mail::create_system_folders(&mut transaction, account_id, account.created_at).await?;
+        transaction.commit().await?;
+        Ok(account_id)
     }
 
     pub async fn account_by_name(&self, name: &str) -> Result<Option<AccountRow>, sqlx::Error> {

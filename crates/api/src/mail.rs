@@ -1,0 +1,158 @@
+//! Wire types for encrypted mail: folders, messages, flags and sync.
+//!
+//! The server sees only what these types carry in the clear: opaque ids, folder ids, flags,
+//! sizes, times and blob names. Subjects, senders, snippets and user folder names travel sealed
+//! (OpenPGP messages the client encrypted), as base64.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// A system folder's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FolderRole {
+    Inbox,
+    Drafts,
+    Sent,
+    Archive,
+    Spam,
+    Trash,
+}
+
+impl FolderRole {
+    pub const ALL: [FolderRole; 6] = [
+        FolderRole::Inbox,
+        FolderRole::Drafts,
+        FolderRole::Sent,
+        FolderRole::Archive,
+        FolderRole::Spam,
+        FolderRole::Trash,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FolderRole::Inbox => "inbox",
+            FolderRole::Drafts => "drafts",
+            FolderRole::Sent => "sent",
+            FolderRole::Archive => "archive",
+            FolderRole::Spam => "spam",
+            FolderRole::Trash => "trash",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<FolderRole> {
+        FolderRole::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+/// Message flags, as a bit set.
+pub mod flags {
+    pub const SEEN: u32 = 1;
+    pub const STARRED: u32 = 2;
+    pub const ANSWERED: u32 = 4;
+    pub const FORWARDED: u32 = 8;
+    /// Every flag the server knows; others are refused.
+    pub const ALL: u32 = SEEN | STARRED | ANSWERED | FORWARDED;
+}
+
+/// A folder with its counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Folder {
+    pub id: String,
+    /// Set for system folders.
+    pub role: Option<FolderRole>,
+    /// Set for user folders: the name, encrypted by the client to its own key, base64.
+    pub sealed_name: Option<String>,
+    pub total: u32,
+    pub unread: u32,
+}
+
+/// Creates or renames a user folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FolderName {
+    /// The new name, encrypted by the client to its own key, base64.
+    pub sealed_name: String,
+}
+
+/// What a blob upload answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StoredBlob {
+    /// SHA-256 of the bytes, lowercase hex: the blob's name.
+    pub hash: String,
+    pub size: u64,
+}
+
+/// Files a message the client already uploaded as a blob (a draft, a sent copy, an import).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NewMessage {
+    pub folder_id: String,
+    pub blob_hash: String,
+    /// Must equal the blob's size.
+    pub size: u64,
+    /// The encrypted summary (subject, sender, date, snippet) as an OpenPGP message, base64.
+    pub sealed_summary: String,
+    #[serde(default)]
+    pub flags: u32,
+}
+
+/// A message's metadata as the server holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MessageMeta {
+    pub id: String,
+    pub folder_id: String,
+    pub flags: u32,
+    pub size: u64,
+    /// Unix seconds.
+    pub received_at: i64,
+    pub blob_hash: String,
+    pub sealed_summary: String,
+    /// Set when deleted from Trash: the message is recoverable until `deleted_at` + 45 days.
+    pub deleted_at: Option<i64>,
+}
+
+/// A change to several messages at once (a multi-selection).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MessageUpdate {
+    pub ids: Vec<String>,
+    /// Move to this folder.
+    pub folder_id: Option<String>,
+    #[serde(default)]
+    pub add_flags: u32,
+    #[serde(default)]
+    pub remove_flags: u32,
+}
+
+/// Messages named by id, for delete and recover.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MessageIds {
+    pub ids: Vec<String>,
+}
+
+/// Everything that changed since a cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SyncChanges {
+    /// Pass this as `since` next time.
+    pub cursor: i64,
+    /// Folders created or changed, with current counts.
+    pub folders: Vec<Folder>,
+    /// Messages created or changed (moved, flagged, deleted to the recovery area, recovered).
+    pub messages: Vec<MessageMeta>,
+    /// Ids of messages purged for good.
+    pub removed_messages: Vec<String>,
+    /// Ids of folders deleted.
+    pub removed_folders: Vec<String>,
+}
+
+/// How many days a message deleted from Trash stays recoverable.
+pub const RECOVERY_DAYS: i64 = 45;

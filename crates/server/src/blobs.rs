@@ -1,0 +1,138 @@
+//! The blob store: ciphertexts on disk, named by their SHA-256.
+//!
+//! A blob is written to a temporary file, fsync'd, renamed into place, and its directory
+//! fsync'd, before the database ever refers to it. So a crash can leave an unreferenced blob
+//! (the retention task removes those) but never a reference to a missing or partial one.
+//! A later S3 backend implements the same trait.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Why a blob operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob {0} is not stored")]
+    NotFound(String),
+    #[error("blob name {0:?} is not a SHA-256 hex digest")]
+    BadName(String),
+    #[error("blob store IO: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Where ciphertexts live.
+pub trait BlobStore: Send + Sync + 'static {
+    /// Stores `bytes` durably and returns their SHA-256, lowercase hex.
+    fn put(&self, bytes: &[u8]) -> Result<String, BlobError>;
+    fn get(&self, hash: &str) -> Result<Vec<u8>, BlobError>;
+    /// Removes a blob; removing a missing blob is not an error.
+    fn delete(&self, hash: &str) -> Result<(), BlobError>;
+    /// True when the blob is stored.
+    fn contains(&self, hash: &str) -> bool;
+}
+
+/// Blobs as files under `<data dir>/blobs/ab/abcdef…`.
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+fn check_name(hash: &str) -> Result<(), BlobError> {
+    if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        Ok(())
+    } else {
+        Err(BlobError::BadName(hash.chars().take(80).collect()))
+    }
+}
+
+/// SHA-256 of `bytes`, lowercase hex: a blob's name.
+pub fn blob_hash(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+impl FsBlobStore {
+    pub fn open(root: PathBuf) -> Result<Self, BlobError> {
+        std::fs::create_dir_all(root.join("tmp"))?;
+        Ok(FsBlobStore { root })
+    }
+
+    fn path(&self, hash: &str) -> PathBuf {
+        self.root.join(&hash[..2]).join(hash)
+    }
+}
+
+impl BlobStore for FsBlobStore {
+    fn put(&self, bytes: &[u8]) -> Result<String, BlobError> {
+        let hash = blob_hash(bytes);
+        let path = self.path(&hash);
+        if path.exists() {
+            return Ok(hash);
+        }
+        let temporary = self.root.join("tmp").join(format!("{hash}.{}", rand::random::<u64>()));
+        {
+            let mut file = std::fs::File::create(&temporary)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+        }
+        let directory = self.root.join(&hash[..2]);
+        std::fs::create_dir_all(&directory)?;
+        std::fs::rename(&temporary, &path)?;
+        sync_dir(&directory)?;
+        Ok(hash)
+    }
+
+    fn get(&self, hash: &str) -> Result<Vec<u8>, BlobError> {
+        check_name(hash)?;
+        std::fs::read(self.path(hash)).map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => BlobError::NotFound(hash.to_owned()),
+            _ => BlobError::Io(error),
+        })
+    }
+
+    fn delete(&self, hash: &str) -> Result<(), BlobError> {
+        check_name(hash)?;
+        match std::fs::remove_file(self.path(hash)) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    fn contains(&self, hash: &str) -> bool {
+        check_name(hash).is_ok() && self.path(hash).exists()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_get_delete_round_trip_and_names_are_content_addresses() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = FsBlobStore::open(dir.path().join("blobs")).expect("opens");
+        let hash = store.put(b"ciphertext").expect("puts");
+        assert_eq!(hash, blob_hash(b"ciphertext"));
+        assert_eq!(store.put(b"ciphertext").expect("idempotent"), hash);
+        assert_eq!(store.get(&hash).expect("gets"), b"ciphertext");
+        assert!(store.contains(&hash));
+        store.delete(&hash).expect("deletes");
+        assert!(!store.contains(&hash));
+        assert!(matches!(store.get(&hash), Err(BlobError::NotFound(_))));
+        store.delete(&hash).expect("deleting twice is fine");
+        assert!(std::fs::read_dir(dir.path().join("blobs/tmp")).expect("tmp").next().is_none(), "no temporary left");
+    }
+
+    #[test]
+    fn names_that_could_escape_the_directory_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = FsBlobStore::open(dir.path().join("blobs")).expect("opens");
+        for bad in ["../../etc/passwd", "", "ABCDEF", &"g".repeat(64)] {
+            assert!(matches!(store.get(bad), Err(BlobError::BadName(_))), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The mail endpoints: blobs, folders, messages and sync. Every one acts only on the signed-in
+//! account's own data.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use plico_api::mail::{
+    Folder, FolderName, MessageIds, MessageMeta, MessageUpdate, NewMessage, StoredBlob, SyncChanges,
+};
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::{ApiJson, MessageBody};
+use crate::session::SignedIn;
+use crate::store::mail::{FileMessage, MailError};
+use crate::AppState;
+
+/// Sealed names and summaries are small; this bounds them.
+const MAX_SEALED_BYTES: usize = 64 * 1024;
+
+impl From<MailError> for ApiError {
+    fn from(error: MailError) -> Self {
+        match error {
+            MailError::NotFound(message) => ApiError::NotFound { code: "not_found", message },
+            MailError::Invalid(message) => ApiError::Invalid { code: "invalid", message },
+            MailError::Database(error) => error.into(),
+        }
+    }
+}
+
+/// Decodes a base64 field that must hold an encrypted OpenPGP message.
+fn sealed(field: &'static str, value: &str) -> ApiResult<Vec<u8>> {
+    let bytes = BASE64
+        .decode(value)
+        .map_err(|_| ApiError::bad_request("malformed_field", format!("{field} is not valid base64.")))?;
+    if bytes.len() > MAX_SEALED_BYTES {
+        return Err(ApiError::invalid("too_large", format!("{field} is larger than 64 KiB.")));
+    }
+    plico_pgp::check_encrypted_message(&bytes)
+        .map_err(|error| ApiError::invalid("not_encrypted", format!("{field}: {error}")))?;
+    Ok(bytes)
+}
+
+fn blocking_failed(error: tokio::task::JoinError) -> ApiError {
+    ApiError::internal(format!("blob task: {error}"))
+}
+
+#[utoipa::path(post, path = "/api/v1/blobs", request_body(content = Vec<u8>, content_type = "application/octet-stream",
+    description = "An encrypted OpenPGP message, armored or binary"),
+    responses((status = 200, body = StoredBlob), (status = 413, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
+pub async fn upload_blob(
+    State(state): State<AppState>,
+    _signed_in: SignedIn,
+    MessageBody(body): MessageBody,
+) -> ApiResult<Json<StoredBlob>> {
+    if body.is_empty() {
+        return Err(ApiError::invalid("empty", "The upload is empty."));
+    }
+    plico_pgp::check_encrypted_message(&body).map_err(|error| ApiError::invalid("not_encrypted", error.to_string()))?;
+    let size = body.len() as u64;
+    let blobs = state.blobs.clone();
+    // The file is durable before the database refers to it.
+    let hash = tokio::task::spawn_blocking(move || blobs.put(&body))
+        .await
+        .map_err(blocking_failed)?
+        .map_err(ApiError::internal)?;
+    state.store.record_blob(&hash, size, state.clock.now()).await?;
+    Ok(Json(StoredBlob { hash, size }))
+}
+
+#[utoipa::path(get, path = "/api/v1/blobs/{hash}", params(("hash" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = plico_api::ErrorBody)))]
+pub async fn download_blob(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(hash): Path<String>,
+) -> ApiResult<Response> {
+    let not_found = || ApiError::not_found("not_found", "No message of yours has that blob.");
+    if !state.store.account_has_blob(signed_in.account_id, &hash).await? {
+        return Err(not_found());
+    }
+    let blobs = state.blobs.clone();
+    let bytes = tokio::task::spawn_blocking(move || blobs.get(&hash))
+        .await
+        .map_err(blocking_failed)?
+        .map_err(|error| ApiError::internal(format!("a referenced blob is unreadable: {error}")))?;
+    let mut response = bytes.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    // Content-addressed: the bytes behind a name never change.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
+    Ok(response)
+}
+
+#[utoipa::path(get, path = "/api/v1/folders", responses((status = 200, body = Vec<Folder>)))]
+pub async fn list_folders(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<Vec<Folder>>> {
+    Ok(Json(state.store.folders(signed_in.account_id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/folders", request_body = FolderName,
+    responses((status = 200, body = Folder), (status = 422, body = plico_api::ErrorBody)))]
+pub async fn create_folder(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<FolderName>,
+) -> ApiResult<Json<Folder>> {
+    let name = sealed("sealed_name", &request.sealed_name)?;
+    Ok(Json(state.store.create_folder(signed_in.account_id, &name, state.clock.now()).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/folders/{id}", params(("id" = String, Path)), request_body = FolderName,
+    responses((status = 204), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
+pub async fn rename_folder(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<FolderName>,
+) -> ApiResult<StatusCode> {
+    let name = sealed("sealed_name", &request.sealed_name)?;
+    state.store.rename_folder(signed_in.account_id, &id, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/folders/{id}", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted; its messages moved to Trash"), (status = 404, body = plico_api::ErrorBody)))]
+pub async fn delete_folder(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.store.delete_folder(signed_in.account_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/messages", request_body = NewMessage,
+    responses((status = 200, body = MessageMeta), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
+pub async fn file_message(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<NewMessage>,
+) -> ApiResult<Json<MessageMeta>> {
+    let summary = sealed("sealed_summary", &request.sealed_summary)?;
+    let message = FileMessage {
+        folder_id: &request.folder_id,
+        blob_hash: &request.blob_hash,
+        size: request.size,
+        sealed_summary: &summary,
+        flags: request.flags,
+        received_at: state.clock.now(),
+    };
+    Ok(Json(state.store.file_message(signed_in.account_id, &message).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/messages", request_body = MessageUpdate,
+    responses((status = 204), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
+pub async fn update_messages(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(update): ApiJson<MessageUpdate>,
+) -> ApiResult<StatusCode> {
+    state.store.update_messages(signed_in.account_id, &update).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/messages/delete", request_body = MessageIds,
+    responses((status = 204, description = "Moved to Trash, or from Trash to the 45-day recovery area"), (status = 404, body = plico_api::ErrorBody)))]
+pub async fn delete_messages(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<MessageIds>,
+) -> ApiResult<StatusCode> {
+    state.store.delete_messages(signed_in.account_id, &request.ids, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/messages/recover", request_body = MessageIds,
+    responses((status = 204, description = "Back in Trash"), (status = 404, body = plico_api::ErrorBody)))]
+pub async fn recover_messages(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<MessageIds>,
+) -> ApiResult<StatusCode> {
+    state.store.recover_messages(signed_in.account_id, &request.ids).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize)]
+pub struct SyncQuery {
+    #[serde(default)]
+    since: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/sync", params(("since" = i64, Query, description = "The cursor of the last sync; 0 for everything")),
+    responses((status = 200, body = SyncChanges)))]
+pub async fn sync(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Query(query): Query<SyncQuery>,
+) -> ApiResult<Json<SyncChanges>> {
+    Ok(Json(state.store.changes_since(signed_in.account_id, query.since).await?))
+}

@@ -1,0 +1,499 @@
+//! Folders, messages, blobs and the change counter behind sync.
+//!
+//! Every method takes the account it acts for, and every statement filters on it: an account
+//! can see and change only its own folders and messages. Multi-message changes are
+//! all-or-nothing: one id that is not the caller's fails the whole request and changes nothing.
+
+use plico_api::mail::{flags, Folder, FolderRole, MessageMeta, MessageUpdate, SyncChanges};
+use rand::RngCore;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::Store;
+
+/// Why a mail operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A new random opaque id: 128 bits, hex.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Takes the account's next change number.
+async fn next_modseq(transaction: &mut Transaction<'_, Sqlite>, account_id: i64) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query("UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq")
+        .bind(account_id)
+        .fetch_one(&mut **transaction)
+        .await?;
+    Ok(row.get("modseq"))
+}
+
+/// Makes Inbox, Drafts, Sent, Archive, Spam and Trash for a new account.
+pub(super) async fn create_system_folders(
+    transaction: &mut Transaction<'_, Sqlite>,
+    account_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for role in FolderRole::ALL {
+        sqlx::query(
+            "INSERT INTO folders (id, account_id, role, sealed_name, modseq, created_at) VALUES (?, ?, ?, NULL, 0, ?)",
+        )
+        .bind(new_id())
+        .bind(account_id)
+        .bind(role.as_str())
+        .bind(now)
+        .execute(&mut **transaction)
+        .await?;
+    }
+    Ok(())
+}
+
+fn base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// System folders in the order the sidebar shows them, then user folders by age.
+const FOLDER_ORDER: &str = "GROUP BY f.id ORDER BY CASE f.role WHEN 'inbox' THEN 0 WHEN 'drafts' THEN 1 \
+    WHEN 'sent' THEN 2 WHEN 'archive' THEN 3 WHEN 'spam' THEN 4 WHEN 'trash' THEN 5 ELSE 6 END, f.created_at, f.id";
+
+const FOLDER_QUERY: &str = "SELECT f.id, f.role, f.sealed_name,
+        COUNT(m.id) AS total,
+        COALESCE(SUM(CASE WHEN m.id IS NOT NULL AND (m.flags & 1) = 0 THEN 1 ELSE 0 END), 0) AS unread
+    FROM folders f LEFT JOIN messages m ON m.folder_id = f.id AND m.deleted_at IS NULL
+    WHERE f.account_id = ?";
+
+fn folder_from_row(row: &sqlx::sqlite::SqliteRow) -> Folder {
+    Folder {
+        id: row.get("id"),
+        role: row.get::<Option<String>, _>("role").as_deref().and_then(FolderRole::parse),
+        sealed_name: row.get::<Option<Vec<u8>>, _>("sealed_name").map(|name| base64(&name)),
+        total: row.get::<i64, _>("total") as u32,
+        unread: row.get::<i64, _>("unread") as u32,
+    }
+}
+
+const MESSAGE_COLUMNS: &str = "id, folder_id, flags, size, received_at, blob_hash, sealed_summary, deleted_at";
+
+fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> MessageMeta {
+    MessageMeta {
+        id: row.get("id"),
+        folder_id: row.get("folder_id"),
+        flags: row.get::<i64, _>("flags") as u32,
+        size: row.get::<i64, _>("size") as u64,
+        received_at: row.get("received_at"),
+        blob_hash: row.get("blob_hash"),
+        sealed_summary: base64(&row.get::<Vec<u8>, _>("sealed_summary")),
+        deleted_at: row.get("deleted_at"),
+    }
+}
+
+/// What filing a message needs besides the account.
+pub struct FileMessage<'a> {
+    pub folder_id: &'a str,
+    pub blob_hash: &'a str,
+    pub size: u64,
+    pub sealed_summary: &'a [u8],
+    pub flags: u32,
+    pub received_at: i64,
+}
+
+fn unknown_folder() -> MailError {
+    MailError::NotFound("There is no folder with that id in your mailbox.".into())
+}
+
+fn unknown_messages() -> MailError {
+    MailError::NotFound("One or more of those messages are not in your mailbox; nothing was changed.".into())
+}
+
+impl Store {
+    /// The account's folders with their message and unread counts.
+    pub async fn folders(&self, account_id: i64) -> Result<Vec<Folder>, sqlx::Error> {
+        let rows =
+            sqlx::query(&format!("{FOLDER_QUERY} {FOLDER_ORDER}")).bind(account_id).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(folder_from_row).collect())
+    }
+
+    async fn folder_role(
+        transaction: &mut Transaction<'_, Sqlite>,
+        account_id: i64,
+        folder_id: &str,
+    ) -> Result<Option<Option<FolderRole>>, sqlx::Error> {
+        let row = sqlx::query("SELECT role FROM folders WHERE id = ? AND account_id = ?")
+            .bind(folder_id)
+            .bind(account_id)
+            .fetch_optional(&mut **transaction)
+            .await?;
+        Ok(row.map(|row| row.get::<Option<String>, _>("role").as_deref().and_then(FolderRole::parse)))
+    }
+
+    async fn trash_id(transaction: &mut Transaction<'_, Sqlite>, account_id: i64) -> Result<String, sqlx::Error> {
+        let row = sqlx::query("SELECT id FROM folders WHERE account_id = ? AND role = 'trash'")
+            .bind(account_id)
+            .fetch_one(&mut **transaction)
+            .await?;
+        Ok(row.get("id"))
+    }
+
+    pub async fn create_folder(&self, account_id: i64, sealed_name: &[u8], now: i64) -> Result<Folder, sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        let modseq = next_modseq(&mut transaction, account_id).await?;
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO folders (id, account_id, role, sealed_name, modseq, created_at) VALUES (?, ?, NULL, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(account_id)
+        .bind(sealed_name)
+        .bind(modseq)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(Folder { id, role: None, sealed_name: Some(base64(sealed_name)), total: 0, unread: 0 })
+    }
+
+    pub async fn rename_folder(&self, account_id: i64, folder_id: &str, sealed_name: &[u8]) -> Result<(), MailError> {
+        let mut transaction = self.pool.begin().await?;
+        match Self::folder_role(&mut transaction, account_id, folder_id).await? {
+            None => return Err(unknown_folder()),
+            Some(Some(role)) => {
+                return Err(MailError::Invalid(format!("The {} folder cannot be renamed.", role.as_str())))
+            }
+            Some(None) => {}
+        }
+        let modseq = next_modseq(&mut transaction, account_id).await?;
+        sqlx::query("UPDATE folders SET sealed_name = ?, modseq = ? WHERE id = ? AND account_id = ?")
+            .bind(sealed_name)
+            .bind(modseq)
+            .bind(folder_id)
+            .bind(account_id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a user folder; its messages move to Trash.
+    pub async fn delete_folder(&self, account_id: i64, folder_id: &str) -> Result<(), MailError> {
+        let mut transaction = self.pool.begin().await?;
+        match Self::folder_role(&mut transaction, account_id, folder_id).await? {
+            None => return Err(unknown_folder()),
+            Some(Some(role)) => {
+                return Err(MailError::Invalid(format!("The {} folder cannot be deleted.", role.as_str())))
+            }
+            Some(None) => {}
+        }
+        let trash = Self::trash_id(&mut transaction, account_id).await?;
+        let modseq = next_modseq(&mut transaction, account_id).await?;
+        sqlx::query("UPDATE messages SET folder_id = ?, modseq = ? WHERE folder_id = ? AND account_id = ?")
+            .bind(&trash)
+            .bind(modseq)
+            .bind(folder_id)
+            .bind(account_id)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("DELETE FROM folders WHERE id = ? AND account_id = ?")
+            .bind(folder_id)
+            .bind(account_id)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("INSERT OR REPLACE INTO tombstones (account_id, kind, id, modseq) VALUES (?, 'folder', ?, ?)")
+            .bind(account_id)
+            .bind(folder_id)
+            .bind(modseq)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Records a durable blob; called after the blob store has synced it to disk.
+    pub async fn record_blob(&self, hash: &str, size: u64, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT OR IGNORE INTO blobs (hash, size, refcount, created_at) VALUES (?, ?, 0, ?)")
+            .bind(hash)
+            .bind(size as i64)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Files a message whose blob is already stored.
+    pub async fn file_message(&self, account_id: i64, message: &FileMessage<'_>) -> Result<MessageMeta, MailError> {
+        if message.flags & !flags::ALL != 0 {
+            return Err(MailError::Invalid(format!("Unknown flag bits {:#x}.", message.flags & !flags::ALL)));
+        }
+        let mut transaction = self.pool.begin().await?;
+        if Self::folder_role(&mut transaction, account_id, message.folder_id).await?.is_none() {
+            return Err(unknown_folder());
+        }
+        let blob = sqlx::query("SELECT size FROM blobs WHERE hash = ?")
+            .bind(message.blob_hash)
+            .fetch_optional(&mut *transaction)
+            .await?
+            .ok_or_else(|| MailError::NotFound("No blob with that hash was uploaded; upload it first.".into()))?;
+        let stored_size = blob.get::<i64, _>("size") as u64;
+        if stored_size != message.size {
+            return Err(MailError::Invalid(format!(
+                "The size {} does not match the uploaded blob's {stored_size} bytes.",
+                message.size
+            )));
+        }
+        sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
+            .bind(message.blob_hash)
+            .execute(&mut *transaction)
+            .await?;
+        let modseq = next_modseq(&mut transaction, account_id).await?;
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO messages (id, account_id, folder_id, flags, size, received_at, blob_hash, sealed_summary, deleted_at, modseq)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+        )
+        .bind(&id)
+        .bind(account_id)
+        .bind(message.folder_id)
+        .bind(i64::from(message.flags))
+        .bind(message.size as i64)
+        .bind(message.received_at)
+        .bind(message.blob_hash)
+        .bind(message.sealed_summary)
+        .bind(modseq)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(MessageMeta {
+            id,
+            folder_id: message.folder_id.to_owned(),
+            flags: message.flags,
+            size: message.size,
+            received_at: message.received_at,
+            blob_hash: message.blob_hash.to_owned(),
+            sealed_summary: base64(message.sealed_summary),
+            deleted_at: None,
+        })
+    }
+
+    /// Checks that every id is one of the account's messages; returns their folder ids.
+    async fn owned_messages(
+        transaction: &mut Transaction<'_, Sqlite>,
+        account_id: i64,
+        ids: &[String],
+    ) -> Result<Vec<(String, String, Option<i64>)>, MailError> {
+        if ids.is_empty() {
+            return Err(MailError::Invalid("Name at least one message.".into()));
+        }
+        if ids.len() > 1000 {
+            return Err(MailError::Invalid("Change at most 1000 messages at once.".into()));
+        }
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = sqlx::query("SELECT folder_id, deleted_at FROM messages WHERE id = ? AND account_id = ?")
+                .bind(id)
+                .bind(account_id)
+                .fetch_optional(&mut **transaction)
+                .await?
+                .ok_or_else(unknown_messages)?;
+            found.push((id.clone(), row.get("folder_id"), row.get("deleted_at")));
+        }
+        Ok(found)
+    }
+
+    /// Moves and flags several messages at once.
+    pub async fn update_messages(&self, account_id: i64, update: &MessageUpdate) -> Result<(), MailError> {
+        let unknown_bits = (update.add_flags | update.remove_flags) & !flags::ALL;
+        if unknown_bits != 0 {
+            return Err(MailError::Invalid(format!("Unknown flag bits {unknown_bits:#x}.")));
+        }
+        let mut transaction = self.pool.begin().await?;
+        if let Some(folder_id) = &update.folder_id {
+            if Self::folder_role(&mut transaction, account_id, folder_id).await?.is_none() {
+                return Err(unknown_folder());
+            }
+        }
+        Self::owned_messages(&mut transaction, account_id, &update.ids).await?;
+        let modseq = next_modseq(&mut transaction, account_id).await?;
+        for id in &update.ids {
+            sqlx::query(
+                "UPDATE messages SET folder_id = COALESCE(?, folder_id), flags = (flags | ?) & ~?, modseq = ?
+                 WHERE id = ? AND account_id = ?",
+            )
+            .bind(update.folder_id.as_deref())
+            .bind(i64::from(update.add_flags))
+            .bind(i64::from(update.remove_flags))
+            .bind(modseq)
+            .bind(id)
+            .bind(account_id)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes messages: outside Trash they move to Trash; in Trash they leave it for the
+    /// recovery area, from which the retention task purges them after 45 days.
+    pub async fn delete_messages(&self, account_id: i64, ids: &[String], now: i64) -> Result<(), MailError> {
+        let mut transaction = self.pool.begin().await?;
+        let found = Self::owned_messages(&mut transaction, account_id, ids).await?;
+        let trash = Self::trash_id(&mut transaction, account_id).await?;
+        let modseq = next_modseq(&mut transaction, account_id).await?;
+        for (id, folder_id, deleted_at) in found {
+            let statement = match (folder_id == trash, deleted_at) {
+                (_, Some(_)) => continue,
+                (true, None) => "UPDATE messages SET deleted_at = ?, modseq = ? WHERE id = ? AND account_id = ?",
+                (false, None) => "UPDATE messages SET folder_id = ?, modseq = ? WHERE id = ? AND account_id = ?",
+            };
+            let query = sqlx::query(statement);
+            let query = if folder_id == trash { query.bind(now) } else { query.bind(trash.clone()) };
+            query.bind(modseq).bind(&id).bind(account_id).execute(&mut *transaction).await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Brings messages back from the recovery area into Trash.
+    pub async fn recover_messages(&self, account_id: i64, ids: &[String]) -> Result<(), MailError> {
+        let mut transaction = self.pool.begin().await?;
+        Self::owned_messages(&mut transaction, account_id, ids).await?;
+        let modseq = next_modseq(&mut transaction, account_id).await?;
+        for id in ids {
+            sqlx::query("UPDATE messages SET deleted_at = NULL, modseq = ? WHERE id = ? AND account_id = ? AND deleted_at IS NOT NULL")
+                .bind(modseq)
+                .bind(id)
+                .bind(account_id)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Everything that changed after `since`.
+    pub async fn changes_since(&self, account_id: i64, since: i64) -> Result<SyncChanges, sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        let cursor: i64 = sqlx::query("SELECT modseq FROM accounts WHERE id = ?")
+            .bind(account_id)
+            .fetch_one(&mut *transaction)
+            .await?
+            .get("modseq");
+        let messages = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = ? AND modseq > ? ORDER BY received_at DESC, id"
+        ))
+        .bind(account_id)
+        .bind(since)
+        .fetch_all(&mut *transaction)
+        .await?
+        .iter()
+        .map(message_from_row)
+        .collect();
+        // Counts change with any message change, so every folder is sent whenever anything
+        // changed; there are few folders.
+        let folders = if since < cursor {
+            sqlx::query(&format!("{FOLDER_QUERY} {FOLDER_ORDER}"))
+                .bind(account_id)
+                .fetch_all(&mut *transaction)
+                .await?
+                .iter()
+                .map(folder_from_row)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let tombstones = sqlx::query("SELECT kind, id FROM tombstones WHERE account_id = ? AND modseq > ?")
+            .bind(account_id)
+            .bind(since)
+            .fetch_all(&mut *transaction)
+            .await?;
+        let removed = |kind: &str| -> Vec<String> {
+            tombstones.iter().filter(|row| row.get::<&str, _>("kind") == kind).map(|row| row.get("id")).collect()
+        };
+        transaction.commit().await?;
+        Ok(SyncChanges {
+            cursor,
+            folders,
+            messages,
+            removed_messages: removed("message"),
+            removed_folders: removed("folder"),
+        })
+    }
+
+    /// True when one of the account's messages, deleted or not, refers to the blob.
+    pub async fn account_has_blob(&self, account_id: i64, hash: &str) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT 1 FROM messages WHERE account_id = ? AND blob_hash = ? LIMIT 1")
+            .bind(account_id)
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Purges messages deleted from Trash before `cutoff`. Returns the blobs no message refers
+    /// to any more; the caller deletes their files, then calls [`Store::forget_blobs`].
+    pub async fn purge_deleted_messages(&self, cutoff: i64) -> Result<(u64, Vec<String>), sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        let expired = sqlx::query(
+            "SELECT id, account_id, blob_hash FROM messages WHERE deleted_at IS NOT NULL AND deleted_at < ?",
+        )
+        .bind(cutoff)
+        .fetch_all(&mut *transaction)
+        .await?;
+        for row in &expired {
+            let id: String = row.get("id");
+            let account_id: i64 = row.get("account_id");
+            let modseq = next_modseq(&mut transaction, account_id).await?;
+            sqlx::query("DELETE FROM messages WHERE id = ?").bind(&id).execute(&mut *transaction).await?;
+            sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = ?")
+                .bind(row.get::<String, _>("blob_hash"))
+                .execute(&mut *transaction)
+                .await?;
+            sqlx::query("INSERT OR REPLACE INTO tombstones (account_id, kind, id, modseq) VALUES (?, 'message', ?, ?)")
+                .bind(account_id)
+                .bind(&id)
+                .bind(modseq)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        let orphans =
+            sqlx::query("SELECT hash FROM blobs WHERE refcount <= 0 AND hash IN (SELECT value FROM json_each(?))")
+                .bind(
+                    serde_json::to_string(
+                        &expired.iter().map(|row| row.get::<String, _>("blob_hash")).collect::<Vec<_>>(),
+                    )
+                    .unwrap_or_default(),
+                )
+                .fetch_all(&mut *transaction)
+                .await?
+                .iter()
+                .map(|row| row.get("hash"))
+                .collect();
+        transaction.commit().await?;
+        Ok((expired.len() as u64, orphans))
+    }
+
+    /// Blobs uploaded before `cutoff` that no message ever came to refer to.
+    pub async fn unreferenced_blobs_before(&self, cutoff: i64) -> Result<Vec<String>, sqlx::Error> {
+        let rows = sqlx::query("SELECT hash FROM blobs WHERE refcount <= 0 AND created_at < ?")
+            .bind(cutoff)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|row| row.get("hash")).collect())
+    }
+
+    /// Drops blob rows whose files are gone, if still unreferenced.
+    pub async fn forget_blobs(&self, hashes: &[String]) -> Result<(), sqlx::Error> {
+        for hash in hashes {
+            sqlx::query("DELETE FROM blobs WHERE hash = ? AND refcount <= 0").bind(hash).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+}
