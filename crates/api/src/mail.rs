@@ -131,6 +131,33 @@ pub struct MessageUpdate {
     pub remove_flags: u32,
 }
 
+/// Sends an uploaded message to other Plico users: a copy goes to each recipient's Inbox and
+/// one to the sender's Sent folder. The server learns the recipients' addresses, which delivery
+/// needs, and nothing else.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SendRequest {
+    /// Every envelope recipient (To, Cc and Bcc alike).
+    pub recipients: Vec<String>,
+    pub blob_hash: String,
+    pub size: u64,
+    /// The summary, encrypted to every recipient and to the sender, base64.
+    pub sealed_summary: String,
+}
+
+/// What sending did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SendReceipt {
+    /// The sender's copy, in Sent.
+    pub sent: MessageMeta,
+    /// How many mailboxes received it.
+    pub delivered: u32,
+}
+
+/// The most recipients one message may have.
+pub const MAX_RECIPIENTS: usize = 100;
+
 /// Messages named by id, for delete and recover.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/folders", get(mail_api::list_folders).post(mail_api::create_folder))
         .route("/folders/{id}", patch(mail_api::rename_folder).delete(mail_api::delete_folder))
         .route("/messages", post(mail_api::file_message).patch(mail_api::update_messages))
+        .route("/messages/send", post(mail_api::send_message))
         .route("/messages/delete", post(mail_api::delete_messages))
         .route("/messages/recover", post(mail_api::recover_messages))
         .route("/sync", get(mail_api::sync))

@@ -8,13 +8,14 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use plico_api::mail::{
-    Folder, FolderName, MessageIds, MessageMeta, MessageUpdate, NewMessage, StoredBlob, SyncChanges,
+    Folder, FolderName, MessageIds, MessageMeta, MessageUpdate, NewMessage, SendReceipt, SendRequest, StoredBlob,
+    SyncChanges, MAX_RECIPIENTS,
 };
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, MessageBody};
 use crate::session::SignedIn;
-use crate::store::mail::{FileMessage, MailError};
+use crate::store::mail::{Delivery, FileMessage, MailError};
 use crate::AppState;
 
 /// Sealed names and summaries are small; this bounds them.
@@ -185,6 +186,57 @@ pub async fn recover_messages(
 ) -> ApiResult<StatusCode> {
     state.store.recover_messages(signed_in.account_id, &request.ids).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/messages/send", request_body = SendRequest,
+    responses((status = 200, body = SendReceipt), (status = 404, body = plico_api::ErrorBody),
+              (status = 422, body = plico_api::ErrorBody, description = "An unknown or external recipient, named in the message")))]
+pub async fn send_message(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<SendRequest>,
+) -> ApiResult<Json<SendReceipt>> {
+    if request.recipients.is_empty() {
+        return Err(ApiError::invalid("no_recipients", "Add at least one recipient."));
+    }
+    if request.recipients.len() > MAX_RECIPIENTS {
+        return Err(ApiError::invalid(
+            "too_many_recipients",
+            format!("A message may have at most {MAX_RECIPIENTS} recipients."),
+        ));
+    }
+    let summary = sealed("sealed_summary", &request.sealed_summary)?;
+    // Every recipient must be a Plico account here; the message is refused whole otherwise,
+    // naming each address that cannot receive it.
+    let mut accounts = Vec::with_capacity(request.recipients.len());
+    let mut refused = Vec::new();
+    for address in &request.recipients {
+        let local = plico_api::address::local_part_for_domain(address, &state.config.domain)
+            .and_then(|local| plico_api::address::normalize_name(local).ok());
+        match local {
+            Some(name) => match state.store.account_by_name(&name).await? {
+                Some(row) => accounts.push(row.id),
+                None => refused.push(format!("{} (no such account)", address.trim())),
+            },
+            None => refused.push(format!("{} (not an address at {})", address.trim(), state.config.domain)),
+        }
+    }
+    if !refused.is_empty() {
+        return Err(ApiError::invalid(
+            "unknown_recipients",
+            format!("This message cannot be delivered to: {}.", refused.join(", ")),
+        ));
+    }
+    accounts.sort_unstable();
+    accounts.dedup();
+    let message = Delivery {
+        blob_hash: &request.blob_hash,
+        size: request.size,
+        sealed_summary: &summary,
+        received_at: state.clock.now(),
+    };
+    let sent = state.store.deliver(signed_in.account_id, &accounts, &message).await?;
+    Ok(Json(SendReceipt { sent, delivered: accounts.len() as u32 }))
 }
 
 #[derive(serde::Deserialize)]

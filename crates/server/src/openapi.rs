@@ -29,6 +29,7 @@ use utoipa::OpenApi;
         crate::mail_api::delete_folder,
         crate::mail_api::file_message,
         crate::mail_api::update_messages,
+        crate::mail_api::send_message,
         crate::mail_api::delete_messages,
         crate::mail_api::recover_messages,
         crate::mail_api::sync,

@@ -354,3 +354,72 @@ async fn the_server_stores_no_subject_or_body_in_the_clear() {
         }
     }
 }
+
+#[tokio::test]
+async fn plico_users_send_to_each_other_with_one_shared_ciphertext() {
+    let server = TestServer::start().await;
+    let alice = User::new(&server, "alice", "192.0.2.30").await;
+    let bob = User::new(&server, "bob", "192.0.2.31").await;
+    let carol = User::new(&server, "carol", "192.0.2.32").await;
+
+    // The client encrypts once, to every recipient and to the sender.
+    let everyone = [alice.public_cert(), bob.public_cert(), carol.public_cert()];
+    let blob = plico_pgp::encrypt_and_sign(
+        b"Subject: Lunch?\r\n\r\nNoon at the usual place.",
+        &everyone,
+        &alice.session.secret_key,
+    )
+    .expect("encrypts");
+    let summary = plico_pgp::encrypt_and_sign(br#"{"subject":"Lunch?"}"#, &everyone, &alice.session.secret_key)
+        .expect("encrypts");
+    let size = blob.len();
+    let hash = alice.upload(blob).await.json()["hash"].as_str().expect("hash").to_owned();
+    let send = |recipients: serde_json::Value| {
+        serde_json::json!({"recipients": recipients, "blob_hash": hash, "size": size, "sealed_summary": BASE64.encode(&summary)})
+            .to_string()
+    };
+
+    let refused = alice
+        .client
+        .post_raw("/api/v1/messages/send", send(serde_json::json!(["bob", "nobody@plico.test", "x@gmail.com"])))
+        .await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (422, "unknown_recipients"));
+    let message = refused.json()["error"]["message"].as_str().expect("message").to_owned();
+    assert!(message.contains("nobody@plico.test (no such account)") && message.contains("x@gmail.com"), "{message}");
+    assert!(bob.sync(0).await.messages.is_empty(), "a refused message reaches nobody");
+
+    let receipt = alice
+        .client
+        .post_raw("/api/v1/messages/send", send(serde_json::json!(["Bob@plico.test", "carol", "bob"])))
+        .await;
+    assert_eq!(receipt.status, 200, "{}", String::from_utf8_lossy(&receipt.body));
+    assert_eq!(receipt.json()["delivered"], 2, "bob is named twice but gets one copy");
+    let sent_folder = alice.folder(FolderRole::Sent).await;
+    assert_eq!((sent_folder.total, sent_folder.unread), (1, 0));
+
+    for (user, name) in [(&bob, "bob"), (&carol, "carol")] {
+        let inbox = user.folder(FolderRole::Inbox).await;
+        assert_eq!((inbox.total, inbox.unread), (1, 1), "{name}'s inbox");
+        let changes = user.sync(0).await;
+        let received = changes.messages.first().expect("received");
+        assert_eq!(received.folder_id, inbox.id);
+        let blob = user.client.get(&format!("/api/v1/blobs/{}", received.blob_hash)).await;
+        let opened = plico_pgp::decrypt_and_verify(&blob.body, &user.session.secret_key, &[alice.public_cert()])
+            .expect("decrypts");
+        assert_eq!(opened.plaintext, b"Subject: Lunch?\r\n\r\nNoon at the usual place.");
+        assert_eq!(
+            opened.signature,
+            plico_pgp::SignatureStatus::Valid { signer: alice.session.account.fingerprint.clone() }
+        );
+    }
+
+    // Bob deletes his copy for good; the shared ciphertext stays for Alice and Carol.
+    let bob_copy = bob.sync(0).await.messages[0].id.clone();
+    let ids = serde_json::json!({"ids": [bob_copy]}).to_string();
+    bob.client.post_raw("/api/v1/messages/delete", ids.clone()).await;
+    bob.client.post_raw("/api/v1/messages/delete", ids).await;
+    server.clock.advance(46 * 86_400);
+    let report = plico_server::retention::run_once(&server.state).await.expect("retention");
+    assert_eq!((report.messages, report.blobs), (1, 0));
+    assert!(server.state.blobs.contains(&hash));
+}

@@ -97,6 +97,34 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> MessageMeta {
     }
 }
 
+/// Checks that a blob was uploaded and has the size the client declares.
+async fn check_blob(
+    transaction: &mut Transaction<'_, Sqlite>,
+    hash: &str,
+    declared_size: u64,
+) -> Result<(), MailError> {
+    let blob = sqlx::query("SELECT size FROM blobs WHERE hash = ?")
+        .bind(hash)
+        .fetch_optional(&mut **transaction)
+        .await?
+        .ok_or_else(|| MailError::NotFound("No blob with that hash was uploaded; upload it first.".into()))?;
+    let stored_size = blob.get::<i64, _>("size") as u64;
+    if stored_size != declared_size {
+        return Err(MailError::Invalid(format!(
+            "The size {declared_size} does not match the uploaded blob's {stored_size} bytes."
+        )));
+    }
+    Ok(())
+}
+
+/// What sending a message needs besides the sender and the recipients.
+pub struct Delivery<'a> {
+    pub blob_hash: &'a str,
+    pub size: u64,
+    pub sealed_summary: &'a [u8],
+    pub received_at: i64,
+}
+
 /// What filing a message needs besides the account.
 pub struct FileMessage<'a> {
     pub folder_id: &'a str,
@@ -237,18 +265,7 @@ impl Store {
         if Self::folder_role(&mut transaction, account_id, message.folder_id).await?.is_none() {
             return Err(unknown_folder());
         }
-        let blob = sqlx::query("SELECT size FROM blobs WHERE hash = ?")
-            .bind(message.blob_hash)
-            .fetch_optional(&mut *transaction)
-            .await?
-            .ok_or_else(|| MailError::NotFound("No blob with that hash was uploaded; upload it first.".into()))?;
-        let stored_size = blob.get::<i64, _>("size") as u64;
-        if stored_size != message.size {
-            return Err(MailError::Invalid(format!(
-                "The size {} does not match the uploaded blob's {stored_size} bytes.",
-                message.size
-            )));
-        }
+        check_blob(&mut transaction, message.blob_hash, message.size).await?;
         sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
             .bind(message.blob_hash)
             .execute(&mut *transaction)
@@ -281,6 +298,64 @@ impl Store {
             sealed_summary: base64(message.sealed_summary),
             deleted_at: None,
         })
+    }
+
+    /// Files one stored blob as a message in the Sent folder of `sender` and in the Inbox of each
+    /// recipient account, all in one transaction.
+    pub async fn deliver(
+        &self,
+        sender: i64,
+        recipients: &[i64],
+        message: &Delivery<'_>,
+    ) -> Result<MessageMeta, MailError> {
+        let mut transaction = self.pool.begin().await?;
+        check_blob(&mut transaction, message.blob_hash, message.size).await?;
+        let mut copies: Vec<(i64, &str, u32)> = recipients.iter().map(|&account| (account, "inbox", 0)).collect();
+        copies.push((sender, "sent", flags::SEEN));
+        let mut sent = None;
+        for (account_id, role, copy_flags) in copies {
+            let folder_id: String = sqlx::query("SELECT id FROM folders WHERE account_id = ? AND role = ?")
+                .bind(account_id)
+                .bind(role)
+                .fetch_one(&mut *transaction)
+                .await?
+                .get("id");
+            let modseq = next_modseq(&mut transaction, account_id).await?;
+            let id = new_id();
+            sqlx::query(
+                "INSERT INTO messages (id, account_id, folder_id, flags, size, received_at, blob_hash, sealed_summary, deleted_at, modseq)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+            )
+            .bind(&id)
+            .bind(account_id)
+            .bind(&folder_id)
+            .bind(i64::from(copy_flags))
+            .bind(message.size as i64)
+            .bind(message.received_at)
+            .bind(message.blob_hash)
+            .bind(message.sealed_summary)
+            .bind(modseq)
+            .execute(&mut *transaction)
+            .await?;
+            sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
+                .bind(message.blob_hash)
+                .execute(&mut *transaction)
+                .await?;
+            if account_id == sender && role == "sent" {
+                sent = Some(MessageMeta {
+                    id,
+                    folder_id,
+                    flags: copy_flags,
+                    size: message.size,
+                    received_at: message.received_at,
+                    blob_hash: message.blob_hash.to_owned(),
+                    sealed_summary: base64(message.sealed_summary),
+                    deleted_at: None,
+                });
+            }
+        }
+        transaction.commit().await?;
+        sent.ok_or_else(|| MailError::Invalid("the sender has no Sent folder".into()))
     }
 
     /// Checks that every id is one of the account's messages; returns their folder ids.
