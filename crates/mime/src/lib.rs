@@ -1,0 +1,293 @@
+//! Plico's messages as RFC 5322 bytes: compose the inner message, wrap it as PGP/MIME
+//! (RFC 3156) with protected headers, unwrap it again, and parse what comes out.
+//!
+//! A Plico message is two layers. The inner message holds everything: From, To, Cc, Subject,
+//! Date, Message-ID, In-Reply-To, References, the bodies and the attachments, and its root
+//! Content-Type says the headers are protected. It is encrypted and signed (by `plico-pgp`), and
+//! the ciphertext goes into an outer `multipart/encrypted` message whose Subject is a
+//! placeholder, so nothing readable travels outside the encryption.
+//!
+//! Architecture Invariant: bytes in, bytes out; no IO, no clock (the date is an input).
+
+use mail_builder::headers::address::Address;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::message_id::MessageId;
+use mail_builder::mime::MimePart;
+use mail_builder::MessageBuilder;
+use mail_parser::{MessageParser, MimeHeaders};
+use serde::{Deserialize, Serialize};
+
+/// The Subject the outer, unencrypted layer carries (RFC 9788's recommendation).
+pub const PLACEHOLDER_SUBJECT: &str = "...";
+
+/// Why composing or parsing failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MimeError {
+    #[error("the message could not be written: {0}")]
+    Write(String),
+    #[error("the message could not be parsed")]
+    Unparsable,
+    #[error("the message is not PGP/MIME encrypted: {0}")]
+    NotPgpMime(&'static str),
+}
+
+/// A name and an address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mailbox {
+    pub name: Option<String>,
+    pub address: String,
+}
+
+impl Mailbox {
+    pub fn new(name: Option<&str>, address: &str) -> Self {
+        Mailbox { name: name.map(str::to_owned), address: address.to_owned() }
+    }
+
+    fn to_builder(&self) -> Address<'_> {
+        Address::new_address(self.name.as_deref(), self.address.as_str())
+    }
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// What the user wrote, ready to become a message.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+    /// Without angle brackets, e.g. `8d2f…@plico.example`.
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    /// Unix seconds.
+    pub date: i64,
+}
+
+fn address_list(mailboxes: &[Mailbox]) -> Address<'_> {
+    Address::new_list(mailboxes.iter().map(Mailbox::to_builder).collect())
+}
+
+/// Writes the inner, to-be-encrypted message. Bcc is never written: recipients must not learn
+/// of each other through it.
+pub fn compose_inner(draft: &Draft) -> Result<Vec<u8>, MimeError> {
+    let text = MimePart::new("text/plain", draft.text.as_str());
+    let body = match &draft.html {
+        Some(html) => MimePart::new("multipart/alternative", vec![text, MimePart::new("text/html", html.as_str())]),
+        None => text,
+    };
+    let mut parts = vec![body];
+    for attachment in &draft.attachments {
+        parts.push(
+            MimePart::new(ContentType::new(attachment.content_type.as_str()), attachment.data.as_slice())
+                .attachment(attachment.file_name.as_str()),
+        );
+    }
+    let root = ContentType::new("multipart/mixed").attribute("protected-headers", "v1").attribute("hp", "cipher");
+    let mut builder = MessageBuilder::new()
+        .subject(draft.subject.as_str())
+        .message_id(draft.message_id.as_str())
+        .date(draft.date)
+        .body(MimePart::new(root, parts));
+    if let Some(from) = &draft.from {
+        builder = builder.from(from.to_builder());
+    }
+    if !draft.to.is_empty() {
+        builder = builder.to(address_list(&draft.to));
+    }
+    if !draft.cc.is_empty() {
+        builder = builder.cc(address_list(&draft.cc));
+    }
+    if let Some(parent) = &draft.in_reply_to {
+        builder = builder.in_reply_to(parent.as_str());
+    }
+    if !draft.references.is_empty() {
+        let references: Vec<&str> = draft.references.iter().map(String::as_str).collect();
+        builder = builder.references(MessageId::new_list(references.iter().copied()));
+    }
+    builder.write_to_vec().map_err(|error| MimeError::Write(error.to_string()))
+}
+
+/// The headers the outer layer shows: what delivery needs, and a placeholder Subject.
+#[derive(Debug, Clone)]
+pub struct OuterHeaders {
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub message_id: String,
+    pub date: i64,
+}
+
+/// Wraps an ASCII-armored OpenPGP message as `multipart/encrypted` (RFC 3156).
+pub fn wrap_pgp_mime(outer: &OuterHeaders, armored_ciphertext: &str) -> Result<Vec<u8>, MimeError> {
+    let control = MimePart::new("application/pgp-encrypted", "Version: 1\r\n")
+        .header("Content-Description", mail_builder::headers::text::Text::new("PGP/MIME version identification"));
+    let payload = MimePart::new(
+        ContentType::new("application/octet-stream").attribute("name", "encrypted.asc"),
+        armored_ciphertext,
+    )
+    .inline()
+    .header("Content-Description", mail_builder::headers::text::Text::new("OpenPGP encrypted message"));
+    let root = ContentType::new("multipart/encrypted").attribute("protocol", "application/pgp-encrypted");
+    let mut builder = MessageBuilder::new()
+        .subject(PLACEHOLDER_SUBJECT)
+        .message_id(outer.message_id.as_str())
+        .date(outer.date)
+        .body(MimePart::new(root, vec![control, payload]));
+    if let Some(from) = &outer.from {
+        builder = builder.from(from.to_builder());
+    }
+    if !outer.to.is_empty() {
+        builder = builder.to(address_list(&outer.to));
+    }
+    if !outer.cc.is_empty() {
+        builder = builder.cc(address_list(&outer.cc));
+    }
+    builder.write_to_vec().map_err(|error| MimeError::Write(error.to_string()))
+}
+
+/// Takes the OpenPGP message out of a PGP/MIME message.
+pub fn unwrap_pgp_mime(message: &[u8]) -> Result<Vec<u8>, MimeError> {
+    let parsed = MessageParser::default().parse(message).ok_or(MimeError::Unparsable)?;
+    let root = parsed.content_type().ok_or(MimeError::NotPgpMime("it has no Content-Type"))?;
+    let is_encrypted = root.ctype().eq_ignore_ascii_case("multipart")
+        && root.subtype().is_some_and(|subtype| subtype.eq_ignore_ascii_case("encrypted"))
+        && root
+            .attribute("protocol")
+            .is_some_and(|protocol| protocol.eq_ignore_ascii_case("application/pgp-encrypted"));
+    if !is_encrypted {
+        return Err(MimeError::NotPgpMime("its root is not multipart/encrypted with the OpenPGP protocol"));
+    }
+    let payload = parsed
+        .parts
+        .iter()
+        .skip(1)
+        .find(|part| {
+            part.content_type().is_some_and(|ct| {
+                ct.ctype().eq_ignore_ascii_case("application")
+                    && ct.subtype().is_some_and(|subtype| subtype.eq_ignore_ascii_case("octet-stream"))
+            })
+        })
+        .ok_or(MimeError::NotPgpMime("it has no application/octet-stream part"))?;
+    Ok(payload.contents().to_vec())
+}
+
+/// A message as the reader shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedMessage {
+    pub subject: String,
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    /// Unix seconds.
+    pub date: Option<i64>,
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub text: String,
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+    /// True when the root declares protected headers.
+    pub protected_headers: bool,
+}
+
+fn mailboxes(address: Option<&mail_parser::Address<'_>>) -> Vec<Mailbox> {
+    address
+        .map(|address| {
+            address
+                .iter()
+                .filter_map(|addr| {
+                    addr.address()
+                        .map(|email| Mailbox { name: addr.name().map(str::to_owned), address: email.to_owned() })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn id_list(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
+    value.as_text_list().map(|ids| ids.iter().map(|id| id.to_string()).collect()).unwrap_or_default()
+}
+
+/// Parses a message (the inner one, once decrypted, or any RFC 5322 message).
+pub fn parse(message: &[u8]) -> Result<ParsedMessage, MimeError> {
+    let parsed = MessageParser::default().parse(message).ok_or(MimeError::Unparsable)?;
+    let protected_headers = parsed
+        .content_type()
+        .is_some_and(|ct| ct.attribute("protected-headers").is_some() || ct.attribute("hp").is_some());
+    let attachments = parsed
+        .attachments()
+        .map(|part| Attachment {
+            file_name: part.attachment_name().unwrap_or("attachment").to_owned(),
+            content_type: part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(subtype) => format!("{}/{}", ct.ctype(), subtype),
+                    None => ct.ctype().to_owned(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            data: part.contents().to_vec(),
+        })
+        .collect();
+    Ok(ParsedMessage {
+        subject: parsed.subject().unwrap_or("").to_owned(),
+        from: mailboxes(parsed.from()).into_iter().next(),
+        to: mailboxes(parsed.to()),
+        cc: mailboxes(parsed.cc()),
+        date: parsed.date().map(|date| date.to_timestamp()),
+        message_id: parsed.message_id().map(str::to_owned),
+        in_reply_to: id_list(parsed.in_reply_to()),
+        references: id_list(parsed.references()),
+        text: parsed.body_text(0).map(|text| text.into_owned()).unwrap_or_default(),
+        html: parsed.body_html(0).map(|html| html.into_owned()).filter(|_| {
+            parsed.html_body.iter().any(|&i| {
+                parsed.parts.get(i as usize).is_some_and(|part| matches!(part.body, mail_parser::PartType::Html(_)))
+            })
+        }),
+        attachments,
+        protected_headers,
+    })
+}
+
+/// What the message list shows, sealed per message so the list needs no full download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub subject: String,
+    pub from: Option<Mailbox>,
+    pub date: Option<i64>,
+    pub snippet: String,
+    pub has_attachments: bool,
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+}
+
+/// The longest snippet, in characters.
+pub const SNIPPET_CHARS: usize = 140;
+
+impl ParsedMessage {
+    pub fn summary(&self) -> Summary {
+        let snippet: String =
+            self.text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(SNIPPET_CHARS).collect();
+        Summary {
+            subject: self.subject.clone(),
+            from: self.from.clone(),
+            date: self.date,
+            snippet,
+            has_attachments: !self.attachments.is_empty(),
+            message_id: self.message_id.clone(),
+            in_reply_to: self.in_reply_to.clone(),
+            references: self.references.clone(),
+        }
+    }
+}

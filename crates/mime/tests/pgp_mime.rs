@@ -1,0 +1,172 @@
+//! Composing, wrapping, unwrapping and parsing Plico messages, and GnuPG reading them.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use plico_mime::*;
+
+fn draft() -> Draft {
+    // 1 MiB of bytes that are not text, so the attachment must survive base64 exactly.
+    let attachment: Vec<u8> = (0..1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    Draft {
+        from: Some(Mailbox::new(Some("Alice Doe"), "alice@plico.test")),
+        to: vec![Mailbox::new(Some("Bob"), "bob@plico.test")],
+        cc: vec![Mailbox::new(None, "carol@plico.test")],
+        subject: "Quarterly figures — Grüße ✓".into(),
+        text: "Hi Bob,\n\nthe numbers are attached.\n\nAlice".into(),
+        html: Some("<p>Hi Bob,</p><p>the numbers are <b>attached</b>.</p>".into()),
+        attachments: vec![Attachment {
+            file_name: "figures.bin".into(),
+            content_type: "application/octet-stream".into(),
+            data: attachment,
+        }],
+        message_id: "c0ffee.1@plico.test".into(),
+        in_reply_to: Some("parent.0@plico.test".into()),
+        references: vec!["root.0@plico.test".into(), "parent.0@plico.test".into()],
+        date: 1_790_000_000,
+    }
+}
+
+#[test]
+fn the_inner_message_round_trips_every_field() {
+    let original = draft();
+    let bytes = compose_inner(&original).expect("composes");
+    let parsed = parse(&bytes).expect("parses");
+    assert_eq!(parsed.subject, original.subject);
+    assert_eq!(parsed.from, original.from);
+    assert_eq!(parsed.to, original.to);
+    assert_eq!(parsed.cc, original.cc);
+    assert_eq!(parsed.date, Some(original.date));
+    assert_eq!(parsed.message_id.as_deref(), Some("c0ffee.1@plico.test"));
+    assert_eq!(parsed.in_reply_to, vec!["parent.0@plico.test".to_owned()]);
+    assert_eq!(parsed.references, original.references);
+    assert_eq!(parsed.text.replace("\r\n", "\n"), original.text);
+    assert!(parsed.html.as_deref().is_some_and(|html| html.contains("<b>attached</b>")));
+    assert_eq!(parsed.attachments, original.attachments, "the attachment is byte-identical");
+    assert!(parsed.protected_headers);
+
+    let summary = parsed.summary();
+    assert_eq!(summary.snippet, "Hi Bob, the numbers are attached. Alice");
+    assert!(summary.has_attachments);
+}
+
+#[test]
+fn bcc_never_appears_in_the_message() {
+    let bytes = compose_inner(&draft()).expect("composes");
+    let text = String::from_utf8_lossy(&bytes).to_lowercase();
+    assert!(!text.contains("\nbcc:"));
+}
+
+fn data(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../pgp/tests/data").join(name)).expect("fixture")
+}
+
+fn outer(draft: &Draft) -> OuterHeaders {
+    OuterHeaders {
+        from: draft.from.clone(),
+        to: draft.to.clone(),
+        cc: draft.cc.clone(),
+        message_id: draft.message_id.clone(),
+        date: draft.date,
+    }
+}
+
+#[test]
+fn pgp_mime_hides_everything_but_the_envelope_and_round_trips() {
+    let alice = plico_pgp::generate_cert("alice@plico.test").expect("alice");
+    let bob = plico_pgp::generate_cert("bob@plico.test").expect("bob");
+    let alice_secret = plico_pgp::parse_cert(&alice.secret_key).expect("cert");
+    let bob_secret = plico_pgp::parse_cert(&bob.secret_key).expect("cert");
+    let recipients = [
+        plico_pgp::parse_cert(bob.public_cert_armored.as_bytes()).expect("cert"),
+        plico_pgp::parse_cert(alice.public_cert_armored.as_bytes()).expect("cert"),
+    ];
+    let original = draft();
+    let inner = compose_inner(&original).expect("composes");
+    let ciphertext = plico_pgp::encrypt_and_sign(&inner, &recipients, &alice_secret).expect("encrypts");
+    let message = wrap_pgp_mime(&outer(&original), std::str::from_utf8(&ciphertext).expect("armored")).expect("wraps");
+
+    let visible = parse(&message).expect("the outer layer parses");
+    assert_eq!(visible.subject, PLACEHOLDER_SUBJECT);
+    let text = String::from_utf8_lossy(&message);
+    assert!(!text.contains("Quarterly") && !text.contains("numbers") && !text.contains("figures.bin"), "{text}");
+    assert!(text.contains("multipart/encrypted") && text.contains("application/pgp-encrypted"));
+
+    let unwrapped = unwrap_pgp_mime(&message).expect("unwraps");
+    let opened = plico_pgp::decrypt_and_verify(&unwrapped, &bob_secret, std::slice::from_ref(&recipients[1]))
+        .expect("bob decrypts");
+    assert_eq!(opened.signature, plico_pgp::SignatureStatus::Valid { signer: alice.fingerprint.clone() });
+    let parsed = parse(&opened.plaintext).expect("inner parses");
+    assert_eq!(parsed.subject, original.subject);
+    assert_eq!(parsed.attachments, original.attachments);
+}
+
+#[test]
+fn unwrapping_refuses_what_is_not_pgp_mime() {
+    let plain = compose_inner(&draft()).expect("composes");
+    assert!(matches!(unwrap_pgp_mime(&plain), Err(MimeError::NotPgpMime(_))));
+    assert!(unwrap_pgp_mime(b"").is_err());
+    let no_payload = b"Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n--b--\r\n";
+    assert!(matches!(unwrap_pgp_mime(no_payload), Err(MimeError::NotPgpMime(_))));
+}
+
+/// GnuPG decrypts and verifies a PGP/MIME message Plico produced, with the recipient's secret
+/// key from a fixture, and the inner message it yields is the one Plico wrote.
+#[test]
+fn gnupg_decrypts_and_verifies_a_plico_pgp_mime_message() {
+    if !Command::new("gpg").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        eprintln!("gpg is not installed; skipping (the README's test command installs it)");
+        return;
+    }
+    let home = std::env::temp_dir().join(format!("plico-mime-gpg-{}", std::process::id()));
+    std::fs::create_dir_all(&home).expect("gnupg home");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
+    let gpg = |args: &[&str], input: &[u8]| {
+        let mut child = Command::new("gpg")
+            .env("GNUPGHOME", &home)
+            .args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gpg runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+        let output = child.wait_with_output().expect("gpg finishes");
+        writer.join().expect("writer").expect("writes");
+        output
+    };
+    assert!(gpg(&["--import"], &data("gpg-peer.sec.asc")).status.success());
+    let alice = plico_pgp::generate_cert("alice@plico.test").expect("alice");
+    assert!(gpg(&["--import"], alice.public_cert_armored.as_bytes()).status.success());
+
+    let peer = plico_pgp::parse_cert(&data("gpg-peer.pub.asc")).expect("peer cert");
+    let mut original = draft();
+    original.to = vec![Mailbox::new(Some("GnuPG Peer"), "gpg-peer@example.org")];
+    let inner = compose_inner(&original).expect("composes");
+    let alice_secret = plico_pgp::parse_cert(&alice.secret_key).expect("cert");
+    let ciphertext = plico_pgp::encrypt_and_sign(&inner, &[peer], &alice_secret).expect("encrypts");
+    let message = wrap_pgp_mime(&outer(&original), std::str::from_utf8(&ciphertext).expect("armored")).expect("wraps");
+
+    let decrypted = gpg(
+        &["--trust-model", "always", "--status-fd", "2", "--decrypt"],
+        &unwrap_pgp_mime(&message).expect("unwraps"),
+    );
+    let status = String::from_utf8_lossy(&decrypted.stderr);
+    assert!(decrypted.status.success(), "{status}");
+    assert!(
+        status.lines().any(|line| line.starts_with("[GNUPG:] VALIDSIG ") && line.ends_with(&alice.fingerprint)),
+        "gpg did not report a valid signature by {}: {status}",
+        alice.fingerprint
+    );
+    let parsed = parse(&decrypted.stdout).expect("gpg's output is the inner message");
+    assert_eq!(parsed.subject, original.subject);
+    assert_eq!(parsed.attachments, original.attachments);
+    let _ = std::fs::remove_dir_all(&home);
+}
