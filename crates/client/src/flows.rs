@@ -15,14 +15,22 @@ use crate::seal::{open_secret_key, seal_secret_key};
 /// An HTTP response as the flows need it.
 pub struct TransportResponse {
     pub status: u16,
-    pub body: String,
+    pub body: Vec<u8>,
 }
 
-/// Something that can POST a JSON body to a path under the API and return the response.
+/// A request body and its content type.
+pub struct TransportBody {
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// Something that can send a request to a path under the API and return the response.
 /// The worker implements it with `fetch`; the server's tests with the router itself.
 #[allow(async_fn_in_trait)]
 pub trait Transport {
-    async fn post_json(&self, path: &str, body: String) -> Result<TransportResponse, String>;
+    /// `path` is relative to `/api/v1`. Requests other than GET carry the CSRF header.
+    async fn request(&self, method: &str, path: &str, body: Option<TransportBody>)
+        -> Result<TransportResponse, String>;
 }
 
 /// Why a flow failed, in terms the UI can show.
@@ -75,22 +83,49 @@ pub struct UnlockedSession {
     pub secret_key: Certificate,
 }
 
-async fn post<T: Transport, B: serde::Serialize, R: serde::de::DeserializeOwned>(
+/// Sends a request and returns the body of a 2xx response, or the server's error.
+pub(crate) async fn call<T: Transport>(
     transport: &T,
+    method: &str,
     path: &str,
-    body: &B,
-) -> Result<R, FlowError> {
-    let body = serde_json::to_string(body).map_err(|e| FlowError::Protocol(e.to_string()))?;
-    let response = transport.post_json(path, body).await.map_err(FlowError::Network)?;
+    body: Option<TransportBody>,
+) -> Result<Vec<u8>, FlowError> {
+    let response = transport.request(method, path, body).await.map_err(FlowError::Network)?;
     if (200..300).contains(&response.status) {
-        return serde_json::from_str(&response.body).map_err(|e| FlowError::Protocol(e.to_string()));
+        return Ok(response.body);
     }
-    match serde_json::from_str::<ErrorBody>(&response.body) {
+    match serde_json::from_slice::<ErrorBody>(&response.body) {
         Ok(ErrorBody { error }) => {
             Err(FlowError::Api { status: response.status, code: error.code, message: error.message })
         }
         Err(_) => Err(FlowError::Protocol(format!("HTTP {} without an error body", response.status))),
     }
+}
+
+/// Sends JSON (or nothing) and parses a JSON answer.
+pub(crate) async fn call_json<T: Transport, B: serde::Serialize, R: serde::de::DeserializeOwned>(
+    transport: &T,
+    method: &str,
+    path: &str,
+    body: Option<&B>,
+) -> Result<R, FlowError> {
+    let body = match body {
+        Some(body) => Some(TransportBody {
+            content_type: "application/json",
+            bytes: serde_json::to_vec(body).map_err(|e| FlowError::Protocol(e.to_string()))?,
+        }),
+        None => None,
+    };
+    let answer = call(transport, method, path, body).await?;
+    serde_json::from_slice(&answer).map_err(|e| FlowError::Protocol(e.to_string()))
+}
+
+async fn post<T: Transport, B: serde::Serialize, R: serde::de::DeserializeOwned>(
+    transport: &T,
+    path: &str,
+    body: &B,
+) -> Result<R, FlowError> {
+    call_json(transport, "POST", path, Some(body)).await
 }
 
 fn decode(field: &str, value: &str) -> Result<Vec<u8>, FlowError> {

@@ -9,7 +9,7 @@ mod worker {
     use std::cell::RefCell;
 
     use plico_api::worker::{UnlockedIdentity, WorkerCommand, WorkerEvent, WorkerOutcome, WorkerRequest};
-    use plico_client::flows::{Transport, TransportResponse};
+    use plico_client::flows::{Transport, TransportBody, TransportResponse};
     use plico_client::UnlockedSession;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
@@ -40,22 +40,35 @@ mod worker {
     }
 
     impl Transport for FetchTransport {
-        async fn post_json(&self, path: &str, body: String) -> Result<TransportResponse, String> {
+        async fn request(
+            &self,
+            method: &str,
+            path: &str,
+            body: Option<TransportBody>,
+        ) -> Result<TransportResponse, String> {
             let init = RequestInit::new();
-            init.set_method("POST");
+            init.set_method(method);
             init.set_credentials(RequestCredentials::SameOrigin);
-            init.set_body(&JsValue::from_str(&body));
+            let content_type = body.as_ref().map(|body| body.content_type);
+            if let Some(body) = &body {
+                init.set_body(&js_sys::Uint8Array::from(body.bytes.as_slice()));
+            }
             let request =
                 Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init).map_err(js_error)?;
-            request.headers().set("content-type", "application/json").map_err(js_error)?;
-            request.headers().set(plico_api::CSRF_HEADER, "1").map_err(js_error)?;
+            if let Some(content_type) = content_type {
+                request.headers().set("content-type", content_type).map_err(js_error)?;
+            }
+            if method != "GET" {
+                request.headers().set(plico_api::CSRF_HEADER, "1").map_err(js_error)?;
+            }
             let response: Response = wasm_bindgen_futures::JsFuture::from(scope().fetch_with_request(&request))
                 .await
                 .map_err(js_error)?
                 .unchecked_into();
-            let text =
-                wasm_bindgen_futures::JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?;
-            Ok(TransportResponse { status: response.status(), body: text.as_string().unwrap_or_default() })
+            let buffer = wasm_bindgen_futures::JsFuture::from(response.array_buffer().map_err(js_error)?)
+                .await
+                .map_err(js_error)?;
+            Ok(TransportResponse { status: response.status(), body: js_sys::Uint8Array::new(&buffer).to_vec() })
         }
     }
 

@@ -10,7 +10,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, Request, Response};
 use axum::Router;
 use http_body_util::BodyExt;
-use plico_client::flows::{Transport, TransportResponse};
+use plico_client::flows::{Transport, TransportBody, TransportResponse};
 use plico_server::clock::ManualClock;
 use plico_server::config::ServeConfig;
 use plico_server::AppState;
@@ -117,9 +117,22 @@ impl TestClient {
 }
 
 impl Transport for TestClient {
-    async fn post_json(&self, path: &str, body: String) -> Result<TransportResponse, String> {
-        let response = self.post_raw(&format!("/api/v1{path}"), body).await;
-        Ok(TransportResponse { status: response.status, body: String::from_utf8_lossy(&response.body).into_owned() })
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<TransportBody>,
+    ) -> Result<TransportResponse, String> {
+        let mut request = TestClient::request(self, method, &format!("/api/v1{path}"));
+        let body = match body {
+            Some(body) => {
+                request = request.header(header::CONTENT_TYPE, body.content_type);
+                Body::from(body.bytes)
+            }
+            None => Body::empty(),
+        };
+        let response = self.send(request.body(body).map_err(|e| e.to_string())?).await;
+        Ok(TransportResponse { status: response.status, body: response.body })
     }
 }
 
