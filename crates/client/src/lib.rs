@@ -9,6 +9,7 @@
 //! public certificate and the sealed secret key.
 
 pub mod flows;
+pub mod mail;
 pub mod seal;
 
 pub use flows::{login, signup, FlowError, Transport, UnlockedSession};

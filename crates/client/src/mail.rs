@@ -1,0 +1,178 @@
+//! Sending and reading mail between Plico users, as the worker does it.
+//!
+//! Sending: every recipient's key comes from the key directory (an unknown recipient stops the
+//! send before anything is uploaded); the inner message is composed, signed and encrypted to
+//! every recipient and to the sender, wrapped as PGP/MIME, uploaded, and delivered. Reading:
+//! the summary opens first (it names the sender, whose key then verifies the signature), then
+//! the message itself is downloaded, unwrapped, decrypted, verified and parsed.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use plico_api::mail::{MessageMeta, SendReceipt, SendRequest, StoredBlob};
+use plico_api::PublicKey;
+use plico_mime::{Attachment, Draft, Mailbox, OuterHeaders, ParsedMessage, Summary};
+use plico_pgp::{Certificate, SignatureStatus};
+use rand::RngCore;
+
+use crate::flows::{call, call_json, FlowError, Transport, TransportBody, UnlockedSession};
+
+/// A message the user wants to send.
+#[derive(Debug, Clone, Default)]
+pub struct Outgoing {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+}
+
+fn crypto(error: impl std::fmt::Display) -> FlowError {
+    FlowError::Crypto(error.to_string())
+}
+
+/// The published certificate of `address`, or `None` when nobody by that address has one.
+pub async fn fetch_cert<T: Transport>(transport: &T, address: &str) -> Result<Option<Certificate>, FlowError> {
+    let path = format!("/keys/{}", address.trim());
+    match call_json::<T, (), PublicKey>(transport, "GET", &path, None).await {
+        Ok(key) => plico_pgp::parse_cert(key.public_cert.as_bytes()).map(Some).map_err(crypto),
+        Err(FlowError::Api { status: 404, .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+fn random_message_id(domain: &str) -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let id: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("{id}@{domain}")
+}
+
+/// Encrypts, uploads and delivers `outgoing`; returns the server's receipt with the Sent copy.
+pub async fn send<T: Transport>(
+    transport: &T,
+    session: &UnlockedSession,
+    outgoing: &Outgoing,
+    now: i64,
+) -> Result<SendReceipt, FlowError> {
+    let everyone: Vec<&String> = outgoing.to.iter().chain(&outgoing.cc).chain(&outgoing.bcc).collect();
+    if everyone.is_empty() {
+        return Err(FlowError::Api {
+            status: 0,
+            code: "no_recipients".into(),
+            message: "Add at least one recipient.".into(),
+        });
+    }
+    // Every key first: an unknown recipient is refused before anything leaves the browser.
+    let mut certs = Vec::with_capacity(everyone.len() + 1);
+    let mut unknown = Vec::new();
+    for address in &everyone {
+        match fetch_cert(transport, address).await? {
+            Some(cert) => certs.push(cert),
+            None => unknown.push(address.trim().to_owned()),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(FlowError::Api {
+            status: 0,
+            code: "unknown_recipients".into(),
+            message: format!("No Plico account and no key for: {}. Nothing was sent.", unknown.join(", ")),
+        });
+    }
+    let own_cert = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
+    certs.push(own_cert);
+
+    let from = Mailbox::new(None, &session.account.address);
+    let domain = session.account.address.rsplit('@').next().unwrap_or("plico.invalid");
+    let mailboxes =
+        |addresses: &[String]| addresses.iter().map(|address| Mailbox::new(None, address.trim())).collect::<Vec<_>>();
+    let draft = Draft {
+        from: Some(from.clone()),
+        to: mailboxes(&outgoing.to),
+        cc: mailboxes(&outgoing.cc),
+        subject: outgoing.subject.clone(),
+        text: outgoing.text.clone(),
+        html: None,
+        attachments: outgoing.attachments.clone(),
+        message_id: random_message_id(domain),
+        in_reply_to: outgoing.in_reply_to.clone(),
+        references: outgoing.references.clone(),
+        date: now,
+    };
+    let inner = plico_mime::compose_inner(&draft).map_err(crypto)?;
+    let ciphertext = plico_pgp::encrypt_and_sign(&inner, &certs, &session.secret_key).map_err(crypto)?;
+    let armored = String::from_utf8(ciphertext).map_err(crypto)?;
+    let outer = OuterHeaders {
+        from: draft.from.clone(),
+        to: draft.to.clone(),
+        cc: draft.cc.clone(),
+        message_id: draft.message_id.clone(),
+        date: now,
+    };
+    let message = plico_mime::wrap_pgp_mime(&outer, &armored).map_err(crypto)?;
+
+    let summary = plico_mime::parse(&inner).map_err(crypto)?.summary();
+    let summary_json = serde_json::to_vec(&summary).map_err(crypto)?;
+    let sealed_summary = plico_pgp::encrypt_and_sign(&summary_json, &certs, &session.secret_key).map_err(crypto)?;
+
+    let size = message.len() as u64;
+    let stored: StoredBlob = serde_json::from_slice(
+        &call(
+            transport,
+            "POST",
+            "/blobs",
+            Some(TransportBody { content_type: "application/octet-stream", bytes: message }),
+        )
+        .await?,
+    )
+    .map_err(|e| FlowError::Protocol(e.to_string()))?;
+    let request = SendRequest {
+        recipients: everyone.iter().map(|address| address.trim().to_owned()).collect(),
+        blob_hash: stored.hash,
+        size,
+        sealed_summary: BASE64.encode(sealed_summary),
+    };
+    call_json(transport, "POST", "/messages/send", Some(&request)).await
+}
+
+/// Opens a message's sealed summary.
+pub fn open_summary(session: &UnlockedSession, meta: &MessageMeta) -> Result<Summary, FlowError> {
+    let sealed =
+        BASE64.decode(&meta.sealed_summary).map_err(|_| FlowError::Protocol("sealed_summary is not base64".into()))?;
+    let opened = plico_pgp::decrypt_and_verify(&sealed, &session.secret_key, &[]).map_err(crypto)?;
+    serde_json::from_slice(&opened.plaintext)
+        .map_err(|e| FlowError::Protocol(format!("the summary is unreadable: {e}")))
+}
+
+/// A decrypted message and what its signature says.
+#[derive(Debug, Clone)]
+pub struct OpenedMessage {
+    pub message: ParsedMessage,
+    pub signature: SignatureStatus,
+}
+
+/// Downloads, unwraps, decrypts, verifies and parses a message. The sender's key comes from the
+/// key directory by the From address of the decrypted message; a signature by any other key
+/// reads as "unknown key", and a broken one as "bad".
+pub async fn open<T: Transport>(
+    transport: &T,
+    session: &UnlockedSession,
+    meta: &MessageMeta,
+) -> Result<OpenedMessage, FlowError> {
+    let blob = call(transport, "GET", &format!("/blobs/{}", meta.blob_hash), None).await?;
+    let ciphertext = plico_mime::unwrap_pgp_mime(&blob).map_err(crypto)?;
+    let first = plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).map_err(crypto)?;
+    let message = plico_mime::parse(&first.plaintext).map_err(crypto)?;
+    let signature = match (&first.signature, &message.from) {
+        (SignatureStatus::UnknownKey, Some(from)) => match fetch_cert(transport, &from.address).await? {
+            Some(cert) => {
+                plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[cert]).map_err(crypto)?.signature
+            }
+            None => SignatureStatus::UnknownKey,
+        },
+        (status, _) => status.clone(),
+    };
+    Ok(OpenedMessage { message, signature })
+}
