@@ -89,7 +89,8 @@ test('sign up, see the fingerprint, sign out, sign in, see and delete the login 
   // A reload empties memory: the keys are gone, so the app asks for the password again,
   // offering the still-signed-in address.
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  assert.equal(await page.getByLabel('Address').inputValue(), 'alice@plico.test');
+  // The app fills the address once /api/v1/session answers.
+  await page.waitForFunction(() => document.querySelector('#login-address')?.value === 'alice@plico.test', null, { timeout: 10_000 });
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL('**/mail/inbox', { timeout: 30_000 });
@@ -148,7 +149,9 @@ test('the SQLite files hold neither the password nor an unencrypted secret key',
   assert.equal(bodies.length, 3, 'primary key and two subkeys');
   assert.ok(fs.readdirSync(server.dataDir).includes('plico.sqlite'));
 
-  const files = fs.readdirSync(server.dataDir).map((name) => path.join(server.dataDir, name));
+  const files = fs.readdirSync(server.dataDir, { recursive: true })
+    .map((name) => path.join(server.dataDir, name))
+    .filter((file) => fs.statSync(file).isFile());
   let publicKeySeen = false;
   for (const file of files) {
     const bytes = fs.readFileSync(file);

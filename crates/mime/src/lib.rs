@@ -74,6 +74,14 @@ pub struct Draft {
     pub date: i64,
 }
 
+/// A multipart boundary derived from the message's random Message-ID. mail-builder would
+/// otherwise make one from the system clock, which panics in the browser; and the `=_` prefix
+/// can never occur in quoted-printable or base64 content.
+fn boundary(message_id: &str, part: &str) -> String {
+    let token: String = message_id.chars().filter(char::is_ascii_alphanumeric).take(40).collect();
+    format!("=_plico_{part}_{token}")
+}
+
 fn address_list(mailboxes: &[Mailbox]) -> Address<'_> {
     Address::new_list(mailboxes.iter().map(Mailbox::to_builder).collect())
 }
@@ -83,7 +91,10 @@ fn address_list(mailboxes: &[Mailbox]) -> Address<'_> {
 pub fn compose_inner(draft: &Draft) -> Result<Vec<u8>, MimeError> {
     let text = MimePart::new("text/plain", draft.text.as_str());
     let body = match &draft.html {
-        Some(html) => MimePart::new("multipart/alternative", vec![text, MimePart::new("text/html", html.as_str())]),
+        Some(html) => MimePart::new(
+            ContentType::new("multipart/alternative").attribute("boundary", boundary(&draft.message_id, "alt")),
+            vec![text, MimePart::new("text/html", html.as_str())],
+        ),
         None => text,
     };
     let mut parts = vec![body];
@@ -93,7 +104,10 @@ pub fn compose_inner(draft: &Draft) -> Result<Vec<u8>, MimeError> {
                 .attachment(attachment.file_name.as_str()),
         );
     }
-    let root = ContentType::new("multipart/mixed").attribute("protected-headers", "v1").attribute("hp", "cipher");
+    let root = ContentType::new("multipart/mixed")
+        .attribute("boundary", boundary(&draft.message_id, "mixed"))
+        .attribute("protected-headers", "v1")
+        .attribute("hp", "cipher");
     let mut builder = MessageBuilder::new()
         .subject(draft.subject.as_str())
         .message_id(draft.message_id.as_str())
@@ -138,7 +152,9 @@ pub fn wrap_pgp_mime(outer: &OuterHeaders, armored_ciphertext: &str) -> Result<V
     )
     .inline()
     .header("Content-Description", mail_builder::headers::text::Text::new("OpenPGP encrypted message"));
-    let root = ContentType::new("multipart/encrypted").attribute("protocol", "application/pgp-encrypted");
+    let root = ContentType::new("multipart/encrypted")
+        .attribute("boundary", boundary(&outer.message_id, "encrypted"))
+        .attribute("protocol", "application/pgp-encrypted");
     let mut builder = MessageBuilder::new()
         .subject(PLACEHOLDER_SUBJECT)
         .message_id(outer.message_id.as_str())
