@@ -117,6 +117,65 @@ async fn check_blob(
     Ok(())
 }
 
+/// Adds one message row for `account_id` and counts the reference to its blob.
+async fn insert_message(
+    transaction: &mut Transaction<'_, Sqlite>,
+    account_id: i64,
+    folder_id: &str,
+    message_flags: u32,
+    message: &Delivery<'_>,
+) -> Result<MessageMeta, sqlx::Error> {
+    sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
+        .bind(message.blob_hash)
+        .execute(&mut **transaction)
+        .await?;
+    let modseq = next_modseq(transaction, account_id).await?;
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO messages (id, account_id, folder_id, flags, size, received_at, blob_hash, sealed_summary, deleted_at, modseq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+    )
+    .bind(&id)
+    .bind(account_id)
+    .bind(folder_id)
+    .bind(i64::from(message_flags))
+    .bind(message.size as i64)
+    .bind(message.received_at)
+    .bind(message.blob_hash)
+    .bind(message.sealed_summary)
+    .bind(modseq)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(MessageMeta {
+        id,
+        folder_id: folder_id.to_owned(),
+        flags: message_flags,
+        size: message.size,
+        received_at: message.received_at,
+        blob_hash: message.blob_hash.to_owned(),
+        sealed_summary: base64(message.sealed_summary),
+        deleted_at: None,
+    })
+}
+
+/// Records that a message or folder is gone for good, for other devices' next sync.
+async fn insert_tombstone(
+    transaction: &mut Transaction<'_, Sqlite>,
+    account_id: i64,
+    kind: &str,
+    id: &str,
+    modseq: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT OR REPLACE INTO tombstones (account_id, kind, id, modseq) VALUES (?, ?, ?, ?)")
+        .bind(account_id)
+        .bind(kind)
+        .bind(id)
+        .bind(modseq)
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
+}
+
 /// What sending a message needs besides the sender and the recipients.
 pub struct Delivery<'a> {
     pub blob_hash: &'a str,
@@ -164,9 +223,15 @@ impl Store {
         Ok(row.map(|row| row.get::<Option<String>, _>("role").as_deref().and_then(FolderRole::parse)))
     }
 
-    async fn trash_id(transaction: &mut Transaction<'_, Sqlite>, account_id: i64) -> Result<String, sqlx::Error> {
-        let row = sqlx::query("SELECT id FROM folders WHERE account_id = ? AND role = 'trash'")
+    /// The id of the account's system folder with `role`.
+    async fn role_folder(
+        transaction: &mut Transaction<'_, Sqlite>,
+        account_id: i64,
+        role: FolderRole,
+    ) -> Result<String, sqlx::Error> {
+        let row = sqlx::query("SELECT id FROM folders WHERE account_id = ? AND role = ?")
             .bind(account_id)
+            .bind(role.as_str())
             .fetch_one(&mut **transaction)
             .await?;
         Ok(row.get("id"))
@@ -221,7 +286,7 @@ impl Store {
             }
             Some(None) => {}
         }
-        let trash = Self::trash_id(&mut transaction, account_id).await?;
+        let trash = Self::role_folder(&mut transaction, account_id, FolderRole::Trash).await?;
         let modseq = next_modseq(&mut transaction, account_id).await?;
         sqlx::query("UPDATE messages SET folder_id = ?, modseq = ? WHERE folder_id = ? AND account_id = ?")
             .bind(&trash)
@@ -235,12 +300,7 @@ impl Store {
             .bind(account_id)
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("INSERT OR REPLACE INTO tombstones (account_id, kind, id, modseq) VALUES (?, 'folder', ?, ?)")
-            .bind(account_id)
-            .bind(folder_id)
-            .bind(modseq)
-            .execute(&mut *transaction)
-            .await?;
+        insert_tombstone(&mut transaction, account_id, "folder", folder_id, modseq).await?;
         transaction.commit().await?;
         Ok(())
     }
@@ -266,38 +326,15 @@ impl Store {
             return Err(unknown_folder());
         }
         check_blob(&mut transaction, message.blob_hash, message.size).await?;
-        sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
-            .bind(message.blob_hash)
-            .execute(&mut *transaction)
-            .await?;
-        let modseq = next_modseq(&mut transaction, account_id).await?;
-        let id = new_id();
-        sqlx::query(
-            "INSERT INTO messages (id, account_id, folder_id, flags, size, received_at, blob_hash, sealed_summary, deleted_at, modseq)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-        )
-        .bind(&id)
-        .bind(account_id)
-        .bind(message.folder_id)
-        .bind(i64::from(message.flags))
-        .bind(message.size as i64)
-        .bind(message.received_at)
-        .bind(message.blob_hash)
-        .bind(message.sealed_summary)
-        .bind(modseq)
-        .execute(&mut *transaction)
-        .await?;
-        transaction.commit().await?;
-        Ok(MessageMeta {
-            id,
-            folder_id: message.folder_id.to_owned(),
-            flags: message.flags,
+        let delivery = Delivery {
+            blob_hash: message.blob_hash,
             size: message.size,
+            sealed_summary: message.sealed_summary,
             received_at: message.received_at,
-            blob_hash: message.blob_hash.to_owned(),
-            sealed_summary: base64(message.sealed_summary),
-            deleted_at: None,
-        })
+        };
+        let filed = insert_message(&mut transaction, account_id, message.folder_id, message.flags, &delivery).await?;
+        transaction.commit().await?;
+        Ok(filed)
     }
 
     /// Files one stored blob as a message in the Sent folder of `sender` and in the Inbox of each
@@ -310,52 +347,14 @@ impl Store {
     ) -> Result<MessageMeta, MailError> {
         let mut transaction = self.pool.begin().await?;
         check_blob(&mut transaction, message.blob_hash, message.size).await?;
-        let mut copies: Vec<(i64, &str, u32)> = recipients.iter().map(|&account| (account, "inbox", 0)).collect();
-        copies.push((sender, "sent", flags::SEEN));
-        let mut sent = None;
-        for (account_id, role, copy_flags) in copies {
-            let folder_id: String = sqlx::query("SELECT id FROM folders WHERE account_id = ? AND role = ?")
-                .bind(account_id)
-                .bind(role)
-                .fetch_one(&mut *transaction)
-                .await?
-                .get("id");
-            let modseq = next_modseq(&mut transaction, account_id).await?;
-            let id = new_id();
-            sqlx::query(
-                "INSERT INTO messages (id, account_id, folder_id, flags, size, received_at, blob_hash, sealed_summary, deleted_at, modseq)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-            )
-            .bind(&id)
-            .bind(account_id)
-            .bind(&folder_id)
-            .bind(i64::from(copy_flags))
-            .bind(message.size as i64)
-            .bind(message.received_at)
-            .bind(message.blob_hash)
-            .bind(message.sealed_summary)
-            .bind(modseq)
-            .execute(&mut *transaction)
-            .await?;
-            sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
-                .bind(message.blob_hash)
-                .execute(&mut *transaction)
-                .await?;
-            if account_id == sender && role == "sent" {
-                sent = Some(MessageMeta {
-                    id,
-                    folder_id,
-                    flags: copy_flags,
-                    size: message.size,
-                    received_at: message.received_at,
-                    blob_hash: message.blob_hash.to_owned(),
-                    sealed_summary: base64(message.sealed_summary),
-                    deleted_at: None,
-                });
-            }
+        for &recipient in recipients {
+            let inbox = Self::role_folder(&mut transaction, recipient, FolderRole::Inbox).await?;
+            insert_message(&mut transaction, recipient, &inbox, 0, message).await?;
         }
+        let sent_folder = Self::role_folder(&mut transaction, sender, FolderRole::Sent).await?;
+        let sent = insert_message(&mut transaction, sender, &sent_folder, flags::SEEN, message).await?;
         transaction.commit().await?;
-        sent.ok_or_else(|| MailError::Invalid("the sender has no Sent folder".into()))
+        Ok(sent)
     }
 
     /// Checks that every id is one of the account's messages; returns their folder ids.
@@ -420,7 +419,7 @@ impl Store {
     pub async fn delete_messages(&self, account_id: i64, ids: &[String], now: i64) -> Result<(), MailError> {
         let mut transaction = self.pool.begin().await?;
         let found = Self::owned_messages(&mut transaction, account_id, ids).await?;
-        let trash = Self::trash_id(&mut transaction, account_id).await?;
+        let trash = Self::role_folder(&mut transaction, account_id, FolderRole::Trash).await?;
         let modseq = next_modseq(&mut transaction, account_id).await?;
         for (id, folder_id, deleted_at) in found {
             let statement = match (folder_id == trash, deleted_at) {
@@ -531,12 +530,7 @@ impl Store {
                 .bind(row.get::<String, _>("blob_hash"))
                 .execute(&mut *transaction)
                 .await?;
-            sqlx::query("INSERT OR REPLACE INTO tombstones (account_id, kind, id, modseq) VALUES (?, 'message', ?, ?)")
-                .bind(account_id)
-                .bind(&id)
-                .bind(modseq)
-                .execute(&mut *transaction)
-                .await?;
+            insert_tombstone(&mut transaction, account_id, "message", &id, modseq).await?;
         }
         let orphans =
             sqlx::query("SELECT hash FROM blobs WHERE refcount <= 0 AND hash IN (SELECT value FROM json_each(?))")
