@@ -42,6 +42,20 @@ fn account_view(row: &AccountRow) -> ApiResult<Account> {
     })
 }
 
+/// Opens a session, and answers with the cookie and the account the client unlocks.
+/// `vanished` is the answer when the account is gone by now.
+async fn signed_in(
+    state: &AppState,
+    account_id: i64,
+    meta: &ClientMeta,
+    kind: LoginKind,
+    vanished: ApiError,
+) -> ApiResult<(HeaderMap, Json<Account>)> {
+    let headers = open_session(state, account_id, meta, kind).await?;
+    let row = state.store.account_by_id(account_id).await?.ok_or(vanished)?;
+    Ok((headers, Json(account_view(&row)?)))
+}
+
 /// Opens a session for `account_id`, records the login, and returns the cookie header.
 async fn open_session(state: &AppState, account_id: i64, meta: &ClientMeta, kind: LoginKind) -> ApiResult<HeaderMap> {
     let now = state.clock.now();
@@ -129,9 +143,7 @@ pub async fn signup_finish(
             InsertError::Database(error) => error.into(),
         })?;
     tracing::info!(account_id, "account created");
-    let headers = open_session(&state, account_id, &meta, LoginKind::Signup).await?;
-    let row = state.store.account_by_id(account_id).await?.ok_or_else(|| ApiError::internal("account vanished"))?;
-    Ok((headers, Json(account_view(&row)?)))
+    signed_in(&state, account_id, &meta, LoginKind::Signup, ApiError::internal("account vanished")).await
 }
 
 #[utoipa::path(post, path = "/api/v1/login/start", request_body = LoginStartRequest,
@@ -194,9 +206,7 @@ pub async fn login_finish(
     plico_opaque::server_login_finish(&pending.state, &finalization).map_err(|_| invalid())?;
     let account_id = pending.account_id.ok_or_else(invalid)?;
     state.login_limit_per_account.reset(&format!("name:{}", pending.name));
-    let headers = open_session(&state, account_id, &meta, LoginKind::Password).await?;
-    let row = state.store.account_by_id(account_id).await?.ok_or_else(invalid)?;
-    Ok((headers, Json(account_view(&row)?)))
+    signed_in(&state, account_id, &meta, LoginKind::Password, invalid()).await
 }
 
 #[utoipa::path(post, path = "/api/v1/logout", responses((status = 204, description = "The session is deleted on the server and the cookie cleared")))]

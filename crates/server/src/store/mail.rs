@@ -422,13 +422,15 @@ impl Store {
         let trash = Self::role_folder(&mut transaction, account_id, FolderRole::Trash).await?;
         let modseq = next_modseq(&mut transaction, account_id).await?;
         for (id, folder_id, deleted_at) in found {
-            let statement = match (folder_id == trash, deleted_at) {
-                (_, Some(_)) => continue,
-                (true, None) => "UPDATE messages SET deleted_at = ?, modseq = ? WHERE id = ? AND account_id = ?",
-                (false, None) => "UPDATE messages SET folder_id = ?, modseq = ? WHERE id = ? AND account_id = ?",
+            if deleted_at.is_some() {
+                continue;
+            }
+            let query = if folder_id == trash {
+                sqlx::query("UPDATE messages SET deleted_at = ?, modseq = ? WHERE id = ? AND account_id = ?").bind(now)
+            } else {
+                sqlx::query("UPDATE messages SET folder_id = ?, modseq = ? WHERE id = ? AND account_id = ?")
+                    .bind(trash.clone())
             };
-            let query = sqlx::query(statement);
-            let query = if folder_id == trash { query.bind(now) } else { query.bind(trash.clone()) };
             query.bind(modseq).bind(&id).bind(account_id).execute(&mut *transaction).await?;
         }
         transaction.commit().await?;
