@@ -30,11 +30,21 @@ impl ApiFailure {
 }
 
 async fn fetch(method: &str, path: &str) -> Result<(u16, String), ApiFailure> {
+    fetch_with_body(method, path, None).await
+}
+
+async fn fetch_with_body(method: &str, path: &str, json: Option<String>) -> Result<(u16, String), ApiFailure> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
+    if let Some(json) = &json {
+        init.set_body(&JsValue::from_str(json));
+    }
     let request = Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init)
         .map_err(ApiFailure::network)?;
+    if json.is_some() {
+        request.headers().set("content-type", "application/json").map_err(ApiFailure::network)?;
+    }
     if method != "GET" {
         request.headers().set(plico_api::CSRF_HEADER, "1").map_err(ApiFailure::network)?;
     }
@@ -61,6 +71,16 @@ pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> 
         code: "unexpected_body".into(),
         message: format!("The server sent something unexpected: {error}"),
     })
+}
+
+/// Sends a JSON body with `method` and ignores the answer's body.
+pub async fn send_json<B: serde::Serialize>(method: &str, path: &str, body: &B) -> Result<(), ApiFailure> {
+    let json = serde_json::to_string(body).map_err(|error| ApiFailure {
+        status: 0,
+        code: "unserialisable".into(),
+        message: error.to_string(),
+    })?;
+    fetch_with_body(method, path, Some(json)).await.map(|_| ())
 }
 
 /// Sends a bodiless request (DELETE, or a POST such as logout).

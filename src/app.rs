@@ -19,6 +19,8 @@ pub struct Session {
     pub domain: RwSignal<String>,
     /// The address of a still-valid session cookie, to prefill sign-in after a reload.
     pub remembered_address: RwSignal<Option<String>>,
+    /// The synced mailbox; kept across folder changes, emptied at sign-out.
+    pub mailbox: RwSignal<crate::mail::state::MailboxState>,
     /// The crypto worker; it lives on this thread, so it is stored locally.
     pub worker: StoredValue<Result<WorkerClient, String>, LocalStorage>,
 }
@@ -34,6 +36,7 @@ pub fn App() -> impl IntoView {
         identity: RwSignal::new(None),
         domain: RwSignal::new(String::new()),
         remembered_address: RwSignal::new(None),
+        mailbox: RwSignal::new(Default::default()),
         worker: StoredValue::new_local(WorkerClient::spawn()),
     };
     provide_context(session);
@@ -55,6 +58,7 @@ pub fn App() -> impl IntoView {
         Page::Login => view! { <LoginPage/> }.into_any(),
         Page::Mail { folder } => view! { <MailPage folder=folder/> }.into_any(),
         Page::Account => view! { <AccountPage/> }.into_any(),
+        Page::Compose => view! { <crate::mail::ComposePage/> }.into_any(),
         Page::NotFound => view! { <crate::ui::NotFound/> }.into_any(),
     }
 }

@@ -18,6 +18,8 @@ pub enum Page {
         folder: String,
     },
     Account,
+    /// `/compose`: a new message.
+    Compose,
     NotFound,
 }
 
@@ -31,6 +33,7 @@ impl Page {
             (Some("signup"), None, _) => Page::Signup,
             (Some("login"), None, _) => Page::Login,
             (Some("account"), None, _) => Page::Account,
+            (Some("compose"), None, _) => Page::Compose,
             (Some("mail"), Some(folder), None) if !folder.is_empty() => Page::Mail { folder: folder.to_owned() },
             _ => Page::NotFound,
         }
@@ -131,6 +134,7 @@ mod tests {
         assert_eq!(Page::from_path("/signup"), Page::Signup);
         assert_eq!(Page::from_path("/login/"), Page::Login);
         assert_eq!(Page::from_path("/account"), Page::Account);
+        assert_eq!(Page::from_path("/compose"), Page::Compose);
         assert_eq!(Page::from_path("/mail/inbox"), Page::Mail { folder: "inbox".into() });
         assert_eq!(Page::from_path("/mail"), Page::NotFound);
         assert_eq!(Page::from_path("/mail/inbox/extra"), Page::NotFound);

@@ -24,7 +24,7 @@ async fn unlock(
             session.identity.set(Some(identity));
             Ok(())
         }
-        Ok(WorkerOutcome::Locked) => Err("The keys could not be unlocked.".into()),
+        Ok(_) => Err("The keys could not be unlocked.".into()),
         Err(failure) => Err(failure.message),
     }
 }

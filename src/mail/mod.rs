@@ -1,6 +1,9 @@
 //! The mail shell: folders on the left, the message list on the right.
 
+mod compose;
 pub mod model;
+pub mod state;
 mod views;
 
+pub use compose::ComposePage;
 pub use views::{MailPage, Shell, SignOutButton};

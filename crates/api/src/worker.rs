@@ -17,6 +17,84 @@ pub enum WorkerCommand {
     Login { address: String, password: String },
     /// Forget the secret key and every other secret held in memory.
     Lock,
+    /// Fetch what changed since `since` and open each new message's summary.
+    SyncMailbox { since: i64 },
+    /// Download, decrypt, verify and parse one message.
+    OpenMessage { id: String },
+    /// Encrypt and send a message to Plico users.
+    Send(OutgoingMessage),
+}
+
+/// A message the user composed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingMessage {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+}
+
+/// A message in a list: the server's metadata and the opened summary, or `None` when the
+/// summary cannot be read (the list shows "cannot be read" and never fails for it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedMessage {
+    pub id: String,
+    pub folder_id: String,
+    pub flags: u32,
+    pub size: u64,
+    pub received_at: i64,
+    pub deleted_at: Option<i64>,
+    pub summary: Option<ListedSummary>,
+}
+
+/// The readable part of a summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedSummary {
+    pub subject: String,
+    pub from_name: Option<String>,
+    pub from_address: Option<String>,
+    pub snippet: String,
+    pub has_attachments: bool,
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+}
+
+/// A signature, in the words the reader shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureView {
+    Valid { signer: String },
+    UnknownKey,
+    Bad,
+    Unsigned,
+}
+
+/// An opened message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenedMessageView {
+    pub id: String,
+    pub subject: String,
+    pub from: Option<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub date: Option<i64>,
+    pub message_id: Option<String>,
+    pub references: Vec<String>,
+    pub text: String,
+    pub attachments: Vec<AttachmentView>,
+    pub signature: SignatureView,
+}
+
+/// An attachment's name and size; its bytes stay in the worker until asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentView {
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
 }
 
 /// A command with the id its answer will carry.
@@ -35,6 +113,8 @@ pub enum WorkerStage {
     SealingKeys,
     Uploading,
     UnlockingKeys,
+    Encrypting,
+    Sending,
 }
 
 impl WorkerStage {
@@ -46,6 +126,8 @@ impl WorkerStage {
             WorkerStage::SealingKeys => "Sealing your private key with your password…",
             WorkerStage::Uploading => "Saving your account…",
             WorkerStage::UnlockingKeys => "Unlocking your keys…",
+            WorkerStage::Encrypting => "Encrypting…",
+            WorkerStage::Sending => "Sending…",
         }
     }
 
@@ -57,6 +139,8 @@ impl WorkerStage {
             WorkerStage::SealingKeys => 75,
             WorkerStage::Uploading => 90,
             WorkerStage::UnlockingKeys => 80,
+            WorkerStage::Encrypting => 30,
+            WorkerStage::Sending => 70,
         }
     }
 }
@@ -74,6 +158,9 @@ pub struct UnlockedIdentity {
 pub enum WorkerOutcome {
     Unlocked(UnlockedIdentity),
     Locked,
+    Mailbox { cursor: i64, folders: Vec<crate::mail::Folder>, messages: Vec<ListedMessage>, removed: Vec<String> },
+    Opened(Box<OpenedMessageView>),
+    Sent,
 }
 
 /// What the worker posts back.

@@ -57,7 +57,18 @@ pub async fn send<T: Transport>(
     outgoing: &Outgoing,
     now: i64,
 ) -> Result<SendReceipt, FlowError> {
-    let everyone: Vec<&String> = outgoing.to.iter().chain(&outgoing.cc).chain(&outgoing.bcc).collect();
+    // A bare name means a Plico user of this domain: write the full address in the headers.
+    let domain = session.account.address.rsplit('@').next().unwrap_or("plico.invalid").to_owned();
+    let full = |addresses: &[String]| -> Vec<String> {
+        addresses
+            .iter()
+            .map(|address| address.trim())
+            .filter(|address| !address.is_empty())
+            .map(|address| if address.contains('@') { address.to_owned() } else { format!("{address}@{domain}") })
+            .collect()
+    };
+    let (to, cc, bcc) = (full(&outgoing.to), full(&outgoing.cc), full(&outgoing.bcc));
+    let everyone: Vec<&String> = to.iter().chain(&cc).chain(&bcc).collect();
     if everyone.is_empty() {
         return Err(FlowError::Api {
             status: 0,
@@ -85,18 +96,17 @@ pub async fn send<T: Transport>(
     certs.push(own_cert);
 
     let from = Mailbox::new(None, &session.account.address);
-    let domain = session.account.address.rsplit('@').next().unwrap_or("plico.invalid");
     let mailboxes =
         |addresses: &[String]| addresses.iter().map(|address| Mailbox::new(None, address.trim())).collect::<Vec<_>>();
     let draft = Draft {
         from: Some(from.clone()),
-        to: mailboxes(&outgoing.to),
-        cc: mailboxes(&outgoing.cc),
+        to: mailboxes(&to),
+        cc: mailboxes(&cc),
         subject: outgoing.subject.clone(),
         text: outgoing.text.clone(),
         html: None,
         attachments: outgoing.attachments.clone(),
-        message_id: random_message_id(domain),
+        message_id: random_message_id(&domain),
         in_reply_to: outgoing.in_reply_to.clone(),
         references: outgoing.references.clone(),
         date: now,
@@ -175,4 +185,68 @@ pub async fn open<T: Transport>(
         (status, _) => status.clone(),
     };
     Ok(OpenedMessage { message, signature })
+}
+
+/// What the worker tells the UI about a synced message: metadata and the opened summary.
+pub fn listed_message(session: &UnlockedSession, meta: &MessageMeta) -> plico_api::worker::ListedMessage {
+    let summary = open_summary(session, meta).ok().map(|summary| plico_api::worker::ListedSummary {
+        subject: summary.subject,
+        from_name: summary.from.as_ref().and_then(|from| from.name.clone()),
+        from_address: summary.from.map(|from| from.address),
+        snippet: summary.snippet,
+        has_attachments: summary.has_attachments,
+        message_id: summary.message_id,
+        in_reply_to: summary.in_reply_to,
+        references: summary.references,
+    });
+    plico_api::worker::ListedMessage {
+        id: meta.id.clone(),
+        folder_id: meta.folder_id.clone(),
+        flags: meta.flags,
+        size: meta.size,
+        received_at: meta.received_at,
+        deleted_at: meta.deleted_at,
+        summary,
+    }
+}
+
+/// Fetches the changes since `since`.
+pub async fn sync<T: Transport>(transport: &T, since: i64) -> Result<plico_api::mail::SyncChanges, FlowError> {
+    call_json::<T, (), _>(transport, "GET", &format!("/sync?since={since}"), None).await
+}
+
+/// The reader's view of an opened message.
+pub fn opened_view(id: &str, opened: &OpenedMessage) -> plico_api::worker::OpenedMessageView {
+    use plico_api::worker::{AttachmentView, OpenedMessageView, SignatureView};
+    let mailbox = |mailbox: &Mailbox| match &mailbox.name {
+        Some(name) => format!("{name} <{}>", mailbox.address),
+        None => mailbox.address.clone(),
+    };
+    let message = &opened.message;
+    OpenedMessageView {
+        id: id.to_owned(),
+        subject: message.subject.clone(),
+        from: message.from.as_ref().map(mailbox),
+        to: message.to.iter().map(mailbox).collect(),
+        cc: message.cc.iter().map(mailbox).collect(),
+        date: message.date,
+        message_id: message.message_id.clone(),
+        references: message.references.clone(),
+        text: message.text.clone(),
+        attachments: message
+            .attachments
+            .iter()
+            .map(|attachment| AttachmentView {
+                file_name: attachment.file_name.clone(),
+                content_type: attachment.content_type.clone(),
+                size: attachment.data.len() as u64,
+            })
+            .collect(),
+        signature: match &opened.signature {
+            SignatureStatus::Valid { signer } => SignatureView::Valid { signer: signer.clone() },
+            SignatureStatus::UnknownKey => SignatureView::UnknownKey,
+            SignatureStatus::Bad => SignatureView::Bad,
+            SignatureStatus::Unsigned => SignatureView::Unsigned,
+        },
+    }
 }

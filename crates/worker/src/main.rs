@@ -16,7 +16,75 @@ mod worker {
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Request, RequestCredentials, RequestInit, Response};
 
     thread_local! {
-        static SESSION: RefCell<Option<UnlockedSession>> = const { RefCell::new(None) };
+        /// Shared, so a mail command keeps its session while it runs; Lock drops the slot's copy
+        /// at once and the last in-flight command drops the rest.
+        static SESSION: RefCell<Option<std::rc::Rc<UnlockedSession>>> = const { RefCell::new(None) };
+        /// The metadata of every synced message, by id, so the UI can name messages by id.
+        static MESSAGES: RefCell<std::collections::HashMap<String, plico_api::mail::MessageMeta>> =
+            RefCell::new(std::collections::HashMap::new());
+    }
+
+    fn locked() -> plico_client::FlowError {
+        plico_client::FlowError::Crypto("Your keys are locked; sign in again.".into())
+    }
+
+    /// Runs a mail command with the unlocked session.
+    async fn mail_command(id: u32, command: WorkerCommand) -> Result<WorkerOutcome, plico_client::FlowError> {
+        let Some(session) = SESSION.with(|slot| slot.borrow().clone()) else { return Err(locked()) };
+        run_mail_command(id, &session, command).await
+    }
+
+    async fn run_mail_command(
+        id: u32,
+        session: &UnlockedSession,
+        command: WorkerCommand,
+    ) -> Result<WorkerOutcome, plico_client::FlowError> {
+        use plico_client::mail;
+        match command {
+            WorkerCommand::SyncMailbox { since } => {
+                let changes = mail::sync(&FetchTransport, since).await?;
+                let messages = changes.messages.iter().map(|meta| mail::listed_message(session, meta)).collect();
+                MESSAGES.with(|cache| {
+                    let mut cache = cache.borrow_mut();
+                    for meta in &changes.messages {
+                        cache.insert(meta.id.clone(), meta.clone());
+                    }
+                    for removed in &changes.removed_messages {
+                        cache.remove(removed);
+                    }
+                });
+                Ok(WorkerOutcome::Mailbox {
+                    cursor: changes.cursor,
+                    folders: changes.folders,
+                    messages,
+                    removed: changes.removed_messages,
+                })
+            }
+            WorkerCommand::OpenMessage { id: message_id } => {
+                let meta = MESSAGES.with(|cache| cache.borrow().get(&message_id).cloned()).ok_or_else(|| {
+                    plico_client::FlowError::Protocol("That message is not in this mailbox; sync first.".into())
+                })?;
+                let opened = mail::open(&FetchTransport, session, &meta).await?;
+                Ok(WorkerOutcome::Opened(Box::new(mail::opened_view(&message_id, &opened))))
+            }
+            WorkerCommand::Send(message) => {
+                post(&WorkerEvent::Progress { id, stage: plico_api::worker::WorkerStage::Encrypting });
+                let outgoing = mail::Outgoing {
+                    to: message.to,
+                    cc: message.cc,
+                    bcc: message.bcc,
+                    subject: message.subject,
+                    text: message.text,
+                    attachments: Vec::new(),
+                    in_reply_to: message.in_reply_to,
+                    references: message.references,
+                };
+                let now = (js_sys::Date::now() / 1000.0) as i64;
+                mail::send(&FetchTransport, session, &outgoing, now).await?;
+                Ok(WorkerOutcome::Sent)
+            }
+            _ => Err(plico_client::FlowError::Protocol("not a mail command".into())),
+        }
     }
 
     fn scope() -> DedicatedWorkerGlobalScope {
@@ -91,14 +159,22 @@ mod worker {
             }
             WorkerCommand::Lock => {
                 SESSION.with(|session| session.borrow_mut().take());
+                MESSAGES.with(|cache| cache.borrow_mut().clear());
                 post(&WorkerEvent::Done { id, outcome: WorkerOutcome::Locked });
+                return;
+            }
+            mail => {
+                match mail_command(id, mail).await {
+                    Ok(outcome) => post(&WorkerEvent::Done { id, outcome }),
+                    Err(error) => post(&WorkerEvent::Failed { id, code: error.code(), message: error.to_string() }),
+                }
                 return;
             }
         };
         match result {
             Ok(session) => {
                 let outcome = identity(&session);
-                SESSION.with(|slot| *slot.borrow_mut() = Some(session));
+                SESSION.with(|slot| *slot.borrow_mut() = Some(std::rc::Rc::new(session)));
                 post(&WorkerEvent::Done { id, outcome });
             }
             Err(error) => post(&WorkerEvent::Failed { id, code: error.code(), message: error.to_string() }),
