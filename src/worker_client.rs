@@ -29,7 +29,7 @@ struct PendingCall {
 struct Inner {
     worker: Worker,
     ready: Cell<bool>,
-    queue: RefCell<Vec<String>>,
+    queue: RefCell<Vec<js_sys::Uint8Array>>,
     next_id: Cell<u32>,
     pending: RefCell<HashMap<u32, PendingCall>>,
 }
@@ -38,6 +38,12 @@ struct Inner {
 #[derive(Clone)]
 pub struct WorkerClient {
     inner: Rc<Inner>,
+}
+
+/// Posts `message`, handing its buffer over instead of copying it.
+fn post(worker: &Worker, message: &js_sys::Uint8Array) {
+    let transfer = js_sys::Array::of1(&message.buffer());
+    let _ = worker.post_message_with_transfer(message, &transfer);
 }
 
 fn fail_all(inner: &Inner, message: &str) {
@@ -65,13 +71,13 @@ impl WorkerClient {
         let weak = Rc::downgrade(&inner);
         let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
             let Some(inner) = weak.upgrade() else { return };
-            let Some(text) = event.data().as_string() else { return };
-            let Ok(event) = serde_json::from_str::<WorkerEvent>(&text) else { return };
+            let Ok(array) = event.data().dyn_into::<js_sys::Uint8Array>() else { return };
+            let Ok(event) = plico_api::worker::decode::<WorkerEvent>(&array.to_vec()) else { return };
             match event {
                 WorkerEvent::Ready => {
                     inner.ready.set(true);
                     for message in inner.queue.borrow_mut().drain(..) {
-                        let _ = inner.worker.post_message(&JsValue::from_str(&message));
+                        post(&inner.worker, &message);
                     }
                 }
                 WorkerEvent::Progress { id, stage } => {
@@ -116,10 +122,12 @@ impl WorkerClient {
         self.inner.next_id.set(id.wrapping_add(1));
         let (done, finished) = oneshot::channel();
         self.inner.pending.borrow_mut().insert(id, PendingCall { on_progress: Box::new(on_progress), done });
-        let message = serde_json::to_string(&WorkerRequest { id, command })
-            .map_err(|error| WorkerFailure { code: "worker".into(), message: error.to_string() })?;
+        let bytes = plico_api::worker::encode(&WorkerRequest { id, command })
+            .map_err(|error| WorkerFailure { code: "worker".into(), message: error })?;
+        let message = js_sys::Uint8Array::from(bytes.as_slice());
+        drop(bytes);
         if self.inner.ready.get() {
-            let _ = self.inner.worker.post_message(&JsValue::from_str(&message));
+            post(&self.inner.worker, &message);
         } else {
             self.inner.queue.borrow_mut().push(message);
         }

@@ -69,6 +69,7 @@ pub fn ComposePage() -> impl IntoView {
             text: body.get_untracked(),
             in_reply_to: None,
             references: Vec::new(),
+            attachments: Vec::new(),
         };
         leptos::task::spawn_local(async move {
             let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use plico_api::mail::{flags, Folder, FolderRole};
-use plico_api::worker::{ListedMessage, WorkerCommand, WorkerOutcome};
+use plico_api::mail::{flags, FolderRole};
+use plico_api::worker::{FolderView as Folder, ListedMessage, WorkerCommand, WorkerOutcome};
 
 use crate::app::Session;
 
@@ -21,8 +21,11 @@ impl MailboxState {
     /// Applies one sync answer.
     pub fn apply(&mut self, cursor: i64, folders: Vec<Folder>, messages: Vec<ListedMessage>, removed: Vec<String>) {
         self.cursor = cursor;
-        if !folders.is_empty() {
-            self.folders = folders;
+        for folder in folders {
+            match self.folders.iter_mut().find(|known| known.id == folder.id) {
+                Some(known) => *known = folder,
+                None => self.folders.push(folder),
+            }
         }
         for message in messages {
             self.messages.insert(message.id.clone(), message);
@@ -71,8 +74,11 @@ pub fn sync(session: Session, mailbox: RwSignal<MailboxState>, error: WriteSigna
         let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
         let since = mailbox.with_untracked(|state| state.cursor);
         match worker.call(WorkerCommand::SyncMailbox { since }, |_| {}).await {
-            Ok(WorkerOutcome::Mailbox { cursor, folders, messages, removed }) => {
-                mailbox.update(|state| state.apply(cursor, folders, messages, removed));
+            Ok(WorkerOutcome::Mailbox { cursor, folders, messages, removed, removed_folders }) => {
+                mailbox.update(|state| {
+                    state.folders.retain(|folder| !removed_folders.contains(&folder.id));
+                    state.apply(cursor, folders, messages, removed)
+                });
                 error.set(None);
             }
             Ok(_) => {}
@@ -100,7 +106,7 @@ mod tests {
     #[test]
     fn sync_answers_merge_and_folders_list_newest_first() {
         let mut state = MailboxState::default();
-        let inbox = Folder { id: "f1".into(), role: Some(FolderRole::Inbox), sealed_name: None, total: 2, unread: 2 };
+        let inbox = Folder { id: "f1".into(), role: Some(FolderRole::Inbox), name: None, total: 2, unread: 2 };
         state.apply(3, vec![inbox], vec![message("a", "f1", 10, 0), message("b", "f1", 20, 0)], vec![]);
         assert_eq!(state.in_folder("f1").iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["b", "a"]);
         state.apply(4, vec![], vec![], vec!["a".into()]);

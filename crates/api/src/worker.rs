@@ -2,8 +2,10 @@
 //!
 //! The UI posts a [`WorkerRequest`] with an id; the worker answers with zero or more
 //! [`WorkerEvent::Progress`] events and exactly one `Done` or `Failed` event for that id.
-//! Messages travel as JSON strings through `postMessage`. Enums use serde's default external
-//! tagging: internal tags cost the UI binary kilobytes of buffering code.
+//! Messages travel as postcard bytes in a transferred `ArrayBuffer` through `postMessage`
+//! ([`encode`], [`decode`]): attachments are bytes, and a JSON array of numbers for 25 MiB is
+//! neither small nor fast. postcard is not self-describing, so these types use no
+//! `skip_serializing_if`, `flatten` or untagged enums.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,33 @@ pub enum WorkerCommand {
     OpenMessage { id: String },
     /// Encrypt and send a message to Plico users.
     Send(OutgoingMessage),
+    /// The bytes of an attachment of the message opened last.
+    Attachment { message_id: String, index: u32 },
+    /// Create a user folder; its name is sealed to the user's own key.
+    CreateFolder { name: String },
+    /// Rename a user folder.
+    RenameFolder { folder_id: String, name: String },
+}
+
+/// Encodes a message for `postMessage`.
+#[cfg(feature = "wire")]
+pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, String> {
+    postcard::to_allocvec(message).map_err(|error| error.to_string())
+}
+
+/// Decodes a message from `postMessage`.
+#[cfg(feature = "wire")]
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    postcard::from_bytes(bytes).map_err(|error| error.to_string())
+}
+
+/// A file the user attached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingAttachment {
+    pub file_name: String,
+    pub content_type: String,
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
 }
 
 /// A message the user composed.
@@ -35,6 +64,18 @@ pub struct OutgoingMessage {
     pub text: String,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
+    pub attachments: Vec<OutgoingAttachment>,
+}
+
+/// A folder as the UI shows it: a system folder's role, or a user folder's opened name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderView {
+    pub id: String,
+    pub role: Option<crate::mail::FolderRole>,
+    /// A user folder's name; `None` for system folders and for names that cannot be opened.
+    pub name: Option<String>,
+    pub total: u32,
+    pub unread: u32,
 }
 
 /// A message in a list: the server's metadata and the opened summary, or `None` when the
@@ -83,8 +124,15 @@ pub struct OpenedMessageView {
     pub cc: Vec<String>,
     pub date: Option<i64>,
     pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
     pub text: String,
+    /// The sanitised HTML body, for the sandboxed frame.
+    pub html: Option<String>,
+    /// Whether the HTML names remote images or styles, which stay blocked until asked for.
+    pub has_remote_content: bool,
+    /// The HTML body's links (http, https, mailto), which the frame itself cannot open.
+    pub links: Vec<String>,
     pub attachments: Vec<AttachmentView>,
     pub signature: SignatureView,
 }
@@ -158,9 +206,17 @@ pub struct UnlockedIdentity {
 pub enum WorkerOutcome {
     Unlocked(UnlockedIdentity),
     Locked,
-    Mailbox { cursor: i64, folders: Vec<crate::mail::Folder>, messages: Vec<ListedMessage>, removed: Vec<String> },
+    Mailbox {
+        cursor: i64,
+        folders: Vec<FolderView>,
+        messages: Vec<ListedMessage>,
+        removed: Vec<String>,
+        removed_folders: Vec<String>,
+    },
     Opened(Box<OpenedMessageView>),
     Sent,
+    File(OutgoingAttachment),
+    FolderSaved,
 }
 
 /// What the worker posts back.

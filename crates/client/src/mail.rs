@@ -5,11 +5,17 @@
 //! every recipient and to the sender, wrapped as PGP/MIME, uploaded, and delivered. Reading:
 //! the summary opens first (it names the sender, whose key then verifies the signature), then
 //! the message itself is downloaded, unwrapped, decrypted, verified and parsed.
+//!
+//! The MIME work goes through a [`Renderer`]: in the browser that is the render worker (the
+//! MIME codec and the HTML sanitiser, loaded when mail is first opened or written, so the crypto
+//! worker stays inside its download budget); natively it is [`LocalRenderer`], the same code in
+//! this thread.
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use plico_api::mail::{MessageMeta, SendReceipt, SendRequest, StoredBlob};
 use plico_api::PublicKey;
+use plico_mime::render::{RenderCommand, RenderOutcome};
 use plico_mime::{Attachment, Draft, Mailbox, OuterHeaders, ParsedMessage, Summary};
 use plico_pgp::{Certificate, SignatureStatus};
 use rand::RngCore;
@@ -33,6 +39,41 @@ fn crypto(error: impl std::fmt::Display) -> FlowError {
     FlowError::Crypto(error.to_string())
 }
 
+/// Where MIME work runs.
+#[allow(async_fn_in_trait)]
+pub trait Renderer {
+    async fn render(&self, command: RenderCommand) -> Result<RenderOutcome, String>;
+}
+
+/// MIME work in this thread.
+#[cfg(feature = "local-render")]
+pub struct LocalRenderer;
+
+#[cfg(feature = "local-render")]
+impl Renderer for LocalRenderer {
+    async fn render(&self, command: RenderCommand) -> Result<RenderOutcome, String> {
+        plico_mime::render::run(command)
+    }
+}
+
+async fn render_bytes<R: Renderer>(renderer: &R, command: RenderCommand) -> Result<Vec<u8>, FlowError> {
+    match renderer.render(command).await.map_err(FlowError::Crypto)? {
+        RenderOutcome::Bytes(bytes) => Ok(bytes),
+        RenderOutcome::Parsed(_) => Err(FlowError::Protocol("the render worker answered out of turn".into())),
+    }
+}
+
+async fn render_parsed<R: Renderer>(
+    renderer: &R,
+    message: Vec<u8>,
+    sanitize: bool,
+) -> Result<ParsedMessage, FlowError> {
+    match renderer.render(RenderCommand::Parse { message, sanitize }).await.map_err(FlowError::Crypto)? {
+        RenderOutcome::Parsed(parsed) => Ok(*parsed),
+        RenderOutcome::Bytes(_) => Err(FlowError::Protocol("the render worker answered out of turn".into())),
+    }
+}
+
 /// The published certificate of `address`, or `None` when nobody by that address has one.
 pub async fn fetch_cert<T: Transport>(transport: &T, address: &str) -> Result<Option<Certificate>, FlowError> {
     let path = format!("/keys/{}", address.trim());
@@ -51,8 +92,9 @@ fn random_message_id(domain: &str) -> String {
 }
 
 /// Encrypts, uploads and delivers `outgoing`; returns the server's receipt with the Sent copy.
-pub async fn send<T: Transport>(
+pub async fn send<T: Transport, R: Renderer>(
     transport: &T,
+    renderer: &R,
     session: &UnlockedSession,
     outgoing: &Outgoing,
     now: i64,
@@ -111,7 +153,8 @@ pub async fn send<T: Transport>(
         references: outgoing.references.clone(),
         date: now,
     };
-    let inner = plico_mime::compose_inner(&draft).map_err(crypto)?;
+    let summary = draft.summary();
+    let inner = render_bytes(renderer, RenderCommand::Compose(Box::new(draft.clone()))).await?;
     let ciphertext = plico_pgp::encrypt_and_sign(&inner, &certs, &session.secret_key).map_err(crypto)?;
     let armored = String::from_utf8(ciphertext).map_err(crypto)?;
     let outer = OuterHeaders {
@@ -121,9 +164,8 @@ pub async fn send<T: Transport>(
         message_id: draft.message_id.clone(),
         date: now,
     };
-    let message = plico_mime::wrap_pgp_mime(&outer, &armored).map_err(crypto)?;
+    let message = render_bytes(renderer, RenderCommand::Wrap { outer: Box::new(outer), armored }).await?;
 
-    let summary = plico_mime::parse(&inner).map_err(crypto)?.summary();
     let summary_json = serde_json::to_vec(&summary).map_err(crypto)?;
     let sealed_summary = plico_pgp::encrypt_and_sign(&summary_json, &certs, &session.secret_key).map_err(crypto)?;
 
@@ -166,15 +208,16 @@ pub struct OpenedMessage {
 /// Downloads, unwraps, decrypts, verifies and parses a message. The sender's key comes from the
 /// key directory by the From address of the decrypted message; a signature by any other key
 /// reads as "unknown key", and a broken one as "bad".
-pub async fn open<T: Transport>(
+pub async fn open<T: Transport, R: Renderer>(
     transport: &T,
+    renderer: &R,
     session: &UnlockedSession,
     meta: &MessageMeta,
 ) -> Result<OpenedMessage, FlowError> {
     let blob = call(transport, "GET", &format!("/blobs/{}", meta.blob_hash), None).await?;
-    let ciphertext = plico_mime::unwrap_pgp_mime(&blob).map_err(crypto)?;
+    let ciphertext = render_bytes(renderer, RenderCommand::Unwrap(blob)).await?;
     let first = plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).map_err(crypto)?;
-    let message = plico_mime::parse(&first.plaintext).map_err(crypto)?;
+    let message = render_parsed(renderer, first.plaintext, true).await?;
     let signature = match (&first.signature, &message.from) {
         (SignatureStatus::UnknownKey, Some(from)) => match fetch_cert(transport, &from.address).await? {
             Some(cert) => {
@@ -231,8 +274,12 @@ pub fn opened_view(id: &str, opened: &OpenedMessage) -> plico_api::worker::Opene
         cc: message.cc.iter().map(mailbox).collect(),
         date: message.date,
         message_id: message.message_id.clone(),
+        in_reply_to: message.in_reply_to.clone(),
         references: message.references.clone(),
         text: message.text.clone(),
+        has_remote_content: message.html.as_deref().is_some_and(plico_mime::has_remote_content),
+        html: message.html.clone(),
+        links: message.links.iter().map(|link| link.href.clone()).collect(),
         attachments: message
             .attachments
             .iter()
@@ -249,4 +296,72 @@ pub fn opened_view(id: &str, opened: &OpenedMessage) -> plico_api::worker::Opene
             SignatureStatus::Unsigned => SignatureView::Unsigned,
         },
     }
+}
+
+/// Encrypts `plaintext` to the user's own key (for folder names), as base64.
+pub fn seal_to_self(session: &UnlockedSession, plaintext: &[u8]) -> Result<String, FlowError> {
+    let own_cert = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
+    let sealed = plico_pgp::encrypt_and_sign(plaintext, &[own_cert], &session.secret_key).map_err(crypto)?;
+    Ok(BASE64.encode(sealed))
+}
+
+fn open_sealed_text(session: &UnlockedSession, sealed: &str) -> Option<String> {
+    let bytes = BASE64.decode(sealed).ok()?;
+    let opened = plico_pgp::decrypt_and_verify(&bytes, &session.secret_key, &[]).ok()?;
+    String::from_utf8(opened.plaintext).ok()
+}
+
+/// A folder for the UI, with a user folder's name opened.
+pub fn folder_view(session: &UnlockedSession, folder: &plico_api::mail::Folder) -> plico_api::worker::FolderView {
+    plico_api::worker::FolderView {
+        id: folder.id.clone(),
+        role: folder.role,
+        name: folder.sealed_name.as_deref().and_then(|sealed| open_sealed_text(session, sealed)),
+        total: folder.total,
+        unread: folder.unread,
+    }
+}
+
+/// The longest folder name, in characters.
+pub const MAX_FOLDER_NAME_CHARS: usize = 100;
+
+fn folder_name(name: &str) -> Result<String, FlowError> {
+    let name = name.trim();
+    let refuse =
+        |message: &str| FlowError::Api { status: 0, code: "invalid_folder_name".into(), message: message.into() };
+    if name.is_empty() {
+        return Err(refuse("A folder needs a name."));
+    }
+    if name.chars().count() > MAX_FOLDER_NAME_CHARS {
+        return Err(refuse("A folder name can have at most 100 characters."));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(refuse("A folder name cannot contain control characters."));
+    }
+    Ok(name.to_owned())
+}
+
+/// Creates a user folder named `name`.
+pub async fn create_folder<T: Transport>(
+    transport: &T,
+    session: &UnlockedSession,
+    name: &str,
+) -> Result<(), FlowError> {
+    let name = folder_name(name)?;
+    let body = plico_api::mail::FolderName { sealed_name: seal_to_self(session, name.as_bytes())? };
+    call_json::<T, _, plico_api::mail::Folder>(transport, "POST", "/folders", Some(&body)).await.map(|_| ())
+}
+
+/// Renames a user folder.
+pub async fn rename_folder<T: Transport>(
+    transport: &T,
+    session: &UnlockedSession,
+    folder_id: &str,
+    name: &str,
+) -> Result<(), FlowError> {
+    let name = folder_name(name)?;
+    let body = plico_api::mail::FolderName { sealed_name: seal_to_self(session, name.as_bytes())? };
+    let bytes = serde_json::to_vec(&body).map_err(|e| FlowError::Protocol(e.to_string()))?;
+    let body = TransportBody { content_type: "application/json", bytes };
+    call(transport, "PATCH", &format!("/folders/{folder_id}"), Some(body)).await.map(|_| ())
 }

@@ -18,6 +18,7 @@ fn draft() -> Draft {
         attachments: vec![Attachment {
             file_name: "figures.bin".into(),
             content_type: "application/octet-stream".into(),
+            content_id: None,
             data: attachment,
         }],
         message_id: "c0ffee.1@plico.test".into(),

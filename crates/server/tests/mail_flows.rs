@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use plico_api::mail::{FolderRole, SyncChanges};
-use plico_client::mail::{open, open_summary, send, Outgoing};
+use plico_client::mail::{open, open_summary, send, LocalRenderer, Outgoing};
 use plico_client::FlowError;
 use plico_mime::Attachment;
 use plico_pgp::SignatureStatus;
@@ -36,6 +36,7 @@ async fn alice_and_bob_exchange_signed_encrypted_mail_with_an_attachment_and_a_r
         attachments: vec![Attachment {
             file_name: "contract.bin".into(),
             content_type: "application/octet-stream".into(),
+            content_id: None,
             data: attachment.clone(),
         }],
         ..Outgoing::default()
@@ -44,14 +45,14 @@ async fn alice_and_bob_exchange_signed_encrypted_mail_with_an_attachment_and_a_r
     // An unknown recipient stops the send before anything is uploaded.
     let mut to_stranger = outgoing.clone();
     to_stranger.cc = vec!["stranger@plico.test".into()];
-    let refused = send(&alice_client, &alice, &to_stranger, START).await.expect_err("refused");
+    let refused = send(&alice_client, &LocalRenderer, &alice, &to_stranger, START).await.expect_err("refused");
     assert!(matches!(&refused, FlowError::Api { code, .. } if code == "unknown_recipients"), "{refused:?}");
     assert!(refused.to_string().contains("stranger@plico.test"));
     let blobs: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM blobs").fetch_one(server.state.store.pool()).await.expect("count");
     assert_eq!(blobs, 0, "nothing was uploaded");
 
-    let receipt = send(&alice_client, &alice, &outgoing, START).await.expect("sends");
+    let receipt = send(&alice_client, &LocalRenderer, &alice, &outgoing, START).await.expect("sends");
     assert_eq!(receipt.delivered, 1);
     assert_eq!(receipt.sent.folder_id, folder_id(&alice_client, FolderRole::Sent).await);
 
@@ -62,7 +63,7 @@ async fn alice_and_bob_exchange_signed_encrypted_mail_with_an_attachment_and_a_r
     assert_eq!(summary.subject, "MARKER-SUBJECT-41d7 the contract");
     assert_eq!(summary.from.as_ref().map(|from| from.address.as_str()), Some("alice@plico.test"));
     assert!(summary.has_attachments);
-    let opened = open(&bob_client, &bob, &received).await.expect("opens");
+    let opened = open(&bob_client, &LocalRenderer, &bob, &received).await.expect("opens");
     assert_eq!(opened.signature, SignatureStatus::Valid { signer: alice.account.fingerprint.clone() });
     assert_eq!(opened.message.attachments[0].data, attachment, "the attachment is byte-identical");
     assert!(opened.message.text.contains("Please sign page 2."));
@@ -78,15 +79,15 @@ async fn alice_and_bob_exchange_signed_encrypted_mail_with_an_attachment_and_a_r
         references: vec![original_id.clone()],
         ..Outgoing::default()
     };
-    send(&bob_client, &bob, &reply, START + 60).await.expect("replies");
+    send(&bob_client, &LocalRenderer, &bob, &reply, START + 60).await.expect("replies");
     let alice_inbox = folder_id(&alice_client, FolderRole::Inbox).await;
     let reply_meta =
         sync(&alice_client).await.messages.into_iter().find(|m| m.folder_id == alice_inbox).expect("reply arrived");
-    let reply_opened = open(&alice_client, &alice, &reply_meta).await.expect("alice opens the reply");
+    let reply_opened = open(&alice_client, &LocalRenderer, &alice, &reply_meta).await.expect("alice opens the reply");
     assert_eq!(reply_opened.message.in_reply_to, vec![original_id.clone()]);
     assert_eq!(reply_opened.signature, SignatureStatus::Valid { signer: bob.account.fingerprint.clone() });
     // Alice's Sent copy of the original opens for her too (encrypted to her own key).
-    let sent_copy = open(&alice_client, &alice, &receipt.sent).await.expect("sent copy opens");
+    let sent_copy = open(&alice_client, &LocalRenderer, &alice, &receipt.sent).await.expect("sent copy opens");
     assert_eq!(sent_copy.message.message_id.as_deref(), Some(original_id.as_str()));
 
     // Zero access: nothing on disk holds the subject, the body or the attachment.

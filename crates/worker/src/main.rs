@@ -1,35 +1,70 @@
 //! Plico's crypto worker: the second wasm binary. It receives [`WorkerRequest`]s from the UI as
-//! JSON strings, runs them with `plico-client`, and posts [`WorkerEvent`]s back.
+//! postcard bytes, runs them with `plico-client`, and posts [`WorkerEvent`]s back. MIME work
+//! goes to the render worker (the third binary), which this worker starts as a nested worker.
 //!
 //! Architecture Invariant: the secret key and the password live only in this worker's memory;
-//! the UI thread only ever learns the address and the fingerprint.
+//! the UI thread only ever learns the address and the fingerprint, and the plaintext of what
+//! the user reads or writes.
+
+#[cfg(target_arch = "wasm32")]
+mod render;
+#[cfg(target_arch = "wasm32")]
+mod transport;
 
 #[cfg(target_arch = "wasm32")]
 mod worker {
     use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
 
-    use plico_api::worker::{UnlockedIdentity, WorkerCommand, WorkerEvent, WorkerOutcome, WorkerRequest};
-    use plico_client::flows::{Transport, TransportBody, TransportResponse};
-    use plico_client::UnlockedSession;
+    use plico_api::mail::MessageMeta;
+    use plico_api::worker::{
+        OutgoingAttachment, UnlockedIdentity, WorkerCommand, WorkerEvent, WorkerOutcome, WorkerRequest, WorkerStage,
+    };
+    use plico_client::mail;
+    use plico_client::{FlowError, UnlockedSession};
+    use plico_mime::Attachment;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
-    use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Request, RequestCredentials, RequestInit, Response};
+    use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+    use crate::render::{self, RenderWorker};
+    use crate::transport::FetchTransport;
 
     thread_local! {
         /// Shared, so a mail command keeps its session while it runs; Lock drops the slot's copy
         /// at once and the last in-flight command drops the rest.
-        static SESSION: RefCell<Option<std::rc::Rc<UnlockedSession>>> = const { RefCell::new(None) };
+        static SESSION: RefCell<Option<Rc<UnlockedSession>>> = const { RefCell::new(None) };
         /// The metadata of every synced message, by id, so the UI can name messages by id.
-        static MESSAGES: RefCell<std::collections::HashMap<String, plico_api::mail::MessageMeta>> =
-            RefCell::new(std::collections::HashMap::new());
+        static MESSAGES: RefCell<HashMap<String, MessageMeta>> = RefCell::new(HashMap::new());
+        /// The attachments of the message opened last, for the UI to download.
+        static OPENED: RefCell<Option<(String, Vec<Attachment>)>> = const { RefCell::new(None) };
     }
 
-    fn locked() -> plico_client::FlowError {
-        plico_client::FlowError::Crypto("Your keys are locked; sign in again.".into())
+    fn scope() -> DedicatedWorkerGlobalScope {
+        js_sys::global().unchecked_into()
+    }
+
+    fn post(event: &WorkerEvent) {
+        let Ok(bytes) = plico_api::worker::encode(event) else { return };
+        let array = js_sys::Uint8Array::from(bytes.as_slice());
+        let transfer = js_sys::Array::of1(&array.buffer());
+        let _ = scope().post_message_with_transfer(&array, &transfer);
+    }
+
+    fn locked() -> FlowError {
+        FlowError::Crypto("Your keys are locked; sign in again.".into())
+    }
+
+    fn identity(session: &UnlockedSession) -> WorkerOutcome {
+        WorkerOutcome::Unlocked(UnlockedIdentity {
+            address: session.account.address.clone(),
+            fingerprint: session.account.fingerprint.clone(),
+        })
     }
 
     /// Runs a mail command with the unlocked session.
-    async fn mail_command(id: u32, command: WorkerCommand) -> Result<WorkerOutcome, plico_client::FlowError> {
+    async fn mail_command(id: u32, command: WorkerCommand) -> Result<WorkerOutcome, FlowError> {
         let Some(session) = SESSION.with(|slot| slot.borrow().clone()) else { return Err(locked()) };
         run_mail_command(id, &session, command).await
     }
@@ -38,8 +73,7 @@ mod worker {
         id: u32,
         session: &UnlockedSession,
         command: WorkerCommand,
-    ) -> Result<WorkerOutcome, plico_client::FlowError> {
-        use plico_client::mail;
+    ) -> Result<WorkerOutcome, FlowError> {
         match command {
             WorkerCommand::SyncMailbox { since } => {
                 let changes = mail::sync(&FetchTransport, since).await?;
@@ -55,96 +89,69 @@ mod worker {
                 });
                 Ok(WorkerOutcome::Mailbox {
                     cursor: changes.cursor,
-                    folders: changes.folders,
+                    folders: changes.folders.iter().map(|folder| mail::folder_view(session, folder)).collect(),
                     messages,
                     removed: changes.removed_messages,
+                    removed_folders: changes.removed_folders,
                 })
             }
             WorkerCommand::OpenMessage { id: message_id } => {
-                let meta = MESSAGES.with(|cache| cache.borrow().get(&message_id).cloned()).ok_or_else(|| {
-                    plico_client::FlowError::Protocol("That message is not in this mailbox; sync first.".into())
-                })?;
-                let opened = mail::open(&FetchTransport, session, &meta).await?;
-                Ok(WorkerOutcome::Opened(Box::new(mail::opened_view(&message_id, &opened))))
+                let meta = MESSAGES
+                    .with(|cache| cache.borrow().get(&message_id).cloned())
+                    .ok_or_else(|| FlowError::Protocol("That message is not in this mailbox; sync first.".into()))?;
+                let opened = mail::open(&FetchTransport, &RenderWorker, session, &meta).await?;
+                let view = mail::opened_view(&message_id, &opened);
+                OPENED.with(|slot| *slot.borrow_mut() = Some((message_id, opened.message.attachments)));
+                Ok(WorkerOutcome::Opened(Box::new(view)))
             }
+            WorkerCommand::Attachment { message_id, index } => OPENED.with(|slot| {
+                let slot = slot.borrow();
+                let attachment = slot
+                    .as_ref()
+                    .filter(|(opened, _)| *opened == message_id)
+                    .and_then(|(_, attachments)| attachments.get(index as usize))
+                    .ok_or_else(|| FlowError::Protocol("Open the message again to download its attachments.".into()))?;
+                Ok(WorkerOutcome::File(OutgoingAttachment {
+                    file_name: attachment.file_name.clone(),
+                    content_type: attachment.content_type.clone(),
+                    data: attachment.data.clone(),
+                }))
+            }),
             WorkerCommand::Send(message) => {
-                post(&WorkerEvent::Progress { id, stage: plico_api::worker::WorkerStage::Encrypting });
+                post(&WorkerEvent::Progress { id, stage: WorkerStage::Encrypting });
                 let outgoing = mail::Outgoing {
                     to: message.to,
                     cc: message.cc,
                     bcc: message.bcc,
                     subject: message.subject,
                     text: message.text,
-                    attachments: Vec::new(),
+                    attachments: message
+                        .attachments
+                        .into_iter()
+                        .map(|file| Attachment {
+                            file_name: file.file_name,
+                            content_type: file.content_type,
+                            content_id: None,
+                            data: file.data,
+                        })
+                        .collect(),
                     in_reply_to: message.in_reply_to,
                     references: message.references,
                 };
                 let now = (js_sys::Date::now() / 1000.0) as i64;
-                mail::send(&FetchTransport, session, &outgoing, now).await?;
+                mail::send(&FetchTransport, &RenderWorker, session, &outgoing, now).await?;
                 Ok(WorkerOutcome::Sent)
             }
-            _ => Err(plico_client::FlowError::Protocol("not a mail command".into())),
-        }
-    }
-
-    fn scope() -> DedicatedWorkerGlobalScope {
-        js_sys::global().unchecked_into()
-    }
-
-    fn post(event: &WorkerEvent) {
-        if let Ok(json) = serde_json::to_string(event) {
-            let _ = scope().post_message(&JsValue::from_str(&json));
-        }
-    }
-
-    /// `fetch` from the worker, same-origin, with the CSRF header the API asks for.
-    struct FetchTransport;
-
-    fn js_error(value: JsValue) -> String {
-        value
-            .as_string()
-            .or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string()))
-            .unwrap_or_else(|| "unknown error".into())
-    }
-
-    impl Transport for FetchTransport {
-        async fn request(
-            &self,
-            method: &str,
-            path: &str,
-            body: Option<TransportBody>,
-        ) -> Result<TransportResponse, String> {
-            let init = RequestInit::new();
-            init.set_method(method);
-            init.set_credentials(RequestCredentials::SameOrigin);
-            let content_type = body.as_ref().map(|body| body.content_type);
-            if let Some(body) = &body {
-                init.set_body(&js_sys::Uint8Array::from(body.bytes.as_slice()));
+            WorkerCommand::CreateFolder { name } => {
+                mail::create_folder(&FetchTransport, session, &name).await?;
+                Ok(WorkerOutcome::FolderSaved)
             }
-            let request =
-                Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init).map_err(js_error)?;
-            if let Some(content_type) = content_type {
-                request.headers().set("content-type", content_type).map_err(js_error)?;
+            WorkerCommand::RenameFolder { folder_id, name } => {
+                mail::rename_folder(&FetchTransport, session, &folder_id, &name).await?;
+                Ok(WorkerOutcome::FolderSaved)
             }
-            if method != "GET" {
-                request.headers().set(plico_api::CSRF_HEADER, "1").map_err(js_error)?;
-            }
-            let response: Response = wasm_bindgen_futures::JsFuture::from(scope().fetch_with_request(&request))
-                .await
-                .map_err(js_error)?
-                .unchecked_into();
-            let buffer = wasm_bindgen_futures::JsFuture::from(response.array_buffer().map_err(js_error)?)
-                .await
-                .map_err(js_error)?;
-            Ok(TransportResponse { status: response.status(), body: js_sys::Uint8Array::new(&buffer).to_vec() })
+            _ => Err(FlowError::Protocol("not a mail command".into())),
         }
-    }
-
-    fn identity(session: &UnlockedSession) -> WorkerOutcome {
-        WorkerOutcome::Unlocked(UnlockedIdentity {
-            address: session.account.address.clone(),
-            fingerprint: session.account.fingerprint.clone(),
-        })
     }
 
     async fn handle(request: WorkerRequest) {
@@ -160,6 +167,7 @@ mod worker {
             WorkerCommand::Lock => {
                 SESSION.with(|session| session.borrow_mut().take());
                 MESSAGES.with(|cache| cache.borrow_mut().clear());
+                OPENED.with(|slot| slot.borrow_mut().take());
                 post(&WorkerEvent::Done { id, outcome: WorkerOutcome::Locked });
                 return;
             }
@@ -174,8 +182,10 @@ mod worker {
         match result {
             Ok(session) => {
                 let outcome = identity(&session);
-                SESSION.with(|slot| *slot.borrow_mut() = Some(std::rc::Rc::new(session)));
+                SESSION.with(|slot| *slot.borrow_mut() = Some(Rc::new(session)));
                 post(&WorkerEvent::Done { id, outcome });
+                // Signed in: mail is next, so the render worker starts loading now.
+                render::warm_up();
             }
             Err(error) => post(&WorkerEvent::Failed { id, code: error.code(), message: error.to_string() }),
         }
@@ -184,8 +194,8 @@ mod worker {
     pub fn start() {
         console_error_panic_hook::set_once();
         let on_message = Closure::<dyn Fn(MessageEvent)>::new(|event: MessageEvent| {
-            let Some(text) = event.data().as_string() else { return };
-            match serde_json::from_str::<WorkerRequest>(&text) {
+            let Ok(array) = event.data().dyn_into::<js_sys::Uint8Array>() else { return };
+            match plico_api::worker::decode::<WorkerRequest>(&array.to_vec()) {
                 Ok(request) => wasm_bindgen_futures::spawn_local(handle(request)),
                 Err(error) => web_sys::console::error_1(&format!("worker: unreadable request: {error}").into()),
             }

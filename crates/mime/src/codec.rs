@@ -1,0 +1,189 @@
+//! The MIME codec: mail-builder writes, mail-parser reads. Only the render worker and native
+//! code link it; the crypto worker reaches it through the render worker.
+
+use mail_builder::headers::address::Address;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::message_id::MessageId;
+use mail_builder::mime::MimePart;
+use mail_builder::MessageBuilder;
+use mail_parser::{MessageParser, MimeHeaders};
+
+use crate::types::*;
+
+fn mailbox(mailbox: &Mailbox) -> Address<'_> {
+    Address::new_address(mailbox.name.as_deref(), mailbox.address.as_str())
+}
+
+/// A multipart boundary derived from the message's random Message-ID. mail-builder would
+/// otherwise make one from the system clock, which panics in the browser; and the `=_` prefix
+/// can never occur in quoted-printable or base64 content.
+fn boundary(message_id: &str, part: &str) -> String {
+    let token: String = message_id.chars().filter(char::is_ascii_alphanumeric).take(40).collect();
+    format!("=_plico_{part}_{token}")
+}
+
+fn address_list(mailboxes: &[Mailbox]) -> Address<'_> {
+    Address::new_list(mailboxes.iter().map(mailbox).collect())
+}
+
+/// Writes the inner, to-be-encrypted message. Bcc is never written: recipients must not learn
+/// of each other through it.
+pub fn compose_inner(draft: &Draft) -> Result<Vec<u8>, MimeError> {
+    let text = MimePart::new("text/plain", draft.text.as_str());
+    let body = match &draft.html {
+        Some(html) => MimePart::new(
+            ContentType::new("multipart/alternative").attribute("boundary", boundary(&draft.message_id, "alt")),
+            vec![text, MimePart::new("text/html", html.as_str())],
+        ),
+        None => text,
+    };
+    let mut parts = vec![body];
+    for attachment in &draft.attachments {
+        parts.push(
+            MimePart::new(ContentType::new(attachment.content_type.as_str()), attachment.data.as_slice())
+                .attachment(attachment.file_name.as_str()),
+        );
+    }
+    let root = ContentType::new("multipart/mixed")
+        .attribute("boundary", boundary(&draft.message_id, "mixed"))
+        .attribute("protected-headers", "v1")
+        .attribute("hp", "cipher");
+    let mut builder = MessageBuilder::new()
+        .subject(draft.subject.as_str())
+        .message_id(draft.message_id.as_str())
+        .date(draft.date)
+        .body(MimePart::new(root, parts));
+    if let Some(from) = &draft.from {
+        builder = builder.from(mailbox(from));
+    }
+    if !draft.to.is_empty() {
+        builder = builder.to(address_list(&draft.to));
+    }
+    if !draft.cc.is_empty() {
+        builder = builder.cc(address_list(&draft.cc));
+    }
+    if let Some(parent) = &draft.in_reply_to {
+        builder = builder.in_reply_to(parent.as_str());
+    }
+    if !draft.references.is_empty() {
+        let references: Vec<&str> = draft.references.iter().map(String::as_str).collect();
+        builder = builder.references(MessageId::new_list(references.iter().copied()));
+    }
+    builder.write_to_vec().map_err(|error| MimeError::Write(error.to_string()))
+}
+
+/// Wraps an ASCII-armored OpenPGP message as `multipart/encrypted` (RFC 3156).
+pub fn wrap_pgp_mime(outer: &OuterHeaders, armored_ciphertext: &str) -> Result<Vec<u8>, MimeError> {
+    let control = MimePart::new("application/pgp-encrypted", "Version: 1\r\n")
+        .header("Content-Description", mail_builder::headers::text::Text::new("PGP/MIME version identification"));
+    let payload = MimePart::new(
+        ContentType::new("application/octet-stream").attribute("name", "encrypted.asc"),
+        armored_ciphertext,
+    )
+    .inline()
+    .header("Content-Description", mail_builder::headers::text::Text::new("OpenPGP encrypted message"));
+    let root = ContentType::new("multipart/encrypted")
+        .attribute("boundary", boundary(&outer.message_id, "encrypted"))
+        .attribute("protocol", "application/pgp-encrypted");
+    let mut builder = MessageBuilder::new()
+        .subject(PLACEHOLDER_SUBJECT)
+        .message_id(outer.message_id.as_str())
+        .date(outer.date)
+        .body(MimePart::new(root, vec![control, payload]));
+    if let Some(from) = &outer.from {
+        builder = builder.from(mailbox(from));
+    }
+    if !outer.to.is_empty() {
+        builder = builder.to(address_list(&outer.to));
+    }
+    if !outer.cc.is_empty() {
+        builder = builder.cc(address_list(&outer.cc));
+    }
+    builder.write_to_vec().map_err(|error| MimeError::Write(error.to_string()))
+}
+
+/// Takes the OpenPGP message out of a PGP/MIME message.
+pub fn unwrap_pgp_mime(message: &[u8]) -> Result<Vec<u8>, MimeError> {
+    let parsed = MessageParser::default().parse(message).ok_or(MimeError::Unparsable)?;
+    let root = parsed.content_type().ok_or(MimeError::NotPgpMime("it has no Content-Type"))?;
+    let is_encrypted = root.ctype().eq_ignore_ascii_case("multipart")
+        && root.subtype().is_some_and(|subtype| subtype.eq_ignore_ascii_case("encrypted"))
+        && root
+            .attribute("protocol")
+            .is_some_and(|protocol| protocol.eq_ignore_ascii_case("application/pgp-encrypted"));
+    if !is_encrypted {
+        return Err(MimeError::NotPgpMime("its root is not multipart/encrypted with the OpenPGP protocol"));
+    }
+    let payload = parsed
+        .parts
+        .iter()
+        .skip(1)
+        .find(|part| {
+            part.content_type().is_some_and(|ct| {
+                ct.ctype().eq_ignore_ascii_case("application")
+                    && ct.subtype().is_some_and(|subtype| subtype.eq_ignore_ascii_case("octet-stream"))
+            })
+        })
+        .ok_or(MimeError::NotPgpMime("it has no application/octet-stream part"))?;
+    Ok(payload.contents().to_vec())
+}
+
+fn mailboxes(address: Option<&mail_parser::Address<'_>>) -> Vec<Mailbox> {
+    address
+        .map(|address| {
+            address
+                .iter()
+                .filter_map(|addr| {
+                    addr.address()
+                        .map(|email| Mailbox { name: addr.name().map(str::to_owned), address: email.to_owned() })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn id_list(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
+    value.as_text_list().map(|ids| ids.iter().map(|id| id.to_string()).collect()).unwrap_or_default()
+}
+
+/// Parses a message (the inner one, once decrypted, or any RFC 5322 message).
+pub fn parse(message: &[u8]) -> Result<ParsedMessage, MimeError> {
+    let parsed = MessageParser::default().parse(message).ok_or(MimeError::Unparsable)?;
+    let protected_headers = parsed
+        .content_type()
+        .is_some_and(|ct| ct.attribute("protected-headers").is_some() || ct.attribute("hp").is_some());
+    let attachments = parsed
+        .attachments()
+        .map(|part| Attachment {
+            file_name: part.attachment_name().unwrap_or("attachment").to_owned(),
+            content_type: part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(subtype) => format!("{}/{}", ct.ctype(), subtype),
+                    None => ct.ctype().to_owned(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            content_id: part.content_id().map(|id| id.trim_matches(['<', '>']).to_owned()),
+            data: part.contents().to_vec(),
+        })
+        .collect();
+    Ok(ParsedMessage {
+        subject: parsed.subject().unwrap_or("").to_owned(),
+        from: mailboxes(parsed.from()).into_iter().next(),
+        to: mailboxes(parsed.to()),
+        cc: mailboxes(parsed.cc()),
+        date: parsed.date().map(|date| date.to_timestamp()),
+        message_id: parsed.message_id().map(str::to_owned),
+        in_reply_to: id_list(parsed.in_reply_to()),
+        references: id_list(parsed.references()),
+        text: parsed.body_text(0).map(|text| text.into_owned()).unwrap_or_default(),
+        html: parsed.body_html(0).map(|html| html.into_owned()).filter(|_| {
+            parsed.html_body.iter().any(|&i| {
+                parsed.parts.get(i as usize).is_some_and(|part| matches!(part.body, mail_parser::PartType::Html(_)))
+            })
+        }),
+        attachments,
+        links: Vec::new(),
+        protected_headers,
+    })
+}

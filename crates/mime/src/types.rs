@@ -1,0 +1,162 @@
+//! The message types: what the user writes, what the reader shows, what the list shows. They
+//! carry no MIME code, so the crypto worker can hold them without the codec.
+
+use serde::{Deserialize, Serialize};
+
+/// The Subject the outer, unencrypted layer carries (RFC 9788's recommendation).
+pub const PLACEHOLDER_SUBJECT: &str = "...";
+
+/// Why composing or parsing failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MimeError {
+    #[error("the message could not be written: {0}")]
+    Write(String),
+    #[error("the message could not be parsed")]
+    Unparsable,
+    #[error("the message is not PGP/MIME encrypted: {0}")]
+    NotPgpMime(&'static str),
+}
+
+/// A name and an address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mailbox {
+    pub name: Option<String>,
+    pub address: String,
+}
+
+impl Mailbox {
+    pub fn new(name: Option<&str>, address: &str) -> Self {
+        Mailbox { name: name.map(str::to_owned), address: address.to_owned() }
+    }
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: String,
+    /// The Content-ID without angle brackets, for `cid:` references from the HTML body.
+    pub content_id: Option<String>,
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
+}
+
+/// What the user wrote, ready to become a message.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Draft {
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+    /// Without angle brackets, e.g. `8d2f…@plico.example`.
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    /// Unix seconds.
+    pub date: i64,
+}
+
+/// The headers the outer layer shows: what delivery needs, and a placeholder Subject.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OuterHeaders {
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub message_id: String,
+    pub date: i64,
+}
+
+/// A message as the reader shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParsedMessage {
+    pub subject: String,
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    /// Unix seconds.
+    pub date: Option<i64>,
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub text: String,
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+    /// The links of the sanitised HTML body, for the reader to list: the sandboxed frame cannot
+    /// open them itself.
+    pub links: Vec<Link>,
+    /// True when the root declares protected headers.
+    pub protected_headers: bool,
+}
+
+/// What the message list shows, sealed per message so the list needs no full download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub subject: String,
+    pub from: Option<Mailbox>,
+    pub date: Option<i64>,
+    pub snippet: String,
+    pub has_attachments: bool,
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+}
+
+/// The longest snippet, in characters.
+pub const SNIPPET_CHARS: usize = 140;
+
+/// The first [`SNIPPET_CHARS`] characters of `text`, with runs of whitespace as one space.
+pub fn snippet(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(SNIPPET_CHARS).collect()
+}
+
+impl Draft {
+    /// The summary of the message this draft becomes.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            subject: self.subject.clone(),
+            from: self.from.clone(),
+            date: Some(self.date),
+            snippet: snippet(&self.text),
+            has_attachments: !self.attachments.is_empty(),
+            message_id: Some(self.message_id.clone()),
+            in_reply_to: self.in_reply_to.iter().cloned().collect(),
+            references: self.references.clone(),
+        }
+    }
+}
+
+impl ParsedMessage {
+    pub fn summary(&self) -> Summary {
+        let snippet = snippet(&self.text);
+        Summary {
+            subject: self.subject.clone(),
+            from: self.from.clone(),
+            date: self.date,
+            snippet,
+            has_attachments: !self.attachments.is_empty(),
+            message_id: self.message_id.clone(),
+            in_reply_to: self.in_reply_to.clone(),
+            references: self.references.clone(),
+        }
+    }
+}
+
+/// A link in an HTML body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub href: String,
+    pub text: String,
+}
+
+/// Does `html` name remote content (an http(s) image or a CSS `url(` to one)?
+pub fn has_remote_content(html: &str) -> bool {
+    let lower = html.to_ascii_lowercase();
+    lower.contains("src=\"http")
+        || lower.contains("src='http")
+        || lower.contains("url(http")
+        || lower.contains("url(\"http")
+        || lower.contains("url('http")
+}
