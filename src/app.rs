@@ -17,8 +17,12 @@ pub struct Session {
     pub identity: RwSignal<Option<UnlockedIdentity>>,
     /// The mail domain, from the server.
     pub domain: RwSignal<String>,
+    /// The largest attachment the server takes, from the server.
+    pub max_attachment_bytes: RwSignal<u64>,
     /// The address of a still-valid session cookie, to prefill sign-in after a reload.
     pub remembered_address: RwSignal<Option<String>>,
+    /// What the composer starts with next (a reply, a forward); taken when it opens.
+    pub compose_seed: RwSignal<Option<crate::mail::ComposeSeed>>,
     /// The synced mailbox; kept across folder changes, emptied at sign-out.
     pub mailbox: RwSignal<crate::mail::state::MailboxState>,
     /// The crypto worker; it lives on this thread, so it is stored locally.
@@ -35,8 +39,10 @@ pub fn App() -> impl IntoView {
     let session = Session {
         identity: RwSignal::new(None),
         domain: RwSignal::new(String::new()),
+        max_attachment_bytes: RwSignal::new(25 * 1024 * 1024),
         remembered_address: RwSignal::new(None),
         mailbox: RwSignal::new(Default::default()),
+        compose_seed: RwSignal::new(None),
         worker: StoredValue::new_local(WorkerClient::spawn()),
     };
     provide_context(session);
@@ -45,6 +51,7 @@ pub fn App() -> impl IntoView {
     leptos::task::spawn_local(async move {
         if let Ok(info) = crate::api_client::get_json::<ServerInfo>("/info").await {
             session.domain.set(info.domain);
+            session.max_attachment_bytes.set(info.max_attachment_bytes);
         }
         if let Ok(account) = crate::api_client::get_json::<Account>("/session").await {
             session.remembered_address.set(Some(account.address));

@@ -2,8 +2,9 @@
 
 mod compose;
 pub mod model;
+mod reader;
 pub mod state;
 mod views;
 
-pub use compose::ComposePage;
+pub use compose::{ComposePage, ComposeSeed};
 pub use views::{MailPage, Shell, SignOutButton};

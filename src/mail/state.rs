@@ -53,6 +53,38 @@ impl MailboxState {
         listed
     }
 
+    /// User folders, by name.
+    pub fn user_folders(&self) -> Vec<Folder> {
+        let mut folders: Vec<Folder> = self.folders.iter().filter(|folder| folder.role.is_none()).cloned().collect();
+        // ASCII case folding: Unicode case tables would cost the UI binary kilobytes.
+        folders.sort_by_key(|folder| folder.name.clone().unwrap_or_default().to_ascii_lowercase());
+        folders
+    }
+
+    /// Messages in the recovery area, most recently deleted first.
+    pub fn recoverable(&self) -> Vec<ListedMessage> {
+        let mut listed: Vec<ListedMessage> =
+            self.messages.values().filter(|message| message.deleted_at.is_some()).cloned().collect();
+        listed.sort_by(|a, b| b.deleted_at.cmp(&a.deleted_at).then_with(|| a.id.cmp(&b.id)));
+        listed
+    }
+
+    /// The conversation of message `id`, oldest first: every visible message whose thread root
+    /// (the first References id, else the In-Reply-To id, else its own Message-ID) is the same.
+    pub fn conversation(&self, id: &str) -> Vec<ListedMessage> {
+        let Some(root) = self.messages.get(id).and_then(thread_root) else {
+            return self.messages.get(id).cloned().into_iter().collect();
+        };
+        let mut thread: Vec<ListedMessage> = self
+            .messages
+            .values()
+            .filter(|message| message.deleted_at.is_none() && thread_root(message).as_deref() == Some(root.as_str()))
+            .cloned()
+            .collect();
+        thread.sort_by(|a, b| a.received_at.cmp(&b.received_at).then_with(|| a.id.cmp(&b.id)));
+        thread
+    }
+
     /// Marks a message read locally, at once; the server learns it in the background.
     pub fn mark_seen(&mut self, id: &str) -> bool {
         match self.messages.get_mut(id) {
@@ -68,23 +100,93 @@ impl MailboxState {
     }
 }
 
-/// Asks the worker for what changed since the last sync.
-pub fn sync(session: Session, mailbox: RwSignal<MailboxState>, error: WriteSignal<Option<String>>) {
-    leptos::task::spawn_local(async move {
-        let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
-        let since = mailbox.with_untracked(|state| state.cursor);
-        match worker.call(WorkerCommand::SyncMailbox { since }, |_| {}).await {
-            Ok(WorkerOutcome::Mailbox { cursor, folders, messages, removed, removed_folders }) => {
-                mailbox.update(|state| {
-                    state.folders.retain(|folder| !removed_folders.contains(&folder.id));
-                    state.apply(cursor, folders, messages, removed)
-                });
-                error.set(None);
-            }
-            Ok(_) => {}
-            Err(failure) => error.set(Some(failure.message)),
+/// The Message-ID a message's thread starts with.
+fn thread_root(message: &ListedMessage) -> Option<String> {
+    let summary = message.summary.as_ref()?;
+    summary.references.first().or(summary.in_reply_to.first()).or(summary.message_id.as_ref()).cloned()
+}
+
+/// Asks the worker for what changed since the last sync, and applies it.
+pub async fn sync_now(session: Session) -> Result<(), String> {
+    let worker = session.worker.with_value(|worker| worker.clone())?;
+    let since = session.mailbox.with_untracked(|state| state.cursor);
+    match worker.call(WorkerCommand::SyncMailbox { since }, |_| {}).await {
+        Ok(WorkerOutcome::Mailbox { cursor, folders, messages, removed, removed_folders }) => {
+            session.mailbox.update(|state| {
+                state.folders.retain(|folder| !removed_folders.contains(&folder.id));
+                state.apply(cursor, folders, messages, removed)
+            });
+            Ok(())
         }
+        Ok(_) => Err("The worker answered something unexpected.".into()),
+        Err(failure) => Err(failure.message),
+    }
+}
+
+/// Syncs in the background, reporting a failure to `error`.
+pub fn sync(session: Session, _mailbox: RwSignal<MailboxState>, error: WriteSignal<Option<String>>) {
+    leptos::task::spawn_local(async move {
+        error.set(sync_now(session).await.err());
     });
+}
+
+/// An action on a multi-selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Flags {
+        add: u32,
+        remove: u32,
+    },
+    Move(String),
+    /// To Trash; from Trash, to the recovery area.
+    Delete,
+    /// Every message in Trash to the recovery area.
+    EmptyTrash,
+    /// Back from the recovery area.
+    Recover,
+}
+
+/// Runs `action` on `ids` on the server, then syncs so every view (and every other tab, at its
+/// next sync) shows the result.
+pub async fn act(session: Session, action: Action, ids: Vec<String>) -> Result<(), String> {
+    use plico_api::mail::{MessageIds, MessageUpdate};
+    let result = match action {
+        Action::Flags { add, remove } => {
+            let update = MessageUpdate { ids, add_flags: add, remove_flags: remove, folder_id: None };
+            crate::api_client::send_json("PATCH", "/messages", &update).await
+        }
+        Action::Move(folder_id) => {
+            let update = MessageUpdate { ids, folder_id: Some(folder_id), ..Default::default() };
+            crate::api_client::send_json("PATCH", "/messages", &update).await
+        }
+        Action::Delete | Action::EmptyTrash => {
+            crate::api_client::send_json("POST", "/messages/delete", &MessageIds { ids }).await
+        }
+        Action::Recover => crate::api_client::send_json("POST", "/messages/recover", &MessageIds { ids }).await,
+    };
+    result.map_err(|failure| failure.message)?;
+    sync_now(session).await
+}
+
+/// Runs a folder command (create, rename) in the worker, which seals the name, then syncs.
+pub async fn folder_command(session: Session, command: WorkerCommand) -> Result<(), String> {
+    let worker = session.worker.with_value(|worker| worker.clone())?;
+    worker.call(command, |_| {}).await.map_err(|failure| failure.message)?;
+    sync_now(session).await
+}
+
+/// A folder's name as the UI shows it.
+pub fn folder_label(folder: &Folder) -> String {
+    match folder.role {
+        Some(role) => super::model::folder_for_slug(role.as_str()).map(|f| f.label.to_owned()).unwrap_or_default(),
+        None => folder.name.clone().unwrap_or_else(|| "(unreadable name)".into()),
+    }
+}
+
+/// Whole days, rounded up, until a message deleted at `deleted_at` is purged.
+pub fn days_left(deleted_at: i64, now: i64) -> i64 {
+    let purge_at = deleted_at + plico_api::mail::RECOVERY_DAYS * 86_400;
+    ((purge_at - now).max(0) + 86_399) / 86_400
 }
 
 #[cfg(test)]
@@ -119,5 +221,52 @@ mod tests {
         assert!(state.mark_seen("b"));
         assert!(!state.mark_seen("b"), "only once");
         assert_eq!(state.folder(FolderRole::Inbox).map(|f| f.unread), Some(1));
+    }
+
+    fn in_thread(id: &str, received_at: i64, message_id: &str, references: &[&str]) -> ListedMessage {
+        let mut listed = message(id, "f1", received_at, 0);
+        listed.summary = Some(plico_api::worker::ListedSummary {
+            subject: "s".into(),
+            from_name: None,
+            from_address: None,
+            snippet: String::new(),
+            has_attachments: false,
+            message_id: Some(message_id.into()),
+            in_reply_to: references.last().map(|id| id.to_string()).into_iter().collect(),
+            references: references.iter().map(|id| id.to_string()).collect(),
+        });
+        listed
+    }
+
+    #[test]
+    fn days_left_round_up_and_stop_at_zero() {
+        let day = 86_400;
+        assert_eq!(days_left(0, 0), 45);
+        assert_eq!(days_left(0, 1), 45);
+        assert_eq!(days_left(0, day), 44);
+        assert_eq!(days_left(0, 44 * day + 1), 1);
+        assert_eq!(days_left(0, 45 * day), 0);
+        assert_eq!(days_left(0, 50 * day), 0);
+    }
+
+    #[test]
+    fn conversations_group_by_the_thread_root() {
+        let mut state = MailboxState::default();
+        state.apply(
+            1,
+            vec![],
+            vec![
+                in_thread("a", 10, "root@x", &[]),
+                in_thread("b", 20, "reply@x", &["root@x"]),
+                in_thread("c", 30, "deeper@x", &["root@x", "reply@x"]),
+                in_thread("d", 15, "other@x", &[]),
+                message("e", "f1", 5, 0),
+            ],
+            vec![],
+        );
+        let ids = |thread: Vec<ListedMessage>| thread.into_iter().map(|m| m.id).collect::<Vec<_>>();
+        assert_eq!(ids(state.conversation("b")), ["a", "b", "c"]);
+        assert_eq!(ids(state.conversation("d")), ["d"]);
+        assert_eq!(ids(state.conversation("e")), ["e"], "an unreadable message is its own conversation");
     }
 }

@@ -1,7 +1,13 @@
-//! The signed-in shell and the (for now empty) message list.
+//! The signed-in shell: the sidebar with system and user folders, the message list with its
+//! multi-selection toolbar, and the recovery area.
 
 use leptos::prelude::*;
 use plico_api::worker::WorkerCommand;
+
+use std::collections::HashSet;
+
+use plico_api::mail::{flags, FolderRole, MessageUpdate, RECOVERY_DAYS};
+use plico_api::worker::ListedMessage;
 
 use super::model::{folder_for_slug, SYSTEM_FOLDERS};
 use crate::app::use_session;
@@ -50,25 +56,7 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
                         <SignOutButton/>
                     </div>
                 </header>
-                <nav class="sidebar" aria-label="Folders">
-                    <Link href="/compose" class="button primary compose-button">"New message"</Link>
-                    <ul>
-                        {SYSTEM_FOLDERS.iter().map(|folder| {
-                            let role = plico_api::mail::FolderRole::parse(folder.slug);
-                            let unread = move || {
-                                session.mailbox.with(|state| role.and_then(|role| state.folder(role)).map(|f| f.unread).unwrap_or(0))
-                            };
-                            view! {
-                                <li><Link href=format!("/mail/{}", folder.slug) class="folder-link">
-                                    <span>{folder.label}</span>
-                                    {move || (unread() > 0).then(|| view! {
-                                        <span class="unread-count" aria-label=format!("{} unread", unread())>{unread()}</span>
-                                    })}
-                                </Link></li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                </nav>
+                <Sidebar/>
                 <div class="content">{children.with_value(|children| children())}</div>
             </div>
         }
@@ -76,101 +64,407 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
     }
 }
 
-/// A folder of the mailbox; `folder` is the path segment after `/mail/`.
+fn unread_badge(unread: u32) -> impl IntoView {
+    (unread > 0).then(|| view! { <span class="unread-count" aria-label=format!("{unread} unread")>{unread}</span> })
+}
+
+#[component]
+fn Sidebar() -> impl IntoView {
+    let session = use_session();
+    let adding = RwSignal::new(false);
+    let new_name = RwSignal::new(String::new());
+    let (folder_error, set_folder_error) = signal(None::<String>);
+    let on_create = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let name = new_name.get_untracked();
+        leptos::task::spawn_local(async move {
+            match super::state::folder_command(session, WorkerCommand::CreateFolder { name }).await {
+                Ok(()) => {
+                    adding.set(false);
+                    new_name.set(String::new());
+                    set_folder_error.set(None);
+                }
+                Err(message) => set_folder_error.set(Some(message)),
+            }
+        });
+    };
+    view! {
+        <nav class="sidebar" aria-label="Folders">
+            <Link href="/compose" class="button primary compose-button">"New message"</Link>
+            <ul>
+                {SYSTEM_FOLDERS.iter().map(|folder| {
+                    let role = plico_api::mail::FolderRole::parse(folder.slug);
+                    let unread = move || {
+                        session.mailbox.with(|state| role.and_then(|role| state.folder(role)).map(|f| f.unread).unwrap_or(0))
+                    };
+                    view! {
+                        <li><Link href=format!("/mail/{}", folder.slug) class="folder-link">
+                            <span>{folder.label}</span>
+                            {move || unread_badge(unread())}
+                        </Link></li>
+                    }
+                }).collect_view()}
+            </ul>
+            <div class="sidebar-heading">
+                <h2 id="user-folders">"Folders"</h2>
+                <button type="button" class="link-button" aria-label="New folder" on:click=move |_| adding.update(|open| *open = !*open)>"+ New"</button>
+            </div>
+            {move || adding.get().then(|| view! {
+                <form class="folder-form" on:submit=on_create>
+                    <label class="visually-hidden" for="new-folder-name">"Folder name"</label>
+                    <input id="new-folder-name" type="text" placeholder="Folder name" maxlength="100"
+                        prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev))/>
+                    <button type="submit" class="button ghost small">"Create"</button>
+                </form>
+            })}
+            <crate::ui::ErrorText message=folder_error/>
+            <ul aria-labelledby="user-folders">
+                {move || session.mailbox.with(|state| state.user_folders()).into_iter().map(|folder| view! {
+                    <li><Link href=format!("/mail/{}", folder.id) class="folder-link">
+                        <span>{folder.name.clone().unwrap_or_else(|| "(unreadable name)".into())}</span>
+                        {unread_badge(folder.unread)}
+                    </Link></li>
+                }).collect_view()}
+            </ul>
+            <ul class="sidebar-footer">
+                <li><Link href="/mail/recover" class="folder-link"><span>"Recover deleted messages"</span></Link></li>
+            </ul>
+        </nav>
+    }
+}
+
+/// Which list a mail page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Listing {
+    /// A folder, by id once synced; `role` for system folders.
+    Folder { id: Option<String>, role: Option<FolderRole>, label: String },
+    /// Messages deleted from Trash, recoverable for 45 days.
+    Recover,
+}
+
+/// A folder of the mailbox; `folder` is the path segment after `/mail/`: a system folder's slug,
+/// `recover`, or a user folder's id.
 #[component]
 pub fn MailPage(folder: String) -> impl IntoView {
     let session = use_session();
     let (sync_error, set_sync_error) = signal(None::<String>);
-    let selected = RwSignal::new(None::<String>);
     super::state::sync(session, session.mailbox, set_sync_error);
-    let Some(folder) = folder_for_slug(&folder) else {
-        return view! {
-            <Shell>
-                <section class="message-list">
-                    <h1 class="folder-title">"No such folder"</h1>
-                    <p>"This folder does not exist. Pick one on the left."</p>
-                </section>
-            </Shell>
-        }
-        .into_any();
+    let slug = folder;
+    let system = folder_for_slug(&slug);
+    let listing = {
+        let slug = slug.clone();
+        Memo::new(move |_| {
+            if slug == "recover" {
+                return Some(Listing::Recover);
+            }
+            if let Some(system) = folder_for_slug(&slug) {
+                let role = FolderRole::parse(system.slug);
+                let id = session.mailbox.with(|state| role.and_then(|role| state.folder(role)).map(|f| f.id.clone()));
+                return Some(Listing::Folder { id, role, label: system.label.to_owned() });
+            }
+            session.mailbox.with(|state| {
+                state.folders.iter().find(|f| f.id == slug && f.role.is_none()).map(|f| Listing::Folder {
+                    id: Some(f.id.clone()),
+                    role: None,
+                    label: f.name.clone().unwrap_or_else(|| "(unreadable name)".into()),
+                })
+            })
+        })
     };
-    let role = plico_api::mail::FolderRole::parse(folder.slug);
-    let messages = Memo::new(move |_| {
-        session
-            .mailbox
-            .with(|state| role.and_then(|role| state.folder(role)).map(|f| state.in_folder(&f.id)).unwrap_or_default())
-    });
     let synced = move || session.mailbox.with(|state| state.synced_once);
+    let selected = RwSignal::new(None::<String>);
+    let checked = RwSignal::new(HashSet::<String>::new());
+    let (action_error, set_action_error) = signal(None::<String>);
+    let messages = Memo::new(move |_| match listing.get() {
+        Some(Listing::Folder { id: Some(id), .. }) => session.mailbox.with(|state| state.in_folder(&id)),
+        Some(Listing::Recover) => session.mailbox.with(|state| state.recoverable()),
+        _ => Vec::new(),
+    });
+    // Checked rows that left the list (moved, deleted) stop counting.
+    Effect::new(move |_| {
+        let visible: HashSet<String> = messages.with(|listed| listed.iter().map(|m| m.id.clone()).collect());
+        if checked.with_untracked(|ids| ids.iter().any(|id| !visible.contains(id))) {
+            checked.update(|ids| ids.retain(|id| visible.contains(id)));
+        }
+    });
+    let empty = system.copied();
     view! {
         <Shell>
-            <div class="mail-columns">
-                <section class="message-list" aria-labelledby="folder-title">
-                    <h1 id="folder-title" class="folder-title">{folder.label}</h1>
-                    <crate::ui::ErrorText message=sync_error/>
-                    {move || {
-                        let listed = messages.get();
-                        if listed.is_empty() {
-                            view! {
-                                <div class="empty-state">
-                                    <svg viewBox="0 0 64 64" aria-hidden="true" class="empty-illustration">
-                                        <rect x="8" y="16" width="48" height="34" rx="6"/>
-                                        <path d="M10 20l22 16 22-16"/>
-                                    </svg>
-                                    <h2>{if synced() { folder.empty_title } else { "Loading…" }}</h2>
-                                    <p>{folder.empty_text}</p>
+            {move || match listing.get() {
+                None => view! {
+                    <section class="message-list">
+                        <h1 class="folder-title">{if synced() { "No such folder" } else { "Loading…" }}</h1>
+                        {synced().then(|| view! { <p>"This folder does not exist. Pick one on the left."</p> })}
+                    </section>
+                }.into_any(),
+                Some(current) => {
+                    let (title, role, folder_id) = match &current {
+                        Listing::Folder { label, role, id } => (label.clone(), *role, id.clone()),
+                        Listing::Recover => ("Recover deleted messages".to_owned(), None, None),
+                    };
+                    let recover = current == Listing::Recover;
+                    let user_folder = role.is_none() && !recover;
+                    view! {
+                        <div class="mail-columns">
+                            <section class="message-list" aria-labelledby="folder-title">
+                                <div class="folder-header">
+                                    <h1 id="folder-title" class="folder-title">{title.clone()}</h1>
+                                    {user_folder.then(|| folder_id.clone().map(|id| view! { <FolderMenu id=id name=title.clone()/> }))}
                                 </div>
-                            }.into_any()
-                        } else {
-                            view! {
-                                <ul class="messages" aria-label=format!("Messages in {}", folder.label)>
-                                    {listed.into_iter().map(|message| view! { <MessageRow message=message selected=selected/> }).collect_view()}
-                                </ul>
-                            }.into_any()
-                        }
-                    }}
-                </section>
-                {move || selected.get().map(|id| view! { <Reader id=id/> })}
-            </div>
+                                {recover.then(|| view! {
+                                    <p class="hint">{format!("Messages deleted from Trash can be recovered for {RECOVERY_DAYS} days; recovered messages go back to Trash. After that they are erased from the server for good.")}</p>
+                                })}
+                                <crate::ui::ErrorText message=sync_error/>
+                                <Toolbar role=role recover=recover checked=checked messages=messages error=set_action_error/>
+                                <crate::ui::ErrorText message=action_error/>
+                                {move || {
+                                    let listed = messages.get();
+                                    if listed.is_empty() {
+                                        let (heading, text) = match (empty, recover) {
+                                            (_, true) => ("Nothing to recover", "Messages you delete from Trash show up here for 45 days."),
+                                            (Some(folder), _) => (folder.empty_title, folder.empty_text),
+                                            (None, _) => ("This folder is empty", "Move messages here from any folder."),
+                                        };
+                                        view! {
+                                            <div class="empty-state">
+                                                <svg viewBox="0 0 64 64" aria-hidden="true" class="empty-illustration">
+                                                    <rect x="8" y="16" width="48" height="34" rx="6"/>
+                                                    <path d="M10 20l22 16 22-16"/>
+                                                </svg>
+                                                <h2>{if synced() { heading } else { "Loading…" }}</h2>
+                                                <p>{text}</p>
+                                            </div>
+                                        }.into_any()
+                                    } else {
+                                        view! {
+                                            <ul class="messages" aria-label=format!("Messages in {title}")>
+                                                {listed.into_iter().map(|message| view! {
+                                                    <MessageRow message=message selected=selected checked=checked recover=recover/>
+                                                }).collect_view()}
+                                            </ul>
+                                        }.into_any()
+                                    }
+                                }}
+                            </section>
+                            {move || selected.get().map(|id| view! { <super::reader::Reader id=id selected=selected/> })}
+                        </div>
+                    }.into_any()
+                }
+            }}
         </Shell>
     }
-    .into_any()
 }
 
-/// Unix seconds as a short local date and time.
-fn short_time(seconds: i64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
-    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+/// Rename and delete for a user folder.
+#[component]
+fn FolderMenu(id: String, name: String) -> impl IntoView {
+    let session = use_session();
+    let navigator = use_navigator();
+    let renaming = RwSignal::new(false);
+    let new_name = RwSignal::new(name.clone());
+    let (error, set_error) = signal(None::<String>);
+    let id = StoredValue::new(id);
+    let on_rename = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let command = WorkerCommand::RenameFolder { folder_id: id.get_value(), name: new_name.get_untracked() };
+        leptos::task::spawn_local(async move {
+            match super::state::folder_command(session, command).await {
+                Ok(()) => renaming.set(false),
+                Err(message) => set_error.set(Some(message)),
+            }
+        });
+    };
+    let on_delete = move |_| {
+        let confirmed = web_sys::window()
+            .and_then(|window| {
+                window.confirm_with_message(&format!("Delete the folder “{name}”? Its messages move to Trash.")).ok()
+            })
+            .unwrap_or(false);
+        if !confirmed {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match crate::api_client::send("DELETE", &format!("/folders/{}", id.get_value())).await {
+                Ok(()) => {
+                    let (_, set_sync_error) = signal(None::<String>);
+                    super::state::sync(session, session.mailbox, set_sync_error);
+                    navigator.go("/mail/inbox");
+                }
+                Err(failure) => set_error.set(Some(failure.message)),
+            }
+        });
+    };
+    view! {
+        <div class="folder-menu">
+            {move || if renaming.get() {
+                view! {
+                    <form class="folder-form" on:submit=on_rename>
+                        <label class="visually-hidden" for="rename-folder">"New folder name"</label>
+                        <input id="rename-folder" type="text" maxlength="100"
+                            prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev))/>
+                        <button type="submit" class="button ghost small">"Save"</button>
+                    </form>
+                }.into_any()
+            } else {
+                view! { <button type="button" class="button ghost small" on:click=move |_| renaming.set(true)>"Rename"</button> }.into_any()
+            }}
+            <button type="button" class="button danger-ghost small" on:click=on_delete>"Delete folder"</button>
+            <crate::ui::ErrorText message=error/>
+        </div>
+    }
+}
+
+/// Actions on the checked messages.
+#[component]
+fn Toolbar(
+    role: Option<FolderRole>,
+    recover: bool,
+    checked: RwSignal<HashSet<String>>,
+    messages: Memo<Vec<ListedMessage>>,
+    error: WriteSignal<Option<String>>,
+) -> impl IntoView {
+    let session = use_session();
+    let none_checked = move || checked.with(HashSet::is_empty);
+    let all_checked = move || {
+        let count = checked.with(HashSet::len);
+        count > 0 && messages.with(|listed| listed.len() == count)
+    };
+    let toggle_all = move |_| {
+        if all_checked() {
+            checked.set(HashSet::new());
+        } else {
+            checked.set(messages.with(|listed| listed.iter().map(|m| m.id.clone()).collect()));
+        }
+    };
+    let run = move |action: Action| {
+        let ids: Vec<String> = checked.with_untracked(|ids| ids.iter().cloned().collect());
+        if ids.is_empty() && !matches!(action, Action::EmptyTrash) {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match super::state::act(session, action, ids).await {
+                Ok(()) => {
+                    checked.set(HashSet::new());
+                    error.set(None);
+                }
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    };
+    let move_targets = move || {
+        session.mailbox.with(|state| {
+            state
+                .folders
+                .iter()
+                .filter(|folder| folder.role != role || folder.role.is_none())
+                .filter(|folder| !matches!(folder.role, Some(FolderRole::Drafts | FolderRole::Trash)))
+                .map(|folder| (folder.id.clone(), super::state::folder_label(folder)))
+                .collect::<Vec<_>>()
+        })
+    };
+    let in_trash = role == Some(FolderRole::Trash);
+    view! {
+        <div class="toolbar" role="toolbar" aria-label="Actions on selected messages">
+            <label class="select-all">
+                <input type="checkbox" prop:checked=all_checked on:change=toggle_all/>
+                <span class="visually-hidden">"Select all"</span>
+            </label>
+            {move || if none_checked() {
+                view! { <span class="toolbar-hint">"Select messages to act on them."</span> }.into_any()
+            } else if recover {
+                view! {
+                    <button type="button" class="button ghost small" on:click=move |_| run(Action::Recover)>"Recover to Trash"</button>
+                }.into_any()
+            } else {
+                view! {
+                    <button type="button" class="button ghost small" on:click=move |_| run(Action::Flags { add: flags::SEEN, remove: 0 })>"Mark read"</button>
+                    <button type="button" class="button ghost small" on:click=move |_| run(Action::Flags { add: 0, remove: flags::SEEN })>"Mark unread"</button>
+                    <button type="button" class="button ghost small" on:click=move |_| run(Action::Flags { add: flags::STARRED, remove: 0 })>"Star"</button>
+                    <label class="visually-hidden" for="move-to">"Move to"</label>
+                    <select id="move-to" class="move-to" on:change=move |ev| {
+                        let target = event_target_value(&ev);
+                        if !target.is_empty() {
+                            run(Action::Move(target));
+                        }
+                        if let Some(select) = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlSelectElement>(t).ok()) {
+                            select.set_value("");
+                        }
+                    }>
+                        <option value="">"Move to…"</option>
+                        {move || move_targets().into_iter().map(|(id, label)| view! { <option value=id>{label}</option> }).collect_view()}
+                    </select>
+                    <button type="button" class="button danger-ghost small" on:click=move |_| run(Action::Delete)>
+                        {if in_trash { "Delete for good" } else { "Delete" }}
+                    </button>
+                }.into_any()
+            }}
+            {in_trash.then(|| view! {
+                <button type="button" class="button danger-ghost small empty-trash" disabled=move || messages.with(Vec::is_empty)
+                    on:click=move |_| {
+                        checked.set(messages.with_untracked(|listed| listed.iter().map(|m| m.id.clone()).collect()));
+                        run(Action::EmptyTrash)
+                    }>"Empty trash"</button>
+            })}
+            <span class="toolbar-count" aria-live="polite">{move || {
+                let count = checked.with(HashSet::len);
+                (count > 0).then(|| format!("{count} selected"))
+            }}</span>
+        </div>
+    }
 }
 
 #[component]
-fn MessageRow(message: plico_api::worker::ListedMessage, selected: RwSignal<Option<String>>) -> impl IntoView {
+fn MessageRow(
+    message: ListedMessage,
+    selected: RwSignal<Option<String>>,
+    checked: RwSignal<HashSet<String>>,
+    recover: bool,
+) -> impl IntoView {
     let session = use_session();
-    let id = message.id.clone();
-    let unread = move || {
-        let id = id.clone();
-        session
-            .mailbox
-            .with(|state| state.messages.get(&id).is_some_and(|m| m.flags & plico_api::mail::flags::SEEN == 0))
-    };
-    let id = message.id.clone();
-    let on_click = move |_| {
+    let id = StoredValue::new(message.id.clone());
+    let flags_of =
+        move || session.mailbox.with(|state| id.with_value(|id| state.messages.get(id).map(|m| m.flags).unwrap_or(0)));
+    let unread = move || flags_of() & flags::SEEN == 0;
+    let starred = move || flags_of() & flags::STARRED != 0;
+    let on_open = move |_| {
+        if recover {
+            return;
+        }
+        let id = id.get_value();
         selected.set(Some(id.clone()));
         let mut changed = false;
         session.mailbox.update(|state| changed = state.mark_seen(&id));
         if changed {
-            let update = plico_api::mail::MessageUpdate {
-                ids: vec![id.clone()],
-                add_flags: plico_api::mail::flags::SEEN,
-                ..Default::default()
-            };
+            let update = MessageUpdate { ids: vec![id], add_flags: flags::SEEN, ..Default::default() };
             leptos::task::spawn_local(async move {
                 let _ = crate::api_client::send_json("PATCH", "/messages", &update).await;
             });
         }
     };
-    let row_id = StoredValue::new(message.id.clone());
-    let is_selected = move || selected.with(|current| row_id.with_value(|id| current.as_deref() == Some(id.as_str())));
-    let when = short_time(message.received_at);
+    let on_star = move |_| {
+        let (add, remove) = if starred() { (0, flags::STARRED) } else { (flags::STARRED, 0) };
+        leptos::task::spawn_local(async move {
+            let _ = super::state::act(session, Action::Flags { add, remove }, vec![id.get_value()]).await;
+        });
+    };
+    let is_selected = move || selected.with(|current| id.with_value(|id| current.as_deref() == Some(id.as_str())));
+    let is_checked = move || checked.with(|ids| id.with_value(|id| ids.contains(id)));
+    let on_check = move |_| {
+        let id = id.get_value();
+        checked.update(|ids| {
+            if !ids.remove(&id) {
+                ids.insert(id);
+            }
+        });
+    };
+    let when = match (recover, message.deleted_at) {
+        (true, Some(deleted_at)) => {
+            let now = (js_sys::Date::now() / 1000.0) as i64;
+            let left = super::state::days_left(deleted_at, now);
+            format!("{left} {} left", if left == 1 { "day" } else { "days" })
+        }
+        _ => super::reader::short_time(message.received_at),
+    };
     let (from, subject, snippet, attachment) = match &message.summary {
         Some(summary) => (
             summary.from_name.clone().or(summary.from_address.clone()).unwrap_or_else(|| "(unknown sender)".into()),
@@ -182,68 +476,23 @@ fn MessageRow(message: plico_api::worker::ListedMessage, selected: RwSignal<Opti
             ("—".into(), "This message cannot be read".into(), "It could not be decrypted with your key.".into(), false)
         }
     };
+    let label = format!("Select message from {from}: {subject}");
     view! {
-        <li>
+        <li class="message-item" class:checked=is_checked>
+            <input type="checkbox" class="row-check" aria-label=label prop:checked=is_checked on:change=on_check/>
             <button type="button" class="message-row" class:unread=unread class:selected=is_selected
-                aria-pressed=move || is_selected().to_string() on:click=on_click>
+                aria-pressed=move || is_selected().to_string() on:click=on_open>
                 <span class="row-from">{from}</span>
                 <span class="row-date">{when}</span>
-                <span class="row-subject">{subject}{attachment.then_some(" 📎")}</span>
+                <span class="row-subject">{attachment.then(|| view! { <crate::ui::PaperclipIcon/> })}{subject}</span>
                 <span class="row-snippet">{snippet}</span>
             </button>
+            {(!recover).then(|| view! {
+                <button type="button" class="star" class:on=starred aria-pressed=move || starred().to_string()
+                    aria-label="Starred" on:click=on_star>{move || if starred() { "★" } else { "☆" }}</button>
+            })}
         </li>
     }
 }
 
-/// The reading pane: decrypts, verifies and shows one message.
-#[component]
-fn Reader(id: String) -> impl IntoView {
-    use plico_api::worker::{OpenedMessageView, SignatureView, WorkerCommand, WorkerOutcome};
-    let session = use_session();
-    let (opened, set_opened) = signal(None::<Result<OpenedMessageView, String>>);
-    leptos::task::spawn_local(async move {
-        let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
-        let result = match worker.call(WorkerCommand::OpenMessage { id }, |_| {}).await {
-            Ok(WorkerOutcome::Opened(view)) => Ok(*view),
-            Ok(_) => Err("The worker answered something unexpected.".to_owned()),
-            Err(failure) => Err(failure.message),
-        };
-        set_opened.set(Some(result));
-    });
-    move || {
-        match opened.get() {
-        None => view! { <article class="reader" aria-busy="true"><p class="muted">"Decrypting…"</p></article> }.into_any(),
-        Some(Err(message)) => view! {
-            <article class="reader"><h2>"This message cannot be read"</h2><p class="error" role="alert">{message}</p></article>
-        }.into_any(),
-        Some(Ok(message)) => {
-            let (class, text) = match &message.signature {
-                SignatureView::Valid { .. } => ("signature valid", format!("Signed by {}: the signature is valid.", message.from.clone().unwrap_or_default())),
-                SignatureView::UnknownKey => ("signature unknown", "Signed with a key Plico does not know: the sender cannot be confirmed.".to_owned()),
-                SignatureView::Bad => ("signature bad", "Bad signature: this message may have been altered.".to_owned()),
-                SignatureView::Unsigned => ("signature unknown", "Not signed: the sender cannot be confirmed.".to_owned()),
-            };
-            view! {
-                <article class="reader" aria-labelledby="reader-subject">
-                    <h2 id="reader-subject">{if message.subject.is_empty() { "(no subject)".to_owned() } else { message.subject.clone() }}</h2>
-                    <p class=class role="status">{text}</p>
-                    <dl class="headers">
-                        <dt>"From"</dt><dd>{message.from.clone().unwrap_or_default()}</dd>
-                        <dt>"To"</dt><dd>{message.to.join(", ")}</dd>
-                        {(!message.cc.is_empty()).then(|| view! { <dt>"Cc"</dt><dd>{message.cc.join(", ")}</dd> })}
-                        <dt>"Date"</dt><dd>{message.date.map(short_time).unwrap_or_default()}</dd>
-                    </dl>
-                    <pre class="message-text">{message.text.clone()}</pre>
-                    {(!message.attachments.is_empty()).then(|| view! {
-                        <ul class="attachments" aria-label="Attachments">
-                            {message.attachments.iter().map(|a| view! {
-                                <li>{format!("{} ({} KB)", a.file_name, a.size.div_ceil(1024))}</li>
-                            }).collect_view()}
-                        </ul>
-                    })}
-                </article>
-            }.into_any()
-        }
-    }
-    }
-}
+pub use super::state::Action;

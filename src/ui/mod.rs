@@ -40,6 +40,36 @@ pub fn StageProgress(#[prop(into)] stage: Signal<Option<WorkerStage>>) -> impl I
     }
 }
 
+/// Sizes in binary units, as mail clients show them: "999 B", "12 KB", "1.5 MB", "25 MB".
+/// Integer arithmetic: float formatting would cost the UI binary kilobytes.
+pub fn human_size(bytes: u64) -> String {
+    const KB: u64 = 1024;
+    const MB: u64 = 1024 * 1024;
+    match bytes {
+        0..KB => format!("{bytes} B"),
+        KB..MB => format!("{} KB", bytes.div_ceil(KB)),
+        _ => {
+            let tenths = (bytes * 10 + MB / 2) / MB;
+            if tenths % 10 == 0 {
+                format!("{} MB", tenths / 10)
+            } else {
+                format!("{}.{} MB", tenths / 10, tenths % 10)
+            }
+        }
+    }
+}
+
+/// A paperclip, for attachments (emoji fonts are not everywhere).
+#[component]
+pub fn PaperclipIcon() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" width="16" height="16">
+            <path d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.5 3.5 0 0 1 5 5l-8.6 8.6a2 2 0 0 1-2.8-2.8l7.9-7.9"
+                fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/>
+        </svg>
+    }
+}
+
 /// Shown for paths the app does not know.
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -51,5 +81,21 @@ pub fn NotFound() -> impl IntoView {
                 <crate::router::Link href="/" class="button primary">"Go to Plico"</crate::router::Link>
             </section>
         </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    #[test]
+    fn sizes_read_like_a_mail_client() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1024), "1 KB");
+        assert_eq!(human_size(1025), "2 KB");
+        assert_eq!(human_size(1024 * 1024), "1 MB");
+        assert_eq!(human_size(1024 * 1024 + 100 * 1024), "1.1 MB");
+        assert_eq!(human_size(25 * 1024 * 1024), "25 MB");
     }
 }

@@ -165,6 +165,8 @@ pub struct ServerInfo {
     /// The mail domain: addresses are `name@domain`.
     pub domain: String,
     pub version: String,
+    /// The largest attachment the composer accepts, in bytes.
+    pub max_attachment_bytes: u64,
 }
 
 #[cfg(test)]

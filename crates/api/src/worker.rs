@@ -65,6 +65,8 @@ pub struct OutgoingMessage {
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
     pub attachments: Vec<OutgoingAttachment>,
+    /// Forwarding: also attach every attachment of this message (the one opened last).
+    pub forward_attachments_of: Option<String>,
 }
 
 /// A folder as the UI shows it: a system folder's role, or a user folder's opened name.

@@ -4,7 +4,9 @@
 //! does not parse HTML exactly as the browser does. What this layer adds: no scripts, no event
 //! handlers, no forms, no frames, no `<style>` blocks; links only to http, https and mailto, each
 //! with `rel="noopener noreferrer"`; images from `data:` (and `cid:` parts turned into `data:`),
-//! or from http(s) for the reader's "load remote content" button to allow.
+//! or from http(s) for the reader's "load remote content" button to allow. No `style` attributes:
+//! the app's policy, which the frame inherits, applies no inline styles, so presentational
+//! attributes (`bgcolor`, `align`, `<font>`) are what formatting survives.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -52,7 +54,8 @@ pub fn clean(html: &str, attachments: &[Attachment]) -> Clean {
         .link_rel(Some("noopener noreferrer"))
         .url_schemes(HashSet::from(["http", "https", "mailto", "data", "cid"]))
         .url_relative(ammonia::UrlRelative::Deny)
-        .add_generic_attributes(["style", "align", "bgcolor", "width", "height"])
+        .add_generic_attributes(["align", "bgcolor", "width", "height", "color", "face", "size", "valign"])
+        .add_tags(["font", "center"])
         .add_tag_attributes("a", ["target"])
         .attribute_filter(move |element, attribute, value| {
             let url_scheme = scheme(value);
@@ -71,7 +74,7 @@ pub fn clean(html: &str, attachments: &[Attachment]) -> Clean {
                 (_, "href" | "src" | "cite" | "action" | "background" | "longdesc" | "poster") => {
                     match url_scheme.as_deref() {
                         Some("http" | "https" | "mailto") => {
-                            if attribute == "href" {
+                            if (element, attribute) == ("a", "href") {
                                 if let Ok(mut links) = found.lock() {
                                     links.push(value.to_owned());
                                 }
@@ -82,6 +85,7 @@ pub fn clean(html: &str, attachments: &[Attachment]) -> Clean {
                     }
                 }
                 (_, "target") => Some(Cow::Borrowed("_blank")),
+
                 _ => Some(Cow::Borrowed(value)),
             }
         });
@@ -108,9 +112,23 @@ mod tests {
     #[test]
     fn scripts_handlers_and_forms_go() {
         let out = clean_html(
-            r#"<p onclick="alert(1)">hi</p><script>alert(2)</script><form action="https://evil.example/"><input name=x></form><iframe src="https://evil.example/"></iframe><svg onload="alert(3)"><circle/></svg><meta http-equiv="refresh" content="0;url=https://evil.example/"><style>body{background:url(https://evil.example/)}</style>"#,
+            r#"<p onclick="alert(1)">hi</p><script>alert(2)</script><form action="https://evil.example/"><input name=x></form><iframe src="https://evil.example/"></iframe><svg onload="alert(3)"><circle/></svg><meta http-equiv="refresh" content="0;url=https://evil.example/"><style>body{background:url(https://evil.example/)}</style><div style="width:expression(alert(4))">e</div><p style="color:red">red</p>"#,
         );
-        for bad in ["onclick", "<script", "alert", "<form", "action", "<iframe", "<svg", "onload", "<meta", "<style"] {
+        assert!(out.contains("<p>red</p>"), "{out}");
+        for bad in [
+            "onclick",
+            "<script",
+            "alert",
+            "<form",
+            "action",
+            "<iframe",
+            "<svg",
+            "onload",
+            "<meta",
+            "<style",
+            "expression",
+            "style=",
+        ] {
             assert!(!out.contains(bad), "{bad} survived: {out}");
         }
         assert!(out.contains("<p>hi</p>"), "{out}");
@@ -119,7 +137,7 @@ mod tests {
     #[test]
     fn links_keep_only_safe_schemes_and_get_rel() {
         let cleaned = clean(
-            r#"<a href="javascript:alert(1)">a</a><a href="https://ok.example/x">b</a><a href="mailto:x@y.example">c</a><a href="data:text/html,<script>alert(1)</script>">d</a><a href="/relative">e</a>"#,
+            r#"<a href="javascript:alert(1)">a</a><a href="https://ok.example/x">b</a><a href="mailto:x@y.example">c</a><a href="data:text/html,<script>alert(1)</script>">d</a><a href="/relative">e</a><link href="https://not-a-link.example/">"#,
             &[],
         );
         assert!(!cleaned.html.contains("javascript"), "{}", cleaned.html);

@@ -71,7 +71,11 @@ async fn open_session(state: &AppState, account_id: i64, meta: &ClientMeta, kind
 
 #[utoipa::path(get, path = "/api/v1/info", responses((status = 200, body = ServerInfo)))]
 pub async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
-    Json(ServerInfo { domain: state.config.domain.clone(), version: env!("CARGO_PKG_VERSION").to_owned() })
+    Json(ServerInfo {
+        domain: state.config.domain.clone(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        max_attachment_bytes: state.config.max_attachment_bytes,
+    })
 }
 
 fn checked_name(raw: &str) -> ApiResult<String> {

@@ -19,6 +19,16 @@ impl Clock for SystemClock {
     }
 }
 
+/// The real clock shifted by a fixed number of seconds: `plico retention --days-ahead` uses it to
+/// run the retention rules as they will run on a later day.
+pub struct OffsetClock(pub i64);
+
+impl Clock for OffsetClock {
+    fn now(&self) -> i64 {
+        SystemClock.now() + self.0
+    }
+}
+
 /// A clock that moves only when told to.
 pub struct ManualClock(AtomicI64);
 

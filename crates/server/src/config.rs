@@ -27,9 +27,14 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
 
     /// The largest encrypted message (with its attachments) accepted, in bytes. The default
-    /// leaves room for a 25 MiB attachment after OpenPGP and MIME overhead.
-    #[arg(long = "max-message-bytes", env = "PLICO_MAX_MESSAGE_BYTES", default_value_t = 40 * 1024 * 1024)]
+    /// leaves room for a 25 MiB attachment after MIME base64 and OpenPGP armour.
+    #[arg(long = "max-message-bytes", env = "PLICO_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_message_bytes: usize,
+
+    /// The largest single attachment the composer accepts, in bytes. The message limit must
+    /// leave room for it: base64 in MIME and ASCII armour each add about a third.
+    #[arg(long = "max-attachment-bytes", env = "PLICO_MAX_ATTACHMENT_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub max_attachment_bytes: u64,
 
     /// Set when a TLS-terminating proxy is in front: cookies become Secure with the __Host-
     /// prefix, and responses carry HSTS.
@@ -66,7 +71,8 @@ impl ServeConfig {
             domain: "plico.test".into(),
             dist_dir: None,
             max_body_bytes: 1024 * 1024,
-            max_message_bytes: 40 * 1024 * 1024,
+            max_message_bytes: 64 * 1024 * 1024,
+            max_attachment_bytes: 25 * 1024 * 1024,
             behind_tls: false,
             trust_forwarded_for: false,
             session_hours: 24 * 7,

@@ -20,6 +20,14 @@ enum Command {
     Serve(ServeConfig),
     /// Print the OpenAPI document.
     Openapi,
+    /// Run every retention rule once and exit. `--days-ahead` runs them as they will run that
+    /// many days from now (for drills and the end-to-end tests; it deletes for real).
+    Retention {
+        #[command(flatten)]
+        config: ServeConfig,
+        #[arg(long = "days-ahead", default_value_t = 0)]
+        days_ahead: i64,
+    },
 }
 
 #[tokio::main]
@@ -39,6 +47,26 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Command::Retention { config, days_ahead } => {
+            let clock = Arc::new(plico_server::clock::OffsetClock(days_ahead * plico_server::clock::DAY));
+            let result = match AppState::open(config, clock).await {
+                Ok(state) => plico_server::retention::run_once(&state).await.map_err(|error| error.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            match result {
+                Ok(report) => {
+                    println!(
+                        "retention: {} messages, {} blob files, {} login events, {} sessions removed",
+                        report.messages, report.blobs, report.login_events, report.sessions
+                    );
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("plico: {error}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
         Command::Openapi => {
             use utoipa::OpenApi;
             match plico_server::openapi::ApiDoc::openapi().to_pretty_json() {

@@ -61,10 +61,15 @@ pub struct StaticFiles {
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
+/// The app's policy. A `srcdoc` frame inherits it, so the reader's message frame can never do more
+/// than this allows: no inline styles or scripts at all, and `https:` images only for the "load
+/// remote content" button. The frame's own policy (`img-src data:` until the user asks) narrows it
+/// further; the app itself never puts untrusted markup in its own document.
 fn content_security_policy(inline_script_hashes: &[String]) -> String {
     let hashes: String = inline_script_hashes.iter().map(|hash| format!(" 'sha256-{hash}'")).collect();
     format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; img-src 'self' data:; \
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+         img-src 'self' data: blob: https:; \
          font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-src 'none'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )

@@ -119,6 +119,20 @@ mod worker {
             }),
             WorkerCommand::Send(message) => {
                 post(&WorkerEvent::Progress { id, stage: WorkerStage::Encrypting });
+                let forwarded: Vec<Attachment> = match &message.forward_attachments_of {
+                    Some(original) => OPENED.with(|slot| {
+                        slot.borrow()
+                            .as_ref()
+                            .filter(|(opened, _)| opened == original)
+                            .map(|(_, attachments)| attachments.clone())
+                            .ok_or_else(|| {
+                                FlowError::Protocol(
+                                    "Open the forwarded message again to include its attachments.".into(),
+                                )
+                            })
+                    })?,
+                    None => Vec::new(),
+                };
                 let outgoing = mail::Outgoing {
                     to: message.to,
                     cc: message.cc,
@@ -134,6 +148,7 @@ mod worker {
                             content_id: None,
                             data: file.data,
                         })
+                        .chain(forwarded)
                         .collect(),
                     in_reply_to: message.in_reply_to,
                     references: message.references,

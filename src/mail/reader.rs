@@ -1,0 +1,384 @@
+//! The reading pane: decrypts, verifies and shows one message and its conversation.
+//!
+//! HTML mail is shown in an `<iframe sandbox srcdoc>` with no allowances (no scripts, no forms,
+//! no popups, no navigation, an opaque origin) and its own CSP: images only from `data:` until
+//! the user loads remote content for this message, then also from `https:`. The render worker
+//! sanitised the HTML before it got here; the frame is the boundary that holds even when the
+//! sanitiser misses something. The frame cannot open links, so the reader lists them below it.
+
+use leptos::prelude::*;
+use plico_api::worker::{OpenedMessageView, SignatureView, WorkerCommand, WorkerOutcome};
+use wasm_bindgen::JsCast;
+
+use super::compose::ComposeSeed;
+use super::state::MailboxState;
+use crate::app::{use_session, Session};
+use crate::router::use_navigator;
+
+/// The CSP of the message frame: nothing but inline styles and `data:` images, and `https:`
+/// images once the user asked for remote content.
+pub fn frame_policy(remote: bool) -> String {
+    let images = if remote { "data: https:" } else { "data:" };
+    format!("default-src 'none'; style-src 'unsafe-inline'; img-src {images}; form-action 'none'; base-uri 'none'")
+}
+
+/// The document the frame shows: the sanitised body under the frame's own CSP. The frame also
+/// inherits the app's policy, which allows no inline styles, so the default face comes from a
+/// presentational `<font>` element, which no policy governs.
+pub fn frame_document(html: &str, remote: bool) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{}\"></head>\
+         <body><font face=\"system-ui, sans-serif\">{html}</font></body></html>",
+        frame_policy(remote)
+    )
+}
+
+/// Unix seconds as a short local date and time.
+pub fn short_time(seconds: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
+    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+}
+
+fn signature_words(message: &OpenedMessageView) -> (&'static str, String) {
+    match &message.signature {
+        SignatureView::Valid { .. } => (
+            "signature valid",
+            format!("Signed by {}: the signature is valid.", message.from.clone().unwrap_or_default()),
+        ),
+        SignatureView::UnknownKey => {
+            ("signature unknown", "Signed with a key Plico does not know: the sender cannot be confirmed.".to_owned())
+        }
+        SignatureView::Bad => ("signature bad", "Bad signature: this message may have been altered.".to_owned()),
+        SignatureView::Unsigned => ("signature unknown", "Not signed: the sender cannot be confirmed.".to_owned()),
+    }
+}
+
+/// Hands the browser a file to save.
+fn save_file(file_name: &str, content_type: &str, data: &[u8]) -> Result<(), String> {
+    let array = js_sys::Uint8Array::from(data);
+    let parts = js_sys::Array::of1(&array);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(content_type);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|_| "The browser could not hold the file.".to_owned())?;
+    let url =
+        web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "The browser refused the file.".to_owned())?;
+    let document = web_sys::window().and_then(|window| window.document()).ok_or("no document")?;
+    let anchor: web_sys::HtmlAnchorElement = document.create_element("a").map_err(|_| "no anchor")?.unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    // The download has started from the URL; release it a little later.
+    let release = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(release.unchecked_ref(), 60_000);
+    }
+    Ok(())
+}
+
+fn quote(text: &str) -> String {
+    text.lines()
+        .map(|line| if line.is_empty() { ">".to_owned() } else { format!("> {line}") })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn prefixed(prefix: &str, subject: &str) -> String {
+    if subject.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()) {
+        subject.to_owned()
+    } else {
+        format!("{prefix} {subject}")
+    }
+}
+
+/// The address part of a `Name <address>` mailbox.
+fn bare_address(mailbox: &str) -> String {
+    match (mailbox.rfind('<'), mailbox.rfind('>')) {
+        (Some(start), Some(end)) if start < end => mailbox[start + 1..end].to_owned(),
+        _ => mailbox.trim().to_owned(),
+    }
+}
+
+/// What Reply, Reply all and Forward start the composer with.
+pub fn reply_seed(message: &OpenedMessageView, own_address: &str, all: bool) -> ComposeSeed {
+    let from = message.from.as_deref().map(bare_address);
+    let mut to: Vec<String> = from.iter().cloned().collect();
+    let mut cc = Vec::new();
+    if all {
+        for address in message.to.iter().map(|m| bare_address(m)) {
+            if address != own_address && !to.contains(&address) {
+                to.push(address);
+            }
+        }
+        for address in message.cc.iter().map(|m| bare_address(m)) {
+            if address != own_address && !to.contains(&address) && !cc.contains(&address) {
+                cc.push(address);
+            }
+        }
+    }
+    if to.is_empty() {
+        to = message.to.iter().map(|m| bare_address(m)).collect();
+    }
+    let mut references = message.references.clone();
+    if let Some(id) = &message.message_id {
+        if !references.contains(id) {
+            references.push(id.clone());
+        }
+    }
+    let when = message.date.map(short_time).unwrap_or_default();
+    let who = message.from.clone().unwrap_or_default();
+    ComposeSeed {
+        to: to.join(", "),
+        cc: cc.join(", "),
+        subject: prefixed("Re:", &message.subject),
+        body: format!("\n\nOn {when}, {who} wrote:\n{}", quote(&message.text)),
+        in_reply_to: message.message_id.clone(),
+        references,
+        forward_attachments_of: None,
+    }
+}
+
+/// What Forward starts the composer with: the original quoted, its attachments kept.
+pub fn forward_seed(message: &OpenedMessageView) -> ComposeSeed {
+    let when = message.date.map(short_time).unwrap_or_default();
+    ComposeSeed {
+        to: String::new(),
+        cc: String::new(),
+        subject: prefixed("Fwd:", &message.subject),
+        body: format!(
+            "\n\n---------- Forwarded message ----------\nFrom: {}\nDate: {when}\nSubject: {}\nTo: {}\n\n{}",
+            message.from.clone().unwrap_or_default(),
+            message.subject,
+            message.to.join(", "),
+            message.text
+        ),
+        in_reply_to: None,
+        references: Vec::new(),
+        forward_attachments_of: (!message.attachments.is_empty()).then(|| message.id.clone()),
+    }
+}
+
+async fn open(session: Session, id: String) -> Result<OpenedMessageView, String> {
+    let worker = session.worker.with_value(|worker| worker.clone())?;
+    match worker.call(WorkerCommand::OpenMessage { id }, |_| {}).await {
+        Ok(WorkerOutcome::Opened(view)) => Ok(*view),
+        Ok(_) => Err("The worker answered something unexpected.".to_owned()),
+        Err(failure) => Err(failure.message),
+    }
+}
+
+/// The reading pane for message `id`.
+#[component]
+pub fn Reader(id: String, selected: RwSignal<Option<String>>) -> impl IntoView {
+    let session = use_session();
+    let (opened, set_opened) = signal(None::<Result<OpenedMessageView, String>>);
+    let message_id = id.clone();
+    leptos::task::spawn_local(async move {
+        set_opened.set(Some(open(session, message_id).await));
+    });
+    move || match opened.get() {
+        None => {
+            view! { <article class="reader" aria-busy="true"><p class="muted">"Decrypting…"</p></article> }.into_any()
+        }
+        Some(Err(message)) => view! {
+            <article class="reader">
+                <h2>"This message cannot be read"</h2>
+                <p class="error" role="alert">{message}</p>
+            </article>
+        }
+        .into_any(),
+        Some(Ok(message)) => view! { <OpenedMessage message=message selected=selected/> }.into_any(),
+    }
+}
+
+#[component]
+fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>) -> impl IntoView {
+    let session = use_session();
+    let navigator = use_navigator();
+    let (class, words) = signature_words(&message);
+    let remote = RwSignal::new(false);
+    let (download_error, set_download_error) = signal(None::<String>);
+    let message = StoredValue::new(message);
+    let own = move || {
+        session.identity.with_untracked(|identity| identity.as_ref().map(|i| i.address.clone()).unwrap_or_default())
+    };
+    let start_compose = move |seed: ComposeSeed| {
+        session.compose_seed.set(Some(seed));
+        navigator.go("/compose");
+    };
+    let on_reply = move |_| start_compose(message.with_value(|m| reply_seed(m, &own(), false)));
+    let on_reply_all = move |_| start_compose(message.with_value(|m| reply_seed(m, &own(), true)));
+    let on_forward = move |_| start_compose(message.with_value(forward_seed));
+    let conversation = Memo::new(move |_| {
+        let id = message.with_value(|m| m.id.clone());
+        session.mailbox.with(|state: &MailboxState| state.conversation(&id))
+    });
+    let body = message.with_value(|m| match m.html.clone() {
+        Some(html) => {
+            let has_remote = m.has_remote_content;
+            let links = m.links.clone();
+            view! {
+                {has_remote.then(|| view! {
+                    <div class="remote-bar" role="status">
+                        {move || if remote.get() {
+                            view! { <span>"Remote content is shown for this message."</span> }.into_any()
+                        } else {
+                            view! {
+                                <span>"Remote images are blocked to protect your privacy."</span>
+                                <button type="button" class="button ghost small" on:click=move |_| remote.set(true)>"Load remote content"</button>
+                            }.into_any()
+                        }}
+                    </div>
+                })}
+                <iframe class="message-frame" title="Message content" sandbox="" referrerpolicy="no-referrer"
+                    srcdoc=move || frame_document(&html, remote.get())></iframe>
+                {(!links.is_empty()).then(|| view! {
+                    <section class="links" aria-label="Links in this message">
+                        <h3>{format!("Links in this message ({})", links.len())}</h3>
+                        <ul>{links.into_iter().map(|href| {
+                            let text = href.clone();
+                            view! { <li><a href=href target="_blank" rel="noopener noreferrer">{text}</a></li> }
+                        }).collect_view()}</ul>
+                    </section>
+                })}
+            }
+            .into_any()
+        }
+        None => view! { <pre class="message-text">{m.text.clone()}</pre> }.into_any(),
+    });
+    let attachments = message.with_value(|m| m.attachments.clone());
+    view! {
+        <article class="reader" aria-labelledby="reader-subject">
+            <div class="reader-actions" role="toolbar" aria-label="Message actions">
+                <button type="button" class="button ghost small" on:click=on_reply>"Reply"</button>
+                <button type="button" class="button ghost small" on:click=on_reply_all>"Reply all"</button>
+                <button type="button" class="button ghost small" on:click=on_forward>"Forward"</button>
+                <button type="button" class="button ghost small close" aria-label="Close message" on:click=move |_| selected.set(None)>"✕"</button>
+            </div>
+            <h2 id="reader-subject">{message.with_value(|m| if m.subject.is_empty() { "(no subject)".to_owned() } else { m.subject.clone() })}</h2>
+            <p class=class role="status">{words}</p>
+            <dl class="headers">
+                <dt>"From"</dt><dd>{message.with_value(|m| m.from.clone().unwrap_or_default())}</dd>
+                <dt>"To"</dt><dd>{message.with_value(|m| m.to.join(", "))}</dd>
+                {message.with_value(|m| (!m.cc.is_empty()).then(|| view! { <dt>"Cc"</dt><dd>{m.cc.join(", ")}</dd> }))}
+                <dt>"Date"</dt><dd>{message.with_value(|m| m.date.map(short_time).unwrap_or_default())}</dd>
+            </dl>
+            {body}
+            {(!attachments.is_empty()).then(|| view! {
+                <ul class="attachments" aria-label="Attachments">
+                    {attachments.into_iter().enumerate().map(|(index, attachment)| {
+                        let label = format!("{} ({})", attachment.file_name, crate::ui::human_size(attachment.size));
+                        let on_download = move |_| {
+                            let message_id = message.with_value(|m| m.id.clone());
+                            leptos::task::spawn_local(async move {
+                                let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+                                match worker.call(WorkerCommand::Attachment { message_id, index: index as u32 }, |_| {}).await {
+                                    Ok(WorkerOutcome::File(file)) => {
+                                        if let Err(error) = save_file(&file.file_name, &file.content_type, &file.data) {
+                                            set_download_error.set(Some(error));
+                                        }
+                                    }
+                                    Ok(_) => set_download_error.set(Some("The worker answered something unexpected.".into())),
+                                    Err(failure) => set_download_error.set(Some(failure.message)),
+                                }
+                            });
+                        };
+                        view! {
+                            <li><button type="button" class="attachment" on:click=on_download>
+                                <crate::ui::PaperclipIcon/>{label}<span class="visually-hidden">", download decrypted"</span>
+                            </button></li>
+                        }
+                    }).collect_view()}
+                </ul>
+            })}
+            <crate::ui::ErrorText message=download_error/>
+            {move || {
+                let thread = conversation.get();
+                (thread.len() > 1).then(|| view! {
+                    <section class="conversation" aria-label="Conversation">
+                        <h3>{format!("Conversation ({} messages)", thread.len())}</h3>
+                        <ol>
+                            {thread.into_iter().map(|listed| {
+                                let id = listed.id.clone();
+                                let current = message.with_value(|m| m.id == id);
+                                let (from, subject) = listed.summary.as_ref().map(|s| (
+                                    s.from_name.clone().or(s.from_address.clone()).unwrap_or_default(),
+                                    s.subject.clone(),
+                                )).unwrap_or_else(|| ("—".into(), "This message cannot be read".into()));
+                                view! {
+                                    <li class:current=current>
+                                        <button type="button" class="thread-item" on:click=move |_| selected.set(Some(id.clone()))>
+                                            <span class="row-from">{from}</span>
+                                            <span class="row-subject">{subject}</span>
+                                            <span class="row-date">{short_time(listed.received_at)}</span>
+                                        </button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ol>
+                    </section>
+                })
+            }}
+        </article>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plico_api::worker::AttachmentView;
+
+    fn opened() -> OpenedMessageView {
+        OpenedMessageView {
+            id: "m1".into(),
+            subject: "Plans".into(),
+            from: Some("Alice <alice@plico.test>".into()),
+            to: vec!["bob@plico.test".into(), "carol@plico.test".into()],
+            cc: vec!["dave@plico.test".into()],
+            date: None,
+            message_id: Some("root@plico.test".into()),
+            in_reply_to: vec![],
+            references: vec![],
+            text: "line one\n\nline two".into(),
+            html: None,
+            has_remote_content: false,
+            links: vec![],
+            attachments: vec![AttachmentView { file_name: "a.bin".into(), content_type: "x/y".into(), size: 3 }],
+            signature: SignatureView::Unsigned,
+        }
+    }
+
+    #[test]
+    fn replies_quote_thread_and_address_the_right_people() {
+        let reply = reply_seed(&opened(), "bob@plico.test", false);
+        assert_eq!(reply.to, "alice@plico.test");
+        assert_eq!(reply.subject, "Re: Plans");
+        assert!(reply.body.contains("> line one\n>\n> line two"), "{}", reply.body);
+        assert_eq!(reply.in_reply_to.as_deref(), Some("root@plico.test"));
+        assert_eq!(reply.references, ["root@plico.test"]);
+        let all = reply_seed(&opened(), "bob@plico.test", true);
+        assert_eq!(all.to, "alice@plico.test, carol@plico.test", "not myself");
+        assert_eq!(all.cc, "dave@plico.test");
+        let mut again = opened();
+        again.subject = "RE: Plans".into();
+        assert_eq!(reply_seed(&again, "bob@plico.test", false).subject, "RE: Plans", "no Re: Re:");
+        let forward = forward_seed(&opened());
+        assert_eq!(forward.subject, "Fwd: Plans");
+        assert!(forward.to.is_empty());
+        assert_eq!(forward.forward_attachments_of.as_deref(), Some("m1"));
+        assert!(forward.body.contains("line two"));
+    }
+
+    #[test]
+    fn the_frame_policy_allows_remote_images_only_when_asked() {
+        assert_eq!(
+            frame_policy(false),
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"
+        );
+        assert!(frame_policy(true).contains("img-src data: https:;"));
+        assert!(frame_document("<p>x</p>", false).contains("<p>x</p></font></body>"));
+    }
+}
