@@ -48,6 +48,8 @@ pub fn App() -> impl IntoView {
     provide_context(session);
     let navigator = provide_navigator();
 
+    crate::mail::state::keep_in_sync(session);
+
     leptos::task::spawn_local(async move {
         if let Ok(info) = crate::api_client::get_json::<ServerInfo>("/info").await {
             session.domain.set(info.domain);

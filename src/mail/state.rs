@@ -130,6 +130,44 @@ pub fn sync(session: Session, _mailbox: RwSignal<MailboxState>, error: WriteSign
     });
 }
 
+/// How often a signed-in tab asks for changes, in milliseconds. Other tabs and devices change
+/// the mailbox too; the sync cursor makes each poll one small request.
+pub const POLL_MILLIS: i32 = 15_000;
+
+thread_local! {
+    static SYNCING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Keeps the mailbox converging with the server while signed in: a poll every [`POLL_MILLIS`]
+/// and one whenever the tab becomes visible again. Sign-out empties the state; the next
+/// sign-in starts from cursor 0.
+pub fn keep_in_sync(session: Session) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let poll = move || {
+        let signed_in = session.identity.with_untracked(Option::is_some);
+        let visible = web_sys::window()
+            .and_then(|window| window.document())
+            .is_some_and(|document| document.visibility_state() == web_sys::VisibilityState::Visible);
+        if !signed_in || !visible || SYNCING.with(|busy| busy.replace(true)) {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let _ = sync_now(session).await;
+            SYNCING.with(|busy| busy.set(false));
+        });
+    };
+    let Some(window) = web_sys::window() else { return };
+    let tick = Closure::<dyn Fn()>::new(poll);
+    let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), POLL_MILLIS);
+    tick.forget();
+    if let Some(document) = window.document() {
+        let on_visible = Closure::<dyn Fn()>::new(poll);
+        let _ = document.add_event_listener_with_callback("visibilitychange", on_visible.as_ref().unchecked_ref());
+        on_visible.forget();
+    }
+}
+
 /// An action on a multi-selection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {

@@ -341,14 +341,10 @@ fn Toolbar(
         if ids.is_empty() && !matches!(action, Action::EmptyTrash) {
             return;
         }
+        // The selection clears at once: one the user makes while this runs is a new one.
+        checked.set(HashSet::new());
         leptos::task::spawn_local(async move {
-            match super::state::act(session, action, ids).await {
-                Ok(()) => {
-                    checked.set(HashSet::new());
-                    error.set(None);
-                }
-                Err(message) => error.set(Some(message)),
-            }
+            error.set(super::state::act(session, action, ids).await.err());
         });
     };
     let move_targets = move || {

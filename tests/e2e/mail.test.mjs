@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, startBrowser, screenshot, signUp } from './harness.mjs';
+import { startServer, startBrowser, screenshot, signUp, signIn } from './harness.mjs';
 
 let server;
 let alice;
@@ -163,6 +163,41 @@ test('flags, a user folder created, renamed and deleted, and moves', async () =>
   await folders.getByRole('link', { name: FOLDER }).waitFor({ state: 'detached' });
   await openFolder(page, 'Trash', `Re: ${SUBJECT}`);
   assert.equal(await row(page, `Re: ${SUBJECT}`).locator('.star.on').count(), 1, 'the star went along');
+});
+
+test('two devices converge: a change on one shows on the other at its next sync', async () => {
+  const other = await startBrowser();
+  try {
+    await signIn(other.page, server.baseUrl, 'alice@plico.test');
+    await other.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+    await openFolder(other.page, 'Trash', `Re: ${SUBJECT}`);
+    // On the first device: move the reply from Trash to Archive, and star nothing else.
+    const page = alice.page;
+    await openFolder(page, 'Trash', `Re: ${SUBJECT}`);
+    await row(page, `Re: ${SUBJECT}`).getByRole('checkbox').check();
+    await page.getByLabel('Move to').selectOption({ label: 'Archive' });
+    await row(page, `Re: ${SUBJECT}`).waitFor({ state: 'detached' });
+    // The other device learns of it by its timer (every 15 s), without any action of its own.
+    await row(other.page, `Re: ${SUBJECT}`).waitFor({ state: 'detached', timeout: 20_000 });
+    await openFolder(other.page, 'Archive', `Re: ${SUBJECT}`);
+    // And a flag change arrives as soon as the tab becomes visible again.
+    await openFolder(page, 'Archive', `Re: ${SUBJECT}`);
+    await row(page, `Re: ${SUBJECT}`).getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Mark unread' }).click();
+    await page.getByLabel('1 unread').waitFor();
+    await other.page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await other.page.getByLabel('1 unread').waitFor({ timeout: 5_000 });
+    assert.deepEqual(other.problems, []);
+  } finally {
+    await other.close();
+  }
+  // Back to Trash for the next test.
+  await row(alice.page, `Re: ${SUBJECT}`).getByRole('checkbox').check();
+  await alice.page.getByRole('button', { name: 'Mark read' }).click();
+  await alice.page.getByLabel('1 unread').waitFor({ state: 'detached' });
+  await row(alice.page, `Re: ${SUBJECT}`).getByRole('checkbox').check();
+  await alice.page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await row(alice.page, `Re: ${SUBJECT}`).waitFor({ state: 'detached' });
 });
 
 test('trash: delete for good, recover within 45 days, and the purge after 45 days removes row and file', async () => {
