@@ -2,7 +2,7 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use plico_api::worker::{OutgoingAttachment, OutgoingMessage, WorkerCommand, WorkerStage};
+use plico_api::worker::{OutgoingAttachment, OutgoingMessage, WorkerCommand, WorkerOutcome, WorkerStage};
 use wasm_bindgen::JsCast;
 
 use super::views::Shell;
@@ -39,6 +39,22 @@ pub struct ComposeSeed {
     pub references: Vec<String>,
     /// Forwarding: the message whose attachments go along.
     pub forward_attachments_of: Option<String>,
+    pub bcc: String,
+    /// Reopening a draft: its id and its attachments.
+    pub draft_id: Option<String>,
+    pub attachments: Vec<OutgoingAttachment>,
+}
+
+/// How long typing must pause before the draft is saved, in milliseconds.
+pub const AUTOSAVE_MILLIS: u64 = 1_500;
+
+/// Where the draft stands, for the line under the form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DraftState {
+    Unsaved,
+    Saving,
+    Saved(String),
+    Failed(String),
 }
 
 /// Why a picked file cannot be attached, in words that name it.
@@ -70,6 +86,38 @@ async fn read_files(files: web_sys::FileList, limit: u64) -> (Vec<OutgoingAttach
     (attached, refused)
 }
 
+/// A saved draft, decrypted with its attachments, ready for the composer.
+pub async fn open_draft(session: crate::app::Session, id: String) -> Result<ComposeSeed, String> {
+    let worker = session.worker.with_value(|worker| worker.clone())?;
+    let view = match worker.call(WorkerCommand::OpenMessage { id: id.clone() }, |_| {}).await {
+        Ok(WorkerOutcome::Opened(view)) => *view,
+        Ok(_) => return Err("The worker answered something unexpected.".into()),
+        Err(failure) => return Err(failure.message),
+    };
+    let mut attachments = Vec::with_capacity(view.attachments.len());
+    for index in 0..view.attachments.len() {
+        let command = WorkerCommand::Attachment { message_id: id.clone(), index: index as u32 };
+        match worker.call(command, |_| {}).await {
+            Ok(WorkerOutcome::File(file)) => attachments.push(file),
+            Ok(_) => return Err("The worker answered something unexpected.".into()),
+            Err(failure) => return Err(failure.message),
+        }
+    }
+    let bare = |list: &[String]| list.iter().map(|m| super::reader::bare_address(m)).collect::<Vec<_>>().join(", ");
+    Ok(ComposeSeed {
+        to: bare(&view.to),
+        cc: bare(&view.cc),
+        bcc: bare(&view.bcc),
+        subject: view.subject,
+        body: view.text,
+        in_reply_to: view.in_reply_to.last().cloned(),
+        references: view.references,
+        forward_attachments_of: None,
+        draft_id: Some(id),
+        attachments,
+    })
+}
+
 #[component]
 pub fn ComposePage() -> impl IntoView {
     let (error, set_error) = signal(None::<String>);
@@ -78,12 +126,15 @@ pub fn ComposePage() -> impl IntoView {
     let seed = session.compose_seed.try_update(Option::take).flatten().unwrap_or_default();
     let to = RwSignal::new(seed.to);
     let cc = RwSignal::new(seed.cc);
-    let bcc = RwSignal::new(String::new());
+    let bcc = RwSignal::new(seed.bcc);
     let subject = RwSignal::new(seed.subject);
     let body = RwSignal::new(seed.body);
     let threading = StoredValue::new((seed.in_reply_to, seed.references, seed.forward_attachments_of.clone()));
     let forwarding = seed.forward_attachments_of.is_some();
-    let attachments = RwSignal::new(Vec::<OutgoingAttachment>::new());
+    let attachments = RwSignal::new(seed.attachments);
+    let draft_id = RwSignal::new(seed.draft_id);
+    let draft_state = RwSignal::new(DraftState::Unsaved);
+    let saves = RwSignal::new(0u32);
     let on_files = move |event: leptos::ev::Event| {
         let Some(input) = event.target().and_then(|target| target.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
             return;
@@ -92,27 +143,143 @@ pub fn ComposePage() -> impl IntoView {
         let limit = session.max_attachment_bytes.get_untracked();
         leptos::task::spawn_local(async move {
             let (attached, refused) = read_files(files, limit).await;
-            attachments.update(|list| list.extend(attached));
-            set_error.set((!refused.is_empty()).then(|| refused.join(" ")));
+            let _ = attachments.try_update(|list| list.extend(attached));
+            crate::ui::set_alive(set_error, (!refused.is_empty()).then(|| refused.join(" ")));
             input.set_value("");
         });
     };
     let (stage, set_stage) = signal(None::<WorkerStage>);
     let busy = RwSignal::new(false);
 
+    // What is on screen, as the worker takes it.
+    let snapshot = move || {
+        let (in_reply_to, references, forward_attachments_of) = threading.get_value();
+        OutgoingMessage {
+            to: split_addresses(&to.get_untracked()),
+            cc: split_addresses(&cc.get_untracked()),
+            bcc: split_addresses(&bcc.get_untracked()),
+            subject: subject.get_untracked(),
+            text: body.get_untracked(),
+            in_reply_to,
+            references,
+            attachments: attachments.get_untracked(),
+            forward_attachments_of,
+            draft_id: draft_id.get_untracked(),
+        }
+    };
+
+    // Autosave: every change bumps the edit count; a save starts once typing has paused, one at
+    // a time, and a change made during a save schedules the next.
+    let edits = RwSignal::new(0u64);
+    let saved_edits = StoredValue::new(0u64);
+    let saving = RwSignal::new(false);
+    let save_now = move || {
+        let edit = edits.get_untracked();
+        if saving.get_untracked() || busy.get_untracked() || edit == saved_edits.get_value() {
+            return;
+        }
+        let message = snapshot();
+        let empty = message.to.is_empty()
+            && message.cc.is_empty()
+            && message.bcc.is_empty()
+            && message.subject.trim().is_empty()
+            && message.text.trim().is_empty()
+            && message.attachments.is_empty();
+        if empty && draft_id.get_untracked().is_none() {
+            return;
+        }
+        saving.set(true);
+        draft_state.set(DraftState::Saving);
+        leptos::task::spawn_local(async move {
+            let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+            match worker.call(WorkerCommand::SaveDraft(message), |_| {}).await {
+                Ok(WorkerOutcome::DraftSaved { id }) => {
+                    crate::ui::set_alive(draft_id, Some(id));
+                    saved_edits.set_value(edit);
+                    let now = js_sys::Date::new_0();
+                    let time = String::from(now.to_locale_time_string("default"));
+                    crate::ui::set_alive(draft_state, DraftState::Saved(time));
+                    let _ = saves.try_update(|count| *count += 1);
+                }
+                Ok(_) => crate::ui::set_alive(
+                    draft_state,
+                    DraftState::Failed("The worker answered something unexpected.".into()),
+                ),
+                Err(failure) => crate::ui::set_alive(draft_state, DraftState::Failed(failure.message)),
+            }
+            crate::ui::set_alive(saving, false);
+        });
+    };
+    Effect::new(move |first: Option<()>| {
+        to.track();
+        cc.track();
+        bcc.track();
+        subject.track();
+        body.track();
+        attachments.track();
+        if first.is_some() {
+            edits.update(|count| *count += 1);
+        }
+    });
+    Effect::new(move |_| {
+        let edit = edits.get();
+        let saving_now = saving.get();
+        if edit == 0 || saving_now {
+            return;
+        }
+        leptos::prelude::set_timeout(
+            move || {
+                if edits.try_get_untracked() == Some(edit) {
+                    save_now();
+                }
+            },
+            std::time::Duration::from_millis(AUTOSAVE_MILLIS),
+        );
+    });
+
+    // Leaving with unsaved changes saves them once more; nothing of the page is touched after.
+    on_cleanup(move || {
+        let unsaved =
+            edits.try_get_untracked().zip(saved_edits.try_get_value()).is_some_and(|(edit, saved)| edit != saved);
+        let leaving_by_send_or_discard = busy.try_get_untracked().unwrap_or(true);
+        if !unsaved || leaving_by_send_or_discard {
+            return;
+        }
+        let message = snapshot();
+        leptos::task::spawn_local(async move {
+            let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+            if worker.call(WorkerCommand::SaveDraft(message), |_| {}).await.is_ok() {
+                let _ = super::state::sync_now(session).await;
+            }
+        });
+    });
+
+    let on_discard = move |_| {
+        let id = draft_id.get_untracked();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let had_draft = id.is_some();
+            if let Some(id) = id {
+                if let Err(failure) = crate::api_client::send("DELETE", &format!("/drafts/{id}")).await {
+                    crate::ui::set_alive(busy, false);
+                    crate::ui::set_alive(set_error, Some(failure.message));
+                    return;
+                }
+            }
+            let _ = super::state::sync_now(session).await;
+            navigator.go(if had_draft { "/mail/drafts" } else { "/mail/inbox" });
+        });
+    };
+
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
         set_error.set(None);
-        let (to_list, cc_list, bcc_list) = (
-            split_addresses(&to.get_untracked()),
-            split_addresses(&cc.get_untracked()),
-            split_addresses(&bcc.get_untracked()),
-        );
-        if to_list.is_empty() && cc_list.is_empty() && bcc_list.is_empty() {
+        let message = snapshot();
+        if message.to.is_empty() && message.cc.is_empty() && message.bcc.is_empty() {
             set_error.set(Some("Add at least one recipient.".into()));
             return;
         }
-        let all: Vec<String> = to_list.iter().chain(&cc_list).chain(&bcc_list).cloned().collect();
+        let all: Vec<String> = message.to.iter().chain(&message.cc).chain(&message.bcc).cloned().collect();
         if let Some(bad) = first_malformed(&all) {
             set_error.set(Some(format!("{bad} is not a valid address.")));
             return;
@@ -121,26 +288,25 @@ pub fn ComposePage() -> impl IntoView {
             return;
         }
         busy.set(true);
-        let (in_reply_to, references, forward_attachments_of) = threading.get_value();
-        let message = OutgoingMessage {
-            to: to_list,
-            cc: cc_list,
-            bcc: bcc_list,
-            subject: subject.get_untracked(),
-            text: body.get_untracked(),
-            in_reply_to,
-            references,
-            attachments: attachments.get_untracked(),
-            forward_attachments_of,
-        };
         leptos::task::spawn_local(async move {
             let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
-            let result = worker.call(WorkerCommand::Send(message), move |next| set_stage.set(Some(next))).await;
-            set_stage.set(None);
-            busy.set(false);
+            // A save still running would file a draft after the message left: wait for it, then
+            // send with the draft's id so the server removes it with the send.
+            while saving.try_get_untracked().unwrap_or(false) {
+                crate::ui::sleep(50).await;
+            }
+            let message = OutgoingMessage { draft_id: draft_id.try_get_untracked().flatten(), ..message };
+            let result = worker
+                .call(WorkerCommand::Send(message), move |next| crate::ui::set_alive(set_stage, Some(next)))
+                .await;
+            crate::ui::set_alive(set_stage, None);
             match result {
+                // Still busy while the page goes: leaving after a send saves no draft.
                 Ok(_) => navigator.go("/mail/sent"),
-                Err(failure) => set_error.set(Some(failure.message)),
+                Err(failure) => {
+                    crate::ui::set_alive(busy, false);
+                    crate::ui::set_alive(set_error, Some(failure.message));
+                }
             }
         });
     };
@@ -149,7 +315,7 @@ pub fn ComposePage() -> impl IntoView {
         <Shell>
             <section class="compose" aria-labelledby="compose-title">
                 <div class="compose-header">
-                    <h1 id="compose-title">"New message"</h1>
+                    <h1 id="compose-title">{move || if draft_id.get().is_some() { "Draft" } else { "New message" }}</h1>
                     <span class="badge-e2e">"End-to-end encrypted"</span>
                 </div>
                 <form on:submit=on_submit novalidate>
@@ -192,9 +358,18 @@ pub fn ComposePage() -> impl IntoView {
                     <p class="hint">"Encrypted in this browser to every recipient and to you, and signed with your key. Recipients must have a Plico address here for now."</p>
                     <ErrorText message=error/>
                     <StageProgress stage=stage/>
-                    <button type="submit" class="button primary send" disabled=move || busy.get()>
-                        {move || if busy.get() { "Sending…" } else { "Send encrypted" }}
-                    </button>
+                    <div class="compose-actions">
+                        <button type="submit" class="button primary send" disabled=move || busy.get()>
+                            {move || if busy.get() { "Sending…" } else { "Send encrypted" }}
+                        </button>
+                        <button type="button" class="button ghost" disabled=move || busy.get() on:click=on_discard>"Discard"</button>
+                        <span class="draft-state" role="status" aria-live="polite" data-saves=move || saves.get()>{move || match draft_state.get() {
+                            DraftState::Unsaved => String::new(),
+                            DraftState::Saving => "Saving draft…".to_owned(),
+                            DraftState::Saved(time) => format!("Draft saved, encrypted, at {time}"),
+                            DraftState::Failed(message) => format!("The draft could not be saved: {message}"),
+                        }}</span>
+                    </div>
                 </form>
             </section>
         </Shell>

@@ -95,7 +95,7 @@ fn prefixed(prefix: &str, subject: &str) -> String {
 }
 
 /// The address part of a `Name <address>` mailbox.
-fn bare_address(mailbox: &str) -> String {
+pub fn bare_address(mailbox: &str) -> String {
     match (mailbox.rfind('<'), mailbox.rfind('>')) {
         (Some(start), Some(end)) if start < end => mailbox[start + 1..end].to_owned(),
         _ => mailbox.trim().to_owned(),
@@ -137,7 +137,7 @@ pub fn reply_seed(message: &OpenedMessageView, own_address: &str, all: bool) -> 
         body: format!("\n\nOn {when}, {who} wrote:\n{}", quote(&message.text)),
         in_reply_to: message.message_id.clone(),
         references,
-        forward_attachments_of: None,
+        ..ComposeSeed::default()
     }
 }
 
@@ -158,6 +158,7 @@ pub fn forward_seed(message: &OpenedMessageView) -> ComposeSeed {
         in_reply_to: None,
         references: Vec::new(),
         forward_attachments_of: (!message.attachments.is_empty()).then(|| message.id.clone()),
+        ..ComposeSeed::default()
     }
 }
 
@@ -177,7 +178,7 @@ pub fn Reader(id: String, selected: RwSignal<Option<String>>) -> impl IntoView {
     let (opened, set_opened) = signal(None::<Result<OpenedMessageView, String>>);
     let message_id = id.clone();
     leptos::task::spawn_local(async move {
-        set_opened.set(Some(open(session, message_id).await));
+        crate::ui::set_alive(set_opened, Some(open(session, message_id).await));
     });
     move || match opened.get() {
         None => {
@@ -278,11 +279,11 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
                                 match worker.call(WorkerCommand::Attachment { message_id, index: index as u32 }, |_| {}).await {
                                     Ok(WorkerOutcome::File(file)) => {
                                         if let Err(error) = save_file(&file.file_name, &file.content_type, &file.data) {
-                                            set_download_error.set(Some(error));
+                                            crate::ui::set_alive(set_download_error, Some(error));
                                         }
                                     }
-                                    Ok(_) => set_download_error.set(Some("The worker answered something unexpected.".into())),
-                                    Err(failure) => set_download_error.set(Some(failure.message)),
+                                    Ok(_) => crate::ui::set_alive(set_download_error, Some("The worker answered something unexpected.".into())),
+                                    Err(failure) => crate::ui::set_alive(set_download_error, Some(failure.message)),
                                 }
                             });
                         };
@@ -339,6 +340,7 @@ mod tests {
             to: vec!["bob@plico.test".into(), "carol@plico.test".into()],
             cc: vec!["dave@plico.test".into()],
             date: None,
+            bcc: vec![],
             message_id: Some("root@plico.test".into()),
             in_reply_to: vec![],
             references: vec![],

@@ -126,7 +126,7 @@ pub async fn sync_now(session: Session) -> Result<(), String> {
 /// Syncs in the background, reporting a failure to `error`.
 pub fn sync(session: Session, _mailbox: RwSignal<MailboxState>, error: WriteSignal<Option<String>>) {
     leptos::task::spawn_local(async move {
-        error.set(sync_now(session).await.err());
+        crate::ui::set_alive(error, sync_now(session).await.err());
     });
 }
 

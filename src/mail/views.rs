@@ -80,11 +80,11 @@ fn Sidebar() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match super::state::folder_command(session, WorkerCommand::CreateFolder { name }).await {
                 Ok(()) => {
-                    adding.set(false);
-                    new_name.set(String::new());
-                    set_folder_error.set(None);
+                    crate::ui::set_alive(adding, false);
+                    crate::ui::set_alive(new_name, String::new());
+                    crate::ui::set_alive(set_folder_error, None);
                 }
-                Err(message) => set_folder_error.set(Some(message)),
+                Err(message) => crate::ui::set_alive(set_folder_error, Some(message)),
             }
         });
     };
@@ -203,6 +203,7 @@ pub fn MailPage(folder: String) -> impl IntoView {
                         Listing::Recover => ("Recover deleted messages".to_owned(), None, None),
                     };
                     let recover = current == Listing::Recover;
+                    let drafts = role == Some(FolderRole::Drafts);
                     let user_folder = role.is_none() && !recover;
                     view! {
                         <div class="mail-columns">
@@ -239,7 +240,7 @@ pub fn MailPage(folder: String) -> impl IntoView {
                                         view! {
                                             <ul class="messages" aria-label=format!("Messages in {title}")>
                                                 {listed.into_iter().map(|message| view! {
-                                                    <MessageRow message=message selected=selected checked=checked recover=recover/>
+                                                    <MessageRow message=message selected=selected checked=checked recover=recover drafts=drafts/>
                                                 }).collect_view()}
                                             </ul>
                                         }.into_any()
@@ -269,8 +270,8 @@ fn FolderMenu(id: String, name: String) -> impl IntoView {
         let command = WorkerCommand::RenameFolder { folder_id: id.get_value(), name: new_name.get_untracked() };
         leptos::task::spawn_local(async move {
             match super::state::folder_command(session, command).await {
-                Ok(()) => renaming.set(false),
-                Err(message) => set_error.set(Some(message)),
+                Ok(()) => crate::ui::set_alive(renaming, false),
+                Err(message) => crate::ui::set_alive(set_error, Some(message)),
             }
         });
     };
@@ -290,7 +291,7 @@ fn FolderMenu(id: String, name: String) -> impl IntoView {
                     super::state::sync(session, session.mailbox, set_sync_error);
                     navigator.go("/mail/inbox");
                 }
-                Err(failure) => set_error.set(Some(failure.message)),
+                Err(failure) => crate::ui::set_alive(set_error, Some(failure.message)),
             }
         });
     };
@@ -344,7 +345,7 @@ fn Toolbar(
         // The selection clears at once: one the user makes while this runs is a new one.
         checked.set(HashSet::new());
         leptos::task::spawn_local(async move {
-            error.set(super::state::act(session, action, ids).await.err());
+            crate::ui::set_alive(error, super::state::act(session, action, ids).await.err());
         });
     };
     let move_targets = move || {
@@ -415,8 +416,11 @@ fn MessageRow(
     selected: RwSignal<Option<String>>,
     checked: RwSignal<HashSet<String>>,
     recover: bool,
+    drafts: bool,
 ) -> impl IntoView {
     let session = use_session();
+    let navigator = use_navigator();
+    let (open_error, set_open_error) = signal(None::<String>);
     let id = StoredValue::new(message.id.clone());
     let flags_of =
         move || session.mailbox.with(|state| id.with_value(|id| state.messages.get(id).map(|m| m.flags).unwrap_or(0)));
@@ -427,6 +431,19 @@ fn MessageRow(
             return;
         }
         let id = id.get_value();
+        if drafts {
+            // A draft opens where it is written.
+            leptos::task::spawn_local(async move {
+                match super::compose::open_draft(session, id).await {
+                    Ok(seed) => {
+                        session.compose_seed.set(Some(seed));
+                        navigator.go("/compose");
+                    }
+                    Err(message) => crate::ui::set_alive(set_open_error, Some(message)),
+                }
+            });
+            return;
+        }
         selected.set(Some(id.clone()));
         let mut changed = false;
         session.mailbox.update(|state| changed = state.mark_seen(&id));
@@ -487,6 +504,7 @@ fn MessageRow(
                 <button type="button" class="star" class:on=starred aria-pressed=move || starred().to_string()
                     aria-label="Starred" on:click=on_star>{move || if starred() { "★" } else { "☆" }}</button>
             })}
+            <div class="row-error"><crate::ui::ErrorText message=open_error/></div>
         </li>
     }
 }

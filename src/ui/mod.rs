@@ -59,6 +59,22 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// Sets `signal` unless its owner is gone: a page can change while an async step runs, and
+/// touching a disposed signal panics (and a panic aborts the app).
+pub fn set_alive<S: Set>(signal: S, value: S::Value) {
+    let _ = signal.try_set(value);
+}
+
+/// Waits `millis` milliseconds.
+pub async fn sleep(millis: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// A paperclip, for attachments (emoji fonts are not everywhere).
 #[component]
 pub fn PaperclipIcon() -> impl IntoView {

@@ -125,9 +125,41 @@ test('bob replies with the original quoted; alice sees both messages in one conv
   assert.deepEqual([...alice.problems, ...bob.problems], []);
 });
 
+test('a draft saves itself, encrypted, while alice types; it reopens whole and goes when sent', async () => {
+  const page = alice.page;
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByLabel('To', { exact: true }).fill('bob');
+  await page.getByLabel('Bcc', { exact: true }).fill('alice');
+  await page.getByLabel('Subject', { exact: true }).fill('E2E-DRAFT plan');
+  await page.getByLabel('Message', { exact: true }).fill('E2E-DRAFT-BODY first thoughts');
+  await page.getByText(/Draft saved, encrypted, at/).waitFor({ timeout: 30_000 });
+  await page.getByLabel('Message', { exact: true }).fill('E2E-DRAFT-BODY second thoughts');
+  await page.locator('.draft-state[data-saves="2"]').waitFor({ timeout: 30_000 });
+  await screenshot(page, '15-draft-saved');
+
+  await openFolder(page, 'Drafts', 'E2E-DRAFT plan');
+  assert.equal(await row(page, 'E2E-DRAFT plan').count(), 1, 'one draft, replaced in place');
+  await page.locator('.message-row').filter({ hasText: 'E2E-DRAFT plan' }).click();
+  await page.waitForURL('**/compose');
+  await page.getByRole('heading', { name: 'Draft' }).waitFor();
+  assert.equal(await page.getByLabel('To', { exact: true }).inputValue(), 'bob@plico.test');
+  assert.equal(await page.getByLabel('Bcc', { exact: true }).inputValue(), 'alice@plico.test');
+  assert.equal(await page.getByLabel('Subject', { exact: true }).inputValue(), 'E2E-DRAFT plan');
+  assert.match(await page.getByLabel('Message', { exact: true }).inputValue(), /^E2E-DRAFT-BODY second thoughts/);
+  await page.getByRole('button', { name: 'Send encrypted' }).click();
+  await page.waitForURL('**/mail/sent', { timeout: 60_000 });
+  await openFolder(page, 'Drafts');
+  await page.getByRole('heading', { name: 'No drafts' }).waitFor();
+  await openFolder(page, 'Inbox', 'E2E-DRAFT plan');
+});
+
 test('flags, a user folder created, renamed and deleted, and moves', async () => {
   const page = alice.page;
   await openFolder(page, 'Inbox', `Re: ${SUBJECT}`);
+  // The Bcc copy of the draft test arrived read or unread; mark it read so the counts below are the reply's.
+  await row(page, 'E2E-DRAFT plan').getByRole('checkbox').check();
+  await page.getByRole('button', { name: 'Mark read' }).click();
+  await page.getByLabel(/unread/).waitFor({ state: 'detached' });
   const reply = row(page, `Re: ${SUBJECT}`);
   await reply.getByRole('button', { name: 'Starred' }).click();
   await page.waitForFunction(() => document.querySelector('.message-item .star.on') !== null);
@@ -248,7 +280,7 @@ test('trash: delete for good, recover within 45 days, and the purge after 45 day
 });
 
 test('zero access: neither the database nor the blob store holds a subject, body, attachment or folder name', async () => {
-  const needles = [SUBJECT, BODY, REPLY, MARKER, FILE_NAME, FOLDER, 'E2E-TEMP', 'E2E-PURGE'];
+  const needles = [SUBJECT, BODY, REPLY, MARKER, FILE_NAME, FOLDER, 'E2E-TEMP', 'E2E-PURGE', 'E2E-DRAFT'];
   const files = filesUnder(server.dataDir);
   assert.ok(files.some((file) => file.includes(`${path.sep}blobs${path.sep}`)), 'the scan covers the blob store');
   assert.ok(files.some((file) => file.endsWith('plico.sqlite')), 'the scan covers the database');

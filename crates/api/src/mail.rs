@@ -143,6 +143,20 @@ pub struct SendRequest {
     pub size: u64,
     /// The summary, encrypted to every recipient and to the sender, base64.
     pub sealed_summary: String,
+    /// The draft this message was written in: it is removed in the same transaction.
+    #[serde(default)]
+    pub draft_id: Option<String>,
+}
+
+/// A new version of a draft: the blob and summary replace the old ones in place.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DraftVersion {
+    pub blob_hash: String,
+    /// Must equal the blob's size.
+    pub size: u64,
+    /// The encrypted summary, base64.
+    pub sealed_summary: String,
 }
 
 /// What sending did.

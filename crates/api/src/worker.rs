@@ -25,6 +25,9 @@ pub enum WorkerCommand {
     OpenMessage { id: String },
     /// Encrypt and send a message to Plico users.
     Send(OutgoingMessage),
+    /// Save the message being written as a draft, encrypted to the user's own key (a new draft,
+    /// or a new version of `draft_id`).
+    SaveDraft(OutgoingMessage),
     /// The bytes of an attachment of the message opened last.
     Attachment { message_id: String, index: u32 },
     /// Create a user folder; its name is sealed to the user's own key.
@@ -67,6 +70,8 @@ pub struct OutgoingMessage {
     pub attachments: Vec<OutgoingAttachment>,
     /// Forwarding: also attach every attachment of this message (the one opened last).
     pub forward_attachments_of: Option<String>,
+    /// The draft this message is written in: saving replaces it, sending removes it.
+    pub draft_id: Option<String>,
 }
 
 /// A folder as the UI shows it: a system folder's role, or a user folder's opened name.
@@ -124,6 +129,8 @@ pub struct OpenedMessageView {
     pub from: Option<String>,
     pub to: Vec<String>,
     pub cc: Vec<String>,
+    /// Only saved drafts have one.
+    pub bcc: Vec<String>,
     pub date: Option<i64>,
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
@@ -219,6 +226,10 @@ pub enum WorkerOutcome {
     Sent,
     File(OutgoingAttachment),
     FolderSaved,
+    /// The draft's id, for the next save and for sending.
+    DraftSaved {
+        id: String,
+    },
 }
 
 /// What the worker posts back.

@@ -13,7 +13,7 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use plico_api::mail::{MessageMeta, SendReceipt, SendRequest, StoredBlob};
+use plico_api::mail::{DraftVersion, MessageMeta, SendReceipt, SendRequest, StoredBlob};
 use plico_api::PublicKey;
 use plico_mime::render::{RenderCommand, RenderOutcome};
 use plico_mime::{Attachment, Draft, Mailbox, OuterHeaders, ParsedMessage, Summary};
@@ -33,6 +33,8 @@ pub struct Outgoing {
     pub attachments: Vec<Attachment>,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
+    /// The draft this message was written in.
+    pub draft_id: Option<String>,
 }
 
 fn crypto(error: impl std::fmt::Display) -> FlowError {
@@ -91,7 +93,57 @@ fn random_message_id(domain: &str) -> String {
     format!("{id}@{domain}")
 }
 
+/// The addresses of a recipients field, a bare name meaning a Plico user of `domain`.
+fn full_addresses(addresses: &[String], domain: &str) -> Vec<String> {
+    addresses
+        .iter()
+        .map(|address| address.trim())
+        .filter(|address| !address.is_empty())
+        .map(|address| if address.contains('@') { address.to_owned() } else { format!("{address}@{domain}") })
+        .collect()
+}
+
+fn mailboxes(addresses: &[String]) -> Vec<Mailbox> {
+    addresses.iter().map(|address| Mailbox::new(None, address)).collect()
+}
+
+fn domain_of(session: &UnlockedSession) -> String {
+    session.account.address.rsplit('@').next().unwrap_or("plico.invalid").to_owned()
+}
+
+/// Composes, encrypts to `certs` (signing with the user's key), wraps and uploads a message;
+/// returns the blob's hash and size and the sealed summary.
+async fn seal_and_upload<T: Transport, R: Renderer>(
+    transport: &T,
+    renderer: &R,
+    session: &UnlockedSession,
+    draft: Draft,
+    certs: &[Certificate],
+) -> Result<(StoredBlob, String), FlowError> {
+    let summary = draft.summary();
+    let outer = OuterHeaders {
+        from: draft.from.clone(),
+        to: draft.to.clone(),
+        cc: draft.cc.clone(),
+        message_id: draft.message_id.clone(),
+        date: draft.date,
+    };
+    let inner = render_bytes(renderer, RenderCommand::Compose(Box::new(draft))).await?;
+    let ciphertext = plico_pgp::encrypt_and_sign(&inner, certs, &session.secret_key).map_err(crypto)?;
+    drop(inner);
+    let armored = String::from_utf8(ciphertext).map_err(crypto)?;
+    let message = render_bytes(renderer, RenderCommand::Wrap { outer: Box::new(outer), armored }).await?;
+    let summary_json = serde_json::to_vec(&summary).map_err(crypto)?;
+    let sealed_summary = plico_pgp::encrypt_and_sign(&summary_json, certs, &session.secret_key).map_err(crypto)?;
+    let upload = TransportBody { content_type: "application/octet-stream", bytes: message };
+    let stored: StoredBlob = serde_json::from_slice(&call(transport, "POST", "/blobs", Some(upload)).await?)
+        .map_err(|e| FlowError::Protocol(e.to_string()))?;
+    Ok((stored, BASE64.encode(sealed_summary)))
+}
+
 /// Encrypts, uploads and delivers `outgoing`; returns the server's receipt with the Sent copy.
+/// When `draft_id` names the draft it was written in, the server removes that draft with the
+/// same transaction.
 pub async fn send<T: Transport, R: Renderer>(
     transport: &T,
     renderer: &R,
@@ -99,17 +151,12 @@ pub async fn send<T: Transport, R: Renderer>(
     outgoing: &Outgoing,
     now: i64,
 ) -> Result<SendReceipt, FlowError> {
-    // A bare name means a Plico user of this domain: write the full address in the headers.
-    let domain = session.account.address.rsplit('@').next().unwrap_or("plico.invalid").to_owned();
-    let full = |addresses: &[String]| -> Vec<String> {
-        addresses
-            .iter()
-            .map(|address| address.trim())
-            .filter(|address| !address.is_empty())
-            .map(|address| if address.contains('@') { address.to_owned() } else { format!("{address}@{domain}") })
-            .collect()
-    };
-    let (to, cc, bcc) = (full(&outgoing.to), full(&outgoing.cc), full(&outgoing.bcc));
+    let domain = domain_of(session);
+    let (to, cc, bcc) = (
+        full_addresses(&outgoing.to, &domain),
+        full_addresses(&outgoing.cc, &domain),
+        full_addresses(&outgoing.bcc, &domain),
+    );
     let everyone: Vec<&String> = to.iter().chain(&cc).chain(&bcc).collect();
     if everyone.is_empty() {
         return Err(FlowError::Api {
@@ -134,16 +181,14 @@ pub async fn send<T: Transport, R: Renderer>(
             message: format!("No Plico account and no key for: {}. Nothing was sent.", unknown.join(", ")),
         });
     }
-    let own_cert = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
-    certs.push(own_cert);
+    certs.push(plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?);
 
-    let from = Mailbox::new(None, &session.account.address);
-    let mailboxes =
-        |addresses: &[String]| addresses.iter().map(|address| Mailbox::new(None, address.trim())).collect::<Vec<_>>();
     let draft = Draft {
-        from: Some(from.clone()),
+        from: Some(Mailbox::new(None, &session.account.address)),
         to: mailboxes(&to),
         cc: mailboxes(&cc),
+        // Bcc recipients get the message through the envelope only.
+        bcc: Vec::new(),
         subject: outgoing.subject.clone(),
         text: outgoing.text.clone(),
         html: None,
@@ -153,40 +198,68 @@ pub async fn send<T: Transport, R: Renderer>(
         references: outgoing.references.clone(),
         date: now,
     };
-    let summary = draft.summary();
-    let inner = render_bytes(renderer, RenderCommand::Compose(Box::new(draft.clone()))).await?;
-    let ciphertext = plico_pgp::encrypt_and_sign(&inner, &certs, &session.secret_key).map_err(crypto)?;
-    let armored = String::from_utf8(ciphertext).map_err(crypto)?;
-    let outer = OuterHeaders {
-        from: draft.from.clone(),
-        to: draft.to.clone(),
-        cc: draft.cc.clone(),
-        message_id: draft.message_id.clone(),
-        date: now,
-    };
-    let message = render_bytes(renderer, RenderCommand::Wrap { outer: Box::new(outer), armored }).await?;
-
-    let summary_json = serde_json::to_vec(&summary).map_err(crypto)?;
-    let sealed_summary = plico_pgp::encrypt_and_sign(&summary_json, &certs, &session.secret_key).map_err(crypto)?;
-
-    let size = message.len() as u64;
-    let stored: StoredBlob = serde_json::from_slice(
-        &call(
-            transport,
-            "POST",
-            "/blobs",
-            Some(TransportBody { content_type: "application/octet-stream", bytes: message }),
-        )
-        .await?,
-    )
-    .map_err(|e| FlowError::Protocol(e.to_string()))?;
+    let (stored, sealed_summary) = seal_and_upload(transport, renderer, session, draft, &certs).await?;
     let request = SendRequest {
         recipients: everyone.iter().map(|address| address.trim().to_owned()).collect(),
         blob_hash: stored.hash,
-        size,
-        sealed_summary: BASE64.encode(sealed_summary),
+        size: stored.size,
+        sealed_summary,
+        draft_id: outgoing.draft_id.clone(),
     };
     call_json(transport, "POST", "/messages/send", Some(&request)).await
+}
+
+/// Saves `outgoing` as a draft, encrypted to the user's own key only (Bcc included): a new
+/// draft in Drafts, or a new version of `outgoing.draft_id` in place. Returns the draft.
+pub async fn save_draft<T: Transport, R: Renderer>(
+    transport: &T,
+    renderer: &R,
+    session: &UnlockedSession,
+    outgoing: &Outgoing,
+    now: i64,
+) -> Result<MessageMeta, FlowError> {
+    let domain = domain_of(session);
+    let own_cert = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
+    let draft = Draft {
+        from: Some(Mailbox::new(None, &session.account.address)),
+        to: mailboxes(&full_addresses(&outgoing.to, &domain)),
+        cc: mailboxes(&full_addresses(&outgoing.cc, &domain)),
+        bcc: mailboxes(&full_addresses(&outgoing.bcc, &domain)),
+        subject: outgoing.subject.clone(),
+        text: outgoing.text.clone(),
+        html: None,
+        attachments: outgoing.attachments.clone(),
+        message_id: random_message_id(&domain),
+        in_reply_to: outgoing.in_reply_to.clone(),
+        references: outgoing.references.clone(),
+        date: now,
+    };
+    let (stored, sealed_summary) = seal_and_upload(transport, renderer, session, draft, &[own_cert]).await?;
+    match &outgoing.draft_id {
+        Some(id) => {
+            let version = DraftVersion { blob_hash: stored.hash, size: stored.size, sealed_summary };
+            let bytes = serde_json::to_vec(&version).map_err(|e| FlowError::Protocol(e.to_string()))?;
+            let body = TransportBody { content_type: "application/json", bytes };
+            serde_json::from_slice(&call(transport, "PUT", &format!("/drafts/{id}"), Some(body)).await?)
+                .map_err(|e| FlowError::Protocol(e.to_string()))
+        }
+        None => {
+            let folders: Vec<plico_api::mail::Folder> =
+                call_json::<T, (), _>(transport, "GET", "/folders", None).await?;
+            let drafts = folders
+                .iter()
+                .find(|folder| folder.role == Some(plico_api::mail::FolderRole::Drafts))
+                .ok_or_else(|| FlowError::Protocol("The mailbox has no Drafts folder.".into()))?;
+            let message = plico_api::mail::NewMessage {
+                folder_id: drafts.id.clone(),
+                blob_hash: stored.hash,
+                size: stored.size,
+                sealed_summary,
+                flags: plico_api::mail::flags::SEEN,
+            };
+            call_json(transport, "POST", "/messages", Some(&message)).await
+        }
+    }
 }
 
 /// Opens a message's sealed summary.
@@ -272,6 +345,7 @@ pub fn opened_view(id: &str, opened: &OpenedMessage) -> plico_api::worker::Opene
         from: message.from.as_ref().map(mailbox),
         to: message.to.iter().map(mailbox).collect(),
         cc: message.cc.iter().map(mailbox).collect(),
+        bcc: message.bcc.iter().map(mailbox).collect(),
         date: message.date,
         message_id: message.message_id.clone(),
         in_reply_to: message.in_reply_to.clone(),

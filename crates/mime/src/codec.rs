@@ -26,8 +26,9 @@ fn address_list(mailboxes: &[Mailbox]) -> Address<'_> {
     Address::new_list(mailboxes.iter().map(mailbox).collect())
 }
 
-/// Writes the inner, to-be-encrypted message. Bcc is never written: recipients must not learn
-/// of each other through it.
+/// Writes the inner, to-be-encrypted message. Bcc is written only when the draft carries it,
+/// which only a saved draft (encrypted to its author alone) does: recipients must not learn of
+/// each other through it.
 pub fn compose_inner(draft: &Draft) -> Result<Vec<u8>, MimeError> {
     let text = MimePart::new("text/plain", draft.text.as_str());
     let body = match &draft.html {
@@ -58,6 +59,9 @@ pub fn compose_inner(draft: &Draft) -> Result<Vec<u8>, MimeError> {
     }
     if !draft.to.is_empty() {
         builder = builder.to(address_list(&draft.to));
+    }
+    if !draft.bcc.is_empty() {
+        builder = builder.bcc(address_list(&draft.bcc));
     }
     if !draft.cc.is_empty() {
         builder = builder.cc(address_list(&draft.cc));
@@ -172,6 +176,7 @@ pub fn parse(message: &[u8]) -> Result<ParsedMessage, MimeError> {
         from: mailboxes(parsed.from()).into_iter().next(),
         to: mailboxes(parsed.to()),
         cc: mailboxes(parsed.cc()),
+        bcc: mailboxes(parsed.bcc()),
         date: parsed.date().map(|date| date.to_timestamp()),
         message_id: parsed.message_id().map(str::to_owned),
         in_reply_to: id_list(parsed.in_reply_to()),

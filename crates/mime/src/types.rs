@@ -47,6 +47,9 @@ pub struct Draft {
     pub from: Option<Mailbox>,
     pub to: Vec<Mailbox>,
     pub cc: Vec<Mailbox>,
+    /// Written only in a saved draft, which is encrypted to its author alone. A message being
+    /// sent leaves this empty: Bcc recipients are in the envelope, never in the message.
+    pub bcc: Vec<Mailbox>,
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
@@ -76,6 +79,8 @@ pub struct ParsedMessage {
     pub from: Option<Mailbox>,
     pub to: Vec<Mailbox>,
     pub cc: Vec<Mailbox>,
+    /// Only saved drafts have one.
+    pub bcc: Vec<Mailbox>,
     /// Unix seconds.
     pub date: Option<i64>,
     pub message_id: Option<String>,

@@ -12,6 +12,7 @@ fn draft() -> Draft {
         from: Some(Mailbox::new(Some("Alice Doe"), "alice@plico.test")),
         to: vec![Mailbox::new(Some("Bob"), "bob@plico.test")],
         cc: vec![Mailbox::new(None, "carol@plico.test")],
+        bcc: Vec::new(),
         subject: "Quarterly figures — Grüße ✓".into(),
         text: "Hi Bob,\n\nthe numbers are attached.\n\nAlice".into(),
         html: Some("<p>Hi Bob,</p><p>the numbers are <b>attached</b>.</p>".into()),
@@ -52,10 +53,16 @@ fn the_inner_message_round_trips_every_field() {
 }
 
 #[test]
-fn bcc_never_appears_in_the_message() {
+fn bcc_is_written_only_in_saved_drafts() {
     let bytes = compose_inner(&draft()).expect("composes");
     let text = String::from_utf8_lossy(&bytes).to_lowercase();
-    assert!(!text.contains("\nbcc:"));
+    assert!(!text.contains("\nbcc:"), "a message being sent carries no Bcc");
+    assert!(parse(&bytes).expect("parses").bcc.is_empty());
+
+    let saved = Draft { bcc: vec![Mailbox::new(None, "dave@plico.test")], ..draft() };
+    let bytes = compose_inner(&saved).expect("composes");
+    assert!(String::from_utf8_lossy(&bytes).to_lowercase().contains("\nbcc: <dave@plico.test>"));
+    assert_eq!(parse(&bytes).expect("parses").bcc, [Mailbox::new(None, "dave@plico.test")]);
 }
 
 fn data(name: &str) -> Vec<u8> {

@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/folders/{id}", patch(mail_api::rename_folder).delete(mail_api::delete_folder))
         .route("/messages", post(mail_api::file_message).patch(mail_api::update_messages))
         .route("/messages/send", post(mail_api::send_message))
+        .route("/drafts/{id}", put(mail_api::replace_draft).delete(mail_api::discard_draft))
         .route("/messages/delete", post(mail_api::delete_messages))
         .route("/messages/recover", post(mail_api::recover_messages))
         .route("/sync", get(mail_api::sync))

@@ -8,8 +8,8 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use plico_api::mail::{
-    Folder, FolderName, MessageIds, MessageMeta, MessageUpdate, NewMessage, SendReceipt, SendRequest, StoredBlob,
-    SyncChanges, MAX_RECIPIENTS,
+    DraftVersion, Folder, FolderName, MessageIds, MessageMeta, MessageUpdate, NewMessage, SendReceipt, SendRequest,
+    StoredBlob, SyncChanges, MAX_RECIPIENTS,
 };
 
 use crate::error::{ApiError, ApiResult};
@@ -155,6 +155,35 @@ pub async fn file_message(
     Ok(Json(state.store.file_message(signed_in.account_id, &message).await?))
 }
 
+#[utoipa::path(put, path = "/api/v1/drafts/{id}", params(("id" = String, Path)), request_body = DraftVersion,
+    responses((status = 200, body = MessageMeta), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
+pub async fn replace_draft(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<DraftVersion>,
+) -> ApiResult<Json<MessageMeta>> {
+    let summary = sealed("sealed_summary", &request.sealed_summary)?;
+    let version = Delivery {
+        blob_hash: &request.blob_hash,
+        size: request.size,
+        sealed_summary: &summary,
+        received_at: state.clock.now(),
+    };
+    Ok(Json(state.store.replace_draft(signed_in.account_id, &id, &version).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/drafts/{id}", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
+pub async fn discard_draft(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.store.discard_draft(signed_in.account_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(patch, path = "/api/v1/messages", request_body = MessageUpdate,
     responses((status = 204), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
 pub async fn update_messages(
@@ -235,7 +264,7 @@ pub async fn send_message(
         sealed_summary: &summary,
         received_at: state.clock.now(),
     };
-    let sent = state.store.deliver(signed_in.account_id, &accounts, &message).await?;
+    let sent = state.store.deliver(signed_in.account_id, &accounts, &message, request.draft_id.as_deref()).await?;
     Ok(Json(SendReceipt { sent, delivered: accounts.len() as u32 }))
 }
 

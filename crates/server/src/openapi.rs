@@ -30,6 +30,8 @@ use utoipa::OpenApi;
         crate::mail_api::file_message,
         crate::mail_api::update_messages,
         crate::mail_api::send_message,
+        crate::mail_api::replace_draft,
+        crate::mail_api::discard_draft,
         crate::mail_api::delete_messages,
         crate::mail_api::recover_messages,
         crate::mail_api::sync,

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use plico_api::mail::{FolderRole, SyncChanges};
-use plico_client::mail::{open, open_summary, send, LocalRenderer, Outgoing};
+use plico_client::mail::{open, open_summary, save_draft, send, LocalRenderer, Outgoing};
 use plico_client::FlowError;
 use plico_mime::Attachment;
 use plico_pgp::SignatureStatus;
@@ -99,4 +99,69 @@ async fn alice_and_bob_exchange_signed_encrypted_mail_with_an_attachment_and_a_r
             assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{} holds plaintext", path.display());
         }
     }
+}
+
+#[tokio::test]
+async fn drafts_are_saved_encrypted_replaced_in_place_and_removed_by_the_send() {
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.42");
+    let bob_client = server.client("192.0.2.43");
+    let alice = signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+    let drafts = folder_id(&alice_client, FolderRole::Drafts).await;
+
+    let mut writing = Outgoing {
+        to: vec!["bob".into()],
+        bcc: vec!["alice".into()],
+        subject: "DRAFT-SUBJECT-77 plans".into(),
+        text: "DRAFT-BODY-1 first words".into(),
+        ..Outgoing::default()
+    };
+    let first = save_draft(&alice_client, &LocalRenderer, &alice, &writing, START).await.expect("saves");
+    assert_eq!(first.folder_id, drafts);
+    writing.draft_id = Some(first.id.clone());
+    writing.text = "DRAFT-BODY-2 more words".into();
+    let second = save_draft(&alice_client, &LocalRenderer, &alice, &writing, START + 5).await.expect("saves again");
+    assert_eq!(second.id, first.id, "replaced in place");
+    assert_ne!(second.blob_hash, first.blob_hash);
+    let in_drafts: Vec<_> = sync(&alice_client).await.messages.into_iter().filter(|m| m.folder_id == drafts).collect();
+    assert_eq!(in_drafts.len(), 1);
+    let refcount: i64 = sqlx::query_scalar("SELECT refcount FROM blobs WHERE hash = ?")
+        .bind(&first.blob_hash)
+        .fetch_one(server.state.store.pool())
+        .await
+        .expect("old blob row");
+    assert_eq!(refcount, 0, "the old version's blob is no longer referenced");
+
+    // The draft opens with everything, Bcc included; it is encrypted to Alice alone.
+    let opened = open(&alice_client, &LocalRenderer, &alice, &second).await.expect("opens");
+    assert_eq!(opened.message.text.trim_end(), "DRAFT-BODY-2 more words");
+    assert_eq!(opened.message.bcc.iter().map(|m| m.address.as_str()).collect::<Vec<_>>(), ["alice@plico.test"]);
+    let draft_blob = bob_client.get(&format!("/api/v1/blobs/{}", second.blob_hash)).await;
+    assert_eq!(draft_blob.status, 404, "Bob cannot fetch Alice's draft");
+
+    // Another account can neither replace nor discard it.
+    assert_eq!(bob_client.delete(&format!("/api/v1/drafts/{}", second.id)).await.status, 404);
+
+    // Sending removes the draft in the same transaction; Bob's copy carries no Bcc.
+    let receipt = send(&alice_client, &LocalRenderer, &alice, &writing, START + 10).await.expect("sends");
+    assert_eq!(receipt.delivered, 2, "Bob, and Alice through Bcc");
+    let changes = sync(&alice_client).await;
+    assert!(changes.removed_messages.contains(&second.id), "the draft is gone for good");
+    assert!(changes.messages.iter().all(|m| m.folder_id != drafts));
+    let bob_inbox = folder_id(&bob_client, FolderRole::Inbox).await;
+    let bob_copy = sync(&bob_client).await.messages.into_iter().find(|m| m.folder_id == bob_inbox).expect("arrived");
+    let bob_opened = open(&bob_client, &LocalRenderer, &bob, &bob_copy).await.expect("bob opens");
+    assert!(bob_opened.message.bcc.is_empty(), "Bcc stays in the envelope");
+    assert_eq!(bob_opened.message.subject, "DRAFT-SUBJECT-77 plans");
+
+    // Discarding: a draft goes for good; a message outside Drafts cannot be discarded as one.
+    let discard_me = save_draft(&alice_client, &LocalRenderer, &alice, &Outgoing::default(), START + 20).await;
+    let discard_me = discard_me.expect("an empty draft saves");
+    assert_eq!(alice_client.delete(&format!("/api/v1/drafts/{}", discard_me.id)).await.status, 204);
+    assert_eq!(alice_client.delete(&format!("/api/v1/drafts/{}", discard_me.id)).await.status, 404);
+    let not_a_draft = alice_client.delete(&format!("/api/v1/drafts/{}", receipt.sent.id)).await;
+    assert_eq!(not_a_draft.status, 422);
+    assert!(not_a_draft.json()["error"]["message"].as_str().unwrap_or_default().contains("not in Drafts"));
+    assert!(sync(&alice_client).await.messages.iter().any(|m| m.id == receipt.sent.id), "the Sent copy is untouched");
 }

@@ -119,43 +119,14 @@ mod worker {
             }),
             WorkerCommand::Send(message) => {
                 post(&WorkerEvent::Progress { id, stage: WorkerStage::Encrypting });
-                let forwarded: Vec<Attachment> = match &message.forward_attachments_of {
-                    Some(original) => OPENED.with(|slot| {
-                        slot.borrow()
-                            .as_ref()
-                            .filter(|(opened, _)| opened == original)
-                            .map(|(_, attachments)| attachments.clone())
-                            .ok_or_else(|| {
-                                FlowError::Protocol(
-                                    "Open the forwarded message again to include its attachments.".into(),
-                                )
-                            })
-                    })?,
-                    None => Vec::new(),
-                };
-                let outgoing = mail::Outgoing {
-                    to: message.to,
-                    cc: message.cc,
-                    bcc: message.bcc,
-                    subject: message.subject,
-                    text: message.text,
-                    attachments: message
-                        .attachments
-                        .into_iter()
-                        .map(|file| Attachment {
-                            file_name: file.file_name,
-                            content_type: file.content_type,
-                            content_id: None,
-                            data: file.data,
-                        })
-                        .chain(forwarded)
-                        .collect(),
-                    in_reply_to: message.in_reply_to,
-                    references: message.references,
-                };
-                let now = (js_sys::Date::now() / 1000.0) as i64;
-                mail::send(&FetchTransport, &RenderWorker, session, &outgoing, now).await?;
+                let outgoing = outgoing(message)?;
+                mail::send(&FetchTransport, &RenderWorker, session, &outgoing, now()).await?;
                 Ok(WorkerOutcome::Sent)
+            }
+            WorkerCommand::SaveDraft(message) => {
+                let outgoing = outgoing(message)?;
+                let saved = mail::save_draft(&FetchTransport, &RenderWorker, session, &outgoing, now()).await?;
+                Ok(WorkerOutcome::DraftSaved { id: saved.id })
             }
             WorkerCommand::CreateFolder { name } => {
                 mail::create_folder(&FetchTransport, session, &name).await?;
@@ -167,6 +138,48 @@ mod worker {
             }
             _ => Err(FlowError::Protocol("not a mail command".into())),
         }
+    }
+
+    fn now() -> i64 {
+        (js_sys::Date::now() / 1000.0) as i64
+    }
+
+    /// The client's form of a composed message; a forward's attachments come from the message
+    /// opened last.
+    fn outgoing(message: plico_api::worker::OutgoingMessage) -> Result<mail::Outgoing, FlowError> {
+        let forwarded: Vec<Attachment> = match &message.forward_attachments_of {
+            Some(original) => OPENED.with(|slot| {
+                slot.borrow()
+                    .as_ref()
+                    .filter(|(opened, _)| opened == original)
+                    .map(|(_, attachments)| attachments.clone())
+                    .ok_or_else(|| {
+                        FlowError::Protocol("Open the forwarded message again to include its attachments.".into())
+                    })
+            })?,
+            None => Vec::new(),
+        };
+        Ok(mail::Outgoing {
+            to: message.to,
+            cc: message.cc,
+            bcc: message.bcc,
+            subject: message.subject,
+            text: message.text,
+            attachments: message
+                .attachments
+                .into_iter()
+                .map(|file| Attachment {
+                    file_name: file.file_name,
+                    content_type: file.content_type,
+                    content_id: None,
+                    data: file.data,
+                })
+                .chain(forwarded)
+                .collect(),
+            in_reply_to: message.in_reply_to,
+            references: message.references,
+            draft_id: message.draft_id,
+        })
     }
 
     async fn handle(request: WorkerRequest) {

@@ -337,16 +337,102 @@ impl Store {
         Ok(filed)
     }
 
+    /// The blob of `id` when it is one of the account's drafts (in Drafts, not deleted).
+    async fn owned_draft(
+        transaction: &mut Transaction<'_, Sqlite>,
+        account_id: i64,
+        id: &str,
+    ) -> Result<String, MailError> {
+        let row = sqlx::query(
+            "SELECT m.blob_hash, f.role FROM messages m JOIN folders f ON f.id = m.folder_id
+             WHERE m.id = ? AND m.account_id = ? AND m.deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(&mut **transaction)
+        .await?
+        .ok_or_else(|| MailError::NotFound("There is no draft with that id in your mailbox.".into()))?;
+        if row.get::<Option<String>, _>("role").as_deref() != Some(FolderRole::Drafts.as_str()) {
+            return Err(MailError::Invalid("That message is not in Drafts; only drafts change in place.".into()));
+        }
+        Ok(row.get("blob_hash"))
+    }
+
+    /// Removes a draft for good (sent, or discarded): no recovery area for work in progress.
+    async fn remove_draft(
+        transaction: &mut Transaction<'_, Sqlite>,
+        account_id: i64,
+        id: &str,
+    ) -> Result<(), MailError> {
+        let blob = Self::owned_draft(transaction, account_id, id).await?;
+        let modseq = next_modseq(transaction, account_id).await?;
+        sqlx::query("DELETE FROM messages WHERE id = ?").bind(id).execute(&mut **transaction).await?;
+        sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = ?")
+            .bind(&blob)
+            .execute(&mut **transaction)
+            .await?;
+        insert_tombstone(transaction, account_id, "message", id, modseq).await?;
+        Ok(())
+    }
+
+    /// Replaces a draft's blob and summary in place, keeping its id.
+    pub async fn replace_draft(
+        &self,
+        account_id: i64,
+        id: &str,
+        version: &Delivery<'_>,
+    ) -> Result<MessageMeta, MailError> {
+        let mut transaction = self.pool.begin().await?;
+        let old_blob = Self::owned_draft(&mut transaction, account_id, id).await?;
+        check_blob(&mut transaction, version.blob_hash, version.size).await?;
+        sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
+            .bind(version.blob_hash)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = ?")
+            .bind(&old_blob)
+            .execute(&mut *transaction)
+            .await?;
+        let modseq = next_modseq(&mut transaction, account_id).await?;
+        sqlx::query(
+            "UPDATE messages SET blob_hash = ?, size = ?, sealed_summary = ?, received_at = ?, modseq = ? WHERE id = ?",
+        )
+        .bind(version.blob_hash)
+        .bind(version.size as i64)
+        .bind(version.sealed_summary)
+        .bind(version.received_at)
+        .bind(modseq)
+        .bind(id)
+        .execute(&mut *transaction)
+        .await?;
+        let row = sqlx::query("SELECT * FROM messages WHERE id = ?").bind(id).fetch_one(&mut *transaction).await?;
+        transaction.commit().await?;
+        Ok(message_from_row(&row))
+    }
+
+    /// Discards a draft for good.
+    pub async fn discard_draft(&self, account_id: i64, id: &str) -> Result<(), MailError> {
+        let mut transaction = self.pool.begin().await?;
+        Self::remove_draft(&mut transaction, account_id, id).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
     /// Files one stored blob as a message in the Sent folder of `sender` and in the Inbox of each
-    /// recipient account, all in one transaction.
+    /// recipient account, all in one transaction; the draft it was written in, if any, goes in
+    /// the same transaction.
     pub async fn deliver(
         &self,
         sender: i64,
         recipients: &[i64],
         message: &Delivery<'_>,
+        draft_id: Option<&str>,
     ) -> Result<MessageMeta, MailError> {
         let mut transaction = self.pool.begin().await?;
         check_blob(&mut transaction, message.blob_hash, message.size).await?;
+        if let Some(draft) = draft_id {
+            Self::remove_draft(&mut transaction, sender, draft).await?;
+        }
         for &recipient in recipients {
             let inbox = Self::role_folder(&mut transaction, recipient, FolderRole::Inbox).await?;
             insert_message(&mut transaction, recipient, &inbox, 0, message).await?;
