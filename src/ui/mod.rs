@@ -33,7 +33,10 @@ pub fn StageProgress(#[prop(into)] stage: Signal<Option<WorkerStage>>) -> impl I
             view! {
                 <div class="progress" role="status" aria-live="polite">
                     <progress max="100" value=stage.percent().to_string() aria-label="Progress"></progress>
-                    <span>{stage.describe()}</span>
+                    <span>{match stage {
+                        WorkerStage::UploadingMessage(done) => format!("{} {done}%", stage.describe()),
+                        _ => stage.describe().to_owned(),
+                    }}</span>
                 </div>
             }
         })

@@ -77,8 +77,20 @@ test('alice sends bob a 1 MiB attachment; bob reads it, sees a valid signature a
   await page.locator('#compose-files').setInputFiles({ name: FILE_NAME, mimeType: 'application/octet-stream', buffer: ATTACHMENT });
   await page.getByText(`${FILE_NAME} (1 MB)`).waitFor();
   await screenshot(page, '11-compose-with-attachment');
+  // Record every progress line the composer shows while it sends.
+  await page.evaluate(() => {
+    window.__progress = [];
+    new MutationObserver(() => {
+      const line = document.querySelector('.progress span')?.textContent;
+      if (line && window.__progress.at(-1) !== line) window.__progress.push(line);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
   await page.getByRole('button', { name: 'Send encrypted' }).click();
   await page.waitForURL('**/mail/sent', { timeout: 60_000 });
+  const progress = await page.evaluate(() => window.__progress);
+  assert.ok(progress.includes('Encrypting…'), JSON.stringify(progress));
+  assert.ok(progress.some((line) => /^Uploading the encrypted message… \d+%$/.test(line)), JSON.stringify(progress));
+  assert.ok(progress.includes('Uploading the encrypted message… 100%'), JSON.stringify(progress));
   await page.getByText(SUBJECT).waitFor();
 
   const reader = bob.page;

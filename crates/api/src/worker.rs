@@ -171,6 +171,8 @@ pub enum WorkerStage {
     Uploading,
     UnlockingKeys,
     Encrypting,
+    /// Uploading the encrypted message: percent done.
+    UploadingMessage(u8),
     Sending,
 }
 
@@ -184,6 +186,7 @@ impl WorkerStage {
             WorkerStage::Uploading => "Saving your account…",
             WorkerStage::UnlockingKeys => "Unlocking your keys…",
             WorkerStage::Encrypting => "Encrypting…",
+            WorkerStage::UploadingMessage(_) => "Uploading the encrypted message…",
             WorkerStage::Sending => "Sending…",
         }
     }
@@ -196,8 +199,10 @@ impl WorkerStage {
             WorkerStage::SealingKeys => 75,
             WorkerStage::Uploading => 90,
             WorkerStage::UnlockingKeys => 80,
-            WorkerStage::Encrypting => 30,
-            WorkerStage::Sending => 70,
+            WorkerStage::Encrypting => 10,
+            // 20 to 90 while the bytes go up.
+            WorkerStage::UploadingMessage(done) => 20 + (u16::from(done.min(100)) * 7 / 10) as u8,
+            WorkerStage::Sending => 95,
         }
     }
 }
@@ -252,4 +257,19 @@ pub enum WorkerEvent {
         code: String,
         message: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_progress_fills_the_bar_between_encrypting_and_sending() {
+        assert!(WorkerStage::Encrypting.percent() < WorkerStage::UploadingMessage(0).percent());
+        assert_eq!(WorkerStage::UploadingMessage(0).percent(), 20);
+        assert_eq!(WorkerStage::UploadingMessage(50).percent(), 55);
+        assert_eq!(WorkerStage::UploadingMessage(100).percent(), 90);
+        assert_eq!(WorkerStage::UploadingMessage(250).percent(), 90, "clamped");
+        assert!(WorkerStage::UploadingMessage(100).percent() < WorkerStage::Sending.percent());
+    }
 }

@@ -31,6 +31,20 @@ pub trait Transport {
     /// `path` is relative to `/api/v1`. Requests other than GET carry the CSRF header.
     async fn request(&self, method: &str, path: &str, body: Option<TransportBody>)
         -> Result<TransportResponse, String>;
+
+    /// A POST whose body is large; `progress` hears (bytes sent, bytes in all) as it goes. The
+    /// worker reports real upload progress; without a way to watch, it is one plain request.
+    async fn upload(
+        &self,
+        path: &str,
+        body: TransportBody,
+        progress: &dyn Fn(u64, u64),
+    ) -> Result<TransportResponse, String> {
+        let total = body.bytes.len() as u64;
+        let response = self.request("POST", path, Some(body)).await;
+        progress(total, total);
+        response
+    }
 }
 
 /// Why a flow failed, in terms the UI can show.
@@ -91,6 +105,11 @@ pub(crate) async fn call<T: Transport>(
     body: Option<TransportBody>,
 ) -> Result<Vec<u8>, FlowError> {
     let response = transport.request(method, path, body).await.map_err(FlowError::Network)?;
+    answer(response)
+}
+
+/// A response's body, or the error its JSON body names.
+pub(crate) fn answer(response: TransportResponse) -> Result<Vec<u8>, FlowError> {
     if (200..300).contains(&response.status) {
         return Ok(response.body);
     }

@@ -20,7 +20,8 @@ use plico_mime::{Attachment, Draft, Mailbox, OuterHeaders, ParsedMessage, Summar
 use plico_pgp::{Certificate, SignatureStatus};
 use rand::RngCore;
 
-use crate::flows::{call, call_json, FlowError, Transport, TransportBody, UnlockedSession};
+use crate::flows::{answer, call, call_json, FlowError, Transport, TransportBody, UnlockedSession};
+use plico_api::worker::WorkerStage;
 
 /// A message the user wants to send.
 #[derive(Debug, Clone, Default)]
@@ -119,7 +120,9 @@ async fn seal_and_upload<T: Transport, R: Renderer>(
     session: &UnlockedSession,
     draft: Draft,
     certs: &[Certificate],
+    progress: &dyn Fn(WorkerStage),
 ) -> Result<(StoredBlob, String), FlowError> {
+    progress(WorkerStage::Encrypting);
     let summary = draft.summary();
     let outer = OuterHeaders {
         from: draft.from.clone(),
@@ -136,8 +139,14 @@ async fn seal_and_upload<T: Transport, R: Renderer>(
     let summary_json = serde_json::to_vec(&summary).map_err(crypto)?;
     let sealed_summary = plico_pgp::encrypt_and_sign(&summary_json, certs, &session.secret_key).map_err(crypto)?;
     let upload = TransportBody { content_type: "application/octet-stream", bytes: message };
-    let stored: StoredBlob = serde_json::from_slice(&call(transport, "POST", "/blobs", Some(upload)).await?)
-        .map_err(|e| FlowError::Protocol(e.to_string()))?;
+    let on_upload = |sent: u64, total: u64| {
+        let percent = (sent.min(total) * 100).checked_div(total).unwrap_or(100) as u8;
+        progress(WorkerStage::UploadingMessage(percent));
+    };
+    on_upload(0, 1);
+    let response = transport.upload("/blobs", upload, &on_upload).await.map_err(FlowError::Network)?;
+    let stored: StoredBlob =
+        serde_json::from_slice(&answer(response)?).map_err(|e| FlowError::Protocol(e.to_string()))?;
     Ok((stored, BASE64.encode(sealed_summary)))
 }
 
@@ -150,6 +159,7 @@ pub async fn send<T: Transport, R: Renderer>(
     session: &UnlockedSession,
     outgoing: &Outgoing,
     now: i64,
+    progress: &dyn Fn(WorkerStage),
 ) -> Result<SendReceipt, FlowError> {
     let domain = domain_of(session);
     let (to, cc, bcc) = (
@@ -198,7 +208,8 @@ pub async fn send<T: Transport, R: Renderer>(
         references: outgoing.references.clone(),
         date: now,
     };
-    let (stored, sealed_summary) = seal_and_upload(transport, renderer, session, draft, &certs).await?;
+    let (stored, sealed_summary) = seal_and_upload(transport, renderer, session, draft, &certs, progress).await?;
+    progress(WorkerStage::Sending);
     let request = SendRequest {
         recipients: everyone.iter().map(|address| address.trim().to_owned()).collect(),
         blob_hash: stored.hash,
@@ -234,7 +245,7 @@ pub async fn save_draft<T: Transport, R: Renderer>(
         references: outgoing.references.clone(),
         date: now,
     };
-    let (stored, sealed_summary) = seal_and_upload(transport, renderer, session, draft, &[own_cert]).await?;
+    let (stored, sealed_summary) = seal_and_upload(transport, renderer, session, draft, &[own_cert], &|_| {}).await?;
     match &outgoing.draft_id {
         Some(id) => {
             let version = DraftVersion { blob_hash: stored.hash, size: stored.size, sealed_summary };

@@ -45,14 +45,14 @@ async fn alice_and_bob_exchange_signed_encrypted_mail_with_an_attachment_and_a_r
     // An unknown recipient stops the send before anything is uploaded.
     let mut to_stranger = outgoing.clone();
     to_stranger.cc = vec!["stranger@plico.test".into()];
-    let refused = send(&alice_client, &LocalRenderer, &alice, &to_stranger, START).await.expect_err("refused");
+    let refused = send(&alice_client, &LocalRenderer, &alice, &to_stranger, START, &|_| {}).await.expect_err("refused");
     assert!(matches!(&refused, FlowError::Api { code, .. } if code == "unknown_recipients"), "{refused:?}");
     assert!(refused.to_string().contains("stranger@plico.test"));
     let blobs: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM blobs").fetch_one(server.state.store.pool()).await.expect("count");
     assert_eq!(blobs, 0, "nothing was uploaded");
 
-    let receipt = send(&alice_client, &LocalRenderer, &alice, &outgoing, START).await.expect("sends");
+    let receipt = send(&alice_client, &LocalRenderer, &alice, &outgoing, START, &|_| {}).await.expect("sends");
     assert_eq!(receipt.delivered, 1);
     assert_eq!(receipt.sent.folder_id, folder_id(&alice_client, FolderRole::Sent).await);
 
@@ -79,7 +79,7 @@ async fn alice_and_bob_exchange_signed_encrypted_mail_with_an_attachment_and_a_r
         references: vec![original_id.clone()],
         ..Outgoing::default()
     };
-    send(&bob_client, &LocalRenderer, &bob, &reply, START + 60).await.expect("replies");
+    send(&bob_client, &LocalRenderer, &bob, &reply, START + 60, &|_| {}).await.expect("replies");
     let alice_inbox = folder_id(&alice_client, FolderRole::Inbox).await;
     let reply_meta =
         sync(&alice_client).await.messages.into_iter().find(|m| m.folder_id == alice_inbox).expect("reply arrived");
@@ -144,7 +144,7 @@ async fn drafts_are_saved_encrypted_replaced_in_place_and_removed_by_the_send() 
     assert_eq!(bob_client.delete(&format!("/api/v1/drafts/{}", second.id)).await.status, 404);
 
     // Sending removes the draft in the same transaction; Bob's copy carries no Bcc.
-    let receipt = send(&alice_client, &LocalRenderer, &alice, &writing, START + 10).await.expect("sends");
+    let receipt = send(&alice_client, &LocalRenderer, &alice, &writing, START + 10, &|_| {}).await.expect("sends");
     assert_eq!(receipt.delivered, 2, "Bob, and Alice through Bcc");
     let changes = sync(&alice_client).await;
     assert!(changes.removed_messages.contains(&second.id), "the draft is gone for good");

@@ -118,9 +118,15 @@ mod worker {
                 }))
             }),
             WorkerCommand::Send(message) => {
-                post(&WorkerEvent::Progress { id, stage: WorkerStage::Encrypting });
                 let outgoing = outgoing(message)?;
-                mail::send(&FetchTransport, &RenderWorker, session, &outgoing, now()).await?;
+                // Each stage once, and each upload percent once.
+                let last = std::cell::Cell::new(None);
+                let progress = |stage: WorkerStage| {
+                    if last.replace(Some(stage)) != Some(stage) {
+                        post(&WorkerEvent::Progress { id, stage });
+                    }
+                };
+                mail::send(&FetchTransport, &RenderWorker, session, &outgoing, now(), &progress).await?;
                 Ok(WorkerOutcome::Sent)
             }
             WorkerCommand::SaveDraft(message) => {

@@ -1,9 +1,13 @@
 //! `fetch` from the worker, same-origin, with the CSRF header the API asks for.
 
+use futures_util::StreamExt;
 use plico_client::flows::{Transport, TransportBody, TransportResponse};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{DedicatedWorkerGlobalScope, Request, RequestCredentials, RequestInit, Response};
+use web_sys::{
+    DedicatedWorkerGlobalScope, ProgressEvent, Request, RequestCredentials, RequestInit, Response, XmlHttpRequest,
+    XmlHttpRequestResponseType,
+};
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
@@ -47,5 +51,54 @@ impl Transport for FetchTransport {
         let buffer =
             wasm_bindgen_futures::JsFuture::from(response.array_buffer().map_err(js_error)?).await.map_err(js_error)?;
         Ok(TransportResponse { status: response.status(), body: js_sys::Uint8Array::new(&buffer).to_vec() })
+    }
+
+    /// XMLHttpRequest, for its upload progress events (fetch has none for request bodies).
+    async fn upload(
+        &self,
+        path: &str,
+        body: TransportBody,
+        progress: &dyn Fn(u64, u64),
+    ) -> Result<TransportResponse, String> {
+        let xhr = XmlHttpRequest::new().map_err(js_error)?;
+        xhr.open("POST", &format!("{}{path}", plico_api::API_PREFIX)).map_err(js_error)?;
+        xhr.set_request_header("content-type", body.content_type).map_err(js_error)?;
+        xhr.set_request_header(plico_api::CSRF_HEADER, "1").map_err(js_error)?;
+        xhr.set_response_type(XmlHttpRequestResponseType::Arraybuffer);
+        // The progress callback lives on this stack frame; the events arrive while it awaits
+        // below, and the handlers are removed before it returns.
+        let (sender, receiver) = futures_channel::mpsc::unbounded::<(u64, u64)>();
+        let on_progress = Closure::<dyn Fn(ProgressEvent)>::new(move |event: ProgressEvent| {
+            let _ = sender.unbounded_send((event.loaded() as u64, event.total() as u64));
+        });
+        let upload = xhr.upload().map_err(js_error)?;
+        upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+        let done = js_sys::Promise::new(&mut |resolve, reject| {
+            xhr.set_onload(Some(&resolve));
+            xhr.set_onerror(Some(&reject));
+            xhr.set_onabort(Some(&reject));
+        });
+        let array = js_sys::Uint8Array::from(body.bytes.as_slice());
+        drop(body);
+        xhr.send_with_opt_buffer_source(Some(&array)).map_err(js_error)?;
+        let mut events = receiver;
+        let finished = wasm_bindgen_futures::JsFuture::from(done);
+        futures_util::pin_mut!(finished);
+        let outcome = loop {
+            match futures_util::future::select(events.next(), finished.as_mut()).await {
+                futures_util::future::Either::Left((Some((sent, total)), _)) => progress(sent, total),
+                futures_util::future::Either::Left((None, rest)) => break rest.await,
+                futures_util::future::Either::Right((result, _)) => break result,
+            }
+        };
+        upload.set_onprogress(None);
+        xhr.set_onload(None);
+        xhr.set_onerror(None);
+        xhr.set_onabort(None);
+        outcome.map_err(|_| "the upload failed: the connection was lost".to_owned())?;
+        let total = array.length() as u64;
+        progress(total, total);
+        let body = xhr.response().map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec()).unwrap_or_default();
+        Ok(TransportResponse { status: xhr.status().map_err(js_error)?, body })
     }
 }
