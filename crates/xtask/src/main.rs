@@ -4,7 +4,10 @@
 //!   with the API on the embedded SQLite default.
 //! - `cargo xtask test`: set up everything (Chromium too) and run every test layer.
 //! - `cargo xtask ci`: what CI runs; the same as `test`.
-//! - `cargo xtask sizes`: the release wasm sizes, raw, gzip and brotli.
+//! - `cargo xtask sizes`: the release wasm sizes, raw, gzip and brotli, against their budgets.
+//! - `cargo xtask bench [--record]`: Plico's OpenPGP code against OpenPGP.js in headless
+//!   Chromium; fails when a ratio is 1.5 times worse than in `docs/bench-baseline.json`
+//!   (`--record` writes that file instead).
 //! - `cargo xtask setup [--browser]`: only install what is missing.
 //!
 //! Every step is idempotent: tools already at the pinned version are not installed again.
@@ -27,7 +30,8 @@ fn main() -> ExitCode {
         Some("test") | Some("ci") => test(),
         Some("sizes") => setup(false).and_then(|()| build_app()).and_then(|()| sizes()),
         Some("setup") => setup(args.iter().any(|a| a == "--browser")),
-        _ => Err("usage: cargo xtask <run|test|ci|sizes|setup [--browser]>".into()),
+        Some("bench") => setup(true).and_then(|()| bench(args.iter().any(|a| a == "--record"))),
+        _ => Err("usage: cargo xtask <run|test|ci|sizes|bench [--record]|setup [--browser]>".into()),
     };
     match result {
         Ok(()) => {
@@ -257,6 +261,8 @@ fn test() -> Result {
         "-p",
         "plico-render",
         "-p",
+        "plico-bench",
+        "-p",
         "plico-client",
         "--target",
         "wasm32-unknown-unknown",
@@ -290,7 +296,34 @@ fn test() -> Result {
             .current_dir(root().join("tests/e2e"))
             .env("PLICO_BIN", root().join("target/debug/plico"))
             .env("PLICO_DIST", root().join("dist")),
-    )
+    )?;
+
+    bench(false)
+}
+
+/// Builds the benchmark exports (`crates/bench`) with the worker's release profile and runs
+/// them next to OpenPGP.js in headless Chromium (`tests/e2e/bench.mjs`).
+fn bench(record: bool) -> Result {
+    step("OpenPGP benchmark: sequoia (plico-pgp) against OpenPGP.js in headless Chromium");
+    run_command(cargo().args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "plico-bench"]))?;
+    let out = root().join("target/bench-web");
+    run_command(
+        Command::new("wasm-bindgen")
+            .args(["--target", "web", "--out-dir"])
+            .arg(&out)
+            .arg(root().join("target/wasm32-unknown-unknown/release/plico_bench.wasm")),
+    )?;
+    let mut node = Command::new("node");
+    node.arg(root().join("tests/e2e/bench.mjs"))
+        .arg(&out)
+        .arg("7")
+        .arg(root().join("docs/bench-baseline.json"))
+        .arg("--out")
+        .arg(root().join("target/bench.json"));
+    if record {
+        node.arg("--record");
+    }
+    run_command(&mut node)
 }
 
 /// The brotli ceiling of each wasm binary, in KB (1000 bytes). Issue 2 set targets of 150 KB for

@@ -1,0 +1,71 @@
+// `cargo xtask bench` runs this: serves the benchmark page (Plico's OpenPGP code built for
+// wasm, and OpenPGP.js from npm) on a local port, opens it in headless Chromium, and prints the
+// medians and ratios as JSON, then checks them against a recorded baseline: a ratio (sequoia
+// time / OpenPGP.js time) more than 1.5 times its recorded value fails, as OpenPGP.js's own CI
+// does. Usage: node bench.mjs <dir with plico_bench.js> <runs> <baseline.json> [--record] [--out file]
+
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const wasmDir = path.resolve(process.argv[2] ?? '');
+const runs = process.argv[3] ?? '7';
+const baselinePath = process.argv[4];
+const record = process.argv.includes('--record');
+const outIndex = process.argv.indexOf('--out');
+const outPath = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
+/** How much worse than recorded a ratio may get. */
+const TOLERANCE = 1.5;
+const files = {
+  '/': [path.join(here, 'bench/index.html'), 'text/html'],
+  '/bench-page.mjs': [path.join(here, 'bench/bench-page.mjs'), 'text/javascript'],
+  '/openpgp.min.mjs': [path.join(here, 'node_modules/openpgp/dist/openpgp.min.mjs'), 'text/javascript'],
+  '/plico_bench.js': [path.join(wasmDir, 'plico_bench.js'), 'text/javascript'],
+  '/plico_bench_bg.wasm': [path.join(wasmDir, 'plico_bench_bg.wasm'), 'application/wasm'],
+};
+const server = http.createServer((request, response) => {
+  const file = files[new URL(request.url, 'http://x').pathname];
+  if (!file) { response.writeHead(404); response.end(); return; }
+  response.writeHead(200, { 'content-type': file[1] });
+  fs.createReadStream(file[0]).pipe(response);
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
+});
+try {
+  const page = await browser.newPage();
+  const version = browser.version();
+  await page.goto(`http://127.0.0.1:${server.address().port}/?runs=${runs}`);
+  await page.waitForFunction(() => window.__bench !== undefined, null, { timeout: 600_000, polling: 500 });
+  const outcome = await page.evaluate(() => window.__bench);
+  if (outcome.error) throw new Error(outcome.error);
+  const openpgpVersion = JSON.parse(fs.readFileSync(path.join(here, 'node_modules/openpgp/package.json'), 'utf8')).version;
+  const report = { chromium: version, openpgpjs: openpgpVersion, runs: Number(runs), results: outcome.results };
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  if (outPath) fs.writeFileSync(outPath, json);
+  const baseline = baselinePath && fs.existsSync(baselinePath) && !record ? JSON.parse(fs.readFileSync(baselinePath, 'utf8')) : null;
+  const worse = [];
+  console.log('operation                         sequoia ms  OpenPGP.js ms   ratio   recorded');
+  for (const [name, entry] of Object.entries(report.results)) {
+    const recorded = baseline?.results?.[name]?.ratio;
+    const gated = recorded !== undefined && !name.startsWith('info_');
+    if (gated && entry.ratio > recorded * TOLERANCE) worse.push(`${name}: ratio ${entry.ratio.toFixed(2)}, recorded ${recorded.toFixed(2)}`);
+    console.log(`${name.padEnd(34)}${entry.sequoia.toFixed(2).padStart(9)}${entry.openpgpjs.toFixed(2).padStart(14)}${entry.ratio.toFixed(2).padStart(8)}${(recorded === undefined ? '-' : recorded.toFixed(2)).padStart(11)}`);
+  }
+  if (record && baselinePath) {
+    fs.writeFileSync(baselinePath, json);
+    console.log(`recorded as the baseline in ${baselinePath}`);
+  }
+  if (worse.length) {
+    console.error(`benchmark gate: more than ${TOLERANCE}x worse than recorded:\n  ${worse.join('\n  ')}`);
+    process.exitCode = 1;
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
