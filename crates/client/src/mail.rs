@@ -289,9 +289,9 @@ pub struct OpenedMessage {
     pub signature: SignatureStatus,
 }
 
-/// Downloads, unwraps, decrypts, verifies and parses a message. The sender's key comes from the
-/// key directory by the From address of the decrypted message; a signature by any other key
-/// reads as "unknown key", and a broken one as "bad".
+/// Downloads, unwraps, decrypts, verifies and parses a message, decrypting once. The sender's key
+/// comes from the key directory by the From address of the decrypted message; a signature by any
+/// other key reads as "unknown key", and a broken one as "bad".
 pub async fn open<T: Transport, R: Renderer>(
     transport: &T,
     renderer: &R,
@@ -300,13 +300,14 @@ pub async fn open<T: Transport, R: Renderer>(
 ) -> Result<OpenedMessage, FlowError> {
     let blob = call(transport, "GET", &format!("/blobs/{}", meta.blob_hash), None).await?;
     let ciphertext = render_bytes(renderer, RenderCommand::Unwrap(blob)).await?;
-    let first = plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).map_err(crypto)?;
-    let message = render_parsed(renderer, first.plaintext, true).await?;
-    let signature = match (&first.signature, &message.from) {
+    // One decryption: the signer's key is looked up by the decrypted From address afterwards,
+    // and the signature checked over the plaintext already in hand.
+    let opened = plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).map_err(crypto)?;
+    drop(ciphertext);
+    let message = render_parsed(renderer, opened.plaintext.clone(), true).await?;
+    let signature = match (&opened.signature, &message.from) {
         (SignatureStatus::UnknownKey, Some(from)) => match fetch_cert(transport, &from.address).await? {
-            Some(cert) => {
-                plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[cert]).map_err(crypto)?.signature
-            }
+            Some(cert) => plico_pgp::verify_with(&opened, &cert),
             None => SignatureStatus::UnknownKey,
         },
         (status, _) => status.clone(),

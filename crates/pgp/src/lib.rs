@@ -10,7 +10,7 @@ use sequoia_openpgp as openpgp;
 
 use openpgp::cert::prelude::*;
 use openpgp::crypto::SessionKey;
-use openpgp::packet::{PKESK, SKESK};
+use openpgp::packet::{Signature, PKESK, SKESK};
 use openpgp::parse::stream::{
     DecryptionHelper, DecryptorBuilder, MessageLayer, MessageStructure, VerificationError, VerificationHelper,
 };
@@ -171,6 +171,9 @@ pub enum SignatureStatus {
 pub struct Decrypted {
     pub plaintext: Vec<u8>,
     pub signature: SignatureStatus,
+    /// Signatures by keys that were not among the verifiers: [`verify_with`] checks them once
+    /// the signer's certificate is found, without decrypting again.
+    pub unchecked: Vec<Signature>,
 }
 
 struct Helper<'a> {
@@ -178,6 +181,7 @@ struct Helper<'a> {
     secret: &'a Cert,
     verifiers: &'a [Cert],
     signature: SignatureStatus,
+    unchecked: Vec<Signature>,
 }
 
 impl VerificationHelper for Helper<'_> {
@@ -191,7 +195,10 @@ impl VerificationHelper for Helper<'_> {
                 for result in results {
                     let status = match result {
                         Ok(good) => SignatureStatus::Valid { signer: good.ka.cert().fingerprint().to_hex() },
-                        Err(VerificationError::MissingKey { .. }) => SignatureStatus::UnknownKey,
+                        Err(VerificationError::MissingKey { sig }) => {
+                            self.unchecked.push(sig.clone());
+                            SignatureStatus::UnknownKey
+                        }
                         Err(_) => SignatureStatus::Bad,
                     };
                     // A bad signature outweighs everything; a valid one outweighs an unknown one.
@@ -241,15 +248,42 @@ impl DecryptionHelper for Helper<'_> {
 /// against `verifiers`.
 pub fn decrypt_and_verify(ciphertext: &[u8], secret: &Cert, verifiers: &[Cert]) -> Result<Decrypted, PgpError> {
     let policy = StandardPolicy::new();
-    let helper = Helper { policy: &policy, secret, verifiers, signature: SignatureStatus::Unsigned };
+    let helper =
+        Helper { policy: &policy, secret, verifiers, signature: SignatureStatus::Unsigned, unchecked: Vec::new() };
     let mut decryptor = DecryptorBuilder::from_bytes(ciphertext)
         .map_err(|_| PgpError::DecryptionFailed)?
         .with_policy(&policy, None, helper)
         .map_err(|_| PgpError::DecryptionFailed)?;
     let mut plaintext = Vec::new();
     std::io::copy(&mut decryptor, &mut plaintext).map_err(|_| PgpError::DecryptionFailed)?;
-    let signature = decryptor.into_helper().signature;
-    Ok(Decrypted { plaintext, signature })
+    let helper = decryptor.into_helper();
+    Ok(Decrypted { plaintext, signature: helper.signature, unchecked: helper.unchecked })
+}
+
+/// The signature status of `decrypted` once the signer's certificate `cert` is known: checks the
+/// signatures that were by unknown keys against `cert`'s signing keys (valid, not revoked and
+/// alive when the signature was made), over the plaintext already decrypted. A status other than
+/// "unknown key" stays as it was.
+pub fn verify_with(decrypted: &Decrypted, cert: &Cert) -> SignatureStatus {
+    if decrypted.signature != SignatureStatus::UnknownKey {
+        return decrypted.signature.clone();
+    }
+    let policy = StandardPolicy::new();
+    let mut status = SignatureStatus::UnknownKey;
+    for signature in &decrypted.unchecked {
+        let issuers = signature.get_issuers();
+        let Ok(valid) = cert.with_policy(&policy, signature.signature_creation_time()) else { continue };
+        for key in valid.keys().for_signing().alive().revoked(false) {
+            if !issuers.iter().any(|issuer| issuer.aliases(key.key().key_handle())) {
+                continue;
+            }
+            match signature.verify_message(key.key(), &decrypted.plaintext) {
+                Ok(()) => status = SignatureStatus::Valid { signer: cert.fingerprint().to_hex() },
+                Err(_) => return SignatureStatus::Bad,
+            }
+        }
+    }
+    status
 }
 
 /// The fingerprint of a certificate, uppercase hex.

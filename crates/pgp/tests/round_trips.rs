@@ -181,3 +181,31 @@ fn encrypted_messages_are_told_from_everything_else() {
     let binary = plico_pgp_dearmor(&armored);
     assert!(check_encrypted_message(&binary[..binary.len() / 2]).is_err(), "a truncated message was accepted");
 }
+
+#[test]
+fn a_signature_by_an_unknown_key_is_checked_later_without_decrypting_again() {
+    let alice = generate_cert("alice@plico.test").expect("alice");
+    let bob = generate_cert("bob@plico.test").expect("bob");
+    let alice_secret = parse_cert(&alice.secret_key).expect("alice secret");
+    let alice_public = parse_cert(alice.public_cert_armored.as_bytes()).expect("alice public");
+    let bob_secret = parse_cert(&bob.secret_key).expect("bob secret");
+    let bob_public = parse_cert(bob.public_cert_armored.as_bytes()).expect("bob public");
+    let message =
+        encrypt_and_sign(b"the plaintext", std::slice::from_ref(&bob_public), &alice_secret).expect("encrypts");
+
+    // Bob decrypts once, knowing nobody's key yet.
+    let opened = decrypt_and_verify(&message, &bob_secret, &[]).expect("decrypts");
+    assert_eq!(opened.signature, SignatureStatus::UnknownKey);
+    assert_eq!(opened.unchecked.len(), 1);
+    // The From address names Alice; her published cert confirms the signature.
+    assert_eq!(verify_with(&opened, &alice_public), SignatureStatus::Valid { signer: alice.fingerprint.clone() });
+    // Someone else's cert confirms nothing.
+    assert_eq!(verify_with(&opened, &bob_public), SignatureStatus::UnknownKey);
+    // Altered plaintext makes the same signature bad.
+    let mut altered = opened.clone();
+    altered.plaintext = b"the plaintexT".to_vec();
+    assert_eq!(verify_with(&altered, &alice_public), SignatureStatus::Bad);
+    // A status that is not "unknown key" is kept.
+    let known = decrypt_and_verify(&message, &bob_secret, std::slice::from_ref(&alice_public)).expect("decrypts");
+    assert_eq!(verify_with(&known, &bob_public), SignatureStatus::Valid { signer: alice.fingerprint });
+}
