@@ -176,6 +176,8 @@ test('flags, a user folder created, renamed and deleted, and moves', async () =>
   await reply.getByRole('button', { name: 'Starred' }).click();
   await page.waitForFunction(() => document.querySelector('.message-item .star.on') !== null);
   await reply.getByRole('checkbox').check();
+  await page.getByText('1 selected').waitFor();
+  await screenshot(page, '15b-selection');
   await page.getByRole('button', { name: 'Mark unread' }).click();
   await page.getByLabel('1 unread').waitFor();
   await reply.getByRole('checkbox').check();
