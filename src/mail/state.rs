@@ -53,6 +53,23 @@ impl MailboxState {
         listed
     }
 
+    /// Up to `limit` ids whose summaries are still pending, newest first.
+    pub fn pending(&self, limit: usize) -> Vec<String> {
+        let mut pending: Vec<&ListedMessage> = self.messages.values().filter(|message| message.pending).collect();
+        pending.sort_by(|a, b| b.received_at.cmp(&a.received_at).then_with(|| a.id.cmp(&b.id)));
+        pending.into_iter().take(limit).map(|message| message.id.clone()).collect()
+    }
+
+    /// Puts opened summaries in place.
+    pub fn fill(&mut self, opened: Vec<(String, Option<plico_api::worker::ListedSummary>)>) {
+        for (id, summary) in opened {
+            if let Some(message) = self.messages.get_mut(&id) {
+                message.summary = summary;
+                message.pending = false;
+            }
+        }
+    }
+
     /// User folders, by name.
     pub fn user_folders(&self) -> Vec<Folder> {
         let mut folders: Vec<Folder> = self.folders.iter().filter(|folder| folder.role.is_none()).cloned().collect();
@@ -116,11 +133,49 @@ pub async fn sync_now(session: Session) -> Result<(), String> {
                 state.folders.retain(|folder| !removed_folders.contains(&folder.id));
                 state.apply(cursor, folders, messages, removed)
             });
+            fill_pending(session);
             Ok(())
         }
         Ok(_) => Err("The worker answered something unexpected.".into()),
         Err(failure) => Err(failure.message),
     }
+}
+
+thread_local! {
+    static FILLING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// How many pending summaries one `OpenSummaries` call opens.
+pub const SUMMARY_CHUNK: usize = 300;
+
+/// Opens the summaries a sync left pending, newest first, a chunk at a time, while the list is
+/// already on screen.
+pub fn fill_pending(session: Session) {
+    if FILLING.with(|busy| busy.replace(true)) {
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        loop {
+            let ids = session.mailbox.with_untracked(|state| state.pending(SUMMARY_CHUNK));
+            if ids.is_empty() {
+                break;
+            }
+            let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { break };
+            match worker.call(WorkerCommand::OpenSummaries { ids: ids.clone() }, |_| {}).await {
+                Ok(WorkerOutcome::Summaries(opened)) => session.mailbox.update(|state| {
+                    state.fill(opened);
+                    // Ids the worker no longer knows (purged meanwhile) stop being pending.
+                    for id in &ids {
+                        if let Some(message) = state.messages.get_mut(id) {
+                            message.pending = false;
+                        }
+                    }
+                }),
+                _ => break,
+            }
+        }
+        FILLING.with(|busy| busy.set(false));
+    });
 }
 
 /// Syncs in the background, reporting a failure to `error`.
@@ -240,6 +295,7 @@ mod tests {
             received_at,
             deleted_at: None,
             summary: None,
+            pending: false,
         }
     }
 
@@ -274,6 +330,21 @@ mod tests {
             references: references.iter().map(|id| id.to_string()).collect(),
         });
         listed
+    }
+
+    #[test]
+    fn pending_summaries_fill_newest_first() {
+        let mut state = MailboxState::default();
+        let mut old = message("old", "f1", 10, 0);
+        old.pending = true;
+        let mut new = message("new", "f1", 20, 0);
+        new.pending = true;
+        state.apply(1, vec![], vec![old, new, message("done", "f1", 30, 0)], vec![]);
+        assert_eq!(state.pending(1), ["new"]);
+        assert_eq!(state.pending(10), ["new", "old"]);
+        state.fill(vec![("new".into(), None)]);
+        assert_eq!(state.pending(10), ["old"]);
+        assert!(!state.messages["new"].pending && state.messages["new"].summary.is_none(), "unreadable, not pending");
     }
 
     #[test]

@@ -133,6 +133,10 @@ fn Sidebar() -> impl IntoView {
     }
 }
 
+/// How many messages a list shows at first, and how many more each "show older" adds: a
+/// mailbox of 10,000 renders one page, not 10,000 rows.
+pub const PAGE_SIZE: usize = 50;
+
 /// Which list a mail page shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Listing {
@@ -174,6 +178,7 @@ pub fn MailPage(folder: String) -> impl IntoView {
     let synced = move || session.mailbox.with(|state| state.synced_once);
     let selected = RwSignal::new(None::<String>);
     let checked = RwSignal::new(HashSet::<String>::new());
+    let shown = RwSignal::new(PAGE_SIZE);
     let (action_error, set_action_error) = signal(None::<String>);
     let messages = Memo::new(move |_| match listing.get() {
         Some(Listing::Folder { id: Some(id), .. }) => session.mailbox.with(|state| state.in_folder(&id)),
@@ -237,12 +242,19 @@ pub fn MailPage(folder: String) -> impl IntoView {
                                             </div>
                                         }.into_any()
                                     } else {
+                                        let total = listed.len();
+                                        let limit = shown.get();
                                         view! {
                                             <ul class="messages" aria-label=format!("Messages in {title}")>
-                                                {listed.into_iter().map(|message| view! {
+                                                {listed.into_iter().take(limit).map(|message| view! {
                                                     <MessageRow message=message selected=selected checked=checked recover=recover drafts=drafts/>
                                                 }).collect_view()}
                                             </ul>
+                                            {(total > limit).then(|| view! {
+                                                <button type="button" class="button ghost show-more" on:click=move |_| shown.update(|n| *n += PAGE_SIZE)>
+                                                    {format!("Show older messages ({} more)", total - limit)}
+                                                </button>
+                                            })}
                                         }.into_any()
                                     }
                                 }}
@@ -479,6 +491,7 @@ fn MessageRow(
         _ => super::reader::short_time(message.received_at),
     };
     let (from, subject, snippet, attachment) = match &message.summary {
+        None if message.pending => ("…".into(), "Decrypting…".into(), String::new(), false),
         Some(summary) => (
             summary.from_name.clone().or(summary.from_address.clone()).unwrap_or_else(|| "(unknown sender)".into()),
             if summary.subject.is_empty() { "(no subject)".to_owned() } else { summary.subject.clone() },

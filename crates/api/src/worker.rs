@@ -21,6 +21,8 @@ pub enum WorkerCommand {
     Lock,
     /// Fetch what changed since `since` and open each new message's summary.
     SyncMailbox { since: i64 },
+    /// Open the sealed summaries of these synced messages.
+    OpenSummaries { ids: Vec<String> },
     /// Download, decrypt, verify and parse one message.
     OpenMessage { id: String },
     /// Encrypt and send a message to Plico users.
@@ -96,6 +98,9 @@ pub struct ListedMessage {
     pub received_at: i64,
     pub deleted_at: Option<i64>,
     pub summary: Option<ListedSummary>,
+    /// The summary is not opened yet (a big mailbox opens the newest first); `OpenSummaries`
+    /// brings it. When false, `summary: None` means it cannot be read.
+    pub pending: bool,
 }
 
 /// The readable part of a summary.
@@ -228,6 +233,8 @@ pub enum WorkerOutcome {
         removed_folders: Vec<String>,
     },
     Opened(Box<OpenedMessageView>),
+    /// Opened summaries by message id; `None` for one that cannot be read.
+    Summaries(Vec<(String, Option<ListedSummary>)>),
     Sent,
     File(OutgoingAttachment),
     FolderSaved,

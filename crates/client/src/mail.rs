@@ -315,9 +315,9 @@ pub async fn open<T: Transport, R: Renderer>(
     Ok(OpenedMessage { message, signature })
 }
 
-/// What the worker tells the UI about a synced message: metadata and the opened summary.
-pub fn listed_message(session: &UnlockedSession, meta: &MessageMeta) -> plico_api::worker::ListedMessage {
-    let summary = open_summary(session, meta).ok().map(|summary| plico_api::worker::ListedSummary {
+/// A summary opened for the list; `None` when it cannot be read.
+pub fn listed_summary(session: &UnlockedSession, meta: &MessageMeta) -> Option<plico_api::worker::ListedSummary> {
+    open_summary(session, meta).ok().map(|summary| plico_api::worker::ListedSummary {
         subject: summary.subject,
         from_name: summary.from.as_ref().and_then(|from| from.name.clone()),
         from_address: summary.from.map(|from| from.address),
@@ -326,7 +326,15 @@ pub fn listed_message(session: &UnlockedSession, meta: &MessageMeta) -> plico_ap
         message_id: summary.message_id,
         in_reply_to: summary.in_reply_to,
         references: summary.references,
-    });
+    })
+}
+
+/// What the worker tells the UI about a synced message: its metadata, and its summary when
+/// `summary` is given (else it is pending).
+pub fn listed_message(
+    meta: &MessageMeta,
+    summary: Option<Option<plico_api::worker::ListedSummary>>,
+) -> plico_api::worker::ListedMessage {
     plico_api::worker::ListedMessage {
         id: meta.id.clone(),
         folder_id: meta.folder_id.clone(),
@@ -334,8 +342,28 @@ pub fn listed_message(session: &UnlockedSession, meta: &MessageMeta) -> plico_ap
         size: meta.size,
         received_at: meta.received_at,
         deleted_at: meta.deleted_at,
-        summary,
+        pending: summary.is_none(),
+        summary: summary.flatten(),
     }
+}
+
+/// How many messages per folder a sync opens at once, newest first: the first page and some.
+pub const FIRST_SUMMARIES_PER_FOLDER: usize = 60;
+
+/// The ids among `messages` whose summaries a sync opens at once: the newest
+/// [`FIRST_SUMMARIES_PER_FOLDER`] of each folder (and of the recovery area).
+pub fn first_to_open(messages: &[MessageMeta]) -> std::collections::HashSet<String> {
+    let mut by_folder: std::collections::HashMap<(&str, bool), Vec<&MessageMeta>> = std::collections::HashMap::new();
+    for meta in messages {
+        by_folder.entry((meta.folder_id.as_str(), meta.deleted_at.is_some())).or_default().push(meta);
+    }
+    by_folder
+        .into_values()
+        .flat_map(|mut metas| {
+            metas.sort_by(|a, b| b.received_at.cmp(&a.received_at).then_with(|| a.id.cmp(&b.id)));
+            metas.into_iter().take(FIRST_SUMMARIES_PER_FOLDER).map(|meta| meta.id.clone())
+        })
+        .collect()
 }
 
 /// Fetches the changes since `since`.

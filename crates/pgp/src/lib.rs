@@ -153,6 +153,29 @@ pub fn encrypt_and_sign(plaintext: &[u8], recipients: &[Cert], signer: &Cert) ->
     Ok(sink)
 }
 
+/// Encrypts `plaintext` to every recipient without signing (what a server does for mail that
+/// arrives in plaintext: it holds no signing key of the user's). Returns an armored message.
+pub fn encrypt_to(plaintext: &[u8], recipients: &[Cert]) -> Result<Vec<u8>, PgpError> {
+    let policy = StandardPolicy::new();
+    let mut encryption_keys = Vec::new();
+    for cert in recipients {
+        let valid = cert.with_policy(&policy, None).map_err(|e| PgpError::InvalidCert(e.to_string()))?;
+        let before = encryption_keys.len();
+        encryption_keys.extend(valid.keys().supported().alive().revoked(false).for_transport_encryption());
+        if encryption_keys.len() == before {
+            return Err(PgpError::NoEncryptionKey(cert.fingerprint().to_hex()));
+        }
+    }
+    let mut sink = Vec::new();
+    let message = Message::new(&mut sink);
+    let message = Armorer::new(message).build().map_err(other)?;
+    let message = Encryptor::for_recipients(message, encryption_keys).build().map_err(other)?;
+    let mut literal = LiteralWriter::new(message).build().map_err(other)?;
+    literal.write_all(plaintext).map_err(other)?;
+    literal.finalize().map_err(other)?;
+    Ok(sink)
+}
+
 /// The signature on a decrypted message, in the words the reader shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignatureStatus {

@@ -14,6 +14,7 @@ pub mod mail_api;
 pub mod openapi;
 pub mod rate_limit;
 pub mod retention;
+pub mod seed;
 pub mod session;
 pub mod static_files;
 pub mod store;

@@ -20,6 +20,16 @@ enum Command {
     Serve(ServeConfig),
     /// Print the OpenAPI document.
     Openapi,
+    /// Fill an account's Inbox with encrypted messages (benchmarks, trying a full mailbox).
+    Seed {
+        #[command(flatten)]
+        config: ServeConfig,
+        /// The account's name (the part before the @).
+        #[arg(long)]
+        account: String,
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+    },
     /// Run every retention rule once and exit. `--days-ahead` runs them as they will run that
     /// many days from now (for drills and the end-to-end tests; it deletes for real).
     Retention {
@@ -59,6 +69,22 @@ async fn main() -> std::process::ExitCode {
                         "retention: {} messages, {} blob files, {} login events, {} sessions removed",
                         report.messages, report.blobs, report.login_events, report.sessions
                     );
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("plico: {error}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Seed { config, account, messages } => {
+            let result = match AppState::open(config, Arc::new(SystemClock)).await {
+                Ok(state) => plico_server::seed::seed(&state, &account, messages).await,
+                Err(error) => Err(error.to_string()),
+            };
+            match result {
+                Ok(()) => {
+                    println!("seed: {messages} messages filed in {account}'s Inbox");
                     std::process::ExitCode::SUCCESS
                 }
                 Err(error) => {

@@ -37,6 +37,9 @@ mod worker {
         static SESSION: RefCell<Option<Rc<UnlockedSession>>> = const { RefCell::new(None) };
         /// The metadata of every synced message, by id, so the UI can name messages by id.
         static MESSAGES: RefCell<HashMap<String, MessageMeta>> = RefCell::new(HashMap::new());
+        /// Opened summaries by message id, with the sealed form they came from.
+        static SUMMARIES: RefCell<HashMap<String, (String, Option<plico_api::worker::ListedSummary>)>> =
+            RefCell::new(HashMap::new());
         /// The attachments of the message opened last, for the UI to download.
         static OPENED: RefCell<Option<(String, Vec<Attachment>)>> = const { RefCell::new(None) };
     }
@@ -77,7 +80,34 @@ mod worker {
         match command {
             WorkerCommand::SyncMailbox { since } => {
                 let changes = mail::sync(&FetchTransport, since).await?;
-                let messages = changes.messages.iter().map(|meta| mail::listed_message(session, meta)).collect();
+                // A big mailbox opens the newest summaries of each folder now and the rest when
+                // the UI asks; a summary already opened and unchanged is not opened again.
+                let first = mail::first_to_open(&changes.messages);
+                let messages = changes
+                    .messages
+                    .iter()
+                    .map(|meta| {
+                        let known = SUMMARIES.with(|cache| {
+                            cache
+                                .borrow()
+                                .get(&meta.id)
+                                .filter(|(sealed, _)| *sealed == meta.sealed_summary)
+                                .map(|(_, s)| s.clone())
+                        });
+                        let summary = known.or_else(|| {
+                            first.contains(&meta.id).then(|| {
+                                let opened = mail::listed_summary(session, meta);
+                                SUMMARIES.with(|cache| {
+                                    cache
+                                        .borrow_mut()
+                                        .insert(meta.id.clone(), (meta.sealed_summary.clone(), opened.clone()))
+                                });
+                                opened
+                            })
+                        });
+                        mail::listed_message(meta, summary)
+                    })
+                    .collect();
                 MESSAGES.with(|cache| {
                     let mut cache = cache.borrow_mut();
                     for meta in &changes.messages {
@@ -94,6 +124,20 @@ mod worker {
                     removed: changes.removed_messages,
                     removed_folders: changes.removed_folders,
                 })
+            }
+            WorkerCommand::OpenSummaries { ids } => {
+                let opened = ids
+                    .into_iter()
+                    .filter_map(|id| {
+                        let meta = MESSAGES.with(|cache| cache.borrow().get(&id).cloned())?;
+                        let summary = mail::listed_summary(session, &meta);
+                        SUMMARIES.with(|cache| {
+                            cache.borrow_mut().insert(id.clone(), (meta.sealed_summary.clone(), summary.clone()))
+                        });
+                        Some((id, summary))
+                    })
+                    .collect();
+                Ok(WorkerOutcome::Summaries(opened))
             }
             WorkerCommand::OpenMessage { id: message_id } => {
                 let meta = MESSAGES
@@ -201,6 +245,7 @@ mod worker {
             WorkerCommand::Lock => {
                 SESSION.with(|session| session.borrow_mut().take());
                 MESSAGES.with(|cache| cache.borrow_mut().clear());
+                SUMMARIES.with(|cache| cache.borrow_mut().clear());
                 OPENED.with(|slot| slot.borrow_mut().take());
                 post(&WorkerEvent::Done { id, outcome: WorkerOutcome::Locked });
                 return;

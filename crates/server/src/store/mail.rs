@@ -418,6 +418,27 @@ impl Store {
         Ok(())
     }
 
+    /// Files many messages sharing one stored blob into one folder, in one transaction (the
+    /// `plico seed` tool's bulk path). Each entry is a sealed summary and a received time.
+    pub async fn file_many(
+        &self,
+        account_id: i64,
+        role: FolderRole,
+        blob_hash: &str,
+        size: u64,
+        entries: &[(Vec<u8>, i64)],
+    ) -> Result<(), MailError> {
+        let mut transaction = self.pool.begin().await?;
+        check_blob(&mut transaction, blob_hash, size).await?;
+        let folder = Self::role_folder(&mut transaction, account_id, role).await?;
+        for (sealed_summary, received_at) in entries {
+            let delivery = Delivery { blob_hash, size, sealed_summary, received_at: *received_at };
+            insert_message(&mut transaction, account_id, &folder, 0, &delivery).await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
     /// Files one stored blob as a message in the Sent folder of `sender` and in the Inbox of each
     /// recipient account, all in one transaction; the draft it was written in, if any, goes in
     /// the same transaction.
