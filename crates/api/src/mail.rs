@@ -179,6 +179,18 @@ pub struct MessageIds {
     pub ids: Vec<String>,
 }
 
+/// The most ids one `POST /api/v1/summaries` takes.
+pub const MAX_SUMMARY_IDS: usize = 500;
+
+/// One message's sealed summary, from `POST /api/v1/summaries`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SealedSummary {
+    pub id: String,
+    /// The encrypted summary, base64.
+    pub sealed_summary: String,
+}
+
 /// Everything that changed since a cursor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

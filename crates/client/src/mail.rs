@@ -275,8 +275,13 @@ pub async fn save_draft<T: Transport, R: Renderer>(
 
 /// Opens a message's sealed summary.
 pub fn open_summary(session: &UnlockedSession, meta: &MessageMeta) -> Result<Summary, FlowError> {
+    open_sealed_summary(session, &meta.sealed_summary)
+}
+
+/// Opens a sealed summary (base64).
+pub fn open_sealed_summary(session: &UnlockedSession, sealed_summary: &str) -> Result<Summary, FlowError> {
     let sealed =
-        BASE64.decode(&meta.sealed_summary).map_err(|_| FlowError::Protocol("sealed_summary is not base64".into()))?;
+        BASE64.decode(sealed_summary).map_err(|_| FlowError::Protocol("sealed_summary is not base64".into()))?;
     let opened = plico_pgp::decrypt_and_verify(&sealed, &session.secret_key, &[]).map_err(crypto)?;
     serde_json::from_slice(&opened.plaintext)
         .map_err(|e| FlowError::Protocol(format!("the summary is unreadable: {e}")))
@@ -316,8 +321,8 @@ pub async fn open<T: Transport, R: Renderer>(
 }
 
 /// A summary opened for the list; `None` when it cannot be read.
-pub fn listed_summary(session: &UnlockedSession, meta: &MessageMeta) -> Option<plico_api::worker::ListedSummary> {
-    open_summary(session, meta).ok().map(|summary| plico_api::worker::ListedSummary {
+pub fn listed_summary(session: &UnlockedSession, sealed_summary: &str) -> Option<plico_api::worker::ListedSummary> {
+    open_sealed_summary(session, sealed_summary).ok().map(|summary| plico_api::worker::ListedSummary {
         subject: summary.subject,
         from_name: summary.from.as_ref().and_then(|from| from.name.clone()),
         from_address: summary.from.map(|from| from.address),
@@ -366,9 +371,31 @@ pub fn first_to_open(messages: &[MessageMeta]) -> std::collections::HashSet<Stri
         .collect()
 }
 
-/// Fetches the changes since `since`.
-pub async fn sync<T: Transport>(transport: &T, since: i64) -> Result<plico_api::mail::SyncChanges, FlowError> {
-    call_json::<T, (), _>(transport, "GET", &format!("/sync?since={since}"), None).await
+/// Fetches the changes since `since`; without `with_summaries`, the messages' sealed summaries
+/// are left out (see [`fetch_summaries`]).
+pub async fn sync<T: Transport>(
+    transport: &T,
+    since: i64,
+    with_summaries: bool,
+) -> Result<plico_api::mail::SyncChanges, FlowError> {
+    let path =
+        if with_summaries { format!("/sync?since={since}") } else { format!("/sync?since={since}&summaries=false") };
+    call_json::<T, (), _>(transport, "GET", &path, None).await
+}
+
+/// The sealed summaries of `ids`, by id, in as many requests as the server's limit needs.
+pub async fn fetch_summaries<T: Transport>(
+    transport: &T,
+    ids: &[String],
+) -> Result<Vec<plico_api::mail::SealedSummary>, FlowError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(plico_api::mail::MAX_SUMMARY_IDS) {
+        let request = plico_api::mail::MessageIds { ids: chunk.to_vec() };
+        let part: Vec<plico_api::mail::SealedSummary> =
+            call_json(transport, "POST", "/summaries", Some(&request)).await?;
+        found.extend(part);
+    }
+    Ok(found)
 }
 
 /// The reader's view of an opened message.

@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/delete", post(mail_api::delete_messages))
         .route("/messages/recover", post(mail_api::recover_messages))
         .route("/sync", get(mail_api::sync))
+        .route("/summaries", post(mail_api::sealed_summaries))
         .route("/openapi.json", get(openapi::serve))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)

@@ -8,8 +8,8 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use plico_api::mail::{
-    DraftVersion, Folder, FolderName, MessageIds, MessageMeta, MessageUpdate, NewMessage, SendReceipt, SendRequest,
-    StoredBlob, SyncChanges, MAX_RECIPIENTS,
+    DraftVersion, Folder, FolderName, MessageIds, MessageMeta, MessageUpdate, NewMessage, SealedSummary, SendReceipt,
+    SendRequest, StoredBlob, SyncChanges, MAX_RECIPIENTS, MAX_SUMMARY_IDS,
 };
 
 use crate::error::{ApiError, ApiResult};
@@ -272,14 +272,35 @@ pub async fn send_message(
 pub struct SyncQuery {
     #[serde(default)]
     since: i64,
+    /// `false` leaves the sealed summaries out (fetch them with `POST /api/v1/summaries`).
+    summaries: Option<bool>,
 }
 
-#[utoipa::path(get, path = "/api/v1/sync", params(("since" = i64, Query, description = "The cursor of the last sync; 0 for everything")),
+#[utoipa::path(get, path = "/api/v1/sync", params(("since" = i64, Query, description = "The cursor of the last sync; 0 for everything"),
+    ("summaries" = Option<bool>, Query, description = "false: leave the sealed summaries out (default true)")),
     responses((status = 200, body = SyncChanges)))]
 pub async fn sync(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Query(query): Query<SyncQuery>,
 ) -> ApiResult<Json<SyncChanges>> {
-    Ok(Json(state.store.changes_since(signed_in.account_id, query.since).await?))
+    let with_summaries = query.summaries.unwrap_or(true);
+    Ok(Json(state.store.changes_since(signed_in.account_id, query.since, with_summaries).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/summaries", request_body = MessageIds,
+    responses((status = 200, body = Vec<SealedSummary>), (status = 422, body = plico_api::ErrorBody)))]
+pub async fn sealed_summaries(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<MessageIds>,
+) -> ApiResult<Json<Vec<SealedSummary>>> {
+    if request.ids.len() > MAX_SUMMARY_IDS {
+        return Err(ApiError::invalid(
+            "too_many_ids",
+            format!("Ask for at most {MAX_SUMMARY_IDS} summaries at a time; {} were asked for.", request.ids.len()),
+        ));
+    }
+    let found = state.store.sealed_summaries(signed_in.account_id, &request.ids).await?;
+    Ok(Json(found.into_iter().map(|(id, sealed_summary)| SealedSummary { id, sealed_summary }).collect()))
 }

@@ -35,6 +35,7 @@ use utoipa::OpenApi;
         crate::mail_api::delete_messages,
         crate::mail_api::recover_messages,
         crate::mail_api::sync,
+        crate::mail_api::sealed_summaries,
     ),
     components(schemas(plico_api::ErrorBody, plico_api::ErrorDetail, plico_api::LoginKind, plico_api::LoginEvent))
 )]

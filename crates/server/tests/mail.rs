@@ -423,3 +423,43 @@ async fn plico_users_send_to_each_other_with_one_shared_ciphertext() {
     assert_eq!((report.messages, report.blobs), (1, 0));
     assert!(server.state.blobs.contains(&hash));
 }
+
+#[tokio::test]
+async fn a_big_mailbox_syncs_metadata_first_and_fetches_summaries_by_id() {
+    let server = TestServer::start().await;
+    let alice = User::new(&server, "alice", "192.0.2.28").await;
+    let mallory = User::new(&server, "mallory", "192.0.2.29").await;
+    let inbox = alice.folder(FolderRole::Inbox).await;
+    let first = alice.file(&inbox.id, "One", "1").await;
+    let second = alice.file(&inbox.id, "Two", "2").await;
+    let theirs = mallory.file(&mallory.folder(FolderRole::Inbox).await.id, "Theirs", "3").await;
+
+    let light: SyncChanges =
+        serde_json::from_value(alice.client.get("/api/v1/sync?since=0&summaries=false").await.json()).expect("sync");
+    assert_eq!(light.messages.len(), 2);
+    assert!(light.messages.iter().all(|m| m.sealed_summary.is_empty()), "no summaries in a light sync");
+    let full = alice.sync(0).await;
+    assert!(full.messages.iter().all(|m| !m.sealed_summary.is_empty()), "the default sync still has them");
+
+    // Summaries by id: only one's own; another account's id or an unknown one is left out.
+    let ids = serde_json::json!({"ids": [first.id, second.id, theirs.id, "nope"]}).to_string();
+    let answer = alice.client.post_raw("/api/v1/summaries", ids).await;
+    assert_eq!(answer.status, 200);
+    let summaries: Vec<plico_api::mail::SealedSummary> = serde_json::from_value(answer.json()).expect("summaries");
+    let mut got: Vec<&str> = summaries.iter().map(|s| s.id.as_str()).collect();
+    got.sort_unstable();
+    let mut want = vec![first.id.as_str(), second.id.as_str()];
+    want.sort_unstable();
+    assert_eq!(got, want);
+    for summary in &summaries {
+        let original = full.messages.iter().find(|m| m.id == summary.id).expect("synced");
+        assert_eq!(summary.sealed_summary, original.sealed_summary);
+    }
+    // Too many ids at once is a clear 422; a malformed body a 400-class error.
+    let many: Vec<String> = (0..=plico_api::mail::MAX_SUMMARY_IDS).map(|n| n.to_string()).collect();
+    let too_many = alice.client.post_raw("/api/v1/summaries", serde_json::json!({ "ids": many }).to_string()).await;
+    assert_eq!(too_many.status, 422);
+    assert_eq!(too_many.error_code(), "too_many_ids");
+    let malformed = alice.client.post_raw("/api/v1/summaries", "{\"ids\": 5}").await;
+    assert!((400..500).contains(&malformed.status), "{}", malformed.status);
+}

@@ -37,7 +37,7 @@ mod worker {
         static SESSION: RefCell<Option<Rc<UnlockedSession>>> = const { RefCell::new(None) };
         /// The metadata of every synced message, by id, so the UI can name messages by id.
         static MESSAGES: RefCell<HashMap<String, MessageMeta>> = RefCell::new(HashMap::new());
-        /// Opened summaries by message id, with the sealed form they came from.
+        /// Opened summaries by message id, with the blob of the message they summarise.
         static SUMMARIES: RefCell<HashMap<String, (String, Option<plico_api::worker::ListedSummary>)>> =
             RefCell::new(HashMap::new());
         /// The attachments of the message opened last, for the UI to download.
@@ -72,6 +72,26 @@ mod worker {
         run_mail_command(id, &session, command).await
     }
 
+    /// Fetches and opens the summaries of `ids`, caching them by message and blob.
+    async fn open_summaries(
+        session: &UnlockedSession,
+        ids: &[String],
+    ) -> Result<Vec<(String, Option<plico_api::worker::ListedSummary>)>, FlowError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fetched = mail::fetch_summaries(&FetchTransport, ids).await?;
+        Ok(fetched
+            .into_iter()
+            .filter_map(|sealed| {
+                let blob = MESSAGES.with(|cache| cache.borrow().get(&sealed.id).map(|meta| meta.blob_hash.clone()))?;
+                let summary = mail::listed_summary(session, &sealed.sealed_summary);
+                SUMMARIES.with(|cache| cache.borrow_mut().insert(sealed.id.clone(), (blob, summary.clone())));
+                Some((sealed.id, summary))
+            })
+            .collect())
+    }
+
     async fn run_mail_command(
         id: u32,
         session: &UnlockedSession,
@@ -79,34 +99,18 @@ mod worker {
     ) -> Result<WorkerOutcome, FlowError> {
         match command {
             WorkerCommand::SyncMailbox { since } => {
-                let changes = mail::sync(&FetchTransport, since).await?;
-                // A big mailbox opens the newest summaries of each folder now and the rest when
-                // the UI asks; a summary already opened and unchanged is not opened again.
-                let first = mail::first_to_open(&changes.messages);
-                let messages = changes
-                    .messages
-                    .iter()
-                    .map(|meta| {
-                        let known = SUMMARIES.with(|cache| {
-                            cache
-                                .borrow()
-                                .get(&meta.id)
-                                .filter(|(sealed, _)| *sealed == meta.sealed_summary)
-                                .map(|(_, s)| s.clone())
-                        });
-                        let summary = known.or_else(|| {
-                            first.contains(&meta.id).then(|| {
-                                let opened = mail::listed_summary(session, meta);
-                                SUMMARIES.with(|cache| {
-                                    cache
-                                        .borrow_mut()
-                                        .insert(meta.id.clone(), (meta.sealed_summary.clone(), opened.clone()))
-                                });
-                                opened
-                            })
-                        });
-                        mail::listed_message(meta, summary)
+                // Metadata for everything, summaries only for the newest of each folder: a big
+                // mailbox shows its first page fast and the rest fills in (`OpenSummaries`). A
+                // summary already opened stays cached while its message's blob is the same.
+                let changes = mail::sync(&FetchTransport, since, false).await?;
+                let known = |meta: &MessageMeta| {
+                    SUMMARIES.with(|cache| {
+                        cache.borrow().get(&meta.id).filter(|(blob, _)| *blob == meta.blob_hash).map(|(_, s)| s.clone())
                     })
+                };
+                let first: Vec<String> = mail::first_to_open(&changes.messages)
+                    .into_iter()
+                    .filter(|id| changes.messages.iter().any(|meta| meta.id == *id && known(meta).is_none()))
                     .collect();
                 MESSAGES.with(|cache| {
                     let mut cache = cache.borrow_mut();
@@ -117,6 +121,8 @@ mod worker {
                         cache.remove(removed);
                     }
                 });
+                open_summaries(session, &first).await?;
+                let messages = changes.messages.iter().map(|meta| mail::listed_message(meta, known(meta))).collect();
                 Ok(WorkerOutcome::Mailbox {
                     cursor: changes.cursor,
                     folders: changes.folders.iter().map(|folder| mail::folder_view(session, folder)).collect(),
@@ -125,20 +131,7 @@ mod worker {
                     removed_folders: changes.removed_folders,
                 })
             }
-            WorkerCommand::OpenSummaries { ids } => {
-                let opened = ids
-                    .into_iter()
-                    .filter_map(|id| {
-                        let meta = MESSAGES.with(|cache| cache.borrow().get(&id).cloned())?;
-                        let summary = mail::listed_summary(session, &meta);
-                        SUMMARIES.with(|cache| {
-                            cache.borrow_mut().insert(id.clone(), (meta.sealed_summary.clone(), summary.clone()))
-                        });
-                        Some((id, summary))
-                    })
-                    .collect();
-                Ok(WorkerOutcome::Summaries(opened))
-            }
+            WorkerCommand::OpenSummaries { ids } => Ok(WorkerOutcome::Summaries(open_summaries(session, &ids).await?)),
             WorkerCommand::OpenMessage { id: message_id } => {
                 let meta = MESSAGES
                     .with(|cache| cache.borrow().get(&message_id).cloned())

@@ -562,15 +562,28 @@ impl Store {
     }
 
     /// Everything that changed after `since`.
-    pub async fn changes_since(&self, account_id: i64, since: i64) -> Result<SyncChanges, sqlx::Error> {
+    /// Everything that changed since `since`. Without `with_summaries`, messages carry an empty
+    /// `sealed_summary` (a big mailbox syncs its metadata fast and fetches summaries as the list
+    /// needs them, through [`Store::sealed_summaries`]).
+    pub async fn changes_since(
+        &self,
+        account_id: i64,
+        since: i64,
+        with_summaries: bool,
+    ) -> Result<SyncChanges, sqlx::Error> {
         let mut transaction = self.pool.begin().await?;
         let cursor: i64 = sqlx::query("SELECT modseq FROM accounts WHERE id = ?")
             .bind(account_id)
             .fetch_one(&mut *transaction)
             .await?
             .get("modseq");
+        let columns = if with_summaries {
+            MESSAGE_COLUMNS.to_owned()
+        } else {
+            MESSAGE_COLUMNS.replace("sealed_summary", "X'' AS sealed_summary")
+        };
         let messages = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = ? AND modseq > ? ORDER BY received_at DESC, id"
+            "SELECT {columns} FROM messages WHERE account_id = ? AND modseq > ? ORDER BY received_at DESC, id"
         ))
         .bind(account_id)
         .bind(since)
@@ -608,6 +621,23 @@ impl Store {
             removed_messages: removed("message"),
             removed_folders: removed("folder"),
         })
+    }
+
+    /// The sealed summaries of those of `ids` that are the account's messages, base64; ids that
+    /// are not (another's, or purged since) are left out.
+    pub async fn sealed_summaries(
+        &self,
+        account_id: i64,
+        ids: &[String],
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, sealed_summary FROM messages WHERE account_id = ? AND id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(account_id)
+        .bind(serde_json::to_string(ids).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|row| (row.get("id"), base64(&row.get::<Vec<u8>, _>("sealed_summary")))).collect())
     }
 
     /// True when one of the account's messages, deleted or not, refers to the blob.
