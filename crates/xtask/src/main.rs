@@ -323,7 +323,20 @@ fn bench(record: bool) -> Result {
     if record {
         node.arg("--record");
     }
-    run_command(&mut node)
+    run_command(&mut node)?;
+
+    step("mailbox-load benchmark: 10,000 seeded messages, sign-in done to first page (report only)");
+    run_command(cargo().args(["build", "-p", "plico-server"]))?;
+    if !root().join("dist/index.html").exists() {
+        build_app()?;
+    }
+    run_command(
+        Command::new("node")
+            .arg(root().join("tests/e2e/bench-mailbox.mjs"))
+            .arg("10000")
+            .env("PLICO_BIN", root().join("target/debug/plico"))
+            .env("PLICO_DIST", root().join("dist")),
+    )
 }
 
 /// The brotli ceiling of each wasm binary, in KB (1000 bytes). Issue 2 set targets of 150 KB for
