@@ -289,7 +289,9 @@ fn test() -> Result {
     sizes()?;
 
     step("end-to-end tests: the real server and the real app in headless Chromium");
-    run_command(cargo().args(["build", "-p", "plico-server"]))?;
+    // `cargo test` built target/debug/plico for the server's integration tests; a separate
+    // `cargo build -p plico-server` would rebuild much of the tree with other features.
+    server_binary()?;
     run_command(
         Command::new("npm")
             .args(["test"])
@@ -299,6 +301,15 @@ fn test() -> Result {
     )?;
 
     bench(false)
+}
+
+/// The debug `plico` binary the end-to-end tests and the mailbox benchmark run: the one `cargo
+/// test --workspace` builds, else built now the same way (with the tests' feature set).
+fn server_binary() -> Result {
+    if !root().join("target/debug/plico").exists() {
+        run_command(cargo().args(["test", "-p", "plico-server", "--no-run"]))?;
+    }
+    Ok(())
 }
 
 /// Builds the benchmark exports (`crates/bench`) with the worker's release profile and runs
@@ -326,7 +337,7 @@ fn bench(record: bool) -> Result {
     run_command(&mut node)?;
 
     step("mailbox-load benchmark: 10,000 seeded messages, sign-in done to first page (report only)");
-    run_command(cargo().args(["build", "-p", "plico-server"]))?;
+    server_binary()?;
     if !root().join("dist/index.html").exists() {
         build_app()?;
     }
