@@ -112,6 +112,24 @@ fn domain_of(session: &UnlockedSession) -> String {
     session.account.address.rsplit('@').next().unwrap_or("plico.invalid").to_owned()
 }
 
+/// The message the user wrote, from them, with the given To, Cc and Bcc (full addresses).
+fn compose(session: &UnlockedSession, outgoing: &Outgoing, [to, cc, bcc]: [&[String]; 3], now: i64) -> Draft {
+    Draft {
+        from: Some(Mailbox::new(None, &session.account.address)),
+        to: mailboxes(to),
+        cc: mailboxes(cc),
+        bcc: mailboxes(bcc),
+        subject: outgoing.subject.clone(),
+        text: outgoing.text.clone(),
+        html: None,
+        attachments: outgoing.attachments.clone(),
+        message_id: random_message_id(&domain_of(session)),
+        in_reply_to: outgoing.in_reply_to.clone(),
+        references: outgoing.references.clone(),
+        date: now,
+    }
+}
+
 /// Composes, encrypts to `certs` (signing with the user's key), wraps and uploads a message;
 /// returns the blob's hash and size and the sealed summary.
 async fn seal_and_upload<T: Transport, R: Renderer>(
@@ -193,21 +211,8 @@ pub async fn send<T: Transport, R: Renderer>(
     }
     certs.push(plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?);
 
-    let draft = Draft {
-        from: Some(Mailbox::new(None, &session.account.address)),
-        to: mailboxes(&to),
-        cc: mailboxes(&cc),
-        // Bcc recipients get the message through the envelope only.
-        bcc: Vec::new(),
-        subject: outgoing.subject.clone(),
-        text: outgoing.text.clone(),
-        html: None,
-        attachments: outgoing.attachments.clone(),
-        message_id: random_message_id(&domain),
-        in_reply_to: outgoing.in_reply_to.clone(),
-        references: outgoing.references.clone(),
-        date: now,
-    };
+    // Bcc recipients get the message through the envelope only.
+    let draft = compose(session, outgoing, [to.as_slice(), cc.as_slice(), &[]], now);
     let (stored, sealed_summary) = seal_and_upload(transport, renderer, session, draft, &certs, progress).await?;
     progress(WorkerStage::Sending);
     let request = SendRequest {
@@ -231,20 +236,13 @@ pub async fn save_draft<T: Transport, R: Renderer>(
 ) -> Result<MessageMeta, FlowError> {
     let domain = domain_of(session);
     let own_cert = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
-    let draft = Draft {
-        from: Some(Mailbox::new(None, &session.account.address)),
-        to: mailboxes(&full_addresses(&outgoing.to, &domain)),
-        cc: mailboxes(&full_addresses(&outgoing.cc, &domain)),
-        bcc: mailboxes(&full_addresses(&outgoing.bcc, &domain)),
-        subject: outgoing.subject.clone(),
-        text: outgoing.text.clone(),
-        html: None,
-        attachments: outgoing.attachments.clone(),
-        message_id: random_message_id(&domain),
-        in_reply_to: outgoing.in_reply_to.clone(),
-        references: outgoing.references.clone(),
-        date: now,
-    };
+    let (to, cc, bcc) = (
+        full_addresses(&outgoing.to, &domain),
+        full_addresses(&outgoing.cc, &domain),
+        full_addresses(&outgoing.bcc, &domain),
+    );
+    // A saved draft keeps its Bcc: it is encrypted to its author alone.
+    let draft = compose(session, outgoing, [to.as_slice(), cc.as_slice(), bcc.as_slice()], now);
     let (stored, sealed_summary) = seal_and_upload(transport, renderer, session, draft, &[own_cert], &|_| {}).await?;
     match &outgoing.draft_id {
         Some(id) => {

@@ -114,19 +114,28 @@ pub fn check_uploaded_public_cert(bytes: &[u8], address: &str) -> Result<Checked
     Ok(CheckedPublicCert { fingerprint: cert.fingerprint().to_hex(), cert })
 }
 
+/// The transport-encryption keys of every recipient; a recipient without one is an error.
+fn encryption_keys<'a>(
+    policy: &'a StandardPolicy<'a>,
+    recipients: &'a [Cert],
+) -> Result<Vec<ValidErasedKeyAmalgamation<'a, openpgp::packet::key::PublicParts>>, PgpError> {
+    let mut keys = Vec::new();
+    for cert in recipients {
+        let valid = cert.with_policy(policy, None).map_err(|e| PgpError::InvalidCert(e.to_string()))?;
+        let before = keys.len();
+        keys.extend(valid.keys().supported().alive().revoked(false).for_transport_encryption());
+        if keys.len() == before {
+            return Err(PgpError::NoEncryptionKey(cert.fingerprint().to_hex()));
+        }
+    }
+    Ok(keys)
+}
+
 /// Encrypts `plaintext` to every recipient and signs it with `signer`'s secret signing key.
 /// Returns an ASCII-armored OpenPGP message.
 pub fn encrypt_and_sign(plaintext: &[u8], recipients: &[Cert], signer: &Cert) -> Result<Vec<u8>, PgpError> {
     let policy = StandardPolicy::new();
-    let mut encryption_keys = Vec::new();
-    for cert in recipients {
-        let valid = cert.with_policy(&policy, None).map_err(|e| PgpError::InvalidCert(e.to_string()))?;
-        let before = encryption_keys.len();
-        encryption_keys.extend(valid.keys().supported().alive().revoked(false).for_transport_encryption());
-        if encryption_keys.len() == before {
-            return Err(PgpError::NoEncryptionKey(cert.fingerprint().to_hex()));
-        }
-    }
+    let encryption_keys = encryption_keys(&policy, recipients)?;
     let signing_keypair = signer
         .keys()
         .with_policy(&policy, None)
@@ -157,15 +166,7 @@ pub fn encrypt_and_sign(plaintext: &[u8], recipients: &[Cert], signer: &Cert) ->
 /// arrives in plaintext: it holds no signing key of the user's). Returns an armored message.
 pub fn encrypt_to(plaintext: &[u8], recipients: &[Cert]) -> Result<Vec<u8>, PgpError> {
     let policy = StandardPolicy::new();
-    let mut encryption_keys = Vec::new();
-    for cert in recipients {
-        let valid = cert.with_policy(&policy, None).map_err(|e| PgpError::InvalidCert(e.to_string()))?;
-        let before = encryption_keys.len();
-        encryption_keys.extend(valid.keys().supported().alive().revoked(false).for_transport_encryption());
-        if encryption_keys.len() == before {
-            return Err(PgpError::NoEncryptionKey(cert.fingerprint().to_hex()));
-        }
-    }
+    let encryption_keys = encryption_keys(&policy, recipients)?;
     let mut sink = Vec::new();
     let message = Message::new(&mut sink);
     let message = Armorer::new(message).build().map_err(other)?;

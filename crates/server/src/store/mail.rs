@@ -561,7 +561,6 @@ impl Store {
         Ok(())
     }
 
-    /// Everything that changed after `since`.
     /// Everything that changed since `since`. Without `with_summaries`, messages carry an empty
     /// `sealed_summary` (a big mailbox syncs its metadata fast and fetches summaries as the list
     /// needs them, through [`Store::sealed_summaries`]).
