@@ -179,7 +179,7 @@ pub fn fill_pending(session: Session) {
 }
 
 /// Syncs in the background, reporting a failure to `error`.
-pub fn sync(session: Session, _mailbox: RwSignal<MailboxState>, error: WriteSignal<Option<String>>) {
+pub fn sync(session: Session, error: WriteSignal<Option<String>>) {
     leptos::task::spawn_local(async move {
         crate::ui::set_alive(error, sync_now(session).await.err());
     });

@@ -152,7 +152,7 @@ enum Listing {
 pub fn MailPage(folder: String) -> impl IntoView {
     let session = use_session();
     let (sync_error, set_sync_error) = signal(None::<String>);
-    super::state::sync(session, session.mailbox, set_sync_error);
+    super::state::sync(session, set_sync_error);
     let slug = folder;
     let system = folder_for_slug(&slug);
     let listing = {
@@ -299,8 +299,7 @@ fn FolderMenu(id: String, name: String) -> impl IntoView {
         leptos::task::spawn_local(async move {
             match crate::api_client::send("DELETE", &format!("/folders/{}", id.get_value())).await {
                 Ok(()) => {
-                    let (_, set_sync_error) = signal(None::<String>);
-                    super::state::sync(session, session.mailbox, set_sync_error);
+                    let _ = super::state::sync_now(session).await;
                     navigator.go("/mail/inbox");
                 }
                 Err(failure) => crate::ui::set_alive(set_error, Some(failure.message)),

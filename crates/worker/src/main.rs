@@ -108,9 +108,12 @@ mod worker {
                         cache.borrow().get(&meta.id).filter(|(blob, _)| *blob == meta.blob_hash).map(|(_, s)| s.clone())
                     })
                 };
-                let first: Vec<String> = mail::first_to_open(&changes.messages)
-                    .into_iter()
-                    .filter(|id| changes.messages.iter().any(|meta| meta.id == *id && known(meta).is_none()))
+                let newest = mail::first_to_open(&changes.messages);
+                let first: Vec<String> = changes
+                    .messages
+                    .iter()
+                    .filter(|meta| newest.contains(&meta.id) && known(meta).is_none())
+                    .map(|meta| meta.id.clone())
                     .collect();
                 MESSAGES.with(|cache| {
                     let mut cache = cache.borrow_mut();
