@@ -6,7 +6,7 @@ use plico_api::LoginHistory;
 use super::model::{describe_login_kind, describe_user_agent, group_fingerprint};
 use crate::api_client::{self, ApiFailure};
 use crate::app::use_session;
-use crate::mail::Shell;
+use crate::mail::{Shell, SignOutButton};
 use crate::ui::ErrorText;
 
 /// Unix seconds as a local date and time.
@@ -49,6 +49,11 @@ pub fn AccountPage() -> impl IntoView {
                     <p class="fingerprint" aria-label="Key fingerprint">
                         {move || session.identity.get().map(|identity| group_fingerprint(&identity.fingerprint))}
                     </p>
+                </div>
+                <div class="panel">
+                    <h2>"This device"</h2>
+                    <p class="muted">"So that your mailbox opens at once, this browser keeps a copy of your message list, encrypted under your key: only you, signed in, can read it. On a shared or borrowed computer, sign out and forget this device to delete it."</p>
+                    <SignOutButton forget=true/>
                 </div>
                 <div class="panel">
                     <div class="panel-header">

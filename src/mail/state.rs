@@ -127,6 +127,20 @@ fn thread_root(message: &ListedMessage) -> Option<String> {
 pub async fn sync_now(session: Session) -> Result<(), String> {
     let worker = session.worker.with_value(|worker| worker.clone())?;
     let since = session.mailbox.with_untracked(|state| state.cursor);
+    if since == 0 && !session.mailbox.with_untracked(|state| state.synced_once) {
+        // The first screen as this device saved it, while the sync below catches up.
+        if let Ok(WorkerOutcome::Mailbox { folders, messages, .. }) =
+            worker.call(WorkerCommand::CachedMailbox, |_| {}).await
+        {
+            if !folders.is_empty() {
+                session.mailbox.update(|state| {
+                    if !state.synced_once {
+                        state.apply(0, folders, messages, Vec::new())
+                    }
+                });
+            }
+        }
+    }
     match worker.call(WorkerCommand::SyncMailbox { since }, |_| {}).await {
         Ok(WorkerOutcome::Mailbox { cursor, folders, messages, removed, removed_folders }) => {
             session.mailbox.update(|state| {

@@ -15,15 +15,17 @@ use crate::router::{use_navigator, Link, Redirect};
 use crate::ui::Brand;
 
 /// Signs out: deletes the session on the server and wipes the keys from the worker's memory.
+/// With `forget`, also deletes this device's encrypted copy of the mailbox.
 #[component]
-pub fn SignOutButton() -> impl IntoView {
+pub fn SignOutButton(#[prop(optional)] forget: bool) -> impl IntoView {
     let session = use_session();
     let navigator = use_navigator();
     let on_click = move |_| {
         leptos::task::spawn_local(async move {
             let _ = crate::api_client::send("POST", "/logout").await;
             if let Ok(worker) = session.worker.with_value(|worker| worker.clone()) {
-                let _ = worker.call(WorkerCommand::Lock, |_| {}).await;
+                let command = if forget { WorkerCommand::ForgetDevice } else { WorkerCommand::Lock };
+                let _ = worker.call(command, |_| {}).await;
             }
             session.identity.set(None);
             session.remembered_address.set(None);
@@ -31,7 +33,9 @@ pub fn SignOutButton() -> impl IntoView {
             navigator.go("/login");
         });
     };
-    view! { <button type="button" class="button ghost" on:click=on_click>"Sign out"</button> }
+    let (class, label) =
+        if forget { ("button danger-ghost", "Sign out and forget this device") } else { ("button ghost", "Sign out") };
+    view! { <button type="button" class=class on:click=on_click>{label}</button> }
 }
 
 /// The frame around every signed-in page. Redirects to sign-in when the keys are locked.

@@ -293,6 +293,83 @@ test('trash: delete for good, recover within 45 days, and the purge after 45 day
   assert.ok(!fs.existsSync(blobFile), 'the blob file is gone');
 });
 
+/** Every record of the device store, raw, as text ('' when the database does not exist). */
+async function deviceStore(page) {
+  return page.evaluate(async () => {
+    const names = (await indexedDB.databases()).map((db) => db.name);
+    if (!names.includes('plico-local')) return null;
+    const db = await new Promise((resolve, reject) => {
+      const open = indexedDB.open('plico-local');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const read = (what) => new Promise((resolve, reject) => {
+      const request = db.transaction('records').objectStore('records')[what]();
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const keys = await read('getAllKeys');
+    const values = await read('getAll');
+    db.close();
+    const latin1 = (bytes) => Array.from(bytes, (b) => String.fromCharCode(b)).join('');
+    return { keys, values: values.map((v) => latin1(new Uint8Array(v.buffer ?? v))) };
+  });
+}
+
+test('this device keeps the mailbox sealed: the Inbox shows from it before the network answers, and forgetting the device deletes it', async () => {
+  const page = bob.page;
+  await openFolder(page, 'Inbox', SUBJECT);
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.waitForURL('**/login');
+
+  // Encryption at rest: IndexedDB holds records, and none of them (names or bytes) is readable.
+  const stored = await deviceStore(page);
+  assert.ok(stored && stored.keys.length >= 3, 'the mailbox was saved on sign-out');
+  const needles = [SUBJECT, 'E2E-SUBJECT', 'lunch', 'alice@plico.test', 'bob@plico.test', 'Noon at', FILE_NAME, 'mailbox'];
+  const hits = [];
+  for (const text of [...stored.keys, ...stored.values]) for (const needle of needles) if (text.includes(needle)) hits.push(needle);
+  assert.deepEqual(hits, [], 'nothing readable in IndexedDB');
+
+  // Hold every sync answer back for a while: the Inbox must show from the sealed copy first.
+  let syncAnswered = false;
+  const hold = async (route) => {
+    await new Promise((r) => setTimeout(r, 3_000));
+    await route.continue();
+  };
+  const answered = (request) => { if (request.url().includes('/api/v1/sync')) syncAnswered = true; };
+  await bob.context.route('**/api/v1/sync*', hold);
+  bob.context.on('requestfinished', answered);
+  try {
+    await signIn(page, server.baseUrl, 'bob@plico.test');
+    await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+    await row(page, SUBJECT).waitFor({ timeout: 2_500 });
+    assert.equal(syncAnswered, false, 'the row came from this device, not from the sync');
+    await screenshot(page, '17-inbox-from-device');
+    await new Promise((r) => setTimeout(r, 3_500));
+    assert.equal(syncAnswered, true, 'the held sync went through (the route works on the worker)');
+
+    // Forget this device: signed out, and the store is gone.
+    await page.getByRole('link', { name: /bob@plico\.test/ }).click();
+    await page.getByRole('heading', { name: 'This device' }).waitFor();
+    await screenshot(page, '18-account-this-device');
+    await page.getByRole('button', { name: 'Sign out and forget this device' }).click();
+    await page.waitForURL('**/login');
+    const after = await deviceStore(page);
+    assert.ok(after === null || after.keys.length === 0, 'forgetting the device deletes the sealed mailbox');
+
+    // Signing in again now waits for the network: nothing was left behind.
+    syncAnswered = false;
+    await signIn(page, server.baseUrl, 'bob@plico.test');
+    await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+    await row(page, SUBJECT).waitFor({ timeout: 20_000 });
+    assert.equal(syncAnswered, true, 'with nothing on the device, the list comes from the sync');
+  } finally {
+    bob.context.off('requestfinished', answered);
+    await bob.context.unroute('**/api/v1/sync*', hold);
+  }
+  assert.deepEqual(bob.problems, []);
+});
+
 test('zero access: neither the database nor the blob store holds a subject, body, attachment or folder name', async () => {
   const needles = [SUBJECT, BODY, REPLY, MARKER, FILE_NAME, FOLDER, 'E2E-TEMP', 'E2E-PURGE', 'E2E-DRAFT'];
   const files = filesUnder(server.dataDir);

@@ -19,7 +19,8 @@ pub enum WorkerCommand {
     Login { address: String, password: String },
     /// Forget the secret key and every other secret held in memory.
     Lock,
-    /// Fetch what changed since `since` and open each new message's summary.
+    /// Fetch what changed since `since` and open the newest summaries of each folder. With
+    /// `since: 0` the answer is the whole mailbox (the device's saved copy brought up to date).
     SyncMailbox { since: i64 },
     /// Open the sealed summaries of these synced messages.
     OpenSummaries { ids: Vec<String> },
@@ -36,6 +37,12 @@ pub enum WorkerCommand {
     CreateFolder { name: String },
     /// Rename a user folder.
     RenameFolder { folder_id: String, name: String },
+    /// The first screen of the mailbox as this device saved it (sealed in IndexedDB) at the last
+    /// visit: a `Mailbox` with cursor 0, shown while `SyncMailbox { since: 0 }` catches up.
+    /// Empty when nothing is saved.
+    CachedMailbox,
+    /// Lock, and delete everything Plico keeps on this device (the sealed mailbox cache).
+    ForgetDevice,
 }
 
 /// Encodes a message for `postMessage`.

@@ -356,17 +356,7 @@ pub const FIRST_SUMMARIES_PER_FOLDER: usize = 60;
 /// The ids among `messages` whose summaries a sync opens at once: the newest
 /// [`FIRST_SUMMARIES_PER_FOLDER`] of each folder (and of the recovery area).
 pub fn first_to_open(messages: &[MessageMeta]) -> std::collections::HashSet<String> {
-    let mut by_folder: std::collections::HashMap<(&str, bool), Vec<&MessageMeta>> = std::collections::HashMap::new();
-    for meta in messages {
-        by_folder.entry((meta.folder_id.as_str(), meta.deleted_at.is_some())).or_default().push(meta);
-    }
-    by_folder
-        .into_values()
-        .flat_map(|mut metas| {
-            metas.sort_by(|a, b| b.received_at.cmp(&a.received_at).then_with(|| a.id.cmp(&b.id)));
-            metas.into_iter().take(FIRST_SUMMARIES_PER_FOLDER).map(|meta| meta.id.clone())
-        })
-        .collect()
+    crate::cache::newest_per_folder(messages, FIRST_SUMMARIES_PER_FOLDER)
 }
 
 /// Fetches the changes since `since`; without `with_summaries`, the messages' sealed summaries

@@ -310,6 +310,19 @@ pub fn verify_with(decrypted: &Decrypted, cert: &Cert) -> SignatureStatus {
     status
 }
 
+/// The primary key's secret material, serialised: the input from which the device's local
+/// store derives its key (`plico_local::LocalKey`). Stable for the life of the certificate, and
+/// nothing without the unlocked secret key.
+pub fn primary_secret_material(cert: &Cert) -> Result<Vec<u8>, PgpError> {
+    use openpgp::packet::key::SecretKeyMaterial;
+    use openpgp::serialize::MarshalInto;
+    match cert.primary_key().key().optional_secret() {
+        Some(SecretKeyMaterial::Unencrypted(secret)) => secret.map(|mpis| mpis.to_vec()).map_err(other),
+        Some(SecretKeyMaterial::Encrypted(_)) => Err(PgpError::Other("the secret key is still locked".into())),
+        None => Err(PgpError::NoSigningKey),
+    }
+}
+
 /// The fingerprint of a certificate, uppercase hex.
 pub fn fingerprint_hex(cert: &Cert) -> String {
     cert.fingerprint().to_hex()

@@ -209,3 +209,17 @@ fn a_signature_by_an_unknown_key_is_checked_later_without_decrypting_again() {
     let known = decrypt_and_verify(&message, &bob_secret, std::slice::from_ref(&alice_public)).expect("decrypts");
     assert_eq!(verify_with(&known, &bob_public), SignatureStatus::Valid { signer: alice.fingerprint });
 }
+
+#[test]
+fn the_local_store_secret_is_stable_per_key_and_needs_the_secret_key() {
+    let alice = generate_cert("alice@plico.test").expect("alice");
+    let bob = generate_cert("bob@plico.test").expect("bob");
+    let once = primary_secret_material(&parse_cert(&alice.secret_key).expect("parses")).expect("secret");
+    let again = primary_secret_material(&parse_cert(&alice.secret_key).expect("parses")).expect("secret");
+    assert_eq!(once, again, "the same on every sign-in");
+    assert!(once.len() >= 32);
+    let other = primary_secret_material(&parse_cert(&bob.secret_key).expect("parses")).expect("secret");
+    assert_ne!(once, other);
+    let public = parse_cert(alice.public_cert_armored.as_bytes()).expect("public");
+    assert!(primary_secret_material(&public).is_err(), "a public certificate has none");
+}

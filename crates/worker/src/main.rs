@@ -7,6 +7,8 @@
 //! the user reads or writes.
 
 #[cfg(target_arch = "wasm32")]
+mod mailbox;
+#[cfg(target_arch = "wasm32")]
 mod render;
 #[cfg(target_arch = "wasm32")]
 mod transport;
@@ -14,10 +16,8 @@ mod transport;
 #[cfg(target_arch = "wasm32")]
 mod worker {
     use std::cell::RefCell;
-    use std::collections::HashMap;
     use std::rc::Rc;
 
-    use plico_api::mail::MessageMeta;
     use plico_api::worker::{
         OutgoingAttachment, UnlockedIdentity, WorkerCommand, WorkerEvent, WorkerOutcome, WorkerRequest, WorkerStage,
     };
@@ -28,6 +28,7 @@ mod worker {
     use wasm_bindgen::JsCast;
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+    use crate::mailbox;
     use crate::render::{self, RenderWorker};
     use crate::transport::FetchTransport;
 
@@ -35,11 +36,6 @@ mod worker {
         /// Shared, so a mail command keeps its session while it runs; Lock drops the slot's copy
         /// at once and the last in-flight command drops the rest.
         static SESSION: RefCell<Option<Rc<UnlockedSession>>> = const { RefCell::new(None) };
-        /// The metadata of every synced message, by id, so the UI can name messages by id.
-        static MESSAGES: RefCell<HashMap<String, MessageMeta>> = RefCell::new(HashMap::new());
-        /// Opened summaries by message id, with the blob of the message they summarise.
-        static SUMMARIES: RefCell<HashMap<String, (String, Option<plico_api::worker::ListedSummary>)>> =
-            RefCell::new(HashMap::new());
         /// The attachments of the message opened last, for the UI to download.
         static OPENED: RefCell<Option<(String, Vec<Attachment>)>> = const { RefCell::new(None) };
     }
@@ -72,7 +68,7 @@ mod worker {
         run_mail_command(id, &session, command).await
     }
 
-    /// Fetches and opens the summaries of `ids`, caching them by message and blob.
+    /// Fetches and opens the summaries of `ids` into the mailbox.
     async fn open_summaries(
         session: &UnlockedSession,
         ids: &[String],
@@ -81,15 +77,17 @@ mod worker {
             return Ok(Vec::new());
         }
         let fetched = mail::fetch_summaries(&FetchTransport, ids).await?;
-        Ok(fetched
+        let opened: Vec<_> = fetched
             .into_iter()
-            .filter_map(|sealed| {
-                let blob = MESSAGES.with(|cache| cache.borrow().get(&sealed.id).map(|meta| meta.blob_hash.clone()))?;
+            .filter(|sealed| mailbox::with(|mailbox| mailbox.meta(&sealed.id).is_some()))
+            .map(|sealed| {
                 let summary = mail::listed_summary(session, &sealed.sealed_summary);
-                SUMMARIES.with(|cache| cache.borrow_mut().insert(sealed.id.clone(), (blob, summary.clone())));
-                Some((sealed.id, summary))
+                mailbox::with(|mailbox| mailbox.set_summary(&sealed.id, summary.clone()));
+                (sealed.id, summary)
             })
-            .collect())
+            .collect();
+        mailbox::changed();
+        Ok(opened)
     }
 
     async fn run_mail_command(
@@ -99,45 +97,55 @@ mod worker {
     ) -> Result<WorkerOutcome, FlowError> {
         match command {
             WorkerCommand::SyncMailbox { since } => {
-                // Metadata for everything, summaries only for the newest of each folder: a big
-                // mailbox shows its first page fast and the rest fills in (`OpenSummaries`). A
-                // summary already opened stays cached while its message's blob is the same.
-                let changes = mail::sync(&FetchTransport, since, false).await?;
-                let known = |meta: &MessageMeta| {
-                    SUMMARIES.with(|cache| {
-                        cache.borrow().get(&meta.id).filter(|(blob, _)| *blob == meta.blob_hash).map(|(_, s)| s.clone())
-                    })
-                };
-                let newest = mail::first_to_open(&changes.messages);
-                let first: Vec<String> = changes
-                    .messages
-                    .iter()
-                    .filter(|meta| newest.contains(&meta.id) && known(meta).is_none())
-                    .map(|meta| meta.id.clone())
-                    .collect();
-                MESSAGES.with(|cache| {
-                    let mut cache = cache.borrow_mut();
-                    for meta in &changes.messages {
-                        cache.insert(meta.id.clone(), meta.clone());
-                    }
-                    for removed in &changes.removed_messages {
-                        cache.remove(removed);
+                // This device's saved copy first, so only what changed since comes over the
+                // network; metadata for everything, summaries only for the newest of each folder
+                // not opened yet (the rest come through `OpenSummaries`).
+                mailbox::ensure_loaded().await;
+                let from = if since == 0 { mailbox::with(|mailbox| mailbox.cursor()) } else { since };
+                let changes = mail::sync(&FetchTransport, from, false).await?;
+                let folders: Vec<_> = changes.folders.iter().map(|folder| mail::folder_view(session, folder)).collect();
+                let changed = mailbox::with(|mailbox| {
+                    mailbox.apply(
+                        changes.cursor,
+                        folders.clone(),
+                        changes.messages,
+                        &changes.removed_messages,
+                        &changes.removed_folders,
+                    )
+                });
+                let first = mailbox::with(|mailbox| mailbox.first_unopened(mail::FIRST_SUMMARIES_PER_FOLDER));
+                open_summaries(session, &first).await?;
+                mailbox::changed();
+                let (cursor, folders, messages) = mailbox::with(|mailbox| {
+                    if since == 0 {
+                        (mailbox.cursor(), mailbox.folders().to_vec(), mailbox.listed())
+                    } else {
+                        let messages = changed.iter().filter_map(|listed| mailbox.listed_one(&listed.id)).collect();
+                        (changes.cursor, folders, messages)
                     }
                 });
-                open_summaries(session, &first).await?;
-                let messages = changes.messages.iter().map(|meta| mail::listed_message(meta, known(meta))).collect();
                 Ok(WorkerOutcome::Mailbox {
-                    cursor: changes.cursor,
-                    folders: changes.folders.iter().map(|folder| mail::folder_view(session, folder)).collect(),
+                    cursor,
+                    folders,
                     messages,
                     removed: changes.removed_messages,
                     removed_folders: changes.removed_folders,
                 })
             }
+            WorkerCommand::CachedMailbox => {
+                let head = mailbox::head().await;
+                let (folders, messages) = head.map(|head| (head.folders, head.messages)).unwrap_or_default();
+                Ok(WorkerOutcome::Mailbox {
+                    cursor: 0,
+                    folders,
+                    messages,
+                    removed: Vec::new(),
+                    removed_folders: Vec::new(),
+                })
+            }
             WorkerCommand::OpenSummaries { ids } => Ok(WorkerOutcome::Summaries(open_summaries(session, &ids).await?)),
             WorkerCommand::OpenMessage { id: message_id } => {
-                let meta = MESSAGES
-                    .with(|cache| cache.borrow().get(&message_id).cloned())
+                let meta = mailbox::with(|mailbox| mailbox.meta(&message_id).cloned())
                     .ok_or_else(|| FlowError::Protocol("That message is not in this mailbox; sync first.".into()))?;
                 let opened = mail::open(&FetchTransport, &RenderWorker, session, &meta).await?;
                 let view = mail::opened_view(&message_id, &opened);
@@ -240,10 +248,18 @@ mod worker {
             }
             WorkerCommand::Lock => {
                 SESSION.with(|session| session.borrow_mut().take());
-                MESSAGES.with(|cache| cache.borrow_mut().clear());
-                SUMMARIES.with(|cache| cache.borrow_mut().clear());
                 OPENED.with(|slot| slot.borrow_mut().take());
+                mailbox::lock().await;
                 post(&WorkerEvent::Done { id, outcome: WorkerOutcome::Locked });
+                return;
+            }
+            WorkerCommand::ForgetDevice => {
+                SESSION.with(|session| session.borrow_mut().take());
+                OPENED.with(|slot| slot.borrow_mut().take());
+                match mailbox::forget().await {
+                    Ok(()) => post(&WorkerEvent::Done { id, outcome: WorkerOutcome::Locked }),
+                    Err(message) => post(&WorkerEvent::Failed { id, code: "local_storage".into(), message }),
+                }
                 return;
             }
             mail => {
@@ -257,6 +273,7 @@ mod worker {
         match result {
             Ok(session) => {
                 let outcome = identity(&session);
+                mailbox::unlocked(plico_client::cache::device_key(&session));
                 SESSION.with(|slot| *slot.borrow_mut() = Some(Rc::new(session)));
                 post(&WorkerEvent::Done { id, outcome });
                 // Signed in: mail is next, so the render worker starts loading now.
