@@ -10,6 +10,10 @@ import { startServer, startBrowser, signUp, signIn } from './harness.mjs';
 const count = Number(process.argv[2] ?? '10000');
 const server = await startServer();
 const browser = await startBrowser();
+// What the page and its workers said, printed if the benchmark fails.
+const consoleLines = [];
+browser.page.on('console', (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
+browser.page.on('worker', (worker) => worker.on('console', (message) => consoleLines.push(`worker ${message.type()}: ${message.text()}`)));
 try {
   const page = browser.page;
   await signUp(page, server.baseUrl, 'alice');
@@ -80,6 +84,11 @@ try {
     console.error(`mailbox load: first page ${report.firstPageAfterUnlockMs} ms after unlock, over the 300 ms target`);
     process.exitCode = 1;
   }
+} catch (error) {
+  console.error(consoleLines.slice(-40).join('\n'));
+  console.error(browser.problems.join('\n'));
+  console.error(server.log.slice(-20).join(''));
+  throw error;
 } finally {
   await browser.close();
   await server.stop();

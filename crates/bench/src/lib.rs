@@ -58,12 +58,16 @@ fn cert(aead: bool) -> Result<openpgp::Cert, JsError> {
     })
 }
 
-/// Encrypts `plaintext` to the certificate of the chosen kind and signs it with the same one;
-/// returns the armored message.
+/// Encrypts `plaintext` to the certificate of the chosen kind and signs it with the same one,
+/// as the worker does (SEIPDv1's cipher through WebCrypto); returns the armored message.
 #[wasm_bindgen]
-pub fn encrypt(plaintext: &[u8], aead: bool) -> Result<Vec<u8>, JsError> {
+pub async fn encrypt(plaintext: Vec<u8>, aead: bool) -> Result<Vec<u8>, JsError> {
     let cert = cert(aead)?;
-    plico_pgp::encrypt_and_sign(plaintext, std::slice::from_ref(&cert), &cert).map_err(fail)
+    #[cfg(target_arch = "wasm32")]
+    let encrypted = plico_pgp::web::encrypt_and_sign(&plaintext, std::slice::from_ref(&cert), &cert).await;
+    #[cfg(not(target_arch = "wasm32"))]
+    let encrypted = plico_pgp::encrypt_and_sign(&plaintext, std::slice::from_ref(&cert), &cert);
+    encrypted.map_err(fail)
 }
 
 /// Decrypts and verifies what [`encrypt`] made; returns the plaintext's length, and fails

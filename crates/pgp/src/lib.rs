@@ -6,6 +6,9 @@
 
 use std::io::Write;
 
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
 use sequoia_openpgp as openpgp;
 
 use openpgp::cert::prelude::*;
@@ -58,13 +61,54 @@ pub struct GeneratedKey {
     pub fingerprint: String,
 }
 
-/// Generates a Curve25519 certificate for `address`, with a signing primary key and an
-/// encryption subkey, as Plico makes at sign-up.
+/// Generates a Curve25519 certificate for `address`, as Plico makes at sign-up: an Ed25519
+/// primary key that certifies and signs, one Cv25519 encryption subkey, a User ID binding that
+/// carries the preferences (SEIPDv1 and SEIPDv2, AES-256/128, SHA-512/256) and a subkey
+/// binding. No expiry: the account's key lives as long as the account.
+///
+/// Built packet by packet rather than with `CertBuilder::general_purpose`, which adds a separate
+/// signing subkey (with its back-signature), a direct-key signature and a revocation
+/// certificate that Plico discarded: eight Ed25519 operations where four do.
 pub fn generate_cert(address: &str) -> Result<GeneratedKey, PgpError> {
-    let (cert, _revocation) = CertBuilder::general_purpose(Some(format!("<{address}>")))
-        .set_cipher_suite(CipherSuite::Cv25519)
-        .generate()
+    use openpgp::packet::key::{Key4, PrimaryRole, SecretParts, SubordinateRole};
+    use openpgp::packet::signature::SignatureBuilder;
+    use openpgp::packet::{Key, UserID};
+    use openpgp::types::{Curve, Features, HashAlgorithm, KeyFlags, SignatureType};
+
+    let primary: Key<SecretParts, PrimaryRole> = Key4::generate_ecc(true, Curve::Ed25519).map_err(other)?.into();
+    let subkey: Key<SecretParts, SubordinateRole> = Key4::generate_ecc(false, Curve::Cv25519).map_err(other)?.into();
+    let created = primary.creation_time();
+    let mut signer = primary.clone().into_keypair().map_err(other)?;
+    let userid = UserID::from(format!("<{address}>"));
+    let userid_binding = SignatureBuilder::new(SignatureType::PositiveCertification)
+        .set_hash_algo(HashAlgorithm::SHA512)
+        .set_signature_creation_time(created)
+        .and_then(|sig| sig.set_primary_userid(true))
+        .and_then(|sig| sig.set_key_flags(KeyFlags::empty().set_certification().set_signing()))
+        .and_then(|sig| sig.set_features(Features::sequoia()))
+        .and_then(|sig| sig.set_preferred_hash_algorithms(vec![HashAlgorithm::SHA512, HashAlgorithm::SHA256]))
+        .and_then(|sig| {
+            sig.set_preferred_symmetric_algorithms(vec![SymmetricAlgorithm::AES256, SymmetricAlgorithm::AES128])
+        })
+        .and_then(|sig| sig.sign_userid_binding(&mut signer, primary.parts_as_public(), &userid))
         .map_err(other)?;
+    let subkey_binding = SignatureBuilder::new(SignatureType::SubkeyBinding)
+        .set_hash_algo(HashAlgorithm::SHA512)
+        .set_signature_creation_time(created)
+        .and_then(|sig| sig.set_key_flags(KeyFlags::empty().set_transport_encryption().set_storage_encryption()))
+        .and_then(|sig| sig.sign_subkey_binding(&mut signer, primary.parts_as_public(), &subkey))
+        .map_err(other)?;
+    let cert = Cert::from_packets(
+        vec![
+            openpgp::Packet::from(primary),
+            userid.into(),
+            userid_binding.into(),
+            subkey.into(),
+            subkey_binding.into(),
+        ]
+        .into_iter(),
+    )
+    .map_err(other)?;
     let secret_key = cert.as_tsk().to_vec().map_err(other)?;
     let public_cert_armored = armor_public_cert(&cert)?;
     Ok(GeneratedKey { secret_key, public_cert_armored, fingerprint: cert.fingerprint().to_hex() })
@@ -131,14 +175,11 @@ fn encryption_keys<'a>(
     Ok(keys)
 }
 
-/// Encrypts `plaintext` to every recipient and signs it with `signer`'s secret signing key.
-/// Returns an ASCII-armored OpenPGP message.
-pub fn encrypt_and_sign(plaintext: &[u8], recipients: &[Cert], signer: &Cert) -> Result<Vec<u8>, PgpError> {
-    let policy = StandardPolicy::new();
-    let encryption_keys = encryption_keys(&policy, recipients)?;
-    let signing_keypair = signer
+/// `signer`'s secret signing key, ready to sign.
+fn signing_keypair(policy: &StandardPolicy, signer: &Cert) -> Result<openpgp::crypto::KeyPair, PgpError> {
+    signer
         .keys()
-        .with_policy(&policy, None)
+        .with_policy(policy, None)
         .supported()
         .alive()
         .revoked(false)
@@ -149,7 +190,94 @@ pub fn encrypt_and_sign(plaintext: &[u8], recipients: &[Cert], signer: &Cert) ->
         .key()
         .clone()
         .into_keypair()
-        .map_err(other)?;
+        .map_err(other)
+}
+
+/// Whether a message to `recipients` is SEIPDv2 (AEAD) when sequoia encrypts it: when every
+/// recipient's certificate advertises it, as Plico's own keys do.
+pub fn all_support_aead(recipients: &[Cert]) -> bool {
+    let policy = StandardPolicy::new();
+    !recipients.is_empty()
+        && recipients.iter().all(|cert| {
+            cert.with_policy(&policy, None).ok().and_then(|valid| valid.features()).is_some_and(|f| f.supports_seipdv2())
+        })
+}
+
+/// A signed SEIPDv1 message (AES-256-CFB with a SHA-1 MDC, RFC 4880 5.13) prepared up to its
+/// bulk cipher, so the cipher and the MDC hash can run elsewhere: in the browser, the worker
+/// runs them through WebCrypto, which is several times faster than AES in wasm.
+///
+/// To finish: `mdc = SHA-1(plaintext)`, `ciphertext = AES-256-CFB(session_key, IV = 0,
+/// plaintext || mdc)`, then [`finish_seipdv1`].
+pub struct SeipdV1Plan {
+    /// The AES-256 session key.
+    pub session_key: SessionKey,
+    /// The public-key encrypted session key packets, serialised.
+    pub esks: Vec<u8>,
+    /// The random prefix (16 bytes and its last two again), the signed literal message, and
+    /// the MDC packet's header (0xD3 0x14): exactly what the MDC hashes.
+    pub plaintext: Vec<u8>,
+}
+
+/// Prepares `plaintext`, signed by `signer`, for SEIPDv1 encryption to every recipient.
+pub fn plan_seipdv1(plaintext: &[u8], recipients: &[Cert], signer: &Cert) -> Result<SeipdV1Plan, PgpError> {
+    use openpgp::packet::pkesk::PKESK3;
+    use openpgp::serialize::Serialize;
+    let policy = StandardPolicy::new();
+    let encryption_keys = encryption_keys(&policy, recipients)?;
+    let signing_keypair = signing_keypair(&policy, signer)?;
+    let session_key = SessionKey::new(32).map_err(other)?;
+    let mut esks = Vec::new();
+    for key in &encryption_keys {
+        let pkesk = PKESK3::for_recipient(SymmetricAlgorithm::AES256, &session_key, key.key()).map_err(other)?;
+        openpgp::Packet::PKESK(pkesk.into()).serialize(&mut esks).map_err(other)?;
+    }
+    let mut body = Vec::with_capacity(plaintext.len() + 512);
+    let mut prefix = [0u8; 18];
+    openpgp::crypto::random(&mut prefix[..16]).map_err(other)?;
+    prefix[16] = prefix[14];
+    prefix[17] = prefix[15];
+    body.extend_from_slice(&prefix);
+    let message = Message::new(&mut body);
+    let message = Signer::new(message, signing_keypair).map_err(other)?.build().map_err(other)?;
+    let mut literal = LiteralWriter::new(message).build().map_err(other)?;
+    literal.write_all(plaintext).map_err(other)?;
+    literal.finalize().map_err(other)?;
+    body.extend_from_slice(&[0xD3, 0x14]);
+    Ok(SeipdV1Plan { session_key, esks, plaintext: body })
+}
+
+/// Frames what [`plan_seipdv1`] prepared, once encrypted, as an armored OpenPGP message.
+pub fn finish_seipdv1(esks: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, PgpError> {
+    use openpgp::armor::{Kind, Writer};
+    let mut sink = Vec::with_capacity(ciphertext.len() * 4 / 3 + 1024);
+    let mut armor = Writer::new(&mut sink, Kind::Message).map_err(other)?;
+    armor.write_all(esks).map_err(other)?;
+    // A new-format packet header: tag 18 (SEIPD), then the body length (RFC 4880 4.2.2).
+    let length = ciphertext.len() + 1;
+    let mut header = vec![0xC0 | 18];
+    match length {
+        0..=191 => header.push(length as u8),
+        192..=8383 => header.extend_from_slice(&[(((length - 192) >> 8) + 192) as u8, ((length - 192) & 0xFF) as u8]),
+        _ => {
+            let length = u32::try_from(length).map_err(|_| PgpError::Other("the message is too large".into()))?;
+            header.push(0xFF);
+            header.extend_from_slice(&length.to_be_bytes());
+        }
+    }
+    header.push(1); // SEIPD version 1
+    armor.write_all(&header).map_err(other)?;
+    armor.write_all(ciphertext).map_err(other)?;
+    armor.finalize().map_err(other)?;
+    Ok(sink)
+}
+
+/// Encrypts `plaintext` to every recipient and signs it with `signer`'s secret signing key.
+/// Returns an ASCII-armored OpenPGP message.
+pub fn encrypt_and_sign(plaintext: &[u8], recipients: &[Cert], signer: &Cert) -> Result<Vec<u8>, PgpError> {
+    let policy = StandardPolicy::new();
+    let encryption_keys = encryption_keys(&policy, recipients)?;
+    let signing_keypair = signing_keypair(&policy, signer)?;
 
     let mut sink = Vec::new();
     let message = Message::new(&mut sink);

@@ -133,16 +133,35 @@ fn gnupg_reads_what_plico_writes() {
     assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
 
     let peer = parse_cert(&data("gpg-peer.pub.asc")).expect("peer");
-    let message = encrypt_and_sign("Grüße aus Plico".as_bytes(), &[peer], &alice_secret).expect("encrypts");
-    let decrypted = gpg(&["--trust-model", "always", "--status-fd", "2", "--decrypt"], Some(&message));
-    let status = String::from_utf8_lossy(&decrypted.stderr);
-    assert!(decrypted.status.success(), "{status}");
-    assert_eq!(decrypted.stdout, "Grüße aus Plico".as_bytes());
-    // VALIDSIG names the signing subkey first and the primary key last.
-    let valid_by_alice =
-        status.lines().any(|line| line.starts_with("[GNUPG:] VALIDSIG ") && line.ends_with(&alice.fingerprint));
-    assert!(valid_by_alice, "gpg did not report a valid signature by {}: {status}", alice.fingerprint);
+    let sequoia_whole = encrypt_and_sign("Grüße aus Plico".as_bytes(), &[peer.clone()], &alice_secret).expect("encrypts");
+    // The split SEIPDv1 path (sequoia signs and wraps the session key; the cipher runs apart).
+    let big = "Grüße aus Plico ".repeat(1_000);
+    let plan = plan_seipdv1(big.as_bytes(), &[peer], &alice_secret).expect("plans");
+    let split = finish_seipdv1(&plan.esks, &cfb_in_software(&plan)).expect("finishes");
+    for (message, expected) in [(sequoia_whole, "Grüße aus Plico"), (split, big.as_str())] {
+        let decrypted = gpg(&["--trust-model", "always", "--status-fd", "2", "--decrypt"], Some(&message));
+        let status = String::from_utf8_lossy(&decrypted.stderr);
+        assert!(decrypted.status.success(), "{status}");
+        assert_eq!(decrypted.stdout, expected.as_bytes());
+        assert!(status.contains("[GNUPG:] DECRYPTION_OKAY"), "{status}");
+        assert!(status.contains("[GNUPG:] GOODMDC") || !status.contains("MDC"), "{status}");
+        // VALIDSIG names the signing key first and the primary key last.
+        let valid_by_alice =
+            status.lines().any(|line| line.starts_with("[GNUPG:] VALIDSIG ") && line.ends_with(&alice.fingerprint));
+        assert!(valid_by_alice, "gpg did not report a valid signature by {}: {status}", alice.fingerprint);
+    }
     let _ = std::fs::remove_dir_all(&home);
+}
+
+/// Finishes a SEIPDv1 plan in software: the MDC is SHA-1 of the plan's plaintext, then all of
+/// it is AES-256-CFB encrypted with a zero IV.
+fn cfb_in_software(plan: &SeipdV1Plan) -> Vec<u8> {
+    use aes::cipher::{AsyncStreamCipher, KeyIvInit};
+    use sha1::Digest;
+    let mut data = plan.plaintext.clone();
+    data.extend_from_slice(&sha1::Sha1::digest(&plan.plaintext));
+    cfb_mode::Encryptor::<aes::Aes256>::new_from_slices(&plan.session_key, &[0u8; 16]).expect("key").encrypt(&mut data);
+    data
 }
 
 fn tempfile_dir() -> PathBuf {
@@ -222,4 +241,52 @@ fn the_local_store_secret_is_stable_per_key_and_needs_the_secret_key() {
     assert_ne!(once, other);
     let public = parse_cert(alice.public_cert_armored.as_bytes()).expect("public");
     assert!(primary_secret_material(&public).is_err(), "a public certificate has none");
+}
+
+#[test]
+fn a_generated_key_is_one_signing_primary_and_one_encryption_subkey_without_expiry() {
+    use sequoia_openpgp::cert::Preferences;
+    use sequoia_openpgp::policy::StandardPolicy;
+    let generated = generate_cert("alice@plico.test").expect("generates");
+    let cert = parse_cert(&generated.secret_key).expect("parses");
+    let policy = StandardPolicy::new();
+    let valid = cert.with_policy(&policy, None).expect("valid under the standard policy");
+    assert_eq!(cert.keys().count(), 2);
+    let primary = valid.primary_key();
+    assert!(primary.for_certification() && primary.for_signing());
+    let subkeys: Vec<_> = valid.keys().subkeys().collect();
+    assert_eq!(subkeys.len(), 1);
+    assert!(subkeys[0].for_transport_encryption() && subkeys[0].for_storage_encryption());
+    assert!(!subkeys[0].for_signing());
+    assert_eq!(primary.key_expiration_time(), None, "the account's key does not expire");
+    let features = valid.features().expect("features");
+    assert!(features.supports_seipdv1() && features.supports_seipdv2());
+    assert_eq!(valid.primary_userid().expect("user id").userid().value(), b"<alice@plico.test>");
+    assert!(check_uploaded_public_cert(generated.public_cert_armored.as_bytes(), "alice@plico.test").is_ok());
+    assert_eq!(generated.fingerprint, fingerprint_hex(&cert));
+}
+
+#[test]
+fn the_split_seipdv1_path_decrypts_verifies_and_fails_when_tampered() {
+    let alice = generate_cert("alice@plico.test").expect("alice");
+    let alice_secret = parse_cert(&alice.secret_key).expect("secret");
+    let alice_public = parse_cert(alice.public_cert_armored.as_bytes()).expect("public");
+    for size in [0usize, 1, 15, 16, 17, 191, 192, 8383, 8384, 100_000] {
+        let text: Vec<u8> = (0..size).map(|n| (n % 251) as u8).collect();
+        let plan = plan_seipdv1(&text, std::slice::from_ref(&alice_public), &alice_secret).expect("plans");
+        let message = finish_seipdv1(&plan.esks, &cfb_in_software(&plan)).expect("finishes");
+        check_encrypted_message(&message).expect("an encrypted message");
+        let opened = decrypt_and_verify(&message, &alice_secret, std::slice::from_ref(&alice_public)).expect("decrypts");
+        assert_eq!(opened.plaintext, text, "size {size}");
+        assert_eq!(opened.signature, SignatureStatus::Valid { signer: alice.fingerprint.clone() });
+    }
+    // A flipped bit in the ciphertext fails the MDC (or the parse): never silently accepted.
+    let plan = plan_seipdv1(b"do not alter", std::slice::from_ref(&alice_public), &alice_secret).expect("plans");
+    let mut ciphertext = cfb_in_software(&plan);
+    let middle = ciphertext.len() / 2;
+    ciphertext[middle] ^= 1;
+    let message = finish_seipdv1(&plan.esks, &ciphertext).expect("finishes");
+    assert!(decrypt_and_verify(&message, &alice_secret, &[alice_public]).is_err());
+    assert!(!all_support_aead(&[]));
+    assert!(all_support_aead(&[alice_secret]), "Plico's keys advertise SEIPDv2");
 }

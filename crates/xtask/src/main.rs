@@ -277,11 +277,11 @@ fn test() -> Result {
     step("native tests: cargo test --workspace");
     run_command(cargo().args(["test", "--workspace"]))?;
 
-    step("wasm tests in headless Chromium: cargo test -p plico-client -p plico-local --target wasm32-unknown-unknown");
+    step("wasm tests in headless Chromium: cargo test -p plico-client -p plico-local -p plico-pgp --target wasm32-unknown-unknown");
     let webdriver = webdriver_json()?;
     run_command(
         cargo()
-            .args(["test", "-p", "plico-client", "-p", "plico-local", "--target", "wasm32-unknown-unknown"])
+            .args(["test", "-p", "plico-client", "-p", "plico-local", "-p", "plico-pgp", "--target", "wasm32-unknown-unknown"])
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver)
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),

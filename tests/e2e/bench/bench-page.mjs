@@ -63,7 +63,7 @@ async function run() {
     const data = payload(size);
     for (const format of ['aead', 'v1']) {
       const aead = format === 'aead';
-      const ours = plico.encrypt(data, aead);
+      const ours = await plico.encrypt(data, aead);
       if (plico.uses_aead(ours) !== aead) throw new Error(`sequoia did not use ${format}`);
       const key = keys[format];
       const config = aead ? { aeadProtect: true, preferredAEADAlgorithm: openpgp.enums.aead.ocb } : { aeadProtect: false };
