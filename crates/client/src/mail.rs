@@ -150,12 +150,12 @@ async fn seal_and_upload<T: Transport, R: Renderer>(
         date: draft.date,
     };
     let inner = render_bytes(renderer, RenderCommand::Compose(Box::new(draft))).await?;
-    let ciphertext = plico_pgp::encrypt_and_sign(&inner, certs, &session.secret_key).map_err(crypto)?;
+    let ciphertext = encrypt_and_sign(&inner, certs, &session.secret_key).await.map_err(crypto)?;
     drop(inner);
     let armored = String::from_utf8(ciphertext).map_err(crypto)?;
     let message = render_bytes(renderer, RenderCommand::Wrap { outer: Box::new(outer), armored }).await?;
     let summary_json = serde_json::to_vec(&summary).map_err(crypto)?;
-    let sealed_summary = plico_pgp::encrypt_and_sign(&summary_json, certs, &session.secret_key).map_err(crypto)?;
+    let sealed_summary = encrypt_and_sign(&summary_json, certs, &session.secret_key).await.map_err(crypto)?;
     let upload = TransportBody { content_type: "application/octet-stream", bytes: message };
     let on_upload = |sent: u64, total: u64| {
         let percent = (sent.min(total) * 100).checked_div(total).unwrap_or(100) as u8;
@@ -425,6 +425,20 @@ pub fn opened_view(id: &str, opened: &OpenedMessage) -> plico_api::worker::Opene
             SignatureStatus::Unsigned => SignatureView::Unsigned,
         },
     }
+}
+
+/// Encrypts and signs: in the browser with SEIPDv1's cipher through WebCrypto when a recipient
+/// lacks AEAD (`plico_pgp::web`), else sequoia alone.
+async fn encrypt_and_sign(
+    plaintext: &[u8],
+    recipients: &[Certificate],
+    signer: &Certificate,
+) -> Result<Vec<u8>, plico_pgp::PgpError> {
+    #[cfg(target_arch = "wasm32")]
+    let encrypted = plico_pgp::web::encrypt_and_sign(plaintext, recipients, signer).await;
+    #[cfg(not(target_arch = "wasm32"))]
+    let encrypted = plico_pgp::encrypt_and_sign(plaintext, recipients, signer);
+    encrypted
 }
 
 /// Encrypts `plaintext` to the user's own key (for folder names), as base64.

@@ -199,7 +199,10 @@ pub fn all_support_aead(recipients: &[Cert]) -> bool {
     let policy = StandardPolicy::new();
     !recipients.is_empty()
         && recipients.iter().all(|cert| {
-            cert.with_policy(&policy, None).ok().and_then(|valid| valid.features()).is_some_and(|f| f.supports_seipdv2())
+            cert.with_policy(&policy, None)
+                .ok()
+                .and_then(|valid| valid.features())
+                .is_some_and(|f| f.supports_seipdv2())
         })
 }
 

@@ -30,9 +30,7 @@ fn subtle() -> Result<SubtleCrypto, PgpError> {
 
 /// SHA-1 of `data`, by WebCrypto.
 pub async fn sha1(data: &[u8]) -> Result<Vec<u8>, PgpError> {
-    let promise = subtle()?
-        .digest_with_str_and_u8_array("SHA-1", data)
-        .map_err(|error| failed("SHA-1", error))?;
+    let promise = subtle()?.digest_with_str_and_u8_array("SHA-1", data).map_err(|error| failed("SHA-1", error))?;
     let digest = JsFuture::from(promise).await.map_err(|error| failed("SHA-1", error))?;
     Ok(Uint8Array::new(&digest).to_vec())
 }
@@ -47,8 +45,7 @@ pub async fn aes256_cfb_encrypt(key: &[u8], data: &[u8]) -> Result<Vec<u8>, PgpE
     let import = subtle
         .import_key_with_object("raw", &key_bytes, &algorithm, false, &usages)
         .map_err(|error| failed("key import", error))?;
-    let key: CryptoKey =
-        JsFuture::from(import).await.map_err(|error| failed("key import", error))?.unchecked_into();
+    let key: CryptoKey = JsFuture::from(import).await.map_err(|error| failed("key import", error))?.unchecked_into();
 
     let blocks = data.len().div_ceil(BLOCK);
     if blocks == 0 {
@@ -59,9 +56,8 @@ pub async fn aes256_cfb_encrypt(key: &[u8], data: &[u8]) -> Result<Vec<u8>, PgpE
     shifted[BLOCK..].copy_from_slice(&data[..(blocks - 1) * BLOCK]);
     let iv = Uint8Array::from(&[0u8; BLOCK][..]);
     let params = AesCbcParams::new("AES-CBC", &iv);
-    let encrypt = subtle
-        .encrypt_with_object_and_u8_array(&params, &key, &shifted)
-        .map_err(|error| failed("AES-CBC", error))?;
+    let encrypt =
+        subtle.encrypt_with_object_and_u8_array(&params, &key, &shifted).map_err(|error| failed("AES-CBC", error))?;
     let keystream = JsFuture::from(encrypt).await.map_err(|error| failed("AES-CBC", error))?;
     let mut out = Uint8Array::new(&keystream).to_vec();
     out.truncate(data.len());
