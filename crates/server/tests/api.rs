@@ -143,7 +143,7 @@ fn sequoia_secret_key_material(cert: &plico_pgp::Certificate) -> Vec<Vec<u8>> {
             });
         }
     }
-    assert_eq!(secrets.len(), 3, "primary, signing and encryption keys");
+    assert_eq!(secrets.len(), 2, "the primary (certifies and signs) and the encryption subkey");
     secrets
 }
 
