@@ -70,12 +70,16 @@ pub async fn encrypt(plaintext: Vec<u8>, aead: bool) -> Result<Vec<u8>, JsError>
     encrypted.map_err(fail)
 }
 
-/// Decrypts and verifies what [`encrypt`] made; returns the plaintext's length, and fails
-/// unless the signature is valid.
+/// Decrypts and verifies what [`encrypt`] made, as the worker does (SEIPDv1's MDC through
+/// WebCrypto); returns the plaintext's length, and fails unless the signature is valid.
 #[wasm_bindgen]
-pub fn decrypt(ciphertext: &[u8], aead: bool) -> Result<usize, JsError> {
+pub async fn decrypt(ciphertext: Vec<u8>, aead: bool) -> Result<usize, JsError> {
     let cert = cert(aead)?;
-    let opened = plico_pgp::decrypt_and_verify(ciphertext, &cert, std::slice::from_ref(&cert)).map_err(fail)?;
+    #[cfg(target_arch = "wasm32")]
+    let opened = plico_pgp::web::decrypt_and_verify(&ciphertext, &cert, std::slice::from_ref(&cert)).await;
+    #[cfg(not(target_arch = "wasm32"))]
+    let opened = plico_pgp::decrypt_and_verify(&ciphertext, &cert, std::slice::from_ref(&cert));
+    let opened = opened.map_err(fail)?;
     match opened.signature {
         plico_pgp::SignatureStatus::Valid { .. } => Ok(opened.plaintext.len()),
         other => Err(JsError::new(&format!("signature: {other:?}"))),

@@ -305,7 +305,11 @@ pub async fn open<T: Transport, R: Renderer>(
     let ciphertext = render_bytes(renderer, RenderCommand::Unwrap(blob)).await?;
     // One decryption: the signer's key is looked up by the decrypted From address afterwards,
     // and the signature checked over the plaintext already in hand.
-    let opened = plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).map_err(crypto)?;
+    #[cfg(target_arch = "wasm32")]
+    let opened = plico_pgp::web::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).await;
+    #[cfg(not(target_arch = "wasm32"))]
+    let opened = plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]);
+    let opened = opened.map_err(crypto)?;
     drop(ciphertext);
     let message = render_parsed(renderer, opened.plaintext.clone(), true).await?;
     let signature = match (&opened.signature, &message.from) {

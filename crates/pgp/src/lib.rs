@@ -6,6 +6,7 @@
 
 use std::io::Write;
 
+mod armor;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
@@ -19,7 +20,7 @@ use openpgp::parse::stream::{
 };
 use openpgp::parse::Parse;
 use openpgp::policy::StandardPolicy;
-use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Signer};
+use openpgp::serialize::stream::{Encryptor, LiteralWriter, Message, Signer};
 use openpgp::serialize::SerializeInto;
 use openpgp::types::SymmetricAlgorithm;
 use openpgp::{Cert, Fingerprint, KeyHandle};
@@ -252,27 +253,23 @@ pub fn plan_seipdv1(plaintext: &[u8], recipients: &[Cert], signer: &Cert) -> Res
 
 /// Frames what [`plan_seipdv1`] prepared, once encrypted, as an armored OpenPGP message.
 pub fn finish_seipdv1(esks: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, PgpError> {
-    use openpgp::armor::{Kind, Writer};
-    let mut sink = Vec::with_capacity(ciphertext.len() * 4 / 3 + 1024);
-    let mut armor = Writer::new(&mut sink, Kind::Message).map_err(other)?;
-    armor.write_all(esks).map_err(other)?;
+    let mut binary = Vec::with_capacity(esks.len() + ciphertext.len() + 8);
+    binary.extend_from_slice(esks);
     // A new-format packet header: tag 18 (SEIPD), then the body length (RFC 4880 4.2.2).
     let length = ciphertext.len() + 1;
-    let mut header = vec![0xC0 | 18];
+    binary.push(0xC0 | 18);
     match length {
-        0..=191 => header.push(length as u8),
-        192..=8383 => header.extend_from_slice(&[(((length - 192) >> 8) + 192) as u8, ((length - 192) & 0xFF) as u8]),
+        0..=191 => binary.push(length as u8),
+        192..=8383 => binary.extend_from_slice(&[(((length - 192) >> 8) + 192) as u8, ((length - 192) & 0xFF) as u8]),
         _ => {
             let length = u32::try_from(length).map_err(|_| PgpError::Other("the message is too large".into()))?;
-            header.push(0xFF);
-            header.extend_from_slice(&length.to_be_bytes());
+            binary.push(0xFF);
+            binary.extend_from_slice(&length.to_be_bytes());
         }
     }
-    header.push(1); // SEIPD version 1
-    armor.write_all(&header).map_err(other)?;
-    armor.write_all(ciphertext).map_err(other)?;
-    armor.finalize().map_err(other)?;
-    Ok(sink)
+    binary.push(1); // SEIPD version 1
+    binary.extend_from_slice(ciphertext);
+    Ok(armor::armor_message(&binary, true))
 }
 
 /// Encrypts `plaintext` to every recipient and signs it with `signer`'s secret signing key.
@@ -282,15 +279,14 @@ pub fn encrypt_and_sign(plaintext: &[u8], recipients: &[Cert], signer: &Cert) ->
     let encryption_keys = encryption_keys(&policy, recipients)?;
     let signing_keypair = signing_keypair(&policy, signer)?;
 
-    let mut sink = Vec::new();
+    let mut sink = Vec::with_capacity(plaintext.len() + 1024);
     let message = Message::new(&mut sink);
-    let message = Armorer::new(message).build().map_err(other)?;
     let message = Encryptor::for_recipients(message, encryption_keys).build().map_err(other)?;
     let message = Signer::new(message, signing_keypair).map_err(other)?.build().map_err(other)?;
     let mut literal = LiteralWriter::new(message).build().map_err(other)?;
     literal.write_all(plaintext).map_err(other)?;
     literal.finalize().map_err(other)?;
-    Ok(sink)
+    Ok(armor::armor_message(&sink, !all_support_aead(recipients)))
 }
 
 /// Encrypts `plaintext` to every recipient without signing (what a server does for mail that
@@ -298,14 +294,13 @@ pub fn encrypt_and_sign(plaintext: &[u8], recipients: &[Cert], signer: &Cert) ->
 pub fn encrypt_to(plaintext: &[u8], recipients: &[Cert]) -> Result<Vec<u8>, PgpError> {
     let policy = StandardPolicy::new();
     let encryption_keys = encryption_keys(&policy, recipients)?;
-    let mut sink = Vec::new();
+    let mut sink = Vec::with_capacity(plaintext.len() + 1024);
     let message = Message::new(&mut sink);
-    let message = Armorer::new(message).build().map_err(other)?;
     let message = Encryptor::for_recipients(message, encryption_keys).build().map_err(other)?;
     let mut literal = LiteralWriter::new(message).build().map_err(other)?;
     literal.write_all(plaintext).map_err(other)?;
     literal.finalize().map_err(other)?;
-    Ok(sink)
+    Ok(armor::armor_message(&sink, !all_support_aead(recipients)))
 }
 
 /// The signature on a decrypted message, in the words the reader shows.
@@ -399,13 +394,127 @@ impl DecryptionHelper for Helper<'_> {
     }
 }
 
+/// A SEIPDv1 message (public-key encrypted session keys, then one SEIPD packet) whose session
+/// key is open and whose body is still encrypted: [`Envelope::decrypt`] runs the CFB here, the
+/// caller hashes the MDC (in the browser, WebCrypto's SHA-1 is far faster than sequoia's
+/// collision-detecting SHA-1 in wasm), and [`Envelope::finish`] checks it and verifies.
+pub struct Envelope {
+    algo: SymmetricAlgorithm,
+    session_key: SessionKey,
+    body: Vec<u8>,
+}
+
+/// Opens the session key of `message` (armored or binary) when it is a SEIPDv1 message;
+/// `Ok(None)` for any other shape (SEIPDv2, passwords, compression outside, …), which
+/// [`decrypt_and_verify`] handles whole.
+pub fn open_seipdv1_envelope(message: &[u8], secret: &Cert) -> Result<Option<Envelope>, PgpError> {
+    use openpgp::parse::{PacketParser, PacketParserResult};
+    use openpgp::Packet;
+    let mut pkesks = Vec::new();
+    let mut body = None;
+    let binary = armor::dearmor_message(message);
+    let mut result =
+        PacketParser::from_bytes(binary.as_deref().unwrap_or(message)).map_err(|_| PgpError::DecryptionFailed)?;
+    while let PacketParserResult::Some(mut parser) = result {
+        match &parser.packet {
+            Packet::PKESK(pkesk) if body.is_none() => pkesks.push(pkesk.clone()),
+            Packet::SEIP(seip) if seip.version() == 1 && body.is_none() => {
+                body = Some(parser.buffer_unread_content().map_err(|_| PgpError::DecryptionFailed)?.to_vec());
+            }
+            _ => return Ok(None),
+        }
+        // `next`, not `recurse`: the SEIPD's contents stay encrypted.
+        result = parser.next().map_err(|_| PgpError::DecryptionFailed)?.1;
+    }
+    let Some(body) = body else { return Ok(None) };
+    let policy = StandardPolicy::new();
+    let keys = secret
+        .keys()
+        .with_policy(&policy, None)
+        .supported()
+        .unencrypted_secret()
+        .for_transport_encryption()
+        .for_storage_encryption();
+    for key in keys {
+        let mut keypair = key.key().clone().into_keypair().map_err(other)?;
+        for pkesk in &pkesks {
+            if let Some((Some(algo), session_key)) = pkesk.decrypt(&mut keypair, None) {
+                return Ok(Some(Envelope { algo, session_key, body }));
+            }
+        }
+    }
+    Err(PgpError::DecryptionFailed)
+}
+
+impl Envelope {
+    /// Decrypts the body (CFB with a zero IV, in parallel blocks): the random prefix, the
+    /// message's packets and the MDC packet. Still unauthenticated until [`Envelope::finish`].
+    pub fn decrypt(self) -> Result<Vec<u8>, PgpError> {
+        use aes::cipher::{AsyncStreamCipher, KeyIvInit};
+        let Envelope { algo, session_key, mut body } = self;
+        let iv = [0u8; 16];
+        let bad_key = |_| PgpError::DecryptionFailed;
+        match algo {
+            SymmetricAlgorithm::AES256 => cfb_mode::Decryptor::<aes::Aes256>::new_from_slices(&session_key, &iv)
+                .map_err(bad_key)?
+                .decrypt(&mut body),
+            SymmetricAlgorithm::AES192 => cfb_mode::Decryptor::<aes::Aes192>::new_from_slices(&session_key, &iv)
+                .map_err(bad_key)?
+                .decrypt(&mut body),
+            SymmetricAlgorithm::AES128 => cfb_mode::Decryptor::<aes::Aes128>::new_from_slices(&session_key, &iv)
+                .map_err(bad_key)?
+                .decrypt(&mut body),
+            other => return Err(PgpError::Other(format!("{other} is not supported for SEIPDv1 here"))),
+        }
+        // The prefix's last two bytes repeat: a wrong session key shows here.
+        if body.len() < 18 + 22 || body[14..16] != body[16..18] {
+            return Err(PgpError::DecryptionFailed);
+        }
+        Ok(body)
+    }
+
+    /// What the MDC hashes: everything [`Envelope::decrypt`] returned but the last 20 bytes.
+    pub fn hashed(plaintext: &[u8]) -> &[u8] {
+        &plaintext[..plaintext.len().saturating_sub(20)]
+    }
+
+    /// Checks the MDC against `sha1` (the SHA-1 of [`Envelope::hashed`]), then parses the
+    /// message inside and checks its signatures against `verifiers`. A wrong MDC is
+    /// [`PgpError::DecryptionFailed`]: nothing of a tampered message is returned.
+    pub fn finish(plaintext: &[u8], sha1: &[u8], secret: &Cert, verifiers: &[Cert]) -> Result<Decrypted, PgpError> {
+        use openpgp::parse::stream::VerifierBuilder;
+        let length = plaintext.len();
+        if length < 18 + 22 || plaintext[length - 22..length - 20] != [0xD3, 0x14] || sha1.len() != 20 {
+            return Err(PgpError::DecryptionFailed);
+        }
+        // Constant time: compare every byte whatever the first difference.
+        let differences = plaintext[length - 20..].iter().zip(sha1).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        if differences != 0 {
+            return Err(PgpError::DecryptionFailed);
+        }
+        let inner = &plaintext[18..length - 22];
+        let policy = StandardPolicy::new();
+        let helper =
+            Helper { policy: &policy, secret, verifiers, signature: SignatureStatus::Unsigned, unchecked: Vec::new() };
+        let mut verifier = VerifierBuilder::from_bytes(inner)
+            .map_err(|_| PgpError::DecryptionFailed)?
+            .with_policy(&policy, None, helper)
+            .map_err(|_| PgpError::DecryptionFailed)?;
+        let mut opened = Vec::with_capacity(inner.len());
+        std::io::copy(&mut verifier, &mut opened).map_err(|_| PgpError::DecryptionFailed)?;
+        let helper = verifier.into_helper();
+        Ok(Decrypted { plaintext: opened, signature: helper.signature, unchecked: helper.unchecked })
+    }
+}
+
 /// Decrypts `ciphertext` (armored or binary) with `secret`'s keys, and checks signatures
 /// against `verifiers`.
 pub fn decrypt_and_verify(ciphertext: &[u8], secret: &Cert, verifiers: &[Cert]) -> Result<Decrypted, PgpError> {
     let policy = StandardPolicy::new();
     let helper =
         Helper { policy: &policy, secret, verifiers, signature: SignatureStatus::Unsigned, unchecked: Vec::new() };
-    let mut decryptor = DecryptorBuilder::from_bytes(ciphertext)
+    let binary = armor::dearmor_message(ciphertext);
+    let mut decryptor = DecryptorBuilder::from_bytes(binary.as_deref().unwrap_or(ciphertext))
         .map_err(|_| PgpError::DecryptionFailed)?
         .with_policy(&policy, None, helper)
         .map_err(|_| PgpError::DecryptionFailed)?;

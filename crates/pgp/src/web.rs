@@ -80,3 +80,18 @@ pub async fn encrypt_and_sign(plaintext: &[u8], recipients: &[Cert], signer: &Ce
     let ciphertext = aes256_cfb_encrypt(&plan.session_key, &plan.plaintext).await?;
     crate::finish_seipdv1(&plan.esks, &ciphertext)
 }
+
+/// [`crate::decrypt_and_verify`], with SEIPDv1's MDC hashed by WebCrypto (sequoia hashes it
+/// with collision-detecting SHA-1, slow in wasm); everything else goes to sequoia whole.
+pub async fn decrypt_and_verify(
+    message: &[u8],
+    secret: &Cert,
+    verifiers: &[Cert],
+) -> Result<crate::Decrypted, PgpError> {
+    let Some(envelope) = crate::open_seipdv1_envelope(message, secret)? else {
+        return crate::decrypt_and_verify(message, secret, verifiers);
+    };
+    let plaintext = envelope.decrypt()?;
+    let mdc = sha1(crate::Envelope::hashed(&plaintext)).await?;
+    crate::Envelope::finish(&plaintext, &mdc, secret, verifiers)
+}

@@ -294,3 +294,52 @@ fn the_split_seipdv1_path_decrypts_verifies_and_fails_when_tampered() {
     assert!(!all_support_aead(&[]));
     assert!(all_support_aead(&[alice_secret]), "Plico's keys advertise SEIPDv2");
 }
+
+/// The split SEIPDv1 decryption, finished with a software SHA-1 as the browser finishes it with
+/// WebCrypto's.
+fn open_in_software(message: &[u8], secret: &Certificate, verifiers: &[Certificate]) -> Result<Decrypted, PgpError> {
+    use sha1::Digest;
+    let envelope = open_seipdv1_envelope(message, secret)?.expect("a SEIPDv1 message");
+    let plaintext = envelope.decrypt()?;
+    let digest = sha1::Sha1::digest(Envelope::hashed(&plaintext));
+    Envelope::finish(&plaintext, &digest, secret, verifiers)
+}
+
+#[test]
+fn seipdv1_opens_apart_from_sequoia_for_plico_and_gnupg_messages_and_refuses_tampering() {
+    let alice = generate_cert("alice@plico.test").expect("alice");
+    let alice_secret = parse_cert(&alice.secret_key).expect("secret");
+    let alice_public = parse_cert(alice.public_cert_armored.as_bytes()).expect("public");
+    for size in [0usize, 1, 16, 8_384, 100_000] {
+        let text: Vec<u8> = (0..size).map(|n| (n % 249) as u8).collect();
+        let plan = plan_seipdv1(&text, std::slice::from_ref(&alice_public), &alice_secret).expect("plans");
+        let message = finish_seipdv1(&plan.esks, &cfb_in_software(&plan)).expect("finishes");
+        let opened = open_in_software(&message, &alice_secret, std::slice::from_ref(&alice_public)).expect("opens");
+        assert_eq!(opened.plaintext, text);
+        assert_eq!(opened.signature, SignatureStatus::Valid { signer: alice.fingerprint.clone() });
+    }
+    // Tampering anywhere in the encrypted body fails, never returns altered plaintext.
+    let plan = plan_seipdv1(b"pay 10 EUR to Bob", std::slice::from_ref(&alice_public), &alice_secret).expect("plans");
+    let ciphertext = cfb_in_software(&plan);
+    for position in [0, 17, 20, ciphertext.len() / 2, ciphertext.len() - 21, ciphertext.len() - 1] {
+        let mut tampered = ciphertext.clone();
+        tampered[position] ^= 0x01;
+        let message = finish_seipdv1(&plan.esks, &tampered).expect("finishes");
+        assert!(open_in_software(&message, &alice_secret, &[]).is_err(), "tampering at {position} went unnoticed");
+    }
+    // Someone else's key opens nothing.
+    let mallory = parse_cert(&generate_cert("mallory@plico.test").expect("m").secret_key).expect("parses");
+    let message = finish_seipdv1(&plan.esks, &ciphertext).expect("finishes");
+    assert!(matches!(open_seipdv1_envelope(&message, &mallory), Err(PgpError::DecryptionFailed)));
+    // Plico's own AEAD messages are not SEIPDv1: the caller falls back to sequoia whole.
+    let aead = encrypt_and_sign(b"x", std::slice::from_ref(&alice_public), &alice_secret).expect("encrypts");
+    assert!(open_seipdv1_envelope(&aead, &alice_secret).expect("parses").is_none());
+    // GnuPG's own message (SEIPDv1, compressed and signed inside) opens the same way.
+    let peer_secret = parse_cert(&data("gpg-peer.sec.asc")).expect("peer secret");
+    let peer_public = parse_cert(&data("gpg-peer.pub.asc")).expect("peer public");
+    let gpg_message = data("gpg-encrypted-signed.asc");
+    assert!(open_seipdv1_envelope(&gpg_message, &peer_secret).expect("parses").is_some(), "GnuPG wrote SEIPDv1");
+    let apart = open_in_software(&gpg_message, &peer_secret, std::slice::from_ref(&peer_public)).expect("opens");
+    assert_eq!(apart.plaintext, data("gpg-message.txt"));
+    assert_eq!(apart.signature, SignatureStatus::Valid { signer: fingerprint_hex(&peer_public) });
+}

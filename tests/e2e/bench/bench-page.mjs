@@ -83,7 +83,7 @@ async function run() {
         openpgpjs: await time(encryptJs),
       };
       results[`decrypt_${label}_${format}`] = {
-        sequoia: await time(() => { if (plico.decrypt(ours, aead) !== data.length) throw new Error('wrong length'); }),
+        sequoia: await time(async () => { if (await plico.decrypt(ours, aead) !== data.length) throw new Error('wrong length'); }),
         openpgpjs: await time(decryptJs),
       };
     }
