@@ -48,6 +48,12 @@ pub struct ComposeSeed {
 /// How long typing must pause before the draft is saved, in milliseconds.
 pub const AUTOSAVE_MILLIS: u64 = 1_500;
 
+/// See `save_track` in [`ComposePage`].
+struct SaveTrack {
+    running: std::cell::Cell<bool>,
+    id: std::cell::RefCell<Option<String>>,
+}
+
 /// Where the draft stands, for the line under the form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum DraftState {
@@ -132,6 +138,13 @@ pub fn ComposePage() -> impl IntoView {
     let threading = StoredValue::new((seed.in_reply_to, seed.references, seed.forward_attachments_of.clone()));
     let forwarding = seed.forward_attachments_of.is_some();
     let attachments = RwSignal::new(seed.attachments);
+    // The draft's id and whether a save is running, kept outside the page's reactive values so
+    // the last save on leaving (which runs after they are gone) can wait for a running save and
+    // reuse the id it got, instead of filing a second draft.
+    let save_track = StoredValue::new_local(std::rc::Rc::new(SaveTrack {
+        running: std::cell::Cell::new(false),
+        id: std::cell::RefCell::new(seed.draft_id.clone()),
+    }));
     let draft_id = RwSignal::new(seed.draft_id);
     let draft_state = RwSignal::new(DraftState::Unsaved);
     let saves = RwSignal::new(0u32);
@@ -190,10 +203,16 @@ pub fn ComposePage() -> impl IntoView {
         }
         saving.set(true);
         draft_state.set(DraftState::Saving);
+        let track = save_track.get_value();
+        track.running.set(true);
         leptos::task::spawn_local(async move {
-            let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+            let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else {
+                track.running.set(false);
+                return;
+            };
             match worker.call(WorkerCommand::SaveDraft(message), |_| {}).await {
                 Ok(WorkerOutcome::DraftSaved { id }) => {
+                    *track.id.borrow_mut() = Some(id.clone());
                     crate::ui::set_alive(draft_id, Some(id));
                     saved_edits.set_value(edit);
                     let now = js_sys::Date::new_0();
@@ -207,6 +226,7 @@ pub fn ComposePage() -> impl IntoView {
                 ),
                 Err(failure) => crate::ui::set_alive(draft_state, DraftState::Failed(failure.message)),
             }
+            track.running.set(false);
             crate::ui::set_alive(saving, false);
         });
     };
@@ -246,8 +266,14 @@ pub fn ComposePage() -> impl IntoView {
             return;
         }
         let message = snapshot();
+        let Some(track) = save_track.try_get_value() else { return };
         leptos::task::spawn_local(async move {
             let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+            // A save still running may be the one that creates the draft: wait, and save over it.
+            while track.running.get() {
+                crate::ui::sleep(50).await;
+            }
+            let message = OutgoingMessage { draft_id: track.id.borrow().clone(), ..message };
             if worker.call(WorkerCommand::SaveDraft(message), |_| {}).await.is_ok() {
                 let _ = super::state::sync_now(session).await;
             }

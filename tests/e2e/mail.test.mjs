@@ -165,6 +165,31 @@ test('a draft saves itself, encrypted, while alice types; it reopens whole and g
   await openFolder(page, 'Inbox', 'E2E-DRAFT plan');
 });
 
+test('leaving the composer while its first save is still running keeps one draft, not two', async () => {
+  const page = alice.page;
+  // Hold the first save in flight (a new draft looks up the Drafts folder before filing).
+  const hold = async (route) => {
+    await new Promise((r) => setTimeout(r, 1_500));
+    await route.continue();
+  };
+  await alice.context.route('**/api/v1/folders', hold);
+  try {
+    await page.getByRole('link', { name: 'New message' }).click();
+    await page.getByLabel('Subject', { exact: true }).fill('E2E-TEMP one draft');
+    await page.getByText('Saving draft…').waitFor({ timeout: 10_000 });
+    await openFolder(page, 'Inbox');
+    await new Promise((r) => setTimeout(r, 4_000));
+  } finally {
+    await alice.context.unroute('**/api/v1/folders', hold);
+  }
+  await openFolder(page, 'Drafts', 'E2E-TEMP one draft');
+  await page.waitForTimeout(500);
+  assert.equal(await row(page, 'E2E-TEMP one draft').count(), 1, 'the last save went over the first');
+  await row(page, 'E2E-TEMP one draft').getByRole('checkbox').check();
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await row(page, 'E2E-TEMP one draft').waitFor({ state: 'detached' });
+});
+
 test('flags, a user folder created, renamed and deleted, and moves', async () => {
   const page = alice.page;
   await openFolder(page, 'Inbox', `Re: ${SUBJECT}`);
