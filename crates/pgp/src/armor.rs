@@ -15,6 +15,22 @@ const BEGIN: &str = "-----BEGIN PGP MESSAGE-----";
 const END: &str = "-----END PGP MESSAGE-----";
 const LINE: usize = 64;
 
+/// What an armored block holds, which names its BEGIN and END lines.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Message,
+    PublicKey,
+}
+
+impl Kind {
+    fn lines(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Message => (BEGIN, END),
+            Kind::PublicKey => ("-----BEGIN PGP PUBLIC KEY BLOCK-----", "-----END PGP PUBLIC KEY BLOCK-----"),
+        }
+    }
+}
+
 /// The CRC-24 of RFC 9580 section 6.1.1, a byte at a time from a table.
 fn crc24(data: &[u8]) -> u32 {
     const TABLE: [u32; 256] = {
@@ -82,9 +98,15 @@ fn decode(encoded: &[u8]) -> Option<Vec<u8>> {
 /// Armors a binary OpenPGP message; with `checksum`, the CRC-24 line RFC 4880 readers expect
 /// (RFC 9580 makes it optional, and sequoia leaves it out of SEIPDv2 messages too).
 pub fn armor_message(binary: &[u8], checksum: bool) -> Vec<u8> {
+    armor(Kind::Message, binary, checksum)
+}
+
+/// Armors `binary` as a block of `kind`; `checksum` as for [`armor_message`].
+pub fn armor(kind: Kind, binary: &[u8], checksum: bool) -> Vec<u8> {
+    let (begin, end) = kind.lines();
     let encoded = STANDARD.encode(binary);
     let mut out = Vec::with_capacity(encoded.len() + encoded.len() / LINE + 128);
-    out.extend_from_slice(BEGIN.as_bytes());
+    out.extend_from_slice(begin.as_bytes());
     out.extend_from_slice(b"\n\n");
     for line in encoded.as_bytes().chunks(LINE) {
         out.extend_from_slice(line);
@@ -95,7 +117,7 @@ pub fn armor_message(binary: &[u8], checksum: bool) -> Vec<u8> {
         out.extend_from_slice(STANDARD.encode(&crc24(binary).to_be_bytes()[1..]).as_bytes());
         out.push(b'\n');
     }
-    out.extend_from_slice(END.as_bytes());
+    out.extend_from_slice(end.as_bytes());
     out.push(b'\n');
     out
 }

@@ -7,6 +7,7 @@
 use std::io::Write;
 
 mod armor;
+mod keygen;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
@@ -69,50 +70,10 @@ pub struct GeneratedKey {
 ///
 /// Built packet by packet rather than with `CertBuilder::general_purpose`, which adds a separate
 /// signing subkey (with its back-signature), a direct-key signature and a revocation
-/// certificate that Plico discarded: eight Ed25519 operations where four do.
+/// certificate that Plico discarded: eight Ed25519 operations where four do. The secrets stay
+/// out of sequoia's protected memory while the certificate is made (`keygen.rs` says why).
 pub fn generate_cert(address: &str) -> Result<GeneratedKey, PgpError> {
-    use openpgp::packet::key::{Key4, PrimaryRole, SecretParts, SubordinateRole};
-    use openpgp::packet::signature::SignatureBuilder;
-    use openpgp::packet::{Key, UserID};
-    use openpgp::types::{Curve, Features, HashAlgorithm, KeyFlags, SignatureType};
-
-    let primary: Key<SecretParts, PrimaryRole> = Key4::generate_ecc(true, Curve::Ed25519).map_err(other)?.into();
-    let subkey: Key<SecretParts, SubordinateRole> = Key4::generate_ecc(false, Curve::Cv25519).map_err(other)?.into();
-    let created = primary.creation_time();
-    let mut signer = primary.clone().into_keypair().map_err(other)?;
-    let userid = UserID::from(format!("<{address}>"));
-    let userid_binding = SignatureBuilder::new(SignatureType::PositiveCertification)
-        .set_hash_algo(HashAlgorithm::SHA512)
-        .set_signature_creation_time(created)
-        .and_then(|sig| sig.set_primary_userid(true))
-        .and_then(|sig| sig.set_key_flags(KeyFlags::empty().set_certification().set_signing()))
-        .and_then(|sig| sig.set_features(Features::sequoia()))
-        .and_then(|sig| sig.set_preferred_hash_algorithms(vec![HashAlgorithm::SHA512, HashAlgorithm::SHA256]))
-        .and_then(|sig| {
-            sig.set_preferred_symmetric_algorithms(vec![SymmetricAlgorithm::AES256, SymmetricAlgorithm::AES128])
-        })
-        .and_then(|sig| sig.sign_userid_binding(&mut signer, primary.parts_as_public(), &userid))
-        .map_err(other)?;
-    let subkey_binding = SignatureBuilder::new(SignatureType::SubkeyBinding)
-        .set_hash_algo(HashAlgorithm::SHA512)
-        .set_signature_creation_time(created)
-        .and_then(|sig| sig.set_key_flags(KeyFlags::empty().set_transport_encryption().set_storage_encryption()))
-        .and_then(|sig| sig.sign_subkey_binding(&mut signer, primary.parts_as_public(), &subkey))
-        .map_err(other)?;
-    let cert = Cert::from_packets(
-        vec![
-            openpgp::Packet::from(primary),
-            userid.into(),
-            userid_binding.into(),
-            subkey.into(),
-            subkey_binding.into(),
-        ]
-        .into_iter(),
-    )
-    .map_err(other)?;
-    let secret_key = cert.as_tsk().to_vec().map_err(other)?;
-    let public_cert_armored = armor_public_cert(&cert)?;
-    Ok(GeneratedKey { secret_key, public_cert_armored, fingerprint: cert.fingerprint().to_hex() })
+    keygen::generate_cert(address)
 }
 
 /// Reads a certificate, public or secret, binary or armored.

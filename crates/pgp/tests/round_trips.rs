@@ -153,6 +153,21 @@ fn gnupg_reads_what_plico_writes() {
             status.lines().any(|line| line.starts_with("[GNUPG:] VALIDSIG ") && line.ends_with(&alice.fingerprint));
         assert!(valid_by_alice, "gpg did not report a valid signature by {}: {status}", alice.fingerprint);
     }
+
+    // GnuPG takes the secret key as Plico writes it (the secret-key packets are written by
+    // hand, see keygen.rs) and decrypts with its encryption subkey.
+    let imported = gpg(&["--import"], Some(&alice.secret_key));
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    // GnuPG 2.2 reads no SEIPDv2, so the peer's v1-only key is a recipient too (sequoia then
+    // writes SEIPDv1), and the peer's secret key goes so that only Alice's can decrypt.
+    let peer = parse_cert(&data("gpg-peer.pub.asc")).expect("peer");
+    let deleted = gpg(&["--delete-secret-keys", &peer.fingerprint().to_hex()], None);
+    assert!(deleted.status.success(), "{}", String::from_utf8_lossy(&deleted.stderr));
+    let alice_public = parse_cert(alice.public_cert_armored.as_bytes()).expect("public");
+    let to_alice = encrypt_to(b"for alice's own GnuPG", &[alice_public, peer]).expect("encrypts");
+    let decrypted = gpg(&["--decrypt"], Some(&to_alice));
+    assert!(decrypted.status.success(), "{}", String::from_utf8_lossy(&decrypted.stderr));
+    assert_eq!(decrypted.stdout, b"for alice's own GnuPG");
     let _ = std::fs::remove_dir_all(&home);
 }
 
