@@ -171,6 +171,66 @@ fn gnupg_reads_what_plico_writes() {
     let _ = std::fs::remove_dir_all(&home);
 }
 
+/// RNP, the OpenPGP engine inside Thunderbird (Debian's `rnp` 0.16), decrypts and verifies
+/// what Plico sends to a GnuPG-made key, whole and through the split SEIPDv1 path, and reads
+/// Plico's public certificate. Skipped, with a note, where rnp is absent; the README's test
+/// command installs it.
+#[test]
+fn thunderbirds_engine_rnp_reads_what_plico_writes() {
+    let available = Command::new("rnp").arg("--version").output().map(|out| out.status.success()).unwrap_or(false);
+    if !available {
+        eprintln!("rnp is not installed; skipping the RNP interop test");
+        return;
+    }
+    let home = tempfile_dir();
+    let run = |program: &str, args: &[&str], stdin: Option<&[u8]>| {
+        let mut child = Command::new(program)
+            .arg("--homedir")
+            .arg(&home)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("rnp runs");
+        {
+            use std::io::Write;
+            let mut input = child.stdin.take().expect("stdin");
+            if let Some(bytes) = stdin {
+                input.write_all(bytes).expect("writes");
+            }
+        }
+        child.wait_with_output().expect("rnp finishes")
+    };
+    let alice = generate_cert("alice@plico.test").expect("alice");
+    let alice_secret = parse_cert(&alice.secret_key).expect("secret");
+    let key_files =
+        [("peer.sec.asc", data("gpg-peer.sec.asc")), ("alice.pub.asc", alice.public_cert_armored.clone().into_bytes())];
+    for (name, bytes) in key_files {
+        let path = home.join(name);
+        std::fs::write(&path, bytes).expect("writes key");
+        let imported = run("rnpkeys", &["--import", path.to_str().expect("utf-8 path")], None);
+        assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    }
+
+    let peer = parse_cert(&data("gpg-peer.pub.asc")).expect("peer");
+    let whole =
+        encrypt_and_sign("Grüße aus Plico".as_bytes(), std::slice::from_ref(&peer), &alice_secret).expect("encrypts");
+    let big = "Grüße aus Plico ".repeat(1_000);
+    let plan = plan_seipdv1(big.as_bytes(), &[peer], &alice_secret).expect("plans");
+    let split = finish_seipdv1(&plan.esks, &cfb_in_software(&plan)).expect("finishes");
+    let alice_key_id = &alice.fingerprint[alice.fingerprint.len() - 16..].to_ascii_lowercase();
+    for (message, expected) in [(whole, "Grüße aus Plico"), (split, big.as_str())] {
+        let decrypted = run("rnp", &["--decrypt", "--password", "", "--output", "-"], Some(&message));
+        let report = String::from_utf8_lossy(&decrypted.stderr);
+        assert!(decrypted.status.success(), "{report}");
+        assert_eq!(decrypted.stdout, expected.as_bytes());
+        assert!(report.contains("Signature(s) verified successfully"), "{report}");
+        assert!(report.contains(&format!("using EdDSA key {alice_key_id}")), "{report}");
+    }
+    let _ = std::fs::remove_dir_all(&home);
+}
+
 /// Finishes a SEIPDv1 plan in software: the MDC is SHA-1 of the plan's plaintext, then all of
 /// it is AES-256-CFB encrypted with a zero IV.
 fn cfb_in_software(plan: &SeipdV1Plan) -> Vec<u8> {

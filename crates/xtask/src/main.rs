@@ -171,6 +171,7 @@ fn setup(browser: bool) -> Result {
             ("chromium", "chromium"),
             ("chromium-driver", "chromedriver"),
             ("gnupg", "gpg"),
+            ("rnp", "rnp"),
             ("sqlite3", "sqlite3"),
             ("nodejs", "node"),
             ("npm", "npm"),
