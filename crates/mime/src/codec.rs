@@ -192,3 +192,8 @@ pub fn parse(message: &[u8]) -> Result<ParsedMessage, MimeError> {
         protected_headers,
     })
 }
+
+/// A date as RFC 5322 writes it ("Tue, 24 Nov 2026 15:40:00 +0000"), for trace headers.
+pub fn format_date(unix_seconds: i64) -> String {
+    mail_builder::headers::date::Date::new(unix_seconds).to_rfc822()
+}

@@ -60,6 +60,24 @@ pub struct ServeConfig {
     /// How many accounts one IP may create per hour.
     #[arg(long = "signups-per-ip-per-hour", env = "PLICO_SIGNUPS_PER_IP_PER_HOUR", default_value_t = 20)]
     pub signups_per_ip_per_hour: u32,
+
+    /// Where to listen for incoming mail over SMTP (port 25 in production). Without it, no
+    /// SMTP listener runs.
+    #[arg(long = "smtp", env = "PLICO_SMTP_ADDR")]
+    pub smtp_addr: Option<SocketAddr>,
+
+    /// The largest message taken over SMTP, in bytes (announced with SIZE). The default takes a
+    /// 25 MiB attachment after base64.
+    #[arg(long = "smtp-max-message-bytes", env = "PLICO_SMTP_MAX_MESSAGE_BYTES", default_value_t = 40 * 1024 * 1024)]
+    pub smtp_max_message_bytes: usize,
+
+    /// How many SMTP connections are served at once; more get 421.
+    #[arg(long = "smtp-max-connections", env = "PLICO_SMTP_MAX_CONNECTIONS", default_value_t = 100)]
+    pub smtp_max_connections: usize,
+
+    /// How many recipients one incoming message may name; more get 452.
+    #[arg(long = "smtp-max-recipients", env = "PLICO_SMTP_MAX_RECIPIENTS", default_value_t = 100)]
+    pub smtp_max_recipients: usize,
 }
 
 impl ServeConfig {
@@ -79,6 +97,10 @@ impl ServeConfig {
             login_attempts_per_ip_per_minute: 20,
             login_attempts_per_account: 10,
             signups_per_ip_per_hour: 20,
+            smtp_addr: None,
+            smtp_max_message_bytes: 40 * 1024 * 1024,
+            smtp_max_connections: 100,
+            smtp_max_recipients: 100,
         }
     }
 }

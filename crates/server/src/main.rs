@@ -113,6 +113,13 @@ async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
     let address = config.http_addr;
     let state = AppState::open(config, Arc::new(SystemClock)).await?;
     tokio::spawn(plico_server::retention::run_forever(state.clone(), std::time::Duration::from_secs(3600)));
+    if let Some(smtp_address) = state.config.smtp_addr {
+        let smtp = tokio::net::TcpListener::bind(smtp_address)
+            .await
+            .map_err(|e| format!("binding {smtp_address} for SMTP: {e}"))?;
+        tracing::info!(smtp = %smtp.local_addr()?, "plico takes mail over SMTP");
+        tokio::spawn(plico_server::smtp::serve(smtp, state.clone()));
+    }
     let app = plico_server::router(state.clone());
     let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| format!("binding {address}: {e}"))?;
     tracing::info!(

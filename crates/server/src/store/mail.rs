@@ -464,6 +464,24 @@ impl Store {
         Ok(sent)
     }
 
+    /// Files mail that arrived over SMTP: one stored blob per recipient account, each into that
+    /// account's Inbox (or Spam), all in one transaction, so that the SMTP reply can say the
+    /// message is stored for every recipient or for none.
+    pub async fn deliver_inbound(
+        &self,
+        copies: &[(i64, FolderRole, Delivery<'_>)],
+    ) -> Result<Vec<MessageMeta>, MailError> {
+        let mut transaction = self.pool.begin().await?;
+        let mut filed = Vec::with_capacity(copies.len());
+        for (account_id, role, delivery) in copies {
+            check_blob(&mut transaction, delivery.blob_hash, delivery.size).await?;
+            let folder = Self::role_folder(&mut transaction, *account_id, *role).await?;
+            filed.push(insert_message(&mut transaction, *account_id, &folder, 0, delivery).await?);
+        }
+        transaction.commit().await?;
+        Ok(filed)
+    }
+
     /// Checks that every id is one of the account's messages; returns their folder ids.
     async fn owned_messages(
         transaction: &mut Transaction<'_, Sqlite>,

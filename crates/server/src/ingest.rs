@@ -1,0 +1,244 @@
+//! Mail from the Internet, as the SMTP listener hands it over: checked, encrypted to each
+//! recipient's published key and stored durably before the listener may say 250.
+//!
+//! Architecture Invariant: the plaintext lives only in memory, for the time this module holds
+//! it. What reaches the blob store is a PGP/MIME message whose outer headers carry delivery
+//! metadata only (From, To, Cc, Date, Message-ID and a placeholder Subject), and what reaches
+//! the database is a sealed summary. Nothing here logs a header or a byte of the message.
+//!
+//! The original message goes inside the encrypted part byte for byte (a Received line is put in
+//! front of it): its own headers become the protected headers, and a signature it carries still
+//! verifies. Mail that already arrives as PGP/MIME is stored as it came.
+
+use std::net::IpAddr;
+
+use plico_api::mail::FolderRole;
+use plico_mime::{Mailbox, OuterHeaders, Summary};
+use plico_smtp::{Envelope, Recipient, Reply};
+
+use crate::store::mail::Delivery;
+use crate::AppState;
+
+/// Why a message was not taken: the SMTP reply says which kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The message itself is wrong; sending it again will not help (5xx).
+    Malformed(String),
+    /// Something on this side failed; the sender should try again later (4xx).
+    Temporary(String),
+}
+
+impl Refusal {
+    pub fn reply(&self) -> Reply {
+        match self {
+            Refusal::Malformed(why) => Reply::new(554, format!("5.6.0 {why}")),
+            Refusal::Temporary(why) => Reply::new(451, format!("4.3.0 {why}; try again later")),
+        }
+    }
+}
+
+/// A message as the listener received it.
+pub struct Arrival<'a> {
+    pub envelope: &'a Envelope,
+    pub peer: IpAddr,
+    pub raw: &'a [u8],
+}
+
+/// The local part of `address` when its domain is this server's.
+fn local_part<'a>(state: &AppState, address: &'a str) -> Option<&'a str> {
+    let (local, domain) = address.rsplit_once('@')?;
+    domain.eq_ignore_ascii_case(&state.config.domain).then_some(local)
+}
+
+/// Is `address` a mailbox here? Names are stored lowercase; a local part is matched without
+/// regard to ASCII case, as people type addresses.
+pub async fn check_recipient(state: &AppState, address: &str) -> Recipient {
+    let Some(local) = local_part(state, address) else { return Recipient::NotLocal };
+    match state.store.account_by_name(&local.to_ascii_lowercase()).await {
+        Ok(Some(_)) => Recipient::Accept,
+        Ok(None) => Recipient::UnknownUser,
+        Err(error) => {
+            tracing::warn!(%error, "smtp: recipient lookup failed");
+            Recipient::TryLater
+        }
+    }
+}
+
+/// Does the message start with a header field (`name: value`, RFC 5322 section 2.2)?
+fn starts_with_header_field(raw: &[u8]) -> bool {
+    let line = raw.split(|&byte| byte == b'\n').next().unwrap_or_default();
+    match line.iter().position(|&byte| byte == b':') {
+        Some(0) | None => false,
+        Some(colon) => line[..colon].iter().all(|&byte| (33..=126).contains(&byte)),
+    }
+}
+
+/// One recipient's stored copy, before it is filed.
+struct StoredCopy {
+    account_id: i64,
+    blob_hash: String,
+    size: u64,
+    sealed_summary: Vec<u8>,
+}
+
+/// Encrypts and stores one copy of the message per recipient, then files them all in one
+/// transaction. Returns the stored ids, for the SMTP reply.
+pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, Refusal> {
+    if !starts_with_header_field(arrival.raw) {
+        return Err(Refusal::Malformed("The message does not start with a header field (RFC 5322)".into()));
+    }
+    let received_at = state.clock.now();
+    let mut recipients = Vec::with_capacity(arrival.envelope.recipients.len());
+    for address in &arrival.envelope.recipients {
+        let local = local_part(state, address).unwrap_or_default().to_ascii_lowercase();
+        let account = state
+            .store
+            .account_by_name(&local)
+            .await
+            .map_err(|_| Refusal::Temporary("The mailbox could not be looked up".into()))?
+            .ok_or_else(|| Refusal::Temporary(format!("<{address}> is gone")))?;
+        recipients.push((account.id, account.public_cert));
+    }
+    let trace = format!(
+        "Received: from {} ([{}])\r\n\tby {} (Plico) with ESMTP;\r\n\t{}\r\n",
+        sanitize_trace(&arrival.envelope.helo),
+        arrival.peer,
+        state.config.domain,
+        plico_mime::format_date(received_at),
+    );
+    let raw = arrival.raw.to_vec();
+    let blobs = state.blobs.clone();
+    let copies = tokio::task::spawn_blocking(move || -> Result<Vec<StoredCopy>, Refusal> {
+        let prepared = prepare(&raw, &trace, received_at)?;
+        let mut copies = Vec::with_capacity(recipients.len());
+        for (account_id, public_cert) in recipients {
+            let cert = plico_pgp::parse_cert(&public_cert)
+                .map_err(|_| Refusal::Temporary("A recipient's key could not be read".into()))?;
+            let (blob, sealed_summary) = prepared.seal_for(&cert)?;
+            let blob_hash =
+                blobs.put(&blob).map_err(|_| Refusal::Temporary("The message could not be stored".into()))?;
+            copies.push(StoredCopy { account_id, blob_hash, size: blob.len() as u64, sealed_summary });
+        }
+        Ok(copies)
+    })
+    .await
+    .map_err(|_| Refusal::Temporary("The message could not be processed".into()))??;
+
+    for copy in &copies {
+        state
+            .store
+            .record_blob(&copy.blob_hash, copy.size, received_at)
+            .await
+            .map_err(|_| Refusal::Temporary("The message could not be recorded".into()))?;
+    }
+    let deliveries: Vec<(i64, FolderRole, Delivery<'_>)> = copies
+        .iter()
+        .map(|copy| {
+            let delivery = Delivery {
+                blob_hash: &copy.blob_hash,
+                size: copy.size,
+                sealed_summary: &copy.sealed_summary,
+                received_at,
+            };
+            (copy.account_id, FolderRole::Inbox, delivery)
+        })
+        .collect();
+    let filed = state
+        .store
+        .deliver_inbound(&deliveries)
+        .await
+        .map_err(|_| Refusal::Temporary("The message could not be filed".into()))?;
+    Ok(filed.iter().map(|meta| meta.id.as_str()).collect::<Vec<_>>().join(","))
+}
+
+/// A HELO name as it may appear in a trace header: printable ASCII, no parentheses, bounded.
+fn sanitize_trace(name: &str) -> String {
+    name.chars().filter(|c| c.is_ascii_graphic() && !"()".contains(*c)).take(255).collect()
+}
+
+/// The parts of a message every recipient's copy is made from.
+enum Prepared {
+    /// Plaintext: encrypted per recipient with this inner message and summary.
+    Plain { inner: Vec<u8>, outer: OuterHeaders, summary: Vec<u8> },
+    /// Already PGP/MIME encrypted by the sender: stored as it came.
+    Encrypted { message: Vec<u8>, summary: Vec<u8> },
+}
+
+fn prepare(raw: &[u8], trace: &str, received_at: i64) -> Result<Prepared, Refusal> {
+    let parsed = plico_mime::parse(raw)
+        .map_err(|_| Refusal::Malformed("The message could not be parsed as an RFC 5322 message".into()))?;
+    let already_encrypted = plico_mime::unwrap_pgp_mime(raw)
+        .ok()
+        .is_some_and(|payload| plico_pgp::check_encrypted_message(&payload).is_ok());
+    let summary_json = |summary: &Summary| {
+        serde_json::to_vec(summary).map_err(|_| Refusal::Temporary("The summary could not be written".into()))
+    };
+    if already_encrypted {
+        let summary = Summary {
+            subject: String::new(),
+            from: parsed.from.clone(),
+            date: parsed.date.or(Some(received_at)),
+            snippet: "Encrypted by the sender.".into(),
+            has_attachments: false,
+            message_id: parsed.message_id.clone(),
+            in_reply_to: Vec::new(),
+            references: Vec::new(),
+        };
+        return Ok(Prepared::Encrypted { message: raw.to_vec(), summary: summary_json(&summary)? });
+    }
+    let mut summary = parsed.summary();
+    summary.date = summary.date.or(Some(received_at));
+    let outer = OuterHeaders {
+        from: parsed.from.clone().or_else(|| Some(Mailbox::new(None, "unknown-sender@invalid"))),
+        to: parsed.to.clone(),
+        cc: parsed.cc.clone(),
+        message_id: parsed.message_id.clone().unwrap_or_default(),
+        date: parsed.date.unwrap_or(received_at),
+    };
+    let mut inner = Vec::with_capacity(trace.len() + raw.len());
+    inner.extend_from_slice(trace.as_bytes());
+    inner.extend_from_slice(raw);
+    Ok(Prepared::Plain { inner, outer, summary: summary_json(&summary)? })
+}
+
+impl Prepared {
+    /// One recipient's stored message and sealed summary.
+    fn seal_for(&self, cert: &plico_pgp::Certificate) -> Result<(Vec<u8>, Vec<u8>), Refusal> {
+        let failed = |_| Refusal::Temporary("The message could not be encrypted".into());
+        let recipients = std::slice::from_ref(cert);
+        match self {
+            Prepared::Plain { inner, outer, summary } => {
+                let armored = plico_pgp::encrypt_to(inner, recipients).map_err(failed)?;
+                let armored = String::from_utf8(armored)
+                    .map_err(|_| Refusal::Temporary("The message could not be encrypted".into()))?;
+                let message = plico_mime::wrap_pgp_mime(outer, &armored)
+                    .map_err(|_| Refusal::Temporary("The message could not be wrapped".into()))?;
+                Ok((message, plico_pgp::encrypt_to(summary, recipients).map_err(failed)?))
+            }
+            Prepared::Encrypted { message, summary } => {
+                Ok((message.clone(), plico_pgp::encrypt_to(summary, recipients).map_err(failed)?))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_must_start_with_a_header_field() {
+        assert!(starts_with_header_field(b"Subject: hi\r\n\r\nbody"));
+        assert!(starts_with_header_field(b"X-Odd-Name!: v\r\n"));
+        assert!(!starts_with_header_field(b"hello there\r\n"));
+        assert!(!starts_with_header_field(b": no name\r\n"));
+        assert!(!starts_with_header_field(b""));
+        assert!(!starts_with_header_field(b"Sub ject: x\r\n"));
+    }
+
+    #[test]
+    fn trace_names_lose_what_could_break_the_header() {
+        assert_eq!(sanitize_trace("mail.example.org"), "mail.example.org");
+        assert_eq!(sanitize_trace("evil\r\nBcc: x (y)"), "evilBcc:xy");
+    }
+}
