@@ -34,15 +34,17 @@ async function waitForHttp(url, child, timeoutMs = 30_000) {
   throw new Error(`plico did not answer at ${url}`);
 }
 
-/** Starts the server; returns { baseUrl, dataDir, stop, log }. */
-export async function startServer() {
+/** Starts the server; returns { baseUrl, dataDir, stop, log }, and smtpPort with `smtp`. */
+export async function startServer({ smtp = false } = {}) {
   const bin = process.env.PLICO_BIN;
   const dist = process.env.PLICO_DIST;
   if (!bin || !dist) throw new Error('PLICO_BIN and PLICO_DIST must be set (cargo xtask test sets them)');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-data-'));
   const port = await freePort();
   const log = [];
-  const child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--dist', dist, '--domain', 'plico.test'], {
+  const smtpPort = smtp ? await freePort() : undefined;
+  const smtpArgs = smtp ? ['--smtp', `127.0.0.1:${smtpPort}`] : [];
+  const child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--dist', dist, '--domain', 'plico.test', ...smtpArgs], {
     env: { ...process.env, PLICO_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -53,6 +55,7 @@ export async function startServer() {
   return {
     baseUrl,
     dataDir,
+    smtpPort,
     log,
     async stop() {
       child.kill('SIGINT');

@@ -172,6 +172,7 @@ fn setup(browser: bool) -> Result {
             ("chromium-driver", "chromedriver"),
             ("gnupg", "gpg"),
             ("rnp", "rnp"),
+            ("swaks", "swaks"),
             ("sqlite3", "sqlite3"),
             ("nodejs", "node"),
             ("npm", "npm"),
