@@ -34,16 +34,19 @@ async function waitForHttp(url, child, timeoutMs = 30_000) {
   throw new Error(`plico did not answer at ${url}`);
 }
 
-/** Starts the server; returns { baseUrl, dataDir, stop, log }, and smtpPort with `smtp`. */
-export async function startServer({ smtp = false } = {}) {
+/**
+ * Starts the server; returns { baseUrl, dataDir, stop, crash, log }, and smtpPort with `smtp`.
+ * `reuse` (an earlier server's result) restarts on the same data directory and ports.
+ */
+export async function startServer({ smtp = false, reuse } = {}) {
   const bin = process.env.PLICO_BIN;
   const dist = process.env.PLICO_DIST;
   if (!bin || !dist) throw new Error('PLICO_BIN and PLICO_DIST must be set (cargo xtask test sets them)');
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-data-'));
-  const port = await freePort();
+  const dataDir = reuse?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-data-'));
+  const port = reuse?.port ?? await freePort();
   const log = [];
-  const smtpPort = smtp ? await freePort() : undefined;
-  const smtpArgs = smtp ? ['--smtp', `127.0.0.1:${smtpPort}`] : [];
+  const smtpPort = reuse?.smtpPort ?? (smtp ? await freePort() : undefined);
+  const smtpArgs = smtpPort ? ['--smtp', `127.0.0.1:${smtpPort}`] : [];
   const child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--dist', dist, '--domain', 'plico.test', ...smtpArgs], {
     env: { ...process.env, PLICO_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,11 +58,17 @@ export async function startServer({ smtp = false } = {}) {
   return {
     baseUrl,
     dataDir,
+    port,
     smtpPort,
     log,
     async stop() {
       child.kill('SIGINT');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.on('exit', r)));
+    },
+    /** kill -9: no shutdown of any kind. */
+    async crash() {
+      child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.on('exit', r)));
     },
   };
 }

@@ -238,7 +238,7 @@ impl Store {
     }
 
     pub async fn create_folder(&self, account_id: i64, sealed_name: &[u8], now: i64) -> Result<Folder, sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         let modseq = next_modseq(&mut transaction, account_id).await?;
         let id = new_id();
         sqlx::query(
@@ -256,7 +256,7 @@ impl Store {
     }
 
     pub async fn rename_folder(&self, account_id: i64, folder_id: &str, sealed_name: &[u8]) -> Result<(), MailError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         match Self::folder_role(&mut transaction, account_id, folder_id).await? {
             None => return Err(unknown_folder()),
             Some(Some(role)) => {
@@ -278,7 +278,7 @@ impl Store {
 
     /// Deletes a user folder; its messages move to Trash.
     pub async fn delete_folder(&self, account_id: i64, folder_id: &str) -> Result<(), MailError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         match Self::folder_role(&mut transaction, account_id, folder_id).await? {
             None => return Err(unknown_folder()),
             Some(Some(role)) => {
@@ -321,7 +321,7 @@ impl Store {
         if message.flags & !flags::ALL != 0 {
             return Err(MailError::Invalid(format!("Unknown flag bits {:#x}.", message.flags & !flags::ALL)));
         }
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         if Self::folder_role(&mut transaction, account_id, message.folder_id).await?.is_none() {
             return Err(unknown_folder());
         }
@@ -382,7 +382,7 @@ impl Store {
         id: &str,
         version: &Delivery<'_>,
     ) -> Result<MessageMeta, MailError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         let old_blob = Self::owned_draft(&mut transaction, account_id, id).await?;
         check_blob(&mut transaction, version.blob_hash, version.size).await?;
         sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
@@ -412,7 +412,7 @@ impl Store {
 
     /// Discards a draft for good.
     pub async fn discard_draft(&self, account_id: i64, id: &str) -> Result<(), MailError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         Self::remove_draft(&mut transaction, account_id, id).await?;
         transaction.commit().await?;
         Ok(())
@@ -428,7 +428,7 @@ impl Store {
         size: u64,
         entries: &[(Vec<u8>, i64)],
     ) -> Result<(), MailError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         check_blob(&mut transaction, blob_hash, size).await?;
         let folder = Self::role_folder(&mut transaction, account_id, role).await?;
         for (sealed_summary, received_at) in entries {
@@ -449,7 +449,7 @@ impl Store {
         message: &Delivery<'_>,
         draft_id: Option<&str>,
     ) -> Result<MessageMeta, MailError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         check_blob(&mut transaction, message.blob_hash, message.size).await?;
         if let Some(draft) = draft_id {
             Self::remove_draft(&mut transaction, sender, draft).await?;
@@ -471,7 +471,7 @@ impl Store {
         &self,
         copies: &[(i64, FolderRole, Delivery<'_>)],
     ) -> Result<Vec<MessageMeta>, MailError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         let mut filed = Vec::with_capacity(copies.len());
         for (account_id, role, delivery) in copies {
             check_blob(&mut transaction, delivery.blob_hash, delivery.size).await?;
@@ -513,7 +513,7 @@ impl Store {
         if unknown_bits != 0 {
             return Err(MailError::Invalid(format!("Unknown flag bits {unknown_bits:#x}.")));
         }
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         if let Some(folder_id) = &update.folder_id {
             if Self::folder_role(&mut transaction, account_id, folder_id).await?.is_none() {
                 return Err(unknown_folder());
@@ -542,7 +542,7 @@ impl Store {
     /// Deletes messages: outside Trash they move to Trash; in Trash they leave it for the
     /// recovery area, from which the retention task purges them after 45 days.
     pub async fn delete_messages(&self, account_id: i64, ids: &[String], now: i64) -> Result<(), MailError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         let found = Self::owned_messages(&mut transaction, account_id, ids).await?;
         let trash = Self::role_folder(&mut transaction, account_id, FolderRole::Trash).await?;
         let modseq = next_modseq(&mut transaction, account_id).await?;
@@ -564,7 +564,7 @@ impl Store {
 
     /// Brings messages back from the recovery area into Trash.
     pub async fn recover_messages(&self, account_id: i64, ids: &[String]) -> Result<(), MailError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         Self::owned_messages(&mut transaction, account_id, ids).await?;
         let modseq = next_modseq(&mut transaction, account_id).await?;
         for id in ids {
@@ -670,7 +670,7 @@ impl Store {
     /// Purges messages deleted from Trash before `cutoff`. Returns the blobs no message refers
     /// to any more; the caller deletes their files, then calls [`Store::forget_blobs`].
     pub async fn purge_deleted_messages(&self, cutoff: i64) -> Result<(u64, Vec<String>), sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.write().await?;
         let expired = sqlx::query(
             "SELECT id, account_id, blob_hash FROM messages WHERE deleted_at IS NOT NULL AND deleted_at < ?",
         )
