@@ -96,7 +96,7 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
             .account_by_name(&local)
             .await
             .map_err(|_| Refusal::Temporary("The mailbox could not be looked up".into()))?
-            .ok_or_else(|| Refusal::Temporary(format!("<{address}> is gone")))?;
+            .ok_or_else(|| Refusal::Temporary("A recipient's mailbox is gone".into()))?;
         recipients.push((account.id, account.public_cert));
     }
     let trace = format!(

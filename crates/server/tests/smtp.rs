@@ -292,3 +292,84 @@ async fn mail_already_encrypted_as_pgp_mime_is_stored_as_it_came() {
     let opened = open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
     assert_eq!(opened.message.subject, "ENCRYPTED-SUBJECT-3b");
 }
+
+/// GnuPG encrypts and signs a PGP/MIME message to a Plico user; sent in over SMTP, it is stored
+/// as it came, decrypts with the user's key, and its signature verifies with the sender's key.
+/// Skipped, with a note, where gpg is absent; the README's test command installs it.
+#[tokio::test]
+async fn a_gnupg_encrypted_and_signed_pgp_mime_message_decrypts_and_verifies() {
+    if std::process::Command::new("gpg").arg("--version").output().is_err() {
+        eprintln!("gpg is not installed; skipping the GnuPG ingress test");
+        return;
+    }
+    let server = TestServer::start().await;
+    let bob_client = server.client("192.0.2.66");
+    let bob = signup(&bob_client, "bob").await;
+    let address = listen(&server).await;
+
+    let home = tempfile::tempdir().expect("gnupg home");
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pgp/tests/data");
+    let gpg = |args: &[&str], stdin: &[u8]| {
+        use std::io::Write;
+        let mut child = std::process::Command::new("gpg")
+            .env("GNUPGHOME", home.path())
+            .args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("gpg runs");
+        child.stdin.take().expect("stdin").write_all(stdin).expect("writes");
+        let output = child.wait_with_output().expect("gpg finishes");
+        assert!(output.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        output.stdout
+    };
+    gpg(&["--import"], &std::fs::read(fixtures.join("gpg-peer.sec.asc")).expect("fixture"));
+    gpg(&["--import"], bob.account.public_cert.as_bytes());
+    let inner = "Content-Type: text/plain; charset=utf-8\r\nSubject: GPG-INGRESS-SUBJECT\r\n\
+From: GnuPG Peer <gpg-peer@example.org>\r\n\r\nHello from GnuPG over SMTP.\r\n";
+    let armored = gpg(
+        &[
+            "--trust-model",
+            "always",
+            "--armor",
+            "--sign",
+            "--local-user",
+            "gpg-peer@example.org",
+            "--encrypt",
+            "--recipient",
+            "bob@plico.test",
+        ],
+        inner.as_bytes(),
+    );
+    let outer = plico_mime::OuterHeaders {
+        from: Some(plico_mime::Mailbox::new(Some("GnuPG Peer"), "gpg-peer@example.org")),
+        to: vec![plico_mime::Mailbox::new(None, "bob@plico.test")],
+        cc: Vec::new(),
+        message_id: "gpg.ingress@example.org".into(),
+        date: START,
+    };
+    let message = plico_mime::wrap_pgp_mime(&outer, &String::from_utf8(armored).expect("armor")).expect("wraps");
+    let mut smtp = Client::connect(address).await;
+    smtp.say("EHLO gnupg.example.org").await;
+    let (code, text) = smtp.mail("gpg-peer@example.org", &["bob@plico.test"], &message).await;
+    assert_eq!(code, 250, "{text}");
+
+    let inbox = inbox_messages(&bob_client).await;
+    let opened = open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
+    assert_eq!(opened.message.subject, "GPG-INGRESS-SUBJECT");
+    assert!(opened.message.text.contains("Hello from GnuPG over SMTP."));
+    // The sender is not in Plico's key directory, so the client reads the signature as made by
+    // an unknown key; with the sender's key it verifies.
+    assert_eq!(opened.signature, SignatureStatus::UnknownKey);
+    let peer =
+        plico_pgp::parse_cert(&std::fs::read(fixtures.join("gpg-peer.pub.asc")).expect("fixture")).expect("cert");
+    let blob = server.state.blobs.get(&inbox[0].blob_hash).expect("blob");
+    let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
+    let decrypted = plico_pgp::decrypt_and_verify(&ciphertext, &bob.secret_key, &[]).expect("decrypts");
+    assert_eq!(
+        plico_pgp::verify_with(&decrypted, &peer),
+        SignatureStatus::Valid { signer: peer.fingerprint().to_hex() }
+    );
+}
