@@ -38,7 +38,7 @@ async function waitForHttp(url, child, timeoutMs = 30_000) {
  * Starts the server; returns { baseUrl, dataDir, stop, crash, log }, and smtpPort with `smtp`.
  * `reuse` (an earlier server's result) restarts on the same data directory and ports.
  */
-export async function startServer({ smtp = false, reuse } = {}) {
+export async function startServer({ smtp = false, reuse, args = reuse?.args ?? [] } = {}) {
   const bin = process.env.PLICO_BIN;
   const dist = process.env.PLICO_DIST;
   if (!bin || !dist) throw new Error('PLICO_BIN and PLICO_DIST must be set (cargo xtask test sets them)');
@@ -47,7 +47,7 @@ export async function startServer({ smtp = false, reuse } = {}) {
   const log = [];
   const smtpPort = reuse?.smtpPort ?? (smtp ? await freePort() : undefined);
   const smtpArgs = smtpPort ? ['--smtp', `127.0.0.1:${smtpPort}`] : [];
-  const child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--dist', dist, '--domain', 'plico.test', ...smtpArgs], {
+  const child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--dist', dist, '--domain', 'plico.test', ...smtpArgs, ...args], {
     env: { ...process.env, PLICO_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -60,6 +60,7 @@ export async function startServer({ smtp = false, reuse } = {}) {
     dataDir,
     port,
     smtpPort,
+    args,
     log,
     async stop() {
       child.kill('SIGINT');

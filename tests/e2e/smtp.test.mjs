@@ -12,10 +12,16 @@ import { startServer, startBrowser, screenshot, signUp } from './harness.mjs';
 
 let server;
 let carol;
+let tlsDir;
 const ATTACHMENT = Buffer.from('SMTP-E2E-ATTACHMENT-MARKER ' + 'report data '.repeat(200));
 
 before(async () => {
-  server = await startServer({ smtp: true });
+  // A self-signed certificate for STARTTLS (swaks does not check it; a real MX has a real one).
+  tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-tls-'));
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', path.join(tlsDir, 'key.pem'), '-out', path.join(tlsDir, 'cert.pem'), '-days', '2', '-subj', '/CN=plico.test'], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  server = await startServer({ smtp: true, args: ['--smtp-tls-cert', path.join(tlsDir, 'cert.pem'), '--smtp-tls-key', path.join(tlsDir, 'key.pem')] });
   carol = await startBrowser();
   await signUp(carol.page, server.baseUrl, 'carol');
   await carol.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
@@ -24,6 +30,7 @@ before(async () => {
 after(async () => {
   await carol?.close();
   await server?.stop();
+  if (tlsDir) fs.rmSync(tlsDir, { recursive: true, force: true });
 });
 
 /** Runs swaks against the listener; returns { status, output }. */
@@ -49,9 +56,13 @@ async function openMessage(page, subject) {
 }
 
 test('swaks delivers plaintext, HTML, an attachment and 8-bit text; each reads in the app; malformed mail is refused', async () => {
-  const plain = swaks(['--header', 'Subject: SMTP-E2E plain note', '--body', 'SMTP-E2E-BODY plain text from outside.']);
+  // Over STARTTLS: the listener offers it (a certificate is configured) and the whole
+  // transaction after it runs inside TLS ("<~" and "~>" are swaks's TLS lines).
+  const plain = swaks(['--tls', '--header', 'Subject: SMTP-E2E plain note', '--body', 'SMTP-E2E-BODY plain text from outside.']);
   assert.equal(plain.status, 0, plain.output);
-  assert.match(plain.output, /<- +250 2\.0\.0 Ok: stored as /);
+  assert.match(plain.output, /<- +250[ -]STARTTLS/);
+  assert.match(plain.output, /=== TLS started with cipher TLSv1\.3/);
+  assert.match(plain.output, /<~ +250 2\.0\.0 Ok: stored as /);
 
   const html = swaks(['--header', 'Subject: SMTP-E2E html letter', '--add-header', 'MIME-Version: 1.0',
     '--add-header', 'Content-Type: text/html; charset=utf-8', '--body', '<p>SMTP-E2E-HTML <b>bold words</b></p>']);

@@ -75,6 +75,15 @@ pub struct ServeConfig {
     #[arg(long = "smtp-max-connections", env = "PLICO_SMTP_MAX_CONNECTIONS", default_value_t = 100)]
     pub smtp_max_connections: usize,
 
+    /// A PEM certificate chain for STARTTLS on the SMTP listener (with --smtp-tls-key). Without
+    /// it, STARTTLS is not offered.
+    #[arg(long = "smtp-tls-cert", env = "PLICO_SMTP_TLS_CERT", requires = "smtp_tls_key")]
+    pub smtp_tls_cert: Option<std::path::PathBuf>,
+
+    /// The PEM private key for --smtp-tls-cert.
+    #[arg(long = "smtp-tls-key", env = "PLICO_SMTP_TLS_KEY", requires = "smtp_tls_cert")]
+    pub smtp_tls_key: Option<std::path::PathBuf>,
+
     /// How many recipients one incoming message may name; more get 452.
     #[arg(long = "smtp-max-recipients", env = "PLICO_SMTP_MAX_RECIPIENTS", default_value_t = 100)]
     pub smtp_max_recipients: usize,
@@ -101,6 +110,8 @@ impl ServeConfig {
             smtp_max_message_bytes: 40 * 1024 * 1024,
             smtp_max_connections: 100,
             smtp_max_recipients: 100,
+            smtp_tls_cert: None,
+            smtp_tls_key: None,
         }
     }
 }

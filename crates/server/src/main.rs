@@ -117,8 +117,12 @@ async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
         let smtp = tokio::net::TcpListener::bind(smtp_address)
             .await
             .map_err(|e| format!("binding {smtp_address} for SMTP: {e}"))?;
-        tracing::info!(smtp = %smtp.local_addr()?, "plico takes mail over SMTP");
-        tokio::spawn(plico_server::smtp::serve(smtp, state.clone()));
+        let tls = match (&state.config.smtp_tls_cert, &state.config.smtp_tls_key) {
+            (Some(cert), Some(key)) => Some(plico_server::smtp::tls_acceptor(cert, key)?),
+            _ => None,
+        };
+        tracing::info!(smtp = %smtp.local_addr()?, starttls = tls.is_some(), "plico takes mail over SMTP");
+        tokio::spawn(plico_server::smtp::serve(smtp, state.clone(), tls));
     }
     let app = plico_server::router(state.clone());
     let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| format!("binding {address}: {e}"))?;

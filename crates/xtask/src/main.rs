@@ -100,11 +100,18 @@ fn on_path(program: &str) -> bool {
     Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
 }
 
+/// Is a Perl module (`Net::SSLeay`) installed?
+fn perl_has(module: &str) -> bool {
+    Command::new("perl").args([&format!("-M{module}"), "-e1"]).output().is_ok_and(|o| o.status.success())
+}
+
 /// Installs the Debian packages whose program is not on PATH, with one `apt-get update` first.
-/// Each entry is `(package, program it provides)`.
+/// Each entry is `(package, program it provides)`; a program named like `Net::SSLeay` is a
+/// Perl module.
 fn apt_install(packages: &[(&str, &str)]) -> Result {
+    let present = |program: &str| if program.contains("::") { perl_has(program) } else { on_path(program) };
     let missing: Vec<&str> =
-        packages.iter().filter(|(_, program)| !on_path(program)).map(|(package, _)| *package).collect();
+        packages.iter().filter(|(_, program)| !present(program)).map(|(package, _)| *package).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -173,6 +180,9 @@ fn setup(browser: bool) -> Result {
             ("gnupg", "gpg"),
             ("rnp", "rnp"),
             ("swaks", "swaks"),
+            // swaks's STARTTLS, and the test certificate for it.
+            ("libnet-ssleay-perl", "Net::SSLeay"),
+            ("openssl", "openssl"),
             ("sqlite3", "sqlite3"),
             ("nodejs", "node"),
             ("npm", "npm"),
