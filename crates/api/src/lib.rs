@@ -148,6 +148,15 @@ pub struct LoginHistory {
     pub retention_days: u32,
 }
 
+/// The account's settings the server acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AccountSettings {
+    /// Let the server score incoming mail for spam (on the plaintext, in memory, before it is
+    /// encrypted). Off: the server does not analyse content, and all mail goes to the Inbox.
+    pub mail_analysis: bool,
+}
+
 /// A published public key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

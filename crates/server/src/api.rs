@@ -234,6 +234,26 @@ pub async fn login_history(State(state): State<AppState>, signed_in: SignedIn) -
     Ok(Json(LoginHistory { events, retention_days: LOGIN_HISTORY_DAYS as u32 }))
 }
 
+#[utoipa::path(get, path = "/api/v1/account/settings", responses((status = 200, body = plico_api::AccountSettings), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn account_settings(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> ApiResult<Json<plico_api::AccountSettings>> {
+    let mail_analysis = state.store.mail_analysis(signed_in.account_id).await?;
+    Ok(Json(plico_api::AccountSettings { mail_analysis }))
+}
+
+#[utoipa::path(put, path = "/api/v1/account/settings", request_body = plico_api::AccountSettings,
+    responses((status = 200, body = plico_api::AccountSettings), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn update_account_settings(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(settings): ApiJson<plico_api::AccountSettings>,
+) -> ApiResult<Json<plico_api::AccountSettings>> {
+    state.store.set_mail_analysis(signed_in.account_id, settings.mail_analysis).await?;
+    Ok(Json(settings))
+}
+
 #[utoipa::path(delete, path = "/api/v1/account/logins", responses((status = 204), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn delete_login_history(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<StatusCode> {
     state.store.delete_all_login_events(signed_in.account_id).await?;

@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/session", get(api::session))
         .route("/account/logins", get(api::login_history).delete(api::delete_login_history))
         .route("/account/logins/{id}", delete(api::delete_login_event))
+        .route("/account/settings", get(api::account_settings).put(api::update_account_settings))
         .route("/keys/{address}", get(api::public_key))
         .route(
             "/blobs",

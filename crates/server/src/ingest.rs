@@ -6,15 +6,19 @@
 //! metadata only (From, To, Cc, Date, Message-ID and a placeholder Subject), and what reaches
 //! the database is a sealed summary. Nothing here logs a header or a byte of the message.
 //!
-//! The original message goes inside the encrypted part byte for byte (a Received line is put in
-//! front of it): its own headers become the protected headers, and a signature it carries still
-//! verifies. Mail that already arrives as PGP/MIME is stored as it came.
+//! The original message goes inside the encrypted part byte for byte (a Received line, and the
+//! spam score's header when the account allows analysis, are put in front of it): its own
+//! headers become the protected headers, and a signature it carries still verifies. Mail that
+//! already arrives as PGP/MIME is stored as it came.
+//!
+//! Analysis is per account: where it is switched off, the spam score is not computed for that
+//! recipient's copy, and the mail goes to the Inbox.
 
 use std::net::IpAddr;
 
 use plico_api::mail::FolderRole;
-use plico_mime::{Mailbox, OuterHeaders, Summary};
-use plico_smtp::{Envelope, Recipient, Reply};
+use plico_mime::{Mailbox, OuterHeaders, ParsedMessage, Summary};
+use plico_smtp::{Envelope, Reply};
 
 use crate::store::mail::Delivery;
 use crate::AppState;
@@ -52,14 +56,15 @@ fn local_part<'a>(state: &AppState, address: &'a str) -> Option<&'a str> {
 
 /// Is `address` a mailbox here? Names are stored lowercase; a local part is matched without
 /// regard to ASCII case, as people type addresses.
-pub async fn check_recipient(state: &AppState, address: &str) -> Recipient {
-    let Some(local) = local_part(state, address) else { return Recipient::NotLocal };
+pub async fn check_recipient(state: &AppState, address: &str) -> plico_smtp::Recipient {
+    use plico_smtp::Recipient as Verdict;
+    let Some(local) = local_part(state, address) else { return Verdict::NotLocal };
     match state.store.account_by_name(&local.to_ascii_lowercase()).await {
-        Ok(Some(_)) => Recipient::Accept,
-        Ok(None) => Recipient::UnknownUser,
+        Ok(Some(_)) => Verdict::Accept,
+        Ok(None) => Verdict::UnknownUser,
         Err(error) => {
             tracing::warn!(%error, "smtp: recipient lookup failed");
-            Recipient::TryLater
+            Verdict::TryLater
         }
     }
 }
@@ -73,9 +78,17 @@ fn starts_with_header_field(raw: &[u8]) -> bool {
     }
 }
 
+/// A recipient, as delivery needs it.
+struct Recipient {
+    account_id: i64,
+    public_cert: Vec<u8>,
+    analysis: bool,
+}
+
 /// One recipient's stored copy, before it is filed.
 struct StoredCopy {
     account_id: i64,
+    folder: FolderRole,
     blob_hash: String,
     size: u64,
     sealed_summary: Vec<u8>,
@@ -97,7 +110,12 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
             .await
             .map_err(|_| Refusal::Temporary("The mailbox could not be looked up".into()))?
             .ok_or_else(|| Refusal::Temporary("A recipient's mailbox is gone".into()))?;
-        recipients.push((account.id, account.public_cert));
+        let analysis = state
+            .store
+            .mail_analysis(account.id)
+            .await
+            .map_err(|_| Refusal::Temporary("The mailbox could not be looked up".into()))?;
+        recipients.push(Recipient { account_id: account.id, public_cert: account.public_cert, analysis });
     }
     let trace = format!(
         "Received: from {} ([{}])\r\n\tby {} (Plico) with ESMTP;\r\n\t{}\r\n",
@@ -110,14 +128,27 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
     let blobs = state.blobs.clone();
     let copies = tokio::task::spawn_blocking(move || -> Result<Vec<StoredCopy>, Refusal> {
         let prepared = prepare(&raw, &trace, received_at)?;
+        // Scored once, and only if some recipient allows it.
+        let verdict = match &prepared {
+            Prepared::Plain { parsed, .. } if recipients.iter().any(|r| r.analysis) => Some(crate::spam::score(parsed)),
+            _ => None,
+        };
         let mut copies = Vec::with_capacity(recipients.len());
-        for (account_id, public_cert) in recipients {
-            let cert = plico_pgp::parse_cert(&public_cert)
+        for recipient in recipients {
+            let cert = plico_pgp::parse_cert(&recipient.public_cert)
                 .map_err(|_| Refusal::Temporary("A recipient's key could not be read".into()))?;
-            let (blob, sealed_summary) = prepared.seal_for(&cert)?;
+            let verdict = verdict.as_ref().filter(|_| recipient.analysis);
+            let (blob, sealed_summary) = prepared.seal_for(&cert, verdict)?;
             let blob_hash =
                 blobs.put(&blob).map_err(|_| Refusal::Temporary("The message could not be stored".into()))?;
-            copies.push(StoredCopy { account_id, blob_hash, size: blob.len() as u64, sealed_summary });
+            let spam = verdict.is_some_and(crate::spam::Verdict::is_spam);
+            copies.push(StoredCopy {
+                account_id: recipient.account_id,
+                folder: if spam { FolderRole::Spam } else { FolderRole::Inbox },
+                blob_hash,
+                size: blob.len() as u64,
+                sealed_summary,
+            });
         }
         Ok(copies)
     })
@@ -140,7 +171,7 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
                 sealed_summary: &copy.sealed_summary,
                 received_at,
             };
-            (copy.account_id, FolderRole::Inbox, delivery)
+            (copy.account_id, copy.folder, delivery)
         })
         .collect();
     let filed = state
@@ -159,7 +190,7 @@ fn sanitize_trace(name: &str) -> String {
 /// The parts of a message every recipient's copy is made from.
 enum Prepared {
     /// Plaintext: encrypted per recipient with this inner message and summary.
-    Plain { inner: Vec<u8>, outer: OuterHeaders, summary: Vec<u8> },
+    Plain { trace: String, raw: Vec<u8>, parsed: Box<ParsedMessage>, outer: OuterHeaders, summary: Vec<u8> },
     /// Already PGP/MIME encrypted by the sender: stored as it came.
     Encrypted { message: Vec<u8>, summary: Vec<u8> },
 }
@@ -195,20 +226,32 @@ fn prepare(raw: &[u8], trace: &str, received_at: i64) -> Result<Prepared, Refusa
         message_id: parsed.message_id.clone().unwrap_or_default(),
         date: parsed.date.unwrap_or(received_at),
     };
-    let mut inner = Vec::with_capacity(trace.len() + raw.len());
-    inner.extend_from_slice(trace.as_bytes());
-    inner.extend_from_slice(raw);
-    Ok(Prepared::Plain { inner, outer, summary: summary_json(&summary)? })
+    Ok(Prepared::Plain {
+        trace: trace.to_owned(),
+        raw: raw.to_vec(),
+        parsed: Box::new(parsed),
+        outer,
+        summary: summary_json(&summary)?,
+    })
 }
 
 impl Prepared {
     /// One recipient's stored message and sealed summary.
-    fn seal_for(&self, cert: &plico_pgp::Certificate) -> Result<(Vec<u8>, Vec<u8>), Refusal> {
+    fn seal_for(
+        &self,
+        cert: &plico_pgp::Certificate,
+        verdict: Option<&crate::spam::Verdict>,
+    ) -> Result<(Vec<u8>, Vec<u8>), Refusal> {
         let failed = |_| Refusal::Temporary("The message could not be encrypted".into());
         let recipients = std::slice::from_ref(cert);
         match self {
-            Prepared::Plain { inner, outer, summary } => {
-                let armored = plico_pgp::encrypt_to(inner, recipients).map_err(failed)?;
+            Prepared::Plain { trace, raw, outer, summary, .. } => {
+                let spam_header = verdict.map(crate::spam::Verdict::header).unwrap_or_default();
+                let mut inner = Vec::with_capacity(trace.len() + spam_header.len() + raw.len());
+                inner.extend_from_slice(trace.as_bytes());
+                inner.extend_from_slice(spam_header.as_bytes());
+                inner.extend_from_slice(raw);
+                let armored = plico_pgp::encrypt_to(&inner, recipients).map_err(failed)?;
                 let armored = String::from_utf8(armored)
                     .map_err(|_| Refusal::Temporary("The message could not be encrypted".into()))?;
                 let message = plico_mime::wrap_pgp_mime(outer, &armored)

@@ -18,6 +18,7 @@ pub mod retention;
 pub mod seed;
 pub mod session;
 pub mod smtp;
+pub mod spam;
 pub mod static_files;
 pub mod store;
 pub mod wkd;

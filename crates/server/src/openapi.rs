@@ -20,6 +20,8 @@ use utoipa::OpenApi;
         crate::api::login_history,
         crate::api::delete_login_history,
         crate::api::delete_login_event,
+        crate::api::account_settings,
+        crate::api::update_account_settings,
         crate::api::public_key,
         crate::mail_api::upload_blob,
         crate::mail_api::download_blob,

@@ -373,3 +373,75 @@ From: GnuPG Peer <gpg-peer@example.org>\r\n\r\nHello from GnuPG over SMTP.\r\n";
         SignatureStatus::Valid { signer: peer.fingerprint().to_hex() }
     );
 }
+
+/// The inner message of a stored copy, decrypted with the recipient's key.
+fn inner_of(server: &TestServer, session: &plico_client::UnlockedSession, meta: &MessageMeta) -> String {
+    let blob = server.state.blobs.get(&meta.blob_hash).expect("blob");
+    let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
+    String::from_utf8(plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).expect("decrypts").plaintext)
+        .expect("utf-8")
+}
+
+async fn put_settings(client: &TestClient, body: &str) -> TestResponse {
+    let request = client
+        .request("PUT", "/api/v1/account/settings")
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(body.to_owned()))
+        .expect("request");
+    client.send(request).await
+}
+
+async fn folder_messages(client: &TestClient, role: FolderRole) -> Vec<MessageMeta> {
+    let folders: Vec<plico_api::mail::Folder> =
+        serde_json::from_value(client.get("/api/v1/folders").await.json()).expect("folders");
+    let folder = folders.into_iter().find(|folder| folder.role == Some(role)).expect("folder").id;
+    let changes: SyncChanges = serde_json::from_value(client.get("/api/v1/sync?since=0").await.json()).expect("sync");
+    changes.messages.into_iter().filter(|message| message.folder_id == folder).collect()
+}
+
+const SPAMMY: &str = "From: \"service@bank.example\" <winner@prizes.example>\r\n\
+To: bob@plico.test\r\n\
+Subject: YOU HAVE WON THE LOTTERY!!!\r\n\
+\r\n\
+Congratulations! Claim your prize: verify your account and send the wire transfer fee.\r\n";
+
+#[tokio::test]
+async fn spam_goes_to_spam_with_its_score_inside_and_analysis_off_leaves_mail_alone() {
+    let server = TestServer::start().await;
+    let bob_client = server.client("192.0.2.67");
+    let bob = signup(&bob_client, "bob").await;
+    let address = listen(&server).await;
+    assert_eq!(bob_client.get("/api/v1/account/settings").await.json()["mail_analysis"], true, "on by default");
+
+    let mut smtp = Client::connect(address).await;
+    smtp.say("EHLO prizes.example").await;
+    assert_eq!(smtp.mail("winner@prizes.example", &["bob@plico.test"], SPAMMY.as_bytes()).await.0, 250);
+    assert_eq!(smtp.mail("dana@example.org", &["bob@plico.test"], PLAIN.as_bytes()).await.0, 250);
+    let spam = folder_messages(&bob_client, FolderRole::Spam).await;
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    assert_eq!((spam.len(), inbox.len()), (1, 1));
+    let spam_inner = inner_of(&server, &bob, &spam[0]);
+    assert!(spam_inner.contains("X-Plico-Spam: yes; score="), "{spam_inner}");
+    assert!(spam_inner.contains("rules=no-date,no-message-id,subject-shouts"), "{spam_inner}");
+    assert!(inner_of(&server, &bob, &inbox[0]).contains("X-Plico-Spam: no; score=0.0; rules=none"));
+
+    // Switched off: the server does not score the content, and the same mail goes to the Inbox.
+    assert_eq!(put_settings(&bob_client, r#"{"mail_analysis": false}"#).await.status, 200);
+    assert_eq!(bob_client.get("/api/v1/account/settings").await.json()["mail_analysis"], false);
+    assert_eq!(smtp.mail("winner@prizes.example", &["bob@plico.test"], SPAMMY.as_bytes()).await.0, 250);
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    assert_eq!(inbox.len(), 2);
+    assert_eq!(folder_messages(&bob_client, FolderRole::Spam).await.len(), 1);
+    let inners: Vec<String> = inbox.iter().map(|meta| inner_of(&server, &bob, meta)).collect();
+    assert!(
+        inners.iter().any(|inner| inner.contains("YOU HAVE WON") && !inner.contains("X-Plico-Spam")),
+        "the unscored copy is in the Inbox without a score"
+    );
+
+    // Bad settings bodies are refused by name and change nothing; no session, no settings.
+    let bad = put_settings(&bob_client, r#"{"mail_analysis": "maybe"}"#).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.json()["error"]["message"].as_str().expect("message").contains("mail_analysis"), "{:?}", bad.json());
+    assert_eq!(bob_client.get("/api/v1/account/settings").await.json()["mail_analysis"], false);
+    assert_eq!(server.client("192.0.2.68").get("/api/v1/account/settings").await.status, 401);
+}

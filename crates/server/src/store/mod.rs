@@ -251,6 +251,24 @@ impl Store {
     }
 
     /// Deletes login history recorded before `cutoff`; returns how many entries went.
+    /// Whether the account lets the server analyse incoming mail (the spam score).
+    pub async fn mail_analysis(&self, account_id: i64) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT mail_analysis FROM accounts WHERE id = ?")
+            .bind(account_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.get::<i64, _>("mail_analysis") != 0)
+    }
+
+    pub async fn set_mail_analysis(&self, account_id: i64, on: bool) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE accounts SET mail_analysis = ? WHERE id = ?")
+            .bind(i64::from(on))
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn purge_login_events_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
         let done = sqlx::query("DELETE FROM login_events WHERE at < ?").bind(cutoff).execute(&self.pool).await?;
         Ok(done.rows_affected())
