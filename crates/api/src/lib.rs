@@ -115,6 +115,8 @@ pub struct Account {
     pub sealed_secret_key: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// The account's mail-analysis setting (see [`AccountSettings`]).
+    pub mail_analysis: bool,
 }
 
 /// How a login happened.

@@ -39,6 +39,7 @@ fn account_view(row: &AccountRow) -> ApiResult<Account> {
         public_cert: plico_pgp::armor_public_cert(&cert).map_err(ApiError::internal)?,
         sealed_secret_key: BASE64.encode(&row.sealed_secret_key),
         created_at: row.created_at,
+        mail_analysis: row.mail_analysis,
     })
 }
 

@@ -428,6 +428,7 @@ async fn spam_goes_to_spam_with_its_score_inside_and_analysis_off_leaves_mail_al
     // Switched off: the server does not score the content, and the same mail goes to the Inbox.
     assert_eq!(put_settings(&bob_client, r#"{"mail_analysis": false}"#).await.status, 200);
     assert_eq!(bob_client.get("/api/v1/account/settings").await.json()["mail_analysis"], false);
+    assert_eq!(bob_client.get("/api/v1/session").await.json()["mail_analysis"], false, "the session says so too");
     assert_eq!(smtp.mail("winner@prizes.example", &["bob@plico.test"], SPAMMY.as_bytes()).await.0, 250);
     let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
     assert_eq!(inbox.len(), 2);

@@ -28,6 +28,8 @@ pub struct AccountRow {
     pub fingerprint: String,
     pub sealed_secret_key: Vec<u8>,
     pub created_at: i64,
+    /// The account lets the server score incoming mail for spam.
+    pub mail_analysis: bool,
 }
 
 /// What sign-up writes.
@@ -75,7 +77,7 @@ fn kind_from_str(kind: &str) -> LoginKind {
 }
 
 const ACCOUNT_COLUMNS: &str =
-    "id, name, address, opaque_password_file, public_cert, fingerprint, sealed_secret_key, created_at";
+    "id, name, address, opaque_password_file, public_cert, fingerprint, sealed_secret_key, created_at, mail_analysis";
 
 fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> AccountRow {
     AccountRow {
@@ -87,6 +89,7 @@ fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> AccountRow {
         fingerprint: row.get("fingerprint"),
         sealed_secret_key: row.get("sealed_secret_key"),
         created_at: row.get("created_at"),
+        mail_analysis: row.get::<i64, _>("mail_analysis") != 0,
     }
 }
 
