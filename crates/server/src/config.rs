@@ -84,6 +84,11 @@ pub struct ServeConfig {
     #[arg(long = "smtp-tls-key", env = "PLICO_SMTP_TLS_KEY", requires = "smtp_tls_cert")]
     pub smtp_tls_key: Option<std::path::PathBuf>,
 
+    /// ClamAV's clamd, to scan incoming mail for viruses: a Unix socket path or host:port.
+    /// Mail with a virus is refused with 554; when clamd cannot answer, mail waits (451).
+    #[arg(long = "clamd", env = "PLICO_CLAMD")]
+    pub clamd: Option<String>,
+
     /// How many recipients one incoming message may name; more get 452.
     #[arg(long = "smtp-max-recipients", env = "PLICO_SMTP_MAX_RECIPIENTS", default_value_t = 100)]
     pub smtp_max_recipients: usize,
@@ -112,6 +117,7 @@ impl ServeConfig {
             smtp_max_recipients: 100,
             smtp_tls_cert: None,
             smtp_tls_key: None,
+            clamd: None,
         }
     }
 }

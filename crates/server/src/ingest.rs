@@ -30,6 +30,8 @@ pub enum Refusal {
     Malformed(String),
     /// Something on this side failed; the sender should try again later (4xx).
     Temporary(String),
+    /// The virus scanner found this signature (5xx).
+    Virus(String),
 }
 
 impl Refusal {
@@ -37,6 +39,9 @@ impl Refusal {
         match self {
             Refusal::Malformed(why) => Reply::new(554, format!("5.6.0 {why}")),
             Refusal::Temporary(why) => Reply::new(451, format!("4.3.0 {why}; try again later")),
+            Refusal::Virus(name) => {
+                Reply::new(554, format!("5.7.1 The message carries a virus ({name}); it was not delivered"))
+            }
         }
     }
 }
@@ -116,6 +121,20 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
             .await
             .map_err(|_| Refusal::Temporary("The mailbox could not be looked up".into()))?;
         recipients.push(Recipient { account_id: account.id, public_cert: account.public_cert, analysis });
+    }
+    // The virus scan runs when clamd is configured and some recipient allows analysis: a
+    // message is refused whole (SMTP cannot refuse it for some recipients after DATA).
+    if let Some(clamd) = &state.config.clamd {
+        if recipients.iter().any(|recipient| recipient.analysis) {
+            match crate::clamd::scan(clamd, arrival.raw).await {
+                Ok(crate::clamd::Scan::Clean) => {}
+                Ok(crate::clamd::Scan::Infected(name)) => return Err(Refusal::Virus(name)),
+                Err(error) => {
+                    tracing::warn!(%error, "smtp: virus scan failed");
+                    return Err(Refusal::Temporary("The virus scan is unavailable".into()));
+                }
+            }
+        }
     }
     let trace = format!(
         "Received: from {} ([{}])\r\n\tby {} (Plico) with ESMTP;\r\n\t{}\r\n",

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod blobs;
+pub mod clamd;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -446,3 +446,96 @@ async fn spam_goes_to_spam_with_its_score_inside_and_analysis_off_leaves_mail_al
     assert_eq!(bob_client.get("/api/v1/account/settings").await.json()["mail_analysis"], false);
     assert_eq!(server.client("192.0.2.68").get("/api/v1/account/settings").await.status, 401);
 }
+
+/// A clamd of our own on a temporary socket, with one test signature (the EICAR test string),
+/// since the real signature database is downloaded from the network. `None` where clamd is
+/// not installed; the README's test command installs it.
+struct Clamd {
+    child: std::process::Child,
+    socket: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Clamd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_clamd() -> Option<Clamd> {
+    let program = ["/usr/sbin/clamd", "/usr/bin/clamd"].into_iter().find(|path| std::path::Path::new(path).exists())?;
+    let dir = tempfile::tempdir().expect("clamd dir");
+    std::fs::create_dir(dir.path().join("db")).expect("db dir");
+    let signature: String = b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE".iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(dir.path().join("db/plico-test.ndb"), format!("PlicoTest.EICAR:0:*:{signature}\n")).expect("db");
+    let socket = dir.path().join("clamd.sock");
+    let config = format!(
+        "LocalSocket {}\nDatabaseDirectory {}\nForeground yes\nTemporaryDirectory {}\nLogFile {}\n",
+        socket.display(),
+        dir.path().join("db").display(),
+        dir.path().display(),
+        dir.path().join("clamd.log").display()
+    );
+    std::fs::write(dir.path().join("clamd.conf"), config).expect("config");
+    let child = std::process::Command::new(program)
+        .arg(format!("--config-file={}", dir.path().join("clamd.conf").display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("clamd starts");
+    for _ in 0..300 {
+        if tokio::net::UnixStream::connect(&socket).await.is_ok() {
+            return Some(Clamd { child, socket, _dir: dir });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("clamd did not open {}: {:?}", socket.display(), std::fs::read_to_string(dir.path().join("clamd.log")));
+}
+
+fn with_attachment(subject: &str, attachment: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    format!(
+        "From: dana@example.org\r\nTo: bob@plico.test\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\n\
+Content-Type: application/octet-stream; name=\"tool.com\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        base64::engine::general_purpose::STANDARD.encode(attachment)
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn clamd_refuses_a_virus_with_554_fails_closed_when_down_and_skips_accounts_without_analysis() {
+    let Some(clamd) = start_clamd().await else {
+        eprintln!("clamd is not installed; skipping the virus-scan test");
+        return;
+    };
+    let socket = clamd.socket.display().to_string();
+    let server = TestServer::start_with(|config| config.clamd = Some(socket)).await;
+    let bob_client = server.client("192.0.2.69");
+    signup(&bob_client, "bob").await;
+    let address = listen(&server).await;
+    let eicar = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+    let mut smtp = Client::connect(address).await;
+    smtp.say("EHLO sender.example.org").await;
+    let (code, text) = smtp.mail("dana@example.org", &["bob@plico.test"], &with_attachment("infected", eicar)).await;
+    assert_eq!(code, 554, "{text}");
+    assert!(text.contains("virus (PlicoTest.EICAR"), "{text}");
+    assert_eq!(message_count(&server).await, 0);
+    let (code, text) = smtp.mail("dana@example.org", &["bob@plico.test"], &with_attachment("clean", b"harmless")).await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(message_count(&server).await, 1);
+
+    // Analysis off: the server does not scan bob's mail either.
+    assert_eq!(put_settings(&bob_client, r#"{"mail_analysis": false}"#).await.status, 200);
+    let (code, text) = smtp.mail("dana@example.org", &["bob@plico.test"], &with_attachment("unscanned", eicar)).await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(put_settings(&bob_client, r#"{"mail_analysis": true}"#).await.status, 200);
+
+    // clamd gone: mail waits (451) rather than going in unscanned.
+    drop(clamd);
+    let (code, text) = smtp.mail("dana@example.org", &["bob@plico.test"], &with_attachment("later", b"harmless")).await;
+    assert_eq!(code, 451, "{text}");
+    assert_eq!(message_count(&server).await, 2);
+}

@@ -183,6 +183,8 @@ fn setup(browser: bool) -> Result {
             // swaks's STARTTLS, and the test certificate for it.
             ("libnet-ssleay-perl", "Net::SSLeay"),
             ("openssl", "openssl"),
+            // The virus-scan test starts its own clamd with a test signature.
+            ("clamav-daemon", "clamd"),
             ("sqlite3", "sqlite3"),
             ("nodejs", "node"),
             ("npm", "npm"),
