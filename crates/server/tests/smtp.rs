@@ -478,19 +478,22 @@ async fn start_clamd() -> Option<Clamd> {
         dir.path().join("clamd.log").display()
     );
     std::fs::write(dir.path().join("clamd.conf"), config).expect("config");
+    let log = dir.path().join("clamd.log");
     let child = std::process::Command::new(program)
         .arg(format!("--config-file={}", dir.path().join("clamd.conf").display()))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("clamd starts");
+    // Owned at once, so that it is killed and reaped however this ends.
+    let clamd = Clamd { child, socket, _dir: dir };
     for _ in 0..300 {
-        if tokio::net::UnixStream::connect(&socket).await.is_ok() {
-            return Some(Clamd { child, socket, _dir: dir });
+        if tokio::net::UnixStream::connect(&clamd.socket).await.is_ok() {
+            return Some(clamd);
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("clamd did not open {}: {:?}", socket.display(), std::fs::read_to_string(dir.path().join("clamd.log")));
+    panic!("clamd did not open {}: {:?}", clamd.socket.display(), std::fs::read_to_string(log));
 }
 
 fn with_attachment(subject: &str, attachment: &[u8]) -> Vec<u8> {
