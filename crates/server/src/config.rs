@@ -84,6 +84,11 @@ pub struct ServeConfig {
     #[arg(long = "smtp-tls-key", env = "PLICO_SMTP_TLS_KEY", requires = "smtp_tls_cert")]
     pub smtp_tls_key: Option<std::path::PathBuf>,
 
+    /// How many recipients one account may send to in any 24 hours; past it, sending is refused
+    /// with 429 and a message saying when it frees up. Against mass mailing from stolen accounts.
+    #[arg(long = "send-limit-per-day", env = "PLICO_SEND_LIMIT_PER_DAY", default_value_t = 500)]
+    pub send_limit_per_day: u32,
+
     /// ClamAV's clamd, to scan incoming mail for viruses: a Unix socket path or host:port.
     /// Mail with a virus is refused with 554; when clamd cannot answer, mail waits (451).
     #[arg(long = "clamd", env = "PLICO_CLAMD")]
@@ -118,6 +123,7 @@ impl ServeConfig {
             smtp_tls_cert: None,
             smtp_tls_key: None,
             clamd: None,
+            send_limit_per_day: 500,
         }
     }
 }

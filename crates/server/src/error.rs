@@ -44,6 +44,9 @@ pub enum ApiError {
     /// 429.
     #[error("Too many attempts. Try again in {retry_after_seconds} seconds.")]
     RateLimited { retry_after_seconds: u64 },
+    /// 429 with its own explanation (a quota such as the sending limit).
+    #[error("{message}")]
+    Limited { code: &'static str, message: String, retry_after_seconds: u64 },
     /// 500. The detail is logged and never sent.
     #[error("internal error")]
     Internal(String),
@@ -77,7 +80,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::Limited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,7 +91,8 @@ impl ApiError {
             | ApiError::Forbidden { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Invalid { code, .. } => code,
+            | ApiError::Invalid { code, .. }
+            | ApiError::Limited { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
             ApiError::InvalidLogin => "invalid_login",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -112,7 +116,7 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message } };
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after_seconds } = self {
+        if let ApiError::RateLimited { retry_after_seconds } | ApiError::Limited { retry_after_seconds, .. } = self {
             if let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }

@@ -15,7 +15,7 @@ use plico_api::mail::{
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, MessageBody};
 use crate::session::SignedIn;
-use crate::store::mail::{Delivery, FileMessage, MailError};
+use crate::store::mail::{Delivery, FileMessage, MailError, SendBudget};
 use crate::AppState;
 
 /// Sealed names and summaries are small; this bounds them.
@@ -26,6 +26,9 @@ impl From<MailError> for ApiError {
         match error {
             MailError::NotFound(message) => ApiError::NotFound { code: "not_found", message },
             MailError::Invalid(message) => ApiError::Invalid { code: "invalid", message },
+            MailError::SendLimit { message, retry_after_seconds } => {
+                ApiError::Limited { code: "send_limit", message, retry_after_seconds }
+            }
             MailError::Database(error) => error.into(),
         }
     }
@@ -264,7 +267,9 @@ pub async fn send_message(
         sealed_summary: &summary,
         received_at: state.clock.now(),
     };
-    let sent = state.store.deliver(signed_in.account_id, &accounts, &message, request.draft_id.as_deref()).await?;
+    let budget = SendBudget { now: state.clock.now(), recipients_per_day: state.config.send_limit_per_day };
+    let sent =
+        state.store.deliver(signed_in.account_id, &accounts, &message, request.draft_id.as_deref(), budget).await?;
     Ok(Json(SendReceipt { sent, delivered: accounts.len() as u32 }))
 }
 

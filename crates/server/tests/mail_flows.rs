@@ -165,3 +165,51 @@ async fn drafts_are_saved_encrypted_replaced_in_place_and_removed_by_the_send() 
     assert!(not_a_draft.json()["error"]["message"].as_str().unwrap_or_default().contains("not in Drafts"));
     assert!(sync(&alice_client).await.messages.iter().any(|m| m.id == receipt.sent.id), "the Sent copy is untouched");
 }
+
+/// The sending limit: recipients per rolling 24 hours, refused with 429 and a sentence that says
+/// when it frees up; nothing is delivered past it, and it frees up a day later.
+#[tokio::test]
+async fn the_sending_limit_refuses_mass_mailing_with_a_clear_message() {
+    let server = TestServer::start_with(|config| config.send_limit_per_day = 3).await;
+    let alice_client = server.client("192.0.2.50");
+    let bob_client = server.client("192.0.2.51");
+    let carol_client = server.client("192.0.2.52");
+    let alice = signup(&alice_client, "alice").await;
+    signup(&bob_client, "bob").await;
+    signup(&carol_client, "carol").await;
+    let to_both = Outgoing {
+        to: vec!["bob".into(), "carol".into()],
+        subject: "news".into(),
+        text: "hello".into(),
+        ..Outgoing::default()
+    };
+    send(&alice_client, &LocalRenderer, &alice, &to_both, START, &|_| {})
+        .await
+        .expect("the first two are within the limit");
+    let refused = send(&alice_client, &LocalRenderer, &alice, &to_both, START + 60, &|_| {}).await.expect_err("over");
+    match &refused {
+        FlowError::Api { status, code, message } => {
+            assert_eq!((*status, code.as_str()), (429, "send_limit"));
+            assert!(message.contains("sent to 2 recipients in the last 24 hours, and the limit is 3"), "{message}");
+            assert!(message.contains("try again in 24 hours"), "{message}");
+        }
+        other => panic!("expected the sending limit, got {other:?}"),
+    }
+    let inbox = folder_id(&bob_client, FolderRole::Inbox).await;
+    assert_eq!(
+        sync(&bob_client).await.messages.iter().filter(|m| m.folder_id == inbox).count(),
+        1,
+        "nothing more arrived"
+    );
+    // One recipient still fits.
+    let to_bob = Outgoing { to: vec!["bob".into()], ..to_both.clone() };
+    send(&alice_client, &LocalRenderer, &alice, &to_bob, START + 120, &|_| {}).await.expect("one more fits");
+    // A day after the first send, it frees up; the retention task forgets old sends.
+    server.clock.advance(24 * 60 * 60 + 1);
+    send(&alice_client, &LocalRenderer, &alice, &to_both, START + 86_401, &|_| {}).await.expect("a day later");
+    server.clock.advance(24 * 60 * 60);
+    plico_server::retention::run_once(&server.state).await.expect("retention");
+    let left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM send_log").fetch_one(server.state.store.pool()).await.expect("count");
+    assert_eq!(left, 0, "the send log is kept one day");
+}

@@ -17,8 +17,62 @@ pub enum MailError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// The sending limit is reached; it frees up in `retry_after_seconds`.
+    #[error("{message}")]
+    SendLimit { message: String, retry_after_seconds: u64 },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+/// The sending limit: recipients per rolling day, as of `now`.
+#[derive(Debug, Clone, Copy)]
+pub struct SendBudget {
+    pub now: i64,
+    pub recipients_per_day: u32,
+}
+
+const DAY_SECONDS: i64 = 24 * 60 * 60;
+
+/// Counts this send against the account's sending limit, in the send's own transaction (which
+/// `BEGIN IMMEDIATE` serialises, so two sends at once cannot both slip under it).
+async fn spend_budget(
+    transaction: &mut Transaction<'_, Sqlite>,
+    account_id: i64,
+    recipients: u32,
+    budget: SendBudget,
+) -> Result<(), MailError> {
+    let since = budget.now - DAY_SECONDS;
+    let row = sqlx::query(
+        "SELECT COALESCE(SUM(recipients), 0) AS used, MIN(sent_at) AS oldest FROM send_log
+         WHERE account_id = ? AND sent_at > ?",
+    )
+    .bind(account_id)
+    .bind(since)
+    .fetch_one(&mut **transaction)
+    .await?;
+    let used = row.get::<i64, _>("used") as u64;
+    if used + u64::from(recipients) > u64::from(budget.recipients_per_day) {
+        let oldest: Option<i64> = row.get("oldest");
+        let retry_after_seconds = oldest.map_or(DAY_SECONDS, |oldest| oldest + DAY_SECONDS - budget.now).max(1) as u64;
+        let hours = retry_after_seconds.div_ceil(3600);
+        return Err(MailError::SendLimit {
+            message: format!(
+                "Sending limit reached: you have sent to {used} recipients in the last 24 hours, and the limit is {} \
+                 (it protects everyone from mass mailing). This message to {recipients} would go over it; \
+                 try again in {hours} hour{}.",
+                budget.recipients_per_day,
+                if hours == 1 { "" } else { "s" }
+            ),
+            retry_after_seconds,
+        });
+    }
+    sqlx::query("INSERT INTO send_log (account_id, sent_at, recipients) VALUES (?, ?, ?)")
+        .bind(account_id)
+        .bind(budget.now)
+        .bind(i64::from(recipients))
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
 }
 
 /// A new random opaque id: 128 bits, hex.
@@ -448,8 +502,10 @@ impl Store {
         recipients: &[i64],
         message: &Delivery<'_>,
         draft_id: Option<&str>,
+        budget: SendBudget,
     ) -> Result<MessageMeta, MailError> {
         let mut transaction = self.write().await?;
+        spend_budget(&mut transaction, sender, recipients.len() as u32, budget).await?;
         check_blob(&mut transaction, message.blob_hash, message.size).await?;
         if let Some(draft) = draft_id {
             Self::remove_draft(&mut transaction, sender, draft).await?;
@@ -480,6 +536,12 @@ impl Store {
         }
         transaction.commit().await?;
         Ok(filed)
+    }
+
+    /// Forgets sends older than a day: the sending limit looks back no further.
+    pub async fn purge_send_log_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM send_log WHERE sent_at <= ?").bind(cutoff).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     /// Checks that every id is one of the account's messages; returns their folder ids.
