@@ -94,6 +94,10 @@ pub struct ServeConfig {
     #[arg(long = "clamd", env = "PLICO_CLAMD")]
     pub clamd: Option<String>,
 
+    /// How many SMTP connections one IP address may hold at once; more get 421.
+    #[arg(long = "smtp-max-connections-per-ip", env = "PLICO_SMTP_MAX_CONNECTIONS_PER_IP", default_value_t = 10)]
+    pub smtp_max_connections_per_ip: usize,
+
     /// How many recipients one incoming message may name; more get 452.
     #[arg(long = "smtp-max-recipients", env = "PLICO_SMTP_MAX_RECIPIENTS", default_value_t = 100)]
     pub smtp_max_recipients: usize,
@@ -119,6 +123,7 @@ impl ServeConfig {
             smtp_addr: None,
             smtp_max_message_bytes: 40 * 1024 * 1024,
             smtp_max_connections: 100,
+            smtp_max_connections_per_ip: 10,
             smtp_max_recipients: 100,
             smtp_tls_cert: None,
             smtp_tls_key: None,

@@ -4,9 +4,10 @@
 //! stored it for every recipient. With a certificate configured, STARTTLS upgrades the
 //! connection through rustls (RFC 3207).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use plico_smtp::{Event, Limits, Session};
@@ -45,9 +46,43 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// Open connections per client address; a [`PerIp`] guard gives its place back on drop.
+type OpenPerIp = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+struct PerIp {
+    open: OpenPerIp,
+    ip: IpAddr,
+}
+
+impl PerIp {
+    /// A place for one more connection from `ip`, if it holds fewer than `limit`.
+    fn take(open: &OpenPerIp, ip: IpAddr, limit: usize) -> Option<PerIp> {
+        let mut counts = open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = counts.entry(ip).or_insert(0);
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(PerIp { open: open.clone(), ip })
+    }
+}
+
+impl Drop for PerIp {
+    fn drop(&mut self) {
+        let mut counts = self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = counts.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
 /// Accepts connections until the task is dropped.
 pub async fn serve(listener: TcpListener, state: AppState, tls: Option<TlsAcceptor>) {
     let permits = Arc::new(Semaphore::new(state.config.smtp_max_connections));
+    let per_ip: OpenPerIp = Arc::default();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -59,10 +94,19 @@ pub async fn serve(listener: TcpListener, state: AppState, tls: Option<TlsAccept
         };
         let state = state.clone();
         let tls = tls.clone();
+        let Some(place) = PerIp::take(&per_ip, peer.ip(), state.config.smtp_max_connections_per_ip) else {
+            tokio::spawn(async move {
+                let mut stream = stream;
+                let _ =
+                    stream.write_all(b"421 4.7.0 Too many connections from your address, try again later\r\n").await;
+            });
+            continue;
+        };
         match permits.clone().try_acquire_owned() {
             Ok(permit) => {
                 tokio::spawn(async move {
                     let _permit = permit;
+                    let _place = place;
                     if let Err(error) = connection(stream, peer.ip(), &state, tls).await {
                         tracing::debug!(%error, "smtp: connection ended");
                     }

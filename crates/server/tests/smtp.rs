@@ -542,3 +542,21 @@ async fn clamd_refuses_a_virus_with_554_fails_closed_when_down_and_skips_account
     assert_eq!(code, 451, "{text}");
     assert_eq!(message_count(&server).await, 2);
 }
+
+#[tokio::test]
+async fn one_address_may_hold_only_so_many_connections() {
+    let server = TestServer::start_with(|config| config.smtp_max_connections_per_ip = 2).await;
+    let address = listen(&server).await;
+    let first = Client::connect(address).await;
+    let mut second = Client::connect(address).await;
+    let (read, _write) = TcpStream::connect(address).await.expect("connects").into_split();
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await.expect("reads");
+    assert!(line.starts_with("421 4.7.0 Too many connections from your address"), "{line}");
+    // A place frees up when a connection ends.
+    drop(first);
+    assert_eq!(second.say("QUIT").await.0, 221);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut again = Client::connect(address).await;
+    assert_eq!(again.say("NOOP").await.0, 250);
+}
