@@ -84,6 +84,12 @@ pub struct ServeConfig {
     #[arg(long = "smtp-tls-key", env = "PLICO_SMTP_TLS_KEY", requires = "smtp_tls_cert")]
     pub smtp_tls_key: Option<std::path::PathBuf>,
 
+    /// rspamd's normal worker, to score incoming mail too: `http://host:port`. Its "reject" is
+    /// refused with 554, "add header" and "rewrite subject" go to Spam. When rspamd cannot
+    /// answer, mail is still taken, on the built-in score alone.
+    #[arg(long = "rspamd", env = "PLICO_RSPAMD")]
+    pub rspamd: Option<String>,
+
     /// How many recipients one account may send to in any 24 hours; past it, sending is refused
     /// with 429 and a message saying when it frees up. Against mass mailing from stolen accounts.
     #[arg(long = "send-limit-per-day", env = "PLICO_SEND_LIMIT_PER_DAY", default_value_t = 500)]
@@ -128,6 +134,7 @@ impl ServeConfig {
             smtp_tls_cert: None,
             smtp_tls_key: None,
             clamd: None,
+            rspamd: None,
             send_limit_per_day: 500,
         }
     }

@@ -32,6 +32,8 @@ pub enum Refusal {
     Temporary(String),
     /// The virus scanner found this signature (5xx).
     Virus(String),
+    /// rspamd advised rejecting it (5xx).
+    Spam,
 }
 
 impl Refusal {
@@ -39,6 +41,7 @@ impl Refusal {
         match self {
             Refusal::Malformed(why) => Reply::new(554, format!("5.6.0 {why}")),
             Refusal::Temporary(why) => Reply::new(451, format!("4.3.0 {why}; try again later")),
+            Refusal::Spam => Reply::new(554, "5.7.1 The message was refused as spam"),
             Refusal::Virus(name) => {
                 Reply::new(554, format!("5.7.1 The message carries a virus ({name}); it was not delivered"))
             }
@@ -136,6 +139,28 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
             }
         }
     }
+    // rspamd, when configured: its "reject" refuses the message; otherwise its advice joins the
+    // built-in score. When it cannot answer, the built-in score decides alone.
+    let mut rspamd = None;
+    if let Some(url) = &state.config.rspamd {
+        if recipients.iter().any(|recipient| recipient.analysis) {
+            let envelope = arrival.envelope;
+            match crate::rspamd::check(
+                url,
+                arrival.peer,
+                &envelope.helo,
+                &envelope.from,
+                &envelope.recipients,
+                arrival.raw,
+            )
+            .await
+            {
+                Ok(check) if check.is_reject() => return Err(Refusal::Spam),
+                Ok(check) => rspamd = Some(check),
+                Err(error) => tracing::warn!(%error, "smtp: rspamd did not answer; the built-in score decides"),
+            }
+        }
+    }
     let trace = format!(
         "Received: from {} ([{}])\r\n\tby {} (Plico) with ESMTP;\r\n\t{}\r\n",
         sanitize_trace(&arrival.envelope.helo),
@@ -149,7 +174,11 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
         let prepared = prepare(&raw, &trace, received_at)?;
         // Scored once, and only if some recipient allows it.
         let verdict = match &prepared {
-            Prepared::Plain { parsed, .. } if recipients.iter().any(|r| r.analysis) => Some(crate::spam::score(parsed)),
+            Prepared::Plain { parsed, .. } if recipients.iter().any(|r| r.analysis) => {
+                let mut verdict = crate::spam::score(parsed);
+                verdict.rspamd = rspamd;
+                Some(verdict)
+            }
             _ => None,
         };
         let mut copies = Vec::with_capacity(recipients.len());

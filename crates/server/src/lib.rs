@@ -16,6 +16,7 @@ pub mod mail_api;
 pub mod openapi;
 pub mod rate_limit;
 pub mod retention;
+pub mod rspamd;
 pub mod seed;
 pub mod session;
 pub mod smtp;

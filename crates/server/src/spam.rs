@@ -17,17 +17,24 @@ pub struct Verdict {
     pub score: f32,
     /// Short names of the rules that fired, for the header the reader can show.
     pub reasons: Vec<&'static str>,
+    /// rspamd's advice, when it is configured and answered.
+    pub rspamd: Option<crate::rspamd::Check>,
 }
 
 impl Verdict {
+    /// Spam by the built-in score, or by rspamd's action.
     pub fn is_spam(&self) -> bool {
-        self.score >= SPAM_THRESHOLD
+        self.score >= SPAM_THRESHOLD || self.rspamd.as_ref().is_some_and(crate::rspamd::Check::is_spam)
     }
 
     /// The header put inside the encrypted message: `X-Plico-Spam: yes; score=6.5; rules=…`.
     pub fn header(&self) -> String {
+        let rspamd = match &self.rspamd {
+            Some(check) => format!("; rspamd={:.1} {}", check.score, check.action),
+            None => String::new(),
+        };
         format!(
-            "X-Plico-Spam: {}; score={:.1}; rules={}\r\n",
+            "X-Plico-Spam: {}; score={:.1}; rules={}{rspamd}\r\n",
             if self.is_spam() { "yes" } else { "no" },
             self.score,
             if self.reasons.is_empty() { "none".to_owned() } else { self.reasons.join(",") }
@@ -63,7 +70,7 @@ const TOKENS: &[(&str, f32, &str)] = &[
 
 /// Scores a parsed message.
 pub fn score(message: &ParsedMessage) -> Verdict {
-    let mut verdict = Verdict { score: 0.0, reasons: Vec::new() };
+    let mut verdict = Verdict { score: 0.0, reasons: Vec::new(), rspamd: None };
     let mut add = |weight: f32, reason: &'static str| {
         verdict.score += weight;
         if !verdict.reasons.contains(&reason) {

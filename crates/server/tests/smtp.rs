@@ -560,3 +560,136 @@ async fn one_address_may_hold_only_so_many_connections() {
     let mut again = Client::connect(address).await;
     assert_eq!(again.say("NOOP").await.0, 250);
 }
+
+/// An rspamd of our own on free ports, with per-recipient settings so that the test decides its
+/// advice: bob's mail always gets "add header", carol's always "reject". `None` where rspamd is
+/// not installed; the README's test command installs it.
+struct Rspamd {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Rspamd {
+    /// SIGTERM, so that the main process takes its forked workers down with it (SIGKILL would
+    /// leave them serving).
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        for _ in 0..100 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("address").port()
+}
+
+async fn start_rspamd() -> Option<Rspamd> {
+    if !std::path::Path::new("/usr/bin/rspamd").exists() {
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("rspamd dir");
+    let local = dir.path().join("local/local.d");
+    std::fs::create_dir_all(&local).expect("local.d");
+    for sub in ["db", "run", "log"] {
+        std::fs::create_dir(dir.path().join(sub)).expect("dir");
+    }
+    let normal = free_port();
+    for (file, port) in
+        [("worker-normal.inc", normal), ("worker-controller.inc", free_port()), ("worker-proxy.inc", free_port())]
+    {
+        std::fs::write(local.join(file), format!("bind_socket = \"127.0.0.1:{port}\";\n")).expect("worker");
+    }
+    std::fs::write(local.join("logging.inc"), "type = \"console\";\nlevel = \"error\";\n").expect("logging");
+    std::fs::write(
+        local.join("settings.conf"),
+        "bob_spam { priority = high; rcpt = \"bob@plico.test\"; apply { actions { reject = null; \"add header\" = -1000; greylist = null; \"rewrite subject\" = null; } } }\n\
+         carol_reject { priority = high; rcpt = \"carol@plico.test\"; apply { actions { reject = -1000; } } }\n",
+    )
+    .expect("settings");
+    let var = |name: &str, path: std::path::PathBuf| format!("--var={name}={}", path.display());
+    let child = std::process::Command::new("/usr/bin/rspamd")
+        // --insecure: CI runs as root, and rspamd refuses to run as root without it.
+        .args(["-f", "--insecure", "-c", "/etc/rspamd/rspamd.conf"])
+        .arg(var("DBDIR", dir.path().join("db")))
+        .arg(var("RUNDIR", dir.path().join("run")))
+        .arg(var("LOGDIR", dir.path().join("log")))
+        .arg(var("LOCAL_CONFDIR", dir.path().join("local")))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr.log")).expect("log file"))
+        .spawn()
+        .expect("rspamd starts");
+    let log = dir.path().join("stderr.log");
+    let rspamd = Rspamd { child, url: format!("http://127.0.0.1:{normal}"), _dir: dir };
+    // It compiles its rules on a first start: allow two minutes.
+    for _ in 0..1200 {
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", normal)).await {
+            let _ = stream.write_all(b"GET /ping HTTP/1.0\r\n\r\n").await;
+            let mut answer = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut answer).await;
+            if answer.contains("pong") {
+                return Some(rspamd);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("rspamd did not answer /ping at {}: {:?}", rspamd.url, std::fs::read_to_string(log));
+}
+
+#[tokio::test]
+async fn rspamd_advice_files_spam_refuses_its_rejects_and_is_skipped_or_survived() {
+    let Some(rspamd) = start_rspamd().await else {
+        eprintln!("rspamd is not installed; skipping the rspamd test");
+        return;
+    };
+    let url = rspamd.url.clone();
+    let server = TestServer::start_with(|config| config.rspamd = Some(url)).await;
+    let bob_client = server.client("192.0.2.70");
+    let bob = signup(&bob_client, "bob").await;
+    signup(&server.client("192.0.2.71"), "carol").await;
+    let address = listen(&server).await;
+    let mut smtp = Client::connect(address).await;
+    smtp.say("EHLO sender.example.org").await;
+
+    // Bob's settings in rspamd say "add header": to Spam, though the built-in score finds nothing.
+    assert_eq!(smtp.mail("dana@example.org", &["bob@plico.test"], PLAIN.as_bytes()).await.0, 250);
+    let spam = folder_messages(&bob_client, FolderRole::Spam).await;
+    assert_eq!(spam.len(), 1);
+    let inner = inner_of(&server, &bob, &spam[0]);
+    assert!(inner.contains("X-Plico-Spam: yes; score=0.0; rules=none; rspamd="), "{inner}");
+    assert!(inner.contains(" add header\r\n"), "{inner}");
+
+    // Carol's say "reject": refused whole.
+    let (code, text) = smtp.mail("dana@example.org", &["carol@plico.test"], PLAIN.as_bytes()).await;
+    assert_eq!(code, 554, "{text}");
+    assert!(text.contains("refused as spam"), "{text}");
+    assert_eq!(message_count(&server).await, 1);
+
+    // Analysis off: rspamd is not asked, and the mail goes to the Inbox.
+    assert_eq!(put_settings(&bob_client, r#"{"mail_analysis": false}"#).await.status, 200);
+    assert_eq!(smtp.mail("dana@example.org", &["bob@plico.test"], PLAIN.as_bytes()).await.0, 250);
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    assert_eq!(inbox.len(), 1);
+    assert!(!inner_of(&server, &bob, &inbox[0]).contains("X-Plico-Spam"));
+    assert_eq!(put_settings(&bob_client, r#"{"mail_analysis": true}"#).await.status, 200);
+
+    drop(rspamd);
+
+    // rspamd unreachable: mail is still taken, on the built-in score alone.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let server = TestServer::start_with(|config| config.rspamd = Some(dead)).await;
+    let bob_client = server.client("192.0.2.72");
+    let bob = signup(&bob_client, "bob").await;
+    let mut smtp = Client::connect(listen(&server).await).await;
+    smtp.say("EHLO sender.example.org").await;
+    assert_eq!(smtp.mail("dana@example.org", &["bob@plico.test"], PLAIN.as_bytes()).await.0, 250);
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    assert_eq!(inbox.len(), 1);
+    assert!(inner_of(&server, &bob, &inbox[0]).contains("X-Plico-Spam: no; score=0.0; rules=none\r\n"));
+}

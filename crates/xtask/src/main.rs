@@ -185,6 +185,8 @@ fn setup(browser: bool) -> Result {
             ("openssl", "openssl"),
             // The virus-scan test starts its own clamd with a test signature.
             ("clamav-daemon", "clamd"),
+            // The rspamd test starts its own rspamd on free ports.
+            ("rspamd", "rspamd"),
             ("sqlite3", "sqlite3"),
             ("nodejs", "node"),
             ("npm", "npm"),
