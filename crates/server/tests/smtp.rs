@@ -572,16 +572,12 @@ struct Rspamd {
 
 impl Drop for Rspamd {
     /// SIGTERM, so that the main process takes its forked workers down with it (SIGKILL would
-    /// leave them serving).
+    /// leave them serving); it exits at once on it.
     fn drop(&mut self) {
-        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        for _ in 0..100 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+        let terminated = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        if !terminated.is_ok_and(|status| status.success()) {
+            let _ = self.child.kill();
         }
-        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
