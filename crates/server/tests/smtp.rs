@@ -81,11 +81,7 @@ impl Client {
 }
 
 async fn inbox_messages(client: &TestClient) -> Vec<MessageMeta> {
-    let folders: Vec<plico_api::mail::Folder> =
-        serde_json::from_value(client.get("/api/v1/folders").await.json()).expect("folders");
-    let inbox = folders.into_iter().find(|folder| folder.role == Some(FolderRole::Inbox)).expect("inbox").id;
-    let changes: SyncChanges = serde_json::from_value(client.get("/api/v1/sync?since=0").await.json()).expect("sync");
-    changes.messages.into_iter().filter(|message| message.folder_id == inbox).collect()
+    folder_messages(client, FolderRole::Inbox).await
 }
 
 async fn message_count(server: &TestServer) -> i64 {
