@@ -143,17 +143,19 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
     // built-in score. When it cannot answer, the built-in score decides alone.
     let mut rspamd = None;
     if let Some(url) = &state.config.rspamd {
-        if recipients.iter().any(|recipient| recipient.analysis) {
+        // Only the recipients who allow analysis are named to rspamd (the envelope's order is
+        // the order `recipients` was built in).
+        let analysed: Vec<String> = arrival
+            .envelope
+            .recipients
+            .iter()
+            .zip(&recipients)
+            .filter(|(_, recipient)| recipient.analysis)
+            .map(|(address, _)| address.clone())
+            .collect();
+        if !analysed.is_empty() {
             let envelope = arrival.envelope;
-            match crate::rspamd::check(
-                url,
-                arrival.peer,
-                &envelope.helo,
-                &envelope.from,
-                &envelope.recipients,
-                arrival.raw,
-            )
-            .await
+            match crate::rspamd::check(url, arrival.peer, &envelope.helo, &envelope.from, &analysed, arrival.raw).await
             {
                 Ok(check) if check.is_reject() => return Err(Refusal::Spam),
                 Ok(check) => rspamd = Some(check),
