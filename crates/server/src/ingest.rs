@@ -118,12 +118,11 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
             .await
             .map_err(|_| Refusal::Temporary("The mailbox could not be looked up".into()))?
             .ok_or_else(|| Refusal::Temporary("A recipient's mailbox is gone".into()))?;
-        let analysis = state
-            .store
-            .mail_analysis(account.id)
-            .await
-            .map_err(|_| Refusal::Temporary("The mailbox could not be looked up".into()))?;
-        recipients.push(Recipient { account_id: account.id, public_cert: account.public_cert, analysis });
+        recipients.push(Recipient {
+            account_id: account.id,
+            public_cert: account.public_cert,
+            analysis: account.mail_analysis,
+        });
     }
     // The virus scan runs when clamd is configured and some recipient allows analysis: a
     // message is refused whole (SMTP cannot refuse it for some recipients after DATA).
