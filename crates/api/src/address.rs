@@ -109,9 +109,59 @@ pub fn local_part_for_domain<'a>(typed: &'a str, domain: &str) -> Option<&'a str
     }
 }
 
+/// Checks an address on another server as SMTP can carry it: `local@domain`, ASCII, no spaces
+/// or brackets, a domain of dot-separated letters, digits and hyphens. Says what is wrong.
+pub fn check_mail_address(address: &str) -> Result<(), String> {
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return Err(format!("{address} has no @"));
+    };
+    if address.len() > 254 || local.len() > 64 {
+        return Err(format!("{address} is too long"));
+    }
+    if local.is_empty() || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err(format!("{address} has no usable part before the @"));
+    }
+    if let Some(bad) = local.chars().find(|c| !c.is_ascii_graphic() || "<>()[]\\,;:\"@".contains(*c)) {
+        return Err(format!("{address} contains {bad:?}, which an address cannot carry here"));
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    let good_label = |label: &&str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if labels.len() < 2 || !labels.iter().all(good_label) {
+        return Err(format!("{address} does not end in a domain name"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mail_addresses_on_other_servers() {
+        for good in ["bob@example.org", "first.last+tag@mail.example.co.uk", "x@a-b.io"] {
+            assert_eq!(check_mail_address(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "bob",
+            "@example.org",
+            "bob@",
+            "bob@localhost",
+            "b ob@example.org",
+            "bob@exa_mple.org",
+            "<bob@example.org>",
+            "bob@example..org",
+            ".bob@example.org",
+            "bob\r\n@example.org",
+        ] {
+            assert!(check_mail_address(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn accepts_ordinary_names_and_lowercases_them() {

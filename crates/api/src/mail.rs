@@ -131,14 +131,18 @@ pub struct MessageUpdate {
     pub remove_flags: u32,
 }
 
-/// Sends an uploaded message to other Plico users: a copy goes to each recipient's Inbox and
-/// one to the sender's Sent folder. The server learns the recipients' addresses, which delivery
-/// needs, and nothing else.
+/// Sends an uploaded message: a copy goes to each Plico recipient's Inbox and one to the
+/// sender's Sent folder, and each outside package joins the outbound queue. The server learns
+/// the recipients' addresses, which delivery needs, and for Plico recipients nothing else.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SendRequest {
-    /// Every envelope recipient (To, Cc and Bcc alike).
+    /// Every envelope recipient on this server (To, Cc and Bcc alike). May be empty when the
+    /// message goes only outside.
     pub recipients: Vec<String>,
+    /// Mail for addresses on other servers, as it is to leave.
+    #[serde(default)]
+    pub external: Vec<ExternalPackage>,
     pub blob_hash: String,
     pub size: u64,
     /// The summary, encrypted to every recipient and to the sender, base64.
@@ -146,6 +150,19 @@ pub struct SendRequest {
     /// The draft this message was written in: it is removed in the same transaction.
     #[serde(default)]
     pub draft_id: Option<String>,
+}
+
+/// One message for recipients on other servers, exactly as it is to be transmitted: PGP/MIME
+/// encrypted to them when their keys are known, otherwise signed (and then readable by this
+/// server while it sends it, as the composer tells the sender). Its From must be the sender's
+/// own address, and it carries no Bcc field.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ExternalPackage {
+    /// The envelope recipients this copy is for.
+    pub recipients: Vec<String>,
+    /// The RFC 5322 message, base64.
+    pub message: String,
 }
 
 /// A new version of a draft: the blob and summary replace the old ones in place.
@@ -165,8 +182,11 @@ pub struct DraftVersion {
 pub struct SendReceipt {
     /// The sender's copy, in Sent.
     pub sent: MessageMeta,
-    /// How many mailboxes received it.
+    /// How many mailboxes here received it.
     pub delivered: u32,
+    /// How many outside recipients it is queued for.
+    #[serde(default)]
+    pub queued: u32,
 }
 
 /// The most recipients one message may have.

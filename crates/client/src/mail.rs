@@ -217,6 +217,7 @@ pub async fn send<T: Transport, R: Renderer>(
     progress(WorkerStage::Sending);
     let request = SendRequest {
         recipients: everyone.iter().map(|address| address.trim().to_owned()).collect(),
+        external: Vec::new(),
         blob_hash: stored.hash,
         size: stored.size,
         sealed_summary,

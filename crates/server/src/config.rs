@@ -107,6 +107,54 @@ pub struct ServeConfig {
     /// How many recipients one incoming message may name; more get 452.
     #[arg(long = "smtp-max-recipients", env = "PLICO_SMTP_MAX_RECIPIENTS", default_value_t = 100)]
     pub smtp_max_recipients: usize,
+
+    /// Where mail to other domains goes: the smarthost's `host:port` (SMTP submission). Unset,
+    /// this server sends only between its own accounts, and says so when asked to do more.
+    #[arg(long = "smarthost", env = "PLICO_SMARTHOST")]
+    pub smarthost: Option<String>,
+
+    /// How to reach the smarthost: `starttls` (the default; refuses a host without it), `tls`
+    /// (implicit TLS, port 465) or `none` (only for a relay on the same machine).
+    #[arg(long = "smarthost-tls", env = "PLICO_SMARTHOST_TLS", default_value = "starttls")]
+    pub smarthost_tls: SmarthostTls,
+
+    /// The smarthost's AUTH user name; set it together with the password.
+    #[arg(long = "smarthost-user", env = "PLICO_SMARTHOST_USER", requires = "smarthost_password")]
+    pub smarthost_user: Option<String>,
+
+    /// The smarthost's AUTH password (prefer the environment variable to the flag).
+    #[arg(
+        long = "smarthost-password",
+        env = "PLICO_SMARTHOST_PASSWORD",
+        requires = "smarthost_user",
+        hide_env_values = true
+    )]
+    pub smarthost_password: Option<String>,
+
+    /// Accept any certificate from the smarthost. For tests against a local sink only.
+    #[arg(long = "smarthost-insecure-tls", env = "PLICO_SMARTHOST_INSECURE_TLS", default_value_t = false)]
+    pub smarthost_insecure_tls: bool,
+
+    /// The DKIM private key (RSA, PEM: PKCS#8 or PKCS#1) that signs outgoing mail for `--domain`.
+    /// Publish its public half at `<selector>._domainkey.<domain>`.
+    #[arg(long = "dkim-key", env = "PLICO_DKIM_KEY")]
+    pub dkim_key: Option<PathBuf>,
+
+    /// The DKIM selector.
+    #[arg(long = "dkim-selector", env = "PLICO_DKIM_SELECTOR", default_value = "plico")]
+    pub dkim_selector: String,
+
+    /// How long the outbound queue keeps retrying a recipient before it bounces the message.
+    #[arg(long = "queue-give-up-hours", env = "PLICO_QUEUE_GIVE_UP_HOURS", default_value_t = 120)]
+    pub queue_give_up_hours: u32,
+}
+
+/// How the smarthost connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SmarthostTls {
+    Starttls,
+    Tls,
+    None,
 }
 
 impl ServeConfig {
@@ -136,6 +184,14 @@ impl ServeConfig {
             clamd: None,
             rspamd: None,
             send_limit_per_day: 500,
+            smarthost: None,
+            smarthost_tls: SmarthostTls::Starttls,
+            smarthost_user: None,
+            smarthost_password: None,
+            smarthost_insecure_tls: false,
+            dkim_key: None,
+            dkim_selector: "plico".into(),
+            queue_give_up_hours: 120,
         }
     }
 }

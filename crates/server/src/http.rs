@@ -78,7 +78,14 @@ pub fn router(state: AppState) -> Router {
         .route("/folders", get(mail_api::list_folders).post(mail_api::create_folder))
         .route("/folders/{id}", patch(mail_api::rename_folder).delete(mail_api::delete_folder))
         .route("/messages", post(mail_api::file_message).patch(mail_api::update_messages))
-        .route("/messages/send", post(mail_api::send_message))
+        // Mail to other servers travels in the send request itself (base64), so it may be as
+        // big as a message.
+        .route(
+            "/messages/send",
+            post(mail_api::send_message).layer(axum::extract::DefaultBodyLimit::max(
+                state.config.max_message_bytes / 3 * 4 + state.config.max_body_bytes,
+            )),
+        )
         .route("/drafts/{id}", put(mail_api::replace_draft).delete(mail_api::discard_draft))
         .route("/messages/delete", post(mail_api::delete_messages))
         .route("/messages/recover", post(mail_api::recover_messages))

@@ -203,8 +203,37 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
     })
     .await
     .map_err(|_| Refusal::Temporary("The message could not be processed".into()))??;
+    file_copies(state, &copies, received_at).await
+}
 
-    for copy in &copies {
+/// Files a message this server wrote itself (a delivery status report) in one account's
+/// Inbox, encrypted to the account's key exactly as mail from outside is, without the checks
+/// that mail from outside needs.
+pub async fn file_report(
+    state: &AppState,
+    account_id: i64,
+    public_cert: &[u8],
+    raw: Vec<u8>,
+) -> Result<String, Refusal> {
+    let received_at = state.clock.now();
+    let public_cert = public_cert.to_vec();
+    let blobs = state.blobs.clone();
+    let copy = tokio::task::spawn_blocking(move || -> Result<StoredCopy, Refusal> {
+        let prepared = prepare(&raw, "", received_at)?;
+        let cert = plico_pgp::parse_cert(&public_cert)
+            .map_err(|_| Refusal::Temporary("The account's key could not be read".into()))?;
+        let (blob, sealed_summary) = prepared.seal_for(&cert, None)?;
+        let blob_hash = blobs.put(&blob).map_err(|_| Refusal::Temporary("The report could not be stored".into()))?;
+        Ok(StoredCopy { account_id, folder: FolderRole::Inbox, blob_hash, size: blob.len() as u64, sealed_summary })
+    })
+    .await
+    .map_err(|_| Refusal::Temporary("The report could not be processed".into()))??;
+    file_copies(state, std::slice::from_ref(&copy), received_at).await
+}
+
+/// Records the stored copies' blobs and files every copy in one transaction.
+async fn file_copies(state: &AppState, copies: &[StoredCopy], received_at: i64) -> Result<String, Refusal> {
+    for copy in copies {
         state
             .store
             .record_blob(&copy.blob_hash, copy.size, received_at)

@@ -14,6 +14,7 @@ pub mod http;
 pub mod ingest;
 pub mod mail_api;
 pub mod openapi;
+pub mod outbound;
 pub mod rate_limit;
 pub mod retention;
 pub mod rspamd;
@@ -61,6 +62,7 @@ pub struct AppState {
     pub login_limit_per_account: Arc<RateLimiter>,
     pub signup_limit_per_ip: Arc<RateLimiter>,
     pub static_files: Arc<StaticFiles>,
+    pub outbound: Arc<outbound::Outbound>,
 }
 
 /// Why the server could not start.
@@ -74,6 +76,8 @@ pub enum StartError {
     Database(#[from] sqlx::Error),
     #[error("app files: {0}")]
     Dist(String),
+    #[error("outbound mail: {0}")]
+    Outbound(String),
 }
 
 /// Reads the server's OPAQUE secret from `data_dir`, making it on first start. It lives outside
@@ -94,7 +98,7 @@ fn load_or_create_server_setup(data_dir: &Path) -> Result<plico_opaque::ServerSe
     }
 }
 
-fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -121,7 +125,9 @@ impl AppState {
             Some(dir) => StaticFiles::load(dir).map_err(StartError::Dist)?,
             None => StaticFiles::empty(),
         };
+        let outbound = outbound::Outbound::open(&config).map_err(StartError::Outbound)?;
         Ok(AppState {
+            outbound: Arc::new(outbound),
             login_limit_per_ip: Arc::new(RateLimiter::new(config.login_attempts_per_ip_per_minute, 60)),
             login_limit_per_account: Arc::new(RateLimiter::new(config.login_attempts_per_account, 15 * 60)),
             signup_limit_per_ip: Arc::new(RateLimiter::new(config.signups_per_ip_per_hour, 60 * 60)),

@@ -228,10 +228,11 @@ pub async fn send_message(
     signed_in: SignedIn,
     ApiJson(request): ApiJson<SendRequest>,
 ) -> ApiResult<Json<SendReceipt>> {
-    if request.recipients.is_empty() {
+    let external_count: usize = request.external.iter().map(|package| package.recipients.len()).sum();
+    if request.recipients.is_empty() && external_count == 0 {
         return Err(ApiError::invalid("no_recipients", "Add at least one recipient."));
     }
-    if request.recipients.len() > MAX_RECIPIENTS {
+    if request.recipients.len() + external_count > MAX_RECIPIENTS {
         return Err(ApiError::invalid(
             "too_many_recipients",
             format!("A message may have at most {MAX_RECIPIENTS} recipients."),
@@ -261,6 +262,32 @@ pub async fn send_message(
     }
     accounts.sort_unstable();
     accounts.dedup();
+    let sender = if request.external.is_empty() {
+        None
+    } else {
+        Some(state.store.account_by_id(signed_in.account_id).await?.ok_or(ApiError::Unauthorized)?)
+    };
+    let packages = match &sender {
+        Some(sender) => check_external(&state, &sender.address, &request.external)?,
+        None => Vec::new(),
+    };
+    // The queue files are on disk before the transaction that names them commits; if it does
+    // not commit, they are removed again (and a crash in between leaves files the delivery
+    // task's sweep removes).
+    let ids: Vec<String> = packages.iter().map(|_| crate::store::mail::new_id()).collect();
+    let outbound = state.outbound.clone();
+    let writes: Vec<(String, Vec<u8>)> =
+        ids.iter().cloned().zip(packages.iter().map(|(_, message)| message.clone())).collect();
+    tokio::task::spawn_blocking(move || writes.iter().try_for_each(|(id, message)| outbound.files.put(id, message)))
+        .await
+        .map_err(blocking_failed)?
+        .map_err(|error| ApiError::internal(format!("the outbound queue could not be written: {error}")))?;
+    let mail_from = sender.as_ref().map(|sender| sender.address.clone()).unwrap_or_default();
+    let queued: Vec<crate::store::outbound::NewOutbound<'_>> = ids
+        .iter()
+        .zip(&packages)
+        .map(|(id, (recipients, _))| crate::store::outbound::NewOutbound { id, mail_from: &mail_from, recipients })
+        .collect();
     let message = Delivery {
         blob_hash: &request.blob_hash,
         size: request.size,
@@ -268,9 +295,85 @@ pub async fn send_message(
         received_at: state.clock.now(),
     };
     let budget = SendBudget { now: state.clock.now(), recipients_per_day: state.config.send_limit_per_day };
-    let sent =
-        state.store.deliver(signed_in.account_id, &accounts, &message, request.draft_id.as_deref(), budget).await?;
-    Ok(Json(SendReceipt { sent, delivered: accounts.len() as u32 }))
+    let sent = state
+        .store
+        .deliver(signed_in.account_id, &accounts, &message, request.draft_id.as_deref(), &queued, budget)
+        .await;
+    let sent = match sent {
+        Ok(sent) => sent,
+        Err(error) => {
+            for id in &ids {
+                let _ = state.outbound.files.delete(id);
+            }
+            return Err(error.into());
+        }
+    };
+    if !ids.is_empty() {
+        state.outbound.wake.notify_one();
+    }
+    Ok(Json(SendReceipt { sent, delivered: accounts.len() as u32, queued: external_count as u32 }))
+}
+
+/// Checks the outside packages of a send: a smarthost to send them through, addresses SMTP can
+/// carry and that are not this server's, and a message that is mail from this sender. Returns
+/// the recipients and the decoded message of each.
+fn check_external(
+    state: &AppState,
+    sender_address: &str,
+    external: &[plico_api::mail::ExternalPackage],
+) -> ApiResult<Vec<(Vec<String>, Vec<u8>)>> {
+    if state.config.smarthost.is_none() {
+        return Err(ApiError::invalid(
+            "no_outside_mail",
+            format!(
+                "This server sends mail only between addresses at {}: its operator has not configured a smarthost.",
+                state.config.domain
+            ),
+        ));
+    }
+    let mut packages = Vec::with_capacity(external.len());
+    for package in external {
+        if package.recipients.is_empty() {
+            return Err(ApiError::invalid("no_recipients", "An outside package names no recipient."));
+        }
+        let mut recipients = Vec::with_capacity(package.recipients.len());
+        for address in &package.recipients {
+            let address = address.trim();
+            plico_api::address::check_mail_address(address)
+                .map_err(|why| ApiError::invalid("bad_recipient", format!("Cannot send to this address: {why}.")))?;
+            if address.rsplit_once('@').is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(&state.config.domain)) {
+                return Err(ApiError::invalid(
+                    "bad_recipient",
+                    format!("{address} is at {}: send it as a Plico recipient.", state.config.domain),
+                ));
+            }
+            recipients.push(address.to_owned());
+        }
+        let message = BASE64
+            .decode(&package.message)
+            .map_err(|_| ApiError::bad_request("malformed_field", "external.message is not valid base64."))?;
+        if message.len() > state.config.max_message_bytes {
+            return Err(ApiError::invalid(
+                "too_large",
+                format!("The message is larger than {} MiB.", state.config.max_message_bytes / (1024 * 1024)),
+            ));
+        }
+        let headers = mail_parser::MessageParser::new()
+            .parse_headers(&message)
+            .ok_or_else(|| ApiError::invalid("malformed_message", "external.message is not an RFC 5322 message."))?;
+        let from = headers.from().and_then(|from| from.first()).and_then(|from| from.address()).unwrap_or_default();
+        if !from.eq_ignore_ascii_case(sender_address) {
+            return Err(ApiError::invalid(
+                "wrong_sender",
+                format!("Mail you send must be From your own address, {sender_address}."),
+            ));
+        }
+        if headers.header(mail_parser::HeaderName::Bcc).is_some() {
+            return Err(ApiError::invalid("bcc_header", "Mail that leaves this server must not carry a Bcc field."));
+        }
+        packages.push((recipients, message));
+    }
+    Ok(packages)
 }
 
 #[derive(serde::Deserialize)]

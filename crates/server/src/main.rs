@@ -113,6 +113,10 @@ async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
     let address = config.http_addr;
     let state = AppState::open(config, Arc::new(SystemClock)).await?;
     tokio::spawn(plico_server::retention::run_forever(state.clone(), std::time::Duration::from_secs(3600)));
+    tokio::spawn(plico_server::outbound::run_forever(state.clone()));
+    if let Some(smarthost) = &state.config.smarthost {
+        tracing::info!(%smarthost, dkim = state.outbound.dkim.is_some(), "plico sends mail to other servers");
+    }
     if let Some(smtp_address) = state.config.smtp_addr {
         let smtp = tokio::net::TcpListener::bind(smtp_address)
             .await

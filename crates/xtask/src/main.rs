@@ -105,11 +105,23 @@ fn perl_has(module: &str) -> bool {
     Command::new("perl").args([&format!("-M{module}"), "-e1"]).output().is_ok_and(|o| o.status.success())
 }
 
+/// Is a module importable by Debian's own Python (`/usr/bin/python3`, not a pyenv shim)?
+fn python_has(module: &str) -> bool {
+    Command::new("/usr/bin/python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Installs the Debian packages whose program is not on PATH, with one `apt-get update` first.
 /// Each entry is `(package, program it provides)`; a program named like `Net::SSLeay` is a
-/// Perl module.
+/// Perl module, and `py:name` a Python module.
 fn apt_install(packages: &[(&str, &str)]) -> Result {
-    let present = |program: &str| if program.contains("::") { perl_has(program) } else { on_path(program) };
+    let present = |program: &str| match program.strip_prefix("py:") {
+        Some(module) => python_has(module),
+        None if program.contains("::") => perl_has(program),
+        None => on_path(program),
+    };
     let missing: Vec<&str> =
         packages.iter().filter(|(_, program)| !present(program)).map(|(package, _)| *package).collect();
     if missing.is_empty() {
@@ -187,6 +199,9 @@ fn setup(browser: bool) -> Result {
             ("clamav-daemon", "clamd"),
             // The rspamd test starts its own rspamd on free ports.
             ("rspamd", "rspamd"),
+            // The outbound tests: aiosmtpd stands in for the smarthost, dkimpy checks DKIM.
+            ("python3-aiosmtpd", "py:aiosmtpd"),
+            ("python3-dkim", "py:dkim"),
             ("sqlite3", "sqlite3"),
             ("nodejs", "node"),
             ("npm", "npm"),

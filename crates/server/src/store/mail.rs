@@ -502,11 +502,16 @@ impl Store {
         recipients: &[i64],
         message: &Delivery<'_>,
         draft_id: Option<&str>,
+        outbound: &[super::outbound::NewOutbound<'_>],
         budget: SendBudget,
     ) -> Result<MessageMeta, MailError> {
         let mut transaction = self.write().await?;
-        spend_budget(&mut transaction, sender, recipients.len() as u32, budget).await?;
+        let external: usize = outbound.iter().map(|package| package.recipients.len()).sum();
+        spend_budget(&mut transaction, sender, (recipients.len() + external) as u32, budget).await?;
         check_blob(&mut transaction, message.blob_hash, message.size).await?;
+        for package in outbound {
+            super::outbound::insert(&mut transaction, sender, package, budget.now).await?;
+        }
         if let Some(draft) = draft_id {
             Self::remove_draft(&mut transaction, sender, draft).await?;
         }

@@ -3,6 +3,7 @@
 //! Architecture Invariant: only this module writes SQL. Handlers call its methods.
 
 pub mod mail;
+pub mod outbound;
 
 use std::path::Path;
 use std::str::FromStr;

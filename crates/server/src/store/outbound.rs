@@ -1,0 +1,128 @@
+//! The outbound queue's rows: who a queued message is for, and when to try it next. The message
+//! itself is a sealed file (`crate::outbound::QueueFiles`).
+
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::Store;
+
+/// A message to queue, written in the send's own transaction.
+pub struct NewOutbound<'a> {
+    /// The queue file's name.
+    pub id: &'a str,
+    pub mail_from: &'a str,
+    pub recipients: &'a [String],
+}
+
+/// A queued message, as the delivery task reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRow {
+    pub id: String,
+    pub account_id: i64,
+    pub mail_from: String,
+    pub recipients: Vec<String>,
+    pub created_at: i64,
+    pub next_attempt_at: i64,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+pub(super) async fn insert(
+    transaction: &mut Transaction<'_, Sqlite>,
+    account_id: i64,
+    package: &NewOutbound<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let recipients = serde_json::to_string(package.recipients).unwrap_or_else(|_| "[]".into());
+    sqlx::query(
+        "INSERT INTO outbound (id, account_id, mail_from, recipients, created_at, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(package.id)
+    .bind(account_id)
+    .bind(package.mail_from)
+    .bind(recipients)
+    .bind(now)
+    .bind(now)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> OutboundRow {
+    let recipients: String = row.get("recipients");
+    OutboundRow {
+        id: row.get("id"),
+        account_id: row.get("account_id"),
+        mail_from: row.get("mail_from"),
+        recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+        created_at: row.get("created_at"),
+        next_attempt_at: row.get("next_attempt_at"),
+        attempts: row.get::<i64, _>("attempts").max(0) as u32,
+        last_error: row.get("last_error"),
+    }
+}
+
+const COLUMNS: &str = "id, account_id, mail_from, recipients, created_at, next_attempt_at, attempts, last_error";
+
+impl Store {
+    /// Queued messages whose next attempt is due by `now`, oldest first.
+    pub async fn due_outbound(&self, now: i64, limit: u32) -> Result<Vec<OutboundRow>, sqlx::Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM outbound WHERE next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?"
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(from_row).collect())
+    }
+
+    /// The earliest next attempt in the queue, if anything is queued.
+    pub async fn next_outbound_at(&self) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbound").fetch_one(&self.pool).await
+    }
+
+    /// Every queued message of one account (newest first), for the sender's own view.
+    pub async fn outbound_of(&self, account_id: i64) -> Result<Vec<OutboundRow>, sqlx::Error> {
+        let rows =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM outbound WHERE account_id = ? ORDER BY created_at DESC"))
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.iter().map(from_row).collect())
+    }
+
+    /// Every queue id, to find queue files nobody points at.
+    pub async fn outbound_ids(&self) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT id FROM outbound").fetch_all(&self.pool).await
+    }
+
+    /// The message is delivered or bounced for every recipient: the row goes.
+    pub async fn outbound_finished(&self, id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM outbound WHERE id = ?").bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Some recipients must be tried again later.
+    pub async fn outbound_retry_later(
+        &self,
+        id: &str,
+        remaining: &[String],
+        attempts: u32,
+        next_attempt_at: i64,
+        last_error: &str,
+    ) -> Result<(), sqlx::Error> {
+        let recipients = serde_json::to_string(remaining).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "UPDATE outbound SET recipients = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+        )
+        .bind(recipients)
+        .bind(i64::from(attempts))
+        .bind(next_attempt_at)
+        .bind(last_error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

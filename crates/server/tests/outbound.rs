@@ -1,0 +1,347 @@
+//! Mail to other servers: the outbound queue against a real SMTP server (aiosmtpd, with
+//! STARTTLS and AUTH required) standing in for the smarthost, DKIM checked by dkimpy, delivery
+//! status notifications, retries, giving up, and a queue that outlives a restart.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use common::*;
+use plico_api::mail::{FolderRole, MessageMeta, SyncChanges};
+use plico_server::config::ServeConfig;
+
+const PYTHON: &str = "/usr/bin/python3";
+
+/// The sink, its output directory and the files it was started with.
+struct Sink {
+    child: Child,
+    port: u16,
+    out: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn openssl(args: &[&str]) -> Vec<u8> {
+    let output = Command::new("openssl").args(args).output().expect("openssl runs (Debian openssl)");
+    assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    output.stdout
+}
+
+fn start_sink() -> Sink {
+    let dir = tempfile::tempdir().expect("sink dir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        key.to_str().expect("path"),
+        "-out",
+        cert.to_str().expect("path"),
+    ]);
+    let out = dir.path().join("out");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/smtp_sink.py");
+    let mut child = Command::new(PYTHON)
+        .arg(script)
+        .args(["--out", out.to_str().expect("path"), "--cert", cert.to_str().expect("path")])
+        .args(["--key", key.to_str().expect("path"), "--user", "relay", "--password", "relay-secret"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the SMTP sink starts (Debian python3-aiosmtpd; `cargo xtask setup` installs it)");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut line)
+        .expect("reads");
+    let port = line
+        .strip_prefix("ready ")
+        .and_then(|port| port.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the sink did not start (is python3-aiosmtpd installed?): {line:?}"));
+    Sink { child, port, out, dir }
+}
+
+impl Sink {
+    /// The messages received so far: the bytes and the envelope JSON of each.
+    fn received(&self) -> Vec<(Vec<u8>, serde_json::Value)> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.out)
+            .map(|entries| entries.flatten().filter_map(|e| e.file_name().into_string().ok()).collect())
+            .unwrap_or_default();
+        names.retain(|name| name.ends_with(".eml") && !name.starts_with('.'));
+        names.sort();
+        names
+            .iter()
+            .map(|name| {
+                let eml = std::fs::read(self.out.join(name)).expect("eml");
+                let json = std::fs::read(self.out.join(name.replace(".eml", ".json"))).expect("json");
+                (eml, serde_json::from_slice(&json).expect("json"))
+            })
+            .collect()
+    }
+}
+
+/// A DKIM key: the PEM file and the public key as a DNS TXT record would publish it.
+fn dkim_key(dir: &Path) -> (PathBuf, String) {
+    let key = dir.join("dkim.pem");
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key.to_str().expect("path")]);
+    let public = openssl(&["pkey", "-in", key.to_str().expect("path"), "-pubout", "-outform", "DER"]);
+    (key, format!("v=DKIM1; k=rsa; p={}", BASE64.encode(public)))
+}
+
+/// Checks the DKIM signature of `message` with dkimpy, the record served from memory.
+fn dkim_verifies(message: &[u8], record: &str, dir: &Path) -> bool {
+    let path = dir.join("check.eml");
+    std::fs::write(&path, message).expect("writes");
+    let script = "import dkim, sys\n\
+        record = sys.argv[2].encode()\n\
+        def dns(name, timeout=5):\n    return record if name == b'plico._domainkey.plico.test.' else None\n\
+        ok = dkim.verify(open(sys.argv[1], 'rb').read(), dnsfunc=dns)\n\
+        print('pass' if ok else 'fail')\n";
+    let output = Command::new(PYTHON)
+        .args(["-c", script, path.to_str().expect("path"), record])
+        .output()
+        .expect("python3 runs (Debian python3-dkim)");
+    assert!(output.status.success(), "dkimpy: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim() == "pass"
+}
+
+fn with_smarthost(config: &mut ServeConfig, port: u16, dkim: Option<&Path>) {
+    config.smarthost = Some(format!("localhost:{port}"));
+    config.smarthost_user = Some("relay".into());
+    config.smarthost_password = Some("relay-secret".into());
+    config.smarthost_insecure_tls = true;
+    config.dkim_key = dkim.map(Path::to_path_buf);
+}
+
+const MARKER: &str = "OUTBOUND-PLAINTEXT-MARKER";
+
+fn outside_message(from: &str, to: &str, extra_headers: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: Hello outside world\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+         Message-ID: <outbound-test@plico.test>\r\nMIME-Version: 1.0\r\n{extra_headers}\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nThe body says {MARKER}.\r\n"
+    )
+    .into_bytes()
+}
+
+/// Sends `message` to `recipients` outside, with a Sent copy encrypted to the sender.
+async fn send_outside(
+    client: &TestClient,
+    session: &plico_client::UnlockedSession,
+    recipients: &[&str],
+    message: &[u8],
+) -> TestResponse {
+    let own = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).expect("own cert");
+    let armored =
+        String::from_utf8(plico_pgp::encrypt_to(message, std::slice::from_ref(&own)).expect("enc")).expect("ascii");
+    let outer = plico_mime::OuterHeaders {
+        from: Some(plico_mime::Mailbox::new(None, &session.account.address)),
+        to: vec![],
+        cc: vec![],
+        message_id: "outbound-test@plico.test".into(),
+        date: START,
+    };
+    let blob = plico_mime::wrap_pgp_mime(&outer, &armored).expect("wraps");
+    let upload = client
+        .request("POST", "/api/v1/blobs")
+        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
+        .body(axum::body::Body::from(blob))
+        .expect("request");
+    let stored = client.send(upload).await.json();
+    let summary = plico_pgp::encrypt_to(b"{}", std::slice::from_ref(&own)).expect("summary");
+    let request = serde_json::json!({
+        "recipients": [],
+        "external": [{ "recipients": recipients, "message": BASE64.encode(message) }],
+        "blob_hash": stored["hash"],
+        "size": stored["size"],
+        "sealed_summary": BASE64.encode(summary),
+    });
+    client.post_raw("/api/v1/messages/send", request.to_string()).await
+}
+
+async fn folder_messages(client: &TestClient, role: FolderRole) -> Vec<MessageMeta> {
+    let folders: Vec<plico_api::mail::Folder> =
+        serde_json::from_value(client.get("/api/v1/folders").await.json()).expect("folders");
+    let folder = folders.into_iter().find(|folder| folder.role == Some(role)).expect("folder").id;
+    let changes: SyncChanges = serde_json::from_value(client.get("/api/v1/sync?since=0").await.json()).expect("sync");
+    changes.messages.into_iter().filter(|message| message.folder_id == folder).collect()
+}
+
+/// The inner message of a stored copy, decrypted with the account's key.
+fn inner_of(server: &TestServer, session: &plico_client::UnlockedSession, meta: &MessageMeta) -> String {
+    let blob = server.state.blobs.get(&meta.blob_hash).expect("blob");
+    let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
+    String::from_utf8(plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).expect("decrypts").plaintext)
+        .expect("utf-8")
+}
+
+fn queue_files(server: &TestServer) -> Vec<PathBuf> {
+    all_files(&server.state.config.data_dir.join("queue"))
+}
+
+fn no_plaintext_under(dir: &Path) {
+    for file in all_files(dir) {
+        let bytes = std::fs::read(&file).expect("reads");
+        assert!(!bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()), "plaintext in {}", file.display());
+    }
+}
+
+#[tokio::test]
+async fn outside_mail_leaves_signed_with_dkim_bounces_what_fails_and_retries_the_rest_until_it_gives_up() {
+    let sink = start_sink();
+    let (dkim, record) = dkim_key(sink.dir.path());
+    let server = TestServer::start_with(|config| with_smarthost(config, sink.port, Some(&dkim))).await;
+    let alice = server.client("10.0.0.1");
+    let session = signup(&alice, "alice").await;
+    let message = outside_message("Alice <alice@plico.test>", "bob@example.org", "");
+
+    let response =
+        send_outside(&alice, &session, &["bob@example.org", "reject@example.org", "later@example.org"], &message).await;
+    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+    assert_eq!(response.json()["queued"], 3);
+    assert_eq!(response.json()["delivered"], 0);
+    assert_eq!(folder_messages(&alice, FolderRole::Sent).await.len(), 1, "the Sent copy is filed at once");
+    assert_eq!(queue_files(&server).len(), 1);
+    no_plaintext_under(&server.state.config.data_dir);
+
+    // One pass: bob gets it, reject@ is refused for good, later@ must wait.
+    let report = plico_server::outbound::run_due(&server.state).await.expect("runs");
+    assert_eq!((report.delivered, report.bounced, report.deferred), (1, 1, 1), "{report:?}");
+    let received = sink.received();
+    assert_eq!(received.len(), 1);
+    let (eml, envelope) = &received[0];
+    assert_eq!(envelope["mail_from"], "alice@plico.test");
+    assert_eq!(envelope["rcpt_tos"], serde_json::json!(["bob@example.org"]));
+    assert_eq!(envelope["user"], "relay", "it authenticated");
+    assert_eq!(envelope["tls"], true, "over STARTTLS");
+    assert!(eml.starts_with(b"DKIM-Signature:"), "signed: {}", String::from_utf8_lossy(&eml[..200.min(eml.len())]));
+    assert!(eml.ends_with(&message), "the message leaves byte for byte under its signature");
+    assert!(dkim_verifies(eml, &record, sink.dir.path()), "dkimpy verifies the DKIM signature");
+    let mut tampered = eml.clone();
+    let at = tampered.windows(MARKER.len()).position(|w| w == MARKER.as_bytes()).expect("marker");
+    tampered[at] = b'X';
+    assert!(!dkim_verifies(&tampered, &record, sink.dir.path()), "and fails it when the body changes");
+
+    // The bounce for reject@ is in Alice's Inbox, encrypted to her.
+    let inbox = folder_messages(&alice, FolderRole::Inbox).await;
+    assert_eq!(inbox.len(), 1, "one delivery status notification");
+    let report_text = inner_of(&server, &session, &inbox[0]);
+    assert!(report_text.contains("multipart/report; report-type=delivery-status"), "{report_text}");
+    assert!(report_text.contains("Final-Recipient: rfc822; reject@example.org"));
+    assert!(report_text.contains("Status: 5.1.1"));
+    assert!(report_text.contains("no such user here"), "the smarthost's words reach the sender");
+    assert!(!report_text.contains("later@example.org"), "only the failed recipient is reported");
+
+    // later@ is tried again after a minute, not before.
+    let rows = server.state.store.due_outbound(i64::MAX, 10).await.expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].recipients, vec!["later@example.org".to_owned()]);
+    assert_eq!(rows[0].attempts, 1);
+    assert_eq!(rows[0].next_attempt_at, START + 60);
+    assert!(rows[0].last_error.as_deref().unwrap_or_default().contains("451"), "{:?}", rows[0].last_error);
+    let report = plico_server::outbound::run_due(&server.state).await.expect("runs");
+    assert_eq!(report, Default::default(), "nothing is due yet");
+    server.clock.advance(61);
+    let report = plico_server::outbound::run_due(&server.state).await.expect("runs");
+    assert_eq!(report.deferred, 1);
+    let rows = server.state.store.due_outbound(i64::MAX, 10).await.expect("rows");
+    assert_eq!((rows[0].attempts, rows[0].next_attempt_at), (2, START + 61 + 300), "the wait grows");
+
+    // After the give-up time, it bounces and the queue is empty.
+    server.clock.advance(120 * 3600);
+    let report = plico_server::outbound::run_due(&server.state).await.expect("runs");
+    assert_eq!(report.bounced, 1);
+    assert!(server.state.store.due_outbound(i64::MAX, 10).await.expect("rows").is_empty());
+    assert!(queue_files(&server).is_empty(), "the queue file is gone");
+    let inbox = folder_messages(&alice, FolderRole::Inbox).await;
+    assert_eq!(inbox.len(), 2);
+    let texts: Vec<String> = inbox.iter().map(|meta| inner_of(&server, &session, meta)).collect();
+    let gave_up = texts.iter().find(|text| text.contains("later@example.org")).expect("the second report");
+    assert!(gave_up.contains("Gave up after 120 hours") && gave_up.contains("Status: 4.4.7"), "{gave_up}");
+    assert_eq!(sink.received().len(), 1, "nothing else left");
+    no_plaintext_under(&server.state.config.data_dir);
+}
+
+#[tokio::test]
+async fn the_queue_survives_a_restart_and_sends_when_the_smarthost_comes_back() {
+    let sink = start_sink();
+    // First the smarthost is down: a port nobody listens on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("addr").port();
+    let server = TestServer::start_with(|config| with_smarthost(config, dead, None)).await;
+    let alice = server.client("10.0.0.1");
+    let session = signup(&alice, "alice").await;
+    let message = outside_message("alice@plico.test", "carol@example.net", "");
+    assert_eq!(send_outside(&alice, &session, &["carol@example.net"], &message).await.status, 200);
+    let report = plico_server::outbound::run_due(&server.state).await.expect("runs");
+    assert_eq!(report.deferred, 1, "no connection is a reason to wait, not to bounce");
+    assert!(sink.received().is_empty());
+
+    // The server stops; it starts again on the same data directory, the smarthost now up.
+    let mut config = (*server.state.config).clone();
+    with_smarthost(&mut config, sink.port, None);
+    let data_dir = config.data_dir.clone();
+    drop(server.router);
+    let state = plico_server::AppState::open(config, server.clock.clone()).await.expect("restarts");
+    server.clock.advance(60);
+    let report = plico_server::outbound::run_due(&state).await.expect("runs");
+    assert_eq!(report.delivered, 1, "{report:?}");
+    let received = sink.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].0, message, "unsigned without a DKIM key, and otherwise as it was sent");
+    assert!(all_files(&data_dir.join("queue")).is_empty());
+    drop(state);
+}
+
+#[tokio::test]
+async fn outside_packages_that_are_wrong_are_refused_by_name_and_nothing_is_queued() {
+    let sink = start_sink();
+    let server = TestServer::start_with(|config| with_smarthost(config, sink.port, None)).await;
+    let alice = server.client("10.0.0.1");
+    let session = signup(&alice, "alice").await;
+    let good = outside_message("alice@plico.test", "bob@example.org", "");
+    let cases: Vec<(&str, Vec<&str>, Vec<u8>)> = vec![
+        ("wrong_sender", vec!["bob@example.org"], outside_message("mallory@plico.test", "bob@example.org", "")),
+        ("wrong_sender", vec!["bob@example.org"], outside_message("ceo@bank.example", "bob@example.org", "")),
+        (
+            "bcc_header",
+            vec!["bob@example.org"],
+            outside_message("alice@plico.test", "x@example.org", "Bcc: eve@example.org\r\n"),
+        ),
+        ("bad_recipient", vec!["bob@example.org\r\nRCPT TO:<x@y.org>"], good.clone()),
+        ("bad_recipient", vec!["bob"], good.clone()),
+        ("bad_recipient", vec!["carol@plico.test"], good.clone()),
+        ("wrong_sender", vec!["bob@example.org"], b"\x00\x01 not mail".to_vec()),
+    ];
+    for (code, recipients, message) in cases {
+        let response = send_outside(&alice, &session, &recipients, &message).await;
+        assert_eq!(response.status, 422, "{code}: {}", String::from_utf8_lossy(&response.body));
+        assert_eq!(response.error_code(), code, "{}", response.json());
+        assert!(!response.json()["error"]["message"].as_str().unwrap_or_default().is_empty());
+    }
+    assert!(queue_files(&server).is_empty(), "nothing was queued");
+    assert!(folder_messages(&alice, FolderRole::Sent).await.is_empty(), "and nothing was filed as sent");
+
+    // Without a smarthost, the server says it sends only at home.
+    let home = TestServer::start().await;
+    let bob = home.client("10.0.0.2");
+    let bob_session = signup(&bob, "bob").await;
+    let response =
+        send_outside(&bob, &bob_session, &["x@example.org"], &outside_message("bob@plico.test", "x@example.org", ""))
+            .await;
+    assert_eq!(response.status, 422);
+    assert_eq!(response.error_code(), "no_outside_mail");
+    assert!(response.json()["error"]["message"].as_str().unwrap_or_default().contains("smarthost"));
+}
