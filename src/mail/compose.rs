@@ -15,6 +15,16 @@ pub fn split_addresses(field: &str) -> Vec<String> {
     field.split([',', ';', ' ', '\n']).map(str::trim).filter(|part| !part.is_empty()).map(str::to_owned).collect()
 }
 
+/// The recipients outside `domain` (bare names are local): Plico knows no key for them, so
+/// they get signed mail that is not end-to-end encrypted, and the composer says so first.
+pub fn outside_addresses(fields: [&str; 3], domain: &str) -> Vec<String> {
+    fields
+        .iter()
+        .flat_map(|field| split_addresses(field))
+        .filter(|address| address.rsplit_once('@').is_some_and(|(_, at)| !at.eq_ignore_ascii_case(domain)))
+        .collect()
+}
+
 /// The first address in a field that cannot be an e-mail address, to name it before sending.
 pub fn first_malformed(addresses: &[String]) -> Option<&str> {
     addresses
@@ -164,6 +174,7 @@ pub fn ComposePage() -> impl IntoView {
     let (stage, set_stage) = signal(None::<WorkerStage>);
     let busy = RwSignal::new(false);
 
+    let outside = move || outside_addresses([&to.get(), &cc.get(), &bcc.get()], &session.domain.get());
     // What is on screen, as the worker takes it.
     let snapshot = move || {
         let (in_reply_to, references, forward_attachments_of) = threading.get_value();
@@ -178,6 +189,12 @@ pub fn ComposePage() -> impl IntoView {
             attachments: attachments.get_untracked(),
             forward_attachments_of,
             draft_id: draft_id.get_untracked(),
+            // The notice below has said so since the first outside address was typed.
+            send_unencrypted: !outside_addresses(
+                [&to.get_untracked(), &cc.get_untracked(), &bcc.get_untracked()],
+                &session.domain.get_untracked(),
+            )
+            .is_empty(),
         }
     };
 
@@ -342,7 +359,9 @@ pub fn ComposePage() -> impl IntoView {
             <section class="compose" aria-labelledby="compose-title">
                 <div class="compose-header">
                     <h1 id="compose-title">{move || if draft_id.get().is_some() { "Draft" } else { "New message" }}</h1>
-                    <span class="badge-e2e">"End-to-end encrypted"</span>
+                    <span class="badge-e2e" class:plain=move || !outside().is_empty()>
+                        {move || if outside().is_empty() { "End-to-end encrypted" } else { "Not end-to-end encrypted" }}
+                    </span>
                 </div>
                 <form on:submit=on_submit novalidate>
                     <label for="compose-to">"To"</label>
@@ -381,12 +400,15 @@ pub fn ComposePage() -> impl IntoView {
                             </li>
                         }).collect_view()}
                     </ul>
-                    <p class="hint">"Encrypted in this browser to every recipient and to you, and signed with your key. Recipients must have a Plico address here for now."</p>
+                    <p class="hint">"Encrypted in this browser to every Plico recipient and to you, and signed with your key."</p>
+                    {move || { let names = outside(); (!names.is_empty()).then(|| view! {
+                        <p class="notice-plain" role="note">{format!("Not end-to-end encrypted: Plico knows no key for {}. They get a signed message that the servers it passes through can read.", names.join(", "))}</p>
+                    }) }}
                     <ErrorText message=error/>
                     <StageProgress stage=stage/>
                     <div class="compose-actions">
                         <button type="submit" class="button primary send" disabled=move || busy.get()>
-                            {move || if busy.get() { "Sending…" } else { "Send encrypted" }}
+                            {move || if busy.get() { "Sending…" } else if outside().is_empty() { "Send encrypted" } else { "Send without end-to-end encryption" }}
                         </button>
                         <button type="button" class="button ghost" disabled=move || busy.get() on:click=on_discard>"Discard"</button>
                         <span class="draft-state" role="status" aria-live="polite" data-saves=move || saves.get()>{move || match draft_state.get() {
@@ -405,6 +427,13 @@ pub fn ComposePage() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outside_recipients_are_the_ones_at_other_domains() {
+        let outside = outside_addresses(["bob, dave@Example.org", "carol@PLICO.test", "eve@x.net"], "plico.test");
+        assert_eq!(outside, ["dave@Example.org", "eve@x.net"]);
+        assert!(outside_addresses(["bob", "", ""], "plico.test").is_empty());
+    }
 
     #[test]
     fn recipients_are_split_and_malformed_ones_named() {

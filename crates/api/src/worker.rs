@@ -81,6 +81,9 @@ pub struct OutgoingMessage {
     pub forward_attachments_of: Option<String>,
     /// The draft this message is written in: saving replaces it, sending removes it.
     pub draft_id: Option<String>,
+    /// The composer showed that mail to outside recipients without a known key is not
+    /// end-to-end encrypted, and the user sends anyway.
+    pub send_unencrypted: bool,
 }
 
 /// A folder as the UI shows it: a system folder's role, or a user folder's opened name.

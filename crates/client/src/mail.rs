@@ -36,6 +36,12 @@ pub struct Outgoing {
     pub references: Vec<String>,
     /// The draft this message was written in.
     pub draft_id: Option<String>,
+    /// Keys this device knows for recipients on other servers (imported by the user, found by
+    /// WKD, or carried by an Autocrypt header): `(address, armored certificate)`.
+    pub outside_keys: Vec<(String, String)>,
+    /// The user was told that mail to outside recipients without a known key is not end-to-end
+    /// encrypted, and sends it anyway (signed).
+    pub send_unencrypted: bool,
 }
 
 fn crypto(error: impl std::fmt::Display) -> FlowError {
@@ -148,6 +154,7 @@ async fn seal_and_upload<T: Transport, R: Renderer>(
         cc: draft.cc.clone(),
         message_id: draft.message_id.clone(),
         date: draft.date,
+        autocrypt: None,
     };
     let inner = render_bytes(renderer, RenderCommand::Compose(Box::new(draft))).await?;
     let ciphertext = encrypt_and_sign(&inner, certs, &session.secret_key).await.map_err(crypto)?;
@@ -194,12 +201,34 @@ pub async fn send<T: Transport, R: Renderer>(
         });
     }
     // Every key first: an unknown recipient is refused before anything leaves the browser.
+    // Addresses at this server's domain must be Plico accounts; the rest leave through the
+    // server's smarthost, encrypted when their key is known and otherwise signed.
+    let is_local = |address: &str| {
+        address.rsplit_once('@').is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(&domain_of(session)))
+    };
     let mut certs = Vec::with_capacity(everyone.len() + 1);
     let mut unknown = Vec::new();
-    for address in &everyone {
-        match fetch_cert(transport, address).await? {
-            Some(cert) => certs.push(cert),
-            None => unknown.push(address.trim().to_owned()),
+    let mut local = Vec::new();
+    let mut keyed: Vec<(String, Certificate)> = Vec::new();
+    let mut unkeyed = Vec::new();
+    for address in everyone.iter().map(|address| address.trim().to_owned()) {
+        if is_local(&address) {
+            match fetch_cert(transport, &address).await? {
+                Some(cert) => certs.push(cert),
+                None => unknown.push(address.clone()),
+            }
+            local.push(address);
+            continue;
+        }
+        plico_api::address::check_mail_address(&address).map_err(|why| FlowError::Api {
+            status: 0,
+            code: "bad_recipient".into(),
+            message: format!("Cannot send to this address: {why}. Nothing was sent."),
+        })?;
+        let known = outgoing.outside_keys.iter().find(|(known, _)| known.eq_ignore_ascii_case(&address));
+        match known {
+            Some((_, armored)) => keyed.push((address, plico_pgp::parse_cert(armored.as_bytes()).map_err(crypto)?)),
+            None => unkeyed.push(address),
         }
     }
     if !unknown.is_empty() {
@@ -209,21 +238,90 @@ pub async fn send<T: Transport, R: Renderer>(
             message: format!("No Plico account and no key for: {}. Nothing was sent.", unknown.join(", ")),
         });
     }
-    certs.push(plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?);
+    if !unkeyed.is_empty() && !outgoing.send_unencrypted {
+        return Err(FlowError::Api {
+            status: 0,
+            code: "not_end_to_end".into(),
+            message: format!(
+                "Not end-to-end encrypted: Plico knows no key for {}. Confirm to send it signed, readable by the \
+                 servers it passes through. Nothing was sent.",
+                unkeyed.join(", ")
+            ),
+        });
+    }
+    let own_cert = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
+    certs.push(own_cert.clone());
 
     // Bcc recipients get the message through the envelope only.
     let draft = compose(session, outgoing, [to.as_slice(), cc.as_slice(), &[]], now);
+    let external = outside_packages(renderer, session, &draft, &own_cert, &keyed, &unkeyed, progress).await?;
     let (stored, sealed_summary) = seal_and_upload(transport, renderer, session, draft, &certs, progress).await?;
     progress(WorkerStage::Sending);
     let request = SendRequest {
-        recipients: everyone.iter().map(|address| address.trim().to_owned()).collect(),
-        external: Vec::new(),
+        recipients: local,
+        external,
         blob_hash: stored.hash,
         size: stored.size,
         sealed_summary,
         draft_id: outgoing.draft_id.clone(),
     };
     call_json(transport, "POST", "/messages/send", Some(&request)).await
+}
+
+/// The copies for recipients on other servers, as they are to leave: one PGP/MIME message
+/// encrypted to every recipient whose key is known (and to the sender), one `multipart/signed`
+/// message for the rest. Both carry the sender's key in an Autocrypt header, the same
+/// Message-ID as the Sent copy, and no Bcc.
+async fn outside_packages<R: Renderer>(
+    renderer: &R,
+    session: &UnlockedSession,
+    draft: &Draft,
+    own_cert: &Certificate,
+    keyed: &[(String, Certificate)],
+    unkeyed: &[String],
+    progress: &dyn Fn(WorkerStage),
+) -> Result<Vec<plico_api::mail::ExternalPackage>, FlowError> {
+    if keyed.is_empty() && unkeyed.is_empty() {
+        return Ok(Vec::new());
+    }
+    progress(WorkerStage::Encrypting);
+    let keydata = plico_pgp::public_cert_bytes(own_cert).map_err(crypto)?;
+    let outer = OuterHeaders {
+        from: draft.from.clone(),
+        to: draft.to.clone(),
+        cc: draft.cc.clone(),
+        message_id: draft.message_id.clone(),
+        date: draft.date,
+        autocrypt: Some(plico_mime::autocrypt_value(&session.account.address, &keydata)),
+    };
+    let inner = render_bytes(renderer, RenderCommand::Compose(Box::new(draft.clone()))).await?;
+    let mut packages = Vec::with_capacity(2);
+    if !keyed.is_empty() {
+        let mut recipients: Vec<Certificate> = keyed.iter().map(|(_, cert)| cert.clone()).collect();
+        recipients.push(own_cert.clone());
+        let ciphertext = encrypt_and_sign(&inner, &recipients, &session.secret_key).await.map_err(crypto)?;
+        let armored = String::from_utf8(ciphertext).map_err(crypto)?;
+        let command = RenderCommand::Wrap { outer: Box::new(outer.clone()), armored };
+        let message = render_bytes(renderer, command).await?;
+        packages.push(plico_api::mail::ExternalPackage {
+            recipients: keyed.iter().map(|(address, _)| address.clone()).collect(),
+            message: BASE64.encode(message),
+        });
+    }
+    if !unkeyed.is_empty() {
+        let signature = plico_pgp::sign_detached(&inner, &session.secret_key).map_err(crypto)?;
+        let signature = String::from_utf8(signature).map_err(crypto)?;
+        let command = RenderCommand::WrapSigned {
+            outer: Box::new(outer),
+            subject: draft.subject.clone(),
+            signed: inner,
+            signature,
+        };
+        let message = render_bytes(renderer, command).await?;
+        packages
+            .push(plico_api::mail::ExternalPackage { recipients: unkeyed.to_vec(), message: BASE64.encode(message) });
+    }
+    Ok(packages)
 }
 
 /// Saves `outgoing` as a draft, encrypted to the user's own key only (Bcc included): a new

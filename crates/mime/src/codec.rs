@@ -103,7 +103,86 @@ pub fn wrap_pgp_mime(outer: &OuterHeaders, armored_ciphertext: &str) -> Result<V
     if !outer.cc.is_empty() {
         builder = builder.cc(address_list(&outer.cc));
     }
+    if let Some(autocrypt) = &outer.autocrypt {
+        builder = builder.header("Autocrypt", mail_builder::headers::raw::Raw::new(autocrypt.as_str()));
+    }
     builder.write_to_vec().map_err(|error| MimeError::Write(error.to_string()))
+}
+
+/// Wraps a MIME entity and its detached signature as `multipart/signed` (RFC 3156): mail to
+/// someone whose key is unknown. `signed` goes in byte for byte: it is what the signature
+/// covers (the part's content up to the CRLF that belongs to the next boundary, RFC 2046
+/// section 5.1.1), so it must be 7-bit CRLF text, as [`compose_inner`] writes it. The outer
+/// headers carry the real Subject, since nothing here is encrypted.
+pub fn wrap_signed(
+    outer: &OuterHeaders,
+    subject: &str,
+    signed: &[u8],
+    armored_signature: &str,
+) -> Result<Vec<u8>, MimeError> {
+    if !signed.is_ascii() {
+        return Err(MimeError::Write("the signed part must be 7-bit text".into()));
+    }
+    let signature = MimePart::new(
+        ContentType::new("application/pgp-signature").attribute("name", "signature.asc"),
+        armored_signature,
+    )
+    .header("Content-Description", mail_builder::headers::text::Text::new("OpenPGP digital signature"));
+    let root = ContentType::new("multipart/signed")
+        .attribute("boundary", boundary(&outer.message_id, "signed"))
+        .attribute("micalg", "pgp-sha256")
+        .attribute("protocol", "application/pgp-signature");
+    let mut builder = MessageBuilder::new()
+        .subject(subject)
+        .message_id(outer.message_id.as_str())
+        .date(outer.date)
+        .body(MimePart::new(root, vec![MimePart::raw(signed), signature]));
+    if let Some(from) = &outer.from {
+        builder = builder.from(mailbox(from));
+    }
+    if !outer.to.is_empty() {
+        builder = builder.to(address_list(&outer.to));
+    }
+    if !outer.cc.is_empty() {
+        builder = builder.cc(address_list(&outer.cc));
+    }
+    if let Some(autocrypt) = &outer.autocrypt {
+        builder = builder.header("Autocrypt", mail_builder::headers::raw::Raw::new(autocrypt.as_str()));
+    }
+    builder.write_to_vec().map_err(|error| MimeError::Write(error.to_string()))
+}
+
+/// The first part of a `multipart/signed` message, exactly as a verifier must hash it, and the
+/// armored signature of its second part.
+pub fn unwrap_signed(message: &[u8]) -> Result<(Vec<u8>, Vec<u8>), MimeError> {
+    let parsed = MessageParser::new().parse(message).ok_or(MimeError::Unparsable)?;
+    let root = parsed.parts.first().ok_or(MimeError::NotPgpMime("it is not multipart/signed"))?;
+    let boundary = root
+        .content_type()
+        .filter(|ct| {
+            ct.ctype().eq_ignore_ascii_case("multipart")
+                && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("signed"))
+        })
+        .and_then(|ct| ct.attribute("boundary"))
+        .ok_or(MimeError::NotPgpMime("it is not multipart/signed"))?;
+    let delimiter = format!("\r\n--{boundary}");
+    let find = |haystack: &[u8], from: usize| {
+        haystack[from..].windows(delimiter.len()).position(|w| w == delimiter.as_bytes()).map(|at| at + from)
+    };
+    let first = find(message, 0).ok_or(MimeError::NotPgpMime("it is not multipart/signed"))?;
+    let start = message[first + delimiter.len()..]
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|at| first + delimiter.len() + at + 2)
+        .ok_or(MimeError::NotPgpMime("it is not multipart/signed"))?;
+    let end = find(message, start).ok_or(MimeError::NotPgpMime("it is not multipart/signed"))?;
+    let signature = parsed
+        .parts
+        .iter()
+        .find(|part| part.content_type().is_some_and(|ct| ct.subtype() == Some("pgp-signature")))
+        .map(|part| part.contents().to_vec())
+        .ok_or(MimeError::NotPgpMime("it is not multipart/signed"))?;
+    Ok((message[start..end].to_vec(), signature))
 }
 
 /// Takes the OpenPGP message out of a PGP/MIME message.

@@ -14,6 +14,14 @@ pub enum RenderCommand {
     Compose(Box<Draft>),
     /// [`crate::wrap_pgp_mime`].
     Wrap { outer: Box<OuterHeaders>, armored: String },
+    /// [`crate::wrap_signed`].
+    WrapSigned {
+        outer: Box<OuterHeaders>,
+        subject: String,
+        #[serde(with = "serde_bytes")]
+        signed: Vec<u8>,
+        signature: String,
+    },
     /// [`crate::unwrap_pgp_mime`].
     Unwrap(#[serde(with = "serde_bytes")] Vec<u8>),
     /// [`crate::parse`], then, when `sanitize` is set, the HTML body through the sanitiser
@@ -53,6 +61,9 @@ pub fn run(command: RenderCommand) -> Result<RenderOutcome, String> {
     match command {
         RenderCommand::Compose(draft) => crate::compose_inner(&draft).map(RenderOutcome::Bytes),
         RenderCommand::Wrap { outer, armored } => crate::wrap_pgp_mime(&outer, &armored).map(RenderOutcome::Bytes),
+        RenderCommand::WrapSigned { outer, subject, signed, signature } => {
+            crate::wrap_signed(&outer, &subject, &signed, &signature).map(RenderOutcome::Bytes)
+        }
         RenderCommand::Unwrap(message) => crate::unwrap_pgp_mime(&message).map(RenderOutcome::Bytes),
         RenderCommand::Parse { message, sanitize } => crate::parse(&message).map(|mut parsed| {
             if sanitize {

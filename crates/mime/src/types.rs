@@ -63,13 +63,29 @@ pub struct Draft {
 }
 
 /// The headers the outer layer shows: what delivery needs, and a placeholder Subject.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct OuterHeaders {
     pub from: Option<Mailbox>,
     pub to: Vec<Mailbox>,
     pub cc: Vec<Mailbox>,
     pub message_id: String,
     pub date: i64,
+    /// The value of an `Autocrypt:` header ([`autocrypt_value`]), for mail that leaves Plico.
+    pub autocrypt: Option<String>,
+}
+
+/// The value of an `Autocrypt:` header (Autocrypt Level 1) carrying `address`'s public key
+/// (`keydata`, the binary certificate). The base64 comes in space-separated runs, where the
+/// header writer folds the line; readers ignore the whitespace.
+pub fn autocrypt_value(address: &str, keydata: &[u8]) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(keydata);
+    let mut value = format!("addr={address}; prefer-encrypt=mutual; keydata=");
+    for chunk in encoded.as_bytes().chunks(76) {
+        value.push(' ');
+        value.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+    }
+    value
 }
 
 /// A message as the reader shows it.

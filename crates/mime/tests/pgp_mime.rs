@@ -76,6 +76,7 @@ fn outer(draft: &Draft) -> OuterHeaders {
         cc: draft.cc.clone(),
         message_id: draft.message_id.clone(),
         date: draft.date,
+        autocrypt: None,
     }
 }
 
@@ -177,4 +178,36 @@ fn gnupg_decrypts_and_verifies_a_plico_pgp_mime_message() {
     assert_eq!(parsed.subject, original.subject);
     assert_eq!(parsed.attachments, original.attachments);
     let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn a_signed_wrapper_carries_the_part_byte_for_byte_and_the_real_subject() {
+    let inner = plico_mime::compose_inner(&draft()).expect("composes");
+    let outer = plico_mime::OuterHeaders {
+        autocrypt: Some(plico_mime::autocrypt_value("alice@plico.test", &[7u8; 200])),
+        ..outer(&draft())
+    };
+    let message = plico_mime::wrap_signed(
+        &outer,
+        "Lunch on Friday?",
+        &inner,
+        "-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n",
+    )
+    .expect("wraps");
+    let (part, signature) = plico_mime::unwrap_signed(&message).expect("unwraps");
+    assert_eq!(part, inner, "the signed part is exactly what was signed");
+    assert!(String::from_utf8_lossy(&signature).contains("BEGIN PGP SIGNATURE"));
+    let text = String::from_utf8(message.clone()).expect("utf-8");
+    assert!(text.contains("micalg=\"pgp-sha256\""), "{text}");
+    assert!(text.contains("Subject: Lunch on Friday?"));
+    let autocrypt = text
+        .lines()
+        .position(|line| line.starts_with("Autocrypt: addr=alice@plico.test; prefer-encrypt=mutual; keydata="))
+        .expect("Autocrypt header");
+    let folded: Vec<&str> = text.lines().skip(autocrypt + 1).take_while(|line| line.starts_with([' ', '\t'])).collect();
+    assert_eq!(folded.len(), 3, "folded onto continuation lines: {text}");
+    assert!(text.lines().all(|line| line.len() <= 998), "no line over RFC 5322's limit");
+    let parsed = plico_mime::parse(&message).expect("parses");
+    assert_eq!(parsed.subject, "Lunch on Friday?");
+    assert!(plico_mime::wrap_signed(&outer, "x", "héllo".as_bytes(), "sig").is_err(), "8-bit would not survive relays");
 }

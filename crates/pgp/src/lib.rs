@@ -250,6 +250,59 @@ pub fn encrypt_and_sign(plaintext: &[u8], recipients: &[Cert], signer: &Cert) ->
     Ok(armor::armor_message(&sink, !all_support_aead(recipients)))
 }
 
+/// A detached signature over `data` (a binary-mode signature, SHA-256), armored: the second part
+/// of a PGP/MIME `multipart/signed` message (RFC 3156, `micalg=pgp-sha256`), which is what mail
+/// to someone whose key is unknown carries.
+pub fn sign_detached(data: &[u8], signer: &Cert) -> Result<Vec<u8>, PgpError> {
+    let policy = StandardPolicy::new();
+    let keypair = signing_keypair(&policy, signer)?;
+    let mut sink = Vec::with_capacity(256);
+    let message = Message::new(&mut sink);
+    let mut writer = Signer::new(message, keypair)
+        .map_err(other)?
+        .detached()
+        .hash_algo(openpgp::types::HashAlgorithm::SHA256)
+        .map_err(other)?
+        .build()
+        .map_err(other)?;
+    writer.write_all(data).map_err(other)?;
+    writer.finalize().map_err(other)?;
+    Ok(armor::armor(armor::Kind::Signature, &sink, true))
+}
+
+/// Checks a detached signature over `data` by `cert`.
+pub fn verify_detached(data: &[u8], armored_signature: &[u8], cert: &Cert) -> SignatureStatus {
+    use openpgp::parse::stream::DetachedVerifierBuilder;
+    let policy = StandardPolicy::new();
+    let helper = DetachedHelper { cert, good: false };
+    let verified = DetachedVerifierBuilder::from_bytes(armored_signature)
+        .and_then(|builder| builder.with_policy(&policy, None, helper))
+        .and_then(|mut verifier| verifier.verify_bytes(data).map(|()| verifier.into_helper().good));
+    match verified {
+        Ok(true) => SignatureStatus::Valid { signer: fingerprint_hex(cert) },
+        _ => SignatureStatus::Bad,
+    }
+}
+
+struct DetachedHelper<'a> {
+    cert: &'a Cert,
+    good: bool,
+}
+
+impl VerificationHelper for DetachedHelper<'_> {
+    fn get_certs(&mut self, _ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
+        Ok(vec![self.cert.clone()])
+    }
+    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
+        for layer in structure {
+            if let MessageLayer::SignatureGroup { results } = layer {
+                self.good |= results.iter().any(|result| result.is_ok());
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Encrypts `plaintext` to every recipient without signing (what a server does for mail that
 /// arrives in plaintext: it holds no signing key of the user's). Returns an armored message.
 pub fn encrypt_to(plaintext: &[u8], recipients: &[Cert]) -> Result<Vec<u8>, PgpError> {

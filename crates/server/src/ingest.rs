@@ -303,6 +303,7 @@ fn prepare(raw: &[u8], trace: &str, received_at: i64) -> Result<Prepared, Refusa
         cc: parsed.cc.clone(),
         message_id: parsed.message_id.clone().unwrap_or_default(),
         date: parsed.date.unwrap_or(received_at),
+        autocrypt: None,
     };
     Ok(Prepared::Plain {
         trace: trace.to_owned(),

@@ -40,6 +40,7 @@ pub async fn seed(state: &AppState, name: &str, count: usize) -> Result<(), Stri
         cc: Vec::new(),
         message_id: draft.message_id.clone(),
         date: now,
+        autocrypt: None,
     };
     let message = plico_mime::wrap_pgp_mime(&outer, &armored).map_err(|e| e.to_string())?;
     let hash = state.blobs.put(&message).map_err(|e| e.to_string())?;

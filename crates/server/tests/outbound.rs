@@ -153,6 +153,7 @@ async fn send_outside(
         cc: vec![],
         message_id: "outbound-test@plico.test".into(),
         date: START,
+        autocrypt: None,
     };
     let blob = plico_mime::wrap_pgp_mime(&outer, &armored).expect("wraps");
     let upload = client
@@ -344,4 +345,138 @@ async fn outside_packages_that_are_wrong_are_refused_by_name_and_nothing_is_queu
     assert_eq!(response.status, 422);
     assert_eq!(response.error_code(), "no_outside_mail");
     assert!(response.json()["error"]["message"].as_str().unwrap_or_default().contains("smarthost"));
+}
+
+/// GnuPG in its own home: runs `gpg` with `args` on `stdin`; returns stdout and the status lines.
+struct Gpg(tempfile::TempDir);
+
+impl Gpg {
+    fn new() -> Gpg {
+        Gpg(tempfile::tempdir().expect("gnupg home"))
+    }
+
+    fn run(&self, args: &[&str], stdin: &[u8]) -> (Vec<u8>, String) {
+        use std::io::Write;
+        let mut child = Command::new("gpg")
+            .env("GNUPGHOME", self.0.path())
+            .args(["--batch", "--yes", "--quiet", "--status-fd", "2", "--trust-model", "always"])
+            .args(["--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gpg runs (Debian gnupg)");
+        child.stdin.take().expect("stdin").write_all(stdin).expect("writes");
+        let output = child.wait_with_output().expect("gpg finishes");
+        let status = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "gpg {args:?}: {status}");
+        (output.stdout, status)
+    }
+}
+
+#[tokio::test]
+async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_and_gnupg_reads_both() {
+    use plico_client::mail::{send, LocalRenderer, Outgoing};
+    let sink = start_sink();
+    let server = TestServer::start_with(|config| with_smarthost(config, sink.port, None)).await;
+    let alice_client = server.client("10.0.0.1");
+    let bob_client = server.client("10.0.0.2");
+    let alice = signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+
+    // The outside peer: GnuPG with its own key, which Alice's device knows.
+    let gpg = Gpg::new();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pgp/tests/data");
+    gpg.run(&["--import"], &std::fs::read(fixtures.join("gpg-peer.sec.asc")).expect("fixture"));
+    gpg.run(&["--import"], alice.account.public_cert.as_bytes());
+    let (peer_key, _) = gpg.run(&["--armor", "--export", "gpg-peer@example.org"], b"");
+    let peer_key = String::from_utf8(peer_key).expect("armored");
+
+    let outgoing = Outgoing {
+        to: vec!["bob".into(), "gpg-peer@example.org".into()],
+        cc: vec!["plain@example.net".into()],
+        subject: "Quarterly figures".into(),
+        text: format!("The body says {MARKER}."),
+        outside_keys: vec![("GPG-peer@example.org".into(), peer_key)],
+        ..Outgoing::default()
+    };
+
+    // Until the user has seen the notice, a recipient without a key stops the send.
+    let refused = send(&alice_client, &LocalRenderer, &alice, &outgoing, START, &|_| {}).await.expect_err("refused");
+    assert!(
+        refused.to_string().contains("Not end-to-end encrypted") && refused.to_string().contains("plain@example.net"),
+        "{refused}"
+    );
+    assert!(queue_files(&server).is_empty());
+
+    let confirmed = Outgoing { send_unencrypted: true, ..outgoing };
+    let receipt = send(&alice_client, &LocalRenderer, &alice, &confirmed, START, &|_| {}).await.expect("sends");
+    assert_eq!((receipt.delivered, receipt.queued), (1, 2));
+    let bob_inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    assert_eq!(bob_inbox.len(), 1, "bob got it inside Plico");
+    assert!(inner_of(&server, &bob, &bob_inbox[0]).contains("Quarterly figures"), "and it opens with his key");
+    no_plaintext_under(&server.state.config.data_dir);
+
+    let report = plico_server::outbound::run_due(&server.state).await.expect("runs");
+    assert_eq!(report.delivered, 2, "{report:?}");
+    let received = sink.received();
+    assert_eq!(received.len(), 2);
+    let by_recipient = |address: &str| {
+        received
+            .iter()
+            .find(|(_, envelope)| envelope["rcpt_tos"] == serde_json::json!([address]))
+            .expect("delivered")
+            .0
+            .clone()
+    };
+
+    // The encrypted copy: GnuPG decrypts it and finds Alice's good signature.
+    let encrypted = by_recipient("gpg-peer@example.org");
+    let text = String::from_utf8_lossy(&encrypted).into_owned();
+    assert!(!text.contains(MARKER) && !text.contains("Quarterly figures"), "nothing readable outside the encryption");
+    assert!(text.contains("multipart/encrypted"));
+    assert!(!text.contains("Bcc"), "no Bcc leaves");
+    let ciphertext = plico_mime::unwrap_pgp_mime(&encrypted).expect("PGP/MIME");
+    let (plaintext, status) = gpg.run(&["--decrypt"], &ciphertext);
+    let fingerprint =
+        plico_pgp::fingerprint_hex(&plico_pgp::parse_cert(alice.account.public_cert.as_bytes()).expect("cert"));
+    assert!(status.contains("GOODSIG") && status.contains("VALIDSIG"), "{status}");
+    assert!(status.to_ascii_uppercase().contains(&fingerprint.to_ascii_uppercase()), "signed by Alice's key: {status}");
+    let plaintext = String::from_utf8(plaintext).expect("utf-8");
+    assert!(plaintext.contains("Quarterly figures") && plaintext.contains(MARKER), "{plaintext}");
+
+    // The signed copy: readable, and GnuPG verifies its detached signature.
+    let signed = by_recipient("plain@example.net");
+    let text = String::from_utf8_lossy(&signed).into_owned();
+    assert!(text.contains("multipart/signed") && text.contains("Subject: Quarterly figures"), "{text}");
+    let (part, signature) = plico_mime::unwrap_signed(&signed).expect("multipart/signed");
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("part"), &part).expect("part");
+    std::fs::write(dir.path().join("part.asc"), &signature).expect("signature");
+    let (_, status) = gpg.run(
+        &[
+            "--verify",
+            dir.path().join("part.asc").to_str().expect("path"),
+            dir.path().join("part").to_str().expect("path"),
+        ],
+        b"",
+    );
+    assert!(status.contains("GOODSIG") && status.contains("VALIDSIG"), "{status}");
+    let mut altered = part.clone();
+    let at = altered.windows(MARKER.len()).position(|w| w == MARKER.as_bytes()).expect("marker in the signed part");
+    altered[at] = b'X';
+    let own = plico_pgp::parse_cert(alice.account.public_cert.as_bytes()).expect("cert");
+    assert!(matches!(plico_pgp::verify_detached(&part, &signature, &own), plico_pgp::SignatureStatus::Valid { .. }));
+    assert_eq!(plico_pgp::verify_detached(&altered, &signature, &own), plico_pgp::SignatureStatus::Bad);
+
+    // Both carry Alice's key in an Autocrypt header that GnuPG can import.
+    for message in [&encrypted, &signed] {
+        let headers = mail_parser::MessageParser::new().parse_headers(message.as_slice()).expect("headers");
+        let autocrypt = headers.header_raw("Autocrypt").expect("an Autocrypt header");
+        let keydata: String = autocrypt.split("keydata=").nth(1).expect("keydata").split_whitespace().collect();
+        assert!(autocrypt.contains("addr=alice@plico.test"), "{autocrypt}");
+        let key = plico_pgp::parse_cert(&BASE64.decode(keydata).expect("base64")).expect("a certificate");
+        assert_eq!(plico_pgp::fingerprint_hex(&key), fingerprint);
+    }
 }

@@ -275,6 +275,7 @@ async fn mail_already_encrypted_as_pgp_mime_is_stored_as_it_came() {
         cc: Vec::new(),
         message_id: "pgp.mime@example.org".into(),
         date: START,
+        autocrypt: None,
     };
     let message = plico_mime::wrap_pgp_mime(&outer, &armored).expect("wraps");
     let mut smtp = Client::connect(address).await;
@@ -345,6 +346,7 @@ From: GnuPG Peer <gpg-peer@example.org>\r\n\r\nHello from GnuPG over SMTP.\r\n";
         cc: Vec::new(),
         message_id: "gpg.ingress@example.org".into(),
         date: START,
+        autocrypt: None,
     };
     let message = plico_mime::wrap_pgp_mime(&outer, &String::from_utf8(armored).expect("armor")).expect("wraps");
     let mut smtp = Client::connect(address).await;
