@@ -206,15 +206,23 @@ pub enum Outcome {
     },
 }
 
+/// A reply as the server wrote it: code, enhanced status code when it sent one, and text.
+fn reply_text(code: u16, esc: [u8; 3], message: &str) -> String {
+    match esc {
+        [0, _, _] => format!("{code} {}", message.trim()),
+        [class, subject, detail] => format!("{code} {class}.{subject}.{detail} {}", message.trim()),
+    }
+}
+
 fn outcome_of(error: &mail_send::Error) -> Outcome {
     match error {
         mail_send::Error::UnexpectedReply(reply) if reply.code >= 500 => {
             let [class, subject, detail] = reply.esc;
             let status = if class == 5 { format!("{class}.{subject}.{detail}") } else { "5.0.0".into() };
-            Outcome::Permanent { reply: format!("{} {}", reply.code, reply.message.trim()), status }
+            Outcome::Permanent { reply: reply_text(reply.code, reply.esc, &reply.message), status }
         }
         mail_send::Error::UnexpectedReply(reply) | mail_send::Error::AuthenticationFailed(reply) => {
-            Outcome::Temporary(format!("{} {}", reply.code, reply.message.trim()))
+            Outcome::Temporary(reply_text(reply.code, reply.esc, &reply.message))
         }
         other => Outcome::Temporary(other.to_string()),
     }
@@ -447,7 +455,8 @@ pub fn status_report(
          Date: {}\r\nMessage-ID: <{id}@{domain}>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
          Content-Type: multipart/report; report-type=delivery-status; boundary=\"{boundary}\"\r\n\r\n\
          --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\
-         --{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n{status}\r\n",
+         --{boundary}\r\nContent-Type: message/delivery-status\r\n\
+         Content-Disposition: attachment; filename=\"delivery-status.txt\"\r\n\r\n{status}\r\n",
         one_line(&row.mail_from),
         failed.len(),
         if failed.len() == 1 { "" } else { "s" },
@@ -455,7 +464,13 @@ pub fn status_report(
     )
     .into_bytes();
     if let Some(original) = original {
-        report.extend_from_slice(format!("--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n").as_bytes());
+        report.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\
+                 Content-Disposition: attachment; filename=\"original-headers.txt\"\r\n\r\n"
+            )
+            .as_bytes(),
+        );
         report.extend_from_slice(header_section(original));
         report.extend_from_slice(b"\r\n");
     }

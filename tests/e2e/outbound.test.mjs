@@ -1,0 +1,135 @@
+// Mail to the outside, in the real app against the real server: the composer says "not
+// end-to-end encrypted" before an outside recipient without a known key gets mail; the server's
+// queue hands the message to a smarthost (aiosmtpd with STARTTLS and AUTH, tests/peers), and a
+// permanent refusal comes back as a delivery status notification in the sender's Inbox.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { startServer, startBrowser, screenshot, signUp } from './harness.mjs';
+
+const MARKER = 'OUTBOUND-E2E-BODY-MARKER';
+let server;
+let sink;
+let sinkDir;
+let alice;
+
+function startSink() {
+  sinkDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-sink-'));
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', path.join(sinkDir, 'key.pem'), '-out', path.join(sinkDir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost'],
+  { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const script = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'peers', 'smtp_sink.py');
+  const child = spawn('/usr/bin/python3', [script, '--out', path.join(sinkDir, 'out'), '--cert', path.join(sinkDir, 'cert.pem'),
+    '--key', path.join(sinkDir, 'key.pem'), '--user', 'relay', '--password', 'relay-secret'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    readline.createInterface({ input: child.stdout }).once('line', (line) => {
+      const port = Number(line.replace(/^ready /, ''));
+      if (!port) reject(new Error(`the SMTP sink did not start: ${line}`));
+      resolve({ child, port });
+    });
+    child.once('exit', (code) => reject(new Error(`the SMTP sink exited (${code}); is python3-aiosmtpd installed?`)));
+  });
+}
+
+/** The messages the sink has received: [{ eml, envelope }]. */
+function received() {
+  const out = path.join(sinkDir, 'out');
+  if (!fs.existsSync(out)) return [];
+  return fs.readdirSync(out).filter((name) => name.endsWith('.eml') && !name.startsWith('.')).sort().map((name) => ({
+    eml: fs.readFileSync(path.join(out, name), 'latin1'),
+    envelope: JSON.parse(fs.readFileSync(path.join(out, name.replace(/\.eml$/, '.json')), 'utf8')),
+  }));
+}
+
+async function waitFor(check, what, timeout = 30_000) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+before(async () => {
+  sink = await startSink();
+  server = await startServer({ args: ['--smarthost', `localhost:${sink.port}`, '--smarthost-user', 'relay',
+    '--smarthost-password', 'relay-secret', '--smarthost-insecure-tls'] });
+  alice = await startBrowser();
+  await signUp(alice.page, server.baseUrl, 'alice');
+  await alice.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+});
+
+after(async () => {
+  await alice?.close();
+  await server?.stop();
+  sink?.child.kill();
+  if (sinkDir) fs.rmSync(sinkDir, { recursive: true, force: true });
+});
+
+test('an outside recipient is named as not end-to-end encrypted before sending, and the mail leaves signed', async () => {
+  const page = alice.page;
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByLabel('To', { exact: true }).fill('dana@example.org');
+  await page.getByLabel('Subject', { exact: true }).fill('OUTBOUND-E2E hello outside');
+  await page.getByLabel('Message', { exact: true }).fill(`Hello Dana, ${MARKER}.`);
+  const notice = page.getByRole('note').filter({ hasText: 'Not end-to-end encrypted: Plico knows no key for dana@example.org.' });
+  await notice.waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator('.compose-header .badge-e2e').textContent(), 'Not end-to-end encrypted');
+  await screenshot(page, '40-compose-outside-recipient');
+  await page.getByRole('button', { name: 'Send without end-to-end encryption' }).click();
+  await page.waitForURL('**/mail/sent', { timeout: 60_000 });
+
+  const [message] = await waitFor(() => { const all = received(); return all.length ? all : null; }, 'the smarthost to receive it');
+  assert.deepEqual(message.envelope.rcpt_tos, ['dana@example.org']);
+  assert.equal(message.envelope.mail_from, 'alice@plico.test');
+  assert.equal(message.envelope.user, 'relay');
+  assert.equal(message.envelope.tls, true);
+  assert.match(message.eml, /Content-Type: multipart\/signed;/);
+  assert.match(message.eml, /Subject: OUTBOUND-E2E hello outside/);
+  assert.match(message.eml, /Autocrypt: addr=alice@plico\.test; prefer-encrypt=mutual; keydata=/);
+  assert.match(message.eml, /-----BEGIN PGP SIGNATURE-----/);
+  assert.ok(message.eml.includes(MARKER), 'a signed message is readable: that is what the notice said');
+
+  // Nothing readable stays on the server's disk: the queue file was sealed, and it is gone.
+  const queue = path.join(server.dataDir, 'queue');
+  await waitFor(() => fs.readdirSync(queue).length === 0, 'the queue to empty');
+  const files = spawnSync('grep', ['-rl', MARKER, server.dataDir], { encoding: 'utf8' });
+  assert.equal(files.stdout.trim(), '', `plaintext found in ${files.stdout}`);
+
+  // Plico recipients alone: the composer is back to its encrypted promise.
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByLabel('To', { exact: true }).fill('bob');
+  assert.equal(await page.locator('.compose-header .badge-e2e').textContent(), 'End-to-end encrypted');
+  assert.equal(await page.getByRole('note').count(), 0);
+  await page.getByRole('button', { name: 'Discard' }).click();
+});
+
+test('a permanent refusal comes back as a delivery status notification in the Inbox', async () => {
+  const page = alice.page;
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByLabel('To', { exact: true }).fill('rejected-user@example.org');
+  await page.getByLabel('Subject', { exact: true }).fill('OUTBOUND-E2E will bounce');
+  await page.getByLabel('Message', { exact: true }).fill('This one cannot be delivered.');
+  await page.getByRole('button', { name: 'Send without end-to-end encryption' }).click();
+  await page.waitForURL('**/mail/sent', { timeout: 60_000 });
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Inbox/ }).click();
+  const row = page.locator('.message-row').filter({ hasText: 'Undelivered mail' }).first();
+  for (let i = 0; i < 60 && !(await row.count()); i++) {
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Sent/ }).click();
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Inbox/ }).click();
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await row.click({ timeout: 30_000 });
+  const text = await page.locator('.message-text').textContent({ timeout: 30_000 });
+  assert.match(text, /could not be delivered to this recipient/);
+  assert.match(text, /rejected-user@example\.org/);
+  assert.match(text, /550 5\.1\.1/);
+  await screenshot(page, '41-bounce-in-inbox');
+});
