@@ -47,6 +47,9 @@ export async function startServer({ smtp = false, reuse, args = reuse?.args ?? [
   const log = [];
   const smtpPort = reuse?.smtpPort ?? (smtp ? await freePort() : undefined);
   const smtpArgs = smtpPort ? ['--smtp', `127.0.0.1:${smtpPort}`] : [];
+  // SPF, DKIM and DMARC look up the senders' real domains unless a test names its own DNS server
+  // (tests/e2e must not depend on the Internet's DNS).
+  if (!args.includes('--mail-auth-dns')) smtpArgs.push('--mail-auth-dns', 'off');
   const child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--dist', dist, '--domain', 'plico.test', ...smtpArgs, ...args], {
     env: { ...process.env, PLICO_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -144,6 +144,11 @@ pub struct ServeConfig {
     #[arg(long = "dkim-selector", env = "PLICO_DKIM_SELECTOR", default_value = "plico")]
     pub dkim_selector: String,
 
+    /// Where SPF, DKIM and DMARC look names up: `system` (/etc/resolv.conf), a DNS server's
+    /// `IP:PORT`, or `off` (no checks; the reader then shows none).
+    #[arg(long = "mail-auth-dns", env = "PLICO_MAIL_AUTH_DNS", default_value = "system")]
+    pub mail_auth_dns: String,
+
     /// How long the outbound queue keeps retrying a recipient before it bounces the message.
     #[arg(long = "queue-give-up-hours", env = "PLICO_QUEUE_GIVE_UP_HOURS", default_value_t = 120)]
     pub queue_give_up_hours: u32,
@@ -192,6 +197,7 @@ impl ServeConfig {
             dkim_key: None,
             dkim_selector: "plico".into(),
             queue_give_up_hours: 120,
+            mail_auth_dns: "off".into(),
         }
     }
 }

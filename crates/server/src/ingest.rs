@@ -162,8 +162,19 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
             }
         }
     }
+    // SPF, DKIM and DMARC: the results go on top of the message, inside the encryption; a DMARC
+    // failure where the domain asks for quarantine or rejection files the mail as spam.
+    let checked = match &state.sender_auth {
+        Some(auth) => {
+            let envelope = arrival.envelope;
+            Some(auth.check(&state.config.domain, arrival.peer, &envelope.helo, &envelope.from, arrival.raw).await)
+        }
+        None => None,
+    };
+    let quarantine = checked.as_ref().is_some_and(|checked| checked.quarantine);
     let trace = format!(
-        "Received: from {} ([{}])\r\n\tby {} (Plico) with ESMTP;\r\n\t{}\r\n",
+        "{}Received: from {} ([{}])\r\n\tby {} (Plico) with ESMTP;\r\n\t{}\r\n",
+        checked.map(|checked| checked.header).unwrap_or_default(),
         sanitize_trace(&arrival.envelope.helo),
         arrival.peer,
         state.config.domain,
@@ -190,7 +201,7 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
             let (blob, sealed_summary) = prepared.seal_for(&cert, verdict)?;
             let blob_hash =
                 blobs.put(&blob).map_err(|_| Refusal::Temporary("The message could not be stored".into()))?;
-            let spam = verdict.is_some_and(crate::spam::Verdict::is_spam);
+            let spam = quarantine || verdict.is_some_and(crate::spam::Verdict::is_spam);
             copies.push(StoredCopy {
                 account_id: recipient.account_id,
                 folder: if spam { FolderRole::Spam } else { FolderRole::Inbox },

@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod retention;
 pub mod rspamd;
 pub mod seed;
+pub mod sender_auth;
 pub mod session;
 pub mod smtp;
 pub mod spam;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub signup_limit_per_ip: Arc<RateLimiter>,
     pub static_files: Arc<StaticFiles>,
     pub outbound: Arc<outbound::Outbound>,
+    /// SPF, DKIM and DMARC on arrival; `None` with `--mail-auth-dns off`.
+    pub sender_auth: Option<Arc<sender_auth::SenderAuth>>,
 }
 
 /// Why the server could not start.
@@ -76,7 +79,7 @@ pub enum StartError {
     Database(#[from] sqlx::Error),
     #[error("app files: {0}")]
     Dist(String),
-    #[error("outbound mail: {0}")]
+    #[error("mail to and from other servers: {0}")]
     Outbound(String),
 }
 
@@ -126,7 +129,9 @@ impl AppState {
             None => StaticFiles::empty(),
         };
         let outbound = outbound::Outbound::open(&config).map_err(StartError::Outbound)?;
+        let sender_auth = sender_auth::SenderAuth::open(&config.mail_auth_dns).map_err(StartError::Outbound)?;
         Ok(AppState {
+            sender_auth: sender_auth.map(Arc::new),
             outbound: Arc::new(outbound),
             login_limit_per_ip: Arc::new(RateLimiter::new(config.login_attempts_per_ip_per_minute, 60)),
             login_limit_per_account: Arc::new(RateLimiter::new(config.login_attempts_per_account, 15 * 60)),

@@ -202,6 +202,8 @@ fn setup(browser: bool) -> Result {
             // The outbound tests: aiosmtpd stands in for the smarthost, dkimpy checks DKIM.
             ("python3-aiosmtpd", "py:aiosmtpd"),
             ("python3-dkim", "py:dkim"),
+            // The SPF/DKIM/DMARC test serves the senders' DNS records from its own dnsmasq.
+            ("dnsmasq-base", "dnsmasq"),
             ("sqlite3", "sqlite3"),
             ("nodejs", "node"),
             ("npm", "npm"),

@@ -1,0 +1,245 @@
+//! SPF, DKIM and DMARC on arrival, against a real DNS server (dnsmasq) publishing the senders'
+//! records, with DKIM signatures made by an independent signer (dkimpy). The results travel
+//! inside the encrypted copy as an Authentication-Results header, and a DMARC failure under a
+//! quarantine policy files the mail as spam.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use common::*;
+use plico_api::mail::{FolderRole, MessageMeta, SyncChanges};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+struct Dnsmasq(Child);
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").expect("binds").local_addr().expect("address").port()
+}
+
+/// dnsmasq answering for `.test` alone, with these TXT records (long ones split into strings).
+async fn start_dnsmasq(records: &[(&str, String)]) -> (Dnsmasq, u16) {
+    let port = free_udp_port();
+    let mut command = Command::new("dnsmasq");
+    command
+        .args(["--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces", "--listen-address=127.0.0.1"])
+        .args(["--user=root", "--group=root", "--local=/test/", "--log-facility=-"])
+        .arg(format!("--port={port}"));
+    for (name, text) in records {
+        let strings: Vec<String> = text
+            .as_bytes()
+            .chunks(200)
+            // No quotes: without a shell they would be part of the text; dnsmasq splits at commas.
+            .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+            .collect();
+        command.arg(format!("--txt-record={name},{}", strings.join(",")));
+    }
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dnsmasq starts (Debian dnsmasq-base; `cargo xtask setup --browser` installs it)");
+    let dnsmasq = Dnsmasq(child);
+    // Ready when it answers a query.
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("binds");
+    let query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04ping\x04test\x00\x00\x10\x00\x01";
+    for _ in 0..100 {
+        let _ = socket.send_to(query, ("127.0.0.1", port)).await;
+        let mut answer = [0u8; 512];
+        if let Ok(Ok(_)) =
+            tokio::time::timeout(std::time::Duration::from_millis(100), socket.recv_from(&mut answer)).await
+        {
+            return (dnsmasq, port);
+        }
+    }
+    panic!("dnsmasq did not answer on port {port}");
+}
+
+fn openssl(args: &[&str]) -> Vec<u8> {
+    let output = Command::new("openssl").args(args).output().expect("openssl runs");
+    assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    output.stdout
+}
+
+/// Signs `message` with dkimpy as `sel._domainkey.example.test`.
+fn dkim_sign(message: &[u8], key: &std::path::Path, dir: &std::path::Path) -> Vec<u8> {
+    let path = dir.join("message.eml");
+    std::fs::write(&path, message).expect("writes");
+    let script = "import dkim, sys\n\
+        message = open(sys.argv[1], 'rb').read()\n\
+        signature = dkim.sign(message, b'sel', b'example.test', open(sys.argv[2], 'rb').read(),\n\
+            include_headers=[b'from', b'to', b'subject', b'date', b'message-id'])\n\
+        sys.stdout.buffer.write(signature + message)\n";
+    let output = Command::new("/usr/bin/python3")
+        .args(["-c", script, path.to_str().expect("path"), key.to_str().expect("path")])
+        .output()
+        .expect("python3 runs (Debian python3-dkim)");
+    assert!(output.status.success(), "dkimpy: {}", String::from_utf8_lossy(&output.stderr));
+    output.stdout
+}
+
+/// One SMTP transaction from 127.0.0.1; returns DATA's reply code and text.
+async fn deliver(address: std::net::SocketAddr, helo: &str, from: &str, message: &[u8]) -> (u16, String) {
+    let (read, mut write) = tokio::net::TcpStream::connect(address).await.expect("connects").into_split();
+    let mut read = BufReader::new(read);
+    let reply = async |read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>| {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            read.read_line(&mut line).await.expect("reads");
+            text.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return (line[..3].parse::<u16>().expect("code"), text);
+            }
+        }
+    };
+    assert_eq!(reply(&mut read).await.0, 220);
+    let mut data = Vec::new();
+    for line in message.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b".") {
+            data.push(b'.');
+        }
+        data.extend_from_slice(line);
+    }
+    data.extend_from_slice(b".\r\n");
+    for command in
+        [format!("EHLO {helo}\r\n"), format!("MAIL FROM:<{from}>\r\n"), "RCPT TO:<bob@plico.test>\r\n".into()]
+    {
+        write.write_all(command.as_bytes()).await.expect("writes");
+        let (code, text) = reply(&mut read).await;
+        assert_eq!(code, 250, "{command}: {text}");
+    }
+    write.write_all(b"DATA\r\n").await.expect("writes");
+    assert_eq!(reply(&mut read).await.0, 354);
+    write.write_all(&data).await.expect("writes");
+    reply(&mut read).await
+}
+
+async fn folder_messages(client: &TestClient, role: FolderRole) -> Vec<MessageMeta> {
+    let folders: Vec<plico_api::mail::Folder> =
+        serde_json::from_value(client.get("/api/v1/folders").await.json()).expect("folders");
+    let folder = folders.into_iter().find(|folder| folder.role == Some(role)).expect("folder").id;
+    let changes: SyncChanges = serde_json::from_value(client.get("/api/v1/sync?since=0").await.json()).expect("sync");
+    changes.messages.into_iter().filter(|message| message.folder_id == folder).collect()
+}
+
+fn inner_of(server: &TestServer, session: &plico_client::UnlockedSession, meta: &MessageMeta) -> String {
+    let blob = server.state.blobs.get(&meta.blob_hash).expect("blob");
+    let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
+    String::from_utf8(plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).expect("decrypts").plaintext)
+        .expect("utf-8")
+}
+
+/// The Authentication-Results header at the top of an inner message, unfolded.
+fn results_of(inner: &str) -> String {
+    assert!(inner.starts_with("Authentication-Results: plico.test;"), "on top: {}", &inner[..inner.len().min(300)]);
+    let end = inner.find("\r\nReceived:").expect("then the Received line");
+    inner[..end].replace("\r\n\t", " ")
+}
+
+fn message(from: &str, subject: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: bob@plico.test\r\nSubject: {subject}\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+         Message-ID: <{}@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Hello Bob, this is about {subject}.\r\n",
+        subject.replace(' ', ".")
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn spf_dkim_and_dmarc_results_travel_inside_the_encryption_and_a_dmarc_failure_is_spam() {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = dir.path().join("dkim.pem");
+    openssl(&["genrsa", "-traditional", "-out", key.to_str().expect("path"), "2048"]);
+    let public = openssl(&["rsa", "-in", key.to_str().expect("path"), "-pubout", "-outform", "DER"]);
+    let (_dns, port) = start_dnsmasq(&[
+        ("example.test", "v=spf1 ip4:127.0.0.1 -all".into()),
+        ("sel._domainkey.example.test", format!("v=DKIM1; k=rsa; p={}", BASE64.encode(public))),
+        ("_dmarc.example.test", "v=DMARC1; p=reject".into()),
+        ("forged.test", "v=spf1 -all".into()),
+        ("_dmarc.forged.test", "v=DMARC1; p=quarantine".into()),
+    ])
+    .await;
+    let server = TestServer::start_with(|config| config.mail_auth_dns = format!("127.0.0.1:{port}")).await;
+    let bob_client = server.client("192.0.2.70");
+    let bob = signup(&bob_client, "bob").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(plico_server::smtp::serve(listener, server.state.clone(), None));
+
+    // Signed by the domain and sent from an address its SPF record allows: all three pass.
+    let signed = dkim_sign(&message("Dana <dana@example.test>", "AUTH signed"), &key, dir.path());
+    let (code, text) = deliver(address, "mail.example.test", "dana@example.test", &signed).await;
+    assert_eq!(code, 250, "{text}");
+    // The same signature over a body changed on the way: DKIM fails, SPF still aligns.
+    let mut altered = dkim_sign(&message("Dana <dana@example.test>", "AUTH altered"), &key, dir.path());
+    let at = altered.windows(5).position(|w| w == b"Hello").expect("body");
+    altered[at] = b'J';
+    let (code, text) = deliver(address, "mail.example.test", "dana@example.test", &altered).await;
+    assert_eq!(code, 250, "{text}");
+    // A domain that allows nobody to send and asks for quarantine: to Spam, not refused.
+    let forged = message("CEO <ceo@forged.test>", "AUTH forged");
+    let (code, text) = deliver(address, "mail.forged.test", "ceo@forged.test", &forged).await;
+    assert_eq!(code, 250, "{text}");
+
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    let spam = folder_messages(&bob_client, FolderRole::Spam).await;
+    let all: Vec<String> = inbox.iter().chain(&spam).map(|meta| inner_of(&server, &bob, meta)).collect();
+    assert_eq!((inbox.len(), spam.len()), (2, 1), "{:#?}", all.iter().map(|text| results_of(text)).collect::<Vec<_>>());
+    let inner: Vec<String> = inbox.iter().map(|meta| inner_of(&server, &bob, meta)).collect();
+    let find = |subject: &str| inner.iter().find(|text| text.contains(subject)).expect(subject).clone();
+
+    let pass = results_of(&find("Subject: AUTH signed"));
+    for expected in ["dkim=pass", "header.i=@example.test", "spf=pass", "smtp.mailfrom=dana@example.test", "dmarc=pass"]
+    {
+        assert!(pass.contains(expected), "{expected} in {pass}");
+    }
+    let altered = results_of(&find("Subject: AUTH altered"));
+    assert!(!altered.contains("dkim=pass") && altered.contains("body hash did not verify"), "{altered}");
+    assert!(altered.contains("spf=pass") && altered.contains("dmarc=pass"), "SPF still aligns: {altered}");
+    let forged = results_of(&inner_of(&server, &bob, &spam[0]));
+    assert!(forged.contains("spf=fail") && forged.contains("dmarc=fail"), "{forged}");
+    assert!(forged.contains("header.from=forged.test") && forged.contains("policy.dmarc=quarantine"), "{forged}");
+
+    // Nothing of it is on disk in the clear.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(server.state.store.pool()).await.expect("checkpoint");
+    for path in all_files(&server.state.config.data_dir) {
+        let bytes = std::fs::read(&path).expect("reads");
+        for needle in [&b"dkim=pass"[..], b"Authentication-Results", b"AUTH signed"] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{} holds plaintext", path.display());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_dns_server_that_does_not_answer_costs_ten_seconds_at_most_and_loses_nothing() {
+    // A UDP port nobody answers on.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("binds");
+    let port = silent.local_addr().expect("address").port();
+    let server = TestServer::start_with(|config| config.mail_auth_dns = format!("127.0.0.1:{port}")).await;
+    let bob_client = server.client("192.0.2.71");
+    let bob = signup(&bob_client, "bob").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(plico_server::smtp::serve(listener, server.state.clone(), None));
+    let started = std::time::Instant::now();
+    let (code, text) =
+        deliver(address, "mail.example.test", "dana@example.test", &message("dana@example.test", "AUTH silent")).await;
+    assert_eq!(code, 250, "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    assert_eq!(inbox.len(), 1);
+    let results = results_of(&inner_of(&server, &bob, &inbox[0]));
+    assert!(results.contains("temperror"), "{results}");
+    drop(silent);
+}
