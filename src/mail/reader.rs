@@ -200,6 +200,9 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
     let session = use_session();
     let navigator = use_navigator();
     let (class, words) = signature_words(&message);
+    let checks = message.sender_checks.clone().map(|checks| {
+        view! { <p class="sender-checks" class:failed=checks.failed role="note">{checks.words}</p> }
+    });
     let remote = RwSignal::new(false);
     let (download_error, set_download_error) = signal(None::<String>);
     let message = StoredValue::new(message);
@@ -261,6 +264,7 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
             </div>
             <h2 id="reader-subject">{message.with_value(|m| if m.subject.is_empty() { "(no subject)".to_owned() } else { m.subject.clone() })}</h2>
             <p class=class role="status">{words}</p>
+            {checks}
             <dl class="headers">
                 <dt>"From"</dt><dd>{message.with_value(|m| m.from.clone().unwrap_or_default())}</dd>
                 <dt>"To"</dt><dd>{message.with_value(|m| m.to.join(", "))}</dd>
@@ -350,6 +354,7 @@ mod tests {
             links: vec![],
             attachments: vec![AttachmentView { file_name: "a.bin".into(), content_type: "x/y".into(), size: 3 }],
             signature: SignatureView::Unsigned,
+            sender_checks: None,
         }
     }
 

@@ -54,8 +54,11 @@ pub mod flags {
     pub const STARRED: u32 = 2;
     pub const ANSWERED: u32 = 4;
     pub const FORWARDED: u32 = 8;
-    /// Every flag the server knows; others are refused.
+    /// Every flag a client may set or clear; others are refused.
     pub const ALL: u32 = SEEN | STARRED | ANSWERED | FORWARDED;
+    /// Set by the server on mail it took from the Internet over SMTP, never by a client: the
+    /// Authentication-Results header on top of such a message is the server's own.
+    pub const FROM_INTERNET: u32 = 1 << 16;
 }
 
 /// A folder with its counts.

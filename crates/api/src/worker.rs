@@ -159,6 +159,17 @@ pub struct OpenedMessageView {
     pub links: Vec<String>,
     pub attachments: Vec<AttachmentView>,
     pub signature: SignatureView,
+    /// What this server's SPF, DKIM and DMARC checks found, for mail from the Internet.
+    pub sender_checks: Option<SenderChecks>,
+}
+
+/// The receiving server's verdict on where a message from the Internet came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderChecks {
+    /// DMARC failed: the From domain's owner did not send it.
+    pub failed: bool,
+    /// A sentence for the reader.
+    pub words: String,
 }
 
 /// An attachment's name and size; its bytes stay in the worker until asked for.

@@ -389,6 +389,8 @@ pub fn open_sealed_summary(session: &UnlockedSession, sealed_summary: &str) -> R
 pub struct OpenedMessage {
     pub message: ParsedMessage,
     pub signature: SignatureStatus,
+    /// The server took it from the Internet, so the Authentication-Results on top are its own.
+    pub from_internet: bool,
 }
 
 /// Downloads, unwraps, decrypts, verifies and parses a message, decrypting once. The sender's key
@@ -418,7 +420,47 @@ pub async fn open<T: Transport, R: Renderer>(
         },
         (status, _) => status.clone(),
     };
-    Ok(OpenedMessage { message, signature })
+    let from_internet = meta.flags & plico_api::mail::flags::FROM_INTERNET != 0;
+    Ok(OpenedMessage { message, signature, from_internet })
+}
+
+/// The reader's words for an `Authentication-Results` value (RFC 8601): DMARC's verdict on the
+/// From domain first, then DKIM and SPF.
+pub fn sender_checks(results: &str) -> plico_api::worker::SenderChecks {
+    let mut server = results.split(';').next().unwrap_or_default().trim().to_owned();
+    server.truncate(100);
+    let mut found: Vec<(String, String, Option<String>)> = Vec::new();
+    for part in results.split(';').skip(1) {
+        let mut words = part.split_whitespace();
+        let Some((method, result)) = words.next().and_then(|word| word.split_once('=')) else { continue };
+        let domain = part
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix("header.from=").or_else(|| word.strip_prefix("header.i=@")))
+            .map(|domain| domain.chars().take(100).collect());
+        found.push((method.to_ascii_lowercase(), result.to_ascii_lowercase(), domain));
+    }
+    let result_of = |name: &str| found.iter().find(|(method, ..)| method == name);
+    let dmarc = result_of("dmarc");
+    let failed = dmarc.is_some_and(|(_, result, _)| result == "fail");
+    let mut details = Vec::new();
+    for name in ["dkim", "spf"] {
+        if let Some((_, result, domain)) = result_of(name) {
+            let domain = domain.as_ref().map(|domain| format!(" ({domain})")).unwrap_or_default();
+            details.push(format!("{} {result}{domain}", name.to_ascii_uppercase()));
+        }
+    }
+    let details = if details.is_empty() { String::new() } else { format!(" ({})", details.join(", ")) };
+    let words = match dmarc {
+        Some((_, result, Some(domain))) if result == "pass" => {
+            format!("Checked by {server}: sent by {domain}, DMARC pass{details}.")
+        }
+        Some((_, result, Some(domain))) if result == "fail" => {
+            format!("Checked by {server}: this message may not be from {domain}, DMARC fail{details}.")
+        }
+        Some((_, result, _)) => format!("Checked by {server}: DMARC {result}{details}."),
+        None => format!("Checked by {server}: no DMARC verdict{details}."),
+    };
+    plico_api::worker::SenderChecks { failed, words }
 }
 
 /// A summary opened for the list; `None` when it cannot be read.
@@ -527,6 +569,7 @@ pub fn opened_view(id: &str, opened: &OpenedMessage) -> plico_api::worker::Opene
             SignatureStatus::Bad => SignatureView::Bad,
             SignatureStatus::Unsigned => SignatureView::Unsigned,
         },
+        sender_checks: message.authentication_results.as_deref().filter(|_| opened.from_internet).map(sender_checks),
     }
 }
 
@@ -610,4 +653,33 @@ pub async fn rename_folder<T: Transport>(
     let bytes = serde_json::to_vec(&body).map_err(|e| FlowError::Protocol(e.to_string()))?;
     let body = TransportBody { content_type: "application/json", bytes };
     call(transport, "PATCH", &format!("/folders/{folder_id}"), Some(body)).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod sender_check_tests {
+    use super::sender_checks;
+
+    #[test]
+    fn dmarc_decides_the_words_and_dkim_and_spf_follow() {
+        let pass = sender_checks(
+            "plico.test; dkim=pass header.i=@example.org header.s=sel; spf=pass (x) smtp.mailfrom=a@example.org; \
+             dmarc=pass header.from=example.org policy.dmarc=reject",
+        );
+        assert!(!pass.failed);
+        assert_eq!(
+            pass.words,
+            "Checked by plico.test: sent by example.org, DMARC pass (DKIM pass (example.org), SPF pass)."
+        );
+        let fail = sender_checks("plico.test; spf=fail smtp.mailfrom=ceo@bank.example; dmarc=fail header.from=bank.example policy.dmarc=quarantine");
+        assert!(fail.failed);
+        assert!(fail.words.contains("may not be from bank.example, DMARC fail (SPF fail)"), "{}", fail.words);
+        let none = sender_checks(
+            "plico.test; spf=none smtp.mailfrom=x@y.example; dmarc=none header.from=y.example policy.dmarc=none",
+        );
+        assert!(!none.failed);
+        assert_eq!(none.words, "Checked by plico.test: DMARC none (SPF none).");
+        let slow =
+            sender_checks("plico.test; spf=temperror; dkim=temperror; dmarc=temperror (DNS did not answer in time)");
+        assert_eq!(slow.words, "Checked by plico.test: DMARC temperror (DKIM temperror, SPF temperror).");
+    }
 }

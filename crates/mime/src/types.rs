@@ -110,6 +110,9 @@ pub struct ParsedMessage {
     pub links: Vec<Link>,
     /// True when the root declares protected headers.
     pub protected_headers: bool,
+    /// The `Authentication-Results` header when it is the message's first line, unfolded: where
+    /// a receiving server puts its own. Whether to trust it is the caller's decision.
+    pub authentication_results: Option<String>,
 }
 
 /// What the message list shows, sealed per message so the list needs no full download.

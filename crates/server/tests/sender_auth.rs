@@ -243,3 +243,78 @@ async fn a_dns_server_that_does_not_answer_costs_ten_seconds_at_most_and_loses_n
     assert!(results.contains("temperror"), "{results}");
     drop(silent);
 }
+
+#[tokio::test]
+async fn the_reader_shows_the_servers_checks_only_on_mail_from_the_internet() {
+    use plico_client::mail::{open, opened_view, LocalRenderer};
+    let dir = tempfile::tempdir().expect("dir");
+    let key = dir.path().join("dkim.pem");
+    openssl(&["genrsa", "-traditional", "-out", key.to_str().expect("path"), "2048"]);
+    let public = openssl(&["rsa", "-in", key.to_str().expect("path"), "-pubout", "-outform", "DER"]);
+    let (_dns, port) = start_dnsmasq(&[
+        ("example.test", "v=spf1 ip4:127.0.0.1 -all".into()),
+        ("sel._domainkey.example.test", format!("v=DKIM1; k=rsa; p={}", BASE64.encode(public))),
+        ("_dmarc.example.test", "v=DMARC1; p=reject".into()),
+    ])
+    .await;
+    let server = TestServer::start_with(|config| config.mail_auth_dns = format!("127.0.0.1:{port}")).await;
+    let alice_client = server.client("192.0.2.72");
+    let bob_client = server.client("192.0.2.73");
+    let alice = signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(plico_server::smtp::serve(listener, server.state.clone(), None));
+    let signed = dkim_sign(&message("Dana <dana@example.test>", "AUTH reader"), &key, dir.path());
+    assert_eq!(deliver(address, "mail.example.test", "dana@example.test", &signed).await.0, 250);
+
+    // A Plico user forges the same header on top of a message of her own.
+    let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
+    let forged_inner = "Authentication-Results: plico.test; dkim=pass header.i=@bank.example;\r\n\tdmarc=pass header.from=bank.example\r\n\
+        From: ceo@bank.example\r\nTo: bob@plico.test\r\nSubject: AUTH forged inside\r\n\r\nWire the money.\r\n";
+    let armored =
+        plico_pgp::encrypt_and_sign(forged_inner.as_bytes(), std::slice::from_ref(&bob_cert), &alice.secret_key)
+            .expect("encrypts");
+    let outer = plico_mime::OuterHeaders { message_id: "forged@plico.test".into(), date: START, ..Default::default() };
+    let blob = plico_mime::wrap_pgp_mime(&outer, std::str::from_utf8(&armored).expect("ascii")).expect("wraps");
+    let upload = alice_client
+        .request("POST", "/api/v1/blobs")
+        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
+        .body(axum::body::Body::from(blob))
+        .expect("request");
+    let stored = alice_client.send(upload).await.json();
+    let summary = plico_pgp::encrypt_to(b"{}", std::slice::from_ref(&bob_cert)).expect("summary");
+    let send = serde_json::json!({ "recipients": ["bob@plico.test"], "blob_hash": stored["hash"], "size": stored["size"],
+        "sealed_summary": BASE64.encode(summary) });
+    assert_eq!(alice_client.post_raw("/api/v1/messages/send", send.to_string()).await.status, 200);
+
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    assert_eq!(inbox.len(), 2);
+    let flag = plico_api::mail::flags::FROM_INTERNET;
+    let (outside, inside): (Vec<_>, Vec<_>) = inbox.iter().partition(|meta| meta.flags & flag != 0);
+    assert_eq!((outside.len(), inside.len()), (1, 1), "only the SMTP arrival carries the server's flag");
+
+    let view = opened_view("a", &open(&bob_client, &LocalRenderer, &bob, outside[0]).await.expect("opens"));
+    let checks = view.sender_checks.expect("the server's checks are shown");
+    assert!(!checks.failed);
+    assert!(checks.words.contains("sent by example.test, DMARC pass"), "{}", checks.words);
+    assert!(checks.words.contains("DKIM pass (example.test)") && checks.words.contains("SPF pass"), "{}", checks.words);
+
+    let view = opened_view("b", &open(&bob_client, &LocalRenderer, &bob, inside[0]).await.expect("opens"));
+    assert_eq!(view.subject, "AUTH forged inside");
+    assert_eq!(view.sender_checks, None, "a header written by a sender is not the server's word");
+
+    // No client can set (or clear) the flag.
+    for body in [
+        serde_json::json!({ "ids": [inside[0].id], "add_flags": flag }),
+        serde_json::json!({ "ids": [outside[0].id], "remove_flags": flag }),
+    ] {
+        let request = bob_client
+            .request("PATCH", "/api/v1/messages")
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .expect("request");
+        let response = bob_client.send(request).await;
+        assert_eq!(response.status, 422, "{}", String::from_utf8_lossy(&response.body));
+    }
+}

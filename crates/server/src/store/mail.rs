@@ -537,7 +537,7 @@ impl Store {
         for (account_id, role, delivery) in copies {
             check_blob(&mut transaction, delivery.blob_hash, delivery.size).await?;
             let folder = Self::role_folder(&mut transaction, *account_id, *role).await?;
-            filed.push(insert_message(&mut transaction, *account_id, &folder, 0, delivery).await?);
+            filed.push(insert_message(&mut transaction, *account_id, &folder, flags::FROM_INTERNET, delivery).await?);
         }
         transaction.commit().await?;
         Ok(filed)
