@@ -174,7 +174,30 @@ pub fn ComposePage() -> impl IntoView {
     let (stage, set_stage) = signal(None::<WorkerStage>);
     let busy = RwSignal::new(false);
 
-    let outside = move || outside_addresses([&to.get(), &cc.get(), &bcc.get()], &session.domain.get());
+    // Outside recipients whose key the account's keyring holds get encrypted mail; the rest are
+    // named in the notice. The worker is asked whenever the recipients change.
+    let keyed = RwSignal::new(Vec::<String>::new());
+    let unkeyed = move |addresses: Vec<String>, keyed: &Vec<String>| -> Vec<String> {
+        addresses.into_iter().filter(|address| !keyed.iter().any(|known| known.eq_ignore_ascii_case(address))).collect()
+    };
+    let outside = move || {
+        let addresses = outside_addresses([&to.get(), &cc.get(), &bcc.get()], &session.domain.get());
+        keyed.with(|keyed| unkeyed(addresses, keyed))
+    };
+    Effect::new(move |_| {
+        let addresses = outside_addresses([&to.get(), &cc.get(), &bcc.get()], &session.domain.get());
+        if addresses.is_empty() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+            if let Ok(WorkerOutcome::KnownKeys(known)) =
+                worker.call(WorkerCommand::KnownKeys { addresses }, |_| {}).await
+            {
+                crate::ui::set_alive(keyed, known);
+            }
+        });
+    });
     // What is on screen, as the worker takes it.
     let snapshot = move || {
         let (in_reply_to, references, forward_attachments_of) = threading.get_value();
@@ -190,11 +213,17 @@ pub fn ComposePage() -> impl IntoView {
             forward_attachments_of,
             draft_id: draft_id.get_untracked(),
             // The notice below has said so since the first outside address was typed.
-            send_unencrypted: !outside_addresses(
-                [&to.get_untracked(), &cc.get_untracked(), &bcc.get_untracked()],
-                &session.domain.get_untracked(),
-            )
-            .is_empty(),
+            send_unencrypted: !keyed
+                .with_untracked(|keyed| {
+                    unkeyed(
+                        outside_addresses(
+                            [&to.get_untracked(), &cc.get_untracked(), &bcc.get_untracked()],
+                            &session.domain.get_untracked(),
+                        ),
+                        keyed,
+                    )
+                })
+                .is_empty(),
         }
     };
 
@@ -400,7 +429,7 @@ pub fn ComposePage() -> impl IntoView {
                             </li>
                         }).collect_view()}
                     </ul>
-                    <p class="hint">"Encrypted in this browser to every Plico recipient and to you, and signed with your key."</p>
+                    <p class="hint">"Encrypted in this browser to you and every recipient whose key Plico knows, and signed with your key."</p>
                     {move || { let names = outside(); (!names.is_empty()).then(|| view! {
                         <p class="notice-plain" role="note">{format!("Not end-to-end encrypted: Plico knows no key for {}. They get a signed message that the servers it passes through can read.", names.join(", "))}</p>
                     }) }}

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import * as openpgp from 'openpgp';
 import { startServer, startBrowser, screenshot, signUp } from './harness.mjs';
 
 const MARKER = 'OUTBOUND-E2E-BODY-MARKER';
@@ -59,7 +60,7 @@ async function waitFor(check, what, timeout = 30_000) {
 
 before(async () => {
   sink = await startSink();
-  server = await startServer({ args: ['--smarthost', `localhost:${sink.port}`, '--smarthost-user', 'relay',
+  server = await startServer({ smtp: true, args: ['--smarthost', `localhost:${sink.port}`, '--smarthost-user', 'relay',
     '--smarthost-password', 'relay-secret', '--smarthost-insecure-tls'] });
   alice = await startBrowser();
   await signUp(alice.page, server.baseUrl, 'alice');
@@ -132,4 +133,45 @@ test('a permanent refusal comes back as a delivery status notification in the In
   assert.match(text, /rejected-user@example\.org/);
   assert.match(text, /550 5\.1\.1/);
   await screenshot(page, '41-bounce-in-inbox');
+});
+
+test('a key that came in an Autocrypt header makes the reply end-to-end encrypted, and OpenPGP.js reads it', async () => {
+  const { privateKey, publicKey } = await openpgp.generateKey({ userIDs: [{ email: 'erik@example.net' }], format: 'object' });
+  const keydata = Buffer.from(publicKey.write()).toString('base64').match(/.{1,76}/g).join('\r\n ');
+  const letter = `From: Erik <erik@example.net>\r\nTo: alice@plico.test\r\nSubject: OUTBOUND-E2E from Erik\r\n`
+    + `Date: ${new Date().toUTCString()}\r\nMessage-ID: <erik.1@example.net>\r\n`
+    + `Autocrypt: addr=erik@example.net; prefer-encrypt=mutual; keydata=\r\n ${keydata}\r\n`
+    + 'Content-Type: text/plain; charset=utf-8\r\n\r\nHi Alice, write back encrypted.\r\n';
+  const file = path.join(sinkDir, 'erik.eml');
+  fs.writeFileSync(file, letter);
+  const swaks = spawnSync('swaks', ['--server', `127.0.0.1:${server.smtpPort}`, '--from', 'erik@example.net',
+    '--to', 'alice@plico.test', '--data', `@${file}`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(swaks.status, 0, swaks.stdout + swaks.stderr);
+
+  const page = alice.page;
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Sent/ }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Inbox/ }).click();
+  await page.locator('.message-row').filter({ hasText: 'OUTBOUND-E2E from Erik' }).first().click({ timeout: 30_000 });
+  await page.locator('#reader-subject').filter({ hasText: 'OUTBOUND-E2E from Erik' }).waitFor({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Reply', exact: true }).click();
+  await page.getByLabel('To', { exact: true }).waitFor();
+  assert.equal(await page.getByLabel('To', { exact: true }).inputValue(), 'erik@example.net');
+  // The keyring knows Erik now: no notice, and the usual promise.
+  await page.getByRole('button', { name: 'Send encrypted' }).waitFor({ timeout: 10_000 });
+  assert.equal(await page.getByRole('note').count(), 0);
+  assert.equal(await page.locator('.compose-header .badge-e2e').textContent(), 'End-to-end encrypted');
+  await page.getByLabel('Message', { exact: true }).fill(`Encrypted reply, ${MARKER}-2.`);
+  await screenshot(page, '44-compose-outside-with-key');
+  const before = received().length;
+  await page.getByRole('button', { name: 'Send encrypted' }).click();
+  await page.waitForURL('**/mail/sent', { timeout: 60_000 });
+
+  const all = await waitFor(() => { const now = received(); return now.length > before ? now : null; }, 'the encrypted reply');
+  const reply = all[all.length - 1];
+  assert.deepEqual(reply.envelope.rcpt_tos, ['erik@example.net']);
+  assert.match(reply.eml, /Content-Type: multipart\/encrypted;/);
+  assert.ok(!reply.eml.includes(MARKER), 'nothing readable leaves');
+  const armored = reply.eml.slice(reply.eml.indexOf('-----BEGIN PGP MESSAGE-----'), reply.eml.indexOf('-----END PGP MESSAGE-----') + 25);
+  const { data } = await openpgp.decrypt({ message: await openpgp.readMessage({ armoredMessage: armored }), decryptionKeys: privateKey });
+  assert.ok(data.includes(`${MARKER}-2`), 'OpenPGP.js decrypts what Alice sent');
 });

@@ -159,6 +159,17 @@ pub struct AccountSettings {
     pub mail_analysis: bool,
 }
 
+/// The keyring of outside recipients' keys, sealed by the client to its own key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SealedKeyring {
+    /// An OpenPGP message, base64; `None` before the first key is kept.
+    pub sealed: Option<String>,
+    /// Read it with the keyring; a write names the version it replaces, and a stale one is
+    /// refused (409) so that two devices never lose each other's keys.
+    pub version: i64,
+}
+
 /// A published public key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -43,6 +43,8 @@ pub enum WorkerCommand {
     CachedMailbox,
     /// Lock, and delete everything Plico keeps on this device (the sealed mailbox cache).
     ForgetDevice,
+    /// Which of these outside addresses have a key in the account's keyring.
+    KnownKeys { addresses: Vec<String> },
 }
 
 /// Encodes a message for `postMessage`.
@@ -263,6 +265,8 @@ pub enum WorkerOutcome {
     DraftSaved {
         id: String,
     },
+    /// The addresses asked about that have a key, as they were asked.
+    KnownKeys(Vec<String>),
 }
 
 /// What the worker posts back.

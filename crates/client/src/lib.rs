@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod flows;
+pub mod keyring;
 pub mod mail;
 pub mod seal;
 

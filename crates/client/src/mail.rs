@@ -36,8 +36,8 @@ pub struct Outgoing {
     pub references: Vec<String>,
     /// The draft this message was written in.
     pub draft_id: Option<String>,
-    /// Keys this device knows for recipients on other servers (imported by the user, found by
-    /// WKD, or carried by an Autocrypt header): `(address, armored certificate)`.
+    /// Keys for recipients on other servers given with this message: `(address, armored
+    /// certificate)`. The account's keyring (`crate::keyring`) is consulted as well.
     pub outside_keys: Vec<(String, String)>,
     /// The user was told that mail to outside recipients without a known key is not end-to-end
     /// encrypted, and sends it anyway (signed).
@@ -211,6 +211,7 @@ pub async fn send<T: Transport, R: Renderer>(
     let mut local = Vec::new();
     let mut keyed: Vec<(String, Certificate)> = Vec::new();
     let mut unkeyed = Vec::new();
+    let mut keyring = None;
     for address in everyone.iter().map(|address| address.trim().to_owned()) {
         if is_local(&address) {
             match fetch_cert(transport, &address).await? {
@@ -225,9 +226,13 @@ pub async fn send<T: Transport, R: Renderer>(
             code: "bad_recipient".into(),
             message: format!("Cannot send to this address: {why}. Nothing was sent."),
         })?;
-        let known = outgoing.outside_keys.iter().find(|(known, _)| known.eq_ignore_ascii_case(&address));
-        match known {
-            Some((_, armored)) => keyed.push((address, plico_pgp::parse_cert(armored.as_bytes()).map_err(crypto)?)),
+        if keyring.is_none() {
+            keyring = Some(crate::keyring::load(transport, session).await?.0);
+        }
+        let from_keyring = keyring.as_ref().and_then(|keyring| keyring.find(&address)).map(|key| key.cert.as_str());
+        let given = outgoing.outside_keys.iter().find(|(known, _)| known.eq_ignore_ascii_case(&address));
+        match given.map(|(_, armored)| armored.as_str()).or(from_keyring) {
+            Some(armored) => keyed.push((address, plico_pgp::parse_cert(armored.as_bytes()).map_err(crypto)?)),
             None => unkeyed.push(address),
         }
     }
@@ -421,6 +426,15 @@ pub async fn open<T: Transport, R: Renderer>(
         (status, _) => status.clone(),
     };
     let from_internet = meta.flags & plico_api::mail::flags::FROM_INTERNET != 0;
+    // A correspondent's key from the Autocrypt header of mail from the Internet joins the
+    // keyring, so that replies can be encrypted. A keyring that cannot be written now does not
+    // stop the message from opening.
+    if let (true, Some(header), Some(from)) = (from_internet, &message.autocrypt, &message.from) {
+        let date = message.date.unwrap_or(meta.received_at).min(meta.received_at);
+        if let Some(key) = crate::keyring::autocrypt_key(&from.address, header, date) {
+            let _ = crate::keyring::update(transport, session, |keyring| keyring.upsert(key.clone())).await;
+        }
+    }
     Ok(OpenedMessage { message, signature, from_internet })
 }
 

@@ -270,6 +270,7 @@ pub fn parse(message: &[u8]) -> Result<ParsedMessage, MimeError> {
         links: Vec::new(),
         protected_headers,
         authentication_results: first_authentication_results(message),
+        autocrypt: parsed.header_raw("Autocrypt").and_then(AutocryptKey::parse),
     })
 }
 

@@ -113,6 +113,38 @@ pub struct ParsedMessage {
     /// The `Authentication-Results` header when it is the message's first line, unfolded: where
     /// a receiving server puts its own. Whether to trust it is the caller's decision.
     pub authentication_results: Option<String>,
+    /// The sender's key from an `Autocrypt:` header (Level 1), when it carries a usable one.
+    pub autocrypt: Option<AutocryptKey>,
+}
+
+/// What an `Autocrypt:` header says: whose key, and the key (a binary certificate).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutocryptKey {
+    pub address: String,
+    pub keydata: Vec<u8>,
+}
+
+impl AutocryptKey {
+    /// Reads a header value: `addr` and `keydata` are required; an unknown attribute not starting
+    /// with `_` makes the header one to ignore, as Autocrypt Level 1 says.
+    pub fn parse(value: &str) -> Option<AutocryptKey> {
+        use base64::Engine;
+        let (mut address, mut keydata) = (None, None);
+        for attribute in value.split(';') {
+            let (name, content) = attribute.split_once('=')?;
+            match name.trim().to_ascii_lowercase().as_str() {
+                "addr" => address = Some(content.trim().to_owned()),
+                "keydata" => {
+                    let compact: String = content.split_whitespace().collect();
+                    keydata = Some(base64::engine::general_purpose::STANDARD.decode(compact).ok()?);
+                }
+                "prefer-encrypt" => {}
+                other if other.starts_with('_') => {}
+                _ => return None,
+            }
+        }
+        Some(AutocryptKey { address: address?, keydata: keydata.filter(|k| !k.is_empty())? })
+    }
 }
 
 /// What the message list shows, sealed per message so the list needs no full download.

@@ -255,6 +255,44 @@ pub async fn update_account_settings(
     Ok(Json(settings))
 }
 
+#[utoipa::path(get, path = "/api/v1/account/keyring", responses((status = 200, body = plico_api::SealedKeyring), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn keyring(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<plico_api::SealedKeyring>> {
+    use base64::Engine;
+    let (sealed, version) = state.store.keyring(signed_in.account_id).await?;
+    let sealed = sealed.map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes));
+    Ok(Json(plico_api::SealedKeyring { sealed, version }))
+}
+
+/// The largest sealed keyring: some thousands of keys.
+const MAX_KEYRING_BYTES: usize = 4 * 1024 * 1024;
+
+#[utoipa::path(put, path = "/api/v1/account/keyring", request_body = plico_api::SealedKeyring,
+    responses((status = 200, body = plico_api::SealedKeyring), (status = 409, body = plico_api::ErrorBody),
+              (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn replace_keyring(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(keyring): ApiJson<plico_api::SealedKeyring>,
+) -> ApiResult<Json<plico_api::SealedKeyring>> {
+    use base64::Engine;
+    let encoded = keyring.sealed.ok_or_else(|| ApiError::invalid("missing_field", "sealed is required."))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&encoded)
+        .map_err(|_| ApiError::bad_request("malformed_field", "sealed is not valid base64."))?;
+    if bytes.len() > MAX_KEYRING_BYTES {
+        return Err(ApiError::invalid("too_large", "The keyring is larger than 4 MiB."));
+    }
+    plico_pgp::check_encrypted_message(&bytes)
+        .map_err(|error| ApiError::invalid("not_encrypted", format!("sealed: {error}")))?;
+    match state.store.replace_keyring(signed_in.account_id, &bytes, keyring.version).await? {
+        Some(version) => Ok(Json(plico_api::SealedKeyring { sealed: Some(encoded), version })),
+        None => Err(ApiError::conflict(
+            "keyring_changed",
+            "The keyring changed on another device since it was read; read it again and reapply the change.",
+        )),
+    }
+}
+
 #[utoipa::path(delete, path = "/api/v1/account/logins", responses((status = 204), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn delete_login_history(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<StatusCode> {
     state.store.delete_all_login_events(signed_in.account_id).await?;

@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account/logins", get(api::login_history).delete(api::delete_login_history))
         .route("/account/logins/{id}", delete(api::delete_login_event))
         .route("/account/settings", get(api::account_settings).put(api::update_account_settings))
+        .route("/account/keyring", get(api::keyring).put(api::replace_keyring))
         .route("/keys/{address}", get(api::public_key))
         .route(
             "/blobs",

@@ -22,6 +22,8 @@ use utoipa::OpenApi;
         crate::api::delete_login_event,
         crate::api::account_settings,
         crate::api::update_account_settings,
+        crate::api::keyring,
+        crate::api::replace_keyring,
         crate::api::public_key,
         crate::mail_api::upload_blob,
         crate::mail_api::download_blob,

@@ -480,3 +480,90 @@ async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_a
         assert_eq!(plico_pgp::fingerprint_hex(&key), fingerprint);
     }
 }
+
+#[tokio::test]
+async fn a_key_from_an_autocrypt_header_is_kept_sealed_and_the_reply_goes_out_encrypted() {
+    use plico_client::mail::{open, send, LocalRenderer, Outgoing};
+    let sink = start_sink();
+    let server = TestServer::start_with(|config| with_smarthost(config, sink.port, None)).await;
+    let bob_client = server.client("10.0.0.2");
+    let bob = signup(&bob_client, "bob").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let smtp = listener.local_addr().expect("address");
+    tokio::spawn(plico_server::smtp::serve(listener, server.state.clone(), None));
+
+    // The GnuPG user writes to Bob in the clear, with their key in an Autocrypt header.
+    let gpg = Gpg::new();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pgp/tests/data");
+    gpg.run(&["--import"], &std::fs::read(fixtures.join("gpg-peer.sec.asc")).expect("fixture"));
+    gpg.run(&["--import"], bob.account.public_cert.as_bytes());
+    let (peer_key, _) = gpg.run(&["--export", "gpg-peer@example.org"], b"");
+    let autocrypt = plico_mime::autocrypt_value("gpg-peer@example.org", &peer_key);
+    let letter = format!(
+        "From: GnuPG Peer <gpg-peer@example.org>\r\nTo: bob@plico.test\r\nSubject: Hello Bob\r\n\
+         Date: Tue, 24 Nov 2026 09:00:00 +0000\r\nMessage-ID: <hello@example.org>\r\nAutocrypt: {autocrypt}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nWrite back, encrypted if you can.\r\n"
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("letter.eml"), &letter).expect("writes");
+    // swaks blocks; the listener runs on this test's runtime, so swaks gets its own thread.
+    let data = format!("@{}", dir.path().join("letter.eml").display());
+    let swaks = tokio::task::spawn_blocking(move || {
+        Command::new("swaks")
+            .args(["--server", &smtp.to_string(), "--from", "gpg-peer@example.org", "--to", "bob@plico.test"])
+            .args(["--data", &data])
+            .output()
+            .expect("swaks runs")
+    })
+    .await
+    .expect("joins");
+    assert!(swaks.status.success(), "{}", String::from_utf8_lossy(&swaks.stdout));
+
+    // Before Bob opens it, his device knows no key: a reply would be signed only.
+    let (keyring, version) = plico_client::keyring::load(&bob_client, &bob).await.expect("loads");
+    assert!(keyring.keys.is_empty() && version == 0);
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
+    let (keyring, version) = plico_client::keyring::load(&bob_client, &bob).await.expect("loads");
+    assert_eq!(version, 1);
+    let kept = keyring.find("gpg-peer@example.org").expect("the key was kept");
+    assert_eq!(kept.source, plico_client::keyring::KeySource::Autocrypt);
+    // Opening it again changes nothing.
+    open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
+    assert_eq!(plico_client::keyring::load(&bob_client, &bob).await.expect("loads").1, 1);
+
+    // The keyring on the server names nobody.
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT sealed_keyring FROM accounts WHERE name = 'bob'")
+        .fetch_one(server.state.store.pool())
+        .await
+        .expect("row");
+    assert!(plico_pgp::check_encrypted_message(&sealed).is_ok());
+    assert!(!sealed.windows(8).any(|w| w == b"gpg-peer"), "the address is sealed");
+    // A device writing over a newer keyring is refused.
+    let stale = serde_json::json!({ "sealed": BASE64.encode(&sealed), "version": 0 });
+    let request = bob_client
+        .request("PUT", "/api/v1/account/keyring")
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(stale.to_string()))
+        .expect("request");
+    let response = bob_client.send(request).await;
+    assert_eq!(response.status, 409);
+    assert_eq!(response.error_code(), "keyring_changed");
+
+    // Bob's reply needs no confirmation: it leaves encrypted, and GnuPG reads it.
+    let reply = Outgoing {
+        to: vec!["gpg-peer@example.org".into()],
+        subject: "Re: Hello Bob".into(),
+        text: format!("Encrypted, as you asked. {MARKER}"),
+        ..Outgoing::default()
+    };
+    let receipt =
+        send(&bob_client, &LocalRenderer, &bob, &reply, START, &|_| {}).await.expect("sends without a notice");
+    assert_eq!(receipt.queued, 1);
+    assert_eq!(plico_server::outbound::run_due(&server.state).await.expect("runs").delivered, 1);
+    let (eml, _) = sink.received().into_iter().next().expect("received");
+    assert!(String::from_utf8_lossy(&eml).contains("multipart/encrypted"));
+    let (plaintext, status) = gpg.run(&["--decrypt"], &plico_mime::unwrap_pgp_mime(&eml).expect("PGP/MIME"));
+    assert!(status.contains("GOODSIG"), "{status}");
+    assert!(String::from_utf8_lossy(&plaintext).contains(MARKER));
+}

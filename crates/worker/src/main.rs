@@ -182,6 +182,12 @@ mod worker {
                 let saved = mail::save_draft(&FetchTransport, &RenderWorker, session, &outgoing, now()).await?;
                 Ok(WorkerOutcome::DraftSaved { id: saved.id })
             }
+            WorkerCommand::KnownKeys { addresses } => {
+                let (keyring, _) = plico_client::keyring::load(&FetchTransport, session).await?;
+                Ok(WorkerOutcome::KnownKeys(
+                    addresses.into_iter().filter(|address| keyring.find(address).is_some()).collect(),
+                ))
+            }
             WorkerCommand::CreateFolder { name } => {
                 mail::create_folder(&FetchTransport, session, &name).await?;
                 Ok(WorkerOutcome::FolderSaved)

@@ -264,6 +264,35 @@ impl Store {
         Ok(row.get::<i64, _>("mail_analysis") != 0)
     }
 
+    /// The sealed keyring and its version.
+    pub async fn keyring(&self, account_id: i64) -> Result<(Option<Vec<u8>>, i64), sqlx::Error> {
+        let row = sqlx::query("SELECT sealed_keyring, keyring_version FROM accounts WHERE id = ?")
+            .bind(account_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((row.get("sealed_keyring"), row.get("keyring_version")))
+    }
+
+    /// Replaces the keyring if it is still at `version`; returns the new version, or `None` when
+    /// another device wrote first.
+    pub async fn replace_keyring(
+        &self,
+        account_id: i64,
+        sealed: &[u8],
+        version: i64,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        let row = sqlx::query(
+            "UPDATE accounts SET sealed_keyring = ?, keyring_version = keyring_version + 1
+             WHERE id = ? AND keyring_version = ? RETURNING keyring_version",
+        )
+        .bind(sealed)
+        .bind(account_id)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| row.get("keyring_version")))
+    }
+
     pub async fn set_mail_analysis(&self, account_id: i64, on: bool) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE accounts SET mail_analysis = ? WHERE id = ?")
             .bind(i64::from(on))
