@@ -50,6 +50,8 @@ export async function startServer({ smtp = false, reuse, args = reuse?.args ?? [
   // SPF, DKIM and DMARC look up the senders' real domains unless a test names its own DNS server
   // (tests/e2e must not depend on the Internet's DNS).
   if (!args.includes('--mail-auth-dns')) smtpArgs.push('--mail-auth-dns', 'off');
+  // Likewise WKD lookups of outside recipients' keys.
+  if (!args.includes('--wkd-https-port')) smtpArgs.push('--no-wkd');
   const child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--dist', dist, '--domain', 'plico.test', ...smtpArgs, ...args], {
     env: { ...process.env, PLICO_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -93,6 +93,17 @@ pub async fn fetch_cert<T: Transport>(transport: &T, address: &str) -> Result<Op
     }
 }
 
+/// The key of someone on another server, as the server found it by WKD; `None` when their
+/// domain publishes none (or cannot be asked).
+pub async fn fetch_outside_cert<T: Transport>(transport: &T, address: &str) -> Result<Option<Certificate>, FlowError> {
+    let path = format!("/keys/outside/{}", address.trim());
+    match call_json::<T, (), PublicKey>(transport, "GET", &path, None).await {
+        Ok(key) => plico_pgp::parse_cert(key.public_cert.as_bytes()).map(Some).map_err(crypto),
+        Err(FlowError::Api { status: 404 | 422, .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 fn random_message_id(domain: &str) -> String {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -233,7 +244,11 @@ pub async fn send<T: Transport, R: Renderer>(
         let given = outgoing.outside_keys.iter().find(|(known, _)| known.eq_ignore_ascii_case(&address));
         match given.map(|(_, armored)| armored.as_str()).or(from_keyring) {
             Some(armored) => keyed.push((address, plico_pgp::parse_cert(armored.as_bytes()).map_err(crypto)?)),
-            None => unkeyed.push(address),
+            // Last, the recipient's domain's key directory (WKD), asked through the server.
+            None => match fetch_outside_cert(transport, &address).await? {
+                Some(cert) => keyed.push((address, cert)),
+                None => unkeyed.push(address),
+            },
         }
     }
     if !unknown.is_empty() {

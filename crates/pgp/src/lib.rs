@@ -270,6 +270,12 @@ pub fn sign_detached(data: &[u8], signer: &Cert) -> Result<Vec<u8>, PgpError> {
     Ok(armor::armor(armor::Kind::Signature, &sink, true))
 }
 
+/// Whether `cert` has a User ID whose address is `address` (ASCII case ignored).
+pub fn has_user_id_address(cert: &Cert, address: &str) -> bool {
+    cert.userids()
+        .any(|uid| uid.userid().email().ok().flatten().is_some_and(|email| email.eq_ignore_ascii_case(address)))
+}
+
 /// Checks a detached signature over `data` by `cert`.
 pub fn verify_detached(data: &[u8], armored_signature: &[u8], cert: &Cert) -> SignatureStatus {
     use openpgp::parse::stream::DetachedVerifierBuilder;

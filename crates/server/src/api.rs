@@ -331,6 +331,44 @@ pub async fn public_key(State(state): State<AppState>, Path(address): Path<Strin
     }))
 }
 
+#[utoipa::path(get, path = "/api/v1/keys/outside/{address}", params(("address" = String, Path)),
+    responses((status = 200, body = PublicKey), (status = 404, body = plico_api::ErrorBody),
+              (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
+/// The key of someone on another server, found by WKD for a signed-in user.
+pub async fn outside_key(
+    State(state): State<AppState>,
+    _signed_in: SignedIn,
+    Path(address): Path<String>,
+) -> ApiResult<Json<PublicKey>> {
+    let address = address.trim().to_ascii_lowercase();
+    plico_api::address::check_mail_address(&address)
+        .map_err(|why| ApiError::invalid("bad_address", format!("Cannot look this up: {why}.")))?;
+    if address.rsplit_once('@').is_some_and(|(_, domain)| domain == state.config.domain) {
+        return Err(ApiError::invalid("local_address", format!("{address} is here: ask /keys/{address}.")));
+    }
+    let not_found = |why: &str| ApiError::not_found("no_such_key", format!("No key is published for {address}{why}."));
+    if state.config.no_wkd {
+        return Err(not_found(" that this server may look up (WKD lookups are off)"));
+    }
+    let bytes = match state.wkd.lookup(&address).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Err(not_found("")),
+        Err(error) => return Err(not_found(&format!(" (its key directory could not be asked: {error})"))),
+    };
+    let cert = plico_pgp::parse_cert(&bytes)
+        .map_err(|_| not_found(" (its key directory answered something that is not a key)"))?;
+    // WKD serves a key under a hash of the local part; it counts only with a User ID naming the
+    // address itself.
+    if !plico_pgp::has_user_id_address(&cert, &address) {
+        return Err(not_found(" (the published key does not name this address)"));
+    }
+    Ok(Json(PublicKey {
+        address,
+        fingerprint: plico_pgp::fingerprint_hex(&cert),
+        public_cert: plico_pgp::armor_public_cert(&cert).map_err(ApiError::internal)?,
+    }))
+}
+
 #[derive(serde::Deserialize)]
 pub struct WkdQuery {
     l: Option<String>,

@@ -149,6 +149,19 @@ pub struct ServeConfig {
     #[arg(long = "mail-auth-dns", env = "PLICO_MAIL_AUTH_DNS", default_value = "system")]
     pub mail_auth_dns: String,
 
+    /// Do not look up outside recipients' keys by WKD (the composer then knows only keys from the
+    /// keyring). Tests use it to stay off the Internet.
+    #[arg(long = "no-wkd", env = "PLICO_NO_WKD", default_value_t = false)]
+    pub no_wkd: bool,
+
+    /// An extra trusted root (PEM) for WKD lookups of outside recipients' keys, beside the web's.
+    #[arg(long = "wkd-ca", env = "PLICO_WKD_CA")]
+    pub wkd_ca: Option<PathBuf>,
+
+    /// The HTTPS port WKD lookups use (443; another only for tests against a local server).
+    #[arg(long = "wkd-https-port", env = "PLICO_WKD_HTTPS_PORT", default_value_t = 443)]
+    pub wkd_https_port: u16,
+
     /// How long the outbound queue keeps retrying a recipient before it bounces the message.
     #[arg(long = "queue-give-up-hours", env = "PLICO_QUEUE_GIVE_UP_HOURS", default_value_t = 120)]
     pub queue_give_up_hours: u32,
@@ -198,6 +211,9 @@ impl ServeConfig {
             dkim_selector: "plico".into(),
             queue_give_up_hours: 120,
             mail_auth_dns: "off".into(),
+            no_wkd: true,
+            wkd_ca: None,
+            wkd_https_port: 443,
         }
     }
 }

@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account/settings", get(api::account_settings).put(api::update_account_settings))
         .route("/account/keyring", get(api::keyring).put(api::replace_keyring))
         .route("/keys/{address}", get(api::public_key))
+        .route("/keys/outside/{address}", get(api::outside_key))
         .route(
             "/blobs",
             post(mail_api::upload_blob).layer(axum::extract::DefaultBodyLimit::max(state.config.max_message_bytes)),

@@ -26,6 +26,7 @@ pub mod spam;
 pub mod static_files;
 pub mod store;
 pub mod wkd;
+pub mod wkd_client;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub outbound: Arc<outbound::Outbound>,
     /// SPF, DKIM and DMARC on arrival; `None` with `--mail-auth-dns off`.
     pub sender_auth: Option<Arc<sender_auth::SenderAuth>>,
+    /// WKD lookups of outside recipients' keys.
+    pub wkd: Arc<wkd_client::WkdClient>,
 }
 
 /// Why the server could not start.
@@ -130,7 +133,10 @@ impl AppState {
         };
         let outbound = outbound::Outbound::open(&config).map_err(StartError::Outbound)?;
         let sender_auth = sender_auth::SenderAuth::open(&config.mail_auth_dns).map_err(StartError::Outbound)?;
+        let wkd = wkd_client::WkdClient::new(&config, sender_auth.as_ref().map(sender_auth::SenderAuth::resolver))
+            .map_err(StartError::Outbound)?;
         Ok(AppState {
+            wkd: Arc::new(wkd),
             sender_auth: sender_auth.map(Arc::new),
             outbound: Arc::new(outbound),
             login_limit_per_ip: Arc::new(RateLimiter::new(config.login_attempts_per_ip_per_minute, 60)),

@@ -23,6 +23,7 @@ use utoipa::OpenApi;
         crate::api::account_settings,
         crate::api::update_account_settings,
         crate::api::keyring,
+        crate::api::outside_key,
         crate::api::replace_keyring,
         crate::api::public_key,
         crate::mail_api::upload_blob,

@@ -56,6 +56,11 @@ impl SenderAuth {
         }
     }
 
+    /// The resolver, for other lookups that should see the same DNS (WKD).
+    pub fn resolver(&self) -> mail_auth::hickory_resolver::TokioResolver {
+        self.0.resolver().clone()
+    }
+
     /// Checks the message `raw` that `peer` (calling itself `helo`) sent from `mail_from`.
     /// `receiver` is this server's name in the results.
     pub async fn check(&self, receiver: &str, peer: IpAddr, helo: &str, mail_from: &str, raw: &[u8]) -> Checked {

@@ -28,8 +28,13 @@ fn free_udp_port() -> u16 {
 
 /// dnsmasq answering for `.test` alone, with these TXT records (long ones split into strings).
 async fn start_dnsmasq(records: &[(&str, String)]) -> (Dnsmasq, u16) {
+    start_dnsmasq_with(records, &[]).await
+}
+
+async fn start_dnsmasq_with(records: &[(&str, String)], extra: &[&str]) -> (Dnsmasq, u16) {
     let port = free_udp_port();
     let mut command = Command::new("dnsmasq");
+    command.args(extra);
     command
         .args(["--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces", "--listen-address=127.0.0.1"])
         .args(["--user=root", "--group=root", "--local=/test/", "--log-facility=-"])
@@ -317,4 +322,145 @@ async fn the_reader_shows_the_servers_checks_only_on_mail_from_the_internet() {
         let response = bob_client.send(request).await;
         assert_eq!(response.status, 422, "{}", String::from_utf8_lossy(&response.body));
     }
+}
+
+/// A WKD server: python's http.server over TLS, serving `root` on `port`.
+struct Https(Child);
+
+impl Drop for Https {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn an_outside_key_is_found_by_wkd_and_the_mail_to_it_is_queued_encrypted() {
+    use plico_client::mail::{fetch_outside_cert, send, LocalRenderer, Outgoing};
+    let dir = tempfile::tempdir().expect("dir");
+    let path = |name: &str| dir.path().join(name).to_str().expect("path").to_owned();
+    // A private CA and a certificate for the WKD hosts, which resolve to this machine.
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Plico test CA",
+        "-keyout",
+        &path("ca.key"),
+        "-out",
+        &path("ca.pem"),
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=example.test",
+        "-keyout",
+        &path("wkd.key"),
+        "-out",
+        &path("wkd.csr"),
+    ]);
+    std::fs::write(dir.path().join("san.ext"), "subjectAltName=DNS:example.test,DNS:openpgpkey.example.test\n")
+        .expect("ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &path("wkd.csr"),
+        "-CA",
+        &path("ca.pem"),
+        "-CAkey",
+        &path("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &path("san.ext"),
+        "-out",
+        &path("wkd.pem"),
+    ]);
+    // Erik's key, published by the direct method only (the advanced host answers 404 first).
+    let erik = plico_pgp::generate_cert("erik@example.test").expect("key");
+    let erik_cert = plico_pgp::parse_cert(erik.public_cert_armored.as_bytes()).expect("cert");
+    let hu = dir.path().join("www/.well-known/openpgpkey/hu");
+    std::fs::create_dir_all(&hu).expect("dirs");
+    std::fs::write(
+        hu.join(plico_server::wkd::wkd_hash("erik")),
+        plico_pgp::public_cert_bytes(&erik_cert).expect("bytes"),
+    )
+    .expect("key file");
+    // Someone else's key under nora's hash: it does not name nora, so it does not count.
+    let other = plico_pgp::generate_cert("mallory@example.test").expect("key");
+    let other = plico_pgp::parse_cert(other.public_cert_armored.as_bytes()).expect("cert");
+    std::fs::write(hu.join(plico_server::wkd::wkd_hash("nora")), plico_pgp::public_cert_bytes(&other).expect("bytes"))
+        .expect("key file");
+    let https_port = std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("address").port();
+    let script = "import http.server, ssl, sys, functools\n\
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[2])\n\
+        server = http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), handler)\n\
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n\
+        context.load_cert_chain(sys.argv[3], sys.argv[4])\n\
+        server.socket = context.wrap_socket(server.socket, server_side=True)\n\
+        print('ready', flush=True)\n\
+        server.serve_forever()\n";
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", script, &https_port.to_string(), &path("www"), &path("wkd.pem"), &path("wkd.key")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut line)
+        .expect("reads");
+    assert_eq!(line.trim(), "ready");
+    let _https = Https(child);
+    let (_dns, dns_port) = start_dnsmasq_with(&[], &["--address=/example.test/127.0.0.1"]).await;
+
+    let server = TestServer::start_with(|config| {
+        config.mail_auth_dns = format!("127.0.0.1:{dns_port}");
+        config.no_wkd = false;
+        config.wkd_ca = Some(dir.path().join("ca.pem"));
+        config.wkd_https_port = https_port;
+        config.smarthost = Some("127.0.0.1:9".into());
+    })
+    .await;
+    let alice_client = server.client("192.0.2.74");
+    let alice = signup(&alice_client, "alice").await;
+
+    let found = fetch_outside_cert(&alice_client, "Erik@example.test").await.expect("asks").expect("found by WKD");
+    assert_eq!(plico_pgp::fingerprint_hex(&found), plico_pgp::fingerprint_hex(&erik_cert));
+    assert!(
+        fetch_outside_cert(&alice_client, "nora@example.test").await.expect("asks").is_none(),
+        "a key must name its address"
+    );
+    assert!(fetch_outside_cert(&alice_client, "nobody@example.test").await.expect("asks").is_none());
+    let response = alice_client.get("/api/v1/keys/outside/nobody@example.test").await;
+    assert_eq!((response.status, response.error_code()), (404, "no_such_key".to_owned()));
+    // Signed-in users only: the server is nobody's lookup proxy.
+    let stranger = server.client("192.0.2.75");
+    assert_eq!(stranger.get("/api/v1/keys/outside/erik@example.test").await.status, 401);
+
+    // No notice needed: the mail to Erik is queued PGP/MIME encrypted, and Erik's key opens it.
+    let outgoing = Outgoing {
+        to: vec!["erik@example.test".into()],
+        subject: "WKD-SUBJECT".into(),
+        text: "WKD-BODY".into(),
+        ..Outgoing::default()
+    };
+    let receipt = send(&alice_client, &LocalRenderer, &alice, &outgoing, START, &|_| {}).await.expect("sends");
+    assert_eq!(receipt.queued, 1);
+    let queued = server.state.store.due_outbound(i64::MAX, 10).await.expect("rows");
+    let message = server.state.outbound.files.get(&queued[0].id).expect("queue file");
+    assert!(String::from_utf8_lossy(&message).contains("multipart/encrypted"));
+    let ciphertext = plico_mime::unwrap_pgp_mime(&message).expect("PGP/MIME");
+    let erik_secret = plico_pgp::parse_cert(&erik.secret_key).expect("secret");
+    let opened = plico_pgp::decrypt_and_verify(&ciphertext, &erik_secret, &[]).expect("Erik decrypts");
+    assert!(String::from_utf8_lossy(&opened.plaintext).contains("WKD-BODY"));
 }

@@ -184,9 +184,15 @@ mod worker {
             }
             WorkerCommand::KnownKeys { addresses } => {
                 let (keyring, _) = plico_client::keyring::load(&FetchTransport, session).await?;
-                Ok(WorkerOutcome::KnownKeys(
-                    addresses.into_iter().filter(|address| keyring.find(address).is_some()).collect(),
-                ))
+                let mut known = Vec::new();
+                for address in addresses {
+                    let found = keyring.find(&address).is_some()
+                        || mail::fetch_outside_cert(&FetchTransport, &address).await.ok().flatten().is_some();
+                    if found {
+                        known.push(address);
+                    }
+                }
+                Ok(WorkerOutcome::KnownKeys(known))
             }
             WorkerCommand::CreateFolder { name } => {
                 mail::create_folder(&FetchTransport, session, &name).await?;

@@ -1,0 +1,129 @@
+//! WKD lookups of people on other servers (the OpenPGP Web Key Directory), made by the server
+//! for a signed-in user: the browser cannot fetch other domains under the app's CSP, and the
+//! server learns nothing new by it (it learns the address when it sends the mail anyway).
+//!
+//! The advanced method (`openpgpkey.<domain>`) is tried first, then the direct one (`<domain>`),
+//! over HTTPS with the web's trust roots (and `--wkd-ca` for a private one), five seconds each,
+//! at most 256 KiB. Names resolve through `--mail-auth-dns` when it names a server, else the
+//! system. A key counts only if it carries a User ID with the address looked up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+use crate::config::ServeConfig;
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_KEY_BYTES: usize = 256 * 1024;
+
+/// The lookup client.
+pub struct WkdClient {
+    tls: tokio_rustls::TlsConnector,
+    port: u16,
+    resolver: Option<mail_auth::hickory_resolver::TokioResolver>,
+}
+
+impl WkdClient {
+    pub fn new(
+        config: &ServeConfig,
+        resolver: Option<mail_auth::hickory_resolver::TokioResolver>,
+    ) -> Result<Self, String> {
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        use tokio_rustls::rustls::pki_types::CertificateDer;
+        let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        if let Some(path) = &config.wkd_ca {
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| format!("--wkd-ca {}: {e}", path.display()))? {
+                let cert = cert.map_err(|e| format!("--wkd-ca {}: {e}", path.display()))?;
+                roots.add(cert).map_err(|e| format!("--wkd-ca {}: {e}", path.display()))?;
+            }
+        }
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let tls = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(WkdClient { tls: tokio_rustls::TlsConnector::from(Arc::new(tls)), port: config.wkd_https_port, resolver })
+    }
+
+    /// The binary certificate published for `address`, if any.
+    pub async fn lookup(&self, address: &str) -> Result<Option<Vec<u8>>, String> {
+        let (local, domain) = address.rsplit_once('@').ok_or("not an address")?;
+        let domain = domain.to_ascii_lowercase();
+        let hash = crate::wkd::wkd_hash(local);
+        let query: String = local
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let attempts = [
+            (format!("openpgpkey.{domain}"), format!("/.well-known/openpgpkey/{domain}/hu/{hash}?l={query}")),
+            (domain.clone(), format!("/.well-known/openpgpkey/hu/{hash}?l={query}")),
+        ];
+        let mut last_error = None;
+        for (host, path) in attempts {
+            match tokio::time::timeout(TIMEOUT, self.get(&host, &path)).await {
+                Ok(Ok(Some(body))) => return Ok(Some(body)),
+                Ok(Ok(None)) => {}
+                Ok(Err(error)) => last_error = Some(error),
+                Err(_) => last_error = Some(format!("{host} did not answer in time")),
+            }
+        }
+        match last_error {
+            Some(error) => Err(error),
+            None => Ok(None),
+        }
+    }
+
+    async fn resolve(&self, host: &str) -> Result<SocketAddr, String> {
+        match &self.resolver {
+            Some(resolver) => {
+                let ips = resolver.lookup_ip(format!("{host}.")).await.map_err(|e| format!("{host}: {e}"))?;
+                ips.iter().next().map(|ip| SocketAddr::new(ip, self.port)).ok_or_else(|| format!("{host}: no address"))
+            }
+            None => tokio::net::lookup_host((host, self.port))
+                .await
+                .map_err(|e| format!("{host}: {e}"))?
+                .next()
+                .ok_or_else(|| format!("{host}: no address")),
+        }
+    }
+
+    /// GET over HTTPS: `Some(body)` for 200, `None` for 404 (or no such host).
+    async fn get(&self, host: &str, path: &str) -> Result<Option<Vec<u8>>, String> {
+        let Ok(address) = self.resolve(host).await else { return Ok(None) };
+        let tcp = tokio::net::TcpStream::connect(address).await.map_err(|e| format!("{host}: {e}"))?;
+        let name = ServerName::try_from(host.to_owned()).map_err(|e| format!("{host}: {e}"))?;
+        let tls = self.tls.connect(name, tcp).await.map_err(|e| format!("{host}: TLS: {e}"))?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .map_err(|e| format!("{host}: {e}"))?;
+        tokio::spawn(connection);
+        let request = axum::http::Request::get(path)
+            .header(axum::http::header::HOST, host)
+            .header(axum::http::header::USER_AGENT, "Plico WKD")
+            .body(http_body_util::Empty::<axum::body::Bytes>::new())
+            .map_err(|e| e.to_string())?;
+        let response = sender.send_request(request).await.map_err(|e| format!("{host}: {e}"))?;
+        match response.status().as_u16() {
+            200 => {
+                let body = http_body_util::Limited::new(response.into_body(), MAX_KEY_BYTES)
+                    .collect()
+                    .await
+                    .map_err(|e| format!("{host}: {e}"))?;
+                Ok(Some(body.to_bytes().to_vec()))
+            }
+            404 => Ok(None),
+            status => Err(format!("{host} answered {status}")),
+        }
+    }
+}
