@@ -174,29 +174,38 @@ pub fn ComposePage() -> impl IntoView {
     let (stage, set_stage) = signal(None::<WorkerStage>);
     let busy = RwSignal::new(false);
 
-    // Outside recipients whose key the account's keyring holds get encrypted mail; the rest are
-    // named in the notice. The worker is asked whenever the recipients change.
+    // Outside recipients whose key is known (the keyring, or their domain's WKD) get encrypted
+    // mail; the rest are named in the notice. The worker is asked once typing has paused, so
+    // half-typed addresses are not looked up at other people's domains.
     let keyed = RwSignal::new(Vec::<String>::new());
-    let unkeyed = move |addresses: Vec<String>, keyed: &Vec<String>| -> Vec<String> {
-        addresses.into_iter().filter(|address| !keyed.iter().any(|known| known.eq_ignore_ascii_case(address))).collect()
-    };
+    let typed = Memo::new(move |_| outside_addresses([&to.get(), &cc.get(), &bcc.get()], &session.domain.get()));
     let outside = move || {
-        let addresses = outside_addresses([&to.get(), &cc.get(), &bcc.get()], &session.domain.get());
-        keyed.with(|keyed| unkeyed(addresses, keyed))
+        let known = keyed.get();
+        let mut addresses = typed.get();
+        addresses.retain(|address| !known.iter().any(|key| key.eq_ignore_ascii_case(address)));
+        addresses
     };
     Effect::new(move |_| {
-        let addresses = outside_addresses([&to.get(), &cc.get(), &bcc.get()], &session.domain.get());
+        let addresses = typed.get();
         if addresses.is_empty() {
             return;
         }
-        leptos::task::spawn_local(async move {
-            let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
-            if let Ok(WorkerOutcome::KnownKeys(known)) =
-                worker.call(WorkerCommand::KnownKeys { addresses }, |_| {}).await
-            {
-                crate::ui::set_alive(keyed, known);
-            }
-        });
+        leptos::prelude::set_timeout(
+            move || {
+                // Still what is typed 700 ms later: ask.
+                if typed.try_get_untracked().as_ref() != Some(&addresses) {
+                    return;
+                }
+                leptos::task::spawn_local(async move {
+                    let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+                    let command = WorkerCommand::KnownKeys { addresses };
+                    if let Ok(WorkerOutcome::KnownKeys(known)) = worker.call(command, |_| {}).await {
+                        crate::ui::set_alive(keyed, known);
+                    }
+                });
+            },
+            std::time::Duration::from_millis(700),
+        );
     });
     // What is on screen, as the worker takes it.
     let snapshot = move || {
@@ -213,17 +222,7 @@ pub fn ComposePage() -> impl IntoView {
             forward_attachments_of,
             draft_id: draft_id.get_untracked(),
             // The notice below has said so since the first outside address was typed.
-            send_unencrypted: !keyed
-                .with_untracked(|keyed| {
-                    unkeyed(
-                        outside_addresses(
-                            [&to.get_untracked(), &cc.get_untracked(), &bcc.get_untracked()],
-                            &session.domain.get_untracked(),
-                        ),
-                        keyed,
-                    )
-                })
-                .is_empty(),
+            send_unencrypted: !untrack(outside).is_empty(),
         }
     };
 
