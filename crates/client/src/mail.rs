@@ -314,9 +314,9 @@ async fn outside_packages<R: Renderer>(
         date: draft.date,
         autocrypt: Some(plico_mime::autocrypt_value(&session.account.address, &keydata)),
     };
-    let inner = render_bytes(renderer, RenderCommand::Compose(Box::new(draft.clone()))).await?;
     let mut packages = Vec::with_capacity(2);
     if !keyed.is_empty() {
+        let inner = render_bytes(renderer, RenderCommand::Compose(Box::new(draft.clone()))).await?;
         let mut recipients: Vec<Certificate> = keyed.iter().map(|(_, cert)| cert.clone()).collect();
         recipients.push(own_cert.clone());
         let ciphertext = encrypt_and_sign(&inner, &recipients, &session.secret_key).await.map_err(crypto)?;
@@ -329,6 +329,7 @@ async fn outside_packages<R: Renderer>(
         });
     }
     if !unkeyed.is_empty() {
+        let inner = render_bytes(renderer, RenderCommand::ComposeSigned(Box::new(draft.clone()))).await?;
         let signature = plico_pgp::sign_detached(&inner, &session.secret_key).map_err(crypto)?;
         let signature = String::from_utf8(signature).map_err(crypto)?;
         let command = RenderCommand::WrapSigned {

@@ -30,6 +30,16 @@ fn address_list(mailboxes: &[Mailbox]) -> Address<'_> {
 /// which only a saved draft (encrypted to its author alone) does: recipients must not learn of
 /// each other through it.
 pub fn compose_inner(draft: &Draft) -> Result<Vec<u8>, MimeError> {
+    compose(draft, "cipher")
+}
+
+/// Writes the part a `multipart/signed` message signs: the same message, its headers marked as
+/// protected by a signature only (`hp="clear"`, not `"cipher"`).
+pub fn compose_signed_part(draft: &Draft) -> Result<Vec<u8>, MimeError> {
+    compose(draft, "clear")
+}
+
+fn compose(draft: &Draft, protection: &str) -> Result<Vec<u8>, MimeError> {
     let text = MimePart::new("text/plain", draft.text.as_str());
     let body = match &draft.html {
         Some(html) => MimePart::new(
@@ -48,7 +58,7 @@ pub fn compose_inner(draft: &Draft) -> Result<Vec<u8>, MimeError> {
     let root = ContentType::new("multipart/mixed")
         .attribute("boundary", boundary(&draft.message_id, "mixed"))
         .attribute("protected-headers", "v1")
-        .attribute("hp", "cipher");
+        .attribute("hp", protection);
     let mut builder = MessageBuilder::new()
         .subject(draft.subject.as_str())
         .message_id(draft.message_id.as_str())

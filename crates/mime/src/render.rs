@@ -12,6 +12,8 @@ use crate::{Draft, OuterHeaders, ParsedMessage};
 pub enum RenderCommand {
     /// [`crate::compose_inner`].
     Compose(Box<Draft>),
+    /// [`crate::compose_signed_part`].
+    ComposeSigned(Box<Draft>),
     /// [`crate::wrap_pgp_mime`].
     Wrap { outer: Box<OuterHeaders>, armored: String },
     /// [`crate::wrap_signed`].
@@ -60,6 +62,7 @@ pub struct RenderReply {
 pub fn run(command: RenderCommand) -> Result<RenderOutcome, String> {
     match command {
         RenderCommand::Compose(draft) => crate::compose_inner(&draft).map(RenderOutcome::Bytes),
+        RenderCommand::ComposeSigned(draft) => crate::compose_signed_part(&draft).map(RenderOutcome::Bytes),
         RenderCommand::Wrap { outer, armored } => crate::wrap_pgp_mime(&outer, &armored).map(RenderOutcome::Bytes),
         RenderCommand::WrapSigned { outer, subject, signed, signature } => {
             crate::wrap_signed(&outer, &subject, &signed, &signature).map(RenderOutcome::Bytes)

@@ -182,7 +182,9 @@ fn gnupg_decrypts_and_verifies_a_plico_pgp_mime_message() {
 
 #[test]
 fn a_signed_wrapper_carries_the_part_byte_for_byte_and_the_real_subject() {
-    let inner = plico_mime::compose_inner(&draft()).expect("composes");
+    let inner = plico_mime::compose_signed_part(&draft()).expect("composes");
+    let text = String::from_utf8_lossy(&inner).into_owned();
+    assert!(text.contains("hp=\"clear\"") && !text.contains("hp=\"cipher\""), "signed, not encrypted: {text}");
     let outer = plico_mime::OuterHeaders {
         autocrypt: Some(plico_mime::autocrypt_value("alice@plico.test", &[7u8; 200])),
         ..outer(&draft())

@@ -451,6 +451,7 @@ async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_a
     let text = String::from_utf8_lossy(&signed).into_owned();
     assert!(text.contains("multipart/signed") && text.contains("Subject: Quarterly figures"), "{text}");
     let (part, signature) = plico_mime::unwrap_signed(&signed).expect("multipart/signed");
+    assert!(String::from_utf8_lossy(&part).contains("hp=\"clear\""), "headers protected by the signature only");
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("part"), &part).expect("part");
     std::fs::write(dir.path().join("part.asc"), &signature).expect("signature");
