@@ -147,6 +147,18 @@ fn compose(session: &UnlockedSession, outgoing: &Outgoing, [to, cc, bcc]: [&[Str
     }
 }
 
+/// The headers a wrapped message shows outside its encryption or signature.
+fn outer_headers(draft: &Draft, autocrypt: Option<String>) -> OuterHeaders {
+    OuterHeaders {
+        from: draft.from.clone(),
+        to: draft.to.clone(),
+        cc: draft.cc.clone(),
+        message_id: draft.message_id.clone(),
+        date: draft.date,
+        autocrypt,
+    }
+}
+
 /// Composes, encrypts to `certs` (signing with the user's key), wraps and uploads a message;
 /// returns the blob's hash and size and the sealed summary.
 async fn seal_and_upload<T: Transport, R: Renderer>(
@@ -159,14 +171,7 @@ async fn seal_and_upload<T: Transport, R: Renderer>(
 ) -> Result<(StoredBlob, String), FlowError> {
     progress(WorkerStage::Encrypting);
     let summary = draft.summary();
-    let outer = OuterHeaders {
-        from: draft.from.clone(),
-        to: draft.to.clone(),
-        cc: draft.cc.clone(),
-        message_id: draft.message_id.clone(),
-        date: draft.date,
-        autocrypt: None,
-    };
+    let outer = outer_headers(&draft, None);
     let inner = render_bytes(renderer, RenderCommand::Compose(Box::new(draft))).await?;
     let ciphertext = encrypt_and_sign(&inner, certs, &session.secret_key).await.map_err(crypto)?;
     drop(inner);
@@ -306,14 +311,7 @@ async fn outside_packages<R: Renderer>(
     }
     progress(WorkerStage::Encrypting);
     let keydata = plico_pgp::public_cert_bytes(own_cert).map_err(crypto)?;
-    let outer = OuterHeaders {
-        from: draft.from.clone(),
-        to: draft.to.clone(),
-        cc: draft.cc.clone(),
-        message_id: draft.message_id.clone(),
-        date: draft.date,
-        autocrypt: Some(plico_mime::autocrypt_value(&session.account.address, &keydata)),
-    };
+    let outer = outer_headers(draft, Some(plico_mime::autocrypt_value(&session.account.address, &keydata)));
     let mut packages = Vec::with_capacity(2);
     if !keyed.is_empty() {
         let inner = render_bytes(renderer, RenderCommand::Compose(Box::new(draft.clone()))).await?;

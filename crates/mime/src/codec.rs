@@ -99,11 +99,16 @@ pub fn wrap_pgp_mime(outer: &OuterHeaders, armored_ciphertext: &str) -> Result<V
     let root = ContentType::new("multipart/encrypted")
         .attribute("boundary", boundary(&outer.message_id, "encrypted"))
         .attribute("protocol", "application/pgp-encrypted");
-    let mut builder = MessageBuilder::new()
+    let builder = MessageBuilder::new()
         .subject(PLACEHOLDER_SUBJECT)
         .message_id(outer.message_id.as_str())
         .date(outer.date)
         .body(MimePart::new(root, vec![control, payload]));
+    write_with_outer(builder, outer)
+}
+
+/// Adds the outer headers (From, To, Cc, Autocrypt) and writes the message.
+fn write_with_outer<'a>(mut builder: MessageBuilder<'a>, outer: &'a OuterHeaders) -> Result<Vec<u8>, MimeError> {
     if let Some(from) = &outer.from {
         builder = builder.from(mailbox(from));
     }
@@ -142,24 +147,12 @@ pub fn wrap_signed(
         .attribute("boundary", boundary(&outer.message_id, "signed"))
         .attribute("micalg", "pgp-sha256")
         .attribute("protocol", "application/pgp-signature");
-    let mut builder = MessageBuilder::new()
+    let builder = MessageBuilder::new()
         .subject(subject)
         .message_id(outer.message_id.as_str())
         .date(outer.date)
         .body(MimePart::new(root, vec![MimePart::raw(signed), signature]));
-    if let Some(from) = &outer.from {
-        builder = builder.from(mailbox(from));
-    }
-    if !outer.to.is_empty() {
-        builder = builder.to(address_list(&outer.to));
-    }
-    if !outer.cc.is_empty() {
-        builder = builder.cc(address_list(&outer.cc));
-    }
-    if let Some(autocrypt) = &outer.autocrypt {
-        builder = builder.header("Autocrypt", mail_builder::headers::raw::Raw::new(autocrypt.as_str()));
-    }
-    builder.write_to_vec().map_err(|error| MimeError::Write(error.to_string()))
+    write_with_outer(builder, outer)
 }
 
 /// The first part of a `multipart/signed` message, exactly as a verifier must hash it, and the

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use common::*;
-use plico_api::mail::{FolderRole, MessageMeta, SyncChanges};
+use plico_api::mail::FolderRole;
 use plico_server::config::ServeConfig;
 
 const PYTHON: &str = "/usr/bin/python3";
@@ -171,22 +171,6 @@ async fn send_outside(
         "sealed_summary": BASE64.encode(summary),
     });
     client.post_raw("/api/v1/messages/send", request.to_string()).await
-}
-
-async fn folder_messages(client: &TestClient, role: FolderRole) -> Vec<MessageMeta> {
-    let folders: Vec<plico_api::mail::Folder> =
-        serde_json::from_value(client.get("/api/v1/folders").await.json()).expect("folders");
-    let folder = folders.into_iter().find(|folder| folder.role == Some(role)).expect("folder").id;
-    let changes: SyncChanges = serde_json::from_value(client.get("/api/v1/sync?since=0").await.json()).expect("sync");
-    changes.messages.into_iter().filter(|message| message.folder_id == folder).collect()
-}
-
-/// The inner message of a stored copy, decrypted with the account's key.
-fn inner_of(server: &TestServer, session: &plico_client::UnlockedSession, meta: &MessageMeta) -> String {
-    let blob = server.state.blobs.get(&meta.blob_hash).expect("blob");
-    let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
-    String::from_utf8(plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).expect("decrypts").plaintext)
-        .expect("utf-8")
 }
 
 fn queue_files(server: &TestServer) -> Vec<PathBuf> {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use plico_api::mail::{FolderRole, MessageMeta, SyncChanges};
+use plico_api::mail::{FolderRole, MessageMeta};
 use plico_client::mail::{open, open_summary, LocalRenderer};
 use plico_pgp::SignatureStatus;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -372,14 +372,6 @@ From: GnuPG Peer <gpg-peer@example.org>\r\n\r\nHello from GnuPG over SMTP.\r\n";
     );
 }
 
-/// The inner message of a stored copy, decrypted with the recipient's key.
-fn inner_of(server: &TestServer, session: &plico_client::UnlockedSession, meta: &MessageMeta) -> String {
-    let blob = server.state.blobs.get(&meta.blob_hash).expect("blob");
-    let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
-    String::from_utf8(plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).expect("decrypts").plaintext)
-        .expect("utf-8")
-}
-
 async fn put_settings(client: &TestClient, body: &str) -> TestResponse {
     let request = client
         .request("PUT", "/api/v1/account/settings")
@@ -387,14 +379,6 @@ async fn put_settings(client: &TestClient, body: &str) -> TestResponse {
         .body(axum::body::Body::from(body.to_owned()))
         .expect("request");
     client.send(request).await
-}
-
-async fn folder_messages(client: &TestClient, role: FolderRole) -> Vec<MessageMeta> {
-    let folders: Vec<plico_api::mail::Folder> =
-        serde_json::from_value(client.get("/api/v1/folders").await.json()).expect("folders");
-    let folder = folders.into_iter().find(|folder| folder.role == Some(role)).expect("folder").id;
-    let changes: SyncChanges = serde_json::from_value(client.get("/api/v1/sync?since=0").await.json()).expect("sync");
-    changes.messages.into_iter().filter(|message| message.folder_id == folder).collect()
 }
 
 const SPAMMY: &str = "From: \"service@bank.example\" <winner@prizes.example>\r\n\

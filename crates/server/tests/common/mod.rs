@@ -160,3 +160,28 @@ pub async fn signup(client: &TestClient, name: &str) -> plico_client::UnlockedSe
         .await
         .unwrap_or_else(|e| panic!("signup of {name} failed: {e}"))
 }
+
+/// The messages in the folder with `role`, as the account syncs them.
+pub async fn folder_messages(
+    client: &TestClient,
+    role: plico_api::mail::FolderRole,
+) -> Vec<plico_api::mail::MessageMeta> {
+    let folders: Vec<plico_api::mail::Folder> =
+        serde_json::from_value(client.get("/api/v1/folders").await.json()).expect("folders");
+    let folder = folders.into_iter().find(|folder| folder.role == Some(role)).expect("folder").id;
+    let changes: plico_api::mail::SyncChanges =
+        serde_json::from_value(client.get("/api/v1/sync?since=0").await.json()).expect("sync");
+    changes.messages.into_iter().filter(|message| message.folder_id == folder).collect()
+}
+
+/// The inner message of a stored copy, decrypted with the account's key.
+pub fn inner_of(
+    server: &TestServer,
+    session: &plico_client::UnlockedSession,
+    meta: &plico_api::mail::MessageMeta,
+) -> String {
+    let blob = server.state.blobs.get(&meta.blob_hash).expect("blob");
+    let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
+    String::from_utf8(plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).expect("decrypts").plaintext)
+        .expect("utf-8")
+}
