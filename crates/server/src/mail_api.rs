@@ -274,10 +274,10 @@ pub async fn send_message(
     // The queue files are on disk before the transaction that names them commits; if it does
     // not commit, they are removed again (and a crash in between leaves files the delivery
     // task's sweep removes).
-    let ids: Vec<String> = packages.iter().map(|_| crate::store::mail::new_id()).collect();
+    let (recipient_lists, messages): (Vec<Vec<String>>, Vec<Vec<u8>>) = packages.into_iter().unzip();
+    let ids: Vec<String> = messages.iter().map(|_| crate::store::mail::new_id()).collect();
     let outbound = state.outbound.clone();
-    let writes: Vec<(String, Vec<u8>)> =
-        ids.iter().cloned().zip(packages.iter().map(|(_, message)| message.clone())).collect();
+    let writes: Vec<(String, Vec<u8>)> = ids.iter().cloned().zip(messages).collect();
     tokio::task::spawn_blocking(move || writes.iter().try_for_each(|(id, message)| outbound.files.put(id, message)))
         .await
         .map_err(blocking_failed)?
@@ -285,8 +285,8 @@ pub async fn send_message(
     let mail_from = sender.as_ref().map(|sender| sender.address.clone()).unwrap_or_default();
     let queued: Vec<crate::store::outbound::NewOutbound<'_>> = ids
         .iter()
-        .zip(&packages)
-        .map(|(id, (recipients, _))| crate::store::outbound::NewOutbound { id, mail_from: &mail_from, recipients })
+        .zip(&recipient_lists)
+        .map(|(id, recipients)| crate::store::outbound::NewOutbound { id, mail_from: &mail_from, recipients })
         .collect();
     let message = Delivery {
         blob_hash: &request.blob_hash,

@@ -353,15 +353,16 @@ async fn attempt(state: &AppState, row: OutboundRow, report: &mut RunReport) -> 
             return Ok(());
         }
     };
-    let signed = match &state.outbound.dkim {
+    // The message with a DKIM-Signature in front, or as it is (no copy) without a key.
+    let signed: std::borrow::Cow<'_, [u8]> = match &state.outbound.dkim {
         Some(dkim) => match dkim.sign(&message) {
-            Ok(signed) => signed,
+            Ok(signed) => signed.into(),
             Err(error) => {
                 tracing::warn!(%error, "outbound: sending unsigned");
-                message.clone()
+                message.as_slice().into()
             }
         },
-        None => message.clone(),
+        None => message.as_slice().into(),
     };
     let outcomes = transmit(&state.config, &row.mail_from, &row.recipients, &signed).await;
     let give_up = now - row.created_at >= i64::from(state.config.queue_give_up_hours) * 3600;
