@@ -30,12 +30,6 @@ impl Drop for Sink {
     }
 }
 
-fn openssl(args: &[&str]) -> Vec<u8> {
-    let output = Command::new("openssl").args(args).output().expect("openssl runs (Debian openssl)");
-    assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    output.stdout
-}
-
 fn start_sink() -> Sink {
     let dir = tempfile::tempdir().expect("sink dir");
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
@@ -473,9 +467,7 @@ async fn a_key_from_an_autocrypt_header_is_kept_sealed_and_the_reply_goes_out_en
     let server = TestServer::start_with(|config| with_smarthost(config, sink.port, None)).await;
     let bob_client = server.client("10.0.0.2");
     let bob = signup(&bob_client, "bob").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let smtp = listener.local_addr().expect("address");
-    tokio::spawn(plico_server::smtp::serve(listener, server.state.clone(), None));
+    let smtp = listen(&server).await;
 
     // The GnuPG user writes to Bob in the clear, with their key in an Autocrypt header.
     let gpg = Gpg::new();

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -13,25 +13,16 @@ use common::*;
 use plico_api::mail::FolderRole;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-struct Dnsmasq(Child);
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0").expect("binds").local_addr().expect("address").port()
 }
 
 /// dnsmasq answering for `.test` alone, with these TXT records (long ones split into strings).
-async fn start_dnsmasq(records: &[(&str, String)]) -> (Dnsmasq, u16) {
+async fn start_dnsmasq(records: &[(&str, String)]) -> (Reaped, u16) {
     start_dnsmasq_with(records, &[]).await
 }
 
-async fn start_dnsmasq_with(records: &[(&str, String)], extra: &[&str]) -> (Dnsmasq, u16) {
+async fn start_dnsmasq_with(records: &[(&str, String)], extra: &[&str]) -> (Reaped, u16) {
     let port = free_udp_port();
     let mut command = Command::new("dnsmasq");
     command.args(extra);
@@ -53,7 +44,7 @@ async fn start_dnsmasq_with(records: &[(&str, String)], extra: &[&str]) -> (Dnsm
         .stderr(Stdio::null())
         .spawn()
         .expect("dnsmasq starts (Debian dnsmasq-base; `cargo xtask setup --browser` installs it)");
-    let dnsmasq = Dnsmasq(child);
+    let dnsmasq = Reaped(child);
     // Ready when it answers a query.
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("binds");
     let query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04ping\x04test\x00\x00\x10\x00\x01";
@@ -67,12 +58,6 @@ async fn start_dnsmasq_with(records: &[(&str, String)], extra: &[&str]) -> (Dnsm
         }
     }
     panic!("dnsmasq did not answer on port {port}");
-}
-
-fn openssl(args: &[&str]) -> Vec<u8> {
-    let output = Command::new("openssl").args(args).output().expect("openssl runs");
-    assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    output.stdout
 }
 
 /// Signs `message` with dkimpy as `sel._domainkey.example.test`.
@@ -163,9 +148,7 @@ async fn spf_dkim_and_dmarc_results_travel_inside_the_encryption_and_a_dmarc_fai
     let server = TestServer::start_with(|config| config.mail_auth_dns = format!("127.0.0.1:{port}")).await;
     let bob_client = server.client("192.0.2.70");
     let bob = signup(&bob_client, "bob").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(plico_server::smtp::serve(listener, server.state.clone(), None));
+    let address = listen(&server).await;
 
     // Signed by the domain and sent from an address its SPF record allows: all three pass.
     let signed = dkim_sign(&message("Dana <dana@example.test>", "AUTH signed"), &key, dir.path());
@@ -219,9 +202,7 @@ async fn a_dns_server_that_does_not_answer_costs_ten_seconds_at_most_and_loses_n
     let server = TestServer::start_with(|config| config.mail_auth_dns = format!("127.0.0.1:{port}")).await;
     let bob_client = server.client("192.0.2.71");
     let bob = signup(&bob_client, "bob").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(plico_server::smtp::serve(listener, server.state.clone(), None));
+    let address = listen(&server).await;
     let started = std::time::Instant::now();
     let (code, text) =
         deliver(address, "mail.example.test", "dana@example.test", &message("dana@example.test", "AUTH silent")).await;
@@ -252,9 +233,7 @@ async fn the_reader_shows_the_servers_checks_only_on_mail_from_the_internet() {
     let bob_client = server.client("192.0.2.73");
     let alice = signup(&alice_client, "alice").await;
     let bob = signup(&bob_client, "bob").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(plico_server::smtp::serve(listener, server.state.clone(), None));
+    let address = listen(&server).await;
     let signed = dkim_sign(&message("Dana <dana@example.test>", "AUTH reader"), &key, dir.path());
     assert_eq!(deliver(address, "mail.example.test", "dana@example.test", &signed).await.0, 250);
 
@@ -306,16 +285,6 @@ async fn the_reader_shows_the_servers_checks_only_on_mail_from_the_internet() {
             .expect("request");
         let response = bob_client.send(request).await;
         assert_eq!(response.status, 422, "{}", String::from_utf8_lossy(&response.body));
-    }
-}
-
-/// A WKD server: python's http.server over TLS, serving `root` on `port`.
-struct Https(Child);
-
-impl Drop for Https {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -405,7 +374,7 @@ async fn an_outside_key_is_found_by_wkd_and_the_mail_to_it_is_queued_encrypted()
     std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut line)
         .expect("reads");
     assert_eq!(line.trim(), "ready");
-    let _https = Https(child);
+    let _https = Reaped(child);
     let (_dns, dns_port) = start_dnsmasq_with(&[], &["--address=/example.test/127.0.0.1"]).await;
 
     let server = TestServer::start_with(|config| {

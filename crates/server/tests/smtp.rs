@@ -10,14 +10,6 @@ use plico_pgp::SignatureStatus;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-/// Starts the SMTP listener for `server` on a free port.
-async fn listen(server: &TestServer) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(plico_server::smtp::serve(listener, server.state.clone(), None));
-    address
-}
-
 /// A bare SMTP client: writes lines, reads whole (multi-line) replies.
 struct Client {
     reader: BufReader<tokio::net::tcp::OwnedReadHalf>,

@@ -185,3 +185,28 @@ pub fn inner_of(
     String::from_utf8(plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).expect("decrypts").plaintext)
         .expect("utf-8")
 }
+
+/// Starts the SMTP listener for `server` on a free port.
+pub async fn listen(server: &TestServer) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(plico_server::smtp::serve(listener, server.state.clone(), None));
+    address
+}
+
+/// Runs `openssl` with `args` (Debian openssl); its standard output.
+pub fn openssl(args: &[&str]) -> Vec<u8> {
+    let output = std::process::Command::new("openssl").args(args).output().expect("openssl runs (Debian openssl)");
+    assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    output.stdout
+}
+
+/// A peer process a test started, killed and reaped when the test ends.
+pub struct Reaped(pub std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
