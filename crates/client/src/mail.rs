@@ -36,9 +36,6 @@ pub struct Outgoing {
     pub references: Vec<String>,
     /// The draft this message was written in.
     pub draft_id: Option<String>,
-    /// Keys for recipients on other servers given with this message: `(address, armored
-    /// certificate)`. The account's keyring (`crate::keyring`) is consulted as well.
-    pub outside_keys: Vec<(String, String)>,
     /// The user was told that mail to outside recipients without a known key is not end-to-end
     /// encrypted, and sends it anyway (signed).
     pub send_unencrypted: bool,
@@ -245,9 +242,7 @@ pub async fn send<T: Transport, R: Renderer>(
         if keyring.is_none() {
             keyring = Some(crate::keyring::load(transport, session).await?.0);
         }
-        let from_keyring = keyring.as_ref().and_then(|keyring| keyring.find(&address)).map(|key| key.cert.as_str());
-        let given = outgoing.outside_keys.iter().find(|(known, _)| known.eq_ignore_ascii_case(&address));
-        match given.map(|(_, armored)| armored.as_str()).or(from_keyring) {
+        match keyring.as_ref().and_then(|keyring| keyring.find(&address)).map(|key| key.cert.as_str()) {
             Some(armored) => keyed.push((address, plico_pgp::parse_cert(armored.as_bytes()).map_err(crypto)?)),
             // Last, the recipient's domain's key directory (WKD), asked through the server.
             None => match fetch_outside_cert(transport, &address).await? {

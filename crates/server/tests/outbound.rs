@@ -363,20 +363,30 @@ async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_a
     let alice = signup(&alice_client, "alice").await;
     let bob = signup(&bob_client, "bob").await;
 
-    // The outside peer: GnuPG with its own key, which Alice's device knows.
+    // The outside peer: GnuPG with its own key, which Alice's keyring holds as imported.
     let gpg = Gpg::new();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pgp/tests/data");
     gpg.run(&["--import"], &std::fs::read(fixtures.join("gpg-peer.sec.asc")).expect("fixture"));
     gpg.run(&["--import"], alice.account.public_cert.as_bytes());
     let (peer_key, _) = gpg.run(&["--armor", "--export", "gpg-peer@example.org"], b"");
     let peer_key = String::from_utf8(peer_key).expect("armored");
+    let peer_cert = plico_pgp::parse_cert(peer_key.as_bytes()).expect("cert");
+    let imported = plico_client::keyring::OutsideKey {
+        address: "gpg-peer@example.org".into(),
+        cert: peer_key,
+        fingerprint: plico_pgp::fingerprint_hex(&peer_cert),
+        source: plico_client::keyring::KeySource::Imported,
+        updated_at: START,
+    };
+    plico_client::keyring::update(&alice_client, &alice, |keyring| keyring.upsert(imported.clone()))
+        .await
+        .expect("kept");
 
     let outgoing = Outgoing {
         to: vec!["bob".into(), "gpg-peer@example.org".into()],
         cc: vec!["plain@example.net".into()],
         subject: "Quarterly figures".into(),
         text: format!("The body says {MARKER}."),
-        outside_keys: vec![("GPG-peer@example.org".into(), peer_key)],
         ..Outgoing::default()
     };
 

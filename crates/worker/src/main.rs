@@ -245,8 +245,6 @@ mod worker {
             in_reply_to: message.in_reply_to,
             references: message.references,
             draft_id: message.draft_id,
-            // The device keeps no keyring for outside recipients yet: they get signed mail.
-            outside_keys: Vec::new(),
             send_unencrypted: message.send_unencrypted,
         })
     }
