@@ -20,6 +20,7 @@ const LINE: usize = 64;
 pub enum Kind {
     Message,
     PublicKey,
+    SecretKey,
     Signature,
 }
 
@@ -28,6 +29,7 @@ impl Kind {
         match self {
             Kind::Message => (BEGIN, END),
             Kind::PublicKey => ("-----BEGIN PGP PUBLIC KEY BLOCK-----", "-----END PGP PUBLIC KEY BLOCK-----"),
+            Kind::SecretKey => ("-----BEGIN PGP PRIVATE KEY BLOCK-----", "-----END PGP PRIVATE KEY BLOCK-----"),
             Kind::Signature => ("-----BEGIN PGP SIGNATURE-----", "-----END PGP SIGNATURE-----"),
         }
     }

@@ -96,8 +96,9 @@ fn append_packet(out: &mut Vec<u8>, packet: Packet) -> Result<(), PgpError> {
     packet.serialize(out).map_err(other)
 }
 
-/// See [`crate::generate_cert`].
-pub(crate) fn generate_cert(address: &str) -> Result<GeneratedKey, PgpError> {
+/// See [`crate::generate_key`]: the first User ID is the primary one; with none, the key's
+/// flags and preferences go on a direct-key signature instead (RFC 9580 section 5.2.3.10).
+pub(crate) fn generate_key(user_ids: &[&str]) -> Result<GeneratedKey, PgpError> {
     let mut seed = Zeroizing::new([0u8; 32]);
     openpgp::crypto::random(&mut *seed).map_err(other)?;
     let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
@@ -120,19 +121,34 @@ pub(crate) fn generate_cert(address: &str) -> Result<GeneratedKey, PgpError> {
     scalar_be.reverse();
 
     let mut signer = Ed25519Signer { public: primary.clone().role_into_unspecified(), secret: signing };
-    let userid = UserID::from(format!("<{address}>"));
-    let userid_binding = SignatureBuilder::new(SignatureType::PositiveCertification)
-        .set_hash_algo(HashAlgorithm::SHA512)
-        .set_signature_creation_time(created)
-        .and_then(|sig| sig.set_primary_userid(true))
-        .and_then(|sig| sig.set_key_flags(KeyFlags::empty().set_certification().set_signing()))
-        .and_then(|sig| sig.set_features(Features::sequoia()))
-        .and_then(|sig| sig.set_preferred_hash_algorithms(vec![HashAlgorithm::SHA512, HashAlgorithm::SHA256]))
-        .and_then(|sig| {
-            sig.set_preferred_symmetric_algorithms(vec![SymmetricAlgorithm::AES256, SymmetricAlgorithm::AES128])
-        })
-        .and_then(|sig| sig.sign_userid_binding(&mut signer, &primary, &userid))
-        .map_err(other)?;
+    // The self-signature that carries the key's flags and preferences: on each User ID's
+    // binding (the first marked primary), or on the key itself when it has no User ID.
+    let preferences = |typ: SignatureType| -> Result<SignatureBuilder, PgpError> {
+        SignatureBuilder::new(typ)
+            .set_hash_algo(HashAlgorithm::SHA512)
+            .set_signature_creation_time(created)
+            .and_then(|sig| sig.set_key_flags(KeyFlags::empty().set_certification().set_signing()))
+            .and_then(|sig| sig.set_features(Features::sequoia()))
+            .and_then(|sig| sig.set_preferred_hash_algorithms(vec![HashAlgorithm::SHA512, HashAlgorithm::SHA256]))
+            .and_then(|sig| {
+                sig.set_preferred_symmetric_algorithms(vec![SymmetricAlgorithm::AES256, SymmetricAlgorithm::AES128])
+            })
+            .map_err(other)
+    };
+    let mut bindings: Vec<Packet> = Vec::with_capacity(2 * user_ids.len().max(1));
+    if user_ids.is_empty() {
+        let direct = preferences(SignatureType::DirectKey)?.sign_direct_key(&mut signer, &primary).map_err(other)?;
+        bindings.push(direct.into());
+    }
+    for (index, user_id) in user_ids.iter().enumerate() {
+        let userid = UserID::from(*user_id);
+        let binding = preferences(SignatureType::PositiveCertification)?
+            .set_primary_userid(index == 0)
+            .and_then(|sig| sig.sign_userid_binding(&mut signer, &primary, &userid))
+            .map_err(other)?;
+        bindings.push(userid.into());
+        bindings.push(binding.into());
+    }
     let subkey_binding = SignatureBuilder::new(SignatureType::SubkeyBinding)
         .set_hash_algo(HashAlgorithm::SHA512)
         .set_signature_creation_time(created)
@@ -145,7 +161,7 @@ pub(crate) fn generate_cert(address: &str) -> Result<GeneratedKey, PgpError> {
     let mut secret = Vec::with_capacity(640);
     write_secret_key_packet(&mut secret, SECRET_KEY_TAG, &primary, &seed[..])?;
     append_packet(&mut public, Packet::PublicKey(primary))?;
-    for packet in [Packet::from(userid), userid_binding.into()] {
+    for packet in bindings {
         append_packet(&mut secret, packet.clone())?;
         append_packet(&mut public, packet)?;
     }
@@ -185,7 +201,7 @@ mod tests {
         use openpgp::serialize::SerializeInto;
 
         for _ in 0..16 {
-            let generated = generate_cert("alice@plico.test").expect("generates");
+            let generated = generate_key(&["<alice@plico.test>"]).expect("generates");
             let tsk = openpgp::Cert::from_bytes(&generated.secret_key).expect("parses");
             assert_eq!(tsk.as_tsk().to_vec().expect("serialises"), generated.secret_key);
             let public = openpgp::Cert::from_bytes(generated.public_cert_armored.as_bytes()).expect("parses");

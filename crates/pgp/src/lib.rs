@@ -8,6 +8,12 @@ use std::io::Write;
 
 mod armor;
 mod keygen;
+mod sign;
+
+pub use armor::{armor, Kind as ArmorKind};
+pub use sign::{
+    sign_detached_by, sign_inline, verify_detached_by, verify_inline, InlineForm, SignatureMode, Verification,
+};
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
@@ -73,7 +79,14 @@ pub struct GeneratedKey {
 /// certificate that Plico discarded: eight Ed25519 operations where four do. The secrets stay
 /// out of sequoia's protected memory while the certificate is made (`keygen.rs` says why).
 pub fn generate_cert(address: &str) -> Result<GeneratedKey, PgpError> {
-    keygen::generate_cert(address)
+    keygen::generate_key(&[&format!("<{address}>")])
+}
+
+/// Generates a certificate of the same shape as [`generate_cert`] with these User IDs, as
+/// written (`"Alice <alice@example.org>"`); the first is the primary one. With none, the key's
+/// flags and preferences live on a direct-key signature. This is what `sop generate-key` makes.
+pub fn generate_key(user_ids: &[&str]) -> Result<GeneratedKey, PgpError> {
+    keygen::generate_key(user_ids)
 }
 
 /// Reads a certificate, public or secret, binary or armored.
@@ -344,14 +357,50 @@ pub struct Decrypted {
     /// Signatures by keys that were not among the verifiers: [`verify_with`] checks them once
     /// the signer's certificate is found, without decrypting again.
     pub unchecked: Vec<Signature>,
+    /// Each good signature by a verifier: which key made it, and when.
+    pub verifications: Vec<Verification>,
 }
 
 struct Helper<'a> {
     policy: &'a StandardPolicy<'a>,
-    secret: &'a Cert,
+    secrets: &'a [Cert],
+    /// Session keys to try before any secret key: (algorithm if known, key).
+    session_keys: &'a [(Option<u8>, Vec<u8>)],
     verifiers: &'a [Cert],
     signature: SignatureStatus,
     unchecked: Vec<Signature>,
+    verifications: sign::Verifications<'a>,
+    /// The session key that opened the message, and its algorithm.
+    opened_with: Option<(Option<SymmetricAlgorithm>, SessionKey)>,
+}
+
+impl<'a> Helper<'a> {
+    fn new(
+        policy: &'a StandardPolicy<'a>,
+        secrets: &'a [Cert],
+        session_keys: &'a [(Option<u8>, Vec<u8>)],
+        verifiers: &'a [Cert],
+    ) -> Self {
+        Helper {
+            policy,
+            secrets,
+            session_keys,
+            verifiers,
+            signature: SignatureStatus::Unsigned,
+            unchecked: Vec::new(),
+            verifications: sign::Verifications { certs: verifiers, good: Vec::new() },
+            opened_with: None,
+        }
+    }
+
+    fn finish(self, plaintext: Vec<u8>) -> Decrypted {
+        Decrypted {
+            plaintext,
+            signature: self.signature,
+            unchecked: self.unchecked,
+            verifications: self.verifications.good,
+        }
+    }
 }
 
 impl VerificationHelper for Helper<'_> {
@@ -360,6 +409,7 @@ impl VerificationHelper for Helper<'_> {
     }
 
     fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
+        self.verifications.collect(&structure);
         for layer in structure {
             if let MessageLayer::SignatureGroup { results } = layer {
                 for result in results {
@@ -392,20 +442,30 @@ impl DecryptionHelper for Helper<'_> {
         sym_algo: Option<SymmetricAlgorithm>,
         decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
     ) -> openpgp::Result<Option<Cert>> {
-        let keys = self
-            .secret
-            .keys()
-            .with_policy(self.policy, None)
-            .supported()
-            .unencrypted_secret()
-            .for_transport_encryption()
-            .for_storage_encryption();
-        for key in keys {
-            let mut keypair = key.key().clone().into_keypair()?;
-            for pkesk in pkesks {
-                if let Some((algo, session_key)) = pkesk.decrypt(&mut keypair, sym_algo) {
-                    if decrypt(algo, &session_key) {
-                        return Ok(Some(self.secret.clone()));
+        for (algo, key) in self.session_keys {
+            let algo = algo.map(SymmetricAlgorithm::from).or(sym_algo);
+            let session_key = SessionKey::from(&key[..]);
+            if decrypt(algo, &session_key) {
+                self.opened_with = Some((algo, session_key));
+                return Ok(None);
+            }
+        }
+        for secret in self.secrets {
+            let keys = secret
+                .keys()
+                .with_policy(self.policy, None)
+                .supported()
+                .unencrypted_secret()
+                .for_transport_encryption()
+                .for_storage_encryption();
+            for key in keys {
+                let mut keypair = key.key().clone().into_keypair()?;
+                for pkesk in pkesks {
+                    if let Some((algo, session_key)) = pkesk.decrypt(&mut keypair, sym_algo) {
+                        if decrypt(algo, &session_key) {
+                            self.opened_with = Some((algo.or(sym_algo), session_key));
+                            return Ok(Some(secret.clone()));
+                        }
                     }
                 }
             }
@@ -514,25 +574,43 @@ impl Envelope {
         }
         let inner = &plaintext[18..length - 22];
         let policy = StandardPolicy::new();
-        let helper =
-            Helper { policy: &policy, secret, verifiers, signature: SignatureStatus::Unsigned, unchecked: Vec::new() };
+        let helper = Helper::new(&policy, std::slice::from_ref(secret), &[], verifiers);
         let mut verifier = VerifierBuilder::from_bytes(inner)
             .map_err(|_| PgpError::DecryptionFailed)?
             .with_policy(&policy, None, helper)
             .map_err(|_| PgpError::DecryptionFailed)?;
         let mut opened = Vec::with_capacity(inner.len());
         std::io::copy(&mut verifier, &mut opened).map_err(|_| PgpError::DecryptionFailed)?;
-        let helper = verifier.into_helper();
-        Ok(Decrypted { plaintext: opened, signature: helper.signature, unchecked: helper.unchecked })
+        Ok(verifier.into_helper().finish(opened))
     }
 }
 
 /// Decrypts `ciphertext` (armored or binary) with `secret`'s keys, and checks signatures
 /// against `verifiers`.
 pub fn decrypt_and_verify(ciphertext: &[u8], secret: &Cert, verifiers: &[Cert]) -> Result<Decrypted, PgpError> {
+    let decryption = Decryption { secrets: std::slice::from_ref(secret), session_keys: &[], verifiers };
+    decrypt(ciphertext, &decryption).map(|(decrypted, _)| decrypted)
+}
+
+/// What may open a message, and whose signatures count.
+pub struct Decryption<'a> {
+    /// Secret keys to try.
+    pub secrets: &'a [Cert],
+    /// Session keys to try first: the algorithm's RFC 9580 number when known, and the key.
+    pub session_keys: &'a [(Option<u8>, Vec<u8>)],
+    /// Certificates whose signatures are checked.
+    pub verifiers: &'a [Cert],
+}
+
+/// The session key that opened a message: the algorithm's RFC 9580 number (when the message
+/// says) and the key.
+pub type OpenedSessionKey = (Option<u8>, Vec<u8>);
+
+/// Decrypts `ciphertext` (armored or binary) with a session key or a secret key of
+/// `decryption`, checks signatures against its verifiers, and says which session key opened it.
+pub fn decrypt(ciphertext: &[u8], decryption: &Decryption<'_>) -> Result<(Decrypted, OpenedSessionKey), PgpError> {
     let policy = StandardPolicy::new();
-    let helper =
-        Helper { policy: &policy, secret, verifiers, signature: SignatureStatus::Unsigned, unchecked: Vec::new() };
+    let helper = Helper::new(&policy, decryption.secrets, decryption.session_keys, decryption.verifiers);
     let binary = armor::dearmor_message(ciphertext);
     let mut decryptor = DecryptorBuilder::from_bytes(binary.as_deref().unwrap_or(ciphertext))
         .map_err(|_| PgpError::DecryptionFailed)?
@@ -540,8 +618,35 @@ pub fn decrypt_and_verify(ciphertext: &[u8], secret: &Cert, verifiers: &[Cert]) 
         .map_err(|_| PgpError::DecryptionFailed)?;
     let mut plaintext = Vec::new();
     std::io::copy(&mut decryptor, &mut plaintext).map_err(|_| PgpError::DecryptionFailed)?;
-    let helper = decryptor.into_helper();
-    Ok(Decrypted { plaintext, signature: helper.signature, unchecked: helper.unchecked })
+    let mut helper = decryptor.into_helper();
+    let (algo, session_key) = helper.opened_with.take().ok_or(PgpError::DecryptionFailed)?;
+    Ok((helper.finish(plaintext), (algo.map(u8::from), session_key.to_vec())))
+}
+
+/// Encrypts `plaintext` to every recipient, signed by every key of `signers` (none: unsigned),
+/// as binary OpenPGP packets: SEIPDv2 when every recipient supports it, SEIPDv1 otherwise.
+/// In text mode the literal data is marked UTF-8 and the signatures are text signatures.
+pub fn encrypt_message(
+    plaintext: &[u8],
+    recipients: &[Cert],
+    signers: &[Cert],
+    mode: SignatureMode,
+) -> Result<Vec<u8>, PgpError> {
+    let policy = StandardPolicy::new();
+    let encryption_keys = encryption_keys(&policy, recipients)?;
+    if encryption_keys.is_empty() {
+        return Err(PgpError::NoEncryptionKey("no recipient".into()));
+    }
+    let signing_keys = if signers.is_empty() { Vec::new() } else { sign::signing_keys(signers)? };
+    let mut sink = Vec::with_capacity(plaintext.len() + 1024);
+    let mut message = Encryptor::for_recipients(Message::new(&mut sink), encryption_keys).build().map_err(other)?;
+    if !signing_keys.is_empty() {
+        message = sign::signing_layer(message, signing_keys, mode, false, false)?;
+    }
+    let mut literal = LiteralWriter::new(message).format(mode.literal_format()).build().map_err(other)?;
+    literal.write_all(plaintext).map_err(other)?;
+    literal.finalize().map_err(other)?;
+    Ok(sink)
 }
 
 /// The signature status of `decrypted` once the signer's certificate `cert` is known: checks the

@@ -191,6 +191,8 @@ fn setup(browser: bool) -> Result {
             ("chromium-driver", "chromedriver"),
             ("gnupg", "gpg"),
             ("rnp", "rnp"),
+            // Sequoia's Stateless OpenPGP command line: the peer of plico-sop's interop tests.
+            ("sqop", "sqop"),
             ("swaks", "swaks"),
             // swaks's STARTTLS, and the test certificate for it.
             ("libnet-ssleay-perl", "Net::SSLeay"),
