@@ -25,6 +25,11 @@ pub enum BlobError {
 pub trait BlobStore: Send + Sync + 'static {
     /// Stores `bytes` durably and returns their SHA-256, lowercase hex.
     fn put(&self, bytes: &[u8]) -> Result<String, BlobError>;
+    /// Stores several blobs durably, all of them before returning (the ingress's group commit);
+    /// their names in order. A store may make them durable together rather than one by one.
+    fn put_many(&self, blobs: &[&[u8]]) -> Result<Vec<String>, BlobError> {
+        blobs.iter().map(|bytes| self.put(bytes)).collect()
+    }
     fn get(&self, hash: &str) -> Result<Vec<u8>, BlobError>;
     /// Removes a blob; removing a missing blob is not an error.
     fn delete(&self, hash: &str) -> Result<(), BlobError>;
@@ -52,6 +57,27 @@ pub fn blob_hash(bytes: &[u8]) -> String {
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// Runs `work` on every item, up to 16 at a time on threads of their own (the work is mostly
+/// waiting for the disk); the first error wins.
+fn parallel<T: Sync>(items: &[T], work: impl Fn(&T) -> std::io::Result<()> + Sync) -> std::io::Result<()> {
+    match items.len() {
+        0 => Ok(()),
+        1 => work(&items[0]),
+        count => {
+            let per_thread = count.div_ceil(16);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = items
+                    .chunks(per_thread)
+                    .map(|chunk| scope.spawn(|| chunk.iter().try_for_each(&work)))
+                    .collect();
+                handles.into_iter().try_for_each(|handle| {
+                    handle.join().unwrap_or_else(|_| Err(std::io::Error::other("a blob writer panicked")))
+                })
+            })
+        }
+    }
 }
 
 impl FsBlobStore {
@@ -83,6 +109,44 @@ impl BlobStore for FsBlobStore {
         std::fs::rename(&temporary, &path)?;
         sync_dir(&directory)?;
         Ok(hash)
+    }
+
+    /// Writes every new blob to its temporary file and fsyncs them at once (threads, so that
+    /// the file system commits its journal for several fsyncs together), renames them into
+    /// place, then fsyncs each directory that gained a name, once.
+    fn put_many(&self, blobs: &[&[u8]]) -> Result<Vec<String>, BlobError> {
+        let hashes: Vec<String> = blobs.iter().map(|bytes| blob_hash(bytes)).collect();
+        let mut new: Vec<(usize, PathBuf)> = Vec::with_capacity(blobs.len());
+        for (index, hash) in hashes.iter().enumerate() {
+            let duplicate = hashes[..index].contains(hash);
+            if !duplicate && !self.path(hash).exists() {
+                new.push((index, self.root.join("tmp").join(format!("{hash}.{}", rand::random::<u64>()))));
+            }
+        }
+        let write = |(index, temporary): &(usize, PathBuf)| -> std::io::Result<()> {
+            let mut file = std::fs::File::create(temporary)?;
+            file.write_all(blobs[*index])?;
+            file.sync_all()
+        };
+        let written = parallel(&new, write);
+        if let Err(error) = written {
+            for (_, temporary) in &new {
+                let _ = std::fs::remove_file(temporary);
+            }
+            return Err(error.into());
+        }
+        let mut directories: Vec<PathBuf> = Vec::new();
+        for (index, temporary) in &new {
+            let hash = &hashes[*index];
+            let directory = self.root.join(&hash[..2]);
+            std::fs::create_dir_all(&directory)?;
+            std::fs::rename(temporary, self.path(hash))?;
+            if !directories.contains(&directory) {
+                directories.push(directory);
+            }
+        }
+        parallel(&directories, |directory| sync_dir(directory))?;
+        Ok(hashes)
     }
 
     fn get(&self, hash: &str) -> Result<Vec<u8>, BlobError> {
@@ -125,6 +189,27 @@ mod tests {
         assert!(matches!(store.get(&hash), Err(BlobError::NotFound(_))));
         store.delete(&hash).expect("deleting twice is fine");
         assert!(std::fs::read_dir(dir.path().join("blobs/tmp")).expect("tmp").next().is_none(), "no temporary left");
+    }
+
+    #[test]
+    fn put_many_stores_each_blob_once_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = FsBlobStore::open(dir.path().join("blobs")).expect("opens");
+        let existing = store.put(b"already here").expect("puts");
+        let blobs: Vec<Vec<u8>> = (0..40).map(|n| format!("ciphertext {n}").into_bytes()).collect();
+        let mut batch: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+        batch.push(b"already here");
+        batch.push(b"ciphertext 3");
+        let hashes = store.put_many(&batch).expect("puts them all");
+        assert_eq!(hashes.len(), batch.len());
+        assert_eq!(hashes[40], existing);
+        assert_eq!(hashes[41], hashes[3]);
+        for (hash, bytes) in hashes.iter().zip(&batch) {
+            assert_eq!(hash, &blob_hash(bytes));
+            assert_eq!(&store.get(hash).expect("stored"), bytes);
+        }
+        assert!(std::fs::read_dir(dir.path().join("blobs/tmp")).expect("tmp").next().is_none(), "no temporary left");
+        assert_eq!(store.put_many(&[]).expect("nothing to do"), Vec::<String>::new());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use plico_api::mail::FolderRole;
 use plico_mime::{Mailbox, OuterHeaders, ParsedMessage, Summary};
 use plico_smtp::{Envelope, Reply};
 
-use crate::store::mail::Delivery;
+use crate::group_commit::{CommitError, Copy};
 use crate::AppState;
 
 /// Why a message was not taken: the SMTP reply says which kind.
@@ -93,17 +93,8 @@ struct Recipient {
     analysis: bool,
 }
 
-/// One recipient's stored copy, before it is filed.
-struct StoredCopy {
-    account_id: i64,
-    folder: FolderRole,
-    blob_hash: String,
-    size: u64,
-    sealed_summary: Vec<u8>,
-}
-
-/// Encrypts and stores one copy of the message per recipient, then files them all in one
-/// transaction. Returns the stored ids, for the SMTP reply.
+/// Encrypts one copy of the message per recipient, then has the group commit store and file
+/// them all (`group_commit.rs`). Returns the stored ids, for the SMTP reply.
 pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, Refusal> {
     if !starts_with_header_field(arrival.raw) {
         return Err(Refusal::Malformed("The message does not start with a header field (RFC 5322)".into()));
@@ -181,8 +172,7 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
         plico_mime::format_date(received_at),
     );
     let raw = arrival.raw.to_vec();
-    let blobs = state.blobs.clone();
-    let copies = tokio::task::spawn_blocking(move || -> Result<Vec<StoredCopy>, Refusal> {
+    let copies = tokio::task::spawn_blocking(move || -> Result<Vec<Copy>, Refusal> {
         let prepared = prepare(&raw, &trace, received_at)?;
         // Scored once, and only if some recipient allows it.
         let verdict = match &prepared {
@@ -199,14 +189,11 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
                 .map_err(|_| Refusal::Temporary("A recipient's key could not be read".into()))?;
             let verdict = verdict.as_ref().filter(|_| recipient.analysis);
             let (blob, sealed_summary) = prepared.seal_for(&cert, verdict)?;
-            let blob_hash =
-                blobs.put(&blob).map_err(|_| Refusal::Temporary("The message could not be stored".into()))?;
             let spam = quarantine || verdict.is_some_and(crate::spam::Verdict::is_spam);
-            copies.push(StoredCopy {
+            copies.push(Copy {
                 account_id: recipient.account_id,
                 folder: if spam { FolderRole::Spam } else { FolderRole::Inbox },
-                blob_hash,
-                size: blob.len() as u64,
+                blob,
                 sealed_summary,
             });
         }
@@ -214,7 +201,7 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
     })
     .await
     .map_err(|_| Refusal::Temporary("The message could not be processed".into()))??;
-    file_copies(state, &copies, received_at).await
+    file_copies(state, copies, received_at).await
 }
 
 /// Files a message this server wrote itself (a delivery status report) in one account's
@@ -228,47 +215,26 @@ pub async fn file_report(
 ) -> Result<String, Refusal> {
     let received_at = state.clock.now();
     let public_cert = public_cert.to_vec();
-    let blobs = state.blobs.clone();
-    let copy = tokio::task::spawn_blocking(move || -> Result<StoredCopy, Refusal> {
+    let copy = tokio::task::spawn_blocking(move || -> Result<Copy, Refusal> {
         let prepared = prepare(&raw, "", received_at)?;
         let cert = plico_pgp::parse_cert(&public_cert)
             .map_err(|_| Refusal::Temporary("The account's key could not be read".into()))?;
         let (blob, sealed_summary) = prepared.seal_for(&cert, None)?;
-        let blob_hash = blobs.put(&blob).map_err(|_| Refusal::Temporary("The report could not be stored".into()))?;
-        Ok(StoredCopy { account_id, folder: FolderRole::Inbox, blob_hash, size: blob.len() as u64, sealed_summary })
+        Ok(Copy { account_id, folder: FolderRole::Inbox, blob, sealed_summary })
     })
     .await
     .map_err(|_| Refusal::Temporary("The report could not be processed".into()))??;
-    file_copies(state, std::slice::from_ref(&copy), received_at).await
+    file_copies(state, vec![copy], received_at).await
 }
 
-/// Records the stored copies' blobs and files every copy in one transaction.
-async fn file_copies(state: &AppState, copies: &[StoredCopy], received_at: i64) -> Result<String, Refusal> {
-    for copy in copies {
-        state
-            .store
-            .record_blob(&copy.blob_hash, copy.size, received_at)
-            .await
-            .map_err(|_| Refusal::Temporary("The message could not be recorded".into()))?;
+/// Stores and files every copy through the group commit: durable, or a 4xx.
+async fn file_copies(state: &AppState, copies: Vec<Copy>, received_at: i64) -> Result<String, Refusal> {
+    match state.group_commit.commit(copies, received_at).await {
+        Ok(ids) => Ok(ids.join(",")),
+        Err(CommitError::Blobs) => Err(Refusal::Temporary("The message could not be stored".into())),
+        Err(CommitError::Database) => Err(Refusal::Temporary("The message could not be filed".into())),
+        Err(CommitError::Stopped) => Err(Refusal::Temporary("The server is stopping".into())),
     }
-    let deliveries: Vec<(i64, FolderRole, Delivery<'_>)> = copies
-        .iter()
-        .map(|copy| {
-            let delivery = Delivery {
-                blob_hash: &copy.blob_hash,
-                size: copy.size,
-                sealed_summary: &copy.sealed_summary,
-                received_at,
-            };
-            (copy.account_id, copy.folder, delivery)
-        })
-        .collect();
-    let filed = state
-        .store
-        .deliver_inbound(&deliveries)
-        .await
-        .map_err(|_| Refusal::Temporary("The message could not be filed".into()))?;
-    Ok(filed.iter().map(|meta| meta.id.as_str()).collect::<Vec<_>>().join(","))
 }
 
 /// A HELO name as it may appear in a trace header: printable ASCII, no parentheses, bounded.

@@ -10,6 +10,7 @@ pub mod clamd;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod group_commit;
 pub mod http;
 pub mod ingest;
 pub mod mail_api;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub sender_auth: Option<Arc<sender_auth::SenderAuth>>,
     /// WKD lookups of outside recipients' keys.
     pub wkd: Arc<wkd_client::WkdClient>,
+    /// Where mail from outside is made durable, in batches (`group_commit.rs`).
+    pub group_commit: group_commit::GroupCommit,
 }
 
 /// Why the server could not start.
@@ -135,7 +138,9 @@ impl AppState {
         let sender_auth = sender_auth::SenderAuth::open(&config.mail_auth_dns).map_err(StartError::Outbound)?;
         let wkd = wkd_client::WkdClient::new(&config, sender_auth.as_ref().map(sender_auth::SenderAuth::resolver))
             .map_err(StartError::Outbound)?;
+        let blobs: Arc<dyn BlobStore> = Arc::new(blobs);
         Ok(AppState {
+            group_commit: group_commit::GroupCommit::start(store.clone(), blobs.clone()),
             wkd: Arc::new(wkd),
             sender_auth: sender_auth.map(Arc::new),
             outbound: Arc::new(outbound),
@@ -144,7 +149,7 @@ impl AppState {
             signup_limit_per_ip: Arc::new(RateLimiter::new(config.signups_per_ip_per_hour, 60 * 60)),
             config: Arc::new(config),
             store,
-            blobs: Arc::new(blobs),
+            blobs,
             clock,
             opaque_setup: Arc::new(opaque_setup),
             pending_logins: Arc::new(Mutex::new(HashMap::new())),

@@ -238,6 +238,14 @@ pub struct Delivery<'a> {
     pub received_at: i64,
 }
 
+/// One message from outside, as the ingress's group commit files it: the blobs its copies
+/// need (name and size, already durable on disk) and the copies.
+pub struct InboundMessage<'a> {
+    pub blobs: Vec<(&'a str, u64)>,
+    pub copies: Vec<(i64, FolderRole, Delivery<'a>)>,
+    pub received_at: i64,
+}
+
 /// What filing a message needs besides the account.
 pub struct FileMessage<'a> {
     pub folder_id: &'a str,
@@ -525,21 +533,52 @@ impl Store {
         Ok(sent)
     }
 
-    /// Files mail that arrived over SMTP: one stored blob per recipient account, each into that
-    /// account's Inbox (or Spam), all in one transaction, so that the SMTP reply can say the
-    /// message is stored for every recipient or for none.
-    pub async fn deliver_inbound(
+    /// Files a batch of messages from outside in one transaction (the ingress's group commit):
+    /// each message records its blobs and files all its copies, or, when any of that fails,
+    /// none of it (a savepoint per message), while the others of the batch are filed. Returns
+    /// each message's filed copies or why it was not filed; an `Err` means the commit itself
+    /// failed and nothing of the batch was filed.
+    pub async fn deliver_inbound_batch(
         &self,
-        copies: &[(i64, FolderRole, Delivery<'_>)],
-    ) -> Result<Vec<MessageMeta>, MailError> {
+        messages: &[InboundMessage<'_>],
+    ) -> Result<Vec<Result<Vec<MessageMeta>, MailError>>, sqlx::Error> {
         let mut transaction = self.write().await?;
-        let mut filed = Vec::with_capacity(copies.len());
-        for (account_id, role, delivery) in copies {
-            check_blob(&mut transaction, delivery.blob_hash, delivery.size).await?;
-            let folder = Self::role_folder(&mut transaction, *account_id, *role).await?;
-            filed.push(insert_message(&mut transaction, *account_id, &folder, flags::FROM_INTERNET, delivery).await?);
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for message in messages {
+            let mut savepoint = sqlx::Acquire::begin(&mut transaction).await?;
+            match Self::file_inbound(&mut savepoint, message).await {
+                Ok(filed) => {
+                    savepoint.commit().await?;
+                    outcomes.push(Ok(filed));
+                }
+                Err(error) => {
+                    savepoint.rollback().await?;
+                    outcomes.push(Err(error));
+                }
+            }
         }
         transaction.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn file_inbound(
+        transaction: &mut Transaction<'_, Sqlite>,
+        message: &InboundMessage<'_>,
+    ) -> Result<Vec<MessageMeta>, MailError> {
+        for (hash, size) in &message.blobs {
+            sqlx::query("INSERT OR IGNORE INTO blobs (hash, size, refcount, created_at) VALUES (?, ?, 0, ?)")
+                .bind(hash)
+                .bind(*size as i64)
+                .bind(message.received_at)
+                .execute(&mut **transaction)
+                .await?;
+        }
+        let mut filed = Vec::with_capacity(message.copies.len());
+        for (account_id, role, delivery) in &message.copies {
+            check_blob(transaction, delivery.blob_hash, delivery.size).await?;
+            let folder = Self::role_folder(transaction, *account_id, *role).await?;
+            filed.push(insert_message(transaction, *account_id, &folder, flags::FROM_INTERNET, delivery).await?);
+        }
         Ok(filed)
     }
 

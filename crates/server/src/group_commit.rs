@@ -1,0 +1,182 @@
+//! The ingress's group commit: the encrypted copies of messages that several SMTP sessions
+//! finished at about the same time are made durable together (their blobs fsync'd at once,
+//! their rows in one SQLite transaction), and only then does each session say 250.
+//!
+//! One task owns the write path. It takes the first waiting message, then everything else
+//! already waiting (up to [`MAX_MESSAGES`] and [`MAX_BYTES`]), so a lone message is committed
+//! at once and a busy ingress commits in batches as large as its load: no timer, no added
+//! latency. Each message is filed under its own savepoint, so one that cannot be filed (its
+//! account closed a moment ago) fails alone with a 4xx while the rest of its batch is stored.
+//!
+//! Architecture Invariant: a session's reply waits for its message's outcome from this task;
+//! the outcome is sent only after the batch's blobs are fsync'd (files and directories) and its
+//! transaction committed. When anything fails, every message whose outcome is not yet known is
+//! told "try again later".
+
+use plico_api::mail::FolderRole;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::blobs::BlobStore;
+use crate::store::mail::{Delivery, InboundMessage};
+use crate::store::Store;
+
+/// The most messages one batch holds.
+pub const MAX_MESSAGES: usize = 64;
+/// The most blob bytes one batch holds (a batch is in memory until it is written).
+pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// One recipient's encrypted copy, before it is durable.
+pub struct Copy {
+    pub account_id: i64,
+    pub folder: FolderRole,
+    /// The PGP/MIME message as it will be stored.
+    pub blob: Vec<u8>,
+    pub sealed_summary: Vec<u8>,
+}
+
+/// Why a message was not committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitError {
+    /// The blobs could not be written.
+    Blobs,
+    /// The database refused the message or the batch.
+    Database,
+    /// The commit task is gone (the server is stopping).
+    Stopped,
+}
+
+struct Job {
+    copies: Vec<Copy>,
+    received_at: i64,
+    done: oneshot::Sender<Result<Vec<String>, CommitError>>,
+}
+
+/// The handle sessions commit through; cheap to clone.
+#[derive(Clone)]
+pub struct GroupCommit {
+    jobs: mpsc::Sender<Job>,
+    counts: std::sync::Arc<Counts>,
+}
+
+/// How many batches and messages were committed, for the benchmark and the tests.
+#[derive(Default)]
+struct Counts {
+    batches: std::sync::atomic::AtomicU64,
+    messages: std::sync::atomic::AtomicU64,
+}
+
+impl GroupCommit {
+    /// Starts the commit task on the current tokio runtime. It ends when every handle is gone.
+    pub fn start(store: Store, blobs: std::sync::Arc<dyn BlobStore>) -> GroupCommit {
+        let (jobs, queue) = mpsc::channel(4 * MAX_MESSAGES);
+        let counts = std::sync::Arc::new(Counts::default());
+        tokio::spawn(run(queue, store, blobs, counts.clone()));
+        GroupCommit { jobs, counts }
+    }
+
+    /// Batches and messages committed (or tried) so far.
+    pub fn counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.counts.batches.load(Relaxed), self.counts.messages.load(Relaxed))
+    }
+
+    /// Makes every copy of one message durable and files it; returns the filed message ids.
+    pub async fn commit(&self, copies: Vec<Copy>, received_at: i64) -> Result<Vec<String>, CommitError> {
+        let (done, outcome) = oneshot::channel();
+        self.jobs.send(Job { copies, received_at, done }).await.map_err(|_| CommitError::Stopped)?;
+        outcome.await.map_err(|_| CommitError::Stopped)?
+    }
+}
+
+async fn run(
+    mut queue: mpsc::Receiver<Job>,
+    store: Store,
+    blobs: std::sync::Arc<dyn BlobStore>,
+    counts: std::sync::Arc<Counts>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut bytes = first.copies.iter().map(|copy| copy.blob.len()).sum::<usize>();
+        let mut batch = vec![first];
+        while batch.len() < MAX_MESSAGES && bytes < MAX_BYTES {
+            match queue.try_recv() {
+                Ok(job) => {
+                    bytes += job.copies.iter().map(|copy| copy.blob.len()).sum::<usize>();
+                    batch.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        counts.batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        counts.messages.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        commit_batch(batch, &store, &blobs).await;
+    }
+}
+
+async fn commit_batch(mut batch: Vec<Job>, store: &Store, blobs: &std::sync::Arc<dyn BlobStore>) {
+    // The blobs first, all durable before any row names them. They move to the writer; their
+    // sizes stay for the rows.
+    let contents: Vec<Vec<u8>> = batch
+        .iter_mut()
+        .flat_map(|job| job.copies.iter_mut().map(|copy| std::mem::take(&mut copy.blob)))
+        .collect();
+    let sizes: Vec<u64> = contents.iter().map(|blob| blob.len() as u64).collect();
+    let blob_store = blobs.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        let slices: Vec<&[u8]> = contents.iter().map(Vec::as_slice).collect();
+        blob_store.put_many(&slices)
+    })
+    .await;
+    let hashes = match written {
+        Ok(Ok(hashes)) => hashes,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "smtp: the blobs of a batch could not be written");
+            return fail_all(batch, CommitError::Blobs);
+        }
+        Err(_) => return fail_all(batch, CommitError::Blobs),
+    };
+
+    let mut names = hashes.iter().zip(&sizes);
+    let messages: Vec<InboundMessage<'_>> = batch
+        .iter()
+        .map(|job| {
+            let mut message = InboundMessage { blobs: Vec::new(), copies: Vec::new(), received_at: job.received_at };
+            for copy in &job.copies {
+                let (hash, size) = names.next().map(|(hash, size)| (hash.as_str(), *size)).unwrap_or_default();
+                message.blobs.push((hash, size));
+                let delivery = Delivery {
+                    blob_hash: hash,
+                    size,
+                    sealed_summary: &copy.sealed_summary,
+                    received_at: job.received_at,
+                };
+                message.copies.push((copy.account_id, copy.folder, delivery));
+            }
+            message
+        })
+        .collect();
+    let filed = store.deliver_inbound_batch(&messages).await;
+    drop(messages);
+    match filed {
+        Ok(outcomes) => {
+            for (job, outcome) in batch.into_iter().zip(outcomes) {
+                let outcome = outcome
+                    .map(|metas| metas.into_iter().map(|meta| meta.id).collect())
+                    .map_err(|error| {
+                        tracing::warn!(%error, "smtp: a message of a batch could not be filed");
+                        CommitError::Database
+                    });
+                let _ = job.done.send(outcome);
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "smtp: a batch could not be committed");
+            fail_all(batch, CommitError::Database);
+        }
+    }
+}
+
+fn fail_all(batch: Vec<Job>, error: CommitError) {
+    for job in batch {
+        let _ = job.done.send(Err(error.clone()));
+    }
+}

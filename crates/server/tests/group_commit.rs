@@ -1,0 +1,62 @@
+//! The ingress's group commit: messages committed together are each stored exactly once, and
+//! one that cannot be filed fails alone, leaving nothing behind, while its batch is stored.
+
+mod common;
+
+use common::{folder_messages, signup, TestServer};
+use plico_api::mail::FolderRole;
+use plico_server::group_commit::{CommitError, Copy};
+
+fn sealed(session: &plico_client::UnlockedSession, text: &str) -> Vec<u8> {
+    plico_pgp::encrypt_to(text.as_bytes(), std::slice::from_ref(&session.secret_key)).expect("encrypts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_files_every_good_message_once_and_the_bad_one_not_at_all() {
+    let server = TestServer::start().await;
+    let client = server.client("198.51.100.20");
+    let session = signup(&client, "grace").await;
+    let account_id = server.state.store.account_by_name("grace").await.expect("reads").expect("exists").id;
+
+    // Forty messages at once, so that they queue behind each other and commit in batches; the
+    // thirteenth names an account that does not exist (as if it closed a moment ago).
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let group_commit = server.state.group_commit.clone();
+        let copy = Copy {
+            account_id: if n == 13 { account_id + 1000 } else { account_id },
+            folder: if n % 5 == 0 { FolderRole::Spam } else { FolderRole::Inbox },
+            blob: sealed(&session, &format!("message {n}")),
+            sealed_summary: sealed(&session, &format!("summary {n}")),
+        };
+        tasks.push(tokio::spawn(async move { group_commit.commit(vec![copy], common::START + n).await }));
+    }
+    let mut stored = Vec::new();
+    for (n, task) in tasks.into_iter().enumerate() {
+        let outcome = task.await.expect("joins");
+        if n == 13 {
+            assert_eq!(outcome, Err(CommitError::Database));
+        } else {
+            let ids = outcome.unwrap_or_else(|e| panic!("message {n}: {e:?}"));
+            assert_eq!(ids.len(), 1);
+            stored.extend(ids);
+        }
+    }
+    let (batches, messages) = server.state.group_commit.counts();
+    assert_eq!(messages, 40);
+    assert!(batches < 40, "messages waiting together were committed together ({batches} batches)");
+    let inbox = folder_messages(&client, FolderRole::Inbox).await;
+    let spam = folder_messages(&client, FolderRole::Spam).await;
+    assert_eq!(inbox.len() + spam.len(), 39, "39 good messages, each once");
+    assert_eq!(spam.len(), 8);
+    let mut listed: Vec<String> = inbox.iter().chain(&spam).map(|meta| meta.id.clone()).collect();
+    listed.sort();
+    stored.sort();
+    assert_eq!(listed, stored);
+    // Every listed message's blob is on disk and decrypts to what was committed.
+    for meta in inbox.iter().chain(&spam) {
+        let blob = server.state.blobs.get(&meta.blob_hash).expect("blob stored");
+        let opened = plico_pgp::decrypt_and_verify(&blob, &session.secret_key, &[]).expect("decrypts");
+        assert!(String::from_utf8_lossy(&opened.plaintext).starts_with("message "));
+    }
+}
