@@ -90,10 +90,14 @@ fn compose(draft: &Draft, protection: &str) -> Result<Vec<u8>, MimeError> {
 pub fn wrap_pgp_mime(outer: &OuterHeaders, armored_ciphertext: &str) -> Result<Vec<u8>, MimeError> {
     let control = MimePart::new("application/pgp-encrypted", "Version: 1\r\n")
         .header("Content-Description", mail_builder::headers::text::Text::new("PGP/MIME version identification"));
+    // The armor is 7-bit text; saying so (with CRLF line ends, as mail-builder would write them)
+    // spares mail-builder's encoding detection, which looked at each byte of the ciphertext and
+    // wrote it a byte at a time: most of the cost of wrapping a large message.
     let payload = MimePart::new(
         ContentType::new("application/octet-stream").attribute("name", "encrypted.asc"),
-        armored_ciphertext,
+        crlf_lines(armored_ciphertext),
     )
+    .transfer_encoding("7bit")
     .inline()
     .header("Content-Description", mail_builder::headers::text::Text::new("OpenPGP encrypted message"));
     let root = ContentType::new("multipart/encrypted")
@@ -105,6 +109,20 @@ pub fn wrap_pgp_mime(outer: &OuterHeaders, armored_ciphertext: &str) -> Result<V
         .date(outer.date)
         .body(MimePart::new(root, vec![control, payload]));
     write_with_outer(builder, outer)
+}
+
+/// `text` with every bare LF made CRLF.
+fn crlf_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 32 + 2);
+    let mut rest = text;
+    while let Some(newline) = rest.find('\n') {
+        let line = &rest[..newline];
+        out.push_str(line.strip_suffix('\r').unwrap_or(line));
+        out.push_str("\r\n");
+        rest = &rest[newline + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Adds the outer headers (From, To, Cc, Autocrypt) and writes the message.

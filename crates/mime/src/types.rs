@@ -165,7 +165,23 @@ pub const SNIPPET_CHARS: usize = 140;
 
 /// The first [`SNIPPET_CHARS`] characters of `text`, with runs of whitespace as one space.
 pub fn snippet(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(SNIPPET_CHARS).collect()
+    // Word by word until the snippet is full: a long body is not joined whole first.
+    let mut snippet = String::with_capacity(SNIPPET_CHARS + 16);
+    let mut chars = 0;
+    for word in text.split_whitespace() {
+        if chars >= SNIPPET_CHARS {
+            break;
+        }
+        if chars > 0 {
+            snippet.push(' ');
+            chars += 1;
+        }
+        for c in word.chars().take(SNIPPET_CHARS.saturating_sub(chars)) {
+            snippet.push(c);
+            chars += 1;
+        }
+    }
+    snippet
 }
 
 impl Draft {
@@ -215,4 +231,21 @@ pub fn has_remote_content(html: &str) -> bool {
         || lower.contains("url(http")
         || lower.contains("url(\"http")
         || lower.contains("url('http")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_collapse_whitespace_and_stop_at_the_limit() {
+        assert_eq!(snippet("  Hi\r\n\tBob,  the   numbers\n"), "Hi Bob, the numbers");
+        assert_eq!(snippet(""), "");
+        let long = "word ".repeat(10_000);
+        let expected: String =
+            long.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(SNIPPET_CHARS).collect();
+        assert_eq!(snippet(&long), expected);
+        let one_long_word = "ä".repeat(500);
+        assert_eq!(snippet(&one_long_word).chars().count(), SNIPPET_CHARS);
+    }
 }

@@ -68,10 +68,8 @@ fn parallel<T: Sync>(items: &[T], work: impl Fn(&T) -> std::io::Result<()> + Syn
         count => {
             let per_thread = count.div_ceil(16);
             std::thread::scope(|scope| {
-                let handles: Vec<_> = items
-                    .chunks(per_thread)
-                    .map(|chunk| scope.spawn(|| chunk.iter().try_for_each(&work)))
-                    .collect();
+                let handles: Vec<_> =
+                    items.chunks(per_thread).map(|chunk| scope.spawn(|| chunk.iter().try_for_each(&work))).collect();
                 handles.into_iter().try_for_each(|handle| {
                     handle.join().unwrap_or_else(|_| Err(std::io::Error::other("a blob writer panicked")))
                 })

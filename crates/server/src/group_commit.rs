@@ -115,10 +115,8 @@ async fn run(
 async fn commit_batch(mut batch: Vec<Job>, store: &Store, blobs: &std::sync::Arc<dyn BlobStore>) {
     // The blobs first, all durable before any row names them. They move to the writer; their
     // sizes stay for the rows.
-    let contents: Vec<Vec<u8>> = batch
-        .iter_mut()
-        .flat_map(|job| job.copies.iter_mut().map(|copy| std::mem::take(&mut copy.blob)))
-        .collect();
+    let contents: Vec<Vec<u8>> =
+        batch.iter_mut().flat_map(|job| job.copies.iter_mut().map(|copy| std::mem::take(&mut copy.blob))).collect();
     let sizes: Vec<u64> = contents.iter().map(|blob| blob.len() as u64).collect();
     let blob_store = blobs.clone();
     let written = tokio::task::spawn_blocking(move || {
@@ -159,12 +157,10 @@ async fn commit_batch(mut batch: Vec<Job>, store: &Store, blobs: &std::sync::Arc
     match filed {
         Ok(outcomes) => {
             for (job, outcome) in batch.into_iter().zip(outcomes) {
-                let outcome = outcome
-                    .map(|metas| metas.into_iter().map(|meta| meta.id).collect())
-                    .map_err(|error| {
-                        tracing::warn!(%error, "smtp: a message of a batch could not be filed");
-                        CommitError::Database
-                    });
+                let outcome = outcome.map(|metas| metas.into_iter().map(|meta| meta.id).collect()).map_err(|error| {
+                    tracing::warn!(%error, "smtp: a message of a batch could not be filed");
+                    CommitError::Database
+                });
                 let _ = job.done.send(outcome);
             }
         }

@@ -237,6 +237,14 @@ async fn file_copies(state: &AppState, copies: Vec<Copy>, received_at: i64) -> R
     }
 }
 
+/// Does the header section of `raw` mention `multipart/encrypted` (any case)? A cheap test
+/// before the PGP/MIME unwrap parses the message again.
+fn names_multipart_encrypted(raw: &[u8]) -> bool {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").or_else(|| raw.windows(2).position(|w| w == b"\n\n"));
+    let headers = &raw[..end.unwrap_or(raw.len())];
+    headers.windows(19).any(|window| window.eq_ignore_ascii_case(b"multipart/encrypted"))
+}
+
 /// A HELO name as it may appear in a trace header: printable ASCII, no parentheses, bounded.
 fn sanitize_trace(name: &str) -> String {
     name.chars().filter(|c| c.is_ascii_graphic() && !"()".contains(*c)).take(255).collect()
@@ -253,9 +261,11 @@ enum Prepared {
 fn prepare(raw: &[u8], trace: &str, received_at: i64) -> Result<Prepared, Refusal> {
     let parsed = plico_mime::parse(raw)
         .map_err(|_| Refusal::Malformed("The message could not be parsed as an RFC 5322 message".into()))?;
-    let already_encrypted = plico_mime::unwrap_pgp_mime(raw)
-        .ok()
-        .is_some_and(|payload| plico_pgp::check_encrypted_message(&payload).is_ok());
+    // Parsed a second time only when its header section names multipart/encrypted at all.
+    let already_encrypted = names_multipart_encrypted(raw)
+        && plico_mime::unwrap_pgp_mime(raw)
+            .ok()
+            .is_some_and(|payload| plico_pgp::check_encrypted_message(&payload).is_ok());
     let summary_json = |summary: &Summary| {
         serde_json::to_vec(summary).map_err(|_| Refusal::Temporary("The summary could not be written".into()))
     };
@@ -333,6 +343,14 @@ mod tests {
         assert!(!starts_with_header_field(b": no name\r\n"));
         assert!(!starts_with_header_field(b""));
         assert!(!starts_with_header_field(b"Sub ject: x\r\n"));
+    }
+
+    #[test]
+    fn only_a_header_section_naming_multipart_encrypted_is_unwrapped() {
+        assert!(names_multipart_encrypted(b"Content-Type: Multipart/Encrypted; protocol=x\r\n\r\nbody"));
+        assert!(names_multipart_encrypted(b"Content-Type:\r\n multipart/encrypted\n\nbody"));
+        assert!(!names_multipart_encrypted(b"Subject: hi\r\n\r\nmultipart/encrypted in the body"));
+        assert!(!names_multipart_encrypted(b""));
     }
 
     #[test]

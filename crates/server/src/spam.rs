@@ -11,6 +11,9 @@ use plico_mime::ParsedMessage;
 /// A score at or above this files the message in Spam.
 pub const SPAM_THRESHOLD: f32 = 5.0;
 
+/// How much of a body the phrase rules read.
+const TEXT_LOOKED_AT: usize = 256 * 1024;
+
 /// What the score found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
@@ -112,7 +115,13 @@ pub fn score(message: &ParsedMessage) -> Verdict {
         }
     }
     // Bayes-style: the weights of the tokens present, each counted once.
-    let haystack = format!("{}\n{}", message.subject, message.text).to_lowercase();
+    // The rules' phrases are ASCII, so ASCII lowercasing finds them; the body is looked at up
+    // to TEXT_LOOKED_AT bytes (spam says what it is early, and a 40 MB body costs no more).
+    let mut end = message.text.len().min(TEXT_LOOKED_AT);
+    while !message.text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let haystack = format!("{}\n{}", message.subject, &message.text[..end]).to_ascii_lowercase();
     for (token, weight, reason) in TOKENS {
         if haystack.contains(token) {
             add(*weight, reason);
