@@ -79,8 +79,14 @@ fn parallel<T: Sync>(items: &[T], work: impl Fn(&T) -> std::io::Result<()> + Syn
 }
 
 impl FsBlobStore {
+    /// Opens the store. Temporary files a crash left behind (writes that never reached their
+    /// name, so nothing refers to them) are removed: no write is in progress yet.
     pub fn open(root: PathBuf) -> Result<Self, BlobError> {
-        std::fs::create_dir_all(root.join("tmp"))?;
+        let temporary = root.join("tmp");
+        std::fs::create_dir_all(&temporary)?;
+        for entry in std::fs::read_dir(&temporary)? {
+            let _ = std::fs::remove_file(entry?.path());
+        }
         Ok(FsBlobStore { root })
     }
 
@@ -208,6 +214,18 @@ mod tests {
         }
         assert!(std::fs::read_dir(dir.path().join("blobs/tmp")).expect("tmp").next().is_none(), "no temporary left");
         assert_eq!(store.put_many(&[]).expect("nothing to do"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_crashs_temporary_files_are_removed_when_the_store_opens() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = FsBlobStore::open(dir.path().join("blobs")).expect("opens");
+        let kept = store.put(b"kept").expect("puts");
+        std::fs::write(dir.path().join("blobs/tmp/abandoned.123"), b"half a write").expect("writes");
+        drop(store);
+        let store = FsBlobStore::open(dir.path().join("blobs")).expect("opens again");
+        assert!(std::fs::read_dir(dir.path().join("blobs/tmp")).expect("tmp").next().is_none());
+        assert_eq!(store.get(&kept).expect("still stored"), b"kept");
     }
 
     #[test]

@@ -104,6 +104,13 @@ pub struct ServeConfig {
     #[arg(long = "smtp-max-connections-per-ip", env = "PLICO_SMTP_MAX_CONNECTIONS_PER_IP", default_value_t = 10)]
     pub smtp_max_connections_per_ip: usize,
 
+    /// How many incoming messages are made durable together at most (the group commit: their
+    /// blobs fsync'd at once and their rows in one transaction before their 250s). 1 commits
+    /// each message alone.
+    #[arg(long = "smtp-commit-batch", env = "PLICO_SMTP_COMMIT_BATCH", default_value_t = 64,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub smtp_commit_batch: u16,
+
     /// How many recipients one incoming message may name; more get 452.
     #[arg(long = "smtp-max-recipients", env = "PLICO_SMTP_MAX_RECIPIENTS", default_value_t = 100)]
     pub smtp_max_recipients: usize,
@@ -197,6 +204,7 @@ impl ServeConfig {
             smtp_max_connections: 100,
             smtp_max_connections_per_ip: 10,
             smtp_max_recipients: 100,
+            smtp_commit_batch: 64,
             smtp_tls_cert: None,
             smtp_tls_key: None,
             clamd: None,

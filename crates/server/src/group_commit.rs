@@ -20,7 +20,7 @@ use crate::blobs::BlobStore;
 use crate::store::mail::{Delivery, InboundMessage};
 use crate::store::Store;
 
-/// The most messages one batch holds.
+/// The most messages one batch holds, unless configured otherwise (`--smtp-commit-batch`).
 pub const MAX_MESSAGES: usize = 64;
 /// The most blob bytes one batch holds (a batch is in memory until it is written).
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -67,10 +67,11 @@ struct Counts {
 
 impl GroupCommit {
     /// Starts the commit task on the current tokio runtime. It ends when every handle is gone.
-    pub fn start(store: Store, blobs: std::sync::Arc<dyn BlobStore>) -> GroupCommit {
-        let (jobs, queue) = mpsc::channel(4 * MAX_MESSAGES);
+    pub fn start(store: Store, blobs: std::sync::Arc<dyn BlobStore>, max_messages: usize) -> GroupCommit {
+        let max_messages = max_messages.max(1);
+        let (jobs, queue) = mpsc::channel(4 * max_messages);
         let counts = std::sync::Arc::new(Counts::default());
-        tokio::spawn(run(queue, store, blobs, counts.clone()));
+        tokio::spawn(run(queue, store, blobs, counts.clone(), max_messages));
         GroupCommit { jobs, counts }
     }
 
@@ -93,11 +94,12 @@ async fn run(
     store: Store,
     blobs: std::sync::Arc<dyn BlobStore>,
     counts: std::sync::Arc<Counts>,
+    max_messages: usize,
 ) {
     while let Some(first) = queue.recv().await {
         let mut bytes = first.copies.iter().map(|copy| copy.blob.len()).sum::<usize>();
         let mut batch = vec![first];
-        while batch.len() < MAX_MESSAGES && bytes < MAX_BYTES {
+        while batch.len() < max_messages && bytes < MAX_BYTES {
             match queue.try_recv() {
                 Ok(job) => {
                     bytes += job.copies.iter().map(|copy| copy.blob.len()).sum::<usize>();

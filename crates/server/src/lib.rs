@@ -140,7 +140,11 @@ impl AppState {
             .map_err(StartError::Outbound)?;
         let blobs: Arc<dyn BlobStore> = Arc::new(blobs);
         Ok(AppState {
-            group_commit: group_commit::GroupCommit::start(store.clone(), blobs.clone()),
+            group_commit: group_commit::GroupCommit::start(
+                store.clone(),
+                blobs.clone(),
+                usize::from(config.smtp_commit_batch),
+            ),
             wkd: Arc::new(wkd),
             sender_auth: sender_auth.map(Arc::new),
             outbound: Arc::new(outbound),

@@ -20,16 +20,21 @@ async fn a_batch_files_every_good_message_once_and_the_bad_one_not_at_all() {
 
     // Forty messages at once, so that they queue behind each other and commit in batches; the
     // thirteenth names an account that does not exist (as if it closed a moment ago).
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(40));
     let mut tasks = Vec::new();
     for n in 0..40 {
         let group_commit = server.state.group_commit.clone();
+        let barrier = barrier.clone();
         let copy = Copy {
             account_id: if n == 13 { account_id + 1000 } else { account_id },
             folder: if n % 5 == 0 { FolderRole::Spam } else { FolderRole::Inbox },
             blob: sealed(&session, &format!("message {n}")),
             sealed_summary: sealed(&session, &format!("summary {n}")),
         };
-        tasks.push(tokio::spawn(async move { group_commit.commit(vec![copy], common::START + n).await }));
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            group_commit.commit(vec![copy], common::START + n).await
+        }));
     }
     let mut stored = Vec::new();
     for (n, task) in tasks.into_iter().enumerate() {

@@ -4,6 +4,8 @@
 //! can see and change only its own folders and messages. Multi-message changes are
 //! all-or-nothing: one id that is not the caller's fails the whole request and changes nothing.
 
+use std::collections::HashMap;
+
 use plico_api::mail::{flags, Folder, FolderRole, MessageMeta, MessageUpdate, SyncChanges};
 use rand::RngCore;
 use sqlx::{Row, Sqlite, Transaction};
@@ -183,6 +185,17 @@ async fn insert_message(
         .bind(message.blob_hash)
         .execute(&mut **transaction)
         .await?;
+    insert_message_row(transaction, account_id, folder_id, message_flags, message).await
+}
+
+/// Adds one message row for `account_id`; the caller has counted the reference to its blob.
+async fn insert_message_row(
+    transaction: &mut Transaction<'_, Sqlite>,
+    account_id: i64,
+    folder_id: &str,
+    message_flags: u32,
+    message: &Delivery<'_>,
+) -> Result<MessageMeta, sqlx::Error> {
     let modseq = next_modseq(transaction, account_id).await?;
     let id = new_id();
     sqlx::query(
@@ -544,9 +557,10 @@ impl Store {
     ) -> Result<Vec<Result<Vec<MessageMeta>, MailError>>, sqlx::Error> {
         let mut transaction = self.write().await?;
         let mut outcomes = Vec::with_capacity(messages.len());
+        let mut folders = HashMap::new();
         for message in messages {
             let mut savepoint = sqlx::Acquire::begin(&mut transaction).await?;
-            match Self::file_inbound(&mut savepoint, message).await {
+            match Self::file_inbound(&mut savepoint, message, &mut folders).await {
                 Ok(filed) => {
                     savepoint.commit().await?;
                     outcomes.push(Ok(filed));
@@ -561,23 +575,41 @@ impl Store {
         Ok(outcomes)
     }
 
+    /// One message of a batch: its blobs recorded with their references counted (one statement
+    /// each), then a row per copy. `folders` remembers each account's system folders for the
+    /// batch, so a busy mailbox looks its Inbox up once per batch, not once per message.
     async fn file_inbound(
         transaction: &mut Transaction<'_, Sqlite>,
         message: &InboundMessage<'_>,
+        folders: &mut HashMap<(i64, FolderRole), String>,
     ) -> Result<Vec<MessageMeta>, MailError> {
         for (hash, size) in &message.blobs {
-            sqlx::query("INSERT OR IGNORE INTO blobs (hash, size, refcount, created_at) VALUES (?, ?, 0, ?)")
-                .bind(hash)
-                .bind(*size as i64)
-                .bind(message.received_at)
-                .execute(&mut **transaction)
-                .await?;
+            let references = message.copies.iter().filter(|(_, _, delivery)| delivery.blob_hash == *hash).count();
+            sqlx::query(
+                "INSERT INTO blobs (hash, size, refcount, created_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (hash) DO UPDATE SET refcount = refcount + excluded.refcount",
+            )
+            .bind(hash)
+            .bind(*size as i64)
+            .bind(references as i64)
+            .bind(message.received_at)
+            .execute(&mut **transaction)
+            .await?;
         }
         let mut filed = Vec::with_capacity(message.copies.len());
         for (account_id, role, delivery) in &message.copies {
-            check_blob(transaction, delivery.blob_hash, delivery.size).await?;
-            let folder = Self::role_folder(transaction, *account_id, *role).await?;
-            filed.push(insert_message(transaction, *account_id, &folder, flags::FROM_INTERNET, delivery).await?);
+            if !message.blobs.iter().any(|(hash, size)| *hash == delivery.blob_hash && *size == delivery.size) {
+                return Err(MailError::Invalid("A copy names a blob its message does not carry.".into()));
+            }
+            let folder = match folders.get(&(*account_id, *role)) {
+                Some(folder) => folder.clone(),
+                None => {
+                    let folder = Self::role_folder(transaction, *account_id, *role).await?;
+                    folders.insert((*account_id, *role), folder.clone());
+                    folder
+                }
+            };
+            filed.push(insert_message_row(transaction, *account_id, &folder, flags::FROM_INTERNET, delivery).await?);
         }
         Ok(filed)
     }
