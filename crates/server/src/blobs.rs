@@ -59,14 +59,18 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-/// Runs `work` on every item, up to 16 at a time on threads of their own (the work is mostly
+/// How many blob writes (and directory fsyncs) run at once. Each thread is made for its batch,
+/// so a few: four overlapped the disk's latency as well as sixteen did, for less thread churn.
+const PARALLEL_WRITES: usize = 4;
+
+/// Runs `work` on every item, up to PARALLEL_WRITES at a time on threads of their own (the work is mostly
 /// waiting for the disk); the first error wins.
 fn parallel<T: Sync>(items: &[T], work: impl Fn(&T) -> std::io::Result<()> + Sync) -> std::io::Result<()> {
     match items.len() {
         0 => Ok(()),
         1 => work(&items[0]),
         count => {
-            let per_thread = count.div_ceil(16);
+            let per_thread = count.div_ceil(PARALLEL_WRITES);
             std::thread::scope(|scope| {
                 let handles: Vec<_> =
                     items.chunks(per_thread).map(|chunk| scope.spawn(|| chunk.iter().try_for_each(&work))).collect();
