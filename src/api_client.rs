@@ -2,7 +2,8 @@
 //! key goes through the worker instead).
 
 use plico_api::ErrorBody;
-use serde::de::DeserializeOwned;
+
+use crate::json::{FromJson, ToJson};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -57,28 +58,28 @@ async fn fetch_with_body(method: &str, path: &str, json: Option<String>) -> Resu
     if (200..300).contains(&status) {
         return Ok((status, body));
     }
-    Err(match serde_json::from_str::<ErrorBody>(&body) {
-        Ok(ErrorBody { error }) => ApiFailure { status, code: error.code, message: error.message },
-        Err(_) => ApiFailure { status, code: "http".into(), message: format!("The server answered HTTP {status}.") },
+    Err(match crate::json::parse::<ErrorBody>(&body) {
+        Some(ErrorBody { error }) => ApiFailure { status, code: error.code, message: error.message },
+        None => ApiFailure { status, code: "http".into(), message: format!("The server answered HTTP {status}.") },
     })
 }
 
 /// GETs and parses JSON.
-pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+pub async fn get_json<T: FromJson>(path: &str) -> Result<T, ApiFailure> {
     let (status, body) = fetch("GET", path).await?;
-    serde_json::from_str(&body).map_err(|error| ApiFailure {
+    crate::json::parse(&body).ok_or_else(|| ApiFailure {
         status,
         code: "unexpected_body".into(),
-        message: format!("The server sent something unexpected: {error}"),
+        message: "The server sent an answer this page cannot read; reload the page.".into(),
     })
 }
 
 /// Sends a JSON body with `method` and ignores the answer's body.
-pub async fn send_json<B: serde::Serialize>(method: &str, path: &str, body: &B) -> Result<(), ApiFailure> {
-    let json = serde_json::to_string(body).map_err(|error| ApiFailure {
+pub async fn send_json<B: ToJson>(method: &str, path: &str, body: &B) -> Result<(), ApiFailure> {
+    let json = crate::json::stringify(body).ok_or_else(|| ApiFailure {
         status: 0,
         code: "unserialisable".into(),
-        message: error.to_string(),
+        message: "The request could not be written.".into(),
     })?;
     fetch_with_body(method, path, Some(json)).await.map(|_| ())
 }

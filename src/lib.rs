@@ -8,6 +8,7 @@ pub mod account;
 pub mod api_client;
 pub mod app;
 pub mod auth;
+pub mod json;
 pub mod mail;
 pub mod router;
 pub mod ui;

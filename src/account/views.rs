@@ -1,7 +1,7 @@
 //! The account page.
 
 use leptos::prelude::*;
-use plico_api::LoginHistory;
+use plico_api::{AccountSettings, LoginHistory};
 
 use super::model::{describe_login_kind, describe_user_agent, group_fingerprint};
 use crate::api_client::{self, ApiFailure};
@@ -27,6 +27,35 @@ pub fn AccountPage() -> impl IntoView {
     };
     load();
 
+    // The spam and virus checks: on, off, or not known yet (loading, or the load failed).
+    let (analysis, set_analysis) = signal(None::<bool>);
+    let (settings_note, set_settings_note) = signal(None::<String>);
+    let (settings_error, set_settings_error) = signal(None::<String>);
+    leptos::task::spawn_local(async move {
+        match api_client::get_json::<AccountSettings>("/account/settings").await {
+            Ok(settings) => set_analysis.set(Some(settings.mail_analysis)),
+            Err(failure) => set_settings_error.set(Some(failure.message)),
+        }
+    });
+    let change_analysis = move |on: bool| {
+        let before = analysis.get_untracked();
+        set_analysis.set(Some(on));
+        set_settings_note.set(None);
+        set_settings_error.set(None);
+        leptos::task::spawn_local(async move {
+            match api_client::send_json("PUT", "/account/settings", &AccountSettings { mail_analysis: on }).await {
+                Ok(()) => set_settings_note.set(Some(
+                    if on { "Saved: incoming mail is checked." } else { "Saved: incoming mail is not analysed." }
+                        .into(),
+                )),
+                Err(failure) => {
+                    set_analysis.set(before);
+                    set_settings_error.set(Some(failure.message));
+                }
+            }
+        });
+    };
+
     let delete = move |path: String| {
         set_action_error.set(None);
         leptos::task::spawn_local(async move {
@@ -49,6 +78,18 @@ pub fn AccountPage() -> impl IntoView {
                     <p class="fingerprint" aria-label="Key fingerprint">
                         {move || session.identity.get().map(|identity| group_fingerprint(&identity.fingerprint))}
                     </p>
+                </div>
+                <div class="panel">
+                    <h2>"Spam and virus checks"</h2>
+                    <p class="muted">"Mail from other servers arrives unencrypted. With checks on, Plico reads it in memory before encrypting it to your key, to file spam in Spam and refuse viruses; it keeps nothing it read. With checks off, it is encrypted untouched and all of it goes to your Inbox."</p>
+                    <label class="toggle">
+                        <input type="checkbox" prop:checked=move || analysis.get().unwrap_or(false)
+                            disabled=move || analysis.get().is_none()
+                            on:change=move |event| change_analysis(event_target_checked(&event))/>
+                        "Check incoming mail for spam and viruses"
+                    </label>
+                    <p class="muted" role="status" aria-live="polite">{move || settings_note.get()}</p>
+                    <ErrorText message=settings_error/>
                 </div>
                 <div class="panel">
                     <h2>"This device"</h2>

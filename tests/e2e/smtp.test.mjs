@@ -126,3 +126,55 @@ test('swaks delivers plaintext, HTML, an attachment and 8-bit text; each reads i
   assert.deepEqual(hits, []);
   assert.ok(!server.log.join('').includes('SMTP-E2E'), 'the server log holds no message content');
 });
+
+test('the account page switches spam and virus checks off and on, and the server honours it', async () => {
+  const { page } = carol;
+  const spammy = (subject) => swaks(['--header', `Subject: ${subject} YOU HAVE WON THE LOTTERY!!!`,
+    '--body', 'Congratulations! Claim your prize: verify your account and send a wire transfer fee. Act now, 100% free.']);
+
+  await page.getByRole('link', { name: /carol@plico\.test/ }).click();
+  await page.getByRole('heading', { name: 'Account' }).waitFor();
+  const toggle = page.getByRole('checkbox', { name: 'Check incoming mail for spam and viruses' });
+  await toggle.waitFor();
+  await page.waitForFunction(() => !document.querySelector('.toggle input').disabled);
+  assert.equal(await toggle.isChecked(), true, 'checks are on by default');
+
+  // On: the lottery mail is filed in Spam.
+  assert.equal(spammy('SMTP-E2E-CHECKED').status, 0);
+  await toggle.uncheck();
+  await page.getByText('Saved: incoming mail is not analysed.').waitFor();
+  await screenshot(page, '33-account-checks-off');
+  const settings = await page.evaluate(async () => (await fetch('/api/v1/account/settings')).json());
+  assert.deepEqual(settings, { mail_analysis: false });
+  // Off: the same mail goes to the Inbox, unscored.
+  assert.equal(spammy('SMTP-E2E-UNCHECKED').status, 0);
+
+  const roles = await page.evaluate(async () => {
+    const folders = await (await fetch('/api/v1/folders')).json();
+    const sync = await (await fetch('/api/v1/sync?since=0')).json();
+    return sync.messages.map((m) => folders.find((f) => f.id === m.folder_id)?.role);
+  });
+  const counts = roles.reduce((acc, role) => ({ ...acc, [role]: (acc[role] ?? 0) + 1 }), {});
+  assert.equal(counts.spam, 1, `one message in Spam: ${JSON.stringify(counts)}`);
+
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Spam/ }).click();
+  await page.locator('.message-row').first().waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('.message-row').count(), 1);
+  await page.locator('.message-row').first().click();
+  await page.locator('#reader-subject').filter({ hasText: 'YOU HAVE WON' }).waitFor({ timeout: 30_000 });
+  // The subject is inside the encryption; the sealed summary gives which of the two it is.
+  await page.locator('.message-row').filter({ hasText: 'SMTP-E2E-CHECKED' }).waitFor();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Inbox/ }).click();
+  await page.locator('.message-row').filter({ hasText: 'SMTP-E2E-UNCHECKED' }).waitFor({ timeout: 30_000 });
+
+  // Back on, and it stays on across a reload of the page.
+  await page.getByRole('link', { name: /carol@plico\.test/ }).click();
+  await toggle.waitFor();
+  await page.waitForFunction(() => !document.querySelector('.toggle input').disabled);
+  assert.equal(await toggle.isChecked(), false, 'the page shows the saved setting');
+  await toggle.check();
+  await page.getByText('Saved: incoming mail is checked.').waitFor();
+  const again = await page.evaluate(async () => (await fetch('/api/v1/account/settings')).json());
+  assert.deepEqual(again, { mail_analysis: true });
+  assert.deepEqual(carol.problems, []);
+});
