@@ -1,5 +1,6 @@
 //! The account page: address, key fingerprint, and the login history.
 
+mod keyring;
 pub mod model;
 mod views;
 

@@ -18,6 +18,18 @@ pub fn group_fingerprint(hex: &str) -> String {
     out
 }
 
+/// What the page says after an import: the addresses the key was kept for.
+pub fn describe_imported(addresses: &[String]) -> String {
+    match addresses {
+        [] => "The key was already kept.".into(),
+        [one] => format!("Kept the key for {one}: mail to that address now leaves end-to-end encrypted."),
+        [rest @ .., last] => format!(
+            "Kept the key for {} and {last}: mail to those addresses now leaves end-to-end encrypted.",
+            rest.join(", ")
+        ),
+    }
+}
+
 /// How a login kind reads in the history table.
 pub fn describe_login_kind(kind: LoginKind) -> &'static str {
     match kind {
@@ -61,6 +73,14 @@ mod tests {
         let hex = "C3D006440F898039BE505B72EC064AC91DECA7FA";
         assert_eq!(group_fingerprint(hex), "C3D0 0644 0F89 8039 BE50  5B72 EC06 4AC9 1DEC A7FA");
         assert_eq!(group_fingerprint(""), "");
+    }
+
+    #[test]
+    fn an_import_names_the_addresses_it_kept_the_key_for() {
+        assert_eq!(describe_imported(&[]), "The key was already kept.");
+        assert!(describe_imported(&["a@x.org".into()]).starts_with("Kept the key for a@x.org: mail to that address"));
+        assert!(describe_imported(&["a@x.org".into(), "b@y.org".into(), "c@z.org".into()])
+            .starts_with("Kept the key for a@x.org, b@y.org and c@z.org: mail to those addresses"));
     }
 
     #[test]

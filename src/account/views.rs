@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use plico_api::{AccountSettings, LoginHistory};
 
+use super::keyring::KeyringPanel;
 use super::model::{describe_login_kind, describe_user_agent, group_fingerprint};
 use crate::api_client::{self, ApiFailure};
 use crate::app::use_session;
@@ -91,6 +92,7 @@ pub fn AccountPage() -> impl IntoView {
                     <p class="muted" role="status" aria-live="polite">{move || settings_note.get()}</p>
                     <ErrorText message=settings_error/>
                 </div>
+                <KeyringPanel/>
                 <div class="panel">
                     <h2>"This device"</h2>
                     <p class="muted">"So that your mailbox opens at once, this browser keeps a copy of your message list, encrypted under your key: only you, signed in, can read it. On a shared or borrowed computer, sign out and forget this device to delete it."</p>

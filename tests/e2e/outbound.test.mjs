@@ -175,3 +175,64 @@ test('a key that came in an Autocrypt header makes the reply end-to-end encrypte
   const { data } = await openpgp.decrypt({ message: await openpgp.readMessage({ armoredMessage: armored }), decryptionKeys: privateKey });
   assert.ok(data.includes(`${MARKER}-2`), 'OpenPGP.js decrypts what Alice sent');
 });
+
+test('a key imported on the account page makes mail to that address end-to-end encrypted, and GnuPG decrypts and verifies it', async () => {
+  // GnuPG makes Fay's key, as a correspondent on another server would.
+  const gnupg = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-gnupg-'));
+  const gpg = (args, input) => spawnSync('gpg', ['--batch', '--homedir', gnupg, '--pinentry-mode', 'loopback', '--passphrase', '', ...args],
+    { input, encoding: 'utf8', timeout: 60_000 });
+  const made = gpg(['--quick-gen-key', 'Fay <fay@example.com>', 'future-default', 'default', 'never']);
+  assert.equal(made.status, 0, made.stderr);
+  const fayKey = gpg(['--armor', '--export', 'fay@example.com']).stdout;
+  assert.match(fayKey, /BEGIN PGP PUBLIC KEY BLOCK/);
+
+  const page = alice.page;
+  await page.getByRole('link', { name: /alice@plico\.test/ }).click();
+  await page.getByRole('heading', { name: 'Keys of people on other servers' }).waitFor();
+  const paste = page.getByLabel('Import a public key');
+  // A bad paste is refused with what is wrong, and nothing is kept.
+  await paste.fill('-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----');
+  await page.getByRole('button', { name: 'Import key' }).click();
+  await page.getByRole('alert').filter({ hasText: 'That is not an OpenPGP public key.' }).waitFor();
+  await paste.fill(fayKey);
+  await page.getByRole('button', { name: 'Import key' }).click();
+  await page.getByText('Kept the key for fay@example.com: mail to that address now leaves end-to-end encrypted.').waitFor({ timeout: 30_000 });
+  const row = page.getByRole('row').filter({ hasText: 'fay@example.com' });
+  await row.getByText('Imported').waitFor();
+  await screenshot(page, '45-account-keyring');
+
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByLabel('To', { exact: true }).fill('fay@example.com');
+  await page.getByLabel('Subject', { exact: true }).fill('OUTBOUND-E2E to Fay');
+  await page.getByLabel('Message', { exact: true }).fill(`Hello Fay, ${MARKER}-3.`);
+  await page.getByRole('button', { name: 'Send encrypted' }).waitFor({ timeout: 10_000 });
+  assert.equal(await page.getByRole('note').count(), 0, 'no "not end-to-end encrypted" notice');
+  const before = received().length;
+  await page.getByRole('button', { name: 'Send encrypted' }).click();
+  await page.waitForURL('**/mail/sent', { timeout: 60_000 });
+  const all = await waitFor(() => { const now = received(); return now.length > before ? now : null; }, 'the mail to Fay');
+  const mail = all[all.length - 1];
+  assert.deepEqual(mail.envelope.rcpt_tos, ['fay@example.com']);
+  assert.match(mail.eml, /Content-Type: multipart\/encrypted;/);
+  assert.ok(!mail.eml.includes(MARKER), 'nothing readable leaves');
+
+  // GnuPG opens it with Fay's secret key and checks Alice's signature with her published key.
+  const published = await (await fetch(`${server.baseUrl}/api/v1/keys/alice@plico.test`)).json();
+  assert.equal(gpg(['--import'], published.public_cert).status, 0);
+  const armored = mail.eml.slice(mail.eml.indexOf('-----BEGIN PGP MESSAGE-----'), mail.eml.indexOf('-----END PGP MESSAGE-----') + 25);
+  const opened = gpg(['--status-fd', '2', '--decrypt'], armored);
+  assert.equal(opened.status, 0, opened.stderr);
+  assert.ok(opened.stdout.includes(`${MARKER}-3`), 'GnuPG decrypts what Alice sent');
+  assert.match(opened.stderr, /\[GNUPG:\] GOODSIG/, 'and the signature is good');
+
+  // Forgetting the key brings the notice back.
+  await page.getByRole('link', { name: /alice@plico\.test/ }).click();
+  await page.getByRole('button', { name: 'Forget the key for fay@example.com' }).click();
+  await page.getByText('Forgot the key for fay@example.com.').waitFor({ timeout: 30_000 });
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByLabel('To', { exact: true }).fill('fay@example.com');
+  await page.getByRole('note').filter({ hasText: 'Not end-to-end encrypted' }).waitFor({ timeout: 10_000 });
+  await page.getByRole('button', { name: 'Discard' }).click();
+  assert.deepEqual(alice.problems, []);
+  fs.rmSync(gnupg, { recursive: true, force: true });
+});

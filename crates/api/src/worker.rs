@@ -45,6 +45,24 @@ pub enum WorkerCommand {
     ForgetDevice,
     /// Which of these outside addresses have a key in the account's keyring.
     KnownKeys { addresses: Vec<String> },
+    /// The account's keyring of outside correspondents' keys.
+    Keyring,
+    /// Add a public key the user pasted (armored) to the keyring, for each address it names.
+    ImportKey { armored: String },
+    /// Forget the key kept for this outside address.
+    RemoveKey { address: String },
+}
+
+/// A key in the keyring, as the account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyringEntry {
+    pub address: String,
+    /// Uppercase hex.
+    pub fingerprint: String,
+    /// The user imported it (otherwise it came in an Autocrypt header).
+    pub imported: bool,
+    /// Unix seconds: the import, or the message that carried it.
+    pub updated_at: i64,
 }
 
 /// Encodes a message for `postMessage`.
@@ -267,6 +285,11 @@ pub enum WorkerOutcome {
     },
     /// The addresses asked about that have a key, as they were asked.
     KnownKeys(Vec<String>),
+    /// The keyring, by address.
+    Keyring(Vec<KeyringEntry>),
+    /// The addresses an imported key was kept for.
+    KeyImported(Vec<String>),
+    KeyRemoved,
 }
 
 /// What the worker posts back.

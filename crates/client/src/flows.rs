@@ -65,6 +65,9 @@ pub enum FlowError {
     Protocol(String),
     #[error("Encryption failed: {0}")]
     Crypto(String),
+    /// What the user gave cannot be used; the sentence says why.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl FlowError {
@@ -78,6 +81,7 @@ impl FlowError {
             FlowError::Network(_) => "network".into(),
             FlowError::Protocol(_) => "protocol".into(),
             FlowError::Crypto(_) => "crypto".into(),
+            FlowError::Invalid(_) => "invalid_input".into(),
         }
     }
 }

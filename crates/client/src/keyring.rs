@@ -136,9 +136,78 @@ pub fn autocrypt_key(from: &str, header: &plico_mime::AutocryptKey, date: i64) -
     })
 }
 
+/// The largest key the user may paste: certificates with many signatures run to some hundred KB.
+pub const MAX_IMPORTED_KEY_BYTES: usize = 512 * 1024;
+
+/// The keys a public key the user pasted gives: one entry per e-mail address in its User IDs.
+/// The sentence of an error says what is wrong with what was pasted.
+pub fn imported_keys(pasted: &str, now: i64) -> Result<Vec<OutsideKey>, String> {
+    let pasted = pasted.trim();
+    if pasted.is_empty() {
+        return Err("Paste a public key first.".into());
+    }
+    if pasted.len() > MAX_IMPORTED_KEY_BYTES {
+        return Err(format!(
+            "That is larger than a public key can be here ({} KB at most).",
+            MAX_IMPORTED_KEY_BYTES / 1024
+        ));
+    }
+    let cert = plico_pgp::parse_cert(pasted.as_bytes())
+        .map_err(|_| "That is not an OpenPGP public key. Paste the whole block, from -----BEGIN PGP PUBLIC KEY BLOCK----- to its END line.".to_owned())?;
+    if cert.is_tsk() {
+        return Err("That is a secret key. Paste only its public part (the PUBLIC KEY BLOCK); nobody should hand out their secret key.".into());
+    }
+    // Usable: it must encrypt under today's policy (not expired, not revoked, a valid subkey).
+    plico_pgp::encrypt_to(b"probe", std::slice::from_ref(&cert)).map_err(|_| {
+        "That key cannot encrypt: it has no valid encryption key, or it expired or was revoked.".to_owned()
+    })?;
+    let addresses = plico_pgp::user_id_addresses(&cert);
+    if addresses.is_empty() {
+        return Err("That key names no e-mail address in its User IDs, so it cannot be matched to anyone.".into());
+    }
+    let armored = plico_pgp::armor_public_cert(&cert).map_err(|e| e.to_string())?;
+    let fingerprint = plico_pgp::fingerprint_hex(&cert);
+    Ok(addresses
+        .into_iter()
+        .map(|address| OutsideKey {
+            address,
+            cert: armored.clone(),
+            fingerprint: fingerprint.clone(),
+            source: KeySource::Imported,
+            updated_at: now,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pasted_public_key_gives_an_entry_per_address_and_bad_pastes_say_why() {
+        let generated = plico_pgp::generate_key(&["Dana <Dana@Example.org>", "dana@work.example", "no address"])
+            .expect("generates");
+        let keys = imported_keys(&format!("\n  {}  \n", generated.public_cert_armored), 77).expect("imports");
+        let addresses: Vec<&str> = keys.iter().map(|key| key.address.as_str()).collect();
+        assert_eq!(addresses, ["dana@example.org", "dana@work.example"]);
+        assert!(keys.iter().all(|key| key.source == KeySource::Imported && key.updated_at == 77));
+        assert!(keys.iter().all(|key| key.fingerprint == generated.fingerprint));
+
+        let secret = plico_pgp::armor(plico_pgp::ArmorKind::SecretKey, &generated.secret_key, true);
+        let refusals = [
+            (String::new(), "Paste a public key first."),
+            ("hello".to_owned(), "not an OpenPGP public key"),
+            (String::from_utf8(secret).expect("ascii"), "That is a secret key"),
+            ("x".repeat(MAX_IMPORTED_KEY_BYTES + 1), "larger than a public key"),
+        ];
+        for (pasted, expected) in refusals {
+            let error = imported_keys(&pasted, 0).expect_err("refused");
+            assert!(error.contains(expected), "{error}");
+        }
+        let nameless = plico_pgp::generate_key(&["no address here"]).expect("generates");
+        let error = imported_keys(&nameless.public_cert_armored, 0).expect_err("refused");
+        assert!(error.contains("names no e-mail address"), "{error}");
+    }
 
     fn key(fingerprint: &str, source: KeySource, at: i64) -> OutsideKey {
         OutsideKey {

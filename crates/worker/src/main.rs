@@ -194,6 +194,43 @@ mod worker {
                 }
                 Ok(WorkerOutcome::KnownKeys(known))
             }
+            WorkerCommand::Keyring => {
+                let (keyring, _) = plico_client::keyring::load(&FetchTransport, session).await?;
+                let mut entries: Vec<plico_api::worker::KeyringEntry> = keyring
+                    .keys
+                    .into_iter()
+                    .map(|key| plico_api::worker::KeyringEntry {
+                        address: key.address,
+                        fingerprint: key.fingerprint,
+                        imported: key.source == plico_client::keyring::KeySource::Imported,
+                        updated_at: key.updated_at,
+                    })
+                    .collect();
+                entries.sort_by(|a, b| a.address.cmp(&b.address));
+                Ok(WorkerOutcome::Keyring(entries))
+            }
+            WorkerCommand::ImportKey { armored } => {
+                let keys = plico_client::keyring::imported_keys(&armored, now()).map_err(FlowError::Invalid)?;
+                plico_client::keyring::update(&FetchTransport, session, |keyring| {
+                    // Every key is applied: no short circuit.
+                    let mut changed = false;
+                    for key in &keys {
+                        changed |= keyring.upsert(key.clone());
+                    }
+                    changed
+                })
+                .await?;
+                Ok(WorkerOutcome::KeyImported(keys.into_iter().map(|key| key.address).collect()))
+            }
+            WorkerCommand::RemoveKey { address } => {
+                plico_client::keyring::update(&FetchTransport, session, |keyring| {
+                    let before = keyring.keys.len();
+                    keyring.keys.retain(|key| !key.address.eq_ignore_ascii_case(&address));
+                    keyring.keys.len() != before
+                })
+                .await?;
+                Ok(WorkerOutcome::KeyRemoved)
+            }
             WorkerCommand::CreateFolder { name } => {
                 mail::create_folder(&FetchTransport, session, &name).await?;
                 Ok(WorkerOutcome::FolderSaved)

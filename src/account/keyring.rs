@@ -1,0 +1,112 @@
+//! The account page's keys of people on other servers: the keyring's entries, import of a
+//! pasted public key, and removal. The worker holds the keyring (sealed to the account's key on
+//! the server); this view only lists and asks.
+
+use leptos::prelude::*;
+use plico_api::worker::{KeyringEntry, WorkerCommand, WorkerOutcome};
+
+use super::model::{describe_imported, group_fingerprint};
+use crate::app::use_session;
+use crate::ui::ErrorText;
+
+#[component]
+pub fn KeyringPanel() -> impl IntoView {
+    let session = use_session();
+    let (entries, set_entries) = signal(None::<Vec<KeyringEntry>>);
+    let (pasted, set_pasted) = signal(String::new());
+    let (busy, set_busy) = signal(false);
+    let (note, set_note) = signal(None::<String>);
+    let (error, set_error) = signal(None::<String>);
+
+    let ask = move |command: WorkerCommand| async move {
+        let worker = session.worker.with_value(|worker| worker.clone())?;
+        worker.call(command, |_| {}).await.map_err(|failure| failure.message)
+    };
+    let reload = move || {
+        leptos::task::spawn_local(async move {
+            match ask(WorkerCommand::Keyring).await {
+                Ok(WorkerOutcome::Keyring(list)) => set_entries.set(Some(list)),
+                Ok(_) => set_error.set(Some("The worker answered something unexpected.".into())),
+                Err(message) => set_error.set(Some(message)),
+            }
+        })
+    };
+    reload();
+
+    let import = move |_| {
+        set_note.set(None);
+        set_error.set(None);
+        set_busy.set(true);
+        let armored = pasted.get_untracked();
+        leptos::task::spawn_local(async move {
+            match ask(WorkerCommand::ImportKey { armored }).await {
+                Ok(WorkerOutcome::KeyImported(addresses)) => {
+                    set_note.set(Some(describe_imported(&addresses)));
+                    set_pasted.set(String::new());
+                    reload();
+                }
+                Ok(_) => set_error.set(Some("The worker answered something unexpected.".into())),
+                Err(message) => set_error.set(Some(message)),
+            }
+            set_busy.set(false);
+        });
+    };
+    let remove = move |address: String| {
+        set_note.set(None);
+        set_error.set(None);
+        leptos::task::spawn_local(async move {
+            match ask(WorkerCommand::RemoveKey { address: address.clone() }).await {
+                Ok(_) => {
+                    set_note.set(Some(format!("Forgot the key for {address}.")));
+                    reload();
+                }
+                Err(message) => set_error.set(Some(message)),
+            }
+        });
+    };
+
+    view! {
+        <div class="panel">
+            <h2 id="keyring-title">"Keys of people on other servers"</h2>
+            <p class="muted">"Mail to these addresses leaves end-to-end encrypted. Keys arrive with their mail (Autocrypt) or are imported here; only you can read this list."</p>
+            {move || match entries.get() {
+                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                Some(list) if list.is_empty() => view! { <p class="empty-history">"No keys yet."</p> }.into_any(),
+                Some(list) => view! {
+                    <table class="login-history" aria-labelledby="keyring-title">
+                        <thead><tr>
+                            <th scope="col">"Address"</th>
+                            <th scope="col">"Fingerprint"</th>
+                            <th scope="col">"From"</th>
+                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        </tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|entry| {
+                                let label = format!("Forget the key for {}", entry.address);
+                                let address = entry.address.clone();
+                                view! {
+                                    <tr>
+                                        <td>{entry.address}</td>
+                                        <td class="mono">{group_fingerprint(&entry.fingerprint)}</td>
+                                        <td>{if entry.imported { "Imported" } else { "Their mail" }}</td>
+                                        <td><button type="button" class="button small ghost" aria-label=label
+                                            on:click=move |_| remove(address.clone())>"Forget"</button></td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+            <label class="field" for="import-key">"Import a public key"</label>
+            <textarea id="import-key" class="key-paste" rows="4" spellcheck="false"
+                placeholder="-----BEGIN PGP PUBLIC KEY BLOCK-----"
+                prop:value=move || pasted.get()
+                on:input=move |event| set_pasted.set(event_target_value(&event))></textarea>
+            <button type="button" class="button" on:click=import
+                disabled=move || busy.get() || pasted.with(|text| text.trim().is_empty())>"Import key"</button>
+            <p class="muted" role="status" aria-live="polite">{move || note.get()}</p>
+            <ErrorText message=error/>
+        </div>
+    }
+}
