@@ -267,20 +267,76 @@ fn main() {
     runtime.block_on(bench());
 }
 
-/// A real server on a fresh SQLite file, a signed-up recipient and an SMTP listener.
-async fn start_server(commit_batch: u16) -> (common::TestServer, common::TestClient, SocketAddr) {
+/// A real server on a fresh SQLite file, a signed-up recipient and an SMTP listener; with
+/// `smarthost`, outside mail goes there in plain SMTP.
+async fn start_server(
+    commit_batch: u16,
+    smarthost: Option<SocketAddr>,
+) -> (common::TestServer, common::TestClient, plico_client::UnlockedSession, SocketAddr) {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
     let mut config = ServeConfig::for_data_dir(dir.path().join("data"));
     config.smtp_max_connections_per_ip = 4 * SENDERS;
     config.smtp_max_message_bytes = 8 * 1024 * 1024;
     config.smtp_commit_batch = commit_batch;
+    config.smarthost = smarthost.map(|address| address.to_string());
+    config.smarthost_tls = plico_server::config::SmarthostTls::None;
+    config.send_limit_per_day = 100_000;
     let state = AppState::open(config, Arc::new(SystemClock)).await.expect("server state opens");
     let router = plico_server::router(state.clone());
     let server = common::TestServer { state, router, clock: Arc::new(plico_server::clock::ManualClock::new(0)), dir };
     let client = server.client("198.51.100.7");
-    common::signup(&client, "bench").await;
+    let session = common::signup(&client, "bench").await;
     let address = common::listen(&server).await;
-    (server, client, address)
+    (server, client, session, address)
+}
+
+/// Postfix's smtp-sink on a free port, as the outbound smarthost; None when it is missing.
+fn smtp_sink() -> Option<(common::Reaped, SocketAddr)> {
+    let program =
+        ["/usr/sbin/smtp-sink", "/usr/bin/smtp-sink"].into_iter().find(|p| std::path::Path::new(p).exists())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut command = std::process::Command::new(program);
+    let root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if root {
+        command.args(["-u", "postfix"]);
+    }
+    let child = command.args(["-c", &address.to_string(), "256"]).stdout(std::process::Stdio::null()).spawn().ok()?;
+    let child = common::Reaped(child);
+    for _ in 0..100 {
+        if TcpStream::connect(address).is_ok() {
+            return Some((child, address));
+        }
+        std::thread::park_timeout(std::time::Duration::from_millis(20));
+    }
+    None
+}
+
+/// Queues `count` signed messages of about 10 KiB to outside addresses through the client's
+/// real send path, then times one pass of the delivery task handing them to the smarthost.
+async fn outbound(
+    server: &common::TestServer,
+    client: &common::TestClient,
+    session: &plico_client::UnlockedSession,
+    count: usize,
+) -> (usize, f64) {
+    use plico_client::mail::{send, LocalRenderer, Outgoing};
+    for n in 0..count {
+        let outgoing = Outgoing {
+            to: vec![format!("peer{n}@example.org")],
+            subject: format!("Outbound benchmark {n}"),
+            text: String::from_utf8_lossy(&message(10 * 1024, n)).into_owned(),
+            send_unencrypted: true,
+            ..Outgoing::default()
+        };
+        let receipt = send(client, &LocalRenderer, session, &outgoing, common::START, &|_| {}).await.expect("queues");
+        assert_eq!(receipt.queued, 1);
+    }
+    let started = Instant::now();
+    let report = plico_server::outbound::run_due(&server.state).await.expect("delivers");
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!((report.deferred, report.bounced), (0, 0), "{report:?}");
+    (report.delivered, seconds)
 }
 
 /// Every 250 is a row, exactly once: counts them.
@@ -291,7 +347,7 @@ async fn stored(client: &common::TestClient) -> usize {
 
 async fn bench() {
     // The same-run anchor: this server committing each message alone (--smtp-commit-batch 1).
-    let (alone_server, alone_client, alone_address) = start_server(1).await;
+    let (alone_server, alone_client, _, alone_address) = start_server(1, None).await;
     tokio::task::spawn_blocking(move || load(alone_address, 10 * 1024, 160, 0)).await.expect("warm-up");
     let alone = tokio::task::spawn_blocking(move || load(alone_address, 10 * 1024, 2000, 1_000)).await.expect("load");
     eprintln!(
@@ -303,7 +359,10 @@ async fn bench() {
     assert_eq!(stored(&alone_client).await, 160 + alone.accepted, "every accepted message is stored once");
     drop(alone_server);
 
-    let (server, client, address) = start_server(plico_server::group_commit::MAX_MESSAGES as u16).await;
+    let sink = smtp_sink();
+    let smarthost = sink.as_ref().map(|(_, address)| *address);
+    let (server, client, session, address) =
+        start_server(plico_server::group_commit::MAX_MESSAGES as u16, smarthost).await;
     let fsync_ms = fsync_anchor(server.dir.path());
     let sqlite_ms = sqlite_anchor(server.dir.path()).await;
     eprintln!("anchors: fsync'd 10 KiB write {fsync_ms:.2} ms, SQLite FULL commit {sqlite_ms:.2} ms");
@@ -350,6 +409,20 @@ async fn bench() {
     assert_eq!(stored, expected, "every accepted message is stored exactly once");
     assert_eq!(small.refused + large.refused + warm.refused, 0, "nothing was refused");
 
+    // Outbound: the delivery task's pass over a full queue, to smtp-sink.
+    let outbound_rate = match sink {
+        Some(_) => {
+            let (delivered, seconds) = outbound(&server, &client, &session, 400).await;
+            let rate = delivered as f64 / seconds;
+            eprintln!("outbound to smtp-sink, 10 KiB signed: {delivered} delivered in {seconds:.2} s, {rate:.0} msg/s");
+            Some(rate)
+        }
+        None => {
+            eprintln!("smtp-sink is not installed (Debian postfix); outbound skipped");
+            None
+        }
+    };
+
     let ratio_to_alone = small.per_second() / alone.per_second();
     let json = format!(
         "{{\"senders\":{SENDERS},\"fsync_10k_ms\":{fsync_ms:.3},\"sqlite_full_commit_ms\":{sqlite_ms:.3},\
@@ -357,7 +430,7 @@ async fn bench() {
          \"large_per_second\":{:.2},\"large_p50_ms\":{:.1},\"large_p99_ms\":{:.1},\
          \"smtp_source_small_per_second\":{},\"alone_per_second\":{:.1},\"alone_p99_ms\":{:.2},\
          \"ratio_to_alone\":{ratio_to_alone:.2},\
-         \"stored\":{stored},\"mean_batch\":{mean_batch:.2}}}\n",
+         \"stored\":{stored},\"mean_batch\":{mean_batch:.2},\"outbound_per_second\":{}}}\n",
         small.per_second(),
         small.percentile(0.5),
         small.percentile(0.99),
@@ -367,6 +440,7 @@ async fn bench() {
         source.map_or("null".to_owned(), |rate| format!("{rate:.1}")),
         alone.per_second(),
         alone.percentile(0.99),
+        outbound_rate.map_or("null".to_owned(), |rate| format!("{rate:.1}")),
     );
     let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../bench-smtp.json");
     std::fs::write(&out, &json).expect("writes the results");
