@@ -407,9 +407,32 @@ pub struct OpenedMessage {
     pub from_internet: bool,
 }
 
+/// The key a sender's signature is checked with: Plico's key directory for Plico addresses;
+/// for others a key the user imported, else the one this very message carries in its Autocrypt
+/// header, else one kept from earlier mail, else their domain's Web Key Directory. Lookups that
+/// fail leave the signature "by an unknown key" rather than stop the message from opening.
+async fn sender_cert<T: Transport>(
+    transport: &T,
+    session: &UnlockedSession,
+    address: &str,
+    autocrypt: Option<&crate::keyring::OutsideKey>,
+) -> Result<Option<Certificate>, FlowError> {
+    if let Some(cert) = fetch_cert(transport, address).await? {
+        return Ok(Some(cert));
+    }
+    let keyring = crate::keyring::load(transport, session).await.map(|(keyring, _)| keyring).unwrap_or_default();
+    let kept = keyring.find(address);
+    let imported = kept.filter(|key| key.source == crate::keyring::KeySource::Imported);
+    let own = autocrypt.filter(|key| key.address.eq_ignore_ascii_case(address.trim()));
+    if let Some(key) = imported.or(own).or(kept) {
+        return Ok(plico_pgp::parse_cert(key.cert.as_bytes()).ok());
+    }
+    Ok(fetch_outside_cert(transport, address).await.unwrap_or(None))
+}
+
 /// Downloads, unwraps, decrypts, verifies and parses a message, decrypting once. The sender's key
-/// comes from the key directory by the From address of the decrypted message; a signature by any
-/// other key reads as "unknown key", and a broken one as "bad".
+/// is looked up by the From address of the decrypted message ([`sender_cert`]); a signature by
+/// any other key reads as "unknown key", and a broken one as "bad".
 pub async fn open<T: Transport, R: Renderer>(
     transport: &T,
     renderer: &R,
@@ -427,22 +450,36 @@ pub async fn open<T: Transport, R: Renderer>(
     let opened = opened.map_err(crypto)?;
     drop(ciphertext);
     let message = render_parsed(renderer, opened.plaintext.clone(), true).await?;
-    let signature = match (&opened.signature, &message.from) {
-        (SignatureStatus::UnknownKey, Some(from)) => match fetch_cert(transport, &from.address).await? {
-            Some(cert) => plico_pgp::verify_with(&opened, &cert),
-            None => SignatureStatus::UnknownKey,
-        },
-        (status, _) => status.clone(),
-    };
     let from_internet = meta.flags & plico_api::mail::flags::FROM_INTERNET != 0;
-    // A correspondent's key from the Autocrypt header of mail from the Internet joins the
-    // keyring, so that replies can be encrypted. A keyring that cannot be written now does not
-    // stop the message from opening.
-    if let (true, Some(header), Some(from)) = (from_internet, &message.autocrypt, &message.from) {
-        let date = message.date.unwrap_or(meta.received_at).min(meta.received_at);
-        if let Some(key) = crate::keyring::autocrypt_key(&from.address, header, date) {
-            let _ = crate::keyring::update(transport, session, |keyring| keyring.upsert(key.clone())).await;
+    // A correspondent's key from the Autocrypt header of mail from the Internet.
+    let autocrypt = match (from_internet, &message.autocrypt, &message.from) {
+        (true, Some(header), Some(from)) => {
+            let date = message.date.unwrap_or(meta.received_at).min(meta.received_at);
+            crate::keyring::autocrypt_key(&from.address, header, date)
         }
+        _ => None,
+    };
+    // The signature: inside the encryption (checked once the sender's key is found), or a
+    // PGP/MIME signed message that the server encrypted on arrival with its bytes kept.
+    let signature = match (&opened.signature, &message.from, &message.pgp_signed) {
+        (SignatureStatus::UnknownKey, Some(from), _) => {
+            match sender_cert(transport, session, &from.address, autocrypt.as_ref()).await? {
+                Some(cert) => plico_pgp::verify_with(&opened, &cert),
+                None => SignatureStatus::UnknownKey,
+            }
+        }
+        (SignatureStatus::Unsigned, Some(from), Some(signed)) => {
+            match sender_cert(transport, session, &from.address, autocrypt.as_ref()).await? {
+                Some(cert) => plico_pgp::verify_detached(&signed.part, &signed.signature, &cert),
+                None => SignatureStatus::UnknownKey,
+            }
+        }
+        (status, ..) => status.clone(),
+    };
+    // The Autocrypt key joins the keyring, so that replies can be encrypted. A keyring that
+    // cannot be written now does not stop the message from opening.
+    if let Some(key) = autocrypt {
+        let _ = crate::keyring::update(transport, session, |keyring| keyring.upsert(key.clone())).await;
     }
     Ok(OpenedMessage { message, signature, from_internet })
 }

@@ -292,6 +292,15 @@ pub fn parse(message: &[u8]) -> Result<ParsedMessage, MimeError> {
         protected_headers,
         authentication_results: first_authentication_results(message),
         autocrypt: parsed.header_raw("Autocrypt").and_then(AutocryptKey::parse),
+        pgp_signed: parsed
+            .content_type()
+            .filter(|ct| {
+                ct.ctype().eq_ignore_ascii_case("multipart")
+                    && ct.subtype().is_some_and(|subtype| subtype.eq_ignore_ascii_case("signed"))
+                    && ct.attribute("protocol").is_some_and(|p| p.eq_ignore_ascii_case("application/pgp-signature"))
+            })
+            .and_then(|_| unwrap_signed(message).ok())
+            .map(|(part, signature)| SignedPart { part, signature }),
     })
 }
 

@@ -115,6 +115,20 @@ pub struct ParsedMessage {
     pub authentication_results: Option<String>,
     /// The sender's key from an `Autocrypt:` header (Level 1), when it carries a usable one.
     pub autocrypt: Option<AutocryptKey>,
+    /// A `multipart/signed` message's signed part, byte for byte, and its detached signature
+    /// (RFC 3156): what the client verifies with the sender's key.
+    pub pgp_signed: Option<SignedPart>,
+}
+
+/// The two halves of a PGP/MIME signed message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedPart {
+    /// The first part as a verifier hashes it.
+    #[serde(with = "serde_bytes")]
+    pub part: Vec<u8>,
+    /// The armored detached signature.
+    #[serde(with = "serde_bytes")]
+    pub signature: Vec<u8>,
 }
 
 /// What an `Autocrypt:` header says: whose key, and the key (a binary certificate).

@@ -350,11 +350,25 @@ From: GnuPG Peer <gpg-peer@example.org>\r\n\r\nHello from GnuPG over SMTP.\r\n";
     let opened = open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
     assert_eq!(opened.message.subject, "GPG-INGRESS-SUBJECT");
     assert!(opened.message.text.contains("Hello from GnuPG over SMTP."));
-    // The sender is not in Plico's key directory, so the client reads the signature as made by
-    // an unknown key; with the sender's key it verifies.
+    // The sender is not in Plico's key directory and no key of theirs is known, so the client
+    // reads the signature as made by an unknown key.
     assert_eq!(opened.signature, SignatureStatus::UnknownKey);
     let peer =
         plico_pgp::parse_cert(&std::fs::read(fixtures.join("gpg-peer.pub.asc")).expect("fixture")).expect("cert");
+    // Once bob imports the sender's key, the client itself verifies it.
+    let armored_peer = std::fs::read_to_string(fixtures.join("gpg-peer.pub.asc")).expect("fixture");
+    let keys = plico_client::keyring::imported_keys(&armored_peer, START).expect("a public key");
+    plico_client::keyring::update(&bob_client, &bob, |keyring| {
+        let mut changed = false;
+        for key in &keys {
+            changed |= keyring.upsert(key.clone());
+        }
+        changed
+    })
+    .await
+    .expect("keeps the key");
+    let opened = open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
+    assert_eq!(opened.signature, SignatureStatus::Valid { signer: peer.fingerprint().to_hex() });
     let blob = server.state.blobs.get(&inbox[0].blob_hash).expect("blob");
     let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
     let decrypted = plico_pgp::decrypt_and_verify(&ciphertext, &bob.secret_key, &[]).expect("decrypts");
@@ -662,4 +676,119 @@ async fn rspamd_advice_files_spam_refuses_its_rejects_and_is_skipped_or_survived
     let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
     assert_eq!(inbox.len(), 1);
     assert!(inner_of(&server, &bob, &inbox[0]).contains("X-Plico-Spam: no; score=0.0; rules=none\r\n"));
+}
+
+/// GnuPG signs a PGP/MIME `multipart/signed` message (signed, not encrypted, as many people on
+/// other servers send): the server encrypts it on arrival with its bytes kept, and the client
+/// verifies the detached signature with the key from the message's Autocrypt header. Altered
+/// after signing, it reads as bad; with no key to be found, as by an unknown key.
+#[tokio::test]
+async fn a_gnupg_signed_message_keeps_its_bytes_and_verifies_in_the_client() {
+    if std::process::Command::new("gpg").arg("--version").output().is_err() {
+        eprintln!("gpg is not installed; skipping the GnuPG signed-mail test");
+        return;
+    }
+    use base64::Engine;
+    let server = TestServer::start().await;
+    let dana_client = server.client("192.0.2.67");
+    let dana = signup(&dana_client, "dana").await;
+    let address = listen(&server).await;
+    let home = tempfile::tempdir().expect("gnupg home");
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pgp/tests/data");
+    let gpg = |args: &[&str], stdin: &[u8]| {
+        use std::io::Write;
+        let mut child = std::process::Command::new("gpg")
+            .env("GNUPGHOME", home.path())
+            .args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("gpg runs");
+        child.stdin.take().expect("stdin").write_all(stdin).expect("writes");
+        let output = child.wait_with_output().expect("gpg finishes");
+        assert!(output.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        output.stdout
+    };
+    gpg(&["--import"], &std::fs::read(fixtures.join("gpg-peer.sec.asc")).expect("fixture"));
+    let peer_key = gpg(&["--export", "gpg-peer@example.org"], b"");
+    let peer = plico_pgp::parse_cert(&peer_key).expect("cert");
+
+    let signed_message = |subject: &str, body: &str, autocrypt: bool, tamper: bool| {
+        let part =
+            format!("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n{body}\r\n");
+        let signature = gpg(
+            &["--armor", "--detach-sign", "--local-user", "gpg-peer@example.org", "--digest-algo", "SHA256"],
+            part.as_bytes(),
+        );
+        let part = if tamper { part.replace("pay", "PAY") } else { part };
+        let keydata = base64::engine::general_purpose::STANDARD.encode(&peer_key);
+        let folded: Vec<&str> =
+            keydata.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("base64")).collect();
+        let autocrypt = if autocrypt {
+            format!(
+                "Autocrypt: addr=gpg-peer@example.org; prefer-encrypt=mutual; keydata=\r\n {}\r\n",
+                folded.join("\r\n ")
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "From: GnuPG Peer <gpg-peer@example.org>\r\nTo: dana@plico.test\r\nSubject: {subject}\r\n\
+             Date: Wed, 02 Dec 2026 06:00:00 +0000\r\nMessage-ID: <{subject}@example.org>\r\n{autocrypt}MIME-Version: 1.0\r\n\
+             Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"sig-b\"\r\n\r\n\
+             --sig-b\r\n{part}\r\n--sig-b\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n{}\r\n--sig-b--\r\n",
+            // SMTP carries CRLF lines; gpg writes LF.
+            String::from_utf8(signature).expect("armor").replace('\n', "\r\n")
+        )
+    };
+    let mut smtp = Client::connect(address).await;
+    smtp.say("EHLO gnupg.example.org").await;
+    // Unknown key first: nothing of the sender's is known yet.
+    let unknown = signed_message("SIGNED-UNKNOWN", "Please pay the invoice.", false, false);
+    let (code, text) = smtp.mail("gpg-peer@example.org", &["dana@plico.test"], unknown.as_bytes()).await;
+    assert_eq!(code, 250, "{text}");
+    let inbox = inbox_messages(&dana_client).await;
+    let opened = open(&dana_client, &LocalRenderer, &dana, &inbox[0]).await.expect("opens");
+    assert_eq!(opened.signature, SignatureStatus::UnknownKey);
+    assert!(opened.message.text.contains("Please pay the invoice."));
+
+    // With its Autocrypt header, the signature verifies with that key; the key is kept.
+    let good = signed_message("SIGNED-GOOD", "Please pay the invoice.", true, false);
+    let (code, text) = smtp.mail("gpg-peer@example.org", &["dana@plico.test"], good.as_bytes()).await;
+    assert_eq!(code, 250, "{text}");
+    let inbox = inbox_messages(&dana_client).await;
+    let good_meta = inbox.iter().find(|meta| {
+        let blob = server.state.blobs.get(&meta.blob_hash).expect("blob");
+        let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
+        let inner = plico_pgp::decrypt_and_verify(&ciphertext, &dana.secret_key, &[]).expect("decrypts").plaintext;
+        // The original is inside byte for byte, after the server's trace header.
+        String::from_utf8_lossy(&inner).contains("SIGNED-GOOD") && inner.ends_with(good.as_bytes())
+    });
+    let opened = open(&dana_client, &LocalRenderer, &dana, good_meta.expect("stored whole")).await.expect("opens");
+    assert_eq!(opened.signature, SignatureStatus::Valid { signer: peer.fingerprint().to_hex() });
+    assert!(opened.message.pgp_signed.is_some());
+
+    // Altered after signing: bad, now that the sender's key is known from the Autocrypt header.
+    let altered = signed_message("SIGNED-ALTERED", "Please pay the invoice.", false, true);
+    let (code, text) = smtp.mail("gpg-peer@example.org", &["dana@plico.test"], altered.as_bytes()).await;
+    assert_eq!(code, 250, "{text}");
+    let inbox = inbox_messages(&dana_client).await;
+    let mut statuses = Vec::new();
+    for meta in &inbox {
+        let opened = open(&dana_client, &LocalRenderer, &dana, meta).await.expect("opens");
+        statuses.push((opened.message.subject.clone(), opened.signature));
+    }
+    statuses.sort_by(|a, b| a.0.cmp(&b.0));
+    let valid = SignatureStatus::Valid { signer: peer.fingerprint().to_hex() };
+    assert_eq!(
+        statuses,
+        [
+            ("SIGNED-ALTERED".to_owned(), SignatureStatus::Bad),
+            ("SIGNED-GOOD".to_owned(), valid.clone()),
+            // Sent before the key was known; now the keyring has it, so it verifies too.
+            ("SIGNED-UNKNOWN".to_owned(), valid),
+        ]
+    );
 }
