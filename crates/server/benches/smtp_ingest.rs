@@ -12,8 +12,8 @@
 //! - then every accepted message is counted in the database: exactly one row per 250.
 //!
 //! Writes `target/bench-smtp.json` and says whether issue 4's target (500 msg/s at 10 KiB) was
-//! met. With `PLICO_BENCH_GATE=N` it fails below N msg/s: the regression floor `cargo xtask`
-//! sets (docs/BENCHMARKS.md says why it is under the target).
+//! met. With `PLICO_BENCH_GATE=N` it fails below N msg/s (`cargo xtask`
+//! sets the target).
 
 #[path = "../tests/common/mod.rs"]
 mod common;

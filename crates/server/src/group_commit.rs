@@ -17,13 +17,16 @@ use plico_api::mail::FolderRole;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::blobs::BlobStore;
-use crate::store::mail::{Delivery, InboundMessage};
+use crate::store::mail::{Delivery, InboundBlob, InboundMessage};
 use crate::store::Store;
 
 /// The most messages one batch holds, unless configured otherwise (`--smtp-commit-batch`).
 pub const MAX_MESSAGES: usize = 64;
 /// The most blob bytes one batch holds (a batch is in memory until it is written).
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+/// Blobs up to this size are written in their row, in the batch's transaction; larger ones
+/// are files, fsync'd before it.
+pub const MAX_INLINE_BYTES: usize = 256 * 1024;
 
 /// One recipient's encrypted copy, before it is durable.
 pub struct Copy {
@@ -115,34 +118,48 @@ async fn run(
 }
 
 async fn commit_batch(mut batch: Vec<Job>, store: &Store, blobs: &std::sync::Arc<dyn BlobStore>) {
-    // The blobs first, all durable before any row names them. They move to the writer; their
-    // sizes stay for the rows.
-    let contents: Vec<Vec<u8>> =
-        batch.iter_mut().flat_map(|job| job.copies.iter_mut().map(|copy| std::mem::take(&mut copy.blob))).collect();
-    let sizes: Vec<u64> = contents.iter().map(|blob| blob.len() as u64).collect();
-    let blob_store = blobs.clone();
-    let written = tokio::task::spawn_blocking(move || {
-        let slices: Vec<&[u8]> = contents.iter().map(Vec::as_slice).collect();
-        blob_store.put_many(&slices)
-    })
-    .await;
-    let hashes = match written {
-        Ok(Ok(hashes)) => hashes,
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "smtp: the blobs of a batch could not be written");
-            return fail_all(batch, CommitError::Blobs);
+    // Large blobs first, durable as files before any row names them; small ones go in their
+    // rows, in the same transaction as the messages. The large ones move to the writer.
+    let mut names: Vec<String> = Vec::new();
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut in_file: Vec<bool> = Vec::new();
+    let mut large: Vec<Vec<u8>> = Vec::new();
+    for copy in batch.iter_mut().flat_map(|job| job.copies.iter_mut()) {
+        names.push(crate::blobs::blob_hash(&copy.blob));
+        sizes.push(copy.blob.len() as u64);
+        let file = copy.blob.len() > MAX_INLINE_BYTES;
+        in_file.push(file);
+        if file {
+            large.push(std::mem::take(&mut copy.blob));
         }
-        Err(_) => return fail_all(batch, CommitError::Blobs),
-    };
+    }
+    if !large.is_empty() {
+        let blob_store = blobs.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let slices: Vec<&[u8]> = large.iter().map(Vec::as_slice).collect();
+            blob_store.put_many(&slices)
+        })
+        .await;
+        match written {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "smtp: the blobs of a batch could not be written");
+                return fail_all(batch, CommitError::Blobs);
+            }
+            Err(_) => return fail_all(batch, CommitError::Blobs),
+        }
+    }
 
-    let mut names = hashes.iter().zip(&sizes);
+    let mut index = 0;
     let messages: Vec<InboundMessage<'_>> = batch
         .iter()
         .map(|job| {
             let mut message = InboundMessage { blobs: Vec::new(), copies: Vec::new(), received_at: job.received_at };
             for copy in &job.copies {
-                let (hash, size) = names.next().map(|(hash, size)| (hash.as_str(), *size)).unwrap_or_default();
-                message.blobs.push((hash, size));
+                let (hash, size) = (names[index].as_str(), sizes[index]);
+                index += 1;
+                let inline = (!in_file[index - 1]).then_some(copy.blob.as_slice());
+                message.blobs.push(InboundBlob { hash, size, inline });
                 let delivery = Delivery {
                     blob_hash: hash,
                     size,

@@ -122,6 +122,21 @@ pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<(
 }
 
 impl AppState {
+    /// A blob's bytes, wherever they are kept: in its row (small mail from the SMTP ingress) or
+    /// as a file.
+    pub async fn read_blob(&self, hash: &str) -> Result<Vec<u8>, blobs::BlobError> {
+        match self.store.inline_blob(hash).await {
+            Ok(Some(bytes)) => return Ok(bytes),
+            Ok(None) => {}
+            Err(error) => return Err(blobs::BlobError::Io(std::io::Error::other(error.to_string()))),
+        }
+        let blobs = self.blobs.clone();
+        let hash = hash.to_owned();
+        tokio::task::spawn_blocking(move || blobs.get(&hash))
+            .await
+            .map_err(|_| blobs::BlobError::Io(std::io::Error::other("the blob reader stopped")))?
+    }
+
     /// Opens the data directory and the database, and loads the app files.
     pub async fn open(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
         std::fs::create_dir_all(&config.data_dir)

@@ -85,10 +85,9 @@ pub async fn download_blob(
     if !state.store.account_has_blob(signed_in.account_id, &hash).await? {
         return Err(not_found());
     }
-    let blobs = state.blobs.clone();
-    let bytes = tokio::task::spawn_blocking(move || blobs.get(&hash))
+    let bytes = state
+        .read_blob(&hash)
         .await
-        .map_err(blocking_failed)?
         .map_err(|error| ApiError::internal(format!("a referenced blob is unreadable: {error}")))?;
     let mut response = bytes.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));

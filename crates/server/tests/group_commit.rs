@@ -58,10 +58,27 @@ async fn a_batch_files_every_good_message_once_and_the_bad_one_not_at_all() {
     listed.sort();
     stored.sort();
     assert_eq!(listed, stored);
-    // Every listed message's blob is on disk and decrypts to what was committed.
+    // Every listed message's blob is stored, in its row (small ones are not files), and
+    // decrypts to what was committed.
     for meta in inbox.iter().chain(&spam) {
-        let blob = server.state.blobs.get(&meta.blob_hash).expect("blob stored");
+        let blob = server.state.read_blob(&meta.blob_hash).await.expect("blob stored");
+        assert!(!server.state.blobs.contains(&meta.blob_hash), "a small blob lives in its row");
         let opened = plico_pgp::decrypt_and_verify(&blob, &session.secret_key, &[]).expect("decrypts");
         assert!(String::from_utf8_lossy(&opened.plaintext).starts_with("message "));
     }
+
+    // A large one is a file, fsync'd before its row.
+    let large_text = format!("message large {}", "x".repeat(400 * 1024));
+    let large = Copy {
+        account_id,
+        folder: FolderRole::Inbox,
+        blob: sealed(&session, &large_text),
+        sealed_summary: sealed(&session, "summary large"),
+    };
+    let hash = plico_server::blobs::blob_hash(&large.blob);
+    server.state.group_commit.commit(vec![large], common::START + 99).await.expect("stores the large one");
+    assert!(server.state.blobs.contains(&hash), "a large blob is a file");
+    let blob = server.state.read_blob(&hash).await.expect("reads");
+    let opened = plico_pgp::decrypt_and_verify(&blob, &session.secret_key, &[]).expect("decrypts");
+    assert_eq!(opened.plaintext, large_text.as_bytes());
 }

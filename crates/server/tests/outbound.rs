@@ -217,7 +217,7 @@ async fn outside_mail_leaves_signed_with_dkim_bounces_what_fails_and_retries_the
     // The bounce for reject@ is in Alice's Inbox, encrypted to her.
     let inbox = folder_messages(&alice, FolderRole::Inbox).await;
     assert_eq!(inbox.len(), 1, "one delivery status notification");
-    let report_text = inner_of(&server, &session, &inbox[0]);
+    let report_text = inner_of(&server, &session, &inbox[0]).await;
     assert!(report_text.contains("multipart/report; report-type=delivery-status"), "{report_text}");
     assert!(report_text.contains("Final-Recipient: rfc822; reject@example.org"));
     assert!(report_text.contains("Status: 5.1.1"));
@@ -247,7 +247,7 @@ async fn outside_mail_leaves_signed_with_dkim_bounces_what_fails_and_retries_the
     assert!(queue_files(&server).is_empty(), "the queue file is gone");
     let inbox = folder_messages(&alice, FolderRole::Inbox).await;
     assert_eq!(inbox.len(), 2);
-    let texts: Vec<String> = inbox.iter().map(|meta| inner_of(&server, &session, meta)).collect();
+    let texts: Vec<String> = inners_of(&server, &session, inbox.iter()).await;
     let gave_up = texts.iter().find(|text| text.contains("later@example.org")).expect("the second report");
     assert!(gave_up.contains("Gave up after 120 hours") && gave_up.contains("Status: 4.4.7"), "{gave_up}");
     assert_eq!(sink.received().len(), 1, "nothing else left");
@@ -403,7 +403,7 @@ async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_a
     assert_eq!((receipt.delivered, receipt.queued), (1, 2));
     let bob_inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
     assert_eq!(bob_inbox.len(), 1, "bob got it inside Plico");
-    assert!(inner_of(&server, &bob, &bob_inbox[0]).contains("Quarterly figures"), "and it opens with his key");
+    assert!(inner_of(&server, &bob, &bob_inbox[0]).await.contains("Quarterly figures"), "and it opens with his key");
     no_plaintext_under(&server.state.config.data_dir);
 
     let report = plico_server::outbound::run_due(&server.state).await.expect("runs");

@@ -167,9 +167,9 @@ async fn spf_dkim_and_dmarc_results_travel_inside_the_encryption_and_a_dmarc_fai
 
     let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
     let spam = folder_messages(&bob_client, FolderRole::Spam).await;
-    let all: Vec<String> = inbox.iter().chain(&spam).map(|meta| inner_of(&server, &bob, meta)).collect();
+    let all: Vec<String> = inners_of(&server, &bob, inbox.iter().chain(&spam)).await;
     assert_eq!((inbox.len(), spam.len()), (2, 1), "{:#?}", all.iter().map(|text| results_of(text)).collect::<Vec<_>>());
-    let inner: Vec<String> = inbox.iter().map(|meta| inner_of(&server, &bob, meta)).collect();
+    let inner: Vec<String> = inners_of(&server, &bob, inbox.iter()).await;
     let find = |subject: &str| inner.iter().find(|text| text.contains(subject)).expect(subject).clone();
 
     let pass = results_of(&find("Subject: AUTH signed"));
@@ -180,7 +180,7 @@ async fn spf_dkim_and_dmarc_results_travel_inside_the_encryption_and_a_dmarc_fai
     let altered = results_of(&find("Subject: AUTH altered"));
     assert!(!altered.contains("dkim=pass") && altered.contains("body hash did not verify"), "{altered}");
     assert!(altered.contains("spf=pass") && altered.contains("dmarc=pass"), "SPF still aligns: {altered}");
-    let forged = results_of(&inner_of(&server, &bob, &spam[0]));
+    let forged = results_of(&inner_of(&server, &bob, &spam[0]).await);
     assert!(forged.contains("spf=fail") && forged.contains("dmarc=fail"), "{forged}");
     assert!(forged.contains("header.from=forged.test") && forged.contains("policy.dmarc=quarantine"), "{forged}");
 
@@ -210,7 +210,7 @@ async fn a_dns_server_that_does_not_answer_costs_ten_seconds_at_most_and_loses_n
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
     let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
     assert_eq!(inbox.len(), 1);
-    let results = results_of(&inner_of(&server, &bob, &inbox[0]));
+    let results = results_of(&inner_of(&server, &bob, &inbox[0]).await);
     assert!(results.contains("temperror"), "{results}");
     drop(silent);
 }

@@ -120,7 +120,7 @@ async fn plaintext_mail_is_encrypted_to_the_recipient_before_250_and_reads_in_th
 
     // The stored blob is PGP/MIME with a placeholder subject; nothing on disk holds the subject
     // or the body.
-    let blob = server.state.blobs.get(&inbox[0].blob_hash).expect("blob");
+    let blob = server.state.read_blob(&inbox[0].blob_hash).await.expect("blob");
     let text = String::from_utf8_lossy(&blob);
     assert!(text.contains("multipart/encrypted"), "{text}");
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(server.state.store.pool()).await.expect("checkpoint");
@@ -169,7 +169,7 @@ JVBERi0xLjQKJcOkw7zDtsOfCg==\r\n\
     assert!(opened.message.text.contains("Smörgåsbord für alle"), "{:?}", opened.message.text);
     // The HTML part itself (this test's renderer has no sanitiser, so it drops HTML): decrypt
     // the stored copy by hand.
-    let blob = server.state.blobs.get(&inbox[0].blob_hash).expect("blob");
+    let blob = server.state.read_blob(&inbox[0].blob_hash).await.expect("blob");
     let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
     let inner = plico_pgp::decrypt_and_verify(&ciphertext, &bob.secret_key, &[]).expect("decrypts").plaintext;
     assert!(inner.starts_with(b"Received: from shop.example.org ([127.0.0.1])\r\n"), "a trace line first");
@@ -276,7 +276,7 @@ async fn mail_already_encrypted_as_pgp_mime_is_stored_as_it_came() {
     assert_eq!(code, 250, "{text}");
 
     let inbox = inbox_messages(&bob_client).await;
-    let stored = server.state.blobs.get(&inbox[0].blob_hash).expect("blob");
+    let stored = server.state.read_blob(&inbox[0].blob_hash).await.expect("blob");
     assert_eq!(stored, message, "stored byte for byte");
     let opened = open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
     assert_eq!(opened.message.subject, "ENCRYPTED-SUBJECT-3b");
@@ -369,7 +369,7 @@ From: GnuPG Peer <gpg-peer@example.org>\r\n\r\nHello from GnuPG over SMTP.\r\n";
     .expect("keeps the key");
     let opened = open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
     assert_eq!(opened.signature, SignatureStatus::Valid { signer: peer.fingerprint().to_hex() });
-    let blob = server.state.blobs.get(&inbox[0].blob_hash).expect("blob");
+    let blob = server.state.read_blob(&inbox[0].blob_hash).await.expect("blob");
     let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
     let decrypted = plico_pgp::decrypt_and_verify(&ciphertext, &bob.secret_key, &[]).expect("decrypts");
     assert_eq!(
@@ -408,10 +408,10 @@ async fn spam_goes_to_spam_with_its_score_inside_and_analysis_off_leaves_mail_al
     let spam = folder_messages(&bob_client, FolderRole::Spam).await;
     let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
     assert_eq!((spam.len(), inbox.len()), (1, 1));
-    let spam_inner = inner_of(&server, &bob, &spam[0]);
+    let spam_inner = inner_of(&server, &bob, &spam[0]).await;
     assert!(spam_inner.contains("X-Plico-Spam: yes; score="), "{spam_inner}");
     assert!(spam_inner.contains("rules=no-date,no-message-id,subject-shouts"), "{spam_inner}");
-    assert!(inner_of(&server, &bob, &inbox[0]).contains("X-Plico-Spam: no; score=0.0; rules=none"));
+    assert!(inner_of(&server, &bob, &inbox[0]).await.contains("X-Plico-Spam: no; score=0.0; rules=none"));
 
     // Switched off: the server does not score the content, and the same mail goes to the Inbox.
     assert_eq!(put_settings(&bob_client, r#"{"mail_analysis": false}"#).await.status, 200);
@@ -421,7 +421,7 @@ async fn spam_goes_to_spam_with_its_score_inside_and_analysis_off_leaves_mail_al
     let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
     assert_eq!(inbox.len(), 2);
     assert_eq!(folder_messages(&bob_client, FolderRole::Spam).await.len(), 1);
-    let inners: Vec<String> = inbox.iter().map(|meta| inner_of(&server, &bob, meta)).collect();
+    let inners: Vec<String> = inners_of(&server, &bob, inbox.iter()).await;
     assert!(
         inners.iter().any(|inner| inner.contains("YOU HAVE WON") && !inner.contains("X-Plico-Spam")),
         "the unscored copy is in the Inbox without a score"
@@ -645,7 +645,7 @@ async fn rspamd_advice_files_spam_refuses_its_rejects_and_is_skipped_or_survived
     assert_eq!(smtp.mail("dana@example.org", &["bob@plico.test"], PLAIN.as_bytes()).await.0, 250);
     let spam = folder_messages(&bob_client, FolderRole::Spam).await;
     assert_eq!(spam.len(), 1);
-    let inner = inner_of(&server, &bob, &spam[0]);
+    let inner = inner_of(&server, &bob, &spam[0]).await;
     assert!(inner.contains("X-Plico-Spam: yes; score=0.0; rules=none; rspamd="), "{inner}");
     assert!(inner.contains(" add header\r\n"), "{inner}");
 
@@ -660,7 +660,7 @@ async fn rspamd_advice_files_spam_refuses_its_rejects_and_is_skipped_or_survived
     assert_eq!(smtp.mail("dana@example.org", &["bob@plico.test"], PLAIN.as_bytes()).await.0, 250);
     let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
     assert_eq!(inbox.len(), 1);
-    assert!(!inner_of(&server, &bob, &inbox[0]).contains("X-Plico-Spam"));
+    assert!(!inner_of(&server, &bob, &inbox[0]).await.contains("X-Plico-Spam"));
     assert_eq!(put_settings(&bob_client, r#"{"mail_analysis": true}"#).await.status, 200);
 
     drop(rspamd);
@@ -675,7 +675,7 @@ async fn rspamd_advice_files_spam_refuses_its_rejects_and_is_skipped_or_survived
     assert_eq!(smtp.mail("dana@example.org", &["bob@plico.test"], PLAIN.as_bytes()).await.0, 250);
     let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
     assert_eq!(inbox.len(), 1);
-    assert!(inner_of(&server, &bob, &inbox[0]).contains("X-Plico-Spam: no; score=0.0; rules=none\r\n"));
+    assert!(inner_of(&server, &bob, &inbox[0]).await.contains("X-Plico-Spam: no; score=0.0; rules=none\r\n"));
 }
 
 /// GnuPG signs a PGP/MIME `multipart/signed` message (signed, not encrypted, as many people on
@@ -759,13 +759,16 @@ async fn a_gnupg_signed_message_keeps_its_bytes_and_verifies_in_the_client() {
     let (code, text) = smtp.mail("gpg-peer@example.org", &["dana@plico.test"], good.as_bytes()).await;
     assert_eq!(code, 250, "{text}");
     let inbox = inbox_messages(&dana_client).await;
-    let good_meta = inbox.iter().find(|meta| {
-        let blob = server.state.blobs.get(&meta.blob_hash).expect("blob");
+    let mut good_meta = None;
+    for meta in &inbox {
+        let blob = server.state.read_blob(&meta.blob_hash).await.expect("blob");
         let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
         let inner = plico_pgp::decrypt_and_verify(&ciphertext, &dana.secret_key, &[]).expect("decrypts").plaintext;
         // The original is inside byte for byte, after the server's trace header.
-        String::from_utf8_lossy(&inner).contains("SIGNED-GOOD") && inner.ends_with(good.as_bytes())
-    });
+        if String::from_utf8_lossy(&inner).contains("SIGNED-GOOD") && inner.ends_with(good.as_bytes()) {
+            good_meta = Some(meta);
+        }
+    }
     let opened = open(&dana_client, &LocalRenderer, &dana, good_meta.expect("stored whole")).await.expect("opens");
     assert_eq!(opened.signature, SignatureStatus::Valid { signer: peer.fingerprint().to_hex() });
     assert!(opened.message.pgp_signed.is_some());

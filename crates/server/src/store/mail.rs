@@ -252,11 +252,18 @@ pub struct Delivery<'a> {
 }
 
 /// One message from outside, as the ingress's group commit files it: the blobs its copies
-/// need (name and size, already durable on disk) and the copies.
+/// need and the copies.
 pub struct InboundMessage<'a> {
-    pub blobs: Vec<(&'a str, u64)>,
+    pub blobs: Vec<InboundBlob<'a>>,
     pub copies: Vec<(i64, FolderRole, Delivery<'a>)>,
     pub received_at: i64,
+}
+
+/// A blob of an inbound message: already durable as a file, or `inline`, written with its row.
+pub struct InboundBlob<'a> {
+    pub hash: &'a str,
+    pub size: u64,
+    pub inline: Option<&'a [u8]>,
 }
 
 /// What filing a message needs besides the account.
@@ -381,6 +388,15 @@ impl Store {
     }
 
     /// Records a durable blob; called after the blob store has synced it to disk.
+    /// The bytes of a blob kept in its row (`None` for one kept as a file, or none at all).
+    pub async fn inline_blob(&self, hash: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        let row = sqlx::query("SELECT data FROM blobs WHERE hash = ? AND data IS NOT NULL")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.get("data")))
+    }
+
     pub async fn record_blob(&self, hash: &str, size: u64, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query("INSERT OR IGNORE INTO blobs (hash, size, refcount, created_at) VALUES (?, ?, 0, ?)")
             .bind(hash)
@@ -583,22 +599,23 @@ impl Store {
         message: &InboundMessage<'_>,
         folders: &mut HashMap<(i64, FolderRole), String>,
     ) -> Result<Vec<MessageMeta>, MailError> {
-        for (hash, size) in &message.blobs {
-            let references = message.copies.iter().filter(|(_, _, delivery)| delivery.blob_hash == *hash).count();
+        for blob in &message.blobs {
+            let references = message.copies.iter().filter(|(_, _, delivery)| delivery.blob_hash == blob.hash).count();
             sqlx::query(
-                "INSERT INTO blobs (hash, size, refcount, created_at) VALUES (?, ?, ?, ?)
+                "INSERT INTO blobs (hash, size, refcount, created_at, data) VALUES (?, ?, ?, ?, ?)
                  ON CONFLICT (hash) DO UPDATE SET refcount = refcount + excluded.refcount",
             )
-            .bind(hash)
-            .bind(*size as i64)
+            .bind(blob.hash)
+            .bind(blob.size as i64)
             .bind(references as i64)
             .bind(message.received_at)
+            .bind(blob.inline)
             .execute(&mut **transaction)
             .await?;
         }
         let mut filed = Vec::with_capacity(message.copies.len());
         for (account_id, role, delivery) in &message.copies {
-            if !message.blobs.iter().any(|(hash, size)| *hash == delivery.blob_hash && *size == delivery.size) {
+            if !message.blobs.iter().any(|blob| blob.hash == delivery.blob_hash && blob.size == delivery.size) {
                 return Err(MailError::Invalid("A copy names a blob its message does not carry.".into()));
             }
             let folder = match folders.get(&(*account_id, *role)) {

@@ -175,12 +175,12 @@ pub async fn folder_messages(
 }
 
 /// The inner message of a stored copy, decrypted with the account's key.
-pub fn inner_of(
+pub async fn inner_of(
     server: &TestServer,
     session: &plico_client::UnlockedSession,
     meta: &plico_api::mail::MessageMeta,
 ) -> String {
-    let blob = server.state.blobs.get(&meta.blob_hash).expect("blob");
+    let blob = server.state.read_blob(&meta.blob_hash).await.expect("blob");
     let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
     String::from_utf8(plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).expect("decrypts").plaintext)
         .expect("utf-8")
@@ -209,4 +209,17 @@ impl Drop for Reaped {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The inner messages of several stored copies, in order.
+pub async fn inners_of<'a>(
+    server: &TestServer,
+    session: &plico_client::UnlockedSession,
+    metas: impl IntoIterator<Item = &'a plico_api::mail::MessageMeta>,
+) -> Vec<String> {
+    let mut inners = Vec::new();
+    for meta in metas {
+        inners.push(inner_of(server, session, meta).await);
+    }
+    inners
 }
