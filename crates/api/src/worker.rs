@@ -51,6 +51,56 @@ pub enum WorkerCommand {
     ImportKey { armored: String },
     /// Forget the key kept for this outside address.
     RemoveKey { address: String },
+    /// Indexes, newest first, every message not in this device's search index yet; reports
+    /// [`WorkerStage::Indexing`] as it goes and ends with [`WorkerOutcome::Index`]. A second
+    /// call while one runs joins it.
+    BuildIndex,
+    /// Stops a running build after its current batch; `BuildIndex` resumes it.
+    PauseIndex,
+    /// Runs a query on this device's index ([`WorkerOutcome::Found`]).
+    Search { query: String, limit: u32 },
+}
+
+/// How far a build of the search index has come.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexProgress {
+    pub done: u32,
+    pub total: u32,
+    /// The estimate of what is left, from the pace so far.
+    pub seconds_left: u32,
+    /// The oldest indexed message's date: "searchable back to".
+    pub oldest: Option<i64>,
+}
+
+/// The search index as it stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexView {
+    pub documents: u32,
+    pub oldest: Option<i64>,
+    /// Messages not indexed yet (a paused build, or no space).
+    pub missing: u32,
+    pub stored_bytes: u64,
+    pub paused: bool,
+    /// The browser refused to store more: older mail stays unindexed.
+    pub out_of_space: bool,
+}
+
+/// Text with byte ranges to highlight.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkedText {
+    pub text: String,
+    pub marks: Vec<(u32, u32)>,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHitView {
+    pub id: String,
+    pub folder_id: String,
+    pub received_at: i64,
+    pub from: String,
+    pub subject: MarkedText,
+    pub snippet: MarkedText,
 }
 
 /// A key in the keyring, as the account page lists it.
@@ -220,6 +270,7 @@ pub enum WorkerStage {
     /// Uploading the encrypted message: percent done.
     UploadingMessage(u8),
     Sending,
+    Indexing(IndexProgress),
 }
 
 impl WorkerStage {
@@ -234,6 +285,7 @@ impl WorkerStage {
             WorkerStage::Encrypting => "Encrypting…",
             WorkerStage::UploadingMessage(_) => "Uploading the encrypted message…",
             WorkerStage::Sending => "Sending…",
+            WorkerStage::Indexing(_) => "Indexing your mail on this device…",
         }
     }
 
@@ -249,6 +301,9 @@ impl WorkerStage {
             // 20 to 90 while the bytes go up.
             WorkerStage::UploadingMessage(done) => 20 + (u16::from(done.min(100)) * 7 / 10) as u8,
             WorkerStage::Sending => 95,
+            WorkerStage::Indexing(progress) => {
+                (u64::from(progress.done) * 100 / u64::from(progress.total.max(1))) as u8
+            }
         }
     }
 }
@@ -290,6 +345,12 @@ pub enum WorkerOutcome {
     /// The addresses an imported key was kept for.
     KeyImported(Vec<String>),
     KeyRemoved,
+    Index(IndexView),
+    Found {
+        total: u32,
+        hits: Vec<SearchHitView>,
+        index: IndexView,
+    },
 }
 
 /// What the worker posts back.

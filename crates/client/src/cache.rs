@@ -201,6 +201,11 @@ impl MailboxCache {
         self.messages.get(id).map(|cached| crate::mail::listed_message(&cached.meta, cached.summary.clone()))
     }
 
+    /// Every message's metadata.
+    pub fn metas(&self) -> impl Iterator<Item = &MessageMeta> {
+        self.messages.values().map(|cached| &cached.meta)
+    }
+
     /// Every message, listed.
     pub fn listed(&self) -> Vec<ListedMessage> {
         self.messages.values().map(|cached| crate::mail::listed_message(&cached.meta, cached.summary.clone())).collect()

@@ -484,6 +484,61 @@ pub async fn open<T: Transport, R: Renderer>(
     Ok(OpenedMessage { message, signature, from_internet })
 }
 
+/// The search index's flags for a message's.
+pub fn search_flags(flags: u32) -> u8 {
+    let mut out = 0;
+    if flags & plico_api::mail::flags::SEEN == 0 {
+        out |= plico_search::index::flags::UNREAD;
+    }
+    if flags & plico_api::mail::flags::STARRED != 0 {
+        out |= plico_search::index::flags::STARRED;
+    }
+    out
+}
+
+fn mailbox_text(mailbox: &plico_mime::Mailbox) -> String {
+    match &mailbox.name {
+        Some(name) if !name.is_empty() => format!("{name} <{}>", mailbox.address),
+        _ => mailbox.address.clone(),
+    }
+}
+
+/// A message as the search index takes it: downloaded, decrypted and parsed here, its text
+/// (HTML turned into text by the parser), names and addresses, and attachment names. The
+/// signature is not checked: the index needs words, not trust, and the reader checks it.
+pub async fn search_document<T: Transport, R: Renderer>(
+    transport: &T,
+    renderer: &R,
+    session: &UnlockedSession,
+    meta: &MessageMeta,
+) -> Result<plico_search::Document, FlowError> {
+    let blob = call(transport, "GET", &format!("/blobs/{}", meta.blob_hash), None).await?;
+    let ciphertext = render_bytes(renderer, RenderCommand::Unwrap(blob)).await?;
+    #[cfg(target_arch = "wasm32")]
+    let opened = plico_pgp::web::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).await;
+    #[cfg(not(target_arch = "wasm32"))]
+    let opened = plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]);
+    let opened = opened.map_err(crypto)?;
+    drop(ciphertext);
+    let message = render_parsed(renderer, opened.plaintext, false).await?;
+    Ok(search_document_of(meta, &message))
+}
+
+/// [`search_document`] once the message is parsed.
+pub fn search_document_of(meta: &MessageMeta, message: &ParsedMessage) -> plico_search::Document {
+    plico_search::Document {
+        id: meta.id.clone(),
+        date: meta.received_at,
+        folder: meta.folder_id.clone(),
+        flags: search_flags(meta.flags),
+        subject: message.subject.clone(),
+        from: message.from.iter().map(mailbox_text).collect(),
+        to: message.to.iter().chain(&message.cc).map(mailbox_text).collect(),
+        body: message.text.clone(),
+        attachments: message.attachments.iter().map(|attachment| attachment.file_name.clone()).collect(),
+    }
+}
+
 /// The reader's words for an `Authentication-Results` value (RFC 8601): DMARC's verdict on the
 /// From domain first, then DKIM and SPF.
 pub fn sender_checks(results: &str) -> plico_api::worker::SenderChecks {

@@ -173,6 +173,21 @@ impl Database {
         committed(&transaction).await
     }
 
+    /// Writes `records` and deletes `deleted` in one transaction: all of it happens, or none.
+    pub async fn write(
+        &self,
+        records: Vec<(String, Vec<u8>)>,
+        deleted: &[String],
+        durability: Durability,
+    ) -> Result<(), IdbError> {
+        let (transaction, store) = self.transaction(Some(durability))?;
+        write(&store, records)?;
+        for key in deleted {
+            store.delete(&JsValue::from_str(key)).map_err(failed)?;
+        }
+        committed(&transaction).await
+    }
+
     /// Reads `keys`, lets `decide` choose what to write from what it read, and writes that, all
     /// in one transaction: no other tab writes in between. Returns whether anything was written.
     pub async fn update(

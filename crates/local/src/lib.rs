@@ -83,6 +83,15 @@ impl LocalKey {
         expand(&self.names, &info)[..16].iter().map(|byte| format!("{byte:02x}")).collect()
     }
 
+    /// A 32-byte secret for another store of this account (the search index), derived from
+    /// this key and `purpose`: handed to the worker that keeps that store, it opens nothing
+    /// of this one.
+    pub fn subkey(&self, purpose: &str) -> [u8; 32] {
+        let mut info = b"subkey/".to_vec();
+        info.extend_from_slice(purpose.as_bytes());
+        expand(&self.names, &info)
+    }
+
     /// Seals `plaintext` as record `record`. Layout: `version (1) || nonce (24) || ciphertext`.
     pub fn seal(&self, record: &str, plaintext: &[u8]) -> Vec<u8> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
@@ -130,6 +139,18 @@ mod tests {
         assert_eq!(name, LocalKey::derive(&[7; 32], "alice@plico.test").name("mailbox/state"), "stable");
         assert_ne!(name, key.name("mailbox/head"));
         assert_ne!(name, LocalKey::derive(&[7; 32], "bob@plico.test").name("mailbox/state"), "per account");
+    }
+
+    #[test]
+    fn subkeys_are_stable_and_open_nothing_of_their_parent() {
+        let key = LocalKey::derive(&[7; 32], "alice@plico.test");
+        let search = key.subkey("search");
+        assert_eq!(search, LocalKey::derive(&[7; 32], "alice@plico.test").subkey("search"));
+        assert_ne!(search, key.subkey("other"));
+        let child = LocalKey::derive(&search, "alice@plico.test");
+        let sealed = key.seal("a", b"payload");
+        assert_eq!(child.open("a", &sealed), Err(RecordError::WrongKey));
+        assert_ne!(child.name("a"), key.name("a"));
     }
 
     #[test]

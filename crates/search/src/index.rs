@@ -138,6 +138,8 @@ pub struct Index {
     docs: Vec<Option<Doc>>,
     by_id: HashMap<String, u32>,
     live: u32,
+    /// Removed documents whose postings are still in the streams.
+    removed_unpurged: u32,
     total_len: u64,
     terms: Vec<Term>,
     term_text: Vec<Box<str>>,
@@ -375,6 +377,7 @@ impl Index {
             if let Some(doc) = slot.take() {
                 self.by_id.remove(&doc.id);
                 self.live -= 1;
+                self.removed_unpurged += 1;
                 self.total_len -= u64::from(doc.len);
                 self.pending_removed.push(number);
             }
@@ -425,8 +428,7 @@ impl Index {
         let mut out = Vec::with_capacity(64 + self.pending_docs.len() * 400);
         out.extend_from_slice(SEGMENT_MAGIC);
         let docs = std::mem::take(&mut self.pending_docs);
-        let live: Vec<u32> =
-            docs.into_iter().filter(|&number| self.docs[number as usize - 1].is_some()).collect();
+        let live: Vec<u32> = docs.into_iter().filter(|&number| self.docs[number as usize - 1].is_some()).collect();
         put_varint(&mut out, live.len() as u64);
         for &number in &live {
             let Some(doc) = &self.docs[number as usize - 1] else { continue };
@@ -473,6 +475,72 @@ impl Index {
             out.push(doc.flags);
         }
         Some(out)
+    }
+
+    /// Encodes the whole index as one segment, to replace every stored one (compaction).
+    /// Removed documents' postings are dropped first.
+    pub fn snapshot(&mut self) -> Vec<u8> {
+        self.purge_removed();
+        self.pending_docs = (1..=self.docs.len() as u32).filter(|&n| self.docs[n as usize - 1].is_some()).collect();
+        self.pending_removed.clear();
+        self.pending_updates.clear();
+        self.pending_terms.clear();
+        for (id, term) in self.terms.iter_mut().enumerate() {
+            term.flushed = (0, 0, 0, 0);
+            if !term.postings.is_empty() {
+                self.pending_terms.push(id as u32);
+            }
+        }
+        let mut out = self.take_segment().unwrap_or_default();
+        if out.is_empty() {
+            // An empty index is an empty segment.
+            out.extend_from_slice(SEGMENT_MAGIC);
+            out.push(0);
+            put_varint(&mut out, self.docs.len() as u64);
+            out.extend_from_slice(&[0, 0, 0]);
+        }
+        out
+    }
+
+    /// The share of indexed postings that belong to removed documents, roughly: removed
+    /// documents not purged yet over all numbered ones.
+    pub fn removed_share(&self) -> f32 {
+        self.removed_unpurged as f32 / self.docs.len().max(1) as f32
+    }
+
+    /// Re-encodes every term without the postings of removed documents.
+    fn purge_removed(&mut self) {
+        if self.removed_unpurged == 0 {
+            return;
+        }
+        self.removed_unpurged = 0;
+        for term in &mut self.terms {
+            let mut postings = Vec::with_capacity(term.postings.len());
+            let mut positions = Vec::with_capacity(term.positions.len());
+            let (mut at, mut position_at) = (0, 0);
+            let (mut doc, mut last, mut df) = (0u32, 0u32, 0u32);
+            while at < term.postings.len() {
+                let Some((delta, tf, fields)) = get_posting(&term.postings, &mut at) else { break };
+                doc += delta;
+                let start = position_at;
+                for _ in 0..tf {
+                    if get_varint(&term.positions, &mut position_at).is_none() {
+                        break;
+                    }
+                }
+                if matches!(self.docs.get(doc as usize - 1), Some(Some(_))) {
+                    put_varint(&mut postings, u64::from(doc - last));
+                    put_varint(&mut postings, (u64::from(tf) << 5) | u64::from(fields));
+                    positions.extend_from_slice(&term.positions[start..position_at]);
+                    last = doc;
+                    df += 1;
+                }
+            }
+            term.postings = postings;
+            term.positions = positions;
+            term.last_doc = last;
+            term.df = df;
+        }
     }
 
     /// Replays a segment made by [`Index::take_segment`], in the order they were made.
@@ -786,7 +854,11 @@ impl Index {
         for (doc, lists) in candidates {
             let mut count = 0u32;
             for &start in &lists[0] {
-                if lists.iter().enumerate().skip(1).all(|(offset, positions)| positions.contains(&(start + offset as u32)))
+                if lists
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .all(|(offset, positions)| positions.contains(&(start + offset as u32)))
                 {
                     count += 1;
                 }
@@ -813,7 +885,7 @@ impl Index {
             Filter::Starred => doc.flags & flags::STARRED != 0,
             Filter::Before(time) => doc.date < *time,
             Filter::After(time) => doc.date >= *time,
-            Filter::In(name) => folders(name).iter().any(|folder| *folder == doc.folder),
+            Filter::In(name) => folders(name).contains(&doc.folder),
         }
     }
 

@@ -10,8 +10,10 @@
 //! search worker ([`worker`], wasm only), in IndexedDB.
 
 pub mod index;
+pub mod protocol;
 pub mod query;
 pub mod stem;
+pub mod store;
 pub mod text;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;

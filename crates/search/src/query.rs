@@ -39,8 +39,17 @@ pub enum Filter {
 pub enum Clause {
     /// Words: one word, or several in a row (a "phrase", or one written word that splits into
     /// several, like an address). `prefix` lets the last one match any word it begins.
-    Words { terms: Vec<String>, field: Option<Field>, phrase: bool, prefix: bool, negated: bool },
-    Filter { filter: Filter, negated: bool },
+    Words {
+        terms: Vec<String>,
+        field: Option<Field>,
+        phrase: bool,
+        prefix: bool,
+        negated: bool,
+    },
+    Filter {
+        filter: Filter,
+        negated: bool,
+    },
 }
 
 /// A parsed query.
@@ -112,19 +121,34 @@ fn pieces(input: &str) -> Vec<Piece> {
     for c in input.chars() {
         if c == '"' {
             if quoted {
-                out.push(Piece { operator: std::mem::take(&mut operator), text: std::mem::take(&mut current), quoted, closed: true });
+                out.push(Piece {
+                    operator: std::mem::take(&mut operator),
+                    text: std::mem::take(&mut current),
+                    quoted,
+                    closed: true,
+                });
                 quoted = false;
             } else {
                 if current.is_empty() || current.ends_with(':') || current == "-" {
                     operator = std::mem::take(&mut current);
                 } else {
-                    out.push(Piece { operator: String::new(), text: std::mem::take(&mut current), quoted: false, closed: true });
+                    out.push(Piece {
+                        operator: String::new(),
+                        text: std::mem::take(&mut current),
+                        quoted: false,
+                        closed: true,
+                    });
                 }
                 quoted = true;
             }
         } else if c.is_whitespace() && !quoted {
             if !current.is_empty() {
-                out.push(Piece { operator: String::new(), text: std::mem::take(&mut current), quoted: false, closed: true });
+                out.push(Piece {
+                    operator: String::new(),
+                    text: std::mem::take(&mut current),
+                    quoted: false,
+                    closed: true,
+                });
             }
         } else {
             current.push(c);
@@ -177,9 +201,7 @@ pub fn parse(input: &str) -> Result<Query, QueryError> {
                     "unread" => Filter::Unread,
                     "starred" => Filter::Starred,
                     _ if !closed => continue,
-                    other => {
-                        return Err(QueryError(format!("is: knows \"unread\" and \"starred\", not \"{other}\".")))
-                    }
+                    other => return Err(QueryError(format!("is: knows \"unread\" and \"starred\", not \"{other}\"."))),
                 };
                 query.clauses.push(Clause::Filter { filter, negated });
                 continue;
@@ -279,7 +301,10 @@ mod tests {
                 words(&["out", "of", "office"], None, true, false, true),
             ]
         );
-        assert_eq!(parse("from:ali").expect("parses").clauses, [words(&["ali"], Some(Field::From), false, true, false)]);
+        assert_eq!(
+            parse("from:ali").expect("parses").clauses,
+            [words(&["ali"], Some(Field::From), false, true, false)]
+        );
         assert_eq!(
             parse("foo:bar").expect("parses").clauses,
             [words(&["foo", "bar"], None, true, true, false)],

@@ -71,9 +71,10 @@ fn english(word: &str) -> &str {
         w = stem;
     } else if let Some(stem) = strip(w, "sses", MIN_STEM) {
         w = &w[..stem.len() + 2];
-    } else if let Some(stem) = w.strip_suffix("es").filter(|stem| {
-        chars(stem) >= MIN_STEM && (stem.ends_with("sh") || stem.ends_with("ch") || stem.ends_with('x'))
-    }) {
+    } else if let Some(stem) = w
+        .strip_suffix("es")
+        .filter(|stem| chars(stem) >= MIN_STEM && (stem.ends_with("sh") || stem.ends_with("ch") || stem.ends_with('x')))
+    {
         w = stem;
     } else if !(w.ends_with("ss") || w.ends_with("us") || w.ends_with("is")) {
         w = strip(w, "s", MIN_STEM).unwrap_or(w);
@@ -121,8 +122,8 @@ fn dutch(word: &str) -> &str {
 fn swedish(word: &str) -> &str {
     // Swedish inflects with single vowels ("möte", "mötet"): they strip down to three letters.
     let suffixes: &[&str] = &[
-            "heterna", "hetens", "arnas", "ernas", "ornas", "heten", "andet", "arna", "erna", "orna", "ande", "aste",
-            "het", "are", "ade", "ast", "ens", "ets", "an", "ar", "er", "or", "en", "at", "et", "a", "e", "s",
+        "heterna", "hetens", "arnas", "ernas", "ornas", "heten", "andet", "arna", "erna", "orna", "ande", "aste",
+        "het", "are", "ade", "ast", "ens", "ets", "an", "ar", "er", "or", "en", "at", "et", "a", "e", "s",
     ];
     suffixes.iter().find_map(|suffix| strip(word, suffix, MIN_STEM)).unwrap_or(word)
 }

@@ -92,7 +92,9 @@ pub fn for_each_word(text: &str, mut each: impl FnMut(&str, usize, usize)) {
                 continue;
             }
             match term.split_once('\'') {
-                Some((head, tail)) if ELIDED.contains(&head) && tail.len() >= 2 => each(tail, start, start + word.len()),
+                Some((head, tail)) if ELIDED.contains(&head) && tail.len() >= 2 => {
+                    each(tail, start, start + word.len())
+                }
                 _ => each(term, start, start + word.len()),
             }
         }

@@ -9,7 +9,11 @@
 #[cfg(target_arch = "wasm32")]
 mod mailbox;
 #[cfg(target_arch = "wasm32")]
+mod nested;
+#[cfg(target_arch = "wasm32")]
 mod render;
+#[cfg(target_arch = "wasm32")]
+mod search;
 #[cfg(target_arch = "wasm32")]
 mod transport;
 
@@ -30,6 +34,7 @@ mod worker {
 
     use crate::mailbox;
     use crate::render::{self, RenderWorker};
+    use crate::search;
     use crate::transport::FetchTransport;
 
     thread_local! {
@@ -104,6 +109,7 @@ mod worker {
                 let from = if since == 0 { mailbox::with(|mailbox| mailbox.cursor()) } else { since };
                 let changes = mail::sync(&FetchTransport, from, false).await?;
                 let folders: Vec<_> = changes.folders.iter().map(|folder| mail::folder_view(session, folder)).collect();
+                let changed_metas = changes.messages.clone();
                 let changed = mailbox::with(|mailbox| {
                     mailbox.apply(
                         changes.cursor,
@@ -113,6 +119,9 @@ mod worker {
                         &changes.removed_folders,
                     )
                 });
+                // Moves, flags and deletions reach the search index; new mail is indexed by
+                // the next BuildIndex, which the UI asks for after each sync.
+                search::synced(&changed_metas, &changes.removed_messages).await;
                 let first = mailbox::with(|mailbox| mailbox.first_unopened(mail::FIRST_SUMMARIES_PER_FOLDER));
                 open_summaries(session, &first).await?;
                 mailbox::changed();
@@ -132,6 +141,15 @@ mod worker {
                     removed_folders: changes.removed_folders,
                 })
             }
+            WorkerCommand::BuildIndex => {
+                mailbox::ensure_loaded().await;
+                search::build(session, |progress| {
+                    post(&WorkerEvent::Progress { id, stage: WorkerStage::Indexing(progress) })
+                })
+                .await
+            }
+            WorkerCommand::PauseIndex => Ok(search::pause()),
+            WorkerCommand::Search { query, limit } => search::search(query, limit.min(500)).await,
             WorkerCommand::CachedMailbox => {
                 let head = mailbox::head().await;
                 let (folders, messages) = head.map(|head| (head.folders, head.messages)).unwrap_or_default();
@@ -299,6 +317,7 @@ mod worker {
             WorkerCommand::Lock => {
                 SESSION.with(|session| session.borrow_mut().take());
                 OPENED.with(|slot| slot.borrow_mut().take());
+                search::close().await;
                 mailbox::lock().await;
                 post(&WorkerEvent::Done { id, outcome: WorkerOutcome::Locked });
                 return;
@@ -306,6 +325,8 @@ mod worker {
             WorkerCommand::ForgetDevice => {
                 SESSION.with(|session| session.borrow_mut().take());
                 OPENED.with(|slot| slot.borrow_mut().take());
+                // The index lives in the database `forget` deletes; its worker lets go first.
+                search::close().await;
                 match mailbox::forget().await {
                     Ok(()) => post(&WorkerEvent::Done { id, outcome: WorkerOutcome::Locked }),
                     Err(message) => post(&WorkerEvent::Failed { id, code: "local_storage".into(), message }),
@@ -324,8 +345,11 @@ mod worker {
             Ok(session) => {
                 let outcome = identity(&session);
                 mailbox::unlocked(plico_client::cache::device_key(&session));
-                SESSION.with(|slot| *slot.borrow_mut() = Some(Rc::new(session)));
+                let session = Rc::new(session);
+                SESSION.with(|slot| *slot.borrow_mut() = Some(Rc::clone(&session)));
                 post(&WorkerEvent::Done { id, outcome });
+                // The search index opens while the first screen loads.
+                wasm_bindgen_futures::spawn_local(async move { search::open(&session).await });
                 // Signed in: mail is next, so the render worker starts loading now.
                 render::warm_up();
             }

@@ -310,7 +310,7 @@ fn test() -> Result {
     step("native tests: cargo test --workspace");
     run_command(cargo().args(["test", "--workspace"]))?;
 
-    step("wasm tests in headless Chromium: cargo test -p plico-client -p plico-local -p plico-pgp --target wasm32-unknown-unknown");
+    step("wasm tests in headless Chromium: cargo test -p plico-client -p plico-local -p plico-pgp -p plico-search --target wasm32-unknown-unknown");
     let webdriver = webdriver_json()?;
     run_command(
         cargo()
@@ -409,7 +409,7 @@ fn smtp_bench() -> Result {
 }
 
 /// The crates whose tests also run as wasm in headless Chromium (`tests/web.rs` in each).
-const WASM_TESTED: &[&str] = &["plico-client", "plico-local", "plico-pgp"];
+const WASM_TESTED: &[&str] = &["plico-client", "plico-local", "plico-pgp", "plico-search"];
 
 /// The brotli ceiling of each wasm binary, in KB (1000 bytes). Issue 2 set targets of 150 KB for
 /// the UI and 600 KB for the crypto worker; the mail views (issue 3) took the UI to about 184 KB,

@@ -104,7 +104,10 @@ fn every_word_must_match_case_and_accents_do_not_matter() {
     assert_eq!(ids(&mut index, "grosse strasse munchen "), ["de-rechnung"]);
     assert_eq!(ids(&mut index, "malmö "), ["sv-faktura"]);
     assert_eq!(ids(&mut index, "Malmo "), ["sv-faktura"]);
-    assert_eq!(sorted(ids(&mut index, "bob ")), ["de-rechnung", "en-invoice", "en-meeting", "fr-reunion", "nl-vergadering", "sv-faktura"]);
+    assert_eq!(
+        sorted(ids(&mut index, "bob ")),
+        ["de-rechnung", "en-invoice", "en-meeting", "fr-reunion", "nl-vergadering", "sv-faktura"]
+    );
 }
 
 #[test]
@@ -136,7 +139,10 @@ fn phrases_and_exclusions() {
     assert_eq!(ids(&mut index, "\"invoice figures\""), Vec::<String>::new(), "not adjacent");
     assert_eq!(ids(&mut index, "\"find the invoice\""), ["en-invoice"]);
     assert_eq!(ids(&mut index, "\"la réunion est\""), ["fr-reunion"]);
-    assert_eq!(sorted(ids(&mut index, "bob -rechnung -vergadering -fakturan ")), ["en-invoice", "en-meeting", "fr-reunion"]);
+    assert_eq!(
+        sorted(ids(&mut index, "bob -rechnung -vergadering -fakturan ")),
+        ["en-invoice", "en-meeting", "fr-reunion"]
+    );
     assert_eq!(ids(&mut index, "bob -\"quarterly figures\" -reunion -rechnung -vergadering -faktura "), ["en-meeting"]);
     // Addresses are phrases of their parts.
     assert_eq!(ids(&mut index, "alice@plico.test "), ["en-invoice"]);
@@ -163,7 +169,10 @@ fn fields_and_filters() {
     assert_eq!(sorted(ids(&mut index, "after:2026-01-08 before:2026-01-10 ")), ["de-rechnung", "nl-vergadering"]);
     assert_eq!(ids(&mut index, "before:2026-01-05 "), ["en-invoice"]);
     // Filters alone list newest first.
-    assert_eq!(ids(&mut index, "in:inbox "), ["en-meeting", "nl-vergadering", "de-rechnung", "fr-reunion", "en-invoice"]);
+    assert_eq!(
+        ids(&mut index, "in:inbox "),
+        ["en-meeting", "nl-vergadering", "de-rechnung", "fr-reunion", "en-invoice"]
+    );
 }
 
 #[test]
@@ -286,6 +295,36 @@ fn segments_replay_to_the_same_index() {
     }
     assert_eq!(snapshot(&mut again), snapshot(&mut index));
     assert_eq!(ids(&mut again, "budget "), ["later"]);
+}
+
+#[test]
+fn a_snapshot_replaces_the_log_without_the_removed() {
+    let mut index = index();
+    index.take_segment();
+    index.remove("fr-reunion");
+    index.remove("de-rechnung");
+    index.update("en-meeting", "work", flags::UNREAD);
+    let before = index.posting_bytes();
+    let snapshot = index.snapshot();
+    assert!(index.posting_bytes() < before, "the removed documents' postings are gone");
+    let mut replayed = Index::new();
+    replayed.apply_segment(&snapshot).expect("applies");
+    assert_eq!(snapshot_of(&mut replayed), snapshot_of(&mut index));
+    assert_eq!(ids(&mut replayed, "in:work "), ["en-meeting", "sv-faktura"]);
+    // The log goes on after a snapshot.
+    index.add(&doc("after", 30, "z@x.test", "After", "the snapshot"));
+    let next = index.take_segment().expect("one more");
+    replayed.apply_segment(&next).expect("applies after the snapshot");
+    assert_eq!(snapshot_of(&mut replayed), snapshot_of(&mut index));
+    assert_eq!(ids(&mut replayed, "snapshot "), ["after"]);
+
+    let mut empty = Index::new();
+    let bytes = empty.snapshot();
+    Index::new().apply_segment(&bytes).expect("an empty snapshot applies");
+}
+
+fn snapshot_of(index: &mut Index) -> Vec<Vec<String>> {
+    snapshot(index)
 }
 
 #[test]

@@ -1,0 +1,145 @@
+//! A worker this worker starts (the render worker, the search worker): started on first use,
+//! fed postcard bytes, answered by id. Both protocols put the request's `u32` id first, so
+//! the answer's leading varint says which request it answers.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+type Answer = Result<Vec<u8>, String>;
+
+pub struct Nested {
+    worker: Worker,
+    /// What the worker is called in messages to the user.
+    label: &'static str,
+    ready: Cell<bool>,
+    queue: RefCell<Vec<js_sys::Uint8Array>>,
+    next_id: Cell<u32>,
+    pending: RefCell<HashMap<u32, oneshot::Sender<Answer>>>,
+    stopped: Cell<bool>,
+}
+
+fn fail_all(inner: &Nested, message: &str) {
+    for (_, done) in inner.pending.borrow_mut().drain() {
+        let _ = done.send(Err(message.to_owned()));
+    }
+}
+
+fn send_now(inner: &Nested, array: &js_sys::Uint8Array) {
+    let transfer = js_sys::Array::of1(&array.buffer());
+    let _ = inner.worker.post_message_with_transfer(array, &transfer);
+}
+
+/// postcard's varint of the leading `u32`.
+fn leading_id(bytes: &[u8]) -> Option<u32> {
+    let mut value = 0u32;
+    for (i, &byte) in bytes.iter().take(5).enumerate() {
+        value |= u32::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+impl Nested {
+    /// Starts the worker at `url` (trunk's loader for a binary).
+    pub fn spawn(url: &str, name: &str, label: &'static str) -> Result<Rc<Nested>, String> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Classic);
+        options.set_name(name);
+        let worker = Worker::new_with_options(url, &options)
+            .map_err(|error| format!("could not start the {label}: {error:?}"))?;
+        let inner = Rc::new(Nested {
+            worker,
+            label,
+            ready: Cell::new(false),
+            queue: RefCell::new(Vec::new()),
+            next_id: Cell::new(1),
+            pending: RefCell::new(HashMap::new()),
+            stopped: Cell::new(false),
+        });
+        let weak = Rc::downgrade(&inner);
+        let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+            let Some(inner) = weak.upgrade() else { return };
+            let Ok(array) = event.data().dyn_into::<js_sys::Uint8Array>() else { return };
+            if array.length() == 0 {
+                inner.ready.set(true);
+                for queued in inner.queue.borrow_mut().drain(..) {
+                    send_now(&inner, &queued);
+                }
+                return;
+            }
+            let bytes = array.to_vec();
+            match leading_id(&bytes) {
+                Some(id) => {
+                    if let Some(done) = inner.pending.borrow_mut().remove(&id) {
+                        let _ = done.send(Ok(bytes));
+                    }
+                }
+                None => fail_all(&inner, &format!("The {} answered unreadably.", inner.label)),
+            }
+        });
+        inner.worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+        let weak = Rc::downgrade(&inner);
+        let on_error = Closure::<dyn Fn(ErrorEvent)>::new(move |event: ErrorEvent| {
+            if let Some(inner) = weak.upgrade() {
+                inner.stopped.set(true);
+                fail_all(&inner, &format!("The {} stopped: {}", inner.label, event.message()));
+            }
+        });
+        inner.worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
+        Ok(inner)
+    }
+
+    /// Whether the worker died (the caller starts a fresh one).
+    pub fn stopped(&self) -> bool {
+        self.stopped.get()
+    }
+
+    /// The id the next request must carry.
+    pub fn next_id(&self) -> u32 {
+        let id = self.next_id.get();
+        self.next_id.set(id.wrapping_add(1));
+        id
+    }
+
+    /// Sends a request that carries `id` first, and waits for its answer's bytes.
+    pub async fn ask(&self, id: u32, bytes: Vec<u8>) -> Answer {
+        let array = js_sys::Uint8Array::from(bytes.as_slice());
+        drop(bytes);
+        let (done, answer) = oneshot::channel();
+        self.pending.borrow_mut().insert(id, done);
+        if self.ready.get() {
+            send_now(self, &array);
+        } else {
+            self.queue.borrow_mut().push(array);
+        }
+        answer.await.unwrap_or_else(|_| Err(format!("The {} went away.", self.label)))
+    }
+
+    pub fn terminate(&self) {
+        self.worker.terminate();
+        fail_all(self, &format!("The {} was stopped.", self.label));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leading_id;
+
+    #[test]
+    fn reads_postcards_leading_varint() {
+        assert_eq!(leading_id(&[5, 1, 2]), Some(5));
+        assert_eq!(leading_id(&[0x80, 0x01]), Some(128));
+        assert_eq!(leading_id(&[0xff, 0xff, 0xff, 0xff, 0x0f]), Some(u32::MAX));
+        assert_eq!(leading_id(&[0x80]), None);
+    }
+}
