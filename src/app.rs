@@ -25,6 +25,8 @@ pub struct Session {
     pub compose_seed: RwSignal<Option<crate::mail::ComposeSeed>>,
     /// The synced mailbox; kept across folder changes, emptied at sign-out.
     pub mailbox: RwSignal<crate::mail::state::MailboxState>,
+    /// The search box's query and the local index's state.
+    pub search: RwSignal<crate::mail::search::SearchState>,
     /// The crypto worker; it lives on this thread, so it is stored locally.
     pub worker: StoredValue<Result<WorkerClient, String>, LocalStorage>,
 }
@@ -43,6 +45,7 @@ pub fn App() -> impl IntoView {
         remembered_address: RwSignal::new(None),
         mailbox: RwSignal::new(Default::default()),
         compose_seed: RwSignal::new(None),
+        search: RwSignal::new(Default::default()),
         worker: StoredValue::new_local(WorkerClient::spawn()),
     };
     provide_context(session);
@@ -68,6 +71,7 @@ pub fn App() -> impl IntoView {
         Page::Mail { folder } => view! { <MailPage folder=folder/> }.into_any(),
         Page::Account => view! { <AccountPage/> }.into_any(),
         Page::Compose => view! { <crate::mail::ComposePage/> }.into_any(),
+        Page::Search => view! { <crate::mail::SearchPage/> }.into_any(),
         Page::NotFound => view! { <crate::ui::NotFound/> }.into_any(),
     }
 }

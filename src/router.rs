@@ -20,6 +20,8 @@ pub enum Page {
     Account,
     /// `/compose`: a new message.
     Compose,
+    /// `/search`: results of the query in the top bar.
+    Search,
     NotFound,
 }
 
@@ -34,6 +36,7 @@ impl Page {
             (Some("login"), None, _) => Page::Login,
             (Some("account"), None, _) => Page::Account,
             (Some("compose"), None, _) => Page::Compose,
+            (Some("search"), None, _) => Page::Search,
             (Some("mail"), Some(folder), None) if !folder.is_empty() => Page::Mail { folder: folder.to_owned() },
             _ => Page::NotFound,
         }

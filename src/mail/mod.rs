@@ -3,8 +3,10 @@
 mod compose;
 pub mod model;
 mod reader;
+pub mod search;
 pub mod state;
 mod views;
 
 pub use compose::{ComposePage, ComposeSeed};
+pub use search::SearchPage;
 pub use views::{MailPage, Shell, SignOutButton};

@@ -148,6 +148,7 @@ pub async fn sync_now(session: Session) -> Result<(), String> {
                 state.apply(cursor, folders, messages, removed)
             });
             fill_pending(session);
+            super::search::index_new_mail(session);
             Ok(())
         }
         Ok(_) => Err("The worker answered something unexpected.".into()),

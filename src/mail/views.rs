@@ -30,6 +30,7 @@ pub fn SignOutButton(#[prop(optional)] forget: bool) -> impl IntoView {
             session.identity.set(None);
             session.remembered_address.set(None);
             session.mailbox.set(Default::default());
+            session.search.set(Default::default());
             navigator.go("/login");
         });
     };
@@ -52,6 +53,7 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
                 <header class="topbar">
                     <Link href="/mail/inbox" class="brand-link"><Brand/></Link>
                     <span class="badge-e2e" title="Your mail is encrypted in this browser before it reaches the server">"End-to-end encrypted"</span>
+                    <super::search::SearchBox/>
                     <div class="topbar-actions">
                         <Link href="/account" class="account-link">
                             <span class="avatar" aria-hidden="true">{identity.address.chars().next().map(|c| c.to_ascii_uppercase().to_string())}</span>

@@ -160,3 +160,26 @@ export function publicKeyPacketBodies(cert) {
   }
   return bodies;
 }
+
+/** Every record of the device store, raw, as text ('' when the database does not exist). */
+export async function deviceStore(page) {
+  return page.evaluate(async () => {
+    const names = (await indexedDB.databases()).map((db) => db.name);
+    if (!names.includes('plico-local')) return null;
+    const db = await new Promise((resolve, reject) => {
+      const open = indexedDB.open('plico-local');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const read = (what) => new Promise((resolve, reject) => {
+      const request = db.transaction('records').objectStore('records')[what]();
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const keys = await read('getAllKeys');
+    const values = await read('getAll');
+    db.close();
+    const latin1 = (bytes) => Array.from(bytes, (b) => String.fromCharCode(b)).join('');
+    return { keys, values: values.map((v) => latin1(new Uint8Array(v.buffer ?? v))) };
+  });
+}

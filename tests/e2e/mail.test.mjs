@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, startBrowser, screenshot, signUp, signIn } from './harness.mjs';
+import { startServer, startBrowser, screenshot, signUp, signIn, deviceStore } from './harness.mjs';
 
 let server;
 let alice;
@@ -317,29 +317,6 @@ test('trash: delete for good, recover within 45 days, and the purge after 45 day
   assert.equal(sql(`SELECT count(*) FROM blobs WHERE hash = '${blob}'`), '0');
   assert.ok(!fs.existsSync(blobFile), 'the blob file is gone');
 });
-
-/** Every record of the device store, raw, as text ('' when the database does not exist). */
-async function deviceStore(page) {
-  return page.evaluate(async () => {
-    const names = (await indexedDB.databases()).map((db) => db.name);
-    if (!names.includes('plico-local')) return null;
-    const db = await new Promise((resolve, reject) => {
-      const open = indexedDB.open('plico-local');
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-    const read = (what) => new Promise((resolve, reject) => {
-      const request = db.transaction('records').objectStore('records')[what]();
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-    const keys = await read('getAllKeys');
-    const values = await read('getAll');
-    db.close();
-    const latin1 = (bytes) => Array.from(bytes, (b) => String.fromCharCode(b)).join('');
-    return { keys, values: values.map((v) => latin1(new Uint8Array(v.buffer ?? v))) };
-  });
-}
 
 test('this device keeps the mailbox sealed: the Inbox shows from it before the network answers, and forgetting the device deletes it', async () => {
   const page = bob.page;

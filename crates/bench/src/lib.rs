@@ -6,6 +6,9 @@
 //! sequoia encrypts with AEAD: AES-OCB) and keys that advertise only SEIPDv1 (AES-CFB with an
 //! MDC), which is what OpenPGP.js produces by default.
 
+#[cfg(target_arch = "wasm32")]
+pub mod search;
+
 use std::cell::RefCell;
 
 use openpgp::cert::prelude::*;

@@ -23,8 +23,9 @@ pub enum SearchCommand {
     Update(Vec<(String, String, u8)>),
     /// Which of these ids are not indexed yet.
     Missing(Vec<String>),
-    /// Runs a query. `folders` is (folder id, the name the user sees).
-    Query { text: String, folders: Vec<(String, String)>, limit: u32 },
+    /// Runs a query. `folders` is (folder id, the name the user sees); messages in `hidden`
+    /// folders (Trash, Spam) are left out unless the query names a folder with `in:`.
+    Query { text: String, folders: Vec<(String, String)>, hidden: Vec<String>, limit: u32 },
     /// Writes what is not written yet.
     Flush,
     /// Drops the index from memory (sign-out); what is stored stays, sealed.

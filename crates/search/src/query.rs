@@ -58,6 +58,22 @@ pub struct Query {
     pub clauses: Vec<Clause>,
 }
 
+impl Query {
+    /// Leaves out the folders in `hidden` (Trash, Spam) unless the query names a folder itself,
+    /// as mail clients do: `in:trash` still searches Trash.
+    pub fn hide_unless_named(&mut self, hidden: &[String]) {
+        let names_folder = self
+            .clauses
+            .iter()
+            .any(|clause| matches!(clause, Clause::Filter { filter: Filter::In(_), negated: false }));
+        if !names_folder {
+            for folder in hidden {
+                self.clauses.push(Clause::Filter { filter: Filter::In(folder.clone()), negated: true });
+            }
+        }
+    }
+}
+
 /// Why a query could not be read: a sentence naming the part that is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryError(pub String);
@@ -322,6 +338,20 @@ mod tests {
         // Half-typed operators at the end are not errors yet.
         assert_eq!(parse("invoice before:2026-0").expect("parses").clauses.len(), 1);
         assert_eq!(parse("invoice is:unr").expect("parses").clauses.len(), 1);
+    }
+
+    #[test]
+    fn trash_and_spam_are_left_out_unless_a_folder_is_named() {
+        let hidden = ["trash-id".to_owned()];
+        let mut query = parse("budget").expect("parses");
+        query.hide_unless_named(&hidden);
+        assert_eq!(
+            query.clauses.last(),
+            Some(&Clause::Filter { filter: Filter::In("trash-id".into()), negated: true })
+        );
+        let mut query = parse("budget in:trash").expect("parses");
+        query.hide_unless_named(&hidden);
+        assert_eq!(query.clauses.len(), 2);
     }
 
     #[test]

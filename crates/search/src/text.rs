@@ -49,6 +49,26 @@ fn fold_into(c: char, out: &mut String) {
     out.push(plain);
 }
 
+/// The most frequent function words of en, fr, de, nl and sv, folded. They are indexed (a query
+/// for "the" works) but their positions are not kept: they are a third of all words, and a
+/// phrase treats them as "any word here" ("find the invoice" matches "find an invoice").
+const STOPWORDS: &[&str] = &[
+    "a", "aan", "al", "alla", "als", "am", "an", "and", "are", "as", "at", "att", "au", "auch", "auf", "aus", "av",
+    "be", "bei", "bij", "but", "by", "ce", "das", "dass", "dat", "de", "dem", "den", "der", "des", "det", "die", "dit",
+    "do", "door", "du", "een", "ein", "eine", "einen", "einer", "eller", "elle", "en", "er", "es", "est", "et", "ett",
+    "for", "fran", "from", "fur", "har", "has", "have", "he", "het", "i", "ich", "ik", "il", "im", "in", "is", "ist",
+    "it", "jag", "je", "la", "le", "les", "leur", "med", "men", "met", "mit", "na", "nach", "ne", "niet", "nicht",
+    "not", "och", "of", "om", "on", "op", "or", "ou", "par", "pas", "pour", "qui", "que", "sich", "sie", "som", "sont",
+    "sur", "te", "that", "the", "this", "till", "to", "um", "un", "une", "und", "van", "var", "von", "voor", "was",
+    "we", "were", "wird", "with", "you", "zu", "zijn", "ar", "pa", "da", "dans", "du", "il", "nous", "vous", "wir",
+    "ze",
+];
+
+/// Whether `term` (folded) is a function word whose positions are not kept.
+pub fn is_stopword(term: &str) -> bool {
+    term.len() <= 5 && STOPWORDS.contains(&term)
+}
+
 /// `word` lowercased and folded.
 pub fn fold(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
@@ -64,12 +84,54 @@ pub fn fold(word: &str) -> String {
     out
 }
 
+/// UAX #29's word boundaries for ASCII text, which most mail is: the same words as
+/// `unicode_word_indices` (tested), several times faster. Letters and digits join; `_` joins
+/// anything; `'` and `.` join two letters or two digits, `:` two letters, `,` and `;` two digits.
+fn ascii_words(text: &str, mut each: impl FnMut(usize, &str)) {
+    let bytes = text.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while i < bytes.len() {
+        if !word(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut alphanumeric = bytes[i] != b'_';
+        i += 1;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if word(b) {
+                alphanumeric |= b != b'_';
+                i += 1;
+                continue;
+            }
+            let (Some(&prev), Some(&next)) = (bytes.get(i - 1), bytes.get(i + 1)) else { break };
+            let letters = prev.is_ascii_alphabetic() && next.is_ascii_alphabetic();
+            let digits = prev.is_ascii_digit() && next.is_ascii_digit();
+            let joins = match b {
+                b'\'' | b'.' => letters || digits,
+                b':' => letters,
+                b',' | b';' => digits,
+                _ => false,
+            };
+            if !joins {
+                break;
+            }
+            i += 2;
+        }
+        if alphanumeric {
+            each(start, &text[start..i]);
+        }
+    }
+}
+
 /// Calls `each(term, byte_start, byte_end)` for every indexable word of `text`, in order.
 pub fn for_each_word(text: &str, mut each: impl FnMut(&str, usize, usize)) {
     let mut folded = String::new();
-    for (start, word) in text.unicode_word_indices() {
-        if word.chars().nth(MAX_TERM_CHARS).is_some() {
-            continue;
+    let mut one = |start: usize, word: &str| {
+        if word.len() > MAX_TERM_CHARS && word.chars().nth(MAX_TERM_CHARS).is_some() {
+            return;
         }
         folded.clear();
         if word.is_ascii() {
@@ -97,6 +159,13 @@ pub fn for_each_word(text: &str, mut each: impl FnMut(&str, usize, usize)) {
                 }
                 _ => each(term, start, start + word.len()),
             }
+        }
+    };
+    if text.is_ascii() {
+        ascii_words(text, one);
+    } else {
+        for (start, word) in text.unicode_word_indices() {
+            one(start, word);
         }
     }
 }
@@ -134,6 +203,23 @@ mod tests {
         assert_eq!(terms("東京で会議"), ["東", "京", "で", "会", "議"], "ideographs are words of their own");
         let long = "x".repeat(MAX_TERM_CHARS + 1);
         assert_eq!(terms(&format!("short {long} word")), ["short", "word"]);
+    }
+
+    #[test]
+    fn the_ascii_fast_path_finds_the_words_uax29_finds() {
+        let samples = [
+            "Hello, World! It's 3.14 and 1,000,000; v1.2 a.1 x:y 1:2 a_b __ _a_ 1_000 e.g. U.S.A. end.",
+            "alice@plico.test <bob.berg@example.org> re: Re:Fwd: 'quoted' don't 'tis rock'n'roll",
+            "a..b a.,b 1.a a.1 ..x x.. ,1,2, 12;34 ab;cd c:a foo:bar:baz http://x.y/z?q=1&r=2#f",
+            "tabs\tand\nnewlines\r\n--dashes--and/slashes\\back $100 50% #tag @user ~tilde",
+        ];
+        for sample in samples {
+            let mut fast = Vec::new();
+            ascii_words(sample, |start, word| fast.push((start, word.to_owned())));
+            let uax: Vec<(usize, String)> =
+                sample.unicode_word_indices().map(|(start, word)| (start, word.to_owned())).collect();
+            assert_eq!(fast, uax, "{sample}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The search worker's loop (wasm only): the index in memory, its segments sealed in IndexedDB.
 //!
-//! Adding documents batches them: a segment is written once [`FLUSH_DOCUMENTS`] documents wait,
+//! Adding documents batches them: a segment is written once [`flush_after`] documents wait,
 //! or [`FLUSH_DELAY_MS`] after the last change, in one transaction with the manifest and relaxed
 //! durability (the index can be rebuilt from the mail). When the log grows past
 //! [`COMPACT_SEGMENTS`] segments, or a quarter of the indexed documents were removed, the next
@@ -24,6 +24,13 @@ use crate::store::{self, Manifest};
 /// The database the crypto worker's mailbox copy lives in: "forget this device" deletes it all.
 pub const DATABASE: &str = "plico-local";
 pub const FLUSH_DOCUMENTS: usize = 1_000;
+
+/// Documents that may wait before a segment is written: at least [`FLUSH_DOCUMENTS`], and a
+/// sixteenth of the index, so a build of 100,000 messages writes about 45 segments, not 100,
+/// and never needs a compaction on the way.
+pub fn flush_after(indexed: usize) -> usize {
+    FLUSH_DOCUMENTS.max(indexed / 16)
+}
 const FLUSH_DELAY_MS: i32 = 1_000;
 const COMPACT_SEGMENTS: usize = 64;
 
@@ -243,14 +250,14 @@ async fn run(command: SearchCommand) -> Result<SearchOutcome, String> {
         }
         SearchCommand::Add(documents) => {
             let open = open_index()?;
-            let waiting = {
+            let (waiting, indexed) = {
                 let mut index = open.index.borrow_mut();
                 for document in &documents {
                     index.add(document);
                 }
-                index.pending_documents()
+                (index.pending_documents(), index.len())
             };
-            if waiting >= FLUSH_DOCUMENTS {
+            if waiting >= flush_after(indexed) {
                 // Not fatal: the documents are searchable, and the write is retried.
                 let _ = flush(&open).await;
             } else {
@@ -285,7 +292,7 @@ async fn run(command: SearchCommand) -> Result<SearchOutcome, String> {
             let index = open.index.borrow();
             Ok(SearchOutcome::Missing(ids.into_iter().filter(|id| !index.contains(id)).collect()))
         }
-        SearchCommand::Query { text, folders, limit } => {
+        SearchCommand::Query { text, folders, hidden, limit } => {
             let open = open_index()?;
             let lookup = |name: &str| -> Vec<String> {
                 folders
@@ -294,11 +301,9 @@ async fn run(command: SearchCommand) -> Result<SearchOutcome, String> {
                     .map(|(id, _)| id.clone())
                     .collect()
             };
-            let results = open
-                .index
-                .borrow_mut()
-                .search_text(&text, &lookup, limit as usize)
-                .map_err(|error| error.to_string())?;
+            let mut query = crate::query::parse(&text).map_err(|error| error.to_string())?;
+            query.hide_unless_named(&hidden);
+            let results = open.index.borrow_mut().search(&query, &lookup, limit as usize);
             Ok(SearchOutcome::Results(results))
         }
         SearchCommand::Flush => {

@@ -9,7 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use plico_api::mail::MessageMeta;
+use plico_api::mail::{FolderRole, MessageMeta};
 use plico_api::worker::{IndexProgress, IndexView, MarkedText, SearchHitView, WorkerOutcome};
 use plico_client::{mail, FlowError, UnlockedSession};
 use plico_search::protocol::{IndexStatus, SearchCommand, SearchOutcome, SearchReply, SearchRequest};
@@ -254,7 +254,15 @@ pub async fn search(query: String, limit: u32) -> Result<WorkerOutcome, FlowErro
             })
             .collect()
     });
-    let results = match ask(SearchCommand::Query { text: query, folders, limit }).await {
+    let hidden: Vec<String> = mailbox::with(|mailbox| {
+        mailbox
+            .folders()
+            .iter()
+            .filter(|folder| matches!(folder.role, Some(FolderRole::Trash | FolderRole::Spam)))
+            .map(|folder| folder.id.clone())
+            .collect()
+    });
+    let results = match ask(SearchCommand::Query { text: query, folders, hidden, limit }).await {
         Ok(SearchOutcome::Results(results)) => results,
         Ok(_) => return Err(FlowError::Protocol("the search worker answered out of turn".into())),
         Err(message) => return Err(FlowError::Invalid(message)),

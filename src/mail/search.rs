@@ -1,0 +1,273 @@
+//! Search: the box in the top bar, the results page, and the index build's progress.
+//!
+//! The index lives in this browser (the search worker, behind the crypto worker). After every
+//! sync the UI asks the worker to index what is new ([`index_new_mail`]); the first build of a
+//! big mailbox shows its progress here and can be paused.
+
+use leptos::prelude::*;
+use plico_api::worker::{IndexProgress, IndexView, MarkedText, SearchHitView, WorkerCommand, WorkerOutcome};
+
+use crate::app::{use_session, Session};
+use crate::router::use_navigator;
+
+/// What the search page shows about the index.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchState {
+    pub query: String,
+    pub index: IndexView,
+    /// Set while a build runs.
+    pub building: Option<IndexProgress>,
+}
+
+thread_local! {
+    static BUILDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static ASKED_PERSIST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Asks the browser once per visit to keep this site's storage (the index) under pressure.
+fn ask_persistent_storage() {
+    if ASKED_PERSIST.with(|asked| asked.replace(true)) {
+        return;
+    }
+    let storage = web_sys::window()
+        .and_then(|window| js_sys::Reflect::get(&window, &"navigator".into()).ok())
+        .and_then(|navigator| js_sys::Reflect::get(&navigator, &"storage".into()).ok())
+        .filter(|storage| !storage.is_undefined());
+    if let Some(storage) = storage {
+        if let Ok(persist) = js_sys::Reflect::get(&storage, &"persist".into()) {
+            if let Some(persist) = wasm_bindgen::JsCast::dyn_ref::<js_sys::Function>(&persist) {
+                let _ = persist.call0(&storage);
+            }
+        }
+    }
+}
+
+/// Indexes mail the index does not hold yet, unless a build is running or paused.
+pub fn index_new_mail(session: Session) {
+    if session.search.with_untracked(|state| state.index.paused) || BUILDING.with(|busy| busy.replace(true)) {
+        return;
+    }
+    ask_persistent_storage();
+    leptos::task::spawn_local(async move {
+        if let Ok(worker) = session.worker.with_value(|worker| worker.clone()) {
+            let progress = move |stage| {
+                if let plico_api::worker::WorkerStage::Indexing(progress) = stage {
+                    session.search.update(|state| state.building = Some(progress));
+                }
+            };
+            let outcome = worker.call(WorkerCommand::BuildIndex, progress).await;
+            session.search.update(|state| {
+                state.building = None;
+                if let Ok(WorkerOutcome::Index(index)) = outcome {
+                    state.index = index;
+                }
+            });
+        }
+        BUILDING.with(|busy| busy.set(false));
+    });
+}
+
+fn pause(session: Session) {
+    leptos::task::spawn_local(async move {
+        if let Ok(worker) = session.worker.with_value(|worker| worker.clone()) {
+            if let Ok(WorkerOutcome::Index(index)) = worker.call(WorkerCommand::PauseIndex, |_| {}).await {
+                session.search.update(|state| state.index.paused = index.paused);
+            }
+        }
+    });
+}
+
+fn resume(session: Session) {
+    session.search.update(|state| state.index.paused = false);
+    index_new_mail(session);
+}
+
+fn day(seconds: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
+    String::from(date.to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+}
+
+fn duration(seconds: u32) -> String {
+    match seconds {
+        0..=59 => format!("{seconds} s"),
+        60..=3599 => format!("{} min", seconds.div_ceil(60)),
+        _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+/// `text` with its marked ranges in `<mark>`.
+fn marked(text: MarkedText) -> impl IntoView {
+    let mut parts = Vec::new();
+    let mut at = 0usize;
+    for (start, end) in text.marks {
+        let (start, end) = (start as usize, end as usize);
+        if start < at || end > text.text.len() || !text.text.is_char_boundary(start) || !text.text.is_char_boundary(end)
+        {
+            continue;
+        }
+        parts.push(text.text[at..start].to_owned().into_any());
+        parts.push(view! { <mark>{text.text[start..end].to_owned()}</mark> }.into_any());
+        at = end;
+    }
+    parts.push(text.text[at..].to_owned().into_any());
+    parts
+}
+
+/// The search box in the top bar: typing goes to the results page.
+#[component]
+pub fn SearchBox() -> impl IntoView {
+    let session = use_session();
+    let navigator = use_navigator();
+    let on_input = move |event| {
+        let query = event_target_value(&event);
+        session.search.update(|state| state.query = query);
+        if !navigator.is_current("/search") {
+            navigator.go("/search");
+        }
+    };
+    view! {
+        <form class="search-box" role="search" on:submit=move |event| event.prevent_default()>
+            <label class="visually-hidden" for="search-input">"Search mail"</label>
+            <input id="search-input" type="search" autocomplete="off" spellcheck="false"
+                placeholder="Search mail — from:, has:attachment, before:2026-01-31"
+                prop:value=move || session.search.with(|state| state.query.clone()) on:input=on_input/>
+        </form>
+    }
+}
+
+/// The index's state in words, with the build's progress bar.
+#[component]
+fn IndexStatus() -> impl IntoView {
+    let session = use_session();
+    move || {
+        let state = session.search.get();
+        let back_to = state.building.and_then(|progress| progress.oldest).or(state.index.oldest).map(day);
+        let searchable = back_to.map(|date| format!("Searchable back to {date}.")).unwrap_or_default();
+        if let Some(progress) = state.building {
+            let percent = u64::from(progress.done) * 100 / u64::from(progress.total.max(1));
+            return view! {
+                <div class="index-status" role="status" aria-live="polite">
+                    <progress max="100" value=percent.to_string() aria-label="Indexing progress"></progress>
+                    <span>{format!("Indexing on this device: {} of {} messages, about {} left. {searchable}",
+                        progress.done, progress.total, duration(progress.seconds_left))}</span>
+                    <button type="button" class="button ghost small" on:click=move |_| pause(session)>"Pause"</button>
+                </div>
+            }
+            .into_any();
+        }
+        let index = state.index;
+        let words = if index.out_of_space {
+            format!("This browser has no more room for the search index: older mail is not searchable. {searchable}")
+        } else if index.paused && index.missing > 0 {
+            format!("Indexing paused: {} messages are not searchable yet. {searchable}", index.missing)
+        } else if index.documents == 0 {
+            "Your mail is indexed on this device, encrypted; search works offline too.".to_owned()
+        } else {
+            format!("{} messages indexed on this device, encrypted. {searchable}", index.documents)
+        };
+        view! {
+            <div class="index-status" role="status" aria-live="polite" class:warning=index.out_of_space>
+                <span>{words}</span>
+                {(index.paused && index.missing > 0).then(|| view! {
+                    <button type="button" class="button ghost small" on:click=move |_| resume(session)>"Resume"</button>
+                })}
+            </div>
+        }
+        .into_any()
+    }
+}
+
+/// `/search`: the results of the query in the top bar.
+#[component]
+pub fn SearchPage() -> impl IntoView {
+    let session = use_session();
+    let selected = RwSignal::new(None::<String>);
+    let results = RwSignal::new(None::<(u32, Vec<SearchHitView>)>);
+    let (error, set_error) = signal(None::<String>);
+    let asked = StoredValue::new(0u32);
+    // The query runs again whenever it changes, and when a build adds to the index.
+    Effect::new(move |_| {
+        let query = session.search.with(|state| state.query.clone());
+        let _ = session.search.with(|state| (state.index.documents, state.building.map(|p| p.done / 200)));
+        if query.trim().is_empty() {
+            results.set(None);
+            set_error.set(None);
+            return;
+        }
+        asked.update_value(|n| *n += 1);
+        let ticket = asked.get_value();
+        leptos::task::spawn_local(async move {
+            let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+            let outcome = worker.call(WorkerCommand::Search { query, limit: 50 }, |_| {}).await;
+            if asked.try_get_value() != Some(ticket) {
+                return;
+            }
+            match outcome {
+                Ok(WorkerOutcome::Found { total, hits, index }) => {
+                    crate::ui::set_alive(set_error, None);
+                    crate::ui::set_alive(results, Some((total, hits)));
+                    if session.search.with_untracked(|state| state.building.is_none()) {
+                        session.search.update(|state| state.index = index);
+                    }
+                }
+                Ok(_) => crate::ui::set_alive(set_error, Some("The worker answered something unexpected.".into())),
+                Err(failure) => crate::ui::set_alive(set_error, Some(failure.message)),
+            }
+        });
+    });
+    let folder_name = move |id: &str| {
+        session.mailbox.with(|state| {
+            state.folders.iter().find(|folder| folder.id == id).map(|folder| match (folder.role, &folder.name) {
+                (Some(role), _) => {
+                    super::model::folder_for_slug(role.as_str()).map_or(role.as_str(), |f| f.label).to_owned()
+                }
+                (None, Some(name)) => name.clone(),
+                (None, None) => String::new(),
+            })
+        })
+    };
+    view! {
+        <super::Shell>
+            <div class="mail-columns">
+                <section class="message-list search-results" aria-labelledby="search-title">
+                    <div class="folder-header"><h1 id="search-title" class="folder-title">"Search"</h1></div>
+                    <IndexStatus/>
+                    <crate::ui::ErrorText message=error/>
+                    {move || match results.get() {
+                        None => view! {
+                            <p class="hint">"Type in the search box. All words must match; the last one may be unfinished. \"Quoted phrases\", -exclude, from:, to:, subject:, has:attachment, in:folder, is:unread, is:starred, before:YYYY-MM-DD and after:YYYY-MM-DD narrow it down. Trash and Spam are searched with in:trash and in:spam."</p>
+                        }.into_any(),
+                        Some((0, _)) => view! {
+                            <div class="empty-state"><h2>"No messages match"</h2><p>"Try fewer words, or check the spelling."</p></div>
+                        }.into_any(),
+                        Some((total, hits)) => view! {
+                            <p class="result-count" aria-live="polite">{if total == 1 { "1 message".to_owned() } else { format!("{total} messages") }}
+                                {(total as usize > hits.len()).then(|| format!(" (the best {} shown)", hits.len()))}</p>
+                            <ul class="messages" aria-label="Search results">
+                                {hits.into_iter().map(|hit| {
+                                    let id = hit.id.clone();
+                                    let is_selected = {
+                                        let id = id.clone();
+                                        move || selected.with(|current| current.as_deref() == Some(id.as_str()))
+                                    };
+                                    let folder = folder_name(&hit.folder_id);
+                                    view! {
+                                        <li class="search-hit">
+                                            <button type="button" class="message-row" class:selected=is_selected on:click=move |_| selected.set(Some(id.clone()))>
+                                                <span class="row-from">{hit.from.clone()}</span>
+                                                <span class="row-date">{folder}" · "{super::reader::short_time(hit.received_at)}</span>
+                                                <span class="row-subject">{marked(hit.subject)}</span>
+                                                <span class="row-snippet">{marked(hit.snippet)}</span>
+                                            </button>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }}
+                </section>
+                {move || selected.get().map(|id| view! { <super::reader::Reader id=id selected=selected/> })}
+            </div>
+        </super::Shell>
+    }
+}
