@@ -113,15 +113,25 @@ impl WorkerClient {
     }
 
     /// Runs `command` in the worker, reporting its stages to `on_progress`.
-    pub async fn call(
+    pub fn call<F: Fn(WorkerStage) + 'static>(
         &self,
         command: WorkerCommand,
-        on_progress: impl Fn(WorkerStage) + 'static,
+        on_progress: F,
+    ) -> impl std::future::Future<Output = Result<WorkerOutcome, WorkerFailure>> + use<'_, F> {
+        // One body for every caller: generic over the closure, the future was compiled once
+        // per call site (each closure is its own type), which cost the UI kilobytes.
+        self.call_boxed(command, Box::new(on_progress))
+    }
+
+    async fn call_boxed(
+        &self,
+        command: WorkerCommand,
+        on_progress: Box<dyn Fn(WorkerStage)>,
     ) -> Result<WorkerOutcome, WorkerFailure> {
         let id = self.inner.next_id.get();
         self.inner.next_id.set(id.wrapping_add(1));
         let (done, finished) = oneshot::channel();
-        self.inner.pending.borrow_mut().insert(id, PendingCall { on_progress: Box::new(on_progress), done });
+        self.inner.pending.borrow_mut().insert(id, PendingCall { on_progress, done });
         let bytes = plico_api::worker::encode(&WorkerRequest { id, command })
             .map_err(|error| WorkerFailure { code: "worker".into(), message: error })?;
         let message = js_sys::Uint8Array::from(bytes.as_slice());

@@ -5,7 +5,7 @@
 //! big mailbox shows its progress here and can be paused.
 
 use leptos::prelude::*;
-use plico_api::worker::{IndexProgress, IndexView, MarkedText, SearchHitView, WorkerCommand, WorkerOutcome};
+use plico_api::worker::{IndexProgress, IndexView, WorkerCommand, WorkerOutcome};
 
 use crate::app::{use_session, Session};
 use crate::router::use_navigator;
@@ -95,24 +95,6 @@ fn duration(seconds: u32) -> String {
     }
 }
 
-/// `text` with its marked ranges in `<mark>`.
-fn marked(text: MarkedText) -> impl IntoView {
-    let mut parts = Vec::new();
-    let mut at = 0usize;
-    for (start, end) in text.marks {
-        let (start, end) = (start as usize, end as usize);
-        if start < at || end > text.text.len() || !text.text.is_char_boundary(start) || !text.text.is_char_boundary(end)
-        {
-            continue;
-        }
-        parts.push(text.text[at..start].to_owned().into_any());
-        parts.push(view! { <mark>{text.text[start..end].to_owned()}</mark> }.into_any());
-        at = end;
-    }
-    parts.push(text.text[at..].to_owned().into_any());
-    parts
-}
-
 /// The search box in the top bar: typing goes to the results page.
 #[component]
 pub fn SearchBox() -> impl IntoView {
@@ -135,45 +117,57 @@ pub fn SearchBox() -> impl IntoView {
     }
 }
 
-/// The index's state in words, with the build's progress bar.
+/// The index's state in words, with the build's progress bar and its pause/resume button.
 #[component]
 fn IndexStatus() -> impl IntoView {
     let session = use_session();
     move || {
         let state = session.search.get();
-        let back_to = state.building.and_then(|progress| progress.oldest).or(state.index.oldest).map(day);
-        let searchable = back_to.map(|date| format!("Searchable back to {date}.")).unwrap_or_default();
-        if let Some(progress) = state.building {
-            let percent = u64::from(progress.done) * 100 / u64::from(progress.total.max(1));
-            return view! {
-                <div class="index-status" role="status" aria-live="polite">
-                    <progress max="100" value=percent.to_string() aria-label="Indexing progress"></progress>
-                    <span>{format!("Indexing on this device: {} of {} messages, about {} left. {searchable}",
-                        progress.done, progress.total, duration(progress.seconds_left))}</span>
-                    <button type="button" class="button ghost small" on:click=move |_| pause(session)>"Pause"</button>
-                </div>
-            }
-            .into_any();
-        }
         let index = state.index;
-        let words = if index.out_of_space {
-            format!("This browser has no more room for the search index: older mail is not searchable. {searchable}")
-        } else if index.paused && index.missing > 0 {
-            format!("Indexing paused: {} messages are not searchable yet. {searchable}", index.missing)
-        } else if index.documents == 0 {
-            "Your mail is indexed on this device, encrypted; search works offline too.".to_owned()
-        } else {
-            format!("{} messages indexed on this device, encrypted. {searchable}", index.documents)
+        let back_to = state.building.and_then(|progress| progress.oldest).or(index.oldest).map(day);
+        let searchable = back_to.map(|date| format!(" Searchable back to {date}.")).unwrap_or_default();
+        let (percent, words, button) = match state.building {
+            Some(progress) => (
+                Some(u64::from(progress.done) * 100 / u64::from(progress.total.max(1))),
+                format!(
+                    "Indexing on this device: {} of {} messages, about {} left.{searchable}",
+                    progress.done,
+                    progress.total,
+                    duration(progress.seconds_left)
+                ),
+                Some(true),
+            ),
+            None if index.out_of_space => (
+                None,
+                format!(
+                    "This browser has no more room for the search index: older mail is not searchable.{searchable}"
+                ),
+                None,
+            ),
+            None if index.paused && index.missing > 0 => (
+                None,
+                format!("Indexing paused: {} messages are not searchable yet.{searchable}", index.missing),
+                Some(false),
+            ),
+            None if index.documents == 0 => {
+                (None, "Your mail is indexed on this device, encrypted; search works offline too.".to_owned(), None)
+            }
+            None => {
+                (None, format!("{} messages indexed on this device, encrypted.{searchable}", index.documents), None)
+            }
         };
         view! {
             <div class="index-status" role="status" aria-live="polite" class:warning=index.out_of_space>
+                {percent.map(|percent| view! { <progress max="100" value=percent.to_string() aria-label="Indexing progress"></progress> })}
                 <span>{words}</span>
-                {(index.paused && index.missing > 0).then(|| view! {
-                    <button type="button" class="button ghost small" on:click=move |_| resume(session)>"Resume"</button>
+                {button.map(|pausing| view! {
+                    <button type="button" class="button ghost small"
+                        on:click=move |_| if pausing { pause(session) } else { resume(session) }>
+                        {if pausing { "Pause" } else { "Resume" }}
+                    </button>
                 })}
             </div>
         }
-        .into_any()
     }
 }
 
@@ -182,7 +176,8 @@ fn IndexStatus() -> impl IntoView {
 pub fn SearchPage() -> impl IntoView {
     let session = use_session();
     let selected = RwSignal::new(None::<String>);
-    let results = RwSignal::new(None::<(u32, Vec<SearchHitView>)>);
+    // (the query they answer, total, shown, rows)
+    let results = RwSignal::new(None::<(String, u32, u32, String)>);
     let (error, set_error) = signal(None::<String>);
     let asked = StoredValue::new(0u32);
     // The query runs again whenever it changes, and when a build adds to the index.
@@ -198,33 +193,36 @@ pub fn SearchPage() -> impl IntoView {
         let ticket = asked.get_value();
         leptos::task::spawn_local(async move {
             let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
-            let outcome = worker.call(WorkerCommand::Search { query, limit: 50 }, |_| {}).await;
+            let outcome = worker.call(WorkerCommand::Search { query: query.clone(), limit: 50 }, |_| {}).await;
             if asked.try_get_value() != Some(ticket) {
                 return;
             }
             match outcome {
-                Ok(WorkerOutcome::Found { total, hits, index }) => {
+                Ok(WorkerOutcome::Found { total, shown, rows_html, index }) => {
                     crate::ui::set_alive(set_error, None);
-                    crate::ui::set_alive(results, Some((total, hits)));
+                    crate::ui::set_alive(results, Some((query, total, shown, rows_html)));
                     if session.search.with_untracked(|state| state.building.is_none()) {
                         session.search.update(|state| state.index = index);
                     }
                 }
                 Ok(_) => crate::ui::set_alive(set_error, Some("The worker answered something unexpected.".into())),
-                Err(failure) => crate::ui::set_alive(set_error, Some(failure.message)),
+                Err(failure) => {
+                    crate::ui::set_alive(results, None);
+                    crate::ui::set_alive(set_error, Some(failure.message));
+                }
             }
         });
     });
-    let folder_name = move |id: &str| {
-        session.mailbox.with(|state| {
-            state.folders.iter().find(|folder| folder.id == id).map(|folder| match (folder.role, &folder.name) {
-                (Some(role), _) => {
-                    super::model::folder_for_slug(role.as_str()).map_or(role.as_str(), |f| f.label).to_owned()
-                }
-                (None, Some(name)) => name.clone(),
-                (None, None) => String::new(),
-            })
-        })
+    // The rows are the worker's HTML (escaped there); a click finds its row's id.
+    let on_pick = move |event: leptos::ev::MouseEvent| {
+        use wasm_bindgen::JsCast;
+        let row = event
+            .target()
+            .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+            .and_then(|element| element.closest("[data-id]").ok().flatten());
+        if let Some(id) = row.and_then(|row| row.get_attribute("data-id")) {
+            selected.set(Some(id));
+        }
     };
     view! {
         <super::Shell>
@@ -233,38 +231,16 @@ pub fn SearchPage() -> impl IntoView {
                     <div class="folder-header"><h1 id="search-title" class="folder-title">"Search"</h1></div>
                     <IndexStatus/>
                     <crate::ui::ErrorText message=error/>
-                    {move || match results.get() {
-                        None => view! {
-                            <p class="hint">"Type in the search box. All words must match; the last one may be unfinished. \"Quoted phrases\", -exclude, from:, to:, subject:, has:attachment, in:folder, is:unread, is:starred, before:YYYY-MM-DD and after:YYYY-MM-DD narrow it down. Trash and Spam are searched with in:trash and in:spam."</p>
-                        }.into_any(),
-                        Some((0, _)) => view! {
-                            <div class="empty-state"><h2>"No messages match"</h2><p>"Try fewer words, or check the spelling."</p></div>
-                        }.into_any(),
-                        Some((total, hits)) => view! {
-                            <p class="result-count" aria-live="polite">{if total == 1 { "1 message".to_owned() } else { format!("{total} messages") }}
-                                {(total as usize > hits.len()).then(|| format!(" (the best {} shown)", hits.len()))}</p>
-                            <ul class="messages" aria-label="Search results">
-                                {hits.into_iter().map(|hit| {
-                                    let id = hit.id.clone();
-                                    let is_selected = {
-                                        let id = id.clone();
-                                        move || selected.with(|current| current.as_deref() == Some(id.as_str()))
-                                    };
-                                    let folder = folder_name(&hit.folder_id);
-                                    view! {
-                                        <li class="search-hit">
-                                            <button type="button" class="message-row" class:selected=is_selected on:click=move |_| selected.set(Some(id.clone()))>
-                                                <span class="row-from">{hit.from.clone()}</span>
-                                                <span class="row-date">{folder}" · "{super::reader::short_time(hit.received_at)}</span>
-                                                <span class="row-subject">{marked(hit.subject)}</span>
-                                                <span class="row-snippet">{marked(hit.snippet)}</span>
-                                            </button>
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                    }}
+                    <p class="hint">"All words must match; the last one may be unfinished. \"Quoted phrases\", -exclude, from:, to:, subject:, has:attachment, in:folder, is:unread, is:starred, before:YYYY-MM-DD and after:YYYY-MM-DD narrow it down. Trash and Spam are searched with in:trash and in:spam."</p>
+                    {move || results.get().map(|(query, total, shown, rows)| view! {
+                        <p class="result-count" aria-live="polite" data-query=query>{match total {
+                            0 => "No messages match. Try fewer words, or check the spelling.".to_owned(),
+                            1 => "1 message".to_owned(),
+                            _ if total > shown => format!("{total} messages (the best {shown} shown)"),
+                            _ => format!("{total} messages"),
+                        }}</p>
+                        <ul class="messages" aria-label="Search results" inner_html=rows on:click=on_pick></ul>
+                    })}
                 </section>
                 {move || selected.get().map(|id| view! { <super::reader::Reader id=id selected=selected/> })}
             </div>

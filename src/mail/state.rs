@@ -147,8 +147,8 @@ pub async fn sync_now(session: Session) -> Result<(), String> {
                 state.folders.retain(|folder| !removed_folders.contains(&folder.id));
                 state.apply(cursor, folders, messages, removed)
             });
+            // Summaries first (the list shows them); the search index follows (fill_pending).
             fill_pending(session);
-            super::search::index_new_mail(session);
             Ok(())
         }
         Ok(_) => Err("The worker answered something unexpected.".into()),
@@ -164,7 +164,7 @@ thread_local! {
 pub const SUMMARY_CHUNK: usize = 300;
 
 /// Opens the summaries a sync left pending, newest first, a chunk at a time, while the list is
-/// already on screen.
+/// already on screen; then indexes new mail for search.
 pub fn fill_pending(session: Session) {
     if FILLING.with(|busy| busy.replace(true)) {
         return;
@@ -190,6 +190,7 @@ pub fn fill_pending(session: Session) {
             }
         }
         FILLING.with(|busy| busy.set(false));
+        super::search::index_new_mail(session);
     });
 }
 

@@ -47,16 +47,13 @@ after(async () => {
   await server?.stop();
 });
 
-/** Types `query` in the search box and returns the subjects of the results, in order. */
+/** Types `query` in the search box and returns the subjects of its results, in order. */
 async function search(page, query) {
-  const box = page.getByRole('searchbox', { name: 'Search mail' });
-  await box.fill(query);
-  const results = page.locator('.search-results');
-  // The answer for this query: a count line or "No messages match".
-  await results.locator('.result-count, .empty-state').first().waitFor({ timeout: 30_000 });
-  await page.waitForTimeout(150);
-  if (await results.locator('.empty-state').count()) return [];
-  return results.locator('.search-hit .row-subject').allTextContents();
+  await page.getByRole('searchbox', { name: 'Search mail' }).fill(query);
+  // The count line names the query it answers: no stale answer is read.
+  await page.waitForFunction((q) => document.querySelector('.search-results .result-count')?.dataset.query === q, query, { timeout: 30_000 });
+  if (/^No messages match/.test(await page.locator('.search-results .result-count').textContent())) return [];
+  return page.locator('.search-results .search-hit .row-subject').allTextContents();
 }
 
 function sorted(list) {
@@ -126,7 +123,6 @@ test('the index is kept encrypted: reopened without indexing again, never readab
   await signIn(page, server.baseUrl, 'bob@plico.test');
   await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
   await page.getByRole('searchbox', { name: 'Search mail' }).fill('zanzibar ');
-  await page.locator('.search-results .result-count').waitFor({ timeout: 30_000 });
   assert.deepEqual(await search(page, 'zanzibar '), ['Quarterly figures']);
   await page.waitForTimeout(1_000);
   assert.deepEqual(blobs, [], 'nothing downloaded to rebuild the index');
@@ -147,4 +143,32 @@ test('the index is kept encrypted: reopened without indexing again, never readab
   }
   assert.deepEqual(subjects, ['Quarterly figures']);
   assert.deepEqual(bob.problems, []);
+});
+
+test('a big first build shows its progress and time left, pauses, resumes and finishes', async () => {
+  const page = alice.page;
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.waitForURL('**/login');
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(process.env.PLICO_BIN, ['seed', '--data-dir', server.dataDir, '--domain', 'plico.test', '--account', 'alice', '--messages', '3000']);
+  await signIn(page, server.baseUrl, 'alice@plico.test');
+  await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+  await page.getByRole('searchbox', { name: 'Search mail' }).fill('seeded');
+  const status = page.locator('.index-status');
+  await status.locator('progress').waitFor({ timeout: 120_000 });
+  assert.match(await status.textContent(), /Indexing on this device: \d+ of 3000 messages, about \d+ (s|min) left\. Searchable back to /);
+  await screenshot(page, '63-search-indexing');
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Resume' }).waitFor({ timeout: 30_000 });
+  const paused = await status.textContent();
+  assert.match(paused, /Indexing paused: \d+ messages are not searchable yet/);
+  await page.waitForTimeout(2_000);
+  assert.equal(await status.textContent(), paused, 'nothing is indexed while paused');
+  await screenshot(page, '64-search-paused');
+  await page.getByRole('button', { name: 'Resume' }).click();
+  // The 3000 seeded messages and the copies of the two alice sent.
+  await status.getByText(/^3002 messages indexed on this device/).waitFor({ timeout: 600_000 });
+  assert.equal((await search(page, 'seeded ')).length, 50);
+  assert.match(await page.locator('.search-results .result-count').textContent(), /^3000 messages \(the best 50 shown\)/);
+  assert.deepEqual(alice.problems, []);
 });

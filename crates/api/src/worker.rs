@@ -85,24 +85,6 @@ pub struct IndexView {
     pub out_of_space: bool,
 }
 
-/// Text with byte ranges to highlight.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MarkedText {
-    pub text: String,
-    pub marks: Vec<(u32, u32)>,
-}
-
-/// One search result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SearchHitView {
-    pub id: String,
-    pub folder_id: String,
-    pub received_at: i64,
-    pub from: String,
-    pub subject: MarkedText,
-    pub snippet: MarkedText,
-}
-
 /// A key in the keyring, as the account page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyringEntry {
@@ -346,9 +328,12 @@ pub enum WorkerOutcome {
     KeyImported(Vec<String>),
     KeyRemoved,
     Index(IndexView),
+    /// Search results: how many matched, and the best of them as list rows, made (and every
+    /// text in them escaped) by the worker. Each row's button carries `data-id`.
     Found {
         total: u32,
-        hits: Vec<SearchHitView>,
+        shown: u32,
+        rows_html: String,
         index: IndexView,
     },
 }

@@ -12,6 +12,7 @@
 pub mod index;
 pub mod protocol;
 pub mod query;
+pub mod rows;
 pub mod stem;
 pub mod store;
 pub mod text;

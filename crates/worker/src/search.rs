@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 use plico_api::mail::{FolderRole, MessageMeta};
-use plico_api::worker::{IndexProgress, IndexView, MarkedText, SearchHitView, WorkerOutcome};
+use plico_api::worker::{IndexProgress, IndexView, WorkerOutcome};
 use plico_client::{mail, FlowError, UnlockedSession};
 use plico_search::protocol::{IndexStatus, SearchCommand, SearchOutcome, SearchReply, SearchRequest};
 
@@ -234,8 +234,24 @@ pub async fn synced(changed: &[MessageMeta], removed: &[String]) {
     }
 }
 
-fn marked(text: plico_search::index::Highlighted) -> MarkedText {
-    MarkedText { text: text.text, marks: text.marks }
+/// A folder's name as the sidebar shows it.
+fn folder_label(folders: &[(String, String, bool)], id: &str) -> String {
+    match folders.iter().find(|(folder, _, _)| folder == id) {
+        Some((_, name, true)) => {
+            let mut label = name.clone();
+            if let Some(first) = label.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
+            label
+        }
+        Some((_, name, false)) => name.clone(),
+        None => String::new(),
+    }
+}
+
+fn local_date(seconds: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
+    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
 }
 
 /// Runs a query on the index.
@@ -267,17 +283,17 @@ pub async fn search(query: String, limit: u32) -> Result<WorkerOutcome, FlowErro
         Ok(_) => return Err(FlowError::Protocol("the search worker answered out of turn".into())),
         Err(message) => return Err(FlowError::Invalid(message)),
     };
-    let hits = results
-        .hits
-        .into_iter()
-        .map(|hit| SearchHitView {
-            id: hit.id,
-            folder_id: hit.folder,
-            received_at: hit.date,
-            from: hit.from,
-            subject: marked(hit.subject),
-            snippet: marked(hit.snippet),
-        })
-        .collect();
-    Ok(WorkerOutcome::Found { total: results.total, hits, index: view() })
+    let labels: Vec<(String, String, bool)> = mailbox::with(|mailbox| {
+        mailbox
+            .folders()
+            .iter()
+            .map(|folder| match (folder.role, &folder.name) {
+                (Some(role), _) => (folder.id.clone(), role.as_str().to_owned(), true),
+                (None, name) => (folder.id.clone(), name.clone().unwrap_or_default(), false),
+            })
+            .collect()
+    });
+    let rows_html = plico_search::rows::result_rows(&results.hits, &|id: &str| folder_label(&labels, id), &local_date);
+    let shown = results.hits.len() as u32;
+    Ok(WorkerOutcome::Found { total: results.total, shown, rows_html, index: view() })
 }
