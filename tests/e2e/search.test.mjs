@@ -127,6 +127,11 @@ test('the index is kept encrypted: reopened without indexing again, never readab
   await page.waitForTimeout(1_000);
   assert.deepEqual(blobs, [], 'nothing downloaded to rebuild the index');
 
+  // Offline, search still answers from the local index.
+  await bob.context.setOffline(true);
+  assert.deepEqual(sorted(await search(page, 'from:carol ')), ['Holiday photos', 'Lunch']);
+  await bob.context.setOffline(false);
+
   // Deleting a message takes it out of the results.
   await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Inbox/ }).click();
   const row = page.locator('.message-item').filter({ hasText: 'Lunch' });
@@ -171,4 +176,31 @@ test('a big first build shows its progress and time left, pauses, resumes and fi
   assert.equal((await search(page, 'seeded ')).length, 50);
   assert.match(await page.locator('.search-results .result-count').textContent(), /^3000 messages \(the best 50 shown\)/);
   assert.deepEqual(alice.problems, []);
+});
+
+test('when the browser has no room left, indexing stops and says so, and what was indexed stays searchable', async () => {
+  const user = await startBrowser();
+  try {
+    const page = user.page;
+    await signUp(page, server.baseUrl, 'erin');
+    await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.waitForURL('**/login');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync(process.env.PLICO_BIN, ['seed', '--data-dir', server.dataDir, '--domain', 'plico.test', '--account', 'erin', '--messages', '4000']);
+    // A quota far below what 4,000 messages' index needs.
+    const cdp = await user.context.newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.baseUrl, quotaSize: 400_000 });
+    await signIn(page, server.baseUrl, 'erin@plico.test');
+    await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+    await page.getByRole('searchbox', { name: 'Search mail' }).fill('seeded ');
+    const status = page.locator('.index-status');
+    await status.getByText(/no more room for the search index: older mail is not searchable/).waitFor({ timeout: 300_000 });
+    await screenshot(page, '66-search-out-of-space');
+    // What is indexed (the newest mail) is still found.
+    const found = await search(page, 'seeded ');
+    assert.ok(found.length > 0, 'the newest mail is searchable');
+  } finally {
+    await user.close();
+  }
 });

@@ -435,7 +435,8 @@ const WASM_TESTED: &[&str] = &["plico-client", "plico-local", "plico-pgp", "plic
 /// the UI and 600 KB for the crypto worker; the mail views (issue 3) took the UI to about 184 KB,
 /// so its gate stands at 200 KB until the owner decides (docs/BENCHMARKS.md). The render worker
 /// loads after sign-in, off the first page's path.
-const WASM_BUDGETS_KB: &[(&str, f64)] = &[("plico-app", 200.0), ("plico-worker", 600.0), ("plico-render", 450.0)];
+const WASM_BUDGETS_KB: &[(&str, f64)] =
+    &[("plico-app", 200.0), ("plico-worker", 600.0), ("plico-render", 450.0), ("plico-search", 150.0)];
 
 /// Prints the size of each wasm file in dist/, raw, gzip -9 and brotli -q 11, and fails when a
 /// binary is over its brotli budget.
