@@ -146,6 +146,16 @@ struct Term {
     flushed: (u32, u32, u32, u32),
 }
 
+/// Where a snapshot written in pieces has got to.
+#[derive(Debug)]
+pub struct Snapshot {
+    docs: Vec<u32>,
+    terms: Vec<u32>,
+    doc_at: usize,
+    term_at: usize,
+    pieces: u32,
+}
+
 /// Text with the byte ranges to highlight.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Highlighted {
@@ -495,6 +505,14 @@ impl Index {
         if !self.has_pending() {
             return None;
         }
+        self.take_segment_always()
+    }
+
+    /// [`Index::take_segment`] even when only words wait (a snapshot's pieces).
+    fn take_segment_always(&mut self) -> Option<Vec<u8>> {
+        if !self.has_pending() && self.pending_terms.is_empty() {
+            return None;
+        }
         let mut out = Vec::with_capacity(64 + self.pending_docs.len() * 400);
         out.extend_from_slice(SEGMENT_MAGIC);
         let docs = std::mem::take(&mut self.pending_docs);
@@ -557,26 +575,66 @@ impl Index {
     /// Encodes the whole index as one segment, to replace every stored one (compaction).
     /// Removed documents' postings are dropped first.
     pub fn snapshot(&mut self) -> Vec<u8> {
+        let mut snapshot = self.begin_snapshot();
+        self.snapshot_piece(&mut snapshot, usize::MAX).unwrap_or_default()
+    }
+
+    /// Starts a snapshot written in pieces ([`Index::snapshot_piece`]), so that compacting a big
+    /// index never holds all of it twice. Until the last piece, the index must not change.
+    pub fn begin_snapshot(&mut self) -> Snapshot {
         self.purge_removed();
-        self.pending_docs = (1..=self.docs.len() as u32).filter(|&n| self.docs[n as usize - 1].is_some()).collect();
+        self.pending_docs.clear();
         self.pending_removed.clear();
         self.pending_updates.clear();
         self.pending_terms.clear();
+        let mut terms = Vec::new();
         for (id, term) in self.terms.iter_mut().enumerate() {
             term.flushed = (0, 0, 0, 0);
             if !term.postings.is_empty() {
-                self.pending_terms.push(id as u32);
+                terms.push(id as u32);
             }
         }
-        let mut out = self.take_segment().unwrap_or_default();
-        if out.is_empty() {
-            // An empty index is an empty segment.
-            out.extend_from_slice(SEGMENT_MAGIC);
-            out.push(0);
-            put_varint(&mut out, self.docs.len() as u64);
-            out.extend_from_slice(&[0, 0, 0]);
+        let docs = (1..=self.docs.len() as u32).filter(|&n| self.docs[n as usize - 1].is_some()).collect();
+        Snapshot { docs, terms, doc_at: 0, term_at: 0, pieces: 0 }
+    }
+
+    /// The next piece of a snapshot, about `max_bytes` long: a segment of its own (documents
+    /// first, then words with their whole postings). `None` once all is written; replaying the
+    /// pieces in order into an empty index gives this index.
+    pub fn snapshot_piece(&mut self, snapshot: &mut Snapshot, max_bytes: usize) -> Option<Vec<u8>> {
+        let done = snapshot.doc_at >= snapshot.docs.len() && snapshot.term_at >= snapshot.terms.len();
+        if done && snapshot.pieces > 0 {
+            return None;
         }
-        out
+        snapshot.pieces += 1;
+        let mut size = 0usize;
+        while snapshot.doc_at < snapshot.docs.len() && size < max_bytes {
+            let number = snapshot.docs[snapshot.doc_at];
+            if let Some(Some(doc)) = self.docs.get(number as usize - 1) {
+                size += 24 + doc.id.len() + doc.folder.len() + doc.subject.len() + doc.from.len() + doc.excerpt.len();
+            }
+            self.pending_docs.push(number);
+            snapshot.doc_at += 1;
+        }
+        while snapshot.term_at < snapshot.terms.len() && size < max_bytes {
+            let id = snapshot.terms[snapshot.term_at];
+            let term = &self.terms[id as usize];
+            size += 16 + term.postings.len() + term.positions.len() + self.term_text[id as usize].len();
+            self.pending_terms.push(id);
+            snapshot.term_at += 1;
+        }
+        let mut out = Vec::with_capacity(size.min(64 << 20) + 64);
+        out.extend_from_slice(SEGMENT_MAGIC);
+        match self.take_segment_always() {
+            Some(segment) => Some(segment),
+            None => {
+                // An empty index is an empty segment that says how many numbers were used.
+                out.push(0);
+                put_varint(&mut out, self.docs.len() as u64);
+                out.extend_from_slice(&[0, 0, 0]);
+                Some(out)
+            }
+        }
     }
 
     /// The share of indexed postings that belong to removed documents, roughly: removed

@@ -82,11 +82,11 @@ mod tests {
     #[test]
     fn hostile_text_is_escaped_and_marks_become_mark() {
         let rows = result_rows(
-            &[hit("<img src=x onerror=alert(1)> invoice", vec![(28, 35)], "a & b </span><script>alert(2)</script>")],
+            &[hit("<img src=x onerror=alert(1)> invoice", vec![(29, 36)], "a & b </span><script>alert(2)</script>")],
             &|_| "Inbox".into(),
             &|_| "today".into(),
         );
-        assert!(!rows.contains("<img") && !rows.contains("<script") && !rows.contains("\"><"), "{rows}");
+        assert!(!rows.contains("<img") && !rows.contains("<script"), "{rows}");
         assert!(rows.contains("&lt;img src=x onerror=alert(1)&gt; <mark>invoice</mark>"), "{rows}");
         assert!(rows.contains("a &amp; b &lt;/span&gt;&lt;script&gt;"), "{rows}");
         assert!(rows.contains(r#"data-id="id&quot;&gt;&lt;script&gt;""#), "{rows}");

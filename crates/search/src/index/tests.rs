@@ -323,6 +323,29 @@ fn a_snapshot_replaces_the_log_without_the_removed() {
     Index::new().apply_segment(&bytes).expect("an empty snapshot applies");
 }
 
+#[test]
+fn a_snapshot_in_small_pieces_replays_to_the_same_index() {
+    let mut index = index();
+    index.remove("de-rechnung");
+    let expected = snapshot_of(&mut index);
+    let mut writer = index.begin_snapshot();
+    let mut pieces = Vec::new();
+    while let Some(piece) = index.snapshot_piece(&mut writer, 300) {
+        pieces.push(piece);
+    }
+    assert!(pieces.len() > 3, "{} pieces", pieces.len());
+    let mut replayed = Index::new();
+    for piece in &pieces {
+        replayed.apply_segment(piece).expect("each piece is a segment");
+    }
+    assert_eq!(snapshot_of(&mut replayed), expected);
+    assert_eq!(snapshot_of(&mut index), expected);
+    // Both go on from there alike.
+    index.add(&doc("next", 40, "z@x.test", "Next", "after pieces"));
+    replayed.apply_segment(&index.take_segment().expect("one more")).expect("applies");
+    assert_eq!(ids(&mut replayed, "pieces "), ["next"]);
+}
+
 fn snapshot_of(index: &mut Index) -> Vec<Vec<String>> {
     snapshot(index)
 }
