@@ -4,7 +4,8 @@
 //! or [`FLUSH_DELAY_MS`] after the last change, in one transaction with the manifest and relaxed
 //! durability (the index can be rebuilt from the mail). When the log grows past
 //! [`COMPACT_SEGMENTS`] segments, or a quarter of the indexed documents were removed, the next
-//! flush writes one snapshot instead and deletes the old segments, in the same transaction.
+//! flush writes a snapshot instead, in pieces of a few MiB (each its own transaction, while
+//! changes wait), then the manifest naming only them with the old segments deleted.
 //! When the browser refuses a write for lack of space, the segment stays in memory and the
 //! status says so: the crypto worker stops feeding older mail, search goes on.
 
@@ -33,6 +34,8 @@ pub fn flush_after(indexed: usize) -> usize {
 }
 const FLUSH_DELAY_MS: i32 = 1_000;
 const COMPACT_SEGMENTS: usize = 64;
+/// A compaction writes its snapshot in pieces of about this size, one transaction each.
+const PIECE_BYTES: usize = 4 << 20;
 
 /// An open index: in memory, and where it is stored.
 pub struct Open {
@@ -46,6 +49,10 @@ pub struct Open {
     flush_scheduled: Cell<bool>,
     /// A snapshot failed to write: the next flush must write one.
     needs_snapshot: Cell<bool>,
+    /// A compaction is writing its pieces: changes wait, so the pieces describe one index.
+    compacting: Cell<bool>,
+    /// (segments that start a compaction, bytes per piece); tests make them small.
+    compaction: Cell<(usize, usize)>,
     /// One flush at a time: they must reach the store in order.
     flushing: Cell<bool>,
 }
@@ -93,6 +100,16 @@ impl Open {
         status(self)
     }
 
+    /// Compacts once the log has `segments` segments, writing pieces of `piece_bytes` (tests).
+    pub fn set_compaction(&self, segments: usize, piece_bytes: usize) {
+        self.compaction.set((segments, piece_bytes));
+    }
+
+    /// Segments the stored log holds.
+    pub fn stored_segments(&self) -> usize {
+        self.manifest.borrow().segments.len()
+    }
+
     /// The IndexedDB connection (for tests that read it raw).
     pub fn database(&self) -> &Database {
         &self.db
@@ -138,18 +155,76 @@ pub async fn load(database: &str, secret: &[u8], account: &str) -> Result<Rc<Ope
         out_of_space: Cell::new(false),
         flush_scheduled: Cell::new(false),
         needs_snapshot: Cell::new(false),
+        compacting: Cell::new(false),
+        compaction: Cell::new((COMPACT_SEGMENTS, PIECE_BYTES)),
         flushing: Cell::new(false),
     }))
 }
 
-/// Writes what changed as a segment (or everything as a snapshot).
+fn sleep(ms: i32) -> wasm_bindgen_futures::JsFuture {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    wasm_bindgen_futures::JsFuture::from(promise)
+}
+
+/// Waits until no compaction is writing (changes to the index wait for it).
+async fn settle(open: &Open) {
+    while open.compacting.get() {
+        let _ = sleep(20).await;
+    }
+}
+
+/// Writes what changed as a segment (or everything as a snapshot). Flushes run one after the
+/// other: they must reach the store in order.
 pub async fn flush(open: &Open) -> Result<(), String> {
-    if open.flushing.replace(true) {
-        return Ok(());
+    while open.flushing.replace(true) {
+        let _ = sleep(20).await;
     }
     let result = flush_now(open).await;
     open.flushing.set(false);
     result
+}
+
+/// Replaces the stored log by a snapshot, written in pieces (one transaction each, under new
+/// segment numbers), then the manifest naming only them with the old chunks deleted, in one
+/// transaction. Until that last one, the old log is what a reload reads; a failure leaves it.
+async fn compact_now(open: &Open) -> Result<(), String> {
+    let old = open.manifest.borrow().clone();
+    let piece_bytes = open.compaction.get().1;
+    let mut snapshot = open.index.borrow_mut().begin_snapshot();
+    let mut number = old.next;
+    let mut segments = Vec::new();
+    let failed = |error: IdbError| {
+        // Memory thinks everything is written and the store has the old log: only another
+        // snapshot can follow. Pieces already written are overwritten by the next attempt.
+        open.needs_snapshot.set(true);
+        open.out_of_space.set(is_quota(&error));
+        error.to_string()
+    };
+    loop {
+        let piece = open.index.borrow_mut().snapshot_piece(&mut snapshot, piece_bytes);
+        let Some(piece) = piece else { break };
+        let (records, entry) = store::seal_segment(&open.key, number, &piece);
+        drop(piece);
+        open.db.write(records, &[], Durability::Relaxed).await.map_err(failed)?;
+        segments.push(entry);
+        number += 1;
+    }
+    let manifest = Manifest { next: number, segments };
+    let mut deleted = Vec::new();
+    for &(number, chunks, _) in &old.segments {
+        deleted.extend(store::chunk_names(&open.key, number, chunks));
+    }
+    open.db
+        .write(vec![store::seal_manifest(&open.key, &manifest)], &deleted, Durability::Relaxed)
+        .await
+        .map_err(failed)?;
+    open.unsaved.borrow_mut().clear();
+    *open.manifest.borrow_mut() = manifest;
+    open.out_of_space.set(false);
+    open.needs_snapshot.set(false);
+    Ok(())
 }
 
 async fn flush_now(open: &Open) -> Result<(), String> {
@@ -157,47 +232,24 @@ async fn flush_now(open: &Open) -> Result<(), String> {
         let index = open.index.borrow();
         let segments = open.manifest.borrow().segments.len() + open.unsaved.borrow().len();
         open.needs_snapshot.get()
-            || segments >= COMPACT_SEGMENTS
+            || segments >= open.compaction.get().0
             || (index.removed_share() > 0.25 && index.has_pending())
     };
-    let mut manifest = open.manifest.borrow().clone();
-    let mut deleted = Vec::new();
-    let mut records;
     if compact {
-        let bytes = open.index.borrow_mut().snapshot();
-        for &(number, chunks, _) in &manifest.segments {
-            deleted.extend(store::chunk_names(&open.key, number, chunks));
+        open.compacting.set(true);
+        let result = compact_now(open).await;
+        open.compacting.set(false);
+        return result;
+    }
+    let manifest = open.manifest.borrow().clone();
+    let Some(bytes) = open.index.borrow_mut().take_segment() else {
+        if open.unsaved.borrow().is_empty() {
+            return Ok(());
         }
-        let (sealed, entry) = store::seal_segment(&open.key, manifest.next, &bytes);
-        manifest = Manifest { next: manifest.next + 1, segments: vec![entry] };
-        records = sealed;
-    } else {
-        let Some(bytes) = open.index.borrow_mut().take_segment() else {
-            if open.unsaved.borrow().is_empty() {
-                return Ok(());
-            }
-            return write_unsaved(open, manifest).await;
-        };
-        open.unsaved.borrow_mut().push(bytes);
         return write_unsaved(open, manifest).await;
-    }
-    records.push(store::seal_manifest(&open.key, &manifest));
-    match open.db.write(records, &deleted, Durability::Relaxed).await {
-        Ok(()) => {
-            open.unsaved.borrow_mut().clear();
-            *open.manifest.borrow_mut() = manifest;
-            open.out_of_space.set(false);
-            open.needs_snapshot.set(false);
-            Ok(())
-        }
-        Err(error) => {
-            // The stored log is as it was, and memory thinks everything is written: only
-            // another snapshot can follow it.
-            open.needs_snapshot.set(true);
-            open.out_of_space.set(is_quota(&error));
-            Err(error.to_string())
-        }
-    }
+    };
+    open.unsaved.borrow_mut().push(bytes);
+    write_unsaved(open, manifest).await
 }
 
 /// Writes the waiting segments after the stored ones.
@@ -250,6 +302,7 @@ async fn run(command: SearchCommand) -> Result<SearchOutcome, String> {
         }
         SearchCommand::Add(documents) => {
             let open = open_index()?;
+            settle(&open).await;
             let (waiting, indexed) = {
                 let mut index = open.index.borrow_mut();
                 for document in &documents {
@@ -267,6 +320,7 @@ async fn run(command: SearchCommand) -> Result<SearchOutcome, String> {
         }
         SearchCommand::Remove(ids) => {
             let open = open_index()?;
+            settle(&open).await;
             {
                 let mut index = open.index.borrow_mut();
                 for id in &ids {
@@ -278,6 +332,7 @@ async fn run(command: SearchCommand) -> Result<SearchOutcome, String> {
         }
         SearchCommand::Update(changes) => {
             let open = open_index()?;
+            settle(&open).await;
             {
                 let mut index = open.index.borrow_mut();
                 for (id, folder, flags) in &changes {

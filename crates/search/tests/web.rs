@@ -161,3 +161,52 @@ async fn stored_raw_the_index_shows_no_word_and_another_key_reads_nothing() {
     again.database().close();
     let _ = plico_local::idb::Database::delete(&database).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_compaction_writes_pieces_replaces_the_log_and_reads_back_the_same() {
+    let database = unique("compact");
+    let open = load(&database, &SECRET, ACCOUNT).await.expect("opens");
+    // Compact once four segments are stored, in pieces of 20 KB.
+    open.set_compaction(4, 20_000);
+    for batch in 0..4u32 {
+        {
+            let mut index = open.index();
+            for n in batch * 50..(batch + 1) * 50 {
+                index.add(&document(n));
+            }
+        }
+        flush(&open).await.expect("a segment");
+    }
+    assert_eq!(open.stored_segments(), 4);
+    let before = open.database().raw_records().await.expect("raw").len();
+    {
+        let mut index = open.index();
+        assert!(index.remove("msg-7"));
+        index.add(&document(500));
+    }
+    flush(&open).await.expect("compacts");
+    let pieces = open.stored_segments();
+    assert!(pieces > 1, "written in pieces: {pieces}");
+    let after = open.database().raw_records().await.expect("raw");
+    assert_eq!(after.len(), pieces + 1, "the old segments' chunks are deleted (before: {before})");
+    let expected = {
+        let mut index = open.index();
+        ["zanzibar ", "rechnung ", "\"message number 500\"", "\"message number 7\"", "has:attachment "]
+            .map(|query| found(&mut index, query))
+    };
+    assert_eq!(expected[2], 1);
+    assert_eq!(expected[3], 0);
+    open.database().close();
+    drop(open);
+
+    let again = load(&database, &SECRET, ACCOUNT).await.expect("reopens");
+    {
+        let mut index = again.index();
+        assert_eq!(index.len(), 200);
+        let read_back = ["zanzibar ", "rechnung ", "\"message number 500\"", "\"message number 7\"", "has:attachment "]
+            .map(|query| found(&mut index, query));
+        assert_eq!(read_back, expected);
+    }
+    again.database().close();
+    let _ = plico_local::idb::Database::delete(&database).await;
+}
