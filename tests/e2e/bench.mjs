@@ -4,10 +4,9 @@
 // time / OpenPGP.js time) more than 1.5 times its recorded value fails, as OpenPGP.js's own CI
 // does. Usage: node bench.mjs <dir with plico_bench.js> <runs> <baseline.json> [--record] [--out file]
 
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
+import { serveFiles, launchChromium } from './bench/serve.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const wasmDir = path.resolve(process.argv[2] ?? '');
@@ -25,18 +24,8 @@ const files = {
   '/plico_bench.js': [path.join(wasmDir, 'plico_bench.js'), 'text/javascript'],
   '/plico_bench_bg.wasm': [path.join(wasmDir, 'plico_bench_bg.wasm'), 'application/wasm'],
 };
-const server = http.createServer((request, response) => {
-  const file = files[new URL(request.url, 'http://x').pathname];
-  if (!file) { response.writeHead(404); response.end(); return; }
-  response.writeHead(200, { 'content-type': file[1] });
-  fs.createReadStream(file[0]).pipe(response);
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-});
+const server = await serveFiles(files);
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
   const version = browser.version();

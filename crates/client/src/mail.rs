@@ -430,6 +430,23 @@ async fn sender_cert<T: Transport>(
     Ok(fetch_outside_cert(transport, address).await.unwrap_or(None))
 }
 
+/// Downloads a message's blob, unwraps its PGP/MIME and decrypts it (WebCrypto in the browser);
+/// the signature inside is checked against no key yet.
+async fn download_and_decrypt<T: Transport, R: Renderer>(
+    transport: &T,
+    renderer: &R,
+    session: &UnlockedSession,
+    meta: &MessageMeta,
+) -> Result<plico_pgp::Decrypted, FlowError> {
+    let blob = call(transport, "GET", &format!("/blobs/{}", meta.blob_hash), None).await?;
+    let ciphertext = render_bytes(renderer, RenderCommand::Unwrap(blob)).await?;
+    #[cfg(target_arch = "wasm32")]
+    let opened = plico_pgp::web::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).await;
+    #[cfg(not(target_arch = "wasm32"))]
+    let opened = plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]);
+    opened.map_err(crypto)
+}
+
 /// Downloads, unwraps, decrypts, verifies and parses a message, decrypting once. The sender's key
 /// is looked up by the From address of the decrypted message ([`sender_cert`]); a signature by
 /// any other key reads as "unknown key", and a broken one as "bad".
@@ -439,16 +456,9 @@ pub async fn open<T: Transport, R: Renderer>(
     session: &UnlockedSession,
     meta: &MessageMeta,
 ) -> Result<OpenedMessage, FlowError> {
-    let blob = call(transport, "GET", &format!("/blobs/{}", meta.blob_hash), None).await?;
-    let ciphertext = render_bytes(renderer, RenderCommand::Unwrap(blob)).await?;
     // One decryption: the signer's key is looked up by the decrypted From address afterwards,
     // and the signature checked over the plaintext already in hand.
-    #[cfg(target_arch = "wasm32")]
-    let opened = plico_pgp::web::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).await;
-    #[cfg(not(target_arch = "wasm32"))]
-    let opened = plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]);
-    let opened = opened.map_err(crypto)?;
-    drop(ciphertext);
+    let opened = download_and_decrypt(transport, renderer, session, meta).await?;
     let message = render_parsed(renderer, opened.plaintext.clone(), true).await?;
     let from_internet = meta.flags & plico_api::mail::flags::FROM_INTERNET != 0;
     // A correspondent's key from the Autocrypt header of mail from the Internet.
@@ -512,14 +522,7 @@ pub async fn search_document<T: Transport, R: Renderer>(
     session: &UnlockedSession,
     meta: &MessageMeta,
 ) -> Result<plico_search::Document, FlowError> {
-    let blob = call(transport, "GET", &format!("/blobs/{}", meta.blob_hash), None).await?;
-    let ciphertext = render_bytes(renderer, RenderCommand::Unwrap(blob)).await?;
-    #[cfg(target_arch = "wasm32")]
-    let opened = plico_pgp::web::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).await;
-    #[cfg(not(target_arch = "wasm32"))]
-    let opened = plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]);
-    let opened = opened.map_err(crypto)?;
-    drop(ciphertext);
+    let opened = download_and_decrypt(transport, renderer, session, meta).await?;
     let message = render_parsed(renderer, opened.plaintext, false).await?;
     Ok(search_document_of(meta, &message))
 }

@@ -95,12 +95,17 @@ pub async fn close() {
     STATUS.with(|cell| cell.set(IndexStatus::default()));
 }
 
-fn view() -> IndexView {
-    let status = STATUS.with(|cell| {
+/// The search worker's last status.
+fn last_status() -> IndexStatus {
+    STATUS.with(|cell| {
         let status = cell.take();
         cell.set(status.clone());
         status
-    });
+    })
+}
+
+fn view() -> IndexView {
+    let status = last_status();
     IndexView {
         documents: status.documents,
         oldest: status.oldest,
@@ -185,11 +190,7 @@ async fn build_now(session: &UnlockedSession, progress: impl Fn(IndexProgress)) 
         ask(SearchCommand::Add(documents)).await.map_err(crypto)?;
         done += batch.len() as u32;
         MISSING.with(|cell| cell.set(total - done));
-        let status = STATUS.with(|cell| {
-            let status = cell.take();
-            cell.set(status.clone());
-            status
-        });
+        let status = last_status();
         let elapsed = (now_ms() - start) / 1000.0;
         let seconds_left = (elapsed / f64::from(done) * f64::from(total - done)).ceil() as u32;
         progress(IndexProgress { done, total, seconds_left, oldest: status.oldest });
