@@ -50,7 +50,8 @@ pub fn SignupPage() -> impl IntoView {
         busy.set(true);
         let SignupForm { name, password, .. } = form.get_untracked();
         leptos::task::spawn_local(async move {
-            let result = unlock(session, WorkerCommand::Signup { name, password }, set_stage).await;
+            let result =
+                unlock(session, WorkerCommand::Signup { name, password, recovery_address: None }, set_stage).await;
             busy.set(false);
             match result {
                 Ok(()) => {
@@ -146,7 +147,11 @@ pub fn LoginPage() -> impl IntoView {
             return;
         }
         busy.set(true);
-        let command = WorkerCommand::Login { address: address.get_untracked(), password: password.get_untracked() };
+        let command = WorkerCommand::Login {
+            address: address.get_untracked(),
+            password: password.get_untracked(),
+            reopen: false,
+        };
         leptos::task::spawn_local(async move {
             let result = unlock(session, command, set_stage).await;
             busy.set(false);

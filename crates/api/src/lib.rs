@@ -7,6 +7,7 @@
 pub mod address;
 pub mod mail;
 pub mod password;
+pub mod privacy;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};
@@ -70,6 +71,9 @@ pub struct SignupFinishRequest {
     pub public_cert: String,
     /// The secret key, sealed in the browser under a key derived from OPAQUE's export key, base64.
     pub sealed_secret_key: String,
+    /// An optional address outside this server for notices; an activation code is mailed there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_address: Option<String>,
 }
 
 /// Step 1 of OPAQUE login.
@@ -100,6 +104,11 @@ pub struct LoginFinishRequest {
     pub login_id: String,
     /// `opaque_ke::CredentialFinalization`, base64.
     pub credential_finalization: String,
+    /// Reopen the account if its owner closed it (within the reopening period). Without it, a
+    /// closed account's sign-in is answered 403 `account_closed` and may be finished again with
+    /// this set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reopen: bool,
 }
 
 /// The signed-in account, as the client needs it to unlock its keys.

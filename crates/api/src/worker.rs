@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum WorkerCommand {
     /// Register with OPAQUE, make the OpenPGP certificate, seal its secret and upload both.
-    Signup { name: String, password: String },
-    /// Log in with OPAQUE and unlock the secret key into the worker's memory.
-    Login { address: String, password: String },
+    /// `recovery_address`: optional, outside this server, for notices.
+    Signup { name: String, password: String, recovery_address: Option<String> },
+    /// Log in with OPAQUE and unlock the secret key into the worker's memory. `reopen` reopens
+    /// an account its owner closed (within the reopening period).
+    Login { address: String, password: String, reopen: bool },
     /// Forget the secret key and every other secret held in memory.
     Lock,
     /// Fetch what changed since `since` and open the newest summaries of each folder. With
@@ -59,6 +61,39 @@ pub enum WorkerCommand {
     PauseIndex,
     /// Runs a query on this device's index ([`WorkerOutcome::Found`]).
     Search { query: String, limit: u32 },
+    /// Merges this browser's consent receipts with the account's (sealed to its own key on the
+    /// server), stores the union, and answers it ([`WorkerOutcome::Consent`]).
+    SyncConsent { receipts: Vec<crate::privacy::ConsentReceipt> },
+    /// Checks the warrant canary's signature by the service key and its age at `now`.
+    VerifyCanary { statement: String, service_key: String, max_age_days: u32, now: i64 },
+}
+
+/// What the check of the warrant canary found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CanaryStatus {
+    /// Signed by the service key, and recent enough.
+    Fresh,
+    /// Signed by the service key, but older than the period allows.
+    Stale,
+    /// Not signed at all (or not an OpenPGP signed message).
+    Unsigned,
+    /// Signed, but not by the service key, or the signature does not check out.
+    BadSignature,
+    /// No canary or no service key is published.
+    Missing,
+}
+
+/// The warrant canary, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CanaryView {
+    pub status: CanaryStatus,
+    /// The statement's text (as signed, when it was).
+    pub text: String,
+    /// When the good signature was made, Unix seconds.
+    pub signed_at: Option<i64>,
+    /// The service key's fingerprint, uppercase hex, to compare with one published elsewhere.
+    pub fingerprint: Option<String>,
 }
 
 /// How far a build of the search index has come.
@@ -336,6 +371,9 @@ pub enum WorkerOutcome {
         rows_html: String,
         index: IndexView,
     },
+    /// Every consent receipt of the account, oldest first.
+    Consent(Vec<crate::privacy::ConsentReceipt>),
+    Canary(CanaryView),
 }
 
 /// What the worker posts back.

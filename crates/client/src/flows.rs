@@ -167,6 +167,18 @@ pub async fn signup<T: Transport>(
     password: &str,
     progress: impl Fn(WorkerStage),
 ) -> Result<UnlockedSession, FlowError> {
+    signup_with_recovery(transport, name, password, None, progress).await
+}
+
+/// Signs up with an optional recovery address outside this server (an activation code is
+/// mailed there when the server sends mail outside).
+pub async fn signup_with_recovery<T: Transport>(
+    transport: &T,
+    name: &str,
+    password: &str,
+    recovery_address: Option<String>,
+    progress: impl Fn(WorkerStage),
+) -> Result<UnlockedSession, FlowError> {
     let name = plico_api::address::normalize_name(name)?;
     plico_api::password::check_new_password(password, &name)?;
 
@@ -197,6 +209,7 @@ pub async fn signup<T: Transport>(
             registration_upload: BASE64.encode(upload),
             public_cert: generated.public_cert_armored,
             sealed_secret_key: BASE64.encode(sealed),
+            recovery_address,
         },
     )
     .await?;
@@ -204,12 +217,33 @@ pub async fn signup<T: Transport>(
     Ok(UnlockedSession { account, secret_key })
 }
 
-/// Signs in with OPAQUE and opens the sealed secret key.
+/// Signs in with OPAQUE and opens the sealed secret key. A closed account is refused with
+/// `account_closed` (its message says until when it can be reopened); see [`login_reopening`].
 pub async fn login<T: Transport>(
     transport: &T,
     address: &str,
     password: &str,
     progress: impl Fn(WorkerStage),
+) -> Result<UnlockedSession, FlowError> {
+    login_inner(transport, address, password, false, &progress).await
+}
+
+/// Signs in and reopens the account if its owner closed it, within the reopening period.
+pub async fn login_reopening<T: Transport>(
+    transport: &T,
+    address: &str,
+    password: &str,
+    progress: impl Fn(WorkerStage),
+) -> Result<UnlockedSession, FlowError> {
+    login_inner(transport, address, password, true, &progress).await
+}
+
+async fn login_inner<T: Transport>(
+    transport: &T,
+    address: &str,
+    password: &str,
+    reopen: bool,
+    progress: &dyn Fn(WorkerStage),
 ) -> Result<UnlockedSession, FlowError> {
     let (state, credential_request) = plico_opaque::client_login_start(password.as_bytes())?;
     let started: LoginStartResponse = post(
@@ -229,7 +263,11 @@ pub async fn login<T: Transport>(
     let account: Account = post(
         transport,
         "/login/finish",
-        &LoginFinishRequest { login_id: started.login_id, credential_finalization: BASE64.encode(finalization) },
+        &LoginFinishRequest {
+            login_id: started.login_id,
+            credential_finalization: BASE64.encode(finalization),
+            reopen,
+        },
     )
     .await?;
 

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod flows;
 pub mod keyring;
 pub mod mail;
+pub mod privacy;
 pub mod seal;
 
-pub use flows::{login, signup, FlowError, Transport, UnlockedSession};
+pub use flows::{login, login_reopening, signup, signup_with_recovery, FlowError, Transport, UnlockedSession};

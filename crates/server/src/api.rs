@@ -67,6 +67,7 @@ async fn open_session(state: &AppState, account_id: i64, meta: &ClientMeta, kind
         .store
         .insert_login_event(&NewLoginEvent { account_id, at: now, ip: &meta.ip, user_agent: &meta.user_agent, kind })
         .await?;
+    state.store.record_activity(account_id, now).await?;
     Ok(session::with_cookie(HeaderMap::new(), session::set_cookie(state, &token)))
 }
 
@@ -77,6 +78,17 @@ pub async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         max_attachment_bytes: state.config.max_attachment_bytes,
     })
+}
+
+/// A purged account's name cannot be taken during its quarantine.
+async fn refuse_quarantined(state: &AppState, name: &str) -> ApiResult<()> {
+    if state.store.name_quarantined(name, state.clock.now()).await? {
+        return Err(ApiError::conflict(
+            "name_quarantined",
+            format!("The name {name} belonged to an account that was deleted; it cannot be taken again yet."),
+        ));
+    }
+    Ok(())
 }
 
 fn checked_name(raw: &str) -> ApiResult<String> {
@@ -97,6 +109,7 @@ pub async fn signup_start(
     if state.store.name_exists(&name).await? {
         return Err(ApiError::conflict("name_taken", format!("The name {name} is already taken.")));
     }
+    refuse_quarantined(&state, &name).await?;
     let address = state.address_for(&name);
     let response =
         plico_opaque::server_registration_start(&state.opaque_setup, &registration_request, address.as_bytes())
@@ -113,6 +126,7 @@ pub async fn signup_finish(
     ApiJson(request): ApiJson<SignupFinishRequest>,
 ) -> ApiResult<(HeaderMap, Json<Account>)> {
     let name = checked_name(&request.name)?;
+    refuse_quarantined(&state, &name).await?;
     let address = state.address_for(&name);
     let upload = decode_base64("registration_upload", &request.registration_upload)?;
     let sealed_secret_key = decode_base64("sealed_secret_key", &request.sealed_secret_key)?;
@@ -148,7 +162,16 @@ pub async fn signup_finish(
             InsertError::Database(error) => error.into(),
         })?;
     tracing::info!(account_id, "account created");
-    signed_in(&state, account_id, &meta, LoginKind::Signup, ApiError::internal("account vanished")).await
+    let answer =
+        signed_in(&state, account_id, &meta, LoginKind::Signup, ApiError::internal("account vanished")).await?;
+    if let Some(recovery) = request.recovery_address.as_deref().filter(|address| !address.trim().is_empty()) {
+        // The account exists by now; a recovery address that cannot be used is reported in the
+        // log and left unset rather than failing the sign-up (the account page can set it).
+        if let Err(error) = crate::privacy_api::set_recovery_address(&state, account_id, Some(recovery)).await {
+            tracing::warn!(%error, "the recovery address given at sign-up was not set");
+        }
+    }
+    Ok(answer)
 }
 
 #[utoipa::path(post, path = "/api/v1/login/start", request_body = LoginStartRequest,
@@ -211,6 +234,7 @@ pub async fn login_finish(
     plico_opaque::server_login_finish(&pending.state, &finalization).map_err(|_| invalid())?;
     let account_id = pending.account_id.ok_or_else(invalid)?;
     state.login_limit_per_account.reset(&format!("name:{}", pending.name));
+    crate::privacy_api::check_closed(&state, account_id, request.reopen).await?;
     signed_in(&state, account_id, &meta, LoginKind::Password, invalid()).await
 }
 
@@ -322,7 +346,7 @@ pub async fn public_key(State(state): State<AppState>, Path(address): Path<Strin
     let name = local_part_for_domain(&address, &state.config.domain)
         .and_then(|local| normalize_name(local).ok())
         .ok_or_else(not_found)?;
-    let row = state.store.account_by_name(&name).await?.ok_or_else(not_found)?;
+    let row = state.store.account_by_name(&name).await?.filter(AccountRow::is_active).ok_or_else(not_found)?;
     let cert = plico_pgp::parse_cert(&row.public_cert).map_err(ApiError::internal)?;
     Ok(Json(PublicKey {
         address: row.address,
@@ -384,6 +408,9 @@ pub async fn wkd_lookup(
     let Ok(Some(row)) = state.store.account_by_wkd_hash(&hash).await else {
         return not_found();
     };
+    if !row.is_active() {
+        return not_found();
+    }
     // When the client says which local part it hashed, it must match (the draft's `l`).
     if query.l.as_deref().is_some_and(|local| !local.eq_ignore_ascii_case(&row.name)) {
         return not_found();

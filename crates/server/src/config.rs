@@ -172,6 +172,52 @@ pub struct ServeConfig {
     /// How long the outbound queue keeps retrying a recipient before it bounces the message.
     #[arg(long = "queue-give-up-hours", env = "PLICO_QUEUE_GIVE_UP_HOURS", default_value_t = 120)]
     pub queue_give_up_hours: u32,
+
+    /// How long a closed account can be reopened by signing in (the legal period), in days.
+    #[arg(long = "reopen-days", env = "PLICO_REOPEN_DAYS", default_value_t = 365)]
+    pub reopen_days: u32,
+
+    /// How long after the reopening period a closed account's data is purged, in days.
+    #[arg(long = "purge-after-days", env = "PLICO_PURGE_AFTER_DAYS", default_value_t = 30)]
+    pub purge_after_days: u32,
+
+    /// How long the address of a purged account cannot be taken by anyone, in days.
+    #[arg(long = "address-quarantine-days", env = "PLICO_ADDRESS_QUARANTINE_DAYS", default_value_t = 730)]
+    pub address_quarantine_days: u32,
+
+    /// A free account without a sign-in for this many days is suspended (7 months).
+    #[arg(long = "inactive-suspend-days", env = "PLICO_INACTIVE_SUSPEND_DAYS", default_value_t = 213)]
+    pub inactive_suspend_days: u32,
+
+    /// A suspended inactive account is deleted this many days later (5 months).
+    #[arg(long = "inactive-delete-days", env = "PLICO_INACTIVE_DELETE_DAYS", default_value_t = 152)]
+    pub inactive_delete_days: u32,
+
+    /// How many days before suspension and before deletion the notice goes out.
+    #[arg(long = "inactive-notice-days", env = "PLICO_INACTIVE_NOTICE_DAYS", default_value_t = 14)]
+    pub inactive_notice_days: u32,
+
+    /// The operator's policies (JSON: version, privacy, terms, what changed, optional
+    /// integrations). Without it, the built-in policy of this release is served.
+    #[arg(long = "policy-file", env = "PLICO_POLICY_FILE")]
+    pub policy_file: Option<PathBuf>,
+
+    /// The warrant canary: a statement clear-signed with the service's OpenPGP key.
+    #[arg(long = "canary-file", env = "PLICO_CANARY_FILE", requires = "service_key")]
+    pub canary_file: Option<PathBuf>,
+
+    /// The service's public OpenPGP key (armored), which signs the canary.
+    #[arg(long = "service-key", env = "PLICO_SERVICE_KEY")]
+    pub service_key: Option<PathBuf>,
+
+    /// How old the canary's signature may be before clients warn that it is stale, in days.
+    #[arg(long = "canary-max-age-days", env = "PLICO_CANARY_MAX_AGE_DAYS", default_value_t = 31)]
+    pub canary_max_age_days: u32,
+
+    /// The operator's published transparency reports (JSON list of title, date, summary, and an
+    /// optional link).
+    #[arg(long = "transparency-file", env = "PLICO_TRANSPARENCY_FILE")]
+    pub transparency_file: Option<PathBuf>,
 }
 
 /// How the smarthost connection is secured.
@@ -218,6 +264,17 @@ impl ServeConfig {
             dkim_key: None,
             dkim_selector: "plico".into(),
             queue_give_up_hours: 120,
+            reopen_days: 365,
+            purge_after_days: 30,
+            address_quarantine_days: 730,
+            inactive_suspend_days: 213,
+            inactive_delete_days: 152,
+            inactive_notice_days: 14,
+            policy_file: None,
+            canary_file: None,
+            service_key: None,
+            canary_max_age_days: 31,
+            transparency_file: None,
             mail_auth_dns: "off".into(),
             no_wkd: true,
             wkd_ca: None,

@@ -12,7 +12,7 @@ use axum::Router;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::{api, mail_api, openapi, static_files, AppState};
+use crate::{api, mail_api, openapi, privacy_api, static_files, AppState};
 
 /// A JSON body whose every rejection is an [`ApiError`] with the right status.
 pub struct ApiJson<T>(pub T);
@@ -70,6 +70,13 @@ pub fn router(state: AppState) -> Router {
         .route("/account/logins/{id}", delete(api::delete_login_event))
         .route("/account/settings", get(api::account_settings).put(api::update_account_settings))
         .route("/account/keyring", get(api::keyring).put(api::replace_keyring))
+        .route("/account/close", post(privacy_api::close_account))
+        .route("/account/recovery", get(privacy_api::recovery).put(privacy_api::update_recovery))
+        .route("/account/recovery/confirm", post(privacy_api::confirm_recovery))
+        .route("/account/consent", get(privacy_api::consent).put(privacy_api::replace_consent))
+        .route("/account/data", get(privacy_api::data_held))
+        .route("/policy", get(privacy_api::policy))
+        .route("/transparency", get(privacy_api::transparency))
         .route("/keys/{address}", get(api::public_key))
         .route("/keys/outside/{address}", get(api::outside_key))
         .route(

@@ -68,7 +68,8 @@ pub async fn check_recipient(state: &AppState, address: &str) -> plico_smtp::Rec
     use plico_smtp::Recipient as Verdict;
     let Some(local) = local_part(state, address) else { return Verdict::NotLocal };
     match state.store.account_by_name(&local.to_ascii_lowercase()).await {
-        Ok(Some(_)) => Verdict::Accept,
+        Ok(Some(row)) if row.is_active() => Verdict::Accept,
+        Ok(Some(_)) => Verdict::Disabled,
         Ok(None) => Verdict::UnknownUser,
         Err(error) => {
             tracing::warn!(%error, "smtp: recipient lookup failed");

@@ -13,9 +13,11 @@ pub mod error;
 pub mod group_commit;
 pub mod http;
 pub mod ingest;
+pub mod lifecycle;
 pub mod mail_api;
 pub mod openapi;
 pub mod outbound;
+pub mod privacy_api;
 pub mod rate_limit;
 pub mod retention;
 pub mod rspamd;
@@ -72,6 +74,8 @@ pub struct AppState {
     pub wkd: Arc<wkd_client::WkdClient>,
     /// Where mail from outside is made durable, in batches (`group_commit.rs`).
     pub group_commit: group_commit::GroupCommit,
+    /// The operator's policies, transparency reports and canary, read at start.
+    pub published: Arc<privacy_api::Published>,
 }
 
 /// Why the server could not start.
@@ -87,6 +91,8 @@ pub enum StartError {
     Dist(String),
     #[error("mail to and from other servers: {0}")]
     Outbound(String),
+    #[error("published policies: {0}")]
+    Published(String),
 }
 
 /// Reads the server's OPAQUE secret from `data_dir`, making it on first start. It lives outside
@@ -145,9 +151,11 @@ impl AppState {
         let store = Store::open(&config.data_dir).await?;
         let blobs = blobs::FsBlobStore::open(config.data_dir.join("blobs"))
             .map_err(|e| StartError::ServerSecret(format!("blob store: {e}")))?;
+        let published = privacy_api::Published::load(&config).map_err(StartError::Published)?;
+        let origins = published.integration_origins();
         let static_files = match &config.dist_dir {
-            Some(dir) => StaticFiles::load(dir).map_err(StartError::Dist)?,
-            None => StaticFiles::empty(),
+            Some(dir) => StaticFiles::load(dir, &origins).map_err(StartError::Dist)?,
+            None => StaticFiles::empty_with(&origins),
         };
         let outbound = outbound::Outbound::open(&config).map_err(StartError::Outbound)?;
         let sender_auth = sender_auth::SenderAuth::open(&config.mail_auth_dns).map_err(StartError::Outbound)?;
@@ -173,6 +181,7 @@ impl AppState {
             opaque_setup: Arc::new(opaque_setup),
             pending_logins: Arc::new(Mutex::new(HashMap::new())),
             static_files: Arc::new(static_files),
+            published: Arc::new(published),
         })
     }
 

@@ -247,7 +247,8 @@ pub async fn send_message(
             .and_then(|local| plico_api::address::normalize_name(local).ok());
         match local {
             Some(name) => match state.store.account_by_name(&name).await? {
-                Some(row) => accounts.push(row.id),
+                Some(row) if row.is_active() => accounts.push(row.id),
+                Some(_) => refused.push(format!("{} (this account is closed or suspended)", address.trim())),
                 None => refused.push(format!("{} (no such account)", address.trim())),
             },
             None => refused.push(format!("{} (not an address at {})", address.trim(), state.config.domain)),

@@ -41,6 +41,15 @@ use utoipa::OpenApi;
         crate::mail_api::recover_messages,
         crate::mail_api::sync,
         crate::mail_api::sealed_summaries,
+        crate::privacy_api::policy,
+        crate::privacy_api::transparency,
+        crate::privacy_api::close_account,
+        crate::privacy_api::recovery,
+        crate::privacy_api::update_recovery,
+        crate::privacy_api::confirm_recovery,
+        crate::privacy_api::consent,
+        crate::privacy_api::replace_consent,
+        crate::privacy_api::data_held,
     ),
     components(schemas(plico_api::ErrorBody, plico_api::ErrorDetail, plico_api::LoginKind, plico_api::LoginEvent))
 )]

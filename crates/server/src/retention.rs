@@ -16,8 +16,10 @@ pub struct RetentionReport {
     pub sessions: u64,
     /// Messages deleted from Trash more than 45 days ago, now gone from the database.
     pub messages: u64,
-    /// Blob files removed from disk.
+    /// Blob files removed from disk (of purged mail, not of purged accounts).
     pub blobs: u64,
+    /// The account-lifecycle rules' pass.
+    pub accounts: crate::lifecycle::LifecycleReport,
 }
 
 /// One pass of every retention rule, at the injected clock's "now".
@@ -44,7 +46,8 @@ pub async fn run_once(state: &AppState) -> Result<RetentionReport, sqlx::Error> 
     if let Ok(mut pending) = state.pending_logins.lock() {
         pending.retain(|_, login| now - login.started_at < crate::PENDING_LOGIN_SECONDS);
     }
-    Ok(RetentionReport { login_events, sessions, messages, blobs })
+    let accounts = crate::lifecycle::run_once(state).await?;
+    Ok(RetentionReport { login_events, sessions, messages, blobs, accounts })
 }
 
 /// Runs [`run_once`] now and then every `interval`.
@@ -59,6 +62,9 @@ pub async fn run_forever(state: AppState, interval: std::time::Duration) {
                     sessions = report.sessions,
                     messages = report.messages,
                     blobs = report.blobs,
+                    accounts_purged = report.accounts.purged_closed + report.accounts.deleted_inactive,
+                    accounts_suspended = report.accounts.suspended,
+                    notices = report.accounts.notices,
                     "retention pass"
                 )
             }

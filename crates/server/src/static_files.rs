@@ -58,6 +58,12 @@ pub struct StaticFiles {
     csp: String,
 }
 
+/// The origins of the operator's optional integrations, allowed as script and connection
+/// sources (they load only after consent; the CSP is what bounds them before and after).
+fn integration_sources(origins: &[String]) -> String {
+    origins.iter().map(|origin| format!(" {origin}")).collect()
+}
+
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
@@ -65,12 +71,13 @@ const REVALIDATE: &str = "no-cache";
 /// than this allows: no inline styles or scripts at all, and `https:` images only for the "load
 /// remote content" button. The frame's own policy (`img-src data:` until the user asks) narrows it
 /// further; the app itself never puts untrusted markup in its own document.
-fn content_security_policy(inline_script_hashes: &[String]) -> String {
+fn content_security_policy(inline_script_hashes: &[String], origins: &[String]) -> String {
     let hashes: String = inline_script_hashes.iter().map(|hash| format!(" 'sha256-{hash}'")).collect();
+    let extra = integration_sources(origins);
     format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}{extra}; style-src 'self'; \
          img-src 'self' data: blob: https:; \
-         font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-src 'none'; \
+         font-src 'self'; connect-src 'self'{extra}; worker-src 'self'; manifest-src 'self'; frame-src 'none'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }
@@ -99,13 +106,18 @@ fn inline_scripts(html: &str) -> Vec<&str> {
 }
 
 impl StaticFiles {
+    /// No app: only the API is served (with the integrations' origins in its policy).
+    pub fn empty_with(integration_origins: &[String]) -> Self {
+        StaticFiles { files: HashMap::new(), csp: content_security_policy(&[], integration_origins) }
+    }
+
     /// No app: only the API is served.
     pub fn empty() -> Self {
-        StaticFiles { files: HashMap::new(), csp: content_security_policy(&[]) }
+        StaticFiles { files: HashMap::new(), csp: content_security_policy(&[], &[]) }
     }
 
     /// Reads every file under `dir`.
-    pub fn load(dir: &Path) -> Result<Self, String> {
+    pub fn load(dir: &Path, integration_origins: &[String]) -> Result<Self, String> {
         let mut files = HashMap::new();
         let mut precompressed = HashMap::new();
         let mut pending = vec![dir.to_path_buf()];
@@ -152,7 +164,7 @@ impl StaticFiles {
         let html = std::str::from_utf8(&index.bytes).map_err(|_| "index.html is not UTF-8".to_owned())?;
         let hashes: Vec<String> =
             inline_scripts(html).iter().map(|script| BASE64.encode(Sha256::digest(script.as_bytes()))).collect();
-        Ok(StaticFiles { csp: content_security_policy(&hashes), files })
+        Ok(StaticFiles { csp: content_security_policy(&hashes, integration_origins), files })
     }
 
     pub fn content_security_policy(&self) -> &str {

@@ -5,87 +5,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use common::*;
 use plico_api::mail::FolderRole;
-use plico_server::config::ServeConfig;
-
-const PYTHON: &str = "/usr/bin/python3";
-
-/// The sink, its output directory and the files it was started with.
-struct Sink {
-    child: Child,
-    port: u16,
-    out: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_sink() -> Sink {
-    let dir = tempfile::tempdir().expect("sink dir");
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        key.to_str().expect("path"),
-        "-out",
-        cert.to_str().expect("path"),
-    ]);
-    let out = dir.path().join("out");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/smtp_sink.py");
-    let mut child = Command::new(PYTHON)
-        .arg(script)
-        .args(["--out", out.to_str().expect("path"), "--cert", cert.to_str().expect("path")])
-        .args(["--key", key.to_str().expect("path"), "--user", "relay", "--password", "relay-secret"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the SMTP sink starts (Debian python3-aiosmtpd; `cargo xtask setup` installs it)");
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut line)
-        .expect("reads");
-    let port = line
-        .strip_prefix("ready ")
-        .and_then(|port| port.trim().parse().ok())
-        .unwrap_or_else(|| panic!("the sink did not start (is python3-aiosmtpd installed?): {line:?}"));
-    Sink { child, port, out, dir }
-}
-
-impl Sink {
-    /// The messages received so far: the bytes and the envelope JSON of each.
-    fn received(&self) -> Vec<(Vec<u8>, serde_json::Value)> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.out)
-            .map(|entries| entries.flatten().filter_map(|e| e.file_name().into_string().ok()).collect())
-            .unwrap_or_default();
-        names.retain(|name| name.ends_with(".eml") && !name.starts_with('.'));
-        names.sort();
-        names
-            .iter()
-            .map(|name| {
-                let eml = std::fs::read(self.out.join(name)).expect("eml");
-                let json = std::fs::read(self.out.join(name.replace(".eml", ".json"))).expect("json");
-                (eml, serde_json::from_slice(&json).expect("json"))
-            })
-            .collect()
-    }
-}
 
 /// A DKIM key: the PEM file and the public key as a DNS TXT record would publish it.
 fn dkim_key(dir: &Path) -> (PathBuf, String) {
@@ -110,14 +35,6 @@ fn dkim_verifies(message: &[u8], record: &str, dir: &Path) -> bool {
         .expect("python3 runs (Debian python3-dkim)");
     assert!(output.status.success(), "dkimpy: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).trim() == "pass"
-}
-
-fn with_smarthost(config: &mut ServeConfig, port: u16, dkim: Option<&Path>) {
-    config.smarthost = Some(format!("localhost:{port}"));
-    config.smarthost_user = Some("relay".into());
-    config.smarthost_password = Some("relay-secret".into());
-    config.smarthost_insecure_tls = true;
-    config.dkim_key = dkim.map(Path::to_path_buf);
 }
 
 const MARKER: &str = "OUTBOUND-PLAINTEXT-MARKER";

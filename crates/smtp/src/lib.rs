@@ -93,6 +93,8 @@ pub enum Recipient {
     Accept,
     /// A local domain, but no such mailbox.
     UnknownUser,
+    /// A mailbox that exists but takes no mail (closed or suspended).
+    Disabled,
     /// Not a domain this server receives for: it relays for nobody.
     NotLocal,
     /// The mailbox cannot be checked just now; the client should try again.
@@ -403,6 +405,10 @@ impl Session {
             Recipient::UnknownUser => {
                 self.errors += 1;
                 Reply::new(550, format!("5.1.1 <{address}>: no such mailbox here"))
+            }
+            Recipient::Disabled => {
+                self.errors += 1;
+                Reply::new(550, format!("5.2.1 <{address}>: this mailbox is disabled and takes no mail"))
             }
             Recipient::NotLocal => {
                 self.errors += 1;

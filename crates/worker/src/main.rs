@@ -212,6 +212,10 @@ mod worker {
                 }
                 Ok(WorkerOutcome::KnownKeys(known))
             }
+            WorkerCommand::SyncConsent { receipts } => {
+                let all = plico_client::privacy::sync(&FetchTransport, session, &receipts).await?;
+                Ok(WorkerOutcome::Consent(all))
+            }
             WorkerCommand::Keyring => {
                 let (keyring, _) = plico_client::keyring::load(&FetchTransport, session).await?;
                 let mut entries: Vec<plico_api::worker::KeyringEntry> = keyring
@@ -308,11 +312,19 @@ mod worker {
         let id = request.id;
         let progress = move |stage| post(&WorkerEvent::Progress { id, stage });
         let result = match request.command {
-            WorkerCommand::Signup { name, password } => {
-                plico_client::signup(&FetchTransport, &name, &password, progress).await
+            WorkerCommand::Signup { name, password, recovery_address } => {
+                plico_client::signup_with_recovery(&FetchTransport, &name, &password, recovery_address, progress).await
             }
-            WorkerCommand::Login { address, password } => {
+            WorkerCommand::Login { address, password, reopen: false } => {
                 plico_client::login(&FetchTransport, &address, &password, progress).await
+            }
+            WorkerCommand::Login { address, password, reopen: true } => {
+                plico_client::login_reopening(&FetchTransport, &address, &password, progress).await
+            }
+            WorkerCommand::VerifyCanary { statement, service_key, max_age_days, now } => {
+                let view = plico_client::privacy::check_canary(&statement, &service_key, max_age_days, now);
+                post(&WorkerEvent::Done { id, outcome: WorkerOutcome::Canary(view) });
+                return;
             }
             WorkerCommand::Lock => {
                 SESSION.with(|session| session.borrow_mut().take());

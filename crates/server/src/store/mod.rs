@@ -2,6 +2,7 @@
 //!
 //! Architecture Invariant: only this module writes SQL. Handlers call its methods.
 
+pub mod lifecycle;
 pub mod mail;
 pub mod outbound;
 
@@ -31,6 +32,16 @@ pub struct AccountRow {
     pub created_at: i64,
     /// The account lets the server score incoming mail for spam.
     pub mail_analysis: bool,
+    pub status: plico_api::privacy::AccountStatus,
+    /// When the account was closed or suspended.
+    pub status_since: Option<i64>,
+}
+
+impl AccountRow {
+    /// Takes mail, publishes its key, can sign in.
+    pub fn is_active(&self) -> bool {
+        self.status == plico_api::privacy::AccountStatus::Active
+    }
 }
 
 /// What sign-up writes.
@@ -78,7 +89,7 @@ fn kind_from_str(kind: &str) -> LoginKind {
 }
 
 const ACCOUNT_COLUMNS: &str =
-    "id, name, address, opaque_password_file, public_cert, fingerprint, sealed_secret_key, created_at, mail_analysis";
+    "id, name, address, opaque_password_file, public_cert, fingerprint, sealed_secret_key, created_at, mail_analysis, status, status_since";
 
 fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> AccountRow {
     AccountRow {
@@ -91,6 +102,9 @@ fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> AccountRow {
         sealed_secret_key: row.get("sealed_secret_key"),
         created_at: row.get("created_at"),
         mail_analysis: row.get::<i64, _>("mail_analysis") != 0,
+        status: plico_api::privacy::AccountStatus::parse(row.get::<&str, _>("status"))
+            .unwrap_or(plico_api::privacy::AccountStatus::Active),
+        status_since: row.get("status_since"),
     }
 }
 
@@ -129,8 +143,8 @@ impl Store {
     pub async fn insert_account(&self, account: &NewAccount<'_>) -> Result<i64, InsertError> {
         let mut transaction = self.write().await?;
         let result = sqlx::query(
-            "INSERT INTO accounts (name, address, opaque_password_file, public_cert, fingerprint, wkd_hash, sealed_secret_key, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO accounts (name, address, opaque_password_file, public_cert, fingerprint, wkd_hash, sealed_secret_key, created_at, last_login_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(account.name)
         .bind(account.address)
@@ -139,6 +153,7 @@ impl Store {
         .bind(account.fingerprint)
         .bind(account.wkd_hash)
         .bind(account.sealed_secret_key)
+        .bind(account.created_at)
         .bind(account.created_at)
         .execute(&mut *transaction)
         .await;

@@ -26,6 +26,20 @@ pub struct OutboundRow {
     pub last_error: Option<String>,
 }
 
+impl Store {
+    /// Queues a message the server itself writes (a notice to a recovery address).
+    pub async fn queue_outbound(
+        &self,
+        account_id: i64,
+        package: &NewOutbound<'_>,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        let mut transaction = self.write().await?;
+        insert(&mut transaction, account_id, package, now).await?;
+        transaction.commit().await
+    }
+}
+
 pub(super) async fn insert(
     transaction: &mut Transaction<'_, Sqlite>,
     account_id: i64,

@@ -223,3 +223,86 @@ pub async fn inners_of<'a>(
     }
     inners
 }
+
+pub const PYTHON: &str = "/usr/bin/python3";
+
+/// The sink, its output directory and the files it was started with.
+pub struct Sink {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub out: std::path::PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_sink() -> Sink {
+    let dir = tempfile::tempdir().expect("sink dir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        key.to_str().expect("path"),
+        "-out",
+        cert.to_str().expect("path"),
+    ]);
+    let out = dir.path().join("out");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/smtp_sink.py");
+    let mut child = std::process::Command::new(PYTHON)
+        .arg(script)
+        .args(["--out", out.to_str().expect("path"), "--cert", cert.to_str().expect("path")])
+        .args(["--key", key.to_str().expect("path"), "--user", "relay", "--password", "relay-secret"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("the SMTP sink starts (Debian python3-aiosmtpd; `cargo xtask setup` installs it)");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut line)
+        .expect("reads");
+    let port = line
+        .strip_prefix("ready ")
+        .and_then(|port| port.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the sink did not start (is python3-aiosmtpd installed?): {line:?}"));
+    Sink { child, port, out, dir }
+}
+
+impl Sink {
+    /// The messages received so far: the bytes and the envelope JSON of each.
+    pub fn received(&self) -> Vec<(Vec<u8>, serde_json::Value)> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.out)
+            .map(|entries| entries.flatten().filter_map(|e| e.file_name().into_string().ok()).collect())
+            .unwrap_or_default();
+        names.retain(|name| name.ends_with(".eml") && !name.starts_with('.'));
+        names.sort();
+        names
+            .iter()
+            .map(|name| {
+                let eml = std::fs::read(self.out.join(name)).expect("eml");
+                let json = std::fs::read(self.out.join(name.replace(".eml", ".json"))).expect("json");
+                (eml, serde_json::from_slice(&json).expect("json"))
+            })
+            .collect()
+    }
+}
+
+/// Points `config` at the sink as the smarthost (STARTTLS with its self-signed certificate, AUTH).
+pub fn with_smarthost(config: &mut ServeConfig, port: u16, dkim: Option<&std::path::Path>) {
+    config.smarthost = Some(format!("localhost:{port}"));
+    config.smarthost_user = Some("relay".into());
+    config.smarthost_password = Some("relay-secret".into());
+    config.smarthost_insecure_tls = true;
+    config.dkim_key = dkim.map(std::path::Path::to_path_buf);
+}

@@ -1,0 +1,508 @@
+//! The privacy promises' endpoints: the published policies (with the retention table made from
+//! this server's settings and the operator's optional integrations), the transparency reports
+//! and warrant canary, "what Plico holds about you", closing the account, the recovery address
+//! and the sealed consent receipts.
+
+use std::path::Path;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use plico_api::privacy::{
+    Canary, ClosedAccount, ConfirmRecoveryAddress, ConsentCategory, DataHeld, HeldItem, Integration, Policy,
+    RecoveryAddress, RetentionRule, SealedConsent, SetRecoveryAddress, Transparency, TransparencyReport,
+};
+use rand::Rng;
+
+use crate::clock::DAY;
+use crate::config::ServeConfig;
+use crate::error::{ApiError, ApiResult};
+use crate::http::ApiJson;
+use crate::session::{self, SignedIn};
+use crate::store::lifecycle::CodeCheck;
+use crate::AppState;
+
+/// The built-in policy of this release, served when the operator names no policy file.
+const PRIVACY: &str = include_str!("../policy/privacy.txt");
+const TERMS: &str = include_str!("../policy/terms.txt");
+const BUILT_IN_VERSION: u32 = 1;
+const BUILT_IN_PUBLISHED: &str = "2026-12-03";
+
+/// An activation code is valid this long.
+const CODE_SECONDS: i64 = 24 * 3600;
+
+/// What the operator published, read once at start.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub policy: Policy,
+    pub reports: Vec<TransparencyReport>,
+    pub canary: Option<String>,
+    pub service_key: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    version: u32,
+    published: String,
+    #[serde(default)]
+    changes: String,
+    privacy: String,
+    terms: String,
+    #[serde(default)]
+    integrations: Vec<Integration>,
+}
+
+fn is_day(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() })
+}
+
+/// The origin of an integration's script: `https://host[:port]`, `http://` only for the
+/// loopback (tests, local development), or `None` for a path on this server.
+pub fn script_origin(script: &str) -> Result<Option<String>, String> {
+    if script.starts_with('/') && !script.starts_with("//") {
+        return Ok(None);
+    }
+    let (scheme, rest) = script.split_once("://").ok_or_else(|| format!("{script} is neither https:// nor a path"))?;
+    let host_port = rest.split('/').next().unwrap_or_default();
+    let host = host_port.rsplit_once(':').map_or(host_port, |(host, _)| host);
+    let valid_host = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    match scheme {
+        "https" if valid_host => Ok(Some(format!("https://{host_port}"))),
+        "http" if matches!(host, "127.0.0.1" | "localhost") => Ok(Some(format!("http://{host_port}"))),
+        _ => Err(format!("{script}: scripts must be https:// (http:// only on 127.0.0.1 or localhost), or a path")),
+    }
+}
+
+fn check_integrations(integrations: &[Integration]) -> Result<(), String> {
+    let mut ids = std::collections::HashSet::new();
+    for integration in integrations {
+        let id = &integration.id;
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(format!("integration id {id:?} must be lowercase letters, digits and dashes"));
+        }
+        if !ids.insert(id.clone()) {
+            return Err(format!("integration id {id:?} is used twice"));
+        }
+        if integration.category == ConsentCategory::Necessary {
+            return Err(format!("integration {id}: an optional integration cannot be in the necessary category"));
+        }
+        script_origin(&integration.script).map_err(|why| format!("integration {id}: {why}"))?;
+        if let Some(bad) = integration
+            .cookies
+            .iter()
+            .find(|name| name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)))
+        {
+            return Err(format!("integration {id}: {bad:?} is not a cookie name"));
+        }
+    }
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))
+}
+
+/// The retention table, made from the settings in force.
+pub fn retention_table(config: &ServeConfig) -> Vec<RetentionRule> {
+    let rule = |data: &str, kept: String| RetentionRule { data: data.into(), kept };
+    vec![
+        rule("Login history (time, IP address, browser)", format!("{} days", crate::retention::LOGIN_HISTORY_DAYS)),
+        rule(
+            "Deleted mail and documents",
+            format!("recoverable for {} days, then purged", plico_api::mail::RECOVERY_DAYS),
+        ),
+        rule("Sessions (the sign-in cookie)", format!("{} hours, or until you sign out", config.session_hours)),
+        rule("Sending counts (for the daily sending limit)", "1 day".into()),
+        rule(
+            "Closed accounts",
+            format!(
+                "reopenable for {} days, then purged {} days later; the address cannot be taken for {} days",
+                config.reopen_days, config.purge_after_days, config.address_quarantine_days
+            ),
+        ),
+        rule(
+            "Inactive free accounts",
+            format!(
+                "suspended after {} days without a sign-in, deleted {} days later; a notice {} days before each",
+                config.inactive_suspend_days, config.inactive_delete_days, config.inactive_notice_days
+            ),
+        ),
+        rule("Uploads never filed in a message", format!("{} day", crate::retention::UNFILED_BLOB_DAYS)),
+        rule("Mail waiting for another server", format!("up to {} hours, then returned", config.queue_give_up_hours)),
+    ]
+}
+
+impl Published {
+    /// Reads the operator's files; every error names the file and what is wrong in it.
+    pub fn load(config: &ServeConfig) -> Result<Published, String> {
+        let mut policy = match &config.policy_file {
+            None => Policy {
+                version: BUILT_IN_VERSION,
+                published: BUILT_IN_PUBLISHED.into(),
+                changes: "The first published version.".into(),
+                privacy: PRIVACY.into(),
+                terms: TERMS.into(),
+                retention: Vec::new(),
+                integrations: Vec::new(),
+            },
+            Some(path) => {
+                let file: PolicyFile = serde_json::from_str(&read(path)?)
+                    .map_err(|error| format!("{}: not a policy file: {error}", path.display()))?;
+                if file.version == 0 {
+                    return Err(format!("{}: version must be 1 or more", path.display()));
+                }
+                if !is_day(&file.published) {
+                    return Err(format!("{}: published must be a day, YYYY-MM-DD", path.display()));
+                }
+                check_integrations(&file.integrations).map_err(|why| format!("{}: {why}", path.display()))?;
+                Policy {
+                    version: file.version,
+                    published: file.published,
+                    changes: file.changes,
+                    privacy: file.privacy,
+                    terms: file.terms,
+                    retention: Vec::new(),
+                    integrations: file.integrations,
+                }
+            }
+        };
+        policy.retention = retention_table(config);
+        let reports = match &config.transparency_file {
+            None => Vec::new(),
+            Some(path) => {
+                let reports: Vec<TransparencyReport> = serde_json::from_str(&read(path)?)
+                    .map_err(|error| format!("{}: not a list of reports: {error}", path.display()))?;
+                if let Some(bad) = reports.iter().find(|report| !is_day(&report.date)) {
+                    return Err(format!("{}: report {:?}: date must be YYYY-MM-DD", path.display(), bad.title));
+                }
+                reports
+            }
+        };
+        let service_key = match &config.service_key {
+            None => None,
+            Some(path) => {
+                let armored = read(path)?;
+                let cert = plico_pgp::parse_cert(armored.as_bytes())
+                    .map_err(|error| format!("{}: not an OpenPGP key: {error}", path.display()))?;
+                Some(plico_pgp::armor_public_cert(&cert).map_err(|error| error.to_string())?)
+            }
+        };
+        let canary = config.canary_file.as_deref().map(read).transpose()?;
+        Ok(Published { policy, reports, canary, service_key })
+    }
+
+    /// The origins the integrations' scripts come from, for the CSP.
+    pub fn integration_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = self
+            .policy
+            .integrations
+            .iter()
+            .filter_map(|integration| script_origin(&integration.script).ok().flatten())
+            .collect();
+        origins.sort();
+        origins.dedup();
+        origins
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/policy", responses((status = 200, body = Policy)))]
+pub async fn policy(State(state): State<AppState>) -> Json<Policy> {
+    Json(state.published.policy.clone())
+}
+
+#[utoipa::path(get, path = "/api/v1/transparency", responses((status = 200, body = Transparency)))]
+pub async fn transparency(State(state): State<AppState>) -> Json<Transparency> {
+    Json(Transparency {
+        reports: state.published.reports.clone(),
+        canary: Canary {
+            statement: state.published.canary.clone(),
+            service_key: state.published.service_key.clone(),
+            max_age_days: state.config.canary_max_age_days,
+        },
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/account/close",
+    responses((status = 200, body = ClosedAccount, description = "Closed; every session ended and the cookie cleared"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn close_account(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Response> {
+    let now = state.clock.now();
+    state.store.close_account(signed_in.account_id, now).await?;
+    tracing::info!(account_id = signed_in.account_id, "account closed");
+    let (reopen_until, purge_at) = crate::lifecycle::closed_deadlines(&state, now);
+    let headers = session::with_cookie(HeaderMap::new(), session::clear_cookie(&state));
+    Ok((headers, Json(ClosedAccount { closed_at: now, reopen_until, purge_at })).into_response())
+}
+
+async fn recovery_view(state: &AppState, account_id: i64, code_sent: bool) -> ApiResult<Json<RecoveryAddress>> {
+    let (address, confirmed) = state.store.recovery_address(account_id).await?;
+    Ok(Json(RecoveryAddress { address, confirmed, code_sent }))
+}
+
+#[utoipa::path(get, path = "/api/v1/account/recovery", responses((status = 200, body = RecoveryAddress), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn recovery(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<RecoveryAddress>> {
+    recovery_view(&state, signed_in.account_id, false).await
+}
+
+/// Sets the recovery address and mails it an activation code (through the smarthost).
+pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Option<&str>) -> ApiResult<bool> {
+    let Some(address) = address.map(str::trim).filter(|address| !address.is_empty()) else {
+        state.store.set_recovery_address(account_id, None, None, 0).await?;
+        return Ok(false);
+    };
+    let address = address.to_ascii_lowercase();
+    plico_api::address::check_mail_address(&address).map_err(|why| {
+        ApiError::invalid("bad_recovery_address", format!("The recovery address is not usable: {why}."))
+    })?;
+    if address.rsplit_once('@').is_some_and(|(_, domain)| domain == state.config.domain) {
+        return Err(ApiError::invalid(
+            "bad_recovery_address",
+            format!(
+                "A recovery address must be outside {}: it is for when this account cannot be used.",
+                state.config.domain
+            ),
+        ));
+    }
+    let code = format!("{:08}", rand::rngs::OsRng.gen_range(0..100_000_000u32));
+    let now = state.clock.now();
+    let hash = crate::store::lifecycle::code_hash(account_id, &code);
+    state.store.set_recovery_address(account_id, Some(&address), Some(&hash), now + CODE_SECONDS).await?;
+    let own = state.store.account_by_id(account_id).await?.ok_or(ApiError::Unauthorized)?;
+    let text = format!(
+        "Someone asked to use this address to recover {} and to receive its notices.\r\n\r\n\
+         If it was you, enter this code on the account page within 24 hours:\r\n\r\n    {code}\r\n\r\n\
+         If it was not you, ignore this message: the address will not be used.\r\n",
+        own.address
+    );
+    let mail =
+        crate::lifecycle::system_message(&state.config.domain, &address, "Confirm your recovery address", &text, now);
+    crate::lifecycle::mail_outside(state, account_id, &address, mail).await.map_err(ApiError::internal)
+}
+
+#[utoipa::path(put, path = "/api/v1/account/recovery", request_body = SetRecoveryAddress,
+    responses((status = 200, body = RecoveryAddress), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn update_recovery(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<SetRecoveryAddress>,
+) -> ApiResult<Json<RecoveryAddress>> {
+    let sent = set_recovery_address(&state, signed_in.account_id, request.address.as_deref()).await?;
+    recovery_view(&state, signed_in.account_id, sent).await
+}
+
+#[utoipa::path(post, path = "/api/v1/account/recovery/confirm", request_body = ConfirmRecoveryAddress,
+    responses((status = 200, body = RecoveryAddress), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn confirm_recovery(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<ConfirmRecoveryAddress>,
+) -> ApiResult<Json<RecoveryAddress>> {
+    match state.store.confirm_recovery_code(signed_in.account_id, &request.code, state.clock.now()).await? {
+        CodeCheck::Confirmed => recovery_view(&state, signed_in.account_id, false).await,
+        CodeCheck::Wrong { tries_left } => Err(ApiError::invalid(
+            "wrong_code",
+            format!("That is not the code that was sent; {tries_left} tries left before a new code is needed."),
+        )),
+        CodeCheck::Expired => Err(ApiError::invalid(
+            "code_expired",
+            "That code has expired or was tried too often: set the recovery address again for a new one.",
+        )),
+        CodeCheck::NoneSent => {
+            Err(ApiError::invalid("no_code", "No activation code is waiting: set a recovery address first."))
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/account/consent", responses((status = 200, body = SealedConsent), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn consent(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<SealedConsent>> {
+    let (sealed, version) = state.store.consent(signed_in.account_id).await?;
+    Ok(Json(SealedConsent { sealed: sealed.map(|bytes| BASE64.encode(bytes)), version }))
+}
+
+/// Receipts are small; thousands fit.
+const MAX_CONSENT_BYTES: usize = 256 * 1024;
+
+#[utoipa::path(put, path = "/api/v1/account/consent", request_body = SealedConsent,
+    responses((status = 200, body = SealedConsent), (status = 409, body = plico_api::ErrorBody),
+              (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn replace_consent(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(consent): ApiJson<SealedConsent>,
+) -> ApiResult<Json<SealedConsent>> {
+    let encoded = consent.sealed.ok_or_else(|| ApiError::invalid("missing_field", "sealed is required."))?;
+    let bytes =
+        BASE64.decode(&encoded).map_err(|_| ApiError::bad_request("malformed_field", "sealed is not valid base64."))?;
+    if bytes.len() > MAX_CONSENT_BYTES {
+        return Err(ApiError::invalid("too_large", "The consent receipts are larger than 256 KiB."));
+    }
+    // Receipts say what the user chose; they are the user's to read, so they must be encrypted.
+    plico_pgp::check_encrypted_message(&bytes)
+        .map_err(|error| ApiError::invalid("not_encrypted", format!("sealed: {error}")))?;
+    match state.store.replace_consent(signed_in.account_id, &bytes, consent.version).await? {
+        Some(version) => Ok(Json(SealedConsent { sealed: Some(encoded), version })),
+        None => Err(ApiError::conflict(
+            "consent_changed",
+            "The consent receipts changed on another device since they were read; read them again.",
+        )),
+    }
+}
+
+fn held(
+    kind: &str,
+    description: &str,
+    count: Option<u64>,
+    bytes: Option<u64>,
+    deleted_at: Option<i64>,
+    rule: String,
+) -> HeldItem {
+    HeldItem { kind: kind.into(), description: description.into(), count, bytes, deleted_at, rule }
+}
+
+#[utoipa::path(get, path = "/api/v1/account/data", responses((status = 200, body = DataHeld), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn data_held(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<DataHeld>> {
+    let config = &state.config;
+    let h = state.store.holdings(signed_in.account_id).await?;
+    let until_closed = "Until the account is closed and purged".to_owned();
+    let inactive_deadline =
+        h.last_login_at + i64::from(config.inactive_suspend_days + config.inactive_delete_days) * DAY;
+    let mut items = vec![
+        held("address", "Your address and the date the account was made", None, None, None, until_closed.clone()),
+        held("public_key", "Your public key, published so others can encrypt to you", None, None, None, until_closed.clone()),
+        held(
+            "sealed_secret_key",
+            "Your secret key, sealed in your browser under your password (the server cannot open it)",
+            None,
+            None,
+            None,
+            until_closed.clone(),
+        ),
+        held(
+            "login_history",
+            "When you signed in, from which IP address and with which browser",
+            Some(h.login_events),
+            None,
+            h.oldest_login.map(|at| at + crate::retention::LOGIN_HISTORY_DAYS * DAY),
+            format!("Each entry {} days after the sign-in; you can delete them sooner", crate::retention::LOGIN_HISTORY_DAYS),
+        ),
+        held(
+            "last_sign_in",
+            "The date of your last sign-in, for the inactivity rule",
+            None,
+            None,
+            Some(inactive_deadline),
+            format!(
+                "Replaced at each sign-in; a free account without one for {} days is suspended, then deleted {} days later",
+                config.inactive_suspend_days, config.inactive_delete_days
+            ),
+        ),
+        held(
+            "messages",
+            "Per message: its size, arrival time, flags and folder, next to the encrypted message and summary",
+            Some(h.messages),
+            Some(h.message_bytes),
+            None,
+            "Until you delete them".into(),
+        ),
+        held(
+            "deleted_messages",
+            "Messages deleted from Trash, still recoverable",
+            Some(h.deleted_messages),
+            Some(h.deleted_bytes),
+            h.oldest_deleted.map(|at| at + plico_api::mail::RECOVERY_DAYS * DAY),
+            format!("Purged {} days after deletion", plico_api::mail::RECOVERY_DAYS),
+        ),
+        held(
+            "folders",
+            "Your own folders, with names encrypted in your browser",
+            Some(h.user_folders),
+            None,
+            None,
+            "Until you delete them".into(),
+        ),
+        held(
+            "sessions",
+            "Signed-in sessions (a hash of each cookie, with its start and end)",
+            Some(h.sessions),
+            None,
+            h.first_session_expiry,
+            format!("When they expire ({} hours) or you sign out", config.session_hours),
+        ),
+        held(
+            "send_counts",
+            "How many recipients you wrote to, per send, for the daily limit",
+            Some(h.sends),
+            None,
+            h.oldest_send.map(|at| at + DAY),
+            "1 day after each send".into(),
+        ),
+    ];
+    if h.queued > 0 {
+        items.push(held(
+            "outbound_queue",
+            "Mail waiting to be delivered to other servers (sealed on disk)",
+            Some(h.queued),
+            None,
+            None,
+            format!("Until delivered, or returned after {} hours", config.queue_give_up_hours),
+        ));
+    }
+    if h.recovery_address {
+        items.push(held("recovery_address", "Your recovery address", None, None, None, "Until you remove it".into()));
+    }
+    if let Some(bytes) = h.keyring_bytes {
+        items.push(held(
+            "keyring",
+            "Keys of your correspondents on other servers, encrypted in your browser",
+            None,
+            Some(bytes),
+            None,
+            until_closed.clone(),
+        ));
+    }
+    if let Some(bytes) = h.consent_bytes {
+        items.push(held(
+            "consent_receipts",
+            "Your cookie-consent receipts, encrypted in your browser",
+            None,
+            Some(bytes),
+            None,
+            until_closed,
+        ));
+    }
+    Ok(Json(DataHeld { items }))
+}
+
+/// A closed account's sign-in: refused with when it can still be reopened, or reopened.
+pub async fn check_closed(state: &AppState, account_id: i64, reopen: bool) -> ApiResult<()> {
+    let Some((status, since)) = state.store.account_status(account_id).await? else { return Ok(()) };
+    if status != plico_api::privacy::AccountStatus::Closed {
+        return Ok(());
+    }
+    let (reopen_until, _) = crate::lifecycle::closed_deadlines(state, since.unwrap_or(0));
+    if state.clock.now() >= reopen_until {
+        return Err(ApiError::Forbidden {
+            code: "account_closed",
+            message: "This account was closed and can no longer be reopened: its data is being deleted.".into(),
+        });
+    }
+    if !reopen {
+        return Err(ApiError::Forbidden {
+            code: "account_closed",
+            message: format!(
+                "This account was closed on {}. You can reopen it until {}.",
+                plico_mime::format_date(since.unwrap_or(0)),
+                plico_mime::format_date(reopen_until)
+            ),
+        });
+    }
+    state.store.reopen_account(account_id).await?;
+    tracing::info!(account_id, "account reopened");
+    Ok(())
+}

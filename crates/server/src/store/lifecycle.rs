@@ -1,0 +1,446 @@
+//! The account's life in SQL: closing, reopening, suspension for inactivity, the purge, the
+//! quarantine of purged names, the recovery address and the sealed consent receipts.
+
+use plico_api::privacy::AccountStatus;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::Store;
+
+/// An account the inactivity rule or the purge acts on.
+#[derive(Debug, Clone)]
+pub struct LifecycleRow {
+    pub id: i64,
+    pub address: String,
+    pub public_cert: Vec<u8>,
+    /// Set and confirmed: notices go there too.
+    pub recovery_address: Option<String>,
+    pub last_login_at: i64,
+    pub status_since: Option<i64>,
+}
+
+/// What a purge removed, for the caller to finish on disk.
+#[derive(Debug, Default)]
+pub struct Purged {
+    pub messages: u64,
+    /// Blobs no message refers to any more: delete their files, then `forget_blobs`.
+    pub orphan_blobs: Vec<String>,
+}
+
+/// The quarantine keeps a hash of the name, not the name.
+pub fn name_hash(name: &str) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    hasher.update(b"plico quarantined name\0");
+    hasher.update(name.as_bytes());
+    hasher.finalize().to_vec()
+}
+
+/// The activation code is kept as a hash too.
+pub fn code_hash(account_id: i64, code: &str) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    hasher.update(b"plico recovery code\0");
+    hasher.update(account_id.to_le_bytes());
+    hasher.update(code.as_bytes());
+    hasher.finalize().to_vec()
+}
+
+/// Why a code was not taken.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodeCheck {
+    Confirmed,
+    Wrong { tries_left: u32 },
+    Expired,
+    NoneSent,
+}
+
+/// Wrong codes allowed before a new one must be asked for.
+pub const CODE_TRIES: u32 = 5;
+
+const LIFECYCLE_COLUMNS: &str =
+    "id, address, public_cert, CASE WHEN recovery_confirmed = 1 THEN recovery_address END AS recovery, last_login_at, status_since";
+
+fn lifecycle_row(row: &sqlx::sqlite::SqliteRow) -> LifecycleRow {
+    LifecycleRow {
+        id: row.get("id"),
+        address: row.get("address"),
+        public_cert: row.get("public_cert"),
+        recovery_address: row.get("recovery"),
+        last_login_at: row.get("last_login_at"),
+        status_since: row.get("status_since"),
+    }
+}
+
+impl Store {
+    /// Is `name` a purged account's, still in quarantine at `now`?
+    pub async fn name_quarantined(&self, name: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT 1 FROM quarantined_names WHERE name_hash = ? AND until > ?")
+            .bind(name_hash(name))
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// A sign-in: the inactivity clock starts again, a suspended account is active again.
+    pub async fn record_activity(&self, account_id: i64, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE accounts SET last_login_at = ?, inactivity_notices = 0, inactivity_notice_at = NULL,
+                 status_since = CASE WHEN status = 'suspended' THEN NULL ELSE status_since END,
+                 status = CASE WHEN status = 'suspended' THEN 'active' ELSE status END
+             WHERE id = ?",
+        )
+        .bind(now)
+        .bind(account_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The account's status and since when.
+    pub async fn account_status(&self, account_id: i64) -> Result<Option<(AccountStatus, Option<i64>)>, sqlx::Error> {
+        let row = sqlx::query("SELECT status, status_since FROM accounts WHERE id = ?")
+            .bind(account_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|row| {
+            (
+                AccountStatus::parse(row.get::<&str, _>("status")).unwrap_or(AccountStatus::Active),
+                row.get("status_since"),
+            )
+        }))
+    }
+
+    /// Closes the account and ends every session of it, in one transaction.
+    pub async fn close_account(&self, account_id: i64, now: i64) -> Result<(), sqlx::Error> {
+        let mut transaction = self.write().await?;
+        sqlx::query("UPDATE accounts SET status = 'closed', status_since = ? WHERE id = ?")
+            .bind(now)
+            .bind(account_id)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE account_id = ?").bind(account_id).execute(&mut *transaction).await?;
+        transaction.commit().await
+    }
+
+    pub async fn reopen_account(&self, account_id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE accounts SET status = 'active', status_since = NULL WHERE id = ? AND status = 'closed'")
+            .bind(account_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Marks an account paid (or free again): paid accounts are not suspended for inactivity.
+    pub async fn set_paid(&self, account_id: i64, paid: bool) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE accounts SET paid = ? WHERE id = ?")
+            .bind(i64::from(paid))
+            .bind(account_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Closed accounts whose reopening period ended before `cutoff`'s purge delay.
+    pub async fn closed_before(&self, cutoff: i64) -> Result<Vec<LifecycleRow>, sqlx::Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {LIFECYCLE_COLUMNS} FROM accounts WHERE status = 'closed' AND status_since < ? ORDER BY id"
+        ))
+        .bind(cutoff)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(lifecycle_row).collect())
+    }
+
+    /// Free accounts in `status` whose inactivity clock (the last sign-in for active ones, the
+    /// suspension for suspended ones) started before `since`, with exactly `notices` notices
+    /// sent, the last of them before `noticed_before`.
+    pub async fn inactive(
+        &self,
+        status: AccountStatus,
+        since: i64,
+        notices: i64,
+        noticed_before: i64,
+    ) -> Result<Vec<LifecycleRow>, sqlx::Error> {
+        let clock = if status == AccountStatus::Suspended { "status_since" } else { "last_login_at" };
+        let rows = sqlx::query(&format!(
+            "SELECT {LIFECYCLE_COLUMNS} FROM accounts
+             WHERE status = ? AND paid = 0 AND {clock} < ? AND inactivity_notices = ?
+               AND COALESCE(inactivity_notice_at, 0) < ?
+             ORDER BY id"
+        ))
+        .bind(status.as_str())
+        .bind(since)
+        .bind(notices)
+        .bind(noticed_before)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(lifecycle_row).collect())
+    }
+
+    pub async fn set_inactivity_notices(&self, account_id: i64, notices: i64, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE accounts SET inactivity_notices = ?, inactivity_notice_at = ? WHERE id = ?")
+            .bind(notices)
+            .bind(now)
+            .bind(account_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn suspend_account(&self, account_id: i64, now: i64) -> Result<(), sqlx::Error> {
+        let mut transaction = self.write().await?;
+        sqlx::query("UPDATE accounts SET status = 'suspended', status_since = ? WHERE id = ? AND status = 'active'")
+            .bind(now)
+            .bind(account_id)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE account_id = ?").bind(account_id).execute(&mut *transaction).await?;
+        transaction.commit().await
+    }
+
+    /// Deletes the account and everything of it from the database (messages, folders,
+    /// tombstones, sessions, login history, keys, the directory entry, the outbound queue's
+    /// rows), and quarantines its name until `quarantine_until`, in one transaction.
+    pub async fn purge_account(&self, account_id: i64, quarantine_until: i64) -> Result<Purged, sqlx::Error> {
+        let mut transaction = self.write().await?;
+        let Some(name) = sqlx::query("SELECT name FROM accounts WHERE id = ?")
+            .bind(account_id)
+            .fetch_optional(&mut *transaction)
+            .await?
+            .map(|row| row.get::<String, _>("name"))
+        else {
+            return Ok(Purged::default());
+        };
+        let hashes: Vec<String> = sqlx::query("SELECT blob_hash FROM messages WHERE account_id = ?")
+            .bind(account_id)
+            .fetch_all(&mut *transaction)
+            .await?
+            .iter()
+            .map(|row| row.get("blob_hash"))
+            .collect();
+        for hash in &hashes {
+            sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = ?")
+                .bind(hash)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        sqlx::query("DELETE FROM messages WHERE account_id = ?").bind(account_id).execute(&mut *transaction).await?;
+        sqlx::query("DELETE FROM accounts WHERE id = ?").bind(account_id).execute(&mut *transaction).await?;
+        sqlx::query(
+            "INSERT INTO quarantined_names (name_hash, until) VALUES (?, ?)
+             ON CONFLICT (name_hash) DO UPDATE SET until = MAX(until, excluded.until)",
+        )
+        .bind(name_hash(&name))
+        .bind(quarantine_until)
+        .execute(&mut *transaction)
+        .await?;
+        let orphan_blobs =
+            sqlx::query("SELECT hash FROM blobs WHERE refcount <= 0 AND hash IN (SELECT value FROM json_each(?))")
+                .bind(serde_json::to_string(&hashes).unwrap_or_default())
+                .fetch_all(&mut *transaction)
+                .await?
+                .iter()
+                .map(|row| row.get("hash"))
+                .collect();
+        transaction.commit().await?;
+        Ok(Purged { messages: hashes.len() as u64, orphan_blobs })
+    }
+
+    /// Forgets quarantine entries that ended.
+    pub async fn purge_quarantine_before(&self, now: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM quarantined_names WHERE until <= ?").bind(now).execute(self.pool()).await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The recovery address: (address, confirmed).
+    pub async fn recovery_address(&self, account_id: i64) -> Result<(Option<String>, bool), sqlx::Error> {
+        let row = sqlx::query("SELECT recovery_address, recovery_confirmed FROM accounts WHERE id = ?")
+            .bind(account_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok((row.get("recovery_address"), row.get::<i64, _>("recovery_confirmed") != 0))
+    }
+
+    /// Sets the recovery address, unconfirmed, with the hash of the code sent to it (or
+    /// removes it, with `None`).
+    pub async fn set_recovery_address(
+        &self,
+        account_id: i64,
+        address: Option<&str>,
+        code_hash: Option<&[u8]>,
+        expires_at: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE accounts SET recovery_address = ?, recovery_confirmed = 0, recovery_code_hash = ?,
+                 recovery_code_expires_at = ?, recovery_code_tries = 0
+             WHERE id = ?",
+        )
+        .bind(address)
+        .bind(code_hash)
+        .bind(code_hash.map(|_| expires_at))
+        .bind(account_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Checks an activation code, counting wrong tries, in one transaction.
+    pub async fn confirm_recovery_code(&self, account_id: i64, code: &str, now: i64) -> Result<CodeCheck, sqlx::Error> {
+        let mut transaction = self.write().await?;
+        let row = sqlx::query(
+            "SELECT recovery_code_hash, recovery_code_expires_at, recovery_code_tries FROM accounts WHERE id = ?",
+        )
+        .bind(account_id)
+        .fetch_one(&mut *transaction)
+        .await?;
+        let stored: Option<Vec<u8>> = row.get("recovery_code_hash");
+        let Some(stored) = stored else { return Ok(CodeCheck::NoneSent) };
+        let expires_at: i64 = row.get::<Option<i64>, _>("recovery_code_expires_at").unwrap_or(0);
+        let tries = row.get::<i64, _>("recovery_code_tries") as u32;
+        if now >= expires_at || tries >= CODE_TRIES {
+            return Ok(CodeCheck::Expired);
+        }
+        let verdict = if stored == code_hash(account_id, code.trim()) {
+            sqlx::query(
+                "UPDATE accounts SET recovery_confirmed = 1, recovery_code_hash = NULL,
+                     recovery_code_expires_at = NULL, recovery_code_tries = 0 WHERE id = ?",
+            )
+            .bind(account_id)
+            .execute(&mut *transaction)
+            .await?;
+            CodeCheck::Confirmed
+        } else {
+            sqlx::query("UPDATE accounts SET recovery_code_tries = recovery_code_tries + 1 WHERE id = ?")
+                .bind(account_id)
+                .execute(&mut *transaction)
+                .await?;
+            CodeCheck::Wrong { tries_left: CODE_TRIES - tries - 1 }
+        };
+        transaction.commit().await?;
+        Ok(verdict)
+    }
+
+    /// The sealed consent receipts and their version.
+    pub async fn consent(&self, account_id: i64) -> Result<(Option<Vec<u8>>, i64), sqlx::Error> {
+        let row = sqlx::query("SELECT sealed_consent, consent_version FROM accounts WHERE id = ?")
+            .bind(account_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok((row.get("sealed_consent"), row.get("consent_version")))
+    }
+
+    /// Replaces the receipts if still at `version`; the new version, or `None` when stale.
+    pub async fn replace_consent(
+        &self,
+        account_id: i64,
+        sealed: &[u8],
+        version: i64,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        let row = sqlx::query(
+            "UPDATE accounts SET sealed_consent = ?, consent_version = consent_version + 1
+             WHERE id = ? AND consent_version = ? RETURNING consent_version",
+        )
+        .bind(sealed)
+        .bind(account_id)
+        .bind(version)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|row| row.get("consent_version")))
+    }
+
+    /// Counts for "what Plico holds": one query per table, all for this account.
+    pub async fn holdings(&self, account_id: i64) -> Result<Holdings, sqlx::Error> {
+        let pool = self.pool();
+        let logins = sqlx::query("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM login_events WHERE account_id = ?")
+            .bind(account_id)
+            .fetch_one(pool)
+            .await?;
+        let messages = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM messages
+             WHERE account_id = ? AND deleted_at IS NULL",
+        )
+        .bind(account_id)
+        .fetch_one(pool)
+        .await?;
+        let deleted = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, MIN(deleted_at) AS oldest FROM messages
+             WHERE account_id = ? AND deleted_at IS NOT NULL",
+        )
+        .bind(account_id)
+        .fetch_one(pool)
+        .await?;
+        let sessions = sqlx::query("SELECT COUNT(*) AS n, MIN(expires_at) AS first FROM sessions WHERE account_id = ?")
+            .bind(account_id)
+            .fetch_one(pool)
+            .await?;
+        let folders = sqlx::query("SELECT COUNT(*) AS n FROM folders WHERE account_id = ? AND role IS NULL")
+            .bind(account_id)
+            .fetch_one(pool)
+            .await?;
+        let sends = sqlx::query("SELECT COUNT(*) AS n, MIN(sent_at) AS oldest FROM send_log WHERE account_id = ?")
+            .bind(account_id)
+            .fetch_one(pool)
+            .await?;
+        let queued = sqlx::query("SELECT COUNT(*) AS n FROM outbound WHERE account_id = ?")
+            .bind(account_id)
+            .fetch_one(pool)
+            .await?;
+        let account = sqlx::query(
+            "SELECT address, created_at, last_login_at, status, status_since, recovery_address,
+                    length(sealed_keyring) AS keyring, length(sealed_consent) AS consent
+             FROM accounts WHERE id = ?",
+        )
+        .bind(account_id)
+        .fetch_one(pool)
+        .await?;
+        Ok(Holdings {
+            address: account.get("address"),
+            created_at: account.get("created_at"),
+            last_login_at: account.get("last_login_at"),
+            status: AccountStatus::parse(account.get::<&str, _>("status")).unwrap_or(AccountStatus::Active),
+            status_since: account.get("status_since"),
+            recovery_address: account.get::<Option<String>, _>("recovery_address").is_some(),
+            keyring_bytes: account.get::<Option<i64>, _>("keyring").map(|n| n as u64),
+            consent_bytes: account.get::<Option<i64>, _>("consent").map(|n| n as u64),
+            login_events: logins.get::<i64, _>("n") as u64,
+            oldest_login: logins.get("oldest"),
+            messages: messages.get::<i64, _>("n") as u64,
+            message_bytes: messages.get::<i64, _>("bytes") as u64,
+            deleted_messages: deleted.get::<i64, _>("n") as u64,
+            deleted_bytes: deleted.get::<i64, _>("bytes") as u64,
+            oldest_deleted: deleted.get("oldest"),
+            sessions: sessions.get::<i64, _>("n") as u64,
+            first_session_expiry: sessions.get("first"),
+            user_folders: folders.get::<i64, _>("n") as u64,
+            sends: sends.get::<i64, _>("n") as u64,
+            oldest_send: sends.get("oldest"),
+            queued: queued.get::<i64, _>("n") as u64,
+        })
+    }
+}
+
+/// The raw counts behind "what Plico holds".
+#[derive(Debug, Clone)]
+pub struct Holdings {
+    pub address: String,
+    pub created_at: i64,
+    pub last_login_at: i64,
+    pub status: AccountStatus,
+    pub status_since: Option<i64>,
+    pub recovery_address: bool,
+    pub keyring_bytes: Option<u64>,
+    pub consent_bytes: Option<u64>,
+    pub login_events: u64,
+    pub oldest_login: Option<i64>,
+    pub messages: u64,
+    pub message_bytes: u64,
+    pub deleted_messages: u64,
+    pub deleted_bytes: u64,
+    pub oldest_deleted: Option<i64>,
+    pub sessions: u64,
+    pub first_session_expiry: Option<i64>,
+    pub user_folders: u64,
+    pub sends: u64,
+    pub oldest_send: Option<i64>,
+    pub queued: u64,
+}
