@@ -88,3 +88,14 @@ pub async fn send_json<B: ToJson>(method: &str, path: &str, body: &B) -> Result<
 pub async fn send(method: &str, path: &str) -> Result<(), ApiFailure> {
     fetch(method, path).await.map(|_| ())
 }
+
+/// Sends `body` (or nothing) with `method` and parses the answer.
+pub async fn call_json<T: FromJson>(method: &str, path: &str, body: Option<&dyn ToJson>) -> Result<T, ApiFailure> {
+    let json = body.and_then(crate::json::stringify_dyn);
+    let (status, text) = fetch_with_body(method, path, json).await?;
+    crate::json::parse(&text).ok_or_else(|| ApiFailure {
+        status,
+        code: "unexpected_body".into(),
+        message: "The server sent an answer this page cannot read; reload the page.".into(),
+    })
+}

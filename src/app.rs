@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
     let navigator = provide_navigator();
 
     crate::mail::state::keep_in_sync(session);
+    crate::privacy::provide_consent(session);
 
     leptos::task::spawn_local(async move {
         if let Ok(info) = crate::api_client::get_json::<ServerInfo>("/info").await {
@@ -63,7 +64,7 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    move || match navigator.page() {
+    let page = move || match navigator.page() {
         Page::Home if session.identity.get().is_some() => view! { <Redirect path="/mail/inbox"/> }.into_any(),
         Page::Home => view! { <Redirect path="/login"/> }.into_any(),
         Page::Signup => view! { <SignupPage/> }.into_any(),
@@ -72,6 +73,16 @@ pub fn App() -> impl IntoView {
         Page::Account => view! { <AccountPage/> }.into_any(),
         Page::Compose => view! { <crate::mail::ComposePage/> }.into_any(),
         Page::Search => view! { <crate::mail::SearchPage/> }.into_any(),
+        Page::Privacy => view! { <crate::privacy::PrivacyPage/> }.into_any(),
+        Page::Terms => view! { <crate::privacy::TermsPage/> }.into_any(),
+        Page::Transparency => view! { <crate::privacy::TransparencyPage/> }.into_any(),
+        Page::Data => view! { <crate::privacy::DataPage/> }.into_any(),
         Page::NotFound => view! { <crate::ui::NotFound/> }.into_any(),
+    };
+    view! {
+        <crate::privacy::CanaryWarning/>
+        {page}
+        <crate::privacy::Footer/>
+        <crate::privacy::ConsentBanner/>
     }
 }

@@ -10,6 +10,7 @@ pub mod app;
 pub mod auth;
 pub mod json;
 pub mod mail;
+pub mod privacy;
 pub mod router;
 pub mod ui;
 pub mod worker_client;

@@ -22,6 +22,11 @@ pub enum Page {
     Compose,
     /// `/search`: results of the query in the top bar.
     Search,
+    Privacy,
+    Terms,
+    Transparency,
+    /// `/account/data`: what Plico holds about you.
+    Data,
     NotFound,
 }
 
@@ -37,6 +42,10 @@ impl Page {
             (Some("account"), None, _) => Page::Account,
             (Some("compose"), None, _) => Page::Compose,
             (Some("search"), None, _) => Page::Search,
+            (Some("privacy"), None, _) => Page::Privacy,
+            (Some("terms"), None, _) => Page::Terms,
+            (Some("transparency"), None, _) => Page::Transparency,
+            (Some("account"), Some("data"), None) => Page::Data,
             (Some("mail"), Some(folder), None) if !folder.is_empty() => Page::Mail { folder: folder.to_owned() },
             _ => Page::NotFound,
         }
@@ -142,5 +151,7 @@ mod tests {
         assert_eq!(Page::from_path("/mail"), Page::NotFound);
         assert_eq!(Page::from_path("/mail/inbox/extra"), Page::NotFound);
         assert_eq!(Page::from_path("/nowhere"), Page::NotFound);
+        assert_eq!(Page::from_path("/account/data"), Page::Data);
+        assert_eq!(Page::from_path("/privacy"), Page::Privacy);
     }
 }

@@ -1,6 +1,7 @@
 //! The account page: address, key fingerprint, and the login history.
 
 mod keyring;
+mod lifecycle;
 pub mod model;
 mod views;
 

@@ -93,6 +93,8 @@ pub fn AccountPage() -> impl IntoView {
                     <ErrorText message=settings_error/>
                 </div>
                 <KeyringPanel/>
+                <super::lifecycle::RecoveryPanel/>
+                <super::lifecycle::PrivacyPanel/>
                 <div class="panel">
                     <h2>"This device"</h2>
                     <p class="muted">"So that your mailbox opens at once, this browser keeps a copy of your message list, encrypted under your key: only you, signed in, can read it. On a shared or borrowed computer, sign out and forget this device to delete it."</p>
@@ -148,6 +150,7 @@ pub fn AccountPage() -> impl IntoView {
                         }.into_any(),
                     }}
                 </div>
+                <super::lifecycle::ClosePanel/>
             </section>
         </Shell>
     }

@@ -9,6 +9,8 @@ pub struct SignupForm {
     pub name: String,
     pub password: String,
     pub confirmation: String,
+    /// Optional: an address outside Plico for notices.
+    pub recovery: String,
 }
 
 /// What is wrong with each field, if anything.
@@ -17,11 +19,12 @@ pub struct SignupProblems {
     pub name: Option<String>,
     pub password: Option<String>,
     pub confirmation: Option<String>,
+    pub recovery: Option<String>,
 }
 
 impl SignupProblems {
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.password.is_none() && self.confirmation.is_none()
+        self.name.is_none() && self.password.is_none() && self.confirmation.is_none() && self.recovery.is_none()
     }
 }
 
@@ -44,7 +47,13 @@ impl SignupForm {
         } else {
             Some("The two passwords are not the same.".to_owned())
         };
-        SignupProblems { name, password, confirmation }
+        let recovery = match self.recovery.trim() {
+            "" => None,
+            address => plico_api::address::check_mail_address(address)
+                .err()
+                .map(|why| format!("The recovery address is not usable: {why}.")),
+        };
+        SignupProblems { name, password, confirmation, recovery }
     }
 }
 
@@ -53,7 +62,12 @@ mod tests {
     use super::*;
 
     fn form(name: &str, password: &str, confirmation: &str) -> SignupForm {
-        SignupForm { name: name.into(), password: password.into(), confirmation: confirmation.into() }
+        SignupForm {
+            name: name.into(),
+            password: password.into(),
+            confirmation: confirmation.into(),
+            recovery: String::new(),
+        }
     }
 
     #[test]
@@ -70,6 +84,15 @@ mod tests {
         assert!(problems.password.as_deref().is_some_and(|m| m.contains("most common")), "{problems:?}");
         assert_eq!(problems.confirmation.as_deref(), Some("The two passwords are not the same."));
         assert!(form("alice", "violet staple orbit", "violet staple orbit").problems(true).is_empty());
+    }
+
+    #[test]
+    fn the_recovery_address_is_optional_but_must_be_an_address() {
+        let mut with = form("alice", "violet staple orbit", "violet staple orbit");
+        with.recovery = "not an address".into();
+        assert!(with.problems(true).recovery.is_some_and(|m| m.contains("recovery address")));
+        with.recovery = "alice@example.org".into();
+        assert!(with.problems(true).is_empty());
     }
 
     #[test]

@@ -14,8 +14,8 @@ async fn unlock(
     session: Session,
     command: WorkerCommand,
     stage: WriteSignal<Option<WorkerStage>>,
-) -> Result<(), String> {
-    let worker = session.worker.with_value(|worker| worker.clone())?;
+) -> Result<(), (String, String)> {
+    let worker = session.worker.with_value(|worker| worker.clone()).map_err(|message| (String::new(), message))?;
     let outcome = worker.call(command, move |next| stage.set(Some(next))).await;
     stage.set(None);
     match outcome {
@@ -24,8 +24,8 @@ async fn unlock(
             session.identity.set(Some(identity));
             Ok(())
         }
-        Ok(_) => Err("The keys could not be unlocked.".into()),
-        Err(failure) => Err(failure.message),
+        Ok(_) => Err((String::new(), "The keys could not be unlocked.".into())),
+        Err(failure) => Err((failure.code, failure.message)),
     }
 }
 
@@ -48,17 +48,17 @@ pub fn SignupPage() -> impl IntoView {
             return;
         }
         busy.set(true);
-        let SignupForm { name, password, .. } = form.get_untracked();
+        let SignupForm { name, password, recovery, .. } = form.get_untracked();
+        let recovery_address = Some(recovery.trim().to_owned()).filter(|address| !address.is_empty());
         leptos::task::spawn_local(async move {
-            let result =
-                unlock(session, WorkerCommand::Signup { name, password, recovery_address: None }, set_stage).await;
+            let result = unlock(session, WorkerCommand::Signup { name, password, recovery_address }, set_stage).await;
             busy.set(false);
             match result {
                 Ok(()) => {
                     form.set(SignupForm::default());
                     navigator.go("/mail/inbox");
                 }
-                Err(message) => set_server_error.set(Some(message)),
+                Err((_, message)) => set_server_error.set(Some(message)),
             }
         });
     };
@@ -103,6 +103,13 @@ pub fn SignupPage() -> impl IntoView {
                         on:input=move |ev| form.update(|f| f.confirmation = event_target_value(&ev))/>
                     <p id="signup-confirmation-error" class="field-error">{move || problems.get().confirmation}</p>
 
+                    <label for="signup-recovery">"Recovery address " <span class="muted">"(optional)"</span></label>
+                    <input id="signup-recovery" name="recovery" type="email" autocomplete="email"
+                        aria-describedby="signup-recovery-error"
+                        prop:value=move || form.get().recovery
+                        on:input=move |ev| form.update(|f| f.recovery = event_target_value(&ev))/>
+                    <p id="signup-recovery-error" class="field-error">{move || problems.get().recovery}</p>
+
                     <p class="hint">"At least 8 characters. A few unrelated words make a strong, memorable password. If you forget it, your mail cannot be recovered."</p>
                     <ErrorText message=server_error/>
                     <StageProgress stage=stage/>
@@ -125,6 +132,8 @@ pub fn LoginPage() -> impl IntoView {
     let (stage, set_stage) = signal(None::<WorkerStage>);
     let (error, set_error) = signal(None::<String>);
     let busy = RwSignal::new(false);
+    // The account was closed by its owner: offer to reopen it.
+    let closed = RwSignal::new(false);
 
     // After a reload the session cookie may still be valid while the keys are gone from memory:
     // offer to unlock that account.
@@ -136,8 +145,7 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
 
-    let on_submit = move |event: SubmitEvent| {
-        event.prevent_default();
+    let sign_in = move |reopen: bool| {
         set_error.set(None);
         if address.get_untracked().trim().is_empty() || password.get_untracked().is_empty() {
             set_error.set(Some("Enter your address and your password.".into()));
@@ -147,22 +155,27 @@ pub fn LoginPage() -> impl IntoView {
             return;
         }
         busy.set(true);
-        let command = WorkerCommand::Login {
-            address: address.get_untracked(),
-            password: password.get_untracked(),
-            reopen: false,
-        };
+        let command =
+            WorkerCommand::Login { address: address.get_untracked(), password: password.get_untracked(), reopen };
         leptos::task::spawn_local(async move {
             let result = unlock(session, command, set_stage).await;
             busy.set(false);
             match result {
                 Ok(()) => {
                     password.set(String::new());
+                    closed.set(false);
                     navigator.go("/mail/inbox");
                 }
-                Err(message) => set_error.set(Some(message)),
+                Err((code, message)) => {
+                    closed.set(code == "account_closed" && message.contains("reopen it until"));
+                    set_error.set(Some(message));
+                }
             }
         });
+    };
+    let on_submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        sign_in(false);
     };
 
     view! {
@@ -183,6 +196,10 @@ pub fn LoginPage() -> impl IntoView {
                     <input id="login-password" name="password" type="password" autocomplete="current-password"
                         prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
                     <ErrorText message=error/>
+                    {move || closed.get().then(|| view! {
+                        <button type="button" class="button secondary" id="reopen" disabled=move || busy.get()
+                            on:click=move |_| sign_in(true)>"Reopen my account"</button>
+                    })}
                     <StageProgress stage=stage/>
                     <button type="submit" class="button primary" disabled=move || busy.get()>
                         {move || if busy.get() { "Unlocking…" } else { "Sign in" }}

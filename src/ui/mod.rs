@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use plico_api::worker::WorkerStage;
+use wasm_bindgen::JsCast;
 
 /// The Plico mark and name.
 #[component]
@@ -101,6 +102,31 @@ pub fn NotFound() -> impl IntoView {
             </section>
         </main>
     }
+}
+
+/// Hands the browser a file to save.
+pub fn save_file(file_name: &str, content_type: &str, data: &[u8]) -> Result<(), String> {
+    let array = js_sys::Uint8Array::from(data);
+    let parts = js_sys::Array::of1(&array);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(content_type);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|_| "The browser could not hold the file.".to_owned())?;
+    let url =
+        web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "The browser refused the file.".to_owned())?;
+    let document = web_sys::window().and_then(|window| window.document()).ok_or("no document")?;
+    let anchor: web_sys::HtmlAnchorElement = document.create_element("a").map_err(|_| "no anchor")?.unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    // The download has started from the URL; release it a little later.
+    let release = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(release.unchecked_ref(), 60_000);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -130,10 +130,10 @@ test('a wrong password, a taken name and a weak password each get a clear messag
   await screenshot(page, '07-name-taken');
 
   await page.goto(`${server.baseUrl}/signup`);
-  await page.getByLabel('Address').fill('bob');
+  await page.getByLabel('Address', { exact: true }).fill('bob');
   await page.getByLabel('Password', { exact: true }).fill('password123');
   await page.getByText('That password is one of the most common passwords. Choose another.').waitFor();
-  await page.getByLabel('Address').fill('bo!b');
+  await page.getByLabel('Address', { exact: true }).fill('bo!b');
   await page.getByText(/The name may contain only letters/).waitFor();
   await page.getByRole('button', { name: 'Create account' }).click();
   assert.equal(new URL(page.url()).pathname, '/signup', 'an invalid form is not sent');

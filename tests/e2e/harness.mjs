@@ -79,16 +79,35 @@ export async function startServer({ smtp = false, reuse, args = reuse?.args ?? [
   };
 }
 
-/** Starts headless Chromium with a fresh profile; returns { context, page, close }. */
-export async function startBrowser() {
+/**
+ * Starts headless Chromium with a fresh profile; returns { context, page, close }. Unless
+ * `consent: 'undecided'`, the profile already holds a "reject all" consent receipt for the
+ * built-in policy (version 1), so that the consent banner does not cover what other tests
+ * click; `privacy.test.mjs` tests the banner itself from an undecided profile.
+ */
+export async function startBrowser({ consent = 'decided', viewport = { width: 1280, height: 800 }, gpc = false } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    viewport: { width: 1280, height: 800 },
+    viewport,
+    extraHTTPHeaders: gpc ? { 'Sec-GPC': '1' } : {},
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
+  if (consent === 'decided') {
+    await context.addInitScript(() => {
+      if (!localStorage.getItem('plico.consent')) {
+        localStorage.setItem('plico.consent', JSON.stringify([
+          { policy_version: 1, categories: ['necessary'], at: Math.floor(Date.now() / 1000), method: 'banner' },
+        ]));
+      }
+    });
+  }
+  if (gpc) {
+    // Chromium has no switch for Global Privacy Control; a browser that sends it exposes this.
+    await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
+  }
   const page = context.pages()[0] ?? (await context.newPage());
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -116,7 +135,7 @@ export async function screenshot(page, name) {
 
 export async function signUp(page, baseUrl, name, password = PASSWORD, { navigate = true } = {}) {
   if (navigate) await page.goto(`${baseUrl}/signup`);
-  await page.getByLabel('Address').fill(name);
+  await page.getByLabel('Address', { exact: true }).fill(name);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByLabel('Confirm password').fill(password);
   await page.getByRole('button', { name: 'Create account' }).click();

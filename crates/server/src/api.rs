@@ -127,6 +127,10 @@ pub async fn signup_finish(
 ) -> ApiResult<(HeaderMap, Json<Account>)> {
     let name = checked_name(&request.name)?;
     refuse_quarantined(&state, &name).await?;
+    let recovery = match request.recovery_address.as_deref().map(str::trim).filter(|address| !address.is_empty()) {
+        Some(address) => Some(crate::privacy_api::check_recovery_address(&state, address)?),
+        None => None,
+    };
     let address = state.address_for(&name);
     let upload = decode_base64("registration_upload", &request.registration_upload)?;
     let sealed_secret_key = decode_base64("sealed_secret_key", &request.sealed_secret_key)?;
@@ -164,10 +168,10 @@ pub async fn signup_finish(
     tracing::info!(account_id, "account created");
     let answer =
         signed_in(&state, account_id, &meta, LoginKind::Signup, ApiError::internal("account vanished")).await?;
-    if let Some(recovery) = request.recovery_address.as_deref().filter(|address| !address.trim().is_empty()) {
-        // The account exists by now; a recovery address that cannot be used is reported in the
-        // log and left unset rather than failing the sign-up (the account page can set it).
-        if let Err(error) = crate::privacy_api::set_recovery_address(&state, account_id, Some(recovery)).await {
+    if let Some(recovery) = recovery {
+        // Checked before the account was made; what can fail now is queueing the code, which
+        // the account page can ask for again.
+        if let Err(error) = crate::privacy_api::set_recovery_address(&state, account_id, Some(&recovery)).await {
             tracing::warn!(%error, "the recovery address given at sign-up was not set");
         }
     }

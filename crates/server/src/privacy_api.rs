@@ -250,6 +250,24 @@ pub async fn recovery(State(state): State<AppState>, signed_in: SignedIn) -> Api
     recovery_view(&state, signed_in.account_id, false).await
 }
 
+/// A usable recovery address, lowercased: a mail address outside this server's domain.
+pub fn check_recovery_address(state: &AppState, address: &str) -> ApiResult<String> {
+    let address = address.trim().to_ascii_lowercase();
+    plico_api::address::check_mail_address(&address).map_err(|why| {
+        ApiError::invalid("bad_recovery_address", format!("The recovery address is not usable: {why}."))
+    })?;
+    if address.rsplit_once('@').is_some_and(|(_, domain)| domain == state.config.domain) {
+        return Err(ApiError::invalid(
+            "bad_recovery_address",
+            format!(
+                "A recovery address must be outside {}: it is for when this account cannot be used.",
+                state.config.domain
+            ),
+        ));
+    }
+    Ok(address)
+}
+
 /// Sets the recovery address and mails it an activation code (through the smarthost).
 pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Option<&str>) -> ApiResult<bool> {
     let Some(address) = address.map(str::trim).filter(|address| !address.is_empty()) else {

@@ -1,0 +1,411 @@
+//! The consent banner and chooser, the footer, and the privacy pages: the policy with its
+//! retention table and the consent receipts, the terms, the transparency reports with the
+//! warrant canary, and "What Plico holds about you".
+
+use leptos::prelude::*;
+use plico_api::privacy::{ConsentCategory, ConsentMethod, DataHeld, Transparency};
+use plico_api::worker::{CanaryStatus, CanaryView, WorkerCommand, WorkerOutcome};
+
+use super::consent::{use_consent, OPTIONAL};
+use crate::app::use_session;
+use crate::router::Link;
+
+/// Unix seconds as a local date.
+pub fn local_date(seconds: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
+    String::from(date.to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+}
+
+/// `text` escaped for HTML text and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Policy text as HTML: paragraphs split by blank lines, `# ` starts a heading; every text
+/// escaped. The pages that only show text are made as HTML strings, which costs the UI's
+/// binary far less than a view per element.
+fn policy_html(text: &str) -> String {
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|block| !block.is_empty())
+        .map(|block| match block.strip_prefix("# ") {
+            Some(heading) => format!("<h2>{}</h2>", escape(heading)),
+            None => format!("<p>{}</p>", escape(block)),
+        })
+        .collect()
+}
+
+/// A table: a header row and rows of already-escaped cells.
+fn table_html(class: &str, head: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut html = format!("<table class=\"{class}\"><thead><tr>");
+    for cell in head {
+        html.push_str(&format!("<th scope=\"col\">{cell}</th>"));
+    }
+    html.push_str("</tr></thead><tbody>");
+    for row in rows {
+        html.push_str("<tr>");
+        for cell in row {
+            html.push_str(&format!("<td>{cell}</td>"));
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+/// The brand, back to the app, above the pages shown outside the mail shell.
+#[component]
+fn PageHeader() -> impl IntoView {
+    view! { <header class="page-header"><Link href="/" class="brand-link"><crate::ui::Brand/></Link></header> }
+}
+
+/// The banner on arrival, and the per-category chooser.
+#[component]
+pub fn ConsentBanner() -> impl IntoView {
+    let consent = use_consent();
+    let session = use_session();
+    let picked = RwSignal::new(Vec::<ConsentCategory>::new());
+    Effect::new(move |_| {
+        if consent.choosing.get() {
+            picked.set(OPTIONAL.iter().map(|(c, ..)| *c).filter(|c| consent.granted(*c)).collect());
+        }
+    });
+    let method =
+        move || if consent.from_settings.get_untracked() { ConsentMethod::Settings } else { ConsentMethod::Banner };
+    let integrations = move |category: ConsentCategory| {
+        consent.policy.with(|policy| {
+            policy
+                .iter()
+                .flat_map(|policy| &policy.integrations)
+                .filter(|integration| integration.category == category)
+                .map(|integration| integration.name.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    };
+    view! {
+        {move || consent.gpc_notice.get().then(|| view! {
+            <div class="consent" role="region" aria-label="Privacy signal" id="gpc-notice">
+                <p><strong>"Global Privacy Control is on."</strong>" Your browser asks sites not to share or sell your data, so Plico has turned off every optional cookie and script. Only the sign-in cookie is used."</p>
+                <div class="consent-actions">
+                    <button type="button" class="button secondary" on:click=move |_| consent.dismiss_gpc_notice()>"OK"</button>
+                    <button type="button" class="button secondary" on:click=move |_| { consent.dismiss_gpc_notice(); consent.open_settings(); }>"Cookie settings"</button>
+                </div>
+            </div>
+        })}
+        {move || consent.open.get().then(|| view! {
+            <div class="consent" role="dialog" aria-labelledby="consent-title" id="consent-banner">
+                <h2 id="consent-title">{move || if consent.policy_changed() { "Our privacy policy changed" } else { "Cookies and optional scripts" }}</h2>
+                {move || consent.policy_changed().then(|| consent.policy.get().map(|policy| view! {
+                    <p class="policy-change">{format!("Version {} of {}: {}", policy.version, policy.published, policy.changes)}</p>
+                }))}
+                <p>"Plico needs one cookie to keep you signed in. Anything else is off until you choose. "
+                    <Link href="/privacy">"Privacy policy"</Link></p>
+                {move || consent.gpc.then(|| view! { <p class="muted">"Your browser sends Global Privacy Control: optional categories stay off unless you turn them on here."</p> })}
+                {move || consent.choosing.get().then(|| view! {
+                    <fieldset class="consent-choices">
+                        <legend>"Choose per category"</legend>
+                        <label class="toggle"><input type="checkbox" checked disabled/>"Necessary — the sign-in cookie (always on)"</label>
+                        {OPTIONAL.iter().map(|&(category, name, about)| {
+                            let names = integrations(category);
+                            view! {
+                                <label class="toggle">
+                                    <input type="checkbox" name=name
+                                        prop:checked=move || picked.with(|p| p.contains(&category))
+                                        on:change=move |event| {
+                                            let on = event_target_checked(&event);
+                                            picked.update(|p| { p.retain(|c| *c != category); if on { p.push(category); } });
+                                        }/>
+                                    {format!("{name} — {about}")}
+                                    {(!names.is_empty()).then(|| view! { <span class="muted">{format!(" ({names})")}</span> })}
+                                </label>
+                            }
+                        }).collect_view()}
+                    </fieldset>
+                })}
+                <div class="consent-actions">
+                    <button type="button" class="button secondary" on:click=move |_| consent.decide(session, OPTIONAL.iter().map(|(c, ..)| *c).collect(), method())>"Accept all"</button>
+                    <button type="button" class="button secondary" on:click=move |_| consent.decide(session, Vec::new(), method())>"Reject all"</button>
+                    {move || if consent.choosing.get() {
+                        view! { <button type="button" class="button secondary" on:click=move |_| consent.decide(session, picked.get_untracked(), method())>"Save choices"</button> }.into_any()
+                    } else {
+                        view! { <button type="button" class="button secondary" on:click=move |_| consent.choosing.set(true)>"Choose"</button> }.into_any()
+                    }}
+                </div>
+            </div>
+            // Room to scroll what the banner covers into view.
+            <div class="consent-spacer" aria-hidden="true"></div>
+        })}
+    }
+}
+
+/// Links every page carries, with the cookie settings.
+#[component]
+pub fn Footer() -> impl IntoView {
+    let consent = use_consent();
+    view! {
+        <footer class="site-footer">
+            <Link href="/privacy">"Privacy"</Link>
+            <Link href="/terms">"Terms"</Link>
+            <Link href="/transparency">"Transparency"</Link>
+            <button type="button" class="link-button" on:click=move |_| consent.open_settings()>"Cookie settings"</button>
+        </footer>
+    }
+}
+
+fn describe_method(method: ConsentMethod) -> &'static str {
+    match method {
+        ConsentMethod::Banner => "banner",
+        ConsentMethod::Settings => "settings",
+        ConsentMethod::Gpc => "Global Privacy Control",
+    }
+}
+
+fn describe_categories(categories: &[ConsentCategory]) -> String {
+    categories.iter().map(|c| crate::json::category_name(*c)).collect::<Vec<_>>().join(", ")
+}
+
+/// Downloads `text` as a file.
+pub fn download_text(name: &str, text: &str, mime: &str) {
+    let _ = crate::ui::save_file(name, mime, text.as_bytes());
+}
+
+#[component]
+pub fn PrivacyPage() -> impl IntoView {
+    let consent = use_consent();
+    let policy = move || {
+        consent.policy.with(|policy| {
+            policy.as_ref().map(|policy| {
+                format!(
+                    "<p class=\"muted\">Version {}, in force since {}. {}</p>{}<h2 id=\"retention\">Data retention</h2>{}",
+                    policy.version,
+                    escape(&policy.published),
+                    escape(&policy.changes),
+                    policy_html(&policy.privacy),
+                    table_html(
+                        "retention",
+                        &["Data", "Kept"],
+                        policy.retention.iter().map(|row| vec![escape(&row.data), escape(&row.kept)])
+                    )
+                )
+            })
+        })
+    };
+    let receipts = move || {
+        let mut receipts = consent.receipts.get();
+        receipts.reverse();
+        table_html(
+            "receipts",
+            &["When", "Policy", "Categories", "How"],
+            receipts.into_iter().map(|r| {
+                vec![
+                    local_date(r.at),
+                    r.policy_version.to_string(),
+                    describe_categories(&r.categories),
+                    describe_method(r.method).into(),
+                ]
+            }),
+        )
+    };
+    view! {
+        <PageHeader/>
+        <main class="page policy" aria-labelledby="privacy-title">
+            <h1 id="privacy-title">"Privacy policy"</h1>
+            <div inner_html=policy></div>
+            <h2>"Your consent"</h2>
+            <p>{move || match consent.current() {
+                None => "You have not chosen yet: only the sign-in cookie is used.".to_owned(),
+                Some(receipt) => format!("In force: {} (chosen {} by {}).", describe_categories(&receipt.categories), local_date(receipt.at), describe_method(receipt.method)),
+            }}</p>
+            <div class="consent-actions">
+                <button type="button" class="button secondary" on:click=move |_| consent.open_settings()>"Change cookie settings"</button>
+                <button type="button" class="button secondary" on:click=move |_| {
+                    let text = crate::json::stringify(&crate::json::Receipts(consent.receipts.get_untracked())).unwrap_or_default();
+                    download_text("plico-consent-receipts.json", &text, "application/json");
+                }>"Export receipts"</button>
+            </div>
+            <h3>"Consent receipts, newest first"</h3>
+            <div inner_html=receipts></div>
+        </main>
+    }
+}
+
+#[component]
+pub fn TermsPage() -> impl IntoView {
+    let consent = use_consent();
+    let terms = move || {
+        consent.policy.with(|policy| {
+            policy.as_ref().map(|policy| {
+                format!(
+                    "<p class=\"muted\">Version {}, in force since {}.</p>{}",
+                    policy.version,
+                    escape(&policy.published),
+                    policy_html(&policy.terms)
+                )
+            })
+        })
+    };
+    view! {
+        <PageHeader/>
+        <main class="page policy" aria-labelledby="terms-title">
+            <h1 id="terms-title">"Terms of use"</h1>
+            <div inner_html=terms></div>
+        </main>
+    }
+}
+
+/// The canary as the worker checked it; `None` while loading.
+pub fn canary_check() -> ReadSignal<Option<(Transparency, CanaryView)>> {
+    let session = use_session();
+    let (checked, set_checked) = signal(None);
+    leptos::task::spawn_local(async move {
+        let Ok(published) = crate::api_client::get_json::<Transparency>("/transparency").await else { return };
+        let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+        let command = WorkerCommand::VerifyCanary {
+            statement: published.canary.statement.clone().unwrap_or_default(),
+            service_key: published.canary.service_key.clone().unwrap_or_default(),
+            max_age_days: published.canary.max_age_days,
+            now: (js_sys::Date::now() / 1000.0) as i64,
+        };
+        if let Ok(WorkerOutcome::Canary(view)) = worker.call(command, |_| {}).await {
+            set_checked.set(Some((published, view)));
+        }
+    });
+    checked
+}
+
+fn canary_problem(view: &CanaryView, max_age_days: u32) -> Option<String> {
+    match view.status {
+        CanaryStatus::Fresh | CanaryStatus::Missing => None,
+        CanaryStatus::Stale => Some(format!(
+            "The warrant canary is out of date: it was signed {}, and must be renewed every {max_age_days} days.",
+            view.signed_at.map(local_date).unwrap_or_default()
+        )),
+        CanaryStatus::Unsigned => Some("The warrant canary is not signed: it cannot be trusted.".into()),
+        CanaryStatus::BadSignature => {
+            Some("The warrant canary's signature is not the service key's, or does not check out.".into())
+        }
+    }
+}
+
+/// A warning on every page when the canary is stale, unsigned or wrongly signed.
+#[component]
+pub fn CanaryWarning() -> impl IntoView {
+    let checked = canary_check();
+    move || {
+        checked.get().and_then(|(published, view)| canary_problem(&view, published.canary.max_age_days)).map(
+            |problem| {
+                view! {
+                    <div class="canary-warning" role="alert" id="canary-warning">
+                        <strong>"Warning: "</strong>{problem}" "<Link href="/transparency">"Transparency"</Link>
+                    </div>
+                }
+            },
+        )
+    }
+}
+
+#[component]
+pub fn TransparencyPage() -> impl IntoView {
+    let checked = canary_check();
+    let html = move || {
+        let Some((published, view)) = checked.get() else {
+            return "<p class=\"muted\">Checking the canary…</p>".to_owned();
+        };
+        let days = published.canary.max_age_days;
+        let verdict = match view.status {
+            CanaryStatus::Fresh => format!(
+                "Signed by the service key on {}, within the {days} days it must be renewed in.",
+                view.signed_at.map(local_date).unwrap_or_default()
+            ),
+            CanaryStatus::Missing => "This server publishes no warrant canary.".to_owned(),
+            _ => canary_problem(&view, days).unwrap_or_default(),
+        };
+        let class = if view.status == CanaryStatus::Fresh { "canary fresh" } else { "canary problem" };
+        let mut html = format!("<p class=\"{class}\" id=\"canary-status\">{}</p>", escape(&verdict));
+        if let Some(fingerprint) = view.fingerprint {
+            html.push_str(&format!(
+                "<p class=\"muted\">Service key fingerprint: <span class=\"mono\">{}</span></p>",
+                escape(&crate::account::model::group_fingerprint(&fingerprint))
+            ));
+        }
+        if !view.text.is_empty() {
+            html.push_str(&format!("<pre class=\"canary-text\">{}</pre>", escape(&view.text)));
+        }
+        html.push_str("<h2>Reports</h2>");
+        if published.reports.is_empty() {
+            html.push_str("<p class=\"muted\">No report has been published yet.</p>");
+        }
+        html.push_str("<ul class=\"reports\">");
+        for report in published.reports {
+            html.push_str(&format!(
+                "<li><strong>{}</strong> — {}<p>{}</p>",
+                escape(&report.title),
+                escape(&report.date),
+                escape(&report.summary)
+            ));
+            // Only web links: a report's link is the operator's, but never a script.
+            if let Some(url) = report.url.filter(|url| url.starts_with("https://") || url.starts_with('/')) {
+                html.push_str(&format!("<a href=\"{}\" rel=\"noopener noreferrer\">Read the report</a>", escape(&url)));
+            }
+            html.push_str("</li>");
+        }
+        html.push_str("</ul>");
+        html
+    };
+    view! {
+        <PageHeader/>
+        <main class="page policy" aria-labelledby="transparency-title">
+            <h1 id="transparency-title">"Transparency"</h1>
+            <h2>"Warrant canary"</h2>
+            <div inner_html=html></div>
+        </main>
+    }
+}
+
+/// "What Plico holds about you".
+#[component]
+pub fn DataPage() -> impl IntoView {
+    let (held, set_held) = signal(None::<Result<DataHeld, crate::api_client::ApiFailure>>);
+    leptos::task::spawn_local(async move { set_held.set(Some(crate::api_client::get_json("/account/data").await)) });
+    view! {
+        <crate::mail::Shell>
+            <section class="account" aria-labelledby="data-title">
+                <h1 id="data-title">"What Plico holds about you"</h1>
+                <p class="muted">"Everything the server keeps for this account, in the clear or encrypted, and when it is deleted. Mail, subjects, folder names, keyring and receipts are encrypted in your browser: the server holds them but cannot read them."</p>
+                {move || match held.get() {
+                    None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                    Some(Err(failure)) => view! { <p class="error" role="alert">{failure.message}</p> }.into_any(),
+                    Some(Ok(held)) => {
+                        let rows = held.items.into_iter().map(|item| {
+                            let amount = match (item.count, item.bytes) {
+                                (Some(count), Some(bytes)) => format!("{count} ({})", crate::ui::human_size(bytes)),
+                                (Some(count), None) => count.to_string(),
+                                (None, Some(bytes)) => crate::ui::human_size(bytes),
+                                (None, None) => String::new(),
+                            };
+                            let when = match item.deleted_at {
+                                Some(at) => format!("{} — {}", local_date(at), item.rule),
+                                None => item.rule,
+                            };
+                            vec![format!("<span data-kind=\"{}\">{}</span>", escape(&item.kind), escape(&item.description)), amount, escape(&when)]
+                        });
+                        let table = table_html("held", &["Data", "How much", "Deleted"], rows);
+                        view! { <div inner_html=table></div> }.into_any()
+                    }
+                }}
+            </section>
+        </crate::mail::Shell>
+    }
+}
