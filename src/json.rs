@@ -227,6 +227,7 @@ mod privacy {
                         cookies: list(row, "cookies", JsValue::as_string)?,
                     })
                 })?,
+                gpc: boolean(value, "gpc").unwrap_or(false),
             })
         }
     }

@@ -26,8 +26,9 @@ pub const OPTIONAL: [(ConsentCategory, &str, &str); 3] = [
 pub struct Consent {
     pub policy: RwSignal<Option<Policy>>,
     pub receipts: RwSignal<Vec<ConsentReceipt>>,
-    /// The browser sends Global Privacy Control.
-    pub gpc: bool,
+    /// The browser sends Global Privacy Control (the navigator says so, or its requests carry
+    /// `Sec-GPC`, as the server reports with the policy).
+    pub gpc: RwSignal<bool>,
     /// The banner (or, with `choosing`, the per-category chooser) is showing.
     pub open: RwSignal<bool>,
     pub choosing: RwSignal<bool>,
@@ -178,7 +179,7 @@ impl Consent {
             return;
         }
         if self.current().is_none() {
-            if self.gpc {
+            if self.gpc.get_untracked() {
                 let Some(version) = self.policy.with_untracked(|p| p.as_ref().map(|p| p.version)) else { return };
                 self.receipts.update(|receipts| {
                     receipts.push(ConsentReceipt {
@@ -222,7 +223,7 @@ pub fn provide_consent(session: Session) -> Consent {
     let consent = Consent {
         policy: RwSignal::new(None),
         receipts: RwSignal::new(receipts),
-        gpc: gpc_on(),
+        gpc: RwSignal::new(gpc_on()),
         open: RwSignal::new(false),
         choosing: RwSignal::new(false),
         from_settings: RwSignal::new(false),
@@ -232,6 +233,9 @@ pub fn provide_consent(session: Session) -> Consent {
     provide_context(consent);
     leptos::task::spawn_local(async move {
         if let Ok(policy) = crate::api_client::get_json::<Policy>("/policy").await {
+            if policy.gpc {
+                consent.gpc.set(true);
+            }
             consent.policy.set(Some(policy));
             consent.settle();
         }

@@ -112,7 +112,7 @@ pub fn ConsentBanner() -> impl IntoView {
                 }))}
                 <p>"Plico needs one cookie to keep you signed in. Anything else is off until you choose. "
                     <Link href="/privacy">"Privacy policy"</Link></p>
-                {move || consent.gpc.then(|| view! { <p class="muted">"Your browser sends Global Privacy Control: optional categories stay off unless you turn them on here."</p> })}
+                {move || consent.gpc.get().then(|| view! { <p class="muted">"Your browser sends Global Privacy Control: optional categories stay off unless you turn them on here."</p> })}
                 {move || consent.choosing.get().then(|| view! {
                     <fieldset class="consent-choices">
                         <legend>"Choose per category"</legend>

@@ -85,6 +85,8 @@ export async function startServer({ smtp = false, reuse, args = reuse?.args ?? [
  * built-in policy (version 1), so that the consent banner does not cover what other tests
  * click; `privacy.test.mjs` tests the banner itself from an undecided profile.
  */
+// `gpc: true` sends Global Privacy Control both ways (the Sec-GPC header and
+// navigator.globalPrivacyControl); `gpc: 'header'` only as the header.
 export async function startBrowser({ consent = 'decided', viewport = { width: 1280, height: 800 }, gpc = false } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -104,7 +106,7 @@ export async function startBrowser({ consent = 'decided', viewport = { width: 12
       }
     });
   }
-  if (gpc) {
+  if (gpc === true) {
     // Chromium has no switch for Global Privacy Control; a browser that sends it exposes this.
     await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
   }

@@ -170,6 +170,18 @@ test('with Global Privacy Control on, nothing optional loads and the notice says
   } finally {
     await browser.close();
   }
+  // A browser that sends only the Sec-GPC header is honoured too (the server reports it).
+  const headerOnly = await startBrowser({ consent: 'undecided', gpc: 'header' });
+  try {
+    const hitsBefore = statsHits.length;
+    await headerOnly.page.goto(`${server.baseUrl}/login`);
+    await headerOnly.page.locator('#gpc-notice').getByText('Global Privacy Control is on.').waitFor();
+    assert.equal(await headerOnly.page.locator('#consent-banner').count(), 0);
+    await headerOnly.page.waitForTimeout(1000);
+    assert.equal(statsHits.length, hitsBefore);
+  } finally {
+    await headerOnly.close();
+  }
 });
 
 test('what Plico holds, a recovery address, and closing then reopening the account', async () => {

@@ -153,6 +153,10 @@ pub struct Policy {
     pub retention: Vec<RetentionRule>,
     #[serde(default)]
     pub integrations: Vec<Integration>,
+    /// The request for this policy carried `Sec-GPC: 1`: the browser sends Global Privacy
+    /// Control, which counts as a refusal of the optional categories.
+    #[serde(default)]
+    pub gpc: bool,
 }
 
 /// How a consent decision was made.

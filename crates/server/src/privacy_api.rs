@@ -150,6 +150,7 @@ impl Published {
                 terms: TERMS.into(),
                 retention: Vec::new(),
                 integrations: Vec::new(),
+                gpc: false,
             },
             Some(path) => {
                 let file: PolicyFile = serde_json::from_str(&read(path)?)
@@ -169,6 +170,7 @@ impl Published {
                     terms: file.terms,
                     retention: Vec::new(),
                     integrations: file.integrations,
+                    gpc: false,
                 }
             }
         };
@@ -212,8 +214,10 @@ impl Published {
 }
 
 #[utoipa::path(get, path = "/api/v1/policy", responses((status = 200, body = Policy)))]
-pub async fn policy(State(state): State<AppState>) -> Json<Policy> {
-    Json(state.published.policy.clone())
+pub async fn policy(State(state): State<AppState>, headers: HeaderMap) -> Json<Policy> {
+    let mut policy = state.published.policy.clone();
+    policy.gpc = headers.get("sec-gpc").is_some_and(|value| value.as_bytes().trim_ascii() == b"1");
+    Json(policy)
 }
 
 #[utoipa::path(get, path = "/api/v1/transparency", responses((status = 200, body = Transparency)))]

@@ -330,6 +330,18 @@ async fn policies_carry_the_retention_table_from_the_settings_and_a_bad_policy_f
     assert!(policy["privacy"].as_str().unwrap_or_default().contains("# Zero access"));
     let table = policy["retention"].as_array().expect("table");
     assert!(table.iter().any(|row| row["kept"].as_str().unwrap_or_default().contains("reopenable for 400 days")));
+    assert_eq!(policy["gpc"], false);
+    let client = server.client("192.0.2.61");
+    let with_gpc = client
+        .send(
+            client
+                .request("GET", "/api/v1/policy")
+                .header("sec-gpc", "1")
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(with_gpc.json()["gpc"], true, "Sec-GPC: 1 is reported back as a refusal");
 
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("policy.json");
@@ -352,4 +364,34 @@ async fn policies_carry_the_retention_table_from_the_settings_and_a_bad_policy_f
         let error = plico_server::privacy_api::Published::load(&config).expect_err(expected);
         assert!(error.contains(expected) && error.contains("policy.json"), "{error}");
     }
+}
+
+#[tokio::test]
+async fn login_history_and_deleted_mail_go_by_their_own_clocks_in_the_same_passes() {
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.70");
+    let bob_client = server.client("192.0.2.71");
+    signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+    send(&bob_client, &LocalRenderer, &bob, &note("to be deleted"), START, &|_| {}).await.expect("sends");
+    let message = folder_messages(&alice_client, FolderRole::Inbox).await.remove(0);
+    let ids = serde_json::json!({ "ids": [message.id] }).to_string();
+    // To Trash, then deleted from Trash: recoverable for 45 days from now.
+    assert_eq!(alice_client.post_raw("/api/v1/messages/delete", ids.clone()).await.status, 204);
+    assert_eq!(alice_client.post_raw("/api/v1/messages/delete", ids).await.status, 204);
+    let held = alice_client.get("/api/v1/account/data").await.json();
+    let deleted = held["items"].as_array().expect("items").iter().find(|i| i["kind"] == "deleted_messages").cloned();
+    assert_eq!(deleted.as_ref().map(|i| i["count"].clone()), Some(serde_json::json!(1)));
+    assert_eq!(deleted.and_then(|i| i["deleted_at"].as_i64()), Some(START + 45 * DAY), "the page says when");
+
+    // Day 30 and a minute: the sign-up's login entries go, the deleted mail stays.
+    server.clock.advance(30 * DAY + 60);
+    let report = retention(&server).await;
+    assert_eq!((report.login_events, report.messages), (2, 0), "{report:?}");
+    // Day 45 and a minute: the deleted mail goes, rows and (bob's Sent copy keeps it) no file.
+    server.clock.advance(15 * DAY);
+    let report = retention(&server).await;
+    assert_eq!((report.login_events, report.messages), (0, 1), "{report:?}");
+    assert_eq!(count(&server, "SELECT COUNT(*) FROM messages WHERE account_id = 1").await, 0);
+    assert_eq!(count(&server, "SELECT COUNT(*) FROM login_events").await, 0);
 }
