@@ -8,6 +8,7 @@
 //! this crate's memory (in the browser: the worker's). What leaves is OPAQUE messages, the
 //! public certificate and the sealed secret key.
 
+pub mod archive;
 pub mod cache;
 pub mod flows;
 pub mod keyring;

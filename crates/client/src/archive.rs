@@ -1,0 +1,321 @@
+//! The formats of "export everything" and of mail import, as pure functions over bytes, so that
+//! the worker can stream an archive of any size in pieces: a ZIP writer (stored entries, ZIP64
+//! when sizes or counts need it, entries of known size or streamed with a data descriptor), and
+//! mbox in the mboxrd variant (written and read back; `From ` lines quoted with `>`).
+//!
+//! Nothing here holds more than one piece: each call returns the bytes to append, and the
+//! writer keeps only the central directory's entries.
+
+/// One entry, as the central directory needs it.
+struct Entry {
+    name: String,
+    crc: u32,
+    size: u64,
+    offset: u64,
+    streamed: bool,
+}
+
+/// A ZIP archive written front to back.
+#[derive(Default)]
+pub struct ZipWriter {
+    entries: Vec<Entry>,
+    offset: u64,
+    /// The entry being streamed: its CRC so far and its size.
+    open: Option<(crc32fast::Hasher, u64)>,
+}
+
+const LOCAL: u32 = 0x0403_4b50;
+const CENTRAL: u32 = 0x0201_4b50;
+const DESCRIPTOR: u32 = 0x0807_4b50;
+const END: u32 = 0x0605_4b50;
+const ZIP64_END: u32 = 0x0606_4b50;
+const ZIP64_LOCATOR: u32 = 0x0706_4b50;
+/// Version 4.5: ZIP64. Flags: bit 3 (sizes in a data descriptor), bit 11 (UTF-8 names).
+const VERSION: u16 = 45;
+const UTF8: u16 = 1 << 11;
+const DATA_DESCRIPTOR: u16 = 1 << 3;
+/// 1980-01-01 00:00 in DOS time: the archive's own dates are not kept (the messages carry theirs).
+const DOS_DATE: u16 = (1 << 5) | 1;
+
+fn u16le(out: &mut Vec<u8>, value: u16) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+fn u32le(out: &mut Vec<u8>, value: u32) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+fn u64le(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// A ZIP64 extra field with the given 8-byte values.
+fn zip64_extra(values: &[u64]) -> Vec<u8> {
+    let mut extra = Vec::with_capacity(4 + 8 * values.len());
+    u16le(&mut extra, 0x0001);
+    u16le(&mut extra, (8 * values.len()) as u16);
+    for value in values {
+        u64le(&mut extra, *value);
+    }
+    extra
+}
+
+/// A name safe to unpack anywhere: `/`-separated, no empty, `.` or `..` parts, no control
+/// characters, no backslashes or drive letters.
+pub fn safe_name(name: &str) -> String {
+    name.split('/')
+        .map(|part| {
+            part.chars().map(|c| if c.is_control() || "\\:*?\"<>|".contains(c) { '_' } else { c }).collect::<String>()
+        })
+        .map(|part| part.trim().trim_matches('.').to_owned())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl ZipWriter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn local_header(&mut self, name: &str, crc: u32, size: u64, streamed: bool) -> Vec<u8> {
+        let name = safe_name(name);
+        let mut out = Vec::with_capacity(30 + name.len() + 20);
+        u32le(&mut out, LOCAL);
+        u16le(&mut out, VERSION);
+        u16le(&mut out, UTF8 | if streamed { DATA_DESCRIPTOR } else { 0 });
+        u16le(&mut out, 0); // stored
+        u16le(&mut out, 0);
+        u16le(&mut out, DOS_DATE);
+        // Sizes always go in the ZIP64 extra field, so an entry's header never depends on
+        // whether it grows past 4 GiB.
+        u32le(&mut out, if streamed { 0 } else { crc });
+        u32le(&mut out, u32::MAX);
+        u32le(&mut out, u32::MAX);
+        u16le(&mut out, name.len() as u16);
+        let extra = zip64_extra(&[if streamed { 0 } else { size }, if streamed { 0 } else { size }]);
+        u16le(&mut out, extra.len() as u16);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&extra);
+        self.entries.push(Entry { name, crc, size, offset: self.offset, streamed });
+        self.offset += out.len() as u64;
+        out
+    }
+
+    /// An entry whose bytes are all known: its header, then `data` (the caller appends `data`
+    /// itself after the header when it holds it elsewhere, as a browser Blob).
+    pub fn entry_header(&mut self, name: &str, data_crc: u32, data_len: u64) -> Vec<u8> {
+        let header = self.local_header(name, data_crc, data_len, false);
+        self.offset += data_len;
+        header
+    }
+
+    /// The header and bytes of a whole entry.
+    pub fn entry(&mut self, name: &str, data: &[u8]) -> Vec<u8> {
+        let mut out = self.entry_header(name, crc32fast::hash(data), data.len() as u64);
+        out.extend_from_slice(data);
+        out
+    }
+
+    /// Starts an entry whose size is not known yet; [`ZipWriter::stream`] its bytes, then
+    /// [`ZipWriter::end_streamed`].
+    pub fn begin_streamed(&mut self, name: &str) -> Vec<u8> {
+        assert!(self.open.is_none(), "one streamed entry at a time");
+        let header = self.local_header(name, 0, 0, true);
+        self.open = Some((crc32fast::Hasher::new(), 0));
+        header
+    }
+
+    /// Counts a piece of the streamed entry (the caller appends `chunk` itself).
+    pub fn stream(&mut self, chunk: &[u8]) {
+        if let Some((hasher, size)) = &mut self.open {
+            hasher.update(chunk);
+            *size += chunk.len() as u64;
+            self.offset += chunk.len() as u64;
+        }
+    }
+
+    /// Ends the streamed entry: its data descriptor.
+    pub fn end_streamed(&mut self) -> Vec<u8> {
+        let Some((hasher, size)) = self.open.take() else { return Vec::new() };
+        let crc = hasher.finalize();
+        if let Some(entry) = self.entries.last_mut() {
+            entry.crc = crc;
+            entry.size = size;
+        }
+        let mut out = Vec::with_capacity(24);
+        u32le(&mut out, DESCRIPTOR);
+        u32le(&mut out, crc);
+        u64le(&mut out, size);
+        u64le(&mut out, size);
+        self.offset += out.len() as u64;
+        out
+    }
+
+    /// The central directory and the end records (ZIP64 always: counts and offsets of any size).
+    pub fn finish(mut self) -> Vec<u8> {
+        if self.open.is_some() {
+            let tail = self.end_streamed();
+            let mut out = tail;
+            out.extend(self.finish());
+            return out;
+        }
+        let start = self.offset;
+        let mut out = Vec::new();
+        for entry in &self.entries {
+            u32le(&mut out, CENTRAL);
+            u16le(&mut out, VERSION);
+            u16le(&mut out, VERSION);
+            u16le(&mut out, UTF8 | if entry.streamed { DATA_DESCRIPTOR } else { 0 });
+            u16le(&mut out, 0);
+            u16le(&mut out, 0);
+            u16le(&mut out, DOS_DATE);
+            u32le(&mut out, entry.crc);
+            u32le(&mut out, u32::MAX);
+            u32le(&mut out, u32::MAX);
+            u16le(&mut out, entry.name.len() as u16);
+            let extra = zip64_extra(&[entry.size, entry.size, entry.offset]);
+            u16le(&mut out, extra.len() as u16);
+            u16le(&mut out, 0); // comment
+            u16le(&mut out, 0); // disk
+            u16le(&mut out, 0); // internal attributes
+            u32le(&mut out, 0); // external attributes
+            u32le(&mut out, u32::MAX); // offset, in the extra field
+            out.extend_from_slice(entry.name.as_bytes());
+            out.extend_from_slice(&extra);
+        }
+        let directory = out.len() as u64;
+        let zip64_end = start + directory;
+        let count = self.entries.len() as u64;
+        u32le(&mut out, ZIP64_END);
+        u64le(&mut out, 44);
+        u16le(&mut out, VERSION);
+        u16le(&mut out, VERSION);
+        u32le(&mut out, 0);
+        u32le(&mut out, 0);
+        u64le(&mut out, count);
+        u64le(&mut out, count);
+        u64le(&mut out, directory);
+        u64le(&mut out, start);
+        u32le(&mut out, ZIP64_LOCATOR);
+        u32le(&mut out, 0);
+        u64le(&mut out, zip64_end);
+        u32le(&mut out, 1);
+        u32le(&mut out, END);
+        u16le(&mut out, 0);
+        u16le(&mut out, 0);
+        u16le(&mut out, count.min(0xffff) as u16);
+        u16le(&mut out, count.min(0xffff) as u16);
+        u32le(&mut out, directory.min(u64::from(u32::MAX)) as u32);
+        u32le(&mut out, start.min(u64::from(u32::MAX)) as u32);
+        u16le(&mut out, 0);
+        self.offset += out.len() as u64;
+        out
+    }
+}
+
+/// One message as an mboxrd record: a `From ` separator line, the message with every line that
+/// starts with `>*From ` quoted once more, and a blank line. Line ends become LF.
+pub fn mbox_record(envelope_sender: &str, date: &str, message: &[u8]) -> Vec<u8> {
+    let sender = if envelope_sender.is_empty() || envelope_sender.contains(char::is_whitespace) {
+        "MAILER-DAEMON"
+    } else {
+        envelope_sender
+    };
+    let mut out = Vec::with_capacity(message.len() + 64);
+    out.extend_from_slice(format!("From {sender} {date}\n").as_bytes());
+    for line in message.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let quotes = line.iter().take_while(|&&b| b == b'>').count();
+        if line[quotes..].starts_with(b"From ") {
+            out.push(b'>');
+        }
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    if !out.ends_with(b"\n\n") {
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Splits an mbox into its messages (mboxrd quoting undone, CRLF line ends). A record without a
+/// header section, or a file with text before the first `From ` line, gives an error naming
+/// where it is rather than a message.
+pub fn split_mbox(bytes: &[u8]) -> Vec<Result<Vec<u8>, String>> {
+    let mut records: Vec<(usize, Vec<&[u8]>)> = Vec::new();
+    let mut preamble = false;
+    for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.starts_with(b"From ") {
+            records.push((number + 1, Vec::new()));
+        } else if let Some((_, lines)) = records.last_mut() {
+            lines.push(line);
+        } else if !line.is_empty() {
+            preamble = true;
+        }
+    }
+    let mut out = Vec::new();
+    if preamble {
+        out.push(Err("The file does not start with a \"From \" line: it is not an mbox file.".into()));
+    }
+    for (line, mut lines) in records {
+        while lines.last().is_some_and(|line| line.is_empty()) {
+            lines.pop();
+        }
+        let mut message = Vec::new();
+        for text in &lines {
+            let quotes = text.iter().take_while(|&&b| b == b'>').count();
+            let unquoted = if quotes > 0 && text[quotes..].starts_with(b"From ") { &text[1..] } else { text };
+            message.extend_from_slice(unquoted);
+            message.extend_from_slice(b"\r\n");
+        }
+        let first = lines.first().copied().unwrap_or_default();
+        let has_header = first
+            .iter()
+            .position(|&b| b == b':')
+            .is_some_and(|colon| colon > 0 && first[..colon].iter().all(|&b| (33..=126).contains(&b)));
+        out.push(if has_header {
+            Ok(message)
+        } else {
+            Err(format!("The message starting at line {line} has no header section."))
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_climb_out_of_the_archive() {
+        assert_eq!(safe_name("../../etc/passwd"), "etc/passwd");
+        assert_eq!(safe_name("mail/Inbox/a\\b:c.eml"), "mail/Inbox/a_b_c.eml");
+        assert_eq!(safe_name("/abs//x/./y"), "abs/x/y");
+    }
+
+    #[test]
+    fn mboxrd_quotes_from_lines_and_reads_back_the_same() {
+        let message = b"From: a@example.org\r\nSubject: hi\r\n\r\nFrom here on\r\n>From quoted\r\nend\r\n";
+        let record = mbox_record("a@example.org", "Thu Dec  3 12:00:00 2026", message);
+        let text = String::from_utf8_lossy(&record);
+        assert!(text.contains("\n>From here on\n>>From quoted\n"), "{text}");
+        let mut mbox = record.clone();
+        mbox.extend(mbox_record("", "Thu Dec  3 12:00:00 2026", b"Subject: two\r\n\r\nbody\r\n"));
+        let back = split_mbox(&mbox);
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].as_deref(), Ok(&message[..]));
+        assert_eq!(back[1].as_deref(), Ok(&b"Subject: two\r\n\r\nbody\r\n"[..]));
+    }
+
+    #[test]
+    fn malformed_mbox_input_gives_a_report_not_a_crash() {
+        let reports = split_mbox(b"garbage first\nFrom x Thu\nno header here\n\nFrom y Thu\nSubject: ok\n\nfine\n");
+        assert!(reports[0].as_ref().is_err_and(|why| why.contains("not an mbox file")));
+        assert!(reports[1].as_ref().is_err_and(|why| why.contains("line 2")));
+        assert!(reports[2].is_ok());
+        assert!(split_mbox(b"").is_empty());
+        for bytes in [&b"\xff\xfe\x00From "[..], b"From ", b"From \n\n\n", b">From x\n"] {
+            let _ = split_mbox(bytes);
+        }
+    }
+}
