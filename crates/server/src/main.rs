@@ -38,6 +38,16 @@ enum Command {
         #[arg(long = "days-ahead", default_value_t = 0)]
         days_ahead: i64,
     },
+    /// Mark an account paid (never suspended for inactivity) or free again.
+    Plan {
+        #[command(flatten)]
+        config: ServeConfig,
+        /// The account's name (the part before the @).
+        #[arg(long)]
+        account: String,
+        #[arg(value_parser = ["paid", "free"])]
+        plan: String,
+    },
 }
 
 #[tokio::main]
@@ -66,9 +76,37 @@ async fn main() -> std::process::ExitCode {
             match result {
                 Ok(report) => {
                     println!(
-                        "retention: {} messages, {} blob files, {} login events, {} sessions removed",
-                        report.messages, report.blobs, report.login_events, report.sessions
+                        "retention: {} messages, {} blob files, {} login events, {} sessions removed; \
+                         accounts: {} closed purged, {} suspended, {} inactive deleted, {} notices",
+                        report.messages,
+                        report.blobs,
+                        report.login_events,
+                        report.sessions,
+                        report.accounts.purged_closed,
+                        report.accounts.suspended,
+                        report.accounts.deleted_inactive,
+                        report.accounts.notices
                     );
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("plico: {error}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Plan { config, account, plan } => {
+            let result = match AppState::open(config, Arc::new(SystemClock)).await {
+                Ok(state) => match state.store.account_by_name(&account).await {
+                    Ok(Some(row)) => state.store.set_paid(row.id, plan == "paid").await.map_err(|e| e.to_string()),
+                    Ok(None) => Err(format!("there is no account named {account}")),
+                    Err(error) => Err(error.to_string()),
+                },
+                Err(error) => Err(error.to_string()),
+            };
+            match result {
+                Ok(()) => {
+                    println!("plan: {account} is now {plan}");
                     std::process::ExitCode::SUCCESS
                 }
                 Err(error) => {
