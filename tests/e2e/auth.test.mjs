@@ -64,7 +64,7 @@ test('sign up, see the fingerprint, sign out, sign in, see and delete the login 
   await screenshot(page, '02-inbox');
 
   await page.getByRole('link', { name: /alice@plico\.test/ }).click();
-  await page.getByRole('heading', { name: 'Account' }).waitFor();
+  await page.getByRole('heading', { name: 'Account', exact: true }).waitFor();
   const fingerprint = (await page.getByLabel('Key fingerprint').textContent()).replace(/\s+/g, '');
   const published = await (await fetch(`${server.baseUrl}/api/v1/keys/alice@plico.test`)).json();
   assert.equal(fingerprint, published.fingerprint, 'the page shows the published key');

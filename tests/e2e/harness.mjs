@@ -99,6 +99,8 @@ export async function startBrowser({ consent = 'decided', viewport = { width: 12
   });
   if (consent === 'decided') {
     await context.addInitScript(() => {
+      // Only the app's own document: the reader's sandboxed message frame has no storage.
+      if (window !== window.top) return;
       if (!localStorage.getItem('plico.consent')) {
         localStorage.setItem('plico.consent', JSON.stringify([
           { policy_version: 1, categories: ['necessary'], at: Math.floor(Date.now() / 1000), method: 'banner' },

@@ -133,7 +133,7 @@ test('the account page switches spam and virus checks off and on, and the server
     '--body', 'Congratulations! Claim your prize: verify your account and send a wire transfer fee. Act now, 100% free.']);
 
   await page.getByRole('link', { name: /carol@plico\.test/ }).click();
-  await page.getByRole('heading', { name: 'Account' }).waitFor();
+  await page.getByRole('heading', { name: 'Account', exact: true }).waitFor();
   const toggle = page.getByRole('checkbox', { name: 'Check incoming mail for spam and viruses' });
   await toggle.waitFor();
   await page.waitForFunction(() => !document.querySelector('.toggle input').disabled);
