@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
 
     crate::mail::state::keep_in_sync(session);
     crate::privacy::provide_consent(session);
+    crate::privacy::views::provide_canary(session);
 
     leptos::task::spawn_local(async move {
         if let Ok(info) = crate::api_client::get_json::<ServerInfo>("/info").await {

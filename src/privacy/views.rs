@@ -266,9 +266,13 @@ pub fn TermsPage() -> impl IntoView {
 }
 
 /// The canary as the worker checked it; `None` while loading.
-pub fn canary_check() -> ReadSignal<Option<(Transparency, CanaryView)>> {
-    let session = use_session();
+type CanaryCheck = ReadSignal<Option<(Transparency, CanaryView)>>;
+
+/// Checks the canary once per visit, for the warning on every page and for the transparency
+/// page.
+pub fn provide_canary(session: crate::app::Session) {
     let (checked, set_checked) = signal(None);
+    provide_context::<CanaryCheck>(checked);
     leptos::task::spawn_local(async move {
         let Ok(published) = crate::api_client::get_json::<Transparency>("/transparency").await else { return };
         let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
@@ -282,7 +286,10 @@ pub fn canary_check() -> ReadSignal<Option<(Transparency, CanaryView)>> {
             set_checked.set(Some((published, view)));
         }
     });
-    checked
+}
+
+fn canary_check() -> CanaryCheck {
+    use_context::<CanaryCheck>().unwrap_or_else(|| panic!("the canary check is provided by App"))
 }
 
 fn canary_problem(view: &CanaryView, max_age_days: u32) -> Option<String> {

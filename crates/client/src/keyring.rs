@@ -4,12 +4,9 @@
 //! neither whom the user writes to nor their keys; every write names the version it replaces,
 //! and a write that lost a race with another device is read again and reapplied.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
-use plico_api::SealedKeyring;
 use serde::{Deserialize, Serialize};
 
-use crate::flows::{call_json, FlowError, Transport, UnlockedSession};
+use crate::flows::{FlowError, Transport, UnlockedSession};
 
 /// Where a key came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,47 +71,20 @@ impl Keyring {
     }
 }
 
-fn crypto(error: impl std::fmt::Display) -> FlowError {
-    FlowError::Crypto(error.to_string())
-}
-
 /// Reads the keyring and its version.
 pub async fn load<T: Transport>(transport: &T, session: &UnlockedSession) -> Result<(Keyring, i64), FlowError> {
-    let stored: SealedKeyring = call_json::<T, (), _>(transport, "GET", "/account/keyring", None).await?;
-    let keyring = match stored.sealed {
-        None => Keyring::default(),
-        Some(sealed) => {
-            let bytes = BASE64.decode(sealed).map_err(crypto)?;
-            let opened = plico_pgp::decrypt_and_verify(&bytes, &session.secret_key, &[]).map_err(crypto)?;
-            serde_json::from_slice(&opened.plaintext).map_err(|e| FlowError::Protocol(e.to_string()))?
-        }
-    };
-    Ok((keyring, stored.version))
+    crate::sealed::load(transport, session, "/account/keyring").await
 }
 
-/// Applies `change` to the keyring and stores it when it changed; reads again and reapplies
-/// when another device wrote in between.
+/// Applies `change` to the keyring and stores it when it changed (see [`crate::sealed::update`]).
 pub async fn update<T: Transport>(
     transport: &T,
     session: &UnlockedSession,
     change: impl Fn(&mut Keyring) -> bool,
 ) -> Result<bool, FlowError> {
-    let own = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
-    for _ in 0..3 {
-        let (mut keyring, version) = load(transport, session).await?;
-        if !change(&mut keyring) {
-            return Ok(false);
-        }
-        let json = serde_json::to_vec(&keyring).map_err(|e| FlowError::Protocol(e.to_string()))?;
-        let sealed = plico_pgp::encrypt_to(&json, std::slice::from_ref(&own)).map_err(crypto)?;
-        let write = SealedKeyring { sealed: Some(BASE64.encode(sealed)), version };
-        match call_json::<T, _, SealedKeyring>(transport, "PUT", "/account/keyring", Some(&write)).await {
-            Ok(_) => return Ok(true),
-            Err(FlowError::Api { status: 409, .. }) => continue,
-            Err(error) => return Err(error),
-        }
-    }
-    Err(FlowError::Protocol("The keyring kept changing on another device; try again.".into()))
+    crate::sealed::update(transport, session, "/account/keyring", "The keyring", change)
+        .await
+        .map(|(_, changed)| changed)
 }
 
 /// The key an Autocrypt header carries for `from`, when it is a usable key for that address.

@@ -15,5 +15,6 @@ pub mod keyring;
 pub mod mail;
 pub mod privacy;
 pub mod seal;
+pub mod sealed;
 
 pub use flows::{login, login_reopening, signup, signup_with_recovery, FlowError, Transport, UnlockedSession};

@@ -1,16 +1,10 @@
 //! The consent receipts an account keeps on the server, sealed to its own key (so the server
 //! learns neither the choices nor when they were made), and the check of the warrant canary.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
-use plico_api::privacy::{ConsentReceipt, SealedConsent};
+use plico_api::privacy::ConsentReceipt;
 use plico_api::worker::{CanaryStatus, CanaryView};
 
-use crate::flows::{call_json, FlowError, Transport, UnlockedSession};
-
-fn crypto(error: impl std::fmt::Display) -> FlowError {
-    FlowError::Crypto(error.to_string())
-}
+use crate::flows::{FlowError, Transport, UnlockedSession};
 
 /// The union of two lists of receipts, oldest first, without duplicates.
 pub fn merge_receipts(mut ours: Vec<ConsentReceipt>, theirs: &[ConsentReceipt]) -> Vec<ConsentReceipt> {
@@ -23,47 +17,26 @@ pub fn merge_receipts(mut ours: Vec<ConsentReceipt>, theirs: &[ConsentReceipt]) 
     ours
 }
 
-/// Reads the account's receipts and their version.
-pub async fn load<T: Transport>(
-    transport: &T,
-    session: &UnlockedSession,
-) -> Result<(Vec<ConsentReceipt>, i64), FlowError> {
-    let stored: SealedConsent = call_json::<T, (), _>(transport, "GET", "/account/consent", None).await?;
-    let receipts = match stored.sealed {
-        None => Vec::new(),
-        Some(sealed) => {
-            let bytes = BASE64.decode(sealed).map_err(crypto)?;
-            let opened = plico_pgp::decrypt_and_verify(&bytes, &session.secret_key, &[]).map_err(crypto)?;
-            serde_json::from_slice(&opened.plaintext).map_err(|e| FlowError::Protocol(e.to_string()))?
-        }
-    };
-    Ok((receipts, stored.version))
-}
-
-/// Adds this browser's receipts to the account's, stores the union when it grew (reading
-/// again when another device wrote in between), and returns it.
+/// Adds this browser's receipts to the account's (sealed on the server), stores the union
+/// when it grew, and returns it.
 pub async fn sync<T: Transport>(
     transport: &T,
     session: &UnlockedSession,
     local: &[ConsentReceipt],
 ) -> Result<Vec<ConsentReceipt>, FlowError> {
-    let own = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
-    for _ in 0..3 {
-        let (stored, version) = load(transport, session).await?;
-        let merged = merge_receipts(stored.clone(), local);
-        if merged.len() == stored.len() {
-            return Ok(merged);
-        }
-        let json = serde_json::to_vec(&merged).map_err(|e| FlowError::Protocol(e.to_string()))?;
-        let sealed = plico_pgp::encrypt_to(&json, std::slice::from_ref(&own)).map_err(crypto)?;
-        let write = SealedConsent { sealed: Some(BASE64.encode(sealed)), version };
-        match call_json::<T, _, SealedConsent>(transport, "PUT", "/account/consent", Some(&write)).await {
-            Ok(_) => return Ok(merged),
-            Err(FlowError::Api { status: 409, .. }) => continue,
-            Err(error) => return Err(error),
-        }
-    }
-    Err(FlowError::Protocol("The consent receipts kept changing on another device; try again.".into()))
+    let (all, _) = crate::sealed::update(
+        transport,
+        session,
+        "/account/consent",
+        "The consent receipts",
+        |stored: &mut Vec<ConsentReceipt>| {
+            let before = stored.len();
+            *stored = merge_receipts(std::mem::take(stored), local);
+            stored.len() != before
+        },
+    )
+    .await?;
+    Ok(all)
 }
 
 /// Checks a clear-signed canary: signed by `service_key`, and at most `max_age_days` old at

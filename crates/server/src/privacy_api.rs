@@ -278,19 +278,7 @@ pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Op
         state.store.set_recovery_address(account_id, None, None, 0).await?;
         return Ok(false);
     };
-    let address = address.to_ascii_lowercase();
-    plico_api::address::check_mail_address(&address).map_err(|why| {
-        ApiError::invalid("bad_recovery_address", format!("The recovery address is not usable: {why}."))
-    })?;
-    if address.rsplit_once('@').is_some_and(|(_, domain)| domain == state.config.domain) {
-        return Err(ApiError::invalid(
-            "bad_recovery_address",
-            format!(
-                "A recovery address must be outside {}: it is for when this account cannot be used.",
-                state.config.domain
-            ),
-        ));
-    }
+    let address = check_recovery_address(state, address)?;
     let code = format!("{:08}", rand::rngs::OsRng.gen_range(0..100_000_000u32));
     let now = state.clock.now();
     let hash = crate::store::lifecycle::code_hash(account_id, &code);

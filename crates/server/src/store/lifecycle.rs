@@ -348,73 +348,48 @@ impl Store {
         Ok(row.map(|row| row.get("consent_version")))
     }
 
-    /// Counts for "what Plico holds": one query per table, all for this account.
+    /// Counts for "what Plico holds", all for this account, in one statement.
     pub async fn holdings(&self, account_id: i64) -> Result<Holdings, sqlx::Error> {
-        let pool = self.pool();
-        let logins = sqlx::query("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM login_events WHERE account_id = ?")
-            .bind(account_id)
-            .fetch_one(pool)
-            .await?;
-        let messages = sqlx::query(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM messages
-             WHERE account_id = ? AND deleted_at IS NULL",
+        let row = sqlx::query(
+            "SELECT a.last_login_at, a.recovery_address IS NOT NULL AS recovery,
+                    length(a.sealed_keyring) AS keyring, length(a.sealed_consent) AS consent,
+                    (SELECT COUNT(*) FROM login_events WHERE account_id = a.id) AS logins,
+                    (SELECT MIN(at) FROM login_events WHERE account_id = a.id) AS oldest_login,
+                    (SELECT COUNT(*) FROM messages WHERE account_id = a.id AND deleted_at IS NULL) AS messages,
+                    (SELECT COALESCE(SUM(size), 0) FROM messages WHERE account_id = a.id AND deleted_at IS NULL) AS message_bytes,
+                    (SELECT COUNT(*) FROM messages WHERE account_id = a.id AND deleted_at IS NOT NULL) AS deleted,
+                    (SELECT COALESCE(SUM(size), 0) FROM messages WHERE account_id = a.id AND deleted_at IS NOT NULL) AS deleted_bytes,
+                    (SELECT MIN(deleted_at) FROM messages WHERE account_id = a.id) AS oldest_deleted,
+                    (SELECT COUNT(*) FROM sessions WHERE account_id = a.id) AS sessions,
+                    (SELECT MIN(expires_at) FROM sessions WHERE account_id = a.id) AS first_expiry,
+                    (SELECT COUNT(*) FROM folders WHERE account_id = a.id AND role IS NULL) AS folders,
+                    (SELECT COUNT(*) FROM send_log WHERE account_id = a.id) AS sends,
+                    (SELECT MIN(sent_at) FROM send_log WHERE account_id = a.id) AS oldest_send,
+                    (SELECT COUNT(*) FROM outbound WHERE account_id = a.id) AS queued
+             FROM accounts a WHERE a.id = ?",
         )
         .bind(account_id)
-        .fetch_one(pool)
+        .fetch_one(self.pool())
         .await?;
-        let deleted = sqlx::query(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, MIN(deleted_at) AS oldest FROM messages
-             WHERE account_id = ? AND deleted_at IS NOT NULL",
-        )
-        .bind(account_id)
-        .fetch_one(pool)
-        .await?;
-        let sessions = sqlx::query("SELECT COUNT(*) AS n, MIN(expires_at) AS first FROM sessions WHERE account_id = ?")
-            .bind(account_id)
-            .fetch_one(pool)
-            .await?;
-        let folders = sqlx::query("SELECT COUNT(*) AS n FROM folders WHERE account_id = ? AND role IS NULL")
-            .bind(account_id)
-            .fetch_one(pool)
-            .await?;
-        let sends = sqlx::query("SELECT COUNT(*) AS n, MIN(sent_at) AS oldest FROM send_log WHERE account_id = ?")
-            .bind(account_id)
-            .fetch_one(pool)
-            .await?;
-        let queued = sqlx::query("SELECT COUNT(*) AS n FROM outbound WHERE account_id = ?")
-            .bind(account_id)
-            .fetch_one(pool)
-            .await?;
-        let account = sqlx::query(
-            "SELECT address, created_at, last_login_at, status, status_since, recovery_address,
-                    length(sealed_keyring) AS keyring, length(sealed_consent) AS consent
-             FROM accounts WHERE id = ?",
-        )
-        .bind(account_id)
-        .fetch_one(pool)
-        .await?;
+        let count = |name: &str| row.get::<i64, _>(name) as u64;
         Ok(Holdings {
-            address: account.get("address"),
-            created_at: account.get("created_at"),
-            last_login_at: account.get("last_login_at"),
-            status: AccountStatus::parse(account.get::<&str, _>("status")).unwrap_or(AccountStatus::Active),
-            status_since: account.get("status_since"),
-            recovery_address: account.get::<Option<String>, _>("recovery_address").is_some(),
-            keyring_bytes: account.get::<Option<i64>, _>("keyring").map(|n| n as u64),
-            consent_bytes: account.get::<Option<i64>, _>("consent").map(|n| n as u64),
-            login_events: logins.get::<i64, _>("n") as u64,
-            oldest_login: logins.get("oldest"),
-            messages: messages.get::<i64, _>("n") as u64,
-            message_bytes: messages.get::<i64, _>("bytes") as u64,
-            deleted_messages: deleted.get::<i64, _>("n") as u64,
-            deleted_bytes: deleted.get::<i64, _>("bytes") as u64,
-            oldest_deleted: deleted.get("oldest"),
-            sessions: sessions.get::<i64, _>("n") as u64,
-            first_session_expiry: sessions.get("first"),
-            user_folders: folders.get::<i64, _>("n") as u64,
-            sends: sends.get::<i64, _>("n") as u64,
-            oldest_send: sends.get("oldest"),
-            queued: queued.get::<i64, _>("n") as u64,
+            last_login_at: row.get("last_login_at"),
+            recovery_address: row.get::<i64, _>("recovery") != 0,
+            keyring_bytes: row.get::<Option<i64>, _>("keyring").map(|n| n as u64),
+            consent_bytes: row.get::<Option<i64>, _>("consent").map(|n| n as u64),
+            login_events: count("logins"),
+            oldest_login: row.get("oldest_login"),
+            messages: count("messages"),
+            message_bytes: count("message_bytes"),
+            deleted_messages: count("deleted"),
+            deleted_bytes: count("deleted_bytes"),
+            oldest_deleted: row.get("oldest_deleted"),
+            sessions: count("sessions"),
+            first_session_expiry: row.get("first_expiry"),
+            user_folders: count("folders"),
+            sends: count("sends"),
+            oldest_send: row.get("oldest_send"),
+            queued: count("queued"),
         })
     }
 }
@@ -422,11 +397,7 @@ impl Store {
 /// The raw counts behind "what Plico holds".
 #[derive(Debug, Clone)]
 pub struct Holdings {
-    pub address: String,
-    pub created_at: i64,
     pub last_login_at: i64,
-    pub status: AccountStatus,
-    pub status_since: Option<i64>,
     pub recovery_address: bool,
     pub keyring_bytes: Option<u64>,
     pub consent_bytes: Option<u64>,
