@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::ApiJson;
 use crate::retention::LOGIN_HISTORY_DAYS;
 use crate::session::{self, ClientMeta, SignedIn};
-use crate::store::{AccountRow, InsertError, NewAccount, NewLoginEvent};
+use crate::store::{AccountRow, InsertError, NewAccount, NewLoginEvent, SealedDocument};
 use crate::{AppState, PendingLogin, PENDING_LOGIN_SECONDS};
 
 /// Armored certificates are a few KiB; this bounds what we parse.
@@ -283,16 +283,61 @@ pub async fn update_account_settings(
     Ok(Json(settings))
 }
 
+/// A sealed document, as base64, and its version.
+pub(crate) async fn read_sealed(
+    state: &AppState,
+    account_id: i64,
+    document: SealedDocument,
+) -> ApiResult<(Option<String>, i64)> {
+    let (sealed, version) = state.store.sealed_document(account_id, document).await?;
+    Ok((sealed.map(|bytes| BASE64.encode(bytes)), version))
+}
+
+/// What a sealed document may be, and what a refusal says.
+pub(crate) struct SealedRules {
+    pub max_bytes: usize,
+    pub too_large: &'static str,
+    pub conflict_code: &'static str,
+    pub conflict: &'static str,
+}
+
+/// Stores a sealed document written at `version`: it must be an OpenPGP encrypted message within
+/// the size limit. Returns it and its new version; 409 when another device wrote first.
+pub(crate) async fn write_sealed(
+    state: &AppState,
+    account_id: i64,
+    document: SealedDocument,
+    rules: &SealedRules,
+    sealed: Option<String>,
+    version: i64,
+) -> ApiResult<(String, i64)> {
+    let encoded = sealed.ok_or_else(|| ApiError::invalid("missing_field", "sealed is required."))?;
+    let bytes = decode_base64("sealed", &encoded)?;
+    if bytes.len() > rules.max_bytes {
+        return Err(ApiError::invalid("too_large", rules.too_large));
+    }
+    // The document is the user's alone to read, so it must be encrypted.
+    plico_pgp::check_encrypted_message(&bytes)
+        .map_err(|error| ApiError::invalid("not_encrypted", format!("sealed: {error}")))?;
+    match state.store.replace_sealed_document(account_id, document, &bytes, version).await? {
+        Some(version) => Ok((encoded, version)),
+        None => Err(ApiError::conflict(rules.conflict_code, rules.conflict)),
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/account/keyring", responses((status = 200, body = plico_api::SealedKeyring), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn keyring(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<plico_api::SealedKeyring>> {
-    use base64::Engine;
-    let (sealed, version) = state.store.keyring(signed_in.account_id).await?;
-    let sealed = sealed.map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes));
+    let (sealed, version) = read_sealed(&state, signed_in.account_id, SealedDocument::Keyring).await?;
     Ok(Json(plico_api::SealedKeyring { sealed, version }))
 }
 
 /// The largest sealed keyring: some thousands of keys.
-const MAX_KEYRING_BYTES: usize = 4 * 1024 * 1024;
+const KEYRING_RULES: SealedRules = SealedRules {
+    max_bytes: 4 * 1024 * 1024,
+    too_large: "The keyring is larger than 4 MiB.",
+    conflict_code: "keyring_changed",
+    conflict: "The keyring changed on another device since it was read; read it again and reapply the change.",
+};
 
 #[utoipa::path(put, path = "/api/v1/account/keyring", request_body = plico_api::SealedKeyring,
     responses((status = 200, body = plico_api::SealedKeyring), (status = 409, body = plico_api::ErrorBody),
@@ -302,23 +347,16 @@ pub async fn replace_keyring(
     signed_in: SignedIn,
     ApiJson(keyring): ApiJson<plico_api::SealedKeyring>,
 ) -> ApiResult<Json<plico_api::SealedKeyring>> {
-    use base64::Engine;
-    let encoded = keyring.sealed.ok_or_else(|| ApiError::invalid("missing_field", "sealed is required."))?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(&encoded)
-        .map_err(|_| ApiError::bad_request("malformed_field", "sealed is not valid base64."))?;
-    if bytes.len() > MAX_KEYRING_BYTES {
-        return Err(ApiError::invalid("too_large", "The keyring is larger than 4 MiB."));
-    }
-    plico_pgp::check_encrypted_message(&bytes)
-        .map_err(|error| ApiError::invalid("not_encrypted", format!("sealed: {error}")))?;
-    match state.store.replace_keyring(signed_in.account_id, &bytes, keyring.version).await? {
-        Some(version) => Ok(Json(plico_api::SealedKeyring { sealed: Some(encoded), version })),
-        None => Err(ApiError::conflict(
-            "keyring_changed",
-            "The keyring changed on another device since it was read; read it again and reapply the change.",
-        )),
-    }
+    let (sealed, version) = write_sealed(
+        &state,
+        signed_in.account_id,
+        SealedDocument::Keyring,
+        &KEYRING_RULES,
+        keyring.sealed,
+        keyring.version,
+    )
+    .await?;
+    Ok(Json(plico_api::SealedKeyring { sealed: Some(sealed), version }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/account/logins", responses((status = 204), (status = 401, body = plico_api::ErrorBody)))]

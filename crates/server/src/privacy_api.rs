@@ -9,20 +9,20 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
 use plico_api::privacy::{
     Canary, ClosedAccount, ConfirmRecoveryAddress, ConsentCategory, DataHeld, HeldItem, Integration, Policy,
     RecoveryAddress, RetentionRule, SealedConsent, SetRecoveryAddress, Transparency, TransparencyReport,
 };
 use rand::Rng;
 
+use crate::api::{read_sealed, write_sealed, SealedRules};
 use crate::clock::DAY;
 use crate::config::ServeConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiJson;
 use crate::session::{self, SignedIn};
 use crate::store::lifecycle::CodeCheck;
+use crate::store::SealedDocument;
 use crate::AppState;
 
 /// The built-in policy of this release, served when the operator names no policy file.
@@ -331,12 +331,17 @@ pub async fn confirm_recovery(
 
 #[utoipa::path(get, path = "/api/v1/account/consent", responses((status = 200, body = SealedConsent), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn consent(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<SealedConsent>> {
-    let (sealed, version) = state.store.consent(signed_in.account_id).await?;
-    Ok(Json(SealedConsent { sealed: sealed.map(|bytes| BASE64.encode(bytes)), version }))
+    let (sealed, version) = read_sealed(&state, signed_in.account_id, SealedDocument::Consent).await?;
+    Ok(Json(SealedConsent { sealed, version }))
 }
 
 /// Receipts are small; thousands fit.
-const MAX_CONSENT_BYTES: usize = 256 * 1024;
+const CONSENT_RULES: SealedRules = SealedRules {
+    max_bytes: 256 * 1024,
+    too_large: "The consent receipts are larger than 256 KiB.",
+    conflict_code: "consent_changed",
+    conflict: "The consent receipts changed on another device since they were read; read them again.",
+};
 
 #[utoipa::path(put, path = "/api/v1/account/consent", request_body = SealedConsent,
     responses((status = 200, body = SealedConsent), (status = 409, body = plico_api::ErrorBody),
@@ -346,22 +351,16 @@ pub async fn replace_consent(
     signed_in: SignedIn,
     ApiJson(consent): ApiJson<SealedConsent>,
 ) -> ApiResult<Json<SealedConsent>> {
-    let encoded = consent.sealed.ok_or_else(|| ApiError::invalid("missing_field", "sealed is required."))?;
-    let bytes =
-        BASE64.decode(&encoded).map_err(|_| ApiError::bad_request("malformed_field", "sealed is not valid base64."))?;
-    if bytes.len() > MAX_CONSENT_BYTES {
-        return Err(ApiError::invalid("too_large", "The consent receipts are larger than 256 KiB."));
-    }
-    // Receipts say what the user chose; they are the user's to read, so they must be encrypted.
-    plico_pgp::check_encrypted_message(&bytes)
-        .map_err(|error| ApiError::invalid("not_encrypted", format!("sealed: {error}")))?;
-    match state.store.replace_consent(signed_in.account_id, &bytes, consent.version).await? {
-        Some(version) => Ok(Json(SealedConsent { sealed: Some(encoded), version })),
-        None => Err(ApiError::conflict(
-            "consent_changed",
-            "The consent receipts changed on another device since they were read; read them again.",
-        )),
-    }
+    let (sealed, version) = write_sealed(
+        &state,
+        signed_in.account_id,
+        SealedDocument::Consent,
+        &CONSENT_RULES,
+        consent.sealed,
+        consent.version,
+    )
+    .await?;
+    Ok(Json(SealedConsent { sealed: Some(sealed), version }))
 }
 
 fn held(

@@ -320,34 +320,6 @@ impl Store {
         Ok(verdict)
     }
 
-    /// The sealed consent receipts and their version.
-    pub async fn consent(&self, account_id: i64) -> Result<(Option<Vec<u8>>, i64), sqlx::Error> {
-        let row = sqlx::query("SELECT sealed_consent, consent_version FROM accounts WHERE id = ?")
-            .bind(account_id)
-            .fetch_one(self.pool())
-            .await?;
-        Ok((row.get("sealed_consent"), row.get("consent_version")))
-    }
-
-    /// Replaces the receipts if still at `version`; the new version, or `None` when stale.
-    pub async fn replace_consent(
-        &self,
-        account_id: i64,
-        sealed: &[u8],
-        version: i64,
-    ) -> Result<Option<i64>, sqlx::Error> {
-        let row = sqlx::query(
-            "UPDATE accounts SET sealed_consent = ?, consent_version = consent_version + 1
-             WHERE id = ? AND consent_version = ? RETURNING consent_version",
-        )
-        .bind(sealed)
-        .bind(account_id)
-        .bind(version)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|row| row.get("consent_version")))
-    }
-
     /// Counts for "what Plico holds", all for this account, in one statement.
     pub async fn holdings(&self, account_id: i64) -> Result<Holdings, sqlx::Error> {
         let row = sqlx::query(

@@ -44,6 +44,26 @@ impl AccountRow {
     }
 }
 
+/// A document the client sealed to the account's own key, kept in the account's row with a
+/// version so that two devices never lose each other's writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedDocument {
+    /// Outside correspondents' keys.
+    Keyring,
+    /// The cookie-consent receipts.
+    Consent,
+}
+
+impl SealedDocument {
+    /// Its data and version columns.
+    fn columns(self) -> (&'static str, &'static str) {
+        match self {
+            SealedDocument::Keyring => ("sealed_keyring", "keyring_version"),
+            SealedDocument::Consent => ("sealed_consent", "consent_version"),
+        }
+    }
+}
+
 /// What sign-up writes.
 pub struct NewAccount<'a> {
     pub name: &'a str,
@@ -281,33 +301,40 @@ impl Store {
         Ok(row.get::<i64, _>("mail_analysis") != 0)
     }
 
-    /// The sealed keyring and its version.
-    pub async fn keyring(&self, account_id: i64) -> Result<(Option<Vec<u8>>, i64), sqlx::Error> {
-        let row = sqlx::query("SELECT sealed_keyring, keyring_version FROM accounts WHERE id = ?")
+    /// A sealed document and its version.
+    pub async fn sealed_document(
+        &self,
+        account_id: i64,
+        document: SealedDocument,
+    ) -> Result<(Option<Vec<u8>>, i64), sqlx::Error> {
+        let (data, version) = document.columns();
+        let row = sqlx::query(&format!("SELECT {data} AS data, {version} AS version FROM accounts WHERE id = ?"))
             .bind(account_id)
             .fetch_one(&self.pool)
             .await?;
-        Ok((row.get("sealed_keyring"), row.get("keyring_version")))
+        Ok((row.get("data"), row.get("version")))
     }
 
-    /// Replaces the keyring if it is still at `version`; returns the new version, or `None` when
-    /// another device wrote first.
-    pub async fn replace_keyring(
+    /// Replaces a sealed document if it is still at `version`; returns the new version, or
+    /// `None` when another device wrote first.
+    pub async fn replace_sealed_document(
         &self,
         account_id: i64,
+        document: SealedDocument,
         sealed: &[u8],
         version: i64,
     ) -> Result<Option<i64>, sqlx::Error> {
-        let row = sqlx::query(
-            "UPDATE accounts SET sealed_keyring = ?, keyring_version = keyring_version + 1
-             WHERE id = ? AND keyring_version = ? RETURNING keyring_version",
-        )
+        let (data, version_column) = document.columns();
+        let row = sqlx::query(&format!(
+            "UPDATE accounts SET {data} = ?, {version_column} = {version_column} + 1
+             WHERE id = ? AND {version_column} = ? RETURNING {version_column} AS version"
+        ))
         .bind(sealed)
         .bind(account_id)
         .bind(version)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|row| row.get("keyring_version")))
+        Ok(row.map(|row| row.get("version")))
     }
 
     pub async fn set_mail_analysis(&self, account_id: i64, on: bool) -> Result<(), sqlx::Error> {
