@@ -103,6 +103,10 @@ pub struct NewMessage {
     pub sealed_summary: String,
     #[serde(default)]
     pub flags: u32,
+    /// When the message was received, Unix seconds: an imported message keeps its own date.
+    /// The server's clock when absent, in the future or not positive.
+    #[serde(default)]
+    pub received_at: Option<i64>,
 }
 
 /// A message's metadata as the server holds it.

@@ -66,6 +66,52 @@ pub enum WorkerCommand {
     SyncConsent { receipts: Vec<crate::privacy::ConsentReceipt> },
     /// Checks the warrant canary's signature by the service key and its age at `now`.
     VerifyCanary { statement: String, service_key: String, max_age_days: u32, now: i64 },
+    /// Exports everything into one ZIP archive, streamed into a browser Blob: the mail
+    /// decrypted (mbox and .eml per folder), the keys (the secret key encrypted under
+    /// `passphrase`), the consent receipts and the login history. Reports
+    /// [`WorkerStage::Exporting`]; ends with [`WorkerOutcome::Exported`]. `receipts`: this
+    /// browser's, merged with the account's as [`WorkerCommand::SyncConsent`] does.
+    Export { passphrase: String, receipts: Vec<crate::privacy::ConsentReceipt> },
+    /// Starts importing into `folder_id`: the file's pieces follow as [`WorkerCommand::ImportChunk`].
+    /// `eml`: the file is one message; otherwise an mbox.
+    ImportBegin { folder_id: String, file_name: String, eml: bool },
+    /// The next piece of the file being imported (`last` for its end). The messages it completes
+    /// are encrypted and uploaded before the answer ([`WorkerOutcome::Imported`]), so the UI pauses
+    /// by not sending the next piece.
+    ImportChunk {
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+        last: bool,
+    },
+}
+
+/// A finished export: a Blob URL the page can download (valid while the worker lives).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportView {
+    pub url: String,
+    pub file_name: String,
+    pub bytes: u64,
+    pub messages: u32,
+    /// Each message that could not be exported, and why (also in the archive's README.txt).
+    pub failures: Vec<String>,
+    /// How much the worker's wasm memory grew while exporting, in bytes: the archive itself
+    /// stays in the browser's Blob storage, not in the worker.
+    pub memory_grown: u64,
+}
+
+/// One message an import could not take, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportFailure {
+    /// The file, and where in it: "inbox.mbox, message 3 (line 120)".
+    pub item: String,
+    pub reason: String,
+}
+
+/// What a piece of an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportView {
+    pub imported: u32,
+    pub failures: Vec<ImportFailure>,
 }
 
 /// What the check of the warrant canary found.
@@ -288,6 +334,11 @@ pub enum WorkerStage {
     UploadingMessage(u8),
     Sending,
     Indexing(IndexProgress),
+    /// Messages written into the export so far, of `total`.
+    Exporting {
+        done: u32,
+        total: u32,
+    },
 }
 
 impl WorkerStage {
@@ -303,6 +354,7 @@ impl WorkerStage {
             WorkerStage::UploadingMessage(_) => "Uploading the encrypted message…",
             WorkerStage::Sending => "Sending…",
             WorkerStage::Indexing(_) => "Indexing your mail on this device…",
+            WorkerStage::Exporting { .. } => "Decrypting and writing your mail into the archive…",
         }
     }
 
@@ -321,6 +373,7 @@ impl WorkerStage {
             WorkerStage::Indexing(progress) => {
                 (u64::from(progress.done) * 100 / u64::from(progress.total.max(1))) as u8
             }
+            WorkerStage::Exporting { done, total } => (u64::from(done) * 100 / u64::from(total.max(1))) as u8,
         }
     }
 }
@@ -374,6 +427,8 @@ pub enum WorkerOutcome {
     /// Every consent receipt of the account, oldest first.
     Consent(Vec<crate::privacy::ConsentReceipt>),
     Canary(CanaryView),
+    Exported(ExportView),
+    Imported(ImportView),
 }
 
 /// What the worker posts back.

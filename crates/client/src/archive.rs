@@ -237,49 +237,172 @@ pub fn mbox_record(envelope_sender: &str, date: &str, message: &[u8]) -> Vec<u8>
     out
 }
 
-/// Splits an mbox into its messages (mboxrd quoting undone, CRLF line ends). A record without a
-/// header section, or a file with text before the first `From ` line, gives an error naming
-/// where it is rather than a message.
-pub fn split_mbox(bytes: &[u8]) -> Vec<Result<Vec<u8>, String>> {
-    let mut records: Vec<(usize, Vec<&[u8]>)> = Vec::new();
-    let mut preamble = false;
-    for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
+/// One message read from an mbox: its bytes, or why it cannot be imported. `number` counts the
+/// file's messages from 1 (0: text before the first message), and `line` is where it starts
+/// (1-based), for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MboxRecord {
+    pub number: usize,
+    pub line: usize,
+    pub message: Result<Vec<u8>, String>,
+}
+
+/// The message being read.
+struct Current {
+    number: usize,
+    line: usize,
+    bytes: Vec<u8>,
+    /// Blank lines held back: a message's trailing blank lines belong to the separator.
+    blanks: usize,
+    too_large: bool,
+}
+
+/// Reads an mbox in pieces of any size (mboxrd quoting undone, CRLF line ends): push each piece
+/// as it is read and take the messages it completed, then [`MboxReader::finish`]. It holds one
+/// message and one unfinished line at a time. A message longer than `max_message` bytes is
+/// reported and skipped, as is text before the first `From ` line (the file is not an mbox).
+pub struct MboxReader {
+    max_message: usize,
+    /// The unfinished last line of what was pushed.
+    partial: Vec<u8>,
+    lines: usize,
+    messages: usize,
+    preamble_reported: bool,
+    current: Option<Current>,
+}
+
+impl MboxReader {
+    pub fn new(max_message: usize) -> Self {
+        Self { max_message, partial: Vec::new(), lines: 0, messages: 0, preamble_reported: false, current: None }
+    }
+
+    /// Reads `chunk`; returns the messages that ended inside it.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<MboxRecord> {
+        let mut out = Vec::new();
+        let mut rest = chunk;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            if self.partial.is_empty() {
+                self.line(&rest[..end], &mut out);
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&rest[..end]);
+                self.line(&line, &mut out);
+            }
+            rest = &rest[end + 1..];
+        }
+        // A line longer than a message may be is not kept whole either.
+        if self.partial.len() <= self.max_message {
+            self.partial.extend_from_slice(rest);
+        }
+        out
+    }
+
+    /// The last message, once everything was pushed.
+    pub fn finish(mut self) -> Vec<MboxRecord> {
+        let mut out = Vec::new();
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.line(&line, &mut out);
+        }
+        self.end_message(&mut out);
+        out
+    }
+
+    fn line(&mut self, line: &[u8], out: &mut Vec<MboxRecord>) {
+        self.lines += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.starts_with(b"From ") {
-            records.push((number + 1, Vec::new()));
-        } else if let Some((_, lines)) = records.last_mut() {
-            lines.push(line);
-        } else if !line.is_empty() {
-            preamble = true;
+            self.end_message(out);
+            self.messages += 1;
+            self.current = Some(Current {
+                number: self.messages,
+                line: self.lines,
+                bytes: Vec::new(),
+                blanks: 0,
+                too_large: false,
+            });
+            return;
         }
-    }
-    let mut out = Vec::new();
-    if preamble {
-        out.push(Err("The file does not start with a \"From \" line: it is not an mbox file.".into()));
-    }
-    for (line, mut lines) in records {
-        while lines.last().is_some_and(|line| line.is_empty()) {
-            lines.pop();
+        let max = self.max_message;
+        let Some(Current { bytes: message, blanks, too_large, .. }) = &mut self.current else {
+            if !line.is_empty() && !self.preamble_reported {
+                self.preamble_reported = true;
+                out.push(MboxRecord {
+                    number: 0,
+                    line: self.lines,
+                    message: Err("The file does not start with a \"From \" line: it is not an mbox file.".into()),
+                });
+            }
+            return;
+        };
+        if *too_large {
+            return;
         }
-        let mut message = Vec::new();
-        for text in &lines {
-            let quotes = text.iter().take_while(|&&b| b == b'>').count();
-            let unquoted = if quotes > 0 && text[quotes..].starts_with(b"From ") { &text[1..] } else { text };
-            message.extend_from_slice(unquoted);
+        if line.is_empty() {
+            *blanks += 1;
+            return;
+        }
+        for _ in 0..std::mem::take(blanks) {
             message.extend_from_slice(b"\r\n");
         }
-        let first = lines.first().copied().unwrap_or_default();
-        let has_header = first
-            .iter()
-            .position(|&b| b == b':')
-            .is_some_and(|colon| colon > 0 && first[..colon].iter().all(|&b| (33..=126).contains(&b)));
-        out.push(if has_header {
+        let quotes = line.iter().take_while(|&&b| b == b'>').count();
+        let unquoted = if quotes > 0 && line[quotes..].starts_with(b"From ") { &line[1..] } else { line };
+        message.extend_from_slice(unquoted);
+        message.extend_from_slice(b"\r\n");
+        if message.len() > max {
+            *too_large = true;
+            *message = Vec::new();
+        }
+    }
+
+    fn end_message(&mut self, out: &mut Vec<MboxRecord>) {
+        let Some(Current { number, line, bytes: message, too_large, .. }) = self.current.take() else { return };
+        let has_header = plico_mime::starts_with_header_field(&message);
+        let message = if too_large {
+            Err(format!("The message starting at line {line} is larger than {} MB.", self.max_message / 1_000_000))
+        } else if has_header {
             Ok(message)
         } else {
             Err(format!("The message starting at line {line} has no header section."))
-        });
+        };
+        out.push(MboxRecord { number, line, message });
     }
-    out
+}
+
+/// Splits a whole mbox into its messages ([`MboxReader`] in one piece).
+pub fn split_mbox(bytes: &[u8]) -> Vec<Result<Vec<u8>, String>> {
+    let mut reader = MboxReader::new(usize::MAX / 2);
+    let mut records = reader.push(bytes);
+    records.extend(reader.finish());
+    records.into_iter().map(|record| record.message).collect()
+}
+
+pub use crc32fast::hash as crc32;
+
+/// `time` (Unix seconds, UTC) as the date of an mbox `From ` line: `Thu Dec  3 12:00:00 2026`.
+pub fn asctime(time: i64) -> String {
+    let days = time.div_euclid(86_400);
+    let seconds = time.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!(
+        "{} {} {day:>2} {:02}:{:02}:{:02} {year}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        seconds / 3_600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }
 
 #[cfg(test)]
@@ -317,5 +440,53 @@ mod tests {
         for bytes in [&b"\xff\xfe\x00From "[..], b"From ", b"From \n\n\n", b">From x\n"] {
             let _ = split_mbox(bytes);
         }
+    }
+
+    #[test]
+    fn the_reader_gives_the_same_messages_whatever_the_pieces() {
+        let mut mbox = Vec::new();
+        for n in 0..20 {
+            let body = format!("Subject: {n}\r\n\r\nFrom the start\r\nline {n}\r\n\r\n\r\nafter blanks\r\n");
+            mbox.extend(mbox_record("a@example.org", "Thu Dec  3 12:00:00 2026", body.as_bytes()));
+        }
+        let whole = split_mbox(&mbox);
+        assert_eq!(whole.len(), 20);
+        assert!(whole.iter().all(Result::is_ok));
+        assert!(String::from_utf8_lossy(whole[3].as_ref().unwrap()).contains("line 3\r\n\r\n\r\nafter blanks"));
+        for piece in [1, 2, 7, 64, 1000] {
+            let mut reader = MboxReader::new(1 << 20);
+            let mut records = Vec::new();
+            for chunk in mbox.chunks(piece) {
+                records.extend(reader.push(chunk));
+            }
+            records.extend(reader.finish());
+            let messages: Vec<_> = records.into_iter().map(|record| record.message).collect();
+            assert_eq!(messages, whole, "pieces of {piece} bytes");
+        }
+    }
+
+    #[test]
+    fn a_message_over_the_limit_is_reported_and_the_next_one_still_read() {
+        let mut mbox = mbox_record(
+            "a@b",
+            "Thu Dec  3 12:00:00 2026",
+            &[b"Subject: big\r\n\r\n".as_slice(), &[b'x'; 5000]].concat(),
+        );
+        mbox.extend(mbox_record("a@b", "Thu Dec  3 12:00:00 2026", b"Subject: small\r\n\r\nok\r\n"));
+        let mut reader = MboxReader::new(1000);
+        let mut records = reader.push(&mbox);
+        records.extend(reader.finish());
+        assert_eq!(records.len(), 2);
+        assert_eq!((records[0].number, records[0].line), (1, 1));
+        assert_eq!((records[1].number, records[1].line), (2, 6));
+        assert!(records[0].message.as_ref().is_err_and(|why| why.contains("larger than")), "{records:?}");
+        assert_eq!(records[1].message.as_deref(), Ok(&b"Subject: small\r\n\r\nok\r\n"[..]));
+    }
+
+    #[test]
+    fn asctime_dates() {
+        assert_eq!(asctime(0), "Thu Jan  1 00:00:00 1970");
+        assert_eq!(asctime(1_796_299_200), "Thu Dec  3 12:00:00 2026");
+        assert_eq!(asctime(951_782_400), "Tue Feb 29 00:00:00 2000");
     }
 }

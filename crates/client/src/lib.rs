@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod export;
 pub mod flows;
 pub mod keyring;
 pub mod mail;

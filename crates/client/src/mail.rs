@@ -378,10 +378,81 @@ pub async fn save_draft<T: Transport, R: Renderer>(
                 size: stored.size,
                 sealed_summary,
                 flags: plico_api::mail::flags::SEEN,
+                received_at: None,
             };
             call_json(transport, "POST", "/messages", Some(&message)).await
         }
     }
+}
+
+/// The largest message import takes, in bytes: the SMTP listener's own limit, so that what
+/// could arrive by mail can arrive by import (and its encrypted form fits the blob limit).
+pub const MAX_IMPORT_MESSAGE_BYTES: usize = 40 * 1024 * 1024;
+
+/// Imports one RFC 5322 message (from an mbox or an .eml file) into `folder_id`, as mail from
+/// the Internet is stored: the message byte for byte inside the encryption, encrypted to the
+/// user's own key and not signed (the user did not write it), PGP/MIME with the delivery
+/// headers outside, a sealed summary, and its own Date as its date. Read, not flagged as
+/// coming from the Internet: the server checked nothing about it.
+pub async fn import_message<T: Transport, R: Renderer>(
+    transport: &T,
+    renderer: &R,
+    session: &UnlockedSession,
+    folder_id: &str,
+    raw: &[u8],
+    now: i64,
+) -> Result<MessageMeta, FlowError> {
+    let invalid = FlowError::Invalid;
+    if raw.len() > MAX_IMPORT_MESSAGE_BYTES {
+        return Err(invalid(format!("It is larger than {} MB.", MAX_IMPORT_MESSAGE_BYTES / 1_000_000)));
+    }
+    if !plico_mime::starts_with_header_field(raw) {
+        return Err(invalid("It does not start with a header field: it is not an email message.".into()));
+    }
+    let parsed = render_parsed(renderer, raw.to_vec(), false)
+        .await
+        .map_err(|error| invalid(format!("It could not be read as an email message: {error}")))?;
+    let date = parsed.date.filter(|&date| date > 0 && date <= now).unwrap_or(now);
+    let mut summary = parsed.summary();
+    summary.date = Some(date);
+    let outer = OuterHeaders {
+        from: parsed.from.clone().or_else(|| Some(Mailbox::new(None, "unknown-sender@invalid"))),
+        to: parsed.to.clone(),
+        cc: parsed.cc.clone(),
+        message_id: parsed.message_id.clone().unwrap_or_default(),
+        date,
+        autocrypt: None,
+    };
+    drop(parsed);
+    let own_cert = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
+    let armored = plico_pgp::encrypt_to(raw, std::slice::from_ref(&own_cert)).map_err(crypto)?;
+    let armored = String::from_utf8(armored).map_err(crypto)?;
+    let message = render_bytes(renderer, RenderCommand::Wrap { outer: Box::new(outer), armored }).await?;
+    let summary_json = serde_json::to_vec(&summary).map_err(crypto)?;
+    let sealed_summary = encrypt_and_sign(&summary_json, &[own_cert], &session.secret_key).await.map_err(crypto)?;
+    let upload = TransportBody { content_type: "application/octet-stream", bytes: message };
+    let response = transport.upload("/blobs", upload, &|_, _| {}).await.map_err(FlowError::Network)?;
+    let stored: StoredBlob =
+        serde_json::from_slice(&answer(response)?).map_err(|e| FlowError::Protocol(e.to_string()))?;
+    let filed = plico_api::mail::NewMessage {
+        folder_id: folder_id.to_owned(),
+        blob_hash: stored.hash,
+        size: stored.size,
+        sealed_summary: BASE64.encode(sealed_summary),
+        flags: plico_api::mail::flags::SEEN,
+        received_at: Some(date),
+    };
+    call_json(transport, "POST", "/messages", Some(&filed)).await
+}
+
+/// A message as it was received or written, decrypted: the RFC 5322 bytes an export keeps.
+pub async fn message_bytes<T: Transport, R: Renderer>(
+    transport: &T,
+    renderer: &R,
+    session: &UnlockedSession,
+    meta: &MessageMeta,
+) -> Result<Vec<u8>, FlowError> {
+    Ok(download_and_decrypt(transport, renderer, session, meta).await?.plaintext)
 }
 
 /// Opens a message's sealed summary.

@@ -174,6 +174,16 @@ pub struct Summary {
     pub references: Vec<String>,
 }
 
+/// Whether `raw` starts with a header field (`name:`, the name printable ASCII without
+/// spaces): the least an RFC 5322 message must do, and what text that is not mail fails.
+pub fn starts_with_header_field(raw: &[u8]) -> bool {
+    let line = raw.split(|&byte| byte == b'\n').next().unwrap_or_default();
+    match line.iter().position(|&byte| byte == b':') {
+        Some(0) | None => false,
+        Some(colon) => line[..colon].iter().all(|&byte| (33..=126).contains(&byte)),
+    }
+}
+
 /// The longest snippet, in characters.
 pub const SNIPPET_CHARS: usize = 140;
 

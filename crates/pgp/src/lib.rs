@@ -118,6 +118,37 @@ pub fn armor_public_cert(cert: &Cert) -> Result<String, PgpError> {
     String::from_utf8(bytes).map_err(other)
 }
 
+/// The shortest passphrase [`armor_protected_secret_key`] takes, in characters.
+pub const MIN_EXPORT_PASSPHRASE_CHARS: usize = 10;
+
+/// `cert` with every secret key encrypted under `passphrase` (OpenPGP's iterated and salted
+/// S2K), armored as a private key block: the form an export carries, which GnuPG and other
+/// OpenPGP software import by asking for the passphrase. The secret stays unencrypted nowhere
+/// in the output.
+pub fn armor_protected_secret_key(cert: &Cert, passphrase: &str) -> Result<String, PgpError> {
+    if passphrase.chars().count() < MIN_EXPORT_PASSPHRASE_CHARS {
+        return Err(PgpError::Other(format!(
+            "the passphrase for the exported secret key needs at least {MIN_EXPORT_PASSPHRASE_CHARS} characters"
+        )));
+    }
+    let password: openpgp::crypto::Password = passphrase.into();
+    let mut packets: Vec<openpgp::Packet> = Vec::new();
+    for key in cert.keys().secret() {
+        let protected = key.key().clone().encrypt_secret(&password).map_err(other)?;
+        packets.push(if key.primary() {
+            protected.role_into_primary().into()
+        } else {
+            protected.role_into_subordinate().into()
+        });
+    }
+    if packets.is_empty() {
+        return Err(PgpError::NoSigningKey);
+    }
+    let (protected, _) = cert.clone().insert_packets(packets).map_err(other)?;
+    let bytes = protected.as_tsk().to_vec().map_err(other)?;
+    String::from_utf8(armor::armor(armor::Kind::SecretKey, &bytes, true)).map_err(other)
+}
+
 /// Serialises only the public parts of `cert`, binary (as Web Key Directory serves it).
 pub fn public_cert_bytes(cert: &Cert) -> Result<Vec<u8>, PgpError> {
     cert.to_vec().map_err(other)

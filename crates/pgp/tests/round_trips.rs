@@ -418,3 +418,57 @@ fn seipdv1_opens_apart_from_sequoia_for_plico_and_gnupg_messages_and_refuses_tam
     assert_eq!(apart.plaintext, data("gpg-message.txt"));
     assert_eq!(apart.signature, SignatureStatus::Valid { signer: fingerprint_hex(&peer_public) });
 }
+
+/// The secret key of an export: every secret key is encrypted under the passphrase, and GnuPG
+/// imports it and decrypts with it given that passphrase, and with no other.
+#[test]
+fn the_exported_secret_key_needs_its_passphrase_in_gnupg() {
+    let alice = generate_cert("alice@plico.test").expect("alice");
+    let secret = parse_cert(&alice.secret_key).expect("secret");
+    assert!(armor_protected_secret_key(&secret, "short").is_err(), "a short passphrase is refused");
+    let passphrase = "correct horse battery";
+    let armored = armor_protected_secret_key(&secret, passphrase).expect("protects");
+    assert!(armored.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----\n"), "{armored}");
+    let back = parse_cert(armored.as_bytes()).expect("reads back");
+    assert_eq!(back.fingerprint(), secret.fingerprint());
+    let keys: Vec<_> = back.keys().secret().collect();
+    assert_eq!(keys.len(), 2, "primary and encryption subkey, both secret");
+    for key in &keys {
+        assert!(!key.key().has_unencrypted_secret(), "every secret is encrypted");
+        assert!(key.key().clone().decrypt_secret(&"wrong passphrase".into()).is_err());
+        assert!(key.key().clone().decrypt_secret(&passphrase.into()).is_ok());
+    }
+    if !gpg_available() {
+        eprintln!("gpg is not installed; skipping the GnuPG half");
+        return;
+    }
+    let home = tempfile_dir();
+    // The agent must not remember a passphrase between calls, or the wrong one would pass.
+    std::fs::write(home.join("gpg-agent.conf"), "default-cache-ttl 0\nmax-cache-ttl 0\n").expect("agent conf");
+    let gpg = |passphrase: &str, args: &[&str], stdin: &[u8]| {
+        let mut child = Command::new("gpg")
+            .env("GNUPGHOME", &home)
+            .args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback", "--passphrase", passphrase])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("gpg runs");
+        use std::io::Write;
+        child.stdin.take().expect("stdin").write_all(stdin).expect("writes");
+        child.wait_with_output().expect("gpg finishes")
+    };
+    let imported = gpg(passphrase, &["--import"], armored.as_bytes());
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    let public = parse_cert(alice.public_cert_armored.as_bytes()).expect("public");
+    let peer = parse_cert(&data("gpg-peer.pub.asc")).expect("peer");
+    // GnuPG 2.2 reads no SEIPDv2: the v1-only peer makes sequoia write SEIPDv1.
+    let message = encrypt_to(b"only with the passphrase", &[public, peer]).expect("encrypts");
+    let wrong = gpg("not the passphrase", &["--decrypt"], &message);
+    assert!(!wrong.status.success(), "a wrong passphrase must not decrypt");
+    let right = gpg(passphrase, &["--decrypt"], &message);
+    assert!(right.status.success(), "{}", String::from_utf8_lossy(&right.stderr));
+    assert_eq!(right.stdout, b"only with the passphrase");
+    let _ = std::fs::remove_dir_all(&home);
+}

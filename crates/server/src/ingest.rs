@@ -17,7 +17,7 @@
 use std::net::IpAddr;
 
 use plico_api::mail::FolderRole;
-use plico_mime::{Mailbox, OuterHeaders, ParsedMessage, Summary};
+use plico_mime::{starts_with_header_field, Mailbox, OuterHeaders, ParsedMessage, Summary};
 use plico_smtp::{Envelope, Reply};
 
 use crate::group_commit::{CommitError, Copy};
@@ -75,15 +75,6 @@ pub async fn check_recipient(state: &AppState, address: &str) -> plico_smtp::Rec
             tracing::warn!(%error, "smtp: recipient lookup failed");
             Verdict::TryLater
         }
-    }
-}
-
-/// Does the message start with a header field (`name: value`, RFC 5322 section 2.2)?
-fn starts_with_header_field(raw: &[u8]) -> bool {
-    let line = raw.split(|&byte| byte == b'\n').next().unwrap_or_default();
-    match line.iter().position(|&byte| byte == b':') {
-        Some(0) | None => false,
-        Some(colon) => line[..colon].iter().all(|&byte| (33..=126).contains(&byte)),
     }
 }
 

@@ -152,9 +152,15 @@ pub async fn file_message(
         size: request.size,
         sealed_summary: &summary,
         flags: request.flags,
-        received_at: state.clock.now(),
+        received_at: filed_at(request.received_at, state.clock.now()),
     };
     Ok(Json(state.store.file_message(signed_in.account_id, &message).await?))
+}
+
+/// The date a filed message keeps: the client's (an imported message's own), unless it is not
+/// positive or later than now.
+fn filed_at(requested: Option<i64>, now: i64) -> i64 {
+    requested.filter(|&at| at > 0 && at <= now).unwrap_or(now)
 }
 
 #[utoipa::path(put, path = "/api/v1/drafts/{id}", params(("id" = String, Path)), request_body = DraftVersion,

@@ -15,6 +15,8 @@ mod render;
 #[cfg(target_arch = "wasm32")]
 mod search;
 #[cfg(target_arch = "wasm32")]
+mod transfer;
+#[cfg(target_arch = "wasm32")]
 mod transport;
 
 #[cfg(target_arch = "wasm32")]
@@ -35,6 +37,7 @@ mod worker {
     use crate::mailbox;
     use crate::render::{self, RenderWorker};
     use crate::search;
+    use crate::transfer;
     use crate::transport::FetchTransport;
 
     thread_local! {
@@ -253,6 +256,14 @@ mod worker {
                 .await?;
                 Ok(WorkerOutcome::KeyRemoved)
             }
+            WorkerCommand::Export { passphrase, receipts } => {
+                transfer::export(session, &passphrase, &receipts, now(), |done, total| {
+                    post(&WorkerEvent::Progress { id, stage: WorkerStage::Exporting { done, total } })
+                })
+                .await
+            }
+            WorkerCommand::ImportBegin { folder_id, file_name, eml } => Ok(transfer::begin(folder_id, file_name, eml)),
+            WorkerCommand::ImportChunk { bytes, last } => transfer::chunk(session, bytes, last, now()).await,
             WorkerCommand::CreateFolder { name } => {
                 mail::create_folder(&FetchTransport, session, &name).await?;
                 Ok(WorkerOutcome::FolderSaved)
