@@ -79,11 +79,10 @@ impl BlobWriter {
     }
 
     fn fold(&mut self) -> Result<(), FlowError> {
-        let all = Array::new();
-        if let Some(blob) = self.blob.take() {
-            all.push(&blob);
-        }
-        all.push_many(&self.parts);
+        let all = match self.blob.take() {
+            Some(blob) => Array::of1(&blob).concat(&self.parts),
+            None => self.parts.clone(),
+        };
         self.blob = Some(blob_of(&all)?);
         self.parts = Array::new();
         self.pending = 0;
@@ -93,18 +92,6 @@ impl BlobWriter {
     fn finish(mut self) -> Result<Blob, FlowError> {
         self.fold()?;
         self.blob.ok_or_else(|| FlowError::Protocol("the archive is empty".into()))
-    }
-}
-
-trait PushMany {
-    fn push_many(&self, other: &Array);
-}
-
-impl PushMany for Array {
-    fn push_many(&self, other: &Array) {
-        for part in other.iter() {
-            self.push(&part);
-        }
     }
 }
 
