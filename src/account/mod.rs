@@ -3,6 +3,7 @@
 mod keyring;
 mod lifecycle;
 pub mod model;
+mod transfer;
 mod views;
 
 pub use views::AccountPage;

@@ -95,6 +95,8 @@ pub fn AccountPage() -> impl IntoView {
                 <KeyringPanel/>
                 <super::lifecycle::RecoveryPanel/>
                 <super::lifecycle::PrivacyPanel/>
+                <super::transfer::ExportPanel/>
+                <super::transfer::ImportPanel/>
                 <div class="panel">
                     <h2>"This device"</h2>
                     <p class="muted">"So that your mailbox opens at once, this browser keeps a copy of your message list, encrypted under your key: only you, signed in, can read it. On a shared or borrowed computer, sign out and forget this device to delete it."</p>
