@@ -173,8 +173,24 @@ async fn seal_and_upload<T: Transport, R: Renderer>(
     let ciphertext = encrypt_and_sign(&inner, certs, &session.secret_key).await.map_err(crypto)?;
     drop(inner);
     let armored = String::from_utf8(ciphertext).map_err(crypto)?;
+    wrap_and_upload(transport, renderer, session, outer, armored, &summary, certs, progress).await
+}
+
+/// Wraps an armored message as PGP/MIME under `outer`, seals `summary` to `certs` (signed by the
+/// user), and uploads the message; returns the blob and the sealed summary (base64).
+#[allow(clippy::too_many_arguments)]
+async fn wrap_and_upload<T: Transport, R: Renderer>(
+    transport: &T,
+    renderer: &R,
+    session: &UnlockedSession,
+    outer: OuterHeaders,
+    armored: String,
+    summary: &Summary,
+    certs: &[Certificate],
+    progress: &dyn Fn(WorkerStage),
+) -> Result<(StoredBlob, String), FlowError> {
     let message = render_bytes(renderer, RenderCommand::Wrap { outer: Box::new(outer), armored }).await?;
-    let summary_json = serde_json::to_vec(&summary).map_err(crypto)?;
+    let summary_json = serde_json::to_vec(summary).map_err(crypto)?;
     let sealed_summary = encrypt_and_sign(&summary_json, certs, &session.secret_key).await.map_err(crypto)?;
     let upload = TransportBody { content_type: "application/octet-stream", bytes: message };
     let on_upload = |sent: u64, total: u64| {
@@ -427,18 +443,13 @@ pub async fn import_message<T: Transport, R: Renderer>(
     let own_cert = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
     let armored = plico_pgp::encrypt_to(raw, std::slice::from_ref(&own_cert)).map_err(crypto)?;
     let armored = String::from_utf8(armored).map_err(crypto)?;
-    let message = render_bytes(renderer, RenderCommand::Wrap { outer: Box::new(outer), armored }).await?;
-    let summary_json = serde_json::to_vec(&summary).map_err(crypto)?;
-    let sealed_summary = encrypt_and_sign(&summary_json, &[own_cert], &session.secret_key).await.map_err(crypto)?;
-    let upload = TransportBody { content_type: "application/octet-stream", bytes: message };
-    let response = transport.upload("/blobs", upload, &|_, _| {}).await.map_err(FlowError::Network)?;
-    let stored: StoredBlob =
-        serde_json::from_slice(&answer(response)?).map_err(|e| FlowError::Protocol(e.to_string()))?;
+    let (stored, sealed_summary) =
+        wrap_and_upload(transport, renderer, session, outer, armored, &summary, &[own_cert], &|_| {}).await?;
     let filed = plico_api::mail::NewMessage {
         folder_id: folder_id.to_owned(),
         blob_hash: stored.hash,
         size: stored.size,
-        sealed_summary: BASE64.encode(sealed_summary),
+        sealed_summary,
         flags: plico_api::mail::flags::SEEN,
         received_at: Some(date),
     };

@@ -99,7 +99,7 @@ async fn exported_mail_imports_into_a_fresh_account_byte_for_byte() {
         .args([
             "-c",
             "import mailbox, sys\nfor m in mailbox.mbox(sys.argv[1]): print(m['Subject'])",
-            path.to_str().unwrap(),
+            path.to_str().expect("a UTF-8 path"),
         ])
         .output()
         .expect("python3 runs");

@@ -157,7 +157,7 @@ pub async fn export(
     out.bytes(&zip.entry("keys/secret-key.asc", secret_key.as_bytes()))?;
     drop(secret_key);
     let receipts = plico_client::privacy::sync(&FetchTransport, session, receipts).await?;
-    let receipts = serde_json::to_vec_pretty(&receipts).map_err(|e| FlowError::Protocol(e.to_string()))?;
+    let receipts = serde_json::to_vec(&receipts).map_err(|e| FlowError::Protocol(e.to_string()))?;
     out.bytes(&zip.entry("privacy/consent-receipts.json", &receipts))?;
     out.bytes(&zip.entry("account/login-history.json", &export::login_history(&FetchTransport).await?))?;
     let readme = export::readme(&session.account.address, now, &folders, &failures);
