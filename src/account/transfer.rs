@@ -194,6 +194,10 @@ pub fn ImportPanel() -> impl IntoView {
     let progress = RwSignal::new(Progress::default());
     let (error, set_error) = signal(None::<String>);
     let input = NodeRef::<leptos::html::Input>::new();
+    // Opened straight from a link or a reload, the mailbox may not have synced yet.
+    if session.mailbox.with_untracked(|state| state.folders.is_empty()) {
+        crate::mail::state::sync(session, set_error);
+    }
     let folders = move || session.mailbox.with(|state| state.folders.clone());
     let start = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();

@@ -14,6 +14,8 @@ import path from 'node:path';
 import { startServer, startBrowser, screenshot, signUp } from './harness.mjs';
 
 const PASSPHRASE = 'export passphrase 7';
+/** Messages in the file the pause test imports. */
+const COUNT = 24;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-transfer-'));
 let server;
 let alice;
@@ -96,22 +98,23 @@ async function exportEverything(page, name) {
   return file;
 }
 
-async function importFile(page, file, { pause = false } = {}) {
+async function importFile(page, file, { pause = false, folder = 'Inbox' } = {}) {
   await openAccount(page);
   const panel = page.locator('#import-panel');
   await panel.locator('#import-folder option').first().waitFor({ state: 'attached', timeout: 30_000 });
-  await panel.getByLabel('Into folder').selectOption({ label: 'Inbox' });
+  await panel.getByLabel('Into folder').selectOption({ label: folder });
   await panel.getByLabel('Files').setInputFiles(file);
   await panel.getByRole('button', { name: 'Import', exact: true }).click();
   if (pause) {
+    // Paused at once: the piece in flight finishes, then nothing moves.
     await panel.getByRole('button', { name: 'Pause' }).click();
     await panel.locator('#import-status').getByText(/^Paused: /).waitFor();
-    // Paused: the piece in flight finishes, then nothing moves.
     await page.waitForTimeout(3_000);
     const held = await panel.locator('#import-status').textContent();
-    await page.waitForTimeout(2_000);
+    await page.waitForTimeout(3_000);
     assert.equal(await panel.locator('#import-status').textContent(), held, 'nothing is imported while paused');
-    assert.match(held, /^Paused: [012] imported/, 'the pause came before the end');
+    assert.match(held, /^Paused: \d+ imported/, 'the pause came before the end');
+    assert.ok(Number(held.match(/(\d+) imported/)[1]) < COUNT, held);
     await screenshot(page, 'transfer-import-paused');
     await panel.getByRole('button', { name: 'Resume' }).click();
   }
@@ -195,7 +198,7 @@ test('alice exports everything; the archive opens in Python with every message, 
   assert.equal(photos.parts[1][0], 'beach.jpg');
   assert.equal(summary.messages['<erik-1@example.se>'].subject, 'Räksmörgås');
   assert.ok(Object.values(summary.messages).some((m) => m.subject === 'Contract draft' && m.parts.some(([name]) => name === 'contract.pdf')));
-  assert.equal(summary.secret, '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n');
+  assert.ok(summary.secret.startsWith('-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n'), summary.secret);
   assert.ok(summary.receipts.length >= 1 && summary.receipts[0].policy_version === 1, JSON.stringify(summary.receipts));
   assert.ok(summary.logins.events.length >= 1, 'the sign-up is in the login history');
   assert.match(summary.readme, /Every message was exported\./);
@@ -208,14 +211,29 @@ test('alice exports everything; the archive opens in Python with every message, 
   fs.rmSync(gnupg, { recursive: true, force: true });
 });
 
-test('a fresh account imports the export, pausing half way, and holds the same messages byte for byte', async () => {
+test('a fresh account imports the export and holds the same messages byte for byte', async () => {
   const mbox = path.join(work, 'alice', 'mail', 'Inbox.mbox');
-  assert.ok(fs.statSync(mbox).size > 4 * 1024 * 1024, 'big enough for several pieces');
-  const panel = await importFile(dave.page, mbox, { pause: true });
+  assert.ok(fs.statSync(mbox).size > 4 * 1024 * 1024, 'several pieces of 2 MB');
+  const panel = await importFile(dave.page, mbox);
   assert.match(await panel.locator('#import-status').textContent(), /^Done: 3 imported, 0 could not be imported/);
   const zip = await exportEverything(dave.page, 'dave');
   const original = summarise(path.join(work, 'alice.zip'), 'alice-again');
   const copy = summarise(zip, 'dave');
   assert.deepEqual(copy.messages, original.messages, 'same subjects, bodies and attachments (SHA-256 of every part)');
   for (const problems of [alice.problems, carol.problems, dave.problems]) assert.deepEqual(problems, []);
+});
+
+test('an import pauses between pieces and resumes where it stopped', async () => {
+  // COUNT messages of about 1.5 MB: eighteen pieces of 2 MB.
+  const records = [];
+  for (let n = 1; n <= COUNT; n++) {
+    const body = Buffer.alloc(1100 * 1024, 65 + n).toString('base64').replace(/.{76}/g, '$&\n');
+    records.push([`From bulk@example.org Mon Mar  2 10:00:00 2026`, `From: bulk@example.org`, `Subject: Bulk ${n}`,
+      `Message-ID: <bulk-${n}@example.org>`, `Date: Mon, 02 Mar 2026 10:${String(n).padStart(2, '0')}:00 +0000`, 'Content-Type: application/octet-stream',
+      'Content-Transfer-Encoding: base64', '', body, ''].join('\n'));
+  }
+  const mbox = path.join(work, 'bulk.mbox');
+  fs.writeFileSync(mbox, records.join('\n'));
+  const panel = await importFile(dave.page, mbox, { pause: true, folder: 'Archive' });
+  assert.match(await panel.locator('#import-status').textContent(), new RegExp(`^Done: ${COUNT} imported, 0 could not be imported`));
 });

@@ -146,6 +146,11 @@ async fn what_cannot_be_imported_is_refused_with_the_reason_and_nothing_is_store
     let server = TestServer::start().await;
     let client = server.client("192.0.2.63");
     let alice = signup(&client, "alice").await;
+    // A new account's first sync names its folders, before anything changed: the import's
+    // folder list is made from it.
+    let first: plico_api::mail::SyncChanges =
+        serde_json::from_value(client.get("/api/v1/sync?since=0").await.json()).expect("sync");
+    assert_eq!(first.folders.len(), FolderRole::ALL.len(), "{first:?}");
     let inbox = folder_id(&client, FolderRole::Inbox).await;
     let before = all_messages(&client).await.len();
     let refusal = |error: FlowError| match error {

@@ -765,8 +765,9 @@ impl Store {
         .map(message_from_row)
         .collect();
         // Counts change with any message change, so every folder is sent whenever anything
-        // changed; there are few folders.
-        let folders = if since < cursor {
+        // changed, and always to a first sync (a new account's folders exist before any
+        // change); there are few folders.
+        let folders = if since == 0 || since < cursor {
             sqlx::query(&format!("{FOLDER_QUERY} {FOLDER_ORDER}"))
                 .bind(account_id)
                 .fetch_all(&mut *transaction)
