@@ -87,7 +87,7 @@ pub fn ExportPanel() -> impl IntoView {
             {move || done.get().map(|view| view! {
                 <div role="status" id="export-done">
                     <p>
-                        {format!("Exported {} messages, {}. ", view.messages, human_size(view.bytes))}
+                        {format!("Exported {} {}, {}. ", view.messages, if view.messages == 1 { "message" } else { "messages" }, human_size(view.bytes))}
                         <a href=view.url.clone() download=view.file_name.clone()>{format!("Download {} again", view.file_name)}</a>
                     </p>
                     {(!view.failures.is_empty()).then(|| view! {
