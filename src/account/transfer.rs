@@ -85,7 +85,7 @@ pub fn ExportPanel() -> impl IntoView {
             <StageProgress stage=stage/>
             <ErrorText message=error/>
             {move || done.get().map(|view| view! {
-                <div role="status" id="export-done">
+                <div role="status" id="export-done" data-bytes=view.bytes.to_string() data-memory-grown=view.memory_grown.to_string()>
                     <p>
                         {format!("Exported {} {}, {}. ", view.messages, if view.messages == 1 { "message" } else { "messages" }, human_size(view.bytes))}
                         <a href=view.url.clone() download=view.file_name.clone()>{format!("Download {} again", view.file_name)}</a>

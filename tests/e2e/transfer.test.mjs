@@ -237,3 +237,19 @@ test('an import pauses between pieces and resumes where it stopped', async () =>
   const panel = await importFile(dave.page, mbox, { pause: true, folder: 'Archive' });
   assert.match(await panel.locator('#import-status').textContent(), new RegExp(`^Done: ${COUNT} imported, 0 could not be imported`));
 });
+
+test('an export of about 150 MB streams: the worker\'s memory grows far less than the archive', async () => {
+  // The same 36 MB of mail into the Inbox too: the archive holds it twice (mbox and .eml) per folder.
+  await importFile(dave.page, path.join(work, 'bulk.mbox'));
+  const zip = await exportEverything(dave.page, 'dave-big');
+  const done = dave.page.locator('#export-done');
+  const bytes = Number(await done.getAttribute('data-bytes'));
+  const grown = Number(await done.getAttribute('data-memory-grown'));
+  assert.equal(fs.statSync(zip).size, bytes, 'the download is the whole archive');
+  assert.ok(bytes > 140e6, `the archive is ${bytes} bytes`);
+  // Held whole in wasm memory it would need at least its size less what is free there.
+  assert.ok(grown < bytes / 4, `the worker's memory grew ${grown} bytes for an archive of ${bytes}`);
+  console.log(`export of ${bytes} bytes: worker memory grew ${grown} bytes`);
+  const summary = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))', zip]).toString());
+  assert.ok(summary > 2 * COUNT, `${summary} entries`);
+});

@@ -340,6 +340,7 @@ mod worker {
             WorkerCommand::Lock => {
                 SESSION.with(|session| session.borrow_mut().take());
                 OPENED.with(|slot| slot.borrow_mut().take());
+                transfer::forget();
                 search::close().await;
                 mailbox::lock().await;
                 post(&WorkerEvent::Done { id, outcome: WorkerOutcome::Locked });
@@ -348,6 +349,7 @@ mod worker {
             WorkerCommand::ForgetDevice => {
                 SESSION.with(|session| session.borrow_mut().take());
                 OPENED.with(|slot| slot.borrow_mut().take());
+                transfer::forget();
                 // The index lives in the database `forget` deletes; its worker lets go first.
                 search::close().await;
                 match mailbox::forget().await {

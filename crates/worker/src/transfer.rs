@@ -166,6 +166,10 @@ pub async fn export(
     let bytes = out.written;
     let blob = out.finish()?;
     let url = Url::create_object_url_with_blob(&blob).map_err(js_error("The browser could not offer the archive"))?;
+    // One archive at a time: the last one's bytes are let go.
+    if let Some(last) = LAST_ARCHIVE.with(|slot| slot.replace(Some(url.clone()))) {
+        let _ = Url::revoke_object_url(&last);
+    }
     Ok(WorkerOutcome::Exported(ExportView {
         url,
         file_name: export::file_name(&session.account.address, now),
@@ -191,6 +195,16 @@ enum Source {
 
 thread_local! {
     static IMPORT: RefCell<Option<Import>> = const { RefCell::new(None) };
+    /// The URL of the last archive made, revoked when the next one is.
+    static LAST_ARCHIVE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Signing out: the last archive (decrypted mail) is let go, and an import in progress stops.
+pub fn forget() {
+    if let Some(last) = LAST_ARCHIVE.with(|slot| slot.take()) {
+        let _ = Url::revoke_object_url(&last);
+    }
+    IMPORT.with(|slot| slot.borrow_mut().take());
 }
 
 /// Starts an import ([`plico_api::worker::WorkerCommand::ImportBegin`]); one that was running
