@@ -269,7 +269,12 @@ mod tests {
         std::fs::write(dir.join("icons/icon-192.png"), b"png").expect("icon");
         let worker = |files: &StaticFiles| String::from_utf8(files.files["/sw.js"].bytes.to_vec()).expect("utf-8");
         let first = worker(&StaticFiles::load(&dir, &[]).expect("loads"));
-        assert!(first.contains(r#"const SHELL = ["/icons/icon-192.png","/index.html","/plico-app-0123456789abcdef_bg.wasm"];"#), "{first}");
+        assert!(
+            first.contains(
+                r#"const SHELL = ["/icons/icon-192.png","/index.html","/plico-app-0123456789abcdef_bg.wasm"];"#
+            ),
+            "{first}"
+        );
         assert!(!first.contains("__VERSION__") && !first.contains("/sw.js\""), "{first}");
         std::fs::write(dir.join("plico-app-0123456789abcdef_bg.wasm"), b"\0asm two").expect("wasm");
         let second = worker(&StaticFiles::load(&dir, &[]).expect("loads"));
