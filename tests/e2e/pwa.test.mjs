@@ -38,6 +38,7 @@ test('Chromium finds the app installable, with a manifest whose icons are what i
   await controlled(page);
   const cdp = await context.newCDPSession(page);
   const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  await cdp.detach();
   assert.deepEqual(installabilityErrors, [], JSON.stringify(installabilityErrors));
   const manifest = await (await fetch(`${server.baseUrl}/manifest.webmanifest`)).json();
   assert.equal(manifest.display, 'standalone');
@@ -56,9 +57,12 @@ test('with the network off, the app shell still loads', async () => {
   const { page, context } = browser;
   await page.goto(`${server.baseUrl}/login`);
   await controlled(page);
+  assert.equal(await page.locator('#offline-indicator').count(), 0, 'no indicator while online');
   await context.setOffline(true);
   try {
+    await page.locator('#offline-indicator').getByText('Offline.').waitFor();
     await page.reload();
+    await page.locator('#offline-indicator').getByText('Offline.').waitFor();
     await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 30_000 });
     await page.goto(`${server.baseUrl}/signup`);
     await page.getByRole('button', { name: 'Create account' }).waitFor({ timeout: 30_000 });
@@ -66,6 +70,7 @@ test('with the network off, the app shell still loads', async () => {
   } finally {
     await context.setOffline(false);
   }
+  await page.locator('#offline-indicator').waitFor({ state: 'detached' });
   // Offline, the app's API calls fail (and say so in the console); nothing else may.
   assert.ok(browser.problems.every((p) => p.includes('ERR_INTERNET_DISCONNECTED')), browser.problems.join('\n'));
   browser.problems.length = 0;
