@@ -81,7 +81,6 @@ pub fn App() -> impl IntoView {
         Page::NotFound => view! { <crate::ui::NotFound/> }.into_any(),
     };
     view! {
-        <crate::ui::OfflineIndicator/>
         <crate::privacy::CanaryWarning/>
         {page}
         <crate::privacy::Footer/>

@@ -44,29 +44,6 @@ pub fn StageProgress(#[prop(into)] stage: Signal<Option<WorkerStage>>) -> impl I
     }
 }
 
-/// "Offline" while the browser has no network: what shows is what this device saved, and
-/// nothing the user does reaches the server until the connection is back.
-#[component]
-pub fn OfflineIndicator() -> impl IntoView {
-    let online = RwSignal::new(web_sys::window().is_none_or(|window| window.navigator().on_line()));
-    if let Some(window) = web_sys::window() {
-        for (event, value) in [("online", true), ("offline", false)] {
-            let listener = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || online.set(value));
-            let _ = window.add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
-            listener.forget();
-        }
-    }
-    move || {
-        (!online.get()).then(|| {
-            view! {
-                <div class="offline-indicator" role="status" id="offline-indicator">
-                    <strong>"Offline."</strong>" You see what this device has saved; nothing reaches the server until the connection is back."
-                </div>
-            }
-        })
-    }
-}
-
 /// Sizes in binary units, as mail clients show them: "999 B", "12 KB", "1.5 MB", "25 MB".
 /// Integer arithmetic: float formatting would cost the UI binary kilobytes.
 pub fn human_size(bytes: u64) -> String {
