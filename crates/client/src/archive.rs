@@ -433,10 +433,24 @@ pub fn split_mbox(bytes: &[u8]) -> Vec<Result<Vec<u8>, String>> {
 
 /// `time` (Unix seconds, UTC) as the date of an mbox `From ` line: `Thu Dec  3 12:00:00 2026`.
 pub fn asctime(time: i64) -> String {
-    let days = time.div_euclid(86_400);
+    let (year, month, day) = civil_date(time);
     let seconds = time.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!(
+        "{} {} {day:>2} {:02}:{:02}:{:02} {year}",
+        DAYS[time.div_euclid(86_400).rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        seconds / 3_600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+/// The UTC calendar date (year, month 1-12, day 1-31) of `time`, Unix seconds (Howard
+/// Hinnant's civil-from-days).
+pub fn civil_date(time: i64) -> (i64, i64, i64) {
+    let z = time.div_euclid(86_400) + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
@@ -444,17 +458,7 @@ pub fn asctime(time: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    format!(
-        "{} {} {day:>2} {:02}:{:02}:{:02} {year}",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(month - 1) as usize],
-        seconds / 3_600,
-        seconds / 60 % 60,
-        seconds % 60
-    )
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 #[cfg(test)]

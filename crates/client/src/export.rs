@@ -133,14 +133,8 @@ pub async fn login_history<T: crate::Transport>(transport: &T) -> Result<Vec<u8>
 /// The archive's file name: `plico-<local part>-<YYYY-MM-DD>.zip`.
 pub fn file_name(address: &str, now: i64) -> String {
     let local = part(address.split('@').next().unwrap_or("account"), 64);
-    let date = asctime(now);
-    let (month, day, year) = {
-        let fields: Vec<&str> = date.split_whitespace().collect();
-        (fields[1], fields[2], fields[4])
-    };
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let month = MONTHS.iter().position(|name| *name == month).unwrap_or(0) + 1;
-    format!("plico-{local}-{year}-{month:02}-{:02}.zip", day.parse::<u32>().unwrap_or(1))
+    let (year, month, day) = crate::archive::civil_date(now);
+    format!("plico-{local}-{year}-{month:02}-{day:02}.zip")
 }
 
 /// What the archive holds, in words, and each message that could not be exported and why.
