@@ -195,6 +195,42 @@ impl std::fmt::Display for SegmentError {
 
 impl std::error::Error for SegmentError {}
 
+/// Term ids by text. A word of up to 15 bytes (nearly every word) is keyed by its bytes packed
+/// into a u128 with its length, so a lookup compares two words in registers instead of
+/// following a pointer to the text and comparing it byte by byte (a third of indexing time).
+#[derive(Debug, Default)]
+struct TermIds {
+    short: HashMap<u128, u32>,
+    long: HashMap<Box<str>, u32>,
+}
+
+impl TermIds {
+    fn pack(term: &str) -> Option<u128> {
+        let bytes = term.as_bytes();
+        if bytes.len() > 15 {
+            return None;
+        }
+        let mut packed = [0u8; 16];
+        packed[..bytes.len()].copy_from_slice(bytes);
+        packed[15] = bytes.len() as u8;
+        Some(u128::from_le_bytes(packed))
+    }
+
+    fn get(&self, term: &str) -> Option<u32> {
+        match TermIds::pack(term) {
+            Some(packed) => self.short.get(&packed).copied(),
+            None => self.long.get(term).copied(),
+        }
+    }
+
+    fn insert(&mut self, term: &str, id: u32) {
+        match TermIds::pack(term) {
+            Some(packed) => self.short.insert(packed, id),
+            None => self.long.insert(term.into(), id),
+        };
+    }
+}
+
 /// The index.
 #[derive(Debug, Default)]
 pub struct Index {
@@ -207,7 +243,7 @@ pub struct Index {
     total_len: u64,
     terms: Vec<Term>,
     term_text: Vec<Box<str>>,
-    term_ids: HashMap<Box<str>, u32>,
+    term_ids: TermIds,
     /// Term ids in text order up to `sorted_upto` terms; later ones are scanned.
     sorted: Vec<u32>,
     // What the next segment holds.
@@ -375,13 +411,13 @@ impl Index {
     }
 
     fn term_id(&mut self, term: &str) -> u32 {
-        if let Some(&id) = self.term_ids.get(term) {
+        if let Some(id) = self.term_ids.get(term) {
             return id;
         }
         let id = self.terms.len() as u32;
         self.terms.push(Term { stop: text::is_stopword(term), ..Term::default() });
         self.term_text.push(term.into());
-        self.term_ids.insert(term.into(), id);
+        self.term_ids.insert(term, id);
         id
     }
 
@@ -412,9 +448,14 @@ impl Index {
             index_text(self, name, field::ATTACHMENT, &mut position);
         }
         index_text(self, &document.body, field::BODY, &mut position);
-        // By term, positions ascending within each (the sort is stable).
-        occurrences.sort_by_key(|&(id, _, _)| id);
+        // By term, positions ascending within each: occurrences are in position order, so
+        // sorting (term, occurrence number) as one u64 is the stable sort by term, done unstably.
+        let mut order: Vec<u64> =
+            occurrences.iter().enumerate().map(|(at, &(id, _, _))| (u64::from(id) << 32) | at as u64).collect();
+        order.sort_unstable();
         let words = occurrences.len() as u32;
+        let occurrences: Vec<(u32, u32, u8)> =
+            order.iter().map(|&key| occurrences[(key & 0xffff_ffff) as usize]).collect();
         for group in occurrences.chunk_by(|a, b| a.0 == b.0) {
             let id = group[0].0;
             let fields = group.iter().fold(0u8, |bits, &(_, _, field)| bits | field);
@@ -739,7 +780,7 @@ impl Index {
         }
         // Checked whole before anything changes: a damaged segment changes nothing.
         for (text, base, ..) in &term_updates {
-            let current = self.term_ids.get(text.as_str()).map_or(0, |&id| self.terms[id as usize].last_doc);
+            let current = self.term_ids.get(text.as_str()).map_or(0, |id| self.terms[id as usize].last_doc);
             if current != *base {
                 return Err(SegmentError("segments replayed out of order"));
             }
@@ -810,7 +851,7 @@ impl Index {
     /// (stems in any of the five languages), and when `prefix`, the words it begins.
     fn expand(&self, word: &str, prefix: bool) -> Vec<(u32, f32)> {
         let mut out: Vec<(u32, f32)> = Vec::new();
-        if let Some(&id) = self.term_ids.get(word) {
+        if let Some(id) = self.term_ids.get(word) {
             out.push((id, 1.0));
         }
         let mut stems: Vec<&str> = stem::LANGUAGES.iter().map(|&language| stem::stem(language, word)).collect();
@@ -950,7 +991,7 @@ impl Index {
         let mut positioned: Vec<(u32, Vec<u32>)> = Vec::with_capacity(terms.len());
         let mut present: Vec<Vec<u32>> = Vec::new();
         for (i, word) in terms.iter().enumerate() {
-            let mut variants: Vec<u32> = self.term_ids.get(word.as_str()).copied().into_iter().collect();
+            let mut variants: Vec<u32> = self.term_ids.get(word.as_str()).into_iter().collect();
             if prefix && i + 1 == terms.len() {
                 self.with_prefix(word, |id| {
                     if !variants.contains(&id) {

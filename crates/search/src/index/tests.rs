@@ -396,3 +396,26 @@ fn postings_are_compact() {
     assert!(per_word < 2.0, "{per_word} bytes per word");
     assert!(index.posting_bytes() < text_bytes / 3);
 }
+
+#[test]
+fn words_short_and_long_keep_their_own_ids() {
+    // 15 bytes is the longest packed key, 16 the shortest looked up by text; a packed key holds
+    // its length, so "ab" and "ab\0" differ.
+    let fifteen = "abcdefghijklmno";
+    let sixteen = "abcdefghijklmnop";
+    let mut table = TermIds::default();
+    for (id, term) in ["ab", "ab\0", fifteen, sixteen, "é", "größenordnungsprobleme"].iter().enumerate() {
+        assert_eq!(table.get(term), None, "{term:?} before it was inserted");
+        table.insert(term, id as u32);
+    }
+    for (id, term) in ["ab", "ab\0", fifteen, sixteen, "é", "größenordnungsprobleme"].iter().enumerate() {
+        assert_eq!(table.get(term), Some(id as u32), "{term:?}");
+    }
+    assert_eq!(table.get("abcdefghijklmn"), None);
+    assert_eq!(table.get("abcdefghijklmnopq"), None);
+
+    let mut index = Index::new();
+    index.add(&doc("long", 1, "a@plico.test", "Kilowattstundenzähler", "Kilowattstundenzähler short words"));
+    assert_eq!(ids(&mut index, "kilowattstundenzahler"), ["long"]);
+    assert_eq!(ids(&mut index, "short"), ["long"]);
+}
