@@ -22,9 +22,9 @@ impl ApiFailure {
         ApiFailure {
             status: 0,
             code: "network".into(),
-            message: format!(
-                "Could not reach the server ({}). Check your connection.",
-                error.as_string().unwrap_or_default()
+            message: crate::i18n::tf(
+                "Could not reach the server ({reason}). Check your connection.",
+                &[("reason", &error.as_string().unwrap_or_default())],
             ),
         }
     }
@@ -60,7 +60,11 @@ async fn fetch_with_body(method: &str, path: &str, json: Option<String>) -> Resu
     }
     Err(match crate::json::parse::<ErrorBody>(&body) {
         Some(ErrorBody { error }) => ApiFailure { status, code: error.code, message: error.message },
-        None => ApiFailure { status, code: "http".into(), message: format!("The server answered HTTP {status}.") },
+        None => ApiFailure {
+            status,
+            code: "http".into(),
+            message: crate::i18n::tf("The server answered HTTP {status}.", &[("status", &status.to_string())]),
+        },
     })
 }
 
@@ -70,7 +74,7 @@ pub async fn get_json<T: FromJson>(path: &str) -> Result<T, ApiFailure> {
     crate::json::parse(&body).ok_or_else(|| ApiFailure {
         status,
         code: "unexpected_body".into(),
-        message: "The server sent an answer this page cannot read; reload the page.".into(),
+        message: crate::i18n::t("The server sent an answer this page cannot read; reload the page."),
     })
 }
 
@@ -79,7 +83,7 @@ pub async fn send_json<B: ToJson>(method: &str, path: &str, body: &B) -> Result<
     let json = crate::json::stringify(body).ok_or_else(|| ApiFailure {
         status: 0,
         code: "unserialisable".into(),
-        message: "The request could not be written.".into(),
+        message: crate::i18n::t("The request could not be written."),
     })?;
     fetch_with_body(method, path, Some(json)).await.map(|_| ())
 }
@@ -96,6 +100,6 @@ pub async fn call_json<T: FromJson>(method: &str, path: &str, body: Option<&dyn 
     crate::json::parse(&text).ok_or_else(|| ApiFailure {
         status,
         code: "unexpected_body".into(),
-        message: "The server sent an answer this page cannot read; reload the page.".into(),
+        message: crate::i18n::t("The server sent an answer this page cannot read; reload the page."),
     })
 }

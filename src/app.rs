@@ -50,6 +50,9 @@ pub fn App() -> impl IntoView {
     };
     provide_context(session);
     let navigator = provide_navigator();
+    let i18n = crate::i18n::I18n { lang: RwSignal::new(crate::i18n::lang()) };
+    provide_context(i18n);
+    crate::shortcuts::provide_shortcuts(session, navigator);
 
     crate::mail::state::keep_in_sync(session);
     crate::privacy::provide_consent(session);
@@ -65,11 +68,14 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    let page = move || match navigator.page() {
+    // Reading the language here renders every page again in the new one when it changes; the
+    // session's state lives above, so nothing the user had is lost.
+    let page = move || match (i18n.lang.track(), navigator.page()).1 {
         Page::Home if session.identity.get().is_some() => view! { <Redirect path="/mail/inbox"/> }.into_any(),
         Page::Home => view! { <Redirect path="/login"/> }.into_any(),
         Page::Signup => view! { <SignupPage/> }.into_any(),
         Page::Login => view! { <LoginPage/> }.into_any(),
+        Page::Mail { folder } if folder == "outbox" => view! { <crate::mail::OutboxPage/> }.into_any(),
         Page::Mail { folder } => view! { <MailPage folder=folder/> }.into_any(),
         Page::Account => view! { <AccountPage/> }.into_any(),
         Page::Compose => view! { <crate::mail::ComposePage/> }.into_any(),
@@ -81,9 +87,16 @@ pub fn App() -> impl IntoView {
         Page::NotFound => view! { <crate::ui::NotFound/> }.into_any(),
     };
     view! {
-        <crate::privacy::CanaryWarning/>
-        {page}
-        <crate::privacy::Footer/>
-        <crate::privacy::ConsentBanner/>
+        {move || {
+            i18n.lang.track();
+            view! {
+                <crate::ui::OfflineIndicator/>
+                <crate::privacy::CanaryWarning/>
+                {page}
+                <crate::privacy::Footer/>
+                <crate::privacy::ConsentBanner/>
+                <crate::shortcuts::ShortcutHelp/>
+            }
+        }}
     }
 }

@@ -74,9 +74,13 @@ impl Navigator {
     }
 
     /// Goes to `path`, adding a history entry.
+    /// A new page starts at its top, as a loaded one does.
     pub fn go(&self, path: &str) {
-        if let Some(history) = web_sys::window().and_then(|window| window.history().ok()) {
-            let _ = history.push_state_with_url(&JsValue::NULL, "", Some(path));
+        if let Some(window) = web_sys::window() {
+            if let Ok(history) = window.history() {
+                let _ = history.push_state_with_url(&JsValue::NULL, "", Some(path));
+            }
+            window.scroll_to_with_x_and_y(0.0, 0.0);
         }
         self.page.set(Page::from_path(path));
     }

@@ -103,7 +103,10 @@ impl WorkerClient {
         let weak = Rc::downgrade(&inner);
         let on_error = Closure::<dyn Fn(ErrorEvent)>::new(move |event: ErrorEvent| {
             if let Some(inner) = weak.upgrade() {
-                fail_all(&inner, &format!("The crypto worker stopped: {}", event.message()));
+                fail_all(
+                    &inner,
+                    &crate::i18n::tf("The crypto worker stopped: {reason}", &[("reason", &event.message())]),
+                );
             }
         });
         inner.worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
@@ -142,7 +145,7 @@ impl WorkerClient {
             self.inner.queue.borrow_mut().push(message);
         }
         finished.await.unwrap_or_else(|_| {
-            Err(WorkerFailure { code: "worker".into(), message: "The crypto worker went away.".into() })
+            Err(WorkerFailure { code: "worker".into(), message: crate::i18n::t("The crypto worker went away.") })
         })
     }
 }

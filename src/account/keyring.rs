@@ -7,6 +7,7 @@ use plico_api::worker::{KeyringEntry, WorkerCommand, WorkerOutcome};
 
 use super::model::{describe_imported, group_fingerprint};
 use crate::app::use_session;
+use crate::i18n::{t, tf};
 use crate::ui::ErrorText;
 
 #[component]
@@ -26,7 +27,7 @@ pub fn KeyringPanel() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match ask(WorkerCommand::Keyring).await {
                 Ok(WorkerOutcome::Keyring(list)) => set_entries.set(Some(list)),
-                Ok(_) => set_error.set(Some("The worker answered something unexpected.".into())),
+                Ok(_) => set_error.set(Some(t("The worker answered something unexpected."))),
                 Err(message) => set_error.set(Some(message)),
             }
         })
@@ -45,7 +46,7 @@ pub fn KeyringPanel() -> impl IntoView {
                     set_pasted.set(String::new());
                     reload();
                 }
-                Ok(_) => set_error.set(Some("The worker answered something unexpected.".into())),
+                Ok(_) => set_error.set(Some(t("The worker answered something unexpected."))),
                 Err(message) => set_error.set(Some(message)),
             }
             set_busy.set(false);
@@ -57,7 +58,7 @@ pub fn KeyringPanel() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match ask(WorkerCommand::RemoveKey { address: address.clone() }).await {
                 Ok(_) => {
-                    set_note.set(Some(format!("Forgot the key for {address}.")));
+                    set_note.set(Some(tf("Forgot the key for {address}.", &[("address", &address)])));
                     reload();
                 }
                 Err(message) => set_error.set(Some(message)),
@@ -67,30 +68,30 @@ pub fn KeyringPanel() -> impl IntoView {
 
     view! {
         <div class="panel">
-            <h2 id="keyring-title">"Keys of people on other servers"</h2>
-            <p class="muted">"Mail to these addresses leaves end-to-end encrypted. Keys arrive with their mail (Autocrypt) or are imported here; only you can read this list."</p>
+            <h2 id="keyring-title">{t("Keys of people on other servers")}</h2>
+            <p class="muted">{t("Mail to these addresses leaves end-to-end encrypted. Keys arrive with their mail (Autocrypt) or are imported here; only you can read this list.")}</p>
             {move || match entries.get() {
-                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
-                Some(list) if list.is_empty() => view! { <p class="empty-history">"No keys yet."</p> }.into_any(),
+                None => view! { <p class="muted">{t("Loading…")}</p> }.into_any(),
+                Some(list) if list.is_empty() => view! { <p class="empty-history">{t("No keys yet.")}</p> }.into_any(),
                 Some(list) => view! {
                     <table class="login-history" aria-labelledby="keyring-title">
                         <thead><tr>
-                            <th scope="col">"Address"</th>
-                            <th scope="col">"Fingerprint"</th>
-                            <th scope="col">"From"</th>
-                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            <th scope="col">{t("Address")}</th>
+                            <th scope="col">{t("Fingerprint")}</th>
+                            <th scope="col">{t("From")}</th>
+                            <th scope="col"><span class="visually-hidden">{t("Actions")}</span></th>
                         </tr></thead>
                         <tbody>
                             {list.into_iter().map(|entry| {
-                                let label = format!("Forget the key for {}", entry.address);
+                                let label = tf("Forget the key for {address}", &[("address", &entry.address)]);
                                 let address = entry.address.clone();
                                 view! {
                                     <tr>
                                         <td>{entry.address}</td>
                                         <td class="mono">{group_fingerprint(&entry.fingerprint)}</td>
-                                        <td>{if entry.imported { "Imported" } else { "Their mail" }}</td>
+                                        <td>{if entry.imported { t("Imported") } else { t("Their mail") }}</td>
                                         <td><button type="button" class="button small ghost" aria-label=label
-                                            on:click=move |_| remove(address.clone())>"Forget"</button></td>
+                                            on:click=move |_| remove(address.clone())>{t("Forget")}</button></td>
                                     </tr>
                                 }
                             }).collect_view()}
@@ -98,13 +99,13 @@ pub fn KeyringPanel() -> impl IntoView {
                     </table>
                 }.into_any(),
             }}
-            <label class="field" for="import-key">"Import a public key"</label>
+            <label class="field" for="import-key">{t("Import a public key")}</label>
             <textarea id="import-key" class="key-paste" rows="4" spellcheck="false"
                 placeholder="-----BEGIN PGP PUBLIC KEY BLOCK-----"
                 prop:value=move || pasted.get()
                 on:input=move |event| set_pasted.set(event_target_value(&event))></textarea>
             <button type="button" class="button" on:click=import
-                disabled=move || busy.get() || pasted.with(|text| text.trim().is_empty())>"Import key"</button>
+                disabled=move || busy.get() || pasted.with(|text| text.trim().is_empty())>{t("Import key")}</button>
             <p class="muted" role="status" aria-live="polite">{move || note.get()}</p>
             <ErrorText message=error/>
         </div>

@@ -7,6 +7,7 @@ use plico_api::worker::WorkerCommand;
 
 use crate::api_client::{self, ApiFailure};
 use crate::app::use_session;
+use crate::i18n::{t, tf};
 use crate::privacy::views::local_date;
 use crate::router::Link;
 use crate::ui::ErrorText;
@@ -45,25 +46,25 @@ pub fn RecoveryPanel() -> impl IntoView {
     };
     view! {
         <div class="panel" id="recovery-panel">
-            <h2>"Recovery address"</h2>
-            <p class="muted">"An address outside Plico for notices about this account (before an inactive account is suspended or deleted). It is confirmed with a code sent there."</p>
+            <h2>{t("Recovery address")}</h2>
+            <p class="muted">{t("An address outside Plico for notices about this account (before an inactive account is suspended or deleted). It is confirmed with a code sent there.")}</p>
             {move || state.get().map(|recovery| match recovery.address {
                 Some(current) => view! {
-                    <p><span class="mono">{current}</span>" — "{if recovery.confirmed { "confirmed" } else { "not confirmed yet" }}</p>
+                    <p><span class="mono">{current}</span>" — "{if recovery.confirmed { t("confirmed") } else { t("not confirmed yet") }}</p>
                     {(!recovery.confirmed).then(|| view! {
                         <form class="inline-form" on:submit=confirm>
-                            <label for="recovery-code">"Code from the message"</label>
+                            <label for="recovery-code">{t("Code from the message")}</label>
                             <input id="recovery-code" inputmode="numeric" autocomplete="one-time-code" prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
-                            <button type="submit" class="button secondary">"Confirm"</button>
+                            <button type="submit" class="button secondary">{t("Confirm")}</button>
                         </form>
                     })}
-                    <button type="button" class="button ghost" on:click=move |_| save(None)>"Remove"</button>
+                    <button type="button" class="button ghost" on:click=move |_| save(None)>{t("Remove")}</button>
                 }.into_any(),
                 None => view! {
                     <form class="inline-form" on:submit=move |event: leptos::ev::SubmitEvent| { event.prevent_default(); save(Some(address.get_untracked())); }>
-                        <label for="recovery-address">"Address"</label>
+                        <label for="recovery-address">{t("Address")}</label>
                         <input id="recovery-address" type="email" autocomplete="email" prop:value=move || address.get() on:input=move |ev| address.set(event_target_value(&ev))/>
-                        <button type="submit" class="button secondary">"Save and send a code"</button>
+                        <button type="submit" class="button secondary">{t("Save and send a code")}</button>
                     </form>
                 }.into_any(),
             })}
@@ -77,9 +78,9 @@ pub fn PrivacyPanel() -> impl IntoView {
     let consent = crate::privacy::use_consent();
     view! {
         <div class="panel">
-            <h2>"Privacy"</h2>
-            <p><Link href="/account/data">"What Plico holds about you"</Link>" · "<Link href="/privacy">"Privacy policy and consent receipts"</Link></p>
-            <button type="button" class="button secondary" on:click=move |_| consent.open_settings()>"Cookie settings"</button>
+            <h2>{t("Privacy")}</h2>
+            <p><Link href="/account/data">{t("What Plico holds about you")}</Link>" · "<Link href="/privacy">{t("Privacy policy and consent receipts")}</Link></p>
+            <button type="button" class="button secondary" on:click=move |_| consent.open_settings()>{t("Cookie settings")}</button>
         </div>
     }
 }
@@ -107,19 +108,19 @@ pub fn ClosePanel() -> impl IntoView {
     };
     view! {
         <div class="panel danger-zone">
-            <h2>"Close your account"</h2>
-            <p class="muted">"Closing signs you out everywhere and stops all mail at once. You can reopen the account by signing in during the reopening period; after it, everything is deleted for good and nobody can take the address for a while."</p>
+            <h2>{t("Close your account")}</h2>
+            <p class="muted">{t("Closing signs you out everywhere and stops all mail at once. You can reopen the account by signing in during the reopening period; after it, everything is deleted for good and nobody can take the address for a while.")}</p>
             {move || closed.get().map(|closed| view! {
-                <p role="status">{format!("Closed. You can reopen it until {}; it will be deleted on {}.", local_date(closed.reopen_until), local_date(closed.purge_at))}</p>
+                <p role="status">{tf("Closed. You can reopen it until {reopen}; it will be deleted on {purge}.", &[("reopen", &local_date(closed.reopen_until)), ("purge", &local_date(closed.purge_at))])}</p>
             })}
             {move || if asking.get() {
                 view! {
-                    <p role="alert"><strong>"Close this account now?"</strong></p>
-                    <button type="button" class="button danger" on:click=close>"Yes, close my account"</button>
-                    <button type="button" class="button ghost" on:click=move |_| asking.set(false)>"Keep it"</button>
+                    <p role="alert"><strong>{t("Close this account now?")}</strong></p>
+                    <button type="button" class="button danger" on:click=close>{t("Yes, close my account")}</button>
+                    <button type="button" class="button ghost" on:click=move |_| asking.set(false)>{t("Keep it")}</button>
                 }.into_any()
             } else {
-                view! { <button type="button" class="button danger-ghost" on:click=move |_| asking.set(true)>"Close account…"</button> }.into_any()
+                view! { <button type="button" class="button danger-ghost" on:click=move |_| asking.set(true)>{t("Close account…")}</button> }.into_any()
             }}
             <ErrorText message=error/>
         </div>

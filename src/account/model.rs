@@ -2,6 +2,8 @@
 
 use plico_api::LoginKind;
 
+use crate::i18n::{t, tf};
+
 /// Groups a hex fingerprint in blocks of four, with a wider gap in the middle, as people compare
 /// them aloud: `ABCD 1234 … ␣␣ …`.
 pub fn group_fingerprint(hex: &str) -> String {
@@ -21,20 +23,22 @@ pub fn group_fingerprint(hex: &str) -> String {
 /// What the page says after an import: the addresses the key was kept for.
 pub fn describe_imported(addresses: &[String]) -> String {
     match addresses {
-        [] => "The key was already kept.".into(),
-        [one] => format!("Kept the key for {one}: mail to that address now leaves end-to-end encrypted."),
-        [rest @ .., last] => format!(
-            "Kept the key for {} and {last}: mail to those addresses now leaves end-to-end encrypted.",
-            rest.join(", ")
+        [] => t("The key was already kept."),
+        [one] => {
+            tf("Kept the key for {address}: mail to that address now leaves end-to-end encrypted.", &[("address", one)])
+        }
+        [rest @ .., last] => tf(
+            "Kept the key for {addresses} and {last}: mail to those addresses now leaves end-to-end encrypted.",
+            &[("addresses", &rest.join(", ")), ("last", last)],
         ),
     }
 }
 
 /// How a login kind reads in the history table.
-pub fn describe_login_kind(kind: LoginKind) -> &'static str {
+pub fn describe_login_kind(kind: LoginKind) -> String {
     match kind {
-        LoginKind::Signup => "Account created",
-        LoginKind::Password => "Password sign-in",
+        LoginKind::Signup => t("Account created"),
+        LoginKind::Password => t("Password sign-in"),
     }
 }
 

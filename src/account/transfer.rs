@@ -7,6 +7,7 @@ use plico_api::worker::{ExportView, ImportFailure, WorkerCommand, WorkerOutcome,
 use wasm_bindgen::JsCast;
 
 use crate::app::{use_session, Session};
+use crate::i18n::{n, t, tf, tp};
 use crate::mail::state::folder_label;
 use crate::ui::{human_size, ErrorText, StageProgress};
 
@@ -37,7 +38,7 @@ pub fn ExportPanel() -> impl IntoView {
         event.prevent_default();
         set_error.set(None);
         if passphrase.get_untracked() != repeated.get_untracked() {
-            set_error.set(Some("The two passphrases differ.".into()));
+            set_error.set(Some(t("The two passphrases differ.")));
             return;
         }
         let command = WorkerCommand::Export {
@@ -58,27 +59,27 @@ pub fn ExportPanel() -> impl IntoView {
                     download(&view.url, &view.file_name);
                     set_done.set(Some(view));
                 }
-                Ok(_) => set_error.set(Some("The worker answered something else.".into())),
+                Ok(_) => set_error.set(Some(t("The worker answered something unexpected."))),
                 Err(failure) => set_error.set(Some(failure.message)),
             }
         });
     };
     view! {
         <div class="panel" id="export-panel">
-            <h2>"Export everything"</h2>
-            <p class="muted">"One ZIP archive, made in this browser: your mail decrypted (an mbox file and .eml files per folder), your keys, your consent receipts and your login history. The secret key in it is protected by a passphrase you choose now; GnuPG and other OpenPGP programs ask for it."</p>
+            <h2>{t("Export everything")}</h2>
+            <p class="muted">{t("One ZIP archive, made in this browser: your mail decrypted (an mbox file and .eml files per folder), your keys, your consent receipts and your login history. The secret key in it is protected by a passphrase you choose now; GnuPG and other OpenPGP programs ask for it.")}</p>
             <form class="stacked-form" on:submit=export>
-                <label for="export-passphrase">"Passphrase for the secret key"</label>
+                <label for="export-passphrase">{t("Passphrase for the secret key")}</label>
                 <input id="export-passphrase" type="password" autocomplete="new-password" minlength="10" required
                     prop:value=move || passphrase.get() on:input=move |ev| passphrase.set(event_target_value(&ev))/>
-                <label for="export-passphrase-again">"Repeat the passphrase"</label>
+                <label for="export-passphrase-again">{t("Repeat the passphrase")}</label>
                 <input id="export-passphrase-again" type="password" autocomplete="new-password" required
                     prop:value=move || repeated.get() on:input=move |ev| repeated.set(event_target_value(&ev))/>
-                <button type="submit" class="button primary" disabled=busy>"Export"</button>
+                <button type="submit" class="button primary" disabled=busy>{t("Export")}</button>
             </form>
             {move || match stage.get() {
                 Some(WorkerStage::Exporting { done, total }) if total > 0 => Some(view! {
-                    <p class="muted" id="export-count">{format!("{done} of {total} messages")}</p>
+                    <p class="muted" id="export-count">{tf("{done} of {total} messages", &[("done", &crate::i18n::number(done.into())), ("total", &crate::i18n::number(total.into()))])}</p>
                 }),
                 _ => None,
             }}
@@ -87,11 +88,11 @@ pub fn ExportPanel() -> impl IntoView {
             {move || done.get().map(|view| view! {
                 <div role="status" id="export-done" data-bytes=view.bytes.to_string() data-memory-grown=view.memory_grown.to_string()>
                     <p>
-                        {format!("Exported {} {}, {}. ", view.messages, if view.messages == 1 { "message" } else { "messages" }, human_size(view.bytes))}
-                        <a href=view.url.clone() download=view.file_name.clone()>{format!("Download {} again", view.file_name)}</a>
+                        {tp(view.messages.into(), n("Exported 1 message, {size}."), n("Exported {count} messages, {size}.")).replace("{size}", &human_size(view.bytes))}" "
+                        <a href=view.url.clone() download=view.file_name.clone()>{tf("Download {file} again", &[("file", &view.file_name)])}</a>
                     </p>
                     {(!view.failures.is_empty()).then(|| view! {
-                        <p class="error">{format!("{} messages could not be exported (listed in README.txt):", view.failures.len())}</p>
+                        <p class="error">{tf("{count} messages could not be exported (listed in README.txt):", &[("count", &view.failures.len().to_string())])}</p>
                         <ul class="report">{view.failures.iter().map(|failure| view! { <li>{failure.clone()}</li> }).collect_view()}</ul>
                     })}
                 </div>
@@ -113,10 +114,12 @@ struct Progress {
 }
 
 async fn read_piece(file: &web_sys::File, start: f64, end: f64) -> Result<Vec<u8>, String> {
-    let piece = file.slice_with_f64_and_f64(start, end).map_err(|_| format!("{} could not be read.", file.name()))?;
+    let piece = file
+        .slice_with_f64_and_f64(start, end)
+        .map_err(|_| tf("{file} could not be read.", &[("file", &file.name())]))?;
     let buffer = wasm_bindgen_futures::JsFuture::from(piece.array_buffer())
         .await
-        .map_err(|_| format!("{} could not be read.", file.name()))?;
+        .map_err(|_| tf("{file} could not be read.", &[("file", &file.name())]))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
@@ -167,7 +170,7 @@ async fn import_files(session: Session, folder_id: String, files: Vec<web_sys::F
                         progress.read += (size - start) as u64;
                         progress.failures.push(ImportFailure {
                             item: name.clone(),
-                            reason: format!("{reason} The rest of the file was not imported."),
+                            reason: tf("{reason} The rest of the file was not imported.", &[("reason", &reason)]),
                         });
                     });
                     break;
@@ -216,11 +219,11 @@ pub fn ImportPanel() -> impl IntoView {
             .map(|list| (0..list.length()).filter_map(|index| list.get(index)).collect())
             .unwrap_or_default();
         if files.is_empty() {
-            set_error.set(Some("Choose one or more .mbox or .eml files first.".into()));
+            set_error.set(Some(t("Choose one or more .mbox or .eml files first.")));
             return;
         }
         if chosen.is_empty() {
-            set_error.set(Some("Your folders are still loading; try again in a moment.".into()));
+            set_error.set(Some(t("Your folders are still loading; try again in a moment.")));
             return;
         }
         let total = files.iter().map(|file| file.size() as u64).sum();
@@ -230,26 +233,26 @@ pub fn ImportPanel() -> impl IntoView {
     let percent = move || progress.with(|p| (p.read * 100).checked_div(p.total).unwrap_or(0));
     view! {
         <div class="panel" id="import-panel">
-            <h2>"Import mail"</h2>
-            <p class="muted">"From mbox files (Thunderbird, Apple Mail, Gmail's Takeout, a Plico export) or .eml files. Each message is encrypted in this browser before it is uploaded; the list below names every message that could not be imported, and why."</p>
+            <h2>{t("Import mail")}</h2>
+            <p class="muted">{t("From mbox files (Thunderbird, Apple Mail, Gmail's Takeout, a Plico export) or .eml files. Each message is encrypted in this browser before it is uploaded; the list below names every message that could not be imported, and why.")}</p>
             <form class="stacked-form" on:submit=start>
-                <label for="import-folder">"Into folder"</label>
+                <label for="import-folder">{t("Into folder")}</label>
                 <select id="import-folder" on:change=move |ev| folder.set(event_target_value(&ev))>
                     {move || folders().into_iter().filter(|f| f.role != Some(plico_api::mail::FolderRole::Drafts)).map(|f| {
                         let selected = f.role == Some(plico_api::mail::FolderRole::Inbox);
                         view! { <option value=f.id.clone() selected=selected>{folder_label(&f)}</option> }
                     }).collect_view()}
                 </select>
-                <label for="import-files">"Files"</label>
+                <label for="import-files">{t("Files")}</label>
                 <input id="import-files" type="file" multiple accept=".mbox,.mbx,.eml,application/mbox,message/rfc822" node_ref=input/>
                 <div class="button-row">
-                    <button type="submit" class="button primary" disabled=move || progress.with(|p| p.running)>"Import"</button>
+                    <button type="submit" class="button primary" disabled=move || progress.with(|p| p.running)>{t("Import")}</button>
                     {move || progress.with(|p| p.running).then(|| {
                         let paused = progress.with(|p| p.paused);
                         view! {
                             <button type="button" class="button secondary" id="import-pause"
                                 on:click=move |_| progress.update(|p| p.paused = !p.paused)>
-                                {if paused { "Resume" } else { "Pause" }}
+                                {if paused { t("Resume") } else { t("Pause") }}
                             </button>
                         }
                     })}
@@ -260,12 +263,16 @@ pub fn ImportPanel() -> impl IntoView {
                 let p = progress.get();
                 (p.running || p.finished).then(|| view! {
                     <div class="progress" role="status" aria-live="polite" id="import-status">
-                        <progress max="100" value=percent().to_string() aria-label="Import progress"></progress>
-                        <span>{format!(
-                            "{}{} imported, {} could not be imported",
-                            if p.finished { "Done: " } else if p.paused { "Paused: " } else { "" },
-                            p.imported,
-                            p.failures.len()
+                        <progress max="100" value=percent().to_string() aria-label=t("Import progress")></progress>
+                        <span>{tf(
+                            if p.finished {
+                                n("Done: {imported} imported, {failed} could not be imported")
+                            } else if p.paused {
+                                n("Paused: {imported} imported, {failed} could not be imported")
+                            } else {
+                                n("{imported} imported, {failed} could not be imported")
+                            },
+                            &[("imported", &crate::i18n::number(p.imported.into())), ("failed", &p.failures.len().to_string())],
                         )}</span>
                     </div>
                     {(!p.failures.is_empty()).then(|| view! {

@@ -7,13 +7,14 @@ use super::keyring::KeyringPanel;
 use super::model::{describe_login_kind, describe_user_agent, group_fingerprint};
 use crate::api_client::{self, ApiFailure};
 use crate::app::use_session;
+use crate::i18n::{t, tf};
 use crate::mail::{Shell, SignOutButton};
 use crate::ui::ErrorText;
 
 /// Unix seconds as a local date and time.
 fn local_time(seconds: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
-    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+    String::from(date.to_locale_string(crate::i18n::lang().code(), &wasm_bindgen::JsValue::UNDEFINED))
 }
 
 #[component]
@@ -45,10 +46,11 @@ pub fn AccountPage() -> impl IntoView {
         set_settings_error.set(None);
         leptos::task::spawn_local(async move {
             match api_client::send_json("PUT", "/account/settings", &AccountSettings { mail_analysis: on }).await {
-                Ok(()) => set_settings_note.set(Some(
-                    if on { "Saved: incoming mail is checked." } else { "Saved: incoming mail is not analysed." }
-                        .into(),
-                )),
+                Ok(()) => set_settings_note.set(Some(if on {
+                    t("Saved: incoming mail is checked.")
+                } else {
+                    t("Saved: incoming mail is not analysed.")
+                })),
                 Err(failure) => {
                     set_analysis.set(before);
                     set_settings_error.set(Some(failure.message));
@@ -70,24 +72,24 @@ pub fn AccountPage() -> impl IntoView {
     view! {
         <Shell>
             <section class="account" aria-labelledby="account-title">
-                <h1 id="account-title">"Account"</h1>
+                <h1 id="account-title">{t("Account")}</h1>
                 <div class="panel">
-                    <h2>"Your address"</h2>
+                    <h2>{t("Your address")}</h2>
                     <p class="address">{move || session.identity.get().map(|identity| identity.address)}</p>
-                    <h2>"Your encryption key"</h2>
-                    <p class="muted">"Compare this fingerprint with the one your contacts see to be sure you hold the same key."</p>
-                    <p class="fingerprint" aria-label="Key fingerprint">
+                    <h2>{t("Your encryption key")}</h2>
+                    <p class="muted">{t("Compare this fingerprint with the one your contacts see to be sure you hold the same key.")}</p>
+                    <p class="fingerprint" aria-label=t("Key fingerprint")>
                         {move || session.identity.get().map(|identity| group_fingerprint(&identity.fingerprint))}
                     </p>
                 </div>
                 <div class="panel">
-                    <h2>"Spam and virus checks"</h2>
-                    <p class="muted">"Mail from other servers arrives unencrypted. With checks on, Plico reads it in memory before encrypting it to your key, to file spam in Spam and refuse viruses; it keeps nothing it read. With checks off, it is encrypted untouched and all of it goes to your Inbox."</p>
+                    <h2>{t("Spam and virus checks")}</h2>
+                    <p class="muted">{t("Mail from other servers arrives unencrypted. With checks on, Plico reads it in memory before encrypting it to your key, to file spam in Spam and refuse viruses; it keeps nothing it read. With checks off, it is encrypted untouched and all of it goes to your Inbox.")}</p>
                     <label class="toggle">
                         <input type="checkbox" prop:checked=move || analysis.get().unwrap_or(false)
                             disabled=move || analysis.get().is_none()
                             on:change=move |event| change_analysis(event_target_checked(&event))/>
-                        "Check incoming mail for spam and viruses"
+                        {t("Check incoming mail for spam and viruses")}
                     </label>
                     <p class="muted" role="status" aria-live="polite">{move || settings_note.get()}</p>
                     <ErrorText message=settings_error/>
@@ -98,43 +100,43 @@ pub fn AccountPage() -> impl IntoView {
                 <super::transfer::ExportPanel/>
                 <super::transfer::ImportPanel/>
                 <div class="panel">
-                    <h2>"This device"</h2>
-                    <p class="muted">"So that your mailbox opens at once, this browser keeps a copy of your message list, encrypted under your key: only you, signed in, can read it. On a shared or borrowed computer, sign out and forget this device to delete it."</p>
+                    <h2>{t("This device")}</h2>
+                    <p class="muted">{t("So that your mailbox opens at once, this browser keeps a copy of your message list, encrypted under your key: only you, signed in, can read it. On a shared or borrowed computer, sign out and forget this device to delete it.")}</p>
                     <SignOutButton forget=true/>
                 </div>
                 <div class="panel">
                     <div class="panel-header">
-                        <h2>"Login history"</h2>
+                        <h2>{t("Login history")}</h2>
                         <button type="button" class="button danger-ghost" on:click=move |_| delete("/account/logins".into())
                             disabled=move || !matches!(history.get(), Some(Ok(ref h)) if !h.events.is_empty())>
-                            "Delete all"
+                            {t("Delete all")}
                         </button>
                     </div>
                     <p class="muted">{move || {
                         let days = history.get().and_then(|h| h.ok()).map(|h| h.retention_days).unwrap_or(30);
-                        format!("Each sign-in is recorded with its time, IP address and browser, and deleted after {days} days. You can delete entries sooner.")
+                        tf("Each sign-in is recorded with its time, IP address and browser, and deleted after {days} days. You can delete entries sooner.", &[("days", &days.to_string())])
                     }}</p>
                     <ErrorText message=action_error/>
                     {move || match history.get() {
-                        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                        None => view! { <p class="muted">{t("Loading…")}</p> }.into_any(),
                         Some(Err(failure)) => view! { <p class="error" role="alert">{failure.message}</p> }.into_any(),
                         Some(Ok(history)) if history.events.is_empty() => view! {
-                            <p class="empty-history">"No logins recorded."</p>
+                            <p class="empty-history">{t("No logins recorded.")}</p>
                         }.into_any(),
                         Some(Ok(history)) => view! {
                             <table class="login-history">
-                                <caption class="visually-hidden">"Login history, newest first"</caption>
+                                <caption class="visually-hidden">{t("Login history, newest first")}</caption>
                                 <thead><tr>
-                                    <th scope="col">"When"</th>
-                                    <th scope="col">"What"</th>
-                                    <th scope="col">"IP address"</th>
-                                    <th scope="col">"Browser"</th>
-                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                    <th scope="col">{t("When")}</th>
+                                    <th scope="col">{t("What")}</th>
+                                    <th scope="col">{t("IP address")}</th>
+                                    <th scope="col">{t("Browser")}</th>
+                                    <th scope="col"><span class="visually-hidden">{t("Actions")}</span></th>
                                 </tr></thead>
                                 <tbody>
                                     {history.events.into_iter().map(|event| {
                                         let when = local_time(event.at);
-                                        let label = format!("Delete the login of {when}");
+                                        let label = tf("Delete the login of {when}", &[("when", &when)]);
                                         let path = format!("/account/logins/{}", event.id);
                                         view! {
                                             <tr>
@@ -143,7 +145,7 @@ pub fn AccountPage() -> impl IntoView {
                                                 <td class="mono">{event.ip}</td>
                                                 <td title=event.user_agent.clone()>{describe_user_agent(&event.user_agent)}</td>
                                                 <td><button type="button" class="button small ghost" aria-label=label
-                                                    on:click=move |_| delete(path.clone())>"Delete"</button></td>
+                                                    on:click=move |_| delete(path.clone())>{t("Delete")}</button></td>
                                             </tr>
                                         }
                                     }).collect_view()}

@@ -1,7 +1,40 @@
 //! The sign-up form's checks, as pure functions so native tests reach them.
 
-use plico_api::address::normalize_name;
-use plico_api::password::check_new_password;
+use plico_api::address::{normalize_name, NameError, NAME_MAX_LEN, NAME_MIN_LEN};
+use plico_api::password::{check_new_password, PasswordError, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN};
+
+use crate::i18n::{t, tf};
+
+/// What is wrong with a name, in the user's language.
+pub fn name_problem(error: &NameError) -> String {
+    match error {
+        NameError::TooShort => tf("The name must be at least {count} characters long.", &[("count", &NAME_MIN_LEN.to_string())]),
+        NameError::TooLong => tf("The name must be at most {count} characters long.", &[("count", &NAME_MAX_LEN.to_string())]),
+        NameError::BadCharacter(c) => tf(
+            "The name may contain only letters a–z, digits, dots, hyphens and underscores; '{character}' is not allowed.",
+            &[("character", &c.to_string())],
+        ),
+        NameError::BadStart => t("The name must start with a letter or a digit."),
+        NameError::BadEnd => t("The name must end with a letter or a digit."),
+        NameError::ConsecutivePunctuation => t("The name may not have two dots, hyphens or underscores in a row."),
+        NameError::Reserved => t("That name is reserved."),
+    }
+}
+
+/// What is wrong with a new password, in the user's language.
+pub fn password_problem(error: &PasswordError) -> String {
+    match error {
+        PasswordError::TooShort => {
+            tf("The password must be at least {count} characters long.", &[("count", &PASSWORD_MIN_LEN.to_string())])
+        }
+        PasswordError::TooLong => {
+            tf("The password must be at most {count} characters long.", &[("count", &PASSWORD_MAX_LEN.to_string())])
+        }
+        PasswordError::Common => t("That password is one of the most common passwords. Choose another."),
+        PasswordError::ContainsName => t("The password must not contain your name."),
+        PasswordError::Trivial => t("That password is too easy to guess: avoid repeats and straight runs."),
+    }
+}
 
 /// The sign-up form's fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,24 +67,24 @@ impl SignupForm {
         let name = if self.name.is_empty() && !submitting {
             None
         } else {
-            normalize_name(&self.name).err().map(|error| error.to_string())
+            normalize_name(&self.name).err().map(|error| name_problem(&error))
         };
         let canonical_name = normalize_name(&self.name).unwrap_or_else(|_| self.name.to_ascii_lowercase());
         let password = if self.password.is_empty() && !submitting {
             None
         } else {
-            check_new_password(&self.password, &canonical_name).err().map(|error| error.to_string())
+            check_new_password(&self.password, &canonical_name).err().map(|error| password_problem(&error))
         };
         let confirmation = if (self.confirmation.is_empty() && !submitting) || self.confirmation == self.password {
             None
         } else {
-            Some("The two passwords are not the same.".to_owned())
+            Some(t("The two passwords are not the same."))
         };
         let recovery = match self.recovery.trim() {
             "" => None,
             address => plico_api::address::check_mail_address(address)
                 .err()
-                .map(|why| format!("The recovery address is not usable: {why}.")),
+                .map(|why| tf("The recovery address is not usable: {why}.", &[("why", &why)])),
         };
         SignupProblems { name, password, confirmation, recovery }
     }

@@ -6,6 +6,7 @@ use plico_api::worker::{WorkerCommand, WorkerOutcome, WorkerStage};
 
 use super::model::SignupForm;
 use crate::app::{use_session, Session};
+use crate::i18n::t;
 use crate::router::{use_navigator, Link};
 use crate::ui::{Brand, ErrorText, StageProgress};
 
@@ -24,7 +25,7 @@ async fn unlock(
             session.identity.set(Some(identity));
             Ok(())
         }
-        Ok(_) => Err((String::new(), "The keys could not be unlocked.".into())),
+        Ok(_) => Err((String::new(), t("The keys could not be unlocked."))),
         Err(failure) => Err((failure.code, failure.message)),
     }
 }
@@ -76,10 +77,10 @@ pub fn SignupPage() -> impl IntoView {
         <main class="auth-page">
             <section class="card" aria-labelledby="signup-title">
                 <Brand/>
-                <h1 id="signup-title">"Create your encrypted mailbox"</h1>
-                <p class="lede">"Your password never leaves this device. It also locks your private key, which is made right here in your browser."</p>
+                <h1 id="signup-title">{t("Create your encrypted mailbox")}</h1>
+                <p class="lede">{t("Your password never leaves this device. It also locks your private key, which is made right here in your browser.")}</p>
                 <form on:submit=on_submit novalidate>
-                    <label for="signup-name">"Address"</label>
+                    <label for="signup-name">{t("Address")}</label>
                     <div class="address-field">
                         <input id="signup-name" name="name" type="text" autocomplete="username" autocapitalize="off" spellcheck="false"
                             aria-describedby="signup-name-error" aria-invalid=move || problems.get().name.is_some().to_string()
@@ -89,35 +90,35 @@ pub fn SignupPage() -> impl IntoView {
                     </div>
                     <p id="signup-name-error" class="field-error">{move || problems.get().name}</p>
 
-                    <label for="signup-password">"Password"</label>
+                    <label for="signup-password">{t("Password")}</label>
                     <input id="signup-password" name="password" type="password" autocomplete="new-password"
                         aria-describedby="signup-password-error" aria-invalid=move || problems.get().password.is_some().to_string()
                         prop:value=move || form.get().password
                         on:input=move |ev| form.update(|f| f.password = event_target_value(&ev))/>
                     <p id="signup-password-error" class="field-error">{move || problems.get().password}</p>
 
-                    <label for="signup-confirmation">"Confirm password"</label>
+                    <label for="signup-confirmation">{t("Confirm password")}</label>
                     <input id="signup-confirmation" name="confirmation" type="password" autocomplete="new-password"
                         aria-describedby="signup-confirmation-error"
                         prop:value=move || form.get().confirmation
                         on:input=move |ev| form.update(|f| f.confirmation = event_target_value(&ev))/>
                     <p id="signup-confirmation-error" class="field-error">{move || problems.get().confirmation}</p>
 
-                    <label for="signup-recovery">"Recovery address " <span class="muted">"(optional)"</span></label>
+                    <label for="signup-recovery">{t("Recovery address")}" "<span class="muted">{t("(optional)")}</span></label>
                     <input id="signup-recovery" name="recovery" type="email" autocomplete="email"
                         aria-describedby="signup-recovery-error"
                         prop:value=move || form.get().recovery
                         on:input=move |ev| form.update(|f| f.recovery = event_target_value(&ev))/>
                     <p id="signup-recovery-error" class="field-error">{move || problems.get().recovery}</p>
 
-                    <p class="hint">"At least 8 characters. A few unrelated words make a strong, memorable password. If you forget it, your mail cannot be recovered."</p>
+                    <p class="hint">{t("At least 8 characters. A few unrelated words make a strong, memorable password. If you forget it, your mail cannot be recovered.")}</p>
                     <ErrorText message=server_error/>
                     <StageProgress stage=stage/>
                     <button type="submit" class="button primary" disabled=move || busy.get()>
-                        {move || if busy.get() { "Creating your keys…" } else { "Create account" }}
+                        {move || if busy.get() { t("Creating your keys…") } else { t("Create account") }}
                     </button>
                 </form>
-                <p class="switch">"Already have an account? " <Link href="/login">"Sign in"</Link></p>
+                <p class="switch">{t("Already have an account?")}" "<Link href="/login">{t("Sign in")}</Link></p>
             </section>
         </main>
     }
@@ -134,6 +135,26 @@ pub fn LoginPage() -> impl IntoView {
     let busy = RwSignal::new(false);
     // The account was closed by its owner: offer to reopen it.
     let closed = RwSignal::new(false);
+    // Keep this device's own way in (the worker's `device_unlock`). The box starts as this device
+    // was left for the address typed, until the user ticks or unticks it.
+    let keep_offline = RwSignal::new(false);
+    let keep_touched = RwSignal::new(false);
+    Effect::new(move |_| {
+        let typed = address.get();
+        if typed.trim().is_empty() || keep_touched.get_untracked() {
+            return;
+        }
+        let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+        leptos::task::spawn_local(async move {
+            let asked = WorkerCommand::DeviceKept { address: typed.clone() };
+            if let Ok(WorkerOutcome::DeviceKept(kept)) = worker.call(asked, |_| {}).await {
+                let still = address.try_get_untracked().is_some_and(|now| now == typed);
+                if still && keep_touched.try_get_untracked() == Some(false) {
+                    crate::ui::set_alive(keep_offline, kept);
+                }
+            }
+        });
+    });
 
     // After a reload the session cookie may still be valid while the keys are gone from memory:
     // offer to unlock that account.
@@ -148,15 +169,19 @@ pub fn LoginPage() -> impl IntoView {
     let sign_in = move |reopen: bool| {
         set_error.set(None);
         if address.get_untracked().trim().is_empty() || password.get_untracked().is_empty() {
-            set_error.set(Some("Enter your address and your password.".into()));
+            set_error.set(Some(t("Enter your address and your password.")));
             return;
         }
         if busy.get_untracked() {
             return;
         }
         busy.set(true);
-        let command =
-            WorkerCommand::Login { address: address.get_untracked(), password: password.get_untracked(), reopen };
+        let command = WorkerCommand::Login {
+            address: address.get_untracked(),
+            password: password.get_untracked(),
+            reopen,
+            keep_offline: keep_offline.get_untracked(),
+        };
         leptos::task::spawn_local(async move {
             let result = unlock(session, command, set_stage).await;
             busy.set(false);
@@ -182,30 +207,40 @@ pub fn LoginPage() -> impl IntoView {
         <main class="auth-page">
             <section class="card" aria-labelledby="login-title">
                 <Brand/>
-                <h1 id="login-title">"Sign in"</h1>
+                <h1 id="login-title">{t("Sign in")}</h1>
                 <p class="lede">{move || if session.remembered_address.get().is_some() {
-                    "Enter your password to unlock your mailbox on this device."
+                    t("Enter your password to unlock your mailbox on this device.")
                 } else {
-                    "Your password unlocks your private key on this device. It is never sent to the server."
+                    t("Your password unlocks your private key on this device. It is never sent to the server.")
                 }}</p>
                 <form on:submit=on_submit novalidate>
-                    <label for="login-address">"Address"</label>
+                    <label for="login-address">{t("Address")}</label>
                     <input id="login-address" name="address" type="text" autocomplete="username" autocapitalize="off" spellcheck="false"
                         prop:value=move || address.get() on:input=move |ev| address.set(event_target_value(&ev))/>
-                    <label for="login-password">"Password"</label>
+                    <label for="login-password">{t("Password")}</label>
                     <input id="login-password" name="password" type="password" autocomplete="current-password"
                         prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
+                    <label class="toggle">
+                        <input type="checkbox" id="keep-offline" aria-describedby="keep-offline-hint"
+                            prop:checked=move || keep_offline.get()
+                            on:change=move |ev| {
+                                keep_touched.set(true);
+                                keep_offline.set(event_target_checked(&ev));
+                            }/>
+                        {t("Keep this device usable offline")}
+                    </label>
+                    <p class="hint" id="keep-offline-hint">{t("Your mail stays readable here without a connection: this device keeps your key, locked by your password. Only on a device you alone use.")}</p>
                     <ErrorText message=error/>
                     {move || closed.get().then(|| view! {
                         <button type="button" class="button secondary" id="reopen" disabled=move || busy.get()
-                            on:click=move |_| sign_in(true)>"Reopen my account"</button>
+                            on:click=move |_| sign_in(true)>{t("Reopen my account")}</button>
                     })}
                     <StageProgress stage=stage/>
                     <button type="submit" class="button primary" disabled=move || busy.get()>
-                        {move || if busy.get() { "Unlocking…" } else { "Sign in" }}
+                        {move || if busy.get() { t("Unlocking…") } else { t("Sign in") }}
                     </button>
                 </form>
-                <p class="switch">"New to Plico? " <Link href="/signup">"Create an account"</Link></p>
+                <p class="switch">{t("New to Plico?")}" "<Link href="/signup">{t("Create an account")}</Link></p>
             </section>
         </main>
     }

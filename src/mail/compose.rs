@@ -7,6 +7,7 @@ use wasm_bindgen::JsCast;
 
 use super::views::Shell;
 use crate::app::use_session;
+use crate::i18n::{t, tf};
 use crate::router::use_navigator;
 use crate::ui::{human_size, ErrorText, PaperclipIcon, StageProgress};
 
@@ -75,8 +76,12 @@ enum DraftState {
 
 /// Why a picked file cannot be attached, in words that name it.
 pub fn attachment_refusal(file_name: &str, size: u64, limit: u64) -> Option<String> {
-    (size > limit)
-        .then(|| format!("{file_name} is {}; attachments can be at most {} each.", human_size(size), human_size(limit)))
+    (size > limit).then(|| {
+        tf(
+            "{file} is {size}; attachments can be at most {limit} each.",
+            &[("file", file_name), ("size", &human_size(size)), ("limit", &human_size(limit))],
+        )
+    })
 }
 
 /// Reads the picked files into attachments, refusing oversized ones by name.
@@ -96,7 +101,7 @@ async fn read_files(files: web_sys::FileList, limit: u64) -> (Vec<OutgoingAttach
                 content_type: if file.type_().is_empty() { "application/octet-stream".into() } else { file.type_() },
                 data: js_sys::Uint8Array::new(&buffer).to_vec(),
             }),
-            Err(_) => refused.push(format!("{} could not be read.", file.name())),
+            Err(_) => refused.push(tf("{file} could not be read.", &[("file", &file.name())])),
         }
     }
     (attached, refused)
@@ -107,7 +112,7 @@ pub async fn open_draft(session: crate::app::Session, id: String) -> Result<Comp
     let worker = session.worker.with_value(|worker| worker.clone())?;
     let view = match worker.call(WorkerCommand::OpenMessage { id: id.clone() }, |_| {}).await {
         Ok(WorkerOutcome::Opened(view)) => *view,
-        Ok(_) => return Err("The worker answered something unexpected.".into()),
+        Ok(_) => return Err(t("The worker answered something unexpected.")),
         Err(failure) => return Err(failure.message),
     };
     let mut attachments = Vec::with_capacity(view.attachments.len());
@@ -115,7 +120,7 @@ pub async fn open_draft(session: crate::app::Session, id: String) -> Result<Comp
         let command = WorkerCommand::Attachment { message_id: id.clone(), index: index as u32 };
         match worker.call(command, |_| {}).await {
             Ok(WorkerOutcome::File(file)) => attachments.push(file),
-            Ok(_) => return Err("The worker answered something unexpected.".into()),
+            Ok(_) => return Err(t("The worker answered something unexpected.")),
             Err(failure) => return Err(failure.message),
         }
     }
@@ -261,13 +266,17 @@ pub fn ComposePage() -> impl IntoView {
                     crate::ui::set_alive(draft_id, Some(id));
                     saved_edits.set_value(edit);
                     let now = js_sys::Date::new_0();
-                    let time = String::from(now.to_locale_time_string("default"));
+                    let time = String::from(now.to_locale_time_string(crate::i18n::lang().code()));
                     crate::ui::set_alive(draft_state, DraftState::Saved(time));
                     let _ = saves.try_update(|count| *count += 1);
                 }
                 Ok(_) => crate::ui::set_alive(
                     draft_state,
-                    DraftState::Failed("The worker answered something unexpected.".into()),
+                    DraftState::Failed(t("The worker answered something unexpected.")),
+                ),
+                Err(failure) if failure.code == "network" => crate::ui::set_alive(
+                    draft_state,
+                    DraftState::Failed(t("you are offline. Send keeps the message in the Outbox.")),
                 ),
                 Err(failure) => crate::ui::set_alive(draft_state, DraftState::Failed(failure.message)),
             }
@@ -347,12 +356,12 @@ pub fn ComposePage() -> impl IntoView {
         set_error.set(None);
         let message = snapshot();
         if message.to.is_empty() && message.cc.is_empty() && message.bcc.is_empty() {
-            set_error.set(Some("Add at least one recipient.".into()));
+            set_error.set(Some(t("Add at least one recipient.")));
             return;
         }
         let all: Vec<String> = message.to.iter().chain(&message.cc).chain(&message.bcc).cloned().collect();
         if let Some(bad) = first_malformed(&all) {
-            set_error.set(Some(format!("{bad} is not a valid address.")));
+            set_error.set(Some(tf("{address} is not a valid address.", &[("address", bad)])));
             return;
         }
         if busy.get_untracked() {
@@ -373,6 +382,11 @@ pub fn ComposePage() -> impl IntoView {
             crate::ui::set_alive(set_stage, None);
             match result {
                 // Still busy while the page goes: leaving after a send saves no draft.
+                // No network: it waits, sealed on this device, and goes when the connection is back.
+                Ok(WorkerOutcome::Queued(items)) => {
+                    session.mailbox.update(|state| state.outbox = items);
+                    navigator.go("/mail/outbox");
+                }
                 Ok(_) => navigator.go("/mail/sent"),
                 Err(failure) => {
                     crate::ui::set_alive(busy, false);
@@ -386,64 +400,64 @@ pub fn ComposePage() -> impl IntoView {
         <Shell>
             <section class="compose" aria-labelledby="compose-title">
                 <div class="compose-header">
-                    <h1 id="compose-title">{move || if draft_id.get().is_some() { "Draft" } else { "New message" }}</h1>
+                    <h1 id="compose-title">{move || if draft_id.get().is_some() { t("Draft") } else { t("New message") }}</h1>
                     <span class="badge-e2e" class:plain=move || !outside().is_empty()>
-                        {move || if outside().is_empty() { "End-to-end encrypted" } else { "Not end-to-end encrypted" }}
+                        {move || if outside().is_empty() { t("End-to-end encrypted") } else { t("Not end-to-end encrypted") }}
                     </span>
                 </div>
                 <form on:submit=on_submit novalidate>
-                    <label for="compose-to">"To"</label>
+                    <label for="compose-to">{t("To")}</label>
                     <input id="compose-to" type="text" autocomplete="off" spellcheck="false"
                         prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev))/>
                     <div class="compose-row">
                         <div>
-                            <label for="compose-cc">"Cc"</label>
+                            <label for="compose-cc">{t("Cc")}</label>
                             <input id="compose-cc" type="text" autocomplete="off" spellcheck="false"
                                 prop:value=move || cc.get() on:input=move |ev| cc.set(event_target_value(&ev))/>
                         </div>
                         <div>
-                            <label for="compose-bcc">"Bcc"</label>
+                            <label for="compose-bcc">{t("Bcc")}</label>
                             <input id="compose-bcc" type="text" autocomplete="off" spellcheck="false"
                                 prop:value=move || bcc.get() on:input=move |ev| bcc.set(event_target_value(&ev))/>
                         </div>
                     </div>
-                    <label for="compose-subject">"Subject"</label>
+                    <label for="compose-subject">{t("Subject")}</label>
                     <input id="compose-subject" type="text"
                         prop:value=move || subject.get() on:input=move |ev| subject.set(event_target_value(&ev))/>
-                    <label for="compose-body">"Message"</label>
+                    <label for="compose-body">{t("Message")}</label>
                     <textarea id="compose-body" rows="12"
                         prop:value=move || body.get() on:input=move |ev| body.set(event_target_value(&ev))></textarea>
                     <div class="attach-row">
-                        <label class="button ghost small attach-button" for="compose-files">"Attach files"</label>
+                        <label class="button ghost small attach-button" for="compose-files">{t("Attach files")}</label>
                         <input id="compose-files" class="visually-hidden" type="file" multiple on:change=on_files/>
-                        <span class="hint">{move || format!("Up to {} each.", human_size(session.max_attachment_bytes.get()))}</span>
-                        {forwarding.then(|| view! { <span class="hint">"The forwarded message's attachments go along."</span> })}
+                        <span class="hint">{move || tf("Up to {size} each.", &[("size", &human_size(session.max_attachment_bytes.get()))])}</span>
+                        {forwarding.then(|| view! { <span class="hint">{t("The forwarded message's attachments go along.")}</span> })}
                     </div>
-                    <ul class="compose-attachments" aria-label="Attachments">
+                    <ul class="compose-attachments" aria-label=t("Attachments")>
                         {move || attachments.get().into_iter().enumerate().map(|(index, file)| view! {
                             <li>
                                 <span><PaperclipIcon/>{format!("{} ({})", file.file_name, human_size(file.data.len() as u64))}</span>
-                                <button type="button" class="link-button" aria-label=format!("Remove {}", file.file_name)
-                                    on:click=move |_| attachments.update(|list| { if index < list.len() { list.remove(index); } })>"Remove"</button>
+                                <button type="button" class="link-button" aria-label=tf("Remove {file}", &[("file", &file.file_name)])
+                                    on:click=move |_| attachments.update(|list| { if index < list.len() { list.remove(index); } })>{t("Remove")}</button>
                             </li>
                         }).collect_view()}
                     </ul>
-                    <p class="hint">"Encrypted in this browser to you and every recipient whose key Plico knows, and signed with your key."</p>
+                    <p class="hint">{t("Encrypted in this browser to you and every recipient whose key Plico knows, and signed with your key.")}</p>
                     {move || { let names = outside(); (!names.is_empty()).then(|| view! {
-                        <p class="notice-plain" role="note">{format!("Not end-to-end encrypted: Plico knows no key for {}. They get a signed message that the servers it passes through can read.", names.join(", "))}</p>
+                        <p class="notice-plain" role="note">{tf("Not end-to-end encrypted: Plico knows no key for {addresses}. They get a signed message that the servers it passes through can read.", &[("addresses", &names.join(", "))])}</p>
                     }) }}
                     <ErrorText message=error/>
                     <StageProgress stage=stage/>
                     <div class="compose-actions">
                         <button type="submit" class="button primary send" disabled=move || busy.get()>
-                            {move || if busy.get() { "Sending…" } else if outside().is_empty() { "Send encrypted" } else { "Send without end-to-end encryption" }}
+                            {move || if busy.get() { t("Sending…") } else if outside().is_empty() { t("Send encrypted") } else { t("Send without end-to-end encryption") }}
                         </button>
-                        <button type="button" class="button ghost" disabled=move || busy.get() on:click=on_discard>"Discard"</button>
+                        <button type="button" class="button ghost" disabled=move || busy.get() on:click=on_discard>{t("Discard")}</button>
                         <span class="draft-state" role="status" aria-live="polite" data-saves=move || saves.get()>{move || match draft_state.get() {
                             DraftState::Unsaved => String::new(),
-                            DraftState::Saving => "Saving draft…".to_owned(),
-                            DraftState::Saved(time) => format!("Draft saved, encrypted, at {time}"),
-                            DraftState::Failed(message) => format!("The draft could not be saved: {message}"),
+                            DraftState::Saving => t("Saving draft…"),
+                            DraftState::Saved(time) => tf("Draft saved, encrypted, at {time}", &[("time", &time)]),
+                            DraftState::Failed(message) => tf("The draft could not be saved: {message}", &[("message", &message)]),
                         }}</span>
                     </div>
                 </form>

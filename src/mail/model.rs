@@ -1,6 +1,9 @@
 //! The system folders, in the order the sidebar shows them.
 
-/// A folder every mailbox has.
+use crate::i18n::n;
+
+/// A folder every mailbox has; its words are English, marked for the catalogs and translated
+/// where they show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SystemFolder {
     /// The path segment: `/mail/<slug>`.
@@ -14,39 +17,39 @@ pub struct SystemFolder {
 pub const SYSTEM_FOLDERS: &[SystemFolder] = &[
     SystemFolder {
         slug: "inbox",
-        label: "Inbox",
-        empty_title: "Your inbox is empty",
-        empty_text: "New mail arrives here, end-to-end encrypted so that only you can read it.",
+        label: n("Inbox"),
+        empty_title: n("Your inbox is empty"),
+        empty_text: n("New mail arrives here, end-to-end encrypted so that only you can read it."),
     },
     SystemFolder {
         slug: "drafts",
-        label: "Drafts",
-        empty_title: "No drafts",
-        empty_text: "Messages you start writing are saved here, encrypted.",
+        label: n("Drafts"),
+        empty_title: n("No drafts"),
+        empty_text: n("Messages you start writing are saved here, encrypted."),
     },
     SystemFolder {
         slug: "sent",
-        label: "Sent",
-        empty_title: "Nothing sent yet",
-        empty_text: "Mail you send is kept here, encrypted to your own key.",
+        label: n("Sent"),
+        empty_title: n("Nothing sent yet"),
+        empty_text: n("Mail you send is kept here, encrypted to your own key."),
     },
     SystemFolder {
         slug: "archive",
-        label: "Archive",
-        empty_title: "The archive is empty",
-        empty_text: "Archive mail to keep it out of your inbox without deleting it.",
+        label: n("Archive"),
+        empty_title: n("The archive is empty"),
+        empty_text: n("Archive mail to keep it out of your inbox without deleting it."),
     },
     SystemFolder {
         slug: "spam",
-        label: "Spam",
-        empty_title: "No spam",
-        empty_text: "Mail that looks like spam is moved here.",
+        label: n("Spam"),
+        empty_title: n("No spam"),
+        empty_text: n("Mail that looks like spam is moved here."),
     },
     SystemFolder {
         slug: "trash",
-        label: "Trash",
-        empty_title: "The trash is empty",
-        empty_text: "Deleted mail stays here for 45 days, then it is erased for good.",
+        label: n("Trash"),
+        empty_title: n("The trash is empty"),
+        empty_text: n("Deleted mail stays here for 45 days, then it is erased for good."),
     },
 ];
 

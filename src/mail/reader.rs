@@ -12,6 +12,7 @@ use plico_api::worker::{OpenedMessageView, SignatureView, WorkerCommand, WorkerO
 use super::compose::ComposeSeed;
 use super::state::MailboxState;
 use crate::app::{use_session, Session};
+use crate::i18n::{t, tf};
 use crate::router::use_navigator;
 
 /// The CSP of the message frame: nothing but inline styles and `data:` images, and `https:`
@@ -36,20 +37,20 @@ pub fn frame_document(html: &str, remote: bool) -> String {
 /// Unix seconds as a short local date and time.
 pub fn short_time(seconds: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
-    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+    String::from(date.to_locale_string(crate::i18n::lang().code(), &wasm_bindgen::JsValue::UNDEFINED))
 }
 
 fn signature_words(message: &OpenedMessageView) -> (&'static str, String) {
     match &message.signature {
         SignatureView::Valid { .. } => (
             "signature valid",
-            format!("Signed by {}: the signature is valid.", message.from.clone().unwrap_or_default()),
+            tf("Signed by {sender}: the signature is valid.", &[("sender", &message.from.clone().unwrap_or_default())]),
         ),
         SignatureView::UnknownKey => {
-            ("signature unknown", "Signed with a key Plico does not know: the sender cannot be confirmed.".to_owned())
+            ("signature unknown", t("Signed with a key Plico does not know: the sender cannot be confirmed."))
         }
-        SignatureView::Bad => ("signature bad", "Bad signature: this message may have been altered.".to_owned()),
-        SignatureView::Unsigned => ("signature unknown", "Not signed: the sender cannot be confirmed.".to_owned()),
+        SignatureView::Bad => ("signature bad", t("Bad signature: this message may have been altered.")),
+        SignatureView::Unsigned => ("signature unknown", t("Not signed: the sender cannot be confirmed.")),
     }
 }
 
@@ -108,7 +109,11 @@ pub fn reply_seed(message: &OpenedMessageView, own_address: &str, all: bool) -> 
         to: to.join(", "),
         cc: cc.join(", "),
         subject: prefixed("Re:", &message.subject),
-        body: format!("\n\nOn {when}, {who} wrote:\n{}", quote(&message.text)),
+        body: format!(
+            "\n\n{}\n{}",
+            tf("On {when}, {sender} wrote:", &[("when", &when), ("sender", &who)]),
+            quote(&message.text)
+        ),
         in_reply_to: message.message_id.clone(),
         references,
         ..ComposeSeed::default()
@@ -123,7 +128,8 @@ pub fn forward_seed(message: &OpenedMessageView) -> ComposeSeed {
         cc: String::new(),
         subject: prefixed("Fwd:", &message.subject),
         body: format!(
-            "\n\n---------- Forwarded message ----------\nFrom: {}\nDate: {when}\nSubject: {}\nTo: {}\n\n{}",
+            "\n\n---------- {} ----------\nFrom: {}\nDate: {when}\nSubject: {}\nTo: {}\n\n{}",
+            t("Forwarded message"),
             message.from.clone().unwrap_or_default(),
             message.subject,
             message.to.join(", "),
@@ -140,7 +146,10 @@ async fn open(session: Session, id: String) -> Result<OpenedMessageView, String>
     let worker = session.worker.with_value(|worker| worker.clone())?;
     match worker.call(WorkerCommand::OpenMessage { id }, |_| {}).await {
         Ok(WorkerOutcome::Opened(view)) => Ok(*view),
-        Ok(_) => Err("The worker answered something unexpected.".to_owned()),
+        Ok(_) => Err(t("The worker answered something unexpected.")),
+        Err(failure) if failure.code == "network" => {
+            Err(t("This message is not kept on this device, and the server cannot be reached: it opens once the connection is back."))
+        }
         Err(failure) => Err(failure.message),
     }
 }
@@ -155,12 +164,11 @@ pub fn Reader(id: String, selected: RwSignal<Option<String>>) -> impl IntoView {
         crate::ui::set_alive(set_opened, Some(open(session, message_id).await));
     });
     move || match opened.get() {
-        None => {
-            view! { <article class="reader" aria-busy="true"><p class="muted">"Decrypting…"</p></article> }.into_any()
-        }
+        None => view! { <article class="reader" aria-busy="true"><p class="muted">{t("Decrypting…")}</p></article> }
+            .into_any(),
         Some(Err(message)) => view! {
             <article class="reader">
-                <h2>"This message cannot be read"</h2>
+                <h2>{t("This message cannot be read")}</h2>
                 <p class="error" role="alert">{message}</p>
             </article>
         }
@@ -190,6 +198,25 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
     let on_reply = move |_| start_compose(message.with_value(|m| reply_seed(m, &own(), false)));
     let on_reply_all = move |_| start_compose(message.with_value(|m| reply_seed(m, &own(), true)));
     let on_forward = move |_| start_compose(message.with_value(forward_seed));
+    let (action_error, set_action_error) = signal(None::<String>);
+    // Archive and Delete close the reader once the server has the change.
+    let act_on_open = move |action: super::state::Action| {
+        let id = message.with_value(|m| m.id.clone());
+        leptos::task::spawn_local(async move {
+            match super::state::act(session, action, vec![id]).await {
+                Ok(()) => crate::ui::set_alive(selected, None),
+                Err(message) => crate::ui::set_alive(set_action_error, Some(message)),
+            }
+        });
+    };
+    let on_archive = move |_| match session
+        .mailbox
+        .with_untracked(|state| state.folder(plico_api::mail::FolderRole::Archive).map(|f| f.id.clone()))
+    {
+        Some(archive) => act_on_open(super::state::Action::Move(archive)),
+        None => set_action_error.set(Some(t("Your folders are still loading; try again in a moment."))),
+    };
+    let on_delete = move |_| act_on_open(super::state::Action::Delete);
     let conversation = Memo::new(move |_| {
         let id = message.with_value(|m| m.id.clone());
         session.mailbox.with(|state: &MailboxState| state.conversation(&id))
@@ -202,20 +229,20 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
                 {has_remote.then(|| view! {
                     <div class="remote-bar" role="status">
                         {move || if remote.get() {
-                            view! { <span>"Remote content is shown for this message."</span> }.into_any()
+                            view! { <span>{t("Remote content is shown for this message.")}</span> }.into_any()
                         } else {
                             view! {
-                                <span>"Remote images are blocked to protect your privacy."</span>
-                                <button type="button" class="button ghost small" on:click=move |_| remote.set(true)>"Load remote content"</button>
+                                <span>{t("Remote images are blocked to protect your privacy.")}</span>
+                                <button type="button" class="button ghost small" on:click=move |_| remote.set(true)>{t("Load remote content")}</button>
                             }.into_any()
                         }}
                     </div>
                 })}
-                <iframe class="message-frame" title="Message content" sandbox="" referrerpolicy="no-referrer"
+                <iframe class="message-frame" title=t("Message content") sandbox="" referrerpolicy="no-referrer"
                     srcdoc=move || frame_document(&html, remote.get())></iframe>
                 {(!links.is_empty()).then(|| view! {
-                    <section class="links" aria-label="Links in this message">
-                        <h3>{format!("Links in this message ({})", links.len())}</h3>
+                    <section class="links" aria-label=t("Links in this message")>
+                        <h3>{tf("Links in this message ({count})", &[("count", &links.len().to_string())])}</h3>
                         <ul>{links.into_iter().map(|href| {
                             let text = href.clone();
                             view! { <li><a href=href target="_blank" rel="noopener noreferrer">{text}</a></li> }
@@ -230,24 +257,27 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
     let attachments = message.with_value(|m| m.attachments.clone());
     view! {
         <article class="reader" aria-labelledby="reader-subject">
-            <div class="reader-actions" role="toolbar" aria-label="Message actions">
-                <button type="button" class="button ghost small" on:click=on_reply>"Reply"</button>
-                <button type="button" class="button ghost small" on:click=on_reply_all>"Reply all"</button>
-                <button type="button" class="button ghost small" on:click=on_forward>"Forward"</button>
-                <button type="button" class="button ghost small close" aria-label="Close message" on:click=move |_| selected.set(None)>"✕"</button>
+            <div class="reader-actions" role="toolbar" aria-label=t("Message actions")>
+                <button type="button" class="button ghost small" data-shortcut="r" aria-keyshortcuts="r" title=t("Reply (r)") on:click=on_reply>{t("Reply")}</button>
+                <button type="button" class="button ghost small" data-shortcut="a" aria-keyshortcuts="a" title=t("Reply all (a)") on:click=on_reply_all>{t("Reply all")}</button>
+                <button type="button" class="button ghost small" data-shortcut="f" aria-keyshortcuts="f" title=t("Forward (f)") on:click=on_forward>{t("Forward")}</button>
+                <button type="button" class="button ghost small" data-shortcut="e" aria-keyshortcuts="e" title=t("Archive (e)") on:click=on_archive>{t("Archive")}</button>
+                <button type="button" class="button danger-ghost small" data-shortcut="#" aria-keyshortcuts="Shift+3" title=t("Delete (#)") on:click=on_delete>{t("Delete")}</button>
+                <crate::ui::ErrorText message=action_error/>
+                <button type="button" class="button ghost small close" aria-label=t("Close message") on:click=move |_| selected.set(None)>"✕"</button>
             </div>
-            <h2 id="reader-subject">{message.with_value(|m| if m.subject.is_empty() { "(no subject)".to_owned() } else { m.subject.clone() })}</h2>
+            <h2 id="reader-subject">{message.with_value(|m| if m.subject.is_empty() { t("(no subject)") } else { m.subject.clone() })}</h2>
             <p class=class role="status">{words}</p>
             {checks}
             <dl class="headers">
-                <dt>"From"</dt><dd>{message.with_value(|m| m.from.clone().unwrap_or_default())}</dd>
-                <dt>"To"</dt><dd>{message.with_value(|m| m.to.join(", "))}</dd>
-                {message.with_value(|m| (!m.cc.is_empty()).then(|| view! { <dt>"Cc"</dt><dd>{m.cc.join(", ")}</dd> }))}
-                <dt>"Date"</dt><dd>{message.with_value(|m| m.date.map(short_time).unwrap_or_default())}</dd>
+                <dt>{t("From")}</dt><dd>{message.with_value(|m| m.from.clone().unwrap_or_default())}</dd>
+                <dt>{t("To")}</dt><dd>{message.with_value(|m| m.to.join(", "))}</dd>
+                {message.with_value(|m| (!m.cc.is_empty()).then(|| view! { <dt>{t("Cc")}</dt><dd>{m.cc.join(", ")}</dd> }))}
+                <dt>{t("Date")}</dt><dd>{message.with_value(|m| m.date.map(short_time).unwrap_or_default())}</dd>
             </dl>
             {body}
             {(!attachments.is_empty()).then(|| view! {
-                <ul class="attachments" aria-label="Attachments">
+                <ul class="attachments" aria-label=t("Attachments")>
                     {attachments.into_iter().enumerate().map(|(index, attachment)| {
                         let label = format!("{} ({})", attachment.file_name, crate::ui::human_size(attachment.size));
                         let on_download = move |_| {
@@ -260,14 +290,14 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
                                             crate::ui::set_alive(set_download_error, Some(error));
                                         }
                                     }
-                                    Ok(_) => crate::ui::set_alive(set_download_error, Some("The worker answered something unexpected.".into())),
+                                    Ok(_) => crate::ui::set_alive(set_download_error, Some(t("The worker answered something unexpected."))),
                                     Err(failure) => crate::ui::set_alive(set_download_error, Some(failure.message)),
                                 }
                             });
                         };
                         view! {
                             <li><button type="button" class="attachment" on:click=on_download>
-                                <crate::ui::PaperclipIcon/>{label}<span class="visually-hidden">", download decrypted"</span>
+                                <crate::ui::PaperclipIcon/>{label}<span class="visually-hidden">{t(", download decrypted")}</span>
                             </button></li>
                         }
                     }).collect_view()}
@@ -277,8 +307,8 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
             {move || {
                 let thread = conversation.get();
                 (thread.len() > 1).then(|| view! {
-                    <section class="conversation" aria-label="Conversation">
-                        <h3>{format!("Conversation ({} messages)", thread.len())}</h3>
+                    <section class="conversation" aria-label=t("Conversation")>
+                        <h3>{tf("Conversation ({count} messages)", &[("count", &thread.len().to_string())])}</h3>
                         <ol>
                             {thread.into_iter().map(|listed| {
                                 let id = listed.id.clone();
@@ -286,7 +316,7 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
                                 let (from, subject) = listed.summary.as_ref().map(|s| (
                                     s.from_name.clone().or(s.from_address.clone()).unwrap_or_default(),
                                     s.subject.clone(),
-                                )).unwrap_or_else(|| ("—".into(), "This message cannot be read".into()));
+                                )).unwrap_or_else(|| ("—".into(), t("This message cannot be read")));
                                 view! {
                                     <li class:current=current>
                                         <button type="button" class="thread-item" on:click=move |_| selected.set(Some(id.clone()))>

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use plico_api::worker::{IndexProgress, IndexView, WorkerCommand, WorkerOutcome};
 
 use crate::app::{use_session, Session};
+use crate::i18n::{n, t, tf, tp};
 use crate::router::use_navigator;
 
 /// What the search page shows about the index.
@@ -84,7 +85,7 @@ fn resume(session: Session) {
 
 fn day(seconds: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
-    String::from(date.to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+    String::from(date.to_locale_date_string(crate::i18n::lang().code(), &wasm_bindgen::JsValue::UNDEFINED))
 }
 
 fn duration(seconds: u32) -> String {
@@ -107,11 +108,23 @@ pub fn SearchBox() -> impl IntoView {
             navigator.go("/search");
         }
     };
+    // The results page has a top bar of its own: the box the first letter went into is gone when
+    // the next ones arrive, so the new box takes the focus, with the caret after the text.
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            if navigator.is_current("/search") {
+                let end = input.value().encode_utf16().count() as u32;
+                let _ = input.focus();
+                let _ = input.set_selection_range(end, end);
+            }
+        }
+    });
     view! {
         <form class="search-box" role="search" on:submit=move |event| event.prevent_default()>
-            <label class="visually-hidden" for="search-input">"Search mail"</label>
-            <input id="search-input" type="search" autocomplete="off" spellcheck="false"
-                placeholder="Search mail — from:, has:attachment, before:2026-01-31"
+            <label class="visually-hidden" for="search-input">{t("Search mail")}</label>
+            <input node_ref=input id="search-input" type="search" autocomplete="off" spellcheck="false"
+                placeholder=t("Search mail — from:, has:attachment, before:2026-01-31")
                 prop:value=move || session.search.with(|state| state.query.clone()) on:input=on_input/>
         </form>
     }
@@ -125,45 +138,55 @@ fn IndexStatus() -> impl IntoView {
         let state = session.search.get();
         let index = state.index;
         let back_to = state.building.and_then(|progress| progress.oldest).or(index.oldest).map(day);
-        let searchable = back_to.map(|date| format!(" Searchable back to {date}.")).unwrap_or_default();
+        let searchable = back_to
+            .map(|date| format!(" {}", tf("Searchable back to {date}.", &[("date", &date)])))
+            .unwrap_or_default();
         let (percent, words, button) = match state.building {
             Some(progress) => (
                 Some(u64::from(progress.done) * 100 / u64::from(progress.total.max(1))),
-                format!(
-                    "Indexing on this device: {} of {} messages, about {} left.{searchable}",
-                    progress.done,
-                    progress.total,
-                    duration(progress.seconds_left)
-                ),
+                tf(
+                    "Indexing on this device: {done} of {total} messages, about {left} left.",
+                    &[
+                        ("done", &crate::i18n::number(progress.done.into())),
+                        ("total", &crate::i18n::number(progress.total.into())),
+                        ("left", &duration(progress.seconds_left)),
+                    ],
+                ) + &searchable,
                 Some(true),
             ),
             None if index.out_of_space => (
                 None,
-                format!(
-                    "This browser has no more room for the search index: older mail is not searchable.{searchable}"
-                ),
+                t("This browser has no more room for the search index: older mail is not searchable.") + &searchable,
                 None,
             ),
             None if index.paused && index.missing > 0 => (
                 None,
-                format!("Indexing paused: {} messages are not searchable yet.{searchable}", index.missing),
+                tf(
+                    "Indexing paused: {count} messages are not searchable yet.",
+                    &[("count", &crate::i18n::number(index.missing.into()))],
+                ) + &searchable,
                 Some(false),
             ),
             None if index.documents == 0 => {
-                (None, "Your mail is indexed on this device, encrypted; search works offline too.".to_owned(), None)
+                (None, t("Your mail is indexed on this device, encrypted; search works offline too."), None)
             }
-            None => {
-                (None, format!("{} messages indexed on this device, encrypted.{searchable}", index.documents), None)
-            }
+            None => (
+                None,
+                tf(
+                    "{count} messages indexed on this device, encrypted.",
+                    &[("count", &crate::i18n::number(index.documents.into()))],
+                ) + &searchable,
+                None,
+            ),
         };
         view! {
             <div class="index-status" role="status" aria-live="polite" class:warning=index.out_of_space>
-                {percent.map(|percent| view! { <progress max="100" value=percent.to_string() aria-label="Indexing progress"></progress> })}
+                {percent.map(|percent| view! { <progress max="100" value=percent.to_string() aria-label=t("Indexing progress")></progress> })}
                 <span>{words}</span>
                 {button.map(|pausing| view! {
                     <button type="button" class="button ghost small"
                         on:click=move |_| if pausing { pause(session) } else { resume(session) }>
-                        {if pausing { "Pause" } else { "Resume" }}
+                        {if pausing { t("Pause") } else { t("Resume") }}
                     </button>
                 })}
             </div>
@@ -205,7 +228,7 @@ pub fn SearchPage() -> impl IntoView {
                         session.search.update(|state| state.index = index);
                     }
                 }
-                Ok(_) => crate::ui::set_alive(set_error, Some("The worker answered something unexpected.".into())),
+                Ok(_) => crate::ui::set_alive(set_error, Some(t("The worker answered something unexpected."))),
                 Err(failure) => {
                     crate::ui::set_alive(results, None);
                     crate::ui::set_alive(set_error, Some(failure.message));
@@ -228,18 +251,17 @@ pub fn SearchPage() -> impl IntoView {
         <super::Shell>
             <div class="mail-columns">
                 <section class="message-list search-results" aria-labelledby="search-title">
-                    <div class="folder-header"><h1 id="search-title" class="folder-title">"Search"</h1></div>
+                    <div class="folder-header"><h1 id="search-title" class="folder-title">{t("Search")}</h1></div>
                     <IndexStatus/>
                     <crate::ui::ErrorText message=error/>
-                    <p class="hint">"All words must match; the last one may be unfinished. \"Quoted phrases\", -exclude, from:, to:, subject:, has:attachment, in:folder, is:unread, is:starred, before:YYYY-MM-DD and after:YYYY-MM-DD narrow it down. Trash and Spam are searched with in:trash and in:spam."</p>
+                    <p class="hint">{t("All words must match; the last one may be unfinished. \"Quoted phrases\", -exclude, from:, to:, subject:, has:attachment, in:folder, is:unread, is:starred, before:YYYY-MM-DD and after:YYYY-MM-DD narrow it down. Trash and Spam are searched with in:trash and in:spam.")}</p>
                     {move || results.get().map(|(query, total, shown, rows)| view! {
                         <p class="result-count" aria-live="polite" data-query=query>{match total {
-                            0 => "No messages match. Try fewer words, or check the spelling.".to_owned(),
-                            1 => "1 message".to_owned(),
-                            _ if total > shown => format!("{total} messages (the best {shown} shown)"),
-                            _ => format!("{total} messages"),
+                            0 => t("No messages match. Try fewer words, or check the spelling."),
+                            _ if total > shown => tf("{total} messages (the best {shown} shown)", &[("total", &crate::i18n::number(total.into())), ("shown", &shown.to_string())]),
+                            _ => tp(total.into(), n("1 message"), n("{count} messages")),
                         }}</p>
-                        <ul class="messages" aria-label="Search results" inner_html=rows on:click=on_pick></ul>
+                        <ul class="messages" aria-label=t("Search results") inner_html=rows on:click=on_pick></ul>
                     })}
                 </section>
                 {move || selected.get().map(|id| view! { <super::reader::Reader id=id selected=selected/> })}

@@ -7,6 +7,7 @@ use plico_api::mail::{flags, FolderRole};
 use plico_api::worker::{FolderView as Folder, ListedMessage, WorkerCommand, WorkerOutcome};
 
 use crate::app::Session;
+use crate::i18n::t;
 
 /// Synced folders and messages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,6 +16,8 @@ pub struct MailboxState {
     pub folders: Vec<Folder>,
     pub messages: HashMap<String, ListedMessage>,
     pub synced_once: bool,
+    /// What waits in this device's Outbox, oldest first.
+    pub outbox: Vec<plico_api::worker::OutboxItem>,
 }
 
 impl MailboxState {
@@ -149,9 +152,15 @@ pub async fn sync_now(session: Session) -> Result<(), String> {
             });
             // Summaries first (the list shows them); the search index follows (fill_pending).
             fill_pending(session);
+            // The server answered: what waits in the Outbox can go (at sign-in, read it first).
+            if since == 0 {
+                leptos::task::spawn_local(super::outbox::load(session));
+            } else {
+                super::outbox::send_waiting(session);
+            }
             Ok(())
         }
-        Ok(_) => Err("The worker answered something unexpected.".into()),
+        Ok(_) => Err(t("The worker answered something unexpected.")),
         Err(failure) => Err(failure.message),
     }
 }
@@ -197,7 +206,9 @@ pub fn fill_pending(session: Session) {
 /// Syncs in the background, reporting a failure to `error`.
 pub fn sync(session: Session, error: WriteSignal<Option<String>>) {
     leptos::task::spawn_local(async move {
-        crate::ui::set_alive(error, sync_now(session).await.err());
+        // Offline, the indicator says it once for every page; a sync failing is no news.
+        let failed = sync_now(session).await.err().filter(|_| crate::ui::online());
+        crate::ui::set_alive(error, failed);
     });
 }
 
@@ -232,6 +243,13 @@ pub fn keep_in_sync(session: Session) {
     let tick = Closure::<dyn Fn()>::new(poll);
     let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), POLL_MILLIS);
     tick.forget();
+    // Back online: the Outbox goes, and the mailbox catches up.
+    let on_online = Closure::<dyn Fn()>::new(move || {
+        super::outbox::send_waiting(session);
+        poll();
+    });
+    let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+    on_online.forget();
     if let Some(document) = window.document() {
         let on_visible = Closure::<dyn Fn()>::new(poll);
         let _ = document.add_event_listener_with_callback("visibilitychange", on_visible.as_ref().unchecked_ref());
@@ -287,8 +305,8 @@ pub async fn folder_command(session: Session, command: WorkerCommand) -> Result<
 /// A folder's name as the UI shows it.
 pub fn folder_label(folder: &Folder) -> String {
     match folder.role {
-        Some(role) => super::model::folder_for_slug(role.as_str()).map(|f| f.label.to_owned()).unwrap_or_default(),
-        None => folder.name.clone().unwrap_or_else(|| "(unreadable name)".into()),
+        Some(role) => super::model::folder_for_slug(role.as_str()).map(|f| t(f.label)).unwrap_or_default(),
+        None => folder.name.clone().unwrap_or_else(|| t("(unreadable name)")),
     }
 }
 

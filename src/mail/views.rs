@@ -11,6 +11,7 @@ use plico_api::worker::ListedMessage;
 
 use super::model::{folder_for_slug, SYSTEM_FOLDERS};
 use crate::app::use_session;
+use crate::i18n::{n, t, tf, tp};
 use crate::router::{use_navigator, Link, Redirect};
 use crate::ui::Brand;
 
@@ -34,8 +35,11 @@ pub fn SignOutButton(#[prop(optional)] forget: bool) -> impl IntoView {
             navigator.go("/login");
         });
     };
-    let (class, label) =
-        if forget { ("button danger-ghost", "Sign out and forget this device") } else { ("button ghost", "Sign out") };
+    let (class, label) = if forget {
+        ("button danger-ghost", t("Sign out and forget this device"))
+    } else {
+        ("button ghost", t("Sign out"))
+    };
     view! { <button type="button" class=class on:click=on_click>{label}</button> }
 }
 
@@ -52,13 +56,14 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
             <div class="shell">
                 <header class="topbar">
                     <Link href="/mail/inbox" class="brand-link"><Brand/></Link>
-                    <span class="badge-e2e" title="Your mail is encrypted in this browser before it reaches the server">"End-to-end encrypted"</span>
+                    <span class="badge-e2e" title=t("Your mail is encrypted in this browser before it reaches the server")>{t("End-to-end encrypted")}</span>
                     <super::search::SearchBox/>
                     <div class="topbar-actions">
                         <Link href="/account" class="account-link">
                             <span class="avatar" aria-hidden="true">{identity.address.chars().next().map(|c| c.to_ascii_uppercase().to_string())}</span>
                             <span class="account-address">{identity.address.clone()}</span>
                         </Link>
+                        <crate::shortcuts::ShortcutButton/>
                         <SignOutButton/>
                     </div>
                 </header>
@@ -95,8 +100,8 @@ fn Sidebar() -> impl IntoView {
         });
     };
     view! {
-        <nav class="sidebar" aria-label="Folders">
-            <Link href="/compose" class="button primary compose-button">"New message"</Link>
+        <nav class="sidebar" aria-label=t("Folders")>
+            <Link href="/compose" class="button primary compose-button" attr:aria-keyshortcuts="c" attr:title=t("New message (c)")>{t("New message")}</Link>
             <ul>
                 {SYSTEM_FOLDERS.iter().map(|folder| {
                     let role = plico_api::mail::FolderRole::parse(folder.slug);
@@ -105,35 +110,44 @@ fn Sidebar() -> impl IntoView {
                     };
                     view! {
                         <li><Link href=format!("/mail/{}", folder.slug) class="folder-link">
-                            <span>{folder.label}</span>
+                            <span>{t(folder.label)}</span>
                             {move || unread_badge(unread())}
                         </Link></li>
                     }
                 }).collect_view()}
+                {move || {
+                    let waiting = session.mailbox.with(|state| state.outbox.len());
+                    (waiting > 0).then(|| view! {
+                        <li><Link href="/mail/outbox" class="folder-link">
+                            <span>{t("Outbox")}</span>
+                            <span class="unread-count outbox-count" aria-label=tf("{count} waiting", &[("count", &waiting.to_string())])>{waiting}</span>
+                        </Link></li>
+                    })
+                }}
             </ul>
             <div class="sidebar-heading">
-                <h2 id="user-folders">"Folders"</h2>
-                <button type="button" class="link-button" aria-label="New folder" on:click=move |_| adding.update(|open| *open = !*open)>"+ New"</button>
+                <h2 id="user-folders">{t("Folders")}</h2>
+                <button type="button" class="link-button" aria-label=t("New folder") on:click=move |_| adding.update(|open| *open = !*open)>{t("+ New")}</button>
             </div>
             {move || adding.get().then(|| view! {
                 <form class="folder-form" on:submit=on_create>
-                    <label class="visually-hidden" for="new-folder-name">"Folder name"</label>
-                    <input id="new-folder-name" type="text" placeholder="Folder name" maxlength="100"
+                    <label class="visually-hidden" for="new-folder-name">{t("Folder name")}</label>
+                    <input id="new-folder-name" type="text" placeholder=t("Folder name") maxlength="100"
                         prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev))/>
-                    <button type="submit" class="button ghost small">"Create"</button>
+                    <button type="submit" class="button ghost small">{t("Create")}</button>
                 </form>
             })}
             <crate::ui::ErrorText message=folder_error/>
             <ul aria-labelledby="user-folders">
                 {move || session.mailbox.with(|state| state.user_folders()).into_iter().map(|folder| view! {
                     <li><Link href=format!("/mail/{}", folder.id) class="folder-link">
-                        <span>{folder.name.clone().unwrap_or_else(|| "(unreadable name)".into())}</span>
+                        <span>{folder.name.clone().unwrap_or_else(|| t("(unreadable name)"))}</span>
                         {unread_badge(folder.unread)}
                     </Link></li>
                 }).collect_view()}
             </ul>
             <ul class="sidebar-footer">
-                <li><Link href="/mail/recover" class="folder-link"><span>"Recover deleted messages"</span></Link></li>
+                <li><Link href="/mail/recover" class="folder-link"><span>{t("Recover deleted messages")}</span></Link></li>
             </ul>
         </nav>
     }
@@ -170,13 +184,13 @@ pub fn MailPage(folder: String) -> impl IntoView {
             if let Some(system) = folder_for_slug(&slug) {
                 let role = FolderRole::parse(system.slug);
                 let id = session.mailbox.with(|state| role.and_then(|role| state.folder(role)).map(|f| f.id.clone()));
-                return Some(Listing::Folder { id, role, label: system.label.to_owned() });
+                return Some(Listing::Folder { id, role, label: t(system.label) });
             }
             session.mailbox.with(|state| {
                 state.folders.iter().find(|f| f.id == slug && f.role.is_none()).map(|f| Listing::Folder {
                     id: Some(f.id.clone()),
                     role: None,
-                    label: f.name.clone().unwrap_or_else(|| "(unreadable name)".into()),
+                    label: f.name.clone().unwrap_or_else(|| t("(unreadable name)")),
                 })
             })
         })
@@ -204,14 +218,14 @@ pub fn MailPage(folder: String) -> impl IntoView {
             {move || match listing.get() {
                 None => view! {
                     <section class="message-list">
-                        <h1 class="folder-title">{if synced() { "No such folder" } else { "Loading…" }}</h1>
-                        {synced().then(|| view! { <p>"This folder does not exist. Pick one on the left."</p> })}
+                        <h1 class="folder-title">{if synced() { t("No such folder") } else { t("Loading…") }}</h1>
+                        {synced().then(|| view! { <p>{t("This folder does not exist. Pick one on the left.")}</p> })}
                     </section>
                 }.into_any(),
                 Some(current) => {
                     let (title, role, folder_id) = match &current {
                         Listing::Folder { label, role, id } => (label.clone(), *role, id.clone()),
-                        Listing::Recover => ("Recover deleted messages".to_owned(), None, None),
+                        Listing::Recover => (t("Recover deleted messages"), None, None),
                     };
                     let recover = current == Listing::Recover;
                     let drafts = role == Some(FolderRole::Drafts);
@@ -224,7 +238,7 @@ pub fn MailPage(folder: String) -> impl IntoView {
                                     {user_folder.then(|| folder_id.clone().map(|id| view! { <FolderMenu id=id name=title.clone()/> }))}
                                 </div>
                                 {recover.then(|| view! {
-                                    <p class="hint">{format!("Messages deleted from Trash can be recovered for {RECOVERY_DAYS} days; recovered messages go back to Trash. After that they are erased from the server for good.")}</p>
+                                    <p class="hint">{tf("Messages deleted from Trash can be recovered for {days} days; recovered messages go back to Trash. After that they are erased from the server for good.", &[("days", &RECOVERY_DAYS.to_string())])}</p>
                                 })}
                                 <crate::ui::ErrorText message=sync_error/>
                                 <Toolbar role=role recover=recover checked=checked messages=messages error=set_action_error/>
@@ -233,9 +247,9 @@ pub fn MailPage(folder: String) -> impl IntoView {
                                     let listed = messages.get();
                                     if listed.is_empty() {
                                         let (heading, text) = match (empty, recover) {
-                                            (_, true) => ("Nothing to recover", "Messages you delete from Trash show up here for 45 days."),
+                                            (_, true) => (n("Nothing to recover"), n("Messages you delete from Trash show up here for 45 days.")),
                                             (Some(folder), _) => (folder.empty_title, folder.empty_text),
-                                            (None, _) => ("This folder is empty", "Move messages here from any folder."),
+                                            (None, _) => (n("This folder is empty"), n("Move messages here from any folder.")),
                                         };
                                         view! {
                                             <div class="empty-state">
@@ -243,22 +257,22 @@ pub fn MailPage(folder: String) -> impl IntoView {
                                                     <rect x="8" y="16" width="48" height="34" rx="6"/>
                                                     <path d="M10 20l22 16 22-16"/>
                                                 </svg>
-                                                <h2>{if synced() { heading } else { "Loading…" }}</h2>
-                                                <p>{text}</p>
+                                                <h2>{if synced() { t(heading) } else { t("Loading…") }}</h2>
+                                                <p>{t(text)}</p>
                                             </div>
                                         }.into_any()
                                     } else {
                                         let total = listed.len();
                                         let limit = shown.get();
                                         view! {
-                                            <ul class="messages" aria-label=format!("Messages in {title}")>
+                                            <ul class="messages" aria-label=tf("Messages in {folder}", &[("folder", &title)])>
                                                 {listed.into_iter().take(limit).map(|message| view! {
                                                     <MessageRow message=message selected=selected checked=checked recover=recover drafts=drafts/>
                                                 }).collect_view()}
                                             </ul>
                                             {(total > limit).then(|| view! {
                                                 <button type="button" class="button ghost show-more" on:click=move |_| shown.update(|n| *n += PAGE_SIZE)>
-                                                    {format!("Show older messages ({} more)", total - limit)}
+                                                    {tf("Show older messages ({count} more)", &[("count", &crate::i18n::number((total - limit) as u64))])}
                                                 </button>
                                             })}
                                         }.into_any()
@@ -296,7 +310,12 @@ fn FolderMenu(id: String, name: String) -> impl IntoView {
     let on_delete = move |_| {
         let confirmed = web_sys::window()
             .and_then(|window| {
-                window.confirm_with_message(&format!("Delete the folder “{name}”? Its messages move to Trash.")).ok()
+                window
+                    .confirm_with_message(&tf(
+                        "Delete the folder “{folder}”? Its messages move to Trash.",
+                        &[("folder", &name)],
+                    ))
+                    .ok()
             })
             .unwrap_or(false);
         if !confirmed {
@@ -317,16 +336,16 @@ fn FolderMenu(id: String, name: String) -> impl IntoView {
             {move || if renaming.get() {
                 view! {
                     <form class="folder-form" on:submit=on_rename>
-                        <label class="visually-hidden" for="rename-folder">"New folder name"</label>
+                        <label class="visually-hidden" for="rename-folder">{t("New folder name")}</label>
                         <input id="rename-folder" type="text" maxlength="100"
                             prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev))/>
-                        <button type="submit" class="button ghost small">"Save"</button>
+                        <button type="submit" class="button ghost small">{t("Save")}</button>
                     </form>
                 }.into_any()
             } else {
-                view! { <button type="button" class="button ghost small" on:click=move |_| renaming.set(true)>"Rename"</button> }.into_any()
+                view! { <button type="button" class="button ghost small" on:click=move |_| renaming.set(true)>{t("Rename")}</button> }.into_any()
             }}
-            <button type="button" class="button danger-ghost small" on:click=on_delete>"Delete folder"</button>
+            <button type="button" class="button danger-ghost small" on:click=on_delete>{t("Delete folder")}</button>
             <crate::ui::ErrorText message=error/>
         </div>
     }
@@ -378,23 +397,23 @@ fn Toolbar(
     };
     let in_trash = role == Some(FolderRole::Trash);
     view! {
-        <div class="toolbar" role="toolbar" aria-label="Actions on selected messages">
+        <div class="toolbar" role="toolbar" aria-label=t("Actions on selected messages")>
             <label class="select-all">
                 <input type="checkbox" prop:checked=all_checked on:change=toggle_all/>
-                <span class="visually-hidden">"Select all"</span>
+                <span class="visually-hidden">{t("Select all")}</span>
             </label>
             {move || if none_checked() {
-                view! { <span class="toolbar-hint">"Select messages to act on them."</span> }.into_any()
+                view! { <span class="toolbar-hint">{t("Select messages to act on them.")}</span> }.into_any()
             } else if recover {
                 view! {
-                    <button type="button" class="button ghost small" on:click=move |_| run(Action::Recover)>"Recover to Trash"</button>
+                    <button type="button" class="button ghost small" on:click=move |_| run(Action::Recover)>{t("Recover to Trash")}</button>
                 }.into_any()
             } else {
                 view! {
-                    <button type="button" class="button ghost small" on:click=move |_| run(Action::Flags { add: flags::SEEN, remove: 0 })>"Mark read"</button>
-                    <button type="button" class="button ghost small" on:click=move |_| run(Action::Flags { add: 0, remove: flags::SEEN })>"Mark unread"</button>
-                    <button type="button" class="button ghost small" on:click=move |_| run(Action::Flags { add: flags::STARRED, remove: 0 })>"Star"</button>
-                    <label class="visually-hidden" for="move-to">"Move to"</label>
+                    <button type="button" class="button ghost small" on:click=move |_| run(Action::Flags { add: flags::SEEN, remove: 0 })>{t("Mark read")}</button>
+                    <button type="button" class="button ghost small" on:click=move |_| run(Action::Flags { add: 0, remove: flags::SEEN })>{t("Mark unread")}</button>
+                    <button type="button" class="button ghost small" on:click=move |_| run(Action::Flags { add: flags::STARRED, remove: 0 })>{t("Star")}</button>
+                    <label class="visually-hidden" for="move-to">{t("Move to")}</label>
                     <select id="move-to" class="move-to" on:change=move |ev| {
                         let target = event_target_value(&ev);
                         if !target.is_empty() {
@@ -404,11 +423,11 @@ fn Toolbar(
                             select.set_value("");
                         }
                     }>
-                        <option value="">"Move to…"</option>
+                        <option value="">{t("Move to…")}</option>
                         {move || move_targets().into_iter().map(|(id, label)| view! { <option value=id>{label}</option> }).collect_view()}
                     </select>
                     <button type="button" class="button danger-ghost small" on:click=move |_| run(Action::Delete)>
-                        {if in_trash { "Delete for good" } else { "Delete" }}
+                        {if in_trash { t("Delete for good") } else { t("Delete") }}
                     </button>
                 }.into_any()
             }}
@@ -417,11 +436,11 @@ fn Toolbar(
                     on:click=move |_| {
                         checked.set(messages.with_untracked(|listed| listed.iter().map(|m| m.id.clone()).collect()));
                         run(Action::EmptyTrash)
-                    }>"Empty trash"</button>
+                    }>{t("Empty trash")}</button>
             })}
             <span class="toolbar-count" aria-live="polite">{move || {
                 let count = checked.with(HashSet::len);
-                (count > 0).then(|| format!("{count} selected"))
+                (count > 0).then(|| tf("{count} selected", &[("count", &count.to_string())]))
             }}</span>
         </div>
     }
@@ -491,23 +510,21 @@ fn MessageRow(
         (true, Some(deleted_at)) => {
             let now = (js_sys::Date::now() / 1000.0) as i64;
             let left = super::state::days_left(deleted_at, now);
-            format!("{left} {} left", if left == 1 { "day" } else { "days" })
+            tp(left.max(0) as u64, n("1 day left"), n("{count} days left"))
         }
         _ => super::reader::short_time(message.received_at),
     };
     let (from, subject, snippet, attachment) = match &message.summary {
-        None if message.pending => ("…".into(), "Decrypting…".into(), String::new(), false),
+        None if message.pending => ("…".into(), t("Decrypting…"), String::new(), false),
         Some(summary) => (
-            summary.from_name.clone().or(summary.from_address.clone()).unwrap_or_else(|| "(unknown sender)".into()),
-            if summary.subject.is_empty() { "(no subject)".to_owned() } else { summary.subject.clone() },
+            summary.from_name.clone().or(summary.from_address.clone()).unwrap_or_else(|| t("(unknown sender)")),
+            if summary.subject.is_empty() { t("(no subject)") } else { summary.subject.clone() },
             summary.snippet.clone(),
             summary.has_attachments,
         ),
-        None => {
-            ("—".into(), "This message cannot be read".into(), "It could not be decrypted with your key.".into(), false)
-        }
+        None => ("—".into(), t("This message cannot be read"), t("It could not be decrypted with your key."), false),
     };
-    let label = format!("Select message from {from}: {subject}");
+    let label = tf("Select message from {sender}: {subject}", &[("sender", &from), ("subject", &subject)]);
     view! {
         <li class="message-item" class:checked=is_checked>
             <input type="checkbox" class="row-check" aria-label=label prop:checked=is_checked on:change=on_check/>
@@ -520,7 +537,7 @@ fn MessageRow(
             </button>
             {(!recover).then(|| view! {
                 <button type="button" class="star" class:on=starred aria-pressed=move || starred().to_string()
-                    aria-label="Starred" on:click=on_star>{move || if starred() { "★" } else { "☆" }}</button>
+                    aria-label=t("Starred") on:click=on_star>{move || if starred() { "★" } else { "☆" }}</button>
             })}
             <div class="row-error"><crate::ui::ErrorText message=open_error/></div>
         </li>

@@ -9,16 +9,24 @@ use plico_api::worker::{WorkerCommand, WorkerOutcome};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::app::Session;
+use crate::i18n::n;
 use crate::json::Receipts;
 
 const RECEIPTS_KEY: &str = "plico.consent";
 const GPC_SEEN_KEY: &str = "plico.gpc-seen";
+/// What this device remembers only with the Preferences consent: the language and whether
+/// keyboard shortcuts are off. Without it, such a choice lasts until the page closes.
+pub const PREFERENCE_KEYS: [&str; 2] = [crate::i18n::CHOICE_KEY, crate::shortcuts::OFF_KEY];
 
 /// The optional categories, in the order the chooser lists them.
 pub const OPTIONAL: [(ConsentCategory, &str, &str); 3] = [
-    (ConsentCategory::Preferences, "Preferences", "Remember choices such as layout between visits."),
-    (ConsentCategory::Analytics, "Analytics", "Count visits and errors to improve the service."),
-    (ConsentCategory::Marketing, "Marketing", "Measure campaigns."),
+    (
+        ConsentCategory::Preferences,
+        n("Preferences"),
+        n("Remember choices such as the language and keyboard shortcuts between visits."),
+    ),
+    (ConsentCategory::Analytics, n("Analytics"), n("Count visits and errors to improve the service.")),
+    (ConsentCategory::Marketing, n("Marketing"), n("Measure campaigns.")),
 ];
 
 /// The consent state, provided at the root.
@@ -150,6 +158,13 @@ impl Consent {
     /// deleted, and when its script ran in this page, the page reloads so it stops for sure.
     pub fn apply(&self) {
         let Some(policy) = self.policy.get_untracked() else { return };
+        if !self.granted(ConsentCategory::Preferences) {
+            if let Some(storage) = storage() {
+                for key in PREFERENCE_KEYS {
+                    let _ = storage.remove_item(key);
+                }
+            }
+        }
         let mut reload = false;
         for integration in &policy.integrations {
             let loaded = self.loaded.with_untracked(|loaded| loaded.contains(&integration.id));
@@ -199,6 +214,19 @@ impl Consent {
             self.open.set(false);
         }
         self.apply();
+    }
+
+    /// Keeps a preference (`None` removes it) on this device, only with the Preferences
+    /// consent; says whether it was kept.
+    pub fn remember(&self, key: &str, value: Option<&str>) -> bool {
+        if !self.granted(ConsentCategory::Preferences) {
+            return false;
+        }
+        let Some(storage) = storage() else { return false };
+        match value {
+            Some(value) => storage.set_item(key, value).is_ok(),
+            None => storage.remove_item(key).is_ok(),
+        }
     }
 
     pub fn dismiss_gpc_notice(&self) {

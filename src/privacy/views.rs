@@ -8,12 +8,13 @@ use plico_api::worker::{CanaryStatus, CanaryView, WorkerCommand, WorkerOutcome};
 
 use super::consent::{use_consent, OPTIONAL};
 use crate::app::use_session;
+use crate::i18n::{t, tf};
 use crate::router::Link;
 
 /// Unix seconds as a local date.
 pub fn local_date(seconds: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
-    String::from(date.to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+    String::from(date.to_locale_date_string(crate::i18n::lang().code(), &wasm_bindgen::JsValue::UNDEFINED))
 }
 
 /// `text` escaped for HTML text and attribute values.
@@ -96,27 +97,27 @@ pub fn ConsentBanner() -> impl IntoView {
     };
     view! {
         {move || consent.gpc_notice.get().then(|| view! {
-            <div class="consent" role="region" aria-label="Privacy signal" id="gpc-notice">
-                <p><strong>"Global Privacy Control is on."</strong>" Your browser asks sites not to share or sell your data, so Plico has turned off every optional cookie and script. Only the sign-in cookie is used."</p>
+            <div class="consent" role="region" aria-label=t("Privacy signal") id="gpc-notice">
+                <p><strong>{t("Global Privacy Control is on.")}</strong>" "{t("Your browser asks sites not to share or sell your data, so Plico has turned off every optional cookie and script. Only the sign-in cookie is used.")}</p>
                 <div class="consent-actions">
-                    <button type="button" class="button secondary" on:click=move |_| consent.dismiss_gpc_notice()>"OK"</button>
-                    <button type="button" class="button secondary" on:click=move |_| { consent.dismiss_gpc_notice(); consent.open_settings(); }>"Cookie settings"</button>
+                    <button type="button" class="button secondary" on:click=move |_| consent.dismiss_gpc_notice()>{t("OK")}</button>
+                    <button type="button" class="button secondary" on:click=move |_| { consent.dismiss_gpc_notice(); consent.open_settings(); }>{t("Cookie settings")}</button>
                 </div>
             </div>
         })}
         {move || consent.open.get().then(|| view! {
             <div class="consent" role="dialog" aria-labelledby="consent-title" id="consent-banner">
-                <h2 id="consent-title">{move || if consent.policy_changed() { "Our privacy policy changed" } else { "Cookies and optional scripts" }}</h2>
+                <h2 id="consent-title">{move || if consent.policy_changed() { t("Our privacy policy changed") } else { t("Cookies and optional scripts") }}</h2>
                 {move || consent.policy_changed().then(|| consent.policy.get().map(|policy| view! {
-                    <p class="policy-change">{format!("Version {} of {}: {}", policy.version, policy.published, policy.changes)}</p>
+                    <p class="policy-change">{tf("Version {version} of {date}: {changes}", &[("version", &policy.version.to_string()), ("date", &policy.published), ("changes", &policy.changes)])}</p>
                 }))}
-                <p>"Plico needs one cookie to keep you signed in. Anything else is off until you choose. "
-                    <Link href="/privacy">"Privacy policy"</Link></p>
-                {move || consent.gpc.get().then(|| view! { <p class="muted">"Your browser sends Global Privacy Control: optional categories stay off unless you turn them on here."</p> })}
+                <p>{t("Plico needs one cookie to keep you signed in. Anything else is off until you choose.")}" "
+                    <Link href="/privacy">{t("Privacy policy")}</Link></p>
+                {move || consent.gpc.get().then(|| view! { <p class="muted">{t("Your browser sends Global Privacy Control: optional categories stay off unless you turn them on here.")}</p> })}
                 {move || consent.choosing.get().then(|| view! {
                     <fieldset class="consent-choices">
-                        <legend>"Choose per category"</legend>
-                        <label class="toggle"><input type="checkbox" checked disabled/>"Necessary — the sign-in cookie (always on)"</label>
+                        <legend>{t("Choose per category")}</legend>
+                        <label class="toggle"><input type="checkbox" checked disabled/>{t("Necessary — the sign-in cookie (always on)")}</label>
                         {OPTIONAL.iter().map(|&(category, name, about)| {
                             let names = integrations(category);
                             view! {
@@ -127,7 +128,7 @@ pub fn ConsentBanner() -> impl IntoView {
                                             let on = event_target_checked(&event);
                                             picked.update(|p| { p.retain(|c| *c != category); if on { p.push(category); } });
                                         }/>
-                                    {format!("{name} — {about}")}
+                                    {format!("{} — {}", t(name), t(about))}
                                     {(!names.is_empty()).then(|| view! { <span class="muted">{format!(" ({names})")}</span> })}
                                 </label>
                             }
@@ -135,12 +136,12 @@ pub fn ConsentBanner() -> impl IntoView {
                     </fieldset>
                 })}
                 <div class="consent-actions">
-                    <button type="button" class="button secondary" on:click=move |_| consent.decide(session, OPTIONAL.iter().map(|(c, ..)| *c).collect(), method())>"Accept all"</button>
-                    <button type="button" class="button secondary" on:click=move |_| consent.decide(session, Vec::new(), method())>"Reject all"</button>
+                    <button type="button" class="button secondary" on:click=move |_| consent.decide(session, OPTIONAL.iter().map(|(c, ..)| *c).collect(), method())>{t("Accept all")}</button>
+                    <button type="button" class="button secondary" on:click=move |_| consent.decide(session, Vec::new(), method())>{t("Reject all")}</button>
                     {move || if consent.choosing.get() {
-                        view! { <button type="button" class="button secondary" on:click=move |_| consent.decide(session, picked.get_untracked(), method())>"Save choices"</button> }.into_any()
+                        view! { <button type="button" class="button secondary" on:click=move |_| consent.decide(session, picked.get_untracked(), method())>{t("Save choices")}</button> }.into_any()
                     } else {
-                        view! { <button type="button" class="button secondary" on:click=move |_| consent.choosing.set(true)>"Choose"</button> }.into_any()
+                        view! { <button type="button" class="button secondary" on:click=move |_| consent.choosing.set(true)>{t("Choose")}</button> }.into_any()
                     }}
                 </div>
             </div>
@@ -156,24 +157,31 @@ pub fn Footer() -> impl IntoView {
     let consent = use_consent();
     view! {
         <footer class="site-footer">
-            <Link href="/privacy">"Privacy"</Link>
-            <Link href="/terms">"Terms"</Link>
-            <Link href="/transparency">"Transparency"</Link>
-            <button type="button" class="link-button" on:click=move |_| consent.open_settings()>"Cookie settings"</button>
+            <Link href="/privacy">{t("Privacy")}</Link>
+            <Link href="/terms">{t("Terms")}</Link>
+            <Link href="/transparency">{t("Transparency")}</Link>
+            <button type="button" class="link-button" on:click=move |_| consent.open_settings()>{t("Cookie settings")}</button>
+            <crate::i18n::LanguagePicker/>
         </footer>
     }
 }
 
-fn describe_method(method: ConsentMethod) -> &'static str {
+fn describe_method(method: ConsentMethod) -> String {
     match method {
-        ConsentMethod::Banner => "banner",
-        ConsentMethod::Settings => "settings",
-        ConsentMethod::Gpc => "Global Privacy Control",
+        ConsentMethod::Banner => t("banner"),
+        ConsentMethod::Settings => t("settings"),
+        ConsentMethod::Gpc => t("Global Privacy Control"),
     }
 }
 
 fn describe_categories(categories: &[ConsentCategory]) -> String {
-    categories.iter().map(|c| crate::json::category_name(*c)).collect::<Vec<_>>().join(", ")
+    categories
+        .iter()
+        .map(|c| {
+            OPTIONAL.iter().find(|(optional, ..)| optional == c).map_or_else(|| t("Necessary"), |(_, name, _)| t(name))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Downloads `text` as a file.
@@ -188,14 +196,17 @@ pub fn PrivacyPage() -> impl IntoView {
         consent.policy.with(|policy| {
             policy.as_ref().map(|policy| {
                 format!(
-                    "<p class=\"muted\">Version {}, in force since {}. {}</p>{}<h2 id=\"retention\">Data retention</h2>{}",
-                    policy.version,
-                    escape(&policy.published),
+                    "<p class=\"muted\">{} {}</p>{}<h2 id=\"retention\">{}</h2>{}",
+                    escape(&tf(
+                        "Version {version}, in force since {date}.",
+                        &[("version", &policy.version.to_string()), ("date", &policy.published)]
+                    )),
                     escape(&policy.changes),
                     policy_html(&policy.privacy),
+                    escape(&t("Data retention")),
                     table_html(
                         "retention",
-                        &["Data", "Kept"],
+                        &[&escape(&t("Data")), &escape(&t("Kept"))],
                         policy.retention.iter().map(|row| vec![escape(&row.data), escape(&row.kept)])
                     )
                 )
@@ -207,13 +218,13 @@ pub fn PrivacyPage() -> impl IntoView {
         receipts.reverse();
         table_html(
             "receipts",
-            &["When", "Policy", "Categories", "How"],
+            &[&escape(&t("When")), &escape(&t("Policy")), &escape(&t("Categories")), &escape(&t("How"))],
             receipts.into_iter().map(|r| {
                 vec![
                     local_date(r.at),
                     r.policy_version.to_string(),
                     describe_categories(&r.categories),
-                    describe_method(r.method).into(),
+                    describe_method(r.method),
                 ]
             }),
         )
@@ -221,21 +232,21 @@ pub fn PrivacyPage() -> impl IntoView {
     view! {
         <PageHeader/>
         <main class="page policy" aria-labelledby="privacy-title">
-            <h1 id="privacy-title">"Privacy policy"</h1>
+            <h1 id="privacy-title">{t("Privacy policy")}</h1>
             <div inner_html=policy></div>
-            <h2>"Your consent"</h2>
+            <h2>{t("Your consent")}</h2>
             <p>{move || match consent.current() {
-                None => "You have not chosen yet: only the sign-in cookie is used.".to_owned(),
-                Some(receipt) => format!("In force: {} (chosen {} by {}).", describe_categories(&receipt.categories), local_date(receipt.at), describe_method(receipt.method)),
+                None => t("You have not chosen yet: only the sign-in cookie is used."),
+                Some(receipt) => tf("In force: {categories} (chosen {date} by {method}).", &[("categories", &describe_categories(&receipt.categories)), ("date", &local_date(receipt.at)), ("method", &describe_method(receipt.method))]),
             }}</p>
             <div class="consent-actions">
-                <button type="button" class="button secondary" on:click=move |_| consent.open_settings()>"Change cookie settings"</button>
+                <button type="button" class="button secondary" on:click=move |_| consent.open_settings()>{t("Change cookie settings")}</button>
                 <button type="button" class="button secondary" on:click=move |_| {
                     let text = crate::json::stringify(&crate::json::Receipts(consent.receipts.get_untracked())).unwrap_or_default();
                     download_text("plico-consent-receipts.json", &text, "application/json");
-                }>"Export receipts"</button>
+                }>{t("Export receipts")}</button>
             </div>
-            <h3>"Consent receipts, newest first"</h3>
+            <h3>{t("Consent receipts, newest first")}</h3>
             <div inner_html=receipts></div>
         </main>
     }
@@ -248,9 +259,11 @@ pub fn TermsPage() -> impl IntoView {
         consent.policy.with(|policy| {
             policy.as_ref().map(|policy| {
                 format!(
-                    "<p class=\"muted\">Version {}, in force since {}.</p>{}",
-                    policy.version,
-                    escape(&policy.published),
+                    "<p class=\"muted\">{}</p>{}",
+                    escape(&tf(
+                        "Version {version}, in force since {date}.",
+                        &[("version", &policy.version.to_string()), ("date", &policy.published)]
+                    )),
                     policy_html(&policy.terms)
                 )
             })
@@ -259,7 +272,7 @@ pub fn TermsPage() -> impl IntoView {
     view! {
         <PageHeader/>
         <main class="page policy" aria-labelledby="terms-title">
-            <h1 id="terms-title">"Terms of use"</h1>
+            <h1 id="terms-title">{t("Terms of use")}</h1>
             <div inner_html=terms></div>
         </main>
     }
@@ -295,13 +308,13 @@ fn canary_check() -> CanaryCheck {
 fn canary_problem(view: &CanaryView, max_age_days: u32) -> Option<String> {
     match view.status {
         CanaryStatus::Fresh | CanaryStatus::Missing => None,
-        CanaryStatus::Stale => Some(format!(
-            "The warrant canary is out of date: it was signed {}, and must be renewed every {max_age_days} days.",
-            view.signed_at.map(local_date).unwrap_or_default()
+        CanaryStatus::Stale => Some(tf(
+            "The warrant canary is out of date: it was signed {date}, and must be renewed every {days} days.",
+            &[("date", &view.signed_at.map(local_date).unwrap_or_default()), ("days", &max_age_days.to_string())],
         )),
-        CanaryStatus::Unsigned => Some("The warrant canary is not signed: it cannot be trusted.".into()),
+        CanaryStatus::Unsigned => Some(t("The warrant canary is not signed: it cannot be trusted.")),
         CanaryStatus::BadSignature => {
-            Some("The warrant canary's signature is not the service key's, or does not check out.".into())
+            Some(t("The warrant canary's signature is not the service key's, or does not check out."))
         }
     }
 }
@@ -315,7 +328,7 @@ pub fn CanaryWarning() -> impl IntoView {
             |problem| {
                 view! {
                     <div class="canary-warning" role="alert" id="canary-warning">
-                        <strong>"Warning: "</strong>{problem}" "<Link href="/transparency">"Transparency"</Link>
+                        <strong>{t("Warning:")}" "</strong>{problem}" "<Link href="/transparency">{t("Transparency")}</Link>
                     </div>
                 }
             },
@@ -328,31 +341,32 @@ pub fn TransparencyPage() -> impl IntoView {
     let checked = canary_check();
     let html = move || {
         let Some((published, view)) = checked.get() else {
-            return "<p class=\"muted\">Checking the canary…</p>".to_owned();
+            return format!("<p class=\"muted\">{}</p>", escape(&t("Checking the canary…")));
         };
         let days = published.canary.max_age_days;
         let verdict = match view.status {
-            CanaryStatus::Fresh => format!(
-                "Signed by the service key on {}, within the {days} days it must be renewed in.",
-                view.signed_at.map(local_date).unwrap_or_default()
+            CanaryStatus::Fresh => tf(
+                "Signed by the service key on {date}, within the {days} days it must be renewed in.",
+                &[("date", &view.signed_at.map(local_date).unwrap_or_default()), ("days", &days.to_string())],
             ),
-            CanaryStatus::Missing => "This server publishes no warrant canary.".to_owned(),
+            CanaryStatus::Missing => t("This server publishes no warrant canary."),
             _ => canary_problem(&view, days).unwrap_or_default(),
         };
         let class = if view.status == CanaryStatus::Fresh { "canary fresh" } else { "canary problem" };
         let mut html = format!("<p class=\"{class}\" id=\"canary-status\">{}</p>", escape(&verdict));
         if let Some(fingerprint) = view.fingerprint {
             html.push_str(&format!(
-                "<p class=\"muted\">Service key fingerprint: <span class=\"mono\">{}</span></p>",
+                "<p class=\"muted\">{} <span class=\"mono\">{}</span></p>",
+                escape(&t("Service key fingerprint:")),
                 escape(&crate::account::model::group_fingerprint(&fingerprint))
             ));
         }
         if !view.text.is_empty() {
             html.push_str(&format!("<pre class=\"canary-text\">{}</pre>", escape(&view.text)));
         }
-        html.push_str("<h2>Reports</h2>");
+        html.push_str(&format!("<h2>{}</h2>", escape(&t("Reports"))));
         if published.reports.is_empty() {
-            html.push_str("<p class=\"muted\">No report has been published yet.</p>");
+            html.push_str(&format!("<p class=\"muted\">{}</p>", escape(&t("No report has been published yet."))));
         }
         html.push_str("<ul class=\"reports\">");
         for report in published.reports {
@@ -364,7 +378,11 @@ pub fn TransparencyPage() -> impl IntoView {
             ));
             // Only web links: a report's link is the operator's, but never a script.
             if let Some(url) = report.url.filter(|url| url.starts_with("https://") || url.starts_with('/')) {
-                html.push_str(&format!("<a href=\"{}\" rel=\"noopener noreferrer\">Read the report</a>", escape(&url)));
+                html.push_str(&format!(
+                    "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
+                    escape(&url),
+                    escape(&t("Read the report"))
+                ));
             }
             html.push_str("</li>");
         }
@@ -374,8 +392,8 @@ pub fn TransparencyPage() -> impl IntoView {
     view! {
         <PageHeader/>
         <main class="page policy" aria-labelledby="transparency-title">
-            <h1 id="transparency-title">"Transparency"</h1>
-            <h2>"Warrant canary"</h2>
+            <h1 id="transparency-title">{t("Transparency")}</h1>
+            <h2>{t("Warrant canary")}</h2>
             <div inner_html=html></div>
         </main>
     }
@@ -389,10 +407,10 @@ pub fn DataPage() -> impl IntoView {
     view! {
         <crate::mail::Shell>
             <section class="account" aria-labelledby="data-title">
-                <h1 id="data-title">"What Plico holds about you"</h1>
-                <p class="muted">"Everything the server keeps for this account, in the clear or encrypted, and when it is deleted. Mail, subjects, folder names, keyring and receipts are encrypted in your browser: the server holds them but cannot read them."</p>
+                <h1 id="data-title">{t("What Plico holds about you")}</h1>
+                <p class="muted">{t("Everything the server keeps for this account, in the clear or encrypted, and when it is deleted. Mail, subjects, folder names, keyring and receipts are encrypted in your browser: the server holds them but cannot read them.")}</p>
                 {move || match held.get() {
-                    None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                    None => view! { <p class="muted">{t("Loading…")}</p> }.into_any(),
                     Some(Err(failure)) => view! { <p class="error" role="alert">{failure.message}</p> }.into_any(),
                     Some(Ok(held)) => {
                         let rows = held.items.into_iter().map(|item| {
@@ -408,7 +426,7 @@ pub fn DataPage() -> impl IntoView {
                             };
                             vec![format!("<span data-kind=\"{}\">{}</span>", escape(&item.kind), escape(&item.description)), amount, escape(&when)]
                         });
-                        let table = table_html("held", &["Data", "How much", "Deleted"], rows);
+                        let table = table_html("held", &[&escape(&t("Data")), &escape(&t("How much")), &escape(&t("Deleted"))], rows);
                         view! { <div inner_html=table></div> }.into_any()
                     }
                 }}

@@ -4,6 +4,8 @@ use leptos::prelude::*;
 use plico_api::worker::WorkerStage;
 use wasm_bindgen::JsCast;
 
+use crate::i18n::{t, Lang};
+
 /// The Plico mark and name.
 #[component]
 pub fn Brand() -> impl IntoView {
@@ -15,7 +17,7 @@ pub fn Brand() -> impl IntoView {
                 <circle cx="24" cy="8" r="6" class="brand-lock"/>
                 <path d="M21.5 8.5h5v3h-5z M22.5 8.5v-1.5a1.5 1.5 0 0 1 3 0v1.5" class="brand-shackle"/>
             </svg>
-            <span class="brand-name">"Plico"</span>
+            <span class="brand-name">{t("Plico")}</span>
         </span>
     }
 }
@@ -23,7 +25,8 @@ pub fn Brand() -> impl IntoView {
 /// An error line that screen readers announce.
 #[component]
 pub fn ErrorText(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
-    move || message.get().map(|message| view! { <p class="error" role="alert">{message}</p> })
+    // A worker's or the server's fixed messages are in the catalogs too.
+    move || message.get().map(|message| view! { <p class="error" role="alert">{t(&message)}</p> })
 }
 
 /// The progress of a long worker operation.
@@ -33,11 +36,39 @@ pub fn StageProgress(#[prop(into)] stage: Signal<Option<WorkerStage>>) -> impl I
         stage.get().map(|stage| {
             view! {
                 <div class="progress" role="status" aria-live="polite">
-                    <progress max="100" value=stage.percent().to_string() aria-label="Progress"></progress>
+                    <progress max="100" value=stage.percent().to_string() aria-label=t("Progress")></progress>
                     <span>{match stage {
-                        WorkerStage::UploadingMessage(done) => format!("{} {done}%", stage.describe()),
-                        _ => stage.describe().to_owned(),
+                        WorkerStage::UploadingMessage(done) => format!("{} {done}%", t(stage.describe())),
+                        _ => t(stage.describe()),
                     }}</span>
+                </div>
+            }
+        })
+    }
+}
+
+/// Whether the browser says it has a network.
+pub fn online() -> bool {
+    web_sys::window().is_none_or(|window| window.navigator().on_line())
+}
+
+/// "Offline" while the browser has no network: what shows is what this device saved, and
+/// nothing the user does reaches the server until the connection is back.
+#[component]
+pub fn OfflineIndicator() -> impl IntoView {
+    let online = RwSignal::new(online());
+    if let Some(window) = web_sys::window() {
+        for (event, value) in [("online", true), ("offline", false)] {
+            let listener = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || online.set(value));
+            let _ = window.add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
+            listener.forget();
+        }
+    }
+    move || {
+        (!online.get()).then(|| {
+            view! {
+                <div class="offline-indicator" role="status" id="offline-indicator">
+                    <strong>{t("Offline.")}</strong>" "{t("You see what this device has saved; nothing reaches the server until the connection is back.")}
                 </div>
             }
         })
@@ -47,17 +78,23 @@ pub fn StageProgress(#[prop(into)] stage: Signal<Option<WorkerStage>>) -> impl I
 /// Sizes in binary units, as mail clients show them: "999 B", "12 KB", "1.5 MB", "25 MB".
 /// Integer arithmetic: float formatting would cost the UI binary kilobytes.
 pub fn human_size(bytes: u64) -> String {
+    human_size_in(crate::i18n::lang(), bytes)
+}
+
+/// [`human_size`] in `lang`: French writes octets ("1,5 Mo"), the others bytes.
+pub fn human_size_in(lang: Lang, bytes: u64) -> String {
+    let (b, kb, mb) = if lang == Lang::Fr { ("o", "Ko", "Mo") } else { ("B", "KB", "MB") };
     const KB: u64 = 1024;
     const MB: u64 = 1024 * 1024;
     match bytes {
-        0..KB => format!("{bytes} B"),
-        KB..MB => format!("{} KB", bytes.div_ceil(KB)),
+        0..KB => format!("{bytes} {b}"),
+        KB..MB => format!("{} {kb}", bytes.div_ceil(KB)),
         _ => {
             let tenths = (bytes * 10 + MB / 2) / MB;
             if tenths % 10 == 0 {
-                format!("{} MB", tenths / 10)
+                format!("{} {mb}", tenths / 10)
             } else {
-                format!("{}.{} MB", tenths / 10, tenths % 10)
+                format!("{}{}{} {mb}", tenths / 10, lang.decimal_separator(), tenths % 10)
             }
         }
     }
@@ -96,9 +133,9 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <main class="auth-page">
             <section class="card">
-                <h1>"Page not found"</h1>
-                <p>"There is nothing at this address."</p>
-                <crate::router::Link href="/" class="button primary">"Go to Plico"</crate::router::Link>
+                <h1>{t("Page not found")}</h1>
+                <p>{t("There is nothing at this address.")}</p>
+                <crate::router::Link href="/" class="button primary">{t("Go to Plico")}</crate::router::Link>
             </section>
         </main>
     }
@@ -111,9 +148,8 @@ pub fn save_file(file_name: &str, content_type: &str, data: &[u8]) -> Result<(),
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(content_type);
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
-        .map_err(|_| "The browser could not hold the file.".to_owned())?;
-    let url =
-        web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "The browser refused the file.".to_owned())?;
+        .map_err(|_| t("The browser could not hold the file."))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| t("The browser refused the file."))?;
     let document = web_sys::window().and_then(|window| window.document()).ok_or("no document")?;
     let anchor: web_sys::HtmlAnchorElement = document.create_element("a").map_err(|_| "no anchor")?.unchecked_into();
     anchor.set_href(&url);
@@ -131,7 +167,8 @@ pub fn save_file(file_name: &str, content_type: &str, data: &[u8]) -> Result<(),
 
 #[cfg(test)]
 mod tests {
-    use super::human_size;
+    use super::{human_size, human_size_in};
+    use crate::i18n::Lang;
 
     #[test]
     fn sizes_read_like_a_mail_client() {
@@ -142,5 +179,8 @@ mod tests {
         assert_eq!(human_size(1024 * 1024), "1 MB");
         assert_eq!(human_size(1024 * 1024 + 100 * 1024), "1.1 MB");
         assert_eq!(human_size(25 * 1024 * 1024), "25 MB");
+        assert_eq!(human_size_in(Lang::Fr, 1024 * 1024 + 100 * 1024), "1,1 Mo");
+        assert_eq!(human_size_in(Lang::De, 1024 * 1024 + 100 * 1024), "1,1 MB");
+        assert_eq!(human_size_in(Lang::Sv, 512), "512 B");
     }
 }

@@ -87,12 +87,14 @@ export async function startServer({ smtp = false, reuse, args = reuse?.args ?? [
  */
 // `gpc: true` sends Global Privacy Control both ways (the Sec-GPC header and
 // navigator.globalPrivacyControl); `gpc: 'header'` only as the header.
-export async function startBrowser({ consent = 'decided', viewport = { width: 1280, height: 800 }, gpc = false } = {}) {
+// `locale` is the browser's language (navigator.languages), English by default.
+export async function startBrowser({ consent = 'decided', viewport = { width: 1280, height: 800 }, gpc = false, locale = 'en-US' } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     viewport,
+    locale,
     extraHTTPHeaders: gpc ? { 'Sec-GPC': '1' } : {},
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],

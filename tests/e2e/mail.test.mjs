@@ -186,7 +186,7 @@ test('leaving the composer while its first save is still running keeps one draft
   await page.waitForTimeout(500);
   assert.equal(await row(page, 'E2E-TEMP one draft').count(), 1, 'the last save went over the first');
   await row(page, 'E2E-TEMP one draft').getByRole('checkbox').check();
-  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByRole('toolbar', { name: 'Actions on selected messages' }).getByRole('button', { name: 'Delete', exact: true }).click();
   await row(page, 'E2E-TEMP one draft').waitFor({ state: 'detached' });
 });
 
@@ -267,7 +267,7 @@ test('two devices converge: a change on one shows on the other at its next sync'
   await alice.page.getByRole('button', { name: 'Mark read' }).click();
   await alice.page.getByLabel('1 unread').waitFor({ state: 'detached' });
   await row(alice.page, `Re: ${SUBJECT}`).getByRole('checkbox').check();
-  await alice.page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await alice.page.getByRole('toolbar', { name: 'Actions on selected messages' }).getByRole('button', { name: 'Delete', exact: true }).click();
   await row(alice.page, `Re: ${SUBJECT}`).waitFor({ state: 'detached' });
 });
 
@@ -290,7 +290,7 @@ test('trash: delete for good, recover within 45 days, and the purge after 45 day
   for (const folder of ['Sent', 'Inbox']) {
     await openFolder(page, folder, 'E2E-PURGE note');
     await row(page, 'E2E-PURGE note').getByRole('checkbox').check();
-    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByRole('toolbar', { name: 'Actions on selected messages' }).getByRole('button', { name: 'Delete', exact: true }).click();
     await row(page, 'E2E-PURGE note').waitFor({ state: 'detached' });
   }
   await openFolder(page, 'Trash', 'E2E-PURGE note');

@@ -135,7 +135,7 @@ test('the index is kept encrypted: reopened without indexing again, never readab
   await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Inbox/ }).click();
   const row = page.locator('.message-item').filter({ hasText: 'Lunch' });
   await row.locator('.row-check').check();
-  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByRole('toolbar', { name: 'Actions on selected messages' }).getByRole('button', { name: 'Delete', exact: true }).click();
   await row.waitFor({ state: 'detached', timeout: 30_000 });
   await page.getByRole('searchbox', { name: 'Search mail' }).fill('budget ');
   await page.waitForURL('**/search');
@@ -160,20 +160,20 @@ test('a big first build shows its progress and time left, pauses, resumes and fi
   await page.getByRole('searchbox', { name: 'Search mail' }).fill('seeded');
   const status = page.locator('.index-status');
   await status.locator('progress').waitFor({ timeout: 120_000 });
-  assert.match(await status.textContent(), /Indexing on this device: \d+ of 3000 messages, about \d+ (s|min) left\. Searchable back to /);
+  assert.match(await status.textContent(), /Indexing on this device: [\d,]+ of 3,000 messages, about \d+ (s|min) left\. Searchable back to /);
   await screenshot(page, '63-search-indexing');
   await page.getByRole('button', { name: 'Pause' }).click();
   await page.getByRole('button', { name: 'Resume' }).waitFor({ timeout: 30_000 });
   const paused = await status.textContent();
-  assert.match(paused, /Indexing paused: \d+ messages are not searchable yet/);
+  assert.match(paused, /Indexing paused: [\d,]+ messages are not searchable yet/);
   await page.waitForTimeout(2_000);
   assert.equal(await status.textContent(), paused, 'nothing is indexed while paused');
   await screenshot(page, '64-search-paused');
   await page.getByRole('button', { name: 'Resume' }).click();
   // The 3000 seeded messages and the copies of the two alice sent.
-  await status.getByText(/^3002 messages indexed on this device/).waitFor({ timeout: 600_000 });
+  await status.getByText(/^3,002 messages indexed on this device/).waitFor({ timeout: 600_000 });
   assert.equal((await search(page, 'seeded ')).length, 50);
-  assert.match(await page.locator('.search-results .result-count').textContent(), /^3000 messages \(the best 50 shown\)/);
+  assert.match(await page.locator('.search-results .result-count').textContent(), /^3,000 messages \(the best 50 shown\)/);
   assert.deepEqual(alice.problems, []);
 });
 

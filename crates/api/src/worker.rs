@@ -17,8 +17,13 @@ pub enum WorkerCommand {
     /// `recovery_address`: optional, outside this server, for notices.
     Signup { name: String, password: String, recovery_address: Option<String> },
     /// Log in with OPAQUE and unlock the secret key into the worker's memory. `reopen` reopens
-    /// an account its owner closed (within the reopening period).
-    Login { address: String, password: String, reopen: bool },
+    /// an account its owner closed (within the reopening period). `keep_offline`: keep (or
+    /// renew) this device's own way in, so the password unlocks here when the server cannot be
+    /// reached; false deletes it (`plico_client::device_unlock`). Without the network, a
+    /// device that kept one unlocks from it ([`UnlockedIdentity::offline`]).
+    Login { address: String, password: String, reopen: bool, keep_offline: bool },
+    /// Whether this device keeps a way in offline for `address` ([`WorkerOutcome::DeviceKept`]).
+    DeviceKept { address: String },
     /// Forget the secret key and every other secret held in memory.
     Lock,
     /// Fetch what changed since `since` and open the newest summaries of each folder. With
@@ -83,6 +88,14 @@ pub enum WorkerCommand {
         bytes: Vec<u8>,
         last: bool,
     },
+    /// What waits in this device's Outbox ([`WorkerOutcome::Outbox`]).
+    Outbox,
+    /// Sends what waits in the Outbox, oldest first, stopping at the first network failure;
+    /// answers what is left ([`WorkerOutcome::Outbox`]). A message the server refused is tried
+    /// again only when named in `again`.
+    SendOutbox { again: Option<String> },
+    /// Deletes a message from the Outbox unsent; answers what is left.
+    DeleteOutbox { id: String },
 }
 
 /// A finished export: a Blob URL the page can download (valid while the worker lives).
@@ -217,6 +230,20 @@ pub struct OutgoingMessage {
     /// The composer showed that mail to outside recipients without a known key is not
     /// end-to-end encrypted, and the user sends anyway.
     pub send_unencrypted: bool,
+}
+
+/// A message waiting in this device's Outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    pub id: String,
+    /// Every recipient: To, Cc and Bcc.
+    pub recipients: Vec<String>,
+    pub subject: String,
+    /// When it was written, in seconds since the epoch.
+    pub queued_at: i64,
+    /// Why the last try did not send it, when the server refused it (not when the network
+    /// was down): the user fixes or deletes it, it is not retried by itself.
+    pub error: Option<String>,
 }
 
 /// A folder as the UI shows it: a system folder's role, or a user folder's opened name.
@@ -383,6 +410,9 @@ impl WorkerStage {
 pub struct UnlockedIdentity {
     pub address: String,
     pub fingerprint: String,
+    /// Unlocked from this device's own record, the server out of reach: the mailbox is the
+    /// device's saved copy until the connection returns.
+    pub offline: bool,
 }
 
 /// How a command ended.
@@ -391,6 +421,8 @@ pub struct UnlockedIdentity {
 pub enum WorkerOutcome {
     Unlocked(UnlockedIdentity),
     Locked,
+    /// Whether this device keeps a way in offline for the address asked about.
+    DeviceKept(bool),
     Mailbox {
         cursor: i64,
         folders: Vec<FolderView>,
@@ -402,6 +434,11 @@ pub enum WorkerOutcome {
     /// Opened summaries by message id; `None` for one that cannot be read.
     Summaries(Vec<(String, Option<ListedSummary>)>),
     Sent,
+    /// The network was not there: the message waits, sealed on this device, in the Outbox
+    /// (all of it, oldest first), and goes when the connection returns.
+    Queued(Vec<OutboxItem>),
+    /// The Outbox, oldest first.
+    Outbox(Vec<OutboxItem>),
     File(OutgoingAttachment),
     FolderSaved,
     /// The draft's id, for the next save and for sending.

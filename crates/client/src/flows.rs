@@ -13,6 +13,7 @@ use plico_pgp::Certificate;
 use crate::seal::{open_secret_key, seal_secret_key};
 
 /// An HTTP response as the flows need it.
+#[derive(Clone)]
 pub struct TransportResponse {
     pub status: u16,
     pub body: Vec<u8>,
@@ -22,6 +23,18 @@ pub struct TransportResponse {
 pub struct TransportBody {
     pub content_type: &'static str,
     pub bytes: Vec<u8>,
+}
+
+/// Why a message's blob is being read: it decides whether, and how dearly, a device keeps a
+/// copy for reading offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobUse {
+    /// The user opens the message: kept before any copy that was only synced.
+    Read,
+    /// Indexed for search: kept while there is room, newer mail before older.
+    Indexed { received_at: i64 },
+    /// Read once (an export): not kept.
+    Once,
 }
 
 /// Something that can send a request to a path under the API and return the response.
@@ -45,6 +58,16 @@ pub trait Transport {
         progress(total, total);
         response
     }
+
+    /// The copy of blob `hash` this device kept, if any, so a message opens without the
+    /// network. Blobs never change under their hash. Without a device store: none.
+    async fn kept_blob(&self, _hash: &str) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Blob `hash` was read (downloaded, or from the kept copy) for `why`; the device may keep
+    /// it. Without a device store: nothing is kept.
+    fn keep_blob(&self, _hash: &str, _blob: &[u8], _why: BlobUse) {}
 }
 
 /// Why a flow failed, in terms the UI can show.
@@ -225,7 +248,7 @@ pub async fn login<T: Transport>(
     password: &str,
     progress: impl Fn(WorkerStage),
 ) -> Result<UnlockedSession, FlowError> {
-    login_inner(transport, address, password, false, &progress).await
+    Ok(login_inner(transport, address, password, false, &progress).await?.session)
 }
 
 /// Signs in and reopens the account if its owner closed it, within the reopening period.
@@ -235,7 +258,26 @@ pub async fn login_reopening<T: Transport>(
     password: &str,
     progress: impl Fn(WorkerStage),
 ) -> Result<UnlockedSession, FlowError> {
-    login_inner(transport, address, password, true, &progress).await
+    Ok(login_inner(transport, address, password, true, &progress).await?.session)
+}
+
+/// A sign-in with what the device may keep besides the session: OPAQUE's export key, from which
+/// [`crate::device_unlock::record`] makes this device's own way in for when the server cannot
+/// be reached.
+pub struct SignedIn {
+    pub session: UnlockedSession,
+    pub export_key: Vec<u8>,
+}
+
+/// Signs in (reopening a closed account when `reopen`), keeping the export key; see [`SignedIn`].
+pub async fn sign_in<T: Transport>(
+    transport: &T,
+    address: &str,
+    password: &str,
+    reopen: bool,
+    progress: impl Fn(WorkerStage),
+) -> Result<SignedIn, FlowError> {
+    login_inner(transport, address, password, reopen, &progress).await
 }
 
 async fn login_inner<T: Transport>(
@@ -244,7 +286,7 @@ async fn login_inner<T: Transport>(
     password: &str,
     reopen: bool,
     progress: &dyn Fn(WorkerStage),
-) -> Result<UnlockedSession, FlowError> {
+) -> Result<SignedIn, FlowError> {
     let (state, credential_request) = plico_opaque::client_login_start(password.as_bytes())?;
     let started: LoginStartResponse = post(
         transport,
@@ -272,8 +314,14 @@ async fn login_inner<T: Transport>(
     .await?;
 
     progress(WorkerStage::UnlockingKeys);
+    let session = unlock_account(account, &export_key.0)?;
+    Ok(SignedIn { session, export_key: export_key.0 })
+}
+
+/// Opens the account's sealed secret key with the export key and checks it is the account's.
+pub(crate) fn unlock_account(account: Account, export_key: &[u8]) -> Result<UnlockedSession, FlowError> {
     let sealed = decode("sealed_secret_key", &account.sealed_secret_key)?;
-    let secret = open_secret_key(&export_key.0, &account.address, &sealed).map_err(crypto)?;
+    let secret = open_secret_key(export_key, &account.address, &sealed).map_err(crypto)?;
     let secret_key = plico_pgp::parse_cert(&secret).map_err(crypto)?;
     if plico_pgp::fingerprint_hex(&secret_key) != account.fingerprint {
         return Err(FlowError::Crypto("the unlocked key does not match the account's certificate".into()));

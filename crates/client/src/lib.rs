@@ -6,10 +6,13 @@
 //!
 //! Architecture Invariant: the password, the OPAQUE export key and the secret key exist only in
 //! this crate's memory (in the browser: the worker's). What leaves is OPAQUE messages, the
-//! public certificate and the sealed secret key.
+//! public certificate and the sealed secret key; and, on a device the user keeps usable offline,
+//! the export key sealed under Argon2id of the password, in the device's own store
+//! ([`device_unlock`]).
 
 pub mod archive;
 pub mod cache;
+pub mod device_unlock;
 pub mod export;
 pub mod flows;
 pub mod keyring;
@@ -18,4 +21,6 @@ pub mod privacy;
 pub mod seal;
 pub mod sealed;
 
-pub use flows::{login, login_reopening, signup, signup_with_recovery, FlowError, Transport, UnlockedSession};
+pub use flows::{
+    login, login_reopening, sign_in, signup, signup_with_recovery, FlowError, SignedIn, Transport, UnlockedSession,
+};

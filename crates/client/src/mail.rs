@@ -20,7 +20,7 @@ use plico_mime::{Attachment, Draft, Mailbox, OuterHeaders, ParsedMessage, Summar
 use plico_pgp::{Certificate, SignatureStatus};
 use rand::RngCore;
 
-use crate::flows::{answer, call, call_json, FlowError, Transport, TransportBody, UnlockedSession};
+use crate::flows::{answer, call, call_json, BlobUse, FlowError, Transport, TransportBody, UnlockedSession};
 use plico_api::worker::WorkerStage;
 
 /// A message the user wants to send.
@@ -463,7 +463,7 @@ pub async fn message_bytes<T: Transport, R: Renderer>(
     session: &UnlockedSession,
     meta: &MessageMeta,
 ) -> Result<Vec<u8>, FlowError> {
-    Ok(download_and_decrypt(transport, renderer, session, meta).await?.plaintext)
+    Ok(download_and_decrypt(transport, renderer, session, meta, BlobUse::Once).await?.plaintext)
 }
 
 /// Opens a message's sealed summary.
@@ -499,8 +499,11 @@ async fn sender_cert<T: Transport>(
     address: &str,
     autocrypt: Option<&crate::keyring::OutsideKey>,
 ) -> Result<Option<Certificate>, FlowError> {
-    if let Some(cert) = fetch_cert(transport, address).await? {
-        return Ok(Some(cert));
+    // Offline, the directory cannot answer: the keys this device holds still can.
+    match fetch_cert(transport, address).await {
+        Ok(Some(cert)) => return Ok(Some(cert)),
+        Ok(None) | Err(FlowError::Network(_)) => {}
+        Err(error) => return Err(error),
     }
     let keyring = crate::keyring::load(transport, session).await.map(|(keyring, _)| keyring).unwrap_or_default();
     let kept = keyring.find(address);
@@ -512,15 +515,20 @@ async fn sender_cert<T: Transport>(
     Ok(fetch_outside_cert(transport, address).await.unwrap_or(None))
 }
 
-/// Downloads a message's blob, unwraps its PGP/MIME and decrypts it (WebCrypto in the browser);
-/// the signature inside is checked against no key yet.
+/// Downloads a message's blob (or takes the copy this device kept), unwraps its PGP/MIME and
+/// decrypts it (WebCrypto in the browser); the signature inside is checked against no key yet.
 async fn download_and_decrypt<T: Transport, R: Renderer>(
     transport: &T,
     renderer: &R,
     session: &UnlockedSession,
     meta: &MessageMeta,
+    why: BlobUse,
 ) -> Result<plico_pgp::Decrypted, FlowError> {
-    let blob = call(transport, "GET", &format!("/blobs/{}", meta.blob_hash), None).await?;
+    let blob = match transport.kept_blob(&meta.blob_hash).await {
+        Some(kept) => kept,
+        None => call(transport, "GET", &format!("/blobs/{}", meta.blob_hash), None).await?,
+    };
+    transport.keep_blob(&meta.blob_hash, &blob, why);
     let ciphertext = render_bytes(renderer, RenderCommand::Unwrap(blob)).await?;
     #[cfg(target_arch = "wasm32")]
     let opened = plico_pgp::web::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).await;
@@ -540,7 +548,7 @@ pub async fn open<T: Transport, R: Renderer>(
 ) -> Result<OpenedMessage, FlowError> {
     // One decryption: the signer's key is looked up by the decrypted From address afterwards,
     // and the signature checked over the plaintext already in hand.
-    let opened = download_and_decrypt(transport, renderer, session, meta).await?;
+    let opened = download_and_decrypt(transport, renderer, session, meta, BlobUse::Read).await?;
     let message = render_parsed(renderer, opened.plaintext.clone(), true).await?;
     let from_internet = meta.flags & plico_api::mail::flags::FROM_INTERNET != 0;
     // A correspondent's key from the Autocrypt header of mail from the Internet.
@@ -604,7 +612,9 @@ pub async fn search_document<T: Transport, R: Renderer>(
     session: &UnlockedSession,
     meta: &MessageMeta,
 ) -> Result<plico_search::Document, FlowError> {
-    let opened = download_and_decrypt(transport, renderer, session, meta).await?;
+    let opened =
+        download_and_decrypt(transport, renderer, session, meta, BlobUse::Indexed { received_at: meta.received_at })
+            .await?;
     let message = render_parsed(renderer, opened.plaintext, false).await?;
     Ok(search_document_of(meta, &message))
 }

@@ -196,11 +196,25 @@ impl Database {
         durability: Durability,
         decide: impl FnOnce(Vec<Option<Vec<u8>>>) -> Vec<(String, Vec<u8>)>,
     ) -> Result<bool, IdbError> {
+        self.update_deleting(keys, durability, |current| (decide(current), Vec::new())).await
+    }
+
+    /// [`Database::update`] where `decide` also names records to delete, in the same
+    /// transaction. Returns whether anything was written or deleted.
+    pub async fn update_deleting(
+        &self,
+        keys: &[String],
+        durability: Durability,
+        decide: impl FnOnce(Vec<Option<Vec<u8>>>) -> (Vec<(String, Vec<u8>)>, Vec<String>),
+    ) -> Result<bool, IdbError> {
         let (transaction, store) = self.transaction(Some(durability))?;
         let current = read(&store, keys).await?;
-        let records = decide(current);
-        let wrote = !records.is_empty();
+        let (records, deleted) = decide(current);
+        let wrote = !records.is_empty() || !deleted.is_empty();
         write(&store, records)?;
+        for key in &deleted {
+            store.delete(&JsValue::from_str(key)).map_err(failed)?;
+        }
         committed(&transaction).await?;
         Ok(wrote)
     }

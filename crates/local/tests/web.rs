@@ -91,3 +91,28 @@ async fn deleting_is_not_blocked_by_an_open_connection() {
     fresh.close();
     Database::delete(&name).await.expect("deletes");
 }
+
+#[wasm_bindgen_test]
+async fn update_deleting_writes_and_deletes_together() {
+    let name = unique("update-deleting");
+    let database = Database::open(&name).await.expect("opens");
+    let records = vec![("index".into(), vec![1]), ("copy/a".into(), vec![7; 4]), ("copy/b".into(), vec![8; 4])];
+    database.put(records, Durability::Strict).await.expect("writes");
+    // A kept-copies index dropping `copy/a` and adding `copy/c`, as one change.
+    let wrote = database
+        .update_deleting(&["index".into()], Durability::Relaxed, |current| {
+            assert_eq!(current, vec![Some(vec![1])]);
+            (vec![("index".into(), vec![2]), ("copy/c".into(), vec![9; 4])], vec!["copy/a".into()])
+        })
+        .await
+        .expect("updates");
+    assert!(wrote);
+    let found =
+        database.get(&["index".into(), "copy/a".into(), "copy/b".into(), "copy/c".into()]).await.expect("reads");
+    assert_eq!(found, vec![Some(vec![2]), None, Some(vec![8; 4]), Some(vec![9; 4])]);
+    let keys = ["index".to_owned()];
+    let nothing = database.update_deleting(&keys, Durability::Relaxed, |_| (Vec::new(), Vec::new())).await;
+    assert!(!nothing.expect("updates"), "nothing to write or delete");
+    database.close();
+    Database::delete(&name).await.expect("deletes");
+}

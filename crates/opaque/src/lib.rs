@@ -69,6 +69,17 @@ fn stretching() -> argon2::Argon2<'static> {
     argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
 }
 
+/// Stretches `password` with Plico's Argon2id parameters under `salt` into a 32-byte key, for
+/// what the client seals on its own device (the way in offline, `plico_client::device_unlock`):
+/// each guess at a stolen device's record costs an attacker what a guess at OPAQUE costs.
+pub fn stretch_password(password: &[u8], salt: &[u8]) -> Result<[u8; 32], OpaqueError> {
+    let mut key = [0u8; 32];
+    stretching()
+        .hash_password_into(password, salt, &mut key)
+        .map_err(|error| OpaqueError::Protocol(format!("Argon2id: {error}")))?;
+    Ok(key)
+}
+
 /// Makes a new server secret. Called once, when a data directory is first used.
 pub fn server_setup_new() -> ServerSetup {
     ServerSetup::new(&mut OsRng)
@@ -197,6 +208,15 @@ pub fn server_login_finish(state: &ServerLoginState, credential_finalization: &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stretching_depends_on_password_and_salt_and_repeats() {
+        let key = stretch_password(b"correct horse", &[1; 16]).expect("stretches");
+        assert_eq!(key, stretch_password(b"correct horse", &[1; 16]).expect("stretches"));
+        assert_ne!(key, stretch_password(b"correct horsf", &[1; 16]).expect("stretches"));
+        assert_ne!(key, stretch_password(b"correct horse", &[2; 16]).expect("stretches"));
+        assert!(stretch_password(b"correct horse", &[1; 4]).is_err(), "Argon2 needs at least 8 bytes of salt");
+    }
 
     fn register(setup: &ServerSetup, identifier: &[u8], password: &[u8]) -> (Vec<u8>, ExportKey) {
         let (state, request) = client_registration_start(password).expect("start");

@@ -158,6 +158,18 @@ impl StaticFiles {
                 file.brotli = Some(brotli);
             }
         }
+        let worker = service_worker(&files);
+        let gzip_worker = gzip(&worker).map(Into::into);
+        files.insert(
+            "/sw.js".into(),
+            StaticFile {
+                bytes: worker.into(),
+                gzip: gzip_worker,
+                brotli: None,
+                content_type: "text/javascript; charset=utf-8",
+                cache_control: REVALIDATE,
+            },
+        );
         let index = files
             .get("/index.html")
             .ok_or_else(|| format!("{} has no index.html; build the app first", dir.display()))?;
@@ -170,6 +182,22 @@ impl StaticFiles {
     pub fn content_security_policy(&self) -> &str {
         &self.csp
     }
+}
+
+/// The service worker for this build, from the template `sw.js`: the shell it precaches is every
+/// file of the build, and its version is their hash, so each build installs as a new worker
+/// (which then waits for the user to reload).
+fn service_worker(files: &HashMap<String, StaticFile>) -> Vec<u8> {
+    let mut paths: Vec<&String> = files.keys().collect();
+    paths.sort();
+    let mut hasher = Sha256::new();
+    for path in &paths {
+        hasher.update(path.as_bytes());
+        hasher.update(Sha256::digest(&files[*path].bytes));
+    }
+    let version: String = hasher.finalize()[..8].iter().map(|byte| format!("{byte:02x}")).collect();
+    let shell = serde_json::to_string(&paths).unwrap_or_else(|_| "[]".into());
+    include_str!("sw.js").replace("__VERSION__", &version).replace("__SHELL__", &shell).into_bytes()
 }
 
 /// Serves an app file, or `index.html` for the app's own routes (paths without an extension).
@@ -230,6 +258,29 @@ mod tests {
         assert!(accepts(&headers, "gzip"));
         assert!(!accepts(&headers, "br"), "q=0 refuses");
         assert!(!accepts(&axum::http::HeaderMap::new(), "gzip"));
+    }
+
+    #[test]
+    fn the_service_worker_precaches_the_build_and_changes_with_it() {
+        let dir = std::env::temp_dir().join(format!("plico-sw-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("icons")).expect("dir");
+        std::fs::write(dir.join("index.html"), "<html></html>").expect("index");
+        std::fs::write(dir.join("plico-app-0123456789abcdef_bg.wasm"), b"\0asm one").expect("wasm");
+        std::fs::write(dir.join("icons/icon-192.png"), b"png").expect("icon");
+        let worker = |files: &StaticFiles| String::from_utf8(files.files["/sw.js"].bytes.to_vec()).expect("utf-8");
+        let first = worker(&StaticFiles::load(&dir, &[]).expect("loads"));
+        assert!(
+            first.contains(
+                r#"const SHELL = ["/icons/icon-192.png","/index.html","/plico-app-0123456789abcdef_bg.wasm"];"#
+            ),
+            "{first}"
+        );
+        assert!(!first.contains("__VERSION__") && !first.contains("/sw.js\""), "{first}");
+        std::fs::write(dir.join("plico-app-0123456789abcdef_bg.wasm"), b"\0asm two").expect("wasm");
+        let second = worker(&StaticFiles::load(&dir, &[]).expect("loads"));
+        let version = |text: &str| text.lines().find(|line| line.starts_with("const VERSION")).map(str::to_owned);
+        assert_ne!(version(&first), version(&second), "a new build is a new worker");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -49,6 +49,27 @@ async fn sign_up_sign_out_sign_in_and_manage_the_login_history() {
 }
 
 #[tokio::test]
+async fn a_device_kept_offline_unlocks_the_same_key_with_the_password_alone() {
+    let server = TestServer::start().await;
+    let browser = server.client("203.0.113.9");
+    let signed_up = signup(&browser, "carol").await;
+    let signed_in =
+        plico_client::sign_in(&browser, "carol", PASSWORD, false, |_| {}).await.expect("signs in with the server");
+    let record = plico_client::device_unlock::record(PASSWORD, &signed_in.export_key, &signed_in.session.account)
+        .expect("the device's record");
+    // No transport and no server from here: only the record and the password.
+    drop(browser);
+    drop(server);
+    let offline = plico_client::device_unlock::unlock("carol", PASSWORD, &record).expect("unlocks offline");
+    assert_eq!(offline.account, signed_in.session.account);
+    assert_eq!(plico_pgp::fingerprint_hex(&offline.secret_key), signed_up.account.fingerprint);
+    assert!(offline.secret_key.is_tsk(), "the secret key is open");
+    let wrong =
+        plico_client::device_unlock::unlock("carol", "not the password at all", &record).err().expect("refused");
+    assert!(matches!(wrong, FlowError::InvalidLogin), "{wrong:?}");
+}
+
+#[tokio::test]
 async fn another_users_session_cannot_delete_my_history() {
     let server = TestServer::start().await;
     let alice = server.client("198.51.100.1");

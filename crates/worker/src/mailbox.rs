@@ -61,6 +61,14 @@ pub fn unlocked(key: Option<LocalKey>) {
     }
 }
 
+/// The unlocked account's device key and this device's database, for the other stores kept
+/// beside the mailbox (the Outbox, the kept blobs).
+pub async fn store() -> Option<(LocalKey, Rc<Database>)> {
+    let device = device()?;
+    let db = database(&device).await?;
+    Some((device.key.clone(), db))
+}
+
 fn device() -> Option<Rc<Device>> {
     DEVICE.with(|slot| slot.borrow().clone())
 }

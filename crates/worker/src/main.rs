@@ -11,7 +11,11 @@ mod mailbox;
 #[cfg(target_arch = "wasm32")]
 mod nested;
 #[cfg(target_arch = "wasm32")]
+mod offline;
+#[cfg(target_arch = "wasm32")]
 mod render;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod room;
 #[cfg(target_arch = "wasm32")]
 mod search;
 #[cfg(target_arch = "wasm32")]
@@ -35,6 +39,7 @@ mod worker {
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
     use crate::mailbox;
+    use crate::offline;
     use crate::render::{self, RenderWorker};
     use crate::search;
     use crate::transfer;
@@ -63,11 +68,50 @@ mod worker {
         FlowError::Crypto("Your keys are locked; sign in again.".into())
     }
 
-    fn identity(session: &UnlockedSession) -> WorkerOutcome {
+    fn identity(session: &UnlockedSession, offline: bool) -> WorkerOutcome {
         WorkerOutcome::Unlocked(UnlockedIdentity {
             address: session.account.address.clone(),
             fingerprint: session.account.fingerprint.clone(),
+            offline,
         })
+    }
+
+    /// Signs in with the server; without it, from this device's own way in if the user kept one.
+    /// Returns the session and whether it was unlocked offline.
+    async fn sign_in(
+        address: String,
+        password: String,
+        reopen: bool,
+        keep_offline: bool,
+        progress: impl Fn(WorkerStage),
+    ) -> Result<(UnlockedSession, bool), FlowError> {
+        match plico_client::sign_in(&FetchTransport, &address, &password, reopen, &progress).await {
+            Ok(signed_in) => {
+                let session = signed_in.session;
+                let account = session.account.clone();
+                // After the answer, so sign-in does not wait on a second Argon2id.
+                wasm_bindgen_futures::spawn_local(async move {
+                    let record = keep_offline
+                        .then(|| plico_client::device_unlock::record(&password, &signed_in.export_key, &account))
+                        .and_then(|made| {
+                            made.map_err(|error| {
+                                web_sys::console::warn_1(&format!("offline sign-in not kept: {error}").into())
+                            })
+                            .ok()
+                        });
+                    offline::set_device_unlock(&account.address, record).await;
+                });
+                Ok((session, false))
+            }
+            Err(FlowError::Network(reason)) if !reopen => match offline::device_unlock(&address).await {
+                Some(record) => {
+                    progress(WorkerStage::StretchingPassword);
+                    plico_client::device_unlock::unlock(&address, &password, &record).map(|session| (session, true))
+                }
+                None => Err(FlowError::Network(reason)),
+            },
+            Err(error) => Err(error),
+        }
     }
 
     /// Runs a mail command with the unlocked session.
@@ -110,7 +154,23 @@ mod worker {
                 // not opened yet (the rest come through `OpenSummaries`).
                 mailbox::ensure_loaded().await;
                 let from = if since == 0 { mailbox::with(|mailbox| mailbox.cursor()) } else { since };
-                let changes = mail::sync(&FetchTransport, from, false).await?;
+                let changes = match mail::sync(&FetchTransport, from, false).await {
+                    Ok(changes) => changes,
+                    // No network at sign-in: the saved copy is the mailbox until it returns (and
+                    // the next sync continues from its cursor).
+                    Err(FlowError::Network(_)) if since == 0 && mailbox::with(|mailbox| !mailbox.is_empty()) => {
+                        let (cursor, folders, messages) =
+                            mailbox::with(|mailbox| (mailbox.cursor(), mailbox.folders().to_vec(), mailbox.listed()));
+                        return Ok(WorkerOutcome::Mailbox {
+                            cursor,
+                            folders,
+                            messages,
+                            removed: Vec::new(),
+                            removed_folders: Vec::new(),
+                        });
+                    }
+                    Err(error) => return Err(error),
+                };
                 let folders: Vec<_> = changes.folders.iter().map(|folder| mail::folder_view(session, folder)).collect();
                 let changed_metas = changes.messages.clone();
                 let changed = mailbox::with(|mailbox| {
@@ -125,6 +185,12 @@ mod worker {
                 // Moves, flags and deletions reach the search index; new mail is indexed by
                 // the next BuildIndex, which the UI asks for after each sync.
                 search::synced(&changed_metas, &changes.removed_messages).await;
+                // Copies kept for reading offline follow the mailbox: a purged message's goes. Only
+                // a sync that removed messages, or a whole one (no saved cursor), can leave some.
+                if from == 0 || !changes.removed_messages.is_empty() {
+                    let live = mailbox::with(|mailbox| mailbox.metas().map(|meta| meta.blob_hash.clone()).collect());
+                    offline::prune(live).await;
+                }
                 let first = mailbox::with(|mailbox| mailbox.first_unopened(mail::FIRST_SUMMARIES_PER_FOLDER));
                 open_summaries(session, &first).await?;
                 mailbox::changed();
@@ -195,8 +261,22 @@ mod worker {
                         post(&WorkerEvent::Progress { id, stage });
                     }
                 };
-                mail::send(&FetchTransport, &RenderWorker, session, &outgoing, now(), &progress).await?;
-                Ok(WorkerOutcome::Sent)
+                match mail::send(&FetchTransport, &RenderWorker, session, &outgoing, now(), &progress).await {
+                    Ok(_) => Ok(WorkerOutcome::Sent),
+                    // No network: the message waits in the Outbox, sealed on this device.
+                    Err(FlowError::Network(_)) => Ok(WorkerOutcome::Queued(offline::queue(queued(outgoing)).await?)),
+                    Err(error) => Err(error),
+                }
+            }
+            WorkerCommand::Outbox => Ok(WorkerOutcome::Outbox(offline::outbox().await)),
+            WorkerCommand::DeleteOutbox { id: item } => Ok(WorkerOutcome::Outbox(offline::remove(&item).await)),
+            WorkerCommand::SendOutbox { again } => {
+                let left = offline::send_all(again.as_deref(), |message| async move {
+                    let outgoing = outgoing(message)?;
+                    mail::send(&FetchTransport, &RenderWorker, session, &outgoing, now(), &|_| {}).await.map(|_| ())
+                })
+                .await;
+                Ok(WorkerOutcome::Outbox(left))
             }
             WorkerCommand::SaveDraft(message) => {
                 let outgoing = outgoing(message)?;
@@ -280,6 +360,32 @@ mod worker {
         (js_sys::Date::now() / 1000.0) as i64
     }
 
+    /// What the Outbox keeps of a message that could not go: the composed message with its
+    /// forwarded attachments in it, since the message they came from may not be open later.
+    fn queued(outgoing: mail::Outgoing) -> plico_api::worker::OutgoingMessage {
+        plico_api::worker::OutgoingMessage {
+            to: outgoing.to,
+            cc: outgoing.cc,
+            bcc: outgoing.bcc,
+            subject: outgoing.subject,
+            text: outgoing.text,
+            in_reply_to: outgoing.in_reply_to,
+            references: outgoing.references,
+            attachments: outgoing
+                .attachments
+                .into_iter()
+                .map(|attachment| OutgoingAttachment {
+                    file_name: attachment.file_name,
+                    content_type: attachment.content_type,
+                    data: attachment.data,
+                })
+                .collect(),
+            forward_attachments_of: None,
+            draft_id: outgoing.draft_id,
+            send_unencrypted: outgoing.send_unencrypted,
+        }
+    }
+
     /// The client's form of a composed message; a forward's attachments come from the message
     /// opened last.
     fn outgoing(message: plico_api::worker::OutgoingMessage) -> Result<mail::Outgoing, FlowError> {
@@ -324,13 +430,17 @@ mod worker {
         let progress = move |stage| post(&WorkerEvent::Progress { id, stage });
         let result = match request.command {
             WorkerCommand::Signup { name, password, recovery_address } => {
-                plico_client::signup_with_recovery(&FetchTransport, &name, &password, recovery_address, progress).await
+                plico_client::signup_with_recovery(&FetchTransport, &name, &password, recovery_address, progress)
+                    .await
+                    .map(|session| (session, false))
             }
-            WorkerCommand::Login { address, password, reopen: false } => {
-                plico_client::login(&FetchTransport, &address, &password, progress).await
+            WorkerCommand::Login { address, password, reopen, keep_offline } => {
+                sign_in(address, password, reopen, keep_offline, progress).await
             }
-            WorkerCommand::Login { address, password, reopen: true } => {
-                plico_client::login_reopening(&FetchTransport, &address, &password, progress).await
+            WorkerCommand::DeviceKept { address } => {
+                let kept = offline::device_unlock(&address).await.is_some();
+                post(&WorkerEvent::Done { id, outcome: WorkerOutcome::DeviceKept(kept) });
+                return;
             }
             WorkerCommand::VerifyCanary { statement, service_key, max_age_days, now } => {
                 let view = plico_client::privacy::check_canary(&statement, &service_key, max_age_days, now);
@@ -341,7 +451,9 @@ mod worker {
                 SESSION.with(|session| session.borrow_mut().take());
                 OPENED.with(|slot| slot.borrow_mut().take());
                 transfer::forget();
+                crate::transport::forget();
                 search::close().await;
+                offline::lock().await;
                 mailbox::lock().await;
                 post(&WorkerEvent::Done { id, outcome: WorkerOutcome::Locked });
                 return;
@@ -350,6 +462,8 @@ mod worker {
                 SESSION.with(|session| session.borrow_mut().take());
                 OPENED.with(|slot| slot.borrow_mut().take());
                 transfer::forget();
+                crate::transport::forget();
+                offline::lock().await;
                 // The index lives in the database `forget` deletes; its worker lets go first.
                 search::close().await;
                 match mailbox::forget().await {
@@ -367,8 +481,8 @@ mod worker {
             }
         };
         match result {
-            Ok(session) => {
-                let outcome = identity(&session);
+            Ok((session, offline)) => {
+                let outcome = identity(&session, offline);
                 mailbox::unlocked(plico_client::cache::device_key(&session));
                 let session = Rc::new(session);
                 SESSION.with(|slot| *slot.borrow_mut() = Some(Rc::clone(&session)));

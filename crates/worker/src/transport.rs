@@ -1,7 +1,10 @@
 //! `fetch` from the worker, same-origin, with the CSRF header the API asks for.
 
 use futures_util::StreamExt;
-use plico_client::flows::{Transport, TransportBody, TransportResponse};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use plico_client::flows::{BlobUse, Transport, TransportBody, TransportResponse};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
@@ -14,6 +17,22 @@ fn scope() -> DedicatedWorkerGlobalScope {
 }
 
 pub struct FetchTransport;
+
+thread_local! {
+    /// The last answer to each key lookup (the directory, WKD through the server, the keyring),
+    /// for when the network is down: a message opened offline still has its signature checked
+    /// with the key fetched earlier this session.
+    static LAST_KEYS: RefCell<HashMap<String, TransportResponse>> = RefCell::new(HashMap::new());
+}
+
+/// Forgets the remembered key lookups (sign-out).
+pub fn forget() {
+    LAST_KEYS.with(|keys| keys.borrow_mut().clear());
+}
+
+fn remembered(method: &str, path: &str) -> bool {
+    method == "GET" && (path.starts_with("/keys/") || path == "/account/keyring")
+}
 
 fn js_error(value: JsValue) -> String {
     value
@@ -29,28 +48,26 @@ impl Transport for FetchTransport {
         path: &str,
         body: Option<TransportBody>,
     ) -> Result<TransportResponse, String> {
-        let init = RequestInit::new();
-        init.set_method(method);
-        init.set_credentials(RequestCredentials::SameOrigin);
-        let content_type = body.as_ref().map(|body| body.content_type);
-        if let Some(body) = &body {
-            init.set_body(&js_sys::Uint8Array::from(body.bytes.as_slice()));
+        if !remembered(method, path) {
+            return fetch(method, path, body).await;
         }
-        let request =
-            Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init).map_err(js_error)?;
-        if let Some(content_type) = content_type {
-            request.headers().set("content-type", content_type).map_err(js_error)?;
+        match fetch(method, path, body).await {
+            Ok(response) => {
+                if matches!(response.status, 200 | 404) {
+                    LAST_KEYS.with(|keys| keys.borrow_mut().insert(path.to_owned(), response.clone()));
+                }
+                Ok(response)
+            }
+            Err(error) => LAST_KEYS.with(|keys| keys.borrow().get(path).cloned()).ok_or(error),
         }
-        if method != "GET" {
-            request.headers().set(plico_api::CSRF_HEADER, "1").map_err(js_error)?;
-        }
-        let response: Response = wasm_bindgen_futures::JsFuture::from(scope().fetch_with_request(&request))
-            .await
-            .map_err(js_error)?
-            .unchecked_into();
-        let buffer =
-            wasm_bindgen_futures::JsFuture::from(response.array_buffer().map_err(js_error)?).await.map_err(js_error)?;
-        Ok(TransportResponse { status: response.status(), body: js_sys::Uint8Array::new(&buffer).to_vec() })
+    }
+
+    async fn kept_blob(&self, hash: &str) -> Option<Vec<u8>> {
+        crate::offline::kept(hash).await
+    }
+
+    fn keep_blob(&self, hash: &str, blob: &[u8], why: BlobUse) {
+        crate::offline::keep(hash, blob, why)
     }
 
     /// XMLHttpRequest, for its upload progress events (fetch has none for request bodies).
@@ -101,4 +118,29 @@ impl Transport for FetchTransport {
         let body = xhr.response().map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec()).unwrap_or_default();
         Ok(TransportResponse { status: xhr.status().map_err(js_error)?, body })
     }
+}
+
+async fn fetch(method: &str, path: &str, body: Option<TransportBody>) -> Result<TransportResponse, String> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    let content_type = body.as_ref().map(|body| body.content_type);
+    if let Some(body) = &body {
+        init.set_body(&js_sys::Uint8Array::from(body.bytes.as_slice()));
+    }
+    let request =
+        Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init).map_err(js_error)?;
+    if let Some(content_type) = content_type {
+        request.headers().set("content-type", content_type).map_err(js_error)?;
+    }
+    if method != "GET" {
+        request.headers().set(plico_api::CSRF_HEADER, "1").map_err(js_error)?;
+    }
+    let response: Response = wasm_bindgen_futures::JsFuture::from(scope().fetch_with_request(&request))
+        .await
+        .map_err(js_error)?
+        .unchecked_into();
+    let buffer =
+        wasm_bindgen_futures::JsFuture::from(response.array_buffer().map_err(js_error)?).await.map_err(js_error)?;
+    Ok(TransportResponse { status: response.status(), body: js_sys::Uint8Array::new(&buffer).to_vec() })
 }
