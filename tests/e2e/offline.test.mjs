@@ -139,6 +139,15 @@ async function storeKeys(page) {
   return (await deviceStore(page))?.keys.map(String) ?? [];
 }
 
+/** Waits until this device does (or no longer does) keep a way in offline. */
+async function waitForWayIn(page, kept) {
+  for (let waited = 0; waited < 60_000; waited += 500) {
+    if ((await storeKeys(page)).some((key) => key.startsWith('device-unlock/')) === kept) return;
+    await page.waitForTimeout(500);
+  }
+  assert.fail(`the way in offline is ${kept ? 'still missing' : 'still there'} after 60 s`);
+}
+
 async function fillLogin(page, password) {
   await page.getByLabel('Address').fill('alice');
   await page.getByLabel('Password').fill(password);
@@ -156,14 +165,7 @@ test('a device kept usable offline opens without the network: the password unloc
   await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
   await page.locator('.message-row', { hasText: 'Arrived while away' }).waitFor({ timeout: 60_000 });
   // The way in is written just after sign-in (one Argon2id), the mailbox a moment after a change.
-  await page.waitForFunction(async () => {
-    const names = (await indexedDB.databases()).map((db) => db.name);
-    if (!names.includes('plico-local')) return false;
-    const db = await new Promise((resolve) => { const open = indexedDB.open('plico-local'); open.onsuccess = () => resolve(open.result); });
-    const keys = await new Promise((resolve) => { const r = db.transaction('records').objectStore('records').getAllKeys(); r.onsuccess = () => resolve(r.result); });
-    db.close();
-    return keys.some((key) => String(key).startsWith('device-unlock/'));
-  }, null, { timeout: 60_000, polling: 500 });
+  await waitForWayIn(page, true);
   await page.waitForTimeout(2_500);
   const kept = (await storeKeys(page)).filter((key) => key.startsWith('device-unlock/'));
   assert.equal(kept.length, 1);
@@ -209,12 +211,7 @@ test('a device kept usable offline opens without the network: the password unloc
   await keep.uncheck();
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
-  await page.waitForFunction(async () => {
-    const db = await new Promise((resolve) => { const open = indexedDB.open('plico-local'); open.onsuccess = () => resolve(open.result); });
-    const keys = await new Promise((resolve) => { const r = db.transaction('records').objectStore('records').getAllKeys(); r.onsuccess = () => resolve(r.result); });
-    db.close();
-    return !keys.some((key) => String(key).startsWith('device-unlock/'));
-  }, null, { timeout: 30_000, polling: 500 });
+  await waitForWayIn(page, false);
   await context.setOffline(true);
   try {
     await page.reload();
