@@ -147,6 +147,23 @@ export async function signUp(page, baseUrl, name, password = PASSWORD, { navigat
   await page.getByRole('button', { name: 'Create account' }).click();
 }
 
+/** A new browser (`startBrowser` options) where account `name` has signed up and its Inbox shows. */
+export async function startSignedUp(baseUrl, name, options = {}) {
+  const user = await startBrowser(options);
+  await signUp(user.page, baseUrl, name);
+  await user.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+  return user;
+}
+
+/** Types `query` in the search box and returns the subjects of its results, in order. */
+export async function searchSubjects(page, query, timeout = 30_000) {
+  await page.getByRole('searchbox', { name: 'Search mail' }).fill(query);
+  // The count line names the query it answers: no stale answer is read.
+  await page.waitForFunction((q) => document.querySelector('.search-results .result-count')?.dataset.query === q, query, { timeout });
+  if (/^No messages match/.test(await page.locator('.search-results .result-count').textContent())) return [];
+  return page.locator('.search-results .search-hit .row-subject').allTextContents();
+}
+
 export async function signIn(page, baseUrl, address, password = PASSWORD) {
   await page.goto(`${baseUrl}/login`);
   await page.getByLabel('Address').fill(address);

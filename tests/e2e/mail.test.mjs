@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, startBrowser, screenshot, signUp, signIn, deviceStore } from './harness.mjs';
+import { startServer, startBrowser, startSignedUp, screenshot, signIn, deviceStore } from './harness.mjs';
 
 let server;
 let alice;
@@ -25,12 +25,8 @@ const ATTACHMENT = Buffer.concat([Buffer.from(MARKER), crypto.randomBytes(1024 *
 
 before(async () => {
   server = await startServer();
-  alice = await startBrowser();
-  bob = await startBrowser();
-  await signUp(alice.page, server.baseUrl, 'alice');
-  await alice.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
-  await signUp(bob.page, server.baseUrl, 'bob');
-  await bob.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+  alice = await startSignedUp(server.baseUrl, 'alice');
+  bob = await startSignedUp(server.baseUrl, 'bob');
 });
 
 after(async () => {

@@ -5,7 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, startBrowser, signUp, screenshot, deviceStore, PASSWORD } from './harness.mjs';
+import { startServer, startSignedUp, searchSubjects, screenshot, deviceStore, PASSWORD } from './harness.mjs';
 
 let server;
 let alice;
@@ -21,20 +21,12 @@ async function send(page, to, subject, text) {
 
 const folder = (page, name) => page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: new RegExp(`^${name}`) });
 
-async function search(page, query) {
-  await page.getByRole('searchbox', { name: 'Search mail' }).fill(query);
-  await page.waitForFunction((q) => document.querySelector('.search-results .result-count')?.dataset.query === q, query, { timeout: 60_000 });
-  return page.locator('.search-results .search-hit .row-subject').allTextContents();
-}
+const search = (page, query) => searchSubjects(page, query, 60_000);
 
 before(async () => {
   server = await startServer();
-  alice = await startBrowser();
-  bob = await startBrowser();
-  await signUp(alice.page, server.baseUrl, 'alice');
-  await alice.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
-  await signUp(bob.page, server.baseUrl, 'bob');
-  await bob.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+  alice = await startSignedUp(server.baseUrl, 'alice');
+  bob = await startSignedUp(server.baseUrl, 'bob');
   await send(bob.page, 'alice', 'Harbour plans', 'The harbour opens at dawn; bring the blue charts.');
   await bob.page.waitForURL('**/mail/sent', { timeout: 60_000 });
   await bob.page.waitForTimeout(1_100);

@@ -5,7 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, startBrowser, screenshot, signUp, signIn, deviceStore } from './harness.mjs';
+import { startServer, startBrowser, screenshot, signUp, signIn, deviceStore, searchSubjects } from './harness.mjs';
 
 let server;
 let alice;
@@ -47,14 +47,7 @@ after(async () => {
   await server?.stop();
 });
 
-/** Types `query` in the search box and returns the subjects of its results, in order. */
-async function search(page, query) {
-  await page.getByRole('searchbox', { name: 'Search mail' }).fill(query);
-  // The count line names the query it answers: no stale answer is read.
-  await page.waitForFunction((q) => document.querySelector('.search-results .result-count')?.dataset.query === q, query, { timeout: 30_000 });
-  if (/^No messages match/.test(await page.locator('.search-results .result-count').textContent())) return [];
-  return page.locator('.search-results .search-hit .row-subject').allTextContents();
-}
+const search = (page, query) => searchSubjects(page, query);
 
 function sorted(list) {
   return [...list].sort();

@@ -91,14 +91,17 @@ mod worker {
                 let account = session.account.clone();
                 // After the answer, so sign-in does not wait on a second Argon2id.
                 wasm_bindgen_futures::spawn_local(async move {
-                    let record = keep_offline
-                        .then(|| plico_client::device_unlock::record(&password, &signed_in.export_key, &account))
-                        .and_then(|made| {
-                            made.map_err(|error| {
-                                web_sys::console::warn_1(&format!("offline sign-in not kept: {error}").into())
-                            })
-                            .ok()
-                        });
+                    // Unticked, or a record that could not be made: this device keeps none.
+                    let record = match keep_offline {
+                        false => None,
+                        true => match plico_client::device_unlock::record(&password, &signed_in.export_key, &account) {
+                            Ok(record) => Some(record),
+                            Err(error) => {
+                                web_sys::console::warn_1(&format!("offline sign-in not kept: {error}").into());
+                                None
+                            }
+                        },
+                    };
                     offline::set_device_unlock(&account.address, record).await;
                 });
                 Ok((session, false))
