@@ -61,6 +61,10 @@ try {
       if (attempt > 0) {
         signInRetries += 1;
         console.error(`mailbox load: sign-in did not finish in 60 s (run ${run}); starting it again`);
+        // What the page and its workers said meanwhile, and the server's last requests: the
+        // evidence for finding the cause.
+        console.error(consoleLines.slice(-20).join('\n'));
+        console.error(server.log.slice(-10).join(''));
       }
       await signIn(page, server.baseUrl, 'alice@plico.test');
       unlockedOk = await page.waitForURL('**/mail/inbox', { timeout: 60_000 }).then(() => true, () => false);
