@@ -162,10 +162,13 @@ pub fn LoginPage() -> impl IntoView {
     });
 
     // After a reload the session cookie may still be valid while the keys are gone from memory:
-    // offer to unlock that account.
+    // offer to unlock that account. Only until the user comes to the field: the cookie's answer
+    // can arrive while they type, and writing it then would join it to what they typed
+    // ("alice@plico.testalice"), a sign-in that cannot succeed.
+    let address_touched = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(remembered) = session.remembered_address.get() {
-            if address.get_untracked().is_empty() {
+            if !address_touched.get_untracked() && address.get_untracked().is_empty() {
                 address.set(remembered);
             }
         }
@@ -236,7 +239,11 @@ pub fn LoginPage() -> impl IntoView {
                 <form on:submit=on_submit novalidate>
                     <label for="login-address">{t("Address")}</label>
                     <input id="login-address" name="address" type="text" autocomplete="username" autocapitalize="off" spellcheck="false"
-                        prop:value=move || address.get() on:input=move |ev| address.set(event_target_value(&ev))/>
+                        prop:value=move || address.get() on:focus=move |_| address_touched.set(true)
+                        on:input=move |ev| {
+                            address_touched.set(true);
+                            address.set(event_target_value(&ev));
+                        }/>
                     <label for="login-password">{t("Password")}</label>
                     <input id="login-password" name="password" type="password" autocomplete="current-password"
                         prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
