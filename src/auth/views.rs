@@ -124,9 +124,6 @@ pub fn SignupPage() -> impl IntoView {
     }
 }
 
-/// How long a sign-in may go unanswered before the page says so, in milliseconds.
-const SIGN_IN_PATIENCE_MS: i32 = 90_000;
-
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let session = use_session();
@@ -138,8 +135,6 @@ pub fn LoginPage() -> impl IntoView {
     let busy = RwSignal::new(false);
     // The account was closed by its owner: offer to reopen it.
     let closed = RwSignal::new(false);
-    // Which sign-in the watchdog below belongs to.
-    let attempt = RwSignal::new(0u32);
     // Keep this device's own way in (the worker's `device_unlock`). The box starts as this device
     // was left for the address typed, until the user ticks or unticks it.
     let keep_offline = RwSignal::new(false);
@@ -184,21 +179,6 @@ pub fn LoginPage() -> impl IntoView {
             return;
         }
         busy.set(true);
-        let this_attempt = attempt.get_untracked().wrapping_add(1);
-        attempt.set(this_attempt);
-        // A sign-in takes seconds (one Argon2id). One that has not answered long after says so,
-        // instead of "Unlocking…" forever; a late answer still signs in.
-        leptos::task::spawn_local(async move {
-            crate::ui::sleep(SIGN_IN_PATIENCE_MS).await;
-            if busy.try_get_untracked() == Some(true) && attempt.try_get_untracked() == Some(this_attempt) {
-                crate::ui::set_alive(busy, false);
-                crate::ui::set_alive(set_stage, None);
-                crate::ui::set_alive(
-                    set_error,
-                    Some(t("Signing in is taking too long. Reload the page and try again.")),
-                );
-            }
-        });
         let command = WorkerCommand::Login {
             address: address.get_untracked(),
             password: password.get_untracked(),
