@@ -46,6 +46,20 @@ fn signature_words(message: &OpenedMessageView) -> (&'static str, String) {
             "signature valid",
             tf("Signed by {sender}: the signature is valid.", &[("sender", &message.from.clone().unwrap_or_default())]),
         ),
+        SignatureView::Unconfirmed { first_seen: true, .. } => (
+            "signature unknown",
+            tf(
+                "Signed with a key that came with this message: nothing confirms it is {sender}'s.",
+                &[("sender", &message.from.clone().unwrap_or_default())],
+            ),
+        ),
+        SignatureView::Unconfirmed { first_seen: false, .. } => (
+            "signature unknown",
+            tf(
+                "Signed with the key earlier mail from {sender} carried; nobody has confirmed it is theirs.",
+                &[("sender", &message.from.clone().unwrap_or_default())],
+            ),
+        ),
         SignatureView::UnknownKey => {
             ("signature unknown", t("Signed with a key Plico does not know: the sender cannot be confirmed."))
         }
@@ -154,6 +168,39 @@ async fn open(session: Session, id: String) -> Result<OpenedMessageView, String>
     }
 }
 
+/// The notice of a correspondent's changed key, and the choice to use the new one.
+#[component]
+fn KeyChanged(message_id: String, sender: String) -> impl IntoView {
+    let session = use_session();
+    let (error, set_error) = signal(None::<String>);
+    let (chosen, set_chosen) = signal(false);
+    let on_use = move |_| {
+        let message_id = message_id.clone();
+        leptos::task::spawn_local(async move {
+            let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+            match worker.call(WorkerCommand::UseNewKey { message_id }, |_| {}).await {
+                Ok(_) => crate::ui::set_alive(set_chosen, true),
+                Err(failure) => crate::ui::set_alive(set_error, Some(failure.message)),
+            }
+        });
+    };
+    let words = tf(
+        "This message carries a different key for {sender} than the one Plico kept. It may be a new device, or someone pretending to be them: ask them another way before you trust it. Replies stay encrypted to the kept key until you choose the new one.",
+        &[("sender", &sender)],
+    );
+    view! {
+        <div class="key-changed" role="alert">
+            <p>{words}</p>
+            {move || if chosen.get() {
+                view! { <p class="muted">{t("The new key is kept; replies are encrypted to it.")}</p> }.into_any()
+            } else {
+                view! { <button type="button" class="button ghost small" on:click=on_use.clone()>{t("Use the new key")}</button> }.into_any()
+            }}
+            <crate::ui::ErrorText message=error/>
+        </div>
+    }
+}
+
 /// The reading pane for message `id`.
 #[component]
 pub fn Reader(id: String, selected: RwSignal<Option<String>>) -> impl IntoView {
@@ -184,6 +231,10 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
     let (class, words) = signature_words(&message);
     let checks = message.sender_checks.clone().map(|checks| {
         view! { <p class="sender-checks" class:failed=checks.failed role="note">{checks.words}</p> }
+    });
+    let key_change = message.key_changed.then(|| {
+        let sender = message.from.clone().map(|from| bare_address(&from)).unwrap_or_default();
+        view! { <KeyChanged message_id=message.id.clone() sender=sender/> }
     });
     let remote = RwSignal::new(false);
     let (download_error, set_download_error) = signal(None::<String>);
@@ -269,6 +320,7 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
             <h2 id="reader-subject">{message.with_value(|m| if m.subject.is_empty() { t("(no subject)") } else { m.subject.clone() })}</h2>
             <p class=class role="status">{words}</p>
             {checks}
+            {key_change}
             <dl class="headers">
                 <dt>{t("From")}</dt><dd>{message.with_value(|m| m.from.clone().unwrap_or_default())}</dd>
                 <dt>{t("To")}</dt><dd>{message.with_value(|m| m.to.join(", "))}</dd>
@@ -358,6 +410,7 @@ mod tests {
             links: vec![],
             attachments: vec![AttachmentView { file_name: "a.bin".into(), content_type: "x/y".into(), size: 3 }],
             signature: SignatureView::Unsigned,
+            key_changed: false,
             sender_checks: None,
         }
     }

@@ -362,6 +362,7 @@ mod tests {
             message_id: Some(message_id.into()),
             in_reply_to: references.last().map(|id| id.to_string()).into_iter().collect(),
             references: references.iter().map(|id| id.to_string()).collect(),
+            sender_mismatch: None,
         });
         listed
     }

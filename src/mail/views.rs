@@ -516,13 +516,25 @@ fn MessageRow(
     };
     let (from, subject, snippet, attachment) = match &message.summary {
         None if message.pending => ("…".into(), t("Decrypting…"), String::new(), false),
+        // The From of mail from another Plico user that the server did not see that user send
+        // (or that their key did not sign) gives way to the account that did send it.
         Some(summary) => (
-            summary.from_name.clone().or(summary.from_address.clone()).unwrap_or_else(|| t("(unknown sender)")),
+            match &summary.sender_mismatch {
+                Some(sender) => tf("⚠ {sender} (not the sender it claims)", &[("sender", sender)]),
+                None => {
+                    summary.from_name.clone().or(summary.from_address.clone()).unwrap_or_else(|| t("(unknown sender)"))
+                }
+            },
             if summary.subject.is_empty() { t("(no subject)") } else { summary.subject.clone() },
             summary.snippet.clone(),
             summary.has_attachments,
         ),
-        None => ("—".into(), t("This message cannot be read"), t("It could not be decrypted with your key."), false),
+        None => (
+            "—".into(),
+            t("This message cannot be read"),
+            t("It could not be decrypted, or nobody you can trust wrote its summary."),
+            false,
+        ),
     };
     let label = tf("Select message from {sender}: {subject}", &[("sender", &from), ("subject", &subject)]);
     view! {

@@ -32,7 +32,8 @@ class Sink:
         if local.startswith("reject"):
             return "550 5.1.1 <%s>: no such user here" % address
         if local.startswith("later"):
-            return "451 4.3.0 Mailbox busy, try again later"
+            # Real servers name the recipient in their replies; logs must not repeat it.
+            return "451 4.3.0 <%s>: mailbox busy, try again later" % address
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 

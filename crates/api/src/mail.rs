@@ -123,6 +123,10 @@ pub struct MessageMeta {
     pub sealed_summary: String,
     /// Set when deleted from Trash: the message is recoverable until `deleted_at` + 45 days.
     pub deleted_at: Option<i64>,
+    /// On mail from another Plico user: the sender's address, as this server authenticated it
+    /// (the From inside the message is the sender's to write).
+    #[serde(default)]
+    pub sender: Option<String>,
 }
 
 /// A change to several messages at once (a multi-selection).

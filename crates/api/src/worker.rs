@@ -58,6 +58,9 @@ pub enum WorkerCommand {
     ImportKey { armored: String },
     /// Forget the key kept for this outside address.
     RemoveKey { address: String },
+    /// Keep the key the message opened last carries for its sender, in place of the one kept
+    /// (the reader's "Use the new key" after a key change); answers `KeyImported`.
+    UseNewKey { message_id: String },
     /// Indexes, newest first, every message not in this device's search index yet; reports
     /// [`WorkerStage::Indexing`] as it goes and ends with [`WorkerOutcome::Index`]. A second
     /// call while one runs joins it.
@@ -284,13 +287,27 @@ pub struct ListedSummary {
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
+    /// Mail from another Plico user whose From is not the account the server saw send it, or
+    /// whose signature does not check: that account's address, which the list shows instead.
+    pub sender_mismatch: Option<String>,
 }
 
 /// A signature, in the words the reader shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureView {
-    Valid { signer: String },
+    /// Checked with a key someone vouches for: Plico's directory, or one the user imported or
+    /// chose.
+    Valid {
+        signer: String,
+    },
+    /// Checked with a key only Autocrypt headers vouch for: the one this very message carries
+    /// (`first_seen`), or one earlier mail from the address carried. Autocrypt is for
+    /// encryption, not authentication, so this is never shown as valid.
+    Unconfirmed {
+        signer: String,
+        first_seen: bool,
+    },
     UnknownKey,
     Bad,
     Unsigned,
@@ -319,6 +336,9 @@ pub struct OpenedMessageView {
     pub links: Vec<String>,
     pub attachments: Vec<AttachmentView>,
     pub signature: SignatureView,
+    /// The message carries a key for its sender (Autocrypt) other than the one kept for them:
+    /// the kept one stays until the user chooses the new one.
+    pub key_changed: bool,
     /// What this server's SPF, DKIM and DMARC checks found, for mail from the Internet.
     pub sender_checks: Option<SenderChecks>,
 }

@@ -26,7 +26,7 @@ pub const BUCKETS: u32 = 32;
 pub const STATE_RECORD: &str = "mailbox/state";
 pub const HEAD_RECORD: &str = "mailbox/head";
 /// Bumped when a record's layout changes; an old layout is dropped and synced again.
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
 
 /// The key of this account's records on this device, from its unlocked secret key; `None` if
 /// the key has no secret material to derive it from.
@@ -317,6 +317,7 @@ mod tests {
             blob_hash: blob.into(),
             sealed_summary: "sealed".into(),
             deleted_at: None,
+            sender: None,
         }
     }
 
@@ -330,6 +331,7 @@ mod tests {
             message_id: None,
             in_reply_to: vec![],
             references: vec![],
+            sender_mismatch: None,
         }
     }
 

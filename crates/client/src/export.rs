@@ -181,6 +181,7 @@ mod tests {
             blob_hash: String::new(),
             sealed_summary: String::new(),
             deleted_at: None,
+            sender: None,
         }
     }
 

@@ -68,6 +68,16 @@ pub trait Transport {
     /// Blob `hash` was read (downloaded, or from the kept copy) for `why`; the device may keep
     /// it. Without a device store: nothing is kept.
     fn keep_blob(&self, _hash: &str, _blob: &[u8], _why: BlobUse) {}
+
+    /// The highest version of the sealed document at `path` this device has read or written
+    /// (`crate::sealed`): a lower one from the server is a rollback. 0 when none.
+    async fn seen_version(&self, _path: &str) -> i64 {
+        0
+    }
+
+    /// The sealed document at `path` was read or written at `version`; a device store keeps
+    /// the highest.
+    async fn saw_version(&self, _path: &str, _version: i64) {}
 }
 
 /// Why a flow failed, in terms the UI can show.
@@ -318,13 +328,31 @@ async fn login_inner<T: Transport>(
     Ok(SignedIn { session, export_key: export_key.0 })
 }
 
-/// Opens the account's sealed secret key with the export key and checks it is the account's.
-pub(crate) fn unlock_account(account: Account, export_key: &[u8]) -> Result<UnlockedSession, FlowError> {
+/// Opens the account's sealed secret key with the export key and checks it is the account's:
+/// the fingerprint the server gives, and every key of the certificate it publishes, must be the
+/// unlocked key's. From then on the account's own certificate is the unlocked key's public part,
+/// never the server's copy, so a changed database cannot slip another key in beside ours.
+pub(crate) fn unlock_account(mut account: Account, export_key: &[u8]) -> Result<UnlockedSession, FlowError> {
     let sealed = decode("sealed_secret_key", &account.sealed_secret_key)?;
     let secret = open_secret_key(export_key, &account.address, &sealed).map_err(crypto)?;
     let secret_key = plico_pgp::parse_cert(&secret).map_err(crypto)?;
     if plico_pgp::fingerprint_hex(&secret_key) != account.fingerprint {
         return Err(FlowError::Crypto("the unlocked key does not match the account's certificate".into()));
+    }
+    let published = plico_pgp::parse_cert(account.public_cert.as_bytes()).map_err(crypto)?;
+    if plico_pgp::key_fingerprints(&published) != plico_pgp::key_fingerprints(&secret_key) {
+        return Err(FlowError::Crypto(
+            "the public key the server publishes for your account is not the public part of your secret key; \
+             someone changed it. Do not use this account until the server's operator has looked into it"
+                .into(),
+        ));
+    }
+    let own = secret_key.clone().strip_secret_key_material();
+    if published != own {
+        // The same keys under other signatures: the account goes on with its own.
+        let bytes = plico_pgp::public_cert_bytes(&own).map_err(crypto)?;
+        account.public_cert =
+            String::from_utf8(plico_pgp::armor(plico_pgp::ArmorKind::PublicKey, &bytes, true)).map_err(crypto)?;
     }
     Ok(UnlockedSession { account, secret_key })
 }

@@ -40,8 +40,9 @@ impl Keyring {
         self.keys.iter().find(|key| key.address.eq_ignore_ascii_case(address.trim()))
     }
 
-    /// Adds or replaces `key`. An Autocrypt key replaces only an older Autocrypt key (by the
-    /// date of the message that carried it) and never one the user imported. Returns whether
+    /// Adds or replaces `key`. An Autocrypt key never replaces another key: a correspondent's
+    /// changed key is the user's to choose (the reader says it changed), since Autocrypt
+    /// authenticates nothing. A key the user imports or chooses replaces any. Returns whether
     /// anything changed.
     pub fn upsert(&mut self, key: OutsideKey) -> bool {
         match self.keys.iter_mut().find(|known| known.address == key.address) {
@@ -57,11 +58,7 @@ impl Keyring {
                 newer
             }
             Some(known) => {
-                let replaces = match (known.source, key.source) {
-                    (KeySource::Imported, KeySource::Autocrypt) => false,
-                    (KeySource::Autocrypt, KeySource::Autocrypt) => key.updated_at > known.updated_at,
-                    (_, KeySource::Imported) => true,
-                };
+                let replaces = key.source == KeySource::Imported;
                 if replaces {
                     *known = key;
                 }
@@ -73,7 +70,7 @@ impl Keyring {
 
 /// Reads the keyring and its version.
 pub async fn load<T: Transport>(transport: &T, session: &UnlockedSession) -> Result<(Keyring, i64), FlowError> {
-    crate::sealed::load(transport, session, "/account/keyring").await
+    crate::sealed::load(transport, session, "/account/keyring", "The keyring").await
 }
 
 /// Applies `change` to the keyring and stores it when it changed (see [`crate::sealed::update`]).
@@ -190,14 +187,14 @@ mod tests {
     }
 
     #[test]
-    fn newer_autocrypt_keys_replace_older_ones_but_never_an_imported_key() {
+    fn an_autocrypt_key_never_replaces_a_kept_one_and_the_users_choice_replaces_any() {
         let mut keyring = Keyring::default();
         assert!(keyring.upsert(key("A", KeySource::Autocrypt, 10)));
         assert!(!keyring.upsert(key("A", KeySource::Autocrypt, 10)), "nothing new");
-        assert!(!keyring.upsert(key("B", KeySource::Autocrypt, 5)), "an older message does not win");
-        assert!(keyring.upsert(key("B", KeySource::Autocrypt, 20)));
-        assert_eq!(keyring.find("DANA@example.org").map(|k| k.fingerprint.as_str()), Some("B"));
-        assert!(keyring.upsert(key("C", KeySource::Imported, 1)), "the user's import wins");
+        assert!(keyring.upsert(key("A", KeySource::Autocrypt, 20)), "the same key, seen in newer mail");
+        assert!(!keyring.upsert(key("B", KeySource::Autocrypt, 30)), "a changed key is not taken silently");
+        assert_eq!(keyring.find("DANA@example.org").map(|k| k.fingerprint.as_str()), Some("A"));
+        assert!(keyring.upsert(key("C", KeySource::Imported, 1)), "the user's choice wins");
         assert!(!keyring.upsert(key("D", KeySource::Autocrypt, 99)), "and stays");
         assert_eq!(keyring.keys.len(), 1);
         assert_eq!(keyring.find("dana@example.org").map(|k| k.fingerprint.as_str()), Some("C"));

@@ -190,7 +190,9 @@ async fn wrap_and_upload<T: Transport, R: Renderer>(
     progress: &dyn Fn(WorkerStage),
 ) -> Result<(StoredBlob, String), FlowError> {
     let message = render_bytes(renderer, RenderCommand::Wrap { outer: Box::new(outer), armored }).await?;
-    let summary_json = serde_json::to_vec(summary).map_err(crypto)?;
+    // The summary names its message's blob, so it cannot be moved onto another.
+    let summary = Summary { blob: Some(blob_name(&message)), ..summary.clone() };
+    let summary_json = serde_json::to_vec(&summary).map_err(crypto)?;
     let sealed_summary = encrypt_and_sign(&summary_json, certs, &session.secret_key).await.map_err(crypto)?;
     let upload = TransportBody { content_type: "application/octet-stream", bytes: message };
     let on_upload = |sent: u64, total: u64| {
@@ -202,6 +204,12 @@ async fn wrap_and_upload<T: Transport, R: Renderer>(
     let stored: StoredBlob =
         serde_json::from_slice(&answer(response)?).map_err(|e| FlowError::Protocol(e.to_string()))?;
     Ok((stored, BASE64.encode(sealed_summary)))
+}
+
+/// A blob's name on the server: the SHA-256 of its bytes, lowercase hex.
+fn blob_name(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Encrypts, uploads and delivers `outgoing`; returns the server's receipt with the Sent copy.
@@ -466,7 +474,12 @@ pub async fn message_bytes<T: Transport, R: Renderer>(
     Ok(download_and_decrypt(transport, renderer, session, meta, BlobUse::Once).await?.plaintext)
 }
 
-/// Opens a message's sealed summary.
+/// The most a sealed summary or folder name may decrypt to: the server takes at most 64 KiB of
+/// ciphertext, and an honest summary is a few hundred bytes; more is a decompression bomb.
+pub const MAX_SUMMARY_PLAINTEXT: usize = 1 << 20;
+
+/// Opens a message's sealed summary, without asking who wrote it: what the list shows goes
+/// through [`listed_summaries`], which does.
 pub fn open_summary(session: &UnlockedSession, meta: &MessageMeta) -> Result<Summary, FlowError> {
     open_sealed_summary(session, &meta.sealed_summary)
 }
@@ -475,7 +488,8 @@ pub fn open_summary(session: &UnlockedSession, meta: &MessageMeta) -> Result<Sum
 pub fn open_sealed_summary(session: &UnlockedSession, sealed_summary: &str) -> Result<Summary, FlowError> {
     let sealed =
         BASE64.decode(sealed_summary).map_err(|_| FlowError::Protocol("sealed_summary is not base64".into()))?;
-    let opened = plico_pgp::decrypt_and_verify(&sealed, &session.secret_key, &[]).map_err(crypto)?;
+    let opened = plico_pgp::decrypt_and_verify_within(&sealed, &session.secret_key, &[], MAX_SUMMARY_PLAINTEXT)
+        .map_err(crypto)?;
     serde_json::from_slice(&opened.plaintext)
         .map_err(|e| FlowError::Protocol(format!("the summary is unreadable: {e}")))
 }
@@ -485,34 +499,81 @@ pub fn open_sealed_summary(session: &UnlockedSession, sealed_summary: &str) -> R
 pub struct OpenedMessage {
     pub message: ParsedMessage,
     pub signature: SignatureStatus,
-    /// The server took it from the Internet, so the Authentication-Results on top are its own.
+    /// Who vouches for the key the signature was checked with, when one was found.
+    pub key_origin: Option<KeyOrigin>,
+    /// The key the message's Autocrypt header carries when it differs from the one kept for the
+    /// sender: the reader says so, and the user may choose it.
+    pub new_key: Option<crate::keyring::OutsideKey>,
+    /// The server took it from the Internet over SMTP.
     pub from_internet: bool,
+    /// On mail from another Plico user: the account the server saw send it.
+    pub internal_sender: Option<String>,
+    /// This server's Authentication-Results value for it, from the summary the server sealed on
+    /// arrival (never from a header inside the message, which the sender writes).
+    pub server_checks: Option<String>,
 }
 
-/// The key a sender's signature is checked with: Plico's key directory for Plico addresses;
-/// for others a key the user imported, else the one this very message carries in its Autocrypt
-/// header, else one kept from earlier mail, else their domain's Web Key Directory. Lookups that
-/// fail leave the signature "by an unknown key" rather than stop the message from opening.
+/// The Authentication-Results value this account's server sealed in the summary of a message it
+/// took from the Internet, when it names this server (its authserv-id is the account's domain).
+/// The summary comes with the message's metadata, else by id; `None` when it cannot be had.
+async fn server_verdict<T: Transport>(transport: &T, session: &UnlockedSession, meta: &MessageMeta) -> Option<String> {
+    let sealed = if meta.sealed_summary.is_empty() {
+        fetch_summaries(transport, std::slice::from_ref(&meta.id)).await.ok()?.into_iter().next()?.sealed_summary
+    } else {
+        meta.sealed_summary.clone()
+    };
+    let results = open_sealed_summary(session, &sealed).ok()?.authentication_results?;
+    let authserv_id = results.split(';').next().unwrap_or_default().trim();
+    authserv_id.eq_ignore_ascii_case(&domain_of(session)).then_some(results)
+}
+
+/// Who vouches for the key a sender's signature was checked with: what decides whether the
+/// reader may call a good signature valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrigin {
+    /// Plico's key directory: the sender is a user of this server.
+    Directory,
+    /// The user imported it, or chose it when a correspondent's key changed.
+    Chosen,
+    /// The Autocrypt header of earlier mail from the address (opportunistic, unconfirmed).
+    EarlierMail,
+    /// The Autocrypt header of the message itself (first seen here, unconfirmed).
+    ThisMessage,
+}
+
+/// The key a sender's signature is checked with: Plico's key directory for Plico addresses, else
+/// the key the keyring keeps for the address (imported or chosen by the user, or kept from
+/// earlier mail's Autocrypt header). Nothing is looked up elsewhere because a message was
+/// opened: a WKD query would tell the sender's domain when it was read. Offline, the directory
+/// cannot answer and the keyring still can.
 async fn sender_cert<T: Transport>(
     transport: &T,
-    session: &UnlockedSession,
+    keyring: &crate::keyring::Keyring,
     address: &str,
-    autocrypt: Option<&crate::keyring::OutsideKey>,
-) -> Result<Option<Certificate>, FlowError> {
-    // Offline, the directory cannot answer: the keys this device holds still can.
+) -> Result<Option<(Certificate, KeyOrigin)>, FlowError> {
     match fetch_cert(transport, address).await {
-        Ok(Some(cert)) => return Ok(Some(cert)),
+        Ok(Some(cert)) => return Ok(Some((cert, KeyOrigin::Directory))),
         Ok(None) | Err(FlowError::Network(_)) => {}
         Err(error) => return Err(error),
     }
-    let keyring = crate::keyring::load(transport, session).await.map(|(keyring, _)| keyring).unwrap_or_default();
-    let kept = keyring.find(address);
-    let imported = kept.filter(|key| key.source == crate::keyring::KeySource::Imported);
-    let own = autocrypt.filter(|key| key.address.eq_ignore_ascii_case(address.trim()));
-    if let Some(key) = imported.or(own).or(kept) {
-        return Ok(plico_pgp::parse_cert(key.cert.as_bytes()).ok());
+    Ok(keyring.find(address).and_then(|key| {
+        let origin = match key.source {
+            crate::keyring::KeySource::Imported => KeyOrigin::Chosen,
+            crate::keyring::KeySource::Autocrypt => KeyOrigin::EarlierMail,
+        };
+        plico_pgp::parse_cert(key.cert.as_bytes()).ok().map(|cert| (cert, origin))
+    }))
+}
+
+/// Is `meta` in the Spam folder? Asked only when a key could be learned from it; `true` when
+/// the folders cannot be read, so that doubt teaches no key.
+async fn in_spam<T: Transport>(transport: &T, meta: &MessageMeta) -> bool {
+    match call_json::<T, (), Vec<plico_api::mail::Folder>>(transport, "GET", "/folders", None).await {
+        Ok(folders) => folders
+            .iter()
+            .any(|folder| folder.role == Some(plico_api::mail::FolderRole::Spam) && folder.id == meta.folder_id),
+        Err(_) => true,
     }
-    Ok(fetch_outside_cert(transport, address).await.unwrap_or(None))
 }
 
 /// Downloads a message's blob (or takes the copy this device kept), unwraps its PGP/MIME and
@@ -551,37 +612,61 @@ pub async fn open<T: Transport, R: Renderer>(
     let opened = download_and_decrypt(transport, renderer, session, meta, BlobUse::Read).await?;
     let message = render_parsed(renderer, opened.plaintext.clone(), true).await?;
     let from_internet = meta.flags & plico_api::mail::flags::FROM_INTERNET != 0;
+    let server_checks = if from_internet { server_verdict(transport, session, meta).await } else { None };
+    let from = message.from.as_ref().map(|from| from.address.clone());
     // A correspondent's key from the Autocrypt header of mail from the Internet.
-    let autocrypt = match (from_internet, &message.autocrypt, &message.from) {
+    let autocrypt = match (from_internet, &message.autocrypt, &from) {
         (true, Some(header), Some(from)) => {
             let date = message.date.unwrap_or(meta.received_at).min(meta.received_at);
-            crate::keyring::autocrypt_key(&from.address, header, date)
+            crate::keyring::autocrypt_key(from, header, date)
         }
         _ => None,
     };
-    // The signature: inside the encryption (checked once the sender's key is found), or a
-    // PGP/MIME signed message that the server encrypted on arrival with its bytes kept.
-    let signature = match (&opened.signature, &message.from, &message.pgp_signed) {
-        (SignatureStatus::UnknownKey, Some(from), _) => {
-            match sender_cert(transport, session, &from.address, autocrypt.as_ref()).await? {
-                Some(cert) => plico_pgp::verify_with(&opened, &cert),
-                None => SignatureStatus::UnknownKey,
-            }
-        }
-        (SignatureStatus::Unsigned, Some(from), Some(signed)) => {
-            match sender_cert(transport, session, &from.address, autocrypt.as_ref()).await? {
-                Some(cert) => plico_pgp::verify_detached(&signed.part, &signed.signature, &cert),
-                None => SignatureStatus::UnknownKey,
-            }
-        }
-        (status, ..) => status.clone(),
+    let signed = !matches!((&opened.signature, &message.pgp_signed), (SignatureStatus::Unsigned, None));
+    let keyring = if signed || autocrypt.is_some() {
+        crate::keyring::load(transport, session).await.map(|(keyring, _)| keyring).unwrap_or_default()
+    } else {
+        crate::keyring::Keyring::default()
     };
-    // The Autocrypt key joins the keyring, so that replies can be encrypted. A keyring that
-    // cannot be written now does not stop the message from opening.
-    if let Some(key) = autocrypt {
-        let _ = crate::keyring::update(transport, session, |keyring| keyring.upsert(key.clone())).await;
+    let kept = from.as_deref().and_then(|from| keyring.find(from));
+    // A key other than the kept one is said, never taken: the kept one stays until the user
+    // chooses the new one.
+    let key_changed = matches!((&autocrypt, kept), (Some(new), Some(old)) if new.fingerprint != old.fingerprint);
+    // The signature: inside the encryption (checked once the sender's key is found), or a
+    // PGP/MIME signed message that the server encrypted on arrival with its bytes kept. Only when
+    // no key is known for the sender is the message's own Autocrypt key tried, and a good
+    // signature by it is "first seen in this message", never valid.
+    let check = |cert: &Certificate| match &message.pgp_signed {
+        Some(signed) if opened.signature == SignatureStatus::Unsigned => {
+            plico_pgp::verify_detached(&signed.part, &signed.signature, cert)
+        }
+        _ => plico_pgp::verify_with(&opened, cert),
+    };
+    let (signature, key_origin) = match (&opened.signature, &from, &message.pgp_signed) {
+        (SignatureStatus::UnknownKey, Some(from), _) | (SignatureStatus::Unsigned, Some(from), Some(_)) => {
+            match sender_cert(transport, &keyring, from).await? {
+                Some((cert, origin)) => (check(&cert), Some(origin)),
+                None => match autocrypt.as_ref().and_then(|key| plico_pgp::parse_cert(key.cert.as_bytes()).ok()) {
+                    Some(cert) => (check(&cert), Some(KeyOrigin::ThisMessage)),
+                    None => (SignatureStatus::UnknownKey, None),
+                },
+            }
+        }
+        (status, ..) => (status.clone(), None),
+    };
+    // The Autocrypt key joins the keyring so that replies can be encrypted: not from mail that
+    // failed DMARC or sits in Spam, and never over another key. A keyring that cannot be
+    // written now does not stop the message from opening.
+    let dmarc_failed = server_checks.as_deref().is_some_and(|results| sender_checks(results, from.as_deref()).failed);
+    if let Some(key) = autocrypt.as_ref().filter(|_| !key_changed && !dmarc_failed) {
+        let learns = kept.is_none_or(|kept| kept.updated_at < key.updated_at && kept.source == key.source);
+        if learns && !in_spam(transport, meta).await {
+            let _ = crate::keyring::update(transport, session, |keyring| keyring.upsert(key.clone())).await;
+        }
     }
-    Ok(OpenedMessage { message, signature, from_internet })
+    let new_key = autocrypt.filter(|_| key_changed);
+    let internal_sender = meta.sender.clone();
+    Ok(OpenedMessage { message, signature, key_origin, new_key, from_internet, internal_sender, server_checks })
 }
 
 /// The search index's flags for a message's.
@@ -635,8 +720,10 @@ pub fn search_document_of(meta: &MessageMeta, message: &ParsedMessage) -> plico_
 }
 
 /// The reader's words for an `Authentication-Results` value (RFC 8601): DMARC's verdict on the
-/// From domain first, then DKIM and SPF.
-pub fn sender_checks(results: &str) -> plico_api::worker::SenderChecks {
+/// From domain first, then DKIM and SPF. `shown_from` is the From address the reader shows: when
+/// DMARC judged another domain (the message inside says it is from someone the checks did not
+/// cover), that is a failure whatever DMARC said.
+pub fn sender_checks(results: &str, shown_from: Option<&str>) -> plico_api::worker::SenderChecks {
     let mut server = results.split(';').next().unwrap_or_default().trim().to_owned();
     server.truncate(100);
     let mut found: Vec<(String, String, Option<String>)> = Vec::new();
@@ -651,6 +738,21 @@ pub fn sender_checks(results: &str) -> plico_api::worker::SenderChecks {
     }
     let result_of = |name: &str| found.iter().find(|(method, ..)| method == name);
     let dmarc = result_of("dmarc");
+    let shown_domain = shown_from.and_then(|from| from.rsplit_once('@')).map(|(_, domain)| domain.to_ascii_lowercase());
+    let checked_domain = dmarc.and_then(|(_, _, domain)| domain.as_deref()).map(str::to_ascii_lowercase);
+    if let (Some(shown), Some(checked)) = (&shown_domain, &checked_domain) {
+        if shown != checked {
+            let mut shown = shown.clone();
+            shown.truncate(100);
+            return plico_api::worker::SenderChecks {
+                failed: true,
+                words: format!(
+                    "Checked by {server}: the checks were for {checked}, but the message says it is from {shown}. \
+                     It may not be from {shown}."
+                ),
+            };
+        }
+    }
     let failed = dmarc.is_some_and(|(_, result, _)| result == "fail");
     let mut details = Vec::new();
     for name in ["dkim", "spf"] {
@@ -673,18 +775,115 @@ pub fn sender_checks(results: &str) -> plico_api::worker::SenderChecks {
     plico_api::worker::SenderChecks { failed, words }
 }
 
-/// A summary opened for the list; `None` when it cannot be read.
-pub fn listed_summary(session: &UnlockedSession, sealed_summary: &str) -> Option<plico_api::worker::ListedSummary> {
-    open_sealed_summary(session, sealed_summary).ok().map(|summary| plico_api::worker::ListedSummary {
-        subject: summary.subject,
-        from_name: summary.from.as_ref().and_then(|from| from.name.clone()),
-        from_address: summary.from.map(|from| from.address),
-        snippet: summary.snippet,
-        has_attachments: summary.has_attachments,
-        message_id: summary.message_id,
-        in_reply_to: summary.in_reply_to,
-        references: summary.references,
-    })
+/// What the reader says of mail from another Plico user: nothing when its From is the account the
+/// server saw send it and that account's key signed it; otherwise a warning, since Plico always
+/// signs what its users send.
+fn internal_sender_checks(
+    sender: &str,
+    from: Option<&Mailbox>,
+    signature: &SignatureStatus,
+) -> Option<plico_api::worker::SenderChecks> {
+    let from = from.map(|from| from.address.as_str()).unwrap_or("nobody");
+    let words = if !from.eq_ignore_ascii_case(sender) {
+        format!("Sent by the Plico user {sender}, but the message says it is from {from}. It is not from {from}.")
+    } else if !matches!(signature, SignatureStatus::Valid { .. }) {
+        format!(
+            "Sent from the Plico account {sender}, but not signed with its key: Plico signs all its users' mail, \
+             so this message may be forged."
+        )
+    } else {
+        return None;
+    };
+    Some(plico_api::worker::SenderChecks { failed: true, words })
+}
+
+/// The summaries of synced messages, opened for the list, each `None` when it cannot be read or
+/// nothing vouches for it. Whoever can write the server's database can also encrypt to the
+/// account's key, so a summary is shown only when:
+/// - the account's own key signed it (drafts, sent copies, imports), or
+/// - it is unsigned and the message is one the server took from the Internet (the server wrote
+///   it, as it wrote the message), or
+/// - a Plico user's key signed it: the one who sent it, as the server authenticated them
+///   ([`MessageMeta::sender`]), else the one its From names (mail from before the server said).
+///
+/// A summary names the blob it belongs to; one moved onto another message is not shown. On mail
+/// from another Plico user whose From is not the authenticated sender, or whose signature does
+/// not check, the summary is shown with that sender in [`plico_api::worker::ListedSummary::sender_mismatch`].
+pub async fn listed_summaries<T: Transport>(
+    transport: &T,
+    session: &UnlockedSession,
+    sealed: &[(&MessageMeta, &str)],
+) -> Vec<Option<plico_api::worker::ListedSummary>> {
+    let own = session.secret_key.clone().strip_secret_key_material();
+    let own_fingerprint = own.fingerprint().to_hex();
+    let mut directory: std::collections::HashMap<String, Option<Certificate>> = std::collections::HashMap::new();
+    let mut listed = Vec::with_capacity(sealed.len());
+    for (meta, sealed_summary) in sealed {
+        let Some((opened, summary)) = open_signed_summary(session, sealed_summary, &own) else {
+            listed.push(None);
+            continue;
+        };
+        if summary.blob.as_ref().is_some_and(|blob| *blob != meta.blob_hash) {
+            listed.push(None);
+            continue;
+        }
+        let from = summary.from.as_ref().map(|from| from.address.to_ascii_lowercase());
+        let vouched = match &opened.signature {
+            SignatureStatus::Valid { signer } if *signer == own_fingerprint => Some(None),
+            SignatureStatus::Unsigned if meta.flags & plico_api::mail::flags::FROM_INTERNET != 0 => Some(None),
+            _ => match meta.sender.clone().or(from.clone()) {
+                None => None,
+                Some(address) => {
+                    if !directory.contains_key(&address) {
+                        let cert = fetch_cert(transport, &address).await.ok().flatten();
+                        directory.insert(address.clone(), cert);
+                    }
+                    let cert = directory.get(&address).and_then(Option::as_ref);
+                    let valid = cert.is_some_and(|cert| {
+                        matches!(plico_pgp::verify_with(&opened, cert), SignatureStatus::Valid { .. })
+                    });
+                    match &meta.sender {
+                        Some(sender) if valid && from.as_deref() == Some(sender.to_ascii_lowercase().as_str()) => {
+                            Some(None)
+                        }
+                        Some(sender) => Some(Some(sender.clone())),
+                        None if valid => Some(None),
+                        None => None,
+                    }
+                }
+            },
+        };
+        listed.push(vouched.map(|sender_mismatch| plico_api::worker::ListedSummary {
+            subject: summary.subject,
+            from_name: summary.from.as_ref().and_then(|from| from.name.clone()),
+            from_address: summary.from.map(|from| from.address),
+            snippet: summary.snippet,
+            has_attachments: summary.has_attachments,
+            message_id: summary.message_id,
+            in_reply_to: summary.in_reply_to,
+            references: summary.references,
+            sender_mismatch,
+        }));
+    }
+    listed
+}
+
+/// Decrypts a sealed summary (base64), checking a signature by the account's own key.
+fn open_signed_summary(
+    session: &UnlockedSession,
+    sealed_summary: &str,
+    own: &Certificate,
+) -> Option<(plico_pgp::Decrypted, Summary)> {
+    let sealed = BASE64.decode(sealed_summary).ok()?;
+    let opened = plico_pgp::decrypt_and_verify_within(
+        &sealed,
+        &session.secret_key,
+        std::slice::from_ref(own),
+        MAX_SUMMARY_PLAINTEXT,
+    )
+    .ok()?;
+    let summary = serde_json::from_slice(&opened.plaintext).ok()?;
+    Some((opened, summary))
 }
 
 /// What the worker tells the UI about a synced message: its metadata, and its summary when
@@ -774,12 +973,27 @@ pub fn opened_view(id: &str, opened: &OpenedMessage) -> plico_api::worker::Opene
             })
             .collect(),
         signature: match &opened.signature {
-            SignatureStatus::Valid { signer } => SignatureView::Valid { signer: signer.clone() },
+            SignatureStatus::Valid { signer } => match opened.key_origin {
+                Some(KeyOrigin::EarlierMail) => {
+                    SignatureView::Unconfirmed { signer: signer.clone(), first_seen: false }
+                }
+                Some(KeyOrigin::ThisMessage) => SignatureView::Unconfirmed { signer: signer.clone(), first_seen: true },
+                Some(KeyOrigin::Directory | KeyOrigin::Chosen) | None => {
+                    SignatureView::Valid { signer: signer.clone() }
+                }
+            },
             SignatureStatus::UnknownKey => SignatureView::UnknownKey,
             SignatureStatus::Bad => SignatureView::Bad,
             SignatureStatus::Unsigned => SignatureView::Unsigned,
         },
-        sender_checks: message.authentication_results.as_deref().filter(|_| opened.from_internet).map(sender_checks),
+        key_changed: opened.new_key.is_some(),
+        sender_checks: match &opened.internal_sender {
+            Some(sender) => internal_sender_checks(sender, message.from.as_ref(), &opened.signature),
+            None => opened
+                .server_checks
+                .as_deref()
+                .map(|results| sender_checks(results, message.from.as_ref().map(|from| from.address.as_str()))),
+        },
     }
 }
 
@@ -799,15 +1013,26 @@ async fn encrypt_and_sign(
 
 /// Encrypts `plaintext` to the user's own key (for folder names), as base64.
 pub fn seal_to_self(session: &UnlockedSession, plaintext: &[u8]) -> Result<String, FlowError> {
-    let own_cert = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
+    let own_cert = session.secret_key.clone().strip_secret_key_material();
     let sealed = plico_pgp::encrypt_and_sign(plaintext, &[own_cert], &session.secret_key).map_err(crypto)?;
     Ok(BASE64.encode(sealed))
 }
 
+/// A folder name sealed by [`seal_to_self`]: `None` unless the account's own key signed it, since
+/// anyone can encrypt to the account's key.
 fn open_sealed_text(session: &UnlockedSession, sealed: &str) -> Option<String> {
     let bytes = BASE64.decode(sealed).ok()?;
-    let opened = plico_pgp::decrypt_and_verify(&bytes, &session.secret_key, &[]).ok()?;
-    String::from_utf8(opened.plaintext).ok()
+    let own = session.secret_key.clone().strip_secret_key_material();
+    let opened = plico_pgp::decrypt_and_verify_within(
+        &bytes,
+        &session.secret_key,
+        std::slice::from_ref(&own),
+        MAX_SUMMARY_PLAINTEXT,
+    )
+    .ok()?;
+    let signed_by_us =
+        matches!(&opened.signature, SignatureStatus::Valid { signer } if *signer == own.fingerprint().to_hex());
+    signed_by_us.then(|| String::from_utf8(opened.plaintext).ok()).flatten()
 }
 
 /// A folder for the UI, with a user folder's name opened.
@@ -874,22 +1099,40 @@ mod sender_check_tests {
         let pass = sender_checks(
             "plico.test; dkim=pass header.i=@example.org header.s=sel; spf=pass (x) smtp.mailfrom=a@example.org; \
              dmarc=pass header.from=example.org policy.dmarc=reject",
+            Some("dana@example.org"),
         );
         assert!(!pass.failed);
         assert_eq!(
             pass.words,
             "Checked by plico.test: sent by example.org, DMARC pass (DKIM pass (example.org), SPF pass)."
         );
-        let fail = sender_checks("plico.test; spf=fail smtp.mailfrom=ceo@bank.example; dmarc=fail header.from=bank.example policy.dmarc=quarantine");
+        let fail = sender_checks("plico.test; spf=fail smtp.mailfrom=ceo@bank.example; dmarc=fail header.from=bank.example policy.dmarc=quarantine", Some("ceo@bank.example"));
         assert!(fail.failed);
         assert!(fail.words.contains("may not be from bank.example, DMARC fail (SPF fail)"), "{}", fail.words);
         let none = sender_checks(
             "plico.test; spf=none smtp.mailfrom=x@y.example; dmarc=none header.from=y.example policy.dmarc=none",
+            Some("x@Y.example"),
         );
         assert!(!none.failed);
         assert_eq!(none.words, "Checked by plico.test: DMARC none (SPF none).");
-        let slow =
-            sender_checks("plico.test; spf=temperror; dkim=temperror; dmarc=temperror (DNS did not answer in time)");
+        let slow = sender_checks(
+            "plico.test; spf=temperror; dkim=temperror; dmarc=temperror (DNS did not answer in time)",
+            None,
+        );
         assert_eq!(slow.words, "Checked by plico.test: DMARC temperror (DKIM temperror, SPF temperror).");
+    }
+
+    #[test]
+    fn a_pass_for_another_domain_than_the_shown_from_is_a_failure() {
+        let other = sender_checks(
+            "plico.test; spf=pass smtp.mailfrom=dana@example.test; dmarc=pass header.from=example.test",
+            Some("ceo@bank.example"),
+        );
+        assert!(other.failed);
+        assert_eq!(
+            other.words,
+            "Checked by plico.test: the checks were for example.test, but the message says it is from \
+             bank.example. It may not be from bank.example."
+        );
     }
 }

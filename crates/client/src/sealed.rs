@@ -2,6 +2,15 @@
 //! key (the keyring, the consent receipts): the server sees neither its content nor its size
 //! beyond the ciphertext's. Every write names the version it replaces; a write that lost a race
 //! with another device is read again and reapplied.
+//!
+//! Whoever can write the server's database can also encrypt to the account's public key, so
+//! encryption alone proves nothing about who wrote a document. Each document is therefore signed
+//! by the account's own key, with the version it becomes inside the signature, and opened only
+//! when that signature checks out and names the version the server gives. A version lower than
+//! one this device has seen is a rollback and is refused ([`Transport::seen_version`]).
+//!
+//! Documents written before they were signed (Plico before issue 20) are read once, on a device
+//! that has never seen a signed version of them, and written back signed at once.
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -17,31 +26,138 @@ struct Sealed {
     version: i64,
 }
 
+/// What is signed and encrypted: the document and the version it is stored as.
+#[derive(Serialize, Deserialize)]
+struct Signed<D> {
+    version: i64,
+    document: D,
+}
+
+/// The most a sealed document may decrypt to: the server keeps at most 4 MiB of ciphertext.
+const MAX_DOCUMENT_PLAINTEXT: usize = 16 << 20;
+
 fn crypto(error: impl std::fmt::Display) -> FlowError {
     FlowError::Crypto(error.to_string())
 }
 
-/// Reads the document at `path` and its version; the default before the first write.
-pub async fn load<T: Transport, D: DeserializeOwned + Default>(
+/// A document as read, and how it was sealed.
+struct Opened<D> {
+    document: D,
+    version: i64,
+    /// Written before documents were signed: to be written back signed.
+    legacy: bool,
+}
+
+/// The account's own certificate: the public part of the unlocked secret key, never the copy the
+/// server hands out.
+fn own_cert(session: &UnlockedSession) -> plico_pgp::Certificate {
+    session.secret_key.clone().strip_secret_key_material()
+}
+
+async fn read<T: Transport, D: DeserializeOwned + Default>(
     transport: &T,
     session: &UnlockedSession,
     path: &str,
-) -> Result<(D, i64), FlowError> {
+    what: &str,
+) -> Result<Opened<D>, FlowError> {
     let stored: Sealed = call_json::<T, (), _>(transport, "GET", path, None).await?;
-    let document = match stored.sealed {
-        None => D::default(),
+    let seen = transport.seen_version(path).await;
+    let forged = |why: &str| {
+        FlowError::Protocol(format!(
+            "{what} on the server {why}. Someone other than you changed it; Plico will not use it."
+        ))
+    };
+    if stored.version < seen {
+        return Err(forged(&format!(
+            "is older (version {}) than one this device has already read (version {seen})",
+            stored.version
+        )));
+    }
+    let opened = match stored.sealed {
+        None if seen > 0 => return Err(forged("is gone, though this device has read it before")),
+        None => Opened { document: D::default(), version: stored.version, legacy: false },
         Some(sealed) => {
             let bytes = BASE64.decode(sealed).map_err(crypto)?;
-            let opened = plico_pgp::decrypt_and_verify(&bytes, &session.secret_key, &[]).map_err(crypto)?;
-            serde_json::from_slice(&opened.plaintext).map_err(|e| FlowError::Protocol(e.to_string()))?
+            let own = own_cert(session);
+            let opened = plico_pgp::decrypt_and_verify_within(
+                &bytes,
+                &session.secret_key,
+                std::slice::from_ref(&own),
+                MAX_DOCUMENT_PLAINTEXT,
+            )
+            .map_err(crypto)?;
+            match opened.signature {
+                plico_pgp::SignatureStatus::Valid { signer } if signer == own.fingerprint().to_hex() => {
+                    let signed: Signed<D> =
+                        serde_json::from_slice(&opened.plaintext).map_err(|e| FlowError::Protocol(e.to_string()))?;
+                    if signed.version != stored.version {
+                        return Err(forged(&format!(
+                            "was signed as version {} but is served as version {}",
+                            signed.version, stored.version
+                        )));
+                    }
+                    Opened { document: signed.document, version: stored.version, legacy: false }
+                }
+                plico_pgp::SignatureStatus::Unsigned if seen == 0 => {
+                    let document =
+                        serde_json::from_slice(&opened.plaintext).map_err(|e| FlowError::Protocol(e.to_string()))?;
+                    Opened { document, version: stored.version, legacy: true }
+                }
+                _ => return Err(forged("is not signed by your key")),
+            }
         }
     };
-    Ok((document, stored.version))
+    transport.saw_version(path, opened.version).await;
+    Ok(opened)
 }
 
-/// Applies `change` to the document (`what` names it in the error) and stores it when `change` says it changed; reads again
-/// and reapplies when another device wrote in between. Returns the document and whether it
-/// changed.
+/// Signs, encrypts and stores `document` over `version`; the new version, or `None` when another
+/// device wrote first.
+async fn write<T: Transport, D: Serialize>(
+    transport: &T,
+    session: &UnlockedSession,
+    path: &str,
+    document: &D,
+    version: i64,
+) -> Result<Option<i64>, FlowError> {
+    let signed = Signed { version: version + 1, document };
+    let json = serde_json::to_vec(&signed).map_err(|e| FlowError::Protocol(e.to_string()))?;
+    let own = own_cert(session);
+    let sealed = plico_pgp::encrypt_and_sign(&json, std::slice::from_ref(&own), &session.secret_key).map_err(crypto)?;
+    let write = Sealed { sealed: Some(BASE64.encode(sealed)), version };
+    match call_json::<T, _, Sealed>(transport, "PUT", path, Some(&write)).await {
+        Ok(stored) => {
+            transport.saw_version(path, stored.version).await;
+            Ok(Some(stored.version))
+        }
+        Err(FlowError::Api { status: 409, .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Reads the document at `path` (`what` names it in errors) and its version; the default before
+/// the first write. A document written before documents were signed is written back signed.
+pub async fn load<T: Transport, D: Serialize + DeserializeOwned + Default>(
+    transport: &T,
+    session: &UnlockedSession,
+    path: &str,
+    what: &str,
+) -> Result<(D, i64), FlowError> {
+    let opened = read::<T, D>(transport, session, path, what).await?;
+    if opened.legacy {
+        // Losing the race means another device migrated it already.
+        if let Some(version) = write(transport, session, path, &opened.document, opened.version).await? {
+            return Ok((opened.document, version));
+        }
+        let again = read::<T, D>(transport, session, path, what).await?;
+        return Ok((again.document, again.version));
+    }
+    Ok((opened.document, opened.version))
+}
+
+/// Applies `change` to the document (`what` names it in the error) and stores it when `change`
+/// says it changed; reads again and reapplies when another device wrote in between. Returns the
+/// document and whether it changed.
 pub async fn update<T: Transport, D: Serialize + DeserializeOwned + Default>(
     transport: &T,
     session: &UnlockedSession,
@@ -49,19 +165,13 @@ pub async fn update<T: Transport, D: Serialize + DeserializeOwned + Default>(
     what: &str,
     change: impl Fn(&mut D) -> bool,
 ) -> Result<(D, bool), FlowError> {
-    let own = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
     for _ in 0..3 {
-        let (mut document, version) = load::<T, D>(transport, session, path).await?;
+        let (mut document, version) = load::<T, D>(transport, session, path, what).await?;
         if !change(&mut document) {
             return Ok((document, false));
         }
-        let json = serde_json::to_vec(&document).map_err(|e| FlowError::Protocol(e.to_string()))?;
-        let sealed = plico_pgp::encrypt_to(&json, std::slice::from_ref(&own)).map_err(crypto)?;
-        let write = Sealed { sealed: Some(BASE64.encode(sealed)), version };
-        match call_json::<T, _, Sealed>(transport, "PUT", path, Some(&write)).await {
-            Ok(_) => return Ok((document, true)),
-            Err(FlowError::Api { status: 409, .. }) => continue,
-            Err(error) => return Err(error),
+        if write(transport, session, path, &document, version).await?.is_some() {
+            return Ok((document, true));
         }
     }
     Err(FlowError::Protocol(format!("{what} kept changing on another device; try again.")))

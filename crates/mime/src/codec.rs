@@ -290,7 +290,6 @@ pub fn parse(message: &[u8]) -> Result<ParsedMessage, MimeError> {
         attachments,
         links: Vec::new(),
         protected_headers,
-        authentication_results: first_authentication_results(message),
         autocrypt: parsed.header_raw("Autocrypt").and_then(AutocryptKey::parse),
         pgp_signed: parsed
             .content_type()
@@ -302,24 +301,6 @@ pub fn parse(message: &[u8]) -> Result<ParsedMessage, MimeError> {
             .and_then(|_| unwrap_signed(message).ok())
             .map(|(part, signature)| SignedPart { part, signature }),
     })
-}
-
-/// The value of the message's first header field when that is `Authentication-Results`.
-fn first_authentication_results(message: &[u8]) -> Option<String> {
-    const NAME: &[u8] = b"authentication-results:";
-    if message.len() < NAME.len() || !message[..NAME.len()].eq_ignore_ascii_case(NAME) {
-        return None;
-    }
-    let mut end = NAME.len();
-    while let Some(at) = message[end..].windows(2).position(|w| w == b"\r\n").map(|at| end + at) {
-        end = at + 2;
-        if !matches!(message.get(end), Some(b' ' | b'\t')) {
-            end = at;
-            break;
-        }
-    }
-    let value = String::from_utf8_lossy(&message[NAME.len()..end.min(message.len()).min(NAME.len() + 4096)]);
-    Some(value.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// A date as RFC 5322 writes it ("Tue, 24 Nov 2026 15:40:00 +0000"), for trace headers.

@@ -110,9 +110,6 @@ pub struct ParsedMessage {
     pub links: Vec<Link>,
     /// True when the root declares protected headers.
     pub protected_headers: bool,
-    /// The `Authentication-Results` header when it is the message's first line, unfolded: where
-    /// a receiving server puts its own. Whether to trust it is the caller's decision.
-    pub authentication_results: Option<String>,
     /// The sender's key from an `Autocrypt:` header (Level 1), when it carries a usable one.
     pub autocrypt: Option<AutocryptKey>,
     /// A `multipart/signed` message's signed part, byte for byte, and its detached signature
@@ -172,6 +169,17 @@ pub struct Summary {
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
+    /// The receiving server's `Authentication-Results` value (RFC 8601), unfolded: set only by
+    /// Plico's SMTP ingest, in the summary it seals for mail from the Internet. The reader takes
+    /// the verdict from here alone, and only on mail the server flagged as from the Internet:
+    /// a header inside a message is the sender's to write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication_results: Option<String>,
+    /// SHA-256 of the stored message (its blob's name), lowercase hex: binds the summary to its
+    /// message, so a summary moved onto another message is not believed. Absent in summaries
+    /// written before issue 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
 }
 
 /// Whether `raw` starts with a header field (`name:`, the name printable ASCII without
@@ -220,6 +228,8 @@ impl Draft {
             message_id: Some(self.message_id.clone()),
             in_reply_to: self.in_reply_to.iter().cloned().collect(),
             references: self.references.clone(),
+            authentication_results: None,
+            blob: None,
         }
     }
 }
@@ -236,6 +246,8 @@ impl ParsedMessage {
             message_id: self.message_id.clone(),
             in_reply_to: self.in_reply_to.clone(),
             references: self.references.clone(),
+            authentication_results: None,
+            blob: None,
         }
     }
 }

@@ -213,16 +213,3 @@ fn a_signed_wrapper_carries_the_part_byte_for_byte_and_the_real_subject() {
     assert_eq!(parsed.subject, "Lunch on Friday?");
     assert!(plico_mime::wrap_signed(&outer, "x", "héllo".as_bytes(), "sig").is_err(), "8-bit would not survive relays");
 }
-
-#[test]
-fn only_a_first_line_authentication_results_is_read() {
-    let on_top = b"Authentication-Results: mx.plico.test;\r\n\tdkim=pass header.i=@example.org;\r\n spf=pass\r\nFrom: a@example.org\r\nSubject: x\r\n\r\nbody\r\n";
-    let parsed = plico_mime::parse(on_top).expect("parses");
-    assert_eq!(
-        parsed.authentication_results.as_deref(),
-        Some("mx.plico.test; dkim=pass header.i=@example.org; spf=pass")
-    );
-    let below =
-        b"From: a@example.org\r\nAuthentication-Results: mx.plico.test; dmarc=pass\r\nSubject: x\r\n\r\nbody\r\n";
-    assert_eq!(plico_mime::parse(below).expect("parses").authentication_results, None);
-}

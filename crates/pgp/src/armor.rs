@@ -171,6 +171,52 @@ pub fn dearmor_message(bytes: &[u8]) -> Option<Vec<u8>> {
     decode(encoded.as_bytes())
 }
 
+/// The binary inside an armored message that holds nothing else: the BEGIN line first, no armor
+/// headers unless `headers` allows them, the base64 and its optional checksum, the END line, and
+/// nothing after it but white space. For the server's check that what it stores is ciphertext
+/// only, so no text can sit beside it. The error says what is wrong.
+pub fn dearmor_message_strict(bytes: &[u8], headers: bool) -> Result<Vec<u8>, &'static str> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "the armor is not text")?;
+    let mut lines = text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line));
+    if lines.next() != Some(BEGIN) {
+        return Err("text comes before the armor's BEGIN line");
+    }
+    loop {
+        match lines.next() {
+            Some("") => break,
+            Some(line) if headers && line.contains(": ") => continue,
+            Some(_) => return Err("the armor has headers, which could carry text beside the ciphertext"),
+            None => return Err("the armor ends before its data"),
+        }
+    }
+    let mut encoded = String::with_capacity(text.len());
+    let mut checksum = false;
+    loop {
+        let line = lines.next().ok_or("the armor has no END line")?;
+        if line == END {
+            break;
+        }
+        if checksum {
+            return Err("only the END line may follow the armor's checksum");
+        }
+        if let Some(crc) = line.strip_prefix('=') {
+            if crc.len() != 4 || !crc.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"+/".contains(&byte)) {
+                return Err("the armor's checksum line is malformed");
+            }
+            checksum = true;
+            continue;
+        }
+        if line.is_empty() || !line.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"+/=".contains(&byte)) {
+            return Err("the armor's data is not base64");
+        }
+        encoded.push_str(line);
+    }
+    if lines.any(|line| !line.trim().is_empty()) {
+        return Err("text follows the armor's END line");
+    }
+    decode(encoded.as_bytes()).ok_or("the armor's data is not base64")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,13 @@ pub enum PgpError {
     NoSigningKey,
     #[error("the message could not be decrypted with this key")]
     DecryptionFailed,
+    /// More plaintext than the caller allows (a decompression bomb, or simply too much).
+    #[error("the message would decrypt to more than {} MiB, so it is not read", .0 >> 20)]
+    TooLarge(usize),
+    /// A compressed layer inside another: no honest sender does this, and each layer multiplies
+    /// what a few bytes expand to.
+    #[error("the message nests compression inside compression, so it is not read")]
+    NestedCompression,
     #[error("OpenPGP error: {0}")]
     Other(String),
 }
@@ -375,19 +382,23 @@ fn address_in_user_id(text: &str) -> Option<String> {
 pub fn verify_detached(data: &[u8], armored_signature: &[u8], cert: &Cert) -> SignatureStatus {
     use openpgp::parse::stream::DetachedVerifierBuilder;
     let policy = StandardPolicy::new();
-    let helper = DetachedHelper { cert, good: false };
+    let helper = DetachedHelper { cert, good: false, bad: false };
     let verified = DetachedVerifierBuilder::from_bytes(armored_signature)
         .and_then(|builder| builder.with_policy(&policy, None, helper))
-        .and_then(|mut verifier| verifier.verify_bytes(data).map(|()| verifier.into_helper().good));
+        .and_then(|mut verifier| verifier.verify_bytes(data).map(|()| verifier.into_helper()));
     match verified {
-        Ok(true) => SignatureStatus::Valid { signer: fingerprint_hex(cert) },
-        _ => SignatureStatus::Bad,
+        Ok(DetachedHelper { bad: true, .. }) | Err(_) => SignatureStatus::Bad,
+        Ok(DetachedHelper { good: true, .. }) => SignatureStatus::Valid { signer: fingerprint_hex(cert) },
+        // Only signatures by other keys: not wrong, just not by this one.
+        Ok(_) => SignatureStatus::UnknownKey,
     }
 }
 
 struct DetachedHelper<'a> {
     cert: &'a Cert,
     good: bool,
+    /// A signature by `cert` that does not check: the data or the signature was changed.
+    bad: bool,
 }
 
 impl VerificationHelper for DetachedHelper<'_> {
@@ -397,7 +408,13 @@ impl VerificationHelper for DetachedHelper<'_> {
     fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
         for layer in structure {
             if let MessageLayer::SignatureGroup { results } = layer {
-                self.good |= results.iter().any(|result| result.is_ok());
+                for result in results {
+                    match result {
+                        Ok(_) => self.good = true,
+                        Err(VerificationError::MissingKey { .. }) => {}
+                        Err(_) => self.bad = true,
+                    }
+                }
             }
         }
         Ok(())
@@ -454,6 +471,8 @@ struct Helper<'a> {
     verifications: sign::Verifications<'a>,
     /// The session key that opened the message, and its algorithm.
     opened_with: Option<(Option<SymmetricAlgorithm>, SessionKey)>,
+    /// The message had a compressed layer inside a compressed layer (refused in `check`).
+    nested_compression: bool,
 }
 
 impl<'a> Helper<'a> {
@@ -472,6 +491,7 @@ impl<'a> Helper<'a> {
             unchecked: Vec::new(),
             verifications: sign::Verifications { certs: verifiers, good: Vec::new() },
             opened_with: None,
+            nested_compression: false,
         }
     }
 
@@ -491,6 +511,12 @@ impl VerificationHelper for Helper<'_> {
     }
 
     fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
+        let compressed_layers =
+            structure.iter().filter(|layer| matches!(layer, MessageLayer::Compression { .. })).count();
+        if compressed_layers > 1 {
+            self.nested_compression = true;
+            return Err(openpgp::Error::InvalidOperation(NESTED_COMPRESSION.into()).into());
+        }
         self.verifications.collect(&structure);
         for layer in structure {
             if let MessageLayer::SignatureGroup { results } = layer {
@@ -657,22 +683,70 @@ impl Envelope {
         let inner = &plaintext[18..length - 22];
         let policy = StandardPolicy::new();
         let helper = Helper::new(&policy, std::slice::from_ref(secret), &[], verifiers);
+        let limit = MAX_PLAINTEXT_BYTES;
         let mut verifier = VerifierBuilder::from_bytes(inner)
             .map_err(|_| PgpError::DecryptionFailed)?
+            .buffer_size(VERIFY_BUFFER_BYTES)
             .with_policy(&policy, None, helper)
-            .map_err(|_| PgpError::DecryptionFailed)?;
-        let mut opened = Vec::with_capacity(inner.len());
-        std::io::copy(&mut verifier, &mut opened).map_err(|_| PgpError::DecryptionFailed)?;
+            .map_err(build_error)?;
+        let opened = match read_capped(&mut verifier, limit) {
+            Err(PgpError::DecryptionFailed) if verifier.helper_ref().nested_compression => {
+                Err(PgpError::NestedCompression)
+            }
+            other => other,
+        }?;
         Ok(verifier.into_helper().finish(opened))
     }
 }
 
+/// The most a message may decrypt to unless the caller says otherwise: twice the largest
+/// message Plico takes (40 MiB over SMTP, by import or by upload). A decompression bomb stops here.
+pub const MAX_PLAINTEXT_BYTES: usize = 80 << 20;
+
+/// How much plaintext sequoia holds back to check signatures before handing it over; what a
+/// message expands to is read through a cap, so this bounds the rest.
+const VERIFY_BUFFER_BYTES: usize = 4 << 20;
+
 /// Decrypts `ciphertext` (armored or binary) with `secret`'s keys, and checks signatures
-/// against `verifiers`.
+/// against `verifiers`; at most [`MAX_PLAINTEXT_BYTES`] of plaintext.
 pub fn decrypt_and_verify(ciphertext: &[u8], secret: &Cert, verifiers: &[Cert]) -> Result<Decrypted, PgpError> {
-    let decryption = Decryption { secrets: std::slice::from_ref(secret), session_keys: &[], verifiers };
+    decrypt_and_verify_within(ciphertext, secret, verifiers, MAX_PLAINTEXT_BYTES)
+}
+
+/// [`decrypt_and_verify`] for something small (a summary, a sealed document): at most
+/// `max_plaintext` bytes of plaintext, else [`PgpError::TooLarge`].
+pub fn decrypt_and_verify_within(
+    ciphertext: &[u8],
+    secret: &Cert,
+    verifiers: &[Cert],
+    max_plaintext: usize,
+) -> Result<Decrypted, PgpError> {
+    let decryption = Decryption { secrets: std::slice::from_ref(secret), session_keys: &[], verifiers, max_plaintext };
     decrypt(ciphertext, &decryption).map(|(decrypted, _)| decrypted)
 }
+
+/// Reads `reader` to its end into a buffer of at most `limit` bytes: [`PgpError::TooLarge`]
+/// beyond it, [`PgpError::DecryptionFailed`] when reading fails.
+fn read_capped(reader: impl std::io::Read, limit: usize) -> Result<Vec<u8>, PgpError> {
+    use std::io::Read;
+    let mut plaintext = Vec::new();
+    match reader.take(limit as u64 + 1).read_to_end(&mut plaintext) {
+        Ok(read) if read > limit => Err(PgpError::TooLarge(limit)),
+        Ok(_) => Ok(plaintext),
+        Err(_) => Err(PgpError::DecryptionFailed),
+    }
+}
+
+/// A sequoia error from building a decryptor or verifier: the helper's refusal of nested
+/// compression keeps its name; anything else is a failure to decrypt.
+fn build_error(error: openpgp::anyhow::Error) -> PgpError {
+    match error.downcast_ref::<openpgp::Error>() {
+        Some(openpgp::Error::InvalidOperation(why)) if why == NESTED_COMPRESSION => PgpError::NestedCompression,
+        _ => PgpError::DecryptionFailed,
+    }
+}
+
+const NESTED_COMPRESSION: &str = "nested compression";
 
 /// What may open a message, and whose signatures count.
 pub struct Decryption<'a> {
@@ -682,6 +756,8 @@ pub struct Decryption<'a> {
     pub session_keys: &'a [(Option<u8>, Vec<u8>)],
     /// Certificates whose signatures are checked.
     pub verifiers: &'a [Cert],
+    /// The most plaintext to read ([`MAX_PLAINTEXT_BYTES`] for a message).
+    pub max_plaintext: usize,
 }
 
 /// The session key that opened a message: the algorithm's RFC 9580 number (when the message
@@ -694,12 +770,18 @@ pub fn decrypt(ciphertext: &[u8], decryption: &Decryption<'_>) -> Result<(Decryp
     let policy = StandardPolicy::new();
     let helper = Helper::new(&policy, decryption.secrets, decryption.session_keys, decryption.verifiers);
     let binary = armor::dearmor_message(ciphertext);
+    let limit = decryption.max_plaintext;
     let mut decryptor = DecryptorBuilder::from_bytes(binary.as_deref().unwrap_or(ciphertext))
         .map_err(|_| PgpError::DecryptionFailed)?
+        .buffer_size(VERIFY_BUFFER_BYTES.min(limit))
         .with_policy(&policy, None, helper)
-        .map_err(|_| PgpError::DecryptionFailed)?;
-    let mut plaintext = Vec::new();
-    std::io::copy(&mut decryptor, &mut plaintext).map_err(|_| PgpError::DecryptionFailed)?;
+        .map_err(build_error)?;
+    let plaintext = match read_capped(&mut decryptor, limit) {
+        Err(PgpError::DecryptionFailed) if decryptor.helper_ref().nested_compression => {
+            Err(PgpError::NestedCompression)
+        }
+        other => other,
+    }?;
     let mut helper = decryptor.into_helper();
     let (algo, session_key) = helper.opened_with.take().ok_or(PgpError::DecryptionFailed)?;
     Ok((helper.finish(plaintext), (algo.map(u8::from), session_key.to_vec())))
@@ -731,6 +813,20 @@ pub fn encrypt_message(
     Ok(sink)
 }
 
+/// Encrypts `packets`, already serialised OpenPGP packets (a literal data packet, compressed
+/// data, anything), to `recipients` as they are: what a sender's own software could put inside
+/// an encrypted message. Plico writes its messages with [`encrypt_message`]; this is for tests of
+/// hostile messages (`tests/data/bomb-*.bin`).
+pub fn encrypt_packets(packets: &[u8], recipients: &[Cert]) -> Result<Vec<u8>, PgpError> {
+    let policy = StandardPolicy::new();
+    let encryption_keys = encryption_keys(&policy, recipients)?;
+    let mut sink = Vec::with_capacity(packets.len() + 1024);
+    let mut message = Encryptor::for_recipients(Message::new(&mut sink), encryption_keys).build().map_err(other)?;
+    message.write_all(packets).map_err(other)?;
+    message.finalize().map_err(other)?;
+    Ok(sink)
+}
+
 /// The signature status of `decrypted` once the signer's certificate `cert` is known: checks the
 /// signatures that were by unknown keys against `cert`'s signing keys (valid, not revoked and
 /// alive when the signature was made), over the plaintext already decrypted. A status other than
@@ -739,18 +835,22 @@ pub fn verify_with(decrypted: &Decrypted, cert: &Cert) -> SignatureStatus {
     if decrypted.signature != SignatureStatus::UnknownKey {
         return decrypted.signature.clone();
     }
+    use openpgp::policy::{HashAlgoSecurity, Policy};
     let policy = StandardPolicy::new();
     let mut status = SignatureStatus::UnknownKey;
     for signature in &decrypted.unchecked {
         let issuers = signature.get_issuers();
+        // The policy that sequoia's verifier applies to signatures it checks itself: a weak hash
+        // (SHA-1, MD5) or a signature the policy rejects is no good.
+        let acceptable = policy.signature(signature, HashAlgoSecurity::CollisionResistance).is_ok();
         let Ok(valid) = cert.with_policy(&policy, signature.signature_creation_time()) else { continue };
         for key in valid.keys().for_signing().alive().revoked(false) {
             if !issuers.iter().any(|issuer| issuer.aliases(key.key().key_handle())) {
                 continue;
             }
             match signature.verify_message(key.key(), &decrypted.plaintext) {
-                Ok(()) => status = SignatureStatus::Valid { signer: cert.fingerprint().to_hex() },
-                Err(_) => return SignatureStatus::Bad,
+                Ok(()) if acceptable => status = SignatureStatus::Valid { signer: cert.fingerprint().to_hex() },
+                Ok(()) | Err(_) => return SignatureStatus::Bad,
             }
         }
     }
@@ -770,6 +870,14 @@ pub fn primary_secret_material(cert: &Cert) -> Result<Vec<u8>, PgpError> {
     }
 }
 
+/// The fingerprints of every key of a certificate, primary and subkeys, sorted: two
+/// certificates with the same set hold the same keys whatever their signatures say.
+pub fn key_fingerprints(cert: &Cert) -> Vec<String> {
+    let mut fingerprints: Vec<String> = cert.keys().map(|key| key.key().fingerprint().to_hex()).collect();
+    fingerprints.sort();
+    fingerprints
+}
+
 /// The fingerprint of a certificate, uppercase hex.
 pub fn fingerprint_hex(cert: &Cert) -> String {
     cert.fingerprint().to_hex()
@@ -783,15 +891,42 @@ pub fn format_fingerprint(hex: &str) -> String {
     }
 }
 
-/// Checks, without decrypting, that `bytes` (armored or binary) is an OpenPGP encrypted message:
-/// one or more public-key or password-encrypted session keys followed by an encrypted container.
-/// The server uses it to refuse plaintext or junk where only ciphertext belongs.
+/// Checks, without decrypting, that `bytes` (armored or binary) is an OpenPGP encrypted message
+/// and nothing else: one or more public-key or password-encrypted session keys followed by an
+/// encrypted container; armored, with nothing before the BEGIN line, no armor headers, and
+/// nothing after the END line but white space. The server uses it to refuse plaintext or junk
+/// where only ciphertext belongs, and to keep any text from sitting beside ciphertext.
 pub fn check_encrypted_message(bytes: &[u8]) -> Result<(), PgpError> {
+    check_encrypted(bytes, false)
+}
+
+/// [`check_encrypted_message`] for what other OpenPGP software writes (the payload of PGP/MIME
+/// mail from the Internet): armor headers such as `Version:` are allowed.
+pub fn check_encrypted_message_from_others(bytes: &[u8]) -> Result<(), PgpError> {
+    check_encrypted(bytes, true)
+}
+
+fn check_encrypted(bytes: &[u8], armor_headers: bool) -> Result<(), PgpError> {
     use openpgp::parse::{PacketParser, PacketParserResult};
     use openpgp::Packet;
 
     let malformed = |why: &str| PgpError::Other(format!("not an encrypted OpenPGP message: {why}"));
-    let mut parser = match PacketParser::from_bytes(bytes) {
+    let trimmed = &bytes[bytes.iter().position(|byte| !byte.is_ascii_whitespace()).unwrap_or(bytes.len())..];
+    let binary = if trimmed.starts_with(b"-----BEGIN") {
+        if armor_headers {
+            armor::dearmor_message_strict(trimmed, true)
+        } else {
+            armor::dearmor_message_strict(bytes, false)
+        }
+        .map_err(malformed)?
+    } else if bytes.first().is_some_and(|byte| byte & 0x80 != 0) {
+        bytes.to_vec()
+    } else if bytes.is_empty() {
+        return Err(malformed("it is empty"));
+    } else {
+        return Err(malformed("it is neither OpenPGP packets nor an armored message"));
+    };
+    let mut parser = match PacketParser::from_bytes(&binary) {
         Ok(PacketParserResult::Some(parser)) => parser,
         Ok(PacketParserResult::EOF(_)) => return Err(malformed("it is empty")),
         Err(error) => return Err(malformed(&error.to_string())),
@@ -812,9 +947,10 @@ pub fn check_encrypted_message(bytes: &[u8]) -> Result<(), PgpError> {
         };
     }
     // The encrypted container must reach the end of the input: nothing may trail it.
-    match parser.next() {
+    let end = match parser.next() {
         Ok((_, PacketParserResult::EOF(_))) => Ok(()),
         Ok((_, PacketParserResult::Some(_))) => Err(malformed("data follows the encrypted container")),
         Err(error) => Err(malformed(&error.to_string())),
-    }
+    };
+    end
 }

@@ -277,6 +277,23 @@ fn encrypted_messages_are_told_from_everything_else() {
     }
     let binary = plico_pgp_dearmor(&armored);
     assert!(check_encrypted_message(&binary[..binary.len() / 2]).is_err(), "a truncated message was accepted");
+
+    // Issue 20, item 21: no text may sit beside the ciphertext.
+    let text = std::str::from_utf8(&armored).expect("ascii");
+    let beside = [
+        ("text before the armor", format!("The secret is 42.\n{text}")),
+        ("text after the armor", format!("{text}The secret is 42.\n")),
+        ("an armor header", text.replacen("-----\n", "-----\nComment: The secret is 42.\n", 1)),
+        ("text inside the armor", text.replacen("\n\n", "\n\nThe secret is 42.\n", 1)),
+    ];
+    for (what, bytes) in beside {
+        assert!(check_encrypted_message(bytes.as_bytes()).is_err(), "{what} was accepted as ciphertext");
+    }
+    assert!(check_encrypted_message(format!("{text}\r\n\r\n").as_bytes()).is_ok(), "white space after END");
+    // Mail from others may carry armor headers, and still nothing around the armor.
+    let headed = text.replacen("-----\n", "-----\nVersion: GnuPG v2\n", 1);
+    assert!(check_encrypted_message_from_others(headed.as_bytes()).is_ok());
+    assert!(check_encrypted_message_from_others(format!("hi\n{headed}").as_bytes()).is_err());
 }
 
 #[test]
@@ -471,4 +488,94 @@ fn the_exported_secret_key_needs_its_passphrase_in_gnupg() {
     assert!(right.status.success(), "{}", String::from_utf8_lossy(&right.stderr));
     assert_eq!(right.stdout, b"only with the passphrase");
     let _ = std::fs::remove_dir_all(&home);
+}
+
+/// Issue 20, item 4: a few KB that expand to a GiB through nested compression, and 200 KB that
+/// expand to 200 MiB, are refused without holding more than the cap, on both decryption paths
+/// (sequoia's, and the split SEIPDv1 one the browser uses). Fixtures: `tests/data/make_bombs.py`.
+#[test]
+fn decompression_bombs_are_refused_within_the_cap() {
+    let plico = parse_cert(&generate_cert("bob@plico.test").expect("bob").secret_key).expect("secret");
+    // GnuPG's key takes the SEIPDv1 path; Plico's own takes SEIPDv2.
+    let gnupg = parse_cert(&data("gpg-peer.sec.asc")).expect("fixture");
+    type Open = fn(&[u8], &Certificate, &[Certificate]) -> Result<Decrypted, PgpError>;
+    let paths: [(&Certificate, &[Open]); 2] =
+        [(&plico, &[decrypt_and_verify]), (&gnupg, &[decrypt_and_verify, open_in_software])];
+    for (secret, opens) in paths {
+        let public = secret.clone().strip_secret_key_material();
+        let nested = encrypt_packets(&data("bomb-nested.bin"), std::slice::from_ref(&public)).expect("encrypts");
+        assert!(nested.len() < 64 * 1024, "fits a sealed summary: {} bytes", nested.len());
+        let flat = encrypt_packets(&data("bomb-flat.bin"), std::slice::from_ref(&public)).expect("encrypts");
+        for open in opens {
+            match open(&nested, secret, &[]) {
+                Err(PgpError::NestedCompression | PgpError::TooLarge(_)) => {}
+                other => panic!("a nested bomb: {:?}", other.map(|d| d.plaintext.len())),
+            }
+            match open(&flat, secret, &[]) {
+                Err(PgpError::TooLarge(MAX_PLAINTEXT_BYTES)) => {}
+                other => panic!("200 MiB: {:?}", other.map(|d| d.plaintext.len())),
+            }
+        }
+        let small = decrypt_and_verify_within(&flat, secret, &[], 1 << 20);
+        assert!(matches!(small, Err(PgpError::TooLarge(1_048_576))), "{:?}", small.map(|d| d.plaintext.len()));
+    }
+}
+
+/// Nested compression is refused even when what it expands to is tiny.
+#[test]
+fn nested_compression_is_refused_however_small() {
+    let secret = parse_cert(&generate_cert("bob@plico.test").expect("bob").secret_key).expect("secret");
+    let public = secret.clone().strip_secret_key_material();
+    // Literal "hello" (tag 11: 'b', no name, no date), compressed twice without deflating
+    // (algorithm 0, uncompressed, still a compressed data packet each).
+    let literal = b"\xcb\x0bb\x00\x00\x00\x00\x00hello";
+    let once = [&[0xc8, literal.len() as u8 + 1, 0x00][..], literal].concat();
+    let twice = [&[0xc8, once.len() as u8 + 1, 0x00][..], &once].concat();
+    let single = encrypt_packets(&once, std::slice::from_ref(&public)).expect("encrypts");
+    assert_eq!(decrypt_and_verify(&single, &secret, &[]).expect("one layer is fine").plaintext, b"hello");
+    let nested = encrypt_packets(&twice, std::slice::from_ref(&public)).expect("encrypts");
+    assert!(matches!(decrypt_and_verify(&nested, &secret, &[]), Err(PgpError::NestedCompression)));
+}
+
+/// Issue 20, item 18: a signature checked after decryption, once the signer's key is found, is
+/// held to the standard policy like any other: SHA-1 makes it invalid.
+#[test]
+fn a_sha1_signature_checked_after_decryption_is_not_valid() {
+    use sequoia_openpgp::policy::StandardPolicy;
+    use sequoia_openpgp::serialize::stream::{Encryptor, LiteralWriter, Message, Signer};
+    use sequoia_openpgp::types::HashAlgorithm;
+    use std::io::Write;
+    let alice = parse_cert(&generate_cert("alice@plico.test").expect("alice").secret_key).expect("alice");
+    let bob = parse_cert(&generate_cert("bob@plico.test").expect("bob").secret_key).expect("bob");
+    let policy = StandardPolicy::new();
+    let signing = alice
+        .keys()
+        .with_policy(&policy, None)
+        .for_signing()
+        .secret()
+        .next()
+        .expect("a signing key")
+        .key()
+        .clone()
+        .into_keypair()
+        .expect("keypair");
+    let recipients: Vec<_> = bob.keys().with_policy(&policy, None).for_transport_encryption().collect();
+    let mut sink = Vec::new();
+    let message = Encryptor::for_recipients(Message::new(&mut sink), recipients).build().expect("encryptor");
+    let message = Signer::new(message, signing)
+        .expect("signer")
+        .hash_algo(HashAlgorithm::SHA1)
+        .expect("sha1")
+        .build()
+        .expect("signs");
+    let mut literal = LiteralWriter::new(message).build().expect("literal");
+    literal.write_all(b"signed with SHA-1").expect("writes");
+    literal.finalize().expect("finishes");
+
+    let alice_public = alice.clone().strip_secret_key_material();
+    let decrypted = decrypt_and_verify(&sink, &bob, &[]).expect("decrypts");
+    assert_eq!(decrypted.signature, SignatureStatus::UnknownKey);
+    assert_eq!(verify_with(&decrypted, &alice_public), SignatureStatus::Bad, "a SHA-1 signature read as valid");
+    let at_once = decrypt_and_verify(&sink, &bob, std::slice::from_ref(&alice_public)).expect("decrypts");
+    assert!(!matches!(at_once.signature, SignatureStatus::Valid { .. }), "{:?}", at_once.signature);
 }

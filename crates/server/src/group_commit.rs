@@ -165,6 +165,7 @@ async fn commit_batch(mut batch: Vec<Job>, store: &Store, blobs: &std::sync::Arc
                     size,
                     sealed_summary: &copy.sealed_summary,
                     received_at: job.received_at,
+                    sender: None,
                 };
                 message.copies.push((copy.account_id, copy.folder, delivery));
             }

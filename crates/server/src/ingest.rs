@@ -155,6 +155,9 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
         None => None,
     };
     let quarantine = checked.as_ref().is_some_and(|checked| checked.quarantine);
+    // The verdict travels in the summary this server seals, where no sender can write; the
+    // reader never believes an Authentication-Results header inside a message (issue 20).
+    let auth_verdict = checked.as_ref().map(|checked| unfolded_header_value(&checked.header));
     let trace = format!(
         "{}Received: from {} ([{}])\r\n\tby {} (Plico) with ESMTP;\r\n\t{}\r\n",
         checked.map(|checked| checked.header).unwrap_or_default(),
@@ -165,7 +168,7 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
     );
     let raw = arrival.raw.to_vec();
     let copies = tokio::task::spawn_blocking(move || -> Result<Vec<Copy>, Refusal> {
-        let prepared = prepare(&raw, &trace, received_at)?;
+        let prepared = prepare(&raw, &trace, received_at, auth_verdict)?;
         // Scored once, and only if some recipient allows it.
         let verdict = match &prepared {
             Prepared::Plain { parsed, .. } if recipients.iter().any(|r| r.analysis) => {
@@ -208,7 +211,7 @@ pub async fn file_report(
     let received_at = state.clock.now();
     let public_cert = public_cert.to_vec();
     let copy = tokio::task::spawn_blocking(move || -> Result<Copy, Refusal> {
-        let prepared = prepare(&raw, "", received_at)?;
+        let prepared = prepare(&raw, "", received_at, None)?;
         let cert = plico_pgp::parse_cert(&public_cert)
             .map_err(|_| Refusal::Temporary("The account's key could not be read".into()))?;
         let (blob, sealed_summary) = prepared.seal_for(&cert, None)?;
@@ -245,22 +248,26 @@ fn sanitize_trace(name: &str) -> String {
 /// The parts of a message every recipient's copy is made from.
 enum Prepared {
     /// Plaintext: encrypted per recipient with this inner message and summary.
-    Plain { trace: String, raw: Vec<u8>, parsed: Box<ParsedMessage>, outer: OuterHeaders, summary: Vec<u8> },
+    Plain { trace: String, raw: Vec<u8>, parsed: Box<ParsedMessage>, outer: OuterHeaders, summary: Summary },
     /// Already PGP/MIME encrypted by the sender: stored as it came.
-    Encrypted { message: Vec<u8>, summary: Vec<u8> },
+    Encrypted { message: Vec<u8>, summary: Summary },
 }
 
-fn prepare(raw: &[u8], trace: &str, received_at: i64) -> Result<Prepared, Refusal> {
+/// The value of a `Name: value\r\n` header with its folding undone.
+fn unfolded_header_value(header: &str) -> String {
+    let value = header.split_once(':').map_or(header, |(_, value)| value);
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `verdict` is this server's Authentication-Results value for the message, when it checked.
+fn prepare(raw: &[u8], trace: &str, received_at: i64, verdict: Option<String>) -> Result<Prepared, Refusal> {
     let parsed = plico_mime::parse(raw)
         .map_err(|_| Refusal::Malformed("The message could not be parsed as an RFC 5322 message".into()))?;
     // Parsed a second time only when its header section names multipart/encrypted at all.
     let already_encrypted = names_multipart_encrypted(raw)
         && plico_mime::unwrap_pgp_mime(raw)
             .ok()
-            .is_some_and(|payload| plico_pgp::check_encrypted_message(&payload).is_ok());
-    let summary_json = |summary: &Summary| {
-        serde_json::to_vec(summary).map_err(|_| Refusal::Temporary("The summary could not be written".into()))
-    };
+            .is_some_and(|payload| plico_pgp::check_encrypted_message_from_others(&payload).is_ok());
     if already_encrypted {
         let summary = Summary {
             subject: String::new(),
@@ -271,11 +278,14 @@ fn prepare(raw: &[u8], trace: &str, received_at: i64) -> Result<Prepared, Refusa
             message_id: parsed.message_id.clone(),
             in_reply_to: Vec::new(),
             references: Vec::new(),
+            authentication_results: verdict,
+            blob: None,
         };
-        return Ok(Prepared::Encrypted { message: raw.to_vec(), summary: summary_json(&summary)? });
+        return Ok(Prepared::Encrypted { message: raw.to_vec(), summary });
     }
     let mut summary = parsed.summary();
     summary.date = summary.date.or(Some(received_at));
+    summary.authentication_results = verdict;
     let outer = OuterHeaders {
         from: parsed.from.clone().or_else(|| Some(Mailbox::new(None, "unknown-sender@invalid"))),
         to: parsed.to.clone(),
@@ -284,17 +294,11 @@ fn prepare(raw: &[u8], trace: &str, received_at: i64) -> Result<Prepared, Refusa
         date: parsed.date.unwrap_or(received_at),
         autocrypt: None,
     };
-    Ok(Prepared::Plain {
-        trace: trace.to_owned(),
-        raw: raw.to_vec(),
-        parsed: Box::new(parsed),
-        outer,
-        summary: summary_json(&summary)?,
-    })
+    Ok(Prepared::Plain { trace: trace.to_owned(), raw: raw.to_vec(), parsed: Box::new(parsed), outer, summary })
 }
 
 impl Prepared {
-    /// One recipient's stored message and sealed summary.
+    /// One recipient's stored message and sealed summary, which names the message's blob.
     fn seal_for(
         &self,
         cert: &plico_pgp::Certificate,
@@ -302,8 +306,8 @@ impl Prepared {
     ) -> Result<(Vec<u8>, Vec<u8>), Refusal> {
         let failed = |_| Refusal::Temporary("The message could not be encrypted".into());
         let recipients = std::slice::from_ref(cert);
-        match self {
-            Prepared::Plain { trace, raw, outer, summary, .. } => {
+        let message = match self {
+            Prepared::Plain { trace, raw, outer, .. } => {
                 let spam_header = verdict.map(crate::spam::Verdict::header).unwrap_or_default();
                 let mut inner = Vec::with_capacity(trace.len() + spam_header.len() + raw.len());
                 inner.extend_from_slice(trace.as_bytes());
@@ -312,13 +316,20 @@ impl Prepared {
                 let armored = plico_pgp::encrypt_to(&inner, recipients).map_err(failed)?;
                 let armored = String::from_utf8(armored)
                     .map_err(|_| Refusal::Temporary("The message could not be encrypted".into()))?;
-                let message = plico_mime::wrap_pgp_mime(outer, &armored)
-                    .map_err(|_| Refusal::Temporary("The message could not be wrapped".into()))?;
-                Ok((message, plico_pgp::encrypt_to(summary, recipients).map_err(failed)?))
+                plico_mime::wrap_pgp_mime(outer, &armored)
+                    .map_err(|_| Refusal::Temporary("The message could not be wrapped".into()))?
             }
-            Prepared::Encrypted { message, summary } => {
-                Ok((message.clone(), plico_pgp::encrypt_to(summary, recipients).map_err(failed)?))
-            }
+            Prepared::Encrypted { message, .. } => message.clone(),
+        };
+        let summary = Summary { blob: Some(crate::blobs::blob_hash(&message)), ..self.summary().clone() };
+        let summary =
+            serde_json::to_vec(&summary).map_err(|_| Refusal::Temporary("The summary could not be written".into()))?;
+        Ok((message, plico_pgp::encrypt_to(&summary, recipients).map_err(failed)?))
+    }
+
+    fn summary(&self) -> &Summary {
+        match self {
+            Prepared::Plain { summary, .. } | Prepared::Encrypted { summary, .. } => summary,
         }
     }
 }
@@ -343,6 +354,16 @@ mod tests {
         assert!(names_multipart_encrypted(b"Content-Type:\r\n multipart/encrypted\n\nbody"));
         assert!(!names_multipart_encrypted(b"Subject: hi\r\n\r\nmultipart/encrypted in the body"));
         assert!(!names_multipart_encrypted(b""));
+    }
+
+    #[test]
+    fn a_verdict_header_is_unfolded_into_its_value() {
+        assert_eq!(
+            unfolded_header_value(
+                "Authentication-Results: plico.test;\r\n\tspf=pass smtp.mailfrom=a@b;\r\n\tdmarc=none\r\n"
+            ),
+            "plico.test; spf=pass smtp.mailfrom=a@b; dmarc=none"
+        );
     }
 
     #[test]

@@ -47,6 +47,27 @@ fn sealed(field: &'static str, value: &str) -> ApiResult<Vec<u8>> {
     Ok(bytes)
 }
 
+/// A stored message is an OpenPGP encrypted message, or PGP/MIME (RFC 3156) whose encrypted part
+/// holds one with nothing beside it, and no other part: the outer headers carry delivery
+/// metadata only.
+fn check_stored_message(body: &[u8]) -> ApiResult<()> {
+    let refuse = |why: String| ApiError::invalid("not_encrypted", why);
+    if body.starts_with(b"-----BEGIN PGP MESSAGE-----") || body.first().is_some_and(|byte| byte & 0x80 != 0) {
+        return plico_pgp::check_encrypted_message(body).map_err(|error| refuse(error.to_string()));
+    }
+    let parsed = mail_parser::MessageParser::new()
+        .parse(body)
+        .ok_or_else(|| refuse("The upload is not a PGP/MIME message (RFC 3156).".into()))?;
+    if parsed.parts.len() != 3 {
+        return Err(refuse(format!(
+            "A PGP/MIME message has a control part and an encrypted part, nothing else; this one has {} parts.",
+            parsed.parts.len().saturating_sub(1)
+        )));
+    }
+    let payload = plico_mime::unwrap_pgp_mime(body).map_err(|error| refuse(format!("The upload: {error}.")))?;
+    plico_pgp::check_encrypted_message(&payload).map_err(|error| refuse(format!("The encrypted part: {error}.")))
+}
+
 fn blocking_failed(error: tokio::task::JoinError) -> ApiError {
     ApiError::internal(format!("blob task: {error}"))
 }
@@ -62,7 +83,7 @@ pub async fn upload_blob(
     if body.is_empty() {
         return Err(ApiError::invalid("empty", "The upload is empty."));
     }
-    plico_pgp::check_encrypted_message(&body).map_err(|error| ApiError::invalid("not_encrypted", error.to_string()))?;
+    check_stored_message(&body)?;
     let size = body.len() as u64;
     let blobs = state.blobs.clone();
     // The file is durable before the database refers to it.
@@ -177,6 +198,7 @@ pub async fn replace_draft(
         size: request.size,
         sealed_summary: &summary,
         received_at: state.clock.now(),
+        sender: None,
     };
     Ok(Json(state.store.replace_draft(signed_in.account_id, &id, &version).await?))
 }
@@ -268,14 +290,11 @@ pub async fn send_message(
     }
     accounts.sort_unstable();
     accounts.dedup();
-    let sender = if request.external.is_empty() {
-        None
+    let sender = state.store.account_by_id(signed_in.account_id).await?.ok_or(ApiError::Unauthorized)?;
+    let packages = if request.external.is_empty() {
+        Vec::new()
     } else {
-        Some(state.store.account_by_id(signed_in.account_id).await?.ok_or(ApiError::Unauthorized)?)
-    };
-    let packages = match &sender {
-        Some(sender) => check_external(&state, &sender.address, &request.external)?,
-        None => Vec::new(),
+        check_external(&state, &sender.address, &request.external)?
     };
     // The queue files are on disk before the transaction that names them commits; if it does
     // not commit, they are removed again (and a crash in between leaves files the delivery
@@ -288,7 +307,7 @@ pub async fn send_message(
         .await
         .map_err(blocking_failed)?
         .map_err(|error| ApiError::internal(format!("the outbound queue could not be written: {error}")))?;
-    let mail_from = sender.as_ref().map(|sender| sender.address.clone()).unwrap_or_default();
+    let mail_from = if ids.is_empty() { String::new() } else { sender.address.clone() };
     let queued: Vec<crate::store::outbound::NewOutbound<'_>> = ids
         .iter()
         .zip(&recipient_lists)
@@ -299,11 +318,20 @@ pub async fn send_message(
         size: request.size,
         sealed_summary: &summary,
         received_at: state.clock.now(),
+        sender: None,
     };
     let budget = SendBudget { now: state.clock.now(), recipients_per_day: state.config.send_limit_per_day };
     let sent = state
         .store
-        .deliver(signed_in.account_id, &accounts, &message, request.draft_id.as_deref(), &queued, budget)
+        .deliver(
+            signed_in.account_id,
+            &sender.address,
+            &accounts,
+            &message,
+            request.draft_id.as_deref(),
+            &queued,
+            budget,
+        )
         .await;
     let sent = match sent {
         Ok(sent) => sent,
@@ -367,11 +395,13 @@ fn check_external(
         let headers = mail_parser::MessageParser::new()
             .parse_headers(&message)
             .ok_or_else(|| ApiError::invalid("malformed_message", "external.message is not an RFC 5322 message."))?;
-        let from = headers.from().and_then(|from| from.first()).and_then(|from| from.address()).unwrap_or_default();
-        if !from.eq_ignore_ascii_case(sender_address) {
+        if !from_is_only(&headers, sender_address) {
             return Err(ApiError::invalid(
                 "wrong_sender",
-                format!("Mail you send must be From your own address, {sender_address}."),
+                format!(
+                    "Mail you send must have one From field naming only your own address, {sender_address} \
+                     (and no Sender field naming another)."
+                ),
             ));
         }
         if headers.header(mail_parser::HeaderName::Bcc).is_some() {
@@ -380,6 +410,23 @@ fn check_external(
         packages.push((recipients, message));
     }
     Ok(packages)
+}
+
+/// Does the message have exactly one From field, naming exactly one mailbox, `address`, and no
+/// Sender field naming anyone else? Readers differ on which of two From fields they show, so a
+/// second one could show another local address under this server's DKIM signature.
+fn from_is_only(headers: &mail_parser::Message<'_>, address: &str) -> bool {
+    use mail_parser::HeaderName;
+    let is_address = |value: &mail_parser::HeaderValue<'_>| {
+        value.as_address().is_some_and(|list| {
+            let mut mailboxes = list.iter();
+            mailboxes.next().and_then(|mailbox| mailbox.address()).is_some_and(|a| a.eq_ignore_ascii_case(address))
+                && mailboxes.next().is_none()
+        })
+    };
+    let froms: Vec<_> = headers.header_values(HeaderName::From).collect();
+    let senders_ok = headers.header_values(HeaderName::Sender).all(is_address);
+    froms.len() == 1 && is_address(froms[0]) && senders_ok
 }
 
 #[derive(serde::Deserialize)]

@@ -151,7 +151,11 @@ impl Dkim {
         let der = PrivateKeyDer::from_pem_file(path).map_err(|e| format!("DKIM key {}: {e}", path.display()))?;
         let key = RsaKey::<Sha256>::from_key_der(der)
             .map_err(|e| format!("DKIM key {}: not an RSA private key ({e})", path.display()))?;
+        // "From" twice: the signer lists a name once per field present and once more for a name
+        // listed but absent, so the second "From" over-signs it (RFC 6376 section 5.4.2): a From
+        // added after signing breaks the signature.
         Ok(Dkim(DkimSigner::from_key(key).domain(domain.to_owned()).selector(selector.to_owned()).headers([
+            "From",
             "From",
             "To",
             "Cc",
@@ -399,7 +403,14 @@ async fn attempt(state: &AppState, row: OutboundRow, report: &mut RunReport) -> 
     } else {
         report.deferred += remaining.len();
         let attempts = row.attempts + 1;
-        tracing::info!(id = %row.id, attempts, error = %last_error, "outbound: will try again");
+        // The reply's code only: its text may name the recipient, and logs name nobody.
+        let code: Vec<&str> = last_error
+            .split_whitespace()
+            .take_while(|word| word.chars().all(|c| c.is_ascii_digit() || c == '.'))
+            .take(2)
+            .collect();
+        let code = if code.is_empty() { "no SMTP reply".to_owned() } else { code.join(" ") };
+        tracing::info!(id = %row.id, attempts, reply = %code, "outbound: will try again");
         state.store.outbound_retry_later(&row.id, &remaining, attempts, now + backoff(attempts), &last_error).await?;
     }
     Ok(())

@@ -58,6 +58,8 @@ pub async fn seed(state: &AppState, name: &str, count: usize) -> Result<(), Stri
             message_id: Some(format!("seed.{now}.{n}@{}", state.config.domain)),
             in_reply_to: Vec::new(),
             references: Vec::new(),
+            authentication_results: None,
+            blob: None,
         };
         let json = serde_json::to_vec(&summary).map_err(|e| e.to_string())?;
         let sealed = plico_pgp::encrypt_to(&json, std::slice::from_ref(&cert)).map_err(|e| e.to_string())?;

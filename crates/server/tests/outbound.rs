@@ -113,8 +113,16 @@ async fn outside_mail_leaves_signed_with_dkim_bounces_what_fails_and_retries_the
     assert_eq!(queue_files(&server).len(), 1);
     no_plaintext_under(&server.state.config.data_dir);
 
-    // One pass: bob gets it, reject@ is refused for good, later@ must wait.
+    // One pass: bob gets it, reject@ is refused for good, later@ must wait. Issue 20, item 20:
+    // the remote replies name the recipients; the logs must not.
+    let (guard, logs) = capture_logs();
     let report = plico_server::outbound::run_due(&server.state).await.expect("runs");
+    drop(guard);
+    let logs = String::from_utf8(logs.lock().expect("logs").clone()).expect("utf-8");
+    assert!(logs.contains("will try again"), "the retry is logged: {logs}");
+    for person in ["later@example.org", "reject@example.org", "bob@example.org", "alice@plico.test"] {
+        assert!(!logs.contains(person), "the log names {person}: {logs}");
+    }
     assert_eq!((report.delivered, report.bounced, report.deferred), (1, 1, 1), "{report:?}");
     let received = sink.received();
     assert_eq!(received.len(), 1);
@@ -130,6 +138,11 @@ async fn outside_mail_leaves_signed_with_dkim_bounces_what_fails_and_retries_the
     let at = tampered.windows(MARKER.len()).position(|w| w == MARKER.as_bytes()).expect("marker");
     tampered[at] = b'X';
     assert!(!dkim_verifies(&tampered, &record, sink.dir.path()), "and fails it when the body changes");
+    // Issue 20, item 9: From is over-signed, so a From added above the signed one (which some
+    // readers show) breaks the signature instead of riding on it.
+    let from_at = eml.windows(7).position(|w| w == b"\r\nFrom:").expect("the From") + 2;
+    let added = [&eml[..from_at], b"From: ceo@plico.test\r\n", &eml[from_at..]].concat();
+    assert!(!dkim_verifies(&added, &record, sink.dir.path()), "a From added after signing keeps the signature");
 
     // The bounce for reject@ is in Alice's Inbox, encrypted to her.
     let inbox = folder_messages(&alice, FolderRole::Inbox).await;
@@ -220,6 +233,23 @@ async fn outside_packages_that_are_wrong_are_refused_by_name_and_nothing_is_queu
         ("bad_recipient", vec!["bob"], good.clone()),
         ("bad_recipient", vec!["carol@plico.test"], good.clone()),
         ("wrong_sender", vec!["bob@example.org"], b"\x00\x01 not mail".to_vec()),
+        // Issue 20, item 9: a second From (readers show the first, the old check read the last)
+        // and a From naming two mailboxes are refused.
+        (
+            "wrong_sender",
+            vec!["bob@example.org"],
+            [&b"From: carol@plico.test\r\n"[..], &outside_message("alice@plico.test", "bob@example.org", "")].concat(),
+        ),
+        (
+            "wrong_sender",
+            vec!["bob@example.org"],
+            outside_message("carol@plico.test, alice@plico.test", "bob@example.org", ""),
+        ),
+        (
+            "wrong_sender",
+            vec!["bob@example.org"],
+            outside_message("alice@plico.test", "bob@example.org", "Sender: carol@plico.test\r\n"),
+        ),
     ];
     for (code, recipients, message) in cases {
         let response = send_outside(&alice, &session, &recipients, &message).await;

@@ -271,7 +271,12 @@ async fn the_reader_shows_the_servers_checks_only_on_mail_from_the_internet() {
 
     let view = opened_view("b", &open(&bob_client, &LocalRenderer, &bob, inside[0]).await.expect("opens"));
     assert_eq!(view.subject, "AUTH forged inside");
-    assert_eq!(view.sender_checks, None, "a header written by a sender is not the server's word");
+    // The forged header is not the server's word; what the reader says instead is who really
+    // sent it (issue 20, item 10).
+    let checks = view.sender_checks.expect("the reader names the real sender");
+    assert!(checks.failed, "{}", checks.words);
+    assert!(!checks.words.contains("DMARC pass") && !checks.words.contains("sent by bank.example"), "{}", checks.words);
+    assert!(checks.words.contains("Sent by the Plico user alice@plico.test"), "{}", checks.words);
 
     // No client can set (or clear) the flag.
     for body in [
@@ -417,4 +422,50 @@ async fn an_outside_key_is_found_by_wkd_and_the_mail_to_it_is_queued_encrypted()
     let erik_secret = plico_pgp::parse_cert(&erik.secret_key).expect("secret");
     let opened = plico_pgp::decrypt_and_verify(&ciphertext, &erik_secret, &[]).expect("Erik decrypts");
     assert!(String::from_utf8_lossy(&opened.plaintext).contains("WKD-BODY"));
+}
+
+/// Issue 20, item 1: mail that arrives already PGP/MIME-encrypted is stored as it came, so the
+/// first Authentication-Results line inside its plaintext is the sender's. The reader must show
+/// the verdict this server computed on the outer message, never one written inside.
+#[tokio::test]
+async fn a_verdict_written_inside_pre_encrypted_mail_is_never_shown() {
+    use plico_client::mail::{open, opened_view, LocalRenderer};
+    let (_dns, port) = start_dnsmasq(&[
+        ("example.test", "v=spf1 ip4:127.0.0.1 -all".into()),
+        ("_dmarc.example.test", "v=DMARC1; p=none".into()),
+    ])
+    .await;
+    let server = TestServer::start_with(|config| config.mail_auth_dns = format!("127.0.0.1:{port}")).await;
+    let bob_client = server.client("192.0.2.74");
+    let bob = signup(&bob_client, "bob").await;
+    let address = listen(&server).await;
+
+    // The attacker encrypts to Bob's published key a message that claims the bank's DMARC pass.
+    let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
+    let forged_inner = "Authentication-Results: plico.test; dkim=pass header.i=@bank.example;\r\n\
+        \tspf=pass smtp.mailfrom=ceo@bank.example;\r\n\tdmarc=pass header.from=bank.example policy.dmarc=reject\r\n\
+        From: CEO <ceo@bank.example>\r\nTo: bob@plico.test\r\nSubject: AUTH pre-encrypted forgery\r\n\
+        Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <forged-inside@example.test>\r\n\r\nWire the money.\r\n";
+    let armored = plico_pgp::encrypt_to(forged_inner.as_bytes(), std::slice::from_ref(&bob_cert)).expect("encrypts");
+    let outer = plico_mime::OuterHeaders {
+        from: Some(plico_mime::Mailbox::new(Some("Dana"), "dana@example.test")),
+        to: vec![plico_mime::Mailbox::new(None, "bob@plico.test")],
+        message_id: "forged-outer@example.test".into(),
+        date: START,
+        ..Default::default()
+    };
+    let wrapped = plico_mime::wrap_pgp_mime(&outer, std::str::from_utf8(&armored).expect("ascii")).expect("wraps");
+    let (code, text) = deliver(address, "mail.example.test", "dana@example.test", &wrapped).await;
+    assert_eq!(code, 250, "{text}");
+
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    assert_eq!(inbox.len(), 1);
+    assert_ne!(inbox[0].flags & plico_api::mail::flags::FROM_INTERNET, 0);
+    let view = opened_view("a", &open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens"));
+    assert_eq!(view.subject, "AUTH pre-encrypted forgery");
+    let checks = view.sender_checks.expect("the server's own checks of the outer message are shown");
+    assert!(!checks.words.contains("sent by bank.example"), "the sender's header was believed: {}", checks.words);
+    assert!(checks.words.contains("example.test"), "the outer message's domain was checked: {}", checks.words);
+    // What the server checked (example.test) is not whom the message inside claims to be from.
+    assert!(checks.failed, "a From inside that the checks did not cover is a failure: {}", checks.words);
 }

@@ -7,70 +7,10 @@ use common::*;
 use plico_api::mail::{FolderRole, MessageMeta};
 use plico_client::mail::{open, open_summary, LocalRenderer};
 use plico_pgp::SignatureStatus;
+
+use common::SmtpClient as Client;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-
-/// A bare SMTP client: writes lines, reads whole (multi-line) replies.
-struct Client {
-    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    writer: tokio::net::tcp::OwnedWriteHalf,
-}
-
-impl Client {
-    async fn connect(address: std::net::SocketAddr) -> Client {
-        let (read, writer) = TcpStream::connect(address).await.expect("connects").into_split();
-        let mut client = Client { reader: BufReader::new(read), writer };
-        assert_eq!(client.reply().await.0, 220);
-        client
-    }
-
-    /// The next reply: its code and its text, lines joined with newlines.
-    async fn reply(&mut self) -> (u16, String) {
-        let mut text = String::new();
-        loop {
-            let mut line = String::new();
-            let read = self.reader.read_line(&mut line).await.expect("reads");
-            assert!(read > 0, "the server closed the connection; so far: {text}");
-            text.push_str(&line);
-            if line.as_bytes().get(3) == Some(&b' ') || line.len() < 4 {
-                let code = line[..3].parse().expect("a reply code");
-                return (code, text);
-            }
-        }
-    }
-
-    async fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).await.expect("writes");
-    }
-
-    async fn say(&mut self, line: &str) -> (u16, String) {
-        self.send(format!("{line}\r\n").as_bytes()).await;
-        self.reply().await
-    }
-
-    /// A whole transaction; returns DATA's final reply.
-    async fn mail(&mut self, from: &str, to: &[&str], message: &[u8]) -> (u16, String) {
-        assert_eq!(self.say(&format!("MAIL FROM:<{from}>")).await.0, 250);
-        for recipient in to {
-            let (code, text) = self.say(&format!("RCPT TO:<{recipient}>")).await;
-            assert_eq!(code, 250, "{text}");
-        }
-        assert_eq!(self.say("DATA").await.0, 354);
-        let mut data = Vec::new();
-        for line in message.split_inclusive(|&byte| byte == b'\n') {
-            if line.starts_with(b".") {
-                data.push(b'.');
-            }
-            data.extend_from_slice(line);
-        }
-        if !data.ends_with(b"\n") {
-            data.extend_from_slice(b"\r\n");
-        }
-        data.extend_from_slice(b".\r\n");
-        self.send(&data).await;
-        self.reply().await
-    }
-}
 
 async fn inbox_messages(client: &TestClient) -> Vec<MessageMeta> {
     folder_messages(client, FolderRole::Inbox).await
@@ -742,7 +682,8 @@ async fn a_gnupg_signed_message_keeps_its_bytes_and_verifies_in_the_client() {
     assert_eq!(opened.signature, SignatureStatus::UnknownKey);
     assert!(opened.message.text.contains("Please pay the invoice."));
 
-    // With its Autocrypt header, the signature verifies with that key; the key is kept.
+    // With its Autocrypt header, the signature verifies with that key, which nothing but the
+    // message vouches for (the reader says so, never "valid"); the key is kept for encryption.
     let good = signed_message("SIGNED-GOOD", "Please pay the invoice.", true, false);
     let (code, text) = smtp.mail("gpg-peer@example.org", &["dana@plico.test"], good.as_bytes()).await;
     assert_eq!(code, 250, "{text}");
@@ -759,6 +700,7 @@ async fn a_gnupg_signed_message_keeps_its_bytes_and_verifies_in_the_client() {
     }
     let opened = open(&dana_client, &LocalRenderer, &dana, good_meta.expect("stored whole")).await.expect("opens");
     assert_eq!(opened.signature, SignatureStatus::Valid { signer: peer.fingerprint().to_hex() });
+    assert_eq!(opened.key_origin, Some(plico_client::mail::KeyOrigin::ThisMessage));
     assert!(opened.message.pgp_signed.is_some());
 
     // Altered after signing: bad, now that the sender's key is known from the Autocrypt header.
@@ -769,17 +711,19 @@ async fn a_gnupg_signed_message_keeps_its_bytes_and_verifies_in_the_client() {
     let mut statuses = Vec::new();
     for meta in &inbox {
         let opened = open(&dana_client, &LocalRenderer, &dana, meta).await.expect("opens");
-        statuses.push((opened.message.subject.clone(), opened.signature));
+        statuses.push((opened.message.subject.clone(), opened.signature, opened.key_origin));
     }
     statuses.sort_by(|a, b| a.0.cmp(&b.0));
     let valid = SignatureStatus::Valid { signer: peer.fingerprint().to_hex() };
+    let earlier = Some(plico_client::mail::KeyOrigin::EarlierMail);
     assert_eq!(
         statuses,
         [
-            ("SIGNED-ALTERED".to_owned(), SignatureStatus::Bad),
-            ("SIGNED-GOOD".to_owned(), valid.clone()),
-            // Sent before the key was known; now the keyring has it, so it verifies too.
-            ("SIGNED-UNKNOWN".to_owned(), valid),
+            ("SIGNED-ALTERED".to_owned(), SignatureStatus::Bad, earlier),
+            ("SIGNED-GOOD".to_owned(), valid.clone(), earlier),
+            // Sent before the key was known; now the keyring has it, so it verifies too, with
+            // the key earlier mail carried (unconfirmed).
+            ("SIGNED-UNKNOWN".to_owned(), valid, earlier),
         ]
     );
 }

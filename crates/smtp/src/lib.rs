@@ -146,7 +146,12 @@ pub struct Session {
     pending_recipient: Option<String>,
     data: Vec<u8>,
     data_too_big: bool,
+    /// The data so far ended in CRLF: a line of "." here ends DATA.
     data_at_line_start: bool,
+    /// The last piece of data ended in CR, whose LF may start the next piece.
+    data_cr_pending: bool,
+    /// The data held a bare LF or a bare CR: the message is refused when DATA ends.
+    data_bare_line_end: bool,
     /// The rest of an over-long command line is being skipped.
     skipping_line: bool,
     errors: u32,
@@ -207,6 +212,8 @@ impl Session {
             data: Vec::new(),
             data_too_big: false,
             data_at_line_start: true,
+            data_cr_pending: false,
+            data_bare_line_end: false,
             skipping_line: false,
             errors: 0,
             helo: String::new(),
@@ -251,6 +258,8 @@ impl Session {
         self.data = Vec::new();
         self.data_too_big = false;
         self.data_at_line_start = true;
+        self.data_cr_pending = false;
+        self.data_bare_line_end = false;
         if self.state != State::Fresh {
             self.state = State::Ready;
         }
@@ -433,13 +442,32 @@ impl Session {
         self.data = Vec::new();
         self.data_too_big = false;
         self.data_at_line_start = true;
+        self.data_cr_pending = false;
+        self.data_bare_line_end = false;
         reply(354, "End data with <CR><LF>.<CR><LF>")
     }
 
+    /// One line of message data, or a piece of an over-long one. Only `<CRLF>.<CRLF>` ends
+    /// DATA, and a message holding a bare LF or a bare CR is refused whole when it ends: a
+    /// receiver that took `<LF>.<CRLF>` as the end could be made to read the rest as a second,
+    /// smuggled message (Postfix's `smtpd_forbid_bare_newline`, CVE-2023-51764).
     fn data_line(&mut self, line: &[u8]) -> Event {
         let at_start = self.data_at_line_start;
-        self.data_at_line_start = line.ends_with(b"\n");
-        if at_start && (line == b".\r\n" || line == b".\n") {
+        let cr_pending = std::mem::take(&mut self.data_cr_pending);
+        if cr_pending && !line.starts_with(b"\n") {
+            self.data_bare_line_end = true;
+        }
+        for (at, &byte) in line.iter().enumerate() {
+            let bare = match byte {
+                b'\r' => line.get(at + 1).is_some_and(|&next| next != b'\n'),
+                b'\n' => at.checked_sub(1).map_or(!cr_pending, |before| line[before] != b'\r'),
+                _ => false,
+            };
+            self.data_bare_line_end |= bare;
+        }
+        self.data_cr_pending = line.ends_with(b"\r");
+        self.data_at_line_start = line.ends_with(b"\r\n") || (cr_pending && line == b"\n");
+        if at_start && line == b".\r\n" {
             return self.end_data();
         }
         // Dot-stuffing (RFC 5321 section 4.5.2).
@@ -447,23 +475,23 @@ impl Session {
         if self.data_too_big {
             return Event::Continue;
         }
-        if self.data.len() + line.len() + 1 > self.limits.max_message_bytes {
+        if self.data.len() + line.len() > self.limits.max_message_bytes {
             self.data_too_big = true;
             self.data = Vec::new();
             return Event::Continue;
         }
-        // Bare LF line endings become CRLF, so the stored message has one kind.
-        if let Some(body) = line.strip_suffix(b"\n") {
-            let body = body.strip_suffix(b"\r").unwrap_or(body);
-            self.data.extend_from_slice(body);
-            self.data.extend_from_slice(b"\r\n");
-        } else {
-            self.data.extend_from_slice(line);
-        }
+        self.data.extend_from_slice(line);
         Event::Continue
     }
 
     fn end_data(&mut self) -> Event {
+        if self.data_bare_line_end {
+            self.reset_transaction();
+            return reply(
+                554,
+                "5.5.2 The message has a bare CR or LF; SMTP lines end in CRLF (RFC 5321). It was not delivered",
+            );
+        }
         if self.data_too_big {
             self.reset_transaction();
             return reply(

@@ -43,16 +43,15 @@ fn a_whole_transaction_delivers_what_was_sent_with_dots_unstuffed() {
     assert_eq!(code(say(&mut s, "RCPT TO:<bob@plico.test>")), 250);
     assert_eq!(code(say(&mut s, "DATA")), 354);
     assert!(s.reading_data());
-    for line in ["Subject: hi", "", "..leading dot", "bare LF next"] {
+    for line in ["Subject: hi", "", "..leading dot", "CRLF next", "end"] {
         assert_eq!(say(&mut s, line), Event::Continue);
     }
-    assert_eq!(s.line(b"end\n"), Event::Continue);
     let Event::Deliver(envelope, message) = say(&mut s, ".") else { panic!("no delivery") };
     assert_eq!(envelope.from, "sender@example.org");
     assert_eq!(envelope.recipients, ["alice@plico.test", "bob@plico.test"]);
     assert_eq!(envelope.declared_size, Some(100));
     assert!(envelope.body_8bit);
-    assert_eq!(message, b"Subject: hi\r\n\r\n.leading dot\r\nbare LF next\r\nend\r\n");
+    assert_eq!(message, b"Subject: hi\r\n\r\n.leading dot\r\nCRLF next\r\nend\r\n");
     let stored = s.delivered(Ok("m1".into()));
     assert_eq!(stored.code, 250);
     assert!(stored.to_string().contains("m1"));
@@ -229,4 +228,46 @@ fn arbitrary_input_never_panics() {
             }
         }
     }
+}
+
+/// Issue 20, item 11 (SMTP smuggling): only CRLF.CRLF ends DATA, and a message with a bare LF or
+/// a bare CR is refused whole, as Postfix does since its fix; what a smuggler put after a bare
+/// "<LF>.<CR><LF>" is never read as commands.
+#[test]
+fn only_crlf_dot_crlf_ends_data_and_bare_line_ends_are_refused() {
+    for (smuggled, what) in [
+        (&b"Subject: one\r\n\r\nbody\n.\r\n"[..], "bare LF before the dot"),
+        (b"Subject: one\r\n\r\nbody\r\n.\n", "bare LF after the dot"),
+        (b"Subject: one\r\n\r\nbody\r.\r\n", "bare CR before the dot"),
+    ] {
+        let mut s = greeted();
+        assert_eq!(code(say(&mut s, "MAIL FROM:<smuggler@example.org>")), 250);
+        assert_eq!(code(say(&mut s, "RCPT TO:<alice@plico.test>")), 250);
+        assert_eq!(code(say(&mut s, "DATA")), 354);
+        let mut events = Vec::new();
+        for line in smuggled.split_inclusive(|&b| b == b'\n') {
+            events.push(s.line(line));
+        }
+        // The smuggled second message: still data, not commands.
+        for line in ["MAIL FROM:<ceo@bank.example>", "RCPT TO:<bob@plico.test>", "DATA", "Subject: forged"] {
+            events.push(say(&mut s, line));
+        }
+        assert!(events.iter().all(|event| *event == Event::Continue), "{what}: {events:?}");
+        assert!(s.reading_data(), "{what}: DATA did not end");
+        let end = say(&mut s, ".");
+        assert_eq!(code(end.clone()), 554, "{what}: {end:?}");
+        let Event::Reply(reply) = end else { panic!("{what}") };
+        assert!(reply.to_string().contains("bare"), "{reply}");
+        assert!(!s.reading_data());
+        assert_eq!(code(say(&mut s, "MAIL FROM:<next@example.org>")), 250, "the session goes on");
+    }
+    // A CRLF split across two pieces of an over-long line is no bare CR.
+    let mut s = greeted();
+    assert_eq!(code(say(&mut s, "MAIL FROM:<a@example.org>")), 250);
+    assert_eq!(code(say(&mut s, "RCPT TO:<alice@plico.test>")), 250);
+    assert_eq!(code(say(&mut s, "DATA")), 354);
+    assert_eq!(s.line(b"Subject: split\r"), Event::Continue);
+    assert_eq!(s.line(b"\n"), Event::Continue);
+    let Event::Deliver(_, message) = say(&mut s, ".") else { panic!("no delivery") };
+    assert_eq!(message, b"Subject: split\r\n");
 }

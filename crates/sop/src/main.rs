@@ -62,7 +62,7 @@ impl From<PgpError> for Error {
             PgpError::MalformedCert(_) | PgpError::SecretKeyMaterial | PgpError::MissingUserId(_) => Failure::BadData,
             PgpError::InvalidCert(_) | PgpError::NoEncryptionKey(_) => Failure::CertCannotEncrypt,
             PgpError::NoSigningKey => Failure::KeyCannotSign,
-            PgpError::DecryptionFailed => Failure::CannotDecrypt,
+            PgpError::DecryptionFailed | PgpError::TooLarge(_) | PgpError::NestedCompression => Failure::CannotDecrypt,
             PgpError::Other(_) => Failure::Unspecified,
         };
         Error { failure, message: error.to_string() }
@@ -437,7 +437,12 @@ fn decrypt(args: Args) -> Result {
         args::check_new(out)?;
     }
     let ciphertext = stdin()?;
-    let decryption = plico_pgp::Decryption { secrets: &secrets, session_keys: &session_keys, verifiers: &verifiers };
+    let decryption = plico_pgp::Decryption {
+        secrets: &secrets,
+        session_keys: &session_keys,
+        verifiers: &verifiers,
+        max_plaintext: plico_pgp::MAX_PLAINTEXT_BYTES,
+    };
     let (decrypted, session_key) = plico_pgp::decrypt(&ciphertext, &decryption)?;
     if let Some(out) = args.value("session-key-out") {
         args::write_new(&out, format_session_key(&session_key).as_bytes())?;

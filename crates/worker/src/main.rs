@@ -49,8 +49,16 @@ mod worker {
         /// Shared, so a mail command keeps its session while it runs; Lock drops the slot's copy
         /// at once and the last in-flight command drops the rest.
         static SESSION: RefCell<Option<Rc<UnlockedSession>>> = const { RefCell::new(None) };
-        /// The attachments of the message opened last, for the UI to download.
-        static OPENED: RefCell<Option<(String, Vec<Attachment>)>> = const { RefCell::new(None) };
+        /// The attachments of the message opened last, for the UI to download, and the changed
+        /// key it carries for its sender, for "Use the new key".
+        static OPENED: RefCell<Option<OpenedLast>> = const { RefCell::new(None) };
+    }
+
+    /// What the worker keeps of the message opened last.
+    struct OpenedLast {
+        id: String,
+        attachments: Vec<Attachment>,
+        new_key: Option<plico_client::keyring::OutsideKey>,
     }
 
     fn scope() -> DedicatedWorkerGlobalScope {
@@ -132,13 +140,21 @@ mod worker {
             return Ok(Vec::new());
         }
         let fetched = mail::fetch_summaries(&FetchTransport, ids).await?;
-        let opened: Vec<_> = fetched
+        let known: Vec<(plico_api::mail::MessageMeta, String)> = fetched
             .into_iter()
-            .filter(|sealed| mailbox::with(|mailbox| mailbox.meta(&sealed.id).is_some()))
-            .map(|sealed| {
-                let summary = mail::listed_summary(session, &sealed.sealed_summary);
-                mailbox::with(|mailbox| mailbox.set_summary(&sealed.id, summary.clone()));
-                (sealed.id, summary)
+            .filter_map(|sealed| {
+                mailbox::with(|mailbox| mailbox.meta(&sealed.id).cloned()).map(|meta| (meta, sealed.sealed_summary))
+            })
+            .collect();
+        let pairs: Vec<(&plico_api::mail::MessageMeta, &str)> =
+            known.iter().map(|(meta, sealed)| (meta, sealed.as_str())).collect();
+        let summaries = mail::listed_summaries(&FetchTransport, session, &pairs).await;
+        let opened: Vec<_> = known
+            .iter()
+            .zip(summaries)
+            .map(|((meta, _), summary)| {
+                mailbox::with(|mailbox| mailbox.set_summary(&meta.id, summary.clone()));
+                (meta.id.clone(), summary)
             })
             .collect();
         mailbox::changed();
@@ -239,15 +255,21 @@ mod worker {
                     .ok_or_else(|| FlowError::Protocol("That message is not in this mailbox; sync first.".into()))?;
                 let opened = mail::open(&FetchTransport, &RenderWorker, session, &meta).await?;
                 let view = mail::opened_view(&message_id, &opened);
-                OPENED.with(|slot| *slot.borrow_mut() = Some((message_id, opened.message.attachments)));
+                OPENED.with(|slot| {
+                    *slot.borrow_mut() = Some(OpenedLast {
+                        id: message_id,
+                        attachments: opened.message.attachments,
+                        new_key: opened.new_key,
+                    })
+                });
                 Ok(WorkerOutcome::Opened(Box::new(view)))
             }
             WorkerCommand::Attachment { message_id, index } => OPENED.with(|slot| {
                 let slot = slot.borrow();
                 let attachment = slot
                     .as_ref()
-                    .filter(|(opened, _)| *opened == message_id)
-                    .and_then(|(_, attachments)| attachments.get(index as usize))
+                    .filter(|opened| opened.id == message_id)
+                    .and_then(|opened| opened.attachments.get(index as usize))
                     .ok_or_else(|| FlowError::Protocol("Open the message again to download its attachments.".into()))?;
                 Ok(WorkerOutcome::File(OutgoingAttachment {
                     file_name: attachment.file_name.clone(),
@@ -339,6 +361,22 @@ mod worker {
                 .await?;
                 Ok(WorkerOutcome::KeyRemoved)
             }
+            WorkerCommand::UseNewKey { message_id } => {
+                let chosen = OPENED.with(|slot| {
+                    slot.borrow()
+                        .as_ref()
+                        .filter(|opened| opened.id == message_id)
+                        .and_then(|opened| opened.new_key.clone())
+                });
+                let mut key =
+                    chosen.ok_or_else(|| FlowError::Protocol("Open the message again to choose its key.".into()))?;
+                // The user's choice: kept as imported, so no Autocrypt header replaces it.
+                key.source = plico_client::keyring::KeySource::Imported;
+                key.updated_at = now();
+                let address = key.address.clone();
+                plico_client::keyring::update(&FetchTransport, session, |keyring| keyring.upsert(key.clone())).await?;
+                Ok(WorkerOutcome::KeyImported(vec![address]))
+            }
             WorkerCommand::Export { passphrase, receipts } => {
                 transfer::export(session, &passphrase, &receipts, now(), |done, total| {
                     post(&WorkerEvent::Progress { id, stage: WorkerStage::Exporting { done, total } })
@@ -396,8 +434,8 @@ mod worker {
             Some(original) => OPENED.with(|slot| {
                 slot.borrow()
                     .as_ref()
-                    .filter(|(opened, _)| opened == original)
-                    .map(|(_, attachments)| attachments.clone())
+                    .filter(|opened| opened.id == *original)
+                    .map(|opened| opened.attachments.clone())
                     .ok_or_else(|| {
                         FlowError::Protocol("Open the forwarded message again to include its attachments.".into())
                     })

@@ -440,3 +440,37 @@ pub async fn set_device_unlock(address: &str, record: Option<Vec<u8>>) {
         log("cannot keep the way in", error);
     }
 }
+
+/// The highest version of each sealed document this device has read or written, sealed like
+/// every record: a server that serves an older one is rolling it back (`plico_client::sealed`).
+const SEEN_VERSIONS: &str = "sealed/versions";
+
+/// The highest version of the sealed document at `path` this device has seen; 0 when none.
+pub async fn seen_version(path: &str) -> i64 {
+    let versions: Vec<(String, i64)> =
+        read_one(SEEN_VERSIONS).await.and_then(|plain| postcard::from_bytes(&plain).ok()).unwrap_or_default();
+    versions.into_iter().find(|(seen, _)| seen == path).map_or(0, |(_, version)| version)
+}
+
+/// Remembers that the sealed document at `path` was seen at `version`, in one transaction that
+/// keeps the highest of this tab's and another's.
+pub async fn saw_version(path: &str, version: i64) {
+    let Some((key, db)) = mailbox::store().await else { return };
+    let name = key.name(SEEN_VERSIONS);
+    let written = db
+        .update_deleting(std::slice::from_ref(&name), Durability::Strict, |current| {
+            let mut versions: Vec<(String, i64)> =
+                read_list(&key, SEEN_VERSIONS, current.first().and_then(Option::as_ref));
+            match versions.iter_mut().find(|(seen, _)| seen == path) {
+                Some((_, seen)) if *seen >= version => return (Vec::new(), Vec::new()),
+                Some((_, seen)) => *seen = version,
+                None => versions.push((path.to_owned(), version)),
+            }
+            let plain = postcard::to_allocvec(&versions).unwrap_or_default();
+            (vec![(name.clone(), key.seal(SEEN_VERSIONS, &plain))], Vec::new())
+        })
+        .await;
+    if let Err(error) = written {
+        log("cannot remember a document's version", error);
+    }
+}

@@ -70,6 +70,14 @@ impl Transport for FetchTransport {
         crate::offline::keep(hash, blob, why)
     }
 
+    async fn seen_version(&self, path: &str) -> i64 {
+        crate::offline::seen_version(path).await
+    }
+
+    async fn saw_version(&self, path: &str, version: i64) {
+        crate::offline::saw_version(path, version).await
+    }
+
     /// XMLHttpRequest, for its upload progress events (fetch has none for request bodies).
     async fn upload(
         &self,

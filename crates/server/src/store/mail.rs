@@ -138,7 +138,7 @@ fn folder_from_row(row: &sqlx::sqlite::SqliteRow) -> Folder {
     }
 }
 
-const MESSAGE_COLUMNS: &str = "id, folder_id, flags, size, received_at, blob_hash, sealed_summary, deleted_at";
+const MESSAGE_COLUMNS: &str = "id, folder_id, flags, size, received_at, blob_hash, sealed_summary, deleted_at, sender";
 
 fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> MessageMeta {
     MessageMeta {
@@ -150,6 +150,7 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> MessageMeta {
         blob_hash: row.get("blob_hash"),
         sealed_summary: base64(&row.get::<Vec<u8>, _>("sealed_summary")),
         deleted_at: row.get("deleted_at"),
+        sender: row.get("sender"),
     }
 }
 
@@ -199,8 +200,8 @@ async fn insert_message_row(
     let modseq = next_modseq(transaction, account_id).await?;
     let id = new_id();
     sqlx::query(
-        "INSERT INTO messages (id, account_id, folder_id, flags, size, received_at, blob_hash, sealed_summary, deleted_at, modseq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+        "INSERT INTO messages (id, account_id, folder_id, flags, size, received_at, blob_hash, sealed_summary, deleted_at, modseq, sender)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
     )
     .bind(&id)
     .bind(account_id)
@@ -211,6 +212,7 @@ async fn insert_message_row(
     .bind(message.blob_hash)
     .bind(message.sealed_summary)
     .bind(modseq)
+    .bind(message.sender)
     .execute(&mut **transaction)
     .await?;
     Ok(MessageMeta {
@@ -222,6 +224,7 @@ async fn insert_message_row(
         blob_hash: message.blob_hash.to_owned(),
         sealed_summary: base64(message.sealed_summary),
         deleted_at: None,
+        sender: message.sender.map(str::to_owned),
     })
 }
 
@@ -244,11 +247,14 @@ async fn insert_tombstone(
 }
 
 /// What sending a message needs besides the sender and the recipients.
+#[derive(Clone, Copy)]
 pub struct Delivery<'a> {
     pub blob_hash: &'a str,
     pub size: u64,
     pub sealed_summary: &'a [u8],
     pub received_at: i64,
+    /// The Plico account that sent it, as this server authenticated it (internal mail only).
+    pub sender: Option<&'a str>,
 }
 
 /// One message from outside, as the ingress's group commit files it: the blobs its copies
@@ -422,6 +428,7 @@ impl Store {
             size: message.size,
             sealed_summary: message.sealed_summary,
             received_at: message.received_at,
+            sender: None,
         };
         let filed = insert_message(&mut transaction, account_id, message.folder_id, message.flags, &delivery).await?;
         transaction.commit().await?;
@@ -510,7 +517,9 @@ impl Store {
     }
 
     /// Files many messages sharing one stored blob into one folder, in one transaction (the
-    /// `plico seed` tool's bulk path). Each entry is a sealed summary and a received time.
+    /// `plico seed` tool's bulk path). Each entry is a sealed summary and a received time. The
+    /// server wrote them, as it writes mail from the Internet, and flags them so: their
+    /// summaries are unsigned, and only on such mail does the client believe an unsigned one.
     pub async fn file_many(
         &self,
         account_id: i64,
@@ -523,8 +532,8 @@ impl Store {
         check_blob(&mut transaction, blob_hash, size).await?;
         let folder = Self::role_folder(&mut transaction, account_id, role).await?;
         for (sealed_summary, received_at) in entries {
-            let delivery = Delivery { blob_hash, size, sealed_summary, received_at: *received_at };
-            insert_message(&mut transaction, account_id, &folder, 0, &delivery).await?;
+            let delivery = Delivery { blob_hash, size, sealed_summary, received_at: *received_at, sender: None };
+            insert_message(&mut transaction, account_id, &folder, flags::FROM_INTERNET, &delivery).await?;
         }
         transaction.commit().await?;
         Ok(())
@@ -533,9 +542,13 @@ impl Store {
     /// Files one stored blob as a message in the Sent folder of `sender` and in the Inbox of each
     /// recipient account, all in one transaction; the draft it was written in, if any, goes in
     /// the same transaction.
+    /// Delivers a Plico user's message: a copy in each recipient's Inbox, stamped with the
+    /// sender's address as this server authenticated it, and the Sent copy.
+    #[allow(clippy::too_many_arguments)]
     pub async fn deliver(
         &self,
         sender: i64,
+        sender_address: &str,
         recipients: &[i64],
         message: &Delivery<'_>,
         draft_id: Option<&str>,
@@ -552,9 +565,10 @@ impl Store {
         if let Some(draft) = draft_id {
             Self::remove_draft(&mut transaction, sender, draft).await?;
         }
+        let stamped = Delivery { sender: Some(sender_address), ..*message };
         for &recipient in recipients {
             let inbox = Self::role_folder(&mut transaction, recipient, FolderRole::Inbox).await?;
-            insert_message(&mut transaction, recipient, &inbox, 0, message).await?;
+            insert_message(&mut transaction, recipient, &inbox, 0, &stamped).await?;
         }
         let sent_folder = Self::role_folder(&mut transaction, sender, FolderRole::Sent).await?;
         let sent = insert_message(&mut transaction, sender, &sent_folder, flags::SEEN, message).await?;

@@ -14,6 +14,7 @@ use plico_client::flows::{Transport, TransportBody, TransportResponse};
 use plico_server::clock::ManualClock;
 use plico_server::config::ServeConfig;
 use plico_server::AppState;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
 /// A 2026 instant, so retention tests read naturally.
@@ -43,7 +44,12 @@ impl TestServer {
 
     /// A browser-like client with its own cookie jar and IP.
     pub fn client(&self, ip: &str) -> TestClient {
-        TestClient { router: self.router.clone(), cookie: Arc::new(Mutex::new(None)), ip: ip.parse().expect("ip") }
+        TestClient {
+            router: self.router.clone(),
+            cookie: Arc::new(Mutex::new(None)),
+            ip: ip.parse().expect("ip"),
+            versions: Arc::default(),
+        }
     }
 }
 
@@ -52,6 +58,9 @@ pub struct TestClient {
     pub router: Router,
     pub cookie: Arc<Mutex<Option<String>>>,
     pub ip: std::net::IpAddr,
+    /// The device's highest seen version of each sealed document (a browser keeps it sealed in
+    /// IndexedDB).
+    pub versions: Arc<Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 pub struct TestResponse {
@@ -133,6 +142,16 @@ impl Transport for TestClient {
         };
         let response = self.send(request.body(body).map_err(|e| e.to_string())?).await;
         Ok(TransportResponse { status: response.status, body: response.body })
+    }
+
+    async fn seen_version(&self, path: &str) -> i64 {
+        self.versions.lock().expect("versions lock").get(path).copied().unwrap_or(0)
+    }
+
+    async fn saw_version(&self, path: &str, version: i64) {
+        let mut versions = self.versions.lock().expect("versions lock");
+        let seen = versions.entry(path.to_owned()).or_insert(0);
+        *seen = (*seen).max(version);
     }
 }
 
@@ -305,4 +324,89 @@ pub fn with_smarthost(config: &mut ServeConfig, port: u16, dkim: Option<&std::pa
     config.smarthost_password = Some("relay-secret".into());
     config.smarthost_insecure_tls = true;
     config.dkim_key = dkim.map(std::path::Path::to_path_buf);
+}
+
+/// A bare SMTP client: writes lines, reads whole (multi-line) replies.
+pub struct SmtpClient {
+    reader: tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl SmtpClient {
+    pub async fn connect(address: std::net::SocketAddr) -> SmtpClient {
+        let (read, writer) = tokio::net::TcpStream::connect(address).await.expect("connects").into_split();
+        let mut client = SmtpClient { reader: tokio::io::BufReader::new(read), writer };
+        assert_eq!(client.reply().await.0, 220);
+        client
+    }
+
+    /// The next reply: its code and its text, lines joined with newlines.
+    pub async fn reply(&mut self) -> (u16, String) {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            let read = self.reader.read_line(&mut line).await.expect("reads");
+            assert!(read > 0, "the server closed the connection; so far: {text}");
+            text.push_str(&line);
+            if line.as_bytes().get(3) == Some(&b' ') || line.len() < 4 {
+                let code = line[..3].parse().expect("a reply code");
+                return (code, text);
+            }
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.expect("writes");
+    }
+
+    pub async fn say(&mut self, line: &str) -> (u16, String) {
+        self.send(format!("{line}\r\n").as_bytes()).await;
+        self.reply().await
+    }
+
+    /// A whole transaction; returns DATA's final reply.
+    pub async fn mail(&mut self, from: &str, to: &[&str], message: &[u8]) -> (u16, String) {
+        assert_eq!(self.say(&format!("MAIL FROM:<{from}>")).await.0, 250);
+        for recipient in to {
+            let (code, text) = self.say(&format!("RCPT TO:<{recipient}>")).await;
+            assert_eq!(code, 250, "{text}");
+        }
+        assert_eq!(self.say("DATA").await.0, 354);
+        let mut data = Vec::new();
+        for line in message.split_inclusive(|&byte| byte == b'\n') {
+            if line.starts_with(b".") {
+                data.push(b'.');
+            }
+            data.extend_from_slice(line);
+        }
+        if !data.ends_with(b"\n") {
+            data.extend_from_slice(b"\r\n");
+        }
+        data.extend_from_slice(b".\r\n");
+        self.send(&data).await;
+        self.reply().await
+    }
+}
+
+/// What the server logs on this thread while the returned guard lives (a tokio test runs its
+/// tasks on its own thread), for tests that check the logs name nobody.
+pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, Arc<Mutex<Vec<u8>>>) {
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || Sink(writer.clone()))
+        .finish();
+    (tracing::subscriber::set_default(subscriber), logs)
 }

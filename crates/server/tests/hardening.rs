@@ -1,0 +1,487 @@
+//! Issue 20, the security review's findings: each test here was written to fail on the code the
+//! review saw (commit a693b3a) and passes once its finding is closed. `docs/SECURITY.md` names
+//! the test that guards each class.
+
+mod common;
+
+use common::*;
+use plico_api::mail::FolderRole;
+use plico_api::worker::SignatureView;
+use plico_client::mail::{open, opened_view, LocalRenderer};
+
+/// A `multipart/signed` message from `from`, signed with `signer`, carrying `autocrypt`'s public
+/// key in an Autocrypt header when given.
+fn signed_mail(
+    from: &str,
+    subject: &str,
+    signer: &plico_pgp::Certificate,
+    autocrypt: Option<&plico_pgp::Certificate>,
+) -> Vec<u8> {
+    let draft = plico_mime::Draft {
+        from: Some(plico_mime::Mailbox::new(None, from)),
+        to: vec![plico_mime::Mailbox::new(None, "bob@plico.test")],
+        subject: subject.into(),
+        text: format!("{subject}: please pay the invoice."),
+        message_id: format!("{}@bank.example", subject.replace(' ', ".")),
+        date: START,
+        ..Default::default()
+    };
+    let part = plico_mime::compose_signed_part(&draft).expect("composes");
+    let signature = plico_pgp::sign_detached(&part, signer).expect("signs");
+    let outer = plico_mime::OuterHeaders {
+        from: draft.from.clone(),
+        to: draft.to.clone(),
+        message_id: draft.message_id.clone(),
+        date: START,
+        autocrypt: autocrypt
+            .map(|cert| plico_mime::autocrypt_value(from, &plico_pgp::public_cert_bytes(cert).expect("public bytes"))),
+        ..Default::default()
+    };
+    plico_mime::wrap_signed(&outer, subject, &part, std::str::from_utf8(&signature).expect("armor")).expect("wraps")
+}
+
+fn key_of(address: &str) -> plico_pgp::Certificate {
+    let generated = plico_pgp::generate_cert(address).expect("generates");
+    plico_pgp::parse_cert(&generated.secret_key).expect("parses")
+}
+
+/// The newest message in Bob's Inbox whose subject is `subject`.
+async fn find(client: &TestClient, bob: &plico_client::UnlockedSession, subject: &str) -> plico_api::mail::MessageMeta {
+    for meta in folder_messages(client, FolderRole::Inbox).await {
+        let summary = plico_client::mail::open_summary(bob, &meta).expect("summary opens");
+        if summary.subject == subject {
+            return meta;
+        }
+    }
+    panic!("no message {subject:?}");
+}
+
+/// Item 2: an Autocrypt key is for opportunistic encryption only. A signature checked with a key
+/// the same message brought is never "valid"; a correspondent's changed key is never taken
+/// silently; and keys are not learned from mail in Spam.
+#[tokio::test]
+async fn an_autocrypt_key_is_never_authentication() {
+    let server = TestServer::start().await;
+    let bob_client = server.client("192.0.2.90");
+    let bob = signup(&bob_client, "bob").await;
+    let address = listen(&server).await;
+    let bank = key_of("ceo@bank.example");
+    let attacker = key_of("ceo@bank.example");
+    let mut smtp = SmtpClient::connect(address).await;
+    smtp.say("EHLO mail.bank.example").await;
+
+    // The bank's first mail brings its key: signed by it, but nothing vouches for that key.
+    let first = signed_mail("ceo@bank.example", "First letter", &bank, Some(&bank));
+    assert_eq!(smtp.mail("ceo@bank.example", &["bob@plico.test"], &first).await.0, 250);
+    let meta = find(&bob_client, &bob, "First letter").await;
+    let view = opened_view("1", &open(&bob_client, &LocalRenderer, &bob, &meta).await.expect("opens"));
+    assert_eq!(view.signature, SignatureView::Unconfirmed { signer: bank.fingerprint().to_hex(), first_seen: true });
+    assert!(!view.key_changed);
+    let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("loads");
+    assert_eq!(keyring.find("ceo@bank.example").expect("kept for encryption").fingerprint, bank.fingerprint().to_hex());
+
+    // Later mail signed by the kept key: still not confirmed by anyone but earlier mail.
+    let second = signed_mail("ceo@bank.example", "Second letter", &bank, None);
+    assert_eq!(smtp.mail("ceo@bank.example", &["bob@plico.test"], &second).await.0, 250);
+    let meta = find(&bob_client, &bob, "Second letter").await;
+    let view = opened_view("2", &open(&bob_client, &LocalRenderer, &bob, &meta).await.expect("opens"));
+    assert_eq!(view.signature, SignatureView::Unconfirmed { signer: bank.fingerprint().to_hex(), first_seen: false });
+
+    // A spoofed From with the attacker's own key and signature: not valid, and the key change is
+    // said, not taken.
+    let spoofed = signed_mail("ceo@bank.example", "Urgent wire", &attacker, Some(&attacker));
+    assert_eq!(smtp.mail("ceo@bank.example", &["bob@plico.test"], &spoofed).await.0, 250);
+    let meta = find(&bob_client, &bob, "Urgent wire").await;
+    let view = opened_view("3", &open(&bob_client, &LocalRenderer, &bob, &meta).await.expect("opens"));
+    assert!(!matches!(view.signature, SignatureView::Valid { .. }), "{:?}", view.signature);
+    assert_eq!(view.signature, SignatureView::UnknownKey);
+    assert!(view.key_changed, "the reader says the sender's key changed");
+    let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("loads");
+    assert_eq!(
+        keyring.find("ceo@bank.example").expect("kept").fingerprint,
+        bank.fingerprint().to_hex(),
+        "the kept key was replaced silently"
+    );
+
+    // Mail in Spam teaches no key.
+    let stranger = key_of("promo@spam.example");
+    let junk = signed_mail("promo@spam.example", "Cheap pills", &stranger, Some(&stranger));
+    assert_eq!(smtp.mail("promo@spam.example", &["bob@plico.test"], &junk).await.0, 250);
+    let meta = find(&bob_client, &bob, "Cheap pills").await;
+    let folders: Vec<plico_api::mail::Folder> =
+        serde_json::from_value(bob_client.get("/api/v1/folders").await.json()).expect("folders");
+    let spam = folders.iter().find(|folder| folder.role == Some(FolderRole::Spam)).expect("spam").id.clone();
+    let moved = serde_json::json!({ "ids": [meta.id], "folder_id": spam });
+    let request = bob_client
+        .request("PATCH", "/api/v1/messages")
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(moved.to_string()))
+        .expect("request");
+    assert_eq!(bob_client.send(request).await.status, 204);
+    let meta = folder_messages(&bob_client, FolderRole::Spam).await.into_iter().next().expect("in Spam");
+    open(&bob_client, &LocalRenderer, &bob, &meta).await.expect("opens");
+    let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("loads");
+    assert!(keyring.find("promo@spam.example").is_none(), "a key was learned from Spam");
+}
+
+/// Runs `sql` with `binds` on the server's database, as someone who can change it would.
+async fn tamper(server: &TestServer, sql: &str, binds: &[&[u8]]) {
+    let mut query = sqlx::query(sql);
+    for bind in binds {
+        query = query.bind(bind.to_vec());
+    }
+    query.execute(server.state.store.pool()).await.expect("the database changes");
+}
+
+/// Item 3: the certificate the server publishes for an account must be the public part of the
+/// secret key the password unlocks; otherwise a changed database could have the account seal
+/// its own documents (and its sent copies) to someone else's key.
+#[tokio::test]
+async fn the_published_certificate_must_be_the_unlocked_keys() {
+    let server = TestServer::start().await;
+    let client = server.client("192.0.2.91");
+    signup(&client, "bob").await;
+    let attacker = plico_pgp::generate_cert("bob@plico.test").expect("generates");
+    tamper(
+        &server,
+        "UPDATE accounts SET public_cert = ? WHERE name = 'bob'",
+        &[attacker.public_cert_armored.as_bytes()],
+    )
+    .await;
+    let device = server.client("192.0.2.91");
+    let refused = plico_client::sign_in(&device, "bob", PASSWORD, false, |_| {}).await;
+    let error = refused.err().expect("sign-in refuses a published key that is not the account's");
+    assert!(error.to_string().contains("not the public part of your secret key"), "{error}");
+}
+
+/// Item 3: the keyring and the consent receipts are signed by the account's own key with their
+/// version inside; a document only encrypted to the account (which anyone can do), one signed
+/// as another version, or an older one than the device has read, is refused.
+#[tokio::test]
+async fn a_sealed_document_someone_else_wrote_or_rolled_back_is_refused() {
+    let server = TestServer::start().await;
+    let client = server.client("192.0.2.92");
+    let bob = signup(&client, "bob").await;
+    let dana = plico_pgp::generate_cert("dana@example.org").expect("generates");
+    let keys = plico_client::keyring::imported_keys(&dana.public_cert_armored, START).expect("a key");
+    plico_client::keyring::update(&client, &bob, |keyring| keyring.upsert(keys[0].clone())).await.expect("kept");
+    let (keyring, version) = plico_client::keyring::load(&client, &bob).await.expect("loads");
+    assert_eq!((keyring.keys.len(), version), (1, 1));
+    let signed_v1: Vec<u8> = sqlx::query_scalar("SELECT sealed_keyring FROM accounts WHERE name = 'bob'")
+        .fetch_one(server.state.store.pool())
+        .await
+        .expect("row");
+
+    // A keyring naming the attacker's key for Dana, encrypted to Bob's public key: anyone can.
+    let attacker = plico_pgp::generate_cert("dana@example.org").expect("generates");
+    let mut forged = keys[0].clone();
+    forged.cert = attacker.public_cert_armored.clone();
+    forged.fingerprint = attacker.fingerprint.clone();
+    let forged_json = serde_json::to_vec(&plico_client::keyring::Keyring { keys: vec![forged] }).expect("json");
+    let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
+    let sealed = plico_pgp::encrypt_to(&forged_json, std::slice::from_ref(&bob_cert)).expect("encrypts");
+    tamper(&server, "UPDATE accounts SET sealed_keyring = ?, keyring_version = 2 WHERE name = 'bob'", &[&sealed]).await;
+    let error = plico_client::keyring::load(&client, &bob).await.expect_err("a forged keyring is refused");
+    assert!(error.to_string().contains("not signed by your key"), "{error}");
+
+    // The document Bob's key signed as version 1, served as version 3: refused.
+    tamper(&server, "UPDATE accounts SET sealed_keyring = ?, keyring_version = 3 WHERE name = 'bob'", &[&signed_v1])
+        .await;
+    let error = plico_client::keyring::load(&client, &bob).await.expect_err("a replayed version is refused");
+    assert!(error.to_string().contains("signed as version 1"), "{error}");
+
+    // A keyring that vanishes after this device read one is refused too.
+    tamper(&server, "UPDATE accounts SET sealed_keyring = NULL, keyring_version = 3 WHERE name = 'bob'", &[]).await;
+    let error = plico_client::keyring::load(&client, &bob).await.expect_err("a vanished keyring is refused");
+    assert!(error.to_string().contains("is gone"), "{error}");
+    // A new device writes version 4; rolling it back to the signed version 1 is refused.
+    let fresh = server.client("192.0.2.92");
+    *fresh.cookie.lock().expect("cookie") = client.cookie.lock().expect("cookie").clone();
+    plico_client::keyring::update(&fresh, &bob, |keyring| keyring.upsert(keys[0].clone())).await.expect("written");
+    tamper(&server, "UPDATE accounts SET sealed_keyring = ?, keyring_version = 1 WHERE name = 'bob'", &[&signed_v1])
+        .await;
+    let error = plico_client::keyring::load(&fresh, &bob).await.expect_err("a rollback is refused");
+    assert!(
+        error.to_string().contains("older (version 1) than one this device has already read (version 4)"),
+        "{error}"
+    );
+
+    // The consent receipts alike.
+    let receipts = vec![plico_api::privacy::ConsentReceipt {
+        policy_version: 1,
+        categories: vec![],
+        at: START,
+        method: plico_api::privacy::ConsentMethod::Banner,
+    }];
+    plico_client::privacy::sync(&client, &bob, &receipts).await.expect("stored");
+    let forged_receipts = serde_json::to_vec(&Vec::<plico_api::privacy::ConsentReceipt>::new()).expect("json");
+    let sealed = plico_pgp::encrypt_to(&forged_receipts, std::slice::from_ref(&bob_cert)).expect("encrypts");
+    tamper(&server, "UPDATE accounts SET sealed_consent = ?, consent_version = 5 WHERE name = 'bob'", &[&sealed]).await;
+    let error = plico_client::privacy::sync(&client, &bob, &receipts).await.expect_err("forged receipts are refused");
+    assert!(error.to_string().contains("not signed by your key"), "{error}");
+}
+
+/// Item 3: a keyring written before documents were signed is read on a device that never saw a
+/// signed one, and written back signed, without losing a key.
+#[tokio::test]
+async fn an_unsigned_keyring_from_before_migrates_signed_without_loss() {
+    let server = TestServer::start().await;
+    let client = server.client("192.0.2.93");
+    let bob = signup(&client, "bob").await;
+    let dana = plico_pgp::generate_cert("dana@example.org").expect("generates");
+    let keys = plico_client::keyring::imported_keys(&dana.public_cert_armored, START).expect("a key");
+    let legacy = serde_json::to_vec(&plico_client::keyring::Keyring { keys: keys.clone() }).expect("json");
+    let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
+    let sealed = plico_pgp::encrypt_to(&legacy, std::slice::from_ref(&bob_cert)).expect("encrypts");
+    tamper(&server, "UPDATE accounts SET sealed_keyring = ?, keyring_version = 4 WHERE name = 'bob'", &[&sealed]).await;
+
+    let (keyring, version) = plico_client::keyring::load(&client, &bob).await.expect("the old keyring reads");
+    assert_eq!(keyring.keys, keys);
+    assert_eq!(version, 5, "written back at once");
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT sealed_keyring FROM accounts WHERE name = 'bob'")
+        .fetch_one(server.state.store.pool())
+        .await
+        .expect("row");
+    let own = bob.secret_key.clone().strip_secret_key_material();
+    let opened = plico_pgp::decrypt_and_verify(&stored, &bob.secret_key, std::slice::from_ref(&own)).expect("opens");
+    assert!(matches!(opened.signature, plico_pgp::SignatureStatus::Valid { .. }), "signed now");
+    // Another device reads it as before.
+    let other = server.client("192.0.2.94");
+    *other.cookie.lock().expect("cookie") = client.cookie.lock().expect("cookie").clone();
+    assert_eq!(plico_client::keyring::load(&other, &bob).await.expect("loads").0.keys, keys);
+}
+
+/// Sends `inner` (an RFC 5322 message) from `sender` to `bob@plico.test` through the API as a
+/// client could, signed by `signer` when given, with `summary` as its sealed summary.
+async fn send_raw(
+    client: &TestClient,
+    recipient: &plico_pgp::Certificate,
+    inner: &str,
+    signer: Option<&plico_pgp::Certificate>,
+    summary: &plico_mime::Summary,
+) {
+    use base64::Engine;
+    let armored = match signer {
+        Some(signer) => plico_pgp::encrypt_and_sign(inner.as_bytes(), std::slice::from_ref(recipient), signer),
+        None => plico_pgp::encrypt_to(inner.as_bytes(), std::slice::from_ref(recipient)),
+    }
+    .expect("encrypts");
+    let outer = plico_mime::OuterHeaders { message_id: "raw@plico.test".into(), date: START, ..Default::default() };
+    let blob = plico_mime::wrap_pgp_mime(&outer, std::str::from_utf8(&armored).expect("ascii")).expect("wraps");
+    let upload = client
+        .request("POST", "/api/v1/blobs")
+        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
+        .body(axum::body::Body::from(blob))
+        .expect("request");
+    let stored = client.send(upload).await.json();
+    let json = serde_json::to_vec(summary).expect("json");
+    let sealed = match signer {
+        Some(signer) => plico_pgp::encrypt_and_sign(&json, std::slice::from_ref(recipient), signer),
+        None => plico_pgp::encrypt_to(&json, std::slice::from_ref(recipient)),
+    }
+    .expect("seals");
+    let send = serde_json::json!({ "recipients": ["bob@plico.test"], "blob_hash": stored["hash"], "size": stored["size"],
+        "sealed_summary": base64::engine::general_purpose::STANDARD.encode(sealed) });
+    let response = client.post_raw("/api/v1/messages/send", send.to_string()).await;
+    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+}
+
+fn summary_from(address: &str, subject: &str) -> plico_mime::Summary {
+    plico_mime::Summary {
+        subject: subject.into(),
+        from: Some(plico_mime::Mailbox::new(Some("Someone"), address)),
+        date: Some(START),
+        snippet: "…".into(),
+        has_attachments: false,
+        message_id: None,
+        in_reply_to: vec![],
+        references: vec![],
+        authentication_results: None,
+        blob: None,
+    }
+}
+
+/// Item 3: the list shows a summary only when someone it can trust wrote it: the account's own
+/// key, a Plico sender's key, or the server for mail from the Internet. A summary only encrypted
+/// to the account, or moved onto another message, is not shown.
+#[tokio::test]
+async fn a_summary_nobody_vouches_for_is_not_listed() {
+    use plico_client::mail::{listed_summaries, send, LocalRenderer, Outgoing};
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.95");
+    let bob_client = server.client("192.0.2.96");
+    let alice = signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+    for subject in ["One", "Two"] {
+        let outgoing =
+            Outgoing { to: vec!["bob".into()], subject: subject.into(), text: "Hi".into(), ..Default::default() };
+        send(&alice_client, &LocalRenderer, &alice, &outgoing, START, &|_| {}).await.expect("sends");
+    }
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    let pairs: Vec<_> = inbox.iter().map(|meta| (meta, meta.sealed_summary.as_str())).collect();
+    let listed = listed_summaries(&bob_client, &bob, &pairs).await;
+    assert!(listed.iter().all(|summary| summary.as_ref().is_some_and(|s| s.sender_mismatch.is_none())), "{listed:?}");
+
+    // Someone who can write the database puts in a summary only encrypted to Bob, and clears the
+    // sender the server recorded.
+    let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
+    let forged = serde_json::to_vec(&summary_from("ceo@bank.example", "Wire the money")).expect("json");
+    let sealed = plico_pgp::encrypt_to(&forged, std::slice::from_ref(&bob_cert)).expect("encrypts");
+    let forged_row = format!("UPDATE messages SET sealed_summary = ?, sender = NULL WHERE id = '{}'", inbox[0].id);
+    tamper(&server, &forged_row, &[&sealed]).await;
+    // And moves the second message's summary (Alice's, signed, sealed to both) onto Alice's Sent
+    // copy of the other message.
+    let second: Vec<u8> = sqlx::query_scalar("SELECT sealed_summary FROM messages WHERE id = ?")
+        .bind(&inbox[1].id)
+        .fetch_one(server.state.store.pool())
+        .await
+        .expect("row");
+    let sent = folder_messages(&alice_client, FolderRole::Sent).await;
+    let other = sent.iter().find(|meta| meta.blob_hash != inbox[1].blob_hash).expect("the other Sent copy").id.clone();
+    tamper(&server, &format!("UPDATE messages SET sealed_summary = ? WHERE id = '{other}'"), &[&second]).await;
+
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    let pairs: Vec<_> = inbox.iter().map(|meta| (meta, meta.sealed_summary.as_str())).collect();
+    let listed = listed_summaries(&bob_client, &bob, &pairs).await;
+    let shown: Vec<String> = listed.iter().flatten().map(|summary| summary.subject.clone()).collect();
+    assert!(!shown.contains(&"Wire the money".to_owned()), "a forged summary is listed: {shown:?}");
+    assert_eq!(listed.iter().filter(|summary| summary.is_none()).count(), 1);
+    // Alice's Sent copy now carries the summary of another message (another blob): not shown.
+    let sent = folder_messages(&alice_client, FolderRole::Sent).await;
+    let moved = sent.iter().find(|meta| meta.id == other).expect("sent copy");
+    let listed = listed_summaries(&alice_client, &alice, &[(moved, moved.sealed_summary.as_str())]).await;
+    assert_eq!(listed, vec![None], "a summary moved onto another message is shown");
+}
+
+/// Item 10: the server stamps internal mail with the Plico account that sent it; the list and the
+/// reader show a From that differs, and an unsigned internal message is suspicious.
+#[tokio::test]
+async fn mail_between_plico_users_names_its_real_sender() {
+    use plico_client::mail::listed_summaries;
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.97");
+    let bob_client = server.client("192.0.2.98");
+    let alice = signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+    signup(&server.client("192.0.2.99"), "carol").await;
+    let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
+
+    // Alice writes as Carol, signing with her own key.
+    let as_carol =
+        "From: Carol <carol@plico.test>\r\nTo: bob@plico.test\r\nSubject: From Carol, honestly\r\n\r\nHi.\r\n";
+    send_raw(
+        &alice_client,
+        &bob_cert,
+        as_carol,
+        Some(&alice.secret_key),
+        &summary_from("carol@plico.test", "From Carol, honestly"),
+    )
+    .await;
+    // And sends an unsigned message as herself.
+    let unsigned = "From: alice@plico.test\r\nTo: bob@plico.test\r\nSubject: Unsigned\r\n\r\nHi.\r\n";
+    send_raw(&alice_client, &bob_cert, unsigned, None, &summary_from("alice@plico.test", "Unsigned")).await;
+
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    assert!(inbox.iter().all(|meta| meta.sender.as_deref() == Some("alice@plico.test")), "{inbox:?}");
+    let pairs: Vec<_> = inbox.iter().map(|meta| (meta, meta.sealed_summary.as_str())).collect();
+    for summary in listed_summaries(&bob_client, &bob, &pairs).await {
+        let summary = summary.expect("shown, with the real sender");
+        assert_eq!(summary.sender_mismatch.as_deref(), Some("alice@plico.test"), "{}", summary.subject);
+    }
+    for meta in &inbox {
+        let opened = open(&bob_client, &LocalRenderer, &bob, meta).await.expect("opens");
+        let view = opened_view("x", &opened);
+        let checks = view.sender_checks.expect("the reader warns");
+        assert!(checks.failed);
+        if view.subject == "Unsigned" {
+            assert!(checks.words.contains("not signed with its key"), "{}", checks.words);
+        } else {
+            assert!(checks.words.contains("Sent by the Plico user alice@plico.test"), "{}", checks.words);
+            assert!(checks.words.contains("carol@plico.test"), "{}", checks.words);
+        }
+    }
+    // Alice's ordinary mail raises nothing.
+    let outgoing = plico_client::mail::Outgoing {
+        to: vec!["bob".into()],
+        subject: "Plain".into(),
+        text: "Hi".into(),
+        ..Default::default()
+    };
+    plico_client::mail::send(&alice_client, &LocalRenderer, &alice, &outgoing, START, &|_| {}).await.expect("sends");
+    let plain = find(&bob_client, &bob, "Plain").await;
+    let view = opened_view("p", &open(&bob_client, &LocalRenderer, &bob, &plain).await.expect("opens"));
+    assert_eq!(view.sender_checks, None);
+    assert!(matches!(view.signature, SignatureView::Valid { .. }));
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pgp/tests/data").join(name))
+        .expect("fixture")
+}
+
+/// Item 4: a sealed summary that is a decompression bomb (any Plico user can send one), and mail
+/// from anyone that is one, are shown as unreadable while the rest of the mailbox works.
+#[tokio::test]
+async fn a_decompression_bomb_is_unreadable_and_the_rest_of_the_mailbox_works() {
+    use base64::Engine;
+    use plico_client::mail::listed_summaries;
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.100");
+    let bob_client = server.client("192.0.2.101");
+    let alice = signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+    let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
+    let address = listen(&server).await;
+    let mut smtp = SmtpClient::connect(address).await;
+    smtp.say("EHLO mail.example.org").await;
+
+    let plain = "From: dana@example.org\r\nTo: bob@plico.test\r\nSubject: Ordinary\r\n\r\nHello.\r\n";
+    assert_eq!(smtp.mail("dana@example.org", &["bob@plico.test"], plain.as_bytes()).await.0, 250);
+    let bomb = plico_pgp::encrypt_packets(&fixture("bomb-flat.bin"), std::slice::from_ref(&bob_cert)).expect("bomb");
+    let armored = String::from_utf8(plico_pgp::armor(plico_pgp::ArmorKind::Message, &bomb, false)).expect("ascii");
+    let outer = plico_mime::OuterHeaders {
+        from: Some(plico_mime::Mailbox::new(None, "eve@example.org")),
+        to: vec![plico_mime::Mailbox::new(None, "bob@plico.test")],
+        message_id: "bomb@example.org".into(),
+        date: START,
+        ..Default::default()
+    };
+    let wrapped = plico_mime::wrap_pgp_mime(&outer, &armored).expect("wraps");
+    assert_eq!(smtp.mail("eve@example.org", &["bob@plico.test"], &wrapped).await.0, 250);
+
+    // Alice's message carries a summary that expands to a GiB.
+    let summary_bomb =
+        plico_pgp::encrypt_packets(&fixture("bomb-nested.bin"), std::slice::from_ref(&bob_cert)).expect("bomb");
+    let inner = "From: alice@plico.test\r\nTo: bob@plico.test\r\nSubject: Innocent\r\n\r\nHi.\r\n";
+    let body = plico_pgp::encrypt_and_sign(inner.as_bytes(), std::slice::from_ref(&bob_cert), &alice.secret_key)
+        .expect("encrypts");
+    let outer =
+        plico_mime::OuterHeaders { message_id: "innocent@plico.test".into(), date: START, ..Default::default() };
+    let blob = plico_mime::wrap_pgp_mime(&outer, std::str::from_utf8(&body).expect("ascii")).expect("wraps");
+    let upload = alice_client
+        .request("POST", "/api/v1/blobs")
+        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
+        .body(axum::body::Body::from(blob))
+        .expect("request");
+    let stored = alice_client.send(upload).await.json();
+    let send = serde_json::json!({ "recipients": ["bob@plico.test"], "blob_hash": stored["hash"], "size": stored["size"],
+        "sealed_summary": base64::engine::general_purpose::STANDARD.encode(&summary_bomb) });
+    assert_eq!(alice_client.post_raw("/api/v1/messages/send", send.to_string()).await.status, 200);
+
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    assert_eq!(inbox.len(), 3);
+    let pairs: Vec<_> = inbox.iter().map(|meta| (meta, meta.sealed_summary.as_str())).collect();
+    let listed = listed_summaries(&bob_client, &bob, &pairs).await;
+    let subjects: Vec<Option<String>> = listed.iter().map(|s| s.as_ref().map(|s| s.subject.clone())).collect();
+    assert_eq!(subjects.iter().filter(|s| s.is_none()).count(), 1, "{subjects:?}");
+    assert!(subjects.contains(&Some("Ordinary".into())), "{subjects:?}");
+    let mut errors = Vec::new();
+    for meta in &inbox {
+        match open(&bob_client, &LocalRenderer, &bob, meta).await {
+            Ok(opened) => assert!(["Ordinary", "Innocent"].contains(&opened.message.subject.as_str())),
+            Err(error) => errors.push(error.to_string()),
+        }
+    }
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("more than 80 MiB"), "{errors:?}");
+}
