@@ -54,6 +54,8 @@ pub struct SignupStartRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SignupStartResponse {
+    /// Names this sign-up in `signup/finish`, which must follow within ten minutes.
+    pub signup_id: String,
     /// The full address the account will have.
     pub address: String,
     /// `opaque_ke::RegistrationResponse`, base64.
@@ -64,6 +66,8 @@ pub struct SignupStartResponse {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SignupFinishRequest {
+    /// The `signup_id` `signup/start` answered, for the same name.
+    pub signup_id: String,
     pub name: String,
     /// `opaque_ke::RegistrationUpload`, base64.
     pub registration_upload: String,

@@ -238,6 +238,7 @@ pub async fn signup_with_recovery<T: Transport>(
         transport,
         "/signup/finish",
         &SignupFinishRequest {
+            signup_id: started.signup_id,
             name,
             registration_upload: BASE64.encode(upload),
             public_cert: generated.public_cert_armored,

@@ -114,7 +114,25 @@ pub async fn signup_start(
     let response =
         plico_opaque::server_registration_start(&state.opaque_setup, &registration_request, address.as_bytes())
             .map_err(|error| ApiError::bad_request("malformed_opaque", error.to_string()))?;
-    Ok(Json(SignupStartResponse { address, registration_response: BASE64.encode(response) }))
+    // `signup/finish` must name this start: an account costs a start, which is limited.
+    let now = state.clock.now();
+    let mut id_bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut id_bytes);
+    let signup_id = BASE64.encode(id_bytes);
+    {
+        let mut pending =
+            state.pending_signups.lock().map_err(|_| ApiError::internal("pending sign-ups lock poisoned"))?;
+        pending.retain(|_, signup| now - signup.started_at < crate::PENDING_SIGNUP_SECONDS);
+        if pending.len() >= crate::MAX_PENDING_SIGNUPS {
+            return Err(ApiError::Limited {
+                code: "rate_limited",
+                message: "Too many sign-ups are under way; try again in a minute.".into(),
+                retry_after_seconds: 60,
+            });
+        }
+        pending.insert(signup_id.clone(), crate::PendingSignup { name, started_at: now });
+    }
+    Ok(Json(SignupStartResponse { signup_id, address, registration_response: BASE64.encode(response) }))
 }
 
 #[utoipa::path(post, path = "/api/v1/signup/finish", request_body = SignupFinishRequest,
@@ -126,6 +144,20 @@ pub async fn signup_finish(
     ApiJson(request): ApiJson<SignupFinishRequest>,
 ) -> ApiResult<(HeaderMap, Json<Account>)> {
     let name = checked_name(&request.name)?;
+    let now = state.clock.now();
+    state.signup_finish_limit_per_ip.check(&format!("ip:{}", meta.ip), now).map_err(rate_limited)?;
+    let started = state
+        .pending_signups
+        .lock()
+        .map_err(|_| ApiError::internal("pending sign-ups lock poisoned"))?
+        .remove(&request.signup_id)
+        .filter(|signup| now - signup.started_at < crate::PENDING_SIGNUP_SECONDS && signup.name == name);
+    if started.is_none() {
+        return Err(ApiError::invalid(
+            "signup_expired",
+            "This sign-up was not started, was for another name, or took longer than ten minutes: start again.",
+        ));
+    }
     refuse_quarantined(&state, &name).await?;
     let recovery = match request.recovery_address.as_deref().map(str::trim).filter(|address| !address.is_empty()) {
         Some(address) => Some(crate::privacy_api::check_recovery_address(&state, address)?),
@@ -147,7 +179,6 @@ pub async fn signup_finish(
     let checked = plico_pgp::check_uploaded_public_cert(request.public_cert.as_bytes(), &address)
         .map_err(|error| ApiError::invalid("invalid_cert", error.to_string()))?;
     let public_cert = plico_pgp::public_cert_bytes(&checked.cert).map_err(ApiError::internal)?;
-    let now = state.clock.now();
     let account_id = state
         .store
         .insert_account(&NewAccount {
@@ -194,8 +225,18 @@ pub async fn login_start(
     let name = local_part_for_domain(&request.address, &state.config.domain)
         .and_then(|local| normalize_name(local).ok())
         .unwrap_or_default();
-    state.login_limit_per_account.check(&format!("name:{name}"), now).map_err(rate_limited)?;
+    // Guessing is held back per account and source, so a stranger who tries a name locks out
+    // only themselves; guessing spread over many sources is held back for the account as a whole,
+    // except from devices that signed in to it before.
+    state.login_limit_per_account.check(&format!("name:{name} ip:{}", meta.ip), now).map_err(rate_limited)?;
     let account = if name.is_empty() { None } else { state.store.account_by_name(&name).await? };
+    let known = match &account {
+        Some(row) => state.store.signed_in_from(row.id, &meta.ip).await?,
+        None => false,
+    };
+    if !known {
+        state.login_limit_account_wide.check(&format!("name:{name}"), now).map_err(rate_limited)?;
+    }
     let identifier = state.address_for(&name);
     let (server_state, response) = plico_opaque::server_login_start(
         &state.opaque_setup,
@@ -237,7 +278,7 @@ pub async fn login_finish(
     let pending = pending.ok_or_else(invalid)?;
     plico_opaque::server_login_finish(&pending.state, &finalization).map_err(|_| invalid())?;
     let account_id = pending.account_id.ok_or_else(invalid)?;
-    state.login_limit_per_account.reset(&format!("name:{}", pending.name));
+    state.login_limit_per_account.reset(&format!("name:{} ip:{}", pending.name, meta.ip));
     crate::privacy_api::check_closed(&state, account_id, request.reopen).await?;
     signed_in(&state, account_id, &meta, LoginKind::Password, invalid()).await
 }

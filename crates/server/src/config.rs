@@ -41,9 +41,16 @@ pub struct ServeConfig {
     #[arg(long = "behind-tls", env = "PLICO_BEHIND_TLS", default_value_t = false)]
     pub behind_tls: bool,
 
-    /// Trust the first X-Forwarded-For address as the client IP (only behind your own proxy).
+    /// Behind your own proxy: take the client's IP from X-Forwarded-For. The right-most address
+    /// not added by a trusted proxy is the client (the one your proxy saw); the entries to its
+    /// left are the client's to write and are never believed.
     #[arg(long = "trust-forwarded-for", env = "PLICO_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+
+    /// Further proxies in front of the first (CIDR, comma-separated, e.g. 10.0.0.0/8): their
+    /// entries in X-Forwarded-For are passed over to find the client.
+    #[arg(long = "trusted-proxy", env = "PLICO_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
 
     /// How long a session lasts, in hours.
     #[arg(long = "session-hours", env = "PLICO_SESSION_HOURS", default_value_t = 24 * 7)]
@@ -241,6 +248,7 @@ impl ServeConfig {
             max_attachment_bytes: 25 * 1024 * 1024,
             behind_tls: false,
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             session_hours: 24 * 7,
             login_attempts_per_ip_per_minute: 20,
             login_attempts_per_account: 10,

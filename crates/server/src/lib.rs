@@ -45,6 +45,29 @@ use store::Store;
 /// How long a started OPAQUE login may wait for its second step.
 pub const PENDING_LOGIN_SECONDS: i64 = 60;
 
+/// A source that keeps guessing waits twice as long after each window it filled, up to 2^6
+/// windows (16 hours for 15 minutes).
+const MAX_LOGIN_BACKOFF_STEPS: u32 = 6;
+
+/// Guessing spread over many sources may make this many times the per-source attempts on one
+/// account per window before sources it never signed in from wait.
+const ACCOUNT_WIDE_ATTEMPTS_FACTOR: u32 = 10;
+
+/// Activation codes one account may have mailed to recovery addresses per day.
+pub const RECOVERY_CODES_PER_DAY: u32 = 5;
+
+/// How long a started sign-up may wait for its second step.
+pub const PENDING_SIGNUP_SECONDS: i64 = 10 * 60;
+
+/// The most sign-ups waiting for their second step at once; beyond, new ones wait.
+pub const MAX_PENDING_SIGNUPS: usize = 10_000;
+
+/// A started sign-up: `signup/finish` must name it, for the same name, in time.
+pub struct PendingSignup {
+    pub name: String,
+    pub started_at: i64,
+}
+
 /// A started login waiting for the client's proof.
 pub struct PendingLogin {
     pub state: plico_opaque::ServerLoginState,
@@ -63,9 +86,17 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub opaque_setup: Arc<plico_opaque::ServerSetup>,
     pub pending_logins: Arc<Mutex<HashMap<String, PendingLogin>>>,
+    pub pending_signups: Arc<Mutex<HashMap<String, PendingSignup>>>,
     pub login_limit_per_ip: Arc<RateLimiter>,
+    /// Sign-in attempts per account from one source: a stranger locks out only themselves.
     pub login_limit_per_account: Arc<RateLimiter>,
+    /// Sign-in attempts per account from sources it never signed in from (guessing spread over
+    /// many addresses); the owner's known devices pass.
+    pub login_limit_account_wide: Arc<RateLimiter>,
     pub signup_limit_per_ip: Arc<RateLimiter>,
+    pub signup_finish_limit_per_ip: Arc<RateLimiter>,
+    /// Activation codes mailed to recovery addresses, per account per day.
+    pub recovery_mail_limit: Arc<RateLimiter>,
     pub static_files: Arc<StaticFiles>,
     pub outbound: Arc<outbound::Outbound>,
     /// SPF, DKIM and DMARC on arrival; `None` with `--mail-auth-dns off`.
@@ -172,14 +203,23 @@ impl AppState {
             sender_auth: sender_auth.map(Arc::new),
             outbound: Arc::new(outbound),
             login_limit_per_ip: Arc::new(RateLimiter::new(config.login_attempts_per_ip_per_minute, 60)),
-            login_limit_per_account: Arc::new(RateLimiter::new(config.login_attempts_per_account, 15 * 60)),
+            login_limit_per_account: Arc::new(
+                RateLimiter::new(config.login_attempts_per_account, 15 * 60).with_backoff(MAX_LOGIN_BACKOFF_STEPS),
+            ),
+            login_limit_account_wide: Arc::new(RateLimiter::new(
+                config.login_attempts_per_account.saturating_mul(ACCOUNT_WIDE_ATTEMPTS_FACTOR),
+                15 * 60,
+            )),
             signup_limit_per_ip: Arc::new(RateLimiter::new(config.signups_per_ip_per_hour, 60 * 60)),
+            signup_finish_limit_per_ip: Arc::new(RateLimiter::new(config.signups_per_ip_per_hour, 60 * 60)),
+            recovery_mail_limit: Arc::new(RateLimiter::new(RECOVERY_CODES_PER_DAY, 24 * 60 * 60)),
             config: Arc::new(config),
             store,
             blobs,
             clock,
             opaque_setup: Arc::new(opaque_setup),
             pending_logins: Arc::new(Mutex::new(HashMap::new())),
+            pending_signups: Arc::new(Mutex::new(HashMap::new())),
             static_files: Arc::new(static_files),
             published: Arc::new(published),
         })

@@ -279,8 +279,26 @@ pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Op
         return Ok(false);
     };
     let address = check_recovery_address(state, address)?;
-    let code = format!("{:08}", rand::rngs::OsRng.gen_range(0..100_000_000u32));
     let now = state.clock.now();
+    // Each code is mail to an address the user names: limited per day, and counted against the
+    // sending limit like any other mail the account sends.
+    if state.config.smarthost.is_some() {
+        state.recovery_mail_limit.check(&format!("account:{account_id}"), now).map_err(|retry_after_seconds| {
+            ApiError::Limited {
+                code: "recovery_limit",
+                message: format!(
+                    "A recovery address can be set {} times a day, and each time a code is mailed to it; \
+                     try again in {} hours.",
+                    crate::RECOVERY_CODES_PER_DAY,
+                    retry_after_seconds.div_ceil(3600)
+                ),
+                retry_after_seconds,
+            }
+        })?;
+        let budget = crate::store::mail::SendBudget { now, recipients_per_day: state.config.send_limit_per_day };
+        state.store.spend_send_budget(account_id, 1, budget).await?;
+    }
+    let code = format!("{:08}", rand::rngs::OsRng.gen_range(0..100_000_000u32));
     let hash = crate::store::lifecycle::code_hash(account_id, &code);
     state.store.set_recovery_address(account_id, Some(&address), Some(&hash), now + CODE_SECONDS).await?;
     let own = state.store.account_by_id(account_id).await?.ok_or(ApiError::Unauthorized)?;

@@ -1,4 +1,5 @@
-//! Fixed-window rate limits kept in memory, keyed by IP or account.
+//! Fixed-window rate limits kept in memory, keyed by IP or account, with an optional backoff: a
+//! key that filled its window waits a window twice as long the next time, and so on.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,12 +8,32 @@ use std::sync::Mutex;
 pub struct RateLimiter {
     limit: u32,
     window_seconds: i64,
-    windows: Mutex<HashMap<String, (i64, u32)>>,
+    max_backoff_steps: u32,
+    windows: Mutex<HashMap<String, Window>>,
+}
+
+/// One key's window: when it started, the attempts in it, and how many windows in a row it
+/// filled (the backoff's step).
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start: i64,
+    count: u32,
+    steps: u32,
 }
 
 impl RateLimiter {
     pub fn new(limit: u32, window_seconds: i64) -> Self {
-        RateLimiter { limit, window_seconds, windows: Mutex::new(HashMap::new()) }
+        RateLimiter { limit, window_seconds, max_backoff_steps: 0, windows: Mutex::new(HashMap::new()) }
+    }
+
+    /// Each window a key fills doubles its next one, up to `max_steps` doublings.
+    pub fn with_backoff(mut self, max_steps: u32) -> Self {
+        self.max_backoff_steps = max_steps;
+        self
+    }
+
+    fn length(&self, steps: u32) -> i64 {
+        self.window_seconds << steps.min(self.max_backoff_steps)
     }
 
     /// Records an attempt for `key` at `now`. Returns `Err(seconds until the window resets)`
@@ -21,17 +42,19 @@ impl RateLimiter {
         let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if windows.len() > 100_000 {
             // Bound the memory an attacker can make us hold: forget windows that have ended.
-            let window_seconds = self.window_seconds;
-            windows.retain(|_, (start, _)| now - *start < window_seconds);
+            windows.retain(|_, window| now - window.start < self.length(window.steps));
         }
-        let entry = windows.entry(key.to_owned()).or_insert((now, 0));
-        if now - entry.0 >= self.window_seconds {
-            *entry = (now, 0);
+        let entry = windows.entry(key.to_owned()).or_insert(Window { start: now, count: 0, steps: 0 });
+        let length = self.length(entry.steps);
+        if now - entry.start >= length {
+            // A window that ended full makes the next one longer; a calm one ends the backoff.
+            let steps = if entry.count >= self.limit { entry.steps + 1 } else { 0 };
+            *entry = Window { start: now, count: 0, steps: if now - entry.start >= 2 * length { 0 } else { steps } };
         }
-        if entry.1 >= self.limit {
-            return Err((entry.0 + self.window_seconds - now).max(1) as u64);
+        if entry.count >= self.limit {
+            return Err((entry.start + self.length(entry.steps) - now).max(1) as u64);
         }
-        entry.1 += 1;
+        entry.count += 1;
         Ok(())
     }
 
@@ -55,5 +78,22 @@ mod tests {
         assert!(limiter.check("ip:1", 60).is_ok(), "a new window starts");
         limiter.reset("ip:1");
         assert!(limiter.check("ip:1", 61).is_ok());
+    }
+
+    #[test]
+    fn a_key_that_keeps_filling_its_window_waits_longer_each_time() {
+        let limiter = RateLimiter::new(1, 60).with_backoff(2);
+        assert!(limiter.check("k", 0).is_ok());
+        assert_eq!(limiter.check("k", 1), Err(59));
+        // The next window is twice as long.
+        assert!(limiter.check("k", 60).is_ok());
+        assert_eq!(limiter.check("k", 61), Err(119));
+        assert!(limiter.check("k", 180).is_ok());
+        assert_eq!(limiter.check("k", 181), Err(239), "four times, the most");
+        assert!(limiter.check("k", 420).is_ok());
+        assert_eq!(limiter.check("k", 421), Err(239));
+        // A long calm ends the backoff.
+        assert!(limiter.check("k", 5000).is_ok());
+        assert_eq!(limiter.check("k", 5001), Err(59));
     }
 }

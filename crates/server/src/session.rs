@@ -94,18 +94,15 @@ impl FromRequestParts<AppState> for ClientMeta {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip());
         let forwarded = state
             .config
             .trust_forwarded_for
-            .then(|| parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
-            .flatten()
-            .and_then(|value| value.split(',').next())
-            .map(|ip| ip.trim().to_owned());
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip().to_string());
-        let ip = forwarded.or(peer).unwrap_or_else(|| "unknown".into());
+            .then(|| {
+                parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>()
+            })
+            .map(|values| values.join(","));
+        let ip = client_ip(peer, forwarded.as_deref(), &state.config.trusted_proxies);
         let user_agent: String = parts
             .headers
             .get(USER_AGENT)
@@ -118,8 +115,64 @@ impl FromRequestParts<AppState> for ClientMeta {
     }
 }
 
+/// The client's IP: the peer's, or behind a proxy (`forwarded` is X-Forwarded-For, given only when
+/// the operator trusts it) the right-most entry that none of `trusted_proxies` (CIDRs) added.
+/// Entries further left are whatever the client sent, so they are never believed.
+pub fn client_ip(peer: Option<std::net::IpAddr>, forwarded: Option<&str>, trusted_proxies: &[String]) -> String {
+    let trusted = |ip: &std::net::IpAddr| trusted_proxies.iter().any(|cidr| in_cidr(ip, cidr));
+    let hops: Vec<std::net::IpAddr> =
+        forwarded.unwrap_or_default().split(',').filter_map(|hop| hop.trim().parse().ok()).collect();
+    let client = forwarded.and(hops.iter().rev().find(|hop| !trusted(hop)).or(hops.first()));
+    client.copied().or(peer).map_or_else(|| "unknown".into(), |ip| ip.to_string())
+}
+
+/// Is `ip` within `cidr` ("10.0.0.0/8", "2001:db8::/32", or one address)?
+fn in_cidr(ip: &std::net::IpAddr, cidr: &str) -> bool {
+    use std::net::IpAddr;
+    let (network, bits) = match cidr.trim().split_once('/') {
+        Some((network, bits)) => (network, bits.parse::<u32>().ok()),
+        None => (cidr.trim(), None),
+    };
+    match (ip, network.parse::<IpAddr>()) {
+        (IpAddr::V4(ip), Ok(IpAddr::V4(network))) => {
+            let bits = bits.unwrap_or(32).min(32);
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            u32::from(*ip) & mask == u32::from(network) & mask
+        }
+        (IpAddr::V6(ip), Ok(IpAddr::V6(network))) => {
+            let bits = bits.unwrap_or(128).min(128);
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            u128::from(*ip) & mask == u128::from(network) & mask
+        }
+        _ => false,
+    }
+}
+
 /// Adds a `Set-Cookie` header.
 pub fn with_cookie(mut headers: HeaderMap, cookie: HeaderValue) -> HeaderMap {
     headers.append(SET_COOKIE, cookie);
     headers
+}
+
+#[cfg(test)]
+mod client_ip_tests {
+    use super::client_ip;
+
+    #[test]
+    fn the_right_most_hop_no_trusted_proxy_added_is_the_client() {
+        let peer = Some("10.0.0.1".parse().expect("ip"));
+        // The client wrote 1.2.3.4 itself; the proxy appended what it saw.
+        assert_eq!(client_ip(peer, Some("1.2.3.4, 198.51.100.7"), &[]), "198.51.100.7");
+        assert_eq!(client_ip(peer, Some("198.51.100.7"), &[]), "198.51.100.7");
+        // Two proxies: the inner one's entry is passed over.
+        let trusted = vec!["10.0.0.0/8".to_owned()];
+        assert_eq!(client_ip(peer, Some("1.2.3.4, 198.51.100.7, 10.2.3.4"), &trusted), "198.51.100.7");
+        assert_eq!(client_ip(peer, Some("2001:db8::1, 10.9.9.9"), &trusted), "2001:db8::1");
+        // Nothing usable in the header: the peer.
+        assert_eq!(client_ip(peer, Some("junk"), &[]), "10.0.0.1");
+        assert_eq!(client_ip(peer, None, &[]), "10.0.0.1");
+        assert_eq!(client_ip(None, None, &[]), "unknown");
+        // Every hop trusted: the left-most is all there is.
+        assert_eq!(client_ip(peer, Some("10.1.1.1, 10.2.2.2"), &trusted), "10.1.1.1");
+    }
 }

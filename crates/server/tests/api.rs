@@ -196,7 +196,7 @@ async fn a_secret_key_uploaded_as_the_certificate_is_refused() {
     let finish = browser
         .post_raw(
             "/api/v1/signup/finish",
-            serde_json::json!({"name": "erin", "registration_upload": base64_encode(&upload),
+            serde_json::json!({"signup_id": started["signup_id"], "name": "erin", "registration_upload": base64_encode(&upload),
                 "public_cert": armored_secret, "sealed_secret_key": base64_encode(b"sealed")})
             .to_string(),
         )
@@ -333,15 +333,25 @@ fn futures_stream(chunks: Vec<Vec<u8>>) -> Chunks {
 }
 
 #[tokio::test]
-async fn login_attempts_are_limited_per_account_across_ips() {
+async fn login_attempts_are_limited_per_account_and_source_and_across_many_sources() {
     let server = TestServer::start_with(|config| config.login_attempts_per_account = 2).await;
     signup(&server.client("192.0.2.9"), "grace").await;
     let (_, message) = plico_opaque::client_login_start(b"pw").expect("start");
     let login =
         serde_json::json!({"address": "grace@plico.test", "credential_request": base64_encode(&message)}).to_string();
-    assert_eq!(server.client("10.0.0.1").post_raw("/api/v1/login/start", login.clone()).await.status, 200);
-    assert_eq!(server.client("10.0.0.2").post_raw("/api/v1/login/start", login.clone()).await.status, 200);
-    assert_eq!(server.client("10.0.0.3").post_raw("/api/v1/login/start", login.clone()).await.status, 429);
+    let attempt = async |ip: &str| server.client(ip).post_raw("/api/v1/login/start", login.clone()).await.status;
+    // One source: two attempts per window, then it waits (and only it).
+    assert_eq!(attempt("10.0.0.1").await, 200);
+    assert_eq!(attempt("10.0.0.1").await, 200);
+    assert_eq!(attempt("10.0.0.1").await, 429);
+    // Many sources: ten times as many attempts on the account in all, then new sources wait.
+    let mut statuses = Vec::new();
+    for n in 2..=40 {
+        statuses.push(attempt(&format!("10.0.1.{n}")).await);
+    }
+    assert_eq!(statuses.iter().filter(|status| **status == 200).count(), 18, "{statuses:?}");
+    // Grace's own device, which she signed up on, is not held back.
+    assert_eq!(attempt("192.0.2.9").await, 200);
 }
 
 #[tokio::test]

@@ -87,8 +87,9 @@ async fn an_autocrypt_key_is_never_authentication() {
     let view = opened_view("2", &open(&bob_client, &LocalRenderer, &bob, &meta).await.expect("opens"));
     assert_eq!(view.signature, SignatureView::Unconfirmed { signer: bank.fingerprint().to_hex(), first_seen: false });
 
-    // A spoofed From with the attacker's own key and signature: not valid, and the key change is
-    // said, not taken.
+    // A day later, a spoofed From with the attacker's own key and signature: not valid, and the
+    // key change is said, not taken (Autocrypt would take a newer message's key).
+    server.clock.advance(86_400);
     let spoofed = signed_mail("ceo@bank.example", "Urgent wire", &attacker, Some(&attacker));
     assert_eq!(smtp.mail("ceo@bank.example", &["bob@plico.test"], &spoofed).await.0, 250);
     let meta = find(&bob_client, &bob, "Urgent wire").await;
@@ -484,4 +485,129 @@ async fn a_decompression_bomb_is_unreadable_and_the_rest_of_the_mailbox_works() 
     }
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].contains("more than 80 MiB"), "{errors:?}");
+}
+
+/// Item 5: `signup/finish` must name a `signup/start` for the same name, once: one registration
+/// upload cannot be replayed into any number of accounts.
+#[tokio::test]
+async fn a_sign_up_finishes_only_the_start_it_names_and_only_once() {
+    use base64::Engine;
+    let base64 = base64::engine::general_purpose::STANDARD;
+    let server = TestServer::start().await;
+    let client = server.client("192.0.2.102");
+    let (state, request) = plico_opaque::client_registration_start(PASSWORD.as_bytes()).expect("starts");
+    let start = serde_json::json!({ "name": "mallory", "registration_request": base64.encode(request) });
+    let started = client.post_raw("/api/v1/signup/start", start.to_string()).await.json();
+    let response = base64.decode(started["registration_response"].as_str().expect("response")).expect("base64");
+    let (upload, _) =
+        plico_opaque::client_registration_finish(state, PASSWORD.as_bytes(), &response).expect("finishes");
+    let finish = |name: &str, signup_id: &serde_json::Value| {
+        let cert = plico_pgp::generate_cert(&format!("{name}@plico.test")).expect("cert");
+        serde_json::json!({ "signup_id": signup_id, "name": name, "registration_upload": base64.encode(&upload),
+            "public_cert": cert.public_cert_armored, "sealed_secret_key": base64.encode([7u8; 64]) })
+        .to_string()
+    };
+    let id = started["signup_id"].clone();
+    // A made-up start, and none at all: refused.
+    for body in [finish("victim1", &serde_json::json!("bm90IGEgc3RhcnQ=")), finish("victim2", &serde_json::Value::Null)]
+    {
+        let response = client.post_raw("/api/v1/signup/finish", body).await;
+        assert!(matches!(response.status, 400 | 422), "{}", String::from_utf8_lossy(&response.body));
+    }
+    // A start for one name does not finish another.
+    let (_, other) = plico_opaque::client_registration_start(PASSWORD.as_bytes()).expect("starts");
+    let start = serde_json::json!({ "name": "mallory3", "registration_request": base64.encode(other) });
+    let other_id = client.post_raw("/api/v1/signup/start", start.to_string()).await.json()["signup_id"].clone();
+    let response = client.post_raw("/api/v1/signup/finish", finish("victim3", &other_id)).await;
+    assert_eq!(response.status, 422, "{}", String::from_utf8_lossy(&response.body));
+    let response = client.post_raw("/api/v1/signup/finish", finish("mallory", &id)).await;
+    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+    // The same start again: refused.
+    let again = client.post_raw("/api/v1/signup/finish", finish("mallory2", &id)).await;
+    assert_eq!(again.status, 422, "{}", String::from_utf8_lossy(&again.body));
+    assert_eq!(again.error_code(), "signup_expired");
+    let accounts: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(server.state.store.pool()).await.expect("count");
+    assert_eq!(accounts, 1, "one start, one account");
+}
+
+/// Item 6: setting a recovery address mails it a code; that is limited per day and counted
+/// against the sending limit, so the account page cannot be used to flood outside addresses.
+#[tokio::test]
+async fn recovery_codes_are_limited_and_count_against_the_sending_limit() {
+    let sink = start_sink();
+    let put = async |client: &TestClient, n: u32| {
+        let body = serde_json::json!({ "address": format!("target{n}@example.org") });
+        let request = client
+            .request("PUT", "/api/v1/account/recovery")
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .expect("request");
+        client.send(request).await
+    };
+    let server = TestServer::start_with(|config| with_smarthost(config, sink.port, None)).await;
+    let client = server.client("192.0.2.103");
+    signup(&client, "alice").await;
+    for n in 0..plico_server::RECOVERY_CODES_PER_DAY {
+        assert_eq!(put(&client, n).await.status, 200);
+    }
+    let refused = put(&client, 99).await;
+    assert_eq!(refused.status, 429, "{}", String::from_utf8_lossy(&refused.body));
+    assert_eq!(refused.error_code(), "recovery_limit");
+
+    let small = TestServer::start_with(|config| {
+        with_smarthost(config, sink.port, None);
+        config.send_limit_per_day = 2;
+    })
+    .await;
+    let client = small.client("192.0.2.104");
+    signup(&client, "bob").await;
+    assert_eq!(put(&client, 0).await.status, 200);
+    assert_eq!(put(&client, 1).await.status, 200);
+    let refused = put(&client, 2).await;
+    assert_eq!(refused.status, 429, "{}", String::from_utf8_lossy(&refused.body));
+    assert_eq!(refused.error_code(), "send_limit");
+}
+
+/// Item 7: a stranger who tries a name over and over locks out only themselves; the owner, on a
+/// device they signed in from before, still gets in, even while guessing comes from many places.
+#[tokio::test]
+async fn a_stranger_cannot_lock_a_user_out() {
+    use base64::Engine;
+    let server = TestServer::start().await;
+    let owner = server.client("192.0.2.105");
+    signup(&owner, "bob").await;
+    let (_, request) = plico_opaque::client_login_start(b"guess").expect("starts");
+    let guess = serde_json::json!({ "address": "bob@plico.test",
+        "credential_request": base64::engine::general_purpose::STANDARD.encode(request) })
+    .to_string();
+    let stranger = server.client("203.0.113.50");
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(stranger.post_raw("/api/v1/login/start", guess.clone()).await.status);
+    }
+    assert_eq!(statuses.iter().filter(|status| **status == 429).count(), 2, "{statuses:?}");
+    // Guessing from a hundred other places too.
+    for n in 0..100u32 {
+        let elsewhere = server.client(&format!("198.18.{}.{}", n / 250, n % 250 + 1));
+        elsewhere.post_raw("/api/v1/login/start", guess.clone()).await;
+    }
+    let another = server.client("198.19.0.1");
+    assert_eq!(another.post_raw("/api/v1/login/start", guess.clone()).await.status, 429, "many places are held back");
+    // The owner, from the device they signed up on, signs in.
+    let device = server.client("192.0.2.105");
+    plico_client::login(&device, "bob", PASSWORD, |_| {}).await.expect("the owner is not locked out");
+}
+
+/// Item 8: behind a proxy, the client's address is the right-most X-Forwarded-For entry (the one
+/// the proxy saw), not the left-most, which the client writes.
+#[tokio::test]
+async fn the_client_cannot_choose_its_address_through_x_forwarded_for() {
+    let server = TestServer::start_with(|config| config.trust_forwarded_for = true).await;
+    let client = server.client("10.0.0.9");
+    client.headers.lock().expect("headers").push(("x-forwarded-for".into(), "203.0.113.9, 198.51.100.7".into()));
+    signup(&client, "bob").await;
+    let history = client.get("/api/v1/account/logins").await.json();
+    let ip = history["events"][0]["ip"].as_str().expect("an ip").to_owned();
+    assert_eq!(ip, "198.51.100.7", "{history}");
 }

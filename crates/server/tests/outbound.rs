@@ -140,6 +140,11 @@ async fn outside_mail_leaves_signed_with_dkim_bounces_what_fails_and_retries_the
     assert!(!dkim_verifies(&tampered, &record, sink.dir.path()), "and fails it when the body changes");
     // Issue 20, item 9: From is over-signed, so a From added above the signed one (which some
     // readers show) breaks the signature instead of riding on it.
+    let header = String::from_utf8_lossy(&eml[..eml.windows(4).position(|w| w == b"\r\n\r\n").expect("headers")]);
+    let signed: String =
+        header.split("h=").nth(1).expect("h= tag").split(';').next().expect("h=").split_whitespace().collect();
+    let froms = signed.split(':').filter(|name| name.eq_ignore_ascii_case("from")).count();
+    assert_eq!(froms, 2, "From is signed once more than it appears (over-signed): h={signed}");
     let from_at = eml.windows(7).position(|w| w == b"\r\nFrom:").expect("the From") + 2;
     let added = [&eml[..from_at], b"From: ceo@plico.test\r\n", &eml[from_at..]].concat();
     assert!(!dkim_verifies(&added, &record, sink.dir.path()), "a From added after signing keeps the signature");

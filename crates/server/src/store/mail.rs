@@ -645,6 +645,20 @@ impl Store {
         Ok(filed)
     }
 
+    /// Counts `recipients` against the account's sending limit on their own, for mail the server
+    /// sends at the account's request outside a send (the recovery address's activation code).
+    pub async fn spend_send_budget(
+        &self,
+        account_id: i64,
+        recipients: u32,
+        budget: SendBudget,
+    ) -> Result<(), MailError> {
+        let mut transaction = self.write().await?;
+        spend_budget(&mut transaction, account_id, recipients, budget).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
     /// Forgets sends older than a day: the sending limit looks back no further.
     pub async fn purge_send_log_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
         let done = sqlx::query("DELETE FROM send_log WHERE sent_at <= ?").bind(cutoff).execute(&self.pool).await?;

@@ -346,6 +346,17 @@ impl Store {
         Ok(())
     }
 
+    /// Has the account signed in from `ip` (within the login history's month)? Such a device is
+    /// not held back by the account-wide limit on guessing.
+    pub async fn signed_in_from(&self, account_id: i64, ip: &str) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT 1 FROM login_events WHERE account_id = ? AND ip = ? LIMIT 1")
+            .bind(account_id)
+            .bind(ip)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     pub async fn purge_login_events_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
         let done = sqlx::query("DELETE FROM login_events WHERE at < ?").bind(cutoff).execute(&self.pool).await?;
         Ok(done.rows_affected())

@@ -49,6 +49,7 @@ impl TestServer {
             cookie: Arc::new(Mutex::new(None)),
             ip: ip.parse().expect("ip"),
             versions: Arc::default(),
+            headers: Arc::default(),
         }
     }
 }
@@ -61,6 +62,8 @@ pub struct TestClient {
     /// The device's highest seen version of each sealed document (a browser keeps it sealed in
     /// IndexedDB).
     pub versions: Arc<Mutex<std::collections::HashMap<String, i64>>>,
+    /// Headers every request of this client carries (an X-Forwarded-For, say).
+    pub headers: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 pub struct TestResponse {
@@ -87,6 +90,9 @@ impl TestClient {
         }
         if method != "GET" {
             builder = builder.header(plico_api::CSRF_HEADER, "1");
+        }
+        for (name, value) in self.headers.lock().expect("headers lock").iter() {
+            builder = builder.header(name.as_str(), value.as_str());
         }
         builder
     }
