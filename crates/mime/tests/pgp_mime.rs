@@ -123,8 +123,7 @@ fn unwrapping_refuses_what_is_not_pgp_mime() {
 /// key from a fixture, and the inner message it yields is the one Plico wrote.
 #[test]
 fn gnupg_decrypts_and_verifies_a_plico_pgp_mime_message() {
-    if !Command::new("gpg").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        eprintln!("gpg is not installed; skipping (the README's test command installs it)");
+    if !plico_test_support::peer("gpg", &["--version"], "the GnuPG PGP/MIME test") {
         return;
     }
     let home = std::env::temp_dir().join(format!("plico-mime-gpg-{}", std::process::id()));

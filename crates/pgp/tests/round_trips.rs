@@ -94,16 +94,11 @@ fn uploaded_cert_checks() {
     assert!(check_uploaded_public_cert(&data("gpg-peer.pub.asc"), "gpg-peer@example.org").is_ok());
 }
 
-fn gpg_available() -> bool {
-    Command::new("gpg").arg("--version").output().is_ok_and(|o| o.status.success())
-}
-
 /// GnuPG decrypts and verifies what Plico produces. Skipped, with a note, where gpg is absent;
 /// the README's test command installs it, so CI always runs this.
 #[test]
 fn gnupg_reads_what_plico_writes() {
-    if !gpg_available() {
-        eprintln!("gpg is not installed; skipping the live GnuPG interop test");
+    if !plico_test_support::peer("gpg", &["--version"], "the live GnuPG interop test") {
         return;
     }
     let home = tempfile_dir();
@@ -177,9 +172,7 @@ fn gnupg_reads_what_plico_writes() {
 /// command installs it.
 #[test]
 fn thunderbirds_engine_rnp_reads_what_plico_writes() {
-    let available = Command::new("rnp").arg("--version").output().map(|out| out.status.success()).unwrap_or(false);
-    if !available {
-        eprintln!("rnp is not installed; skipping the RNP interop test");
+    if !plico_test_support::peer("rnp", &["--version"], "the RNP interop test") {
         return;
     }
     let home = tempfile_dir();
@@ -455,8 +448,7 @@ fn the_exported_secret_key_needs_its_passphrase_in_gnupg() {
         assert!(key.key().clone().decrypt_secret(&"wrong passphrase".into()).is_err());
         assert!(key.key().clone().decrypt_secret(&passphrase.into()).is_ok());
     }
-    if !gpg_available() {
-        eprintln!("gpg is not installed; skipping the GnuPG half");
+    if !plico_test_support::peer("gpg", &["--version"], "the GnuPG half of the export test") {
         return;
     }
     let home = tempfile_dir();

@@ -397,7 +397,7 @@ async fn bench() {
         tokio::task::spawn_blocking(move || smtp_source(address, &file, source_count)).await.expect("smtp-source");
     match source {
         Some(rate) => eprintln!("smtp-source, 10 KiB, 16 sessions: {rate:.0} msg/s"),
-        None => eprintln!("smtp-source is not installed (Debian postfix); skipped"),
+        None => plico_test_support::missing("smtp-source (Debian postfix)", "the benchmark's smtp-source run"),
     }
 
     // Every 250 is a row, exactly once: count them.
@@ -419,7 +419,7 @@ async fn bench() {
             Some(rate)
         }
         None => {
-            eprintln!("smtp-sink is not installed (Debian postfix); outbound skipped");
+            plico_test_support::missing("smtp-sink (Debian postfix)", "the benchmark's outbound run");
             None
         }
     };

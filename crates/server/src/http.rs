@@ -22,6 +22,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         use axum::extract::rejection::JsonRejection;
+        let limit = body_limit(state, &request);
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(JsonRejection::JsonDataError(error)) => Err(ApiError::invalid("invalid_field", error.body_text())),
@@ -33,7 +34,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 message: "Send the body as JSON with Content-Type: application/json.".into(),
             }),
             Err(JsonRejection::BytesRejection(error)) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge { limit: state.config.max_body_bytes })
+                Err(ApiError::PayloadTooLarge { limit })
             }
             Err(other) => Err(ApiError::bad_request("unreadable_body", other.body_text())),
         }
@@ -91,9 +92,7 @@ pub fn router(state: AppState) -> Router {
         // big as a message.
         .route(
             "/messages/send",
-            post(mail_api::send_message).layer(axum::extract::DefaultBodyLimit::max(
-                state.config.max_message_bytes / 3 * 4 + state.config.max_body_bytes,
-            )),
+            post(mail_api::send_message).layer(axum::extract::DefaultBodyLimit::max(send_body_limit(&state))),
         )
         .route("/drafts/{id}", put(mail_api::replace_draft).delete(mail_api::discard_draft))
         .route("/messages/delete", post(mail_api::delete_messages))
@@ -124,12 +123,20 @@ async fn api_method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-/// The body limit for a request: blob uploads may carry a whole message, everything else is small.
+/// A send carries mail to other servers in the request itself (base64), so it may be as big as a
+/// message a third over, and the rest of the request.
+fn send_body_limit(state: &AppState) -> usize {
+    state.config.max_message_bytes / 3 * 4 + state.config.max_body_bytes
+}
+
+/// The body limit for a request: blob uploads may carry a whole message, a send a whole message
+/// in base64, everything else is small. The declared length is held to the same limit as the
+/// body itself ([`refuse_declared_oversize`]).
 fn body_limit(state: &AppState, request: &Request) -> usize {
-    if request.uri().path() == "/api/v1/blobs" {
-        state.config.max_message_bytes
-    } else {
-        state.config.max_body_bytes
+    match request.uri().path() {
+        "/api/v1/blobs" => state.config.max_message_bytes,
+        "/api/v1/messages/send" => send_body_limit(state),
+        _ => state.config.max_body_bytes,
     }
 }
 

@@ -506,3 +506,37 @@ async fn a_key_from_an_autocrypt_header_is_kept_sealed_and_the_reply_goes_out_en
     assert!(status.contains("GOODSIG"), "{status}");
     assert!(String::from_utf8_lossy(&plaintext).contains(MARKER));
 }
+
+/// Issue 20, item 22: a send declares its length, as browsers do, and mail to other servers
+/// travels inside it; a message with a 20 MiB attachment to an outside address goes out (the
+/// declared length used to be held to the 1 MiB limit of small requests).
+#[tokio::test]
+async fn a_20_mib_attachment_reaches_an_outside_address() {
+    use plico_client::mail::{send, LocalRenderer, Outgoing};
+    let sink = start_sink();
+    let server = TestServer::start_with(|config| with_smarthost(config, sink.port, None)).await;
+    let alice = server.client("10.0.0.5");
+    let session = signup(&alice, "alice").await;
+    let data: Vec<u8> = (0..20 * 1024 * 1024u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let outgoing = Outgoing {
+        to: vec!["erin@example.org".into()],
+        subject: "The recording".into(),
+        text: "Here it is.".into(),
+        attachments: vec![plico_mime::Attachment {
+            file_name: "recording.bin".into(),
+            content_type: "application/octet-stream".into(),
+            content_id: None,
+            data: data.clone(),
+        }],
+        send_unencrypted: true,
+        ..Outgoing::default()
+    };
+    let receipt = send(&alice, &LocalRenderer, &session, &outgoing, START, &|_| {}).await.expect("sends");
+    assert_eq!(receipt.queued, 1);
+    assert_eq!(plico_server::outbound::run_due(&server.state).await.expect("runs").delivered, 1);
+    let (eml, _) = sink.received().into_iter().next().expect("received");
+    assert!(eml.len() > 20 * 1024 * 1024, "{} bytes", eml.len());
+    let parsed = plico_mime::parse(&eml).expect("parses");
+    let recording = parsed.attachments.iter().find(|a| a.file_name == "recording.bin").expect("the attachment");
+    assert_eq!(recording.data, data, "the attachment arrives whole");
+}

@@ -245,8 +245,7 @@ fn run_gpg(home: &std::path::Path, args: &[&str], stdin: &[u8]) -> Vec<u8> {
 /// Skipped, with a note, where gpg is absent; the README's test command installs it.
 #[tokio::test]
 async fn a_gnupg_encrypted_and_signed_pgp_mime_message_decrypts_and_verifies() {
-    if std::process::Command::new("gpg").arg("--version").output().is_err() {
-        eprintln!("gpg is not installed; skipping the GnuPG ingress test");
+    if !plico_test_support::peer("gpg", &["--version"], "the GnuPG ingress test") {
         return;
     }
     let server = TestServer::start().await;
@@ -441,7 +440,7 @@ Content-Type: application/octet-stream; name=\"tool.com\"\r\nContent-Transfer-En
 #[tokio::test]
 async fn clamd_refuses_a_virus_with_554_fails_closed_when_down_and_skips_accounts_without_analysis() {
     let Some(clamd) = start_clamd().await else {
-        eprintln!("clamd is not installed; skipping the virus-scan test");
+        plico_test_support::missing("clamd", "the virus-scan test");
         return;
     };
     let socket = clamd.socket.display().to_string();
@@ -572,7 +571,7 @@ async fn start_rspamd() -> Option<Rspamd> {
 #[tokio::test]
 async fn rspamd_advice_files_spam_refuses_its_rejects_and_is_skipped_or_survived() {
     let Some(rspamd) = start_rspamd().await else {
-        eprintln!("rspamd is not installed; skipping the rspamd test");
+        plico_test_support::missing("rspamd", "the rspamd test");
         return;
     };
     let url = rspamd.url.clone();
@@ -627,8 +626,7 @@ async fn rspamd_advice_files_spam_refuses_its_rejects_and_is_skipped_or_survived
 /// after signing, it reads as bad; with no key to be found, as by an unknown key.
 #[tokio::test]
 async fn a_gnupg_signed_message_keeps_its_bytes_and_verifies_in_the_client() {
-    if std::process::Command::new("gpg").arg("--version").output().is_err() {
-        eprintln!("gpg is not installed; skipping the GnuPG signed-mail test");
+    if !plico_test_support::peer("gpg", &["--version"], "the GnuPG signed-mail test") {
         return;
     }
     use base64::Engine;

@@ -139,9 +139,12 @@ impl Transport for TestClient {
         body: Option<TransportBody>,
     ) -> Result<TransportResponse, String> {
         let mut request = TestClient::request(self, method, &format!("/api/v1{path}"));
+        // As a browser does, with its length declared.
         let body = match body {
             Some(body) => {
-                request = request.header(header::CONTENT_TYPE, body.content_type);
+                request = request
+                    .header(header::CONTENT_TYPE, body.content_type)
+                    .header(header::CONTENT_LENGTH, body.bytes.len());
                 Body::from(body.bytes)
             }
             None => Body::empty(),
