@@ -460,7 +460,9 @@ pub async fn outside_key(
     let bytes = match state.wkd.lookup(&address).await {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return Err(not_found("")),
-        Err(error) => return Err(not_found(&format!(" (its key directory could not be asked: {error})"))),
+        // One sentence whatever failed: a refused port and a TLS failure must look alike, or the
+        // lookup would map what listens where.
+        Err(_) => return Err(not_found(" (its key directory could not be asked)")),
     };
     let cert = plico_pgp::parse_cert(&bytes)
         .map_err(|_| not_found(" (its key directory answered something that is not a key)"))?;

@@ -172,6 +172,12 @@ pub struct ServeConfig {
     #[arg(long = "wkd-ca", env = "PLICO_WKD_CA")]
     pub wkd_ca: Option<PathBuf>,
 
+    /// Let WKD lookups reach private, loopback and link-local addresses (a closed network, or
+    /// tests). Off, a domain that resolves there is treated as publishing no key, so no user can
+    /// make the server probe the network it runs in.
+    #[arg(long = "wkd-allow-private", env = "PLICO_WKD_ALLOW_PRIVATE", default_value_t = false)]
+    pub wkd_allow_private: bool,
+
     /// The HTTPS port WKD lookups use (443; another only for tests against a local server).
     #[arg(long = "wkd-https-port", env = "PLICO_WKD_HTTPS_PORT", default_value_t = 443)]
     pub wkd_https_port: u16,
@@ -287,6 +293,7 @@ impl ServeConfig {
             no_wkd: true,
             wkd_ca: None,
             wkd_https_port: 443,
+            wkd_allow_private: false,
         }
     }
 }

@@ -77,7 +77,7 @@ fn blocking_failed(error: tokio::task::JoinError) -> ApiError {
     responses((status = 200, body = StoredBlob), (status = 413, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
 pub async fn upload_blob(
     State(state): State<AppState>,
-    _signed_in: SignedIn,
+    signed_in: SignedIn,
     MessageBody(body): MessageBody,
 ) -> ApiResult<Json<StoredBlob>> {
     if body.is_empty() {
@@ -91,7 +91,7 @@ pub async fn upload_blob(
         .await
         .map_err(blocking_failed)?
         .map_err(ApiError::internal)?;
-    state.store.record_blob(&hash, size, state.clock.now()).await?;
+    state.store.record_blob(&hash, size, state.clock.now(), signed_in.account_id).await?;
     Ok(Json(StoredBlob { hash, size }))
 }
 

@@ -44,7 +44,7 @@ pub async fn seed(state: &AppState, name: &str, count: usize) -> Result<(), Stri
     };
     let message = plico_mime::wrap_pgp_mime(&outer, &armored).map_err(|e| e.to_string())?;
     let hash = state.blobs.put(&message).map_err(|e| e.to_string())?;
-    state.store.record_blob(&hash, message.len() as u64, now).await.map_err(|e| e.to_string())?;
+    state.store.record_blob(&hash, message.len() as u64, now, account.id).await.map_err(|e| e.to_string())?;
 
     let mut entries = Vec::with_capacity(count);
     for n in 0..count {

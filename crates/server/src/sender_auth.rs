@@ -133,26 +133,17 @@ impl SenderAuth {
     }
 }
 
-/// The organizational domain of `domain` for DMARC alignment: the registrable part, by a short
-/// rule instead of the whole public suffix list — the last two labels, or three under a
-/// two-letter country code whose second level is a common public one (`example.co.uk`).
+/// The organizational domain of `domain` for DMARC alignment (RFC 7489 section 3.2): the
+/// registrable domain by the Public Suffix List (the `psl` crate embeds it), so that
+/// `attacker.me.uk` does not align with `victim.me.uk`. A name the list cannot place is its own.
 pub fn organizational_domain(domain: &str) -> &str {
     let domain = domain.trim_end_matches('.');
-    let labels: Vec<&str> = domain.split('.').collect();
-    let keep = match labels.as_slice() {
-        [.., second, tld]
-            if tld.len() == 2
-                && ["co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "gv", "nom"].contains(second) =>
-        {
-            3
-        }
-        _ => 2,
-    };
-    if labels.len() <= keep {
-        return domain;
+    // The list is lowercase; ASCII lowercasing keeps every byte where it was.
+    let lower = domain.to_ascii_lowercase();
+    match psl::domain_str(&lower) {
+        Some(registrable) => &domain[domain.len() - registrable.len()..],
+        None => domain,
     }
-    let skip: usize = labels[..labels.len() - keep].iter().map(|label| label.len() + 1).sum();
-    &domain[skip..]
 }
 
 #[cfg(test)]
@@ -167,6 +158,12 @@ mod tests {
         assert_eq!(organizational_domain("example.co.uk"), "example.co.uk");
         assert_eq!(organizational_domain("mx.example.de"), "example.de");
         assert_eq!(organizational_domain("localhost"), "localhost");
+        // Issue 20, item 17: the Public Suffix List, not a rule of thumb.
+        assert_eq!(organizational_domain("attacker.me.uk"), "attacker.me.uk");
+        assert_eq!(organizational_domain("mail.victim.me.uk"), "victim.me.uk");
+        assert_eq!(organizational_domain("mx.Example.COM.au"), "Example.COM.au");
+        assert_eq!(organizational_domain("a.b.example.kawasaki.jp"), "b.example.kawasaki.jp");
+        assert_eq!(organizational_domain("example.test."), "example.test");
     }
 
     #[test]

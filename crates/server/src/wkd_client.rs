@@ -6,6 +6,12 @@
 //! over HTTPS with the web's trust roots (and `--wkd-ca` for a private one), five seconds each,
 //! at most 256 KiB. Names resolve through `--mail-auth-dns` when it names a server, else the
 //! system. A key counts only if it carries a User ID with the address looked up.
+//!
+//! A domain that resolves to a private, loopback, link-local or otherwise internal address
+//! publishes no key as far as this client is concerned (unless `--wkd-allow-private`): users
+//! must not be able to make the server probe the network it runs in. What went wrong is not told
+//! to the user either (`api::outside_key` says only that the directory could not be asked), so a
+//! refused port and a TLS failure look the same.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +30,7 @@ const MAX_KEY_BYTES: usize = 256 * 1024;
 pub struct WkdClient {
     tls: tokio_rustls::TlsConnector,
     port: u16,
+    allow_private: bool,
     resolver: Option<mail_auth::hickory_resolver::TokioResolver>,
 }
 
@@ -47,7 +54,12 @@ impl WkdClient {
             .map_err(|e| e.to_string())?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        Ok(WkdClient { tls: tokio_rustls::TlsConnector::from(Arc::new(tls)), port: config.wkd_https_port, resolver })
+        Ok(WkdClient {
+            tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
+            port: config.wkd_https_port,
+            allow_private: config.wkd_allow_private,
+            resolver,
+        })
     }
 
     /// The binary certificate published for `address`, if any.
@@ -98,9 +110,12 @@ impl WkdClient {
         }
     }
 
-    /// GET over HTTPS: `Some(body)` for 200, `None` for 404 (or no such host).
+    /// GET over HTTPS: `Some(body)` for 200, `None` for 404 (or no such host, or one inside).
     async fn get(&self, host: &str, path: &str) -> Result<Option<Vec<u8>>, String> {
         let Ok(address) = self.resolve(host).await else { return Ok(None) };
+        if !self.allow_private && is_internal(address.ip()) {
+            return Ok(None);
+        }
         let tcp = tokio::net::TcpStream::connect(address).await.map_err(|e| format!("{host}: {e}"))?;
         let name = ServerName::try_from(host.to_owned()).map_err(|e| format!("{host}: {e}"))?;
         let tls = self.tls.connect(name, tcp).await.map_err(|e| format!("{host}: TLS: {e}"))?;
@@ -124,6 +139,59 @@ impl WkdClient {
             }
             404 => Ok(None),
             status => Err(format!("{host} answered {status}")),
+        }
+    }
+}
+
+/// Is `ip` one no lookup on a user's behalf may reach: loopback, private (RFC 1918, unique
+/// local), link-local, shared (CGNAT), unspecified, broadcast, multicast or documentation?
+pub fn is_internal(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+                || a >= 240
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_internal;
+
+    #[test]
+    fn addresses_inside_are_told_from_the_internet() {
+        for inside in [
+            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1",
+            "198.18.0.1", "255.255.255.255", "224.0.0.1", "::1", "::", "fc00::1", "fd12::1", "fe80::1",
+            "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2001:db8::1",
+        ] {
+            assert!(is_internal(inside.parse().expect("ip")), "{inside}");
+        }
+        for outside in ["93.184.216.34", "1.1.1.1", "2a00:1450:4001::1", "::ffff:93.184.216.34"] {
+            assert!(!is_internal(outside.parse().expect("ip")), "{outside}");
         }
     }
 }

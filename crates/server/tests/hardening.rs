@@ -611,3 +611,37 @@ async fn the_client_cannot_choose_its_address_through_x_forwarded_for() {
     let ip = history["events"][0]["ip"].as_str().expect("an ip").to_owned();
     assert_eq!(ip, "198.51.100.7", "{history}");
 }
+
+/// Item 19: a blob's hash is no key to it. Someone who learns the hash of another account's
+/// message cannot file it into their own mailbox, and so cannot keep it past the owner's purge.
+#[tokio::test]
+async fn a_blob_hash_is_not_a_capability() {
+    use plico_client::mail::{save_draft, LocalRenderer, Outgoing};
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.106");
+    let mallory_client = server.client("192.0.2.107");
+    let alice = signup(&alice_client, "alice").await;
+    let mallory = signup(&mallory_client, "mallory").await;
+    let outgoing = Outgoing { to: vec!["bob@example.org".into()], subject: "Private".into(), text: "x".into(), ..Default::default() };
+    let draft = save_draft(&alice_client, &LocalRenderer, &alice, &outgoing, START).await.expect("saves");
+    let drafts = folder_messages(&alice_client, FolderRole::Drafts).await;
+    let meta = drafts.iter().find(|meta| meta.id == draft.id).expect("the draft");
+
+    let folders: Vec<plico_api::mail::Folder> =
+        serde_json::from_value(mallory_client.get("/api/v1/folders").await.json()).expect("folders");
+    let inbox = folders.iter().find(|folder| folder.role == Some(FolderRole::Inbox)).expect("inbox");
+    let mallory_cert = plico_pgp::parse_cert(mallory.account.public_cert.as_bytes()).expect("cert");
+    let summary = plico_pgp::encrypt_to(b"{}", std::slice::from_ref(&mallory_cert)).expect("summary");
+    use base64::Engine;
+    let file = serde_json::json!({ "folder_id": inbox.id, "blob_hash": meta.blob_hash, "size": meta.size,
+        "sealed_summary": base64::engine::general_purpose::STANDARD.encode(summary) });
+    let response = mallory_client.post_raw("/api/v1/messages", file.to_string()).await;
+    assert_eq!(response.status, 404, "{}", String::from_utf8_lossy(&response.body));
+
+    // Alice deletes her draft for good: after the recovery period, its blob is gone from disk.
+    let discard = alice_client.delete(&format!("/api/v1/drafts/{}", draft.id)).await;
+    assert_eq!(discard.status, 204, "{}", String::from_utf8_lossy(&discard.body));
+    server.clock.advance(46 * 86_400);
+    plico_server::retention::run_once(&server.state).await.expect("retention");
+    assert!(!server.state.blobs.contains(&meta.blob_hash), "the blob outlived its owner's purge");
+}

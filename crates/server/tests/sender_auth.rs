@@ -387,6 +387,8 @@ async fn an_outside_key_is_found_by_wkd_and_the_mail_to_it_is_queued_encrypted()
         config.no_wkd = false;
         config.wkd_ca = Some(dir.path().join("ca.pem"));
         config.wkd_https_port = https_port;
+        // The test's key directory is on this machine.
+        config.wkd_allow_private = true;
         config.smarthost = Some("127.0.0.1:9".into());
     })
     .await;
@@ -468,4 +470,80 @@ async fn a_verdict_written_inside_pre_encrypted_mail_is_never_shown() {
     assert!(checks.words.contains("example.test"), "the outer message's domain was checked: {}", checks.words);
     // What the server checked (example.test) is not whom the message inside claims to be from.
     assert!(checks.failed, "a From inside that the checks did not cover is a failure: {}", checks.words);
+}
+
+/// Issue 20, item 13: opening a message never makes the server ask the sender's key directory
+/// (that would tell the sender's domain when it was read); a lookup never reaches this server's
+/// own network; and what went wrong is not told apart.
+#[tokio::test]
+async fn opening_mail_asks_no_key_directory_and_lookups_stay_off_private_networks() {
+    use plico_client::mail::{open, LocalRenderer};
+    // Connections to this port are counted: it stands for the sender's key directory.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let port = listener.local_addr().expect("address").port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let (_dns, dns_port) = start_dnsmasq_with(&[], &["--address=/example.test/127.0.0.1"]).await;
+    let setup = |allow_private: bool| {
+        move |config: &mut plico_server::config::ServeConfig| {
+            config.mail_auth_dns = format!("127.0.0.1:{dns_port}");
+            config.no_wkd = false;
+            config.wkd_https_port = port;
+            config.wkd_allow_private = allow_private;
+        }
+    };
+
+    // A signed message from someone whose key nobody here has: opening it asks nobody.
+    let server = TestServer::start_with(setup(true)).await;
+    let bob_client = server.client("192.0.2.76");
+    let bob = signup(&bob_client, "bob").await;
+    let address = listen(&server).await;
+    let erik = plico_pgp::generate_cert("erik@example.test").expect("key");
+    let erik_secret = plico_pgp::parse_cert(&erik.secret_key).expect("secret");
+    let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
+    let inner = "From: erik@example.test\r\nTo: bob@plico.test\r\nSubject: Read receipt?\r\n\r\nHello.\r\n";
+    let armored =
+        plico_pgp::encrypt_and_sign(inner.as_bytes(), std::slice::from_ref(&bob_cert), &erik_secret).expect("enc");
+    let outer = plico_mime::OuterHeaders {
+        from: Some(plico_mime::Mailbox::new(None, "erik@example.test")),
+        message_id: "receipt@example.test".into(),
+        date: START,
+        ..Default::default()
+    };
+    let wrapped = plico_mime::wrap_pgp_mime(&outer, std::str::from_utf8(&armored).expect("ascii")).expect("wraps");
+    assert_eq!(deliver(address, "mail.example.test", "erik@example.test", &wrapped).await.0, 250);
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    let opened = open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
+    assert_eq!(opened.signature, plico_pgp::SignatureStatus::UnknownKey);
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0, "opening the message asked a key directory");
+
+    // Asked on purpose, with private addresses allowed (tests, closed networks): a port that
+    // closes at once and one where nothing is listening read the same.
+    let asked = bob_client.get("/api/v1/keys/outside/erik@example.test").await;
+    assert!(connections.load(std::sync::atomic::Ordering::SeqCst) > 0, "the lookup went out");
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("a").port();
+    let other = TestServer::start_with(move |config| {
+        setup(true)(config);
+        config.wkd_https_port = closed_port;
+    })
+    .await;
+    let carol = other.client("192.0.2.77");
+    signup(&carol, "carol").await;
+    let refused = carol.get("/api/v1/keys/outside/erik@example.test").await;
+    assert_eq!((asked.status, refused.status), (404, 404));
+    assert_eq!(asked.json()["error"]["message"], refused.json()["error"]["message"], "errors tell what listens");
+
+    // By default, a domain that resolves to this machine is asked nothing.
+    let before = connections.load(std::sync::atomic::Ordering::SeqCst);
+    let guarded = TestServer::start_with(setup(false)).await;
+    let dave = guarded.client("192.0.2.78");
+    signup(&dave, "dave").await;
+    assert_eq!(dave.get("/api/v1/keys/outside/erik@example.test").await.status, 404);
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), before, "the lookup reached a loopback address");
 }

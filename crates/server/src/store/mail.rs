@@ -154,17 +154,25 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> MessageMeta {
     }
 }
 
-/// Checks that a blob was uploaded and has the size the client declares.
+/// Checks that `account_id` may file the blob, which has the size the client declares: it
+/// uploaded it, or already holds a message of it. A hash alone is no key to anyone's blob; a
+/// blob the account may not use reads as missing.
 async fn check_blob(
     transaction: &mut Transaction<'_, Sqlite>,
+    account_id: i64,
     hash: &str,
     declared_size: u64,
 ) -> Result<(), MailError> {
-    let blob = sqlx::query("SELECT size FROM blobs WHERE hash = ?")
-        .bind(hash)
-        .fetch_optional(&mut **transaction)
-        .await?
-        .ok_or_else(|| MailError::NotFound("No blob with that hash was uploaded; upload it first.".into()))?;
+    let blob = sqlx::query(
+        "SELECT size FROM blobs WHERE hash = ?1 AND (
+             EXISTS (SELECT 1 FROM blob_claims WHERE hash = ?1 AND account_id = ?2)
+             OR EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1 AND account_id = ?2))",
+    )
+    .bind(hash)
+    .bind(account_id)
+    .fetch_optional(&mut **transaction)
+    .await?
+    .ok_or_else(|| MailError::NotFound("You uploaded no blob with that hash; upload it first.".into()))?;
     let stored_size = blob.get::<i64, _>("size") as u64;
     if stored_size != declared_size {
         return Err(MailError::Invalid(format!(
@@ -403,14 +411,21 @@ impl Store {
         Ok(row.map(|row| row.get("data")))
     }
 
-    pub async fn record_blob(&self, hash: &str, size: u64, now: i64) -> Result<(), sqlx::Error> {
+    /// Records an uploaded blob and that `uploader` may file it.
+    pub async fn record_blob(&self, hash: &str, size: u64, now: i64, uploader: i64) -> Result<(), sqlx::Error> {
+        let mut transaction = self.write().await?;
         sqlx::query("INSERT OR IGNORE INTO blobs (hash, size, refcount, created_at) VALUES (?, ?, 0, ?)")
             .bind(hash)
             .bind(size as i64)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *transaction)
             .await?;
-        Ok(())
+        sqlx::query("INSERT OR IGNORE INTO blob_claims (hash, account_id) VALUES (?, ?)")
+            .bind(hash)
+            .bind(uploader)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await
     }
 
     /// Files a message whose blob is already stored.
@@ -422,7 +437,7 @@ impl Store {
         if Self::folder_role(&mut transaction, account_id, message.folder_id).await?.is_none() {
             return Err(unknown_folder());
         }
-        check_blob(&mut transaction, message.blob_hash, message.size).await?;
+        check_blob(&mut transaction, account_id, message.blob_hash, message.size).await?;
         let delivery = Delivery {
             blob_hash: message.blob_hash,
             size: message.size,
@@ -482,7 +497,7 @@ impl Store {
     ) -> Result<MessageMeta, MailError> {
         let mut transaction = self.write().await?;
         let old_blob = Self::owned_draft(&mut transaction, account_id, id).await?;
-        check_blob(&mut transaction, version.blob_hash, version.size).await?;
+        check_blob(&mut transaction, account_id, version.blob_hash, version.size).await?;
         sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
             .bind(version.blob_hash)
             .execute(&mut *transaction)
@@ -529,7 +544,7 @@ impl Store {
         entries: &[(Vec<u8>, i64)],
     ) -> Result<(), MailError> {
         let mut transaction = self.write().await?;
-        check_blob(&mut transaction, blob_hash, size).await?;
+        check_blob(&mut transaction, account_id, blob_hash, size).await?;
         let folder = Self::role_folder(&mut transaction, account_id, role).await?;
         for (sealed_summary, received_at) in entries {
             let delivery = Delivery { blob_hash, size, sealed_summary, received_at: *received_at, sender: None };
@@ -558,7 +573,7 @@ impl Store {
         let mut transaction = self.write().await?;
         let external: usize = outbound.iter().map(|package| package.recipients.len()).sum();
         spend_budget(&mut transaction, sender, (recipients.len() + external) as u32, budget).await?;
-        check_blob(&mut transaction, message.blob_hash, message.size).await?;
+        check_blob(&mut transaction, sender, message.blob_hash, message.size).await?;
         for package in outbound {
             super::outbound::insert(&mut transaction, sender, package, budget.now).await?;
         }
