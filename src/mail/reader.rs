@@ -319,6 +319,9 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
             </div>
             <h2 id="reader-subject">{message.with_value(|m| if m.subject.is_empty() { t("(no subject)") } else { m.subject.clone() })}</h2>
             <p class=class role="status">{words}</p>
+            {message.with_value(|m| m.unsigned_headers).then(|| view! {
+                <p class="sender-checks failed" role="note">{t("The signature covers the text and attachments, not the Subject, From, To or Date shown: those could have been changed.")}</p>
+            })}
             {checks}
             {key_change}
             <dl class="headers">
@@ -411,6 +414,7 @@ mod tests {
             attachments: vec![AttachmentView { file_name: "a.bin".into(), content_type: "x/y".into(), size: 3 }],
             signature: SignatureView::Unsigned,
             key_changed: false,
+            unsigned_headers: false,
             sender_checks: None,
         }
     }

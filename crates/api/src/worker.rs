@@ -339,6 +339,9 @@ pub struct OpenedMessageView {
     /// The message carries a key for its sender (Autocrypt) other than the one kept for them:
     /// the kept one stays until the user chooses the new one.
     pub key_changed: bool,
+    /// A signed message whose signature covers its content but not its Subject, From, To, Cc
+    /// and Date (a `multipart/signed` part without protected headers): the reader says so.
+    pub unsigned_headers: bool,
     /// What this server's SPF, DKIM and DMARC checks found, for mail from the Internet.
     pub sender_checks: Option<SenderChecks>,
 }

@@ -508,6 +508,9 @@ pub struct OpenedMessage {
     pub from_internet: bool,
     /// On mail from another Plico user: the account the server saw send it.
     pub internal_sender: Option<String>,
+    /// A `multipart/signed` message whose signed part carries no protected headers: its Subject,
+    /// From, To, Cc and Date are outside the signature.
+    pub unsigned_headers: bool,
     /// This server's Authentication-Results value for it, from the summary the server sealed on
     /// arrival (never from a header inside the message, which the sender writes).
     pub server_checks: Option<String>,
@@ -611,6 +614,7 @@ pub async fn open<T: Transport, R: Renderer>(
     // and the signature checked over the plaintext already in hand.
     let opened = download_and_decrypt(transport, renderer, session, meta, BlobUse::Read).await?;
     let message = render_parsed(renderer, opened.plaintext.clone(), true).await?;
+    let (message, unsigned_headers) = signed_part_only(renderer, message).await?;
     let from_internet = meta.flags & plico_api::mail::flags::FROM_INTERNET != 0;
     let server_checks = if from_internet { server_verdict(transport, session, meta).await } else { None };
     let from = message.from.as_ref().map(|from| from.address.clone());
@@ -666,7 +670,36 @@ pub async fn open<T: Transport, R: Renderer>(
     }
     let new_key = autocrypt.filter(|_| key_changed);
     let internal_sender = meta.sender.clone();
-    Ok(OpenedMessage { message, signature, key_origin, new_key, from_internet, internal_sender, server_checks })
+    Ok(OpenedMessage {
+        message,
+        signature,
+        key_origin,
+        new_key,
+        from_internet,
+        internal_sender,
+        server_checks,
+        unsigned_headers,
+    })
+}
+
+/// What of a `multipart/signed` message (RFC 3156) the reader may show under its signature: the
+/// signed part alone, parsed on its own, so that a part appended after the signature never
+/// passes for signed; and its protected headers when it has them. Without them, the outer
+/// headers are shown and the second value says they are not signed. Other messages are as they
+/// are (inside an encryption, everything the signature covers is the message itself).
+async fn signed_part_only<R: Renderer>(
+    renderer: &R,
+    message: ParsedMessage,
+) -> Result<(ParsedMessage, bool), FlowError> {
+    let Some(signed) = message.pgp_signed.clone() else { return Ok((message, false)) };
+    let part = render_parsed(renderer, signed.part.clone(), true).await?;
+    let protected = part.protected_headers && (part.from.is_some() || !part.subject.is_empty());
+    let shown = if protected {
+        ParsedMessage { pgp_signed: Some(signed), autocrypt: message.autocrypt, ..part }
+    } else {
+        ParsedMessage { text: part.text, html: part.html, attachments: part.attachments, links: part.links, ..message }
+    };
+    Ok((shown, !protected))
 }
 
 /// The search index's flags for a message's.
@@ -987,6 +1020,8 @@ pub fn opened_view(id: &str, opened: &OpenedMessage) -> plico_api::worker::Opene
             SignatureStatus::Unsigned => SignatureView::Unsigned,
         },
         key_changed: opened.new_key.is_some(),
+        unsigned_headers: opened.unsigned_headers
+            && matches!(opened.signature, SignatureStatus::Valid { .. } | SignatureStatus::UnknownKey),
         sender_checks: match &opened.internal_sender {
             Some(sender) => internal_sender_checks(sender, message.from.as_ref(), &opened.signature),
             None => opened

@@ -622,7 +622,12 @@ async fn a_blob_hash_is_not_a_capability() {
     let mallory_client = server.client("192.0.2.107");
     let alice = signup(&alice_client, "alice").await;
     let mallory = signup(&mallory_client, "mallory").await;
-    let outgoing = Outgoing { to: vec!["bob@example.org".into()], subject: "Private".into(), text: "x".into(), ..Default::default() };
+    let outgoing = Outgoing {
+        to: vec!["bob@example.org".into()],
+        subject: "Private".into(),
+        text: "x".into(),
+        ..Default::default()
+    };
     let draft = save_draft(&alice_client, &LocalRenderer, &alice, &outgoing, START).await.expect("saves");
     let drafts = folder_messages(&alice_client, FolderRole::Drafts).await;
     let meta = drafts.iter().find(|meta| meta.id == draft.id).expect("the draft");
@@ -644,4 +649,59 @@ async fn a_blob_hash_is_not_a_capability() {
     server.clock.advance(46 * 86_400);
     plico_server::retention::run_once(&server.state).await.expect("retention");
     assert!(!server.state.blobs.contains(&meta.blob_hash), "the blob outlived its owner's purge");
+}
+
+/// Item 12: of a `multipart/signed` message the reader shows only what the signature covers: the
+/// signed part (a part appended after it is dropped), its protected headers over the outer ones,
+/// and, when it has none, a note that Subject, From, To and Date are not signed.
+#[tokio::test]
+async fn only_what_the_signature_covers_reads_as_signed() {
+    let server = TestServer::start().await;
+    let bob_client = server.client("192.0.2.108");
+    let bob = signup(&bob_client, "bob").await;
+    let address = listen(&server).await;
+    let dana = key_of("dana@example.org");
+    let mut smtp = SmtpClient::connect(address).await;
+    smtp.say("EHLO mail.example.org").await;
+
+    // Signed with protected headers; then someone rewrites the outer Subject and appends a part.
+    let signed =
+        String::from_utf8(signed_mail("dana@example.org", "Lunch on Friday", &dana, Some(&dana))).expect("ascii");
+    let boundary_at = signed.find("boundary=\"").expect("boundary") + 10;
+    let boundary = &signed[boundary_at..boundary_at + signed[boundary_at..].find('"').expect("end")];
+    let appended = format!(
+        "--{boundary}\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"invoice.txt\"\r\n\r\n\
+         Pay 9,800 EUR to IBAN XX00 0000 today.\r\n--{boundary}--"
+    );
+    let tampered = signed.replacen("Subject: Lunch on Friday", "Subject: URGENT invoice", 1).replacen(
+        &format!("--{boundary}--"),
+        &appended,
+        1,
+    );
+    assert_eq!(smtp.mail("dana@example.org", &["bob@plico.test"], tampered.as_bytes()).await.0, 250);
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    let view = opened_view("1", &open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens"));
+    assert!(matches!(view.signature, SignatureView::Unconfirmed { .. }), "{:?}", view.signature);
+    assert_eq!(view.subject, "Lunch on Friday", "the signed Subject, not the rewritten one");
+    assert!(!view.text.contains("IBAN") && view.attachments.iter().all(|a| a.file_name != "invoice.txt"), "{view:?}");
+    assert!(!view.unsigned_headers);
+
+    // Signed without protected headers (as GnuPG signs a part): the headers are marked unsigned.
+    let part = "Content-Type: text/plain; charset=utf-8\r\n\r\nSee you at noon.\r\n";
+    let signature = plico_pgp::sign_detached(part.as_bytes(), &dana).expect("signs");
+    let outer = plico_mime::OuterHeaders {
+        from: Some(plico_mime::Mailbox::new(None, "dana@example.org")),
+        to: vec![plico_mime::Mailbox::new(None, "bob@plico.test")],
+        message_id: "plain-part@example.org".into(),
+        date: START,
+        ..Default::default()
+    };
+    let message =
+        plico_mime::wrap_signed(&outer, "Noon", part.as_bytes(), std::str::from_utf8(&signature).expect("armor"))
+            .expect("wraps");
+    assert_eq!(smtp.mail("dana@example.org", &["bob@plico.test"], &message).await.0, 250);
+    let meta = find(&bob_client, &bob, "Noon").await;
+    let view = opened_view("2", &open(&bob_client, &LocalRenderer, &bob, &meta).await.expect("opens"));
+    assert!(view.text.contains("See you at noon."));
+    assert!(view.unsigned_headers, "Subject, To and Date are outside the signature");
 }
