@@ -23,6 +23,15 @@ pub struct TransportResponse {
 pub struct TransportBody {
     pub content_type: &'static str,
     pub bytes: Vec<u8>,
+    /// Sent as the `Idempotency-Key` header: a request that creates something, sent again
+    /// under the same key, is answered as the first time and not done twice.
+    pub idempotency_key: Option<String>,
+}
+
+impl TransportBody {
+    pub fn new(content_type: &'static str, bytes: Vec<u8>) -> Self {
+        TransportBody { content_type, bytes, idempotency_key: None }
+    }
 }
 
 /// Why a message's blob is being read: it decides whether, and how dearly, a device keeps a
@@ -165,10 +174,22 @@ pub(crate) async fn call_json<T: Transport, B: serde::Serialize, R: serde::de::D
     path: &str,
     body: Option<&B>,
 ) -> Result<R, FlowError> {
+    call_json_once(transport, method, path, body, None).await
+}
+
+/// [`call_json`] under an idempotency key, for a request that creates something.
+pub(crate) async fn call_json_once<T: Transport, B: serde::Serialize, R: serde::de::DeserializeOwned>(
+    transport: &T,
+    method: &str,
+    path: &str,
+    body: Option<&B>,
+    idempotency_key: Option<&str>,
+) -> Result<R, FlowError> {
     let body = match body {
         Some(body) => Some(TransportBody {
             content_type: "application/json",
             bytes: serde_json::to_vec(body).map_err(|e| FlowError::Protocol(e.to_string()))?,
+            idempotency_key: idempotency_key.map(str::to_owned),
         }),
         None => None,
     };

@@ -20,7 +20,9 @@ use plico_mime::{Attachment, Draft, Mailbox, OuterHeaders, ParsedMessage, Summar
 use plico_pgp::{Certificate, SignatureStatus};
 use rand::RngCore;
 
-use crate::flows::{answer, call, call_json, BlobUse, FlowError, Transport, TransportBody, UnlockedSession};
+use crate::flows::{
+    answer, call, call_json, call_json_once, BlobUse, FlowError, Transport, TransportBody, UnlockedSession,
+};
 use plico_api::worker::WorkerStage;
 
 /// A message the user wants to send.
@@ -39,6 +41,9 @@ pub struct Outgoing {
     /// The user was told that mail to outside recipients without a known key is not end-to-end
     /// encrypted, and sends it anyway (signed).
     pub send_unencrypted: bool,
+    /// The send's idempotency key: a send tried again under it (its answer was lost) is not
+    /// sent twice. A new one each time when `None`.
+    pub idempotency_key: Option<String>,
 }
 
 fn crypto(error: impl std::fmt::Display) -> FlowError {
@@ -194,7 +199,7 @@ async fn wrap_and_upload<T: Transport, R: Renderer>(
     let summary = Summary { blob: Some(blob_name(&message)), ..summary.clone() };
     let summary_json = serde_json::to_vec(&summary).map_err(crypto)?;
     let sealed_summary = encrypt_and_sign(&summary_json, certs, &session.secret_key).await.map_err(crypto)?;
-    let upload = TransportBody { content_type: "application/octet-stream", bytes: message };
+    let upload = TransportBody::new("application/octet-stream", message);
     let on_upload = |sent: u64, total: u64| {
         let percent = (sent.min(total) * 100).checked_div(total).unwrap_or(100) as u8;
         progress(WorkerStage::UploadingMessage(percent));
@@ -204,6 +209,13 @@ async fn wrap_and_upload<T: Transport, R: Renderer>(
     let stored: StoredBlob =
         serde_json::from_slice(&answer(response)?).map_err(|e| FlowError::Protocol(e.to_string()))?;
     Ok((stored, BASE64.encode(sealed_summary)))
+}
+
+/// A fresh idempotency key: 128 random bits, hex.
+pub fn new_idempotency_key() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// A blob's name on the server: the SHA-256 of its bytes, lowercase hex.
@@ -309,7 +321,8 @@ pub async fn send<T: Transport, R: Renderer>(
         sealed_summary,
         draft_id: outgoing.draft_id.clone(),
     };
-    call_json(transport, "POST", "/messages/send", Some(&request)).await
+    let key = outgoing.idempotency_key.clone().unwrap_or_else(new_idempotency_key);
+    call_json_once(transport, "POST", "/messages/send", Some(&request), Some(&key)).await
 }
 
 /// The copies for recipients on other servers, as they are to leave: one PGP/MIME message
@@ -385,7 +398,7 @@ pub async fn save_draft<T: Transport, R: Renderer>(
         Some(id) => {
             let version = DraftVersion { blob_hash: stored.hash, size: stored.size, sealed_summary };
             let bytes = serde_json::to_vec(&version).map_err(|e| FlowError::Protocol(e.to_string()))?;
-            let body = TransportBody { content_type: "application/json", bytes };
+            let body = TransportBody::new("application/json", bytes);
             serde_json::from_slice(&call(transport, "PUT", &format!("/drafts/{id}"), Some(body)).await?)
                 .map_err(|e| FlowError::Protocol(e.to_string()))
         }
@@ -1121,7 +1134,7 @@ pub async fn rename_folder<T: Transport>(
     let name = folder_name(name)?;
     let body = plico_api::mail::FolderName { sealed_name: seal_to_self(session, name.as_bytes())? };
     let bytes = serde_json::to_vec(&body).map_err(|e| FlowError::Protocol(e.to_string()))?;
-    let body = TransportBody { content_type: "application/json", bytes };
+    let body = TransportBody::new("application/json", bytes);
     call(transport, "PATCH", &format!("/folders/{folder_id}"), Some(body)).await.map(|_| ())
 }
 

@@ -12,3 +12,18 @@ CREATE TABLE blob_claims (
     PRIMARY KEY (hash, account_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX blob_claims_account ON blob_claims (account_id);
+
+-- Requests that create something may carry an Idempotency-Key: the first answer is kept a day
+-- and given again to a repeat, so a send whose answer was lost is not sent twice.
+CREATE TABLE idempotency_keys (
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    -- SHA-256 of the method and path: a key reused on another endpoint is refused.
+    fingerprint BLOB NOT NULL,
+    -- NULL while the first request runs.
+    status INTEGER,
+    body BLOB,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);

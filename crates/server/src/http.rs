@@ -12,7 +12,7 @@ use axum::Router;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::{api, mail_api, openapi, privacy_api, static_files, AppState};
+use crate::{api, mail_api, openapi, privacy_api, session, static_files, AppState};
 
 /// A JSON body whose every rejection is an [`ApiError`] with the right status.
 pub struct ApiJson<T>(pub T);
@@ -85,14 +85,26 @@ pub fn router(state: AppState) -> Router {
             post(mail_api::upload_blob).layer(axum::extract::DefaultBodyLimit::max(state.config.max_message_bytes)),
         )
         .route("/blobs/{hash}", get(mail_api::download_blob))
-        .route("/folders", get(mail_api::list_folders).post(mail_api::create_folder))
+        .route(
+            "/folders",
+            get(mail_api::list_folders)
+                .post(mail_api::create_folder)
+                .route_layer(middleware::from_fn_with_state(state.clone(), idempotent)),
+        )
         .route("/folders/{id}", patch(mail_api::rename_folder).delete(mail_api::delete_folder))
-        .route("/messages", post(mail_api::file_message).patch(mail_api::update_messages))
+        .route(
+            "/messages",
+            post(mail_api::file_message)
+                .route_layer(middleware::from_fn_with_state(state.clone(), idempotent))
+                .patch(mail_api::update_messages),
+        )
         // Mail to other servers travels in the send request itself (base64), so it may be as
         // big as a message.
         .route(
             "/messages/send",
-            post(mail_api::send_message).layer(axum::extract::DefaultBodyLimit::max(send_body_limit(&state))),
+            post(mail_api::send_message)
+                .layer(axum::extract::DefaultBodyLimit::max(send_body_limit(&state)))
+                .route_layer(middleware::from_fn_with_state(state.clone(), idempotent)),
         )
         .route("/drafts/{id}", put(mail_api::replace_draft).delete(mail_api::discard_draft))
         .route("/messages/delete", post(mail_api::delete_messages))
@@ -153,6 +165,93 @@ async fn refuse_declared_oversize(State(state): State<AppState>, request: Reques
         return ApiError::PayloadTooLarge { limit }.into_response();
     }
     next.run(request).await
+}
+
+/// The header a request that creates something may carry (draft-ietf-httpapi-idempotency-key).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Requests that create something (a send, a filed message, a folder) may carry an
+/// `Idempotency-Key`: the first successful answer is kept a day and given again, with
+/// `Idempotent-Replayed: true`, to a repeat under the same key, so a send whose answer was lost
+/// is not sent twice. A repeat is the same method on the same path: its body may differ, since a
+/// device that sends again encrypts the message anew. The key is the signed-in account's; reused
+/// on another endpoint it is refused (422), and while the first request runs a repeat waits
+/// (409). A failed request keeps nothing, and may be tried again under the same key.
+async fn idempotent(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(key) = request.headers().get(IDEMPOTENCY_KEY).map(|value| value.to_str().map(str::to_owned)) else {
+        return next.run(request).await;
+    };
+    let key = match key {
+        Ok(key) if !key.is_empty() && key.len() <= 255 && key.bytes().all(|byte| byte.is_ascii_graphic()) => key,
+        _ => {
+            return ApiError::bad_request(
+                "bad_idempotency_key",
+                "The Idempotency-Key must be 1 to 255 printable ASCII characters.",
+            )
+            .into_response()
+        }
+    };
+    // Whose key: without a session the handler answers 401 itself.
+    let token = session::read_cookie(request.headers(), session::cookie_name(state.config.behind_tls));
+    let account_id = match token {
+        Some(token) => state.store.session_account(&session::hash_token(token), state.clock.now()).await,
+        None => Ok(None),
+    };
+    let account_id = match account_id {
+        Ok(Some(account_id)) => account_id,
+        Ok(None) => return next.run(request).await,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let limit = body_limit(&state, &request);
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return ApiError::PayloadTooLarge { limit }.into_response();
+    };
+    let fingerprint = {
+        use sha2::Digest;
+        let mut hash = sha2::Sha256::new();
+        hash.update(parts.method.as_str().as_bytes());
+        hash.update([0]);
+        hash.update(parts.uri.path().as_bytes());
+        hash.finalize().to_vec()
+    };
+    use crate::store::idempotency::Begin;
+    match state.store.begin_idempotent(account_id, &key, &fingerprint, state.clock.now()).await {
+        Err(error) => ApiError::from(error).into_response(),
+        Ok(Begin::Reused) => ApiError::invalid(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for another kind of request; use a new key for a new request.",
+        )
+        .into_response(),
+        Ok(Begin::Running) => ApiError::conflict(
+            "request_in_progress",
+            "The same request is still being handled; wait for its answer, then ask again.",
+        )
+        .into_response(),
+        Ok(Begin::Replay { status, body }) => {
+            let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+        }
+        Ok(Begin::Run) => {
+            let response = next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await;
+            if !response.status().is_success() {
+                if let Err(error) = state.store.abandon_idempotent(account_id, &key).await {
+                    tracing::warn!(%error, "an idempotency key could not be let go");
+                }
+                return response;
+            }
+            let (parts, body) = response.into_parts();
+            let Ok(body) = axum::body::to_bytes(body, 16 << 20).await else {
+                return ApiError::internal("an answer could not be kept").into_response();
+            };
+            if let Err(error) = state.store.finish_idempotent(account_id, &key, parts.status.as_u16(), &body).await {
+                tracing::warn!(%error, "an answer could not be kept for its idempotency key");
+            }
+            Response::from_parts(parts, axum::body::Body::from(body))
+        }
+    }
 }
 
 /// State-changing API requests must carry the `x-plico-csrf` header, which a cross-site form or

@@ -28,6 +28,7 @@ pub async fn run_once(state: &AppState) -> Result<RetentionReport, sqlx::Error> 
     let login_events = state.store.purge_login_events_before(now - LOGIN_HISTORY_DAYS * DAY).await?;
     let sessions = state.store.purge_expired_sessions(now).await?;
     state.store.purge_send_log_before(now - DAY).await?;
+    state.store.purge_idempotency_keys_before(now - DAY).await?;
     let (messages, mut orphans) =
         state.store.purge_deleted_messages(now - plico_api::mail::RECOVERY_DAYS * DAY).await?;
     orphans.extend(state.store.unreferenced_blobs_before(now - UNFILED_BLOB_DAYS * DAY).await?);

@@ -705,3 +705,69 @@ async fn only_what_the_signature_covers_reads_as_signed() {
     assert!(view.text.contains("See you at noon."));
     assert!(view.unsigned_headers, "Subject, To and Date are outside the signature");
 }
+
+/// Item 16: a send whose answer was lost, tried again under its idempotency key, is answered as
+/// the first time and delivered once; the key cannot be reused for another request.
+#[tokio::test]
+async fn a_send_tried_again_under_its_key_is_delivered_once() {
+    use plico_client::mail::{send, LocalRenderer, Outgoing};
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.109");
+    let bob_client = server.client("192.0.2.110");
+    let alice = signup(&alice_client, "alice").await;
+    signup(&bob_client, "bob").await;
+    let outgoing = Outgoing {
+        to: vec!["bob".into()],
+        subject: "Once".into(),
+        text: "Only once, please.".into(),
+        idempotency_key: Some("2b1f0c9e-send-once".into()),
+        ..Default::default()
+    };
+    let first = send(&alice_client, &LocalRenderer, &alice, &outgoing, START, &|_| {}).await.expect("sends");
+    // The answer was lost; the device sends the same message again (encrypted anew, same key):
+    // the first answer comes back, and Bob has it once.
+    let again = send(&alice_client, &LocalRenderer, &alice, &outgoing, START, &|_| {}).await.expect("answered");
+    assert_eq!(again.sent.id, first.sent.id);
+    assert_eq!(folder_messages(&bob_client, FolderRole::Inbox).await.len(), 1);
+    assert_eq!(folder_messages(&alice_client, FolderRole::Sent).await.len(), 1);
+
+    // The same request repeated byte for byte: the first answer, and nothing sent twice.
+    let messages = folder_messages(&alice_client, FolderRole::Sent).await;
+    let sent = &messages[0];
+    assert_eq!(sent.id, first.sent.id);
+    let body = serde_json::json!({ "recipients": ["bob@plico.test"], "blob_hash": sent.blob_hash, "size": sent.size,
+        "sealed_summary": sent.sealed_summary });
+    let post = async |key: &str| {
+        let request = alice_client
+            .request("POST", "/api/v1/messages/send")
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .header("idempotency-key", key)
+            .body(axum::body::Body::from(body.to_string()))
+            .expect("request");
+        alice_client.send(request).await
+    };
+    let one = post("repeat-me").await;
+    let two = post("repeat-me").await;
+    assert_eq!((one.status, two.status), (200, 200));
+    assert_eq!(one.body, two.body, "the same answer");
+    assert_eq!(two.headers.get("idempotent-replayed").map(|v| v.to_str().expect("ascii")), Some("true"));
+    assert_eq!(folder_messages(&bob_client, FolderRole::Inbox).await.len(), 2, "one more message, not two");
+    // The key on another endpoint is another request: refused.
+    let folder = alice_client
+        .request("POST", "/api/v1/folders")
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .header("idempotency-key", "repeat-me")
+        .body(axum::body::Body::from(serde_json::json!({ "sealed_name": sent.sealed_summary }).to_string()))
+        .expect("request");
+    let reused = alice_client.send(folder).await;
+    assert_eq!(reused.status, 422, "{}", String::from_utf8_lossy(&reused.body));
+    assert_eq!(reused.error_code(), "idempotency_key_reused");
+    // A day later the key is forgotten.
+    server.clock.advance(2 * 86_400);
+    plico_server::retention::run_once(&server.state).await.expect("retention");
+    let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM idempotency_keys")
+        .fetch_one(server.state.store.pool())
+        .await
+        .expect("count");
+    assert_eq!(keys, 0);
+}

@@ -278,7 +278,9 @@ mod worker {
                 }))
             }),
             WorkerCommand::Send(message) => {
-                let outgoing = outgoing(message)?;
+                let mut outgoing = outgoing(message)?;
+                let key = mail::new_idempotency_key();
+                outgoing.idempotency_key = Some(key.clone());
                 // Each stage once, and each upload percent once.
                 let last = std::cell::Cell::new(None);
                 let progress = |stage: WorkerStage| {
@@ -289,15 +291,18 @@ mod worker {
                 match mail::send(&FetchTransport, &RenderWorker, session, &outgoing, now(), &progress).await {
                     Ok(_) => Ok(WorkerOutcome::Sent),
                     // No network: the message waits in the Outbox, sealed on this device.
-                    Err(FlowError::Network(_)) => Ok(WorkerOutcome::Queued(offline::queue(queued(outgoing)).await?)),
+                    Err(FlowError::Network(_)) => {
+                        Ok(WorkerOutcome::Queued(offline::queue(queued(outgoing), key).await?))
+                    }
                     Err(error) => Err(error),
                 }
             }
             WorkerCommand::Outbox => Ok(WorkerOutcome::Outbox(offline::outbox().await)),
             WorkerCommand::DeleteOutbox { id: item } => Ok(WorkerOutcome::Outbox(offline::remove(&item).await)),
             WorkerCommand::SendOutbox { again } => {
-                let left = offline::send_all(again.as_deref(), |message| async move {
-                    let outgoing = outgoing(message)?;
+                let left = offline::send_all(again.as_deref(), |id, message| async move {
+                    let mut outgoing = outgoing(message)?;
+                    outgoing.idempotency_key = Some(id);
                     mail::send(&FetchTransport, &RenderWorker, session, &outgoing, now(), &|_| {}).await.map(|_| ())
                 })
                 .await;
@@ -463,6 +468,7 @@ mod worker {
             references: message.references,
             draft_id: message.draft_id,
             send_unencrypted: message.send_unencrypted,
+            idempotency_key: None,
         })
     }
 

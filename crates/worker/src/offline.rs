@@ -348,9 +348,10 @@ async fn change_outbox_or_log(deleted: Vec<String>, change: impl FnOnce(&mut Vec
 }
 
 /// Puts `message` (its forwarded attachments already in it) in the Outbox.
-pub async fn queue(message: OutgoingMessage) -> Result<Vec<OutboxItem>, FlowError> {
+/// `id` names the item, and is the idempotency key its sends go under: the one the first try
+/// used, so a send whose answer was lost is not sent twice when the Outbox tries again.
+pub async fn queue(message: OutgoingMessage, id: String) -> Result<Vec<OutboxItem>, FlowError> {
     let (key, _) = mailbox::store().await.ok_or_else(|| unkept("no storage on this device"))?;
-    let id = format!("{:x}{:08x}", js_sys::Date::now() as u64, (js_sys::Math::random() * f64::from(u32::MAX)) as u32);
     let item = OutboxItem {
         id: id.clone(),
         recipients: message.to.iter().chain(&message.cc).chain(&message.bcc).cloned().collect(),
@@ -376,7 +377,7 @@ pub async fn remove(id: &str) -> Vec<OutboxItem> {
 /// reason. Answers what is left. One run at a time: a second call answers the list as it is.
 pub async fn send_all<F, Fut>(again: Option<&str>, send: F) -> Vec<OutboxItem>
 where
-    F: Fn(OutgoingMessage) -> Fut,
+    F: Fn(String, OutgoingMessage) -> Fut,
     Fut: std::future::Future<Output = Result<(), FlowError>>,
 {
     if SENDING.with(|sending| sending.replace(true)) {
@@ -391,7 +392,7 @@ where
             .await;
             continue;
         };
-        match send(message).await {
+        match send(item.id.clone(), message).await {
             Ok(()) => list = remove(&item.id).await,
             Err(FlowError::Network(_)) => break,
             Err(error) => {

@@ -133,6 +133,7 @@ async fn fetch(method: &str, path: &str, body: Option<TransportBody>) -> Result<
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
     let content_type = body.as_ref().map(|body| body.content_type);
+    let idempotency_key = body.as_ref().and_then(|body| body.idempotency_key.clone());
     if let Some(body) = &body {
         init.set_body(&js_sys::Uint8Array::from(body.bytes.as_slice()));
     }
@@ -143,6 +144,9 @@ async fn fetch(method: &str, path: &str, body: Option<TransportBody>) -> Result<
     }
     if method != "GET" {
         request.headers().set(plico_api::CSRF_HEADER, "1").map_err(js_error)?;
+    }
+    if let Some(key) = idempotency_key {
+        request.headers().set("idempotency-key", &key).map_err(js_error)?;
     }
     let response: Response = wasm_bindgen_futures::JsFuture::from(scope().fetch_with_request(&request))
         .await

@@ -145,6 +145,9 @@ impl Transport for TestClient {
                 request = request
                     .header(header::CONTENT_TYPE, body.content_type)
                     .header(header::CONTENT_LENGTH, body.bytes.len());
+                if let Some(key) = &body.idempotency_key {
+                    request = request.header("idempotency-key", key.as_str());
+                }
                 Body::from(body.bytes)
             }
             None => Body::empty(),
