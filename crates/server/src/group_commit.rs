@@ -28,13 +28,30 @@ pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// are files, fsync'd before it.
 pub const MAX_INLINE_BYTES: usize = 256 * 1024;
 
-/// One recipient's encrypted copy, before it is durable.
+/// One recipient's encrypted copy, before it is filed.
 pub struct Copy {
     pub account_id: i64,
     pub folder: FolderRole,
     /// The PGP/MIME message as it will be stored.
-    pub blob: Vec<u8>,
+    pub blob: CopyBlob,
     pub sealed_summary: Vec<u8>,
+}
+
+/// A copy's stored message: still in memory (small ones, written with the batch), or already
+/// durable in the blob store (large ones, written as each copy is made so that a message for
+/// many recipients is never in memory once per recipient).
+pub enum CopyBlob {
+    Bytes(Vec<u8>),
+    Stored { hash: String, size: u64 },
+}
+
+impl CopyBlob {
+    fn in_memory(&self) -> usize {
+        match self {
+            CopyBlob::Bytes(bytes) => bytes.len(),
+            CopyBlob::Stored { .. } => 0,
+        }
+    }
 }
 
 /// Why a message was not committed.
@@ -100,12 +117,12 @@ async fn run(
     max_messages: usize,
 ) {
     while let Some(first) = queue.recv().await {
-        let mut bytes = first.copies.iter().map(|copy| copy.blob.len()).sum::<usize>();
+        let mut bytes = first.copies.iter().map(|copy| copy.blob.in_memory()).sum::<usize>();
         let mut batch = vec![first];
         while batch.len() < max_messages && bytes < MAX_BYTES {
             match queue.try_recv() {
                 Ok(job) => {
-                    bytes += job.copies.iter().map(|copy| copy.blob.len()).sum::<usize>();
+                    bytes += job.copies.iter().map(|copy| copy.blob.in_memory()).sum::<usize>();
                     batch.push(job);
                 }
                 Err(_) => break,
@@ -125,12 +142,21 @@ async fn commit_batch(mut batch: Vec<Job>, store: &Store, blobs: &std::sync::Arc
     let mut in_file: Vec<bool> = Vec::new();
     let mut large: Vec<Vec<u8>> = Vec::new();
     for copy in batch.iter_mut().flat_map(|job| job.copies.iter_mut()) {
-        names.push(crate::blobs::blob_hash(&copy.blob));
-        sizes.push(copy.blob.len() as u64);
-        let file = copy.blob.len() > MAX_INLINE_BYTES;
-        in_file.push(file);
-        if file {
-            large.push(std::mem::take(&mut copy.blob));
+        match &mut copy.blob {
+            CopyBlob::Stored { hash, size } => {
+                names.push(hash.clone());
+                sizes.push(*size);
+                in_file.push(true);
+            }
+            CopyBlob::Bytes(bytes) => {
+                names.push(crate::blobs::blob_hash(bytes));
+                sizes.push(bytes.len() as u64);
+                let file = bytes.len() > MAX_INLINE_BYTES;
+                in_file.push(file);
+                if file {
+                    large.push(std::mem::take(bytes));
+                }
+            }
         }
     }
     if !large.is_empty() {
@@ -158,8 +184,15 @@ async fn commit_batch(mut batch: Vec<Job>, store: &Store, blobs: &std::sync::Arc
             for copy in &job.copies {
                 let (hash, size) = (names[index].as_str(), sizes[index]);
                 index += 1;
-                let inline = (!in_file[index - 1]).then_some(copy.blob.as_slice());
-                message.blobs.push(InboundBlob { hash, size, inline });
+                let inline = match &copy.blob {
+                    CopyBlob::Bytes(bytes) if !in_file[index - 1] => Some(bytes.as_slice()),
+                    _ => None,
+                };
+                // Copies that share a blob (mail already encrypted, the same for everyone) name it
+                // once; its references are counted by copy.
+                if !message.blobs.iter().any(|blob: &InboundBlob<'_>| blob.hash == hash) {
+                    message.blobs.push(InboundBlob { hash, size, inline });
+                }
                 let delivery = Delivery {
                     blob_hash: hash,
                     size,

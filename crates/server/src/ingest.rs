@@ -20,7 +20,7 @@ use plico_api::mail::FolderRole;
 use plico_mime::{starts_with_header_field, Mailbox, OuterHeaders, ParsedMessage, Summary};
 use plico_smtp::{Envelope, Reply};
 
-use crate::group_commit::{CommitError, Copy};
+use crate::group_commit::{CommitError, Copy, CopyBlob};
 use crate::AppState;
 
 /// Why a message was not taken: the SMTP reply says which kind.
@@ -167,8 +167,21 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
         plico_mime::format_date(received_at),
     );
     let raw = arrival.raw.to_vec();
+    let blobs = state.blobs.clone();
     let copies = tokio::task::spawn_blocking(move || -> Result<Vec<Copy>, Refusal> {
         let prepared = prepare(&raw, &trace, received_at, auth_verdict)?;
+        drop(raw);
+        // A large copy goes to the blob store as soon as it is made, so that memory holds one
+        // copy at a time, not one per recipient; mail already encrypted is one blob for all.
+        let mut shared: Option<(String, u64)> = None;
+        let keep = |message: Vec<u8>| -> Result<CopyBlob, Refusal> {
+            if message.len() <= crate::group_commit::MAX_INLINE_BYTES {
+                return Ok(CopyBlob::Bytes(message));
+            }
+            let size = message.len() as u64;
+            let hash = blobs.put(&message).map_err(|_| Refusal::Temporary("The message could not be stored".into()))?;
+            Ok(CopyBlob::Stored { hash, size })
+        };
         // Scored once, and only if some recipient allows it.
         let verdict = match &prepared {
             Prepared::Plain { parsed, .. } if recipients.iter().any(|r| r.analysis) => {
@@ -183,7 +196,19 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
             let cert = plico_pgp::parse_cert(&recipient.public_cert)
                 .map_err(|_| Refusal::Temporary("A recipient's key could not be read".into()))?;
             let verdict = verdict.as_ref().filter(|_| recipient.analysis);
-            let (blob, sealed_summary) = prepared.seal_for(&cert, verdict)?;
+            let (blob, sealed_summary) = match &shared {
+                Some((hash, size)) => {
+                    (CopyBlob::Stored { hash: hash.clone(), size: *size }, prepared.seal_summary(&cert, hash)?)
+                }
+                None => {
+                    let (message, sealed_summary) = prepared.seal_for(&cert, verdict)?;
+                    let blob = keep(message)?;
+                    if let (Prepared::Encrypted { .. }, CopyBlob::Stored { hash, size }) = (&prepared, &blob) {
+                        shared = Some((hash.clone(), *size));
+                    }
+                    (blob, sealed_summary)
+                }
+            };
             let spam = quarantine || verdict.is_some_and(crate::spam::Verdict::is_spam);
             copies.push(Copy {
                 account_id: recipient.account_id,
@@ -215,7 +240,7 @@ pub async fn file_report(
         let cert = plico_pgp::parse_cert(&public_cert)
             .map_err(|_| Refusal::Temporary("The account's key could not be read".into()))?;
         let (blob, sealed_summary) = prepared.seal_for(&cert, None)?;
-        Ok(Copy { account_id, folder: FolderRole::Inbox, blob, sealed_summary })
+        Ok(Copy { account_id, folder: FolderRole::Inbox, blob: CopyBlob::Bytes(blob), sealed_summary })
     })
     .await
     .map_err(|_| Refusal::Temporary("The report could not be processed".into()))??;
@@ -321,10 +346,17 @@ impl Prepared {
             }
             Prepared::Encrypted { message, .. } => message.clone(),
         };
-        let summary = Summary { blob: Some(crate::blobs::blob_hash(&message)), ..self.summary().clone() };
+        let summary = self.seal_summary(cert, &crate::blobs::blob_hash(&message))?;
+        Ok((message, summary))
+    }
+
+    /// One recipient's sealed summary, naming the blob its message is stored as.
+    fn seal_summary(&self, cert: &plico_pgp::Certificate, blob: &str) -> Result<Vec<u8>, Refusal> {
+        let summary = Summary { blob: Some(blob.to_owned()), ..self.summary().clone() };
         let summary =
             serde_json::to_vec(&summary).map_err(|_| Refusal::Temporary("The summary could not be written".into()))?;
-        Ok((message, plico_pgp::encrypt_to(&summary, recipients).map_err(failed)?))
+        plico_pgp::encrypt_to(&summary, std::slice::from_ref(cert))
+            .map_err(|_| Refusal::Temporary("The message could not be encrypted".into()))
     }
 
     fn summary(&self) -> &Summary {

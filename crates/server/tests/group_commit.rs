@@ -5,7 +5,7 @@ mod common;
 
 use common::{folder_messages, signup, TestServer};
 use plico_api::mail::FolderRole;
-use plico_server::group_commit::{CommitError, Copy};
+use plico_server::group_commit::{CommitError, Copy, CopyBlob};
 
 fn sealed(session: &plico_client::UnlockedSession, text: &str) -> Vec<u8> {
     plico_pgp::encrypt_to(text.as_bytes(), std::slice::from_ref(&session.secret_key)).expect("encrypts")
@@ -28,7 +28,7 @@ async fn a_batch_files_every_good_message_once_and_the_bad_one_not_at_all() {
         let copy = Copy {
             account_id: if n == 13 { account_id + 1000 } else { account_id },
             folder: if n % 5 == 0 { FolderRole::Spam } else { FolderRole::Inbox },
-            blob: sealed(&session, &format!("message {n}")),
+            blob: CopyBlob::Bytes(sealed(&session, &format!("message {n}"))),
             sealed_summary: sealed(&session, &format!("summary {n}")),
         };
         tasks.push(tokio::spawn(async move {
@@ -69,13 +69,14 @@ async fn a_batch_files_every_good_message_once_and_the_bad_one_not_at_all() {
 
     // A large one is a file, fsync'd before its row.
     let large_text = format!("message large {}", "x".repeat(400 * 1024));
+    let large_blob = sealed(&session, &large_text);
+    let hash = plico_server::blobs::blob_hash(&large_blob);
     let large = Copy {
         account_id,
         folder: FolderRole::Inbox,
-        blob: sealed(&session, &large_text),
+        blob: CopyBlob::Bytes(large_blob),
         sealed_summary: sealed(&session, "summary large"),
     };
-    let hash = plico_server::blobs::blob_hash(&large.blob);
     server.state.group_commit.commit(vec![large], common::START + 99).await.expect("stores the large one");
     assert!(server.state.blobs.contains(&hash), "a large blob is a file");
     let blob = server.state.read_blob(&hash).await.expect("reads");
