@@ -5,7 +5,9 @@
 
 use js_sys::{Array, Object, Reflect, JSON};
 use plico_api::mail::{MessageIds, MessageUpdate};
-use plico_api::{Account, AccountSettings, ErrorBody, ErrorDetail, LoginEvent, LoginHistory, LoginKind, ServerInfo};
+use plico_api::{
+    Account, AccountSettings, ErrorBody, ErrorDetail, LoginEvent, LoginHistory, LoginKind, ServerInfo, StorageUsage,
+};
 use wasm_bindgen::JsValue;
 
 /// A type the UI reads from an API answer.
@@ -94,6 +96,15 @@ impl FromJson for Account {
 impl FromJson for AccountSettings {
     fn from_js(value: &JsValue) -> Option<Self> {
         Some(AccountSettings { mail_analysis: boolean(value, "mail_analysis")? })
+    }
+}
+
+impl FromJson for StorageUsage {
+    fn from_js(value: &JsValue) -> Option<Self> {
+        Some(StorageUsage {
+            used_bytes: u64::try_from(integer(value, "used_bytes")?).ok()?,
+            quota_bytes: u64::try_from(integer(value, "quota_bytes")?).ok()?,
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! The account page.
 
 use leptos::prelude::*;
-use plico_api::{AccountSettings, LoginHistory};
+use plico_api::{AccountSettings, LoginHistory, StorageUsage};
 
 use super::keyring::KeyringPanel;
 use super::model::{describe_login_kind, describe_user_agent, group_fingerprint};
@@ -59,6 +59,11 @@ pub fn AccountPage() -> impl IntoView {
         });
     };
 
+    let (usage, set_usage) = signal(None::<Result<StorageUsage, ApiFailure>>);
+    leptos::task::spawn_local(async move {
+        crate::ui::set_alive(set_usage, Some(api_client::get_json::<StorageUsage>("/account/usage").await));
+    });
+
     let delete = move |path: String| {
         set_action_error.set(None);
         leptos::task::spawn_local(async move {
@@ -81,6 +86,29 @@ pub fn AccountPage() -> impl IntoView {
                     <p class="fingerprint" aria-label=t("Key fingerprint")>
                         {move || session.identity.get().map(|identity| group_fingerprint(&identity.fingerprint))}
                     </p>
+                </div>
+                <div class="panel">
+                    <h2>{t("Storage")}</h2>
+                    {move || match usage.get() {
+                        None => view! { <p class="muted">{t("Loading…")}</p> }.into_any(),
+                        Some(Err(failure)) => view! { <p class="error" role="alert">{failure.message}</p> }.into_any(),
+                        Some(Ok(usage)) => {
+                            let used = crate::ui::human_size(usage.used_bytes);
+                            let quota = crate::ui::human_size(usage.quota_bytes);
+                            let full = usage.used_bytes >= usage.quota_bytes;
+                            let words = tf("{used} of {quota} used", &[("used", &used), ("quota", &quota)]);
+                            view! {
+                                <meter class="storage-meter" min="0" max=usage.quota_bytes.to_string()
+                                    low=(usage.quota_bytes / 10 * 8).to_string() high=(usage.quota_bytes / 20 * 19).to_string()
+                                    optimum="0" value=usage.used_bytes.to_string() aria-label=words.clone()></meter>
+                                <p class="muted">{words}</p>
+                                {full.then(|| view! {
+                                    <p class="error" role="alert">{t("Your mailbox is full: new mail waits with its sender, and you cannot send or save until you make room. Delete mail and empty the Trash; deleted mail counts until it is purged.")}</p>
+                                })}
+                            }.into_any()
+                        }
+                    }}
+                    <p class="muted">{t("Every message counts, with its attachments, in every folder, the Trash and the recovery area.")}</p>
                 </div>
                 <div class="panel">
                     <h2>{t("Spam and virus checks")}</h2>

@@ -172,6 +172,15 @@ pub struct AccountSettings {
     pub mail_analysis: bool,
 }
 
+/// How much of its storage quota the account uses: every message, Trash and the recovery area
+/// included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StorageUsage {
+    pub used_bytes: u64,
+    pub quota_bytes: u64,
+}
+
 /// The keyring of outside recipients' keys, sealed by the client to its own key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

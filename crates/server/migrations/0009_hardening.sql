@@ -27,3 +27,8 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (account_id, key)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+
+-- A per-account storage quota in bytes (`plico quota`); NULL: the operator's default
+-- (`--quota-mb`).
+ALTER TABLE accounts ADD COLUMN quota_bytes INTEGER;
+CREATE INDEX IF NOT EXISTS messages_account_size ON messages (account_id, size);

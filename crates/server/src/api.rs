@@ -304,6 +304,15 @@ pub async fn login_history(State(state): State<AppState>, signed_in: SignedIn) -
     Ok(Json(LoginHistory { events, retention_days: LOGIN_HISTORY_DAYS as u32 }))
 }
 
+#[utoipa::path(get, path = "/api/v1/account/usage", responses((status = 200, body = plico_api::StorageUsage), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn storage_usage(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> ApiResult<Json<plico_api::StorageUsage>> {
+    let (used_bytes, quota_bytes) = state.store.storage(signed_in.account_id, state.default_quota()).await?;
+    Ok(Json(plico_api::StorageUsage { used_bytes, quota_bytes }))
+}
+
 #[utoipa::path(get, path = "/api/v1/account/settings", responses((status = 200, body = plico_api::AccountSettings), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn account_settings(
     State(state): State<AppState>,

@@ -64,6 +64,11 @@ pub struct ServeConfig {
     #[arg(long = "login-attempts-per-account", env = "PLICO_LOGIN_ATTEMPTS_PER_ACCOUNT", default_value_t = 10)]
     pub login_attempts_per_account: u32,
 
+    /// Each account's storage quota, in MB (1,000,000 bytes), unless `plico quota` set its own:
+    /// mail, drafts, sent copies and what waits in Trash and the recovery area all count.
+    #[arg(long = "quota-mb", env = "PLICO_QUOTA_MB", default_value_t = 5_000)]
+    pub quota_mb: u64,
+
     /// How many accounts one IP may create per hour.
     #[arg(long = "signups-per-ip-per-hour", env = "PLICO_SIGNUPS_PER_IP_PER_HOUR", default_value_t = 20)]
     pub signups_per_ip_per_hour: u32,
@@ -259,6 +264,7 @@ impl ServeConfig {
             login_attempts_per_ip_per_minute: 20,
             login_attempts_per_account: 10,
             signups_per_ip_per_hour: 20,
+            quota_mb: 5_000,
             smtp_addr: None,
             smtp_max_message_bytes: 40 * 1024 * 1024,
             smtp_max_connections: 100,

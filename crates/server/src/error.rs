@@ -38,6 +38,9 @@ pub enum ApiError {
     /// 415.
     #[error("{message}")]
     UnsupportedMediaType { message: String },
+    /// 507: the account's storage quota would be passed.
+    #[error("{message}")]
+    QuotaExceeded { message: String },
     /// 422: well-formed but invalid.
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
@@ -79,6 +82,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::QuotaExceeded { .. } => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } | ApiError::Limited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -98,6 +102,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "body_too_large",
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            ApiError::QuotaExceeded { .. } => "quota_exceeded",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
         }

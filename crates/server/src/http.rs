@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account/logins", get(api::login_history).delete(api::delete_login_history))
         .route("/account/logins/{id}", delete(api::delete_login_event))
         .route("/account/settings", get(api::account_settings).put(api::update_account_settings))
+        .route("/account/usage", get(api::storage_usage))
         .route("/account/keyring", get(api::keyring).put(api::replace_keyring))
         .route("/account/close", post(privacy_api::close_account))
         .route("/account/recovery", get(privacy_api::recovery).put(privacy_api::update_recovery))

@@ -34,6 +34,8 @@ pub enum Refusal {
     Virus(String),
     /// rspamd advised rejecting it (5xx).
     Spam,
+    /// A recipient's mailbox has no room for it (452 4.2.2: the sender tries again later).
+    MailboxFull,
 }
 
 impl Refusal {
@@ -42,6 +44,7 @@ impl Refusal {
             Refusal::Malformed(why) => Reply::new(554, format!("5.6.0 {why}")),
             Refusal::Temporary(why) => Reply::new(451, format!("4.3.0 {why}; try again later")),
             Refusal::Spam => Reply::new(554, "5.7.1 The message was refused as spam"),
+            Refusal::MailboxFull => Reply::new(452, "4.2.2 A recipient's mailbox is full; try again later"),
             Refusal::Virus(name) => {
                 Reply::new(554, format!("5.7.1 The message carries a virus ({name}); it was not delivered"))
             }
@@ -68,7 +71,14 @@ pub async fn check_recipient(state: &AppState, address: &str) -> plico_smtp::Rec
     use plico_smtp::Recipient as Verdict;
     let Some(local) = local_part(state, address) else { return Verdict::NotLocal };
     match state.store.account_by_name(&local.to_ascii_lowercase()).await {
-        Ok(Some(row)) if row.is_active() => Verdict::Accept,
+        Ok(Some(row)) if row.is_active() => match state.store.storage(row.id, state.default_quota()).await {
+            Ok((used, quota)) if used >= quota => Verdict::Full,
+            Ok(_) => Verdict::Accept,
+            Err(error) => {
+                tracing::warn!(%error, "smtp: a mailbox's storage could not be read");
+                Verdict::TryLater
+            }
+        },
         Ok(Some(_)) => Verdict::Disabled,
         Ok(None) => Verdict::UnknownUser,
         Err(error) => {
@@ -101,6 +111,15 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
             .await
             .map_err(|_| Refusal::Temporary("The mailbox could not be looked up".into()))?
             .ok_or_else(|| Refusal::Temporary("A recipient's mailbox is gone".into()))?;
+        // An encrypted copy is about a third larger than the message (armor).
+        let (used, quota) = state
+            .store
+            .storage(account.id, state.default_quota())
+            .await
+            .map_err(|_| Refusal::Temporary("The mailbox could not be looked up".into()))?;
+        if used.saturating_add(arrival.raw.len() as u64 * 4 / 3) > quota {
+            return Err(Refusal::MailboxFull);
+        }
         recipients.push(Recipient {
             account_id: account.id,
             public_cert: account.public_cert,

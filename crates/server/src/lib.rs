@@ -68,6 +68,24 @@ pub struct PendingSignup {
     pub started_at: i64,
 }
 
+/// Bytes as people read them: "12.3 MB", "5 GB" (powers of 1000).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else if value >= 100.0 || value.fract() < 0.05 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// A started login waiting for the client's proof.
 pub struct PendingLogin {
     pub state: plico_opaque::ServerLoginState,
@@ -222,6 +240,29 @@ impl AppState {
             pending_signups: Arc::new(Mutex::new(HashMap::new())),
             static_files: Arc::new(static_files),
             published: Arc::new(published),
+        })
+    }
+
+    /// The operator's default quota, in bytes.
+    pub fn default_quota(&self) -> u64 {
+        self.config.quota_mb.saturating_mul(1_000_000)
+    }
+
+    /// Refuses to store `adding` more bytes for `account_id` when that would pass its quota.
+    /// `whose` names the mailbox in the message: "Your mailbox", or another account's address.
+    pub async fn check_room(&self, account_id: i64, adding: u64, whose: &str) -> Result<(), error::ApiError> {
+        let (used, quota) = self.store.storage(account_id, self.default_quota()).await?;
+        if used.saturating_add(adding) <= quota {
+            return Ok(());
+        }
+        Err(error::ApiError::QuotaExceeded {
+            message: format!(
+                "{whose} is full: {} of {} used, and this needs {} more. Delete mail and empty the Trash \
+                 to make room (deleted mail counts until it is purged).",
+                human_bytes(used),
+                human_bytes(quota),
+                human_bytes(adding)
+            ),
         })
     }
 

@@ -85,6 +85,7 @@ pub async fn upload_blob(
     }
     check_stored_message(&body)?;
     let size = body.len() as u64;
+    state.check_room(signed_in.account_id, size, "Your mailbox").await?;
     let blobs = state.blobs.clone();
     // The file is durable before the database refers to it.
     let hash = tokio::task::spawn_blocking(move || blobs.put(&body))
@@ -167,6 +168,7 @@ pub async fn file_message(
     ApiJson(request): ApiJson<NewMessage>,
 ) -> ApiResult<Json<MessageMeta>> {
     let summary = sealed("sealed_summary", &request.sealed_summary)?;
+    state.check_room(signed_in.account_id, request.size, "Your mailbox").await?;
     let message = FileMessage {
         folder_id: &request.folder_id,
         blob_hash: &request.blob_hash,
@@ -193,6 +195,7 @@ pub async fn replace_draft(
     ApiJson(request): ApiJson<DraftVersion>,
 ) -> ApiResult<Json<MessageMeta>> {
     let summary = sealed("sealed_summary", &request.sealed_summary)?;
+    state.check_room(signed_in.account_id, request.size, "Your mailbox").await?;
     let version = Delivery {
         blob_hash: &request.blob_hash,
         size: request.size,
@@ -275,7 +278,10 @@ pub async fn send_message(
             .and_then(|local| plico_api::address::normalize_name(local).ok());
         match local {
             Some(name) => match state.store.account_by_name(&name).await? {
-                Some(row) if row.is_active() => accounts.push(row.id),
+                Some(row) if row.is_active() => match state.check_room(row.id, request.size, &row.address).await {
+                    Ok(()) => accounts.push(row.id),
+                    Err(_) => refused.push(format!("{} (the mailbox is full)", address.trim())),
+                },
                 Some(_) => refused.push(format!("{} (this account is closed or suspended)", address.trim())),
                 None => refused.push(format!("{} (no such account)", address.trim())),
             },
@@ -291,6 +297,8 @@ pub async fn send_message(
     accounts.sort_unstable();
     accounts.dedup();
     let sender = state.store.account_by_id(signed_in.account_id).await?.ok_or(ApiError::Unauthorized)?;
+    // The Sent copy counts against the sender's own quota.
+    state.check_room(signed_in.account_id, request.size, "Your mailbox").await?;
     let packages = if request.external.is_empty() {
         Vec::new()
     } else {

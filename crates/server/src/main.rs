@@ -38,6 +38,16 @@ enum Command {
         #[arg(long = "days-ahead", default_value_t = 0)]
         days_ahead: i64,
     },
+    /// Set an account's storage quota in MB, or `default` for the operator's (`--quota-mb`).
+    Quota {
+        #[command(flatten)]
+        config: ServeConfig,
+        /// The account's name (the part before the @).
+        #[arg(long)]
+        account: String,
+        /// MB (1,000,000 bytes), or `default`.
+        quota: String,
+    },
     /// Mark an account paid (never suspended for inactivity) or free again.
     Plan {
         #[command(flatten)]
@@ -107,6 +117,34 @@ async fn main() -> std::process::ExitCode {
             match result {
                 Ok(()) => {
                     println!("plan: {account} is now {plan}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("plico: {error}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Quota { config, account, quota } => {
+            let bytes = match quota.as_str() {
+                "default" => Ok(None),
+                mb => mb
+                    .parse::<u64>()
+                    .map(|mb| Some(mb.saturating_mul(1_000_000)))
+                    .map_err(|_| format!("the quota must be a number of MB or `default`, not {mb:?}")),
+            };
+            let result = match (bytes, AppState::open(config, Arc::new(SystemClock)).await) {
+                (Err(error), _) => Err(error),
+                (Ok(bytes), Ok(state)) => match state.store.account_by_name(&account).await {
+                    Ok(Some(row)) => state.store.set_quota(row.id, bytes).await.map_err(|e| e.to_string()),
+                    Ok(None) => Err(format!("there is no account named {account}")),
+                    Err(error) => Err(error.to_string()),
+                },
+                (_, Err(error)) => Err(error.to_string()),
+            };
+            match result {
+                Ok(()) => {
+                    println!("quota: {account} now has {quota}{}", if quota == "default" { "" } else { " MB" });
                     std::process::ExitCode::SUCCESS
                 }
                 Err(error) => {

@@ -21,6 +21,7 @@ use utoipa::OpenApi;
         crate::api::delete_login_history,
         crate::api::delete_login_event,
         crate::api::account_settings,
+        crate::api::storage_usage,
         crate::api::update_account_settings,
         crate::api::keyring,
         crate::api::outside_key,

@@ -771,3 +771,72 @@ async fn a_send_tried_again_under_its_key_is_delivered_once() {
         .expect("count");
     assert_eq!(keys, 0);
 }
+
+/// Item 15: every account has a storage quota (the operator's default, or its own); uploads,
+/// filing, sends and SMTP delivery stop at it with an answer that says so, and the account can
+/// see how much it uses.
+#[tokio::test]
+async fn the_storage_quota_holds_on_every_way_in() {
+    use base64::Engine;
+    use plico_client::mail::{send, LocalRenderer, Outgoing};
+    let server = TestServer::start_with(|config| config.quota_mb = 1).await;
+    let alice_client = server.client("192.0.2.111");
+    let bob_client = server.client("192.0.2.112");
+    let alice = signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+    let usage = bob_client.get("/api/v1/account/usage").await.json();
+    assert_eq!((usage["used_bytes"].as_u64(), usage["quota_bytes"].as_u64()), (Some(0), Some(1_000_000)));
+
+    // Bob files 700 KB (an import); the next 700 KB upload does not fit.
+    let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
+    let big = |seed: u8| {
+        let text: String =
+            (0..500_000u32).map(|n| char::from(b'a' + ((n.wrapping_mul(7) as u8) ^ seed) % 26)).collect();
+        plico_pgp::encrypt_to(text.as_bytes(), std::slice::from_ref(&bob_cert)).expect("encrypts")
+    };
+    let upload = async |bytes: Vec<u8>| {
+        let request = bob_client
+            .request("POST", "/api/v1/blobs")
+            .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
+            .body(axum::body::Body::from(bytes))
+            .expect("request");
+        bob_client.send(request).await
+    };
+    let first = upload(big(1)).await;
+    assert_eq!(first.status, 200, "{}", String::from_utf8_lossy(&first.body));
+    let folders: Vec<plico_api::mail::Folder> =
+        serde_json::from_value(bob_client.get("/api/v1/folders").await.json()).expect("folders");
+    let archive = folders.iter().find(|folder| folder.role == Some(FolderRole::Archive)).expect("archive");
+    let summary = base64::engine::general_purpose::STANDARD
+        .encode(plico_pgp::encrypt_to(b"{}", std::slice::from_ref(&bob_cert)).expect("seals"));
+    let file = serde_json::json!({ "folder_id": archive.id, "blob_hash": first.json()["hash"], "size": first.json()["size"], "sealed_summary": summary });
+    assert_eq!(bob_client.post_raw("/api/v1/messages", file.to_string()).await.status, 200);
+    let refused = upload(big(2)).await;
+    assert_eq!(refused.status, 507, "{}", String::from_utf8_lossy(&refused.body));
+    assert_eq!(refused.error_code(), "quota_exceeded");
+    let message = refused.json()["error"]["message"].as_str().expect("message").to_owned();
+    assert!(message.contains("Your mailbox is full") && message.contains("1 MB"), "{message}");
+
+    // Alice's mail to Bob does not fit either: the send says whose mailbox is full.
+    let outgoing =
+        Outgoing { to: vec!["bob".into()], subject: "Photos".into(), text: "x".repeat(400_000), ..Default::default() };
+    let error = send(&alice_client, &LocalRenderer, &alice, &outgoing, START, &|_| {}).await.expect_err("bob is full");
+    assert!(error.to_string().contains("bob@plico.test (the mailbox is full)"), "{error}");
+
+    // Over SMTP: a full mailbox answers 452 4.2.2 at RCPT, so the sender tries again later.
+    server.state.store.set_quota(bob_id(&server).await, Some(100_000)).await.expect("quota");
+    let address = listen(&server).await;
+    let mut smtp = SmtpClient::connect(address).await;
+    smtp.say("EHLO mail.example.org").await;
+    assert_eq!(smtp.say("MAIL FROM:<dana@example.org>").await.0, 250);
+    let (code, text) = smtp.say("RCPT TO:<bob@plico.test>").await;
+    assert_eq!(code, 452, "{text}");
+    assert!(text.contains("4.2.2"), "{text}");
+    // An account of its own quota: Bob's raised, the upload fits.
+    server.state.store.set_quota(bob_id(&server).await, Some(5_000_000)).await.expect("quota");
+    assert_eq!(upload(big(3)).await.status, 200);
+}
+
+async fn bob_id(server: &TestServer) -> i64 {
+    server.state.store.account_by_name("bob").await.expect("reads").expect("bob").id
+}

@@ -99,6 +99,8 @@ pub enum Recipient {
     NotLocal,
     /// The mailbox cannot be checked just now; the client should try again.
     TryLater,
+    /// The mailbox is over its storage quota: try again later (it may be emptied).
+    Full,
 }
 
 /// What the caller should do after a line.
@@ -426,6 +428,7 @@ impl Session {
             Recipient::TryLater => {
                 Reply::new(451, format!("4.3.0 <{address}>: cannot check the mailbox now, try later"))
             }
+            Recipient::Full => Reply::new(452, format!("4.2.2 <{address}>: mailbox full, try again later")),
         }
     }
 

@@ -347,6 +347,33 @@ impl Store {
         Ok(())
     }
 
+    /// The bytes the account's messages take (every folder, Trash and the recovery area), and its
+    /// quota: its own, else `default_quota`.
+    pub async fn storage(&self, account_id: i64, default_quota: u64) -> Result<(u64, u64), sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT (SELECT COALESCE(SUM(size), 0) FROM messages WHERE account_id = ?1) AS used,
+                    COALESCE(quota_bytes, ?2) AS quota
+             FROM accounts WHERE id = ?1",
+        )
+        .bind(account_id)
+        .bind(i64::try_from(default_quota).unwrap_or(i64::MAX))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map_or((0, default_quota), |row| {
+            (row.get::<i64, _>("used").max(0) as u64, row.get::<i64, _>("quota").max(0) as u64)
+        }))
+    }
+
+    /// Sets the account's own quota in bytes, or `None` for the operator's default.
+    pub async fn set_quota(&self, account_id: i64, quota_bytes: Option<u64>) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE accounts SET quota_bytes = ? WHERE id = ?")
+            .bind(quota_bytes.map(|bytes| i64::try_from(bytes).unwrap_or(i64::MAX)))
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Has the account signed in from `ip` (within the login history's month)? Such a device is
     /// not held back by the account-wide limit on guessing.
     pub async fn signed_in_from(&self, account_id: i64, ip: &str) -> Result<bool, sqlx::Error> {
