@@ -1,5 +1,5 @@
-// Hostile HTML mail in the reader. An outside sender (GnuPG, encrypting to bob's published key)
-// puts a message into bob's Inbox whose HTML carries scripts, event handlers, javascript: URLs,
+// Hostile HTML mail in the reader. An outside sender delivers over SMTP (swaks) a message into
+// bob's Inbox whose HTML carries scripts, event handlers, javascript: URLs,
 // CSS expressions, SVG, remote images and styles, meta refresh, forms, frames and objects, each
 // aimed at a local "evil" server that counts every request it gets. Bob reads it in the real UI:
 // first as Plico shows it (sanitised, in the sandboxed frame), then with the sanitiser switched
@@ -8,7 +8,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -50,10 +50,6 @@ function corpus(evilBase) {
 <img src="relative.png">`;
 }
 
-function gpg(home, args, input) {
-  return execFileSync('gpg', ['--homedir', home, '--batch', '--quiet', '--no-tty', ...args], { input });
-}
-
 before(async () => {
   evil = http.createServer((request, response) => {
     evilHits.push(`${request.method} ${request.url}`);
@@ -61,7 +57,7 @@ before(async () => {
     response.end('evil');
   });
   await new Promise((resolve) => evil.listen(0, '127.0.0.1', resolve));
-  server = await startServer();
+  server = await startServer({ smtp: true });
   bob = await startBrowser();
   await signUp(bob.page, server.baseUrl, 'bob');
   await bob.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
@@ -73,78 +69,44 @@ after(async () => {
   evil?.close();
 });
 
-/** What an outside sender does: encrypt to bob's published key and file it in his Inbox. */
+/**
+ * What an outside sender does: deliver the message over SMTP, where the server encrypts it to
+ * bob's key. Bob has the spam checks off, so it lands in his Inbox as it is.
+ */
 async function deliverHostileMessage(evilBase) {
   const request = bob.page.request;
-  const key = await (await request.get(`${server.baseUrl}/api/v1/keys/bob@plico.test`)).json();
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-gpg-'));
+  const settings = await request.put(`${server.baseUrl}/api/v1/account/settings`, {
+    headers: { 'x-plico-csrf': '1' },
+    data: { mail_analysis: false },
+  });
+  assert.equal(settings.status(), 200, await settings.text());
+  const message = [
+    'From: Mallory <mallory@evil.test>',
+    'To: bob@plico.test',
+    'Subject: E2E-HOSTILE newsletter',
+    'Message-ID: <hostile.1@evil.test>',
+    'Date: Tue, 24 Nov 2026 09:00:00 +0000',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/alternative; boundary="alt"',
+    '',
+    '--alt',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'E2E-HOSTILE plain part',
+    '--alt',
+    'Content-Type: text/html; charset=utf-8',
+    '',
+    corpus(evilBase),
+    '--alt--',
+    '',
+  ].join('\r\n');
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-hostile-'));
   try {
-    gpg(home, ['--import'], key.public_cert);
-    const encrypt = (bytes) => gpg(home, ['--trust-model', 'always', '--armor', '--encrypt', '-r', 'bob@plico.test'], bytes);
-    const inner = [
-      'From: Mallory <mallory@evil.test>',
-      'To: bob@plico.test',
-      'Subject: E2E-HOSTILE newsletter',
-      'Message-ID: <hostile.1@evil.test>',
-      'Date: Tue, 24 Nov 2026 09:00:00 +0000',
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/alternative; boundary="alt"',
-      '',
-      '--alt',
-      'Content-Type: text/plain; charset=utf-8',
-      '',
-      'E2E-HOSTILE plain part',
-      '--alt',
-      'Content-Type: text/html; charset=utf-8',
-      '',
-      corpus(evilBase),
-      '--alt--',
-      '',
-    ].join('\r\n');
-    const armored = encrypt(Buffer.from(inner)).toString();
-    const outer = [
-      'From: Mallory <mallory@evil.test>',
-      'To: bob@plico.test',
-      'Subject: ...',
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="enc"',
-      '',
-      '--enc',
-      'Content-Type: application/pgp-encrypted',
-      '',
-      'Version: 1',
-      '--enc',
-      'Content-Type: application/octet-stream; name="encrypted.asc"',
-      '',
-      armored,
-      '--enc--',
-      '',
-    ].join('\r\n');
-    const summary = {
-      subject: 'E2E-HOSTILE newsletter',
-      from: { name: 'Mallory', address: 'mallory@evil.test' },
-      date: 1795510800,
-      snippet: 'E2E-HOSTILE plain part',
-      has_attachments: false,
-      message_id: 'hostile.1@evil.test',
-      in_reply_to: [],
-      references: [],
-    };
-    const sealedSummary = encrypt(Buffer.from(JSON.stringify(summary))).toString('base64');
-    const headers = { 'x-plico-csrf': '1' };
-    const blob = await request.post(`${server.baseUrl}/api/v1/blobs`, {
-      headers: { ...headers, 'content-type': 'application/octet-stream' },
-      data: Buffer.from(outer),
-    });
-    assert.equal(blob.status(), 200, await blob.text());
-    const { hash, size } = await blob.json();
-    const folders = await (await request.get(`${server.baseUrl}/api/v1/folders`)).json();
-    const inbox = folders.find((folder) => folder.role === 'inbox');
-    const filed = await request.post(`${server.baseUrl}/api/v1/messages`, {
-      headers,
-      data: { folder_id: inbox.id, blob_hash: hash, size, sealed_summary: sealedSummary, flags: 0 },
-    });
-    assert.equal(filed.status(), 200, await filed.text());
+    const file = path.join(home, 'hostile.eml');
+    fs.writeFileSync(file, message);
+    const swaks = spawnSync('swaks', ['--server', `127.0.0.1:${server.smtpPort}`, '--from', 'mallory@evil.test',
+      '--to', 'bob@plico.test', '--data', `@${file}`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(swaks.status, 0, swaks.stdout + swaks.stderr);
   } finally {
     fs.rmSync(home, { recursive: true, force: true });
   }

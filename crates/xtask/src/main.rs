@@ -431,18 +431,15 @@ fn smtp_bench() -> Result {
 /// The crates whose tests also run as wasm in headless Chromium (`tests/web.rs` in each).
 const WASM_TESTED: &[&str] = &["plico-client", "plico-local", "plico-pgp", "plico-search"];
 
-/// The brotli ceiling of each wasm binary, in KB (1000 bytes). Issue 2 set targets of 150 KB for
-/// the UI and 600 KB for the crypto worker; the mail views (issue 3) took the UI to about 184 KB,
-/// consent, the privacy pages and the account's life (issue 6) to about 238 KB, and export and
-/// import (issue 6) the UI to about 253 KB and the worker from about 593 KB to about 618 KB, and
-/// five languages, shortcuts and the offline indicator (issue 7) the UI to about 271 KB, and the
-/// Outbox and offline reading (issue 7) the UI to about 277 KB and the worker to about 633 KB.
-/// The gates follow at 285 KB and 640 KB so that CI still catches growth, until the owner decides on
-/// the budgets or on splitting (a second UI module for the rarely visited pages, a transfer module
-/// the worker loads only to export or import; docs/BENCHMARKS.md). The render worker loads after
-/// sign-in, off the first page's path.
+/// The brotli ceiling of each wasm binary, in KB (1000 bytes). The owner decided the budgets
+/// per app (December 2026): the mail app and what the sign-in screen needs within 300 KB, the
+/// crypto worker within 650 KB; each new product area is its own binary with its own line here.
+/// The render and search workers load after sign-in, off the first page's path.
+///
+/// Until issue 20 the workers' lines never matched (their files have no hash, `plico-worker_bg`),
+/// so only the page's gate held; they are enforced now.
 const WASM_BUDGETS_KB: &[(&str, f64)] =
-    &[("plico-app", 285.0), ("plico-worker", 640.0), ("plico-render", 450.0), ("plico-search", 150.0)];
+    &[("plico-app", 300.0), ("plico-worker", 650.0), ("plico-render", 450.0), ("plico-search", 150.0)];
 
 /// Prints the size of each wasm file in dist/, raw, gzip -9 and brotli -q 11, and fails when a
 /// binary is over its brotli budget.
@@ -477,7 +474,11 @@ fn sizes() -> Result {
             show(compressed("gzip", &["-9", "-c"])),
             show(brotli),
         );
-        let budget = WASM_BUDGETS_KB.iter().find(|(binary, _)| name.starts_with(&format!("{binary}-")));
+        // trunk names the page's binary `plico-app-<hash>_bg.wasm` and the workers, which are
+        // copied as they are, `plico-worker_bg.wasm`: either form is the binary's.
+        let budget = WASM_BUDGETS_KB
+            .iter()
+            .find(|(binary, _)| name.starts_with(&format!("{binary}-")) || name.starts_with(&format!("{binary}_")));
         if let (Some((binary, limit)), Some(kb)) = (budget, brotli) {
             if kb > *limit {
                 over.push(format!("{binary} is {kb:.1} KB brotli, over its {limit} KB budget"));
