@@ -352,9 +352,9 @@ async fn login_inner<T: Transport>(
 
 /// Opens the account's sealed secret key with the export key and checks it is the account's:
 /// the fingerprint the server gives, and every key of the certificate it publishes, must be the
-/// unlocked key's. From then on the account's own certificate is the unlocked key's public part,
-/// never the server's copy, so a changed database cannot slip another key in beside ours.
-pub(crate) fn unlock_account(mut account: Account, export_key: &[u8]) -> Result<UnlockedSession, FlowError> {
+/// unlocked key's, so a changed database cannot slip another key in beside ours. What the client
+/// seals for itself it seals with the unlocked key itself (`crate::sealed`).
+pub(crate) fn unlock_account(account: Account, export_key: &[u8]) -> Result<UnlockedSession, FlowError> {
     let sealed = decode("sealed_secret_key", &account.sealed_secret_key)?;
     let secret = open_secret_key(export_key, &account.address, &sealed).map_err(crypto)?;
     let secret_key = plico_pgp::parse_cert(&secret).map_err(crypto)?;
@@ -368,13 +368,6 @@ pub(crate) fn unlock_account(mut account: Account, export_key: &[u8]) -> Result<
              someone changed it. Do not use this account until the server's operator has looked into it"
                 .into(),
         ));
-    }
-    let own = secret_key.clone().strip_secret_key_material();
-    if published != own {
-        // The same keys under other signatures: the account goes on with its own.
-        let bytes = plico_pgp::public_cert_bytes(&own).map_err(crypto)?;
-        account.public_cert =
-            String::from_utf8(plico_pgp::armor(plico_pgp::ArmorKind::PublicKey, &bytes, true)).map_err(crypto)?;
     }
     Ok(UnlockedSession { account, secret_key })
 }

@@ -860,7 +860,8 @@ pub async fn listed_summaries<T: Transport>(
     session: &UnlockedSession,
     sealed: &[(&MessageMeta, &str)],
 ) -> Vec<Option<plico_api::worker::ListedSummary>> {
-    let own = session.secret_key.clone().strip_secret_key_material();
+    // The unlocked key verifies as its own certificate would; no copy the server gave is used.
+    let own = session.secret_key.clone();
     let own_fingerprint = own.fingerprint().to_hex();
     let mut directory: std::collections::HashMap<String, Option<Certificate>> = std::collections::HashMap::new();
     let mut listed = Vec::with_capacity(sealed.len());
@@ -1061,7 +1062,7 @@ async fn encrypt_and_sign(
 
 /// Encrypts `plaintext` to the user's own key (for folder names), as base64.
 pub fn seal_to_self(session: &UnlockedSession, plaintext: &[u8]) -> Result<String, FlowError> {
-    let own_cert = session.secret_key.clone().strip_secret_key_material();
+    let own_cert = session.secret_key.clone();
     let sealed = plico_pgp::encrypt_and_sign(plaintext, &[own_cert], &session.secret_key).map_err(crypto)?;
     Ok(BASE64.encode(sealed))
 }
@@ -1070,7 +1071,7 @@ pub fn seal_to_self(session: &UnlockedSession, plaintext: &[u8]) -> Result<Strin
 /// anyone can encrypt to the account's key.
 fn open_sealed_text(session: &UnlockedSession, sealed: &str) -> Option<String> {
     let bytes = BASE64.decode(sealed).ok()?;
-    let own = session.secret_key.clone().strip_secret_key_material();
+    let own = session.secret_key.clone();
     let opened = plico_pgp::decrypt_and_verify_within(
         &bytes,
         &session.secret_key,

@@ -26,11 +26,22 @@ struct Sealed {
     version: i64,
 }
 
-/// What is signed and encrypted: the document and the version it is stored as.
-#[derive(Serialize, Deserialize)]
-struct Signed<D> {
-    version: i64,
-    document: D,
+/// What is signed and encrypted: `plico-sealed <version>\n` and the document's JSON. A line of
+/// its own rather than a JSON wrapper, so the worker carries no wrapper code per document type.
+const SIGNED_PREFIX: &str = "plico-sealed ";
+
+fn signed_plaintext(version: i64, json: &[u8]) -> Vec<u8> {
+    let mut plaintext = format!("{SIGNED_PREFIX}{version}\n").into_bytes();
+    plaintext.extend_from_slice(json);
+    plaintext
+}
+
+/// The version and the JSON of a signed plaintext.
+fn parse_signed(plaintext: &[u8]) -> Option<(i64, &[u8])> {
+    let rest = plaintext.strip_prefix(SIGNED_PREFIX.as_bytes())?;
+    let end = rest.iter().position(|&byte| byte == b'\n')?;
+    let version = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
+    Some((version, &rest[end + 1..]))
 }
 
 /// The most a sealed document may decrypt to: the server keeps at most 4 MiB of ciphertext.
@@ -48,10 +59,10 @@ struct Opened<D> {
     legacy: bool,
 }
 
-/// The account's own certificate: the public part of the unlocked secret key, never the copy the
-/// server hands out.
+/// The account's own certificate: the unlocked secret key itself (it encrypts and verifies as
+/// its public part would), never the copy the server hands out.
 fn own_cert(session: &UnlockedSession) -> plico_pgp::Certificate {
-    session.secret_key.clone().strip_secret_key_material()
+    session.secret_key.clone()
 }
 
 async fn read<T: Transport, D: DeserializeOwned + Default>(
@@ -88,15 +99,16 @@ async fn read<T: Transport, D: DeserializeOwned + Default>(
             .map_err(crypto)?;
             match opened.signature {
                 plico_pgp::SignatureStatus::Valid { signer } if signer == own.fingerprint().to_hex() => {
-                    let signed: Signed<D> =
-                        serde_json::from_slice(&opened.plaintext).map_err(|e| FlowError::Protocol(e.to_string()))?;
-                    if signed.version != stored.version {
+                    let (version, json) = parse_signed(&opened.plaintext)
+                        .ok_or_else(|| FlowError::Protocol("a signed document without its version".into()))?;
+                    if version != stored.version {
                         return Err(forged(&format!(
-                            "was signed as version {} but is served as version {}",
-                            signed.version, stored.version
+                            "was signed as version {version} but is served as version {}",
+                            stored.version
                         )));
                     }
-                    Opened { document: signed.document, version: stored.version, legacy: false }
+                    let document = serde_json::from_slice(json).map_err(|e| FlowError::Protocol(e.to_string()))?;
+                    Opened { document, version: stored.version, legacy: false }
                 }
                 plico_pgp::SignatureStatus::Unsigned if seen == 0 => {
                     let document =
@@ -120,10 +132,11 @@ async fn write<T: Transport, D: Serialize>(
     document: &D,
     version: i64,
 ) -> Result<Option<i64>, FlowError> {
-    let signed = Signed { version: version + 1, document };
-    let json = serde_json::to_vec(&signed).map_err(|e| FlowError::Protocol(e.to_string()))?;
+    let json = serde_json::to_vec(document).map_err(|e| FlowError::Protocol(e.to_string()))?;
     let own = own_cert(session);
-    let sealed = plico_pgp::encrypt_and_sign(&json, std::slice::from_ref(&own), &session.secret_key).map_err(crypto)?;
+    let plaintext = signed_plaintext(version + 1, &json);
+    let sealed =
+        plico_pgp::encrypt_and_sign(&plaintext, std::slice::from_ref(&own), &session.secret_key).map_err(crypto)?;
     let write = Sealed { sealed: Some(BASE64.encode(sealed)), version };
     match call_json::<T, _, Sealed>(transport, "PUT", path, Some(&write)).await {
         Ok(stored) => {
@@ -175,4 +188,18 @@ pub async fn update<T: Transport, D: Serialize + DeserializeOwned + Default>(
         }
     }
     Err(FlowError::Protocol(format!("{what} kept changing on another device; try again.")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_rides_in_front_of_the_document() {
+        let plaintext = signed_plaintext(7, br#"{"keys":[]}"#);
+        assert_eq!(plaintext, b"plico-sealed 7\n{\"keys\":[]}");
+        assert_eq!(parse_signed(&plaintext), Some((7, &br#"{"keys":[]}"#[..])));
+        assert_eq!(parse_signed(br#"{"keys":[]}"#), None, "an unsigned document from before");
+        assert_eq!(parse_signed(b"plico-sealed x\n{}"), None);
+    }
 }
