@@ -83,20 +83,23 @@ pub fn human_size(bytes: u64) -> String {
 
 /// [`human_size`] in `lang`: French writes octets ("1,5 Mo"), the others bytes.
 pub fn human_size_in(lang: Lang, bytes: u64) -> String {
-    let (b, kb, mb) = if lang == Lang::Fr { ("o", "Ko", "Mo") } else { ("B", "KB", "MB") };
+    let (b, kb, mb, gb) = if lang == Lang::Fr { ("o", "Ko", "Mo", "Go") } else { ("B", "KB", "MB", "GB") };
     const KB: u64 = 1024;
     const MB: u64 = 1024 * 1024;
+    const GB: u64 = 1024 * MB;
+    let tenths = |unit: u64, name: &str| {
+        let tenths = (bytes.saturating_mul(10) + unit / 2) / unit;
+        if tenths % 10 == 0 {
+            format!("{} {name}", tenths / 10)
+        } else {
+            format!("{}{}{} {name}", tenths / 10, lang.decimal_separator(), tenths % 10)
+        }
+    };
     match bytes {
         0..KB => format!("{bytes} {b}"),
         KB..MB => format!("{} {kb}", bytes.div_ceil(KB)),
-        _ => {
-            let tenths = (bytes * 10 + MB / 2) / MB;
-            if tenths % 10 == 0 {
-                format!("{} {mb}", tenths / 10)
-            } else {
-                format!("{}{}{} {mb}", tenths / 10, lang.decimal_separator(), tenths % 10)
-            }
-        }
+        MB..GB => tenths(MB, mb),
+        _ => tenths(GB, gb),
     }
 }
 
@@ -182,5 +185,7 @@ mod tests {
         assert_eq!(human_size_in(Lang::Fr, 1024 * 1024 + 100 * 1024), "1,1 Mo");
         assert_eq!(human_size_in(Lang::De, 1024 * 1024 + 100 * 1024), "1,1 MB");
         assert_eq!(human_size_in(Lang::Sv, 512), "512 B");
+        assert_eq!(human_size(5_000_000_000), "4.7 GB");
+        assert_eq!(human_size_in(Lang::Fr, 3 * 1024 * 1024 * 1024), "3 Go");
     }
 }

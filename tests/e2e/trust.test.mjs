@@ -1,0 +1,95 @@
+// Trust hardening (issue 20) in the real app: a correspondent whose Autocrypt key changes is not
+// taken silently (the reader says so, and the user chooses), and the account page shows how much
+// of the storage quota is used.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as openpgp from 'openpgp';
+import { startServer, startBrowser, screenshot, signUp } from './harness.mjs';
+
+let server;
+let bob;
+let dir;
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-trust-'));
+  server = await startServer({ smtp: true });
+  bob = await startBrowser();
+  await signUp(bob.page, server.baseUrl, 'bob');
+  await bob.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+});
+
+after(async () => {
+  await bob?.close();
+  await server?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Delivers a letter from Carol over SMTP, carrying `publicKey` in an Autocrypt header. */
+async function deliverFromCarol(subject, publicKey) {
+  const keydata = Buffer.from(publicKey.write()).toString('base64').match(/.{1,76}/g).join('\r\n ');
+  const letter = `From: Carol <carol@example.net>\r\nTo: bob@plico.test\r\nSubject: ${subject}\r\n`
+    + `Date: ${new Date().toUTCString()}\r\nMessage-ID: <${subject.replace(/\W/g, '.')}@example.net>\r\n`
+    + `Autocrypt: addr=carol@example.net; prefer-encrypt=mutual; keydata=\r\n ${keydata}\r\n`
+    + `Content-Type: text/plain; charset=utf-8\r\n\r\n${subject}: hello Bob.\r\n`;
+  const file = path.join(dir, 'letter.eml');
+  fs.writeFileSync(file, letter);
+  const swaks = spawnSync('swaks', ['--server', `127.0.0.1:${server.smtpPort}`, '--from', 'carol@example.net',
+    '--to', 'bob@plico.test', '--data', `@${file}`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(swaks.status, 0, swaks.stdout + swaks.stderr);
+}
+
+async function open(page, subject) {
+  const row = page.locator('.message-row').filter({ hasText: subject });
+  for (let i = 0; i < 60 && !(await row.count()); i++) {
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Sent/ }).click();
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Inbox/ }).click();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  await row.first().click({ timeout: 30_000 });
+  await page.locator('#reader-subject').filter({ hasText: subject }).waitFor({ timeout: 30_000 });
+}
+
+test('a correspondent whose key changes is said, not taken, and the user chooses the new key', async () => {
+  const first = await openpgp.generateKey({ userIDs: [{ email: 'carol@example.net' }], format: 'object' });
+  const second = await openpgp.generateKey({ userIDs: [{ email: 'carol@example.net' }], format: 'object' });
+  await deliverFromCarol('TRUST-E2E first letter', first.publicKey);
+  const page = bob.page;
+  await open(page, 'TRUST-E2E first letter');
+  assert.equal(await page.locator('.key-changed').count(), 0, 'the first key is simply kept');
+
+  await deliverFromCarol('TRUST-E2E new key', second.publicKey);
+  await open(page, 'TRUST-E2E new key');
+  const notice = page.locator('.key-changed');
+  await notice.waitFor({ timeout: 30_000 });
+  assert.match(await notice.textContent(), /different key for carol@example\.net than the one Plico kept/);
+  await screenshot(page, '70-reader-key-changed');
+  await notice.getByRole('button', { name: 'Use the new key' }).click();
+  await notice.getByText('The new key is kept; replies are encrypted to it.').waitFor({ timeout: 30_000 });
+
+  // The keyring on the account page now holds the new key, as the user's choice.
+  await page.locator('.account-link').click();
+  const fingerprint = second.publicKey.getFingerprint().toUpperCase();
+  const keyring = page.locator('tr').filter({ hasText: 'carol@example.net' });
+  await keyring.first().waitFor({ timeout: 30_000 });
+  const grouped = fingerprint.match(/.{4}/g).join(' ');
+  assert.ok((await keyring.first().textContent()).replace(/\s+/g, ' ').includes(grouped.slice(0, 14)),
+    'the kept key is the new one');
+});
+
+test('the account page shows the storage used against the quota', async () => {
+  const page = bob.page;
+  if (!page.url().endsWith('/account')) await page.locator('.account-link').click();
+  const meter = page.locator('meter.storage-meter');
+  await meter.waitFor({ timeout: 30_000 });
+  const used = Number(await meter.getAttribute('value'));
+  const quota = Number(await meter.getAttribute('max'));
+  assert.ok(used > 0, 'two letters take room');
+  assert.equal(quota, 5_000_000_000, 'the operator default, 5,000 MB');
+  await page.getByText(/ of 4\.7 GB used$/).waitFor({ timeout: 10_000 });
+  await screenshot(page, '71-account-storage');
+});
