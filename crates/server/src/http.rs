@@ -146,9 +146,11 @@ fn send_body_limit(state: &AppState) -> usize {
 /// in base64, everything else is small. The declared length is held to the same limit as the
 /// body itself ([`refuse_declared_oversize`]).
 fn body_limit(state: &AppState, request: &Request) -> usize {
-    match request.uri().path() {
-        "/api/v1/blobs" => state.config.max_message_bytes,
-        "/api/v1/messages/send" => send_body_limit(state),
+    // Inside the API's nested router the prefix is already gone from the path.
+    let path = request.uri().path();
+    match path.strip_prefix(plico_api::API_PREFIX).unwrap_or(path) {
+        "/blobs" => state.config.max_message_bytes,
+        "/messages/send" => send_body_limit(state),
         _ => state.config.max_body_bytes,
     }
 }
