@@ -840,3 +840,57 @@ async fn the_storage_quota_holds_on_every_way_in() {
 async fn bob_id(server: &TestServer) -> i64 {
     server.state.store.account_by_name("bob").await.expect("reads").expect("bob").id
 }
+
+/// The bytes the quota reads are kept by triggers (migration 0010), not summed per message: after
+/// deliveries, a deletion, its purge and the account's own purge, they are still the sum of the
+/// account's messages.
+#[tokio::test]
+async fn the_used_bytes_follow_every_change_to_the_mailbox() {
+    let server = TestServer::start().await;
+    let bob_client = server.client("192.0.2.113");
+    signup(&bob_client, "bob").await;
+    let bob = bob_id(&server).await;
+    let summed = async || -> u64 {
+        let sum: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(size), 0) FROM messages WHERE account_id = ?")
+            .bind(bob)
+            .fetch_one(server.state.store.pool())
+            .await
+            .expect("sums");
+        sum as u64
+    };
+    let used = async || server.state.store.storage(bob, u64::MAX).await.expect("reads").0;
+    assert_eq!((used().await, summed().await), (0, 0));
+
+    let address = listen(&server).await;
+    let mut smtp = SmtpClient::connect(address).await;
+    smtp.say("EHLO mail.example.org").await;
+    for n in 0..3 {
+        let mail = format!(
+            "From: dana@example.org\r\nTo: bob@plico.test\r\nSubject: Note {n}\r\nMessage-ID: <n{n}@example.org>\r\n\r\n{}\r\n",
+            "words ".repeat(200 * (n + 1))
+        );
+        assert_eq!(smtp.mail("dana@example.org", &["bob@plico.test"], mail.as_bytes()).await.0, 250);
+    }
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    assert_eq!(inbox.len(), 3);
+    assert!(summed().await > 0);
+    assert_eq!(used().await, summed().await);
+
+    // Deleted mail counts until it is purged; purged, it counts no more.
+    let store = &server.state.store;
+    // Deleted twice: to Trash, then from Trash into the recovery area.
+    for _ in 0..2 {
+        store.delete_messages(bob, &[inbox[0].id.clone()], START).await.expect("deletes");
+        assert_eq!(used().await, summed().await);
+    }
+    let (purged, _) = store.purge_deleted_messages(START + 1).await.expect("purges");
+    assert_eq!(purged, 1);
+    let after_purge = summed().await;
+    assert_eq!(used().await, after_purge);
+    assert!(after_purge < inbox.iter().map(|meta| meta.size).sum::<u64>());
+
+    // The account's purge takes its messages and the account row with them.
+    store.purge_account(bob, START).await.expect("purges the account");
+    assert_eq!(summed().await, 0);
+    assert_eq!(store.storage(bob, 7).await.expect("reads"), (0, 7));
+}

@@ -350,15 +350,13 @@ impl Store {
     /// The bytes the account's messages take (every folder, Trash and the recovery area), and its
     /// quota: its own, else `default_quota`.
     pub async fn storage(&self, account_id: i64, default_quota: u64) -> Result<(u64, u64), sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT (SELECT COALESCE(SUM(size), 0) FROM messages WHERE account_id = ?1) AS used,
-                    COALESCE(quota_bytes, ?2) AS quota
-             FROM accounts WHERE id = ?1",
-        )
-        .bind(account_id)
-        .bind(i64::try_from(default_quota).unwrap_or(i64::MAX))
-        .fetch_optional(&self.pool)
-        .await?;
+        // `used_bytes` is kept by triggers on `messages` (migration 0010).
+        let row =
+            sqlx::query("SELECT used_bytes AS used, COALESCE(quota_bytes, ?2) AS quota FROM accounts WHERE id = ?1")
+                .bind(account_id)
+                .bind(i64::try_from(default_quota).unwrap_or(i64::MAX))
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map_or((0, default_quota), |row| {
             (row.get::<i64, _>("used").max(0) as u64, row.get::<i64, _>("quota").max(0) as u64)
         }))
