@@ -71,14 +71,8 @@ pub async fn check_recipient(state: &AppState, address: &str) -> plico_smtp::Rec
     use plico_smtp::Recipient as Verdict;
     let Some(local) = local_part(state, address) else { return Verdict::NotLocal };
     match state.store.account_by_name(&local.to_ascii_lowercase()).await {
-        Ok(Some(row)) if row.is_active() => match state.store.storage(row.id, state.default_quota()).await {
-            Ok((used, quota)) if used >= quota => Verdict::Full,
-            Ok(_) => Verdict::Accept,
-            Err(error) => {
-                tracing::warn!(%error, "smtp: a mailbox's storage could not be read");
-                Verdict::TryLater
-            }
-        },
+        Ok(Some(row)) if row.is_active() && row.would_pass_quota(1, state.default_quota()) => Verdict::Full,
+        Ok(Some(row)) if row.is_active() => Verdict::Accept,
         Ok(Some(_)) => Verdict::Disabled,
         Ok(None) => Verdict::UnknownUser,
         Err(error) => {
@@ -112,12 +106,7 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
             .map_err(|_| Refusal::Temporary("The mailbox could not be looked up".into()))?
             .ok_or_else(|| Refusal::Temporary("A recipient's mailbox is gone".into()))?;
         // An encrypted copy is about a third larger than the message (armor).
-        let (used, quota) = state
-            .store
-            .storage(account.id, state.default_quota())
-            .await
-            .map_err(|_| Refusal::Temporary("The mailbox could not be looked up".into()))?;
-        if used.saturating_add(arrival.raw.len() as u64 * 4 / 3) > quota {
+        if account.would_pass_quota(arrival.raw.len() as u64 * 4 / 3, state.default_quota()) {
             return Err(Refusal::MailboxFull);
         }
         recipients.push(Recipient {

@@ -460,13 +460,19 @@ impl Session {
         if cr_pending && !line.starts_with(b"\n") {
             self.data_bare_line_end = true;
         }
-        for (at, &byte) in line.iter().enumerate() {
-            let bare = match byte {
-                b'\r' => line.get(at + 1).is_some_and(|&next| next != b'\n'),
-                b'\n' => at.checked_sub(1).map_or(!cr_pending, |before| line[before] != b'\r'),
-                _ => false,
-            };
-            self.data_bare_line_end |= bare;
+        // The common line, text then CRLF, is checked in one pass over its text.
+        let plain = line
+            .strip_suffix(b"\r\n")
+            .is_some_and(|text| !text.iter().any(|&byte| byte == b'\r' || byte == b'\n'));
+        if !plain {
+            for (at, &byte) in line.iter().enumerate() {
+                let bare = match byte {
+                    b'\r' => line.get(at + 1).is_some_and(|&next| next != b'\n'),
+                    b'\n' => at.checked_sub(1).map_or(!cr_pending, |before| line[before] != b'\r'),
+                    _ => false,
+                };
+                self.data_bare_line_end |= bare;
+            }
         }
         self.data_cr_pending = line.ends_with(b"\r");
         self.data_at_line_start = line.ends_with(b"\r\n") || (cr_pending && line == b"\n");

@@ -36,12 +36,21 @@ pub struct AccountRow {
     pub status: plico_api::privacy::AccountStatus,
     /// When the account was closed or suspended.
     pub status_since: Option<i64>,
+    /// The bytes its messages take (kept by triggers, migration 0010).
+    pub used_bytes: u64,
+    /// Its own storage quota, when the operator set one.
+    pub quota_bytes: Option<u64>,
 }
 
 impl AccountRow {
     /// Takes mail, publishes its key, can sign in.
     pub fn is_active(&self) -> bool {
         self.status == plico_api::privacy::AccountStatus::Active
+    }
+
+    /// Would `adding` more bytes pass its quota (its own, else `default_quota`)?
+    pub fn would_pass_quota(&self, adding: u64, default_quota: u64) -> bool {
+        self.used_bytes.saturating_add(adding) > self.quota_bytes.unwrap_or(default_quota)
     }
 }
 
@@ -110,7 +119,7 @@ fn kind_from_str(kind: &str) -> LoginKind {
 }
 
 const ACCOUNT_COLUMNS: &str =
-    "id, name, address, opaque_password_file, public_cert, fingerprint, sealed_secret_key, created_at, mail_analysis, status, status_since";
+    "id, name, address, opaque_password_file, public_cert, fingerprint, sealed_secret_key, created_at, mail_analysis, status, status_since, used_bytes, quota_bytes";
 
 fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> AccountRow {
     AccountRow {
@@ -126,6 +135,8 @@ fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> AccountRow {
         status: plico_api::privacy::AccountStatus::parse(row.get::<&str, _>("status"))
             .unwrap_or(plico_api::privacy::AccountStatus::Active),
         status_since: row.get("status_since"),
+        used_bytes: row.get::<i64, _>("used_bytes").max(0) as u64,
+        quota_bytes: row.get::<Option<i64>, _>("quota_bytes").map(|bytes| bytes.max(0) as u64),
     }
 }
 
