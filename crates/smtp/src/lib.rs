@@ -461,9 +461,8 @@ impl Session {
             self.data_bare_line_end = true;
         }
         // The common line, text then CRLF, is checked in one pass over its text.
-        let plain = line
-            .strip_suffix(b"\r\n")
-            .is_some_and(|text| !text.iter().any(|&byte| byte == b'\r' || byte == b'\n'));
+        let plain =
+            line.strip_suffix(b"\r\n").is_some_and(|text| !text.iter().any(|&byte| byte == b'\r' || byte == b'\n'));
         if !plain {
             for (at, &byte) in line.iter().enumerate() {
                 let bare = match byte {
