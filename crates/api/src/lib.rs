@@ -43,10 +43,17 @@ pub struct ErrorDetail {
 /// Step 1 of OPAQUE registration: the client's blinded password element.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct SignupStartRequest {
-    /// The local part of the address, before the `@`.
+    /// The local part of the address, before the `@`: letters, digits, and `.`, `-` or `_`
+    /// between them; case does not count.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$", min_length = 3, max_length = 32)
+    )]
     pub name: String,
     /// `opaque_ke::RegistrationRequest`, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "opaque-registration-request"))]
     pub registration_request: String,
 }
 
@@ -65,28 +72,40 @@ pub struct SignupStartResponse {
 /// Step 2 of registration: the sealed OPAQUE envelope plus the keys made in the browser.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct SignupFinishRequest {
     /// The `signup_id` `signup/start` answered, for the same name.
     pub signup_id: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$", min_length = 3, max_length = 32)
+    )]
     pub name: String,
     /// `opaque_ke::RegistrationUpload`, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "opaque-registration-upload"))]
     pub registration_upload: String,
     /// The public OpenPGP certificate, ASCII-armored. It must hold no secret key material.
+    #[cfg_attr(feature = "openapi", schema(format = "openpgp-certificate"))]
     pub public_cert: String,
     /// The secret key, sealed in the browser under a key derived from OPAQUE's export key, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "sealed-secret-key"))]
     pub sealed_secret_key: String,
     /// An optional address outside this server for notices; an activation code is mailed there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = "email", max_length = 254))]
     pub recovery_address: Option<String>,
 }
 
 /// Step 1 of OPAQUE login.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct LoginStartRequest {
     /// A full address or just the local part.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 254))]
     pub address: String,
     /// `opaque_ke::CredentialRequest`, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "opaque-credential-request"))]
     pub credential_request: String,
 }
 
@@ -104,9 +123,11 @@ pub struct LoginStartResponse {
 /// Step 2 of login: proof that the client knows the password.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct LoginFinishRequest {
     pub login_id: String,
     /// `opaque_ke::CredentialFinalization`, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "opaque-credential-finalization"))]
     pub credential_finalization: String,
     /// Reopen the account if its owner closed it (within the reopening period). Without it, a
     /// closed account's sign-in is answered 403 `account_closed` and may be finished again with
@@ -166,6 +187,7 @@ pub struct LoginHistory {
 /// The account's settings the server acts on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct AccountSettings {
     /// Let the server score incoming mail for spam (on the plaintext, in memory, before it is
     /// encrypted). Off: the server does not analyse content, and all mail goes to the Inbox.
@@ -179,6 +201,19 @@ pub struct AccountSettings {
 pub struct StorageUsage {
     pub used_bytes: u64,
     pub quota_bytes: u64,
+}
+
+/// A new version of a sealed document (the keyring, the consent receipts): what a client writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SealedWrite {
+    /// An OpenPGP message the client sealed to its own key, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "openpgp-message"))]
+    pub sealed: String,
+    /// The version this write replaces (0 for the first); a stale one is refused (409).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub version: i64,
 }
 
 /// The keyring of outside recipients' keys, sealed by the client to its own key.

@@ -77,8 +77,10 @@ pub struct Folder {
 /// Creates or renames a user folder.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct FolderName {
     /// The new name, encrypted by the client to its own key, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "openpgp-message"))]
     pub sealed_name: String,
 }
 
@@ -94,14 +96,20 @@ pub struct StoredBlob {
 /// Files a message the client already uploaded as a blob (a draft, a sent copy, an import).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct NewMessage {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{32}$"))]
     pub folder_id: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub blob_hash: String,
-    /// Must equal the blob's size.
+    /// Must equal the blob's size (409 when it does not).
     pub size: u64,
     /// The encrypted summary (subject, sender, date, snippet) as an OpenPGP message, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "openpgp-message"))]
     pub sealed_summary: String,
+    /// Bits of [`flags::ALL`].
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 15))]
     pub flags: u32,
     /// When the message was received, Unix seconds: an imported message keeps its own date.
     /// The server's clock when absent, in the future or not positive.
@@ -132,13 +140,20 @@ pub struct MessageMeta {
 /// A change to several messages at once (a multi-selection).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct MessageUpdate {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000, inline, value_type = Vec<MessageId>))]
     pub ids: Vec<String>,
     /// Move to this folder.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{32}$"))]
     pub folder_id: Option<String>,
+    /// Bits of [`flags::ALL`] to set.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 15))]
     pub add_flags: u32,
+    /// Bits of [`flags::ALL`] to clear.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 15))]
     pub remove_flags: u32,
 }
 
@@ -147,19 +162,25 @@ pub struct MessageUpdate {
 /// the recipients' addresses, which delivery needs, and for Plico recipients nothing else.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct SendRequest {
     /// Every envelope recipient on this server (To, Cc and Bcc alike). May be empty when the
     /// message goes only outside.
+    #[cfg_attr(feature = "openapi", schema(max_items = 100, inline, value_type = Vec<MailAddress>))]
     pub recipients: Vec<String>,
     /// Mail for addresses on other servers, as it is to leave.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 2))]
     pub external: Vec<ExternalPackage>,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub blob_hash: String,
     pub size: u64,
     /// The summary, encrypted to every recipient and to the sender, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "openpgp-message"))]
     pub sealed_summary: String,
     /// The draft this message was written in: it is removed in the same transaction.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{32}$"))]
     pub draft_id: Option<String>,
 }
 
@@ -169,21 +190,27 @@ pub struct SendRequest {
 /// own address, and it carries no Bcc field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct ExternalPackage {
     /// The envelope recipients this copy is for.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100, inline, value_type = Vec<MailAddress>))]
     pub recipients: Vec<String>,
     /// The RFC 5322 message, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "rfc5322-message"))]
     pub message: String,
 }
 
 /// A new version of a draft: the blob and summary replace the old ones in place.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct DraftVersion {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub blob_hash: String,
-    /// Must equal the blob's size.
+    /// Must equal the blob's size (409 when it does not).
     pub size: u64,
     /// The encrypted summary, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "openpgp-message"))]
     pub sealed_summary: String,
 }
 
@@ -203,12 +230,38 @@ pub struct SendReceipt {
 /// The most recipients one message may have.
 pub const MAX_RECIPIENTS: usize = 100;
 
+/// The most outside packages one send carries: the encrypted one and the signed one.
+pub const MAX_EXTERNAL_PACKAGES: usize = 2;
+
 /// Messages named by id, for delete and recover.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct MessageIds {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000, inline, value_type = Vec<MessageId>))]
     pub ids: Vec<String>,
 }
+
+/// Messages whose sealed summaries to fetch: at most [`MAX_SUMMARY_IDS`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SummaryIds {
+    #[cfg_attr(feature = "openapi", schema(max_items = 500, inline, value_type = Vec<MessageId>))]
+    pub ids: Vec<String>,
+}
+
+/// A message's id, as the server made it.
+#[cfg(feature = "openapi")]
+#[derive(ToSchema)]
+#[schema(pattern = "^[0-9a-f]{32}$")]
+pub struct MessageId(#[allow(dead_code)] String);
+
+/// A mail address.
+#[cfg(feature = "openapi")]
+#[derive(ToSchema)]
+#[schema(format = "email")]
+pub struct MailAddress(#[allow(dead_code)] String);
 
 /// The most ids one `POST /api/v1/summaries` takes.
 pub const MAX_SUMMARY_IDS: usize = 500;

@@ -65,13 +65,16 @@ pub struct RecoveryAddress {
 /// Sets (or, with `None`, removes) the recovery address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct SetRecoveryAddress {
+    #[cfg_attr(feature = "openapi", schema(format = "email", max_length = 254))]
     pub address: Option<String>,
 }
 
 /// The activation code sent to the recovery address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct ConfirmRecoveryAddress {
     pub code: String,
 }

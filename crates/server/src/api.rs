@@ -91,8 +91,16 @@ async fn refuse_quarantined(state: &AppState, name: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// A name as the API takes it: exactly the rules (no spaces around it, which the app trims),
+/// any case. A reserved name breaks no rule but is not free (409).
 fn checked_name(raw: &str) -> ApiResult<String> {
-    normalize_name(raw).map_err(|error| ApiError::invalid("invalid_name", error.to_string()))
+    if raw.trim() != raw {
+        return Err(ApiError::invalid("invalid_name", "The name has spaces around it."));
+    }
+    normalize_name(raw).map_err(|error| match error {
+        plico_api::address::NameError::Reserved => ApiError::conflict("name_taken", error.to_string()),
+        error => ApiError::invalid("invalid_name", error.to_string()),
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/signup/start", request_body = SignupStartRequest,
@@ -137,7 +145,7 @@ pub async fn signup_start(
 
 #[utoipa::path(post, path = "/api/v1/signup/finish", request_body = SignupFinishRequest,
     responses((status = 200, body = Account, description = "Signed up and signed in; sets the session cookie"),
-              (status = 409, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
+              (status = 409, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody), (status = 404, body = plico_api::ErrorBody, description = "No sign-up with that id was started for that name in the last ten minutes"), (status = 429, body = plico_api::ErrorBody, description = "Too many sign-ups from this address")))]
 pub async fn signup_finish(
     State(state): State<AppState>,
     meta: ClientMeta,
@@ -153,7 +161,7 @@ pub async fn signup_finish(
         .remove(&request.signup_id)
         .filter(|signup| now - signup.started_at < crate::PENDING_SIGNUP_SECONDS && signup.name == name);
     if started.is_none() {
-        return Err(ApiError::invalid(
+        return Err(ApiError::not_found(
             "signup_expired",
             "This sign-up was not started, was for another name, or took longer than ten minutes: start again.",
         ));
@@ -161,6 +169,12 @@ pub async fn signup_finish(
     refuse_quarantined(&state, &name).await?;
     let recovery = match request.recovery_address.as_deref().map(str::trim).filter(|address| !address.is_empty()) {
         Some(address) => Some(crate::privacy_api::check_recovery_address(&state, address)?),
+        None if request.recovery_address.is_some() => {
+            return Err(ApiError::invalid(
+                "bad_recovery_address",
+                "The recovery address is empty; leave it out instead.",
+            ))
+        }
         None => None,
     };
     let address = state.address_for(&name);
@@ -211,13 +225,16 @@ pub async fn signup_finish(
 
 #[utoipa::path(post, path = "/api/v1/login/start", request_body = LoginStartRequest,
     responses((status = 200, body = LoginStartResponse, description = "Also for unknown names: the response is a fake that cannot finish"),
-              (status = 429, body = plico_api::ErrorBody)))]
+              (status = 429, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody, description = "The address is empty or too long")))]
 pub async fn login_start(
     State(state): State<AppState>,
     meta: ClientMeta,
     ApiJson(request): ApiJson<LoginStartRequest>,
 ) -> ApiResult<Json<LoginStartResponse>> {
     let now = state.clock.now();
+    if request.address.is_empty() || request.address.len() > 254 {
+        return Err(ApiError::invalid("invalid_address", "Give the account's address or name (1 to 254 characters)."));
+    }
     let credential_request = decode_base64("credential_request", &request.credential_request)?;
     state.login_limit_per_ip.check(&format!("ip:{}", meta.ip), now).map_err(rate_limited)?;
     // A name from another domain, or one that breaks the rules, cannot exist here; it still gets
@@ -260,14 +277,13 @@ pub async fn login_start(
 
 #[utoipa::path(post, path = "/api/v1/login/finish", request_body = LoginFinishRequest,
     responses((status = 200, body = Account, description = "Signed in; sets the session cookie"),
-              (status = 401, body = plico_api::ErrorBody)))]
+              (status = 401, body = plico_api::ErrorBody), (status = 403, body = plico_api::ErrorBody, description = "The account is closed: finish again with reopen")))]
 pub async fn login_finish(
     State(state): State<AppState>,
     meta: ClientMeta,
     ApiJson(request): ApiJson<LoginFinishRequest>,
 ) -> ApiResult<(HeaderMap, Json<Account>)> {
     let now = state.clock.now();
-    let finalization = decode_base64("credential_finalization", &request.credential_finalization)?;
     let pending = state
         .pending_logins
         .lock()
@@ -276,6 +292,9 @@ pub async fn login_finish(
         .filter(|login| now - login.started_at < PENDING_LOGIN_SECONDS);
     let invalid = || ApiError::InvalidLogin;
     let pending = pending.ok_or_else(invalid)?;
+    // A finalization that is not even base64 fails like a wrong one: the login is spent.
+    let finalization =
+        decode_base64("credential_finalization", &request.credential_finalization).map_err(|_| invalid())?;
     plico_opaque::server_login_finish(&pending.state, &finalization).map_err(|_| invalid())?;
     let account_id = pending.account_id.ok_or_else(invalid)?;
     state.login_limit_per_account.reset(&format!("name:{} ip:{}", pending.name, meta.ip));
@@ -292,19 +311,19 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/session", responses((status = 200, body = Account), (status = 401, body = plico_api::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/session", security(("session" = [])), responses((status = 200, body = Account), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn session(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<Account>> {
     let row = state.store.account_by_id(signed_in.account_id).await?.ok_or(ApiError::Unauthorized)?;
     Ok(Json(account_view(&row)?))
 }
 
-#[utoipa::path(get, path = "/api/v1/account/logins", responses((status = 200, body = LoginHistory), (status = 401, body = plico_api::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/account/logins", security(("session" = [])), responses((status = 200, body = LoginHistory), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn login_history(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<LoginHistory>> {
     let events = state.store.login_events(signed_in.account_id).await?;
     Ok(Json(LoginHistory { events, retention_days: LOGIN_HISTORY_DAYS as u32 }))
 }
 
-#[utoipa::path(get, path = "/api/v1/account/usage", responses((status = 200, body = plico_api::StorageUsage), (status = 401, body = plico_api::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/account/usage", security(("session" = [])), responses((status = 200, body = plico_api::StorageUsage), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn storage_usage(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -313,7 +332,7 @@ pub async fn storage_usage(
     Ok(Json(plico_api::StorageUsage { used_bytes, quota_bytes }))
 }
 
-#[utoipa::path(get, path = "/api/v1/account/settings", responses((status = 200, body = plico_api::AccountSettings), (status = 401, body = plico_api::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/account/settings", security(("session" = [])), responses((status = 200, body = plico_api::AccountSettings), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn account_settings(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -322,7 +341,7 @@ pub async fn account_settings(
     Ok(Json(plico_api::AccountSettings { mail_analysis }))
 }
 
-#[utoipa::path(put, path = "/api/v1/account/settings", request_body = plico_api::AccountSettings,
+#[utoipa::path(put, path = "/api/v1/account/settings", security(("session" = [])), request_body = plico_api::AccountSettings,
     responses((status = 200, body = plico_api::AccountSettings), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn update_account_settings(
     State(state): State<AppState>,
@@ -375,7 +394,7 @@ pub(crate) async fn write_sealed(
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/account/keyring", responses((status = 200, body = plico_api::SealedKeyring), (status = 401, body = plico_api::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/account/keyring", security(("session" = [])), responses((status = 200, body = plico_api::SealedKeyring), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn keyring(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<plico_api::SealedKeyring>> {
     let (sealed, version) = read_sealed(&state, signed_in.account_id, SealedDocument::Keyring).await?;
     Ok(Json(plico_api::SealedKeyring { sealed, version }))
@@ -389,45 +408,46 @@ const KEYRING_RULES: SealedRules = SealedRules {
     conflict: "The keyring changed on another device since it was read; read it again and reapply the change.",
 };
 
-#[utoipa::path(put, path = "/api/v1/account/keyring", request_body = plico_api::SealedKeyring,
+#[utoipa::path(put, path = "/api/v1/account/keyring", security(("session" = [])), request_body = plico_api::SealedWrite,
     responses((status = 200, body = plico_api::SealedKeyring), (status = 409, body = plico_api::ErrorBody),
               (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn replace_keyring(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    ApiJson(keyring): ApiJson<plico_api::SealedKeyring>,
+    ApiJson(keyring): ApiJson<plico_api::SealedWrite>,
 ) -> ApiResult<Json<plico_api::SealedKeyring>> {
     let (sealed, version) = write_sealed(
         &state,
         signed_in.account_id,
         SealedDocument::Keyring,
         &KEYRING_RULES,
-        keyring.sealed,
+        Some(keyring.sealed),
         keyring.version,
     )
     .await?;
     Ok(Json(plico_api::SealedKeyring { sealed: Some(sealed), version }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/account/logins", responses((status = 204), (status = 401, body = plico_api::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/account/logins", security(("session" = [])), responses((status = 204), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn delete_login_history(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<StatusCode> {
     state.store.delete_all_login_events(signed_in.account_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/v1/account/logins/{id}", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/v1/account/logins/{id}", security(("session" = [])), params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = plico_api::ErrorBody)))]
 pub async fn delete_login_event(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id: i64 =
-        id.parse().map_err(|_| ApiError::bad_request("malformed_id", "The login id must be a whole number."))?;
+    let no_such = || ApiError::not_found("no_such_login", "There is no login with that id in your history.");
+    // An id that is not a number names no login.
+    let id: i64 = id.parse().map_err(|_| no_such())?;
     if state.store.delete_login_event(signed_in.account_id, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found("no_such_login", "There is no login with that id in your history."))
+        Err(no_such())
     }
 }
 
@@ -447,7 +467,7 @@ pub async fn public_key(State(state): State<AppState>, Path(address): Path<Strin
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/keys/outside/{address}", params(("address" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/keys/outside/{address}", security(("session" = [])), params(("address" = String, Path, format = "email", max_length = 254)),
     responses((status = 200, body = PublicKey), (status = 404, body = plico_api::ErrorBody),
               (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
 /// The key of someone on another server, found by WKD for a signed-in user.
@@ -460,7 +480,7 @@ pub async fn outside_key(
     plico_api::address::check_mail_address(&address)
         .map_err(|why| ApiError::invalid("bad_address", format!("Cannot look this up: {why}.")))?;
     if address.rsplit_once('@').is_some_and(|(_, domain)| domain == state.config.domain) {
-        return Err(ApiError::invalid("local_address", format!("{address} is here: ask /keys/{address}.")));
+        return Err(ApiError::not_found("local_address", format!("{address} is here: ask /keys/{address}.")));
     }
     let not_found = |why: &str| ApiError::not_found("no_such_key", format!("No key is published for {address}{why}."));
     if state.config.no_wkd {

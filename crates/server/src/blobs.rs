@@ -42,8 +42,13 @@ pub struct FsBlobStore {
     root: PathBuf,
 }
 
+/// Whether `hash` has a blob name's shape: 64 lowercase hex digits.
+pub fn is_blob_hash(hash: &str) -> bool {
+    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 fn check_name(hash: &str) -> Result<(), BlobError> {
-    if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if is_blob_hash(hash) {
         Ok(())
     } else {
         Err(BlobError::BadName(hash.chars().take(80).collect()))

@@ -35,6 +35,10 @@ pub enum ApiError {
     /// 413.
     #[error("The request body is larger than the limit of {limit} bytes.")]
     PayloadTooLarge { limit: usize },
+    /// 413 with its own explanation: the request asks for more than the server takes in one go
+    /// (a message for more recipients than it sends to).
+    #[error("{message}")]
+    TooLarge { code: &'static str, message: String },
     /// 415.
     #[error("{message}")]
     UnsupportedMediaType { message: String },
@@ -80,7 +84,7 @@ impl ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } | ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::QuotaExceeded { .. } => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -96,6 +100,7 @@ impl ApiError {
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. }
             | ApiError::Invalid { code, .. }
+            | ApiError::TooLarge { code, .. }
             | ApiError::Limited { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
             ApiError::InvalidLogin => "invalid_login",

@@ -23,8 +23,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         use axum::extract::rejection::JsonRejection;
         let limit = body_limit(state, &request);
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+        match axum::Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(axum::Json(mut value)) => {
+                whole_numbers(&mut value);
+                serde_path_to_error::deserialize(value).map(ApiJson).map_err(|error| {
+                    let path = error.path().to_string();
+                    let error = error.into_inner();
+                    let message = if path == "." {
+                        format!("The body does not fit: {error}.")
+                    } else {
+                        format!("{path}: {error}.")
+                    };
+                    ApiError::invalid("invalid_field", message)
+                })
+            }
             Err(JsonRejection::JsonDataError(error)) => Err(ApiError::invalid("invalid_field", error.body_text())),
             Err(JsonRejection::JsonSyntaxError(error)) => Err(ApiError::bad_request(
                 "malformed_json",
@@ -38,6 +50,37 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             }
             Err(other) => Err(ApiError::bad_request("unreadable_body", other.body_text())),
         }
+    }
+}
+
+/// A query string whose every rejection is an [`ApiError`] (422, naming the parameter).
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(ApiError::invalid("invalid_query", rejection.body_text())),
+        }
+    }
+}
+
+/// JSON has one kind of number: `3.0` is the integer 3 (JSON Schema agrees), which serde would
+/// refuse for an integer field. Numbers with no fraction become integers.
+fn whole_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) if number.is_f64() => {
+            if let Some(float) = number.as_f64() {
+                if float.fract() == 0.0 && float.abs() < 9.0e15 {
+                    *value = serde_json::Value::from(float as i64);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
     }
 }
 
@@ -170,6 +213,24 @@ async fn refuse_declared_oversize(State(state): State<AppState>, request: Reques
     next.run(request).await
 }
 
+/// The first answer to a request whose `Idempotency-Key` is repeated: its handler checks the
+/// repeat, then answers with this instead of acting again ([`Replay::answer`]).
+#[derive(Clone)]
+pub struct Replay {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl Replay {
+    /// The first answer, marked `Idempotent-Replayed: true`.
+    pub fn answer(self) -> Response {
+        let mut response = (StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK), self.body).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+    }
+}
+
 /// The header a request that creates something may carry (draft-ietf-httpapi-idempotency-key).
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -221,7 +282,7 @@ async fn idempotent(State(state): State<AppState>, request: Request, next: Next)
     use crate::store::idempotency::Begin;
     match state.store.begin_idempotent(account_id, &key, &fingerprint, state.clock.now()).await {
         Err(error) => ApiError::from(error).into_response(),
-        Ok(Begin::Reused) => ApiError::invalid(
+        Ok(Begin::Reused) => ApiError::conflict(
             "idempotency_key_reused",
             "This Idempotency-Key was used for another kind of request; use a new key for a new request.",
         )
@@ -231,11 +292,12 @@ async fn idempotent(State(state): State<AppState>, request: Request, next: Next)
             "The same request is still being handled; wait for its answer, then ask again.",
         )
         .into_response(),
+        // The repeat goes to its handler, which checks it as it checks any request and answers
+        // with the first answer only if it is valid: a used key is no pass for a malformed body.
         Ok(Begin::Replay { status, body }) => {
-            let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-            response
+            let mut request = Request::from_parts(parts, axum::body::Body::from(bytes));
+            request.extensions_mut().insert(Replay { status, body });
+            next.run(request).await
         }
         Ok(Begin::Run) => {
             let response = next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await;

@@ -1,19 +1,20 @@
 //! The mail endpoints: blobs, folders, messages and sync. Every one acts only on the signed-in
 //! account's own data.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use plico_api::mail::{
     DraftVersion, Folder, FolderName, MessageIds, MessageMeta, MessageUpdate, NewMessage, SealedSummary, SendReceipt,
-    SendRequest, StoredBlob, SyncChanges, MAX_RECIPIENTS, MAX_SUMMARY_IDS,
+    SendRequest, StoredBlob, SyncChanges, MAX_EXTERNAL_PACKAGES, MAX_RECIPIENTS, MAX_SUMMARY_IDS,
 };
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiJson, MessageBody};
+use crate::http::{ApiJson, ApiQuery, MessageBody, Replay};
 use crate::session::SignedIn;
 use crate::store::mail::{Delivery, FileMessage, MailError, SendBudget};
 use crate::AppState;
@@ -26,6 +27,7 @@ impl From<MailError> for ApiError {
         match error {
             MailError::NotFound(message) => ApiError::NotFound { code: "not_found", message },
             MailError::Invalid(message) => ApiError::Invalid { code: "invalid", message },
+            MailError::Conflict(message) => ApiError::Conflict { code: "conflict", message },
             MailError::SendLimit { message, retry_after_seconds } => {
                 ApiError::Limited { code: "send_limit", message, retry_after_seconds }
             }
@@ -72,9 +74,9 @@ fn blocking_failed(error: tokio::task::JoinError) -> ApiError {
     ApiError::internal(format!("blob task: {error}"))
 }
 
-#[utoipa::path(post, path = "/api/v1/blobs", request_body(content = Vec<u8>, content_type = "application/octet-stream",
+#[utoipa::path(post, path = "/api/v1/blobs", security(("session" = [])), request_body(content = Vec<u8>, content_type = "application/octet-stream",
     description = "An encrypted OpenPGP message, armored or binary"),
-    responses((status = 200, body = StoredBlob), (status = 413, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
+    responses((status = 200, body = StoredBlob), (status = 413, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody), (status = 507, body = plico_api::ErrorBody, description = "The mailbox is over its storage quota")))]
 pub async fn upload_blob(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -96,7 +98,7 @@ pub async fn upload_blob(
     Ok(Json(StoredBlob { hash, size }))
 }
 
-#[utoipa::path(get, path = "/api/v1/blobs/{hash}", params(("hash" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/blobs/{hash}", security(("session" = [])), params(("hash" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = plico_api::ErrorBody)))]
 pub async fn download_blob(
     State(state): State<AppState>,
@@ -120,24 +122,28 @@ pub async fn download_blob(
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/api/v1/folders", responses((status = 200, body = Vec<Folder>)))]
+#[utoipa::path(get, path = "/api/v1/folders", security(("session" = [])), responses((status = 200, body = Vec<Folder>)))]
 pub async fn list_folders(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<Vec<Folder>>> {
     Ok(Json(state.store.folders(signed_in.account_id).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/folders", request_body = FolderName,
+#[utoipa::path(post, path = "/api/v1/folders", security(("session" = [])), request_body = FolderName,
     responses((status = 200, body = Folder), (status = 422, body = plico_api::ErrorBody)))]
 pub async fn create_folder(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    replay: Option<Extension<Replay>>,
     ApiJson(request): ApiJson<FolderName>,
-) -> ApiResult<Json<Folder>> {
+) -> ApiResult<Response> {
     let name = sealed("sealed_name", &request.sealed_name)?;
-    Ok(Json(state.store.create_folder(signed_in.account_id, &name, state.clock.now()).await?))
+    if let Some(Extension(replay)) = replay {
+        return Ok(replay.answer());
+    }
+    Ok(Json(state.store.create_folder(signed_in.account_id, &name, state.clock.now()).await?).into_response())
 }
 
-#[utoipa::path(patch, path = "/api/v1/folders/{id}", params(("id" = String, Path)), request_body = FolderName,
-    responses((status = 204), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/folders/{id}", security(("session" = [])), params(("id" = String, Path)), request_body = FolderName,
+    responses((status = 204), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody), (status = 409, body = plico_api::ErrorBody, description = "A folder of the mailbox's own (Inbox, Sent…) keeps its name")))]
 pub async fn rename_folder(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -149,8 +155,8 @@ pub async fn rename_folder(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/v1/folders/{id}", params(("id" = String, Path)),
-    responses((status = 204, description = "Deleted; its messages moved to Trash"), (status = 404, body = plico_api::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/folders/{id}", security(("session" = [])), params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted; its messages moved to Trash"), (status = 404, body = plico_api::ErrorBody), (status = 409, body = plico_api::ErrorBody, description = "A folder of the mailbox's own (Inbox, Sent…) cannot be deleted")))]
 pub async fn delete_folder(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -160,14 +166,30 @@ pub async fn delete_folder(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/messages", request_body = NewMessage,
-    responses((status = 200, body = MessageMeta), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/messages", security(("session" = [])), request_body = NewMessage,
+    responses((status = 200, body = MessageMeta), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody), (status = 409, body = plico_api::ErrorBody, description = "The size is not the blob's"), (status = 507, body = plico_api::ErrorBody, description = "The mailbox is over its storage quota")))]
 pub async fn file_message(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    replay: Option<Extension<Replay>>,
     ApiJson(request): ApiJson<NewMessage>,
-) -> ApiResult<Json<MessageMeta>> {
+) -> ApiResult<Response> {
     let summary = sealed("sealed_summary", &request.sealed_summary)?;
+    if request.flags & !plico_api::mail::flags::ALL != 0 {
+        return Err(ApiError::invalid(
+            "invalid",
+            format!("Unknown flag bits {:#x}.", request.flags & !plico_api::mail::flags::ALL),
+        ));
+    }
+    if !crate::store::mail::is_id(&request.folder_id) {
+        return Err(ApiError::not_found("not_found", "There is no folder with that id in your mailbox."));
+    }
+    if !crate::blobs::is_blob_hash(&request.blob_hash) {
+        return Err(ApiError::not_found("not_found", "You uploaded no blob with that hash; upload it first."));
+    }
+    if let Some(Extension(replay)) = replay {
+        return Ok(replay.answer());
+    }
     state.check_room(signed_in.account_id, request.size, "Your mailbox").await?;
     let message = FileMessage {
         folder_id: &request.folder_id,
@@ -177,7 +199,7 @@ pub async fn file_message(
         flags: request.flags,
         received_at: filed_at(request.received_at, state.clock.now()),
     };
-    Ok(Json(state.store.file_message(signed_in.account_id, &message).await?))
+    Ok(Json(state.store.file_message(signed_in.account_id, &message).await?).into_response())
 }
 
 /// The date a filed message keeps: the client's (an imported message's own), unless it is not
@@ -186,8 +208,8 @@ fn filed_at(requested: Option<i64>, now: i64) -> i64 {
     requested.filter(|&at| at > 0 && at <= now).unwrap_or(now)
 }
 
-#[utoipa::path(put, path = "/api/v1/drafts/{id}", params(("id" = String, Path)), request_body = DraftVersion,
-    responses((status = 200, body = MessageMeta), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/drafts/{id}", security(("session" = [])), params(("id" = String, Path)), request_body = DraftVersion,
+    responses((status = 200, body = MessageMeta), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody), (status = 409, body = plico_api::ErrorBody, description = "The message is not a draft, or the size is not the blob's"), (status = 507, body = plico_api::ErrorBody, description = "The mailbox is over its storage quota")))]
 pub async fn replace_draft(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -206,7 +228,7 @@ pub async fn replace_draft(
     Ok(Json(state.store.replace_draft(signed_in.account_id, &id, &version).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/drafts/{id}", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/drafts/{id}", security(("session" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
 pub async fn discard_draft(
     State(state): State<AppState>,
@@ -217,7 +239,7 @@ pub async fn discard_draft(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(patch, path = "/api/v1/messages", request_body = MessageUpdate,
+#[utoipa::path(patch, path = "/api/v1/messages", security(("session" = [])), request_body = MessageUpdate,
     responses((status = 204), (status = 404, body = plico_api::ErrorBody), (status = 422, body = plico_api::ErrorBody)))]
 pub async fn update_messages(
     State(state): State<AppState>,
@@ -228,7 +250,7 @@ pub async fn update_messages(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/messages/delete", request_body = MessageIds,
+#[utoipa::path(post, path = "/api/v1/messages/delete", security(("session" = [])), request_body = MessageIds,
     responses((status = 204, description = "Moved to Trash, or from Trash to the 45-day recovery area"), (status = 404, body = plico_api::ErrorBody)))]
 pub async fn delete_messages(
     State(state): State<AppState>,
@@ -239,7 +261,7 @@ pub async fn delete_messages(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/messages/recover", request_body = MessageIds,
+#[utoipa::path(post, path = "/api/v1/messages/recover", security(("session" = [])), request_body = MessageIds,
     responses((status = 204, description = "Back in Trash"), (status = 404, body = plico_api::ErrorBody)))]
 pub async fn recover_messages(
     State(state): State<AppState>,
@@ -250,25 +272,60 @@ pub async fn recover_messages(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/messages/send", request_body = SendRequest,
+#[utoipa::path(post, path = "/api/v1/messages/send", security(("session" = [])), request_body = SendRequest,
     responses((status = 200, body = SendReceipt), (status = 404, body = plico_api::ErrorBody),
-              (status = 422, body = plico_api::ErrorBody, description = "An unknown or external recipient, named in the message")))]
+              (status = 422, body = plico_api::ErrorBody, description = "An unknown or external recipient, named in the message"), (status = 409, body = plico_api::ErrorBody, description = "The size is not the blob's"), (status = 429, body = plico_api::ErrorBody, description = "The daily sending limit is reached"), (status = 507, body = plico_api::ErrorBody, description = "The sender's or a recipient's mailbox is over its quota"), (status = 413, body = plico_api::ErrorBody, description = "More recipients in all than a message may have, or a body over the limit")))]
 pub async fn send_message(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    replay: Option<Extension<Replay>>,
     ApiJson(request): ApiJson<SendRequest>,
-) -> ApiResult<Json<SendReceipt>> {
+) -> ApiResult<Response> {
     let external_count: usize = request.external.iter().map(|package| package.recipients.len()).sum();
     if request.recipients.is_empty() && external_count == 0 {
         return Err(ApiError::invalid("no_recipients", "Add at least one recipient."));
     }
-    if request.recipients.len() + external_count > MAX_RECIPIENTS {
+    // Each list is held to the limit as its schema says (422); together they are too (413: the
+    // message is larger than this server will send, which no one list shows).
+    let too_many = || format!("A message may have at most {MAX_RECIPIENTS} recipients.");
+    if request.recipients.len() > MAX_RECIPIENTS
+        || request.external.iter().any(|package| package.recipients.len() > MAX_RECIPIENTS)
+    {
+        return Err(ApiError::invalid("too_many_recipients", too_many()));
+    }
+    if request.external.len() > MAX_EXTERNAL_PACKAGES {
         return Err(ApiError::invalid(
-            "too_many_recipients",
-            format!("A message may have at most {MAX_RECIPIENTS} recipients."),
+            "too_many_packages",
+            format!("A send carries at most {MAX_EXTERNAL_PACKAGES} outside packages (one encrypted, one signed)."),
         ));
     }
+    if request.recipients.len() + external_count > MAX_RECIPIENTS {
+        return Err(ApiError::TooLarge { code: "too_many_recipients", message: too_many() });
+    }
     let summary = sealed("sealed_summary", &request.sealed_summary)?;
+    if !crate::blobs::is_blob_hash(&request.blob_hash) {
+        return Err(ApiError::not_found("not_found", "You uploaded no blob with that hash; upload it first."));
+    }
+    let sender = state.store.account_by_id(signed_in.account_id).await?.ok_or(ApiError::Unauthorized)?;
+    let packages = if request.external.is_empty() {
+        Vec::new()
+    } else {
+        check_external(&state, &sender.address, &request.external)?
+    };
+    for address in &request.recipients {
+        let here = plico_api::address::local_part_for_domain(address, &state.config.domain)
+            .is_some_and(|local| plico_api::address::normalize_name(local).is_ok());
+        if !here {
+            plico_api::address::check_mail_address(address).map_err(|why| {
+                ApiError::invalid("bad_recipient", format!("A recipient is not a mail address: {why}."))
+            })?;
+        }
+    }
+    // A repeat that passes the checks of its own content gets the first send's answer, and
+    // nothing is sent again (its recipients' mailboxes may have filled up with the first).
+    if let Some(Extension(replay)) = replay {
+        return Ok(replay.answer());
+    }
     // Every recipient must be a Plico account here; the message is refused whole otherwise,
     // naming each address that cannot receive it.
     let mut accounts = Vec::with_capacity(request.recipients.len());
@@ -289,21 +346,15 @@ pub async fn send_message(
         }
     }
     if !refused.is_empty() {
-        return Err(ApiError::invalid(
+        return Err(ApiError::not_found(
             "unknown_recipients",
             format!("This message cannot be delivered to: {}.", refused.join(", ")),
         ));
     }
     accounts.sort_unstable();
     accounts.dedup();
-    let sender = state.store.account_by_id(signed_in.account_id).await?.ok_or(ApiError::Unauthorized)?;
     // The Sent copy counts against the sender's own quota.
     state.check_room(signed_in.account_id, request.size, "Your mailbox").await?;
-    let packages = if request.external.is_empty() {
-        Vec::new()
-    } else {
-        check_external(&state, &sender.address, &request.external)?
-    };
     // The queue files are on disk before the transaction that names them commits; if it does
     // not commit, they are removed again (and a crash in between leaves files the delivery
     // task's sweep removes).
@@ -353,7 +404,7 @@ pub async fn send_message(
     if !ids.is_empty() {
         state.outbound.wake.notify_one();
     }
-    Ok(Json(SendReceipt { sent, delivered: accounts.len() as u32, queued: external_count as u32 }))
+    Ok(Json(SendReceipt { sent, delivered: accounts.len() as u32, queued: external_count as u32 }).into_response())
 }
 
 /// Checks the outside packages of a send: a smarthost to send them through, addresses SMTP can
@@ -365,13 +416,13 @@ fn check_external(
     external: &[plico_api::mail::ExternalPackage],
 ) -> ApiResult<Vec<(Vec<String>, Vec<u8>)>> {
     if state.config.smarthost.is_none() {
-        return Err(ApiError::invalid(
-            "no_outside_mail",
-            format!(
+        return Err(ApiError::Forbidden {
+            code: "no_outside_mail",
+            message: format!(
                 "This server sends mail only between addresses at {}: its operator has not configured a smarthost.",
                 state.config.domain
             ),
-        ));
+        });
     }
     let mut packages = Vec::with_capacity(external.len());
     for package in external {
@@ -437,38 +488,44 @@ fn from_is_only(headers: &mail_parser::Message<'_>, address: &str) -> bool {
     froms.len() == 1 && is_address(froms[0]) && senders_ok
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SyncQuery {
+    /// The cursor of the last sync; 0 (or absent) for everything.
     #[serde(default)]
+    #[param(required = false)]
     since: i64,
-    /// `false` leaves the sealed summaries out (fetch them with `POST /api/v1/summaries`).
+    /// `false` leaves the sealed summaries out (fetch them with `POST /api/v1/summaries`);
+    /// `true` when absent.
     summaries: Option<bool>,
 }
 
-#[utoipa::path(get, path = "/api/v1/sync", params(("since" = i64, Query, description = "The cursor of the last sync; 0 for everything"),
-    ("summaries" = Option<bool>, Query, description = "false: leave the sealed summaries out (default true)")),
-    responses((status = 200, body = SyncChanges)))]
+#[utoipa::path(get, path = "/api/v1/sync", security(("session" = [])), params(SyncQuery),
+    responses((status = 200, body = SyncChanges), (status = 422, body = plico_api::ErrorBody)))]
 pub async fn sync(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    Query(query): Query<SyncQuery>,
+    ApiQuery(query): ApiQuery<SyncQuery>,
 ) -> ApiResult<Json<SyncChanges>> {
     let with_summaries = query.summaries.unwrap_or(true);
     Ok(Json(state.store.changes_since(signed_in.account_id, query.since, with_summaries).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/summaries", request_body = MessageIds,
+#[utoipa::path(post, path = "/api/v1/summaries", security(("session" = [])), request_body = plico_api::mail::SummaryIds,
     responses((status = 200, body = Vec<SealedSummary>), (status = 422, body = plico_api::ErrorBody)))]
 pub async fn sealed_summaries(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    ApiJson(request): ApiJson<MessageIds>,
+    ApiJson(request): ApiJson<plico_api::mail::SummaryIds>,
 ) -> ApiResult<Json<Vec<SealedSummary>>> {
     if request.ids.len() > MAX_SUMMARY_IDS {
         return Err(ApiError::invalid(
             "too_many_ids",
             format!("Ask for at most {MAX_SUMMARY_IDS} summaries at a time; {} were asked for.", request.ids.len()),
         ));
+    }
+    if let Some(bad) = request.ids.iter().find(|id| !crate::store::mail::is_id(id)) {
+        return Err(ApiError::invalid("invalid_id", format!("{bad:?} is not a message id (32 hex digits).")));
     }
     let found = state.store.sealed_summaries(signed_in.account_id, &request.ids).await?;
     Ok(Json(found.into_iter().map(|(id, sealed_summary)| SealedSummary { id, sealed_summary }).collect()))

@@ -169,19 +169,16 @@ async fn main() -> std::process::ExitCode {
                 }
             }
         }
-        Command::Openapi => {
-            use utoipa::OpenApi;
-            match plico_server::openapi::ApiDoc::openapi().to_pretty_json() {
-                Ok(json) => {
-                    println!("{json}");
-                    std::process::ExitCode::SUCCESS
-                }
-                Err(error) => {
-                    eprintln!("plico: {error}");
-                    std::process::ExitCode::FAILURE
-                }
+        Command::Openapi => match serde_json::to_string_pretty(plico_server::openapi::document()) {
+            Ok(json) => {
+                println!("{json}");
+                std::process::ExitCode::SUCCESS
             }
-        }
+            Err(error) => {
+                eprintln!("plico: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        },
     }
 }
 

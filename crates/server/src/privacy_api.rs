@@ -232,7 +232,7 @@ pub async fn transparency(State(state): State<AppState>) -> Json<Transparency> {
     })
 }
 
-#[utoipa::path(post, path = "/api/v1/account/close",
+#[utoipa::path(post, path = "/api/v1/account/close", security(("session" = [])),
     responses((status = 200, body = ClosedAccount, description = "Closed; every session ended and the cookie cleared"),
               (status = 401, body = plico_api::ErrorBody)))]
 pub async fn close_account(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Response> {
@@ -249,7 +249,7 @@ async fn recovery_view(state: &AppState, account_id: i64, code_sent: bool) -> Ap
     Ok(Json(RecoveryAddress { address, confirmed, code_sent }))
 }
 
-#[utoipa::path(get, path = "/api/v1/account/recovery", responses((status = 200, body = RecoveryAddress), (status = 401, body = plico_api::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/account/recovery", security(("session" = [])), responses((status = 200, body = RecoveryAddress), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn recovery(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<RecoveryAddress>> {
     recovery_view(&state, signed_in.account_id, false).await
 }
@@ -261,8 +261,8 @@ pub fn check_recovery_address(state: &AppState, address: &str) -> ApiResult<Stri
         ApiError::invalid("bad_recovery_address", format!("The recovery address is not usable: {why}."))
     })?;
     if address.rsplit_once('@').is_some_and(|(_, domain)| domain == state.config.domain) {
-        return Err(ApiError::invalid(
-            "bad_recovery_address",
+        return Err(ApiError::conflict(
+            "recovery_address_here",
             format!(
                 "A recovery address must be outside {}: it is for when this account cannot be used.",
                 state.config.domain
@@ -274,7 +274,7 @@ pub fn check_recovery_address(state: &AppState, address: &str) -> ApiResult<Stri
 
 /// Sets the recovery address and mails it an activation code (through the smarthost).
 pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Option<&str>) -> ApiResult<bool> {
-    let Some(address) = address.map(str::trim).filter(|address| !address.is_empty()) else {
+    let Some(address) = address else {
         state.store.set_recovery_address(account_id, None, None, 0).await?;
         return Ok(false);
     };
@@ -313,8 +313,8 @@ pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Op
     crate::lifecycle::mail_outside(state, account_id, &address, mail).await.map_err(ApiError::internal)
 }
 
-#[utoipa::path(put, path = "/api/v1/account/recovery", request_body = SetRecoveryAddress,
-    responses((status = 200, body = RecoveryAddress), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/account/recovery", security(("session" = [])), request_body = SetRecoveryAddress,
+    responses((status = 200, body = RecoveryAddress), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody), (status = 409, body = plico_api::ErrorBody, description = "The address is on this server"), (status = 429, body = plico_api::ErrorBody, description = "A recovery address was set too often today")))]
 pub async fn update_recovery(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -324,8 +324,8 @@ pub async fn update_recovery(
     recovery_view(&state, signed_in.account_id, sent).await
 }
 
-#[utoipa::path(post, path = "/api/v1/account/recovery/confirm", request_body = ConfirmRecoveryAddress,
-    responses((status = 200, body = RecoveryAddress), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/account/recovery/confirm", security(("session" = [])), request_body = ConfirmRecoveryAddress,
+    responses((status = 200, body = RecoveryAddress), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody), (status = 403, body = plico_api::ErrorBody, description = "That is not the code that was sent"), (status = 409, body = plico_api::ErrorBody, description = "No code is waiting, or it expired")))]
 pub async fn confirm_recovery(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -333,21 +333,22 @@ pub async fn confirm_recovery(
 ) -> ApiResult<Json<RecoveryAddress>> {
     match state.store.confirm_recovery_code(signed_in.account_id, &request.code, state.clock.now()).await? {
         CodeCheck::Confirmed => recovery_view(&state, signed_in.account_id, false).await,
-        CodeCheck::Wrong { tries_left } => Err(ApiError::invalid(
-            "wrong_code",
-            format!("That is not the code that was sent; {tries_left} tries left before a new code is needed."),
-        )),
-        CodeCheck::Expired => Err(ApiError::invalid(
+        CodeCheck::Wrong { tries_left } => Err(ApiError::Forbidden {
+            code: "wrong_code",
+            message: format!(
+                "That is not the code that was sent; {tries_left} tries left before a new code is needed."
+            ),
+        }),
+        CodeCheck::Expired => Err(ApiError::conflict(
             "code_expired",
             "That code has expired or was tried too often: set the recovery address again for a new one.",
         )),
         CodeCheck::NoneSent => {
-            Err(ApiError::invalid("no_code", "No activation code is waiting: set a recovery address first."))
+            Err(ApiError::conflict("no_code", "No activation code is waiting: set a recovery address first."))
         }
     }
 }
-
-#[utoipa::path(get, path = "/api/v1/account/consent", responses((status = 200, body = SealedConsent), (status = 401, body = plico_api::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/account/consent", security(("session" = [])), responses((status = 200, body = SealedConsent), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn consent(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<SealedConsent>> {
     let (sealed, version) = read_sealed(&state, signed_in.account_id, SealedDocument::Consent).await?;
     Ok(Json(SealedConsent { sealed, version }))
@@ -361,20 +362,20 @@ const CONSENT_RULES: SealedRules = SealedRules {
     conflict: "The consent receipts changed on another device since they were read; read them again.",
 };
 
-#[utoipa::path(put, path = "/api/v1/account/consent", request_body = SealedConsent,
+#[utoipa::path(put, path = "/api/v1/account/consent", security(("session" = [])), request_body = plico_api::SealedWrite,
     responses((status = 200, body = SealedConsent), (status = 409, body = plico_api::ErrorBody),
               (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn replace_consent(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    ApiJson(consent): ApiJson<SealedConsent>,
+    ApiJson(consent): ApiJson<plico_api::SealedWrite>,
 ) -> ApiResult<Json<SealedConsent>> {
     let (sealed, version) = write_sealed(
         &state,
         signed_in.account_id,
         SealedDocument::Consent,
         &CONSENT_RULES,
-        consent.sealed,
+        Some(consent.sealed),
         consent.version,
     )
     .await?;
@@ -392,7 +393,7 @@ fn held(
     HeldItem { kind: kind.into(), description: description.into(), count, bytes, deleted_at, rule }
 }
 
-#[utoipa::path(get, path = "/api/v1/account/data", responses((status = 200, body = DataHeld), (status = 401, body = plico_api::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/account/data", security(("session" = [])), responses((status = 200, body = DataHeld), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn data_held(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<DataHeld>> {
     let config = &state.config;
     let h = state.store.holdings(signed_in.account_id).await?;

@@ -508,23 +508,25 @@ async fn a_sign_up_finishes_only_the_start_it_names_and_only_once() {
         .to_string()
     };
     let id = started["signup_id"].clone();
-    // A made-up start, and none at all: refused.
-    for body in [finish("victim1", &serde_json::json!("bm90IGEgc3RhcnQ=")), finish("victim2", &serde_json::Value::Null)]
-    {
+    // A made-up start (no such sign-up: 404), and none at all (not a string: 422): refused.
+    for (body, status) in [
+        (finish("victim1", &serde_json::json!("bm90IGEgc3RhcnQ=")), 404),
+        (finish("victim2", &serde_json::Value::Null), 422),
+    ] {
         let response = client.post_raw("/api/v1/signup/finish", body).await;
-        assert!(matches!(response.status, 400 | 422), "{}", String::from_utf8_lossy(&response.body));
+        assert_eq!(response.status, status, "{}", String::from_utf8_lossy(&response.body));
     }
     // A start for one name does not finish another.
     let (_, other) = plico_opaque::client_registration_start(PASSWORD.as_bytes()).expect("starts");
     let start = serde_json::json!({ "name": "mallory3", "registration_request": base64.encode(other) });
     let other_id = client.post_raw("/api/v1/signup/start", start.to_string()).await.json()["signup_id"].clone();
     let response = client.post_raw("/api/v1/signup/finish", finish("victim3", &other_id)).await;
-    assert_eq!(response.status, 422, "{}", String::from_utf8_lossy(&response.body));
+    assert_eq!(response.status, 404, "{}", String::from_utf8_lossy(&response.body));
     let response = client.post_raw("/api/v1/signup/finish", finish("mallory", &id)).await;
     assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
     // The same start again: refused.
     let again = client.post_raw("/api/v1/signup/finish", finish("mallory2", &id)).await;
-    assert_eq!(again.status, 422, "{}", String::from_utf8_lossy(&again.body));
+    assert_eq!(again.status, 404, "{}", String::from_utf8_lossy(&again.body));
     assert_eq!(again.error_code(), "signup_expired");
     let accounts: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(server.state.store.pool()).await.expect("count");
@@ -760,7 +762,7 @@ async fn a_send_tried_again_under_its_key_is_delivered_once() {
         .body(axum::body::Body::from(serde_json::json!({ "sealed_name": sent.sealed_summary }).to_string()))
         .expect("request");
     let reused = alice_client.send(folder).await;
-    assert_eq!(reused.status, 422, "{}", String::from_utf8_lossy(&reused.body));
+    assert_eq!(reused.status, 409, "{}", String::from_utf8_lossy(&reused.body));
     assert_eq!(reused.error_code(), "idempotency_key_reused");
     // A day later the key is forgotten.
     server.clock.advance(2 * 86_400);

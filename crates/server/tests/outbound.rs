@@ -272,7 +272,7 @@ async fn outside_packages_that_are_wrong_are_refused_by_name_and_nothing_is_queu
     let response =
         send_outside(&bob, &bob_session, &["x@example.org"], &outside_message("bob@plico.test", "x@example.org", ""))
             .await;
-    assert_eq!(response.status, 422);
+    assert_eq!(response.status, 403);
     assert_eq!(response.error_code(), "no_outside_mail");
     assert!(response.json()["error"]["message"].as_str().unwrap_or_default().contains("smarthost"));
 }

@@ -19,6 +19,8 @@ use std::time::Instant;
 
 /// trunk 0.22 needs a newer rustc than the machine has.
 const TRUNK_VERSION: &str = "0.21.14";
+/// Pinned with its dependencies in `crates/server/tests/schemathesis-requirements.txt`.
+const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
 type Result<T = (), E = String> = std::result::Result<T, E>;
 
@@ -209,7 +211,10 @@ fn setup(browser: bool) -> Result {
             ("sqlite3", "sqlite3"),
             ("nodejs", "node"),
             ("npm", "npm"),
+            // The API contract test's schemathesis lives in a venv of its own (below).
+            ("python3-venv", "py:ensurepip"),
         ])?;
+        schemathesis()?;
         if !on_path("smtp-source") {
             // Postfix's smtp-source is the SMTP ingest benchmark's load; "No configuration" keeps
             // Debian's postfix package from setting up and starting a mail server here.
@@ -228,6 +233,24 @@ fn setup(browser: bool) -> Result {
         }
     }
     Ok(())
+}
+
+/// Schemathesis, which holds the server to its OpenAPI document (`crates/server/tests/
+/// api_contract.rs`), in `target/schemathesis` with every Python package pinned.
+fn schemathesis() -> Result {
+    let venv = root().join("target/schemathesis");
+    let st = venv.join("bin/st");
+    let version = output_of(st.to_str().unwrap_or_default(), &["--version"]).unwrap_or_default();
+    if version.trim() == format!("st, version {SCHEMATHESIS_VERSION}") {
+        return Ok(());
+    }
+    step(&format!("schemathesis {SCHEMATHESIS_VERSION} from PyPI into target/schemathesis"));
+    run_command(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv))?;
+    run_command(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check", "-r"])
+            .arg(root().join("crates/server/tests/schemathesis-requirements.txt")),
+    )
 }
 
 fn build_app() -> Result {

@@ -19,6 +19,10 @@ pub enum MailError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// The request is well-formed but conflicts with what is stored (a role folder, a blob's
+    /// size, a message that is not a draft).
+    #[error("{0}")]
+    Conflict(String),
     /// The sending limit is reached; it frees up in `retry_after_seconds`.
     #[error("{message}")]
     SendLimit { message: String, retry_after_seconds: u64 },
@@ -78,6 +82,11 @@ async fn spend_budget(
 }
 
 /// A new random opaque id: 128 bits, hex.
+/// Whether `id` has the shape [`new_id`] gives ids.
+pub fn is_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 pub fn new_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -175,7 +184,7 @@ async fn check_blob(
     .ok_or_else(|| MailError::NotFound("You uploaded no blob with that hash; upload it first.".into()))?;
     let stored_size = blob.get::<i64, _>("size") as u64;
     if stored_size != declared_size {
-        return Err(MailError::Invalid(format!(
+        return Err(MailError::Conflict(format!(
             "The size {declared_size} does not match the uploaded blob's {stored_size} bytes."
         )));
     }
@@ -356,7 +365,7 @@ impl Store {
         match Self::folder_role(&mut transaction, account_id, folder_id).await? {
             None => return Err(unknown_folder()),
             Some(Some(role)) => {
-                return Err(MailError::Invalid(format!("The {} folder cannot be renamed.", role.as_str())))
+                return Err(MailError::Conflict(format!("The {} folder cannot be renamed.", role.as_str())))
             }
             Some(None) => {}
         }
@@ -378,7 +387,7 @@ impl Store {
         match Self::folder_role(&mut transaction, account_id, folder_id).await? {
             None => return Err(unknown_folder()),
             Some(Some(role)) => {
-                return Err(MailError::Invalid(format!("The {} folder cannot be deleted.", role.as_str())))
+                return Err(MailError::Conflict(format!("The {} folder cannot be deleted.", role.as_str())))
             }
             Some(None) => {}
         }
@@ -466,7 +475,7 @@ impl Store {
         .await?
         .ok_or_else(|| MailError::NotFound("There is no draft with that id in your mailbox.".into()))?;
         if row.get::<Option<String>, _>("role").as_deref() != Some(FolderRole::Drafts.as_str()) {
-            return Err(MailError::Invalid("That message is not in Drafts; only drafts change in place.".into()));
+            return Err(MailError::Conflict("That message is not in Drafts; only drafts change in place.".into()));
         }
         Ok(row.get("blob_hash"))
     }
