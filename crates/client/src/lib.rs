@@ -15,6 +15,7 @@ pub mod cache;
 pub mod device_unlock;
 pub mod export;
 pub mod flows;
+pub mod items;
 pub mod keyring;
 pub mod mail;
 pub mod privacy;

@@ -49,3 +49,60 @@ fn opaque_registration_and_login_with_argon2_stretching() {
     let sealed = seal_secret_key(&logged_in.0, "alice@plico.test", b"secret").expect("seals");
     assert_eq!(open_secret_key(&registered.0, "alice@plico.test", &sealed).expect("opens"), b"secret");
 }
+
+/// An unlocked session for a fresh key, as the worker holds one after sign-in.
+fn session_for(address: &str) -> plico_client::UnlockedSession {
+    let generated = plico_pgp::generate_cert(address).expect("key");
+    plico_client::UnlockedSession {
+        account: plico_api::Account {
+            address: address.into(),
+            fingerprint: generated.fingerprint.clone(),
+            public_cert: generated.public_cert_armored.clone(),
+            sealed_secret_key: String::new(),
+            created_at: 0,
+            mail_analysis: false,
+        },
+        secret_key: plico_pgp::parse_cert(&generated.secret_key).expect("parses"),
+    }
+}
+
+fn served(id: &str, version: i64, sealed: &[u8]) -> plico_api::items::Item {
+    use base64::Engine;
+    plico_api::items::Item {
+        id: id.into(),
+        version,
+        sealed: base64::engine::general_purpose::STANDARD.encode(sealed),
+        size: sealed.len() as u64,
+        updated_at: 0,
+        deleted_at: None,
+    }
+}
+
+/// Issue 21: a sealed item opens only as what its owner wrote; one sealed to the owner's public
+/// key but signed by another, an older version, or another item's bytes are refused.
+#[wasm_bindgen_test]
+fn sealed_items_refuse_a_wrong_signer_a_rollback_and_a_swap() {
+    use plico_client::items::{open, seal, Refused};
+    let alice = session_for("alice@plico.test");
+    let mallory = session_for("mallory@plico.test");
+    let id = plico_client::items::new_id();
+    let content = serde_json::json!({"fn": "Ada Lovelace", "tel": ["+44 20 7946 0000"]});
+
+    let v2 = seal(&alice, "contact", &id, 2, &content).expect("sealed");
+    let opened = open(&alice, "contact", &served(&id, 2, &v2), 1).expect("opens");
+    assert_eq!((opened.version, opened.content.clone()), (2, content.clone()));
+
+    // Mallory encrypts to alice's public key (anyone can) and signs with her own.
+    let alice_public = plico_pgp::parse_cert(alice.account.public_cert.as_bytes()).expect("cert");
+    let plaintext = format!("plico-item contact {id} 2\n{content}");
+    let forged = plico_pgp::encrypt_and_sign(plaintext.as_bytes(), &[alice_public], &mallory.secret_key).expect("forged");
+    assert_eq!(open(&alice, "contact", &served(&id, 2, &forged), 0), Err(Refused::WrongSigner));
+
+    // The device holds version 3; the server serves version 2.
+    assert_eq!(open(&alice, "contact", &served(&id, 2, &v2), 3), Err(Refused::Rollback { served: 2, held: 3 }));
+    // Version 2's bytes served as version 3, under another id, or as another kind.
+    assert!(matches!(open(&alice, "contact", &served(&id, 3, &v2), 0), Err(Refused::Misfiled(_))));
+    let other = plico_client::items::new_id();
+    assert!(matches!(open(&alice, "contact", &served(&other, 2, &v2), 0), Err(Refused::Misfiled(_))));
+    assert!(matches!(open(&alice, "event", &served(&id, 2, &v2), 0), Err(Refused::Misfiled(_))));
+}

@@ -12,7 +12,7 @@ use axum::Router;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::{api, mail_api, openapi, privacy_api, session, static_files, AppState};
+use crate::{api, items_api, mail_api, openapi, privacy_api, session, static_files, AppState};
 
 /// A JSON body whose every rejection is an [`ApiError`] with the right status.
 pub struct ApiJson<T>(pub T);
@@ -155,6 +155,10 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/recover", post(mail_api::recover_messages))
         .route("/sync", get(mail_api::sync))
         .route("/summaries", post(mail_api::sealed_summaries))
+        .route("/items/{kind}", get(items_api::item_changes))
+        .route("/items/{kind}/delete", post(items_api::delete_items))
+        .route("/items/{kind}/recover", post(items_api::recover_items))
+        .route("/items/{kind}/{id}", get(items_api::get_item).put(items_api::put_item))
         .route("/openapi.json", get(openapi::serve))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)

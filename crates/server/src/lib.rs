@@ -13,6 +13,7 @@ pub mod error;
 pub mod group_commit;
 pub mod http;
 pub mod ingest;
+pub mod items_api;
 pub mod lifecycle;
 pub mod mail_api;
 pub mod openapi;
@@ -255,20 +256,25 @@ impl AppState {
         if used.saturating_add(adding) <= quota {
             return Ok(());
         }
-        Err(error::ApiError::QuotaExceeded {
-            message: format!(
-                "{whose} is full: {} of {} used, and this needs {} more. Delete mail and empty the Trash \
-                 to make room (deleted mail counts until it is purged).",
-                human_bytes(used),
-                human_bytes(quota),
-                human_bytes(adding)
-            ),
-        })
+        Err(quota_exceeded(whose, used, quota, adding))
     }
 
     /// The full address for a local part.
     pub fn address_for(&self, name: &str) -> String {
         format!("{name}@{}", self.config.domain)
+    }
+}
+
+/// The 507 answer when `adding` more bytes would take `whose` storage past its quota.
+pub(crate) fn quota_exceeded(whose: &str, used: u64, quota: u64, adding: u64) -> error::ApiError {
+    error::ApiError::QuotaExceeded {
+        message: format!(
+            "{whose} is full: {} of {} used, and this needs {} more. Delete mail and empty the Trash \
+             to make room (deleted mail counts until it is purged).",
+            human_bytes(used),
+            human_bytes(quota),
+            human_bytes(adding)
+        ),
     }
 }
 

@@ -65,6 +65,11 @@ use utoipa::OpenApi;
         crate::privacy_api::consent,
         crate::privacy_api::replace_consent,
         crate::privacy_api::data_held,
+        crate::items_api::item_changes,
+        crate::items_api::get_item,
+        crate::items_api::put_item,
+        crate::items_api::delete_items,
+        crate::items_api::recover_items,
     ),
     components(schemas(plico_api::ErrorBody, plico_api::ErrorDetail, plico_api::LoginKind, plico_api::LoginEvent))
 )]
@@ -167,6 +172,14 @@ const LINKS: &[(&str, &str, &str, Pairs, Pairs)] = &[
     ("file_message", "ReplaceDraft", "replace_draft", &[("id", "$response.body#/id")], &[]),
     ("file_message", "DiscardDraft", "discard_draft", &[("id", "$response.body#/id")], &[]),
     ("replace_draft", "DiscardThisDraft", "discard_draft", &[("id", "$response.body#/id")], &[]),
+    ("put_item", "GetItem", "get_item", &[("kind", "$request.path.kind"), ("id", "$response.body#/id")], &[]),
+    (
+        "put_item",
+        "UpdateItem",
+        "put_item",
+        &[("kind", "$request.path.kind"), ("id", "$response.body#/id")],
+        &[("version", "$response.body#/version")],
+    ),
     ("login_history", "DeleteLoginEvent", "delete_login_event", &[("id", "$response.body#/events/0/id")], &[]),
 ];
 

@@ -447,6 +447,22 @@ pub async fn data_held(State(state): State<AppState>, signed_in: SignedIn) -> Ap
             format!("Purged {} days after deletion", plico_api::mail::RECOVERY_DAYS),
         ),
         held(
+            "items",
+            "Your contacts and contact groups, each encrypted and signed in your browser; per item its kind, size and the time of its last change",
+            Some(h.items),
+            Some(h.item_bytes),
+            None,
+            "Until you delete them".into(),
+        ),
+        held(
+            "deleted_items",
+            "Contacts and groups you deleted, still recoverable",
+            Some(h.deleted_items),
+            Some(h.deleted_item_bytes),
+            h.oldest_deleted_item.map(|at| at + plico_api::mail::RECOVERY_DAYS * DAY),
+            format!("Purged {} days after deletion", plico_api::mail::RECOVERY_DAYS),
+        ),
+        held(
             "folders",
             "Your own folders, with names encrypted in your browser",
             Some(h.user_folders),

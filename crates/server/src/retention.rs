@@ -16,6 +16,8 @@ pub struct RetentionReport {
     pub sessions: u64,
     /// Messages deleted from Trash more than 45 days ago, now gone from the database.
     pub messages: u64,
+    /// Items (contacts…) deleted more than 45 days ago, now gone from the database.
+    pub items: u64,
     /// Blob files removed from disk (of purged mail, not of purged accounts).
     pub blobs: u64,
     /// The account-lifecycle rules' pass.
@@ -31,6 +33,7 @@ pub async fn run_once(state: &AppState) -> Result<RetentionReport, sqlx::Error> 
     state.store.purge_idempotency_keys_before(now - DAY).await?;
     let (messages, mut orphans) =
         state.store.purge_deleted_messages(now - plico_api::mail::RECOVERY_DAYS * DAY).await?;
+    let items = state.store.purge_deleted_items(now - plico_api::mail::RECOVERY_DAYS * DAY).await?;
     orphans.extend(state.store.unreferenced_blobs_before(now - UNFILED_BLOB_DAYS * DAY).await?);
     orphans.sort();
     orphans.dedup();
@@ -48,7 +51,7 @@ pub async fn run_once(state: &AppState) -> Result<RetentionReport, sqlx::Error> 
         pending.retain(|_, login| now - login.started_at < crate::PENDING_LOGIN_SECONDS);
     }
     let accounts = crate::lifecycle::run_once(state).await?;
-    Ok(RetentionReport { login_events, sessions, messages, blobs, accounts })
+    Ok(RetentionReport { login_events, sessions, messages, items, blobs, accounts })
 }
 
 /// Runs [`run_once`] now and then every `interval`.
@@ -62,6 +65,7 @@ pub async fn run_forever(state: AppState, interval: std::time::Duration) {
                     login_events = report.login_events,
                     sessions = report.sessions,
                     messages = report.messages,
+                    items = report.items,
                     blobs = report.blobs,
                     accounts_purged = report.accounts.purged_closed + report.accounts.deleted_inactive,
                     accounts_suspended = report.accounts.suspended,

@@ -337,7 +337,12 @@ impl Store {
                     (SELECT COUNT(*) FROM folders WHERE account_id = a.id AND role IS NULL) AS folders,
                     (SELECT COUNT(*) FROM send_log WHERE account_id = a.id) AS sends,
                     (SELECT MIN(sent_at) FROM send_log WHERE account_id = a.id) AS oldest_send,
-                    (SELECT COUNT(*) FROM outbound WHERE account_id = a.id) AS queued
+                    (SELECT COUNT(*) FROM outbound WHERE account_id = a.id) AS queued,
+                    (SELECT COUNT(*) FROM items WHERE account_id = a.id AND deleted_at IS NULL) AS items,
+                    (SELECT COALESCE(SUM(size), 0) FROM items WHERE account_id = a.id AND deleted_at IS NULL) AS item_bytes,
+                    (SELECT COUNT(*) FROM items WHERE account_id = a.id AND deleted_at IS NOT NULL) AS deleted_items,
+                    (SELECT COALESCE(SUM(size), 0) FROM items WHERE account_id = a.id AND deleted_at IS NOT NULL) AS deleted_item_bytes,
+                    (SELECT MIN(deleted_at) FROM items WHERE account_id = a.id) AS oldest_deleted_item
              FROM accounts a WHERE a.id = ?",
         )
         .bind(account_id)
@@ -362,6 +367,11 @@ impl Store {
             sends: count("sends"),
             oldest_send: row.get("oldest_send"),
             queued: count("queued"),
+            items: count("items"),
+            item_bytes: count("item_bytes"),
+            deleted_items: count("deleted_items"),
+            deleted_item_bytes: count("deleted_item_bytes"),
+            oldest_deleted_item: row.get("oldest_deleted_item"),
         })
     }
 }
@@ -386,4 +396,10 @@ pub struct Holdings {
     pub sends: u64,
     pub oldest_send: Option<i64>,
     pub queued: u64,
+    /// Sealed items (contacts, groups…) and those in the recovery area.
+    pub items: u64,
+    pub item_bytes: u64,
+    pub deleted_items: u64,
+    pub deleted_item_bytes: u64,
+    pub oldest_deleted_item: Option<i64>,
 }

@@ -94,7 +94,10 @@ pub fn new_id() -> String {
 }
 
 /// Takes the account's next change number.
-async fn next_modseq(transaction: &mut Transaction<'_, Sqlite>, account_id: i64) -> Result<i64, sqlx::Error> {
+pub(super) async fn next_modseq(
+    transaction: &mut Transaction<'_, Sqlite>,
+    account_id: i64,
+) -> Result<i64, sqlx::Error> {
     let row = sqlx::query("UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq")
         .bind(account_id)
         .fetch_one(&mut **transaction)

@@ -3,6 +3,7 @@
 //! Architecture Invariant: only this module writes SQL. Handlers call its methods.
 
 pub mod idempotency;
+pub mod items;
 pub mod lifecycle;
 pub mod mail;
 pub mod outbound;
