@@ -7,6 +7,8 @@
 //! MDC), which is what OpenPGP.js produces by default.
 
 #[cfg(target_arch = "wasm32")]
+pub mod contacts;
+#[cfg(target_arch = "wasm32")]
 pub mod search;
 
 use std::cell::RefCell;

@@ -95,7 +95,8 @@ fn sealed_items_refuse_a_wrong_signer_a_rollback_and_a_swap() {
     // Mallory encrypts to alice's public key (anyone can) and signs with her own.
     let alice_public = plico_pgp::parse_cert(alice.account.public_cert.as_bytes()).expect("cert");
     let plaintext = format!("plico-item contact {id} 2\n{content}");
-    let forged = plico_pgp::encrypt_and_sign(plaintext.as_bytes(), &[alice_public], &mallory.secret_key).expect("forged");
+    let forged =
+        plico_pgp::encrypt_and_sign(plaintext.as_bytes(), &[alice_public], &mallory.secret_key).expect("forged");
     assert_eq!(open(&alice, "contact", &served(&id, 2, &forged), 0), Err(Refused::WrongSigner));
 
     // The device holds version 3; the server serves version 2.
