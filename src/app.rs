@@ -1,61 +1,26 @@
-//! The root component: shared state at the top, the routes below.
+//! The root component: the session and each feature's state provided at the top, the routes
+//! below. No feature imports this module.
 
 use leptos::prelude::*;
-use plico_api::worker::UnlockedIdentity;
 use plico_api::{Account, ServerInfo};
 
 use crate::account::AccountPage;
 use crate::auth::{LoginPage, SignupPage};
 use crate::mail::MailPage;
 use crate::router::{provide_navigator, Page, Redirect};
-use crate::worker_client::WorkerClient;
-
-/// What every page may need, provided as context at the root.
-#[derive(Clone, Copy)]
-pub struct Session {
-    /// The unlocked identity; `None` until sign-in, and again after sign-out.
-    pub identity: RwSignal<Option<UnlockedIdentity>>,
-    /// The mail domain, from the server.
-    pub domain: RwSignal<String>,
-    /// The largest attachment the server takes, from the server.
-    pub max_attachment_bytes: RwSignal<u64>,
-    /// The address of a still-valid session cookie, to prefill sign-in after a reload.
-    pub remembered_address: RwSignal<Option<String>>,
-    /// What the composer starts with next (a reply, a forward); taken when it opens.
-    pub compose_seed: RwSignal<Option<crate::mail::ComposeSeed>>,
-    /// The synced mailbox; kept across folder changes, emptied at sign-out.
-    pub mailbox: RwSignal<crate::mail::state::MailboxState>,
-    /// The search box's query and the local index's state.
-    pub search: RwSignal<crate::mail::search::SearchState>,
-    /// The crypto worker; it lives on this thread, so it is stored locally.
-    pub worker: StoredValue<Result<WorkerClient, String>, LocalStorage>,
-}
-
-/// The session context. Every page is rendered inside [`App`], which provides it.
-pub fn use_session() -> Session {
-    use_context::<Session>().unwrap_or_else(|| panic!("Session context is provided by App"))
-}
+use crate::session::Session;
 
 #[component]
 pub fn App() -> impl IntoView {
-    let session = Session {
-        identity: RwSignal::new(None),
-        domain: RwSignal::new(String::new()),
-        max_attachment_bytes: RwSignal::new(25 * 1024 * 1024),
-        remembered_address: RwSignal::new(None),
-        mailbox: RwSignal::new(Default::default()),
-        compose_seed: RwSignal::new(None),
-        search: RwSignal::new(Default::default()),
-        worker: StoredValue::new_local(WorkerClient::spawn()),
-    };
-    provide_context(session);
+    let session = Session::provide();
+    let mail = crate::mail::Mail::provide();
     let navigator = provide_navigator();
     let i18n = crate::i18n::I18n { lang: RwSignal::new(crate::i18n::lang()) };
     provide_context(i18n);
     crate::shortcuts::provide_shortcuts(session, navigator);
 
-    crate::mail::state::keep_in_sync(session);
-    crate::privacy::provide_consent(session);
+    crate::mail::state::keep_in_sync(session, mail);
+    crate::consent::provide_consent(session);
     crate::privacy::views::provide_canary(session);
 
     leptos::task::spawn_local(async move {

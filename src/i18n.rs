@@ -133,7 +133,7 @@ pub fn use_i18n() -> I18n {
 }
 
 /// Where the user's choice is kept on this device, with the Preferences consent only
-/// ([`crate::privacy::consent::PREFERENCE_KEYS`]).
+/// ([`crate::consent::PREFERENCE_KEYS`]).
 pub const CHOICE_KEY: &str = "plico.lang";
 
 /// Picks the language (the user's earlier choice, else the browser's) and loads its catalog.
@@ -151,11 +151,11 @@ pub async fn start() {
     }
 }
 
-/// Switches to `lang`, and remembers the choice on this device when the user allows it.
-pub async fn switch(i18n: I18n, consent: crate::privacy::consent::Consent, lang: Lang) -> Result<(), String> {
+/// Switches to `lang`, its catalog loaded first. Remembering the choice on this device is the
+/// caller's, under the Preferences consent ([`CHOICE_KEY`]).
+pub async fn switch(i18n: I18n, lang: Lang) -> Result<(), String> {
     #[cfg(target_arch = "wasm32")]
     runtime::load(lang).await?;
-    consent.remember(CHOICE_KEY, Some(lang.code()));
     i18n.lang.set(lang);
     Ok(())
 }
@@ -220,33 +220,6 @@ mod runtime {
             wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| failed())?).await.map_err(|_| failed())?;
         let text = text.as_string().ok_or_else(failed)?;
         js_sys::JSON::parse(&text).map_err(|_| failed())
-    }
-}
-
-/// The language menu, in the footer of every page.
-#[component]
-pub fn LanguagePicker() -> impl IntoView {
-    let i18n = use_i18n();
-    let consent = crate::privacy::use_consent();
-    let (error, set_error) = signal(None::<String>);
-    let on_change = move |event: leptos::ev::Event| {
-        let Some(lang) = Lang::parse(&event_target_value(&event)) else { return };
-        leptos::task::spawn_local(async move {
-            if let Err(message) = switch(i18n, consent, lang).await {
-                crate::ui::set_alive(set_error, Some(message));
-            }
-        });
-    };
-    view! {
-        <span class="language-picker">
-            <label for="language">{t("Language")}</label>
-            <select id="language" on:change=on_change>
-                {Lang::ALL.into_iter().map(|lang| view! {
-                    <option value=lang.code() lang=lang.code() selected=move || i18n.lang.get() == lang>{lang.name()}</option>
-                }).collect_view()}
-            </select>
-            <crate::ui::ErrorText message=error/>
-        </span>
     }
 }
 

@@ -8,11 +8,16 @@ pub mod account;
 pub mod api_client;
 pub mod app;
 pub mod auth;
+pub mod consent;
 pub mod i18n;
 pub mod json;
 pub mod mail;
 pub mod privacy;
 pub mod router;
+pub mod session;
 pub mod shortcuts;
 pub mod ui;
 pub mod worker_client;
+
+#[cfg(test)]
+mod layers;

@@ -10,9 +10,9 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::app::Session;
 use crate::i18n::{n, t};
 use crate::router::Navigator;
+use crate::session::Session;
 
 /// Every shortcut and what it does, as the help lists them.
 pub const SHORTCUTS: [(&str, &str); 11] = [
@@ -29,8 +29,7 @@ pub const SHORTCUTS: [(&str, &str); 11] = [
     ("Esc", n("Close this help")),
 ];
 
-/// The device's choice, in local storage with the Preferences consent only.
-pub const OFF_KEY: &str = "plico.shortcuts";
+use crate::consent::SHORTCUTS_OFF_KEY as OFF_KEY;
 
 /// Whether shortcuts are on, and whether the help shows.
 #[derive(Clone, Copy)]
@@ -48,7 +47,7 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 /// Switches shortcuts on or off; the choice outlives the page with the Preferences consent.
-pub fn set_enabled(shortcuts: Shortcuts, consent: crate::privacy::consent::Consent, on: bool) {
+pub fn set_enabled(shortcuts: Shortcuts, consent: crate::consent::Consent, on: bool) {
     shortcuts.enabled.set(on);
     consent.remember(OFF_KEY, (!on).then_some("off"));
 }
@@ -176,7 +175,7 @@ pub fn provide_shortcuts(session: Session, navigator: Navigator) {
 #[component]
 pub fn ShortcutHelp() -> impl IntoView {
     let shortcuts = use_shortcuts();
-    let consent = crate::privacy::use_consent();
+    let consent = crate::consent::use_consent();
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     Effect::new(move |_| {
         let open = shortcuts.help_open.get();

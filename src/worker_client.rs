@@ -116,14 +116,14 @@ impl WorkerClient {
     }
 
     /// Runs `command` in the worker, reporting its stages to `on_progress`.
-    pub fn call<F: Fn(WorkerStage) + 'static>(
+    pub fn call<C: Into<WorkerCommand>, F: Fn(WorkerStage) + 'static>(
         &self,
-        command: WorkerCommand,
+        command: C,
         on_progress: F,
-    ) -> impl std::future::Future<Output = Result<WorkerOutcome, WorkerFailure>> + use<'_, F> {
+    ) -> impl std::future::Future<Output = Result<WorkerOutcome, WorkerFailure>> + use<'_, C, F> {
         // One body for every caller: generic over the closure, the future was compiled once
         // per call site (each closure is its own type), which cost the UI kilobytes.
-        self.call_boxed(command, Box::new(on_progress))
+        self.call_boxed(command.into(), Box::new(on_progress))
     }
 
     async fn call_boxed(

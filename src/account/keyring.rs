@@ -3,11 +3,13 @@
 //! the server); this view only lists and asks.
 
 use leptos::prelude::*;
-use plico_api::worker::{KeyringEntry, WorkerCommand, WorkerOutcome};
+use plico_api::worker::KeysCommand;
+use plico_api::worker::{KeyringEntry, WorkerOutcome};
 
-use super::model::{describe_imported, group_fingerprint};
-use crate::app::use_session;
+use super::model::describe_imported;
 use crate::i18n::{t, tf};
+use crate::session::use_session;
+use crate::ui::format::group_fingerprint;
 use crate::ui::ErrorText;
 
 #[component]
@@ -19,13 +21,13 @@ pub fn KeyringPanel() -> impl IntoView {
     let (note, set_note) = signal(None::<String>);
     let (error, set_error) = signal(None::<String>);
 
-    let ask = move |command: WorkerCommand| async move {
+    let ask = move |command: KeysCommand| async move {
         let worker = session.worker.with_value(|worker| worker.clone())?;
         worker.call(command, |_| {}).await.map_err(|failure| failure.message)
     };
     let reload = move || {
         leptos::task::spawn_local(async move {
-            match ask(WorkerCommand::Keyring).await {
+            match ask(KeysCommand::Keyring).await {
                 Ok(WorkerOutcome::Keyring(list)) => set_entries.set(Some(list)),
                 Ok(_) => set_error.set(Some(t("The worker answered something unexpected."))),
                 Err(message) => set_error.set(Some(message)),
@@ -40,7 +42,7 @@ pub fn KeyringPanel() -> impl IntoView {
         set_busy.set(true);
         let armored = pasted.get_untracked();
         leptos::task::spawn_local(async move {
-            match ask(WorkerCommand::ImportKey { armored }).await {
+            match ask(KeysCommand::ImportKey { armored }).await {
                 Ok(WorkerOutcome::KeyImported(addresses)) => {
                     set_note.set(Some(describe_imported(&addresses)));
                     set_pasted.set(String::new());
@@ -56,7 +58,7 @@ pub fn KeyringPanel() -> impl IntoView {
         set_note.set(None);
         set_error.set(None);
         leptos::task::spawn_local(async move {
-            match ask(WorkerCommand::RemoveKey { address: address.clone() }).await {
+            match ask(KeysCommand::RemoveKey { address: address.clone() }).await {
                 Ok(_) => {
                     set_note.set(Some(tf("Forgot the key for {address}.", &[("address", &address)])));
                     reload();

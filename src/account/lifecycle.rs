@@ -3,13 +3,13 @@
 
 use leptos::prelude::*;
 use plico_api::privacy::{ClosedAccount, ConfirmRecoveryAddress, RecoveryAddress, SetRecoveryAddress};
-use plico_api::worker::WorkerCommand;
+use plico_api::worker::SessionCommand;
 
 use crate::api_client::{self, ApiFailure};
-use crate::app::use_session;
 use crate::i18n::{t, tf};
-use crate::privacy::views::local_date;
 use crate::router::Link;
+use crate::session::use_session;
+use crate::ui::format::local_date;
 use crate::ui::ErrorText;
 
 #[component]
@@ -75,7 +75,7 @@ pub fn RecoveryPanel() -> impl IntoView {
 
 #[component]
 pub fn PrivacyPanel() -> impl IntoView {
-    let consent = crate::privacy::use_consent();
+    let consent = crate::consent::use_consent();
     view! {
         <div class="panel">
             <h2>{t("Privacy")}</h2>
@@ -97,7 +97,7 @@ pub fn ClosePanel() -> impl IntoView {
                 Ok(answer) => {
                     set_closed.set(Some(answer));
                     if let Ok(worker) = session.worker.with_value(|worker| worker.clone()) {
-                        let _ = worker.call(WorkerCommand::ForgetDevice, |_| {}).await;
+                        let _ = worker.call(SessionCommand::ForgetDevice, |_| {}).await;
                     }
                     session.identity.set(None);
                     session.remembered_address.set(None);

@@ -3,12 +3,13 @@
 //! the worker, which encrypts and uploads each message.
 
 use leptos::prelude::*;
-use plico_api::worker::{ExportView, ImportFailure, WorkerCommand, WorkerOutcome, WorkerStage};
+use plico_api::worker::TransferCommand;
+use plico_api::worker::{ExportView, ImportFailure, WorkerOutcome, WorkerStage};
 use wasm_bindgen::JsCast;
 
-use crate::app::{use_session, Session};
 use crate::i18n::{n, t, tf, tp};
 use crate::mail::state::folder_label;
+use crate::session::{use_session, Session};
 use crate::ui::{human_size, ErrorText, StageProgress};
 
 /// The piece of a file read and sent to the worker at once: pausing takes effect after it.
@@ -27,7 +28,7 @@ fn download(url: &str, file_name: &str) {
 #[component]
 pub fn ExportPanel() -> impl IntoView {
     let session = use_session();
-    let consent = crate::privacy::use_consent();
+    let consent = crate::consent::use_consent();
     let passphrase = RwSignal::new(String::new());
     let repeated = RwSignal::new(String::new());
     let (stage, set_stage) = signal(None::<WorkerStage>);
@@ -41,7 +42,7 @@ pub fn ExportPanel() -> impl IntoView {
             set_error.set(Some(t("The two passphrases differ.")));
             return;
         }
-        let command = WorkerCommand::Export {
+        let command = TransferCommand::Export {
             passphrase: passphrase.get_untracked(),
             receipts: consent.receipts.get_untracked(),
         };
@@ -123,7 +124,7 @@ async fn read_piece(file: &web_sys::File, start: f64, end: f64) -> Result<Vec<u8
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
-async fn call(session: Session, command: WorkerCommand) -> Result<WorkerOutcome, String> {
+async fn call(session: Session, command: TransferCommand) -> Result<WorkerOutcome, String> {
     let worker = session.worker.with_value(|worker| worker.clone())?;
     worker.call(command, |_| {}).await.map_err(|failure| failure.message)
 }
@@ -136,12 +137,18 @@ async fn while_paused(progress: RwSignal<Progress>) {
 }
 
 /// Imports each file into `folder_id`, piece by piece.
-async fn import_files(session: Session, folder_id: String, files: Vec<web_sys::File>, progress: RwSignal<Progress>) {
+async fn import_files(
+    session: Session,
+    mail: crate::mail::Mail,
+    folder_id: String,
+    files: Vec<web_sys::File>,
+    progress: RwSignal<Progress>,
+) {
     for file in files {
         let name = file.name();
         let eml = name.to_ascii_lowercase().ends_with(".eml");
         if let Err(reason) =
-            call(session, WorkerCommand::ImportBegin { folder_id: folder_id.clone(), file_name: name.clone(), eml })
+            call(session, TransferCommand::ImportBegin { folder_id: folder_id.clone(), file_name: name.clone(), eml })
                 .await
         {
             progress.update(|progress| progress.failures.push(ImportFailure { item: name.clone(), reason }));
@@ -154,7 +161,7 @@ async fn import_files(session: Session, folder_id: String, files: Vec<web_sys::F
             let end = (start + PIECE_BYTES).min(size);
             let last = end >= size;
             let answer = match read_piece(&file, start, end).await {
-                Ok(bytes) => call(session, WorkerCommand::ImportChunk { bytes, last }).await,
+                Ok(bytes) => call(session, TransferCommand::ImportChunk { bytes, last }).await,
                 Err(reason) => Err(reason),
             };
             match answer {
@@ -187,27 +194,28 @@ async fn import_files(session: Session, folder_id: String, files: Vec<web_sys::F
         progress.paused = false;
         progress.finished = true;
     });
-    let _ = crate::mail::state::sync_now(session).await;
+    let _ = crate::mail::state::sync_now(session, mail).await;
 }
 
 #[component]
 pub fn ImportPanel() -> impl IntoView {
     let session = use_session();
+    let mail = crate::mail::use_mail();
     let folder = RwSignal::new(String::new());
     let progress = RwSignal::new(Progress::default());
     let (error, set_error) = signal(None::<String>);
     let input = NodeRef::<leptos::html::Input>::new();
     // Opened straight from a link or a reload, the mailbox may not have synced yet.
-    if session.mailbox.with_untracked(|state| state.folders.is_empty()) {
-        crate::mail::state::sync(session, set_error);
+    if mail.mailbox.with_untracked(|state| state.folders.is_empty()) {
+        crate::mail::state::sync(session, mail, set_error);
     }
-    let folders = move || session.mailbox.with(|state| state.folders.clone());
+    let folders = move || mail.mailbox.with(|state| state.folders.clone());
     let start = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         set_error.set(None);
         let chosen = folder.get_untracked();
         let chosen = if chosen.is_empty() {
-            session.mailbox.with_untracked(|state| {
+            mail.mailbox.with_untracked(|state| {
                 state.folder(plico_api::mail::FolderRole::Inbox).map(|folder| folder.id.clone()).unwrap_or_default()
             })
         } else {
@@ -228,7 +236,7 @@ pub fn ImportPanel() -> impl IntoView {
         }
         let total = files.iter().map(|file| file.size() as u64).sum();
         progress.set(Progress { total, running: true, ..Progress::default() });
-        leptos::task::spawn_local(import_files(session, chosen, files, progress));
+        leptos::task::spawn_local(import_files(session, mail, chosen, files, progress));
     };
     let percent = move || progress.with(|p| (p.read * 100).checked_div(p.total).unwrap_or(0));
     view! {

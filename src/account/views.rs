@@ -4,11 +4,12 @@ use leptos::prelude::*;
 use plico_api::{AccountSettings, LoginHistory, StorageUsage};
 
 use super::keyring::KeyringPanel;
-use super::model::{describe_login_kind, describe_user_agent, group_fingerprint};
+use super::model::{describe_login_kind, describe_user_agent};
 use crate::api_client::{self, ApiFailure};
-use crate::app::use_session;
 use crate::i18n::{t, tf};
 use crate::mail::{Shell, SignOutButton};
+use crate::session::use_session;
+use crate::ui::format::group_fingerprint;
 use crate::ui::ErrorText;
 
 /// Unix seconds as a local date and time.

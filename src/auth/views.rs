@@ -2,18 +2,19 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use plico_api::worker::{WorkerCommand, WorkerOutcome, WorkerStage};
+use plico_api::worker::SessionCommand;
+use plico_api::worker::{WorkerOutcome, WorkerStage};
 
 use super::model::SignupForm;
-use crate::app::{use_session, Session};
 use crate::i18n::t;
 use crate::router::{use_navigator, Link};
+use crate::session::{use_session, Session};
 use crate::ui::{Brand, ErrorText, StageProgress};
 
 /// Runs a sign-up or sign-in command in the worker and signs the UI in on success.
 async fn unlock(
     session: Session,
-    command: WorkerCommand,
+    command: SessionCommand,
     stage: WriteSignal<Option<WorkerStage>>,
 ) -> Result<(), (String, String)> {
     let worker = session.worker.with_value(|worker| worker.clone()).map_err(|message| (String::new(), message))?;
@@ -52,7 +53,7 @@ pub fn SignupPage() -> impl IntoView {
         let SignupForm { name, password, recovery, .. } = form.get_untracked();
         let recovery_address = Some(recovery.trim().to_owned()).filter(|address| !address.is_empty());
         leptos::task::spawn_local(async move {
-            let result = unlock(session, WorkerCommand::Signup { name, password, recovery_address }, set_stage).await;
+            let result = unlock(session, SessionCommand::Signup { name, password, recovery_address }, set_stage).await;
             busy.set(false);
             match result {
                 Ok(()) => {
@@ -146,7 +147,7 @@ pub fn LoginPage() -> impl IntoView {
         }
         let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
         leptos::task::spawn_local(async move {
-            let asked = WorkerCommand::DeviceKept { address: typed.clone() };
+            let asked = SessionCommand::DeviceKept { address: typed.clone() };
             if let Ok(WorkerOutcome::DeviceKept(kept)) = worker.call(asked, |_| {}).await {
                 let still = address.try_get_untracked().is_some_and(|now| now == typed);
                 if still && keep_touched.try_get_untracked() == Some(false) {
@@ -179,7 +180,7 @@ pub fn LoginPage() -> impl IntoView {
             return;
         }
         busy.set(true);
-        let command = WorkerCommand::Login {
+        let command = SessionCommand::Login {
             address: address.get_untracked(),
             password: password.get_untracked(),
             reopen,

@@ -2,13 +2,14 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use plico_api::worker::{OutgoingAttachment, OutgoingMessage, WorkerCommand, WorkerOutcome, WorkerStage};
+use plico_api::worker::{KeysCommand, MailCommand};
+use plico_api::worker::{OutgoingAttachment, OutgoingMessage, WorkerOutcome, WorkerStage};
 use wasm_bindgen::JsCast;
 
 use super::views::Shell;
-use crate::app::use_session;
 use crate::i18n::{t, tf};
 use crate::router::use_navigator;
+use crate::session::use_session;
 use crate::ui::{human_size, ErrorText, PaperclipIcon, StageProgress};
 
 /// Splits a recipients field on commas, semicolons and white space.
@@ -108,16 +109,16 @@ async fn read_files(files: web_sys::FileList, limit: u64) -> (Vec<OutgoingAttach
 }
 
 /// A saved draft, decrypted with its attachments, ready for the composer.
-pub async fn open_draft(session: crate::app::Session, id: String) -> Result<ComposeSeed, String> {
+pub async fn open_draft(session: crate::session::Session, id: String) -> Result<ComposeSeed, String> {
     let worker = session.worker.with_value(|worker| worker.clone())?;
-    let view = match worker.call(WorkerCommand::OpenMessage { id: id.clone() }, |_| {}).await {
+    let view = match worker.call(MailCommand::OpenMessage { id: id.clone() }, |_| {}).await {
         Ok(WorkerOutcome::Opened(view)) => *view,
         Ok(_) => return Err(t("The worker answered something unexpected.")),
         Err(failure) => return Err(failure.message),
     };
     let mut attachments = Vec::with_capacity(view.attachments.len());
     for index in 0..view.attachments.len() {
-        let command = WorkerCommand::Attachment { message_id: id.clone(), index: index as u32 };
+        let command = MailCommand::Attachment { message_id: id.clone(), index: index as u32 };
         match worker.call(command, |_| {}).await {
             Ok(WorkerOutcome::File(file)) => attachments.push(file),
             Ok(_) => return Err(t("The worker answered something unexpected.")),
@@ -143,8 +144,9 @@ pub async fn open_draft(session: crate::app::Session, id: String) -> Result<Comp
 pub fn ComposePage() -> impl IntoView {
     let (error, set_error) = signal(None::<String>);
     let session = use_session();
+    let mail = crate::mail::use_mail();
     let navigator = use_navigator();
-    let seed = session.compose_seed.try_update(Option::take).flatten().unwrap_or_default();
+    let seed = mail.compose_seed.try_update(Option::take).flatten().unwrap_or_default();
     let to = RwSignal::new(seed.to);
     let cc = RwSignal::new(seed.cc);
     let bcc = RwSignal::new(seed.bcc);
@@ -203,7 +205,7 @@ pub fn ComposePage() -> impl IntoView {
                 }
                 leptos::task::spawn_local(async move {
                     let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
-                    let command = WorkerCommand::KnownKeys { addresses };
+                    let command = KeysCommand::KnownKeys { addresses };
                     if let Ok(WorkerOutcome::KnownKeys(known)) = worker.call(command, |_| {}).await {
                         crate::ui::set_alive(keyed, known);
                     }
@@ -260,7 +262,7 @@ pub fn ComposePage() -> impl IntoView {
                 track.running.set(false);
                 return;
             };
-            match worker.call(WorkerCommand::SaveDraft(message), |_| {}).await {
+            match worker.call(MailCommand::SaveDraft(message), |_| {}).await {
                 Ok(WorkerOutcome::DraftSaved { id }) => {
                     *track.id.borrow_mut() = Some(id.clone());
                     crate::ui::set_alive(draft_id, Some(id));
@@ -328,8 +330,8 @@ pub fn ComposePage() -> impl IntoView {
                 crate::ui::sleep(50).await;
             }
             let message = OutgoingMessage { draft_id: track.id.borrow().clone(), ..message };
-            if worker.call(WorkerCommand::SaveDraft(message), |_| {}).await.is_ok() {
-                let _ = super::state::sync_now(session).await;
+            if worker.call(MailCommand::SaveDraft(message), |_| {}).await.is_ok() {
+                let _ = super::state::sync_now(session, mail).await;
             }
         });
     });
@@ -346,7 +348,7 @@ pub fn ComposePage() -> impl IntoView {
                     return;
                 }
             }
-            let _ = super::state::sync_now(session).await;
+            let _ = super::state::sync_now(session, mail).await;
             navigator.go(if had_draft { "/mail/drafts" } else { "/mail/inbox" });
         });
     };
@@ -376,15 +378,14 @@ pub fn ComposePage() -> impl IntoView {
                 crate::ui::sleep(50).await;
             }
             let message = OutgoingMessage { draft_id: draft_id.try_get_untracked().flatten(), ..message };
-            let result = worker
-                .call(WorkerCommand::Send(message), move |next| crate::ui::set_alive(set_stage, Some(next)))
-                .await;
+            let result =
+                worker.call(MailCommand::Send(message), move |next| crate::ui::set_alive(set_stage, Some(next))).await;
             crate::ui::set_alive(set_stage, None);
             match result {
                 // Still busy while the page goes: leaving after a send saves no draft.
                 // No network: it waits, sealed on this device, and goes when the connection is back.
                 Ok(WorkerOutcome::Queued(items)) => {
-                    session.mailbox.update(|state| state.outbox = items);
+                    mail.mailbox.update(|state| state.outbox = items);
                     navigator.go("/mail/outbox");
                 }
                 Ok(_) => navigator.go("/mail/sent"),

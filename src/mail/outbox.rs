@@ -2,17 +2,18 @@
 //! when the connection returns (the `online` event, and every sync that reaches the server).
 
 use leptos::prelude::*;
-use plico_api::worker::{OutboxItem, WorkerCommand, WorkerOutcome};
+use plico_api::worker::MailCommand;
+use plico_api::worker::{OutboxItem, WorkerOutcome};
 
-use crate::app::{use_session, Session};
 use crate::i18n::{t, tf};
+use crate::session::{use_session, Session};
 
 thread_local! {
     static SENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-fn set_outbox(session: Session, items: Vec<OutboxItem>) {
-    session.mailbox.update(|state| {
+fn set_outbox(mail: super::Mail, items: Vec<OutboxItem>) {
+    mail.mailbox.update(|state| {
         if state.outbox != items {
             state.outbox = items;
         }
@@ -20,43 +21,43 @@ fn set_outbox(session: Session, items: Vec<OutboxItem>) {
 }
 
 /// Reads the Outbox from the worker (at sign-in), then sends what waits.
-pub async fn load(session: Session) {
+pub async fn load(session: Session, mail: super::Mail) {
     let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
-    if let Ok(WorkerOutcome::Outbox(items)) = worker.call(WorkerCommand::Outbox, |_| {}).await {
-        set_outbox(session, items);
+    if let Ok(WorkerOutcome::Outbox(items)) = worker.call(MailCommand::Outbox, |_| {}).await {
+        set_outbox(mail, items);
     }
-    send_waiting(session);
+    send_waiting(session, mail);
 }
 
 /// Sends what waits (not what the server refused: the user sees why, and deletes it or sends
 /// it again), then syncs when something went, so it shows in Sent.
-pub fn send_waiting(session: Session) {
-    let waiting = session.mailbox.with_untracked(|state| state.outbox.iter().any(|item| item.error.is_none()));
+pub fn send_waiting(session: Session, mail: super::Mail) {
+    let waiting = mail.mailbox.with_untracked(|state| state.outbox.iter().any(|item| item.error.is_none()));
     if !waiting || SENDING.with(|busy| busy.replace(true)) {
         return;
     }
     leptos::task::spawn_local(async move {
-        let _ = send(session, None).await;
+        let _ = send(session, mail, None).await;
         SENDING.with(|busy| busy.set(false));
     });
 }
 
 /// Asks the worker to send what waits (and `again`, refused before); syncs when something
 /// went, so it shows in Sent.
-async fn send(session: Session, again: Option<String>) -> Result<(), String> {
-    let before = session.mailbox.with_untracked(|state| state.outbox.len());
-    let result = run(session, WorkerCommand::SendOutbox { again }).await;
-    if session.mailbox.with_untracked(|state| state.outbox.len()) < before {
-        let _ = super::state::sync_now(session).await;
+async fn send(session: Session, mail: super::Mail, again: Option<String>) -> Result<(), String> {
+    let before = mail.mailbox.with_untracked(|state| state.outbox.len());
+    let result = run(session, mail, MailCommand::SendOutbox { again }).await;
+    if mail.mailbox.with_untracked(|state| state.outbox.len()) < before {
+        let _ = super::state::sync_now(session, mail).await;
     }
     result
 }
 
-async fn run(session: Session, command: WorkerCommand) -> Result<(), String> {
+async fn run(session: Session, mail: super::Mail, command: MailCommand) -> Result<(), String> {
     let worker = session.worker.with_value(|worker| worker.clone())?;
     match worker.call(command, |_| {}).await {
         Ok(WorkerOutcome::Outbox(items)) => {
-            set_outbox(session, items);
+            set_outbox(mail, items);
             Ok(())
         }
         Ok(_) => Err(t("The worker answered something unexpected.")),
@@ -68,16 +69,17 @@ async fn run(session: Session, command: WorkerCommand) -> Result<(), String> {
 #[component]
 pub fn OutboxPage() -> impl IntoView {
     let session = use_session();
+    let mail = crate::mail::use_mail();
     let (error, set_error) = signal(None::<String>);
-    let items = move || session.mailbox.with(|state| state.outbox.clone());
+    let items = move || mail.mailbox.with(|state| state.outbox.clone());
     let resend = move |id: String| {
         leptos::task::spawn_local(async move {
-            crate::ui::set_alive(set_error, send(session, Some(id)).await.err());
+            crate::ui::set_alive(set_error, send(session, mail, Some(id)).await.err());
         });
     };
     let delete = move |id: String| {
         leptos::task::spawn_local(async move {
-            crate::ui::set_alive(set_error, run(session, WorkerCommand::DeleteOutbox { id }).await.err());
+            crate::ui::set_alive(set_error, run(session, mail, MailCommand::DeleteOutbox { id }).await.err());
         });
     };
     view! {

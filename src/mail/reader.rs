@@ -7,13 +7,14 @@
 //! sanitiser misses something. The frame cannot open links, so the reader lists them below it.
 
 use leptos::prelude::*;
-use plico_api::worker::{OpenedMessageView, SignatureView, WorkerCommand, WorkerOutcome};
+use plico_api::worker::{KeysCommand, MailCommand};
+use plico_api::worker::{OpenedMessageView, SignatureView, WorkerOutcome};
 
 use super::compose::ComposeSeed;
 use super::state::MailboxState;
-use crate::app::{use_session, Session};
 use crate::i18n::{t, tf};
 use crate::router::use_navigator;
+use crate::session::{use_session, Session};
 
 /// The CSP of the message frame: nothing but inline styles and `data:` images, and `https:`
 /// images once the user asked for remote content.
@@ -158,7 +159,7 @@ pub fn forward_seed(message: &OpenedMessageView) -> ComposeSeed {
 
 async fn open(session: Session, id: String) -> Result<OpenedMessageView, String> {
     let worker = session.worker.with_value(|worker| worker.clone())?;
-    match worker.call(WorkerCommand::OpenMessage { id }, |_| {}).await {
+    match worker.call(MailCommand::OpenMessage { id }, |_| {}).await {
         Ok(WorkerOutcome::Opened(view)) => Ok(*view),
         Ok(_) => Err(t("The worker answered something unexpected.")),
         Err(failure) if failure.code == "network" => {
@@ -178,7 +179,7 @@ fn KeyChanged(message_id: String, sender: String) -> impl IntoView {
         let message_id = message_id.clone();
         leptos::task::spawn_local(async move {
             let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
-            match worker.call(WorkerCommand::UseNewKey { message_id }, |_| {}).await {
+            match worker.call(KeysCommand::UseNewKey { message_id }, |_| {}).await {
                 Ok(_) => crate::ui::set_alive(set_chosen, true),
                 Err(failure) => crate::ui::set_alive(set_error, Some(failure.message)),
             }
@@ -227,6 +228,7 @@ pub fn Reader(id: String, selected: RwSignal<Option<String>>) -> impl IntoView {
 #[component]
 fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>) -> impl IntoView {
     let session = use_session();
+    let mail = crate::mail::use_mail();
     let navigator = use_navigator();
     let (class, words) = signature_words(&message);
     let checks = message.sender_checks.clone().map(|checks| {
@@ -243,7 +245,7 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
         session.identity.with_untracked(|identity| identity.as_ref().map(|i| i.address.clone()).unwrap_or_default())
     };
     let start_compose = move |seed: ComposeSeed| {
-        session.compose_seed.set(Some(seed));
+        mail.compose_seed.set(Some(seed));
         navigator.go("/compose");
     };
     let on_reply = move |_| start_compose(message.with_value(|m| reply_seed(m, &own(), false)));
@@ -254,13 +256,13 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
     let act_on_open = move |action: super::state::Action| {
         let id = message.with_value(|m| m.id.clone());
         leptos::task::spawn_local(async move {
-            match super::state::act(session, action, vec![id]).await {
+            match super::state::act(session, mail, action, vec![id]).await {
                 Ok(()) => crate::ui::set_alive(selected, None),
                 Err(message) => crate::ui::set_alive(set_action_error, Some(message)),
             }
         });
     };
-    let on_archive = move |_| match session
+    let on_archive = move |_| match mail
         .mailbox
         .with_untracked(|state| state.folder(plico_api::mail::FolderRole::Archive).map(|f| f.id.clone()))
     {
@@ -270,7 +272,7 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
     let on_delete = move |_| act_on_open(super::state::Action::Delete);
     let conversation = Memo::new(move |_| {
         let id = message.with_value(|m| m.id.clone());
-        session.mailbox.with(|state: &MailboxState| state.conversation(&id))
+        mail.mailbox.with(|state: &MailboxState| state.conversation(&id))
     });
     let body = message.with_value(|m| match m.html.clone() {
         Some(html) => {
@@ -339,7 +341,7 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
                             let message_id = message.with_value(|m| m.id.clone());
                             leptos::task::spawn_local(async move {
                                 let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
-                                match worker.call(WorkerCommand::Attachment { message_id, index: index as u32 }, |_| {}).await {
+                                match worker.call(MailCommand::Attachment { message_id, index: index as u32 }, |_| {}).await {
                                     Ok(WorkerOutcome::File(file)) => {
                                         if let Err(error) = crate::ui::save_file(&file.file_name, &file.content_type, &file.data) {
                                             crate::ui::set_alive(set_download_error, Some(error));

@@ -5,11 +5,12 @@
 //! big mailbox shows its progress here and can be paused.
 
 use leptos::prelude::*;
-use plico_api::worker::{IndexProgress, IndexView, WorkerCommand, WorkerOutcome};
+use plico_api::worker::SearchCommand;
+use plico_api::worker::{IndexProgress, IndexView, WorkerOutcome};
 
-use crate::app::{use_session, Session};
 use crate::i18n::{n, t, tf, tp};
 use crate::router::use_navigator;
+use crate::session::{use_session, Session};
 
 /// What the search page shows about the index.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,8 +45,8 @@ fn ask_persistent_storage() {
 }
 
 /// Indexes mail the index does not hold yet, unless a build is running or paused.
-pub fn index_new_mail(session: Session) {
-    if session.search.with_untracked(|state| state.index.paused) || BUILDING.with(|busy| busy.replace(true)) {
+pub fn index_new_mail(session: Session, mail: super::Mail) {
+    if mail.search.with_untracked(|state| state.index.paused) || BUILDING.with(|busy| busy.replace(true)) {
         return;
     }
     ask_persistent_storage();
@@ -53,11 +54,11 @@ pub fn index_new_mail(session: Session) {
         if let Ok(worker) = session.worker.with_value(|worker| worker.clone()) {
             let progress = move |stage| {
                 if let plico_api::worker::WorkerStage::Indexing(progress) = stage {
-                    session.search.update(|state| state.building = Some(progress));
+                    mail.search.update(|state| state.building = Some(progress));
                 }
             };
-            let outcome = worker.call(WorkerCommand::BuildIndex, progress).await;
-            session.search.update(|state| {
+            let outcome = worker.call(SearchCommand::BuildIndex, progress).await;
+            mail.search.update(|state| {
                 state.building = None;
                 if let Ok(WorkerOutcome::Index(index)) = outcome {
                     state.index = index;
@@ -68,19 +69,19 @@ pub fn index_new_mail(session: Session) {
     });
 }
 
-fn pause(session: Session) {
+fn pause(session: Session, mail: super::Mail) {
     leptos::task::spawn_local(async move {
         if let Ok(worker) = session.worker.with_value(|worker| worker.clone()) {
-            if let Ok(WorkerOutcome::Index(index)) = worker.call(WorkerCommand::PauseIndex, |_| {}).await {
-                session.search.update(|state| state.index.paused = index.paused);
+            if let Ok(WorkerOutcome::Index(index)) = worker.call(SearchCommand::PauseIndex, |_| {}).await {
+                mail.search.update(|state| state.index.paused = index.paused);
             }
         }
     });
 }
 
-fn resume(session: Session) {
-    session.search.update(|state| state.index.paused = false);
-    index_new_mail(session);
+fn resume(session: Session, mail: super::Mail) {
+    mail.search.update(|state| state.index.paused = false);
+    index_new_mail(session, mail);
 }
 
 fn day(seconds: i64) -> String {
@@ -99,11 +100,11 @@ fn duration(seconds: u32) -> String {
 /// The search box in the top bar: typing goes to the results page.
 #[component]
 pub fn SearchBox() -> impl IntoView {
-    let session = use_session();
+    let mail = crate::mail::use_mail();
     let navigator = use_navigator();
     let on_input = move |event| {
         let query = event_target_value(&event);
-        session.search.update(|state| state.query = query);
+        mail.search.update(|state| state.query = query);
         if !navigator.is_current("/search") {
             navigator.go("/search");
         }
@@ -125,7 +126,7 @@ pub fn SearchBox() -> impl IntoView {
             <label class="visually-hidden" for="search-input">{t("Search mail")}</label>
             <input node_ref=input id="search-input" type="search" autocomplete="off" spellcheck="false"
                 placeholder=t("Search mail — from:, has:attachment, before:2026-01-31")
-                prop:value=move || session.search.with(|state| state.query.clone()) on:input=on_input/>
+                prop:value=move || mail.search.with(|state| state.query.clone()) on:input=on_input/>
         </form>
     }
 }
@@ -134,8 +135,9 @@ pub fn SearchBox() -> impl IntoView {
 #[component]
 fn IndexStatus() -> impl IntoView {
     let session = use_session();
+    let mail = crate::mail::use_mail();
     move || {
-        let state = session.search.get();
+        let state = mail.search.get();
         let index = state.index;
         let back_to = state.building.and_then(|progress| progress.oldest).or(index.oldest).map(day);
         let searchable = back_to
@@ -185,7 +187,7 @@ fn IndexStatus() -> impl IntoView {
                 <span>{words}</span>
                 {button.map(|pausing| view! {
                     <button type="button" class="button ghost small"
-                        on:click=move |_| if pausing { pause(session) } else { resume(session) }>
+                        on:click=move |_| if pausing { pause(session, mail) } else { resume(session, mail) }>
                         {if pausing { t("Pause") } else { t("Resume") }}
                     </button>
                 })}
@@ -198,6 +200,7 @@ fn IndexStatus() -> impl IntoView {
 #[component]
 pub fn SearchPage() -> impl IntoView {
     let session = use_session();
+    let mail = crate::mail::use_mail();
     let selected = RwSignal::new(None::<String>);
     // (the query they answer, total, shown, rows)
     let results = RwSignal::new(None::<(String, u32, u32, String)>);
@@ -205,8 +208,8 @@ pub fn SearchPage() -> impl IntoView {
     let asked = StoredValue::new(0u32);
     // The query runs again whenever it changes, and when a build adds to the index.
     Effect::new(move |_| {
-        let query = session.search.with(|state| state.query.clone());
-        let _ = session.search.with(|state| (state.index.documents, state.building.map(|p| p.done / 200)));
+        let query = mail.search.with(|state| state.query.clone());
+        let _ = mail.search.with(|state| (state.index.documents, state.building.map(|p| p.done / 200)));
         if query.trim().is_empty() {
             results.set(None);
             set_error.set(None);
@@ -216,7 +219,7 @@ pub fn SearchPage() -> impl IntoView {
         let ticket = asked.get_value();
         leptos::task::spawn_local(async move {
             let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
-            let outcome = worker.call(WorkerCommand::Search { query: query.clone(), limit: 50 }, |_| {}).await;
+            let outcome = worker.call(SearchCommand::Search { query: query.clone(), limit: 50 }, |_| {}).await;
             if asked.try_get_value() != Some(ticket) {
                 return;
             }
@@ -224,8 +227,8 @@ pub fn SearchPage() -> impl IntoView {
                 Ok(WorkerOutcome::Found { total, shown, rows_html, index }) => {
                     crate::ui::set_alive(set_error, None);
                     crate::ui::set_alive(results, Some((query, total, shown, rows_html)));
-                    if session.search.with_untracked(|state| state.building.is_none()) {
-                        session.search.update(|state| state.index = index);
+                    if mail.search.with_untracked(|state| state.building.is_none()) {
+                        mail.search.update(|state| state.index = index);
                     }
                 }
                 Ok(_) => crate::ui::set_alive(set_error, Some(t("The worker answered something unexpected."))),

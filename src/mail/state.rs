@@ -4,10 +4,11 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 use plico_api::mail::{flags, FolderRole};
-use plico_api::worker::{FolderView as Folder, ListedMessage, WorkerCommand, WorkerOutcome};
+use plico_api::worker::MailCommand;
+use plico_api::worker::{FolderView as Folder, ListedMessage, WorkerOutcome};
 
-use crate::app::Session;
 use crate::i18n::t;
+use crate::session::Session;
 
 /// Synced folders and messages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -127,16 +128,16 @@ fn thread_root(message: &ListedMessage) -> Option<String> {
 }
 
 /// Asks the worker for what changed since the last sync, and applies it.
-pub async fn sync_now(session: Session) -> Result<(), String> {
+pub async fn sync_now(session: Session, mail: super::Mail) -> Result<(), String> {
     let worker = session.worker.with_value(|worker| worker.clone())?;
-    let since = session.mailbox.with_untracked(|state| state.cursor);
-    if since == 0 && !session.mailbox.with_untracked(|state| state.synced_once) {
+    let since = mail.mailbox.with_untracked(|state| state.cursor);
+    if since == 0 && !mail.mailbox.with_untracked(|state| state.synced_once) {
         // The first screen as this device saved it, while the sync below catches up.
         if let Ok(WorkerOutcome::Mailbox { folders, messages, .. }) =
-            worker.call(WorkerCommand::CachedMailbox, |_| {}).await
+            worker.call(MailCommand::CachedMailbox, |_| {}).await
         {
             if !folders.is_empty() {
-                session.mailbox.update(|state| {
+                mail.mailbox.update(|state| {
                     if !state.synced_once {
                         state.apply(0, folders, messages, Vec::new())
                     }
@@ -144,19 +145,19 @@ pub async fn sync_now(session: Session) -> Result<(), String> {
             }
         }
     }
-    match worker.call(WorkerCommand::SyncMailbox { since }, |_| {}).await {
+    match worker.call(MailCommand::SyncMailbox { since }, |_| {}).await {
         Ok(WorkerOutcome::Mailbox { cursor, folders, messages, removed, removed_folders }) => {
-            session.mailbox.update(|state| {
+            mail.mailbox.update(|state| {
                 state.folders.retain(|folder| !removed_folders.contains(&folder.id));
                 state.apply(cursor, folders, messages, removed)
             });
             // Summaries first (the list shows them); the search index follows (fill_pending).
-            fill_pending(session);
+            fill_pending(session, mail);
             // The server answered: what waits in the Outbox can go (at sign-in, read it first).
             if since == 0 {
-                leptos::task::spawn_local(super::outbox::load(session));
+                leptos::task::spawn_local(super::outbox::load(session, mail));
             } else {
-                super::outbox::send_waiting(session);
+                super::outbox::send_waiting(session, mail);
             }
             Ok(())
         }
@@ -174,19 +175,19 @@ pub const SUMMARY_CHUNK: usize = 300;
 
 /// Opens the summaries a sync left pending, newest first, a chunk at a time, while the list is
 /// already on screen; then indexes new mail for search.
-pub fn fill_pending(session: Session) {
+pub fn fill_pending(session: Session, mail: super::Mail) {
     if FILLING.with(|busy| busy.replace(true)) {
         return;
     }
     leptos::task::spawn_local(async move {
         loop {
-            let ids = session.mailbox.with_untracked(|state| state.pending(SUMMARY_CHUNK));
+            let ids = mail.mailbox.with_untracked(|state| state.pending(SUMMARY_CHUNK));
             if ids.is_empty() {
                 break;
             }
             let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { break };
-            match worker.call(WorkerCommand::OpenSummaries { ids: ids.clone() }, |_| {}).await {
-                Ok(WorkerOutcome::Summaries(opened)) => session.mailbox.update(|state| {
+            match worker.call(MailCommand::OpenSummaries { ids: ids.clone() }, |_| {}).await {
+                Ok(WorkerOutcome::Summaries(opened)) => mail.mailbox.update(|state| {
                     state.fill(opened);
                     // Ids the worker no longer knows (purged meanwhile) stop being pending.
                     for id in &ids {
@@ -199,15 +200,15 @@ pub fn fill_pending(session: Session) {
             }
         }
         FILLING.with(|busy| busy.set(false));
-        super::search::index_new_mail(session);
+        super::search::index_new_mail(session, mail);
     });
 }
 
 /// Syncs in the background, reporting a failure to `error`.
-pub fn sync(session: Session, error: WriteSignal<Option<String>>) {
+pub fn sync(session: Session, mail: super::Mail, error: WriteSignal<Option<String>>) {
     leptos::task::spawn_local(async move {
         // Offline, the indicator says it once for every page; a sync failing is no news.
-        let failed = sync_now(session).await.err().filter(|_| crate::ui::online());
+        let failed = sync_now(session, mail).await.err().filter(|_| crate::ui::online());
         crate::ui::set_alive(error, failed);
     });
 }
@@ -223,7 +224,7 @@ thread_local! {
 /// Keeps the mailbox converging with the server while signed in: a poll every [`POLL_MILLIS`]
 /// and one whenever the tab becomes visible again. Sign-out empties the state; the next
 /// sign-in starts from cursor 0.
-pub fn keep_in_sync(session: Session) {
+pub fn keep_in_sync(session: Session, mail: super::Mail) {
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
     let poll = move || {
@@ -235,7 +236,7 @@ pub fn keep_in_sync(session: Session) {
             return;
         }
         leptos::task::spawn_local(async move {
-            let _ = sync_now(session).await;
+            let _ = sync_now(session, mail).await;
             SYNCING.with(|busy| busy.set(false));
         });
     };
@@ -245,7 +246,7 @@ pub fn keep_in_sync(session: Session) {
     tick.forget();
     // Back online: the Outbox goes, and the mailbox catches up.
     let on_online = Closure::<dyn Fn()>::new(move || {
-        super::outbox::send_waiting(session);
+        super::outbox::send_waiting(session, mail);
         poll();
     });
     let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
@@ -275,7 +276,7 @@ pub enum Action {
 
 /// Runs `action` on `ids` on the server, then syncs so every view (and every other tab, at its
 /// next sync) shows the result.
-pub async fn act(session: Session, action: Action, ids: Vec<String>) -> Result<(), String> {
+pub async fn act(session: Session, mail: super::Mail, action: Action, ids: Vec<String>) -> Result<(), String> {
     use plico_api::mail::{MessageIds, MessageUpdate};
     let result = match action {
         Action::Flags { add, remove } => {
@@ -292,14 +293,14 @@ pub async fn act(session: Session, action: Action, ids: Vec<String>) -> Result<(
         Action::Recover => crate::api_client::send_json("POST", "/messages/recover", &MessageIds { ids }).await,
     };
     result.map_err(|failure| failure.message)?;
-    sync_now(session).await
+    sync_now(session, mail).await
 }
 
 /// Runs a folder command (create, rename) in the worker, which seals the name, then syncs.
-pub async fn folder_command(session: Session, command: WorkerCommand) -> Result<(), String> {
+pub async fn folder_command(session: Session, mail: super::Mail, command: MailCommand) -> Result<(), String> {
     let worker = session.worker.with_value(|worker| worker.clone())?;
     worker.call(command, |_| {}).await.map_err(|failure| failure.message)?;
-    sync_now(session).await
+    sync_now(session, mail).await
 }
 
 /// A folder's name as the UI shows it.

@@ -2,7 +2,7 @@
 //! multi-selection toolbar, and the recovery area.
 
 use leptos::prelude::*;
-use plico_api::worker::WorkerCommand;
+use plico_api::worker::{MailCommand, SessionCommand};
 
 use std::collections::HashSet;
 
@@ -10,9 +10,9 @@ use plico_api::mail::{flags, FolderRole, MessageUpdate, RECOVERY_DAYS};
 use plico_api::worker::ListedMessage;
 
 use super::model::{folder_for_slug, SYSTEM_FOLDERS};
-use crate::app::use_session;
 use crate::i18n::{n, t, tf, tp};
 use crate::router::{use_navigator, Link, Redirect};
+use crate::session::use_session;
 use crate::ui::Brand;
 
 /// Signs out: deletes the session on the server and wipes the keys from the worker's memory.
@@ -20,18 +20,19 @@ use crate::ui::Brand;
 #[component]
 pub fn SignOutButton(#[prop(optional)] forget: bool) -> impl IntoView {
     let session = use_session();
+    let mail = crate::mail::use_mail();
     let navigator = use_navigator();
     let on_click = move |_| {
         leptos::task::spawn_local(async move {
             let _ = crate::api_client::send("POST", "/logout").await;
             if let Ok(worker) = session.worker.with_value(|worker| worker.clone()) {
-                let command = if forget { WorkerCommand::ForgetDevice } else { WorkerCommand::Lock };
+                let command = if forget { SessionCommand::ForgetDevice } else { SessionCommand::Lock };
                 let _ = worker.call(command, |_| {}).await;
             }
             session.identity.set(None);
             session.remembered_address.set(None);
-            session.mailbox.set(Default::default());
-            session.search.set(Default::default());
+            mail.mailbox.set(Default::default());
+            mail.search.set(Default::default());
             navigator.go("/login");
         });
     };
@@ -82,6 +83,7 @@ fn unread_badge(unread: u32) -> impl IntoView {
 #[component]
 fn Sidebar() -> impl IntoView {
     let session = use_session();
+    let mail = crate::mail::use_mail();
     let adding = RwSignal::new(false);
     let new_name = RwSignal::new(String::new());
     let (folder_error, set_folder_error) = signal(None::<String>);
@@ -89,7 +91,7 @@ fn Sidebar() -> impl IntoView {
         event.prevent_default();
         let name = new_name.get_untracked();
         leptos::task::spawn_local(async move {
-            match super::state::folder_command(session, WorkerCommand::CreateFolder { name }).await {
+            match super::state::folder_command(session, mail, MailCommand::CreateFolder { name }).await {
                 Ok(()) => {
                     crate::ui::set_alive(adding, false);
                     crate::ui::set_alive(new_name, String::new());
@@ -106,7 +108,7 @@ fn Sidebar() -> impl IntoView {
                 {SYSTEM_FOLDERS.iter().map(|folder| {
                     let role = plico_api::mail::FolderRole::parse(folder.slug);
                     let unread = move || {
-                        session.mailbox.with(|state| role.and_then(|role| state.folder(role)).map(|f| f.unread).unwrap_or(0))
+                        mail.mailbox.with(|state| role.and_then(|role| state.folder(role)).map(|f| f.unread).unwrap_or(0))
                     };
                     view! {
                         <li><Link href=format!("/mail/{}", folder.slug) class="folder-link">
@@ -116,7 +118,7 @@ fn Sidebar() -> impl IntoView {
                     }
                 }).collect_view()}
                 {move || {
-                    let waiting = session.mailbox.with(|state| state.outbox.len());
+                    let waiting = mail.mailbox.with(|state| state.outbox.len());
                     (waiting > 0).then(|| view! {
                         <li><Link href="/mail/outbox" class="folder-link">
                             <span>{t("Outbox")}</span>
@@ -139,7 +141,7 @@ fn Sidebar() -> impl IntoView {
             })}
             <crate::ui::ErrorText message=folder_error/>
             <ul aria-labelledby="user-folders">
-                {move || session.mailbox.with(|state| state.user_folders()).into_iter().map(|folder| view! {
+                {move || mail.mailbox.with(|state| state.user_folders()).into_iter().map(|folder| view! {
                     <li><Link href=format!("/mail/{}", folder.id) class="folder-link">
                         <span>{folder.name.clone().unwrap_or_else(|| t("(unreadable name)"))}</span>
                         {unread_badge(folder.unread)}
@@ -171,8 +173,9 @@ enum Listing {
 #[component]
 pub fn MailPage(folder: String) -> impl IntoView {
     let session = use_session();
+    let mail = crate::mail::use_mail();
     let (sync_error, set_sync_error) = signal(None::<String>);
-    super::state::sync(session, set_sync_error);
+    super::state::sync(session, mail, set_sync_error);
     let slug = folder;
     let system = folder_for_slug(&slug);
     let listing = {
@@ -183,10 +186,10 @@ pub fn MailPage(folder: String) -> impl IntoView {
             }
             if let Some(system) = folder_for_slug(&slug) {
                 let role = FolderRole::parse(system.slug);
-                let id = session.mailbox.with(|state| role.and_then(|role| state.folder(role)).map(|f| f.id.clone()));
+                let id = mail.mailbox.with(|state| role.and_then(|role| state.folder(role)).map(|f| f.id.clone()));
                 return Some(Listing::Folder { id, role, label: t(system.label) });
             }
-            session.mailbox.with(|state| {
+            mail.mailbox.with(|state| {
                 state.folders.iter().find(|f| f.id == slug && f.role.is_none()).map(|f| Listing::Folder {
                     id: Some(f.id.clone()),
                     role: None,
@@ -195,14 +198,14 @@ pub fn MailPage(folder: String) -> impl IntoView {
             })
         })
     };
-    let synced = move || session.mailbox.with(|state| state.synced_once);
+    let synced = move || mail.mailbox.with(|state| state.synced_once);
     let selected = RwSignal::new(None::<String>);
     let checked = RwSignal::new(HashSet::<String>::new());
     let shown = RwSignal::new(PAGE_SIZE);
     let (action_error, set_action_error) = signal(None::<String>);
     let messages = Memo::new(move |_| match listing.get() {
-        Some(Listing::Folder { id: Some(id), .. }) => session.mailbox.with(|state| state.in_folder(&id)),
-        Some(Listing::Recover) => session.mailbox.with(|state| state.recoverable()),
+        Some(Listing::Folder { id: Some(id), .. }) => mail.mailbox.with(|state| state.in_folder(&id)),
+        Some(Listing::Recover) => mail.mailbox.with(|state| state.recoverable()),
         _ => Vec::new(),
     });
     // Checked rows that left the list (moved, deleted) stop counting.
@@ -292,6 +295,7 @@ pub fn MailPage(folder: String) -> impl IntoView {
 #[component]
 fn FolderMenu(id: String, name: String) -> impl IntoView {
     let session = use_session();
+    let mail = crate::mail::use_mail();
     let navigator = use_navigator();
     let renaming = RwSignal::new(false);
     let new_name = RwSignal::new(name.clone());
@@ -299,9 +303,9 @@ fn FolderMenu(id: String, name: String) -> impl IntoView {
     let id = StoredValue::new(id);
     let on_rename = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        let command = WorkerCommand::RenameFolder { folder_id: id.get_value(), name: new_name.get_untracked() };
+        let command = MailCommand::RenameFolder { folder_id: id.get_value(), name: new_name.get_untracked() };
         leptos::task::spawn_local(async move {
-            match super::state::folder_command(session, command).await {
+            match super::state::folder_command(session, mail, command).await {
                 Ok(()) => crate::ui::set_alive(renaming, false),
                 Err(message) => crate::ui::set_alive(set_error, Some(message)),
             }
@@ -324,7 +328,7 @@ fn FolderMenu(id: String, name: String) -> impl IntoView {
         leptos::task::spawn_local(async move {
             match crate::api_client::send("DELETE", &format!("/folders/{}", id.get_value())).await {
                 Ok(()) => {
-                    let _ = super::state::sync_now(session).await;
+                    let _ = super::state::sync_now(session, mail).await;
                     navigator.go("/mail/inbox");
                 }
                 Err(failure) => crate::ui::set_alive(set_error, Some(failure.message)),
@@ -361,6 +365,7 @@ fn Toolbar(
     error: WriteSignal<Option<String>>,
 ) -> impl IntoView {
     let session = use_session();
+    let mail = crate::mail::use_mail();
     let none_checked = move || checked.with(HashSet::is_empty);
     let all_checked = move || {
         let count = checked.with(HashSet::len);
@@ -381,11 +386,11 @@ fn Toolbar(
         // The selection clears at once: one the user makes while this runs is a new one.
         checked.set(HashSet::new());
         leptos::task::spawn_local(async move {
-            crate::ui::set_alive(error, super::state::act(session, action, ids).await.err());
+            crate::ui::set_alive(error, super::state::act(session, mail, action, ids).await.err());
         });
     };
     let move_targets = move || {
-        session.mailbox.with(|state| {
+        mail.mailbox.with(|state| {
             state
                 .folders
                 .iter()
@@ -455,11 +460,12 @@ fn MessageRow(
     drafts: bool,
 ) -> impl IntoView {
     let session = use_session();
+    let mail = crate::mail::use_mail();
     let navigator = use_navigator();
     let (open_error, set_open_error) = signal(None::<String>);
     let id = StoredValue::new(message.id.clone());
     let flags_of =
-        move || session.mailbox.with(|state| id.with_value(|id| state.messages.get(id).map(|m| m.flags).unwrap_or(0)));
+        move || mail.mailbox.with(|state| id.with_value(|id| state.messages.get(id).map(|m| m.flags).unwrap_or(0)));
     let unread = move || flags_of() & flags::SEEN == 0;
     let starred = move || flags_of() & flags::STARRED != 0;
     let on_open = move |_| {
@@ -472,7 +478,7 @@ fn MessageRow(
             leptos::task::spawn_local(async move {
                 match super::compose::open_draft(session, id).await {
                     Ok(seed) => {
-                        session.compose_seed.set(Some(seed));
+                        mail.compose_seed.set(Some(seed));
                         navigator.go("/compose");
                     }
                     Err(message) => crate::ui::set_alive(set_open_error, Some(message)),
@@ -482,7 +488,7 @@ fn MessageRow(
         }
         selected.set(Some(id.clone()));
         let mut changed = false;
-        session.mailbox.update(|state| changed = state.mark_seen(&id));
+        mail.mailbox.update(|state| changed = state.mark_seen(&id));
         if changed {
             let update = MessageUpdate { ids: vec![id], add_flags: flags::SEEN, ..Default::default() };
             leptos::task::spawn_local(async move {
@@ -493,7 +499,7 @@ fn MessageRow(
     let on_star = move |_| {
         let (add, remove) = if starred() { (0, flags::STARRED) } else { (flags::STARRED, 0) };
         leptos::task::spawn_local(async move {
-            let _ = super::state::act(session, Action::Flags { add, remove }, vec![id.get_value()]).await;
+            let _ = super::state::act(session, mail, Action::Flags { add, remove }, vec![id.get_value()]).await;
         });
     };
     let is_selected = move || selected.with(|current| id.with_value(|id| current.as_deref() == Some(id.as_str())));

@@ -1,8 +1,7 @@
-//! The privacy promises in the browser: consent (`consent.rs`) and the pages that show the
-//! policies, the canary and what the server holds (`views.rs`).
+//! The privacy promises in the browser: the consent banner and chooser, and the pages that show
+//! the policies, the canary and what the server holds (`views.rs`). The consent state itself is
+//! `crate::consent`, which every feature reads.
 
-pub mod consent;
 pub mod views;
 
-pub use consent::{provide_consent, use_consent, Consent};
 pub use views::{CanaryWarning, ConsentBanner, DataPage, Footer, PrivacyPage, TermsPage, TransparencyPage};

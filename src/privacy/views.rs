@@ -4,18 +4,13 @@
 
 use leptos::prelude::*;
 use plico_api::privacy::{ConsentCategory, ConsentMethod, DataHeld, Transparency};
-use plico_api::worker::{CanaryStatus, CanaryView, WorkerCommand, WorkerOutcome};
+use plico_api::worker::PrivacyCommand;
+use plico_api::worker::{CanaryStatus, CanaryView, WorkerOutcome};
 
-use super::consent::{use_consent, OPTIONAL};
-use crate::app::use_session;
+use crate::consent::{use_consent, OPTIONAL};
 use crate::i18n::{t, tf};
 use crate::router::Link;
-
-/// Unix seconds as a local date.
-pub fn local_date(seconds: i64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
-    String::from(date.to_locale_date_string(crate::i18n::lang().code(), &wasm_bindgen::JsValue::UNDEFINED))
-}
+use crate::session::use_session;
 
 /// `text` escaped for HTML text and attribute values.
 fn escape(text: &str) -> String {
@@ -161,7 +156,7 @@ pub fn Footer() -> impl IntoView {
             <Link href="/terms">{t("Terms")}</Link>
             <Link href="/transparency">{t("Transparency")}</Link>
             <button type="button" class="link-button" on:click=move |_| consent.open_settings()>{t("Cookie settings")}</button>
-            <crate::i18n::LanguagePicker/>
+            <LanguagePicker/>
         </footer>
     }
 }
@@ -221,7 +216,7 @@ pub fn PrivacyPage() -> impl IntoView {
             &[&escape(&t("When")), &escape(&t("Policy")), &escape(&t("Categories")), &escape(&t("How"))],
             receipts.into_iter().map(|r| {
                 vec![
-                    local_date(r.at),
+                    crate::ui::format::local_date(r.at),
                     r.policy_version.to_string(),
                     describe_categories(&r.categories),
                     describe_method(r.method),
@@ -237,7 +232,7 @@ pub fn PrivacyPage() -> impl IntoView {
             <h2>{t("Your consent")}</h2>
             <p>{move || match consent.current() {
                 None => t("You have not chosen yet: only the sign-in cookie is used."),
-                Some(receipt) => tf("In force: {categories} (chosen {date} by {method}).", &[("categories", &describe_categories(&receipt.categories)), ("date", &local_date(receipt.at)), ("method", &describe_method(receipt.method))]),
+                Some(receipt) => tf("In force: {categories} (chosen {date} by {method}).", &[("categories", &describe_categories(&receipt.categories)), ("date", &crate::ui::format::local_date(receipt.at)), ("method", &describe_method(receipt.method))]),
             }}</p>
             <div class="consent-actions">
                 <button type="button" class="button secondary" on:click=move |_| consent.open_settings()>{t("Change cookie settings")}</button>
@@ -283,13 +278,13 @@ type CanaryCheck = ReadSignal<Option<(Transparency, CanaryView)>>;
 
 /// Checks the canary once per visit, for the warning on every page and for the transparency
 /// page.
-pub fn provide_canary(session: crate::app::Session) {
+pub fn provide_canary(session: crate::session::Session) {
     let (checked, set_checked) = signal(None);
     provide_context::<CanaryCheck>(checked);
     leptos::task::spawn_local(async move {
         let Ok(published) = crate::api_client::get_json::<Transparency>("/transparency").await else { return };
         let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
-        let command = WorkerCommand::VerifyCanary {
+        let command = PrivacyCommand::VerifyCanary {
             statement: published.canary.statement.clone().unwrap_or_default(),
             service_key: published.canary.service_key.clone().unwrap_or_default(),
             max_age_days: published.canary.max_age_days,
@@ -310,7 +305,10 @@ fn canary_problem(view: &CanaryView, max_age_days: u32) -> Option<String> {
         CanaryStatus::Fresh | CanaryStatus::Missing => None,
         CanaryStatus::Stale => Some(tf(
             "The warrant canary is out of date: it was signed {date}, and must be renewed every {days} days.",
-            &[("date", &view.signed_at.map(local_date).unwrap_or_default()), ("days", &max_age_days.to_string())],
+            &[
+                ("date", &view.signed_at.map(crate::ui::format::local_date).unwrap_or_default()),
+                ("days", &max_age_days.to_string()),
+            ],
         )),
         CanaryStatus::Unsigned => Some(t("The warrant canary is not signed: it cannot be trusted.")),
         CanaryStatus::BadSignature => {
@@ -347,7 +345,10 @@ pub fn TransparencyPage() -> impl IntoView {
         let verdict = match view.status {
             CanaryStatus::Fresh => tf(
                 "Signed by the service key on {date}, within the {days} days it must be renewed in.",
-                &[("date", &view.signed_at.map(local_date).unwrap_or_default()), ("days", &days.to_string())],
+                &[
+                    ("date", &view.signed_at.map(crate::ui::format::local_date).unwrap_or_default()),
+                    ("days", &days.to_string()),
+                ],
             ),
             CanaryStatus::Missing => t("This server publishes no warrant canary."),
             _ => canary_problem(&view, days).unwrap_or_default(),
@@ -358,7 +359,7 @@ pub fn TransparencyPage() -> impl IntoView {
             html.push_str(&format!(
                 "<p class=\"muted\">{} <span class=\"mono\">{}</span></p>",
                 escape(&t("Service key fingerprint:")),
-                escape(&crate::account::model::group_fingerprint(&fingerprint))
+                escape(&crate::ui::format::group_fingerprint(&fingerprint))
             ));
         }
         if !view.text.is_empty() {
@@ -421,7 +422,7 @@ pub fn DataPage() -> impl IntoView {
                                 (None, None) => String::new(),
                             };
                             let when = match item.deleted_at {
-                                Some(at) => format!("{} — {}", local_date(at), item.rule),
+                                Some(at) => format!("{} — {}", crate::ui::format::local_date(at), item.rule),
                                 None => item.rule,
                             };
                             vec![format!("<span data-kind=\"{}\">{}</span>", escape(&item.kind), escape(&item.description)), amount, escape(&when)]
@@ -432,5 +433,35 @@ pub fn DataPage() -> impl IntoView {
                 }}
             </section>
         </crate::mail::Shell>
+    }
+}
+
+/// The language menu, in the footer of every page.
+#[component]
+pub fn LanguagePicker() -> impl IntoView {
+    let i18n = crate::i18n::use_i18n();
+    let consent = crate::consent::use_consent();
+    let (error, set_error) = signal(None::<String>);
+    let on_change = move |event: leptos::ev::Event| {
+        let Some(lang) = crate::i18n::Lang::parse(&event_target_value(&event)) else { return };
+        leptos::task::spawn_local(async move {
+            match crate::i18n::switch(i18n, lang).await {
+                Ok(()) => {
+                    consent.remember(crate::i18n::CHOICE_KEY, Some(lang.code()));
+                }
+                Err(message) => crate::ui::set_alive(set_error, Some(message)),
+            }
+        });
+    };
+    view! {
+        <span class="language-picker">
+            <label for="language">{t("Language")}</label>
+            <select id="language" on:change=on_change>
+                {crate::i18n::Lang::ALL.into_iter().map(|lang| view! {
+                    <option value=lang.code() lang=lang.code() selected=move || i18n.lang.get() == lang>{lang.name()}</option>
+                }).collect_view()}
+            </select>
+            <crate::ui::ErrorText message=error/>
+        </span>
     }
 }

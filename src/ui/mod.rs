@@ -1,4 +1,6 @@
-//! Dumb, reusable widgets.
+//! Dumb, reusable widgets, and how values are written (`format`).
+
+pub mod format;
 
 use leptos::prelude::*;
 use plico_api::worker::WorkerStage;

@@ -9,10 +9,26 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the UI asks the worker to do.
+/// What the UI asks the worker to do, grouped by feature: each feature has its own command
+/// enum here and its own module on both sides (the worker's `session.rs`, `mail.rs`, `keys.rs`,
+/// `search.rs`, `privacy.rs`, `transfer.rs`), so a new feature adds a variant and a module
+/// rather than growing one switchboard. Each feature's enum converts into this one, so a call
+/// reads `worker.call(MailCommand::Outbox, …)`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkerCommand {
+    Session(SessionCommand),
+    Mail(MailCommand),
+    Keys(KeysCommand),
+    Search(SearchCommand),
+    Privacy(PrivacyCommand),
+    Transfer(TransferCommand),
+}
+
+/// Signing in and out, and what this device keeps for it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionCommand {
     /// Register with OPAQUE, make the OpenPGP certificate, seal its secret and upload both.
     /// `recovery_address`: optional, outside this server, for notices.
     Signup { name: String, password: String, recovery_address: Option<String> },
@@ -26,6 +42,20 @@ pub enum WorkerCommand {
     DeviceKept { address: String },
     /// Forget the secret key and every other secret held in memory.
     Lock,
+    /// Lock, and delete everything Plico keeps on this device (the sealed mailbox cache).
+    ForgetDevice,
+}
+
+impl From<SessionCommand> for WorkerCommand {
+    fn from(command: SessionCommand) -> Self {
+        WorkerCommand::Session(command)
+    }
+}
+
+/// The mailbox: sync, reading, writing, folders and the Outbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailCommand {
     /// Fetch what changed since `since` and open the newest summaries of each folder. With
     /// `since: 0` the answer is the whole mailbox (the device's saved copy brought up to date).
     SyncMailbox { since: i64 },
@@ -48,8 +78,26 @@ pub enum WorkerCommand {
     /// visit: a `Mailbox` with cursor 0, shown while `SyncMailbox { since: 0 }` catches up.
     /// Empty when nothing is saved.
     CachedMailbox,
-    /// Lock, and delete everything Plico keeps on this device (the sealed mailbox cache).
-    ForgetDevice,
+    /// What waits in this device's Outbox ([`WorkerOutcome::Outbox`]).
+    Outbox,
+    /// Sends what waits in the Outbox, oldest first, stopping at the first network failure;
+    /// answers what is left ([`WorkerOutcome::Outbox`]). A message the server refused is tried
+    /// again only when named in `again`.
+    SendOutbox { again: Option<String> },
+    /// Deletes a message from the Outbox unsent; answers what is left.
+    DeleteOutbox { id: String },
+}
+
+impl From<MailCommand> for WorkerCommand {
+    fn from(command: MailCommand) -> Self {
+        WorkerCommand::Mail(command)
+    }
+}
+
+/// Outside correspondents' keys: the keyring and the keys mail carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeysCommand {
     /// Which of these outside addresses have a key in the account's keyring.
     KnownKeys { addresses: Vec<String> },
     /// The account's keyring of outside correspondents' keys.
@@ -61,6 +109,18 @@ pub enum WorkerCommand {
     /// Keep the key the message opened last carries for its sender, in place of the one kept
     /// (the reader's "Use the new key" after a key change); answers `KeyImported`.
     UseNewKey { message_id: String },
+}
+
+impl From<KeysCommand> for WorkerCommand {
+    fn from(command: KeysCommand) -> Self {
+        WorkerCommand::Keys(command)
+    }
+}
+
+/// This device's search index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchCommand {
     /// Indexes, newest first, every message not in this device's search index yet; reports
     /// [`WorkerStage::Indexing`] as it goes and ends with [`WorkerOutcome::Index`]. A second
     /// call while one runs joins it.
@@ -69,18 +129,42 @@ pub enum WorkerCommand {
     PauseIndex,
     /// Runs a query on this device's index ([`WorkerOutcome::Found`]).
     Search { query: String, limit: u32 },
+}
+
+impl From<SearchCommand> for WorkerCommand {
+    fn from(command: SearchCommand) -> Self {
+        WorkerCommand::Search(command)
+    }
+}
+
+/// Consent receipts and the warrant canary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrivacyCommand {
     /// Merges this browser's consent receipts with the account's (sealed to its own key on the
     /// server), stores the union, and answers it ([`WorkerOutcome::Consent`]).
     SyncConsent { receipts: Vec<crate::privacy::ConsentReceipt> },
     /// Checks the warrant canary's signature by the service key and its age at `now`.
     VerifyCanary { statement: String, service_key: String, max_age_days: u32, now: i64 },
+}
+
+impl From<PrivacyCommand> for WorkerCommand {
+    fn from(command: PrivacyCommand) -> Self {
+        WorkerCommand::Privacy(command)
+    }
+}
+
+/// Exporting everything and importing mail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferCommand {
     /// Exports everything into one ZIP archive, streamed into a browser Blob: the mail
     /// decrypted (mbox and .eml per folder), the keys (the secret key encrypted under
     /// `passphrase`), the consent receipts and the login history. Reports
     /// [`WorkerStage::Exporting`]; ends with [`WorkerOutcome::Exported`]. `receipts`: this
-    /// browser's, merged with the account's as [`WorkerCommand::SyncConsent`] does.
+    /// browser's, merged with the account's as [`PrivacyCommand::SyncConsent`] does.
     Export { passphrase: String, receipts: Vec<crate::privacy::ConsentReceipt> },
-    /// Starts importing into `folder_id`: the file's pieces follow as [`WorkerCommand::ImportChunk`].
+    /// Starts importing into `folder_id`: the file's pieces follow as [`TransferCommand::ImportChunk`].
     /// `eml`: the file is one message; otherwise an mbox.
     ImportBegin { folder_id: String, file_name: String, eml: bool },
     /// The next piece of the file being imported (`last` for its end). The messages it completes
@@ -91,14 +175,12 @@ pub enum WorkerCommand {
         bytes: Vec<u8>,
         last: bool,
     },
-    /// What waits in this device's Outbox ([`WorkerOutcome::Outbox`]).
-    Outbox,
-    /// Sends what waits in the Outbox, oldest first, stopping at the first network failure;
-    /// answers what is left ([`WorkerOutcome::Outbox`]). A message the server refused is tried
-    /// again only when named in `again`.
-    SendOutbox { again: Option<String> },
-    /// Deletes a message from the Outbox unsent; answers what is left.
-    DeleteOutbox { id: String },
+}
+
+impl From<TransferCommand> for WorkerCommand {
+    fn from(command: TransferCommand) -> Self {
+        WorkerCommand::Transfer(command)
+    }
 }
 
 /// A finished export: a Blob URL the page can download (valid while the worker lives).

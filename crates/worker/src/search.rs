@@ -298,3 +298,23 @@ pub async fn search(query: String, limit: u32) -> Result<WorkerOutcome, FlowErro
     let shown = results.hits.len() as u32;
     Ok(WorkerOutcome::Found { total: results.total, shown, rows_html, index: view() })
 }
+
+/// This device's search index ([`SearchCommand`]).
+pub async fn handle(
+    id: u32,
+    session: &UnlockedSession,
+    command: plico_api::worker::SearchCommand,
+) -> Result<WorkerOutcome, FlowError> {
+    use plico_api::worker::{SearchCommand, WorkerEvent, WorkerStage};
+    match command {
+        SearchCommand::BuildIndex => {
+            crate::mailbox::ensure_loaded().await;
+            build(session, |progress| {
+                crate::post(&WorkerEvent::Progress { id, stage: WorkerStage::Indexing(progress) })
+            })
+            .await
+        }
+        SearchCommand::PauseIndex => Ok(pause()),
+        SearchCommand::Search { query, limit } => search(query, limit.min(500)).await,
+    }
+}

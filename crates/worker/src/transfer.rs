@@ -278,3 +278,22 @@ pub async fn chunk(
     }
     Ok(WorkerOutcome::Imported(view))
 }
+
+/// Exporting everything and importing mail ([`TransferCommand`]).
+pub async fn handle(
+    id: u32,
+    session: &UnlockedSession,
+    command: plico_api::worker::TransferCommand,
+) -> Result<WorkerOutcome, FlowError> {
+    use plico_api::worker::{TransferCommand, WorkerEvent, WorkerStage};
+    match command {
+        TransferCommand::Export { passphrase, receipts } => {
+            export(session, &passphrase, &receipts, crate::now(), |done, total| {
+                crate::post(&WorkerEvent::Progress { id, stage: WorkerStage::Exporting { done, total } })
+            })
+            .await
+        }
+        TransferCommand::ImportBegin { folder_id, file_name, eml } => Ok(begin(folder_id, file_name, eml)),
+        TransferCommand::ImportChunk { bytes, last } => chunk(session, bytes, last, crate::now()).await,
+    }
+}

@@ -321,7 +321,8 @@ fn test() -> Result {
 
     step("cargo clippy (native and wasm32) -D warnings");
     run_command(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-    let wasm_crates = ["plico-app", "plico-worker", "plico-render", "plico-bench", "plico-contacts"].iter().chain(WASM_TESTED);
+    let wasm_crates =
+        ["plico-app", "plico-worker", "plico-render", "plico-bench", "plico-contacts"].iter().chain(WASM_TESTED);
     run_command(cargo().arg("clippy").args(wasm_crates.flat_map(|name| ["-p", name])).args([
         "--target",
         "wasm32-unknown-unknown",

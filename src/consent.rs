@@ -5,18 +5,22 @@
 
 use leptos::prelude::*;
 use plico_api::privacy::{ConsentCategory, ConsentMethod, ConsentReceipt, Integration, Policy};
-use plico_api::worker::{WorkerCommand, WorkerOutcome};
+use plico_api::worker::PrivacyCommand;
+use plico_api::worker::WorkerOutcome;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::app::Session;
 use crate::i18n::n;
 use crate::json::Receipts;
+use crate::session::Session;
 
 const RECEIPTS_KEY: &str = "plico.consent";
 const GPC_SEEN_KEY: &str = "plico.gpc-seen";
 /// What this device remembers only with the Preferences consent: the language and whether
 /// keyboard shortcuts are off. Without it, such a choice lasts until the page closes.
-pub const PREFERENCE_KEYS: [&str; 2] = [crate::i18n::CHOICE_KEY, crate::shortcuts::OFF_KEY];
+pub const PREFERENCE_KEYS: [&str; 2] = [crate::i18n::CHOICE_KEY, SHORTCUTS_OFF_KEY];
+
+/// Where the keyboard shortcuts' off switch is kept (`crate::shortcuts`), with Preferences consent.
+pub const SHORTCUTS_OFF_KEY: &str = "plico.shortcuts";
 
 /// The optional categories, in the order the chooser lists them.
 pub const OPTIONAL: [(ConsentCategory, &str, &str); 3] = [
@@ -145,7 +149,7 @@ impl Consent {
         let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
         leptos::task::spawn_local(async move {
             let receipts = this.receipts.get_untracked();
-            if let Ok(WorkerOutcome::Consent(all)) = worker.call(WorkerCommand::SyncConsent { receipts }, |_| {}).await
+            if let Ok(WorkerOutcome::Consent(all)) = worker.call(PrivacyCommand::SyncConsent { receipts }, |_| {}).await
             {
                 this.receipts.set(all);
                 this.save_locally();

@@ -1,0 +1,74 @@
+//! Outside correspondents' keys ([`KeysCommand`]): which addresses have one, the keyring,
+//! importing and forgetting a key, and keeping the changed key a message carries.
+
+use plico_api::worker::{KeysCommand, WorkerOutcome};
+use plico_client::mail;
+use plico_client::{FlowError, UnlockedSession};
+
+use crate::now;
+use crate::transport::FetchTransport;
+
+pub async fn handle(session: &UnlockedSession, command: KeysCommand) -> Result<WorkerOutcome, FlowError> {
+    match command {
+        KeysCommand::KnownKeys { addresses } => {
+            let (keyring, _) = plico_client::keyring::load(&FetchTransport, session).await?;
+            let mut known = Vec::new();
+            for address in addresses {
+                let found = keyring.find(&address).is_some()
+                    || mail::fetch_outside_cert(&FetchTransport, &address).await.ok().flatten().is_some();
+                if found {
+                    known.push(address);
+                }
+            }
+            Ok(WorkerOutcome::KnownKeys(known))
+        }
+        KeysCommand::Keyring => {
+            let (keyring, _) = plico_client::keyring::load(&FetchTransport, session).await?;
+            let mut entries: Vec<plico_api::worker::KeyringEntry> = keyring
+                .keys
+                .into_iter()
+                .map(|key| plico_api::worker::KeyringEntry {
+                    address: key.address,
+                    fingerprint: key.fingerprint,
+                    imported: key.source == plico_client::keyring::KeySource::Imported,
+                    updated_at: key.updated_at,
+                })
+                .collect();
+            entries.sort_by(|a, b| a.address.cmp(&b.address));
+            Ok(WorkerOutcome::Keyring(entries))
+        }
+        KeysCommand::ImportKey { armored } => {
+            let keys = plico_client::keyring::imported_keys(&armored, now()).map_err(FlowError::Invalid)?;
+            plico_client::keyring::update(&FetchTransport, session, |keyring| {
+                // Every key is applied: no short circuit.
+                let mut changed = false;
+                for key in &keys {
+                    changed |= keyring.upsert(key.clone());
+                }
+                changed
+            })
+            .await?;
+            Ok(WorkerOutcome::KeyImported(keys.into_iter().map(|key| key.address).collect()))
+        }
+        KeysCommand::RemoveKey { address } => {
+            plico_client::keyring::update(&FetchTransport, session, |keyring| {
+                let before = keyring.keys.len();
+                keyring.keys.retain(|key| !key.address.eq_ignore_ascii_case(&address));
+                keyring.keys.len() != before
+            })
+            .await?;
+            Ok(WorkerOutcome::KeyRemoved)
+        }
+        KeysCommand::UseNewKey { message_id } => {
+            let chosen = crate::mail::new_key_of(&message_id);
+            let mut key =
+                chosen.ok_or_else(|| FlowError::Protocol("Open the message again to choose its key.".into()))?;
+            // The user's choice: kept as imported, so no Autocrypt header replaces it.
+            key.source = plico_client::keyring::KeySource::Imported;
+            key.updated_at = now();
+            let address = key.address.clone();
+            plico_client::keyring::update(&FetchTransport, session, |keyring| keyring.upsert(key.clone())).await?;
+            Ok(WorkerOutcome::KeyImported(vec![address]))
+        }
+    }
+}
