@@ -82,7 +82,7 @@ export async function startServer({ smtp = false, reuse, args = reuse?.args ?? [
 /**
  * Starts headless Chromium with a fresh profile; returns { context, page, close }. Unless
  * `consent: 'undecided'`, the profile already holds a "reject all" consent receipt for the
- * built-in policy (version 1), so that the consent banner does not cover what other tests
+ * built-in policy (version 2), so that the consent banner does not cover what other tests
  * click; `privacy.test.mjs` tests the banner itself from an undecided profile.
  */
 // `gpc: true` sends Global Privacy Control both ways (the Sec-GPC header and
@@ -105,7 +105,7 @@ export async function startBrowser({ consent = 'decided', viewport = { width: 12
       if (window !== window.top) return;
       if (!localStorage.getItem('plico.consent')) {
         localStorage.setItem('plico.consent', JSON.stringify([
-          { policy_version: 1, categories: ['necessary'], at: Math.floor(Date.now() / 1000), method: 'banner' },
+          { policy_version: 2, categories: ['necessary'], at: Math.floor(Date.now() / 1000), method: 'banner' },
         ]));
       }
     });

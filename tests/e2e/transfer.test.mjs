@@ -199,7 +199,7 @@ test('alice exports everything; the archive opens in Python with every message, 
   assert.equal(summary.messages['<erik-1@example.se>'].subject, 'Räksmörgås');
   assert.ok(Object.values(summary.messages).some((m) => m.subject === 'Contract draft' && m.parts.some(([name]) => name === 'contract.pdf')));
   assert.ok(summary.secret.startsWith('-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n'), summary.secret);
-  assert.ok(summary.receipts.length >= 1 && summary.receipts[0].policy_version === 1, JSON.stringify(summary.receipts));
+  assert.ok(summary.receipts.length >= 1 && summary.receipts[0].policy_version === 2, JSON.stringify(summary.receipts));
   assert.ok(summary.logins.events.length >= 1, 'the sign-up is in the login history');
   assert.match(summary.readme, /Every message was exported\./);
   // The secret key is protected: GnuPG imports it only with the passphrase.

@@ -28,8 +28,12 @@ use crate::AppState;
 /// The built-in policy of this release, served when the operator names no policy file.
 const PRIVACY: &str = include_str!("../policy/privacy.txt");
 const TERMS: &str = include_str!("../policy/terms.txt");
-const BUILT_IN_VERSION: u32 = 1;
-const BUILT_IN_PUBLISHED: &str = "2026-12-03";
+const BUILT_IN_VERSION: u32 = 2;
+const BUILT_IN_PUBLISHED: &str = "2026-12-06";
+/// What changed from the version before, as signed-in users are told.
+const BUILT_IN_CHANGES: &str = "Contacts: what the server keeps of each contact (ciphertext, its size, version and the time \
+     of its last change), and that deleted contacts are recoverable for 45 days, like mail. The retention table no longer \
+     names documents, which this server does not offer.";
 
 /// An activation code is valid this long.
 const CODE_SECONDS: i64 = 24 * 3600;
@@ -114,7 +118,7 @@ pub fn retention_table(config: &ServeConfig) -> Vec<RetentionRule> {
     vec![
         rule("Login history (time, IP address, browser)", format!("{} days", crate::retention::LOGIN_HISTORY_DAYS)),
         rule(
-            "Deleted mail and documents",
+            "Deleted mail and contacts",
             format!("recoverable for {} days, then purged", plico_api::mail::RECOVERY_DAYS),
         ),
         rule("Sessions (the sign-in cookie)", format!("{} hours, or until you sign out", config.session_hours)),
@@ -145,7 +149,7 @@ impl Published {
             None => Policy {
                 version: BUILT_IN_VERSION,
                 published: BUILT_IN_PUBLISHED.into(),
-                changes: "The first published version.".into(),
+                changes: BUILT_IN_CHANGES.into(),
                 privacy: PRIVACY.into(),
                 terms: TERMS.into(),
                 retention: Vec::new(),
