@@ -12,6 +12,7 @@
 //! Google, Apple and Thunderbird write them. Architecture Invariant: no IO here.
 
 pub mod complete;
+pub mod trust;
 
 use calcard::vcard::{VCard, VCardEntry, VCardProperty, VCardValue, VCardVersion};
 use serde_json::{Map, Value};

@@ -328,10 +328,7 @@ async fn policies_carry_the_retention_table_from_the_settings_and_a_bad_policy_f
     let policy = server.client("192.0.2.60").get("/api/v1/policy").await.json();
     assert_eq!(policy["version"], 2);
     assert!(policy["changes"].as_str().unwrap_or_default().starts_with("Contacts:"));
-    assert!(
-        !policy["retention"].to_string().contains("documents"),
-        "no promise about documents, which do not exist"
-    );
+    assert!(!policy["retention"].to_string().contains("documents"), "no promise about documents, which do not exist");
     assert!(policy["privacy"].as_str().unwrap_or_default().contains("# Zero access"));
     let table = policy["retention"].as_array().expect("table");
     assert!(table.iter().any(|row| row["kept"].as_str().unwrap_or_default().contains("reopenable for 400 days")));
