@@ -82,9 +82,21 @@ pub fn seal(
     content: &Value,
 ) -> Result<Vec<u8>, FlowError> {
     let json = serde_json::to_vec(content).map_err(|error| FlowError::Protocol(error.to_string()))?;
+    seal_bytes(session, kind, id, version, &json)
+}
+
+/// [`seal`] of content already written as JSON (what the crypto worker does for the feature
+/// that holds the item, so that the worker itself carries no JSON tree code).
+pub fn seal_bytes(
+    session: &UnlockedSession,
+    kind: &str,
+    id: &str,
+    version: i64,
+    json: &[u8],
+) -> Result<Vec<u8>, FlowError> {
     let own = session.secret_key.clone();
     plico_pgp::encrypt_and_sign(
-        &signed_plaintext(kind, id, version, &json),
+        &signed_plaintext(kind, id, version, json),
         std::slice::from_ref(&own),
         &session.secret_key,
     )
@@ -94,6 +106,19 @@ pub fn seal(
 /// Opens an item the server served as `kind`, checking who signed it, which item it was written
 /// as, and that it is not older than `held` (the version this device holds, 0 for none).
 pub fn open(session: &UnlockedSession, kind: &str, item: &Item, held: i64) -> Result<Opened<Value>, Refused> {
+    let opened = open_bytes(session, kind, item, held)?;
+    let content = serde_json::from_slice(&opened.content).map_err(|error| Refused::Unreadable(error.to_string()))?;
+    Ok(Opened {
+        id: opened.id,
+        version: opened.version,
+        updated_at: opened.updated_at,
+        deleted_at: opened.deleted_at,
+        content,
+    })
+}
+
+/// [`open`] that leaves the content as the JSON bytes that were signed.
+pub fn open_bytes(session: &UnlockedSession, kind: &str, item: &Item, held: i64) -> Result<Opened<Vec<u8>>, Refused> {
     if item.version < held {
         return Err(Refused::Rollback { served: item.version, held });
     }
@@ -115,13 +140,12 @@ pub fn open(session: &UnlockedSession, kind: &str, item: &Item, held: i64) -> Re
         let line = opened.plaintext.split(|&byte| byte == b'\n').next().unwrap_or_default();
         return Err(Refused::Misfiled(String::from_utf8_lossy(line).chars().take(120).collect()));
     };
-    let content = serde_json::from_slice(json).map_err(|error| Refused::Unreadable(error.to_string()))?;
     Ok(Opened {
         id: item.id.clone(),
         version: item.version,
         updated_at: item.updated_at,
         deleted_at: item.deleted_at,
-        content,
+        content: json.to_vec(),
     })
 }
 
