@@ -23,6 +23,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         use axum::extract::rejection::JsonRejection;
         let limit = body_limit(state, &request);
+        // Into a JSON value first (any JSON is one, so every data error comes from the step after,
+        // with the field's path), then into `T`.
         match axum::Json::<serde_json::Value>::from_request(request, state).await {
             Ok(axum::Json(mut value)) => {
                 whole_numbers(&mut value);
@@ -37,7 +39,6 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                     ApiError::invalid("invalid_field", message)
                 })
             }
-            Err(JsonRejection::JsonDataError(error)) => Err(ApiError::invalid("invalid_field", error.body_text())),
             Err(JsonRejection::JsonSyntaxError(error)) => Err(ApiError::bad_request(
                 "malformed_json",
                 format!("The body is not valid JSON: {}", error.body_text()),

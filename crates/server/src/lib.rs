@@ -253,7 +253,8 @@ impl AppState {
     /// `whose` names the mailbox in the message: "Your mailbox", or another account's address.
     pub async fn check_room(&self, account_id: i64, adding: u64, whose: &str) -> Result<(), error::ApiError> {
         let (used, quota) = self.store.storage(account_id, self.default_quota()).await?;
-        if used.saturating_add(adding) <= quota {
+        let usage = store::Usage { used, quota };
+        if !usage.would_pass(adding) {
             return Ok(());
         }
         Err(quota_exceeded(whose, used, quota, adding))

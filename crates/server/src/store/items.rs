@@ -103,10 +103,12 @@ impl Store {
                 .bind(account_id)
                 .fetch_one(&mut *transaction)
                 .await?;
-            let used = row.get::<i64, _>("used_bytes").max(0) as u64;
-            let quota = row.get::<i64, _>("quota").max(0) as u64;
-            if used.saturating_add(adding) > quota {
-                return Err(ItemError::Full { used, quota, adding });
+            let usage = super::Usage {
+                used: row.get::<i64, _>("used_bytes").max(0) as u64,
+                quota: row.get::<i64, _>("quota").max(0) as u64,
+            };
+            if usage.would_pass(adding) {
+                return Err(ItemError::Full { used: usage.used, quota: usage.quota, adding });
             }
         }
         let modseq = next_modseq(&mut transaction, account_id).await?;

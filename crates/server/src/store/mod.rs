@@ -51,7 +51,22 @@ impl AccountRow {
 
     /// Would `adding` more bytes pass its quota (its own, else `default_quota`)?
     pub fn would_pass_quota(&self, adding: u64, default_quota: u64) -> bool {
-        self.used_bytes.saturating_add(adding) > self.quota_bytes.unwrap_or(default_quota)
+        Usage { used: self.used_bytes, quota: self.quota_bytes.unwrap_or(default_quota) }.would_pass(adding)
+    }
+}
+
+/// What an account's mail and items take, and its quota: the one definition of "full" that SMTP
+/// ingest, the API's uploads and the item writes share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub used: u64,
+    pub quota: u64,
+}
+
+impl Usage {
+    /// Would `adding` more bytes take it past its quota?
+    pub fn would_pass(&self, adding: u64) -> bool {
+        self.used.saturating_add(adding) > self.quota
     }
 }
 
@@ -359,8 +374,8 @@ impl Store {
         Ok(())
     }
 
-    /// The bytes the account's messages take (every folder, Trash and the recovery area), and its
-    /// quota: its own, else `default_quota`.
+    /// The bytes the account's messages (every folder, Trash and the recovery area) and items
+    /// take, and its quota: its own, else `default_quota`.
     pub async fn storage(&self, account_id: i64, default_quota: u64) -> Result<(u64, u64), sqlx::Error> {
         // `used_bytes` is kept by triggers on `messages` (migration 0010).
         let row =
