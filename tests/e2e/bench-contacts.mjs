@@ -13,7 +13,7 @@ const count = Number(process.argv[3] && !process.argv[3].startsWith('--') ? proc
 const outIndex = process.argv.indexOf('--out');
 const outPath = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
 const page = path.join(wasmDir, 'contacts-bench.html');
-fs.writeFileSync(page, `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Plico contacts benchmark</title></head>
+fs.writeFileSync(page, `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Plico contacts benchmark</title></head>
 <body><script type="module">
 import init, { autocomplete_bench } from '/plico_bench.js';
 await init();
