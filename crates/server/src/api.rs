@@ -518,7 +518,13 @@ pub async fn wkd_lookup(
     Path(hash): Path<String>,
     Query(query): Query<WkdQuery>,
 ) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, "no key for this hash\n").into_response();
+    // Every answer carries `Access-Control-Allow-Origin: *`, the 404 too: a browser on another
+    // domain then reads "no key" instead of a CORS failure it cannot tell from a network error.
+    let not_found = || {
+        let mut response = (StatusCode::NOT_FOUND, "no key for this hash\n").into_response();
+        response.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
+        response
+    };
     let Ok(Some(row)) = state.store.account_by_wkd_hash(&hash).await else {
         return not_found();
     };

@@ -234,7 +234,15 @@ async fn keys_are_published_by_api_and_web_key_directory() {
         plico_pgp::fingerprint_hex(&plico_pgp::parse_cert(&wkd.body).expect("binary cert")),
         session.account.fingerprint
     );
-    assert_eq!(anonymous.get(&format!("/.well-known/openpgpkey/hu/{hash}?l=someone.else")).await.status, 404);
+    // Browsers of other domains look keys up here directly (the WKD draft asks for
+    // `Access-Control-Allow-Origin: *`), and must be able to tell "no key" from a refusal.
+    assert_eq!(wkd.headers["access-control-allow-origin"], "*");
+    let missing = anonymous.get(&format!("/.well-known/openpgpkey/hu/{hash}?l=someone.else")).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.headers.get("access-control-allow-origin").map(|v| v.to_str().unwrap_or("")), Some("*"));
+    let unknown = anonymous.get("/.well-known/openpgpkey/hu/ybndrfg8ejkmcpqxot1uwisza345h769").await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.headers.get("access-control-allow-origin").map(|v| v.to_str().unwrap_or("")), Some("*"));
     assert_eq!(anonymous.get("/.well-known/openpgpkey/policy").await.status, 200);
     assert_eq!(anonymous.get("/api/v1/keys/nobody@plico.test").await.error_code(), "no_such_key");
     assert_eq!(anonymous.get("/api/v1/keys/frank.ocean@elsewhere.org").await.status, 404);
