@@ -369,3 +369,35 @@ async fn swapped_rolled_back_and_foreign_items_are_refused() {
     assert_eq!(synced.opened.len(), 1, "b still opens");
     let _: Value = synced.opened[0].content.clone();
 }
+
+/// A closed account's purge takes its items and their tombstones with it.
+#[tokio::test]
+async fn an_account_purge_leaves_none_of_its_items() {
+    let server = TestServer::start().await;
+    let client = server.client("192.0.2.1");
+    let alice = signup(&client, "alice").await;
+    let (kept, deleted) = (items::new_id(), items::new_id());
+    for id in [&kept, &deleted] {
+        items::save(&client, &alice, KIND, id, None, &json!({"fn": "Someone"})).await.expect("saved");
+    }
+    items::set_deleted(&client, KIND, std::slice::from_ref(&deleted), false).await.expect("deleted");
+    server.clock.advance(46 * DAY);
+    assert_eq!(plico_server::retention::run_once(&server.state).await.expect("retention").items, 1);
+    let pool = server.state.store.pool().clone();
+    let count = |table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!((count("items").await, count("item_tombstones").await), (1, 1), "one kept, one purged");
+    let account: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE name = 'alice'")
+        .fetch_one(server.state.store.pool())
+        .await
+        .expect("account");
+    server.state.store.purge_account(account, START + 47 * DAY).await.expect("purged");
+    assert_eq!((count("items").await, count("item_tombstones").await), (0, 0), "nothing of the account is left");
+}
