@@ -518,13 +518,8 @@ pub async fn wkd_lookup(
     Path(hash): Path<String>,
     Query(query): Query<WkdQuery>,
 ) -> Response {
-    // Every answer carries `Access-Control-Allow-Origin: *`, the 404 too: a browser on another
-    // domain then reads "no key" instead of a CORS failure it cannot tell from a network error.
-    let not_found = || {
-        let mut response = (StatusCode::NOT_FOUND, "no key for this hash\n").into_response();
-        response.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
-        response
-    };
+    // Every answer carries `Access-Control-Allow-Origin: *` (`http::any_origin`).
+    let not_found = || (StatusCode::NOT_FOUND, "no key for this hash\n").into_response();
     let Ok(Some(row)) = state.store.account_by_wkd_hash(&hash).await else {
         return not_found();
     };
@@ -537,7 +532,6 @@ pub async fn wkd_lookup(
     }
     let mut response = row.public_cert.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    response.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
     response
 }
 
@@ -545,6 +539,5 @@ pub async fn wkd_lookup(
 pub async fn wkd_policy() -> Response {
     let mut response = "".into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    response.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
     response
 }

@@ -102,6 +102,14 @@ impl FromRequest<AppState> for MessageBody {
     }
 }
 
+/// The Web Key Directory is read by other domains' browsers (the WKD draft asks for
+/// `Access-Control-Allow-Origin: *`), on every answer: a 404 too, so that such a browser reads
+/// "no key" instead of a CORS failure it cannot tell from a network error.
+async fn any_origin(mut response: Response) -> Response {
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/info", get(api::info))
@@ -167,8 +175,12 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .nest(plico_api::API_PREFIX, api.layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes)))
-        .route("/.well-known/openpgpkey/hu/{hash}", get(api::wkd_lookup))
-        .route("/.well-known/openpgpkey/policy", get(api::wkd_policy))
+        .merge(
+            Router::new()
+                .route("/.well-known/openpgpkey/hu/{hash}", get(api::wkd_lookup))
+                .route("/.well-known/openpgpkey/policy", get(api::wkd_policy))
+                .layer(middleware::map_response(any_origin)),
+        )
         .fallback(static_files::serve)
         .layer(middleware::from_fn_with_state(state.clone(), refuse_declared_oversize))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
