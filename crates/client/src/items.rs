@@ -17,17 +17,10 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use plico_api::items::{Item, ItemChanges, ItemSaved, ItemWrite};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::flows::{call_json, FlowError, Transport, UnlockedSession};
-
-/// A kind of sealed item: its content type and the name the server files it under.
-pub trait ItemKind: Serialize + DeserializeOwned + Clone {
-    /// `contact`, `contact-group`… (`plico_api::items::is_kind`).
-    const KIND: &'static str;
-}
 
 /// An item, opened and checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,19 +139,6 @@ pub fn open_bytes(session: &UnlockedSession, kind: &str, item: &Item, held: i64)
         updated_at: item.updated_at,
         deleted_at: item.deleted_at,
         content: json.to_vec(),
-    })
-}
-
-/// Typed [`open`].
-pub fn open_as<D: ItemKind>(session: &UnlockedSession, item: &Item, held: i64) -> Result<Opened<D>, Refused> {
-    let opened = open(session, D::KIND, item, held)?;
-    let content = serde_json::from_value(opened.content).map_err(|error| Refused::Unreadable(error.to_string()))?;
-    Ok(Opened {
-        id: opened.id,
-        version: opened.version,
-        updated_at: opened.updated_at,
-        deleted_at: opened.deleted_at,
-        content,
     })
 }
 
