@@ -227,6 +227,10 @@ pub struct SendReceipt {
     pub queued: u32,
 }
 
+/// The largest message import takes, in bytes: the SMTP listener's own limit, so that what
+/// could arrive by mail can arrive by import (and its encrypted form fits the blob limit).
+pub const MAX_IMPORT_MESSAGE_BYTES: usize = 40 * 1024 * 1024;
+
 /// The most recipients one message may have.
 pub const MAX_RECIPIENTS: usize = 100;
 

@@ -10,7 +10,6 @@
 //! the export key sealed under Argon2id of the password, in the device's own store
 //! ([`device_unlock`]).
 
-pub mod archive;
 pub mod cache;
 pub mod device_unlock;
 pub mod export;

@@ -422,9 +422,7 @@ pub async fn save_draft<T: Transport, R: Renderer>(
     }
 }
 
-/// The largest message import takes, in bytes: the SMTP listener's own limit, so that what
-/// could arrive by mail can arrive by import (and its encrypted form fits the blob limit).
-pub const MAX_IMPORT_MESSAGE_BYTES: usize = 40 * 1024 * 1024;
+pub use plico_api::mail::MAX_IMPORT_MESSAGE_BYTES;
 
 /// Imports one RFC 5322 message (from an mbox or an .eml file) into `folder_id`, as mail from
 /// the Internet is stored: the message byte for byte inside the encryption, encrypted to the

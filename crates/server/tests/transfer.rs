@@ -6,10 +6,10 @@ mod common;
 
 use common::*;
 use plico_api::mail::{FolderRole, MessageMeta};
-use plico_client::archive::{asctime, mbox_record, MboxReader};
 use plico_client::mail::{import_message, message_bytes, open, open_summary, send, LocalRenderer, Outgoing};
 use plico_client::FlowError;
 use plico_mime::Attachment;
+use plico_transfer::archive::{asctime, mbox_record, MboxReader};
 
 async fn folder_id(client: &TestClient, role: FolderRole) -> String {
     let folders: Vec<plico_api::mail::Folder> =

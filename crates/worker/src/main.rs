@@ -1,6 +1,7 @@
 //! Plico's crypto worker: the second wasm binary. It receives [`WorkerRequest`]s from the UI as
 //! postcard bytes, runs them with `plico-client`, and posts [`WorkerEvent`]s back. MIME work
-//! goes to the render worker (the third binary), which this worker starts as a nested worker.
+//! goes to the render worker (the third binary), search to the search worker, and export and
+//! import to the transfer worker, which this worker starts as nested workers.
 //!
 //! The protocol is grouped by feature (`plico_api::worker::WorkerCommand`), and so is this
 //! crate: `session.rs` signs in and out and holds the unlocked key, `mail.rs`, `keys.rs`,

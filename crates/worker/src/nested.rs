@@ -1,6 +1,7 @@
-//! A worker this worker starts (the render worker, the search worker): started on first use,
-//! fed postcard bytes, answered by id. Both protocols put the request's `u32` id first, so
-//! the answer's leading varint says which request it answers.
+//! A worker this worker starts (the render, search and transfer workers): started on first use,
+//! fed postcard bytes, answered by id. Every protocol puts the request's `u32` id first, so
+//! the answer's leading varint says which request it answers. Ids start at 1: a message that
+//! leads with 0 is the nested worker asking something of this one ([`Nested::on_ask`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 type Answer = Result<Vec<u8>, String>;
+type OnAsk = Rc<dyn Fn(Vec<u8>)>;
 
 pub struct Nested {
     worker: Worker,
@@ -22,6 +24,7 @@ pub struct Nested {
     next_id: Cell<u32>,
     pending: RefCell<HashMap<u32, oneshot::Sender<Answer>>>,
     stopped: Cell<bool>,
+    on_ask: RefCell<Option<OnAsk>>,
 }
 
 fn fail_all(inner: &Nested, message: &str) {
@@ -63,6 +66,7 @@ impl Nested {
             next_id: Cell::new(1),
             pending: RefCell::new(HashMap::new()),
             stopped: Cell::new(false),
+            on_ask: RefCell::new(None),
         });
         let weak = Rc::downgrade(&inner);
         let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
@@ -77,6 +81,12 @@ impl Nested {
             }
             let bytes = array.to_vec();
             match leading_id(&bytes) {
+                Some(0) => {
+                    let on_ask = inner.on_ask.borrow().clone();
+                    if let Some(on_ask) = on_ask {
+                        on_ask(bytes);
+                    }
+                }
                 Some(id) => {
                     if let Some(done) = inner.pending.borrow_mut().remove(&id) {
                         let _ = done.send(Ok(bytes));
@@ -104,11 +114,27 @@ impl Nested {
         self.stopped.get()
     }
 
-    /// The id the next request must carry.
+    /// Hands `on_ask` each message that leads with id 0: the nested worker's own asks.
+    pub fn on_ask(&self, on_ask: impl Fn(Vec<u8>) + 'static) {
+        *self.on_ask.borrow_mut() = Some(Rc::new(on_ask));
+    }
+
+    /// The id the next request must carry (never 0).
     pub fn next_id(&self) -> u32 {
         let id = self.next_id.get();
-        self.next_id.set(id.wrapping_add(1));
+        self.next_id.set(id.checked_add(1).unwrap_or(1));
         id
+    }
+
+    /// Sends a message that has no answer (one that answers the nested worker's ask).
+    pub fn tell(&self, bytes: Vec<u8>) {
+        let array = js_sys::Uint8Array::from(bytes.as_slice());
+        drop(bytes);
+        if self.ready.get() {
+            send_now(self, &array);
+        } else {
+            self.queue.borrow_mut().push(array);
+        }
     }
 
     /// Sends a request that carries `id` first, and waits for its answer's bytes.

@@ -1,34 +1,49 @@
-//! Export everything, and import mail, in the crypto worker.
-//!
-//! Export streams: each message is downloaded, decrypted and written into the archive one at a
-//! time, and what is written moves out of wasm memory into a browser Blob (which Chromium keeps
-//! in its blob storage, on disk when large), folded every [`FOLD_BYTES`]. The worker holds one
-//! message and at most that much of the archive at once, whatever the mailbox's size. The
-//! finished Blob's URL goes to the page, which downloads it.
-//!
-//! Import is driven by the page, one piece of the file at a time ([`chunk`]): the messages a
-//! piece completes are encrypted and uploaded before the answer, so pausing is the page not
-//! sending the next piece, and memory holds one piece and one message.
+//! Export everything and import mail, seen from the crypto worker: the work is the transfer
+//! worker's (`plico-transfer`, started on the first export or import); this module gathers what
+//! it needs and answers its asks with what only this worker can do: decrypt one message, and
+//! encrypt and store one imported message.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
-use js_sys::{Array, Uint8Array};
 use plico_api::privacy::ConsentReceipt;
-use plico_api::worker::{ExportView, ImportFailure, ImportView, WorkerOutcome};
-use plico_client::archive::{crc32, mbox_record, MboxReader, MboxRecord, ZipWriter};
+use plico_api::worker::{TransferCommand, WorkerEvent, WorkerOutcome, WorkerStage};
 use plico_client::{export, mail, FlowError, UnlockedSession};
+use plico_transfer::protocol::{
+    Answer, Ask, ExportJob, TransferJob, TransferOutcome, TransferReply, TransferRequest, Up,
+};
 use wasm_bindgen::JsCast;
-use web_sys::{Blob, BlobPropertyBag, Url};
 
-use crate::mailbox;
+use crate::nested::Nested;
 use crate::render::RenderWorker;
 use crate::transport::FetchTransport;
+use crate::{mailbox, session};
 
-/// The archive's bytes gathered in JS memory before they fold into its Blob.
-const FOLD_BYTES: usize = 8 << 20;
+/// trunk writes the transfer worker's loader under its binary name.
+const TRANSFER_URL: &str = "/plico-transfer_loader.js";
 
-fn js_error(what: &str) -> impl Fn(wasm_bindgen::JsValue) -> FlowError + '_ {
-    move |error| FlowError::Protocol(format!("{what}: {}", error.as_string().unwrap_or_else(|| format!("{error:?}"))))
+thread_local! {
+    static TRANSFER: RefCell<Option<Rc<Nested>>> = const { RefCell::new(None) };
+}
+
+fn running() -> Result<Rc<Nested>, FlowError> {
+    TRANSFER.with(|slot| {
+        if let Some(inner) = slot.borrow().as_ref().filter(|inner| !inner.stopped()) {
+            return Ok(Rc::clone(inner));
+        }
+        let inner = Nested::spawn(TRANSFER_URL, "plico-transfer", "transfer worker").map_err(FlowError::Protocol)?;
+        inner.on_ask(heard);
+        *slot.borrow_mut() = Some(Rc::clone(&inner));
+        Ok(inner)
+    })
+}
+
+/// Signing out: the transfer worker stops, so the last archive (decrypted mail) is let go with
+/// its URL, and an import in progress stops.
+pub fn forget() {
+    if let Some(inner) = TRANSFER.with(|slot| slot.borrow_mut().take()) {
+        inner.terminate();
+    }
 }
 
 /// The wasm memory's size, in bytes.
@@ -40,260 +55,103 @@ fn memory_bytes() -> u64 {
         .byte_length() as u64
 }
 
-fn blob_of(parts: &Array) -> Result<Blob, FlowError> {
-    let options = BlobPropertyBag::new();
-    options.set_type("application/zip");
-    Blob::new_with_blob_sequence_and_options(parts, &options)
-        .map_err(js_error("The browser refused to store the archive"))
-}
-
-/// The archive, appended to and kept outside wasm memory.
-struct BlobWriter {
-    parts: Array,
-    pending: usize,
-    blob: Option<Blob>,
-    written: u64,
-}
-
-impl BlobWriter {
-    fn new() -> Self {
-        Self { parts: Array::new(), pending: 0, blob: None, written: 0 }
-    }
-
-    fn bytes(&mut self, bytes: &[u8]) -> Result<(), FlowError> {
-        if bytes.is_empty() {
-            return Ok(());
+/// A message from the transfer worker that is not an answer: an ask, or progress.
+fn heard(bytes: Vec<u8>) {
+    let Ok(TransferReply { up, .. }) = postcard::from_bytes::<TransferReply>(&bytes) else { return };
+    match up {
+        Up::Progress { request, done, total } => {
+            crate::post(&WorkerEvent::Progress { id: request, stage: WorkerStage::Exporting { done, total } })
         }
-        self.parts.push(&Uint8Array::from(bytes));
-        self.pending += bytes.len();
-        self.written += bytes.len() as u64;
-        if self.pending >= FOLD_BYTES {
-            self.fold()?;
+        Up::Ask { call, ask } => wasm_bindgen_futures::spawn_local(async move {
+            let result = match session::current() {
+                Some(session) => answer(&session, ask).await,
+                None => Err(session::locked().to_string()),
+            };
+            let told = TransferRequest { id: 0, job: TransferJob::Answer { call, result } };
+            let worker = TRANSFER.with(|slot| slot.borrow().clone());
+            if let (Some(worker), Ok(bytes)) = (worker, postcard::to_allocvec(&told)) {
+                worker.tell(bytes);
+            }
+        }),
+        Up::Done(_) => {}
+    }
+}
+
+/// Does what the transfer worker asks.
+async fn answer(session: &UnlockedSession, ask: Ask) -> Result<Answer, String> {
+    match ask {
+        Ask::Message { id } => {
+            let meta = mailbox::with(|mailbox| mailbox.meta(&id).cloned())
+                .ok_or_else(|| "It is no longer in the mailbox.".to_owned())?;
+            let (sender, subject) = export::envelope(session, &meta);
+            let raw = mail::message_bytes(&FetchTransport, &RenderWorker, session, &meta)
+                .await
+                .map_err(|error| error.to_string())?;
+            Ok(Answer::Message { sender, subject, raw })
         }
-        Ok(())
-    }
-
-    fn blob(&mut self, blob: &Blob) {
-        self.parts.push(blob);
-        self.written += blob.size() as u64;
-    }
-
-    fn fold(&mut self) -> Result<(), FlowError> {
-        let all = match self.blob.take() {
-            Some(blob) => Array::of1(&blob).concat(&self.parts),
-            None => self.parts.clone(),
-        };
-        self.blob = Some(blob_of(&all)?);
-        self.parts = Array::new();
-        self.pending = 0;
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<Blob, FlowError> {
-        self.fold()?;
-        self.blob.ok_or_else(|| FlowError::Protocol("the archive is empty".into()))
+        Ask::Import { folder_id, raw } => {
+            mail::import_message(&FetchTransport, &RenderWorker, session, &folder_id, &raw, crate::now())
+                .await
+                .map(|_| Answer::Imported)
+                .map_err(|error| error.to_string())
+        }
     }
 }
 
-/// One .eml entry, written after its folder's mbox: its bytes wait in a Blob.
-struct Eml {
-    name: String,
-    crc: u32,
-    len: u64,
-    blob: Blob,
-}
-
-/// Exports everything ([`plico_api::worker::WorkerCommand::Export`]). `receipts`: this browser's
-/// consent receipts, merged with the account's first.
-pub async fn export(
+/// What an export needs before any message: the keys first (a short passphrase fails before
+/// any work), the account's documents, and the mailbox's list. `receipts`: this browser's
+/// consent receipts, merged with the account's as [`plico_api::worker::PrivacyCommand::SyncConsent`] does.
+async fn export_job(
+    request: u32,
     session: &UnlockedSession,
     passphrase: &str,
     receipts: &[ConsentReceipt],
-    now: i64,
-    progress: impl Fn(u32, u32),
-) -> Result<WorkerOutcome, FlowError> {
-    let memory_before = memory_bytes();
-    // The passphrase first: a short one fails before any work.
+) -> Result<ExportJob, FlowError> {
     let (public_key, secret_key) = export::keys(session, passphrase)?;
     mailbox::ensure_loaded().await;
-    let folders = mailbox::with(|mailbox| export::folders(mailbox.folders(), mailbox.metas()));
-    let total: u32 = folders.iter().map(|folder| folder.messages.len() as u32).sum();
-    let mut zip = ZipWriter::new();
-    let mut out = BlobWriter::new();
-    let mut failures = Vec::new();
-    let mut done = 0;
-    progress(0, total);
-    for folder in &folders {
-        out.bytes(&zip.begin_streamed(&export::mbox_name(folder)))?;
-        let mut emls = Vec::new();
-        for (n, meta) in folder.messages.iter().enumerate() {
-            let (sender, date, subject) = export::envelope(session, meta);
-            match mail::message_bytes(&FetchTransport, &RenderWorker, session, meta).await {
-                Ok(raw) => {
-                    let record = mbox_record(&sender, &date, &raw);
-                    zip.stream(&record);
-                    out.bytes(&record)?;
-                    drop(record);
-                    let blob = blob_of(&Array::of1(&Uint8Array::from(raw.as_slice())))?;
-                    emls.push(Eml {
-                        name: export::eml_name(folder, n + 1, &subject),
-                        crc: crc32(&raw),
-                        len: raw.len() as u64,
-                        blob,
-                    });
-                }
-                Err(error) => failures.push(format!("{}, message {} (received {date}): {error}", folder.label, n + 1)),
-            }
-            done += 1;
-            progress(done, total);
-        }
-        out.bytes(&zip.end_streamed())?;
-        for eml in emls {
-            out.bytes(&zip.entry_header(&eml.name, eml.crc, eml.len))?;
-            out.blob(&eml.blob);
-        }
-    }
-    out.bytes(&zip.entry("keys/public-key.asc", public_key.as_bytes()))?;
-    out.bytes(&zip.entry("keys/secret-key.asc", secret_key.as_bytes()))?;
-    drop(secret_key);
     let receipts = plico_client::privacy::sync(&FetchTransport, session, receipts).await?;
-    let receipts = serde_json::to_vec(&receipts).map_err(|e| FlowError::Protocol(e.to_string()))?;
-    out.bytes(&zip.entry("privacy/consent-receipts.json", &receipts))?;
-    out.bytes(&zip.entry("account/login-history.json", &export::login_history(&FetchTransport).await?))?;
-    let readme = export::readme(&session.account.address, now, &folders, &failures);
-    out.bytes(&zip.entry("README.txt", readme.as_bytes()))?;
-    out.bytes(&zip.finish())?;
-    let bytes = out.written;
-    let blob = out.finish()?;
-    let url = Url::create_object_url_with_blob(&blob).map_err(js_error("The browser could not offer the archive"))?;
-    // One archive at a time: the last one's bytes are let go.
-    if let Some(last) = LAST_ARCHIVE.with(|slot| slot.replace(Some(url.clone()))) {
-        let _ = Url::revoke_object_url(&last);
-    }
-    Ok(WorkerOutcome::Exported(ExportView {
-        url,
-        file_name: export::file_name(&session.account.address, now),
-        bytes,
-        messages: total - failures.len() as u32,
-        failures,
-        memory_grown: memory_bytes().saturating_sub(memory_before),
-    }))
-}
-
-/// The import in progress: where to, the file's name, and its reader.
-struct Import {
-    folder_id: String,
-    file_name: String,
-    source: Source,
-}
-
-enum Source {
-    Mbox(MboxReader),
-    /// One message; `None` once it grew past the limit.
-    Eml(Option<Vec<u8>>),
-}
-
-thread_local! {
-    static IMPORT: RefCell<Option<Import>> = const { RefCell::new(None) };
-    /// The URL of the last archive made, revoked when the next one is.
-    static LAST_ARCHIVE: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Signing out: the last archive (decrypted mail) is let go, and an import in progress stops.
-pub fn forget() {
-    if let Some(last) = LAST_ARCHIVE.with(|slot| slot.take()) {
-        let _ = Url::revoke_object_url(&last);
-    }
-    IMPORT.with(|slot| slot.borrow_mut().take());
-}
-
-/// Starts an import ([`plico_api::worker::WorkerCommand::ImportBegin`]); one that was running
-/// is dropped.
-pub fn begin(folder_id: String, file_name: String, eml: bool) -> WorkerOutcome {
-    let source =
-        if eml { Source::Eml(Some(Vec::new())) } else { Source::Mbox(MboxReader::new(mail::MAX_IMPORT_MESSAGE_BYTES)) };
-    IMPORT.with(|slot| *slot.borrow_mut() = Some(Import { folder_id, file_name, source }));
-    WorkerOutcome::Imported(ImportView::default())
-}
-
-/// Reads the next piece of the file and imports the messages it completes.
-pub async fn chunk(
-    session: &UnlockedSession,
-    bytes: Vec<u8>,
-    last: bool,
-    now: i64,
-) -> Result<WorkerOutcome, FlowError> {
-    let too_large = format!("It is larger than {} MB.", mail::MAX_IMPORT_MESSAGE_BYTES / 1_000_000);
-    let (folder_id, file_name, eml, records) = IMPORT.with(|slot| {
-        let mut slot = slot.borrow_mut();
-        let import = slot.as_mut().ok_or_else(|| FlowError::Protocol("No import was started.".into()))?;
-        let mut records = Vec::new();
-        match &mut import.source {
-            Source::Mbox(reader) => {
-                records = reader.push(&bytes);
-                if last {
-                    let reader = std::mem::replace(reader, MboxReader::new(0));
-                    records.extend(reader.finish());
-                }
-            }
-            Source::Eml(buffer) => {
-                if let Some(message) = buffer {
-                    message.extend_from_slice(&bytes);
-                    if message.len() > mail::MAX_IMPORT_MESSAGE_BYTES {
-                        *buffer = None;
-                    }
-                }
-                if last {
-                    let message = buffer.take().ok_or(too_large.clone());
-                    records.push(MboxRecord { number: 1, line: 1, message });
-                }
-            }
-        }
-        let eml = matches!(import.source, Source::Eml(_));
-        let named = (import.folder_id.clone(), import.file_name.clone(), eml, records);
-        if last {
-            *slot = None;
-        }
-        Ok::<_, FlowError>(named)
-    })?;
-    drop(bytes);
-    let mut view = ImportView::default();
-    for record in records {
-        let item = match (eml, record.number) {
-            (true, _) => file_name.clone(),
-            (false, 0) => format!("{file_name}, line {}", record.line),
-            (false, number) => format!("{file_name}, message {number} (line {})", record.line),
-        };
-        let result = match record.message {
-            Ok(raw) => mail::import_message(&FetchTransport, &RenderWorker, session, &folder_id, &raw, now)
-                .await
-                .map(|_| ())
-                .map_err(|error| error.to_string()),
-            Err(reason) => Err(reason),
-        };
-        match result {
-            Ok(()) => view.imported += 1,
-            Err(reason) => view.failures.push(ImportFailure { item, reason }),
-        }
-    }
-    Ok(WorkerOutcome::Imported(view))
+    let consent_receipts = serde_json::to_vec(&receipts).map_err(|e| FlowError::Protocol(e.to_string()))?;
+    let login_history = export::login_history(&FetchTransport).await?;
+    let (folders, messages) = mailbox::with(|mailbox| (mailbox.folders().to_vec(), mailbox.metas().cloned().collect()));
+    Ok(ExportJob {
+        request,
+        address: session.account.address.clone(),
+        now: crate::now(),
+        public_key,
+        secret_key,
+        consent_receipts,
+        login_history,
+        folders,
+        messages,
+    })
 }
 
 /// Exporting everything and importing mail ([`TransferCommand`]).
-pub async fn handle(
-    id: u32,
-    session: &UnlockedSession,
-    command: plico_api::worker::TransferCommand,
-) -> Result<WorkerOutcome, FlowError> {
-    use plico_api::worker::{TransferCommand, WorkerEvent, WorkerStage};
-    match command {
+pub async fn handle(id: u32, session: &UnlockedSession, command: TransferCommand) -> Result<WorkerOutcome, FlowError> {
+    let memory_before = memory_bytes();
+    let job = match command {
         TransferCommand::Export { passphrase, receipts } => {
-            export(session, &passphrase, &receipts, crate::now(), |done, total| {
-                crate::post(&WorkerEvent::Progress { id, stage: WorkerStage::Exporting { done, total } })
-            })
-            .await
+            TransferJob::Export(Box::new(export_job(id, session, &passphrase, &receipts).await?))
         }
-        TransferCommand::ImportBegin { folder_id, file_name, eml } => Ok(begin(folder_id, file_name, eml)),
-        TransferCommand::ImportChunk { bytes, last } => chunk(session, bytes, last, crate::now()).await,
+        TransferCommand::ImportBegin { folder_id, file_name, eml } => {
+            TransferJob::ImportBegin { folder_id, file_name, eml }
+        }
+        TransferCommand::ImportChunk { bytes, last } => TransferJob::ImportChunk { bytes, last },
+    };
+    let worker = running()?;
+    let request = worker.next_id();
+    let bytes = postcard::to_allocvec(&TransferRequest { id: request, job })
+        .map_err(|error| FlowError::Protocol(error.to_string()))?;
+    let answer = worker.ask(request, bytes).await.map_err(FlowError::Protocol)?;
+    let reply: TransferReply = postcard::from_bytes(&answer)
+        .map_err(|error| FlowError::Protocol(format!("The transfer worker answered unreadably: {error}")))?;
+    match reply.up {
+        Up::Done(Ok(TransferOutcome::Exported(mut view))) => {
+            view.memory_grown += memory_bytes().saturating_sub(memory_before);
+            Ok(WorkerOutcome::Exported(view))
+        }
+        Up::Done(Ok(TransferOutcome::Imported(view))) => Ok(WorkerOutcome::Imported(view)),
+        Up::Done(Err(message)) => Err(FlowError::Protocol(message)),
+        _ => Err(FlowError::Protocol("The transfer worker answered out of turn.".into())),
     }
 }

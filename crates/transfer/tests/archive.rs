@@ -3,7 +3,7 @@
 //! reads the mbox back message by message.
 #![cfg(not(target_arch = "wasm32"))]
 
-use plico_client::archive::{mbox_record, ZipWriter};
+use plico_transfer::archive::{mbox_record, ZipWriter};
 
 const PYTHON: &str = "/usr/bin/python3";
 
