@@ -1,10 +1,10 @@
-//! The account page's keys of people on other servers: the keyring's entries, import of a
-//! pasted public key, and removal. The worker holds the keyring (sealed to the account's key on
+//! The account page's keys of correspondents: the keyring's entries (kept on first use, from
+//! mail, or imported), import of a pasted public key, and removal. The worker holds the keyring (sealed to the account's key on
 //! the server); this view only lists and asks.
 
 use leptos::prelude::*;
 use plico_api::worker::KeysCommand;
-use plico_api::worker::{KeyringEntry, WorkerOutcome};
+use plico_api::worker::{KeyringEntry, KeyringSource, WorkerOutcome};
 
 use super::model::describe_imported;
 use crate::i18n::{t, tf};
@@ -70,8 +70,8 @@ pub fn KeyringPanel() -> impl IntoView {
 
     view! {
         <div class="panel">
-            <h2 id="keyring-title">{t("Keys of people on other servers")}</h2>
-            <p class="muted">{t("Mail to these addresses leaves end-to-end encrypted. Keys arrive with their mail (Autocrypt) or are imported here; only you can read this list.")}</p>
+            <h2 id="keyring-title">{t("Keys of your correspondents")}</h2>
+            <p class="muted">{t("The first key you write to for an address is kept, and mail to it is encrypted to that key only: if the server or the network later offers another, Plico tells you and sends nothing until you choose. Keys also arrive with mail (Autocrypt) or are imported here; only you can read this list.")}</p>
             {move || match entries.get() {
                 None => view! { <p class="muted">{t("Loading…")}</p> }.into_any(),
                 Some(list) if list.is_empty() => view! { <p class="empty-history">{t("No keys yet.")}</p> }.into_any(),
@@ -91,7 +91,12 @@ pub fn KeyringPanel() -> impl IntoView {
                                     <tr>
                                         <td>{entry.address}</td>
                                         <td class="mono">{group_fingerprint(&entry.fingerprint)}</td>
-                                        <td>{if entry.imported { t("Imported") } else { t("Their mail") }}</td>
+                                        <td>{match entry.source {
+                                            KeyringSource::Imported => t("Imported"),
+                                            KeyringSource::Autocrypt => t("Their mail"),
+                                            KeyringSource::Directory => t("Plico directory"),
+                                            KeyringSource::Wkd => t("Their domain (WKD)"),
+                                        }}</td>
                                         <td><button type="button" class="button small ghost" aria-label=label
                                             on:click=move |_| remove(address.clone())>{t("Forget")}</button></td>
                                     </tr>

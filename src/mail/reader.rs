@@ -171,7 +171,7 @@ async fn open(session: Session, id: String) -> Result<OpenedMessageView, String>
 
 /// The notice of a correspondent's changed key, and the choice to use the new one.
 #[component]
-fn KeyChanged(message_id: String, sender: String) -> impl IntoView {
+fn KeyChanged(message_id: String, sender: String, in_directory: bool) -> impl IntoView {
     let session = use_session();
     let (error, set_error) = signal(None::<String>);
     let (chosen, set_chosen) = signal(false);
@@ -185,10 +185,17 @@ fn KeyChanged(message_id: String, sender: String) -> impl IntoView {
             }
         });
     };
-    let words = tf(
-        "This message carries a different key for {sender} than the one Plico kept. It may be a new device, or someone pretending to be them: ask them another way before you trust it. Replies stay encrypted to the kept key until you choose the new one.",
-        &[("sender", &sender)],
-    );
+    let words = if in_directory {
+        tf(
+            "Plico's directory now gives a different key for {sender} than the one you kept, and this message was checked with the kept one. It may be a new key, or someone who changed the server: ask them another way before you trust it. Mail to them is not sent until you choose the new key.",
+            &[("sender", &sender)],
+        )
+    } else {
+        tf(
+            "This message carries a different key for {sender} than the one Plico kept. It may be a new device, or someone pretending to be them: ask them another way before you trust it. Replies stay encrypted to the kept key until you choose the new one.",
+            &[("sender", &sender)],
+        )
+    };
     view! {
         <div class="key-changed" role="alert">
             <p>{words}</p>
@@ -236,7 +243,7 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
     });
     let key_change = message.key_changed.then(|| {
         let sender = message.from.clone().map(|from| bare_address(&from)).unwrap_or_default();
-        view! { <KeyChanged message_id=message.id.clone() sender=sender/> }
+        view! { <KeyChanged message_id=message.id.clone() sender=sender in_directory=message.directory_key_changed/> }
     });
     let remote = RwSignal::new(false);
     let (download_error, set_download_error) = signal(None::<String>);
@@ -416,6 +423,7 @@ mod tests {
             attachments: vec![AttachmentView { file_name: "a.bin".into(), content_type: "x/y".into(), size: 3 }],
             signature: SignatureView::Unsigned,
             key_changed: false,
+            directory_key_changed: false,
             unsigned_headers: false,
             sender_checks: None,
         }

@@ -188,7 +188,7 @@ test('a key imported on the account page makes mail to that address end-to-end e
 
   const page = alice.page;
   await page.getByRole('link', { name: /alice@plico\.test/ }).click();
-  await page.getByRole('heading', { name: 'Keys of people on other servers' }).waitFor();
+  await page.getByRole('heading', { name: 'Keys of your correspondents' }).waitFor();
   const paste = page.getByLabel('Import a public key');
   // A bad paste is refused with what is wrong, and nothing is kept.
   await paste.fill('-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----');

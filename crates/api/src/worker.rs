@@ -264,14 +264,27 @@ pub struct IndexView {
     pub out_of_space: bool,
 }
 
+/// Where a key in the keyring came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyringSource {
+    /// The Autocrypt header of their mail.
+    Autocrypt,
+    /// The user imported it, or chose it when it changed.
+    Imported,
+    /// Plico's key directory, kept the first time the account wrote to them.
+    Directory,
+    /// Their domain's key directory (WKD), kept the first time the account wrote to them.
+    Wkd,
+}
+
 /// A key in the keyring, as the account page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyringEntry {
     pub address: String,
     /// Uppercase hex.
     pub fingerprint: String,
-    /// The user imported it (otherwise it came in an Autocrypt header).
-    pub imported: bool,
+    /// Where the key came from.
+    pub source: KeyringSource,
     /// Unix seconds: the import, or the message that carried it.
     pub updated_at: i64,
 }
@@ -418,9 +431,12 @@ pub struct OpenedMessageView {
     pub links: Vec<String>,
     pub attachments: Vec<AttachmentView>,
     pub signature: SignatureView,
-    /// The message carries a key for its sender (Autocrypt) other than the one kept for them:
-    /// the kept one stays until the user chooses the new one.
+    /// The message carries a key for its sender (Autocrypt), or Plico's directory now gives one,
+    /// other than the one kept for them: the kept one stays until the user chooses the new one.
     pub key_changed: bool,
+    /// The changed key came from Plico's directory (the sender is a Plico user), not the message.
+    #[serde(default)]
+    pub directory_key_changed: bool,
     /// A signed message whose signature covers its content but not its Subject, From, To, Cc
     /// and Date (a `multipart/signed` part without protected headers): the reader says so.
     pub unsigned_headers: bool,

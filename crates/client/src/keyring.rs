@@ -1,5 +1,9 @@
-//! Keys of people on other servers, which the account's devices share: collected from the
-//! Autocrypt header of mail the server took from the Internet, and used to encrypt mail to them.
+//! Keys of the account's correspondents, which its devices share: the key of each Plico user and
+//! each outside address the account wrote to, kept the first time it was used (Plico's
+//! directory, or the recipient's domain through WKD), keys collected from the Autocrypt header of
+//! mail the server took from the Internet, and keys the user imported or chose. A kept key is
+//! what mail is encrypted to and signatures are checked with: a key the directory or the network
+//! offers later in its place is refused until the user chooses it.
 //! The keyring is stored on the server sealed to the account's own key, so the server learns
 //! neither whom the user writes to nor their keys; every write names the version it replaces,
 //! and a write that lost a race with another device is read again and reapplied.
@@ -14,6 +18,11 @@ use crate::flows::{FlowError, Transport, UnlockedSession};
 pub enum KeySource {
     Autocrypt,
     Imported,
+    /// Plico's key directory, kept the first time the account wrote to the address.
+    Directory,
+    /// The recipient's domain's key directory (WKD, asked through the server), kept the first
+    /// time the account wrote to the address.
+    Wkd,
 }
 
 /// One correspondent's key.
@@ -40,10 +49,10 @@ impl Keyring {
         self.keys.iter().find(|key| key.address.eq_ignore_ascii_case(address.trim()))
     }
 
-    /// Adds or replaces `key`. An Autocrypt key never replaces another key: a correspondent's
-    /// changed key is the user's to choose (the reader says it changed), since Autocrypt
-    /// authenticates nothing. A key the user imports or chooses replaces any. Returns whether
-    /// anything changed.
+    /// Adds or replaces `key`. Only a key the user imports or chooses replaces another: a
+    /// correspondent's changed key is the user's to choose (the reader and the composer say it
+    /// changed), since neither Autocrypt nor a directory the server answers for authenticates
+    /// it. Returns whether anything changed.
     pub fn upsert(&mut self, key: OutsideKey) -> bool {
         match self.keys.iter_mut().find(|known| known.address == key.address) {
             None => {
@@ -82,6 +91,22 @@ pub async fn update<T: Transport>(
     crate::sealed::update(transport, session, "/account/keyring", "The keyring", change)
         .await
         .map(|(_, changed)| changed)
+}
+
+/// `cert` as the key kept for `address` from `source`, at `at` (Unix seconds).
+pub fn kept_key(
+    address: &str,
+    cert: &plico_pgp::Certificate,
+    source: KeySource,
+    at: i64,
+) -> Result<OutsideKey, FlowError> {
+    Ok(OutsideKey {
+        address: address.trim().to_ascii_lowercase(),
+        cert: plico_pgp::armor_public_cert(cert).map_err(|error| FlowError::Crypto(error.to_string()))?,
+        fingerprint: plico_pgp::fingerprint_hex(cert),
+        source,
+        updated_at: at,
+    })
 }
 
 /// The key an Autocrypt header carries for `from`, when it is a usable key for that address.

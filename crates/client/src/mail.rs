@@ -23,6 +23,7 @@ use rand::RngCore;
 use crate::flows::{
     answer, call, call_json, call_json_once, BlobUse, FlowError, Transport, TransportBody, UnlockedSession,
 };
+use crate::keyring::KeySource;
 use plico_api::worker::WorkerStage;
 
 /// A message the user wants to send.
@@ -111,6 +112,11 @@ fn random_message_id(domain: &str) -> String {
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let id: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     format!("{id}@{domain}")
+}
+
+/// One address whose key changed, with both fingerprints in groups of four.
+fn key_change(address: &str, kept: &str, offered: &str) -> String {
+    format!("{address} (kept {}, now {})", plico_pgp::format_fingerprint(kept), plico_pgp::format_fingerprint(offered))
 }
 
 /// The addresses of a recipients field, a bare name meaning a Plico user of `domain`.
@@ -260,11 +266,24 @@ pub async fn send<T: Transport, R: Renderer>(
     let mut local = Vec::new();
     let mut keyed: Vec<(String, Certificate)> = Vec::new();
     let mut unkeyed = Vec::new();
-    let mut keyring = None;
+    // The keys used for the first time, kept before anything is sent; and the addresses whose
+    // directory key is not the one kept.
+    let mut first_used = Vec::new();
+    let mut changed = Vec::new();
+    let keyring = crate::keyring::load(transport, session).await?.0;
     for address in everyone.iter().map(|address| address.trim().to_owned()) {
         if is_local(&address) {
             match fetch_cert(transport, &address).await? {
-                Some(cert) => certs.push(cert),
+                Some(cert) => match keyring.find(&address) {
+                    Some(kept) if kept.fingerprint != plico_pgp::fingerprint_hex(&cert) => {
+                        changed.push(key_change(&address, &kept.fingerprint, &plico_pgp::fingerprint_hex(&cert)));
+                    }
+                    Some(_) => certs.push(cert),
+                    None => {
+                        first_used.push(crate::keyring::kept_key(&address, &cert, KeySource::Directory, now)?);
+                        certs.push(cert);
+                    }
+                },
                 None => unknown.push(address.clone()),
             }
             local.push(address);
@@ -275,14 +294,14 @@ pub async fn send<T: Transport, R: Renderer>(
             code: "bad_recipient".into(),
             message: format!("Cannot send to this address: {why}. Nothing was sent."),
         })?;
-        if keyring.is_none() {
-            keyring = Some(crate::keyring::load(transport, session).await?.0);
-        }
-        match keyring.as_ref().and_then(|keyring| keyring.find(&address)).map(|key| key.cert.as_str()) {
+        match keyring.find(&address).map(|key| key.cert.as_str()) {
             Some(armored) => keyed.push((address, plico_pgp::parse_cert(armored.as_bytes()).map_err(crypto)?)),
             // Last, the recipient's domain's key directory (WKD), asked through the server.
             None => match fetch_outside_cert(transport, &address).await? {
-                Some(cert) => keyed.push((address, cert)),
+                Some(cert) => {
+                    first_used.push(crate::keyring::kept_key(&address, &cert, KeySource::Wkd, now)?);
+                    keyed.push((address, cert));
+                }
                 None => unkeyed.push(address),
             },
         }
@@ -292,6 +311,18 @@ pub async fn send<T: Transport, R: Renderer>(
             status: 0,
             code: "unknown_recipients".into(),
             message: format!("No Plico account and no key for: {}. Nothing was sent.", unknown.join(", ")),
+        });
+    }
+    if !changed.is_empty() {
+        return Err(FlowError::Api {
+            status: 0,
+            code: "key_changed".into(),
+            message: format!(
+                "Plico's directory now gives another key than the one you wrote to before: {}. It may be a new key, \
+                 or someone trying to read your mail. Check the new fingerprint with them another way; if it is \
+                 theirs, forget the kept key under Account, Keys of your correspondents, and send again. Nothing was sent.",
+                changed.join("; ")
+            ),
         });
     }
     if !unkeyed.is_empty() && !outgoing.send_unencrypted {
@@ -304,6 +335,17 @@ pub async fn send<T: Transport, R: Renderer>(
                 unkeyed.join(", ")
             ),
         });
+    }
+    // Kept before the message leaves: a later answer from the directory cannot replace them.
+    if !first_used.is_empty() {
+        crate::keyring::update(transport, session, |keyring| {
+            let mut added = false;
+            for key in &first_used {
+                added |= keyring.upsert(key.clone());
+            }
+            added
+        })
+        .await?;
     }
     let own_cert = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
     certs.push(own_cert.clone());
@@ -512,9 +554,11 @@ pub struct OpenedMessage {
     pub signature: SignatureStatus,
     /// Who vouches for the key the signature was checked with, when one was found.
     pub key_origin: Option<KeyOrigin>,
-    /// The key the message's Autocrypt header carries when it differs from the one kept for the
-    /// sender: the reader says so, and the user may choose it.
+    /// The key the message's Autocrypt header carries, or Plico's directory now gives, when it
+    /// differs from the one kept for the sender: the reader says so, and the user may choose it.
     pub new_key: Option<crate::keyring::OutsideKey>,
+    /// [`OpenedMessage::new_key`] came from Plico's directory, not from the message.
+    pub directory_key_changed: bool,
     /// The server took it from the Internet over SMTP.
     pub from_internet: bool,
     /// On mail from another Plico user: the account the server saw send it.
@@ -555,28 +599,43 @@ pub enum KeyOrigin {
     ThisMessage,
 }
 
-/// The key a sender's signature is checked with: Plico's key directory for Plico addresses, else
-/// the key the keyring keeps for the address (imported or chosen by the user, or kept from
-/// earlier mail's Autocrypt header). Nothing is looked up elsewhere because a message was
-/// opened: a WKD query would tell the sender's domain when it was read. Offline, the directory
-/// cannot answer and the keyring still can.
+/// The key a sender's signature is checked with: the key kept for the address when there is one
+/// (kept the first time the account wrote to them, imported or chosen by the user, or kept from
+/// earlier mail's Autocrypt header), else Plico's key directory for Plico addresses. When the
+/// directory now gives another key than the kept one, the kept one checks the signature and the
+/// directory's is the third value, for the reader to say so and the user to choose. Nothing is
+/// looked up elsewhere because a message was opened: a WKD query would tell the sender's domain
+/// when it was read. Offline, the directory cannot answer and the keyring still can.
 async fn sender_cert<T: Transport>(
     transport: &T,
     keyring: &crate::keyring::Keyring,
     address: &str,
-) -> Result<Option<(Certificate, KeyOrigin)>, FlowError> {
-    match fetch_cert(transport, address).await {
-        Ok(Some(cert)) => return Ok(Some((cert, KeyOrigin::Directory))),
-        Ok(None) | Err(FlowError::Network(_)) => {}
-        Err(error) => return Err(error),
-    }
-    Ok(keyring.find(address).and_then(|key| {
+    at: i64,
+) -> Result<Option<(Certificate, KeyOrigin, Option<crate::keyring::OutsideKey>)>, FlowError> {
+    let kept = keyring.find(address).and_then(|key| {
         let origin = match key.source {
-            crate::keyring::KeySource::Imported => KeyOrigin::Chosen,
-            crate::keyring::KeySource::Autocrypt => KeyOrigin::EarlierMail,
+            KeySource::Imported => KeyOrigin::Chosen,
+            KeySource::Autocrypt => KeyOrigin::EarlierMail,
+            KeySource::Directory | KeySource::Wkd => KeyOrigin::Directory,
         };
-        plico_pgp::parse_cert(key.cert.as_bytes()).ok().map(|cert| (cert, origin))
-    }))
+        plico_pgp::parse_cert(key.cert.as_bytes()).ok().map(|cert| (key, cert, origin))
+    });
+    let directory = match fetch_cert(transport, address).await {
+        Ok(found) => found,
+        Err(FlowError::Network(_)) => None,
+        Err(error) => return Err(error),
+    };
+    Ok(match (kept, directory) {
+        (Some((key, cert, origin)), Some(offered)) => {
+            let changed = (plico_pgp::fingerprint_hex(&offered) != key.fingerprint)
+                .then(|| crate::keyring::kept_key(address, &offered, KeySource::Directory, at))
+                .transpose()?;
+            Some((cert, origin, changed))
+        }
+        (Some((_, cert, origin)), None) => Some((cert, origin, None)),
+        (None, Some(offered)) => Some((offered, KeyOrigin::Directory, None)),
+        (None, None) => None,
+    })
 }
 
 /// Is `meta` in the Spam folder? Asked only when a key could be learned from it; `true` when
@@ -657,17 +716,17 @@ pub async fn open<T: Transport, R: Renderer>(
         }
         _ => plico_pgp::verify_with(&opened, cert),
     };
-    let (signature, key_origin) = match (&opened.signature, &from, &message.pgp_signed) {
+    let (signature, key_origin, directory_changed) = match (&opened.signature, &from, &message.pgp_signed) {
         (SignatureStatus::UnknownKey, Some(from), _) | (SignatureStatus::Unsigned, Some(from), Some(_)) => {
-            match sender_cert(transport, &keyring, from).await? {
-                Some((cert, origin)) => (check(&cert), Some(origin)),
+            match sender_cert(transport, &keyring, from, meta.received_at).await? {
+                Some((cert, origin, changed)) => (check(&cert), Some(origin), changed),
                 None => match autocrypt.as_ref().and_then(|key| plico_pgp::parse_cert(key.cert.as_bytes()).ok()) {
-                    Some(cert) => (check(&cert), Some(KeyOrigin::ThisMessage)),
-                    None => (SignatureStatus::UnknownKey, None),
+                    Some(cert) => (check(&cert), Some(KeyOrigin::ThisMessage), None),
+                    None => (SignatureStatus::UnknownKey, None, None),
                 },
             }
         }
-        (status, ..) => (status.clone(), None),
+        (status, ..) => (status.clone(), None, None),
     };
     // The Autocrypt key joins the keyring so that replies can be encrypted: not from mail that
     // failed DMARC or sits in Spam, and never over another key. A keyring that cannot be
@@ -679,13 +738,15 @@ pub async fn open<T: Transport, R: Renderer>(
             let _ = crate::keyring::update(transport, session, |keyring| keyring.upsert(key.clone())).await;
         }
     }
-    let new_key = autocrypt.filter(|_| key_changed);
+    let directory_key_changed = directory_changed.is_some();
+    let new_key = autocrypt.filter(|_| key_changed).or(directory_changed);
     let internal_sender = meta.sender.clone();
     Ok(OpenedMessage {
         message,
         signature,
         key_origin,
         new_key,
+        directory_key_changed,
         from_internet,
         internal_sender,
         server_checks,
@@ -1032,6 +1093,7 @@ pub fn opened_view(id: &str, opened: &OpenedMessage) -> plico_api::worker::Opene
             SignatureStatus::Unsigned => SignatureView::Unsigned,
         },
         key_changed: opened.new_key.is_some(),
+        directory_key_changed: opened.directory_key_changed,
         unsigned_headers: opened.unsigned_headers
             && matches!(opened.signature, SignatureStatus::Valid { .. } | SignatureStatus::UnknownKey),
         sender_checks: match &opened.internal_sender {

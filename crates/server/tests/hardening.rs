@@ -9,6 +9,17 @@ use plico_api::mail::FolderRole;
 use plico_api::worker::SignatureView;
 use plico_client::mail::{open, opened_view, LocalRenderer};
 
+/// What most of these tests send raw: to Bob.
+async fn send_raw_to_bob(
+    client: &TestClient,
+    recipient: &plico_pgp::Certificate,
+    inner: &str,
+    signer: Option<&plico_pgp::Certificate>,
+    summary: &plico_mime::Summary,
+) {
+    send_raw(client, "bob@plico.test", recipient, inner, signer, summary).await
+}
+
 /// A `multipart/signed` message from `from`, signed with `signer`, carrying `autocrypt`'s public
 /// key in an Autocrypt header when given.
 fn signed_mail(
@@ -123,15 +134,6 @@ async fn an_autocrypt_key_is_never_authentication() {
     open(&bob_client, &LocalRenderer, &bob, &meta).await.expect("opens");
     let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("loads");
     assert!(keyring.find("promo@spam.example").is_none(), "a key was learned from Spam");
-}
-
-/// Runs `sql` with `binds` on the server's database, as someone who can change it would.
-async fn tamper(server: &TestServer, sql: &str, binds: &[&[u8]]) {
-    let mut query = sqlx::query(sql);
-    for bind in binds {
-        query = query.bind(bind.to_vec());
-    }
-    query.execute(server.state.store.pool()).await.expect("the database changes");
 }
 
 /// Item 3: the certificate the server publishes for an account must be the public part of the
@@ -252,56 +254,6 @@ async fn an_unsigned_keyring_from_before_migrates_signed_without_loss() {
     assert_eq!(plico_client::keyring::load(&other, &bob).await.expect("loads").0.keys, keys);
 }
 
-/// Sends `inner` (an RFC 5322 message) from `sender` to `bob@plico.test` through the API as a
-/// client could, signed by `signer` when given, with `summary` as its sealed summary.
-async fn send_raw(
-    client: &TestClient,
-    recipient: &plico_pgp::Certificate,
-    inner: &str,
-    signer: Option<&plico_pgp::Certificate>,
-    summary: &plico_mime::Summary,
-) {
-    use base64::Engine;
-    let armored = match signer {
-        Some(signer) => plico_pgp::encrypt_and_sign(inner.as_bytes(), std::slice::from_ref(recipient), signer),
-        None => plico_pgp::encrypt_to(inner.as_bytes(), std::slice::from_ref(recipient)),
-    }
-    .expect("encrypts");
-    let outer = plico_mime::OuterHeaders { message_id: "raw@plico.test".into(), date: START, ..Default::default() };
-    let blob = plico_mime::wrap_pgp_mime(&outer, std::str::from_utf8(&armored).expect("ascii")).expect("wraps");
-    let upload = client
-        .request("POST", "/api/v1/blobs")
-        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
-        .body(axum::body::Body::from(blob))
-        .expect("request");
-    let stored = client.send(upload).await.json();
-    let json = serde_json::to_vec(summary).expect("json");
-    let sealed = match signer {
-        Some(signer) => plico_pgp::encrypt_and_sign(&json, std::slice::from_ref(recipient), signer),
-        None => plico_pgp::encrypt_to(&json, std::slice::from_ref(recipient)),
-    }
-    .expect("seals");
-    let send = serde_json::json!({ "recipients": ["bob@plico.test"], "blob_hash": stored["hash"], "size": stored["size"],
-        "sealed_summary": base64::engine::general_purpose::STANDARD.encode(sealed) });
-    let response = client.post_raw("/api/v1/messages/send", send.to_string()).await;
-    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
-}
-
-fn summary_from(address: &str, subject: &str) -> plico_mime::Summary {
-    plico_mime::Summary {
-        subject: subject.into(),
-        from: Some(plico_mime::Mailbox::new(Some("Someone"), address)),
-        date: Some(START),
-        snippet: "…".into(),
-        has_attachments: false,
-        message_id: None,
-        in_reply_to: vec![],
-        references: vec![],
-        authentication_results: None,
-        blob: None,
-    }
-}
-
 /// Item 3: the list shows a summary only when someone it can trust wrote it: the account's own
 /// key, a Plico sender's key, or the server for mail from the Internet. A summary only encrypted
 /// to the account, or moved onto another message, is not shown.
@@ -370,7 +322,7 @@ async fn mail_between_plico_users_names_its_real_sender() {
     // Alice writes as Carol, signing with her own key.
     let as_carol =
         "From: Carol <carol@plico.test>\r\nTo: bob@plico.test\r\nSubject: From Carol, honestly\r\n\r\nHi.\r\n";
-    send_raw(
+    send_raw_to_bob(
         &alice_client,
         &bob_cert,
         as_carol,
@@ -380,7 +332,7 @@ async fn mail_between_plico_users_names_its_real_sender() {
     .await;
     // And sends an unsigned message as herself.
     let unsigned = "From: alice@plico.test\r\nTo: bob@plico.test\r\nSubject: Unsigned\r\n\r\nHi.\r\n";
-    send_raw(&alice_client, &bob_cert, unsigned, None, &summary_from("alice@plico.test", "Unsigned")).await;
+    send_raw_to_bob(&alice_client, &bob_cert, unsigned, None, &summary_from("alice@plico.test", "Unsigned")).await;
 
     let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
     assert!(inbox.iter().all(|meta| meta.sender.as_deref() == Some("alice@plico.test")), "{inbox:?}");

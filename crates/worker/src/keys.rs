@@ -1,7 +1,9 @@
-//! Outside correspondents' keys ([`KeysCommand`]): which addresses have one, the keyring,
+//! Correspondents' kept keys ([`KeysCommand`]): which addresses have one, the keyring,
 //! importing and forgetting a key, and keeping the changed key a message carries.
 
+use plico_api::worker::KeyringSource;
 use plico_api::worker::{KeysCommand, WorkerOutcome};
+use plico_client::keyring::KeySource;
 use plico_client::mail;
 use plico_client::{FlowError, UnlockedSession};
 
@@ -30,7 +32,12 @@ pub async fn handle(session: &UnlockedSession, command: KeysCommand) -> Result<W
                 .map(|key| plico_api::worker::KeyringEntry {
                     address: key.address,
                     fingerprint: key.fingerprint,
-                    imported: key.source == plico_client::keyring::KeySource::Imported,
+                    source: match key.source {
+                        KeySource::Autocrypt => KeyringSource::Autocrypt,
+                        KeySource::Imported => KeyringSource::Imported,
+                        KeySource::Directory => KeyringSource::Directory,
+                        KeySource::Wkd => KeyringSource::Wkd,
+                    },
                     updated_at: key.updated_at,
                 })
                 .collect();

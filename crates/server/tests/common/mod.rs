@@ -422,3 +422,64 @@ pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, Arc<Mutex<Vec<u8>>>
         .finish();
     (tracing::subscriber::set_default(subscriber), logs)
 }
+
+/// Runs `sql` with `binds` on the server's database, as someone who can change it would.
+pub async fn tamper(server: &TestServer, sql: &str, binds: &[&[u8]]) {
+    let mut query = sqlx::query(sql);
+    for bind in binds {
+        query = query.bind(bind.to_vec());
+    }
+    query.execute(server.state.store.pool()).await.expect("the database changes");
+}
+
+/// Sends `inner` (an RFC 5322 message) from `client`'s account to the Plico account `to`, whose
+/// key is `recipient`, through the API as a client could (any client can write any bytes):
+/// signed by `signer` when given, with `summary` as its sealed summary.
+pub async fn send_raw(
+    client: &TestClient,
+    to: &str,
+    recipient: &plico_pgp::Certificate,
+    inner: &str,
+    signer: Option<&plico_pgp::Certificate>,
+    summary: &plico_mime::Summary,
+) {
+    use base64::Engine;
+    let armored = match signer {
+        Some(signer) => plico_pgp::encrypt_and_sign(inner.as_bytes(), std::slice::from_ref(recipient), signer),
+        None => plico_pgp::encrypt_to(inner.as_bytes(), std::slice::from_ref(recipient)),
+    }
+    .expect("encrypts");
+    let outer = plico_mime::OuterHeaders { message_id: "raw@plico.test".into(), date: START, ..Default::default() };
+    let blob = plico_mime::wrap_pgp_mime(&outer, std::str::from_utf8(&armored).expect("ascii")).expect("wraps");
+    let upload = client
+        .request("POST", "/api/v1/blobs")
+        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
+        .body(axum::body::Body::from(blob))
+        .expect("request");
+    let stored = client.send(upload).await.json();
+    let json = serde_json::to_vec(summary).expect("json");
+    let sealed = match signer {
+        Some(signer) => plico_pgp::encrypt_and_sign(&json, std::slice::from_ref(recipient), signer),
+        None => plico_pgp::encrypt_to(&json, std::slice::from_ref(recipient)),
+    }
+    .expect("seals");
+    let send = serde_json::json!({ "recipients": [to], "blob_hash": stored["hash"], "size": stored["size"],
+        "sealed_summary": base64::engine::general_purpose::STANDARD.encode(sealed) });
+    let response = client.post_raw("/api/v1/messages/send", send.to_string()).await;
+    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+}
+
+pub fn summary_from(address: &str, subject: &str) -> plico_mime::Summary {
+    plico_mime::Summary {
+        subject: subject.into(),
+        from: Some(plico_mime::Mailbox::new(Some("Someone"), address)),
+        date: Some(START),
+        snippet: "…".into(),
+        has_attachments: false,
+        message_id: None,
+        in_reply_to: vec![],
+        references: vec![],
+        authentication_results: None,
+        blob: None,
+    }
+}

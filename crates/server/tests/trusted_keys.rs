@@ -1,0 +1,115 @@
+//! Issue 21's named threat: "a key silently changed by a compromised server or a spoofed sender
+//! goes unnoticed". The key of each correspondent is kept the first time the account writes to
+//! them; a key the directory gives later in its place is neither encrypted to nor trusted until
+//! the user chooses it. Written to fail on 17ce67b, where the client took the directory's word
+//! every time.
+
+mod common;
+
+use common::*;
+use plico_api::mail::FolderRole;
+use plico_api::worker::SignatureView;
+use plico_client::keyring::KeySource;
+use plico_client::mail::{open, opened_view, send, LocalRenderer, Outgoing};
+use plico_client::FlowError;
+
+fn to(address: &str, subject: &str) -> Outgoing {
+    Outgoing { to: vec![address.into()], subject: subject.into(), text: "Hello.".into(), ..Default::default() }
+}
+
+#[tokio::test]
+async fn a_key_the_directory_changes_after_first_use_is_neither_encrypted_to_nor_trusted() {
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.61");
+    let bob_client = server.client("192.0.2.62");
+    let alice = signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+    let alice_cert = plico_pgp::parse_cert(alice.account.public_cert.as_bytes()).expect("cert");
+    let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
+
+    // Bob writes to Alice once: the key he used for her is kept.
+    send(&bob_client, &LocalRenderer, &bob, &to("alice", "First"), START, &|_| {}).await.expect("sends");
+    let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
+    let kept = keyring.find("alice@plico.test").expect("kept on first use").clone();
+    assert_eq!(kept.fingerprint, plico_pgp::fingerprint_hex(&alice_cert));
+    assert_eq!(kept.source, KeySource::Directory);
+
+    // Someone who can change the database publishes their own key as Alice's.
+    let attacker = plico_pgp::generate_cert("alice@plico.test").expect("generates");
+    let attacker_cert = plico_pgp::parse_cert(&attacker.secret_key).expect("parses");
+    let attacker_fingerprint = plico_pgp::fingerprint_hex(&attacker_cert);
+    tamper(
+        &server,
+        "UPDATE accounts SET public_cert = ? WHERE name = 'alice'",
+        &[attacker.public_cert_armored.as_bytes()],
+    )
+    .await;
+
+    // Bob's next message is not encrypted to it: nothing is sent, and he is told why.
+    let refused = send(&bob_client, &LocalRenderer, &bob, &to("alice", "Second"), START, &|_| {}).await;
+    match refused {
+        Err(FlowError::Api { code, message, .. }) => {
+            assert_eq!(code, "key_changed");
+            assert!(message.contains(&plico_pgp::format_fingerprint(&kept.fingerprint)), "{message}");
+            assert!(message.contains(&plico_pgp::format_fingerprint(&attacker_fingerprint)), "{message}");
+            assert!(message.contains("Nothing was sent"), "{message}");
+        }
+        other => panic!("sent to a changed key: {other:?}"),
+    }
+    let alice_inbox = folder_messages(&alice_client, FolderRole::Inbox).await;
+    assert_eq!(alice_inbox.len(), 1, "only the first message reached Alice");
+
+    // Mail as Alice signed with the key the directory now gives is not "signed by Alice", and the
+    // reader says her key changed in the directory.
+    let forged = "From: alice@plico.test\r\nTo: bob@plico.test\r\nSubject: New bank details\r\n\r\nPay here.\r\n";
+    send_raw(
+        &alice_client,
+        "bob@plico.test",
+        &bob_cert,
+        forged,
+        Some(&attacker_cert),
+        &summary_from("alice@plico.test", "New bank details"),
+    )
+    .await;
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    assert_eq!(inbox.len(), 1);
+    let opened = open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
+    let view = opened_view("forged", &opened);
+    assert!(!matches!(view.signature, SignatureView::Valid { .. }), "{:?}", view.signature);
+    assert!(view.key_changed && view.directory_key_changed, "the reader says the key changed");
+    let offered = opened.new_key.clone().expect("the directory's key is offered to choose");
+    assert_eq!(offered.fingerprint, attacker_fingerprint);
+
+    // Once Bob has checked the new fingerprint with Alice another way and chosen it (the
+    // reader's "Use the new key"), mail to her goes again, encrypted to the chosen key.
+    plico_client::keyring::update(&bob_client, &bob, |keyring| {
+        let mut chosen = offered.clone();
+        chosen.source = KeySource::Imported;
+        keyring.upsert(chosen)
+    })
+    .await
+    .expect("kept");
+    send(&bob_client, &LocalRenderer, &bob, &to("alice", "Third"), START, &|_| {}).await.expect("sends");
+    assert_eq!(folder_messages(&alice_client, FolderRole::Inbox).await.len(), 2);
+}
+
+/// A key kept for one correspondent changes nothing for another, and an unchanged key needs no
+/// choice: sending twice to the same key works without a question.
+#[tokio::test]
+async fn an_unchanged_key_is_used_without_a_question() {
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.63");
+    let bob_client = server.client("192.0.2.64");
+    signup(&alice_client, "alice").await;
+    signup(&server.client("192.0.2.65"), "carol").await;
+    let bob = signup(&bob_client, "bob").await;
+    for subject in ["One", "Two"] {
+        let outgoing = Outgoing { cc: vec!["carol".into()], ..to("alice", subject) };
+        send(&bob_client, &LocalRenderer, &bob, &outgoing, START, &|_| {}).await.expect("sends");
+    }
+    let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
+    let mut kept: Vec<_> = keyring.keys.iter().map(|key| (key.address.as_str(), key.source)).collect();
+    kept.sort_by_key(|(address, _)| *address);
+    assert_eq!(kept, [("alice@plico.test", KeySource::Directory), ("carol@plico.test", KeySource::Directory)]);
+    assert_eq!(folder_messages(&alice_client, FolderRole::Inbox).await.len(), 2);
+}
