@@ -30,8 +30,8 @@ pub fn forget() {
     LAST_KEYS.with(|keys| keys.borrow_mut().clear());
 }
 
-fn remembered(method: &str, path: &str) -> bool {
-    method == "GET" && (path.starts_with("/keys/") || path == "/account/keyring")
+fn remembered(path: &str) -> bool {
+    path.starts_with("/keys/") || path == "/account/keyring"
 }
 
 fn js_error(value: JsValue) -> String {
@@ -48,7 +48,14 @@ impl Transport for FetchTransport {
         path: &str,
         body: Option<TransportBody>,
     ) -> Result<TransportResponse, String> {
-        if !remembered(method, path) {
+        if !remembered(path) {
+            return fetch(method, path, body).await;
+        }
+        if method != "GET" {
+            // A write makes the remembered answer stale: offline, an older keyring than this
+            // device has seen would read as a rollback, and sending would fail instead of
+            // waiting in the Outbox.
+            LAST_KEYS.with(|keys| keys.borrow_mut().remove(path));
             return fetch(method, path, body).await;
         }
         match fetch(method, path, body).await {
