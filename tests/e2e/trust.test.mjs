@@ -1,6 +1,8 @@
 // Trust hardening (issue 20) in the real app: a correspondent whose Autocrypt key changes is not
 // taken silently (the reader says so, and the user chooses), and the account page shows how much
-// of the storage quota is used.
+// of the storage quota is used. Issue 21: a Plico correspondent's key, kept the first time Bob
+// writes to her, changed afterwards in the server's database, is neither encrypted to nor
+// trusted until Bob chooses it.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,7 @@ import { startServer, startBrowser, screenshot, signUp } from './harness.mjs';
 
 let server;
 let bob;
+let alice;
 let dir;
 
 before(async () => {
@@ -24,6 +27,7 @@ before(async () => {
 });
 
 after(async () => {
+  await alice?.close();
   await bob?.close();
   await server?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -92,4 +96,73 @@ test('the account page shows the storage used against the quota', async () => {
   assert.equal(quota, 5_000_000_000, 'the operator default, 5,000 MB');
   await page.getByText(/ of 4\.7 GB used$/).waitFor({ timeout: 10_000 });
   await screenshot(page, '71-account-storage');
+});
+
+/** Changes the server's database as someone with access to it would (WAL: the server stays up). */
+function tamper(sql, ...values) {
+  const db = path.join(server.dataDir, 'plico.sqlite');
+  // Strings go in as bytes: the column is a BLOB (a STRICT table refuses TEXT there).
+  const script = 'import sqlite3, sys, json; c = sqlite3.connect(sys.argv[1], timeout=30); '
+    + 'c.execute(sys.argv[2], [v.encode() if isinstance(v, str) else v for v in json.loads(sys.argv[3])]); c.commit()';
+  const run = spawnSync('/usr/bin/python3', ['-c', script, db, sql, JSON.stringify(values)], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 0, run.stderr);
+}
+
+async function write(page, to, subject) {
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByLabel('To', { exact: true }).fill(to);
+  await page.getByLabel('Subject', { exact: true }).fill(subject);
+  await page.getByLabel('Message', { exact: true }).fill(`${subject}: hello.`);
+  await page.getByRole('button', { name: 'Send encrypted' }).click();
+}
+
+test('a Plico correspondent\'s key changed in the directory after first use is refused until the user chooses it', async () => {
+  alice = await startBrowser();
+  await signUp(alice.page, server.baseUrl, 'alice');
+  await alice.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+  const page = bob.page;
+
+  // Bob writes to Alice once: the key he used for her is kept, and the account page says where from.
+  await write(page, 'alice', 'KEPT-E2E first');
+  await page.waitForURL('**/mail/sent', { timeout: 60_000 });
+  await page.locator('.account-link').click();
+  const row = page.locator('tr').filter({ hasText: 'alice@plico.test' });
+  await row.getByText('Plico directory').waitFor({ timeout: 30_000 });
+  await screenshot(page, '72-account-keyring-kept');
+
+  // Someone with the database publishes their own key as Alice's.
+  const forged = await openpgp.generateKey({ userIDs: [{ email: 'alice@plico.test' }], format: 'armored' });
+  tamper("UPDATE accounts SET public_cert = ? WHERE name = 'alice'", forged.publicKey);
+
+  // Bob's next message is not sent, and he is told why, with both fingerprints.
+  await write(page, 'alice', 'KEPT-E2E refused');
+  const refusal = page.getByRole('alert').filter({ hasText: "Plico's directory now gives another key" });
+  await refusal.waitFor({ timeout: 60_000 });
+  assert.match(await refusal.textContent(), /alice@plico\.test \(kept [0-9A-F ]+, now [0-9A-F ]+\)/);
+  assert.match(await refusal.textContent(), /Nothing was sent\./);
+  assert.ok(page.url().endsWith('/compose'), 'the message stays in the composer');
+  await screenshot(page, '73-compose-key-changed');
+
+  // Alice's own mail still reads as hers (checked with the kept key), and the reader says the
+  // directory's key changed.
+  await write(alice.page, 'bob', 'KEPT-E2E from Alice');
+  await alice.page.waitForURL('**/mail/sent', { timeout: 60_000 });
+  await open(page, 'KEPT-E2E from Alice');
+  assert.match(await page.locator('.reader .signature').textContent(), /valid/);
+  const notice = page.locator('.key-changed');
+  await notice.waitFor({ timeout: 30_000 });
+  assert.match(await notice.textContent(), /Plico's directory now gives a different key for alice@plico\.test/);
+  await screenshot(page, '74-reader-directory-key-changed');
+
+  // Bob chooses the new key (having asked Alice another way): mail to her goes again.
+  await notice.getByRole('button', { name: 'Use the new key' }).click();
+  await notice.getByText('The new key is kept; replies are encrypted to it.').waitFor({ timeout: 30_000 });
+  await write(page, 'alice', 'KEPT-E2E after choosing');
+  await page.waitForURL('**/mail/sent', { timeout: 60_000 });
+  await page.locator('.account-link').click();
+  await row.getByText('Imported').waitFor({ timeout: 30_000 });
+  // Nothing of the refused message reached Alice.
+  await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Inbox/ }).click();
+  await alice.page.locator('.message-row').filter({ hasText: 'KEPT-E2E first' }).waitFor({ timeout: 60_000 });
+  assert.equal(await alice.page.locator('.message-row').filter({ hasText: 'KEPT-E2E refused' }).count(), 0);
 });

@@ -909,7 +909,9 @@ fn internal_sender_checks(
 /// - it is unsigned and the message is one the server took from the Internet (the server wrote
 ///   it, as it wrote the message), or
 /// - a Plico user's key signed it: the one who sent it, as the server authenticated them
-///   ([`MessageMeta::sender`]), else the one its From names (mail from before the server said).
+///   ([`MessageMeta::sender`]), else the one its From names (mail from before the server said);
+///   the key kept for that address when the keyring keeps one, else the directory's, as the
+///   reader checks signatures.
 ///
 /// A summary names the blob it belongs to; one moved onto another message is not shown. On mail
 /// from another Plico user whose From is not the authenticated sender, or whose signature does
@@ -923,6 +925,7 @@ pub async fn listed_summaries<T: Transport>(
     let own = session.secret_key.clone();
     let own_fingerprint = own.fingerprint().to_hex();
     let mut directory: std::collections::HashMap<String, Option<Certificate>> = std::collections::HashMap::new();
+    let mut keyring: Option<crate::keyring::Keyring> = None;
     let mut listed = Vec::with_capacity(sealed.len());
     for (meta, sealed_summary) in sealed {
         let Some((opened, summary)) = open_signed_summary(session, sealed_summary, &own) else {
@@ -941,7 +944,23 @@ pub async fn listed_summaries<T: Transport>(
                 None => None,
                 Some(address) => {
                     if !directory.contains_key(&address) {
-                        let cert = fetch_cert(transport, &address).await.ok().flatten();
+                        // The key kept for the sender when there is one, as the reader checks.
+                        if keyring.is_none() {
+                            keyring = Some(
+                                crate::keyring::load(transport, session)
+                                    .await
+                                    .map(|(keyring, _)| keyring)
+                                    .unwrap_or_default(),
+                            );
+                        }
+                        let kept = keyring
+                            .as_ref()
+                            .and_then(|keyring| keyring.find(&address))
+                            .and_then(|key| plico_pgp::parse_cert(key.cert.as_bytes()).ok());
+                        let cert = match kept {
+                            Some(kept) => Some(kept),
+                            None => fetch_cert(transport, &address).await.ok().flatten(),
+                        };
                         directory.insert(address.clone(), cert);
                     }
                     let cert = directory.get(&address).and_then(Option::as_ref);

@@ -113,3 +113,56 @@ async fn an_unchanged_key_is_used_without_a_question() {
     assert_eq!(kept, [("alice@plico.test", KeySource::Directory), ("carol@plico.test", KeySource::Directory)]);
     assert_eq!(folder_messages(&alice_client, FolderRole::Inbox).await.len(), 2);
 }
+
+/// The list checks a summary's signature with the kept key too: after the directory changed,
+/// Alice's real mail lists as hers, and mail signed with the directory's new key does not.
+#[tokio::test]
+async fn the_list_checks_summaries_with_the_kept_key() {
+    use plico_client::mail::listed_summaries;
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.66");
+    let bob_client = server.client("192.0.2.67");
+    let alice = signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+    let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
+    send(&bob_client, &LocalRenderer, &bob, &to("alice", "First"), START, &|_| {}).await.expect("sends");
+
+    let attacker = plico_pgp::generate_cert("alice@plico.test").expect("generates");
+    let attacker_cert = plico_pgp::parse_cert(&attacker.secret_key).expect("parses");
+    tamper(
+        &server,
+        "UPDATE accounts SET public_cert = ? WHERE name = 'alice'",
+        &[attacker.public_cert_armored.as_bytes()],
+    )
+    .await;
+    let inner =
+        |subject: &str| format!("From: alice@plico.test\r\nTo: bob@plico.test\r\nSubject: {subject}\r\n\r\nHi.\r\n");
+    send_raw(
+        &alice_client,
+        "bob@plico.test",
+        &bob_cert,
+        &inner("Real"),
+        Some(&alice.secret_key),
+        &summary_from("alice@plico.test", "Real"),
+    )
+    .await;
+    send_raw(
+        &alice_client,
+        "bob@plico.test",
+        &bob_cert,
+        &inner("Forged"),
+        Some(&attacker_cert),
+        &summary_from("alice@plico.test", "Forged"),
+    )
+    .await;
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    let pairs: Vec<_> = inbox.iter().map(|meta| (meta, meta.sealed_summary.as_str())).collect();
+    let mut listed: Vec<(String, bool)> = listed_summaries(&bob_client, &bob, &pairs)
+        .await
+        .into_iter()
+        .map(|summary| summary.expect("listed, the server vouching for the sender"))
+        .map(|summary| (summary.subject, summary.sender_mismatch.is_some()))
+        .collect();
+    listed.sort();
+    assert_eq!(listed, [("Forged".to_owned(), true), ("Real".to_owned(), false)]);
+}
