@@ -15,6 +15,29 @@ use utoipa::ToSchema;
 /// event with its attendees fits many times over; a document's content goes to blobs.
 pub const MAX_ITEM_BYTES: usize = 512 * 1024;
 
+/// The version byte that starts a sealed item: `1 || nonce (24) || ciphertext || tag (16)`,
+/// XChaCha20-Poly1305 under the account's item key (`plico_client::items`).
+pub const SEALED_ITEM_VERSION: u8 = 1;
+/// The smallest sealed item: the version byte, the nonce and the tag.
+pub const MIN_SEALED_ITEM_BYTES: usize = 1 + 24 + 16;
+
+/// Whether `sealed` has the shape of a sealed item. The server cannot open one (only the
+/// account's devices hold the key), so it checks what it can: content that is not sealed this
+/// way (plain JSON, an OpenPGP message) is refused with what is wrong.
+pub fn check_sealed(sealed: &[u8]) -> Result<(), String> {
+    match sealed.first() {
+        None => Err("it is empty".into()),
+        Some(&version) if version != SEALED_ITEM_VERSION => Err(format!(
+            "it does not start with the sealed-item version byte {SEALED_ITEM_VERSION} (it starts with {version})"
+        )),
+        _ if sealed.len() < MIN_SEALED_ITEM_BYTES => Err(format!(
+            "it is {} bytes, shorter than the smallest sealed item ({MIN_SEALED_ITEM_BYTES})",
+            sealed.len()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The most items one sync page carries; `more` says another page follows.
 pub const MAX_ITEM_PAGE: u32 = 1000;
 
@@ -72,9 +95,9 @@ pub struct ItemChanges {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ItemWrite {
-    /// An OpenPGP message the client signed and encrypted to its own key, base64; at most
+    /// The item sealed under the account's item key (see [`check_sealed`]), base64; at most
     /// 512 KiB before base64.
-    #[cfg_attr(feature = "openapi", schema(format = "openpgp-message", max_length = 699_052))]
+    #[cfg_attr(feature = "openapi", schema(format = "sealed-item", max_length = 699_052))]
     pub sealed: String,
     /// The version this write replaces: 0 makes a new item; a stale one is refused (409).
     #[cfg_attr(feature = "openapi", schema(minimum = 0))]

@@ -42,6 +42,11 @@ pub struct OutsideKey {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Keyring {
     pub keys: Vec<OutsideKey>,
+    /// The account's item secret (base64 of 32 random bytes), made the first time an item is
+    /// sealed ([`item_key`]). The keyring is encrypted to the account's key and signed by it, so
+    /// the secret is the account's alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_secret: Option<String>,
 }
 
 impl Keyring {
@@ -82,15 +87,46 @@ pub async fn load<T: Transport>(transport: &T, session: &UnlockedSession) -> Res
     crate::sealed::load(transport, session, "/account/keyring", "The keyring").await
 }
 
-/// Applies `change` to the keyring and stores it when it changed (see [`crate::sealed::update`]).
+/// Applies `change` to the keyring and stores it when it changed (see [`crate::sealed::update`]);
+/// returns the keyring as stored and whether it changed.
 pub async fn update<T: Transport>(
     transport: &T,
     session: &UnlockedSession,
     change: impl Fn(&mut Keyring) -> bool,
-) -> Result<bool, FlowError> {
-    crate::sealed::update(transport, session, "/account/keyring", "The keyring", change)
-        .await
-        .map(|(_, changed)| changed)
+) -> Result<(Keyring, bool), FlowError> {
+    crate::sealed::update(transport, session, "/account/keyring", "The keyring", change).await
+}
+
+/// The key the account's items are sealed with ([`crate::items`]): the keyring's item secret,
+/// made and stored on first use. Two devices making it at once both end with the one stored
+/// first (the keyring's versioned write).
+pub async fn item_key<T: Transport>(
+    transport: &T,
+    session: &UnlockedSession,
+) -> Result<crate::items::ItemKey, FlowError> {
+    use base64::Engine;
+    let base64 = base64::engine::general_purpose::STANDARD;
+    let made = {
+        use rand::RngCore;
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        base64.encode(secret)
+    };
+    let (keyring, _) = update(transport, session, |keyring| {
+        if keyring.item_secret.is_some() {
+            return false;
+        }
+        keyring.item_secret = Some(made.clone());
+        true
+    })
+    .await?;
+    let secret = keyring
+        .item_secret
+        .as_deref()
+        .and_then(|secret| base64.decode(secret).ok())
+        .filter(|secret| secret.len() == 32)
+        .ok_or_else(|| FlowError::Crypto("The keyring's item key is damaged.".into()))?;
+    Ok(crate::items::ItemKey::new(&secret, &session.account.address))
 }
 
 /// `cert` as the key kept for `address` from `source`, at `at` (Unix seconds).

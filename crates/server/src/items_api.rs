@@ -127,9 +127,9 @@ pub async fn put_item(
             message: format!("An item is at most 512 KiB sealed; this one is {} bytes.", sealed.len()),
         });
     }
-    // The item is the user's alone to read, so it must be encrypted.
-    plico_pgp::check_encrypted_message(&sealed)
-        .map_err(|error| ApiError::invalid("not_encrypted", format!("sealed: {error}")))?;
+    // The item is the user's alone to read, so it must be sealed.
+    plico_api::items::check_sealed(&sealed)
+        .map_err(|why| ApiError::invalid("not_encrypted", format!("sealed: not a sealed item: {why}")))?;
     let saved = state
         .store
         .put_item(

@@ -110,7 +110,7 @@ fn wfc_auth(path: &Path, accounts: &[(&str, &str)]) {
 
 /// Real values for the formats a schema cannot check (`schemathesis_hooks.py` draws from them):
 /// OpenPGP messages encrypted to the accounts' keys (base64, as the JSON fields carry them, and
-/// raw, as a blob upload is), public certificates, and OPAQUE's first messages.
+/// raw, as a blob upload is), sealed items, public certificates, and OPAQUE's first messages.
 fn samples(path: &Path, certs: &[plico_pgp::Certificate]) {
     use base64::Engine;
     let base64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
@@ -126,9 +126,23 @@ fn samples(path: &Path, certs: &[plico_pgp::Certificate]) {
     let logins: Vec<String> = (0..6)
         .map(|n| base64(&plico_opaque::client_login_start(format!("password {n}").as_bytes()).expect("starts").1))
         .collect();
+    // Sealed items, as a client seals them (the server checks only their shape).
+    let item_key = plico_client::items::ItemKey::new(&[7; 32], "contract@plico.test");
+    let items: Vec<String> = (0..6)
+        .map(|n| {
+            base64(&plico_client::items::seal_bytes(
+                &item_key,
+                "contact",
+                "0123456789abcdef0123456789abcdef",
+                1,
+                format!("{{\"n\":{n}}}").as_bytes(),
+            ))
+        })
+        .collect();
     let samples = serde_json::json!({
         "formats": {
             "openpgp-message": messages,
+            "sealed-item": items,
             "openpgp-certificate": certificates,
             "opaque-registration-request": registrations,
             "opaque-credential-request": logins,

@@ -180,7 +180,8 @@ async fn a_sealed_document_someone_else_wrote_or_rolled_back_is_refused() {
     let mut forged = keys[0].clone();
     forged.cert = attacker.public_cert_armored.clone();
     forged.fingerprint = attacker.fingerprint.clone();
-    let forged_json = serde_json::to_vec(&plico_client::keyring::Keyring { keys: vec![forged] }).expect("json");
+    let forged_json =
+        serde_json::to_vec(&plico_client::keyring::Keyring { keys: vec![forged], item_secret: None }).expect("json");
     let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
     let sealed = plico_pgp::encrypt_to(&forged_json, std::slice::from_ref(&bob_cert)).expect("encrypts");
     tamper(&server, "UPDATE accounts SET sealed_keyring = ?, keyring_version = 2 WHERE name = 'bob'", &[&sealed]).await;
@@ -233,7 +234,8 @@ async fn an_unsigned_keyring_from_before_migrates_signed_without_loss() {
     let bob = signup(&client, "bob").await;
     let dana = plico_pgp::generate_cert("dana@example.org").expect("generates");
     let keys = plico_client::keyring::imported_keys(&dana.public_cert_armored, START).expect("a key");
-    let legacy = serde_json::to_vec(&plico_client::keyring::Keyring { keys: keys.clone() }).expect("json");
+    let legacy =
+        serde_json::to_vec(&plico_client::keyring::Keyring { keys: keys.clone(), item_secret: None }).expect("json");
     let bob_cert = plico_pgp::parse_cert(bob.account.public_cert.as_bytes()).expect("cert");
     let sealed = plico_pgp::encrypt_to(&legacy, std::slice::from_ref(&bob_cert)).expect("encrypts");
     tamper(&server, "UPDATE accounts SET sealed_keyring = ?, keyring_version = 4 WHERE name = 'bob'", &[&sealed]).await;
