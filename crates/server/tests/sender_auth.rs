@@ -424,6 +424,31 @@ async fn an_outside_key_is_found_by_wkd_and_the_mail_to_it_is_queued_encrypted()
     let erik_secret = plico_pgp::parse_cert(&erik.secret_key).expect("secret");
     let opened = plico_pgp::decrypt_and_verify(&ciphertext, &erik_secret, &[]).expect("Erik decrypts");
     assert!(String::from_utf8_lossy(&opened.plaintext).contains("WKD-BODY"));
+
+    // Issue 21: Erik's key is kept from that first use. When his domain's key directory (or
+    // whoever answers for it) later gives another key, the next mail is still encrypted to the
+    // kept one: the directory is not asked again.
+    let (keyring, _) = plico_client::keyring::load(&alice_client, &alice).await.expect("keyring");
+    let kept = keyring.find("erik@example.test").expect("kept on first use");
+    assert_eq!(kept.source, plico_client::keyring::KeySource::Wkd);
+    assert_eq!(kept.fingerprint, plico_pgp::fingerprint_hex(&erik_cert));
+    let impostor = plico_pgp::generate_cert("erik@example.test").expect("key");
+    let impostor_cert = plico_pgp::parse_cert(impostor.public_cert_armored.as_bytes()).expect("cert");
+    std::fs::write(
+        hu.join(plico_server::wkd::wkd_hash("erik")),
+        plico_pgp::public_cert_bytes(&impostor_cert).expect("bytes"),
+    )
+    .expect("key file");
+    let again = Outgoing { subject: "WKD-SECOND".into(), text: "WKD-SECOND-BODY".into(), ..outgoing };
+    send(&alice_client, &LocalRenderer, &alice, &again, START, &|_| {}).await.expect("sends");
+    let queued_now = server.state.store.due_outbound(i64::MAX, 10).await.expect("rows");
+    let second = queued_now.iter().find(|row| row.id != queued[0].id).expect("the second message is queued");
+    let message = server.state.outbound.files.get(&second.id).expect("queue file");
+    let ciphertext = plico_mime::unwrap_pgp_mime(&message).expect("PGP/MIME");
+    let opened = plico_pgp::decrypt_and_verify(&ciphertext, &erik_secret, &[]).expect("Erik still decrypts");
+    assert!(String::from_utf8_lossy(&opened.plaintext).contains("WKD-SECOND-BODY"));
+    let impostor_secret = plico_pgp::parse_cert(&impostor.secret_key).expect("secret");
+    assert!(plico_pgp::decrypt_and_verify(&ciphertext, &impostor_secret, &[]).is_err(), "not the new key");
 }
 
 /// Issue 20, item 1: mail that arrives already PGP/MIME-encrypted is stored as it came, so the
