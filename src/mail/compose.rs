@@ -143,6 +143,9 @@ pub async fn open_draft(session: crate::session::Session, id: String) -> Result<
 #[component]
 pub fn ComposePage() -> impl IntoView {
     let (error, set_error) = signal(None::<String>);
+    // A send refused because a recipient's key changed: the user may choose the new key here.
+    let (key_changed, set_key_changed) = signal(false);
+    let (key_note, set_key_note) = signal(None::<String>);
     let session = use_session();
     let mail = crate::mail::use_mail();
     let navigator = use_navigator();
@@ -356,6 +359,8 @@ pub fn ComposePage() -> impl IntoView {
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
         set_error.set(None);
+        set_key_changed.set(false);
+        set_key_note.set(None);
         let message = snapshot();
         if message.to.is_empty() && message.cc.is_empty() && message.bcc.is_empty() {
             set_error.set(Some(t("Add at least one recipient.")));
@@ -391,8 +396,34 @@ pub fn ComposePage() -> impl IntoView {
                 Ok(_) => navigator.go("/mail/sent"),
                 Err(failure) => {
                     crate::ui::set_alive(busy, false);
+                    crate::ui::set_alive(set_key_changed, failure.code == "key_changed");
                     crate::ui::set_alive(set_error, Some(failure.message));
                 }
+            }
+        });
+    };
+
+    // "Use the new key": the directory's keys replace the kept ones for these recipients; the
+    // user sends again.
+    let use_new_keys = move |_| {
+        let message = snapshot();
+        let addresses: Vec<String> = message.to.into_iter().chain(message.cc).chain(message.bcc).collect();
+        leptos::task::spawn_local(async move {
+            let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+            match worker.call(KeysCommand::UseDirectoryKeys { addresses }, |_| {}).await {
+                Ok(WorkerOutcome::KeyImported(chosen)) => {
+                    crate::ui::set_alive(set_key_changed, false);
+                    crate::ui::set_alive(set_error, None);
+                    crate::ui::set_alive(
+                        set_key_note,
+                        Some(tf(
+                            "Mail to {addresses} is now encrypted to their new key. Send again.",
+                            &[("addresses", &chosen.join(", "))],
+                        )),
+                    );
+                }
+                Ok(_) => {}
+                Err(failure) => crate::ui::set_alive(set_error, Some(failure.message)),
             }
         });
     };
@@ -448,6 +479,13 @@ pub fn ComposePage() -> impl IntoView {
                         <p class="notice-plain" role="note">{tf("Not end-to-end encrypted: Plico knows no key for {addresses}. They get a signed message that the servers it passes through can read.", &[("addresses", &names.join(", "))])}</p>
                     }) }}
                     <ErrorText message=error/>
+                    {move || key_changed.get().then(|| view! {
+                        <div class="key-changed">
+                            <p>{t("Choose the new key only if you checked its fingerprint with them another way (in person, by phone). Otherwise remove them from the recipients.")}</p>
+                            <button type="button" class="button ghost small" on:click=use_new_keys>{t("Use the new key")}</button>
+                        </div>
+                    })}
+                    {move || key_note.get().map(|note| view! { <p class="hint" role="status">{note}</p> })}
                     <StageProgress stage=stage/>
                     <div class="compose-actions">
                         <button type="submit" class="button primary send" disabled=move || busy.get()>

@@ -143,6 +143,8 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
   assert.ok(page.url().endsWith('/compose'), 'the message stays in the composer');
   await screenshot(page, '73-compose-key-changed');
 
+  await page.getByRole('button', { name: 'Discard' }).click();
+
   // Alice's own mail still reads as hers (checked with the kept key), and the reader says the
   // directory's key changed.
   await write(alice.page, 'bob', 'KEPT-E2E from Alice');
@@ -154,10 +156,14 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
   assert.match(await notice.textContent(), /Plico's directory now gives a different key for alice@plico\.test/);
   await screenshot(page, '74-reader-directory-key-changed');
 
-  // Bob chooses the new key (having asked Alice another way): mail to her goes again.
-  await notice.getByRole('button', { name: 'Use the new key' }).click();
-  await notice.getByText('The new key is kept; replies are encrypted to it.').waitFor({ timeout: 30_000 });
+  // Bob, having asked Alice another way, chooses the new key in the composer and sends again.
   await write(page, 'alice', 'KEPT-E2E after choosing');
+  await page.getByRole('alert').filter({ hasText: "Plico's directory now gives another key" }).waitFor({ timeout: 60_000 });
+  await page.locator('.compose .key-changed').getByRole('button', { name: 'Use the new key' }).click();
+  await page.getByRole('status').filter({ hasText: 'Mail to alice@plico.test is now encrypted to their new key. Send again.' })
+    .waitFor({ timeout: 30_000 });
+  await screenshot(page, '75-compose-key-chosen');
+  await page.getByRole('button', { name: 'Send encrypted' }).click();
   await page.waitForURL('**/mail/sent', { timeout: 60_000 });
   await page.locator('.account-link').click();
   await row.getByText('Imported').waitFor({ timeout: 30_000 });

@@ -109,6 +109,10 @@ pub enum KeysCommand {
     /// Keep the key the message opened last carries for its sender, in place of the one kept
     /// (the reader's "Use the new key" after a key change); answers `KeyImported`.
     UseNewKey { message_id: String },
+    /// After a send refused for a changed key: keep the keys Plico's directory now gives for
+    /// these recipients (as the fields have them) in place of the kept ones, as the user's
+    /// choice; answers `KeyImported` with the addresses whose key was replaced.
+    UseDirectoryKeys { addresses: Vec<String> },
 }
 
 impl From<KeysCommand> for WorkerCommand {

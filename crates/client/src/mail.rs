@@ -114,6 +114,46 @@ fn random_message_id(domain: &str) -> String {
     format!("{id}@{domain}")
 }
 
+/// The user's choice after a `key_changed` refusal (they checked the new fingerprint another
+/// way): for each Plico address among `addresses` (as a recipients field has them) whose kept key
+/// differs from the one Plico's directory now gives, the directory's replaces it, kept as the
+/// user's choice. Returns the addresses whose key was replaced.
+pub async fn use_directory_keys<T: Transport>(
+    transport: &T,
+    session: &UnlockedSession,
+    addresses: &[String],
+    now: i64,
+) -> Result<Vec<String>, FlowError> {
+    let domain = domain_of(session);
+    let mut offered = Vec::new();
+    for address in full_addresses(addresses, &domain) {
+        let local = address.rsplit_once('@').is_some_and(|(_, at)| at.eq_ignore_ascii_case(&domain));
+        if local {
+            if let Some(cert) = fetch_cert(transport, &address).await? {
+                offered.push(crate::keyring::kept_key(&address, &cert, KeySource::Imported, now)?);
+            }
+        }
+    }
+    let replaced = |keyring: &crate::keyring::Keyring| -> Vec<String> {
+        offered
+            .iter()
+            .filter(|key| keyring.find(&key.address).is_some_and(|kept| kept.fingerprint != key.fingerprint))
+            .map(|key| key.address.clone())
+            .collect()
+    };
+    let (before, _) = crate::keyring::load(transport, session).await?;
+    let chosen = replaced(&before);
+    crate::keyring::update(transport, session, |keyring| {
+        let mut changed = false;
+        for key in offered.iter().filter(|key| chosen.contains(&key.address)) {
+            changed |= keyring.upsert(key.clone());
+        }
+        changed
+    })
+    .await?;
+    Ok(chosen)
+}
+
 /// One address whose key changed, with both fingerprints in groups of four.
 fn key_change(address: &str, kept: &str, offered: &str) -> String {
     format!("{address} (kept {}, now {})", plico_pgp::format_fingerprint(kept), plico_pgp::format_fingerprint(offered))
@@ -319,8 +359,8 @@ pub async fn send<T: Transport, R: Renderer>(
             code: "key_changed".into(),
             message: format!(
                 "Plico's directory now gives another key than the one you wrote to before: {}. It may be a new key, \
-                 or someone trying to read your mail. Check the new fingerprint with them another way; if it is \
-                 theirs, forget the kept key under Account, Keys of your correspondents, and send again. Nothing was sent.",
+                 or someone trying to read your mail: check the new fingerprint with them another way before you \
+                 choose it. Nothing was sent.",
                 changed.join("; ")
             ),
         });

@@ -81,14 +81,14 @@ async fn a_key_the_directory_changes_after_first_use_is_neither_encrypted_to_nor
     assert_eq!(offered.fingerprint, attacker_fingerprint);
 
     // Once Bob has checked the new fingerprint with Alice another way and chosen it (the
-    // reader's "Use the new key"), mail to her goes again, encrypted to the chosen key.
-    plico_client::keyring::update(&bob_client, &bob, |keyring| {
-        let mut chosen = offered.clone();
-        chosen.source = KeySource::Imported;
-        keyring.upsert(chosen)
-    })
-    .await
-    .expect("kept");
+    // composer's "Use the new key"), mail to her goes again, encrypted to the chosen key.
+    let chosen = plico_client::mail::use_directory_keys(&bob_client, &bob, &["alice".into(), "carol".into()], START)
+        .await
+        .expect("chosen");
+    assert_eq!(chosen, ["alice@plico.test"], "only the changed key is replaced");
+    let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
+    let now_kept = keyring.find("alice@plico.test").expect("kept");
+    assert_eq!((now_kept.fingerprint.as_str(), now_kept.source), (offered.fingerprint.as_str(), KeySource::Imported));
     send(&bob_client, &LocalRenderer, &bob, &to("alice", "Third"), START, &|_| {}).await.expect("sends");
     assert_eq!(folder_messages(&alice_client, FolderRole::Inbox).await.len(), 2);
 }

@@ -66,6 +66,9 @@ pub async fn handle(session: &UnlockedSession, command: KeysCommand) -> Result<W
             .await?;
             Ok(WorkerOutcome::KeyRemoved)
         }
+        KeysCommand::UseDirectoryKeys { addresses } => {
+            Ok(WorkerOutcome::KeyImported(mail::use_directory_keys(&FetchTransport, session, &addresses, now()).await?))
+        }
         KeysCommand::UseNewKey { message_id } => {
             let chosen = crate::mail::new_key_of(&message_id);
             let mut key =
