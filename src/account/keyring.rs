@@ -54,6 +54,20 @@ pub fn KeyringPanel() -> impl IntoView {
             set_busy.set(false);
         });
     };
+    let verify = move |address: String, fingerprint: String| {
+        set_note.set(None);
+        set_error.set(None);
+        leptos::task::spawn_local(async move {
+            match ask(KeysCommand::VerifyKey { address: address.clone(), fingerprint }).await {
+                Ok(WorkerOutcome::Keyring(list)) => {
+                    set_entries.set(Some(list));
+                    set_note.set(Some(tf("The key for {address} is marked verified.", &[("address", &address)])));
+                }
+                Ok(_) => set_error.set(Some(t("The worker answered something unexpected."))),
+                Err(message) => set_error.set(Some(message)),
+            }
+        });
+    };
     let remove = move |address: String| {
         set_note.set(None);
         set_error.set(None);
@@ -72,6 +86,7 @@ pub fn KeyringPanel() -> impl IntoView {
         <div class="panel">
             <h2 id="keyring-title">{t("Keys of your correspondents")}</h2>
             <p class="muted">{t("The first key you write to for an address is kept, and mail to it is encrypted to that key only: if the server or the network later offers another, Plico tells you and sends nothing until you choose. Keys also arrive with mail (Autocrypt) or are imported here; only you can read this list.")}</p>
+            <p class="muted">{t("Compare a fingerprint with the one your correspondent sees on their account page, in person or by phone, then mark it verified.")}</p>
             {move || match entries.get() {
                 None => view! { <p class="muted">{t("Loading…")}</p> }.into_any(),
                 Some(list) if list.is_empty() => view! { <p class="empty-history">{t("No keys yet.")}</p> }.into_any(),
@@ -81,12 +96,24 @@ pub fn KeyringPanel() -> impl IntoView {
                             <th scope="col">{t("Address")}</th>
                             <th scope="col">{t("Fingerprint")}</th>
                             <th scope="col">{t("From")}</th>
+                            <th scope="col">{t("Trust")}</th>
                             <th scope="col"><span class="visually-hidden">{t("Actions")}</span></th>
                         </tr></thead>
                         <tbody>
                             {list.into_iter().map(|entry| {
                                 let label = tf("Forget the key for {address}", &[("address", &entry.address)]);
+                                let verify_label = tf("Mark the key for {address} verified: you compared its fingerprint with theirs", &[("address", &entry.address)]);
                                 let address = entry.address.clone();
+                                let to_verify = (entry.address.clone(), entry.fingerprint.clone());
+                                let trust = if entry.verified {
+                                    t("Verified")
+                                } else {
+                                    match entry.source {
+                                        KeyringSource::Autocrypt => t("Unconfirmed"),
+                                        KeyringSource::Imported => t("Chosen by you"),
+                                        KeyringSource::Directory | KeyringSource::Wkd => t("Kept on first use"),
+                                    }
+                                };
                                 view! {
                                     <tr>
                                         <td>{entry.address}</td>
@@ -97,8 +124,15 @@ pub fn KeyringPanel() -> impl IntoView {
                                             KeyringSource::Directory => t("Plico directory"),
                                             KeyringSource::Wkd => t("Their domain (WKD)"),
                                         }}</td>
-                                        <td><button type="button" class="button small ghost" aria-label=label
-                                            on:click=move |_| remove(address.clone())>{t("Forget")}</button></td>
+                                        <td class:verified=entry.verified>{trust}</td>
+                                        <td class="row-actions">
+                                            {(!entry.verified).then(|| view! {
+                                                <button type="button" class="button small ghost" aria-label=verify_label
+                                                    on:click=move |_| verify(to_verify.0.clone(), to_verify.1.clone())>{t("Mark verified")}</button>
+                                            })}
+                                            <button type="button" class="button small ghost" aria-label=label
+                                                on:click=move |_| remove(address.clone())>{t("Forget")}</button>
+                                        </td>
                                     </tr>
                                 }
                             }).collect_view()}

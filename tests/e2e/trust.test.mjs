@@ -128,7 +128,14 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
   await page.locator('.account-link').click();
   const row = page.locator('tr').filter({ hasText: 'alice@plico.test' });
   await row.getByText('Plico directory').waitFor({ timeout: 30_000 });
+  await row.getByText('Kept on first use').waitFor();
   await screenshot(page, '72-account-keyring-kept');
+  // Bob compares the fingerprint with Alice in person and marks the key verified.
+  await row.getByRole('button', { name: /^Mark the key for alice@plico\.test verified/ }).click();
+  await page.getByText('The key for alice@plico.test is marked verified.').waitFor({ timeout: 30_000 });
+  await row.getByText('Verified', { exact: true }).waitFor();
+  assert.equal(await row.getByRole('button', { name: /verified/ }).count(), 0, 'nothing left to mark');
+  await screenshot(page, '72b-account-keyring-verified');
 
   // Someone with the database publishes their own key as Alice's.
   const forged = await openpgp.generateKey({ userIDs: [{ email: 'alice@plico.test' }], format: 'armored' });
@@ -167,6 +174,7 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
   await page.waitForURL('**/mail/sent', { timeout: 60_000 });
   await page.locator('.account-link').click();
   await row.getByText('Imported').waitFor({ timeout: 30_000 });
+  await row.getByText('Chosen by you').waitFor();
   // Nothing of the refused message reached Alice.
   await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Inbox/ }).click();
   await alice.page.locator('.message-row').filter({ hasText: 'KEPT-E2E first' }).waitFor({ timeout: 60_000 });

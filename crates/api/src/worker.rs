@@ -113,6 +113,10 @@ pub enum KeysCommand {
     /// these recipients (as the fields have them) in place of the kept ones, as the user's
     /// choice; answers `KeyImported` with the addresses whose key was replaced.
     UseDirectoryKeys { addresses: Vec<String> },
+    /// The user compared the fingerprint of the key kept for `address` with the correspondent's
+    /// another way: mark it verified, if it is still the key with `fingerprint`; answers
+    /// `Keyring`.
+    VerifyKey { address: String, fingerprint: String },
 }
 
 impl From<KeysCommand> for WorkerCommand {
@@ -291,6 +295,9 @@ pub struct KeyringEntry {
     pub source: KeyringSource,
     /// Unix seconds: the import, or the message that carried it.
     pub updated_at: i64,
+    /// The user compared its fingerprint with the correspondent's and marked it verified.
+    #[serde(default)]
+    pub verified: bool,
 }
 
 /// Encodes a message for `postMessage`.

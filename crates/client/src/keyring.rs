@@ -36,6 +36,9 @@ pub struct OutsideKey {
     pub source: KeySource,
     /// The date of the message that carried it (Autocrypt), or of the import; Unix seconds.
     pub updated_at: i64,
+    /// The user compared its fingerprint with the correspondent's another way and said so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verified: bool,
 }
 
 /// The decrypted keyring.
@@ -52,6 +55,18 @@ pub struct Keyring {
 impl Keyring {
     pub fn find(&self, address: &str) -> Option<&OutsideKey> {
         self.keys.iter().find(|key| key.address.eq_ignore_ascii_case(address.trim()))
+    }
+
+    /// Marks the key kept for `address` verified, if it is still the one with `fingerprint`
+    /// (the one the user compared). Returns whether it was marked.
+    pub fn verify(&mut self, address: &str, fingerprint: &str) -> bool {
+        match self.keys.iter_mut().find(|key| key.address.eq_ignore_ascii_case(address.trim())) {
+            Some(key) if key.fingerprint.eq_ignore_ascii_case(fingerprint) && !key.verified => {
+                key.verified = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Adds or replaces `key`. Only a key the user imports or chooses replaces another: a
@@ -142,6 +157,7 @@ pub fn kept_key(
         fingerprint: plico_pgp::fingerprint_hex(cert),
         source,
         updated_at: at,
+        verified: false,
     })
 }
 
@@ -161,6 +177,7 @@ pub fn autocrypt_key(from: &str, header: &plico_mime::AutocryptKey, date: i64) -
         fingerprint,
         source: KeySource::Autocrypt,
         updated_at: date,
+        verified: false,
     })
 }
 
@@ -203,6 +220,7 @@ pub fn imported_keys(pasted: &str, now: i64) -> Result<Vec<OutsideKey>, String> 
             fingerprint: fingerprint.clone(),
             source: KeySource::Imported,
             updated_at: now,
+            verified: false,
         })
         .collect())
 }
@@ -244,6 +262,7 @@ mod tests {
             fingerprint: fingerprint.into(),
             source,
             updated_at: at,
+            verified: false,
         }
     }
 

@@ -33,6 +33,19 @@ async fn a_key_the_directory_changes_after_first_use_is_neither_encrypted_to_nor
     let kept = keyring.find("alice@plico.test").expect("kept on first use").clone();
     assert_eq!(kept.fingerprint, plico_pgp::fingerprint_hex(&alice_cert));
     assert_eq!(kept.source, KeySource::Directory);
+    // Bob compares the fingerprint with Alice in person and marks it verified; a stale
+    // fingerprint marks nothing.
+    let (keyring, marked) =
+        plico_client::keyring::update(&bob_client, &bob, |keyring| keyring.verify("alice@plico.test", "00"))
+            .await
+            .expect("keyring");
+    assert!(!marked && !keyring.find("alice@plico.test").expect("kept").verified);
+    let (keyring, marked) = plico_client::keyring::update(&bob_client, &bob, |keyring| {
+        keyring.verify("alice@plico.test", &kept.fingerprint)
+    })
+    .await
+    .expect("keyring");
+    assert!(marked && keyring.find("alice@plico.test").expect("kept").verified);
 
     // Someone who can change the database publishes their own key as Alice's.
     let attacker = plico_pgp::generate_cert("alice@plico.test").expect("generates");
@@ -45,7 +58,8 @@ async fn a_key_the_directory_changes_after_first_use_is_neither_encrypted_to_nor
     )
     .await;
 
-    // Bob's next message is not encrypted to it: nothing is sent, and he is told why.
+    // Bob's next message is not encrypted to it (his verified key never changes without him):
+    // nothing is sent, and he is told why.
     let refused = send(&bob_client, &LocalRenderer, &bob, &to("alice", "Second"), START, &|_| {}).await;
     match refused {
         Err(FlowError::Api { code, message, .. }) => {
@@ -89,6 +103,7 @@ async fn a_key_the_directory_changes_after_first_use_is_neither_encrypted_to_nor
     let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
     let now_kept = keyring.find("alice@plico.test").expect("kept");
     assert_eq!((now_kept.fingerprint.as_str(), now_kept.source), (offered.fingerprint.as_str(), KeySource::Imported));
+    assert!(!now_kept.verified, "a new key is not verified until the user compares it");
     send(&bob_client, &LocalRenderer, &bob, &to("alice", "Third"), START, &|_| {}).await.expect("sends");
     assert_eq!(folder_messages(&alice_client, FolderRole::Inbox).await.len(), 2);
 }

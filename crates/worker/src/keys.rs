@@ -25,24 +25,14 @@ pub async fn handle(session: &UnlockedSession, command: KeysCommand) -> Result<W
             Ok(WorkerOutcome::KnownKeys(known))
         }
         KeysCommand::Keyring => {
-            let (keyring, _) = plico_client::keyring::load(&FetchTransport, session).await?;
-            let mut entries: Vec<plico_api::worker::KeyringEntry> = keyring
-                .keys
-                .into_iter()
-                .map(|key| plico_api::worker::KeyringEntry {
-                    address: key.address,
-                    fingerprint: key.fingerprint,
-                    source: match key.source {
-                        KeySource::Autocrypt => KeyringSource::Autocrypt,
-                        KeySource::Imported => KeyringSource::Imported,
-                        KeySource::Directory => KeyringSource::Directory,
-                        KeySource::Wkd => KeyringSource::Wkd,
-                    },
-                    updated_at: key.updated_at,
-                })
-                .collect();
-            entries.sort_by(|a, b| a.address.cmp(&b.address));
-            Ok(WorkerOutcome::Keyring(entries))
+            Ok(WorkerOutcome::Keyring(entries(plico_client::keyring::load(&FetchTransport, session).await?.0)))
+        }
+        KeysCommand::VerifyKey { address, fingerprint } => {
+            let (keyring, _) = plico_client::keyring::update(&FetchTransport, session, |keyring| {
+                keyring.verify(&address, &fingerprint)
+            })
+            .await?;
+            Ok(WorkerOutcome::Keyring(entries(keyring)))
         }
         KeysCommand::ImportKey { armored } => {
             let keys = plico_client::keyring::imported_keys(&armored, now()).map_err(FlowError::Invalid)?;
@@ -81,4 +71,26 @@ pub async fn handle(session: &UnlockedSession, command: KeysCommand) -> Result<W
             Ok(WorkerOutcome::KeyImported(vec![address]))
         }
     }
+}
+
+/// The keyring as the account page lists it, by address.
+fn entries(keyring: plico_client::keyring::Keyring) -> Vec<plico_api::worker::KeyringEntry> {
+    let mut entries: Vec<plico_api::worker::KeyringEntry> = keyring
+        .keys
+        .into_iter()
+        .map(|key| plico_api::worker::KeyringEntry {
+            address: key.address,
+            fingerprint: key.fingerprint,
+            source: match key.source {
+                KeySource::Autocrypt => KeyringSource::Autocrypt,
+                KeySource::Imported => KeyringSource::Imported,
+                KeySource::Directory => KeyringSource::Directory,
+                KeySource::Wkd => KeyringSource::Wkd,
+            },
+            updated_at: key.updated_at,
+            verified: key.verified,
+        })
+        .collect();
+    entries.sort_by(|a, b| a.address.cmp(&b.address));
+    entries
 }
