@@ -102,7 +102,7 @@ pub fn KeyringPanel() -> impl IntoView {
                         <tbody>
                             {list.into_iter().map(|entry| {
                                 let label = tf("Forget the key for {address}", &[("address", &entry.address)]);
-                                let verify_label = tf("Mark the key for {address} verified: you compared its fingerprint with theirs", &[("address", &entry.address)]);
+                                let verify_label = tf("Mark verified the key for {address}: you compared its fingerprint with theirs", &[("address", &entry.address)]);
                                 let address = entry.address.clone();
                                 let to_verify = (entry.address.clone(), entry.fingerprint.clone());
                                 let trust = if entry.verified {

@@ -131,7 +131,7 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
   await row.getByText('Kept on first use').waitFor();
   await screenshot(page, '72-account-keyring-kept');
   // Bob compares the fingerprint with Alice in person and marks the key verified.
-  await row.getByRole('button', { name: /^Mark the key for alice@plico\.test verified/ }).click();
+  await row.getByRole('button', { name: /^Mark verified the key for alice@plico\.test/ }).click();
   await page.getByText('The key for alice@plico.test is marked verified.').waitFor({ timeout: 30_000 });
   await row.getByText('Verified', { exact: true }).waitFor();
   assert.equal(await row.getByRole('button', { name: /verified/ }).count(), 0, 'nothing left to mark');
