@@ -134,24 +134,21 @@ pub async fn use_directory_keys<T: Transport>(
             }
         }
     }
-    let replaced = |keyring: &crate::keyring::Keyring| -> Vec<String> {
-        offered
-            .iter()
-            .filter(|key| keyring.find(&key.address).is_some_and(|kept| kept.fingerprint != key.fingerprint))
-            .map(|key| key.address.clone())
-            .collect()
-    };
-    let (before, _) = crate::keyring::load(transport, session).await?;
-    let chosen = replaced(&before);
+    // The keyring as the write found it decides (the update reads it again after a race).
+    let chosen = std::cell::RefCell::new(Vec::new());
     crate::keyring::update(transport, session, |keyring| {
-        let mut changed = false;
-        for key in offered.iter().filter(|key| chosen.contains(&key.address)) {
-            changed |= keyring.upsert(key.clone());
+        let mut replaced = chosen.borrow_mut();
+        replaced.clear();
+        for key in &offered {
+            if keyring.find(&key.address).is_some_and(|kept| kept.fingerprint != key.fingerprint) {
+                keyring.upsert(key.clone());
+                replaced.push(key.address.clone());
+            }
         }
-        changed
+        !replaced.is_empty()
     })
     .await?;
-    Ok(chosen)
+    Ok(chosen.into_inner())
 }
 
 /// One address whose key changed, with both fingerprints in groups of four.
@@ -314,16 +311,19 @@ pub async fn send<T: Transport, R: Renderer>(
     for address in everyone.iter().map(|address| address.trim().to_owned()) {
         if is_local(&address) {
             match fetch_cert(transport, &address).await? {
-                Some(cert) => match keyring.find(&address) {
-                    Some(kept) if kept.fingerprint != plico_pgp::fingerprint_hex(&cert) => {
-                        changed.push(key_change(&address, &kept.fingerprint, &plico_pgp::fingerprint_hex(&cert)));
+                Some(cert) => {
+                    let offered = plico_pgp::fingerprint_hex(&cert);
+                    match keyring.find(&address) {
+                        Some(kept) if kept.fingerprint != offered => {
+                            changed.push(key_change(&address, &kept.fingerprint, &offered));
+                        }
+                        Some(_) => certs.push(cert),
+                        None => {
+                            first_used.push(crate::keyring::kept_key(&address, &cert, KeySource::Directory, now)?);
+                            certs.push(cert);
+                        }
                     }
-                    Some(_) => certs.push(cert),
-                    None => {
-                        first_used.push(crate::keyring::kept_key(&address, &cert, KeySource::Directory, now)?);
-                        certs.push(cert);
-                    }
-                },
+                }
                 None => unknown.push(address.clone()),
             }
             local.push(address);

@@ -128,8 +128,11 @@ impl Nested {
 
     /// Sends a message that has no answer (one that answers the nested worker's ask).
     pub fn tell(&self, bytes: Vec<u8>) {
-        let array = js_sys::Uint8Array::from(bytes.as_slice());
-        drop(bytes);
+        self.post(js_sys::Uint8Array::from(bytes.as_slice()));
+    }
+
+    /// Sends now, or once the worker says it loaded.
+    fn post(&self, array: js_sys::Uint8Array) {
         if self.ready.get() {
             send_now(self, &array);
         } else {
@@ -143,11 +146,7 @@ impl Nested {
         drop(bytes);
         let (done, answer) = oneshot::channel();
         self.pending.borrow_mut().insert(id, done);
-        if self.ready.get() {
-            send_now(self, &array);
-        } else {
-            self.queue.borrow_mut().push(array);
-        }
+        self.post(array);
         answer.await.unwrap_or_else(|_| Err(format!("The {} went away.", self.label)))
     }
 
