@@ -10,6 +10,14 @@ import path from 'node:path';
 
 export const PASSWORD = 'violet staple orbit 42';
 
+// The data directories this process made. A server is often stopped and started again on the
+// same directory (`reuse`), so they go when the test file's process exits, not at stop(). A cold
+// `cargo xtask test` left 3 GB of them in /tmp before, and CI's disk is not large.
+const madeDataDirs = new Set();
+process.on('exit', () => {
+  for (const dir of madeDataDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -42,7 +50,11 @@ export async function startServer({ smtp = false, reuse, args = reuse?.args ?? [
   const bin = process.env.PLICO_BIN;
   const dist = process.env.PLICO_DIST;
   if (!bin || !dist) throw new Error('PLICO_BIN and PLICO_DIST must be set (cargo xtask test sets them)');
-  const dataDir = reuse?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-data-'));
+  let dataDir = reuse?.dataDir;
+  if (!dataDir) {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-data-'));
+    madeDataDirs.add(dataDir);
+  }
   const port = reuse?.port ?? await freePort();
   const log = [];
   const smtpPort = reuse?.smtpPort ?? (smtp ? await freePort() : undefined);

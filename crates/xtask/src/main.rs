@@ -348,6 +348,13 @@ fn webdriver_json() -> Result<PathBuf> {
 
 fn test() -> Result {
     setup(true)?;
+    // CI runs on a fresh machine with a disk that is not large (a cold run once ran out of it in
+    // the benchmarks' release build): incremental caches only help a second build, so CI has
+    // none, and it drops each build tree once no later step needs it (`prune`).
+    let ci = env::var_os("CI").is_some();
+    if ci && env::var_os("CARGO_INCREMENTAL").is_none() {
+        env::set_var("CARGO_INCREMENTAL", "0");
+    }
 
     step("cargo fmt --check");
     run_command(cargo().args(["fmt", "--all", "--", "--check"]))?;
@@ -380,6 +387,9 @@ fn test() -> Result {
             .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver)
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
     )?;
+    if ci {
+        prune("target/wasm32-unknown-unknown/debug")?;
+    }
 
     build_app()?;
     sizes()?;
@@ -396,7 +406,28 @@ fn test() -> Result {
             .env("PLICO_DIST", root().join("dist")),
     )?;
 
+    if ci {
+        // The mailbox benchmark still runs target/debug/plico, a hard link that outlives deps/.
+        for tree in ["deps", "build", ".fingerprint", "incremental", "examples"] {
+            prune(&format!("target/debug/{tree}"))?;
+        }
+    }
     bench(false)
+}
+
+/// Removes a build tree under the checkout that no later step of `cargo xtask test` needs, and
+/// says how much it freed.
+fn prune(relative: &str) -> Result {
+    let path = root().join(relative);
+    if !path.exists() {
+        return Ok(());
+    }
+    let size = Command::new("du").args(["-sm"]).arg(&path).output().ok().and_then(|o| {
+        String::from_utf8_lossy(&o.stdout).split_whitespace().next().and_then(|mb| mb.parse::<u64>().ok())
+    });
+    std::fs::remove_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("xtask: removed {relative} ({} MB), which no later step needs", size.unwrap_or(0));
+    Ok(())
 }
 
 /// The debug `plico` binary the end-to-end tests and the mailbox benchmark run: the one `cargo
