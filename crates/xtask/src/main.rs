@@ -77,6 +77,12 @@ fn with_wasm_flags(mut command: Command) -> Command {
     if let Some((var, flags)) = wasm_rustflags() {
         command.env(var, flags);
     }
+    // CI runs on a fresh machine with a disk that is not large (a cold run once ran out of it in
+    // the benchmarks' release build): incremental caches only help a second build, so CI builds
+    // none. Every cargo and trunk command xtask runs comes through here.
+    if env::var_os("CI").is_some() && env::var_os("CARGO_INCREMENTAL").is_none() {
+        command.env("CARGO_INCREMENTAL", "0");
+    }
     command
 }
 
@@ -348,13 +354,9 @@ fn webdriver_json() -> Result<PathBuf> {
 
 fn test() -> Result {
     setup(true)?;
-    // CI runs on a fresh machine with a disk that is not large (a cold run once ran out of it in
-    // the benchmarks' release build): incremental caches only help a second build, so CI has
-    // none, and it drops each build tree once no later step needs it (`prune`).
+    // Under CI each build tree goes once no later step needs it (`prune`); see `with_wasm_flags`
+    // for the incremental caches.
     let ci = env::var_os("CI").is_some();
-    if ci && env::var_os("CARGO_INCREMENTAL").is_none() {
-        env::set_var("CARGO_INCREMENTAL", "0");
-    }
 
     step("cargo fmt --check");
     run_command(cargo().args(["fmt", "--all", "--", "--check"]))?;
