@@ -49,6 +49,7 @@ pub fn App() -> impl IntoView {
         Page::Terms => view! { <crate::privacy::TermsPage/> }.into_any(),
         Page::Transparency => view! { <crate::privacy::TransparencyPage/> }.into_any(),
         Page::Data => view! { <crate::privacy::DataPage/> }.into_any(),
+        Page::Contacts => view! { <crate::contacts::ContactsPage/> }.into_any(),
         Page::NotFound => view! { <crate::ui::NotFound/> }.into_any(),
     };
     view! {

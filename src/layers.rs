@@ -9,7 +9,7 @@ use std::path::Path;
 /// What every feature may read.
 const SHARED: &[&str] = &["session", "consent", "i18n", "ui", "router", "api_client", "json", "worker_client"];
 /// The features.
-const FEATURES: &[&str] = &["auth", "mail", "account", "privacy", "shortcuts"];
+const FEATURES: &[&str] = &["auth", "mail", "account", "privacy", "shortcuts", "contacts"];
 
 fn sources(path: &Path, out: &mut Vec<String>) {
     if path.is_dir() {

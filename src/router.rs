@@ -27,6 +27,8 @@ pub enum Page {
     Transparency,
     /// `/account/data`: what Plico holds about you.
     Data,
+    /// `/contacts`: the Contacts app, loaded into the shell.
+    Contacts,
     NotFound,
 }
 
@@ -46,6 +48,7 @@ impl Page {
             (Some("terms"), None, _) => Page::Terms,
             (Some("transparency"), None, _) => Page::Transparency,
             (Some("account"), Some("data"), None) => Page::Data,
+            (Some("contacts"), None, _) => Page::Contacts,
             (Some("mail"), Some(folder), None) if !folder.is_empty() => Page::Mail { folder: folder.to_owned() },
             _ => Page::NotFound,
         }
@@ -156,6 +159,7 @@ mod tests {
         assert_eq!(Page::from_path("/mail/inbox/extra"), Page::NotFound);
         assert_eq!(Page::from_path("/nowhere"), Page::NotFound);
         assert_eq!(Page::from_path("/account/data"), Page::Data);
+        assert_eq!(Page::from_path("/contacts/"), Page::Contacts);
         assert_eq!(Page::from_path("/privacy"), Page::Privacy);
     }
 }

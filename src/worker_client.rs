@@ -126,6 +126,26 @@ impl WorkerClient {
         self.call_boxed(command.into(), Box::new(on_progress))
     }
 
+    /// Runs a contacts command in the contacts worker (through this worker): the composer's
+    /// suggestions and the reader's "Add to contacts" use it, and the Contacts app's bytes
+    /// take the same road ([`WorkerClient::contacts_bytes`]).
+    pub async fn contacts(
+        &self,
+        command: &plico_api::contacts::MailContactsCommand,
+    ) -> Result<plico_api::contacts::MailContactsOutcome, String> {
+        let reply = self.contacts_bytes(plico_api::worker::encode(command)?).await?;
+        plico_api::worker::decode::<plico_api::contacts::MailContactsReply>(&reply).and_then(|reply| reply.result)
+    }
+
+    /// A `ContactsCommand` in postcard bytes, answered with the `ContactsReply`'s bytes.
+    pub async fn contacts_bytes(&self, command: Vec<u8>) -> Result<Vec<u8>, String> {
+        match self.call_boxed(WorkerCommand::Contacts(command), Box::new(|_| {})).await {
+            Ok(WorkerOutcome::Contacts(reply)) => Ok(reply),
+            Ok(_) => Err(crate::i18n::t("The worker answered something unexpected.")),
+            Err(failure) => Err(failure.message),
+        }
+    }
+
     async fn call_boxed(
         &self,
         command: WorkerCommand,

@@ -3,6 +3,7 @@
 //! the worker, which encrypts and uploads each message.
 
 use leptos::prelude::*;
+use plico_api::contacts::{MailContactsCommand, MailContactsOutcome};
 use plico_api::worker::TransferCommand;
 use plico_api::worker::{ExportView, ImportFailure, WorkerOutcome, WorkerStage};
 use wasm_bindgen::JsCast;
@@ -42,14 +43,29 @@ pub fn ExportPanel() -> impl IntoView {
             set_error.set(Some(t("The two passphrases differ.")));
             return;
         }
-        let command = TransferCommand::Export {
-            passphrase: passphrase.get_untracked(),
-            receipts: consent.receipts.get_untracked(),
-        };
+        let (passphrase_now, receipts) = (passphrase.get_untracked(), consent.receipts.get_untracked());
         set_stage.set(Some(WorkerStage::Exporting { done: 0, total: 0 }));
         leptos::task::spawn_local(async move {
             let result = match session.worker.with_value(|worker| worker.clone()) {
-                Ok(worker) => worker.call(command, move |stage| set_stage.set(Some(stage))).await,
+                Ok(worker) => {
+                    // The contacts first, from the contacts worker: an archive without them
+                    // would leave them out silently.
+                    match worker.contacts(&MailContactsCommand::Export { ids: Vec::new() }).await {
+                        Ok(MailContactsOutcome::Exported { vcf, .. }) => {
+                            let command =
+                                TransferCommand::Export { passphrase: passphrase_now, receipts, contacts_vcf: vcf };
+                            worker
+                                .call(command, move |stage| set_stage.set(Some(stage)))
+                                .await
+                                .map_err(|failure| failure.message)
+                        }
+                        Ok(_) => Err(t("The worker answered something unexpected.")),
+                        Err(message) => {
+                            Err(tf("Your contacts could not be exported: {reason}", &[("reason", &message)]))
+                        }
+                    }
+                    .map_err(|message| crate::worker_client::WorkerFailure { code: "worker".into(), message })
+                }
                 Err(message) => Err(crate::worker_client::WorkerFailure { code: "worker".into(), message }),
             };
             set_stage.set(None);
@@ -68,7 +84,7 @@ pub fn ExportPanel() -> impl IntoView {
     view! {
         <div class="panel" id="export-panel">
             <h2>{t("Export everything")}</h2>
-            <p class="muted">{t("One ZIP archive, made in this browser: your mail decrypted (an mbox file and .eml files per folder), your keys, your consent receipts and your login history. The secret key in it is protected by a passphrase you choose now; GnuPG and other OpenPGP programs ask for it.")}</p>
+            <p class="muted">{t("One ZIP archive, made in this browser: your mail decrypted (an mbox file and .eml files per folder), your contacts (one vCard file), your keys, your consent receipts and your login history. The secret key in it is protected by a passphrase you choose now; GnuPG and other OpenPGP programs ask for it.")}</p>
             <form class="stacked-form" on:submit=export>
                 <label for="export-passphrase">{t("Passphrase for the secret key")}</label>
                 <input id="export-passphrase" type="password" autocomplete="new-password" minlength="10" required

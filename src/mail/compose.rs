@@ -439,18 +439,15 @@ pub fn ComposePage() -> impl IntoView {
                 </div>
                 <form on:submit=on_submit novalidate>
                     <label for="compose-to">{t("To")}</label>
-                    <input id="compose-to" type="text" autocomplete="off" spellcheck="false"
-                        prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev))/>
+                    <super::recipients::RecipientInput id="compose-to" value=to/>
                     <div class="compose-row">
                         <div>
                             <label for="compose-cc">{t("Cc")}</label>
-                            <input id="compose-cc" type="text" autocomplete="off" spellcheck="false"
-                                prop:value=move || cc.get() on:input=move |ev| cc.set(event_target_value(&ev))/>
+                            <super::recipients::RecipientInput id="compose-cc" value=cc/>
                         </div>
                         <div>
                             <label for="compose-bcc">{t("Bcc")}</label>
-                            <input id="compose-bcc" type="text" autocomplete="off" spellcheck="false"
-                                prop:value=move || bcc.get() on:input=move |ev| bcc.set(event_target_value(&ev))/>
+                            <super::recipients::RecipientInput id="compose-bcc" value=bcc/>
                         </div>
                     </div>
                     <label for="compose-subject">{t("Subject")}</label>

@@ -6,6 +6,7 @@ mod compose;
 pub mod model;
 mod outbox;
 mod reader;
+mod recipients;
 pub mod search;
 pub mod state;
 mod views;

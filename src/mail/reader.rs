@@ -92,6 +92,43 @@ pub fn bare_address(mailbox: &str) -> String {
     }
 }
 
+/// The display name of a `Name <address>` mailbox, without quotes; empty for a bare address.
+fn display_name(mailbox: &str) -> String {
+    match mailbox.rfind('<') {
+        Some(start) => mailbox[..start].trim().trim_matches('"').trim().to_owned(),
+        None => String::new(),
+    }
+}
+
+/// "Add to contacts" for the sender: a contact with the name and address the message shows,
+/// unless one has the address already (then it says so).
+#[component]
+fn AddToContacts(from: String) -> impl IntoView {
+    let session = use_session();
+    let (said, set_said) = signal(None::<String>);
+    let from = StoredValue::new(from);
+    let add = move |_| {
+        let (name, address) = from.with_value(|from| (display_name(from), bare_address(from)));
+        leptos::task::spawn_local(async move {
+            let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
+            let command = plico_api::contacts::MailContactsCommand::AddAddress { name, address: address.clone() };
+            let words = match worker.contacts(&command).await {
+                Ok(plico_api::contacts::MailContactsOutcome::Added { created: true, .. }) => {
+                    tf("{address} is in your contacts now.", &[("address", &address)])
+                }
+                Ok(_) => tf("{address} was already in your contacts.", &[("address", &address)]),
+                Err(message) => message,
+            };
+            crate::ui::set_alive(set_said, Some(words));
+        });
+    };
+    view! {
+        <button type="button" class="link-button add-contact" aria-live="polite" disabled=move || said.with(Option::is_some) on:click=add>
+            {move || said.get().unwrap_or_else(|| t("Add to contacts"))}
+        </button>
+    }
+}
+
 /// What Reply, Reply all and Forward start the composer with.
 pub fn reply_seed(message: &OpenedMessageView, own_address: &str, all: bool) -> ComposeSeed {
     let from = message.from.as_deref().map(bare_address);
@@ -334,7 +371,8 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
             {checks}
             {key_change}
             <dl class="headers">
-                <dt>{t("From")}</dt><dd>{message.with_value(|m| m.from.clone().unwrap_or_default())}</dd>
+                <dt>{t("From")}</dt><dd>{message.with_value(|m| m.from.clone().unwrap_or_default())}
+                    {message.with_value(|m| m.from.clone()).map(|from| view! { <AddToContacts from/> })}</dd>
                 <dt>{t("To")}</dt><dd>{message.with_value(|m| m.to.join(", "))}</dd>
                 {message.with_value(|m| (!m.cc.is_empty()).then(|| view! { <dt>{t("Cc")}</dt><dd>{m.cc.join(", ")}</dd> }))}
                 <dt>{t("Date")}</dt><dd>{message.with_value(|m| m.date.map(short_time).unwrap_or_default())}</dd>

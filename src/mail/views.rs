@@ -45,8 +45,9 @@ pub fn SignOutButton(#[prop(optional)] forget: bool) -> impl IntoView {
 }
 
 /// The frame around every signed-in page. Redirects to sign-in when the keys are locked.
+/// `apps_only`: another app's page (Contacts), without mail's folders.
 #[component]
-pub fn Shell(children: ChildrenFn) -> impl IntoView {
+pub fn Shell(children: ChildrenFn, #[prop(optional)] apps_only: bool) -> impl IntoView {
     let session = use_session();
     let children = StoredValue::new(children);
     move || {
@@ -54,11 +55,15 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
             return view! { <Redirect path="/login"/> }.into_any();
         };
         view! {
-            <div class="shell">
+            <div class="shell" class:apps-only=apps_only>
                 <header class="topbar">
                     <Link href="/mail/inbox" class="brand-link"><Brand/></Link>
                     <span class="badge-e2e" title=t("Your mail is encrypted in this browser before it reaches the server")>{t("End-to-end encrypted")}</span>
-                    <super::search::SearchBox/>
+                    <nav class="app-switch" aria-label=t("Apps")>
+                        <Link href="/mail/inbox" class=if apps_only { "app-link" } else { "app-link current" }>{t("Mail")}</Link>
+                        <Link href="/contacts" class=if apps_only { "app-link current" } else { "app-link" }>{t("Contacts")}</Link>
+                    </nav>
+                    {(!apps_only).then(|| view! { <super::search::SearchBox/> })}
                     <div class="topbar-actions">
                         <Link href="/account" class="account-link">
                             <span class="avatar" aria-hidden="true">{identity.address.chars().next().map(|c| c.to_ascii_uppercase().to_string())}</span>
@@ -68,7 +73,7 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
                         <SignOutButton/>
                     </div>
                 </header>
-                <Sidebar/>
+                {(!apps_only).then(|| view! { <Sidebar/> })}
                 <div class="content">{children.with_value(|children| children())}</div>
             </div>
         }

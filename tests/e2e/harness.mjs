@@ -15,6 +15,8 @@ export const PASSWORD = 'violet staple orbit 42';
 // `cargo xtask test` left 3 GB of them in /tmp before, and CI's disk is not large.
 const madeDataDirs = new Set();
 process.on('exit', () => {
+  // PLICO_E2E_KEEP_DATA=1 keeps them, to look at after a failure.
+  if (process.env.PLICO_E2E_KEEP_DATA) return;
   for (const dir of madeDataDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -187,7 +187,7 @@ test('alice exports everything; the archive opens in Python with every message, 
   await screenshot(alice.page, 'transfer-export-done');
   assert.match(await alice.page.locator('#export-done').textContent(), /Exported 3 messages/);
   const summary = summarise(zip, 'alice');
-  for (const name of ['README.txt', 'mail/Inbox.mbox', 'keys/public-key.asc', 'keys/secret-key.asc', 'privacy/consent-receipts.json', 'account/login-history.json']) {
+  for (const name of ['README.txt', 'mail/Inbox.mbox', 'contacts/contacts.vcf', 'keys/public-key.asc', 'keys/secret-key.asc', 'privacy/consent-receipts.json', 'account/login-history.json']) {
     assert.ok(summary.names.includes(name), `${name} is in the archive: ${summary.names.join(', ')}`);
   }
   const ids = Object.keys(summary.messages).sort();

@@ -23,6 +23,9 @@ pub enum WorkerCommand {
     Search(SearchCommand),
     Privacy(PrivacyCommand),
     Transfer(TransferCommand),
+    /// A [`crate::contacts::ContactsRequest`] in postcard bytes, for the contacts worker: the
+    /// crypto worker hands it on unread and answers [`WorkerOutcome::Contacts`].
+    Contacts(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 /// Signing in and out, and what this device keeps for it.
@@ -167,11 +170,13 @@ impl From<PrivacyCommand> for WorkerCommand {
 #[serde(rename_all = "snake_case")]
 pub enum TransferCommand {
     /// Exports everything into one ZIP archive, streamed into a browser Blob: the mail
-    /// decrypted (mbox and .eml per folder), the keys (the secret key encrypted under
+    /// decrypted (mbox and .eml per folder), the contacts, the keys (the secret key encrypted under
     /// `passphrase`), the consent receipts and the login history. Reports
     /// [`WorkerStage::Exporting`]; ends with [`WorkerOutcome::Exported`]. `receipts`: this
     /// browser's, merged with the account's as [`PrivacyCommand::SyncConsent`] does.
-    Export { passphrase: String, receipts: Vec<crate::privacy::ConsentReceipt> },
+    /// `contacts_vcf`: the contacts as one vCard 4 file, which the page asked the contacts worker
+    /// for (`contacts/contacts.vcf` in the archive).
+    Export { passphrase: String, receipts: Vec<crate::privacy::ConsentReceipt>, contacts_vcf: String },
     /// Starts importing into `folder_id`: the file's pieces follow as [`TransferCommand::ImportChunk`].
     /// `eml`: the file is one message; otherwise an mbox.
     ImportBegin { folder_id: String, file_name: String, eml: bool },
@@ -598,6 +603,8 @@ pub enum WorkerOutcome {
     Canary(CanaryView),
     Exported(ExportView),
     Imported(ImportView),
+    /// The contacts worker's [`crate::contacts::ContactsReply`], in postcard bytes.
+    Contacts(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 /// What the worker posts back.

@@ -119,6 +119,12 @@ pub async fn item_key<T: Transport>(
     transport: &T,
     session: &UnlockedSession,
 ) -> Result<crate::items::ItemKey, FlowError> {
+    Ok(crate::items::ItemKey::new(&item_secret(transport, session).await?, &session.account.address))
+}
+
+/// The item secret [`item_key`] derives the key from, for a worker that seals items itself
+/// (the contacts worker).
+pub async fn item_secret<T: Transport>(transport: &T, session: &UnlockedSession) -> Result<Vec<u8>, FlowError> {
     use base64::Engine;
     let base64 = base64::engine::general_purpose::STANDARD;
     let made = {
@@ -141,7 +147,7 @@ pub async fn item_key<T: Transport>(
         .and_then(|secret| base64.decode(secret).ok())
         .filter(|secret| secret.len() == 32)
         .ok_or_else(|| FlowError::Crypto("The keyring's item key is damaged.".into()))?;
-    Ok(crate::items::ItemKey::new(&secret, &session.account.address))
+    Ok(secret)
 }
 
 /// `cert` as the key kept for `address` from `source`, at `at` (Unix seconds).

@@ -12,7 +12,10 @@
 //! Google, Apple and Thunderbird write them. Architecture Invariant: no IO here.
 
 pub mod complete;
+pub mod edit;
 pub mod trust;
+#[cfg(target_arch = "wasm32")]
+pub mod worker;
 
 use calcard::vcard::{VCard, VCardEntry, VCardProperty, VCardValue, VCardVersion};
 use serde_json::{Map, Value};

@@ -9,6 +9,7 @@
 //! README.txt                     what is inside, and what failed (nothing is left out silently)
 //! mail/<folder>.mbox             each folder's mail, mboxrd
 //! mail/<folder>/<n> <subject>.eml  each message on its own
+//! contacts/contacts.vcf          every contact (not those in Recently deleted), vCard 4
 //! keys/public-key.asc            the account's certificate
 //! keys/secret-key.asc            its secret keys, encrypted under the passphrase given
 //! privacy/consent-receipts.json  every consent decision
@@ -116,6 +117,7 @@ pub fn readme(address: &str, now: i64, folders: &[ExportFolder], failures: &[Str
         "Plico export of {address}, made {} UTC.\n\n\
          mail/<folder>.mbox       each folder's mail in one mbox file (mboxrd; Thunderbird, Apple Mail,\n                         Python's mailbox module and Plico's own import read it)\n\
          mail/<folder>/*.eml      the same messages, one file each\n\
+         contacts/contacts.vcf    your contacts, one vCard 4 file (Google, Apple and Thunderbird import it)\n\
          keys/public-key.asc      your public key (OpenPGP certificate)\n\
          keys/secret-key.asc      your secret key, encrypted with the passphrase you chose for this export;\n                         import it with `gpg --import keys/secret-key.asc`\n\
          privacy/consent-receipts.json  your cookie and script consent decisions\n\

@@ -52,6 +52,8 @@ pub struct ExportJob {
     pub login_history: Vec<u8>,
     pub folders: Vec<FolderView>,
     pub messages: Vec<MessageMeta>,
+    /// The contacts as one vCard 4 file.
+    pub contacts_vcf: String,
 }
 
 /// A message up, from the transfer worker.

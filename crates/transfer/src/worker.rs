@@ -137,8 +137,18 @@ struct Eml {
 /// Writes the archive of everything ([`TransferJob::Export`]).
 async fn export(job: ExportJob) -> Result<TransferOutcome, String> {
     let memory_before = memory_bytes();
-    let ExportJob { request, address, now, public_key, secret_key, consent_receipts, login_history, folders, messages } =
-        job;
+    let ExportJob {
+        request,
+        address,
+        now,
+        public_key,
+        secret_key,
+        consent_receipts,
+        login_history,
+        folders,
+        messages,
+        contacts_vcf,
+    } = job;
     let folders = export::folders(&folders, messages.iter());
     drop(messages);
     let total: u32 = folders.iter().map(|folder| folder.messages.len() as u32).sum();
@@ -179,6 +189,8 @@ async fn export(job: ExportJob) -> Result<TransferOutcome, String> {
             out.blob(&eml.blob);
         }
     }
+    out.bytes(&zip.entry("contacts/contacts.vcf", contacts_vcf.as_bytes()))?;
+    drop(contacts_vcf);
     out.bytes(&zip.entry("keys/public-key.asc", public_key.as_bytes()))?;
     out.bytes(&zip.entry("keys/secret-key.asc", secret_key.as_bytes()))?;
     drop(secret_key);

@@ -1,17 +1,20 @@
 //! Plico's crypto worker: the second wasm binary. It receives [`WorkerRequest`]s from the UI as
 //! postcard bytes, runs them with `plico-client`, and posts [`WorkerEvent`]s back. MIME work
-//! goes to the render worker (the third binary), search to the search worker, and export and
-//! import to the transfer worker, which this worker starts as nested workers.
+//! goes to the render worker (the third binary), search to the search worker, export and
+//! import to the transfer worker, and contacts to the contacts worker, which this worker starts
+//! as nested workers.
 //!
 //! The protocol is grouped by feature (`plico_api::worker::WorkerCommand`), and so is this
 //! crate: `session.rs` signs in and out and holds the unlocked key, `mail.rs`, `keys.rs`,
-//! `search.rs`, `privacy.rs` and `transfer.rs` each answer their own feature's commands. A new
+//! `search.rs`, `privacy.rs`, `transfer.rs` and `contacts.rs` each answer their own feature's commands. A new
 //! feature adds a module and one line in [`handle`].
 //!
 //! Architecture Invariant: the secret key and the password live only in this worker's memory;
 //! the UI thread only ever learns the address and the fingerprint, and the plaintext of what
 //! the user reads or writes.
 
+#[cfg(target_arch = "wasm32")]
+mod contacts;
 #[cfg(target_arch = "wasm32")]
 mod keys;
 #[cfg(target_arch = "wasm32")]
@@ -93,6 +96,7 @@ async fn handle(request: WorkerRequest) {
                 WorkerCommand::Search(command) => search::handle(id, &session, command).await,
                 WorkerCommand::Privacy(command) => privacy::handle(&session, command).await,
                 WorkerCommand::Transfer(command) => transfer::handle(id, &session, command).await,
+                WorkerCommand::Contacts(command) => contacts::handle(&session, command).await,
                 WorkerCommand::Session(_) => unreachable!("answered above"),
             },
         },

@@ -7,7 +7,7 @@ use plico_api::worker::{SessionCommand, UnlockedIdentity, WorkerEvent, WorkerOut
 use plico_client::{FlowError, UnlockedSession};
 
 use crate::transport::FetchTransport;
-use crate::{mail, mailbox, offline, post, render, search, transfer};
+use crate::{contacts, mail, mailbox, offline, post, render, search, transfer};
 
 thread_local! {
     /// Shared, so a command keeps its session while it runs; Lock drops the slot's copy at once
@@ -93,6 +93,7 @@ async fn forget_secrets() {
     SESSION.with(|session| session.borrow_mut().take());
     mail::forget();
     transfer::forget();
+    contacts::forget();
     crate::transport::forget();
 }
 

@@ -106,6 +106,7 @@ async fn export_job(
     session: &UnlockedSession,
     passphrase: &str,
     receipts: &[ConsentReceipt],
+    contacts_vcf: String,
 ) -> Result<ExportJob, FlowError> {
     let (public_key, secret_key) = export::keys(session, passphrase)?;
     mailbox::ensure_loaded().await;
@@ -123,6 +124,7 @@ async fn export_job(
         login_history,
         folders,
         messages,
+        contacts_vcf,
     })
 }
 
@@ -130,8 +132,8 @@ async fn export_job(
 pub async fn handle(id: u32, session: &UnlockedSession, command: TransferCommand) -> Result<WorkerOutcome, FlowError> {
     let memory_before = memory_bytes();
     let job = match command {
-        TransferCommand::Export { passphrase, receipts } => {
-            TransferJob::Export(Box::new(export_job(id, session, &passphrase, &receipts).await?))
+        TransferCommand::Export { passphrase, receipts, contacts_vcf } => {
+            TransferJob::Export(Box::new(export_job(id, session, &passphrase, &receipts, contacts_vcf).await?))
         }
         TransferCommand::ImportBegin { folder_id, file_name, eml } => {
             TransferJob::ImportBegin { folder_id, file_name, eml }

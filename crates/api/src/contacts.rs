@@ -1,0 +1,248 @@
+//! The contacts worker's protocol (`plico-contacts`, started by the crypto worker the first time
+//! contacts are used). The Contacts app and the mail app's composer and reader send a
+//! [`ContactsRequest`] as postcard bytes inside `WorkerCommand::Contacts`; the crypto worker
+//! hands them on without reading them and gives back the worker's [`ContactsReply`] bytes in
+//! `WorkerOutcome::Contacts`. So a new contacts command changes this module, the contacts
+//! worker and the app, and never the crypto worker.
+//!
+//! Everything here is plaintext that only ever crosses between the user's own page and
+//! workers; the server sees contacts only as sealed items (`crate::items`).
+
+use serde::{Deserialize, Serialize};
+
+/// A command, with the id its reply carries first (postcard's leading varint, which the crypto
+/// worker's nested-worker channel reads).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContactsRequest {
+    pub id: u32,
+    pub command: ContactsCommand,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ContactsCommand {
+    /// The composer's suggestions for what the user typed: contacts' addresses and groups.
+    /// (This variant and the next two are [`MailContactsCommand`]'s, in the same places.)
+    Complete { typed: String, limit: u32 },
+    /// "Add to contacts" from the reader: a contact for `address`, unless one has it already.
+    AddAddress { name: String, address: String },
+    /// The contacts (all when `ids` is empty) as one vCard 4 file.
+    Export { ids: Vec<String> },
+    /// Every contact, after a sync with the server: in the address book, or (`deleted`) in the
+    /// recovery area.
+    List { deleted: bool },
+    /// One contact's fields, for its page and the editor.
+    Get { id: String },
+    /// Creates (`id` None) or changes a contact. The fields replace those the editor shows; every
+    /// other property of the card (unknown ones included) is kept.
+    Save { id: Option<String>, fields: Box<ContactFields> },
+    /// Moves contacts to the recovery area (45 days), or back (`recover`).
+    Delete { ids: Vec<String>, recover: bool },
+    /// Reads a .vcf file (vCard 2.1, 3 or 4, many cards) and saves each card as a contact.
+    Import { vcf: String },
+    /// Merges contacts into the first of `ids`: names and fields of the first win, addresses,
+    /// phones, groups and notes of the others are added; the others go to the recovery area.
+    Merge { ids: Vec<String> },
+}
+
+/// A value with its label (vCard `TYPE`: `home`, `work`, `cell`, or empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Labeled {
+    pub label: String,
+    pub value: String,
+}
+
+/// A postal address (vCard `ADR`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostalAddress {
+    pub label: String,
+    pub street: String,
+    pub locality: String,
+    pub region: String,
+    pub postcode: String,
+    pub country: String,
+}
+
+/// What the contact editor shows and changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactFields {
+    /// The name as shown (`FN`).
+    pub name: String,
+    pub given: String,
+    pub family: String,
+    pub emails: Vec<Labeled>,
+    pub phones: Vec<Labeled>,
+    pub addresses: Vec<PostalAddress>,
+    pub organization: String,
+    pub title: String,
+    /// `YYYY-MM-DD`, or `--MM-DD` without the year; empty for none.
+    pub birthday: String,
+    pub note: String,
+    /// A small JPEG as a `data:` URL (the app resizes what the user picks), or empty.
+    pub photo: String,
+    pub groups: Vec<String>,
+}
+
+/// A contact in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRow {
+    pub id: String,
+    pub name: String,
+    pub emails: Vec<String>,
+    pub phones: Vec<String>,
+    pub organization: Option<String>,
+    pub groups: Vec<String>,
+    pub has_photo: bool,
+    /// In the recovery area since (Unix seconds).
+    pub deleted_at: Option<i64>,
+}
+
+/// One suggestion of the composer's autocomplete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SuggestionView {
+    Address {
+        name: String,
+        address: String,
+    },
+    /// A group: writing to it writes to each member's address.
+    Group {
+        name: String,
+        addresses: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ContactsOutcome {
+    /// (This variant and the next two are [`MailContactsOutcome`]'s, in the same places.)
+    Suggestions(Vec<SuggestionView>),
+    /// `AddAddress`: the contact that has the address, and whether it was made now.
+    Added {
+        id: String,
+        created: bool,
+    },
+    Exported {
+        vcf: String,
+        count: u32,
+    },
+    /// Sorted by name. `refused`: contacts that were not shown because they did not open as
+    /// the account's own (changed on the server, or written with another key), with why.
+    Rows {
+        rows: Vec<ContactRow>,
+        refused: Vec<String>,
+    },
+    Contact {
+        id: String,
+        fields: Box<ContactFields>,
+        updated_at: i64,
+        deleted_at: Option<i64>,
+    },
+    Saved {
+        id: String,
+    },
+    Done,
+    /// `problems`: one sentence per card that could not be read, naming it.
+    Imported {
+        saved: u32,
+        problems: Vec<String>,
+    },
+}
+
+/// The reply to [`ContactsRequest`] `id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContactsReply {
+    pub id: u32,
+    pub result: Result<ContactsOutcome, String>,
+}
+
+/// The part of the protocol the mail app uses (the composer's suggestions, the reader's "Add to
+/// contacts" and the data export's contacts file): the first variants of [`ContactsCommand`] and [`ContactsOutcome`], which
+/// postcard writes identically (a variant is its index, then its fields), so the mail app
+/// carries the serde code of these two and not of the whole protocol. A test holds them equal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailContactsCommand {
+    Complete { typed: String, limit: u32 },
+    AddAddress { name: String, address: String },
+    Export { ids: Vec<String> },
+}
+
+/// See [`MailContactsCommand`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailContactsOutcome {
+    Suggestions(Vec<SuggestionView>),
+    Added { id: String, created: bool },
+    Exported { vcf: String, count: u32 },
+}
+
+/// [`ContactsReply`] as the mail app reads it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailContactsReply {
+    pub id: u32,
+    pub result: Result<MailContactsOutcome, String>,
+}
+
+/// What the crypto worker hands the contacts worker when it starts it (a message that leads
+/// with id 0): whose contacts, and the account's item secret (`plico_client::items::ItemKey`).
+#[derive(Serialize, Deserialize)]
+pub struct ContactsKey {
+    pub id: u32,
+    pub account: String,
+    #[serde(with = "serde_bytes")]
+    pub secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for ContactsKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactsKey").field("account", &self.account).finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, feature = "wire"))]
+mod tests {
+    use super::*;
+
+    fn bytes<T: Serialize>(value: &T) -> Vec<u8> {
+        postcard::to_allocvec(value).expect("encodes")
+    }
+
+    #[test]
+    fn the_mail_apps_part_is_the_protocol_on_the_wire() {
+        let typed = || ("ad".to_owned(), 8);
+        assert_eq!(
+            bytes(&MailContactsCommand::Complete { typed: typed().0, limit: typed().1 }),
+            bytes(&ContactsCommand::Complete { typed: typed().0, limit: typed().1 })
+        );
+        let add = || ("Ada".to_owned(), "ada@example.org".to_owned());
+        assert_eq!(
+            bytes(&MailContactsCommand::AddAddress { name: add().0, address: add().1 }),
+            bytes(&ContactsCommand::AddAddress { name: add().0, address: add().1 })
+        );
+        let suggestions = || {
+            vec![
+                SuggestionView::Address { name: "Ada".into(), address: "ada@example.org".into() },
+                SuggestionView::Group { name: "Friends".into(), addresses: vec!["b@example.org".into()] },
+            ]
+        };
+        let reply = bytes(&ContactsReply { id: 7, result: Ok(ContactsOutcome::Suggestions(suggestions())) });
+        let read: MailContactsReply = postcard::from_bytes(&reply).expect("reads");
+        assert_eq!((read.id, read.result), (7, Ok(MailContactsOutcome::Suggestions(suggestions()))));
+        let added =
+            bytes(&ContactsReply { id: 8, result: Ok(ContactsOutcome::Added { id: "x".into(), created: true }) });
+        let read: MailContactsReply = postcard::from_bytes(&added).expect("reads");
+        assert_eq!(read.result, Ok(MailContactsOutcome::Added { id: "x".into(), created: true }));
+        assert_eq!(
+            bytes(&MailContactsCommand::Export { ids: vec!["a".into()] }),
+            bytes(&ContactsCommand::Export { ids: vec!["a".into()] })
+        );
+        let exported =
+            bytes(&ContactsReply { id: 3, result: Ok(ContactsOutcome::Exported { vcf: "V".into(), count: 1 }) });
+        let read: MailContactsReply = postcard::from_bytes(&exported).expect("reads");
+        assert_eq!(read.result, Ok(MailContactsOutcome::Exported { vcf: "V".into(), count: 1 }));
+        let failed = bytes(&ContactsReply { id: 9, result: Err("locked".into()) });
+        let read: MailContactsReply = postcard::from_bytes(&failed).expect("reads");
+        assert_eq!(read.result, Err("locked".into()));
+        let other = bytes(&ContactsReply { id: 1, result: Ok(ContactsOutcome::Done) });
+        assert!(
+            postcard::from_bytes::<MailContactsReply>(&other).is_err(),
+            "another outcome does not read as the mail app's"
+        );
+    }
+}

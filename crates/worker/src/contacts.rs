@@ -1,0 +1,51 @@
+//! Contacts, seen from the crypto worker: the work is the contacts worker's (`plico-contacts`,
+//! started the first time contacts are used). This worker hands it the account's item key once
+//! and then passes each command's bytes on unread, so the contacts protocol
+//! (`plico_api::contacts`) grows without growing this worker.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use plico_api::contacts::ContactsKey;
+use plico_api::worker::WorkerOutcome;
+use plico_client::{keyring, FlowError, UnlockedSession};
+
+use crate::nested::Nested;
+use crate::transport::FetchTransport;
+
+/// trunk writes the contacts worker's loader under its binary name.
+const CONTACTS_URL: &str = "/plico-contacts_loader.js";
+
+thread_local! {
+    static CONTACTS: RefCell<Option<Rc<Nested>>> = const { RefCell::new(None) };
+}
+
+async fn running(session: &UnlockedSession) -> Result<Rc<Nested>, FlowError> {
+    if let Some(inner) = CONTACTS.with(|slot| slot.borrow().clone()).filter(|inner| !inner.stopped()) {
+        return Ok(inner);
+    }
+    let secret = keyring::item_secret(&FetchTransport, session).await?;
+    let inner = Nested::spawn(CONTACTS_URL, "plico-contacts", "contacts worker").map_err(FlowError::Protocol)?;
+    let key = ContactsKey { id: 0, account: session.account.address.clone(), secret };
+    inner.tell(postcard::to_allocvec(&key).map_err(|error| FlowError::Protocol(error.to_string()))?);
+    CONTACTS.with(|slot| *slot.borrow_mut() = Some(Rc::clone(&inner)));
+    Ok(inner)
+}
+
+/// Signing out: the contacts worker stops, and with it the item key and every opened contact.
+pub fn forget() {
+    if let Some(inner) = CONTACTS.with(|slot| slot.borrow_mut().take()) {
+        inner.terminate();
+    }
+}
+
+/// Passes one `ContactsCommand` (postcard bytes) to the contacts worker, as a
+/// `ContactsRequest` under this channel's id, and answers with its reply's bytes.
+pub async fn handle(session: &UnlockedSession, command: Vec<u8>) -> Result<WorkerOutcome, FlowError> {
+    let worker = running(session).await?;
+    let id = worker.next_id();
+    let mut request = postcard::to_allocvec(&id).map_err(|error| FlowError::Protocol(error.to_string()))?;
+    request.extend_from_slice(&command);
+    let reply = worker.ask(id, request).await.map_err(FlowError::Protocol)?;
+    Ok(WorkerOutcome::Contacts(reply))
+}

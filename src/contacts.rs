@@ -1,0 +1,122 @@
+//! The Contacts app's place in the mail app: the `/contacts` page inside the shell, which
+//! imports the Contacts app's own binary (`crates/contacts-app`, built by trunk beside this one)
+//! the first time it is opened, and mounts it. The mail app carries this loader and nothing of
+//! contacts; the Contacts app reaches the contacts worker through the crypto worker this page
+//! already holds, so there is no second unlock.
+
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::i18n::t;
+use crate::session::use_session;
+
+/// trunk writes the Contacts app's module (wasm-bindgen's `web` target) under its binary name.
+const CONTACTS_APP_URL: &str = "/plico-contacts-app.js";
+
+#[wasm_bindgen(inline_js = "export function importModule(url) { return import(url); }")]
+extern "C" {
+    /// A dynamic `import()`, which Rust cannot write.
+    #[wasm_bindgen(js_name = importModule)]
+    fn import_module(url: &str) -> js_sys::Promise;
+}
+
+thread_local! {
+    /// The Contacts app's module once imported: its `mount` and `unmount`.
+    static MODULE: std::cell::RefCell<Option<JsValue>> = const { std::cell::RefCell::new(None) };
+}
+
+fn describe(error: JsValue) -> String {
+    error
+        .as_string()
+        .or_else(|| error.dyn_ref::<js_sys::Error>().map(|error| String::from(error.message())))
+        .unwrap_or_else(|| "unknown error".into())
+}
+
+fn function(module: &JsValue, name: &str) -> Result<js_sys::Function, String> {
+    js_sys::Reflect::get(module, &name.into())
+        .ok()
+        .and_then(|value| value.dyn_into::<js_sys::Function>().ok())
+        .ok_or_else(|| format!("the Contacts app has no {name}"))
+}
+
+async fn module() -> Result<JsValue, String> {
+    if let Some(module) = MODULE.with(|slot| slot.borrow().clone()) {
+        return Ok(module);
+    }
+    let module = wasm_bindgen_futures::JsFuture::from(import_module(CONTACTS_APP_URL)).await.map_err(describe)?;
+    let init = function(&module, "default")?;
+    let started = init.call0(&JsValue::NULL).map_err(describe)?;
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&started)).await.map_err(describe)?;
+    MODULE.with(|slot| *slot.borrow_mut() = Some(module.clone()));
+    Ok(module)
+}
+
+/// Mounts the Contacts app into `host`, handing it the way to the contacts worker and to the
+/// composer.
+async fn mount(
+    host: web_sys::HtmlElement,
+    session: crate::session::Session,
+    navigator: crate::router::Navigator,
+    mail: crate::mail::Mail,
+) -> Result<(), String> {
+    let module = module().await?;
+    let worker = session.worker.with_value(|worker| worker.clone())?;
+    let call = Closure::<dyn Fn(js_sys::Uint8Array) -> js_sys::Promise>::new(move |bytes: js_sys::Uint8Array| {
+        let worker = worker.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            worker
+                .contacts_bytes(bytes.to_vec())
+                .await
+                .map(|reply| js_sys::Uint8Array::from(reply.as_slice()).into())
+                .map_err(|message| JsValue::from_str(&message))
+        })
+    });
+    let compose = Closure::<dyn Fn(String)>::new(move |address: String| {
+        mail.compose_seed.set(Some(crate::mail::ComposeSeed { to: address, ..Default::default() }));
+        navigator.go("/compose");
+    });
+    function(&module, "mount")?.call3(&JsValue::NULL, &host, call.as_ref(), compose.as_ref()).map_err(describe)?;
+    // The app keeps both for as long as it is mounted; it is mounted again on each visit, so
+    // each visit leaks two small closures (a few hundred bytes).
+    call.forget();
+    compose.forget();
+    Ok(())
+}
+
+fn unmount() {
+    if let Some(module) = MODULE.with(|slot| slot.borrow().clone()) {
+        if let Ok(unmount) = function(&module, "unmount") {
+            let _ = unmount.call0(&JsValue::NULL);
+        }
+    }
+}
+
+/// `/contacts`.
+#[component]
+pub fn ContactsPage() -> impl IntoView {
+    let host = NodeRef::<leptos::html::Div>::new();
+    let (error, set_error) = signal(None::<String>);
+    let (loading, set_loading) = signal(true);
+    // Contexts are read here: the mount runs after an await, outside the component.
+    let (session, navigator, mail) = (use_session(), crate::router::use_navigator(), crate::mail::use_mail());
+    Effect::new(move |_| {
+        if let Some(element) = host.get() {
+            let element: web_sys::HtmlElement = element.into();
+            leptos::task::spawn_local(async move {
+                if let Err(message) = mount(element, session, navigator, mail).await {
+                    set_error.set(Some(format!("{} {message}", t("The Contacts app could not be loaded:"))));
+                }
+                set_loading.set(false);
+            });
+        }
+    });
+    on_cleanup(unmount);
+    view! {
+        <crate::mail::Shell apps_only=true>
+            {move || loading.get().then(|| view! { <p class="hint contacts-loading" role="status">{t("Opening your contacts…")}</p> })}
+            <crate::ui::ErrorText message=error/>
+            <div class="contacts-host" node_ref=host></div>
+        </crate::mail::Shell>
+    }
+}
