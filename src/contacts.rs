@@ -21,6 +21,10 @@ extern "C" {
     fn import_module(url: &str) -> js_sys::Promise;
 }
 
+/// `MailContactsCommand::Complete { typed: "", limit: 0 }` in postcard bytes, written out so that
+/// the warm-up costs the mail app no serde code (a test holds it equal).
+const WARM_UP: &[u8] = &[0, 0, 0];
+
 thread_local! {
     /// The Contacts app's module once imported: its `mount` and `unmount`.
     static MODULE: std::cell::RefCell<Option<JsValue>> = const { std::cell::RefCell::new(None) };
@@ -60,8 +64,14 @@ async fn mount(
     navigator: crate::router::Navigator,
     mail: crate::mail::Mail,
 ) -> Result<(), String> {
-    let module = module().await?;
     let worker = session.worker.with_value(|worker| worker.clone())?;
+    // The contacts worker starts and syncs while the app's module loads (nothing typed asks
+    // for nothing else).
+    let warm = worker.clone();
+    leptos::task::spawn_local(async move {
+        let _ = warm.contacts_bytes(WARM_UP.to_vec()).await;
+    });
+    let module = module().await?;
     let call = Closure::<dyn Fn(js_sys::Uint8Array) -> js_sys::Promise>::new(move |bytes: js_sys::Uint8Array| {
         let worker = worker.clone();
         wasm_bindgen_futures::future_to_promise(async move {
@@ -118,5 +128,14 @@ pub fn ContactsPage() -> impl IntoView {
             <crate::ui::ErrorText message=error/>
             <div class="contacts-host" node_ref=host></div>
         </crate::mail::Shell>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_warm_up_is_an_empty_completion() {
+        let command = plico_api::contacts::MailContactsCommand::Complete { typed: String::new(), limit: 0 };
+        assert_eq!(plico_api::worker::encode(&command).expect("encodes"), super::WARM_UP);
     }
 }

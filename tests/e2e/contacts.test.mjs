@@ -232,6 +232,26 @@ test('contacts on a phone-sized screen', async () => {
   }
 });
 
+test("contacts open from this device's copy when the server cannot be reached", async () => {
+  const device = bob;
+  const { page, context } = device;
+  // A new visit on the same device: new workers, the copy in IndexedDB kept. The copy is
+  // written 1.5 s after a change.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  await signIn(page, server.baseUrl, 'bob');
+  await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+  await context.route('**/api/v1/items/**', (route) => route.abort('internetdisconnected'));
+  try {
+    await openContacts(page);
+    await page.locator('.contact-name').filter({ hasText: 'Ada Lovelace' }).waitFor({ timeout: 30_000 });
+    assert.ok(await rows(page).count() >= 4, 'every contact is listed from the copy');
+    await page.locator('.contact-open').filter({ hasText: 'Grace Hopper' }).click();
+    await pane(page).locator('.contact-header h2').filter({ hasText: 'Grace Hopper' }).waitFor({ timeout: 30_000 });
+  } finally {
+    await context.unroute('**/api/v1/items/**');
+  }
+});
+
 test('the server holds no contact name, address, phone or note', async () => {
   assert.deepEqual(bob.problems, []);
   const found = [];

@@ -180,13 +180,17 @@ pub struct MailContactsReply {
 }
 
 /// What the crypto worker hands the contacts worker when it starts it (a message that leads
-/// with id 0): whose contacts, and the account's item secret (`plico_client::items::ItemKey`).
+/// with id 0): whose contacts, the account's item secret (`plico_client::items::ItemKey`), and
+/// the key of this device's copy.
 #[derive(Serialize, Deserialize)]
 pub struct ContactsKey {
     pub id: u32,
     pub account: String,
     #[serde(with = "serde_bytes")]
     pub secret: Vec<u8>,
+    /// This device's key for the contacts' copy in IndexedDB (`LocalKey::subkey("contacts")` of
+    /// the device key), when the device keeps one.
+    pub device: Option<serde_bytes::ByteBuf>,
 }
 
 impl std::fmt::Debug for ContactsKey {

@@ -5,6 +5,12 @@
 //! The item key arrives first, from the crypto worker (a message that leads with id 0). Every
 //! contact is sealed and opened here with it (`plico_client::items`): a contact the server
 //! changed, or one sealed with another key, does not open and is reported, never shown.
+//!
+//! With them comes this device's key for a copy of the contacts in IndexedDB (one record in the
+//! `plico-local` database, sealed with `LocalKey`, written 1.5 s after a change): the first
+//! screen reads it before the network, a sync then asks only for what changed since, the
+//! versions it holds make an older copy from the server a rollback, and contacts open without
+//! the network. "Forget this device" deletes the database with the mailbox's copy.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -16,16 +22,23 @@ use plico_api::contacts::{
 };
 use plico_client::flows::{Transport, TransportBody, TransportResponse};
 use plico_client::items::{self, ItemKey, Opened};
+use plico_local::idb::{Database, Durability};
+use plico_local::LocalKey;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Request, RequestCredentials, RequestInit, Response};
 
 use crate::complete::{Completer, Suggestion};
+use crate::Summary;
 use crate::{edit, from_content, read_vcf, summary, to_content, write_vcf};
 
 /// The kind of item a contact is (`/api/v1/items/contact`).
 const KIND: &str = "contact";
+/// The database this device's copies live in (the mailbox's and the index's too).
+const DATABASE: &str = "plico-local";
+/// The record of the contacts' copy.
+const RECORD: &str = "contacts/book";
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
@@ -35,12 +48,22 @@ struct Book {
     key: ItemKey,
     /// Every contact held, deleted ones included, by id.
     items: BTreeMap<String, Opened<Value>>,
+    /// What the list and the autocomplete read of each contact, by id: its card parsed once, when
+    /// it is opened (10,000 cards parse in a noticeable fraction of a second); `None` for a
+    /// content that does not read as a card.
+    summaries: BTreeMap<String, Option<Summary>>,
     /// Contacts that did not open, by id, with why.
     refused: BTreeMap<String, String>,
     cursor: i64,
     /// When the last sync ended (milliseconds), so the composer's keystrokes do not each sync.
     synced_at: f64,
     completer: Option<Completer>,
+    /// This device's key for the copy in IndexedDB, when it keeps one.
+    local: Option<LocalKey>,
+    /// Whether the copy was read (once, before the first sync).
+    loaded: bool,
+    /// A write of the copy is due.
+    persist_due: bool,
 }
 
 thread_local! {
@@ -96,8 +119,133 @@ fn with_book<R>(f: impl FnOnce(&mut Book) -> R) -> Result<R, String> {
     BOOK.with(|book| book.borrow_mut().as_mut().map(f)).ok_or_else(|| "Contacts are locked: sign in again.".to_owned())
 }
 
-/// Brings the held contacts up to date with the server.
+/// Reads this device's copy, once.
+async fn load_local() {
+    let Ok(Some(local)) = with_book(|book| {
+        if book.loaded {
+            None
+        } else {
+            book.loaded = true;
+            book.local.clone()
+        }
+    }) else {
+        return;
+    };
+    let Ok(db) = Database::open(DATABASE).await else { return };
+    let found = db.get(&[local.name(RECORD)]).await;
+    db.close();
+    let Some(sealed) = found.ok().and_then(|found| found.into_iter().next().flatten()) else { return };
+    let saved = match local.open(RECORD, &sealed).map(|plain| serde_json::from_slice::<Value>(&plain)) {
+        Ok(Ok(saved)) => saved,
+        _ => {
+            web_sys::console::warn_1(
+                &"contacts: this device's copy does not open; it is read again from the server".into(),
+            );
+            return;
+        }
+    };
+    let _ = with_book(|book| {
+        if book.cursor != 0 {
+            return;
+        }
+        for item in saved["items"].as_array().into_iter().flatten() {
+            let (Some(id), Some(version)) = (item["id"].as_str(), item["version"].as_i64()) else { continue };
+            let opened = Opened {
+                id: id.to_owned(),
+                version,
+                updated_at: item["updated_at"].as_i64().unwrap_or(0),
+                deleted_at: item["deleted_at"].as_i64(),
+                content: item["content"].clone(),
+            };
+            // The list's summary as it was written, so 10,000 cards are not parsed again.
+            match summary_of_json(&item["summary"]) {
+                Some(summary) => {
+                    book.summaries.insert(opened.id.clone(), Some(summary));
+                    book.items.insert(opened.id.clone(), opened);
+                }
+                None => hold(book, opened),
+            }
+        }
+        book.cursor = saved["cursor"].as_i64().unwrap_or(0);
+    });
+}
+
+/// A summary as [`persist`] writes it.
+fn summary_of_json(value: &Value) -> Option<Summary> {
+    let texts = |name: &str| -> Option<Vec<String>> {
+        value.get(name)?.as_array()?.iter().map(|text| text.as_str().map(str::to_owned)).collect()
+    };
+    Some(Summary {
+        name: value.get("name")?.as_str()?.to_owned(),
+        emails: texts("emails")?,
+        phones: texts("phones")?,
+        organization: value.get("organization").and_then(Value::as_str).map(str::to_owned),
+        groups: texts("groups")?,
+    })
+}
+
+/// Writes this device's copy 1.5 s from now (once for many changes: an import saves thousands).
+fn persist_later() {
+    let due = with_book(|book| {
+        let first = book.local.is_some() && !book.persist_due;
+        book.persist_due = true;
+        first
+    });
+    if due != Ok(true) {
+        return;
+    }
+    let write = Closure::once_into_js(|| wasm_bindgen_futures::spawn_local(persist()));
+    let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(write.unchecked_ref(), 1500);
+}
+
+async fn persist() {
+    let Ok(Some((local, json))) = with_book(|book| {
+        book.persist_due = false;
+        let items: Vec<Value> = book
+            .items
+            .values()
+            .map(|item| {
+                let summary = book.summaries.get(&item.id).cloned().flatten().map(|summary| {
+                    json!({"name": summary.name, "emails": summary.emails, "phones": summary.phones,
+                           "organization": summary.organization, "groups": summary.groups})
+                });
+                json!({"id": item.id, "version": item.version, "updated_at": item.updated_at,
+                       "deleted_at": item.deleted_at, "content": item.content, "summary": summary})
+            })
+            .collect();
+        let json = serde_json::to_vec(&json!({"cursor": book.cursor, "items": items})).ok()?;
+        Some((book.local.clone()?, json))
+    }) else {
+        return;
+    };
+    let sealed = local.seal(RECORD, &json);
+    drop(json);
+    match Database::open(DATABASE).await {
+        Ok(db) => {
+            if let Err(error) = db.put(vec![(local.name(RECORD), sealed)], Durability::Relaxed).await {
+                web_sys::console::warn_1(&format!("contacts: the copy on this device was not written: {error}").into());
+            }
+            db.close();
+        }
+        Err(error) => web_sys::console::warn_1(&format!("contacts: no device storage: {error}").into()),
+    }
+}
+
+/// Brings the held contacts up to date with the server. Without the network, what this
+/// device's copy holds is what there is.
 async fn sync() -> Result<(), String> {
+    load_local().await;
+    match sync_network().await {
+        Err(error)
+            if with_book(|book| !book.items.is_empty()).unwrap_or(false) && error.contains("cannot be reached") =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+async fn sync_network() -> Result<(), String> {
     let (key, cursor, held) = with_book(|book| {
         let held: BTreeMap<String, i64> = book.items.iter().map(|(id, item)| (id.clone(), item.version)).collect();
         (book.key.clone(), book.cursor, held)
@@ -109,19 +257,26 @@ async fn sync() -> Result<(), String> {
         let changed = !synced.opened.is_empty() || !synced.removed.is_empty();
         for opened in synced.opened {
             book.refused.remove(&opened.id);
-            book.items.insert(opened.id.clone(), opened);
+            hold(book, opened);
         }
         for (id, why) in synced.refused {
             book.refused.insert(id, why.to_string());
         }
         for id in synced.removed {
             book.items.remove(&id);
+            book.summaries.remove(&id);
             book.refused.remove(&id);
         }
         book.cursor = synced.cursor;
         book.synced_at = js_sys::Date::now();
         if changed {
             book.completer = None;
+        }
+        changed
+    })
+    .map(|changed| {
+        if changed {
+            persist_later();
         }
     })
 }
@@ -134,9 +289,15 @@ async fn sync_within(fresh_ms: f64) -> Result<(), String> {
     Ok(())
 }
 
-fn row(item: &Opened<Value>) -> Option<ContactRow> {
-    let card = from_content(&item.content).ok()?;
-    let summary = summary(&card);
+/// Keeps an opened contact, and what the list reads of it.
+fn hold(book: &mut Book, opened: Opened<Value>) {
+    let summary = from_content(&opened.content).ok().map(|card| summary(&card));
+    book.summaries.insert(opened.id.clone(), summary);
+    book.items.insert(opened.id.clone(), opened);
+}
+
+fn row(book: &Book, item: &Opened<Value>) -> Option<ContactRow> {
+    let summary = book.summaries.get(&item.id)?.clone()?;
     Some(ContactRow {
         id: item.id.clone(),
         name: summary.name,
@@ -162,9 +323,11 @@ async fn save(id: &str, content: &Value) -> Result<(), String> {
             .await
             .map_err(|error| error.to_string())?;
     with_book(|book| {
-        book.items.insert(id.to_owned(), saved);
+        hold(book, saved);
         book.completer = None;
-    })
+    })?;
+    persist_later();
+    Ok(())
 }
 
 fn content_of(id: &str) -> Result<Value, String> {
@@ -177,8 +340,12 @@ async fn run(command: ContactsCommand) -> Result<ContactsOutcome, String> {
         ContactsCommand::List { deleted } => {
             sync().await?;
             with_book(|book| {
-                let mut rows: Vec<ContactRow> =
-                    book.items.values().filter(|item| item.deleted_at.is_some() == deleted).filter_map(row).collect();
+                let mut rows: Vec<ContactRow> = book
+                    .items
+                    .values()
+                    .filter(|item| item.deleted_at.is_some() == deleted)
+                    .filter_map(|item| row(book, item))
+                    .collect();
                 rows.sort_by_cached_key(|row| (sort_key(&row.name), row.id.clone()));
                 let refused =
                     book.refused.iter().map(|(id, why)| format!("Contact {id} was not shown: {why}.")).collect();
@@ -238,7 +405,9 @@ async fn run(command: ContactsCommand) -> Result<ContactsOutcome, String> {
                     .values()
                     .filter(|item| item.deleted_at.is_none() && (ids.is_empty() || ids.contains(&item.id)))
                     .collect();
-                chosen.sort_by_cached_key(|item| row(item).map(|row| sort_key(&row.name)));
+                chosen.sort_by_cached_key(|item| {
+                    book.summaries.get(&item.id).cloned().flatten().map(|summary| sort_key(&summary.name))
+                });
                 chosen.into_iter().filter_map(|item| edit::card(&item.content)).collect::<Vec<_>>()
             })?;
             Ok(ContactsOutcome::Exported { count: cards.len() as u32, vcf: write_vcf(&cards) })
@@ -257,17 +426,21 @@ async fn run(command: ContactsCommand) -> Result<ContactsOutcome, String> {
         ContactsCommand::Complete { typed, limit } => {
             // The composer asks on each keystroke: a sync a minute is enough for suggestions.
             sync_within(60_000.0).await.ok();
+            if typed.trim().is_empty() {
+                // Nothing typed: the page only wanted the worker started and synced.
+                return Ok(ContactsOutcome::Suggestions(Vec::new()));
+            }
             with_book(|book| {
-                let completer = book.completer.get_or_insert_with(|| {
-                    Completer::new(
-                        book.items
-                            .values()
-                            .filter(|item| item.deleted_at.is_none())
-                            .filter_map(|item| from_content(&item.content).ok())
-                            .map(|card| summary(&card))
-                            .collect(),
-                    )
-                });
+                if book.completer.is_none() {
+                    let summaries = book
+                        .items
+                        .values()
+                        .filter(|item| item.deleted_at.is_none())
+                        .filter_map(|item| book.summaries.get(&item.id).cloned().flatten())
+                        .collect();
+                    book.completer = Some(Completer::new(summaries));
+                }
+                let Some(completer) = book.completer.as_ref() else { return ContactsOutcome::Suggestions(Vec::new()) };
                 let found = completer.complete(&typed, limit.min(50) as usize);
                 ContactsOutcome::Suggestions(
                     found
@@ -288,7 +461,9 @@ async fn run(command: ContactsCommand) -> Result<ContactsOutcome, String> {
                     .values()
                     .filter(|item| item.deleted_at.is_none())
                     .find(|item| {
-                        row(item).is_some_and(|row| row.emails.iter().any(|e| e.eq_ignore_ascii_case(&address)))
+                        book.summaries.get(&item.id).cloned().flatten().is_some_and(|summary| {
+                            summary.emails.iter().any(|email| email.eq_ignore_ascii_case(&address))
+                        })
                     })
                     .map(|item| item.id.clone())
             })?;
@@ -317,8 +492,12 @@ pub fn start() {
             match postcard::from_bytes::<ContactsKey>(&bytes) {
                 Ok(key) => BOOK.with(|book| {
                     *book.borrow_mut() = Some(Book {
+                        local: key.device.as_ref().map(|device| LocalKey::derive(device, &key.account)),
+                        loaded: false,
+                        persist_due: false,
                         key: ItemKey::new(&key.secret, &key.account),
                         items: BTreeMap::new(),
+                        summaries: BTreeMap::new(),
                         refused: BTreeMap::new(),
                         cursor: 0,
                         synced_at: 0.0,

@@ -26,7 +26,8 @@ async fn running(session: &UnlockedSession) -> Result<Rc<Nested>, FlowError> {
     }
     let secret = keyring::item_secret(&FetchTransport, session).await?;
     let inner = Nested::spawn(CONTACTS_URL, "plico-contacts", "contacts worker").map_err(FlowError::Protocol)?;
-    let key = ContactsKey { id: 0, account: session.account.address.clone(), secret };
+    let device = plico_client::cache::device_key(session).map(|key| key.subkey("contacts").to_vec().into());
+    let key = ContactsKey { id: 0, account: session.account.address.clone(), secret, device };
     inner.tell(postcard::to_allocvec(&key).map_err(|error| FlowError::Protocol(error.to_string()))?);
     CONTACTS.with(|slot| *slot.borrow_mut() = Some(Rc::clone(&inner)));
     Ok(inner)

@@ -499,6 +499,18 @@ fn bench(record: bool) -> Result {
             .arg("10000")
             .env("PLICO_BIN", root().join("target/debug/plico"))
             .env("PLICO_DIST", root().join("dist")),
+    )?;
+
+    step("contacts-open benchmark: 10,000 contacts imported, then the click on Contacts to the first rows (gated at 1,500 ms)");
+    run_command(
+        Command::new("node")
+            .arg(root().join("tests/e2e/bench-contacts-open.mjs"))
+            .arg("10000")
+            .arg("--out")
+            .arg(root().join("target/bench-contacts-open.json"))
+            .env("PLICO_CONTACTS_OPEN_GATE", "1")
+            .env("PLICO_BIN", root().join("target/debug/plico"))
+            .env("PLICO_DIST", root().join("dist")),
     )
 }
 
