@@ -4,7 +4,8 @@
 // the click on "Contacts" to the first rows on screen: the Contacts app's module loaded and
 // mounted, the contacts worker started, every contact fetched, opened and listed. The anchor, in
 // the same run and browser: the mail app's first page of a 10,000-message Inbox is gated at
-// 300 ms (bench-mailbox.mjs); contacts are gated at 1,500 ms with PLICO_CONTACTS_OPEN_GATE.
+// 300 ms (bench-mailbox.mjs); contacts are gated at 1,500 ms with PLICO_CONTACTS_OPEN_GATE, for
+// a visit that opens from the device's copy (the first visit, without one, is reported).
 // Usage: PLICO_BIN=... PLICO_DIST=... node bench-contacts-open.mjs [contacts] [--out file]
 
 import fs from 'node:fs';
@@ -49,11 +50,22 @@ try {
   const reported = await report.textContent();
   if (!reported.startsWith(`Imported ${count} contacts.`)) throw new Error(`the import said: ${reported}`);
 
+  // The device's copy is written 1.5 s after the last change.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
   const runs = [];
-  for (let run = 0; run < 3; run += 1) {
+  for (let run = 0; run < 4; run += 1) {
     // A new visit: the page, its workers and everything they held are gone; the keys are
-    // unlocked with the password, as on every visit.
+    // unlocked with the password, as on every visit. The first finds nothing on this device
+    // (its copies deleted); the others open from the copy the one before left.
     await page.goto(`${server.baseUrl}/login`);
+    const cold = run === 0;
+    if (cold) {
+      await page.evaluate(() => new Promise((resolve, reject) => {
+        const request = indexedDB.deleteDatabase('plico-local');
+        request.onsuccess = resolve;
+        request.onerror = () => reject(request.error);
+      }));
+    }
     await signIn(page, server.baseUrl, 'alice@plico.test');
     await page.waitForURL('**/mail/inbox', { timeout: 120_000 });
     const start = Date.now();
@@ -73,15 +85,19 @@ try {
     await page.getByLabel('Search contacts').fill('hopper 77');
     await page.waitForFunction(() => [...document.querySelectorAll('.contact-name')].every((n) => /Hopper/.test(n.textContent)));
     const search = Date.now() - searchStart;
-    runs.push({ first_screen_ms: firstScreen, rows_rendered: rows, again_ms: again, search_ms: search });
+    runs.push({ device_copy: !cold, first_screen_ms: firstScreen, rows_rendered: rows, again_ms: again, search_ms: search });
+    // Let this visit write its copy before the next one.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
   }
-  const best = Math.min(...runs.map((r) => r.first_screen_ms));
+  const best = Math.min(...runs.filter((r) => r.device_copy).map((r) => r.first_screen_ms));
+  const coldMs = runs[0].first_screen_ms;
   const result = {
     contacts: count,
     import_ms: importMs,
     import_per_s: Math.round(count / (importMs / 1000)),
     runs,
     first_screen_best_ms: best,
+    first_screen_without_copy_ms: coldMs,
     gate_ms: 1500,
     chromium: browser.context.browser()?.version() ?? 'chromium',
   };

@@ -68,6 +68,9 @@ struct Book {
 
 thread_local! {
     static BOOK: RefCell<Option<Book>> = const { RefCell::new(None) };
+    /// One sync at a time: the warm-up and the list's first sync arrive together, and the
+    /// second must start from what the first read (the device's copy, the cursor).
+    static SYNCING: std::rc::Rc<futures_util::lock::Mutex<()>> = std::rc::Rc::new(futures_util::lock::Mutex::new(()));
 }
 
 /// `fetch` from this worker, with the CSRF header the API asks for.
@@ -234,6 +237,8 @@ async fn persist() {
 /// Brings the held contacts up to date with the server. Without the network, what this
 /// device's copy holds is what there is.
 async fn sync() -> Result<(), String> {
+    let lock = SYNCING.with(std::rc::Rc::clone);
+    let _one_at_a_time = lock.lock().await;
     load_local().await;
     match sync_network().await {
         Err(error)
