@@ -86,7 +86,14 @@ async fn mount(
         mail.compose_seed.set(Some(crate::mail::ComposeSeed { to: address, ..Default::default() }));
         navigator.go("/compose");
     });
-    function(&module, "mount")?.call3(&JsValue::NULL, &host, call.as_ref(), compose.as_ref()).map_err(describe)?;
+    let args = js_sys::Array::of5(
+        &host,
+        call.as_ref(),
+        compose.as_ref(),
+        &crate::i18n::catalog(),
+        &JsValue::from_str(crate::i18n::lang().code()),
+    );
+    function(&module, "mount")?.apply(&JsValue::NULL, &args).map_err(describe)?;
     // The app keeps both for as long as it is mounted; it is mounted again on each visit, so
     // each visit leaks two small closures (a few hundred bytes).
     call.forget();

@@ -106,6 +106,14 @@ pub fn tp(count: u64, one: &str, other: &str) -> String {
     tf(if singular { one } else { other }, &[("count", &number(count))])
 }
 
+/// The current catalog, for the Contacts app (`crate::contacts`); undefined for English.
+pub fn catalog() -> wasm_bindgen::JsValue {
+    #[cfg(target_arch = "wasm32")]
+    return runtime::catalog();
+    #[cfg(not(target_arch = "wasm32"))]
+    wasm_bindgen::JsValue::UNDEFINED
+}
+
 /// The current language.
 pub fn lang() -> Lang {
     #[cfg(target_arch = "wasm32")]
@@ -171,6 +179,12 @@ mod runtime {
     thread_local! {
         pub static CURRENT: Cell<Lang> = const { Cell::new(Lang::En) };
         static CATALOG: RefCell<JsValue> = const { RefCell::new(JsValue::UNDEFINED) };
+    }
+
+    /// The current catalog (undefined for English), for the Contacts app, which speaks the
+    /// same language from the same catalog.
+    pub fn catalog() -> JsValue {
+        CATALOG.with(|catalog| catalog.borrow().clone())
     }
 
     pub fn lookup(english: &str) -> Option<String> {
@@ -285,7 +299,10 @@ mod tests {
     /// Every text the UI shows: the marked ones in `src/`, and the worker's stage sentences.
     fn every_text() -> BTreeSet<String> {
         let mut files = Vec::new();
-        sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        sources(&root.join("src"), &mut files);
+        // The Contacts app speaks from the same catalogs.
+        sources(&root.join("crates/contacts-app/src"), &mut files);
         let mut texts: BTreeSet<String> = files.iter().flat_map(|source| marked_texts(source)).collect();
         use plico_api::worker::{IndexProgress, WorkerStage};
         let progress = IndexProgress { done: 0, total: 0, seconds_left: 0, oldest: None };

@@ -232,6 +232,29 @@ test('contacts on a phone-sized screen', async () => {
   }
 });
 
+test('the Contacts app speaks the language the mail app speaks', async () => {
+  const french = await startBrowser({ locale: 'fr-FR' });
+  try {
+    const { page } = french;
+    await page.goto(`${server.baseUrl}/login`);
+    await page.getByLabel('Adresse').fill('bob');
+    await page.getByLabel('Mot de passe').fill('violet staple orbit 42');
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+    await page.getByRole('navigation', { name: 'Applications' }).getByRole('link', { name: 'Contacts' }).click();
+    await page.getByRole('button', { name: 'Nouveau contact' }).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: /Tous les contacts/ }).waitFor();
+    await page.getByPlaceholder('Rechercher dans les contacts').waitFor();
+    await page.locator('.contact-open').filter({ hasText: 'Ada Lovelace' }).click();
+    await page.getByRole('button', { name: 'Modifier' }).click();
+    await page.getByLabel('Nom affiché').waitFor();
+    await screenshot(page, '89-contacts-editor-fr');
+    assert.deepEqual(french.problems, []);
+  } finally {
+    await french.close();
+  }
+});
+
 test("contacts open from this device's copy when the server cannot be reached", async () => {
   const device = bob;
   const { page, context } = device;

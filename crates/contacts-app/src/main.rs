@@ -5,6 +5,7 @@
 //! (`plico_api::contacts`).
 
 mod backend;
+mod i18n;
 mod model;
 mod views;
 
@@ -19,10 +20,18 @@ thread_local! {
 
 /// Mounts the app into `root`. `call` takes a `ContactsCommand` as postcard bytes and returns a
 /// promise of the `ContactsReply`'s bytes. `compose` opens the mail composer to an address.
+/// `catalog` and `lang`: the mail app's texts in the user's language, and its code.
 #[wasm_bindgen]
-pub fn mount(root: web_sys::HtmlElement, call: js_sys::Function, compose: js_sys::Function) {
+pub fn mount(
+    root: web_sys::HtmlElement,
+    call: js_sys::Function,
+    compose: js_sys::Function,
+    catalog: JsValue,
+    lang: String,
+) {
     console_error_panic_hook::set_once();
     unmount();
+    i18n::set(catalog, lang);
     let backend = backend::Backend::new(call, compose);
     let handle = leptos::mount::mount_to(root, move || leptos::view! { <views::ContactsApp backend=backend.clone()/> });
     MOUNTED.with(|mounted| *mounted.borrow_mut() = Some(Box::new(handle)));

@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::backend::Backend;
+use crate::i18n::{n, t, tf, tp};
 use crate::model;
 
 /// How many rows the list renders before "Show more": 10,000 rows at once would hold the first
@@ -69,7 +70,7 @@ impl State {
                     let alive = self.rows.with_untracked(|rows| rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>());
                     self.checked.update(|checked| checked.retain(|id| alive.contains(id)));
                 }
-                Ok(_) => self.error.set(Some(UNEXPECTED.into())),
+                Ok(_) => self.error.set(Some(t(UNEXPECTED))),
                 Err(message) => {
                     self.loaded.set(true);
                     self.error.set(Some(message));
@@ -84,7 +85,7 @@ impl State {
                 Ok(ContactsOutcome::Contact { id, fields, deleted_at, .. }) => {
                     self.pane.set(Pane::Contact { id, fields: *fields, deleted_at })
                 }
-                Ok(_) => self.error.set(Some(UNEXPECTED.into())),
+                Ok(_) => self.error.set(Some(t(UNEXPECTED))),
                 Err(message) => self.error.set(Some(message)),
             }
         });
@@ -95,12 +96,15 @@ impl State {
         leptos::task::spawn_local(async move {
             match self.backend().ask(ContactsCommand::Delete { ids, recover }).await {
                 Ok(_) => {
-                    let what = if count == 1 { "1 contact".to_owned() } else { format!("{count} contacts") };
                     self.say(
                         Some(if recover {
-                            format!("Restored {what}.")
+                            tp(count, n("Restored {count} contact."), n("Restored {count} contacts."))
                         } else {
-                            format!("Moved {what} to Recently deleted, where you can restore them for 45 days.")
+                            tp(
+                                count,
+                                n("Moved {count} contact to Recently deleted, where you can restore it for 45 days."),
+                                n("Moved {count} contacts to Recently deleted, where you can restore them for 45 days."),
+                            )
                         }),
                         None,
                     );
@@ -114,7 +118,11 @@ impl State {
     }
 }
 
-const UNEXPECTED: &str = "The contacts worker answered something unexpected.";
+/// The labels (vCard `TYPE`) the editor offers.
+const EMAIL_LABELS: &[&str] = &["", n("home"), n("work"), n("other")];
+const PHONE_LABELS: &[&str] = &["", n("cell"), n("home"), n("work"), n("fax"), n("other")];
+
+const UNEXPECTED: &str = n("The contacts worker answered something unexpected.");
 
 #[component]
 pub fn ContactsApp(backend: Backend) -> impl IntoView {
@@ -139,7 +147,7 @@ pub fn ContactsApp(backend: Backend) -> impl IntoView {
         <div class="contacts-app">
             <Side state/>
             <List state/>
-            <section class="contact-pane" aria-label="Contact">
+            <section class="contact-pane" aria-label=t("Contact")>
                 {move || state.notice.get().map(|notice| view! { <p class="notice" role="status">{notice}</p> })}
                 {move || state.error.get().map(|error| view! { <p class="error" role="alert">{error}</p> })}
                 <Report state/>
@@ -147,9 +155,9 @@ pub fn ContactsApp(backend: Backend) -> impl IntoView {
                     Pane::Empty => view! {
                         <div class="empty-state contact-empty">
                             <p>{move || if state.rows.with(Vec::is_empty) && state.loaded.get() && !state.deleted_view.get() {
-                                "No contacts yet. Create one, import a .vcf file, or add a sender from a message."
+                                t("No contacts yet. Create one, import a .vcf file, or add a sender from a message.")
                             } else {
-                                "Choose a contact to see it here."
+                                t("Choose a contact to see it here.")
                             }}</p>
                         </div>
                     }.into_any(),
@@ -176,7 +184,7 @@ fn Side(state: State) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let text = wasm_bindgen_futures::JsFuture::from(file.text()).await.ok().and_then(|text| text.as_string());
             let result = match text {
-                None => Err(format!("{} could not be read as text.", file.name())),
+                None => Err(tf("{file} could not be read as text.", &[("file", &file.name())])),
                 Some(vcf) => state.backend().ask(ContactsCommand::Import { vcf }).await,
             };
             match result {
@@ -184,7 +192,7 @@ fn Side(state: State) -> impl IntoView {
                     state.report.set(Some((saved, problems)));
                     state.reload();
                 }
-                Ok(_) => state.error.set(Some(UNEXPECTED.into())),
+                Ok(_) => state.error.set(Some(t(UNEXPECTED))),
                 Err(message) => state.error.set(Some(message)),
             }
             state.busy.set(false);
@@ -196,10 +204,14 @@ fn Side(state: State) -> impl IntoView {
             let ids = state.checked.get_untracked();
             match state.backend().ask(ContactsCommand::Export { ids }).await {
                 Ok(ContactsOutcome::Exported { vcf, count }) => match download("contacts.vcf", &vcf) {
-                    Ok(()) => state.notice.set(Some(format!("Exported {count} contacts as contacts.vcf (vCard 4)."))),
+                    Ok(()) => state.notice.set(Some(tp(
+                        count as usize,
+                        n("Exported {count} contact as contacts.vcf (vCard 4)."),
+                        n("Exported {count} contacts as contacts.vcf (vCard 4)."),
+                    ))),
                     Err(message) => state.error.set(Some(message)),
                 },
-                Ok(_) => state.error.set(Some(UNEXPECTED.into())),
+                Ok(_) => state.error.set(Some(t(UNEXPECTED))),
                 Err(message) => state.error.set(Some(message)),
             }
         });
@@ -215,15 +227,15 @@ fn Side(state: State) -> impl IntoView {
         }
     };
     view! {
-        <nav class="contacts-side" aria-label="Contact groups">
+        <nav class="contacts-side" aria-label=t("Contact groups")>
             <button type="button" class="button primary" on:click=move |_| {
                 state.say(None, None);
                 state.pane.set(Pane::Edit { id: None, fields: ContactFields::default() });
-            }>"New contact"</button>
+            }>{t("New contact")}</button>
             <ul>
                 <li><button type="button" class="folder-link" aria-current=move || (!state.deleted_view.get() && state.group.get().is_none()).then_some("page")
                     on:click=move |_| choose(None, false)>
-                    <span>"All contacts"</span>
+                    <span>{t("All contacts")}</span>
                     <span class="count">{move || if state.deleted_view.get() { String::new() } else { state.rows.with(Vec::len).to_string() }}</span>
                 </button></li>
                 {move || (!state.deleted_view.get()).then(|| state.rows.with(|rows| model::groups(rows)).into_iter().map(|(group, count)| {
@@ -237,17 +249,17 @@ fn Side(state: State) -> impl IntoView {
                     }
                 }).collect_view())}
                 <li><button type="button" class="folder-link" aria-current=move || state.deleted_view.get().then_some("page")
-                    on:click=move |_| choose(None, true)><span>"Recently deleted"</span></button></li>
+                    on:click=move |_| choose(None, true)><span>{t("Recently deleted")}</span></button></li>
             </ul>
             <div class="contacts-actions">
                 <label class="button ghost file-button">
-                    "Import .vcf"
+                    {t("Import .vcf")}
                     <input type="file" accept=".vcf,text/vcard,text/x-vcard" class="visually-hidden" on:change=import/>
                 </label>
                 <button type="button" class="button ghost" on:click=export disabled=move || state.deleted_view.get()>
-                    {move || if state.checked.with(Vec::is_empty) { "Export all".to_owned() } else { format!("Export {} selected", state.checked.with(Vec::len)) }}
+                    {move || if state.checked.with(Vec::is_empty) { t("Export all") } else { tf("Export {count} selected", &[("count", &state.checked.with(Vec::len).to_string())]) }}
                 </button>
-                {move || state.busy.get().then(|| view! { <p class="hint" role="status">"Importing…"</p> })}
+                {move || state.busy.get().then(|| view! { <p class="hint" role="status">{t("Importing…")}</p> })}
             </div>
         </nav>
     }
@@ -259,15 +271,18 @@ fn Report(state: State) -> impl IntoView {
     move || {
         state.report.get().map(|(saved, problems)| {
             let summary = match (saved, problems.len()) {
-                (saved, 0) => format!("Imported {saved} contacts."),
-                (saved, 1) => format!("Imported {saved} contacts. 1 card could not be read:"),
-                (saved, n) => format!("Imported {saved} contacts. {n} cards could not be read:"),
+                (saved, 0) => tp(saved as usize, n("Imported {count} contact."), n("Imported {count} contacts.")),
+                (saved, failed) => format!(
+                    "{} {}",
+                    tp(saved as usize, n("Imported {count} contact."), n("Imported {count} contacts.")),
+                    tp(failed, n("{count} card could not be read:"), n("{count} cards could not be read:"))
+                ),
             };
             view! {
                 <div class="import-report" role="status">
                     <p>{summary}</p>
                     <ul>{problems.into_iter().map(|problem| view! { <li>{problem}</li> }).collect_view()}</ul>
-                    <button type="button" class="button ghost small" on:click=move |_| state.report.set(None)>"Close"</button>
+                    <button type="button" class="button ghost small" on:click=move |_| state.report.set(None)>{t("Close")}</button>
                 </div>
             }
         })
@@ -318,38 +333,38 @@ fn List(state: State) -> impl IntoView {
             let count = ids.len();
             match state.backend().ask(ContactsCommand::Merge { ids }).await {
                 Ok(ContactsOutcome::Saved { id }) => {
-                    state.say(Some(format!("Merged {count} contacts into one.")), None);
+                    state.say(Some(tf("Merged {count} contacts into one.", &[("count", &count.to_string())])), None);
                     state.checked.set(Vec::new());
                     state.reload();
                     state.open(id);
                 }
-                Ok(_) => state.error.set(Some(UNEXPECTED.into())),
+                Ok(_) => state.error.set(Some(t(UNEXPECTED))),
                 Err(message) => state.error.set(Some(message)),
             }
         });
     };
     view! {
-        <section class="contacts-list" aria-label="Contact list">
+        <section class="contacts-list" aria-label=t("Contact list")>
             <div class="contacts-search">
-                <label class="visually-hidden" for="contacts-search">"Search contacts"</label>
-                <input id="contacts-search" type="search" placeholder="Search contacts" autocomplete="off"
+                <label class="visually-hidden" for="contacts-search">{t("Search contacts")}</label>
+                <input id="contacts-search" type="search" placeholder=t("Search contacts") autocomplete="off"
                     prop:value=move || state.query.get()
                     on:input=move |event| { state.query.set(event_target_value(&event)); state.shown.set(PAGE); }/>
             </div>
             {move || {
                 let checked = state.checked.with(Vec::len);
                 (checked > 0).then(|| view! {
-                    <div class="selection-bar" role="toolbar" aria-label="Selected contacts">
-                        <span>{format!("{checked} selected")}</span>
+                    <div class="selection-bar" role="toolbar" aria-label=t("Selected contacts")>
+                        <span>{tf("{count} selected", &[("count", &checked.to_string())])}</span>
                         {move || (!state.deleted_view.get() && checked >= 2).then(|| view! {
-                            <button type="button" class="button ghost small" on:click=merge>"Merge"</button>
+                            <button type="button" class="button ghost small" on:click=merge>{t("Merge")}</button>
                         })}
                         {move || if state.deleted_view.get() {
-                            view! { <button type="button" class="button ghost small" on:click=move |_| state.delete(state.checked.get_untracked(), true)>"Restore"</button> }.into_any()
+                            view! { <button type="button" class="button ghost small" on:click=move |_| state.delete(state.checked.get_untracked(), true)>{t("Restore")}</button> }.into_any()
                         } else {
-                            view! { <button type="button" class="button danger-ghost small" on:click=move |_| state.delete(state.checked.get_untracked(), false)>"Delete"</button> }.into_any()
+                            view! { <button type="button" class="button danger-ghost small" on:click=move |_| state.delete(state.checked.get_untracked(), false)>{t("Delete")}</button> }.into_any()
                         }}
-                        <button type="button" class="button ghost small" on:click=move |_| state.checked.set(Vec::new())>"Clear"</button>
+                        <button type="button" class="button ghost small" on:click=move |_| state.checked.set(Vec::new())>{t("Clear")}</button>
                     </div>
                 })
             }}
@@ -357,18 +372,18 @@ fn List(state: State) -> impl IntoView {
                 <ul class="contact-rows">
                     {move || {
                         if !state.loaded.get() {
-                            return view! { <li class="hint">"Opening your contacts…"</li> }.into_any();
+                            return view! { <li class="hint">{t("Opening your contacts…")}</li> }.into_any();
                         }
                         let rows = visible.get();
                         if rows.is_empty() {
                             let text = if state.deleted_view.get() {
-                                "Nothing was deleted in the last 45 days."
+                                n("Nothing was deleted in the last 45 days.")
                             } else if state.query.with(|q| q.trim().is_empty()) {
-                                "No contacts here."
+                                n("No contacts here.")
                             } else {
-                                "No contact matches."
+                                n("No contact matches.")
                             };
-                            return view! { <li class="hint">{text}</li> }.into_any();
+                            return view! { <li class="hint">{t(text)}</li> }.into_any();
                         }
                         let shown = state.shown.get().min(rows.len());
                         let total = rows.len();
@@ -384,10 +399,13 @@ fn List(state: State) -> impl IntoView {
                             let id_current = row.id.clone();
                             let name = if row.name.is_empty() { row.emails.first().cloned().unwrap_or_default() } else { row.name.clone() };
                             let second = match row.deleted_at {
-                                Some(at) => format!("{} days left to restore", model::days_left(at, now)),
+                                Some(at) => {
+                                    let days = model::days_left(at, now) as usize;
+                                    tp(days, n("{count} day left to restore"), n("{count} days left to restore"))
+                                }
                                 None => row.emails.first().cloned().or_else(|| row.phones.first().cloned()).unwrap_or_default(),
                             };
-                            let label = format!("Select {name}");
+                            let label = tf("Select {name}", &[("name", &name)]);
                             view! {
                                 <li class="contact-row" id=anchor class:selected=move || matches!(state.pane.get(), Pane::Contact { ref id, .. } | Pane::Edit { id: Some(ref id), .. } if *id == id_current)>
                                     <input type="checkbox" aria-label=label
@@ -412,24 +430,24 @@ fn List(state: State) -> impl IntoView {
                             {items}
                             {(shown < total).then(|| view! {
                                 <li><button type="button" class="button ghost small show-more" on:click=move |_| state.shown.update(|shown| *shown += PAGE)>
-                                    {format!("Show more ({} of {total} shown)", shown)}
+                                    {tf("Show more ({shown} of {total} shown)", &[("shown", &shown.to_string()), ("total", &total.to_string())])}
                                 </button></li>
                             })}
                         }.into_any()
                     }}
                 </ul>
-                <nav class="alphabet" aria-label="Jump to a letter">
+                <nav class="alphabet" aria-label=t("Jump to a letter")>
                     {move || {
                         let letters = visible.with(|rows| model::letters(&rows.iter().collect::<Vec<_>>()));
                         letters.into_iter().map(|letter| view! {
-                            <button type="button" aria-label=format!("Jump to {letter}") on:click=move |_| jump(letter)>{letter.to_string()}</button>
+                            <button type="button" aria-label=tf("Jump to {letter}", &[("letter", &letter.to_string())]) on:click=move |_| jump(letter)>{letter.to_string()}</button>
                         }).collect_view()
                     }}
                 </nav>
             </div>
             {move || state.refused.with(|refused| (!refused.is_empty()).then(|| view! {
                 <div class="error refused" role="alert">
-                    <p>"Some contacts were not shown: they did not open with your key, so they were changed on the server or written by someone else."</p>
+                    <p>{t("Some contacts were not shown: they did not open with your key, so they were changed on the server or written by someone else.")}</p>
                     <ul>{refused.iter().map(|why| view! { <li>{why.clone()}</li> }).collect_view()}</ul>
                 </div>
             }))}
@@ -441,13 +459,13 @@ fn labeled_list(title: &'static str, items: Vec<Labeled>, link: fn(&str) -> Stri
     (!items.is_empty()).then(|| {
         view! {
             <div class="contact-field">
-                <h3>{title}</h3>
+                <h3>{t(title)}</h3>
                 <ul>{items.into_iter().map(|item| {
                     let href = link(&item.value);
                     view! {
                         <li>
                             <a href=href>{item.value.clone()}</a>
-                            {(!item.label.is_empty()).then(|| view! { <span class="label-chip">{item.label.clone()}</span> })}
+                            {(!item.label.is_empty()).then(|| view! { <span class="label-chip">{t(&item.label)}</span> })}
                         </li>
                     }
                 }).collect_view()}</ul>
@@ -493,43 +511,43 @@ fn ContactPage(state: State, id: String, fields: ContactFields, deleted_at: Opti
             <div class="contact-buttons">
                 {match deleted_at {
                     Some(_) => view! {
-                        <button type="button" class="button primary" on:click=move |_| state.delete(vec![delete_id.clone()], true)>"Restore"</button>
+                        <button type="button" class="button primary" on:click=move |_| state.delete(vec![delete_id.clone()], true)>{t("Restore")}</button>
                     }.into_any(),
                     None => view! {
                         {emails.first().map(|email| {
                             let address = email.value.clone();
-                            view! { <button type="button" class="button primary" on:click=move |_| backend.compose(&address)>"Write"</button> }
+                            view! { <button type="button" class="button primary" on:click=move |_| backend.compose(&address)>{t("Write")}</button> }
                         })}
                         <button type="button" class="button ghost" on:click=move |_| {
                             state.say(None, None);
                             state.pane.set(Pane::Edit { id: Some(edit_id.clone()), fields: edit_fields.clone() });
-                        }>"Edit"</button>
-                        <button type="button" class="button danger-ghost" on:click=move |_| state.delete(vec![delete_id.clone()], false)>"Delete"</button>
+                        }>{t("Edit")}</button>
+                        <button type="button" class="button danger-ghost" on:click=move |_| state.delete(vec![delete_id.clone()], false)>{t("Delete")}</button>
                     }.into_any(),
                 }}
             </div>
-            {labeled_list("Email", fields.emails.clone(), |value| format!("mailto:{value}"))}
-            {labeled_list("Phone", fields.phones.clone(), |value| format!("tel:{}", value.replace(' ', "")))}
+            {labeled_list(n("Email"), fields.emails.clone(), |value| format!("mailto:{value}"))}
+            {labeled_list(n("Phone"), fields.phones.clone(), |value| format!("tel:{}", value.replace(' ', "")))}
             {(!fields.addresses.is_empty()).then(|| view! {
                 <div class="contact-field">
-                    <h3>"Address"</h3>
+                    <h3>{t("Address")}</h3>
                     <ul>{fields.addresses.iter().map(|address| view! {
                         <li><span class="postal">{postal(address)}</span>
-                            {(!address.label.is_empty()).then(|| view! { <span class="label-chip">{address.label.clone()}</span> })}</li>
+                            {(!address.label.is_empty()).then(|| view! { <span class="label-chip">{t(&address.label)}</span> })}</li>
                     }).collect_view()}</ul>
                 </div>
             })}
             {(!fields.birthday.is_empty()).then(|| view! {
-                <div class="contact-field"><h3>"Birthday"</h3><p>{fields.birthday.trim_start_matches("--").to_owned()}</p></div>
+                <div class="contact-field"><h3>{t("Birthday")}</h3><p>{fields.birthday.trim_start_matches("--").to_owned()}</p></div>
             })}
             {(!fields.groups.is_empty()).then(|| view! {
-                <div class="contact-field"><h3>"Groups"</h3>
+                <div class="contact-field"><h3>{t("Groups")}</h3>
                     <p>{fields.groups.iter().map(|group| view! { <span class="label-chip">{group.clone()}</span> }).collect_view()}</p></div>
             })}
             {(!fields.note.is_empty()).then(|| view! {
-                <div class="contact-field"><h3>"Note"</h3><p class="note">{fields.note.clone()}</p></div>
+                <div class="contact-field"><h3>{t("Note")}</h3><p class="note">{fields.note.clone()}</p></div>
             })}
-            <p class="hint contact-sealed">"Encrypted with your key before it left this browser. The server holds only ciphertext."</p>
+            <p class="hint contact-sealed">{t("Encrypted with your key before it left this browser. The server holds only ciphertext.")}</p>
         </article>
     }
 }
@@ -552,27 +570,27 @@ fn LabeledEditor(
     let count = Memo::new(move |_| form.with(|fields| get(fields).len()));
     view! {
         <fieldset class="editor-list">
-            <legend>{title}</legend>
+            <legend>{t(title)}</legend>
             {move || (0..count.get()).map(|index| {
                 let item = form.with_untracked(|fields| get(fields).get(index).cloned().unwrap_or_default());
                 let value_id = format!("contact-{kind}-{index}");
                 view! {
                     <div class="editor-line">
-                        <select aria-label=format!("{title} {} label", index + 1)
+                        <select aria-label=tf("{field} {number}: label", &[("field", &t(title)), ("number", &(index + 1).to_string())])
                             on:change=move |event| { let label = input_value(&event); form.update(|fields| if let Some(item) = get_mut(fields).get_mut(index) { item.label = label }) }>
                             {labels.iter().map(|label| view! {
-                                <option value=*label selected=item.label == *label>{if label.is_empty() { "—" } else { label }}</option>
+                                <option value=*label selected=item.label == *label>{if label.is_empty() { "—".to_owned() } else { t(label) }}</option>
                             }).collect_view()}
                         </select>
-                        <label class="visually-hidden" for=value_id.clone()>{format!("{title} {}", index + 1)}</label>
+                        <label class="visually-hidden" for=value_id.clone()>{tf("{field} {number}", &[("field", &t(title)), ("number", &(index + 1).to_string())])}</label>
                         <input id=value_id type=if kind == "email" { "email" } else { "tel" } prop:value=item.value.clone()
                             on:input=move |event| { let value = input_value(&event); form.update(|fields| if let Some(item) = get_mut(fields).get_mut(index) { item.value = value }) }/>
-                        <button type="button" class="button ghost small" aria-label=format!("Remove {title} {}", index + 1)
+                        <button type="button" class="button ghost small" aria-label=tf("Remove {field} {number}", &[("field", &t(title)), ("number", &(index + 1).to_string())])
                             on:click=move |_| form.update(|fields| { if index < get(fields).len() { get_mut(fields).remove(index); } })>"×"</button>
                     </div>
                 }
             }).collect_view()}
-            <button type="button" class="link-button" on:click=move |_| form.update(|fields| get_mut(fields).push(Labeled::default()))>{add}</button>
+            <button type="button" class="link-button" on:click=move |_| form.update(|fields| get_mut(fields).push(Labeled::default()))>{t(add)}</button>
         </fieldset>
     }
 }
@@ -587,8 +605,8 @@ fn text_field(
 ) -> impl IntoView {
     let value = form.with_untracked(|fields| field(&mut fields.clone()).clone());
     view! {
-        <label for=id>{label}</label>
-        <input id=id type="text" prop:value=value placeholder=placeholder
+        <label for=id>{t(label)}</label>
+        <input id=id type="text" prop:value=value placeholder=t(placeholder)
             on:input=move |event| { let value = input_value(&event); form.update(|fields| *field(fields) = value) }/>
     }
 }
@@ -616,11 +634,11 @@ fn Editor(state: State, id: Option<String>, fields: ContactFields) -> impl IntoV
         leptos::task::spawn_local(async move {
             match state.backend().ask(ContactsCommand::Save { id, fields: Box::new(fields) }).await {
                 Ok(ContactsOutcome::Saved { id }) => {
-                    state.say(Some(if creating { "Contact created.".into() } else { "Contact saved.".into() }), None);
+                    state.say(Some(if creating { t("Contact created.") } else { t("Contact saved.") }), None);
                     state.reload();
                     state.open(id);
                 }
-                Ok(_) => set_problem.set(Some(UNEXPECTED.into())),
+                Ok(_) => set_problem.set(Some(t(UNEXPECTED))),
                 Err(message) => set_problem.set(Some(message)),
             }
             set_saving.set(false);
@@ -641,35 +659,35 @@ fn Editor(state: State, id: Option<String>, fields: ContactFields) -> impl IntoV
     let address_count = Memo::new(move |_| form.with(|fields| fields.addresses.len()));
     view! {
         <form class="contact-editor" on:submit=save novalidate>
-            <h2>{if creating { "New contact" } else { "Edit contact" }}</h2>
+            <h2>{if creating { t("New contact") } else { t("Edit contact") }}</h2>
             <div class="editor-photo">
                 {move || avatar(&form.with(|f| f.name.clone()), Some(form.with(|f| f.photo.clone())))}
-                <label class="button ghost small file-button">"Choose a photo"
+                <label class="button ghost small file-button">{t("Choose a photo")}
                     <input type="file" accept="image/*" class="visually-hidden" on:change=pick_photo/></label>
                 {move || form.with(|f| !f.photo.is_empty()).then(|| view! {
-                    <button type="button" class="button ghost small" on:click=move |_| form.update(|f| f.photo.clear())>"Remove the photo"</button>
+                    <button type="button" class="button ghost small" on:click=move |_| form.update(|f| f.photo.clear())>{t("Remove the photo")}</button>
                 })}
             </div>
             <div class="editor-grid">
-                {text_field(form, "contact-name", "Display name", |f| &mut f.name, "Ada Lovelace")}
-                {text_field(form, "contact-given", "First name", |f| &mut f.given, "")}
-                {text_field(form, "contact-family", "Last name", |f| &mut f.family, "")}
-                {text_field(form, "contact-organization", "Organisation", |f| &mut f.organization, "")}
-                {text_field(form, "contact-title", "Job title", |f| &mut f.title, "")}
-                {text_field(form, "contact-birthday", "Birthday", |f| &mut f.birthday, "1815-12-10 or --12-10")}
+                {text_field(form, "contact-name", n("Display name"), |f| &mut f.name, "Ada Lovelace")}
+                {text_field(form, "contact-given", n("First name"), |f| &mut f.given, "")}
+                {text_field(form, "contact-family", n("Last name"), |f| &mut f.family, "")}
+                {text_field(form, "contact-organization", n("Organisation"), |f| &mut f.organization, "")}
+                {text_field(form, "contact-title", n("Job title"), |f| &mut f.title, "")}
+                {text_field(form, "contact-birthday", n("Birthday"), |f| &mut f.birthday, n("1815-12-10 or --12-10"))}
             </div>
-            <LabeledEditor form title="Email" add="+ Add an email address" kind="email" labels=&["", "home", "work", "other"]
+            <LabeledEditor form title=n("Email") add=n("+ Add an email address") kind="email" labels=EMAIL_LABELS
                 get=|f| &f.emails get_mut=|f| &mut f.emails/>
-            <LabeledEditor form title="Phone" add="+ Add a phone number" kind="phone" labels=&["", "cell", "home", "work", "fax", "other"]
+            <LabeledEditor form title=n("Phone") add=n("+ Add a phone number") kind="phone" labels=PHONE_LABELS
                 get=|f| &f.phones get_mut=|f| &mut f.phones/>
             <fieldset class="editor-list">
-                <legend>"Address"</legend>
+                <legend>{t("Address")}</legend>
                 {move || (0..address_count.get()).map(|index| {
                     let address = form.with_untracked(|f| f.addresses.get(index).cloned().unwrap_or_default());
                     let part = move |name: &'static str, value: String, set: fn(&mut PostalAddress, String)| {
                         let id = format!("contact-address-{index}-{name}");
                         view! {
-                            <label for=id.clone()>{name}</label>
+                            <label for=id.clone()>{t(name)}</label>
                             <input id=id type="text" prop:value=value on:input=move |event| {
                                 let value = input_value(&event);
                                 form.update(|f| if let Some(address) = f.addresses.get_mut(index) { set(address, value) })
@@ -678,31 +696,31 @@ fn Editor(state: State, id: Option<String>, fields: ContactFields) -> impl IntoV
                     };
                     view! {
                         <div class="editor-address">
-                            {part("Street", address.street.clone(), |a, v| a.street = v)}
-                            {part("City", address.locality.clone(), |a, v| a.locality = v)}
-                            {part("Region", address.region.clone(), |a, v| a.region = v)}
-                            {part("Postcode", address.postcode.clone(), |a, v| a.postcode = v)}
-                            {part("Country", address.country.clone(), |a, v| a.country = v)}
-                            <button type="button" class="button ghost small" on:click=move |_| form.update(|f| { if index < f.addresses.len() { f.addresses.remove(index); } })>"Remove this address"</button>
+                            {part(n("Street"), address.street.clone(), |a, v| a.street = v)}
+                            {part(n("City"), address.locality.clone(), |a, v| a.locality = v)}
+                            {part(n("Region"), address.region.clone(), |a, v| a.region = v)}
+                            {part(n("Postcode"), address.postcode.clone(), |a, v| a.postcode = v)}
+                            {part(n("Country"), address.country.clone(), |a, v| a.country = v)}
+                            <button type="button" class="button ghost small" on:click=move |_| form.update(|f| { if index < f.addresses.len() { f.addresses.remove(index); } })>{t("Remove this address")}</button>
                         </div>
                     }
                 }).collect_view()}
-                <button type="button" class="link-button" on:click=move |_| form.update(|f| f.addresses.push(PostalAddress::default()))>"+ Add an address"</button>
+                <button type="button" class="link-button" on:click=move |_| form.update(|f| f.addresses.push(PostalAddress::default()))>{t("+ Add an address")}</button>
             </fieldset>
-            <label for="contact-groups">"Groups"</label>
-            <input id="contact-groups" type="text" placeholder="Family, Work" prop:value=groups_text.get_untracked()
+            <label for="contact-groups">{t("Groups")}</label>
+            <input id="contact-groups" type="text" placeholder=t("Family, Work") prop:value=groups_text.get_untracked()
                 on:input=move |event| groups_text.set(input_value(&event))/>
-            <p class="hint">"Separate groups with commas. Writing to a group in the composer writes to each of its members."</p>
-            <label for="contact-note">"Note"</label>
+            <p class="hint">{t("Separate groups with commas. Writing to a group in the composer writes to each of its members.")}</p>
+            <label for="contact-note">{t("Note")}</label>
             <textarea id="contact-note" rows="3" prop:value=fields.note.clone()
                 on:input=move |event| { let value = input_value(&event); form.update(|f| f.note = value) }></textarea>
             {move || problem.get().map(|problem| view! { <p class="error" role="alert">{problem}</p> })}
             <div class="contact-buttons">
-                <button type="submit" class="button primary" disabled=move || saving.get()>{move || if saving.get() { "Saving…" } else { "Save" }}</button>
+                <button type="submit" class="button primary" disabled=move || saving.get()>{move || if saving.get() { t("Saving…") } else { t("Save") }}</button>
                 <button type="button" class="button ghost" on:click=move |_| match cancel_id.clone() {
                     Some(id) => state.open(id),
                     None => state.pane.set(Pane::Empty),
-                }>"Cancel"</button>
+                }>{t("Cancel")}</button>
             </div>
         </form>
     }
@@ -713,10 +731,10 @@ fn Editor(state: State, id: Option<String>, fields: ContactFields) -> impl IntoV
 async fn resize_photo(file: &web_sys::File) -> Result<String, String> {
     const SIDE: f64 = 256.0;
     if !file.type_().starts_with("image/") {
-        return Err(format!("{} is not an image.", file.name()));
+        return Err(tf("{file} is not an image.", &[("file", &file.name())]));
     }
-    let url = web_sys::Url::create_object_url_with_blob(file).map_err(|_| "The photo could not be read.".to_owned())?;
-    let image = web_sys::HtmlImageElement::new().map_err(|_| "The photo could not be read.".to_owned())?;
+    let url = web_sys::Url::create_object_url_with_blob(file).map_err(|_| t("The photo could not be read."))?;
+    let image = web_sys::HtmlImageElement::new().map_err(|_| t("The photo could not be read."))?;
     let loaded = js_sys::Promise::new(&mut |resolve, reject| {
         image.set_onload(Some(&resolve));
         image.set_onerror(Some(&reject));
@@ -724,10 +742,10 @@ async fn resize_photo(file: &web_sys::File) -> Result<String, String> {
     image.set_src(&url);
     let result = wasm_bindgen_futures::JsFuture::from(loaded).await;
     let _ = web_sys::Url::revoke_object_url(&url);
-    result.map_err(|_| format!("{} could not be read as a picture.", file.name()))?;
+    result.map_err(|_| tf("{file} could not be read as a picture.", &[("file", &file.name())]))?;
     let (width, height) = (f64::from(image.natural_width()), f64::from(image.natural_height()));
     if width < 1.0 || height < 1.0 {
-        return Err(format!("{} is empty.", file.name()));
+        return Err(tf("{file} is empty.", &[("file", &file.name())]));
     }
     let scale = (SIDE / width.max(height)).min(1.0);
     let (out_width, out_height) = ((width * scale).round().max(1.0), (height * scale).round().max(1.0));
@@ -740,10 +758,10 @@ async fn resize_photo(file: &web_sys::File) -> Result<String, String> {
         canvas.get_context("2d").ok().flatten().and_then(|context| context.dyn_into().ok()).ok_or("No canvas.")?;
     context
         .draw_image_with_html_image_element_and_dw_and_dh(&image, 0.0, 0.0, out_width, out_height)
-        .map_err(|_| "The photo could not be drawn.".to_owned())?;
+        .map_err(|_| t("The photo could not be drawn."))?;
     canvas
         .to_data_url_with_type_and_encoder_options("image/jpeg", &JsValue::from_f64(0.85))
-        .map_err(|_| "The photo could not be encoded.".to_owned())
+        .map_err(|_| t("The photo could not be encoded."))
 }
 
 /// Offers `text` as a file download.
@@ -752,8 +770,8 @@ fn download(name: &str, text: &str) -> Result<(), String> {
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("text/vcard");
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
-        .map_err(|_| "The file could not be made.".to_owned())?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "The file could not be made.".to_owned())?;
+        .map_err(|_| t("The file could not be made."))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| t("The file could not be made."))?;
     let document = web_sys::window().and_then(|window| window.document()).ok_or("No document.")?;
     let link: web_sys::HtmlAnchorElement =
         document.create_element("a").map_err(|_| "No link.")?.dyn_into().map_err(|_| "No link.")?;
