@@ -84,10 +84,11 @@ pub fn parse_groups(text: &str) -> Vec<String> {
     groups
 }
 
-/// "in 3 days"-style days left of the 45 in the recovery area.
+/// The days left of the 45 in the recovery area, counting a day begun as a day: 45 just after
+/// the deletion (the browser's clock a second past the server's included), 1 on the last day.
 pub fn days_left(deleted_at: i64, now: i64) -> i64 {
     let left = plico_api::mail::RECOVERY_DAYS * 86_400 - (now - deleted_at);
-    (left / 86_400).max(0)
+    ((left + 86_399) / 86_400).max(0)
 }
 
 #[cfg(test)]
@@ -146,7 +147,9 @@ mod tests {
     #[test]
     fn the_recovery_area_counts_down_from_45_days() {
         assert_eq!(days_left(0, 0), 45);
-        assert_eq!(days_left(0, 86_400 * 44 + 1), 0);
+        assert_eq!(days_left(0, 3), 45, "a few seconds after the deletion");
+        assert_eq!(days_left(0, 86_400 * 44 + 1), 1, "the last day");
+        assert_eq!(days_left(0, 86_400 * 45), 0);
         assert_eq!(days_left(0, 86_400 * 50), 0);
     }
 }
