@@ -184,7 +184,16 @@ test('when the browser has no room left, indexing stops and says so, and what wa
     // origin already uses (the service worker's precached app is about 5 MB): Chromium 156 does
     // not refuse the index's writes under a quota set below the usage already there.
     const cdp = await user.context.newCDPSession(page);
-    const { usage } = await cdp.send('Storage.getUsageAndQuota', { origin: server.baseUrl });
+    // The service worker may still be precaching the app (seven wasm binaries since Contacts);
+    // what it adds after the quota is set would push the usage over it, and Chromium then
+    // refuses nothing. So the usage is read once it has stopped growing.
+    let usage = -1;
+    for (let i = 0; i < 60; i += 1) {
+      const now = (await cdp.send('Storage.getUsageAndQuota', { origin: server.baseUrl })).usage;
+      if (now === usage) break;
+      usage = now;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.baseUrl, quotaSize: usage + 400_000 });
     await signIn(page, server.baseUrl, 'erin@plico.test');
     await page.waitForURL('**/mail/inbox', { timeout: 60_000 });
