@@ -22,6 +22,7 @@ use plico_api::contacts::{
 };
 use plico_client::flows::{Transport, TransportBody, TransportResponse};
 use plico_client::items::{self, ItemKey, Opened};
+use plico_client::FlowError;
 use plico_local::idb::{Database, Durability};
 use plico_local::LocalKey;
 use serde_json::{json, Value};
@@ -241,23 +242,18 @@ async fn sync() -> Result<(), String> {
     let _one_at_a_time = lock.lock().await;
     load_local().await;
     match sync_network().await {
-        Err(error)
-            if with_book(|book| !book.items.is_empty()).unwrap_or(false) && error.contains("cannot be reached") =>
-        {
-            Ok(())
-        }
-        other => other,
+        Err(FlowError::Network(_)) if with_book(|book| !book.items.is_empty()).unwrap_or(false) => Ok(()),
+        other => other.map_err(|error| error.to_string()),
     }
 }
 
-async fn sync_network() -> Result<(), String> {
+async fn sync_network() -> Result<(), FlowError> {
     let (key, cursor, held) = with_book(|book| {
         let held: BTreeMap<String, i64> = book.items.iter().map(|(id, item)| (id.clone(), item.version)).collect();
         (book.key.clone(), book.cursor, held)
-    })?;
-    let synced = items::sync(&Fetch, &key, KIND, cursor, |id| held.get(id).copied().unwrap_or(0))
-        .await
-        .map_err(|error| error.to_string())?;
+    })
+    .map_err(FlowError::Protocol)?;
+    let synced = items::sync(&Fetch, &key, KIND, cursor, |id| held.get(id).copied().unwrap_or(0)).await?;
     with_book(|book| {
         let changed = !synced.opened.is_empty() || !synced.removed.is_empty();
         for opened in synced.opened {
@@ -284,6 +280,7 @@ async fn sync_network() -> Result<(), String> {
             persist_later();
         }
     })
+    .map_err(FlowError::Protocol)
 }
 
 /// Syncs unless the last sync is younger than `fresh_ms`.
