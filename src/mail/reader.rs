@@ -365,6 +365,15 @@ fn OpenedMessage(message: OpenedMessageView, selected: RwSignal<Option<String>>)
             </div>
             <h2 id="reader-subject">{message.with_value(|m| if m.subject.is_empty() { t("(no subject)") } else { m.subject.clone() })}</h2>
             <p class=class role="status">{words}</p>
+            {message.with_value(|m| match &m.signature {
+                // The key's fingerprint, to compare with the sender's (marked verified on the
+                // contact's page or the account page).
+                SignatureView::Valid { signer, verified } => Some(view! {
+                    <p class="signer-key">{t("Fingerprint")}" "<code class="mono">{crate::ui::format::group_fingerprint(signer)}</code>
+                        <span class="verified">{verified.then(|| t("Verified"))}</span></p>
+                }),
+                _ => None,
+            })}
             {message.with_value(|m| m.unsigned_headers).then(|| view! {
                 <p class="sender-checks failed" role="note">{t("The signature covers the text and attachments, not the Subject, From, To or Date shown: those could have been changed.")}</p>
             })}

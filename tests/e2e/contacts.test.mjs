@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as openpgp from 'openpgp';
 import { startServer, startBrowser, screenshot, signIn, signUp } from './harness.mjs';
 
 let server;
@@ -214,6 +215,45 @@ test('the reader adds a sender to contacts', async () => {
   await screenshot(page, '87-reader-added-to-contacts');
   await openContacts(page);
   await page.locator('.contact-name').filter({ hasText: 'Carol Danvers' }).waitFor({ timeout: 30_000 });
+});
+
+test("a contact's page shows the key kept for each address, and the user marks it verified", async () => {
+  const page = bob.page;
+  // Grace gives Bob her key; he imports it on the account page.
+  const grace = await openpgp.generateKey({ userIDs: [{ name: 'Grace Hopper', email: 'grace@navy.example' }], format: 'object' });
+  const fingerprint = grace.publicKey.getFingerprint().toUpperCase();
+  await page.getByRole('navigation', { name: 'Apps' }).getByRole('link', { name: 'Mail' }).click();
+  await page.locator('.account-link').click();
+  await page.getByLabel('Import a public key').fill(grace.publicKey.armor());
+  await page.getByRole('button', { name: 'Import key' }).click();
+  await page.getByRole('row').filter({ hasText: 'grace@navy.example' }).waitFor({ timeout: 30_000 });
+
+  await openContacts(page);
+  await page.locator('.contact-open').filter({ hasText: 'Grace Hopper' }).click();
+  const key = pane(page).locator('.contact-key').filter({ hasText: 'grace@navy.example' });
+  await key.waitFor({ timeout: 30_000 });
+  // The fingerprint as the user compares it aloud: blocks of four, all forty digits.
+  const shown = (await key.locator('.fingerprint').textContent()).replace(/\s+/g, '');
+  assert.equal(shown, fingerprint);
+  assert.match(await key.locator('.fingerprint').textContent(), /^[0-9A-F]{4}( [0-9A-F]{4}){4}  [0-9A-F]{4}( [0-9A-F]{4}){4}$/);
+  await key.getByText('Imported').waitFor();
+  await key.getByText('Chosen by you').waitFor();
+  await screenshot(page, '90-contact-key');
+  await key.getByRole('button', { name: /^Mark verified the key for grace@navy\.example/ }).click();
+  await pane(page).getByText('The key for grace@navy.example is marked verified.').waitFor({ timeout: 30_000 });
+  await key.locator('.key-trust.verified').filter({ hasText: 'Verified' }).waitFor({ timeout: 30_000 });
+  assert.equal(await key.getByRole('button', { name: /Mark verified/ }).count(), 0, 'nothing left to mark');
+  await screenshot(page, '91-contact-key-verified');
+
+  // The account page's keyring is the same keyring: the key is verified there too.
+  await page.getByRole('navigation', { name: 'Apps' }).getByRole('link', { name: 'Mail' }).click();
+  await page.locator('.account-link').click();
+  await page.getByRole('row').filter({ hasText: 'grace@navy.example' }).getByText('Verified', { exact: true }).waitFor({ timeout: 30_000 });
+
+  // An address nothing is kept for says so.
+  await openContacts(page);
+  await page.locator('.contact-open').filter({ hasText: 'Ada Lovelace' }).click();
+  await pane(page).locator('.contact-key').filter({ hasText: 'No key kept yet' }).first().waitFor({ timeout: 30_000 });
 });
 
 test('contacts on a phone-sized screen', async () => {

@@ -158,6 +158,10 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
   await alice.page.waitForURL('**/mail/sent', { timeout: 60_000 });
   await open(page, 'KEPT-E2E from Alice');
   assert.match(await page.locator('.reader .signature').textContent(), /valid/);
+  // Checked with the key Bob verified: the reader shows its fingerprint, grouped, and says so.
+  const signer = page.locator('.reader .signer-key');
+  await signer.getByText('Verified', { exact: true }).waitFor({ timeout: 30_000 });
+  assert.match(await signer.locator('code').textContent(), /^[0-9A-F]{4}( [0-9A-F]{4}){4}  [0-9A-F]{4}( [0-9A-F]{4}){4}$/);
   const notice = page.locator('.key-changed');
   await notice.waitFor({ timeout: 30_000 });
   assert.match(await notice.textContent(), /Plico's directory now gives a different key for alice@plico\.test/);

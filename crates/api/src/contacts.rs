@@ -42,7 +42,25 @@ pub enum ContactsCommand {
     /// Merges contacts into the first of `ids`: names and fields of the first win, addresses,
     /// phones, groups and notes of the others are added; the others go to the recovery area.
     Merge { ids: Vec<String> },
+    /// The keys kept for the account's correspondents (the keyring), which a contact's page
+    /// shows for its addresses. Answered by the crypto worker itself, not the contacts worker:
+    /// the keyring is sealed to the account's OpenPGP key, which only the crypto worker holds
+    /// ([`KEYS_TAG`]).
+    Keys,
+    /// Marks verified the key kept for `address`, if it is still the one with `fingerprint`
+    /// (the user compared that one with its owner); answers [`ContactsOutcome::Keys`]. Answered
+    /// by the crypto worker ([`VERIFY_KEY_TAG`]).
+    VerifyKey { address: String, fingerprint: String },
 }
+
+/// [`ContactsCommand::Keys`]'s index on the wire: the crypto worker reads this one byte of a
+/// command and answers it itself instead of passing it on.
+pub const KEYS_TAG: u8 = 9;
+/// [`ContactsCommand::VerifyKey`]'s index on the wire (see [`KEYS_TAG`]).
+pub const VERIFY_KEY_TAG: u8 = 10;
+/// [`ContactsOutcome::Keys`]'s index on the wire: the crypto worker writes the reply as
+/// `id, Ok (0), this, the entries`.
+pub const KEYS_OUTCOME_TAG: u8 = 8;
 
 /// A value with its label (vCard `TYPE`: `home`, `work`, `cell`, or empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +162,8 @@ pub enum ContactsOutcome {
         saved: u32,
         problems: Vec<String>,
     },
+    /// The keyring, by address (`Keys`, `VerifyKey`).
+    Keys(Vec<crate::worker::KeyringEntry>),
 }
 
 /// The reply to [`ContactsRequest`] `id`.
@@ -205,6 +225,31 @@ mod tests {
 
     fn bytes<T: Serialize>(value: &T) -> Vec<u8> {
         postcard::to_allocvec(value).expect("encodes")
+    }
+
+    #[test]
+    fn the_commands_the_crypto_worker_answers_are_where_it_looks() {
+        assert_eq!(bytes(&ContactsCommand::Keys), [KEYS_TAG]);
+        let verify = ContactsCommand::VerifyKey { address: "ada@example.org".into(), fingerprint: "AB".into() };
+        let verify = bytes(&verify);
+        assert_eq!(verify[0], VERIFY_KEY_TAG);
+        // The crypto worker reads the fields after the tag as a pair.
+        let pair: (String, String) = postcard::from_bytes(&verify[1..]).expect("reads");
+        assert_eq!(pair, ("ada@example.org".to_owned(), "AB".to_owned()));
+        // And writes the reply by hand: the id, `Ok`, the outcome's tag, the entries.
+        let entries = vec![crate::worker::KeyringEntry {
+            address: "ada@example.org".into(),
+            fingerprint: "AB".into(),
+            source: crate::worker::KeyringSource::Wkd,
+            updated_at: 5,
+            verified: true,
+        }];
+        let mut by_hand = bytes(&3u32);
+        by_hand.extend([0, KEYS_OUTCOME_TAG]);
+        by_hand.extend(bytes(&entries));
+        let reply: ContactsReply = postcard::from_bytes(&by_hand).expect("reads");
+        assert_eq!(reply.id, 3);
+        assert!(matches!(reply.result, Ok(ContactsOutcome::Keys(read)) if read == entries));
     }
 
     #[test]

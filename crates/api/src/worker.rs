@@ -410,7 +410,10 @@ pub enum SignatureView {
     /// Checked with a key someone vouches for: Plico's directory, or one the user imported or
     /// chose.
     Valid {
+        /// The signing certificate's fingerprint, uppercase hex.
         signer: String,
+        /// Checked with the key the user compared with its owner and marked verified.
+        verified: bool,
     },
     /// Checked with a key only Autocrypt headers vouch for: the one this very message carries
     /// (`first_seen`), or one earlier mail from the address carried. Autocrypt is for

@@ -637,6 +637,8 @@ pub enum KeyOrigin {
     EarlierMail,
     /// The Autocrypt header of the message itself (first seen here, unconfirmed).
     ThisMessage,
+    /// The kept key, which the user compared with its owner and marked verified.
+    Verified,
 }
 
 /// The key a sender's signature is checked with: the key kept for the address when there is one
@@ -654,6 +656,7 @@ async fn sender_cert<T: Transport>(
 ) -> Result<Option<(Certificate, KeyOrigin, Option<crate::keyring::OutsideKey>)>, FlowError> {
     let kept = keyring.find(address).and_then(|key| {
         let origin = match key.source {
+            _ if key.verified => KeyOrigin::Verified,
             KeySource::Imported => KeyOrigin::Chosen,
             KeySource::Autocrypt => KeyOrigin::EarlierMail,
             KeySource::Directory | KeySource::Wkd => KeyOrigin::Directory,
@@ -1143,8 +1146,9 @@ pub fn opened_view(id: &str, opened: &OpenedMessage) -> plico_api::worker::Opene
                     SignatureView::Unconfirmed { signer: signer.clone(), first_seen: false }
                 }
                 Some(KeyOrigin::ThisMessage) => SignatureView::Unconfirmed { signer: signer.clone(), first_seen: true },
+                Some(KeyOrigin::Verified) => SignatureView::Valid { signer: signer.clone(), verified: true },
                 Some(KeyOrigin::Directory | KeyOrigin::Chosen) | None => {
-                    SignatureView::Valid { signer: signer.clone() }
+                    SignatureView::Valid { signer: signer.clone(), verified: false }
                 }
             },
             SignatureStatus::UnknownKey => SignatureView::UnknownKey,

@@ -91,6 +91,47 @@ pub fn days_left(deleted_at: i64, now: i64) -> i64 {
     ((left + 86_399) / 86_400).max(0)
 }
 
+/// A fingerprint as people compare it aloud: blocks of four, a wider gap in the middle (as the
+/// account page writes the user's own).
+pub fn group_fingerprint(hex: &str) -> String {
+    let blocks: Vec<String> = hex
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<Vec<_>>()
+        .chunks(4)
+        .map(|chunk| chunk.iter().collect::<String>().to_uppercase())
+        .collect();
+    let middle = blocks.len() / 2;
+    let mut out = String::new();
+    for (index, block) in blocks.iter().enumerate() {
+        if index > 0 {
+            out.push_str(if index == middle { "  " } else { " " });
+        }
+        out.push_str(block);
+    }
+    out
+}
+
+/// The keyring's entries for a contact's addresses, in the order of its addresses: each
+/// address with its kept key, or `None` when nothing is kept for it yet.
+pub fn keys_of<'a>(
+    addresses: impl IntoIterator<Item = &'a str>,
+    keyring: &[plico_api::worker::KeyringEntry],
+) -> Vec<(String, Option<plico_api::worker::KeyringEntry>)> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for address in addresses {
+        let address = address.trim().to_lowercase();
+        if address.is_empty() || seen.contains(&address) {
+            continue;
+        }
+        seen.push(address.clone());
+        let kept = keyring.iter().find(|entry| entry.address.eq_ignore_ascii_case(&address)).cloned();
+        out.push((address, kept));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +192,32 @@ mod tests {
         assert_eq!(days_left(0, 86_400 * 44 + 1), 1, "the last day");
         assert_eq!(days_left(0, 86_400 * 45), 0);
         assert_eq!(days_left(0, 86_400 * 50), 0);
+    }
+
+    #[test]
+    fn fingerprints_are_grouped_for_reading_aloud() {
+        assert_eq!(
+            group_fingerprint("c3d006440f898039be505b72ec064ac91deca7fa"),
+            "C3D0 0644 0F89 8039 BE50  5B72 EC06 4AC9 1DEC A7FA"
+        );
+        assert_eq!(group_fingerprint("AB CD"), "ABCD");
+    }
+
+    #[test]
+    fn a_contacts_keys_follow_its_addresses_once_each() {
+        use plico_api::worker::{KeyringEntry, KeyringSource};
+        let entry = |address: &str| KeyringEntry {
+            address: address.into(),
+            fingerprint: "AB".into(),
+            source: KeyringSource::Directory,
+            updated_at: 1,
+            verified: false,
+        };
+        let keyring = vec![entry("bo@example.org"), entry("ada@example.org")];
+        let keys = keys_of(["Ada@Example.org", "ada@example.org", " ", "new@example.org"], &keyring);
+        assert_eq!(
+            keys,
+            vec![("ada@example.org".to_owned(), Some(entry("ada@example.org"))), ("new@example.org".to_owned(), None)]
+        );
     }
 }

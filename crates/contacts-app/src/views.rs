@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use plico_api::contacts::{ContactFields, ContactRow, ContactsCommand, ContactsOutcome, Labeled, PostalAddress};
+use plico_api::worker::{KeyringEntry, KeyringSource};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -547,8 +548,105 @@ fn ContactPage(state: State, id: String, fields: ContactFields, deleted_at: Opti
             {(!fields.note.is_empty()).then(|| view! {
                 <div class="contact-field"><h3>{t("Note")}</h3><p class="note">{fields.note.clone()}</p></div>
             })}
+            {(!fields.emails.is_empty() && deleted_at.is_none()).then(|| view! {
+                <Keys state addresses=fields.emails.iter().map(|email| email.value.clone()).collect()/>
+            })}
             <p class="hint contact-sealed">{t("Encrypted with your key before it left this browser. The server holds only ciphertext.")}</p>
         </article>
+    }
+}
+
+/// The keys Plico keeps for a contact's addresses (the account's keyring, which the crypto
+/// worker reads): each fingerprint to compare, where the key came from, how far it is trusted,
+/// and "Mark verified" once the user compared it with its owner.
+#[component]
+fn Keys(state: State, addresses: Vec<String>) -> impl IntoView {
+    let keyring = RwSignal::new(None::<Result<Vec<KeyringEntry>, String>>);
+    let ask = move |command: ContactsCommand, verified: Option<String>| {
+        leptos::task::spawn_local(async move {
+            let answer = match state.backend().ask(command).await {
+                Ok(ContactsOutcome::Keys(entries)) => Ok(entries),
+                Ok(_) => Err(t("The contacts worker answered unreadably.")),
+                Err(message) => Err(message),
+            };
+            if let (Some(address), Ok(entries)) = (verified, &answer) {
+                // Marked only if the key is still the one the user compared.
+                if entries.iter().any(|entry| entry.address == address && entry.verified) {
+                    state.say(Some(tf("The key for {address} is marked verified.", &[("address", &address)])), None);
+                } else {
+                    state.say(
+                        None,
+                        Some(tf(
+                            "The key for {address} changed before it was marked: compare the new fingerprint.",
+                            &[("address", &address)],
+                        )),
+                    );
+                }
+            }
+            let _ = keyring.try_set(Some(answer));
+        });
+    };
+    ask(ContactsCommand::Keys, None);
+    view! {
+        <div class="contact-field contact-keys">
+            <h3>{t("Encryption keys")}</h3>
+            {move || match keyring.get() {
+                None => view! { <p class="hint">{t("Loading…")}</p> }.into_any(),
+                Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                Some(Ok(entries)) => {
+                    let keys = model::keys_of(addresses.iter().map(String::as_str), &entries);
+                    let to_compare = keys.iter().any(|(_, kept)| kept.as_ref().is_some_and(|kept| !kept.verified));
+                    view! {
+                    <ul>{keys.into_iter().map(|(address, kept)| match kept {
+                        None => view! {
+                            <li class="contact-key"><span class="key-address">{address}</span>
+                                <span class="hint">{t("No key kept yet: Plico looks one up the first time you write to this address.")}</span></li>
+                        }.into_any(),
+                        Some(entry) => {
+                            let trust = if entry.verified {
+                                t("Verified")
+                            } else {
+                                match entry.source {
+                                    KeyringSource::Autocrypt => t("Unconfirmed"),
+                                    KeyringSource::Imported => t("Chosen by you"),
+                                    KeyringSource::Directory | KeyringSource::Wkd => t("Kept on first use"),
+                                }
+                            };
+                            let source = match entry.source {
+                                KeyringSource::Imported => t("Imported"),
+                                KeyringSource::Autocrypt => t("Their mail"),
+                                KeyringSource::Directory => t("Plico directory"),
+                                KeyringSource::Wkd => t("Their domain (WKD)"),
+                            };
+                            let verify_label = tf("Mark verified the key for {address}: you compared its fingerprint with theirs", &[("address", &address)]);
+                            let to_verify = (address.clone(), entry.fingerprint.clone());
+                            view! {
+                                <li class="contact-key">
+                                    <span class="key-address">{address}</span>
+                                    <code class="mono fingerprint">{model::group_fingerprint(&entry.fingerprint)}</code>
+                                    <span class="key-facts">
+                                        <span class="label-chip">{source}</span>
+                                        <span class="key-trust" class:verified=entry.verified>{trust}</span>
+                                        {(!entry.verified).then(|| view! {
+                                            <button type="button" class="button small ghost" aria-label=verify_label
+                                                on:click=move |_| {
+                                                    state.say(None, None);
+                                                    let (address, fingerprint) = to_verify.clone();
+                                                    ask(ContactsCommand::VerifyKey { address: address.clone(), fingerprint }, Some(address));
+                                                }>{t("Mark verified")}</button>
+                                        })}
+                                    </span>
+                                </li>
+                            }.into_any()
+                        }
+                    }).collect_view()}</ul>
+                    {to_compare.then(|| view! {
+                        <p class="hint">{t("Compare a fingerprint with the one your correspondent sees on their account page, in person or by phone, then mark it verified.")}</p>
+                    })}
+                }.into_any()
+                }
+            }}
+        </div>
     }
 }
 

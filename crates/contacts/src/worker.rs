@@ -425,6 +425,9 @@ async fn run(command: ContactsCommand) -> Result<ContactsOutcome, String> {
             sync().await?;
             Ok(ContactsOutcome::Saved { id: ids[0].clone() })
         }
+        ContactsCommand::Keys | ContactsCommand::VerifyKey { .. } => {
+            Err("The crypto worker answers for keys, and did not.".to_owned())
+        }
         ContactsCommand::Complete { typed, limit } => {
             // The composer asks on each keystroke: a sync a minute is enough for suggestions.
             sync_within(60_000.0).await.ok();

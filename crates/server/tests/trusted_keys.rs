@@ -108,6 +108,31 @@ async fn a_key_the_directory_changes_after_first_use_is_neither_encrypted_to_nor
     assert_eq!(folder_messages(&alice_client, FolderRole::Inbox).await.len(), 2);
 }
 
+/// The reader says a signature was checked with a key the user verified, and names its
+/// fingerprint: verified only once the user marked the kept key.
+#[tokio::test]
+async fn a_signature_checked_with_a_verified_key_says_so() {
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.66");
+    let bob_client = server.client("192.0.2.67");
+    let alice = signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+    let alice_fingerprint =
+        plico_pgp::fingerprint_hex(&plico_pgp::parse_cert(alice.account.public_cert.as_bytes()).expect("cert"));
+    send(&bob_client, &LocalRenderer, &bob, &to("alice", "Hello"), START, &|_| {}).await.expect("sends");
+    send(&alice_client, &LocalRenderer, &alice, &to("bob", "Hello back"), START, &|_| {}).await.expect("sends");
+    let inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    let signature = |opened: &plico_client::mail::OpenedMessage| opened_view("m", opened).signature;
+
+    let opened = open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
+    assert_eq!(signature(&opened), SignatureView::Valid { signer: alice_fingerprint.clone(), verified: false });
+    plico_client::keyring::update(&bob_client, &bob, |keyring| keyring.verify("alice@plico.test", &alice_fingerprint))
+        .await
+        .expect("marks");
+    let opened = open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
+    assert_eq!(signature(&opened), SignatureView::Valid { signer: alice_fingerprint, verified: true });
+}
+
 /// A key kept for one correspondent changes nothing for another, and an unchanged key needs no
 /// choice: sending twice to the same key works without a question.
 #[tokio::test]

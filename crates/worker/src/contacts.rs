@@ -6,8 +6,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use plico_api::contacts::ContactsKey;
-use plico_api::worker::WorkerOutcome;
+use plico_api::contacts::{ContactsKey, KEYS_OUTCOME_TAG, KEYS_TAG, VERIFY_KEY_TAG};
+use plico_api::worker::{KeysCommand, WorkerOutcome};
 use plico_client::{keyring, FlowError, UnlockedSession};
 
 use crate::nested::Nested;
@@ -40,9 +40,36 @@ pub fn forget() {
     }
 }
 
+fn protocol(error: postcard::Error) -> FlowError {
+    FlowError::Protocol(error.to_string())
+}
+
 /// Passes one `ContactsCommand` (postcard bytes) to the contacts worker, as a
 /// `ContactsRequest` under this channel's id, and answers with its reply's bytes.
 pub async fn handle(session: &UnlockedSession, command: Vec<u8>) -> Result<WorkerOutcome, FlowError> {
+    // The two key commands are this worker's: the keyring is sealed to the account's OpenPGP key.
+    let keys = match command.first() {
+        Some(&KEYS_TAG) => Some(KeysCommand::Keyring),
+        Some(&VERIFY_KEY_TAG) => {
+            let (address, fingerprint) = postcard::from_bytes(&command[1..]).map_err(protocol)?;
+            Some(KeysCommand::VerifyKey { address, fingerprint })
+        }
+        _ => None,
+    };
+    if let Some(keys) = keys {
+        let mut reply = vec![0, 0, KEYS_OUTCOME_TAG];
+        match crate::keys::handle(session, keys).await {
+            Ok(WorkerOutcome::Keyring(entries)) => reply.extend(postcard::to_allocvec(&entries).map_err(protocol)?),
+            Ok(_) => return Err(FlowError::Protocol("The keyring answered something else.".into())),
+            Err(error) => {
+                // `Err` and its sentence, as the contacts worker would write it.
+                reply.truncate(1);
+                reply.push(1);
+                reply.extend(postcard::to_allocvec(&error.to_string()).map_err(protocol)?);
+            }
+        }
+        return Ok(WorkerOutcome::Contacts(reply));
+    }
     let worker = running(session).await?;
     let id = worker.next_id();
     let mut request = postcard::to_allocvec(&id).map_err(|error| FlowError::Protocol(error.to_string()))?;
