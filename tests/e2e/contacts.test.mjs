@@ -245,6 +245,23 @@ test("a contact's page shows the key kept for each address, and the user marks i
   assert.equal(await key.getByRole('button', { name: /Mark verified/ }).count(), 0, 'nothing left to mark');
   await screenshot(page, '91-contact-key-verified');
 
+  // The export carries the kept key with the contact, as a vCard KEY with its trust, and OpenPGP.js
+  // reads the certificate back out of it.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export all' }).click(),
+  ]);
+  const exported = fs.readFileSync(await download.path(), 'utf8').replace(/\r\n[ \t]/g, '');
+  const card = exported.split('END:VCARD').find((text) => text.includes('FN:Grace Hopper'));
+  const keyLine = card.split('\r\n').find((line) => line.startsWith('KEY;'));
+  assert.ok(keyLine, card);
+  assert.match(keyLine, /X-PLICO-ADDRESS=grace@navy\.example/i);
+  assert.match(keyLine, new RegExp(`X-PLICO-FINGERPRINT=${fingerprint}`, 'i'));
+  assert.match(keyLine, /X-PLICO-TRUST=verified/i);
+  const base64 = keyLine.slice(keyLine.indexOf('base64') + 'base64'.length).replace(/^\\?,/, '');
+  const readBack = await openpgp.readKey({ binaryKey: Buffer.from(base64, 'base64') });
+  assert.equal(readBack.getFingerprint().toUpperCase(), fingerprint);
+
   // The account page's keyring is the same keyring: the key is verified there too.
   await page.getByRole('navigation', { name: 'Apps' }).getByRole('link', { name: 'Mail' }).click();
   await page.locator('.account-link').click();

@@ -51,7 +51,38 @@ pub enum ContactsCommand {
     /// (the user compared that one with its owner); answers [`ContactsOutcome::Keys`]. Answered
     /// by the crypto worker ([`VERIFY_KEY_TAG`]).
     VerifyKey { address: String, fingerprint: String },
+    /// `Export`, as the crypto worker passes it on: with the keyring (its JSON, as it is sealed,
+    /// without the item secret: [`KeptKeys`]), whose keys the file carries as vCard `KEY`s of the
+    /// contacts with their addresses ([`EXPORT_TAG`]).
+    ExportWithKeys { ids: Vec<String>, keyring: String },
 }
+
+/// The keyring's JSON as [`ContactsCommand::ExportWithKeys`] reads it (`plico_client::keyring`
+/// writes it; fields it has and this lacks are skipped).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptKeys {
+    pub keys: Vec<KeptKey>,
+}
+
+/// A key the keyring keeps for an address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptKey {
+    pub address: String,
+    /// Uppercase hex.
+    pub fingerprint: String,
+    /// The armored certificate.
+    pub cert: String,
+    /// `directory`, `wkd`, `imported` or `autocrypt`.
+    pub source: String,
+    #[serde(default)]
+    pub verified: bool,
+}
+
+/// [`ContactsCommand::Export`]'s index on the wire: the crypto worker passes it on as
+/// [`ContactsCommand::ExportWithKeys`] ([`EXPORT_WITH_KEYS_TAG`]), its fields followed by the keys.
+pub const EXPORT_TAG: u8 = 2;
+/// [`ContactsCommand::ExportWithKeys`]'s index on the wire.
+pub const EXPORT_WITH_KEYS_TAG: u8 = 11;
 
 /// [`ContactsCommand::Keys`]'s index on the wire: the crypto worker reads this one byte of a
 /// command and answers it itself instead of passing it on.
@@ -250,6 +281,30 @@ mod tests {
         let reply: ContactsReply = postcard::from_bytes(&by_hand).expect("reads");
         assert_eq!(reply.id, 3);
         assert!(matches!(reply.result, Ok(ContactsOutcome::Keys(read)) if read == entries));
+    }
+
+    #[test]
+    fn an_export_with_the_keyring_appended_is_an_export_with_keys() {
+        let ids = vec!["a".to_owned(), "b".to_owned()];
+        let export = bytes(&ContactsCommand::Export { ids: ids.clone() });
+        assert_eq!(export[0], EXPORT_TAG);
+        let keyring = r#"{"keys":[{"address":"ada@example.org","cert":"armored","fingerprint":"AB","source":"wkd","updated_at":5}]}"#;
+        // What the crypto worker does: the new tag, the export's fields, the keyring's JSON.
+        let mut spliced = vec![EXPORT_WITH_KEYS_TAG];
+        spliced.extend_from_slice(&export[1..]);
+        spliced.extend(bytes(&keyring));
+        assert_eq!(spliced, bytes(&ContactsCommand::ExportWithKeys { ids, keyring: keyring.into() }));
+        let read: KeptKeys = serde_json::from_str(keyring).expect("reads");
+        assert_eq!(
+            read.keys,
+            [KeptKey {
+                address: "ada@example.org".into(),
+                fingerprint: "AB".into(),
+                cert: "armored".into(),
+                source: "wkd".into(),
+                verified: false
+            }]
+        );
     }
 
     #[test]

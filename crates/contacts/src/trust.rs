@@ -159,6 +159,83 @@ pub fn key_line(kept: &PinnedKey, certificate_base64: &str) -> String {
     line
 }
 
+/// The base64 body of an ASCII-armored certificate (what a `data:` URI carries): the lines
+/// after the armor headers, without the checksum line. `None` when it is not armored.
+pub fn armor_body(armored: &str) -> Option<String> {
+    let mut lines = armored.lines().map(str::trim);
+    lines.find(|line| line.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK"))?;
+    // Armor headers (`Comment: …`) end at the first empty line.
+    let mut body = String::new();
+    let mut in_headers = true;
+    for line in lines {
+        if line.starts_with("-----END") {
+            return (!body.is_empty()).then_some(body);
+        }
+        if in_headers {
+            if line.is_empty() {
+                in_headers = false;
+            } else if !line.contains(": ") {
+                // No headers at all: this line is already the body.
+                in_headers = false;
+                body.push_str(line);
+            }
+            continue;
+        }
+        if line.starts_with('=') && line.len() == 5 {
+            continue;
+        }
+        body.push_str(line);
+    }
+    None
+}
+
+/// A `KEY` line for a key the keyring keeps.
+pub fn kept_key_line(key: &plico_api::contacts::KeptKey) -> Option<String> {
+    let source = KeySource::parse(&key.source).unwrap_or(KeySource::Imported);
+    let trust = match (key.verified, source) {
+        (true, _) => Trust::Verified,
+        (false, KeySource::Autocrypt) => Trust::Opportunistic,
+        (false, _) => Trust::Pinned,
+    };
+    let kept = PinnedKey {
+        address: key.address.to_ascii_lowercase(),
+        fingerprint: normalize(&key.fingerprint),
+        source,
+        trust,
+        rejected: Vec::new(),
+    };
+    Some(key_line(&kept, &armor_body(&key.cert)?))
+}
+
+/// `card` with the keyring's keys for its addresses as `KEY` properties, in place of any `KEY`
+/// Plico wrote before (other `KEY`s are kept as they are).
+pub fn with_keys(card: &crate::Card, keys: &[plico_api::contacts::KeptKey]) -> crate::Card {
+    use calcard::vcard::{VCardParameterName, VCardProperty};
+    let mut card = card.clone();
+    card.entries.retain(|entry| {
+        entry.name != VCardProperty::Key
+            || !entry.params.iter().any(
+                |param| matches!(&param.name, VCardParameterName::Other(name) if name.eq_ignore_ascii_case("X-PLICO-ADDRESS")),
+            )
+    });
+    let addresses: Vec<String> =
+        crate::summary(&card).emails.iter().map(|address| address.trim().to_ascii_lowercase()).collect();
+    for key in keys.iter().filter(|key| addresses.contains(&key.address.to_ascii_lowercase())) {
+        let Some(line) = kept_key_line(key) else { continue };
+        // A card is read only with a name.
+        let wrapper = format!("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:k\r\n{line}\r\nEND:VCARD\r\n");
+        if let Some(entry) = crate::read_vcf(&wrapper)
+            .cards
+            .into_iter()
+            .next()
+            .and_then(|read| read.entries.into_iter().find(|entry| entry.name == VCardProperty::Key))
+        {
+            card.entries.push(entry);
+        }
+    }
+    card
+}
+
 /// The kept keys a card's `KEY` properties name (those Plico wrote; other `KEY`s are kept in the
 /// card as they are, and not used until the user imports them).
 pub fn kept_keys(card: &crate::Card) -> Vec<PinnedKey> {
@@ -293,5 +370,49 @@ mod tests {
         assert!(exported.contains("KEY:https://example.org/ada.asc"), "{exported}");
         // calcard writes the data URI's comma escaped (`base64\,`), and reads it back either way.
         assert!(exported.contains("cGxpY28ta2V5LWJ5dGVzIQ==\r\n"), "the certificate's bytes survive: {exported}");
+    }
+
+    const ARMORED: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: Ada's key\n\nxjMEZ1x2\nFgkrBgEE\n=AbCd\n-----END PGP PUBLIC KEY BLOCK-----\n";
+
+    #[test]
+    fn an_armored_certificate_gives_its_base64_body() {
+        assert_eq!(armor_body(ARMORED).as_deref(), Some("xjMEZ1x2FgkrBgEE"));
+        let bare = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxjMEZ1x2\n-----END PGP PUBLIC KEY BLOCK-----";
+        assert_eq!(armor_body(bare).as_deref(), Some("xjMEZ1x2"));
+        assert_eq!(armor_body("not a key"), None);
+        assert_eq!(armor_body("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxjMEZ1x2"), None, "truncated");
+    }
+
+    #[test]
+    fn an_export_carries_the_keyrings_keys_for_the_cards_addresses_in_place_of_older_ones() {
+        let old = PinnedKey { trust: Trust::Pinned, ..kept(Trust::Pinned) };
+        let text = format!(
+            "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ada\r\nEMAIL:Ada@Example.org\r\n{}\r\nKEY:https://example.org/ada.asc\r\nEND:VCARD\r\n",
+            key_line(&old, "b2xk")
+        );
+        let card = crate::read_vcf(&text).cards.remove(0);
+        let key = |address: &str, verified| plico_api::contacts::KeptKey {
+            address: address.into(),
+            fingerprint: B.into(),
+            cert: ARMORED.into(),
+            source: "directory".into(),
+            verified,
+        };
+        let exported = with_keys(&card, &[key("ada@example.org", true), key("bo@example.org", false)]);
+        assert_eq!(
+            kept_keys(&exported),
+            vec![PinnedKey {
+                address: "ada@example.org".into(),
+                fingerprint: B.into(),
+                source: KeySource::Directory,
+                trust: Trust::Verified,
+                rejected: Vec::new(),
+            }],
+            "the keyring's key replaces the older one, and only the card's addresses get one"
+        );
+        let vcf = crate::write_vcf(&[exported]).replace("\r\n ", "");
+        assert!(vcf.contains("xjMEZ1x2FgkrBgEE"), "{vcf}");
+        assert!(!vcf.contains("b2xk"), "{vcf}");
+        assert!(vcf.contains("KEY:https://example.org/ada.asc"), "a KEY Plico did not write stays: {vcf}");
     }
 }

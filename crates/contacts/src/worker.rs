@@ -399,20 +399,11 @@ async fn run(command: ContactsCommand) -> Result<ContactsOutcome, String> {
             }
             Ok(ContactsOutcome::Imported { saved, problems })
         }
-        ContactsCommand::Export { ids } => {
-            sync().await?;
-            let cards = with_book(|book| {
-                let mut chosen: Vec<&Opened<Value>> = book
-                    .items
-                    .values()
-                    .filter(|item| item.deleted_at.is_none() && (ids.is_empty() || ids.contains(&item.id)))
-                    .collect();
-                chosen.sort_by_cached_key(|item| {
-                    book.summaries.get(&item.id).cloned().flatten().map(|summary| sort_key(&summary.name))
-                });
-                chosen.into_iter().filter_map(|item| edit::card(&item.content)).collect::<Vec<_>>()
-            })?;
-            Ok(ContactsOutcome::Exported { count: cards.len() as u32, vcf: write_vcf(&cards) })
+        ContactsCommand::Export { ids } => export(ids, &[]).await,
+        ContactsCommand::ExportWithKeys { ids, keyring } => {
+            let keys = serde_json::from_str::<plico_api::contacts::KeptKeys>(&keyring)
+                .map_err(|error| format!("The keyring could not be read: {error}"))?;
+            export(ids, &keys.keys).await
         }
         ContactsCommand::Merge { ids } => {
             if ids.len() < 2 {
@@ -524,4 +515,27 @@ pub fn start() {
     on_message.forget();
     // A zero-length message says "loaded": requests sent before it were queued by the caller.
     let _ = scope().post_message(&Uint8Array::new_with_length(0));
+}
+
+/// The contacts (all when `ids` is empty) as one vCard 4 file, each with the keyring's keys for
+/// its addresses as `KEY`s.
+async fn export(ids: Vec<String>, keys: &[plico_api::contacts::KeptKey]) -> Result<ContactsOutcome, String> {
+    sync().await?;
+
+    let cards = with_book(|book| {
+        let mut chosen: Vec<&Opened<Value>> = book
+            .items
+            .values()
+            .filter(|item| item.deleted_at.is_none() && (ids.is_empty() || ids.contains(&item.id)))
+            .collect();
+        chosen.sort_by_cached_key(|item| {
+            book.summaries.get(&item.id).cloned().flatten().map(|summary| sort_key(&summary.name))
+        });
+        chosen
+            .into_iter()
+            .filter_map(|item| edit::card(&item.content))
+            .map(|card| crate::trust::with_keys(&card, keys))
+            .collect::<Vec<_>>()
+    })?;
+    Ok(ContactsOutcome::Exported { count: cards.len() as u32, vcf: write_vcf(&cards) })
 }

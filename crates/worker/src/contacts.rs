@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use plico_api::contacts::{ContactsKey, KEYS_OUTCOME_TAG, KEYS_TAG, VERIFY_KEY_TAG};
+use plico_api::contacts::{ContactsKey, EXPORT_TAG, EXPORT_WITH_KEYS_TAG, KEYS_OUTCOME_TAG, KEYS_TAG, VERIFY_KEY_TAG};
 use plico_api::worker::{KeysCommand, WorkerOutcome};
 use plico_client::{keyring, FlowError, UnlockedSession};
 
@@ -70,6 +70,20 @@ pub async fn handle(session: &UnlockedSession, command: Vec<u8>) -> Result<Worke
         }
         return Ok(WorkerOutcome::Contacts(reply));
     }
+    // An export carries the keyring's keys, which only this worker can read, as vCard `KEY`s.
+    let command = match command.first() {
+        Some(&EXPORT_TAG) => {
+            let (mut keyring, _) = keyring::load(&FetchTransport, session).await?;
+            // The contacts worker has its own copy of the item secret; the keys are what it needs.
+            keyring.item_secret = None;
+            let json = serde_json::to_string(&keyring).map_err(|error| FlowError::Protocol(error.to_string()))?;
+            let mut spliced = vec![EXPORT_WITH_KEYS_TAG];
+            spliced.extend_from_slice(&command[1..]);
+            spliced.extend(postcard::to_allocvec(&json).map_err(protocol)?);
+            spliced
+        }
+        _ => command,
+    };
     let worker = running(session).await?;
     let id = worker.next_id();
     let mut request = postcard::to_allocvec(&id).map_err(|error| FlowError::Protocol(error.to_string()))?;
