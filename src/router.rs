@@ -48,7 +48,8 @@ impl Page {
             (Some("terms"), None, _) => Page::Terms,
             (Some("transparency"), None, _) => Page::Transparency,
             (Some("account"), Some("data"), None) => Page::Data,
-            (Some("contacts"), None, _) => Page::Contacts,
+            // `/contacts/<id>` opens a contact (a search result).
+            (Some("contacts"), _, None) => Page::Contacts,
             (Some("mail"), Some(folder), None) if !folder.is_empty() => Page::Mail { folder: folder.to_owned() },
             _ => Page::NotFound,
         }
@@ -160,6 +161,7 @@ mod tests {
         assert_eq!(Page::from_path("/nowhere"), Page::NotFound);
         assert_eq!(Page::from_path("/account/data"), Page::Data);
         assert_eq!(Page::from_path("/contacts/"), Page::Contacts);
+        assert_eq!(Page::from_path("/contacts/c0ffee"), Page::Contacts, "a contact, from a search result");
         assert_eq!(Page::from_path("/privacy"), Page::Privacy);
     }
 }

@@ -201,6 +201,7 @@ fn IndexStatus() -> impl IntoView {
 pub fn SearchPage() -> impl IntoView {
     let session = use_session();
     let mail = crate::mail::use_mail();
+    let navigator = crate::router::use_navigator();
     let selected = RwSignal::new(None::<String>);
     // (the query they answer, total, shown, rows)
     let results = RwSignal::new(None::<(String, u32, u32, String)>);
@@ -247,7 +248,11 @@ pub fn SearchPage() -> impl IntoView {
             .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
             .and_then(|element| element.closest("[data-id]").ok().flatten());
         if let Some(id) = row.and_then(|row| row.get_attribute("data-id")) {
-            selected.set(Some(id));
+            // A contact (the index holds contacts too) opens in the Contacts app.
+            match id.strip_prefix("contact:") {
+                Some(contact) => navigator.go(&format!("/contacts/{contact}")),
+                None => selected.set(Some(id)),
+            }
         }
     };
     view! {

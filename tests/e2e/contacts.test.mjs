@@ -273,6 +273,44 @@ test("a contact's page shows the key kept for each address, and the user marks i
   await pane(page).locator('.contact-key').filter({ hasText: 'No key kept yet' }).first().waitFor({ timeout: 30_000 });
 });
 
+test('contacts are in the search index and a result opens the contact', async () => {
+  const page = bob.page;
+  await page.getByRole('navigation', { name: 'Apps' }).getByRole('link', { name: 'Mail' }).click();
+  const box = page.getByRole('searchbox', { name: 'Search mail' });
+  await box.click();
+  // Her organisation and her note are found, not only her name.
+  await box.fill('analytical engines');
+  await page.waitForURL('**/search');
+  const hit = page.locator('.search-hit').filter({ hasText: 'Ada Lovelace' });
+  await hit.waitFor({ timeout: 60_000 });
+  assert.match(await hit.locator('.row-date').textContent(), /^Contacts · /);
+  await box.fill('first program');
+  await hit.waitFor({ timeout: 30_000 });
+  await screenshot(page, '92-search-finds-contact');
+  await hit.locator('.message-row').click();
+  await page.waitForURL(/\/contacts\/[^/]+$/, { timeout: 30_000 });
+  await pane(page).locator('.contact-header h2').filter({ hasText: 'Ada Lovelace' }).waitFor({ timeout: 60_000 });
+  // A deleted contact leaves the index at the next search.
+  await page.locator('.contact-open').filter({ hasText: 'Carol Danvers' }).click();
+  await pane(page).locator('.contact-header h2').filter({ hasText: 'Carol Danvers' }).waitFor({ timeout: 30_000 });
+  await pane(page).getByRole('button', { name: 'Delete' }).click();
+  await pane(page).getByText(/Moved 1 contact to Recently deleted/).waitFor({ timeout: 30_000 });
+  await page.getByRole('navigation', { name: 'Apps' }).getByRole('link', { name: 'Mail' }).click();
+  await box.fill('danvers');
+  await page.waitForURL('**/search');
+  await page.locator('.search-results .result-count[data-query="danvers"]').waitFor({ timeout: 60_000 });
+  // Her message is still found; she is not, as a contact.
+  await page.locator('.search-hit').filter({ hasText: 'CONTACTS-E2E hello' }).waitFor();
+  const contactRows = page.locator('.search-hit').filter({ has: page.locator('.row-date', { hasText: /^Contacts · / }) });
+  assert.equal(await contactRows.count(), 0);
+  // Restored, for the tests after this one.
+  await openContacts(page);
+  await page.getByRole('navigation', { name: 'Contact groups' }).getByRole('button', { name: /Recently deleted/ }).click();
+  await page.getByRole('checkbox', { name: 'Select Carol Danvers' }).check();
+  await page.getByRole('toolbar', { name: 'Selected contacts' }).getByRole('button', { name: 'Restore' }).click();
+  await pane(page).getByText('Restored 1 contact.').waitFor({ timeout: 30_000 });
+});
+
 test('contacts on a phone-sized screen', async () => {
   const phone = await startBrowser({ viewport: { width: 390, height: 844 } });
   try {

@@ -55,7 +55,19 @@ pub enum ContactsCommand {
     /// without the item secret: [`KeptKeys`]), whose keys the file carries as vCard `KEY`s of the
     /// contacts with their addresses ([`EXPORT_TAG`]).
     ExportWithKeys { ids: Vec<String>, keyring: String },
+    /// What this device's search index must change so that it holds the contacts as they are:
+    /// search commands (`plico_search::protocol::SearchCommand`, postcard bytes), which the crypto
+    /// worker hands the search worker in order ([`INDEX_TAG`]). The first in a session clears the
+    /// contacts folder and adds every contact; later ones add what changed and remove what went.
+    IndexDocs,
 }
+
+/// [`ContactsCommand::IndexDocs`]'s index on the wire, which the crypto worker writes by hand
+/// before a search.
+pub const INDEX_TAG: u8 = 12;
+/// [`ContactsOutcome::IndexDocs`]'s index on the wire: the crypto worker reads the reply as
+/// `(id, Ok, this, the commands)`.
+pub const INDEX_OUTCOME_TAG: u8 = 9;
 
 /// The keyring's JSON as [`ContactsCommand::ExportWithKeys`] reads it (`plico_client::keyring`
 /// writes it; fields it has and this lacks are skipped).
@@ -195,6 +207,8 @@ pub enum ContactsOutcome {
     },
     /// The keyring, by address (`Keys`, `VerifyKey`).
     Keys(Vec<crate::worker::KeyringEntry>),
+    /// `IndexDocs`: the search commands, each in postcard bytes.
+    IndexDocs(Vec<serde_bytes::ByteBuf>),
 }
 
 /// The reply to [`ContactsRequest`] `id`.
@@ -281,6 +295,16 @@ mod tests {
         let reply: ContactsReply = postcard::from_bytes(&by_hand).expect("reads");
         assert_eq!(reply.id, 3);
         assert!(matches!(reply.result, Ok(ContactsOutcome::Keys(read)) if read == entries));
+    }
+
+    #[test]
+    fn the_index_command_and_its_reply_are_where_the_crypto_worker_looks() {
+        assert_eq!(bytes(&ContactsCommand::IndexDocs), [INDEX_TAG]);
+        let commands = vec![serde_bytes::ByteBuf::from(vec![9, 1]), serde_bytes::ByteBuf::from(vec![2])];
+        let reply = bytes(&ContactsReply { id: 300, result: Ok(ContactsOutcome::IndexDocs(commands.clone())) });
+        // As the crypto worker reads it (postcard writes bytes as it writes a `Vec<u8>`).
+        let read: (u32, u8, u8, Vec<Vec<u8>>) = postcard::from_bytes(&reply).expect("reads");
+        assert_eq!(read, (300, 0, INDEX_OUTCOME_TAG, commands.into_iter().map(|c| c.into_vec()).collect()));
     }
 
     #[test]

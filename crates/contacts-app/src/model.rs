@@ -91,6 +91,12 @@ pub fn days_left(deleted_at: i64, now: i64) -> i64 {
     ((left + 86_399) / 86_400).max(0)
 }
 
+/// The contact a path names: `/contacts/<id>`, where a search result leads.
+pub fn contact_in_path(path: &str) -> Option<String> {
+    let id = path.strip_prefix("/contacts/")?.trim_end_matches('/');
+    (!id.is_empty() && !id.contains('/')).then(|| id.to_owned())
+}
+
 /// A fingerprint as people compare it aloud: blocks of four, a wider gap in the middle (as the
 /// account page writes the user's own).
 pub fn group_fingerprint(hex: &str) -> String {
@@ -192,6 +198,16 @@ mod tests {
         assert_eq!(days_left(0, 86_400 * 44 + 1), 1, "the last day");
         assert_eq!(days_left(0, 86_400 * 45), 0);
         assert_eq!(days_left(0, 86_400 * 50), 0);
+    }
+
+    #[test]
+    fn a_search_result_names_its_contact_in_the_path() {
+        assert_eq!(contact_in_path("/contacts/abc123").as_deref(), Some("abc123"));
+        assert_eq!(contact_in_path("/contacts/abc123/").as_deref(), Some("abc123"));
+        assert_eq!(contact_in_path("/contacts"), None);
+        assert_eq!(contact_in_path("/contacts/"), None);
+        assert_eq!(contact_in_path("/contacts/a/b"), None);
+        assert_eq!(contact_in_path("/mail/inbox"), None);
     }
 
     #[test]

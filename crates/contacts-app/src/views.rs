@@ -144,6 +144,11 @@ pub fn ContactsApp(backend: Backend) -> impl IntoView {
         backend: StoredValue::new_local(backend),
     };
     state.reload();
+    // `/contacts/<id>` (a search result) opens that contact.
+    let asked = web_sys::window().and_then(|window| window.location().pathname().ok());
+    if let Some(id) = asked.as_deref().and_then(model::contact_in_path) {
+        state.open(id);
+    }
     view! {
         <div class="contacts-app">
             <Side state/>

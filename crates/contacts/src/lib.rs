@@ -228,6 +228,52 @@ fn texts(entry: &VCardEntry) -> Vec<String> {
         .collect()
 }
 
+/// The search index's folder for contacts: searching finds them beside mail, and `in:contacts`
+/// finds only them.
+pub const SEARCH_FOLDER: &str = "contacts";
+
+/// The search index's id of contact `id` (`contact:` and the id), which a result row carries.
+pub fn search_id(id: &str) -> String {
+    format!("contact:{id}")
+}
+
+/// Contact `id` as a document of this device's search index: its name as the subject, its
+/// addresses as the sender (so `from:` finds them), and the rest (phones, organisation, title,
+/// groups, postal addresses, birthday, note) as the text.
+pub fn search_document(id: &str, updated_at: i64, content: &Value) -> Option<plico_search::Document> {
+    let fields = edit::fields(content).ok()?;
+    let name = if fields.name.trim().is_empty() {
+        fields.emails.first().map(|email| email.value.clone()).unwrap_or_default()
+    } else {
+        fields.name.clone()
+    };
+    let mut body: Vec<String> = Vec::new();
+    body.extend(fields.phones.iter().map(|phone| phone.value.clone()));
+    body.extend([fields.organization.clone(), fields.title.clone()]);
+    body.extend(fields.groups.iter().cloned());
+    body.extend(fields.addresses.iter().map(|address| {
+        [&address.street, &address.postcode, &address.locality, &address.region, &address.country]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }));
+    body.extend([fields.birthday.clone(), fields.note.clone()]);
+    body.retain(|text| !text.trim().is_empty());
+    Some(plico_search::Document {
+        id: search_id(id),
+        date: updated_at,
+        folder: SEARCH_FOLDER.to_owned(),
+        flags: 0,
+        subject: name.clone(),
+        from: fields.emails.iter().map(|email| format!("{name} <{}>", email.value)).collect(),
+        to: Vec::new(),
+        body: body.join("\n"),
+        attachments: Vec::new(),
+    })
+}
+
 /// The card's name, addresses, phones, organisation and groups.
 pub fn summary(card: &VCard) -> Summary {
     let mut summary = Summary::default();
@@ -295,5 +341,24 @@ mod tests {
     fn the_name_comes_from_n_when_fn_is_missing() {
         let import = read_vcf("BEGIN:VCARD\nVERSION:3.0\nN:Lovelace;Ada;King;Countess;\nEND:VCARD\n");
         assert_eq!(summary(&import.cards[0]).name, "Countess Ada King Lovelace");
+    }
+
+    #[test]
+    fn a_contact_is_a_search_document_in_the_contacts_folder() {
+        let card = read_vcf(
+            "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ada Lovelace\r\nEMAIL;TYPE=work:ada@example.org\r\n\
+             TEL:+44 20 7946 0000\r\nORG:Analytical Engines\r\nNOTE:Wrote the first program.\r\n\
+             CATEGORIES:Pioneers\r\nEND:VCARD\r\n",
+        )
+        .cards
+        .remove(0);
+        let document = search_document("c1", 42, &to_content(&card)).expect("a document");
+        assert_eq!((document.id.as_str(), document.folder.as_str(), document.date), ("contact:c1", "contacts", 42));
+        assert_eq!(document.subject, "Ada Lovelace");
+        assert_eq!(document.from, ["Ada Lovelace <ada@example.org>"]);
+        for text in ["+44 20 7946 0000", "Analytical Engines", "Wrote the first program.", "Pioneers"] {
+            assert!(document.body.contains(text), "{text} in {:?}", document.body);
+        }
+        assert!(search_document("c2", 0, &serde_json::json!({"not": "a card"})).is_none());
     }
 }

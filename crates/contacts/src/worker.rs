@@ -65,7 +65,13 @@ struct Book {
     loaded: bool,
     /// A write of the copy is due.
     persist_due: bool,
+    /// The version of each contact this session put in the device's search index; `None` until
+    /// the first `IndexDocs`, which clears the index's contacts and adds them all.
+    indexed: Option<BTreeMap<String, i64>>,
 }
+
+/// How many contacts one search command adds: the search worker answers queries between them.
+const INDEX_BATCH: usize = 1000;
 
 thread_local! {
     static BOOK: RefCell<Option<Book>> = const { RefCell::new(None) };
@@ -416,6 +422,11 @@ async fn run(command: ContactsCommand) -> Result<ContactsOutcome, String> {
             sync().await?;
             Ok(ContactsOutcome::Saved { id: ids[0].clone() })
         }
+        ContactsCommand::IndexDocs => {
+            // A search asks before each query: the server is asked at most once a minute.
+            sync_within(60_000.0).await.ok();
+            with_book(index_commands)?.map(ContactsOutcome::IndexDocs)
+        }
         ContactsCommand::Keys | ContactsCommand::VerifyKey { .. } => {
             Err("The crypto worker answers for keys, and did not.".to_owned())
         }
@@ -491,6 +502,7 @@ pub fn start() {
                         local: key.device.as_ref().map(|device| LocalKey::derive(device, &key.account)),
                         loaded: false,
                         persist_due: false,
+                        indexed: None,
                         key: ItemKey::new(&key.secret, &key.account),
                         items: BTreeMap::new(),
                         summaries: BTreeMap::new(),
@@ -538,4 +550,38 @@ async fn export(ids: Vec<String>, keys: &[plico_api::contacts::KeptKey]) -> Resu
             .collect::<Vec<_>>()
     })?;
     Ok(ContactsOutcome::Exported { count: cards.len() as u32, vcf: write_vcf(&cards) })
+}
+
+/// The search commands that bring the device's search index to the contacts held now, and
+/// what the book remembers of it.
+fn index_commands(book: &mut Book) -> Result<Vec<serde_bytes::ByteBuf>, String> {
+    use plico_search::protocol::SearchCommand;
+    let encode = |command: &SearchCommand| {
+        postcard::to_allocvec(command).map(serde_bytes::ByteBuf::from).map_err(|e| e.to_string())
+    };
+    let mut commands = Vec::new();
+    let indexed = match book.indexed.take() {
+        Some(indexed) => indexed,
+        None => {
+            commands.push(encode(&SearchCommand::RemoveFolder(crate::SEARCH_FOLDER.to_owned()))?);
+            BTreeMap::new()
+        }
+    };
+    let mut now = BTreeMap::new();
+    let mut added = Vec::new();
+    for item in book.items.values().filter(|item| item.deleted_at.is_none()) {
+        if indexed.get(&item.id) != Some(&item.version) {
+            added.extend(crate::search_document(&item.id, item.updated_at, &item.content));
+        }
+        now.insert(item.id.clone(), item.version);
+    }
+    let gone: Vec<String> = indexed.keys().filter(|id| !now.contains_key(*id)).map(|id| crate::search_id(id)).collect();
+    if !gone.is_empty() {
+        commands.push(encode(&SearchCommand::Remove(gone))?);
+    }
+    for batch in added.chunks(INDEX_BATCH) {
+        commands.push(encode(&SearchCommand::Add(batch.to_vec()))?);
+    }
+    book.indexed = Some(now);
+    Ok(commands)
 }

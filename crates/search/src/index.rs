@@ -381,6 +381,11 @@ impl Index {
         self.by_id.contains_key(id)
     }
 
+    /// The ids of the documents in `folder`.
+    pub fn ids_in(&self, folder: &str) -> Vec<String> {
+        self.docs.iter().flatten().filter(|doc| doc.folder == folder).map(|doc| doc.id.clone()).collect()
+    }
+
     /// The ids of every indexed document.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.by_id.keys().map(String::as_str)

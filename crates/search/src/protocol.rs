@@ -30,6 +30,9 @@ pub enum SearchCommand {
     Flush,
     /// Drops the index from memory (sign-out); what is stored stays, sealed.
     Close,
+    /// Removes every document of a folder: the contacts worker's first word in a session, before
+    /// it adds the contacts as they are now (so a contact deleted elsewhere leaves the index).
+    RemoveFolder(String),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

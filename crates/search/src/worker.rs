@@ -318,11 +318,16 @@ async fn run(command: SearchCommand) -> Result<SearchOutcome, String> {
             }
             Ok(SearchOutcome::Status(status(&open)))
         }
-        SearchCommand::Remove(ids) => {
+        SearchCommand::Remove(_) | SearchCommand::RemoveFolder(_) => {
             let open = open_index()?;
             settle(&open).await;
             {
                 let mut index = open.index.borrow_mut();
+                let ids = match command {
+                    SearchCommand::RemoveFolder(folder) => index.ids_in(&folder),
+                    SearchCommand::Remove(ids) => ids,
+                    _ => Vec::new(),
+                };
                 for id in &ids {
                     index.remove(id);
                 }

@@ -6,11 +6,14 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use plico_api::contacts::{ContactsKey, EXPORT_TAG, EXPORT_WITH_KEYS_TAG, KEYS_OUTCOME_TAG, KEYS_TAG, VERIFY_KEY_TAG};
+use plico_api::contacts::{
+    ContactsKey, EXPORT_TAG, EXPORT_WITH_KEYS_TAG, INDEX_OUTCOME_TAG, INDEX_TAG, KEYS_OUTCOME_TAG, KEYS_TAG,
+    VERIFY_KEY_TAG,
+};
 use plico_api::worker::{KeysCommand, WorkerOutcome};
 use plico_client::{keyring, FlowError, UnlockedSession};
 
-use crate::nested::Nested;
+use crate::nested::{varint, Nested};
 use crate::transport::FetchTransport;
 
 /// trunk writes the contacts worker's loader under its binary name.
@@ -44,6 +47,23 @@ fn protocol(error: postcard::Error) -> FlowError {
     FlowError::Protocol(error.to_string())
 }
 
+/// Brings this device's search index up to the contacts, before a search: the contacts worker
+/// writes the search commands (`ContactsCommand::IndexDocs`), this worker hands them on in order.
+/// Contacts that cannot be read now (offline, locked) leave the index as it is.
+pub async fn index(session: &UnlockedSession) {
+    let Ok(WorkerOutcome::Contacts(reply)) = handle(session, vec![INDEX_TAG]).await else { return };
+    // Read by hand, to keep this worker small: the reply's id, `Ok` (0), the outcome's tag, how
+    // many commands, and each as its length and bytes (postcard's `Vec<ByteBuf>`).
+    let Some((_, [0, INDEX_OUTCOME_TAG, rest @ ..])) = varint(&reply) else { return };
+    let Some((count, mut rest)) = varint(rest) else { return };
+    for _ in 0..count {
+        let Some((length, after)) = varint(rest) else { return };
+        let Some((command, after)) = after.split_at_checked(length as usize) else { return };
+        crate::search::ask_raw(command).await;
+        rest = after;
+    }
+}
+
 /// Passes one `ContactsCommand` (postcard bytes) to the contacts worker, as a
 /// `ContactsRequest` under this channel's id, and answers with its reply's bytes.
 pub async fn handle(session: &UnlockedSession, command: Vec<u8>) -> Result<WorkerOutcome, FlowError> {
@@ -57,16 +77,11 @@ pub async fn handle(session: &UnlockedSession, command: Vec<u8>) -> Result<Worke
         _ => None,
     };
     if let Some(keys) = keys {
+        // The reply as the contacts worker would write it: id 0, `Ok`, the outcome, the entries.
+        // A failure goes back as the call's error.
         let mut reply = vec![0, 0, KEYS_OUTCOME_TAG];
-        match crate::keys::handle(session, keys).await {
-            Ok(WorkerOutcome::Keyring(entries)) => reply.extend(postcard::to_allocvec(&entries).map_err(protocol)?),
-            Ok(_) => return Err(FlowError::Protocol("The keyring answered something else.".into())),
-            Err(error) => {
-                // `Err` and its sentence, as the contacts worker would write it.
-                reply.truncate(1);
-                reply.push(1);
-                reply.extend(postcard::to_allocvec(&error.to_string()).map_err(protocol)?);
-            }
+        if let WorkerOutcome::Keyring(entries) = crate::keys::handle(session, keys).await? {
+            reply.extend(postcard::to_allocvec(&entries).map_err(protocol)?);
         }
         return Ok(WorkerOutcome::Contacts(reply));
     }
@@ -76,17 +91,19 @@ pub async fn handle(session: &UnlockedSession, command: Vec<u8>) -> Result<Worke
             let (mut keyring, _) = keyring::load(&FetchTransport, session).await?;
             // The contacts worker has its own copy of the item secret; the keys are what it needs.
             keyring.item_secret = None;
-            let json = serde_json::to_string(&keyring).map_err(|error| FlowError::Protocol(error.to_string()))?;
+            let json = serde_json::to_vec(&keyring).map_err(|error| FlowError::Protocol(error.to_string()))?;
             let mut spliced = vec![EXPORT_WITH_KEYS_TAG];
             spliced.extend_from_slice(&command[1..]);
-            spliced.extend(postcard::to_allocvec(&json).map_err(protocol)?);
+            // postcard's string: its length, then its bytes.
+            spliced.extend(postcard::to_allocvec(&json.len()).map_err(protocol)?);
+            spliced.extend(json);
             spliced
         }
         _ => command,
     };
     let worker = running(session).await?;
     let id = worker.next_id();
-    let mut request = postcard::to_allocvec(&id).map_err(|error| FlowError::Protocol(error.to_string()))?;
+    let mut request = postcard::to_allocvec(&id).map_err(protocol)?;
     request.extend_from_slice(&command);
     let reply = worker.ask(id, request).await.map_err(FlowError::Protocol)?;
     Ok(WorkerOutcome::Contacts(reply))

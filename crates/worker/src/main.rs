@@ -81,7 +81,9 @@ fn now() -> i64 {
 async fn handle(request: WorkerRequest) {
     let id = request.id;
     let result = match request.command {
-        WorkerCommand::Session(command) => session::handle(id, command).await,
+        // Each feature's future is boxed: awaited in place, every one of them would be laid out
+        // inside this function's, and its code copied with it (several KB of the binary).
+        WorkerCommand::Session(command) => Box::pin(session::handle(id, command)).await,
         WorkerCommand::Privacy(plico_api::worker::PrivacyCommand::VerifyCanary {
             statement,
             service_key,
@@ -91,12 +93,12 @@ async fn handle(request: WorkerRequest) {
         command => match session::current() {
             None => Err(session::locked()),
             Some(session) => match command {
-                WorkerCommand::Mail(command) => mail::handle(id, &session, command).await,
-                WorkerCommand::Keys(command) => keys::handle(&session, command).await,
-                WorkerCommand::Search(command) => search::handle(id, &session, command).await,
-                WorkerCommand::Privacy(command) => privacy::handle(&session, command).await,
-                WorkerCommand::Transfer(command) => transfer::handle(id, &session, command).await,
-                WorkerCommand::Contacts(command) => contacts::handle(&session, command).await,
+                WorkerCommand::Mail(command) => Box::pin(mail::handle(id, &session, command)).await,
+                WorkerCommand::Keys(command) => Box::pin(keys::handle(&session, command)).await,
+                WorkerCommand::Search(command) => Box::pin(search::handle(id, &session, command)).await,
+                WorkerCommand::Privacy(command) => Box::pin(privacy::handle(&session, command)).await,
+                WorkerCommand::Transfer(command) => Box::pin(transfer::handle(id, &session, command)).await,
+                WorkerCommand::Contacts(command) => Box::pin(contacts::handle(&session, command)).await,
                 WorkerCommand::Session(_) => unreachable!("answered above"),
             },
         },

@@ -38,16 +38,21 @@ fn send_now(inner: &Nested, array: &js_sys::Uint8Array) {
     let _ = inner.worker.post_message_with_transfer(array, &transfer);
 }
 
-/// postcard's varint of the leading `u32`.
-fn leading_id(bytes: &[u8]) -> Option<u32> {
+/// postcard's varint of a `u32` at the start of `bytes`: its value, and the bytes after it.
+pub fn varint(bytes: &[u8]) -> Option<(u32, &[u8])> {
     let mut value = 0u32;
     for (i, &byte) in bytes.iter().take(5).enumerate() {
         value |= u32::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
-            return Some(value);
+            return Some((value, &bytes[i + 1..]));
         }
     }
     None
+}
+
+/// postcard's varint of the leading `u32`.
+fn leading_id(bytes: &[u8]) -> Option<u32> {
+    varint(bytes).map(|(id, _)| id)
 }
 
 impl Nested {
@@ -158,7 +163,7 @@ impl Nested {
 
 #[cfg(test)]
 mod tests {
-    use super::leading_id;
+    use super::{leading_id, varint};
 
     #[test]
     fn reads_postcards_leading_varint() {
@@ -166,5 +171,7 @@ mod tests {
         assert_eq!(leading_id(&[0x80, 0x01]), Some(128));
         assert_eq!(leading_id(&[0xff, 0xff, 0xff, 0xff, 0x0f]), Some(u32::MAX));
         assert_eq!(leading_id(&[0x80]), None);
+        assert_eq!(varint(&[0x80, 0x01, 7, 8]), Some((128, &[7u8, 8][..])));
+        assert_eq!(varint(&[3]), Some((3, &[][..])));
     }
 }

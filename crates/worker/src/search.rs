@@ -60,6 +60,16 @@ async fn ask_worker(worker: &Nested, command: SearchCommand) -> Result<SearchOut
     Ok(outcome)
 }
 
+/// Hands the search worker a command another worker wrote in postcard bytes (the contacts
+/// worker's documents); its answer is not read.
+pub async fn ask_raw(command: &[u8]) {
+    let Some(worker) = worker() else { return };
+    let id = worker.next_id();
+    let mut bytes = postcard::to_allocvec(&id).unwrap_or_default();
+    bytes.extend_from_slice(command);
+    let _ = worker.ask(id, bytes).await;
+}
+
 async fn ask(command: SearchCommand) -> Result<SearchOutcome, String> {
     let worker = worker().ok_or_else(|| "Search is not ready on this device; sign in again.".to_owned())?;
     ask_worker(&worker, command).await
@@ -246,6 +256,8 @@ fn folder_label(folders: &[(String, String, bool)], id: &str) -> String {
             label
         }
         Some((_, name, false)) => name.clone(),
+        // The contacts the index holds beside mail (`plico_contacts::SEARCH_FOLDER`).
+        None if id == "contacts" => "Contacts".into(),
         None => String::new(),
     }
 }
@@ -315,6 +327,10 @@ pub async fn handle(
             .await
         }
         SearchCommand::PauseIndex => Ok(pause()),
-        SearchCommand::Search { query, limit } => search(query, limit.min(500)).await,
+        SearchCommand::Search { query, limit } => {
+            // Contacts are found beside mail: the index learns what changed in them first.
+            crate::contacts::index(session).await;
+            search(query, limit.min(500)).await
+        }
     }
 }

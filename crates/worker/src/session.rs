@@ -101,12 +101,12 @@ pub async fn handle(id: u32, command: SessionCommand) -> Result<WorkerOutcome, F
     let progress = move |stage| post(&WorkerEvent::Progress { id, stage });
     match command {
         SessionCommand::Signup { name, password, recovery_address } => {
-            plico_client::signup_with_recovery(&FetchTransport, &name, &password, recovery_address, progress)
+            Box::pin(plico_client::signup_with_recovery(&FetchTransport, &name, &password, recovery_address, progress))
                 .await
                 .map(|session| unlocked(session, false))
         }
         SessionCommand::Login { address, password, reopen, keep_offline } => {
-            sign_in(address, password, reopen, keep_offline, progress)
+            Box::pin(sign_in(address, password, reopen, keep_offline, progress))
                 .await
                 .map(|(session, offline)| unlocked(session, offline))
         }

@@ -419,3 +419,17 @@ fn words_short_and_long_keep_their_own_ids() {
     assert_eq!(ids(&mut index, "kilowattstundenzahler"), ["long"]);
     assert_eq!(ids(&mut index, "short"), ["long"]);
 }
+
+#[test]
+fn a_folders_documents_are_listed_for_removal() {
+    let mut index = Index::new();
+    for document in corpus() {
+        index.add(&document);
+    }
+    let contact = Document { folder: "contacts".into(), ..doc("contact:1", 3, "Ada <ada@example.org>", "Ada", "") };
+    index.add(&contact);
+    assert_eq!(index.ids_in("contacts"), ["contact:1"]);
+    assert!(index.ids_in("nowhere").is_empty());
+    index.remove("contact:1");
+    assert!(index.ids_in("contacts").is_empty());
+}
