@@ -68,7 +68,7 @@ async function newContact(page, fields) {
 // server may keep for mail); the imported addresses are never written to. Not Carol Danvers
 // either: her name came in her message's From header, which the envelope of received mail keeps.
 const SECRETS = ['Lovelace', '7946 0000', 'Analytical', 'first program', 'Hopper', 'Turing', 'alan@bletchley.example',
-  'Countess', 'countess@example.org', 'Codebreaker'];
+  'Countess', 'countess@example.org', 'Codebreaker', 'US Navy', 'Invented the compiler', 'Written on device A'];
 
 test('contacts are created, edited, grouped, searched and found by the composer', async () => {
   const page = bob.page;
@@ -309,6 +309,50 @@ test('contacts are in the search index and a result opens the contact', async ()
   await page.getByRole('checkbox', { name: 'Select Carol Danvers' }).check();
   await page.getByRole('toolbar', { name: 'Selected contacts' }).getByRole('button', { name: 'Restore' }).click();
   await pane(page).getByText('Restored 1 contact.').waitFor({ timeout: 30_000 });
+});
+
+test('two devices edit the same contact: each keeps the fields it changed, and the last writer wins a field both changed', async () => {
+  const other = await startBrowser();
+  try {
+    const a = bob.page;
+    const b = other.page;
+    await signIn(b, server.baseUrl, 'bob');
+    await b.waitForURL('**/mail/inbox', { timeout: 60_000 });
+    const editGrace = async (page) => {
+      await openContacts(page);
+      await page.locator('.contact-open').filter({ hasText: 'Grace Hopper' }).click();
+      await pane(page).locator('.contact-header h2').filter({ hasText: 'Grace Hopper' }).waitFor({ timeout: 30_000 });
+      await pane(page).getByRole('button', { name: 'Edit' }).click();
+      await page.locator('.contact-editor').waitFor();
+    };
+    // Both open the editor on the same version; A saves first, then B.
+    await editGrace(a);
+    await editGrace(b);
+    await fillAndSave(a, { organization: 'US Navy', note: 'Written on device A.' }, 'Contact saved.');
+    // B's list syncs while its editor stays open (here an import, which syncs when it is done):
+    // B's worker now holds A's version, and B's editor still shows the one before it.
+    await b.locator('.contacts-side input[type=file]').setInputFiles({ name: 'one.vcf', mimeType: 'text/vcard',
+      buffer: Buffer.from('BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Sync Trigger\r\nEND:VCARD\r\n') });
+    const report = b.locator('.import-report');
+    await report.waitFor({ timeout: 30_000 });
+    await report.getByRole('button', { name: 'Close' }).click();
+    await b.locator('.contact-name').filter({ hasText: 'Sync Trigger' }).waitFor({ timeout: 30_000 });
+    assert.equal(await b.locator('.contact-editor').getByLabel('Organisation').inputValue(), '', 'B still edits the version it opened');
+    await fillAndSave(b, { note: 'Invented the compiler.' }, 'Contact saved.');
+    // A's organisation survived B's save (B did not change it); the note both changed is B's.
+    for (const page of [b, a]) {
+      await openContacts(page);
+      await page.locator('.contact-open').filter({ hasText: 'Grace Hopper' }).click();
+      const card = pane(page).locator('.contact-page');
+      await card.getByText('Invented the compiler.').waitFor({ timeout: 30_000 });
+      assert.match(await card.textContent(), /US Navy/);
+      assert.doesNotMatch(await card.textContent(), /Written on device A/);
+    }
+    await screenshot(b, '93-contacts-two-devices-merged');
+    assert.deepEqual(other.problems, []);
+  } finally {
+    await other.close();
+  }
 });
 
 test('contacts on a phone-sized screen', async () => {

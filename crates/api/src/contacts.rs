@@ -33,8 +33,10 @@ pub enum ContactsCommand {
     /// One contact's fields, for its page and the editor.
     Get { id: String },
     /// Creates (`id` None) or changes a contact. The fields replace those the editor shows; every
-    /// other property of the card (unknown ones included) is kept.
-    Save { id: Option<String>, fields: Box<ContactFields> },
+    /// other property of the card (unknown ones included) is kept. `original`: the fields the
+    /// editor opened with, so that only what the user changed is written when the contact changed
+    /// meanwhile (on another device): the other fields keep their newer values.
+    Save { id: Option<String>, fields: Box<ContactFields>, original: Option<Box<ContactFields>> },
     /// Moves contacts to the recovery area (45 days), or back (`recover`).
     Delete { ids: Vec<String>, recover: bool },
     /// Reads a .vcf file (vCard 2.1, 3 or 4, many cards) and saves each card as a contact.

@@ -724,6 +724,8 @@ fn Editor(state: State, id: Option<String>, fields: ContactFields) -> impl IntoV
         });
     }
     let groups_text = RwSignal::new(fields.groups.join(", "));
+    // What the editor opened with: only what the user changes is written over a newer contact.
+    let original = StoredValue::new((!creating).then(|| Box::new(fields.clone())));
     let (saving, set_saving) = signal(false);
     let (problem, set_problem) = signal(None::<String>);
     let cancel_id = id.clone();
@@ -735,7 +737,8 @@ fn Editor(state: State, id: Option<String>, fields: ContactFields) -> impl IntoV
         set_saving.set(true);
         set_problem.set(None);
         leptos::task::spawn_local(async move {
-            match state.backend().ask(ContactsCommand::Save { id, fields: Box::new(fields) }).await {
+            let original = original.get_value();
+            match state.backend().ask(ContactsCommand::Save { id, fields: Box::new(fields), original }).await {
                 Ok(ContactsOutcome::Saved { id }) => {
                     state.say(Some(if creating { t("Contact created.") } else { t("Contact saved.") }), None);
                     state.reload();

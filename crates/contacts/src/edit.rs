@@ -305,6 +305,34 @@ fn written(fields: &ContactFields) -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
+/// What to save when the contact changed since the editor opened it (another device, or this
+/// one's sync): each field the user changed (`edited` differs from `original`) takes the edit, and
+/// every other field keeps its value now (`current`). So an edit never writes back a value the
+/// editor only happened to show: the last writer wins for the fields it wrote, per field.
+pub fn rebase(original: &ContactFields, edited: &ContactFields, current: &ContactFields) -> ContactFields {
+    fn pick<T: Clone + PartialEq>(original: &T, edited: &T, current: &T) -> T {
+        if edited != original {
+            edited.clone()
+        } else {
+            current.clone()
+        }
+    }
+    ContactFields {
+        name: pick(&original.name, &edited.name, &current.name),
+        given: pick(&original.given, &edited.given, &current.given),
+        family: pick(&original.family, &edited.family, &current.family),
+        emails: pick(&original.emails, &edited.emails, &current.emails),
+        phones: pick(&original.phones, &edited.phones, &current.phones),
+        addresses: pick(&original.addresses, &edited.addresses, &current.addresses),
+        organization: pick(&original.organization, &edited.organization, &current.organization),
+        title: pick(&original.title, &edited.title, &current.title),
+        birthday: pick(&original.birthday, &edited.birthday, &current.birthday),
+        note: pick(&original.note, &edited.note, &current.note),
+        photo: pick(&original.photo, &edited.photo, &current.photo),
+        groups: pick(&original.groups, &edited.groups, &current.groups),
+    }
+}
+
 /// The content with the editor's fields written over `content` (a new contact: `{}`), checked,
 /// and read back through calcard.
 pub fn apply(content: &Value, fields: &ContactFields) -> Result<Value, String> {
@@ -517,5 +545,27 @@ mod tests {
         assert_eq!(emails, ["ada@example.org", "countess@example.org"]);
         assert_eq!(fields.birthday, "1815-12-10");
         assert!(merged["vcard"]["X-CUSTOM"].is_array());
+    }
+
+    #[test]
+    fn an_edit_rebased_on_a_newer_contact_keeps_the_other_devices_change() {
+        let labeled = |value: &str| vec![Labeled { label: "cell".into(), value: value.into() }];
+        let original = ContactFields {
+            name: "Grace Hopper".into(),
+            phones: labeled("+1 555 0100"),
+            organization: "Navy".into(),
+            note: "Compilers.".into(),
+            ..Default::default()
+        };
+        // Another device changed the phone and the note; this one's editor changes the
+        // organisation and the note.
+        let current = ContactFields { phones: labeled("+1 555 0199"), note: "COBOL.".into(), ..original.clone() };
+        let edited = ContactFields { organization: "US Navy".into(), note: "Nanoseconds.".into(), ..original.clone() };
+        let saved = rebase(&original, &edited, &current);
+        assert_eq!(saved.phones, labeled("+1 555 0199"), "the field this editor did not touch keeps the newer value");
+        assert_eq!(saved.organization, "US Navy", "the field it changed takes its value");
+        assert_eq!(saved.note, "Nanoseconds.", "both changed it: the last writer wins");
+        assert_eq!(saved.name, "Grace Hopper");
+        assert_eq!(rebase(&original, &original, &current), current, "no edit writes nothing back");
     }
 }

@@ -370,12 +370,21 @@ async fn run(command: ContactsCommand) -> Result<ContactsOutcome, String> {
             .ok_or("This contact no longer exists.")?;
             Ok(ContactsOutcome::Contact { fields: Box::new(edit::fields(&content)?), id, updated_at, deleted_at })
         }
-        ContactsCommand::Save { id, fields } => {
+        ContactsCommand::Save { id, fields, original } => {
             let id = id.unwrap_or_else(items::new_id);
             if !plico_api::items::is_item_id(&id) {
                 return Err("That is not a contact's id.".into());
             }
             let base = with_book(|book| book.items.get(&id).map(|item| item.content.clone()))?;
+            // What the user changed, over the contact as it is now: a field another device
+            // changed since the editor opened keeps that change unless the user changed it too.
+            let fields = match (&base, original) {
+                (Some(base), Some(original)) => {
+                    let current = edit::fields(base)?;
+                    Box::new(edit::rebase(&original, &fields, &current))
+                }
+                _ => fields,
+            };
             let content = edit::apply(&base.unwrap_or_else(|| json!({})), &fields)?;
             save(&id, &content).await?;
             Ok(ContactsOutcome::Saved { id })
