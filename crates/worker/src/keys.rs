@@ -28,26 +28,8 @@ pub async fn handle(session: &UnlockedSession, command: KeysCommand) -> Result<W
             Ok(WorkerOutcome::Keyring(entries(plico_client::keyring::load(&FetchTransport, session).await?.0)))
         }
         KeysCommand::VerifyKey { address, fingerprint } => {
-            // A Plico correspondent the account has only read mail from has no kept key yet: the
-            // directory's, when it is the one the user compared, is kept now, verified.
-            let (kept, _) = plico_client::keyring::load(&FetchTransport, session).await?;
-            let first = match kept.find(&address) {
-                Some(_) => None,
-                None => match mail::fetch_cert(&FetchTransport, &address).await? {
-                    Some(cert) => Some(plico_client::keyring::kept_key(&address, &cert, KeySource::Directory, now())?)
-                        .filter(|key| key.fingerprint.eq_ignore_ascii_case(&fingerprint)),
-                    None => None,
-                },
-            };
             let (keyring, _) = plico_client::keyring::update(&FetchTransport, session, |keyring| {
-                let pinned = match &first {
-                    Some(key) if keyring.find(&address).is_none() => {
-                        keyring.keys.push(key.clone());
-                        true
-                    }
-                    _ => false,
-                };
-                keyring.verify(&address, &fingerprint) || pinned
+                keyring.verify(&address, &fingerprint)
             })
             .await?;
             Ok(WorkerOutcome::Keyring(entries(keyring)))
