@@ -49,8 +49,14 @@ fn protocol(error: postcard::Error) -> FlowError {
 
 /// Brings this device's search index up to the contacts, before a search: the contacts worker
 /// writes the search commands (`ContactsCommand::IndexDocs`), this worker hands them on in order.
-/// Contacts that cannot be read now (offline, locked) leave the index as it is.
+/// Contacts that cannot be read now (offline, locked) leave the index as it is. The index keeps
+/// the contacts it was given in earlier sessions (sealed, on this device) until the next update.
+/// Only a contacts worker this session already started is asked (the Contacts app or the
+/// composer started it): a search does not load the contacts worker's code by itself.
 pub async fn index(session: &UnlockedSession) {
+    if CONTACTS.with(|slot| slot.borrow().as_ref().is_none_or(|inner| inner.stopped())) {
+        return;
+    }
     let Ok(WorkerOutcome::Contacts(reply)) = handle(session, vec![INDEX_TAG]).await else { return };
     // Read by hand, to keep this worker small: the reply's id, `Ok` (0), the outcome's tag, how
     // many commands, and each as its length and bytes (postcard's `Vec<ByteBuf>`).
