@@ -2,10 +2,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PASSWORD, startServer, startBrowser, screenshot, signUp, signIn, publicKeyPacketBodies } from './harness.mjs';
+import { PASSWORD, startServer, startBrowser, screenshot, signUp, signIn, publicKeyPacketBodies, wkdHash } from './harness.mjs';
 
 let server;
 let browser;
@@ -169,14 +168,3 @@ test('the SQLite files hold neither the password nor an unencrypted secret key',
   }
   assert.ok(publicKeySeen, 'the search is real: the public key bodies are in the database');
 });
-
-/** WKD's hash: z-base-32 of SHA-1 of the lowercase local part. */
-function wkdHash(localPart) {
-  const alphabet = 'ybndrfg8ejkmcpqxot1uwisza345h769';
-  const digest = crypto.createHash('sha1').update(localPart.toLowerCase()).digest();
-  let bits = '';
-  for (const byte of digest) bits += byte.toString(2).padStart(8, '0');
-  let out = '';
-  for (let i = 0; i < bits.length; i += 5) out += alphabet[parseInt(bits.slice(i, i + 5).padEnd(5, '0'), 2)];
-  return out;
-}

@@ -3,6 +3,8 @@
 
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -102,7 +104,13 @@ export async function startServer({ smtp = false, reuse, args = reuse?.args ?? [
 // `gpc: true` sends Global Privacy Control both ways (the Sec-GPC header and
 // navigator.globalPrivacyControl); `gpc: 'header'` only as the header.
 // `locale` is the browser's language (navigator.languages), English by default.
-export async function startBrowser({ consent = 'decided', viewport = { width: 1280, height: 800 }, gpc = false, locale = 'en-US' } = {}) {
+// Host names resolve to nothing, as the server's `--no-wkd` and `--mail-auth-dns off` keep it off
+// the Internet: the contacts worker looks outside keys up from the browser (WKD). `hosts` maps
+// names to local `host:port`s (a test's key directory), for HTTPS whose certificate is not
+// checked.
+export async function startBrowser({ consent = 'decided', viewport = { width: 1280, height: 800 }, gpc = false, locale = 'en-US', hosts = {} } = {}) {
+  const rules = [...Object.entries(hosts).map(([name, to]) => `MAP ${name} ${to}`), 'MAP * ~NOTFOUND', 'EXCLUDE localhost', 'EXCLUDE 127.0.0.1'];
+  const tls = Object.keys(hosts).length ? ['--ignore-certificate-errors'] : [];
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -111,7 +119,7 @@ export async function startBrowser({ consent = 'decided', viewport = { width: 12
     locale,
     extraHTTPHeaders: gpc ? { 'Sec-GPC': '1' } : {},
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--host-resolver-rules=${rules.join(', ')}`, ...tls],
   });
   if (consent === 'decided') {
     await context.addInitScript(() => {
@@ -144,6 +152,49 @@ export async function startBrowser({ consent = 'decided', viewport = { width: 12
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+function freeUdpPort() {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket('udp4');
+    socket.bind(0, '127.0.0.1', () => { const { port } = socket.address(); socket.close(() => resolve(port)); });
+  });
+}
+
+/**
+ * dnsmasq on a free port, answering for `.test` only: `records` are [name, TXT text] pairs,
+ * `addresses` names (with their subdomains) that resolve to 127.0.0.1. Returns { child, port }.
+ */
+export async function startDns(records = [], { addresses = [] } = {}) {
+  const port = await freeUdpPort();
+  // dnsmasq splits TXT strings at commas; long records go in 200-character strings.
+  const txt = records.map(([name, text]) => `--txt-record=${name},${text.match(/.{1,200}/g).join(',')}`);
+  const local = addresses.map((name) => `--address=/${name}/127.0.0.1`);
+  const child = spawn('dnsmasq', ['--no-daemon', '--no-resolv', '--no-hosts', '--bind-interfaces', '--listen-address=127.0.0.1',
+    '--user=root', '--group=root', '--local=/test/', `--port=${port}`, ...txt, ...local], { stdio: 'ignore' });
+  // Ready when it answers.
+  const query = Buffer.from('1234010000010000000000000470696e670474657374000010 0001'.replace(' ', ''), 'hex');
+  for (let i = 0; i < 100; i++) {
+    const answered = await new Promise((resolve) => {
+      const socket = dgram.createSocket('udp4');
+      const timer = setTimeout(() => { socket.close(); resolve(false); }, 100);
+      socket.on('message', () => { clearTimeout(timer); socket.close(); resolve(true); });
+      socket.send(query, port, '127.0.0.1');
+    });
+    if (answered) return { child, port };
+  }
+  throw new Error('dnsmasq did not answer');
+}
+
+/** WKD's hash: z-base-32 of SHA-1 of the lowercase local part. */
+export function wkdHash(localPart) {
+  const alphabet = 'ybndrfg8ejkmcpqxot1uwisza345h769';
+  const digest = crypto.createHash('sha1').update(localPart.toLowerCase()).digest();
+  let bits = '';
+  for (const byte of digest) bits += byte.toString(2).padStart(8, '0');
+  let out = '';
+  for (let i = 0; i < bits.length; i += 5) out += alphabet[parseInt(bits.slice(i, i + 5).padEnd(5, '0'), 2)];
+  return out;
 }
 
 /** Screenshots go to tests/e2e/artifacts, which CI keeps out of git. */

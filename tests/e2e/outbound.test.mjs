@@ -1,7 +1,9 @@
 // Mail to the outside, in the real app against the real server: the composer says "not
 // end-to-end encrypted" before an outside recipient without a known key gets mail; the server's
 // queue hands the message to a smarthost (aiosmtpd with STARTTLS and AUTH, tests/peers), and a
-// permanent refusal comes back as a delivery status notification in the sender's Inbox.
+// permanent refusal comes back as a delivery status notification in the sender's Inbox. Keys of
+// outside recipients are looked up at their domains' key directories (WKD, a local HTTPS peer
+// here) from the browser when the domain's CORS allows, and through the server otherwise.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,15 +11,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import https from 'node:https';
 import readline from 'node:readline';
 import * as openpgp from 'openpgp';
-import { startServer, startBrowser, screenshot, signUp } from './harness.mjs';
+import { startServer, startBrowser, screenshot, signUp, startDns, wkdHash } from './harness.mjs';
 
 const MARKER = 'OUTBOUND-E2E-BODY-MARKER';
 let server;
 let sink;
 let sinkDir;
 let alice;
+let dns;
+let directory;
 
 function startSink() {
   sinkDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-sink-'));
@@ -58,11 +63,52 @@ async function waitFor(check, what, timeout = 30_000) {
   }
 }
 
+/**
+ * Two domains' key directories over HTTPS (a private CA's certificate), on one port: `cors.test`
+ * answers any origin (`Access-Control-Allow-Origin: *`, as the WKD draft asks), `nocors.test`
+ * does not. Each publishes one key by the direct method; the advanced hosts have none. Every
+ * request is noted with its Origin and User-Agent: a browser sends an Origin, Plico's server
+ * says "Plico WKD".
+ */
+async function startKeyDirectory(dir) {
+  const file = (name) => path.join(dir, name);
+  const openssl = (args) => { const r = spawnSync('openssl', args, { encoding: 'utf8' }); assert.equal(r.status, 0, r.stderr); };
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Plico test CA', '-keyout', file('ca.key'), '-out', file('ca.pem')]);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=cors.test', '-keyout', file('wkd.key'), '-out', file('wkd.csr')]);
+  fs.writeFileSync(file('san.ext'), 'subjectAltName=DNS:cors.test,DNS:openpgpkey.cors.test,DNS:nocors.test,DNS:openpgpkey.nocors.test\n');
+  openssl(['x509', '-req', '-in', file('wkd.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2',
+    '-extfile', file('san.ext'), '-out', file('wkd.pem')]);
+  const erik = await openpgp.generateKey({ userIDs: [{ name: 'Erik', email: 'erik@cors.test' }], format: 'object' });
+  const finn = await openpgp.generateKey({ userIDs: [{ name: 'Finn', email: 'finn@nocors.test' }], format: 'object' });
+  const published = {
+    [`cors.test /.well-known/openpgpkey/hu/${wkdHash('erik')}`]: Buffer.from(erik.publicKey.write()),
+    [`nocors.test /.well-known/openpgpkey/hu/${wkdHash('finn')}`]: Buffer.from(finn.publicKey.write()),
+  };
+  const requests = [];
+  const peer = https.createServer({ key: fs.readFileSync(file('wkd.key')), cert: fs.readFileSync(file('wkd.pem')) }, (request, response) => {
+    const host = (request.headers.host ?? '').replace(/:\d+$/, '');
+    const { pathname } = new URL(request.url, 'https://peer');
+    requests.push({ host, pathname, origin: request.headers.origin, agent: request.headers['user-agent'] ?? '' });
+    const cors = host === 'cors.test' || host === 'openpgpkey.cors.test' ? { 'access-control-allow-origin': '*' } : {};
+    const key = published[`${host} ${pathname}`];
+    response.writeHead(key ? 200 : 404, { ...cors, 'content-type': 'application/octet-stream' });
+    response.end(key ?? '');
+  });
+  await new Promise((resolve) => peer.listen(0, '127.0.0.1', resolve));
+  return { port: peer.address().port, ca: file('ca.pem'), requests, erik, finn, close: () => peer.close() };
+}
+
 before(async () => {
   sink = await startSink();
+  directory = await startKeyDirectory(sinkDir);
+  dns = await startDns([], { addresses: ['cors.test', 'nocors.test'] });
   server = await startServer({ smtp: true, args: ['--smarthost', `localhost:${sink.port}`, '--smarthost-user', 'relay',
-    '--smarthost-password', 'relay-secret', '--smarthost-insecure-tls'] });
-  alice = await startBrowser();
+    '--smarthost-password', 'relay-secret', '--smarthost-insecure-tls',
+    // The server's own lookups (the fallback) find the same directory through dnsmasq.
+    '--mail-auth-dns', `127.0.0.1:${dns.port}`, '--wkd-https-port', String(directory.port), '--wkd-ca', directory.ca,
+    '--wkd-allow-private'] });
+  const to = `127.0.0.1:${directory.port}`;
+  alice = await startBrowser({ hosts: { 'cors.test': to, 'openpgpkey.cors.test': to, 'nocors.test': to, 'openpgpkey.nocors.test': to } });
   await signUp(alice.page, server.baseUrl, 'alice');
   await alice.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
 });
@@ -70,6 +116,8 @@ before(async () => {
 after(async () => {
   await alice?.close();
   await server?.stop();
+  directory?.close();
+  dns?.child.kill();
   sink?.child.kill();
   if (sinkDir) fs.rmSync(sinkDir, { recursive: true, force: true });
 });
@@ -110,6 +158,53 @@ test('an outside recipient is named as not end-to-end encrypted before sending, 
   assert.equal(await page.locator('.compose-header .badge-e2e').textContent(), 'End-to-end encrypted');
   assert.equal(await page.getByRole('note').count(), 0);
   await page.getByRole('button', { name: 'Discard' }).click();
+});
+
+test('outside keys are looked up at the domain from the browser when its CORS allows, through the server only when not, and the mail leaves encrypted to both', async () => {
+  const page = alice.page;
+  const asked = (name) => directory.requests.filter((r) => r.pathname.endsWith(`/hu/${wkdHash(name)}`));
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByLabel('To', { exact: true }).fill('erik@cors.test, finn@nocors.test');
+  await page.getByLabel('Subject', { exact: true }).fill('OUTBOUND-E2E keys by WKD');
+  await page.getByLabel('Message', { exact: true }).fill(`Hello both, ${MARKER}-3.`);
+  // Once typing paused, both keys are found: the composer makes its usual promise.
+  await page.getByRole('button', { name: 'Send encrypted' }).waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('.compose-header .badge-e2e').textContent(), 'End-to-end encrypted');
+  assert.equal(await page.getByRole('note').count(), 0);
+  await screenshot(page, '44b-compose-keys-by-wkd');
+
+  // Erik's domain answers any origin: the browser asked it, and the server never did.
+  assert.ok(asked('erik').some((r) => r.host === 'cors.test' && r.origin), JSON.stringify(directory.requests));
+  assert.ok(!asked('erik').some((r) => r.agent.includes('Plico WKD')), 'the server did not look Erik up');
+  // Finn's does not: the browser tried (and could not read the answer), then the server asked.
+  assert.ok(asked('finn').some((r) => r.origin), JSON.stringify(directory.requests));
+  assert.ok(asked('finn').some((r) => r.host === 'nocors.test' && !r.origin && r.agent.includes('Plico WKD')),
+    JSON.stringify(directory.requests));
+  // Only complete addresses were looked up, never the letters on the way.
+  assert.deepEqual([...new Set(directory.requests.map((r) => r.pathname.split('/').pop()))].sort(),
+    [wkdHash('erik'), wkdHash('finn')].sort());
+
+  const before = received().length;
+  await page.getByRole('button', { name: 'Send encrypted' }).click();
+  await page.waitForURL('**/mail/sent', { timeout: 60_000 });
+  const all = await waitFor(() => { const now = received(); return now.length > before ? now : null; }, 'the encrypted message');
+  const sent = all[all.length - 1];
+  assert.deepEqual([...sent.envelope.rcpt_tos].sort(), ['erik@cors.test', 'finn@nocors.test']);
+  assert.match(sent.eml, /Content-Type: multipart\/encrypted;/);
+  assert.ok(!sent.eml.includes(MARKER), 'nothing readable leaves');
+  const armored = sent.eml.slice(sent.eml.indexOf('-----BEGIN PGP MESSAGE-----'), sent.eml.indexOf('-----END PGP MESSAGE-----') + 25);
+  for (const { privateKey } of [directory.erik, directory.finn]) {
+    const { data } = await openpgp.decrypt({ message: await openpgp.readMessage({ armoredMessage: armored }), decryptionKeys: privateKey });
+    assert.ok(data.includes(`${MARKER}-3`), 'each recipient decrypts it with the key their domain published');
+  }
+
+  // Both keys are kept, as their domain's, pinned on first use.
+  await page.getByRole('link', { name: /alice@plico\.test/ }).click();
+  for (const address of ['erik@cors.test', 'finn@nocors.test']) {
+    const row = page.getByRole('row').filter({ hasText: address });
+    await row.getByText('Their domain (WKD)').waitFor({ timeout: 30_000 });
+    await row.getByText('Kept on first use').waitFor();
+  }
 });
 
 test('a permanent refusal comes back as a delivery status notification in the Inbox', async () => {

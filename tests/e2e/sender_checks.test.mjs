@@ -5,48 +5,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, startBrowser, screenshot, signUp } from './harness.mjs';
+import { startServer, startBrowser, screenshot, signUp, startDns } from './harness.mjs';
 
 let dir;
 let dns;
 let server;
 let erin;
 
-function freeUdpPort() {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket('udp4');
-    socket.bind(0, '127.0.0.1', () => { const { port } = socket.address(); socket.close(() => resolve(port)); });
-  });
-}
-
 function run(command, args, input) {
   const result = spawnSync(command, args, { encoding: 'utf8', input, timeout: 60_000 });
   assert.equal(result.status, 0, `${command}: ${result.stderr}`);
   return result.stdout;
-}
-
-async function startDns(records) {
-  const port = await freeUdpPort();
-  // dnsmasq splits TXT strings at commas; long records go in 200-character strings.
-  const txt = records.map(([name, text]) => `--txt-record=${name},${text.match(/.{1,200}/g).join(',')}`);
-  const child = spawn('dnsmasq', ['--no-daemon', '--no-resolv', '--no-hosts', '--bind-interfaces', '--listen-address=127.0.0.1',
-    '--user=root', '--group=root', '--local=/test/', `--port=${port}`, ...txt], { stdio: 'ignore' });
-  // Ready when it answers.
-  const query = Buffer.from('1234010000010000000000000470696e670474657374000010 0001'.replace(' ', ''), 'hex');
-  for (let i = 0; i < 100; i++) {
-    const answered = await new Promise((resolve) => {
-      const socket = dgram.createSocket('udp4');
-      const timer = setTimeout(() => { socket.close(); resolve(false); }, 100);
-      socket.on('message', () => { clearTimeout(timer); socket.close(); resolve(true); });
-      socket.send(query, port, '127.0.0.1');
-    });
-    if (answered) return { child, port };
-  }
-  throw new Error('dnsmasq did not answer');
 }
 
 function swaksData(from, helo, message) {

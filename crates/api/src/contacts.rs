@@ -62,7 +62,24 @@ pub enum ContactsCommand {
     /// worker hands the search worker in order ([`INDEX_TAG`]). The first in a session clears the
     /// contacts folder and adds every contact; later ones add what changed and remove what went.
     IndexDocs,
+    /// The key `address`'s domain publishes (WKD), looked up from the browser: straight from the
+    /// domain when its CORS lets the contacts worker read the answer (the WKD draft asks domains
+    /// for `Access-Control-Allow-Origin: *`), else through the server (`/keys/outside`). The
+    /// crypto worker asks it when the user writes to an outside address with no kept key;
+    /// answers [`ContactsOutcome::LookedUp`] ([`LOOK_UP_KEY_TAG`]).
+    LookUpKey { address: String },
 }
+
+/// Where trunk writes the contacts worker's loader (under its binary's name): the crypto worker
+/// starts it from here, and the server serves it with a policy that lets it look keys up at
+/// other domains ([`ContactsCommand::LookUpKey`]).
+pub const WORKER_URL: &str = "/plico-contacts_loader.js";
+
+/// [`ContactsCommand::LookUpKey`]'s index on the wire, which the crypto worker writes by hand.
+pub const LOOK_UP_KEY_TAG: u8 = 13;
+/// [`ContactsOutcome::LookedUp`]'s index on the wire: the crypto worker reads the reply as
+/// `(id, Ok, this, Option<bytes>)`.
+pub const LOOKED_UP_TAG: u8 = 10;
 
 /// [`ContactsCommand::IndexDocs`]'s index on the wire, which the crypto worker writes by hand
 /// before a search.
@@ -211,6 +228,9 @@ pub enum ContactsOutcome {
     Keys(Vec<crate::worker::KeyringEntry>),
     /// `IndexDocs`: the search commands, each in postcard bytes.
     IndexDocs(Vec<serde_bytes::ByteBuf>),
+    /// `LookUpKey`: the certificate as published (binary or armored; not yet checked), or `None`
+    /// when the domain publishes none for the address.
+    LookedUp(Option<serde_bytes::ByteBuf>),
 }
 
 /// The reply to [`ContactsRequest`] `id`.
@@ -307,6 +327,26 @@ mod tests {
         // As the crypto worker reads it (postcard writes bytes as it writes a `Vec<u8>`).
         let read: (u32, u8, u8, Vec<Vec<u8>>) = postcard::from_bytes(&reply).expect("reads");
         assert_eq!(read, (300, 0, INDEX_OUTCOME_TAG, commands.into_iter().map(|c| c.into_vec()).collect()));
+    }
+
+    #[test]
+    fn the_key_lookup_and_its_reply_are_where_the_crypto_worker_looks() {
+        let command = bytes(&ContactsCommand::LookUpKey { address: "erik@example.org".into() });
+        // Written by hand: the tag, then the address as postcard writes a string.
+        let mut by_hand = vec![LOOK_UP_KEY_TAG];
+        by_hand.extend(bytes(&"erik@example.org"));
+        assert_eq!(command, by_hand);
+        let found = bytes(&ContactsReply {
+            id: 200,
+            result: Ok(ContactsOutcome::LookedUp(Some(serde_bytes::ByteBuf::from(vec![0x99, 1, 2])))),
+        });
+        let read: (u32, u8, u8, Option<Vec<u8>>) = postcard::from_bytes(&found).expect("reads");
+        assert_eq!(read, (200, 0, LOOKED_UP_TAG, Some(vec![0x99, 1, 2])));
+        let none = bytes(&ContactsReply { id: 1, result: Ok(ContactsOutcome::LookedUp(None)) });
+        assert_eq!(none, [1, 0, LOOKED_UP_TAG, 0]);
+        let failed = bytes(&ContactsReply { id: 1, result: Err("offline".into()) });
+        let read: (u32, u8, String) = postcard::from_bytes(&failed).expect("reads");
+        assert_eq!(read, (1, 1, "offline".to_owned()));
     }
 
     #[test]

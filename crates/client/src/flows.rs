@@ -87,6 +87,22 @@ pub trait Transport {
     /// The sealed document at `path` was read or written at `version`; a device store keeps
     /// the highest.
     async fn saw_version(&self, _path: &str, _version: i64) {}
+
+    /// The key `address`'s domain publishes (WKD), as published (binary or armored, not yet
+    /// checked), or `None` when it publishes none. Here the server looks it up
+    /// (`/keys/outside`); the browser's transport asks the domain itself when the domain's CORS
+    /// allows, and the server only when it does not.
+    async fn outside_key(&self, address: &str) -> Result<Option<Vec<u8>>, FlowError>
+    where
+        Self: Sized,
+    {
+        let path = format!("/keys/outside/{address}");
+        match call_json::<Self, (), plico_api::PublicKey>(self, "GET", &path, None).await {
+            Ok(key) => Ok(Some(key.public_cert.into_bytes())),
+            Err(FlowError::Api { status: 404 | 422, .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
 }
 
 /// Why a flow failed, in terms the UI can show.

@@ -96,15 +96,15 @@ pub async fn fetch_cert<T: Transport>(transport: &T, address: &str) -> Result<Op
     }
 }
 
-/// The key of someone on another server, as the server found it by WKD; `None` when their
-/// domain publishes none (or cannot be asked).
+/// The key of someone on another server, from their domain's key directory (WKD): looked up by
+/// this device when the transport can (the browser, straight from the domain when its CORS
+/// allows), else by the server. `None` when their domain publishes none (or cannot be asked). A
+/// key counts only with a User ID naming the address (WKD files a key under a hash of the local
+/// part, which anyone publishing there could put another key under).
 pub async fn fetch_outside_cert<T: Transport>(transport: &T, address: &str) -> Result<Option<Certificate>, FlowError> {
-    let path = format!("/keys/outside/{}", address.trim());
-    match call_json::<T, (), PublicKey>(transport, "GET", &path, None).await {
-        Ok(key) => plico_pgp::parse_cert(key.public_cert.as_bytes()).map(Some).map_err(crypto),
-        Err(FlowError::Api { status: 404 | 422, .. }) => Ok(None),
-        Err(error) => Err(error),
-    }
+    let address = address.trim();
+    let cert = transport.outside_key(address).await?.and_then(|bytes| plico_pgp::parse_cert(&bytes).ok());
+    Ok(cert.filter(|cert| plico_pgp::user_id_addresses(cert).iter().any(|named| named.eq_ignore_ascii_case(address))))
 }
 
 fn random_message_id(domain: &str) -> String {

@@ -13,6 +13,8 @@
 
 pub mod complete;
 pub mod edit;
+#[cfg(target_arch = "wasm32")]
+mod lookup;
 pub mod trust;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;

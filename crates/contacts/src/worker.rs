@@ -41,7 +41,7 @@ const DATABASE: &str = "plico-local";
 /// The record of the contacts' copy.
 const RECORD: &str = "contacts/book";
 
-fn scope() -> DedicatedWorkerGlobalScope {
+pub(crate) fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
@@ -81,7 +81,7 @@ thread_local! {
 }
 
 /// `fetch` from this worker, with the CSRF header the API asks for.
-struct Fetch;
+pub(crate) struct Fetch;
 
 fn js_error(value: JsValue) -> String {
     value.as_string().unwrap_or_else(|| format!("{value:?}"))
@@ -435,6 +435,9 @@ async fn run(command: ContactsCommand) -> Result<ContactsOutcome, String> {
             // A search asks before each query: the server is asked at most once a minute.
             sync_within(60_000.0).await.ok();
             with_book(index_commands)?.map(ContactsOutcome::IndexDocs)
+        }
+        ContactsCommand::LookUpKey { address } => {
+            crate::lookup::look_up(&address).await.map(|key| ContactsOutcome::LookedUp(key.map(Into::into)))
         }
         ContactsCommand::Keys | ContactsCommand::VerifyKey { .. } => {
             Err("The crypto worker answers for keys, and did not.".to_owned())

@@ -362,9 +362,11 @@ async fn csrf_guard(request: Request, next: Next) -> Response {
 }
 
 async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let policy = state.static_files.content_security_policy_for(request.uri().path());
+    let policy = HeaderValue::from_str(policy);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(state.static_files.content_security_policy()) {
+    if let Ok(csp) = policy {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

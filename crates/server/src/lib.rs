@@ -29,7 +29,8 @@ pub mod smtp;
 pub mod spam;
 pub mod static_files;
 pub mod store;
-pub mod wkd;
+/// WKD's hash and lookup places, shared with the browser's lookups.
+pub use plico_wkd as wkd;
 pub mod wkd_client;
 
 use std::collections::HashMap;

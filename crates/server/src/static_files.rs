@@ -56,6 +56,8 @@ fn accepts(headers: &axum::http::HeaderMap, encoding: &str) -> bool {
 pub struct StaticFiles {
     files: HashMap<String, StaticFile>,
     csp: String,
+    /// The contacts worker's: the app's, and `connect-src https:` for WKD lookups.
+    key_lookup_csp: String,
 }
 
 /// The origins of the operator's optional integrations, allowed as script and connection
@@ -71,13 +73,18 @@ const REVALIDATE: &str = "no-cache";
 /// than this allows: no inline styles or scripts at all, and `https:` images only for the "load
 /// remote content" button. The frame's own policy (`img-src data:` until the user asks) narrows it
 /// further; the app itself never puts untrusted markup in its own document.
-fn content_security_policy(inline_script_hashes: &[String], origins: &[String]) -> String {
+///
+/// `any_https`: the policy of the contacts worker, which looks correspondents' keys up at their
+/// domains (WKD) from the browser, so it may connect to any `https:` origin. The page and the
+/// crypto worker, which holds the account's secret key, may connect only to this origin.
+fn content_security_policy(inline_script_hashes: &[String], origins: &[String], any_https: bool) -> String {
     let hashes: String = inline_script_hashes.iter().map(|hash| format!(" 'sha256-{hash}'")).collect();
     let extra = integration_sources(origins);
+    let connect = if any_https { format!("'self' https:{extra}") } else { format!("'self'{extra}") };
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}{extra}; style-src 'self'; \
          img-src 'self' data: blob: https:; \
-         font-src 'self'; connect-src 'self'{extra}; worker-src 'self'; manifest-src 'self'; frame-src 'none'; \
+         font-src 'self'; connect-src {connect}; worker-src 'self'; manifest-src 'self'; frame-src 'none'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }
@@ -108,12 +115,20 @@ fn inline_scripts(html: &str) -> Vec<&str> {
 impl StaticFiles {
     /// No app: only the API is served (with the integrations' origins in its policy).
     pub fn empty_with(integration_origins: &[String]) -> Self {
-        StaticFiles { files: HashMap::new(), csp: content_security_policy(&[], integration_origins) }
+        Self::with_policies(HashMap::new(), &[], integration_origins)
     }
 
     /// No app: only the API is served.
     pub fn empty() -> Self {
-        StaticFiles { files: HashMap::new(), csp: content_security_policy(&[], &[]) }
+        Self::empty_with(&[])
+    }
+
+    fn with_policies(files: HashMap<String, StaticFile>, hashes: &[String], origins: &[String]) -> Self {
+        StaticFiles {
+            files,
+            csp: content_security_policy(hashes, origins, false),
+            key_lookup_csp: content_security_policy(hashes, origins, true),
+        }
     }
 
     /// Reads every file under `dir`.
@@ -176,11 +191,20 @@ impl StaticFiles {
         let html = std::str::from_utf8(&index.bytes).map_err(|_| "index.html is not UTF-8".to_owned())?;
         let hashes: Vec<String> =
             inline_scripts(html).iter().map(|script| BASE64.encode(Sha256::digest(script.as_bytes()))).collect();
-        Ok(StaticFiles { csp: content_security_policy(&hashes, integration_origins), files })
+        Ok(Self::with_policies(files, &hashes, integration_origins))
     }
 
     pub fn content_security_policy(&self) -> &str {
         &self.csp
+    }
+
+    /// The policy of the response to `path`: the contacts worker's script has its own.
+    pub fn content_security_policy_for(&self, path: &str) -> &str {
+        if path == plico_api::contacts::WORKER_URL {
+            &self.key_lookup_csp
+        } else {
+            &self.csp
+        }
     }
 }
 

@@ -24,7 +24,7 @@ use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use crate::config::ServeConfig;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
-const MAX_KEY_BYTES: usize = 256 * 1024;
+use plico_wkd::MAX_KEY_BYTES;
 
 /// The lookup client.
 pub struct WkdClient {
@@ -64,23 +64,7 @@ impl WkdClient {
 
     /// The binary certificate published for `address`, if any.
     pub async fn lookup(&self, address: &str) -> Result<Option<Vec<u8>>, String> {
-        let (local, domain) = address.rsplit_once('@').ok_or("not an address")?;
-        let domain = domain.to_ascii_lowercase();
-        let hash = crate::wkd::wkd_hash(local);
-        let query: String = local
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        let attempts = [
-            (format!("openpgpkey.{domain}"), format!("/.well-known/openpgpkey/{domain}/hu/{hash}?l={query}")),
-            (domain.clone(), format!("/.well-known/openpgpkey/hu/{hash}?l={query}")),
-        ];
+        let attempts = plico_wkd::lookups(address).ok_or("not an address")?;
         let mut last_error = None;
         for (host, path) in attempts {
             match tokio::time::timeout(TIMEOUT, self.get(&host, &path)).await {

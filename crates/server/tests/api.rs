@@ -465,6 +465,7 @@ async fn the_app_is_served_with_security_headers_and_fitting_cache_rules() {
     std::fs::write(dist.path().join("plico-app-0123456789abcdef_bg.wasm.br"), b"precompressed by xtask")
         .expect("write");
     std::fs::write(dist.path().join("plico-worker_loader.js"), b"importScripts('x')").expect("write");
+    std::fs::write(dist.path().join("plico-contacts_loader.js"), b"importScripts('y')").expect("write");
     let dist_path = dist.path().to_path_buf();
     let server = TestServer::start_with(move |config| config.dist_dir = Some(dist_path)).await;
     let browser = server.client("192.0.2.14");
@@ -481,6 +482,25 @@ async fn the_app_is_served_with_security_headers_and_fitting_cache_rules() {
     assert!(csp.contains(&format!("'sha256-{expected_hash}'")), "{csp}");
     assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"), "{csp}");
+    // The page and the crypto worker (which holds the secret key) connect to this origin only;
+    // the contacts worker may also ask other domains' key directories (WKD) over HTTPS.
+    let connect_src = |policy: &str| {
+        policy.split(';').map(str::trim).find(|d| d.starts_with("connect-src")).expect("connect-src").to_owned()
+    };
+    assert_eq!(connect_src(&csp), "connect-src 'self'");
+    let crypto_worker = browser.get("/plico-worker_loader.js").await;
+    assert_eq!(
+        connect_src(crypto_worker.headers[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii")),
+        "connect-src 'self'"
+    );
+    let contacts_worker = browser.get("/plico-contacts_loader.js").await;
+    let contacts_csp = contacts_worker.headers[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii");
+    assert_eq!(connect_src(contacts_csp), "connect-src 'self' https:");
+    assert_eq!(
+        contacts_csp.replace("connect-src 'self' https:", "connect-src 'self'"),
+        csp,
+        "otherwise the same policy"
+    );
     assert_eq!(index.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(index.headers[header::REFERRER_POLICY], "no-referrer");
     assert!(!index.headers.contains_key(header::STRICT_TRANSPORT_SECURITY), "no HSTS without TLS");

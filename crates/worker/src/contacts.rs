@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use plico_api::contacts::{
     ContactsKey, EXPORT_TAG, EXPORT_WITH_KEYS_TAG, INDEX_OUTCOME_TAG, INDEX_TAG, KEYS_OUTCOME_TAG, KEYS_TAG,
-    VERIFY_KEY_TAG,
+    LOOKED_UP_TAG, LOOK_UP_KEY_TAG, VERIFY_KEY_TAG,
 };
 use plico_api::worker::{KeysCommand, WorkerOutcome};
 use plico_client::{keyring, FlowError, UnlockedSession};
@@ -16,8 +16,7 @@ use plico_client::{keyring, FlowError, UnlockedSession};
 use crate::nested::{varint, Nested};
 use crate::transport::FetchTransport;
 
-/// trunk writes the contacts worker's loader under its binary name.
-const CONTACTS_URL: &str = "/plico-contacts_loader.js";
+use plico_api::contacts::WORKER_URL as CONTACTS_URL;
 
 thread_local! {
     static CONTACTS: RefCell<Option<Rc<Nested>>> = const { RefCell::new(None) };
@@ -57,7 +56,7 @@ pub async fn index(session: &UnlockedSession) {
     if CONTACTS.with(|slot| slot.borrow().as_ref().is_none_or(|inner| inner.stopped())) {
         return;
     }
-    let Ok(WorkerOutcome::Contacts(reply)) = handle(session, vec![INDEX_TAG]).await else { return };
+    let Ok(reply) = ask(session, vec![INDEX_TAG]).await else { return };
     // Read by hand, to keep this worker small: the reply's id, `Ok` (0), the outcome's tag, how
     // many commands, and each as its length and bytes (postcard's `Vec<ByteBuf>`).
     let Some((_, [0, INDEX_OUTCOME_TAG, rest @ ..])) = varint(&reply) else { return };
@@ -68,6 +67,43 @@ pub async fn index(session: &UnlockedSession) {
         crate::search::ask_raw(command).await;
         rest = after;
     }
+}
+
+/// The key `address`'s domain publishes (WKD), as the contacts worker looked it up: from the
+/// browser straight when the domain's CORS allows, else through the server
+/// (`ContactsCommand::LookUpKey`). This worker, which holds the account's secret key, makes no
+/// request outside its own origin.
+pub async fn look_up(session: &UnlockedSession, address: &str) -> Result<Option<Vec<u8>>, String> {
+    // postcard's string, by hand: its length as a varint, then its bytes.
+    let mut command = vec![LOOK_UP_KEY_TAG];
+    let mut length = address.len();
+    while length >= 0x80 {
+        command.push(length as u8 | 0x80);
+        length >>= 7;
+    }
+    command.push(length as u8);
+    command.extend_from_slice(address.as_bytes());
+    let reply = ask(session, command).await.map_err(|error| error.to_string())?;
+    // Read by hand: the id, `Ok` (0) and the outcome's tag, then postcard's `Option<bytes>`; or
+    // `Err` (1) and its sentence. Bytes and a string are both a length and the bytes.
+    let bytes = |rest| varint(rest).and_then(|(length, bytes): (u32, &[u8])| bytes.get(..length as usize));
+    match varint(&reply).map(|(_, rest)| rest) {
+        Some([0, LOOKED_UP_TAG, 0]) => Some(Ok(None)),
+        Some([0, LOOKED_UP_TAG, 1, rest @ ..]) => bytes(rest).map(|key| Ok(Some(key.to_vec()))),
+        Some([1, rest @ ..]) => bytes(rest).map(|why| Err(String::from_utf8_lossy(why).into_owned())),
+        _ => None,
+    }
+    .unwrap_or_else(|| Err("unreadable answer".to_owned()))
+}
+
+/// Passes command bytes to the contacts worker, under this channel's next id, and answers with
+/// its reply's bytes.
+async fn ask(session: &UnlockedSession, command: Vec<u8>) -> Result<Vec<u8>, FlowError> {
+    let worker = running(session).await?;
+    let id = worker.next_id();
+    let mut request = postcard::to_allocvec(&id).map_err(protocol)?;
+    request.extend_from_slice(&command);
+    worker.ask(id, request).await.map_err(FlowError::Protocol)
 }
 
 /// Passes one `ContactsCommand` (postcard bytes) to the contacts worker, as a
@@ -107,10 +143,5 @@ pub async fn handle(session: &UnlockedSession, command: Vec<u8>) -> Result<Worke
         }
         _ => command,
     };
-    let worker = running(session).await?;
-    let id = worker.next_id();
-    let mut request = postcard::to_allocvec(&id).map_err(protocol)?;
-    request.extend_from_slice(&command);
-    let reply = worker.ask(id, request).await.map_err(FlowError::Protocol)?;
-    Ok(WorkerOutcome::Contacts(reply))
+    Ok(WorkerOutcome::Contacts(ask(session, command).await?))
 }

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use plico_client::flows::{BlobUse, Transport, TransportBody, TransportResponse};
+use plico_client::FlowError;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
@@ -83,6 +84,13 @@ impl Transport for FetchTransport {
 
     async fn saw_version(&self, path: &str, version: i64) {
         crate::offline::saw_version(path, version).await
+    }
+
+    /// Outside keys are looked up by the contacts worker, from the browser (`contacts::look_up`),
+    /// never by the server's `/keys/outside` straight from here.
+    async fn outside_key(&self, address: &str) -> Result<Option<Vec<u8>>, FlowError> {
+        let session = crate::session::current().ok_or_else(crate::session::locked)?;
+        Box::pin(crate::contacts::look_up(&session, address)).await.map_err(FlowError::Network)
     }
 
     /// XMLHttpRequest, for its upload progress events (fetch has none for request bodies).
