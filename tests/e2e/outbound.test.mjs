@@ -80,7 +80,9 @@ async function startKeyDirectory(dir) {
     '-extfile', file('san.ext'), '-out', file('wkd.pem')]);
   const erik = await openpgp.generateKey({ userIDs: [{ name: 'Erik', email: 'erik@cors.test' }], format: 'object' });
   const finn = await openpgp.generateKey({ userIDs: [{ name: 'Finn', email: 'finn@nocors.test' }], format: 'object' });
+  const gus = await openpgp.generateKey({ userIDs: [{ name: 'Gus', email: 'gus@cors.test' }], format: 'object' });
   const published = {
+    [`cors.test /.well-known/openpgpkey/hu/${wkdHash('gus')}`]: Buffer.from(gus.publicKey.write()),
     [`cors.test /.well-known/openpgpkey/hu/${wkdHash('erik')}`]: Buffer.from(erik.publicKey.write()),
     [`nocors.test /.well-known/openpgpkey/hu/${wkdHash('finn')}`]: Buffer.from(finn.publicKey.write()),
   };
@@ -95,7 +97,7 @@ async function startKeyDirectory(dir) {
     response.end(key ?? '');
   });
   await new Promise((resolve) => peer.listen(0, '127.0.0.1', resolve));
-  return { port: peer.address().port, ca: file('ca.pem'), requests, erik, finn, close: () => peer.close() };
+  return { port: peer.address().port, ca: file('ca.pem'), requests, erik, finn, gus, close: () => peer.close() };
 }
 
 before(async () => {
@@ -205,6 +207,27 @@ test('outside keys are looked up at the domain from the browser when its CORS al
     await row.getByText('Their domain (WKD)').waitFor({ timeout: 30_000 });
     await row.getByText('Kept on first use').waitFor();
   }
+  assert.equal(asked('gus').length, 0, 'nobody was looked up unasked');
+
+  // Asked on a contact's page, a key is looked up the same way and kept, before any mail.
+  await page.getByRole('navigation', { name: 'Apps' }).getByRole('link', { name: 'Contacts' }).click();
+  await page.locator('.contacts-app').waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'New contact' }).click();
+  const editor = page.locator('.contact-editor');
+  await editor.getByLabel('Display name').fill('Gus');
+  await editor.locator('#contact-email-0').fill('gus@cors.test');
+  await editor.getByRole('button', { name: 'Save' }).click();
+  const key = page.locator('.contact-pane .contact-key').filter({ hasText: 'gus@cors.test' });
+  await key.getByText('No key kept yet', { exact: false }).waitFor({ timeout: 30_000 });
+  await key.getByRole('button', { name: 'Look up the key for gus@cors.test' }).click();
+  await page.locator('.contact-pane').getByText('Found and kept the key for gus@cors.test.', { exact: false }).waitFor({ timeout: 30_000 });
+  await key.getByText('Their domain (WKD)').waitFor({ timeout: 30_000 });
+  await key.getByText('Kept on first use').waitFor();
+  assert.equal((await key.locator('.fingerprint').textContent()).replace(/\s+/g, ''), directory.gus.publicKey.getFingerprint().toUpperCase());
+  assert.ok(asked('gus').some((r) => r.host === 'cors.test' && r.origin), 'the browser asked');
+  assert.ok(!asked('gus').some((r) => r.agent.includes('Plico WKD')), 'the server did not');
+  await screenshot(page, '92-contact-key-looked-up');
+  await page.getByRole('navigation', { name: 'Apps' }).getByRole('link', { name: 'Mail' }).click();
 });
 
 test('a permanent refusal comes back as a delivery status notification in the Inbox', async () => {

@@ -68,7 +68,15 @@ pub enum ContactsCommand {
     /// crypto worker asks it when the user writes to an outside address with no kept key;
     /// answers [`ContactsOutcome::LookedUp`] ([`LOOK_UP_KEY_TAG`]).
     LookUpKey { address: String },
+    /// "Look up key" on a contact's page: the key Plico's directory (an address at this server)
+    /// or the address's domain (WKD, [`ContactsCommand::LookUpKey`]) gives, kept as the first
+    /// seen when no key is kept for the address; a kept key is never replaced this way. Answers
+    /// [`ContactsOutcome::Keys`]. Answered by the crypto worker ([`FIND_KEY_TAG`]).
+    FindKey { address: String },
 }
+
+/// [`ContactsCommand::FindKey`]'s index on the wire (see [`KEYS_TAG`]).
+pub const FIND_KEY_TAG: u8 = 14;
 
 /// Where trunk writes the contacts worker's loader (under its binary's name): the crypto worker
 /// starts it from here, and the server serves it with a policy that lets it look keys up at
@@ -327,6 +335,14 @@ mod tests {
         // As the crypto worker reads it (postcard writes bytes as it writes a `Vec<u8>`).
         let read: (u32, u8, u8, Vec<Vec<u8>>) = postcard::from_bytes(&reply).expect("reads");
         assert_eq!(read, (300, 0, INDEX_OUTCOME_TAG, commands.into_iter().map(|c| c.into_vec()).collect()));
+    }
+
+    #[test]
+    fn find_key_is_where_the_crypto_worker_looks() {
+        let find = bytes(&ContactsCommand::FindKey { address: "erik@example.org".into() });
+        assert_eq!(find[0], FIND_KEY_TAG);
+        let address: String = postcard::from_bytes(&find[1..]).expect("reads");
+        assert_eq!(address, "erik@example.org");
     }
 
     #[test]

@@ -103,11 +103,12 @@ pub async fn load<T: Transport>(transport: &T, session: &UnlockedSession) -> Res
 }
 
 /// Applies `change` to the keyring and stores it when it changed (see [`crate::sealed::update`]);
-/// returns the keyring as stored and whether it changed.
+/// returns the keyring as stored and whether it changed. (`change` is a `dyn`: every caller
+/// shares one copy of the read-change-write code, which the browser's worker pays for in size.)
 pub async fn update<T: Transport>(
     transport: &T,
     session: &UnlockedSession,
-    change: impl Fn(&mut Keyring) -> bool,
+    change: &dyn Fn(&mut Keyring) -> bool,
 ) -> Result<(Keyring, bool), FlowError> {
     crate::sealed::update(transport, session, "/account/keyring", "The keyring", change).await
 }
@@ -133,7 +134,7 @@ pub async fn item_secret<T: Transport>(transport: &T, session: &UnlockedSession)
         rand::rngs::OsRng.fill_bytes(&mut secret);
         base64.encode(secret)
     };
-    let (keyring, _) = update(transport, session, |keyring| {
+    let (keyring, _) = update(transport, session, &|keyring| {
         if keyring.item_secret.is_some() {
             return false;
         }

@@ -107,6 +107,49 @@ pub async fn fetch_outside_cert<T: Transport>(transport: &T, address: &str) -> R
     Ok(cert.filter(|cert| plico_pgp::user_id_addresses(cert).iter().any(|named| named.eq_ignore_ascii_case(address))))
 }
 
+/// Keeps `keys`, each the first seen for its address (a kept key is not replaced: see
+/// `Keyring::upsert`).
+async fn keep_first_seen<T: Transport>(
+    transport: &T,
+    session: &UnlockedSession,
+    keys: &[crate::keyring::OutsideKey],
+) -> Result<(), FlowError> {
+    if !keys.is_empty() {
+        crate::keyring::update(transport, session, &|keyring| {
+            let mut added = false;
+            for key in keys {
+                added |= keyring.upsert(key.clone());
+            }
+            added
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// "Look up key" on a contact's page: the key Plico's directory gives for an address at this
+/// server, or the address's domain (WKD) for another, kept as the first seen unless a key is
+/// kept for the address already. Returns whether a key was found.
+pub async fn find_key<T: Transport>(
+    transport: &T,
+    session: &UnlockedSession,
+    address: &str,
+    now: i64,
+) -> Result<bool, FlowError> {
+    let address = address.trim();
+    let here = address.rsplit_once('@').is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(&domain_of(session)));
+    let (cert, source) = if here {
+        (fetch_cert(transport, address).await?, KeySource::Directory)
+    } else {
+        plico_api::address::check_mail_address(address)
+            .map_err(|why| FlowError::Invalid(format!("{address}: {why}.")))?;
+        (fetch_outside_cert(transport, address).await?, KeySource::Wkd)
+    };
+    let Some(cert) = cert else { return Ok(false) };
+    keep_first_seen(transport, session, &[crate::keyring::kept_key(address, &cert, source, now)?]).await?;
+    Ok(true)
+}
+
 fn random_message_id(domain: &str) -> String {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -136,7 +179,7 @@ pub async fn use_directory_keys<T: Transport>(
     }
     // The keyring as the write found it decides (the update reads it again after a race).
     let chosen = std::cell::RefCell::new(Vec::new());
-    crate::keyring::update(transport, session, |keyring| {
+    crate::keyring::update(transport, session, &|keyring| {
         let mut replaced = chosen.borrow_mut();
         replaced.clear();
         for key in &offered {
@@ -377,16 +420,7 @@ pub async fn send<T: Transport, R: Renderer>(
         });
     }
     // Kept before the message leaves: a later answer from the directory cannot replace them.
-    if !first_used.is_empty() {
-        crate::keyring::update(transport, session, |keyring| {
-            let mut added = false;
-            for key in &first_used {
-                added |= keyring.upsert(key.clone());
-            }
-            added
-        })
-        .await?;
-    }
+    keep_first_seen(transport, session, &first_used).await?;
     let own_cert = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).map_err(crypto)?;
     certs.push(own_cert.clone());
 
@@ -778,7 +812,7 @@ pub async fn open<T: Transport, R: Renderer>(
     if let Some(key) = autocrypt.as_ref().filter(|_| !key_changed && !dmarc_failed) {
         let learns = kept.is_none_or(|kept| kept.updated_at < key.updated_at && kept.source == key.source);
         if learns && !in_spam(transport, meta).await {
-            let _ = crate::keyring::update(transport, session, |keyring| keyring.upsert(key.clone())).await;
+            let _ = crate::keyring::update(transport, session, &|keyring| keyring.upsert(key.clone())).await;
         }
     }
     let directory_key_changed = directory_changed.is_some();

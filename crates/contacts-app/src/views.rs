@@ -561,31 +561,47 @@ fn ContactPage(state: State, id: String, fields: ContactFields, deleted_at: Opti
     }
 }
 
+/// What the user asked of a key on a contact's page.
+#[derive(Clone, Copy)]
+enum KeyAction {
+    Verify,
+    Find,
+}
+
 /// The keys Plico keeps for a contact's addresses (the account's keyring, which the crypto
 /// worker reads): each fingerprint to compare, where the key came from, how far it is trusted,
 /// and "Mark verified" once the user compared it with its owner.
 #[component]
 fn Keys(state: State, addresses: Vec<String>) -> impl IntoView {
     let keyring = RwSignal::new(None::<Result<Vec<KeyringEntry>, String>>);
-    let ask = move |command: ContactsCommand, verified: Option<String>| {
+    // `asked`: the address a "Mark verified" or a "Look up key" was for, and which.
+    let ask = move |command: ContactsCommand, asked: Option<(String, KeyAction)>| {
         leptos::task::spawn_local(async move {
             let answer = match state.backend().ask(command).await {
                 Ok(ContactsOutcome::Keys(entries)) => Ok(entries),
                 Ok(_) => Err(t("The contacts worker answered unreadably.")),
                 Err(message) => Err(message),
             };
-            if let (Some(address), Ok(entries)) = (verified, &answer) {
-                // Marked only if the key is still the one the user compared.
-                if entries.iter().any(|entry| entry.address == address && entry.verified) {
-                    state.say(Some(tf("The key for {address} is marked verified.", &[("address", &address)])), None);
-                } else {
-                    state.say(
+            if let (Some((address, action)), Ok(entries)) = (asked, &answer) {
+                let kept = entries.iter().find(|entry| entry.address.eq_ignore_ascii_case(&address));
+                let vars = [("address", address.as_str())];
+                match (action, kept) {
+                    // Marked only if the key is still the one the user compared.
+                    (KeyAction::Verify, Some(entry)) if entry.verified => {
+                        state.say(Some(tf("The key for {address} is marked verified.", &vars)), None)
+                    }
+                    (KeyAction::Verify, _) => state.say(
                         None,
-                        Some(tf(
-                            "The key for {address} changed before it was marked: compare the new fingerprint.",
-                            &[("address", &address)],
-                        )),
-                    );
+                        Some(tf("The key for {address} changed before it was marked: compare the new fingerprint.", &vars)),
+                    ),
+                    (KeyAction::Find, Some(_)) => state.say(
+                        Some(tf("Found and kept the key for {address}. Compare its fingerprint with theirs before you mark it verified.", &vars)),
+                        None,
+                    ),
+                    (KeyAction::Find, None) => state.say(
+                        None,
+                        Some(tf("No key is published for {address}: neither Plico's directory nor their domain has one. Mail to them leaves signed, not end-to-end encrypted.", &vars)),
+                    ),
                 }
             }
             let _ = keyring.try_set(Some(answer));
@@ -603,10 +619,22 @@ fn Keys(state: State, addresses: Vec<String>) -> impl IntoView {
                     let to_compare = keys.iter().any(|(_, kept)| kept.as_ref().is_some_and(|kept| !kept.verified));
                     view! {
                     <ul>{keys.into_iter().map(|(address, kept)| match kept {
-                        None => view! {
+                        None => {
+                            let find_label = tf("Look up the key for {address}", &[("address", &address)]);
+                            let to_find = address.clone();
+                            view! {
                             <li class="contact-key"><span class="key-address">{address}</span>
-                                <span class="hint">{t("No key kept yet: Plico looks one up the first time you write to this address.")}</span></li>
-                        }.into_any(),
+                                <span class="hint">{t("No key kept yet: Plico looks one up the first time you write to this address.")}</span>
+                                <span class="key-facts">
+                                    <button type="button" class="button small ghost" aria-label=find_label
+                                        on:click=move |_| {
+                                            state.say(None, None);
+                                            let address = to_find.clone();
+                                            ask(ContactsCommand::FindKey { address: address.clone() }, Some((address, KeyAction::Find)));
+                                        }>{t("Look up key")}</button>
+                                </span></li>
+                            }.into_any()
+                        }
                         Some(entry) => {
                             let trust = if entry.verified {
                                 t("Verified")
@@ -637,7 +665,7 @@ fn Keys(state: State, addresses: Vec<String>) -> impl IntoView {
                                                 on:click=move |_| {
                                                     state.say(None, None);
                                                     let (address, fingerprint) = to_verify.clone();
-                                                    ask(ContactsCommand::VerifyKey { address: address.clone(), fingerprint }, Some(address));
+                                                    ask(ContactsCommand::VerifyKey { address: address.clone(), fingerprint }, Some((address, KeyAction::Verify)));
                                                 }>{t("Mark verified")}</button>
                                         })}
                                     </span>

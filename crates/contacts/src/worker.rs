@@ -439,7 +439,7 @@ async fn run(command: ContactsCommand) -> Result<ContactsOutcome, String> {
         ContactsCommand::LookUpKey { address } => {
             crate::lookup::look_up(&address).await.map(|key| ContactsOutcome::LookedUp(key.map(Into::into)))
         }
-        ContactsCommand::Keys | ContactsCommand::VerifyKey { .. } => {
+        ContactsCommand::Keys | ContactsCommand::VerifyKey { .. } | ContactsCommand::FindKey { .. } => {
             Err("The crypto worker answers for keys, and did not.".to_owned())
         }
         ContactsCommand::Complete { typed, limit } => {

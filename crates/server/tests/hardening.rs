@@ -167,7 +167,7 @@ async fn a_sealed_document_someone_else_wrote_or_rolled_back_is_refused() {
     let bob = signup(&client, "bob").await;
     let dana = plico_pgp::generate_cert("dana@example.org").expect("generates");
     let keys = plico_client::keyring::imported_keys(&dana.public_cert_armored, START).expect("a key");
-    plico_client::keyring::update(&client, &bob, |keyring| keyring.upsert(keys[0].clone())).await.expect("kept");
+    plico_client::keyring::update(&client, &bob, &|keyring| keyring.upsert(keys[0].clone())).await.expect("kept");
     let (keyring, version) = plico_client::keyring::load(&client, &bob).await.expect("loads");
     assert_eq!((keyring.keys.len(), version), (1, 1));
     let signed_v1: Vec<u8> = sqlx::query_scalar("SELECT sealed_keyring FROM accounts WHERE name = 'bob'")
@@ -201,7 +201,7 @@ async fn a_sealed_document_someone_else_wrote_or_rolled_back_is_refused() {
     // A new device writes version 4; rolling it back to the signed version 1 is refused.
     let fresh = server.client("192.0.2.92");
     *fresh.cookie.lock().expect("cookie") = client.cookie.lock().expect("cookie").clone();
-    plico_client::keyring::update(&fresh, &bob, |keyring| keyring.upsert(keys[0].clone())).await.expect("written");
+    plico_client::keyring::update(&fresh, &bob, &|keyring| keyring.upsert(keys[0].clone())).await.expect("written");
     tamper(&server, "UPDATE accounts SET sealed_keyring = ?, keyring_version = 1 WHERE name = 'bob'", &[&signed_v1])
         .await;
     let error = plico_client::keyring::load(&fresh, &bob).await.expect_err("a rollback is refused");

@@ -331,7 +331,7 @@ async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_a
         updated_at: START,
         verified: false,
     };
-    plico_client::keyring::update(&alice_client, &alice, |keyring| keyring.upsert(imported.clone()))
+    plico_client::keyring::update(&alice_client, &alice, &|keyring| keyring.upsert(imported.clone()))
         .await
         .expect("kept");
 

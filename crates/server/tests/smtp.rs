@@ -300,7 +300,7 @@ From: GnuPG Peer <gpg-peer@example.org>\r\n\r\nHello from GnuPG over SMTP.\r\n";
     // Once bob imports the sender's key, the client itself verifies it.
     let armored_peer = std::fs::read_to_string(fixtures.join("gpg-peer.pub.asc")).expect("fixture");
     let keys = plico_client::keyring::imported_keys(&armored_peer, START).expect("a public key");
-    plico_client::keyring::update(&bob_client, &bob, |keyring| {
+    plico_client::keyring::update(&bob_client, &bob, &|keyring| {
         let mut changed = false;
         for key in &keys {
             changed |= keyring.upsert(key.clone());

@@ -36,11 +36,11 @@ async fn a_key_the_directory_changes_after_first_use_is_neither_encrypted_to_nor
     // Bob compares the fingerprint with Alice in person and marks it verified; a stale
     // fingerprint marks nothing.
     let (keyring, marked) =
-        plico_client::keyring::update(&bob_client, &bob, |keyring| keyring.verify("alice@plico.test", "00"))
+        plico_client::keyring::update(&bob_client, &bob, &|keyring| keyring.verify("alice@plico.test", "00"))
             .await
             .expect("keyring");
     assert!(!marked && !keyring.find("alice@plico.test").expect("kept").verified);
-    let (keyring, marked) = plico_client::keyring::update(&bob_client, &bob, |keyring| {
+    let (keyring, marked) = plico_client::keyring::update(&bob_client, &bob, &|keyring| {
         keyring.verify("alice@plico.test", &kept.fingerprint)
     })
     .await
@@ -126,7 +126,7 @@ async fn a_signature_checked_with_a_verified_key_says_so() {
 
     let opened = open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
     assert_eq!(signature(&opened), SignatureView::Valid { signer: alice_fingerprint.clone(), verified: false });
-    plico_client::keyring::update(&bob_client, &bob, |keyring| keyring.verify("alice@plico.test", &alice_fingerprint))
+    plico_client::keyring::update(&bob_client, &bob, &|keyring| keyring.verify("alice@plico.test", &alice_fingerprint))
         .await
         .expect("marks");
     let opened = open(&bob_client, &LocalRenderer, &bob, &inbox[0]).await.expect("opens");
@@ -205,4 +205,46 @@ async fn the_list_checks_summaries_with_the_kept_key() {
         .collect();
     listed.sort();
     assert_eq!(listed, [("Forged".to_owned(), true), ("Real".to_owned(), false)]);
+}
+
+#[tokio::test]
+async fn looking_a_key_up_keeps_it_as_first_seen_and_never_replaces_a_kept_one() {
+    use plico_client::mail::find_key;
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.65");
+    let bob_client = server.client("192.0.2.66");
+    let alice = signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+    let alice_fingerprint =
+        plico_pgp::fingerprint_hex(&plico_pgp::parse_cert(alice.account.public_cert.as_bytes()).expect("cert"));
+
+    // Nothing is published for an address without an account: nothing is kept.
+    assert!(!find_key(&bob_client, &bob, "nobody@plico.test", START).await.expect("asks"));
+    let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
+    assert!(keyring.find("nobody@plico.test").is_none());
+
+    // Bob asks for Alice's key before writing to her: the directory's is kept, as first seen.
+    assert!(find_key(&bob_client, &bob, " alice@plico.test ", START).await.expect("asks"));
+    let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
+    let kept = keyring.find("alice@plico.test").expect("kept").clone();
+    assert_eq!(
+        (kept.fingerprint.as_str(), kept.source, kept.verified),
+        (alice_fingerprint.as_str(), KeySource::Directory, false)
+    );
+
+    // Asked again after the directory changed, the kept key stays: only the user replaces it.
+    let attacker = plico_pgp::generate_cert("alice@plico.test").expect("generates");
+    tamper(
+        &server,
+        "UPDATE accounts SET public_cert = ? WHERE name = 'alice'",
+        &[attacker.public_cert_armored.as_bytes()],
+    )
+    .await;
+    assert!(find_key(&bob_client, &bob, "alice@plico.test", START + 60).await.expect("asks"));
+    let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
+    assert_eq!(keyring.find("alice@plico.test").expect("kept").fingerprint, alice_fingerprint);
+
+    // Something that is no address is refused with why, and nothing is asked.
+    let refused = find_key(&bob_client, &bob, "not an address", START).await.expect_err("refused");
+    assert!(matches!(refused, FlowError::Invalid(ref why) if why.starts_with("not an address:")), "{refused}");
 }

@@ -7,8 +7,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use plico_api::contacts::{
-    ContactsKey, EXPORT_TAG, EXPORT_WITH_KEYS_TAG, INDEX_OUTCOME_TAG, INDEX_TAG, KEYS_OUTCOME_TAG, KEYS_TAG,
-    LOOKED_UP_TAG, LOOK_UP_KEY_TAG, VERIFY_KEY_TAG,
+    ContactsKey, EXPORT_TAG, EXPORT_WITH_KEYS_TAG, FIND_KEY_TAG, INDEX_OUTCOME_TAG, INDEX_TAG, KEYS_OUTCOME_TAG,
+    KEYS_TAG, LOOKED_UP_TAG, LOOK_UP_KEY_TAG, VERIFY_KEY_TAG,
 };
 use plico_api::worker::{KeysCommand, WorkerOutcome};
 use plico_client::{keyring, FlowError, UnlockedSession};
@@ -115,6 +115,11 @@ pub async fn handle(session: &UnlockedSession, command: Vec<u8>) -> Result<Worke
         Some(&VERIFY_KEY_TAG) => {
             let (address, fingerprint) = postcard::from_bytes(&command[1..]).map_err(protocol)?;
             Some(KeysCommand::VerifyKey { address, fingerprint })
+        }
+        Some(&FIND_KEY_TAG) => {
+            let address: String = postcard::from_bytes(&command[1..]).map_err(protocol)?;
+            plico_client::mail::find_key(&FetchTransport, session, &address, crate::now()).await?;
+            Some(KeysCommand::Keyring)
         }
         _ => None,
     };

@@ -28,7 +28,7 @@ pub async fn handle(session: &UnlockedSession, command: KeysCommand) -> Result<W
             Ok(WorkerOutcome::Keyring(entries(plico_client::keyring::load(&FetchTransport, session).await?.0)))
         }
         KeysCommand::VerifyKey { address, fingerprint } => {
-            let (keyring, _) = plico_client::keyring::update(&FetchTransport, session, |keyring| {
+            let (keyring, _) = plico_client::keyring::update(&FetchTransport, session, &|keyring| {
                 keyring.verify(&address, &fingerprint)
             })
             .await?;
@@ -36,7 +36,7 @@ pub async fn handle(session: &UnlockedSession, command: KeysCommand) -> Result<W
         }
         KeysCommand::ImportKey { armored } => {
             let keys = plico_client::keyring::imported_keys(&armored, now()).map_err(FlowError::Invalid)?;
-            plico_client::keyring::update(&FetchTransport, session, |keyring| {
+            plico_client::keyring::update(&FetchTransport, session, &|keyring| {
                 // Every key is applied: no short circuit.
                 let mut changed = false;
                 for key in &keys {
@@ -48,7 +48,7 @@ pub async fn handle(session: &UnlockedSession, command: KeysCommand) -> Result<W
             Ok(WorkerOutcome::KeyImported(keys.into_iter().map(|key| key.address).collect()))
         }
         KeysCommand::RemoveKey { address } => {
-            plico_client::keyring::update(&FetchTransport, session, |keyring| {
+            plico_client::keyring::update(&FetchTransport, session, &|keyring| {
                 let before = keyring.keys.len();
                 keyring.keys.retain(|key| !key.address.eq_ignore_ascii_case(&address));
                 keyring.keys.len() != before
@@ -67,7 +67,7 @@ pub async fn handle(session: &UnlockedSession, command: KeysCommand) -> Result<W
             key.source = plico_client::keyring::KeySource::Imported;
             key.updated_at = now();
             let address = key.address.clone();
-            plico_client::keyring::update(&FetchTransport, session, |keyring| keyring.upsert(key.clone())).await?;
+            plico_client::keyring::update(&FetchTransport, session, &|keyring| keyring.upsert(key.clone())).await?;
             Ok(WorkerOutcome::KeyImported(vec![address]))
         }
     }
