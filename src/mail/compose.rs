@@ -403,24 +403,28 @@ pub fn ComposePage() -> impl IntoView {
         });
     };
 
-    // "Use the new key": the directory's keys replace the kept ones for these recipients; the
-    // user sends again.
-    let use_new_keys = move |_| {
+    // "Use the new key": the directory's keys replace the kept ones for these recipients; "Keep
+    // the old key": the new keys are refused, and mail stays encrypted to the kept ones. The user
+    // sends again.
+    let choose_keys = move |event: leptos::ev::MouseEvent| {
+        // One handler for both buttons (their `value` says which).
+        let keep_kept = event_target_value(&event) == "keep";
         let message = snapshot();
         let addresses: Vec<String> = message.to.into_iter().chain(message.cc).chain(message.bcc).collect();
         leptos::task::spawn_local(async move {
             let Ok(worker) = session.worker.with_value(|worker| worker.clone()) else { return };
-            match worker.call(KeysCommand::UseDirectoryKeys { addresses }, |_| {}).await {
+            match worker.call(KeysCommand::UseDirectoryKeys { addresses, keep_kept }, |_| {}).await {
                 Ok(WorkerOutcome::KeyImported(chosen)) => {
                     crate::ui::set_alive(set_key_changed, false);
                     crate::ui::set_alive(set_error, None);
-                    crate::ui::set_alive(
-                        set_key_note,
-                        Some(tf(
-                            "Mail to {addresses} is now encrypted to their new key. Send again.",
-                            &[("addresses", &chosen.join(", "))],
-                        )),
-                    );
+                    let chosen = chosen.join(", ");
+                    let addresses = [("addresses", chosen.as_str())];
+                    let note = if keep_kept {
+                        tf("Mail to {addresses} stays encrypted to the key you kept. Send again.", &addresses)
+                    } else {
+                        tf("Mail to {addresses} is now encrypted to their new key. Send again.", &addresses)
+                    };
+                    crate::ui::set_alive(set_key_note, Some(note));
                 }
                 Ok(_) => {}
                 Err(failure) => crate::ui::set_alive(set_error, Some(failure.message)),
@@ -478,8 +482,9 @@ pub fn ComposePage() -> impl IntoView {
                     <ErrorText message=error/>
                     {move || key_changed.get().then(|| view! {
                         <div class="key-changed">
-                            <p>{t("Choose the new key only if you checked its fingerprint with them another way (in person, by phone). Otherwise remove them from the recipients.")}</p>
-                            <button type="button" class="button ghost small" on:click=use_new_keys>{t("Use the new key")}</button>
+                            <p>{t("Choose the new key only if you checked its fingerprint with them another way (in person, by phone). Otherwise keep the old key.")}</p>
+                            <button type="button" class="button ghost small" value="use" on:click=choose_keys>{t("Use the new key")}</button>
+                            <button type="button" class="button ghost small" value="keep" on:click=choose_keys>{t("Keep the old key")}</button>
                         </div>
                     })}
                     {move || key_note.get().map(|note| view! { <p class="hint" role="status">{note}</p> })}

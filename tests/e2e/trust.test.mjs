@@ -2,7 +2,7 @@
 // taken silently (the reader says so, and the user chooses), and the account page shows how much
 // of the storage quota is used. Issue 21: a Plico correspondent's key, kept the first time Bob
 // writes to her, changed afterwards in the server's database, is neither encrypted to nor
-// trusted until Bob chooses it.
+// trusted until Bob chooses it, and when he refuses it his mail stays encrypted to the key he kept.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -167,7 +167,27 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
   assert.match(await notice.textContent(), /Plico's directory now gives a different key for alice@plico\.test/);
   await screenshot(page, '74-reader-directory-key-changed');
 
-  // Bob, having asked Alice another way, chooses the new key in the composer and sends again.
+  // Bob refuses the new key: his message goes out encrypted to the key he kept, which only Alice
+  // holds, and she reads it.
+  await write(page, 'alice', 'KEPT-E2E kept the old key');
+  await page.getByRole('alert').filter({ hasText: "Plico's directory now gives another key" }).waitFor({ timeout: 60_000 });
+  await page.locator('.compose .key-changed').getByRole('button', { name: 'Keep the old key' }).click();
+  await page.getByRole('status').filter({ hasText: 'Mail to alice@plico.test stays encrypted to the key you kept. Send again.' })
+    .waitFor({ timeout: 30_000 });
+  await screenshot(page, '75a-compose-old-key-kept');
+  await page.getByRole('button', { name: 'Send encrypted' }).click();
+  await page.waitForURL('**/mail/sent', { timeout: 60_000 });
+  await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /^Sent/ }).click();
+  await open(alice.page, 'KEPT-E2E kept the old key');
+  assert.match(await alice.page.locator('.message-text').textContent({ timeout: 30_000 }), /KEPT-E2E kept the old key: hello\./);
+  // The refused key is not offered again: the next message to Alice is simply sent.
+  await write(page, 'alice', 'KEPT-E2E still the old key');
+  await page.waitForURL('**/mail/sent', { timeout: 60_000 });
+
+  // Another key appears in the directory; Bob, having asked Alice another way, chooses it in the
+  // composer and sends again.
+  const forgedAgain = await openpgp.generateKey({ userIDs: [{ email: 'alice@plico.test' }], format: 'armored' });
+  tamper("UPDATE accounts SET public_cert = ? WHERE name = 'alice'", forgedAgain.publicKey);
   await write(page, 'alice', 'KEPT-E2E after choosing');
   await page.getByRole('alert').filter({ hasText: "Plico's directory now gives another key" }).waitFor({ timeout: 60_000 });
   await page.locator('.compose .key-changed').getByRole('button', { name: 'Use the new key' }).click();

@@ -25,6 +25,23 @@ pub const API_PREFIX: &str = "/api/v1";
 /// on top of the `SameSite=Strict` cookie.
 pub const CSRF_HEADER: &str = "x-plico-csrf";
 
+/// A hex fingerprint as people compare it aloud, the same on every screen and in every message:
+/// blocks of four, a wider gap in the middle, uppercase (`C3D0 0644 … BE50  5B72 …`; sequoia
+/// spaces a v4 fingerprint the same way). ASCII only: Unicode's
+/// case tables would cost each browser binary kilobytes for hex digits.
+pub fn group_fingerprint(hex: &str) -> String {
+    let digits = hex.as_bytes();
+    let middle = digits.len().div_ceil(4) / 2;
+    let mut out = String::with_capacity(digits.len() + digits.len() / 4 + 1);
+    for (index, digit) in digits.iter().enumerate() {
+        if index > 0 && index % 4 == 0 {
+            out.push_str(if index / 4 == middle { "  " } else { " " });
+        }
+        out.push(digit.to_ascii_uppercase() as char);
+    }
+    out
+}
+
 /// The one error shape of the API: `{"error":{"code":"…","message":"…"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -252,6 +269,14 @@ pub struct ServerInfo {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fingerprints_are_grouped_in_fours_with_a_middle_gap() {
+        let grouped = "C3D0 0644 0F89 8039 BE50  5B72 EC06 4AC9 1DEC A7FA";
+        assert_eq!(super::group_fingerprint("c3d006440f898039be505b72ec064ac91deca7fa"), grouped);
+        assert_eq!(super::group_fingerprint("abcd1234"), "ABCD  1234");
+        assert_eq!(super::group_fingerprint(""), "");
+    }
+
     use super::*;
 
     #[test]

@@ -101,7 +101,8 @@ impl From<MailCommand> for WorkerCommand {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeysCommand {
-    /// Which of these outside addresses have a key in the account's keyring.
+    /// Which of these addresses have a key: in the account's keyring, or found now (Plico's
+    /// directory, or the address's domain by WKD) and kept as the first seen.
     KnownKeys { addresses: Vec<String> },
     /// The account's keyring of outside correspondents' keys.
     Keyring,
@@ -114,8 +115,9 @@ pub enum KeysCommand {
     UseNewKey { message_id: String },
     /// After a send refused for a changed key: keep the keys Plico's directory now gives for
     /// these recipients (as the fields have them) in place of the kept ones, as the user's
-    /// choice; answers `KeyImported` with the addresses whose key was replaced.
-    UseDirectoryKeys { addresses: Vec<String> },
+    /// choice; or, with `keep_kept` ("Keep the old key"), refuse the new keys and go on
+    /// encrypting to the kept ones. Answers `KeyImported` with the addresses it applied to.
+    UseDirectoryKeys { addresses: Vec<String>, keep_kept: bool },
     /// The user compared the fingerprint of the key kept for `address` with the correspondent's
     /// another way: mark it verified, if it is still the key with `fingerprint`; answers
     /// `Keyring`.

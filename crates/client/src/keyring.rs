@@ -39,6 +39,11 @@ pub struct OutsideKey {
     /// The user compared its fingerprint with the correspondent's another way and said so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub verified: bool,
+    /// Fingerprints of keys Plico's directory later gave for the address that the user refused
+    /// ("Keep the old key"): mail to the address stays encrypted to this key, and only another
+    /// new key is said again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
 }
 
 /// The decrypted keyring.
@@ -66,6 +71,15 @@ impl Keyring {
                 true
             }
             _ => false,
+        }
+    }
+
+    /// The user refused the key with `fingerprint` that Plico's directory now gives for `address`
+    /// ("Keep the old key"): mail stays encrypted to the kept key, and that new key is not
+    /// offered again.
+    pub fn refuse(&mut self, address: &str, fingerprint: &str) {
+        if let Some(key) = self.keys.iter_mut().find(|key| key.address.eq_ignore_ascii_case(address.trim())) {
+            key.refused.push(fingerprint.to_owned());
         }
     }
 
@@ -165,6 +179,7 @@ pub fn kept_key(
         source,
         updated_at: at,
         verified: false,
+        refused: Vec::new(),
     })
 }
 
@@ -185,6 +200,7 @@ pub fn autocrypt_key(from: &str, header: &plico_mime::AutocryptKey, date: i64) -
         source: KeySource::Autocrypt,
         updated_at: date,
         verified: false,
+        refused: Vec::new(),
     })
 }
 
@@ -228,6 +244,7 @@ pub fn imported_keys(pasted: &str, now: i64) -> Result<Vec<OutsideKey>, String> 
             source: KeySource::Imported,
             updated_at: now,
             verified: false,
+            refused: Vec::new(),
         })
         .collect())
 }
@@ -270,6 +287,7 @@ mod tests {
             source,
             updated_at: at,
             verified: false,
+            refused: Vec::new(),
         }
     }
 

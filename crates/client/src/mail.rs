@@ -127,27 +127,37 @@ async fn keep_first_seen<T: Transport>(
     Ok(())
 }
 
-/// "Look up key" on a contact's page: the key Plico's directory gives for an address at this
-/// server, or the address's domain (WKD) for another, kept as the first seen unless a key is
-/// kept for the address already. Returns whether a key was found.
-pub async fn find_key<T: Transport>(
+/// Which of `addresses` have a key: kept in the keyring, or found now, in Plico's directory for an
+/// address at this server or at the address's domain (WKD) for another; a key found now is kept
+/// as the first seen for its address. The composer asks once typing has paused on whole
+/// addresses, and a contact's "Look up key" asks for one; a lookup that fails (offline, no such
+/// domain) leaves the address without a key.
+pub async fn known_keys<T: Transport>(
     transport: &T,
     session: &UnlockedSession,
-    address: &str,
+    addresses: &[String],
     now: i64,
-) -> Result<bool, FlowError> {
-    let address = address.trim();
-    let here = address.rsplit_once('@').is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(&domain_of(session)));
-    let (cert, source) = if here {
-        (fetch_cert(transport, address).await?, KeySource::Directory)
-    } else {
-        plico_api::address::check_mail_address(address)
-            .map_err(|why| FlowError::Invalid(format!("{address}: {why}.")))?;
-        (fetch_outside_cert(transport, address).await?, KeySource::Wkd)
-    };
-    let Some(cert) = cert else { return Ok(false) };
-    keep_first_seen(transport, session, &[crate::keyring::kept_key(address, &cert, source, now)?]).await?;
-    Ok(true)
+) -> Result<Vec<String>, FlowError> {
+    let (keyring, _) = crate::keyring::load(transport, session).await?;
+    let domain = domain_of(session);
+    let mut known = Vec::new();
+    let mut found = Vec::new();
+    for address in addresses {
+        if keyring.find(address).is_none() {
+            let address = address.trim();
+            let here = address.rsplit_once('@').is_some_and(|(_, at)| at.eq_ignore_ascii_case(&domain));
+            let (cert, source) = if here {
+                (fetch_cert(transport, address).await, KeySource::Directory)
+            } else {
+                (fetch_outside_cert(transport, address).await, KeySource::Wkd)
+            };
+            let Some(cert) = cert.ok().flatten() else { continue };
+            found.push(crate::keyring::kept_key(address, &cert, source, now)?);
+        }
+        known.push(address.clone());
+    }
+    keep_first_seen(transport, session, &found).await?;
+    Ok(known)
 }
 
 fn random_message_id(domain: &str) -> String {
@@ -157,14 +167,17 @@ fn random_message_id(domain: &str) -> String {
     format!("{id}@{domain}")
 }
 
-/// The user's choice after a `key_changed` refusal (they checked the new fingerprint another
-/// way): for each Plico address among `addresses` (as a recipients field has them) whose kept key
-/// differs from the one Plico's directory now gives, the directory's replaces it, kept as the
-/// user's choice. Returns the addresses whose key was replaced.
+/// The user's choice after a `key_changed` refusal, for each Plico address among `addresses` (as
+/// a recipients field has them) whose kept key differs from the one Plico's directory now gives:
+/// the directory's replaces it, kept as the user's choice (they checked the new fingerprint
+/// another way); or, with `keep_kept`, the new key is refused and mail stays encrypted to the
+/// kept one (the new key may be someone else's, put in the directory). Returns the addresses
+/// whose key was replaced or whose new key was refused.
 pub async fn use_directory_keys<T: Transport>(
     transport: &T,
     session: &UnlockedSession,
     addresses: &[String],
+    keep_kept: bool,
     now: i64,
 ) -> Result<Vec<String>, FlowError> {
     let domain = domain_of(session);
@@ -183,8 +196,15 @@ pub async fn use_directory_keys<T: Transport>(
         let mut replaced = chosen.borrow_mut();
         replaced.clear();
         for key in &offered {
-            if keyring.find(&key.address).is_some_and(|kept| kept.fingerprint != key.fingerprint) {
-                keyring.upsert(key.clone());
+            let differs = keyring
+                .find(&key.address)
+                .is_some_and(|kept| kept.fingerprint != key.fingerprint && !kept.refused.contains(&key.fingerprint));
+            if differs {
+                if keep_kept {
+                    keyring.refuse(&key.address, &key.fingerprint);
+                } else {
+                    keyring.upsert(key.clone());
+                }
                 replaced.push(key.address.clone());
             }
         }
@@ -196,7 +216,7 @@ pub async fn use_directory_keys<T: Transport>(
 
 /// One address whose key changed, with both fingerprints in groups of four.
 fn key_change(address: &str, kept: &str, offered: &str) -> String {
-    format!("{address} (kept {}, now {})", plico_pgp::format_fingerprint(kept), plico_pgp::format_fingerprint(offered))
+    format!("{address} (kept {}, now {})", plico_api::group_fingerprint(kept), plico_api::group_fingerprint(offered))
 }
 
 /// The addresses of a recipients field, a bare name meaning a Plico user of `domain`.
@@ -357,6 +377,10 @@ pub async fn send<T: Transport, R: Renderer>(
                 Some(cert) => {
                     let offered = plico_pgp::fingerprint_hex(&cert);
                     match keyring.find(&address) {
+                        // The user refused this new key: mail stays encrypted to the kept one.
+                        Some(kept) if kept.refused.contains(&offered) => {
+                            certs.push(plico_pgp::parse_cert(kept.cert.as_bytes()).map_err(crypto)?);
+                        }
                         Some(kept) if kept.fingerprint != offered => {
                             changed.push(key_change(&address, &kept.fingerprint, &offered));
                         }
@@ -704,7 +728,9 @@ async fn sender_cert<T: Transport>(
     };
     Ok(match (kept, directory) {
         (Some((key, cert, origin)), Some(offered)) => {
-            let changed = (plico_pgp::fingerprint_hex(&offered) != key.fingerprint)
+            // A new key the user refused is not offered again.
+            let fingerprint = plico_pgp::fingerprint_hex(&offered);
+            let changed = (fingerprint != key.fingerprint && !key.refused.contains(&fingerprint))
                 .then(|| crate::keyring::kept_key(address, &offered, KeySource::Directory, at))
                 .transpose()?;
             Some((cert, origin, changed))

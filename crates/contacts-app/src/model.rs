@@ -97,26 +97,8 @@ pub fn contact_in_path(path: &str) -> Option<String> {
     (!id.is_empty() && !id.contains('/')).then(|| id.to_owned())
 }
 
-/// A fingerprint as people compare it aloud: blocks of four, a wider gap in the middle (as the
-/// account page writes the user's own).
-pub fn group_fingerprint(hex: &str) -> String {
-    let blocks: Vec<String> = hex
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<Vec<_>>()
-        .chunks(4)
-        .map(|chunk| chunk.iter().collect::<String>().to_uppercase())
-        .collect();
-    let middle = blocks.len() / 2;
-    let mut out = String::new();
-    for (index, block) in blocks.iter().enumerate() {
-        if index > 0 {
-            out.push_str(if index == middle { "  " } else { " " });
-        }
-        out.push_str(block);
-    }
-    out
-}
+/// A fingerprint as people compare it aloud (shared with the mail app and the worker).
+pub use plico_api::group_fingerprint;
 
 /// The keyring's entries for a contact's addresses, in the order of its addresses: each
 /// address with its kept key, or `None` when nothing is kept for it yet.
@@ -208,15 +190,6 @@ mod tests {
         assert_eq!(contact_in_path("/contacts/"), None);
         assert_eq!(contact_in_path("/contacts/a/b"), None);
         assert_eq!(contact_in_path("/mail/inbox"), None);
-    }
-
-    #[test]
-    fn fingerprints_are_grouped_for_reading_aloud() {
-        assert_eq!(
-            group_fingerprint("c3d006440f898039be505b72ec064ac91deca7fa"),
-            "C3D0 0644 0F89 8039 BE50  5B72 EC06 4AC9 1DEC A7FA"
-        );
-        assert_eq!(group_fingerprint("AB CD"), "ABCD");
     }
 
     #[test]

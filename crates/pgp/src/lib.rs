@@ -883,34 +883,6 @@ pub fn fingerprint_hex(cert: &Cert) -> String {
     cert.fingerprint().to_hex()
 }
 
-/// Formats a hex fingerprint in groups of four for people to compare.
-pub fn format_fingerprint(hex: &str) -> String {
-    // By hand rather than through sequoia's `Fingerprint` (parsing and its spaced form cost the
-    // browser's worker about a kilobyte): blocks of four, two spaces in the middle, uppercase.
-    let blocks: Vec<&[u8]> = hex.as_bytes().chunks(4).collect();
-    let middle = blocks.len() / 2;
-    let mut out = String::with_capacity(hex.len() + blocks.len() + 1);
-    for (index, block) in blocks.iter().enumerate() {
-        if index > 0 {
-            out.push_str(if index == middle { "  " } else { " " });
-        }
-        out.extend(block.iter().map(|byte| byte.to_ascii_uppercase() as char));
-    }
-    out
-}
-
-#[cfg(test)]
-mod format_fingerprint_tests {
-    #[test]
-    fn blocks_of_four_as_sequoia_spaces_them() {
-        let hex = "0123456789abcdef0123456789ABCDEF01234567";
-        let sequoia = hex.parse::<sequoia_openpgp::Fingerprint>().expect("a v4 fingerprint").to_spaced_hex();
-        assert_eq!(super::format_fingerprint(hex), sequoia);
-        assert_eq!(super::format_fingerprint("abcd1234"), "ABCD  1234");
-        assert_eq!(super::format_fingerprint(""), "");
-    }
-}
-
 /// Checks, without decrypting, that `bytes` (armored or binary) is an OpenPGP encrypted message
 /// and nothing else: one or more public-key or password-encrypted session keys followed by an
 /// encrypted container; armored, with nothing before the BEGIN line, no armor headers, and

@@ -330,6 +330,7 @@ async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_a
         source: plico_client::keyring::KeySource::Imported,
         updated_at: START,
         verified: false,
+        refused: Vec::new(),
     };
     plico_client::keyring::update(&alice_client, &alice, &|keyring| keyring.upsert(imported.clone()))
         .await

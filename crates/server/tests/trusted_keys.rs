@@ -64,8 +64,8 @@ async fn a_key_the_directory_changes_after_first_use_is_neither_encrypted_to_nor
     match refused {
         Err(FlowError::Api { code, message, .. }) => {
             assert_eq!(code, "key_changed");
-            assert!(message.contains(&plico_pgp::format_fingerprint(&kept.fingerprint)), "{message}");
-            assert!(message.contains(&plico_pgp::format_fingerprint(&attacker_fingerprint)), "{message}");
+            assert!(message.contains(&plico_api::group_fingerprint(&kept.fingerprint)), "{message}");
+            assert!(message.contains(&plico_api::group_fingerprint(&attacker_fingerprint)), "{message}");
             assert!(message.contains("Nothing was sent"), "{message}");
         }
         other => panic!("sent to a changed key: {other:?}"),
@@ -96,9 +96,10 @@ async fn a_key_the_directory_changes_after_first_use_is_neither_encrypted_to_nor
 
     // Once Bob has checked the new fingerprint with Alice another way and chosen it (the
     // composer's "Use the new key"), mail to her goes again, encrypted to the chosen key.
-    let chosen = plico_client::mail::use_directory_keys(&bob_client, &bob, &["alice".into(), "carol".into()], START)
-        .await
-        .expect("chosen");
+    let chosen =
+        plico_client::mail::use_directory_keys(&bob_client, &bob, &["alice".into(), "carol".into()], false, START)
+            .await
+            .expect("chosen");
     assert_eq!(chosen, ["alice@plico.test"], "only the changed key is replaced");
     let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
     let now_kept = keyring.find("alice@plico.test").expect("kept");
@@ -209,7 +210,7 @@ async fn the_list_checks_summaries_with_the_kept_key() {
 
 #[tokio::test]
 async fn looking_a_key_up_keeps_it_as_first_seen_and_never_replaces_a_kept_one() {
-    use plico_client::mail::find_key;
+    use plico_client::mail::known_keys;
     let server = TestServer::start().await;
     let alice_client = server.client("192.0.2.65");
     let bob_client = server.client("192.0.2.66");
@@ -217,14 +218,19 @@ async fn looking_a_key_up_keeps_it_as_first_seen_and_never_replaces_a_kept_one()
     let bob = signup(&bob_client, "bob").await;
     let alice_fingerprint =
         plico_pgp::fingerprint_hex(&plico_pgp::parse_cert(alice.account.public_cert.as_bytes()).expect("cert"));
+    let ask = |addresses: &[&str]| addresses.iter().map(|address| address.to_string()).collect::<Vec<_>>();
 
-    // Nothing is published for an address without an account: nothing is kept.
-    assert!(!find_key(&bob_client, &bob, "nobody@plico.test", START).await.expect("asks"));
+    // Nothing is published for an address without an account, or for something that is no
+    // address: neither is known, nothing is kept.
+    let known =
+        known_keys(&bob_client, &bob, &ask(&["nobody@plico.test", "not an address"]), START).await.expect("asks");
+    assert!(known.is_empty(), "{known:?}");
     let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
-    assert!(keyring.find("nobody@plico.test").is_none());
+    assert!(keyring.keys.is_empty());
 
     // Bob asks for Alice's key before writing to her: the directory's is kept, as first seen.
-    assert!(find_key(&bob_client, &bob, " alice@plico.test ", START).await.expect("asks"));
+    let known = known_keys(&bob_client, &bob, &ask(&["alice@plico.test"]), START).await.expect("asks");
+    assert_eq!(known, ["alice@plico.test"]);
     let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
     let kept = keyring.find("alice@plico.test").expect("kept").clone();
     assert_eq!(
@@ -240,11 +246,74 @@ async fn looking_a_key_up_keeps_it_as_first_seen_and_never_replaces_a_kept_one()
         &[attacker.public_cert_armored.as_bytes()],
     )
     .await;
-    assert!(find_key(&bob_client, &bob, "alice@plico.test", START + 60).await.expect("asks"));
+    let known = known_keys(&bob_client, &bob, &ask(&["alice@plico.test"]), START + 60).await.expect("asks");
+    assert_eq!(known, ["alice@plico.test"]);
     let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
     assert_eq!(keyring.find("alice@plico.test").expect("kept").fingerprint, alice_fingerprint);
+}
 
-    // Something that is no address is refused with why, and nothing is asked.
-    let refused = find_key(&bob_client, &bob, "not an address", START).await.expect_err("refused");
-    assert!(matches!(refused, FlowError::Invalid(ref why) if why.starts_with("not an address:")), "{refused}");
+/// A key someone publishes as Alice's: its fingerprint and its armored certificate.
+fn forgery() -> (String, String) {
+    let attacker = plico_pgp::generate_cert("alice@plico.test").expect("generates");
+    let cert = plico_pgp::parse_cert(attacker.public_cert_armored.as_bytes()).expect("cert");
+    (plico_pgp::fingerprint_hex(&cert), attacker.public_cert_armored)
+}
+
+/// "Keep the old key": the user refuses the key the directory now gives. Mail goes on encrypted
+/// to the kept key (which only the real Alice holds), the refused key is not offered again by the
+/// composer or the reader, and a further new key is said again.
+#[tokio::test]
+async fn a_refused_new_key_keeps_mail_encrypted_to_the_kept_one_and_another_new_key_is_said_again() {
+    let server = TestServer::start().await;
+    let alice_client = server.client("192.0.2.68");
+    let bob_client = server.client("192.0.2.69");
+    let alice = signup(&alice_client, "alice").await;
+    let bob = signup(&bob_client, "bob").await;
+    let alice_fingerprint =
+        plico_pgp::fingerprint_hex(&plico_pgp::parse_cert(alice.account.public_cert.as_bytes()).expect("cert"));
+    send(&bob_client, &LocalRenderer, &bob, &to("alice", "First"), START, &|_| {}).await.expect("sends");
+
+    let (first_forgery, forged) = forgery();
+    tamper(&server, "UPDATE accounts SET public_cert = ? WHERE name = 'alice'", &[forged.as_bytes()]).await;
+    let refused = send(&bob_client, &LocalRenderer, &bob, &to("alice", "Held"), START, &|_| {}).await;
+    assert!(matches!(refused, Err(FlowError::Api { ref code, .. }) if code == "key_changed"), "{refused:?}");
+
+    let kept_old = plico_client::mail::use_directory_keys(&bob_client, &bob, &["alice".into()], true, START)
+        .await
+        .expect("refused");
+    assert_eq!(kept_old, ["alice@plico.test"]);
+    let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
+    let kept = keyring.find("alice@plico.test").expect("kept");
+    assert_eq!(kept.fingerprint, alice_fingerprint, "the kept key stays");
+    assert_eq!(kept.refused, [first_forgery.clone()]);
+    // Asked again, nothing more is refused.
+    let again =
+        plico_client::mail::use_directory_keys(&bob_client, &bob, &["alice".into()], true, START).await.expect("asks");
+    assert!(again.is_empty(), "{again:?}");
+
+    // Mail to Alice goes out, encrypted to the key she holds: she opens it.
+    send(&bob_client, &LocalRenderer, &bob, &to("alice", "Kept"), START, &|_| {}).await.expect("sends");
+    let inbox = folder_messages(&alice_client, FolderRole::Inbox).await;
+    assert_eq!(inbox.len(), 2);
+    for meta in &inbox {
+        open(&alice_client, &LocalRenderer, &alice, meta).await.expect("Alice reads what Bob sent her");
+    }
+    // Her own mail still checks with the kept key, and the reader offers the refused key no more.
+    send(&alice_client, &LocalRenderer, &alice, &to("bob", "From Alice"), START, &|_| {}).await.expect("sends");
+    let bob_inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
+    let opened = open(&bob_client, &LocalRenderer, &bob, &bob_inbox[0]).await.expect("opens");
+    let view = opened_view("from alice", &opened);
+    assert!(matches!(view.signature, SignatureView::Valid { .. }), "{:?}", view.signature);
+    assert!(!view.directory_key_changed, "the refused key is not offered again");
+
+    // Another key in the directory is said again.
+    let (second_forgery, forged) = forgery();
+    tamper(&server, "UPDATE accounts SET public_cert = ? WHERE name = 'alice'", &[forged.as_bytes()]).await;
+    match send(&bob_client, &LocalRenderer, &bob, &to("alice", "Held again"), START, &|_| {}).await {
+        Err(FlowError::Api { code, message, .. }) => {
+            assert_eq!(code, "key_changed");
+            assert!(message.contains(&plico_api::group_fingerprint(&second_forgery)), "{message}");
+        }
+        other => panic!("sent to another new key: {other:?}"),
+    }
 }

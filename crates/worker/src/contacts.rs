@@ -118,7 +118,7 @@ pub async fn handle(session: &UnlockedSession, command: Vec<u8>) -> Result<Worke
         }
         Some(&FIND_KEY_TAG) => {
             let address: String = postcard::from_bytes(&command[1..]).map_err(protocol)?;
-            plico_client::mail::find_key(&FetchTransport, session, &address, crate::now()).await?;
+            plico_client::mail::known_keys(&FetchTransport, session, &[address], crate::now()).await?;
             Some(KeysCommand::Keyring)
         }
         _ => None,

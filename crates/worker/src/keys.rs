@@ -13,16 +13,7 @@ use crate::transport::FetchTransport;
 pub async fn handle(session: &UnlockedSession, command: KeysCommand) -> Result<WorkerOutcome, FlowError> {
     match command {
         KeysCommand::KnownKeys { addresses } => {
-            let (keyring, _) = plico_client::keyring::load(&FetchTransport, session).await?;
-            let mut known = Vec::new();
-            for address in addresses {
-                let found = keyring.find(&address).is_some()
-                    || mail::fetch_outside_cert(&FetchTransport, &address).await.ok().flatten().is_some();
-                if found {
-                    known.push(address);
-                }
-            }
-            Ok(WorkerOutcome::KnownKeys(known))
+            Ok(WorkerOutcome::KnownKeys(mail::known_keys(&FetchTransport, session, &addresses, now()).await?))
         }
         KeysCommand::Keyring => {
             Ok(WorkerOutcome::Keyring(entries(plico_client::keyring::load(&FetchTransport, session).await?.0)))
@@ -56,9 +47,9 @@ pub async fn handle(session: &UnlockedSession, command: KeysCommand) -> Result<W
             .await?;
             Ok(WorkerOutcome::KeyRemoved)
         }
-        KeysCommand::UseDirectoryKeys { addresses } => {
-            Ok(WorkerOutcome::KeyImported(mail::use_directory_keys(&FetchTransport, session, &addresses, now()).await?))
-        }
+        KeysCommand::UseDirectoryKeys { addresses, keep_kept } => Ok(WorkerOutcome::KeyImported(
+            mail::use_directory_keys(&FetchTransport, session, &addresses, keep_kept, now()).await?,
+        )),
         KeysCommand::UseNewKey { message_id } => {
             let chosen = crate::mail::new_key_of(&message_id);
             let mut key =
