@@ -285,7 +285,7 @@ async fn a_refused_new_key_keeps_mail_encrypted_to_the_kept_one_and_another_new_
     let (keyring, _) = plico_client::keyring::load(&bob_client, &bob).await.expect("keyring");
     let kept = keyring.find("alice@plico.test").expect("kept");
     assert_eq!(kept.fingerprint, alice_fingerprint, "the kept key stays");
-    assert_eq!(kept.refused, [first_forgery.clone()]);
+    assert_eq!(kept.refused, std::slice::from_ref(&first_forgery));
     // Asked again, nothing more is refused.
     let again =
         plico_client::mail::use_directory_keys(&bob_client, &bob, &["alice".into()], true, START).await.expect("asks");
