@@ -97,7 +97,9 @@ async function startKeyDirectory(dir) {
     response.end(key ?? '');
   });
   await new Promise((resolve) => peer.listen(0, '127.0.0.1', resolve));
-  return { port: peer.address().port, ca: file('ca.pem'), requests, erik, finn, gus, close: () => peer.close() };
+    /** Publishes `key` (an OpenPGP.js public key) as `local`'s at `host`, in place of any before. */
+  const publish = (host, local, key) => { published[`${host} /.well-known/openpgpkey/hu/${wkdHash(local)}`] = Buffer.from(key.write()); };
+  return { port: peer.address().port, ca: file('ca.pem'), requests, erik, finn, gus, publish, close: () => peer.close() };
 }
 
 before(async () => {
@@ -162,7 +164,7 @@ test('an outside recipient is named as not end-to-end encrypted before sending, 
   await page.getByRole('button', { name: 'Discard' }).click();
 });
 
-test('outside keys are looked up at the domain from the browser when its CORS allows, through the server only when not, and the mail leaves encrypted to both', async () => {
+test('outside keys are looked up at the domain from the browser when its CORS allows, through the server only when not; mail leaves encrypted to both, and a key changed there waits for the user', async () => {
   const page = alice.page;
   const asked = (name) => directory.requests.filter((r) => r.pathname.endsWith(`/hu/${wkdHash(name)}`));
   await page.getByRole('link', { name: 'New message' }).click();
@@ -228,6 +230,33 @@ test('outside keys are looked up at the domain from the browser when its CORS al
   assert.ok(!asked('gus').some((r) => r.agent.includes('Plico WKD')), 'the server did not');
   await screenshot(page, '92-contact-key-looked-up');
   await page.getByRole('navigation', { name: 'Apps' }).getByRole('link', { name: 'Mail' }).click();
+
+  // Erik publishes a new key at his domain: Alice's next message to him is not encrypted to the
+  // kept key silently, nor to the new one: it waits, with both fingerprints, until she chooses.
+  const renewed = await openpgp.generateKey({ userIDs: [{ name: 'Erik', email: 'erik@cors.test' }], format: 'object' });
+  directory.publish('cors.test', 'erik', renewed.publicKey);
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByLabel('To', { exact: true }).fill('erik@cors.test');
+  await page.getByLabel('Subject', { exact: true }).fill('OUTBOUND-E2E after a new key');
+  await page.getByLabel('Message', { exact: true }).fill(`Your new key, ${MARKER}-4.`);
+  await page.getByRole('button', { name: 'Send encrypted' }).click();
+  const refusal = page.getByRole('alert').filter({ hasText: 'Another key is now published for them' });
+  await refusal.waitFor({ timeout: 60_000 });
+  const said = (await refusal.textContent()).replace(/\s+/g, '');
+  assert.ok(said.includes(directory.erik.publicKey.getFingerprint().toUpperCase()), 'the kept key is named');
+  assert.ok(said.includes(renewed.publicKey.getFingerprint().toUpperCase()), 'the new key is named');
+  assert.match(said, /Nothingwassent\./);
+  await page.locator('.compose .key-changed').getByRole('button', { name: 'Use the new key' }).click();
+  await page.getByRole('status').filter({ hasText: 'Mail to erik@cors.test is now encrypted to their new key. Send again.' })
+    .waitFor({ timeout: 30_000 });
+  const count = received().length;
+  await page.getByRole('button', { name: 'Send encrypted' }).click();
+  await page.waitForURL('**/mail/sent', { timeout: 60_000 });
+  const now = await waitFor(() => { const all = received(); return all.length > count ? all : null; }, 'the message to the new key');
+  const toRenewed = now[now.length - 1].eml;
+  const renewedArmor = toRenewed.slice(toRenewed.indexOf('-----BEGIN PGP MESSAGE-----'), toRenewed.indexOf('-----END PGP MESSAGE-----') + 25);
+  const { data: renewedText } = await openpgp.decrypt({ message: await openpgp.readMessage({ armoredMessage: renewedArmor }), decryptionKeys: renewed.privateKey });
+  assert.ok(renewedText.includes(`${MARKER}-4`), 'Erik reads it with his new key');
 });
 
 test('a permanent refusal comes back as a delivery status notification in the Inbox', async () => {

@@ -143,7 +143,7 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
 
   // Bob's next message is not sent, and he is told why, with both fingerprints.
   await write(page, 'alice', 'KEPT-E2E refused');
-  const refusal = page.getByRole('alert').filter({ hasText: "Plico's directory now gives another key" });
+  const refusal = page.getByRole('alert').filter({ hasText: "Another key is now published for them" });
   await refusal.waitFor({ timeout: 60_000 });
   assert.match(await refusal.textContent(), /alice@plico\.test \(kept [0-9A-F ]+, now [0-9A-F ]+\)/);
   assert.match(await refusal.textContent(), /Nothing was sent\./);
@@ -170,7 +170,7 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
   // Bob refuses the new key: his message goes out encrypted to the key he kept, which only Alice
   // holds, and she reads it.
   await write(page, 'alice', 'KEPT-E2E kept the old key');
-  await page.getByRole('alert').filter({ hasText: "Plico's directory now gives another key" }).waitFor({ timeout: 60_000 });
+  await page.getByRole('alert').filter({ hasText: "Another key is now published for them" }).waitFor({ timeout: 60_000 });
   await page.locator('.compose .key-changed').getByRole('button', { name: 'Keep the old key' }).click();
   await page.getByRole('status').filter({ hasText: 'Mail to alice@plico.test stays encrypted to the key you kept. Send again.' })
     .waitFor({ timeout: 30_000 });
@@ -189,7 +189,7 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
   const forgedAgain = await openpgp.generateKey({ userIDs: [{ email: 'alice@plico.test' }], format: 'armored' });
   tamper("UPDATE accounts SET public_cert = ? WHERE name = 'alice'", forgedAgain.publicKey);
   await write(page, 'alice', 'KEPT-E2E after choosing');
-  await page.getByRole('alert').filter({ hasText: "Plico's directory now gives another key" }).waitFor({ timeout: 60_000 });
+  await page.getByRole('alert').filter({ hasText: "Another key is now published for them" }).waitFor({ timeout: 60_000 });
   await page.locator('.compose .key-changed').getByRole('button', { name: 'Use the new key' }).click();
   await page.getByRole('status').filter({ hasText: 'Mail to alice@plico.test is now encrypted to their new key. Send again.' })
     .waitFor({ timeout: 30_000 });

@@ -184,10 +184,13 @@ pub async fn use_directory_keys<T: Transport>(
     let mut offered = Vec::new();
     for address in full_addresses(addresses, &domain) {
         let local = address.rsplit_once('@').is_some_and(|(_, at)| at.eq_ignore_ascii_case(&domain));
-        if local {
-            if let Some(cert) = fetch_cert(transport, &address).await? {
-                offered.push(crate::keyring::kept_key(&address, &cert, KeySource::Imported, now)?);
-            }
+        let published = if local {
+            fetch_cert(transport, &address).await?
+        } else {
+            fetch_outside_cert(transport, &address).await.ok().flatten()
+        };
+        if let Some(cert) = published {
+            offered.push(crate::keyring::kept_key(&address, &cert, KeySource::Imported, now)?);
         }
     }
     // The keyring as the write found it decides (the update reads it again after a race).
@@ -212,6 +215,13 @@ pub async fn use_directory_keys<T: Transport>(
     })
     .await?;
     Ok(chosen.into_inner())
+}
+
+/// Whether `published` is a new key for the address of `kept`: another than the kept one, and not
+/// one the user refused ("Keep the old key").
+fn differs(kept: &crate::keyring::OutsideKey, published: &Certificate) -> bool {
+    let fingerprint = plico_pgp::fingerprint_hex(published);
+    fingerprint != kept.fingerprint && !kept.refused.contains(&fingerprint)
 }
 
 /// One address whose key changed, with both fingerprints in groups of four.
@@ -367,7 +377,7 @@ pub async fn send<T: Transport, R: Renderer>(
     let mut keyed: Vec<(String, Certificate)> = Vec::new();
     let mut unkeyed = Vec::new();
     // The keys used for the first time, kept before anything is sent; and the addresses whose
-    // directory key is not the one kept.
+    // published key (Plico's directory, their domain's) is a new one.
     let mut first_used = Vec::new();
     let mut changed = Vec::new();
     let keyring = crate::keyring::load(transport, session).await?.0;
@@ -377,12 +387,12 @@ pub async fn send<T: Transport, R: Renderer>(
                 Some(cert) => {
                     let offered = plico_pgp::fingerprint_hex(&cert);
                     match keyring.find(&address) {
-                        // The user refused this new key: mail stays encrypted to the kept one.
-                        Some(kept) if kept.refused.contains(&offered) => {
-                            certs.push(plico_pgp::parse_cert(kept.cert.as_bytes()).map_err(crypto)?);
-                        }
-                        Some(kept) if kept.fingerprint != offered => {
+                        Some(kept) if differs(kept, &cert) => {
                             changed.push(key_change(&address, &kept.fingerprint, &offered));
+                        }
+                        // The user refused this new key: mail stays encrypted to the kept one.
+                        Some(kept) if kept.fingerprint != offered => {
+                            certs.push(plico_pgp::parse_cert(kept.cert.as_bytes()).map_err(crypto)?);
                         }
                         Some(_) => certs.push(cert),
                         None => {
@@ -401,16 +411,29 @@ pub async fn send<T: Transport, R: Renderer>(
             code: "bad_recipient".into(),
             message: format!("Cannot send to this address: {why}. Nothing was sent."),
         })?;
-        match keyring.find(&address).map(|key| key.cert.as_str()) {
-            Some(armored) => keyed.push((address, plico_pgp::parse_cert(armored.as_bytes()).map_err(crypto)?)),
-            // Last, the recipient's domain's key directory (WKD), asked through the server.
-            None => match fetch_outside_cert(transport, &address).await? {
-                Some(cert) => {
-                    first_used.push(crate::keyring::kept_key(&address, &cert, KeySource::Wkd, now)?);
-                    keyed.push((address, cert));
-                }
-                None => unkeyed.push(address),
-            },
+        // The recipient's domain's key directory (WKD), asked from the browser: for a key kept
+        // from there, again, so that a key they changed is said as the directory's is (a lookup
+        // that fails leaves the kept key); for an address without a key, to find one.
+        let kept = keyring.find(&address);
+        let published = if kept.is_none_or(|kept| kept.source == KeySource::Wkd) {
+            match fetch_outside_cert(transport, &address).await {
+                Ok(found) => found,
+                Err(error) if kept.is_none() => return Err(error),
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+        match (kept, published) {
+            (Some(kept), Some(cert)) if differs(kept, &cert) => {
+                changed.push(key_change(&address, &kept.fingerprint, &plico_pgp::fingerprint_hex(&cert)));
+            }
+            (Some(kept), _) => keyed.push((address, plico_pgp::parse_cert(kept.cert.as_bytes()).map_err(crypto)?)),
+            (None, Some(cert)) => {
+                first_used.push(crate::keyring::kept_key(&address, &cert, KeySource::Wkd, now)?);
+                keyed.push((address, cert));
+            }
+            (None, None) => unkeyed.push(address),
         }
     }
     if !unknown.is_empty() {
@@ -425,7 +448,7 @@ pub async fn send<T: Transport, R: Renderer>(
             status: 0,
             code: "key_changed".into(),
             message: format!(
-                "Plico's directory now gives another key than the one you wrote to before: {}. It may be a new key, \
+                "Another key is now published for them than the one you wrote to before: {}. It may be a new key, \
                  or someone trying to read your mail: check the new fingerprint with them another way before you \
                  choose it. Nothing was sent.",
                 changed.join("; ")
@@ -729,8 +752,7 @@ async fn sender_cert<T: Transport>(
     Ok(match (kept, directory) {
         (Some((key, cert, origin)), Some(offered)) => {
             // A new key the user refused is not offered again.
-            let fingerprint = plico_pgp::fingerprint_hex(&offered);
-            let changed = (fingerprint != key.fingerprint && !key.refused.contains(&fingerprint))
+            let changed = differs(key, &offered)
                 .then(|| crate::keyring::kept_key(address, &offered, KeySource::Directory, at))
                 .transpose()?;
             Some((cert, origin, changed))

@@ -426,8 +426,8 @@ async fn an_outside_key_is_found_by_wkd_and_the_mail_to_it_is_queued_encrypted()
     assert!(String::from_utf8_lossy(&opened.plaintext).contains("WKD-BODY"));
 
     // Issue 21: Erik's key is kept from that first use. When his domain's key directory (or
-    // whoever answers for it) later gives another key, the next mail is still encrypted to the
-    // kept one: the directory is not asked again.
+    // whoever answers for it) later gives another key, the next mail waits: it goes neither to
+    // the kept key silently nor to the new one, and both fingerprints are named.
     let (keyring, _) = plico_client::keyring::load(&alice_client, &alice).await.expect("keyring");
     let kept = keyring.find("erik@example.test").expect("kept on first use");
     assert_eq!(kept.source, plico_client::keyring::KeySource::Wkd);
@@ -440,6 +440,21 @@ async fn an_outside_key_is_found_by_wkd_and_the_mail_to_it_is_queued_encrypted()
     )
     .expect("key file");
     let again = Outgoing { subject: "WKD-SECOND".into(), text: "WKD-SECOND-BODY".into(), ..outgoing };
+    match send(&alice_client, &LocalRenderer, &alice, &again, START, &|_| {}).await {
+        Err(plico_client::FlowError::Api { code, message, .. }) => {
+            assert_eq!(code, "key_changed");
+            assert!(message.contains(&plico_api::group_fingerprint(&kept.fingerprint)), "{message}");
+            assert!(message.contains(&plico_api::group_fingerprint(&plico_pgp::fingerprint_hex(&impostor_cert))));
+        }
+        other => panic!("sent past a changed key: {other:?}"),
+    }
+    assert_eq!(server.state.store.due_outbound(i64::MAX, 10).await.expect("rows").len(), 1, "nothing more queued");
+    // Alice keeps the old key: the mail goes to it, and only the real Erik reads it.
+    let kept_old =
+        plico_client::mail::use_directory_keys(&alice_client, &alice, &["erik@example.test".into()], true, START)
+            .await
+            .expect("refused");
+    assert_eq!(kept_old, ["erik@example.test"]);
     send(&alice_client, &LocalRenderer, &alice, &again, START, &|_| {}).await.expect("sends");
     let queued_now = server.state.store.due_outbound(i64::MAX, 10).await.expect("rows");
     let second = queued_now.iter().find(|row| row.id != queued[0].id).expect("the second message is queued");
