@@ -42,18 +42,8 @@ pub async fn look_up(address: &str) -> Result<Option<Vec<u8>>, String> {
     if answered {
         return Ok(None);
     }
-    let response = Fetch.request("GET", &format!("/keys/outside/{address}"), None).await?;
-    let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
-    match response.status {
-        200 => match body["public_cert"].as_str() {
-            Some(armored) => Ok(Some(armored.as_bytes().to_vec())),
-            None => Err("The server's answer to a key lookup has no key.".to_owned()),
-        },
-        404 | 422 => Ok(None),
-        status => {
-            Err(body["message"].as_str().map_or_else(|| format!("The key lookup failed ({status})."), str::to_owned))
-        }
-    }
+    // The server's lookup, as every transport asks it by default.
+    Fetch.outside_key(address).await.map_err(|error| error.to_string())
 }
 
 /// A GET to another origin: `Some(Some(body))` for a key, `Some(None)` for "none here" (a 404
