@@ -363,7 +363,7 @@ async fn bench() {
     let sink = smtp_sink();
     let smarthost = sink.as_ref().map(|(_, address)| *address);
     let (server, client, session, address) =
-        start_server(plico_server::group_commit::MAX_MESSAGES as u16, smarthost).await;
+        start_server(plico_server::inbound::group_commit::MAX_MESSAGES as u16, smarthost).await;
     let fsync_ms = fsync_anchor(server.dir.path());
     let sqlite_ms = sqlite_anchor(server.dir.path()).await;
     eprintln!("anchors: fsync'd 10 KiB write {fsync_ms:.2} ms, SQLite FULL commit {sqlite_ms:.2} ms");
@@ -404,7 +404,7 @@ async fn bench() {
     let expected = warm.accepted + small.accepted + large.accepted + source.map_or(0, |_| source_count);
     let stored = stored(&client).await;
     eprintln!("stored {stored} messages for {expected} accepted");
-    let (batches, committed) = server.state.group_commit.counts();
+    let (batches, committed) = server.state.inbound.group_commit.counts();
     let mean_batch = committed as f64 / batches.max(1) as f64;
     eprintln!("group commit: {committed} messages in {batches} batches ({mean_batch:.1} per batch)");
     assert_eq!(stored, expected, "every accepted message is stored exactly once");

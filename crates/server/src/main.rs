@@ -80,7 +80,7 @@ async fn main() -> std::process::ExitCode {
         Command::Retention { config, days_ahead } => {
             let clock = Arc::new(plico_server::clock::OffsetClock(days_ahead * plico_server::clock::DAY));
             let result = match AppState::open(config, clock).await {
-                Ok(state) => plico_server::retention::run_once(&state).await.map_err(|error| error.to_string()),
+                Ok(state) => plico_server::jobs::retention::run_once(&state).await.map_err(|error| error.to_string()),
                 Err(error) => Err(error.to_string()),
             };
             match result {
@@ -169,7 +169,7 @@ async fn main() -> std::process::ExitCode {
                 }
             }
         }
-        Command::Openapi => match serde_json::to_string_pretty(plico_server::openapi::document()) {
+        Command::Openapi => match serde_json::to_string_pretty(plico_server::http::openapi::document()) {
             Ok(json) => {
                 println!("{json}");
                 std::process::ExitCode::SUCCESS
@@ -185,7 +185,7 @@ async fn main() -> std::process::ExitCode {
 async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
     let address = config.http_addr;
     let state = AppState::open(config, Arc::new(SystemClock)).await?;
-    tokio::spawn(plico_server::retention::run_forever(state.clone(), std::time::Duration::from_secs(3600)));
+    tokio::spawn(plico_server::jobs::retention::run_forever(state.clone(), std::time::Duration::from_secs(3600)));
     tokio::spawn(plico_server::outbound::run_forever(state.clone()));
     if let Some(smarthost) = &state.config.smarthost {
         tracing::info!(%smarthost, dkim = state.outbound.dkim.is_some(), "plico sends mail to other servers");
@@ -195,11 +195,11 @@ async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
             .await
             .map_err(|e| format!("binding {smtp_address} for SMTP: {e}"))?;
         let tls = match (&state.config.smtp_tls_cert, &state.config.smtp_tls_key) {
-            (Some(cert), Some(key)) => Some(plico_server::smtp::tls_acceptor(cert, key)?),
+            (Some(cert), Some(key)) => Some(plico_server::inbound::smtp::tls_acceptor(cert, key)?),
             _ => None,
         };
         tracing::info!(smtp = %smtp.local_addr()?, starttls = tls.is_some(), "plico takes mail over SMTP");
-        tokio::spawn(plico_server::smtp::serve(smtp, state.clone(), tls));
+        tokio::spawn(plico_server::inbound::smtp::serve(smtp, state.clone(), tls));
     }
     let app = plico_server::router(state.clone());
     let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| format!("binding {address}: {e}"))?;

@@ -371,7 +371,7 @@ async fn login_history_is_purged_after_a_month_and_sessions_expire() {
     plico_client::login(&browser, "heidi", PASSWORD, |_| {}).await.expect("signs in");
 
     server.clock.advance(11 * 86_400); // the sign-up entry is now 31 days old, the login 11
-    let report = plico_server::retention::run_once(&server.state).await.expect("retention runs");
+    let report = plico_server::jobs::retention::run_once(&server.state).await.expect("retention runs");
     assert_eq!(report.login_events, 1, "only the month-old entry goes");
     assert_eq!(report.sessions, 2, "the sign-up and day-20 sessions have expired and are deleted");
 
@@ -382,7 +382,7 @@ async fn login_history_is_purged_after_a_month_and_sessions_expire() {
 
     server.clock.advance(7 * 86_400 + 1); // past the one-week session lifetime
     assert_eq!(browser.get("/api/v1/session").await.status, 401);
-    let report = plico_server::retention::run_once(&server.state).await.expect("retention runs");
+    let report = plico_server::jobs::retention::run_once(&server.state).await.expect("retention runs");
     assert_eq!(report.sessions, 1);
 }
 

@@ -5,7 +5,7 @@ mod common;
 
 use common::{folder_messages, signup, TestServer};
 use plico_api::mail::FolderRole;
-use plico_server::group_commit::{CommitError, Copy, CopyBlob};
+use plico_server::inbound::group_commit::{CommitError, Copy, CopyBlob};
 
 fn sealed(session: &plico_client::UnlockedSession, text: &str) -> Vec<u8> {
     plico_pgp::encrypt_to(text.as_bytes(), std::slice::from_ref(&session.secret_key)).expect("encrypts")
@@ -23,7 +23,7 @@ async fn a_batch_files_every_good_message_once_and_the_bad_one_not_at_all() {
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(40));
     let mut tasks = Vec::new();
     for n in 0..40 {
-        let group_commit = server.state.group_commit.clone();
+        let group_commit = server.state.inbound.group_commit.clone();
         let barrier = barrier.clone();
         let copy = Copy {
             account_id: if n == 13 { account_id + 1000 } else { account_id },
@@ -47,7 +47,7 @@ async fn a_batch_files_every_good_message_once_and_the_bad_one_not_at_all() {
             stored.extend(ids);
         }
     }
-    let (batches, messages) = server.state.group_commit.counts();
+    let (batches, messages) = server.state.inbound.group_commit.counts();
     assert_eq!(messages, 40);
     assert!(batches < 40, "messages waiting together were committed together ({batches} batches)");
     let inbox = folder_messages(&client, FolderRole::Inbox).await;
@@ -70,14 +70,14 @@ async fn a_batch_files_every_good_message_once_and_the_bad_one_not_at_all() {
     // A large one is a file, fsync'd before its row.
     let large_text = format!("message large {}", "x".repeat(400 * 1024));
     let large_blob = sealed(&session, &large_text);
-    let hash = plico_server::blobs::blob_hash(&large_blob);
+    let hash = plico_server::store::blobs::blob_hash(&large_blob);
     let large = Copy {
         account_id,
         folder: FolderRole::Inbox,
         blob: CopyBlob::Bytes(large_blob),
         sealed_summary: sealed(&session, "summary large"),
     };
-    server.state.group_commit.commit(vec![large], common::START + 99).await.expect("stores the large one");
+    server.state.inbound.group_commit.commit(vec![large], common::START + 99).await.expect("stores the large one");
     assert!(server.state.blobs.contains(&hash), "a large blob is a file");
     let blob = server.state.read_blob(&hash).await.expect("reads");
     let opened = plico_pgp::decrypt_and_verify(&blob, &session.secret_key, &[]).expect("decrypts");

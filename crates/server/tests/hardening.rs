@@ -504,7 +504,7 @@ async fn recovery_codes_are_limited_and_count_against_the_sending_limit() {
     let server = TestServer::start_with(|config| with_smarthost(config, sink.port, None)).await;
     let client = server.client("192.0.2.103");
     signup(&client, "alice").await;
-    for n in 0..plico_server::RECOVERY_CODES_PER_DAY {
+    for n in 0..plico_server::http::rate_limit::RECOVERY_CODES_PER_DAY {
         assert_eq!(put(&client, n).await.status, 200);
     }
     let refused = put(&client, 99).await;
@@ -603,7 +603,7 @@ async fn a_blob_hash_is_not_a_capability() {
     let discard = alice_client.delete(&format!("/api/v1/drafts/{}", draft.id)).await;
     assert_eq!(discard.status, 204, "{}", String::from_utf8_lossy(&discard.body));
     server.clock.advance(46 * 86_400);
-    plico_server::retention::run_once(&server.state).await.expect("retention");
+    plico_server::jobs::retention::run_once(&server.state).await.expect("retention");
     assert!(!server.state.blobs.contains(&meta.blob_hash), "the blob outlived its owner's purge");
 }
 
@@ -720,7 +720,7 @@ async fn a_send_tried_again_under_its_key_is_delivered_once() {
     assert_eq!(reused.error_code(), "idempotency_key_reused");
     // A day later the key is forgotten.
     server.clock.advance(2 * 86_400);
-    plico_server::retention::run_once(&server.state).await.expect("retention");
+    plico_server::jobs::retention::run_once(&server.state).await.expect("retention");
     let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM idempotency_keys")
         .fetch_one(server.state.store.pool())
         .await

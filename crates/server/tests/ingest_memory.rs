@@ -52,10 +52,10 @@ async fn an_inbound_message_for_many_recipients_is_not_held_once_per_recipient()
         body_8bit: false,
     };
     let arrival =
-        plico_server::ingest::Arrival { envelope: &envelope, peer: "192.0.2.1".parse().expect("ip"), raw: &raw };
+        plico_server::inbound::Arrival { envelope: &envelope, peer: "192.0.2.1".parse().expect("ip"), raw: &raw };
     let before = ALLOCATOR.current_usage();
     ALLOCATOR.reset_peak_usage();
-    let stored = plico_server::ingest::deliver(&server.state, &arrival).await.expect("delivered");
+    let stored = plico_server::inbound::deliver(&server.state, &arrival).await.expect("delivered");
     let peak = ALLOCATOR.peak_usage().saturating_sub(before);
     assert_eq!(stored.split(',').count(), RECIPIENTS);
     // One encrypted copy is about 1.4 times the message (armor); all of them at once would be

@@ -191,11 +191,11 @@ async fn deleted_items_are_recoverable_for_45_days_then_purged_everywhere() {
     server.clock.advance(44 * DAY);
     plico_client::login(&client, "alice@plico.test", PASSWORD, |_| {}).await.expect("signs in again");
     items::set_deleted(&client, KIND, std::slice::from_ref(&kept), true).await.expect("recovered on day 44");
-    assert_eq!(plico_server::retention::run_once(&server.state).await.expect("retention").items, 0);
+    assert_eq!(plico_server::jobs::retention::run_once(&server.state).await.expect("retention").items, 0);
 
     server.clock.advance(DAY + 1);
     plico_client::login(&client, "alice@plico.test", PASSWORD, |_| {}).await.expect("signs in again");
-    let report = plico_server::retention::run_once(&server.state).await.expect("retention");
+    let report = plico_server::jobs::retention::run_once(&server.state).await.expect("retention");
     assert_eq!(report.items, 1, "the one left in the recovery area 45 days is purged");
     let held = client.get("/api/v1/account/data").await.json();
     assert_eq!(row(&held, "items").map(|row| row["count"].clone()), Some(json!(1)));
@@ -407,7 +407,7 @@ async fn an_account_purge_leaves_none_of_its_items() {
     }
     items::set_deleted(&client, KIND, std::slice::from_ref(&deleted), false).await.expect("deleted");
     server.clock.advance(46 * DAY);
-    assert_eq!(plico_server::retention::run_once(&server.state).await.expect("retention").items, 1);
+    assert_eq!(plico_server::jobs::retention::run_once(&server.state).await.expect("retention").items, 1);
     let pool = server.state.store.pool().clone();
     let count = |table: &'static str| {
         let pool = pool.clone();

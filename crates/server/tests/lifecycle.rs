@@ -16,8 +16,8 @@ async fn count(server: &TestServer, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(server.state.store.pool()).await.expect("count")
 }
 
-async fn retention(server: &TestServer) -> plico_server::retention::RetentionReport {
-    plico_server::retention::run_once(&server.state).await.expect("retention runs")
+async fn retention(server: &TestServer) -> plico_server::jobs::retention::RetentionReport {
+    plico_server::jobs::retention::run_once(&server.state).await.expect("retention runs")
 }
 
 async fn decrypt_blob(server: &TestServer, session: &plico_client::UnlockedSession, hash: &str) -> String {
@@ -65,7 +65,7 @@ async fn closing_signs_out_everywhere_hides_the_account_and_signing_in_reopens_i
     let refused = send(&bob_client, &LocalRenderer, &bob, &note("hello"), START, &|_| {}).await.expect_err("refused");
     assert!(refused.to_string().contains("No Plico account and no key for: alice@plico.test"), "{refused}");
     assert_eq!(
-        plico_server::ingest::check_recipient(&server.state, "alice@plico.test").await,
+        plico_server::inbound::check_recipient(&server.state, "alice@plico.test").await,
         plico_smtp::Recipient::Disabled
     );
 
@@ -197,7 +197,7 @@ async fn inactive_free_accounts_get_a_notice_are_suspended_get_another_and_are_d
     assert_eq!(status("paula").await.as_deref(), Some("active"));
     assert_eq!(status("erin").await.as_deref(), Some("active"));
     assert_eq!(
-        plico_server::ingest::check_recipient(&server.state, "carol@plico.test").await,
+        plico_server::inbound::check_recipient(&server.state, "carol@plico.test").await,
         plico_smtp::Recipient::Disabled,
         "a suspended mailbox takes no mail"
     );
@@ -363,7 +363,7 @@ async fn policies_carry_the_retention_table_from_the_settings_and_a_bad_policy_f
         std::fs::write(&file, text).expect("writes");
         let mut config = plico_server::config::ServeConfig::for_data_dir(dir.path().join("data"));
         config.policy_file = Some(file.clone());
-        let error = plico_server::privacy_api::Published::load(&config).expect_err(expected);
+        let error = plico_server::http::privacy::Published::load(&config).expect_err(expected);
         assert!(error.contains(expected) && error.contains("policy.json"), "{error}");
     }
 }

@@ -212,12 +212,12 @@ async fn trash_recovery_area_and_purge_after_45_days_from_database_and_disk() {
     alice.sign_in_again().await;
     let recover = serde_json::json!({"ids": [keep.id]}).to_string();
     assert_eq!(alice.client.post_raw("/api/v1/messages/recover", recover).await.status, 204);
-    let report = plico_server::retention::run_once(&server.state).await.expect("retention");
+    let report = plico_server::jobs::retention::run_once(&server.state).await.expect("retention");
     assert_eq!(report.messages, 0, "day 44: nothing is purged yet");
 
     server.clock.advance(86_400 + 1);
     let cursor = alice.sync(0).await.cursor;
-    let report = plico_server::retention::run_once(&server.state).await.expect("retention");
+    let report = plico_server::jobs::retention::run_once(&server.state).await.expect("retention");
     assert_eq!((report.messages, report.blobs), (1, 1));
     let changes = alice.sync(cursor).await;
     assert_eq!(changes.removed_messages, vec![gone.id.clone()]);
@@ -242,7 +242,7 @@ async fn unfiled_uploads_are_removed_after_a_day() {
     let hash = stored.json()["hash"].as_str().expect("hash").to_owned();
     assert!(server.state.blobs.contains(&hash));
     server.clock.advance(2 * 86_400);
-    let report = plico_server::retention::run_once(&server.state).await.expect("retention");
+    let report = plico_server::jobs::retention::run_once(&server.state).await.expect("retention");
     assert_eq!(report.blobs, 1);
     assert!(!server.state.blobs.contains(&hash));
 }
@@ -419,7 +419,7 @@ async fn plico_users_send_to_each_other_with_one_shared_ciphertext() {
     bob.client.post_raw("/api/v1/messages/delete", ids.clone()).await;
     bob.client.post_raw("/api/v1/messages/delete", ids).await;
     server.clock.advance(46 * 86_400);
-    let report = plico_server::retention::run_once(&server.state).await.expect("retention");
+    let report = plico_server::jobs::retention::run_once(&server.state).await.expect("retention");
     assert_eq!((report.messages, report.blobs), (1, 0));
     assert!(server.state.blobs.contains(&hash));
 }

@@ -208,7 +208,7 @@ async fn the_sending_limit_refuses_mass_mailing_with_a_clear_message() {
     server.clock.advance(24 * 60 * 60 + 1);
     send(&alice_client, &LocalRenderer, &alice, &to_both, START + 86_401, &|_| {}).await.expect("a day later");
     server.clock.advance(24 * 60 * 60);
-    plico_server::retention::run_once(&server.state).await.expect("retention");
+    plico_server::jobs::retention::run_once(&server.state).await.expect("retention");
     let left: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM send_log").fetch_one(server.state.store.pool()).await.expect("count");
     assert_eq!(left, 0, "the send log is kept one day");

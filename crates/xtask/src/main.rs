@@ -12,6 +12,9 @@
 //!
 //! Every step is idempotent: tools already at the pinned version are not installed again.
 
+#[cfg(test)]
+mod tidy;
+
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

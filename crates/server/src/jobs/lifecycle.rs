@@ -8,7 +8,7 @@
 
 use plico_api::privacy::AccountStatus;
 
-use crate::clock::DAY;
+use crate::policy::days;
 use crate::store::lifecycle::LifecycleRow;
 use crate::AppState;
 
@@ -29,18 +29,8 @@ pub struct LifecycleReport {
     pub blobs: u64,
 }
 
-fn days(n: u32) -> i64 {
-    i64::from(n) * DAY
-}
-
-/// When a closed account can no longer be reopened, and when it is purged.
-pub fn closed_deadlines(state: &AppState, closed_at: i64) -> (i64, i64) {
-    let reopen_until = closed_at + days(state.config.reopen_days);
-    (reopen_until, reopen_until + days(state.config.purge_after_days))
-}
-
 /// One pass of the account-lifecycle rules at the clock's "now".
-pub async fn run_once(state: &AppState) -> Result<LifecycleReport, sqlx::Error> {
+pub async fn run_once(state: &AppState) -> Result<LifecycleReport, crate::store::Error> {
     let config = &state.config;
     let now = state.clock.now();
     let mut report = LifecycleReport::default();
@@ -104,7 +94,7 @@ pub async fn run_once(state: &AppState) -> Result<LifecycleReport, sqlx::Error> 
 }
 
 /// Deletes an account's rows, then the blob files only it referred to, then their rows.
-async fn purge(state: &AppState, account_id: i64, report: &mut LifecycleReport) -> Result<(), sqlx::Error> {
+async fn purge(state: &AppState, account_id: i64, report: &mut LifecycleReport) -> Result<(), crate::store::Error> {
     let quarantine_until = state.clock.now() + days(state.config.address_quarantine_days);
     let purged = state.store.purge_account(account_id, quarantine_until).await?;
     for hash in &purged.orphan_blobs {
@@ -119,57 +109,17 @@ async fn purge(state: &AppState, account_id: i64, report: &mut LifecycleReport) 
     Ok(())
 }
 
-/// A plain-text message from the server, as RFC 5322.
-pub fn system_message(domain: &str, to: &str, subject: &str, text: &str, now: i64) -> Vec<u8> {
-    let id = crate::store::mail::new_id();
-    format!(
-        "From: Plico <postmaster@{domain}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nDate: {}\r\n\
-         Message-ID: <{id}@{domain}>\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}",
-        plico_mime::format_date(now)
-    )
-    .into_bytes()
-}
-
 /// Files a notice in the account's Inbox and mails it to its confirmed recovery address.
 async fn notify(state: &AppState, row: &LifecycleRow, subject: &str, text: &str) {
     let now = state.clock.now();
-    let inbox = system_message(&state.config.domain, &row.address, subject, text, now);
-    if let Err(error) = crate::ingest::file_report(state, row.id, &row.public_cert, inbox).await {
+    let inbox = crate::outbound::system::message(&state.config.domain, &row.address, subject, text, now);
+    if let Err(error) = crate::inbound::file_report(state, row.id, &row.public_cert, inbox).await {
         tracing::error!(?error, "a lifecycle notice could not be filed");
     }
     if let Some(recovery) = &row.recovery_address {
-        let mail = system_message(&state.config.domain, recovery, subject, text, now);
-        if let Err(error) = mail_outside(state, row.id, recovery, mail).await {
+        let mail = crate::outbound::system::message(&state.config.domain, recovery, subject, text, now);
+        if let Err(error) = crate::outbound::system::mail_outside(state, row.id, recovery, mail).await {
             tracing::error!(%error, "a lifecycle notice could not be queued for the recovery address");
         }
     }
-}
-
-/// Queues a message the server wrote for one outside address, from `postmaster@domain`.
-/// `Ok(false)`: no smarthost is configured, so nothing can go outside.
-pub async fn mail_outside(state: &AppState, account_id: i64, to: &str, message: Vec<u8>) -> Result<bool, String> {
-    if state.config.smarthost.is_none() {
-        return Ok(false);
-    }
-    let id = crate::store::mail::new_id();
-    let files = state.outbound.clone();
-    let file_id = id.clone();
-    tokio::task::spawn_blocking(move || files.files.put(&file_id, &message))
-        .await
-        .map_err(|_| "the queue writer stopped".to_owned())?
-        .map_err(|error| error.to_string())?;
-    let mail_from = format!("postmaster@{}", state.config.domain);
-    let recipients = [to.to_owned()];
-    state
-        .store
-        .queue_outbound(
-            account_id,
-            &crate::store::outbound::NewOutbound { id: &id, mail_from: &mail_from, recipients: &recipients },
-            state.clock.now(),
-        )
-        .await
-        .map_err(|error| error.to_string())?;
-    state.outbound.wake.notify_one();
-    Ok(true)
 }

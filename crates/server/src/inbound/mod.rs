@@ -14,14 +14,51 @@
 //! Analysis is per account: where it is switched off, the spam score is not computed for that
 //! recipient's copy, and the mail goes to the Inbox.
 
+pub mod clamd;
+pub mod group_commit;
+pub mod rspamd;
+pub mod sender_auth;
+pub mod smtp;
+pub mod spam;
+
 use std::net::IpAddr;
 
 use plico_api::mail::FolderRole;
 use plico_mime::{starts_with_header_field, Mailbox, OuterHeaders, ParsedMessage, Summary};
 use plico_smtp::{Envelope, Reply};
 
-use crate::group_commit::{CommitError, Copy, CopyBlob};
+use crate::config::ServeConfig;
+use crate::inbound::group_commit::{CommitError, Copy, CopyBlob, GroupCommit};
+use crate::inbound::sender_auth::SenderAuth;
+use crate::store::blobs::BlobStore;
+use crate::store::Store;
 use crate::AppState;
+
+/// Inbound mail's handle in the shared state.
+#[derive(Clone)]
+pub struct Inbound {
+    /// SPF, DKIM and DMARC on arrival; `None` with `--mail-auth-dns off`.
+    pub sender_auth: Option<std::sync::Arc<SenderAuth>>,
+    /// Where mail from outside is made durable, in batches (`group_commit.rs`).
+    pub group_commit: GroupCommit,
+}
+
+impl Inbound {
+    /// Starts the group commit's writer and opens the resolver the sender checks ask.
+    pub fn start(config: &ServeConfig, store: Store, blobs: std::sync::Arc<dyn BlobStore>) -> Result<Inbound, String> {
+        let sender_auth = SenderAuth::open(&config.mail_auth_dns)?;
+        Ok(Inbound {
+            sender_auth: sender_auth.map(std::sync::Arc::new),
+            group_commit: GroupCommit::start(store, blobs, usize::from(config.smtp_commit_batch)),
+        })
+    }
+
+    /// The DNS resolver the sender checks use, for other lookups to share (`None` when they
+    /// are off).
+    pub fn resolver(&self) -> Option<mail_auth::hickory_resolver::TokioResolver> {
+        self.sender_auth.as_ref().map(|auth| auth.resolver())
+    }
+}
 
 /// Why a message was not taken: the SMTP reply says which kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,9 +156,9 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
     // message is refused whole (SMTP cannot refuse it for some recipients after DATA).
     if let Some(clamd) = &state.config.clamd {
         if recipients.iter().any(|recipient| recipient.analysis) {
-            match crate::clamd::scan(clamd, arrival.raw).await {
-                Ok(crate::clamd::Scan::Clean) => {}
-                Ok(crate::clamd::Scan::Infected(name)) => return Err(Refusal::Virus(name)),
+            match crate::inbound::clamd::scan(clamd, arrival.raw).await {
+                Ok(crate::inbound::clamd::Scan::Clean) => {}
+                Ok(crate::inbound::clamd::Scan::Infected(name)) => return Err(Refusal::Virus(name)),
                 Err(error) => {
                     tracing::warn!(%error, "smtp: virus scan failed");
                     return Err(Refusal::Temporary("The virus scan is unavailable".into()));
@@ -145,7 +182,15 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
             .collect();
         if !analysed.is_empty() {
             let envelope = arrival.envelope;
-            match crate::rspamd::check(url, arrival.peer, &envelope.helo, &envelope.from, &analysed, arrival.raw).await
+            match crate::inbound::rspamd::check(
+                url,
+                arrival.peer,
+                &envelope.helo,
+                &envelope.from,
+                &analysed,
+                arrival.raw,
+            )
+            .await
             {
                 Ok(check) if check.is_reject() => return Err(Refusal::Spam),
                 Ok(check) => rspamd = Some(check),
@@ -155,7 +200,7 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
     }
     // SPF, DKIM and DMARC: the results go on top of the message, inside the encryption; a DMARC
     // failure where the domain asks for quarantine or rejection files the mail as spam.
-    let checked = match &state.sender_auth {
+    let checked = match &state.inbound.sender_auth {
         Some(auth) => {
             let envelope = arrival.envelope;
             Some(auth.check(&state.config.domain, arrival.peer, &envelope.helo, &envelope.from, arrival.raw).await)
@@ -183,7 +228,7 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
         // copy at a time, not one per recipient; mail already encrypted is one blob for all.
         let mut shared: Option<(String, u64)> = None;
         let keep = |message: Vec<u8>| -> Result<CopyBlob, Refusal> {
-            if message.len() <= crate::group_commit::MAX_INLINE_BYTES {
+            if message.len() <= crate::inbound::group_commit::MAX_INLINE_BYTES {
                 return Ok(CopyBlob::Bytes(message));
             }
             let size = message.len() as u64;
@@ -193,7 +238,7 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
         // Scored once, and only if some recipient allows it.
         let verdict = match &prepared {
             Prepared::Plain { parsed, .. } if recipients.iter().any(|r| r.analysis) => {
-                let mut verdict = crate::spam::score(parsed);
+                let mut verdict = crate::inbound::spam::score(parsed);
                 verdict.rspamd = rspamd;
                 Some(verdict)
             }
@@ -217,7 +262,7 @@ pub async fn deliver(state: &AppState, arrival: &Arrival<'_>) -> Result<String, 
                     (blob, sealed_summary)
                 }
             };
-            let spam = quarantine || verdict.is_some_and(crate::spam::Verdict::is_spam);
+            let spam = quarantine || verdict.is_some_and(crate::inbound::spam::Verdict::is_spam);
             copies.push(Copy {
                 account_id: recipient.account_id,
                 folder: if spam { FolderRole::Spam } else { FolderRole::Inbox },
@@ -257,7 +302,7 @@ pub async fn file_report(
 
 /// Stores and files every copy through the group commit: durable, or a 4xx.
 async fn file_copies(state: &AppState, copies: Vec<Copy>, received_at: i64) -> Result<String, Refusal> {
-    match state.group_commit.commit(copies, received_at).await {
+    match state.inbound.group_commit.commit(copies, received_at).await {
         Ok(ids) => Ok(ids.join(",")),
         Err(CommitError::Blobs) => Err(Refusal::Temporary("The message could not be stored".into())),
         Err(CommitError::Database) => Err(Refusal::Temporary("The message could not be filed".into())),
@@ -335,13 +380,13 @@ impl Prepared {
     fn seal_for(
         &self,
         cert: &plico_pgp::Certificate,
-        verdict: Option<&crate::spam::Verdict>,
+        verdict: Option<&crate::inbound::spam::Verdict>,
     ) -> Result<(Vec<u8>, Vec<u8>), Refusal> {
         let failed = |_| Refusal::Temporary("The message could not be encrypted".into());
         let recipients = std::slice::from_ref(cert);
         let message = match self {
             Prepared::Plain { trace, raw, outer, .. } => {
-                let spam_header = verdict.map(crate::spam::Verdict::header).unwrap_or_default();
+                let spam_header = verdict.map(crate::inbound::spam::Verdict::header).unwrap_or_default();
                 let mut inner = Vec::with_capacity(trace.len() + spam_header.len() + raw.len());
                 inner.extend_from_slice(trace.as_bytes());
                 inner.extend_from_slice(spam_header.as_bytes());
@@ -354,7 +399,7 @@ impl Prepared {
             }
             Prepared::Encrypted { message, .. } => message.clone(),
         };
-        let summary = self.seal_summary(cert, &crate::blobs::blob_hash(&message))?;
+        let summary = self.seal_summary(cert, &crate::store::blobs::blob_hash(&message))?;
         Ok((message, summary))
     }
 

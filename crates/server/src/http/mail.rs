@@ -13,9 +13,10 @@ use plico_api::mail::{
     SendRequest, StoredBlob, SyncChanges, MAX_EXTERNAL_PACKAGES, MAX_RECIPIENTS, MAX_SUMMARY_IDS,
 };
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiJson, ApiQuery, MessageBody, Replay};
-use crate::session::SignedIn;
+use crate::http::error::check_room;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, ApiQuery, MessageBody, Replay};
+use crate::http::session::SignedIn;
 use crate::store::mail::{Delivery, FileMessage, MailError, SendBudget};
 use crate::AppState;
 
@@ -87,7 +88,7 @@ pub async fn upload_blob(
     }
     check_stored_message(&body)?;
     let size = body.len() as u64;
-    state.check_room(signed_in.account_id, size, "Your mailbox").await?;
+    check_room(&state, signed_in.account_id, size, "Your mailbox").await?;
     let blobs = state.blobs.clone();
     // The file is durable before the database refers to it.
     let hash = tokio::task::spawn_blocking(move || blobs.put(&body))
@@ -184,13 +185,13 @@ pub async fn file_message(
     if !crate::store::mail::is_id(&request.folder_id) {
         return Err(ApiError::not_found("not_found", "There is no folder with that id in your mailbox."));
     }
-    if !crate::blobs::is_blob_hash(&request.blob_hash) {
+    if !crate::store::blobs::is_blob_hash(&request.blob_hash) {
         return Err(ApiError::not_found("not_found", "You uploaded no blob with that hash; upload it first."));
     }
     if let Some(Extension(replay)) = replay {
         return Ok(replay.answer());
     }
-    state.check_room(signed_in.account_id, request.size, "Your mailbox").await?;
+    check_room(&state, signed_in.account_id, request.size, "Your mailbox").await?;
     let message = FileMessage {
         folder_id: &request.folder_id,
         blob_hash: &request.blob_hash,
@@ -217,7 +218,7 @@ pub async fn replace_draft(
     ApiJson(request): ApiJson<DraftVersion>,
 ) -> ApiResult<Json<MessageMeta>> {
     let summary = sealed("sealed_summary", &request.sealed_summary)?;
-    state.check_room(signed_in.account_id, request.size, "Your mailbox").await?;
+    check_room(&state, signed_in.account_id, request.size, "Your mailbox").await?;
     let version = Delivery {
         blob_hash: &request.blob_hash,
         size: request.size,
@@ -303,7 +304,7 @@ pub async fn send_message(
         return Err(ApiError::TooLarge { code: "too_many_recipients", message: too_many() });
     }
     let summary = sealed("sealed_summary", &request.sealed_summary)?;
-    if !crate::blobs::is_blob_hash(&request.blob_hash) {
+    if !crate::store::blobs::is_blob_hash(&request.blob_hash) {
         return Err(ApiError::not_found("not_found", "You uploaded no blob with that hash; upload it first."));
     }
     let sender = state.store.account_by_id(signed_in.account_id).await?.ok_or(ApiError::Unauthorized)?;
@@ -335,7 +336,7 @@ pub async fn send_message(
             .and_then(|local| plico_api::address::normalize_name(local).ok());
         match local {
             Some(name) => match state.store.account_by_name(&name).await? {
-                Some(row) if row.is_active() => match state.check_room(row.id, request.size, &row.address).await {
+                Some(row) if row.is_active() => match check_room(&state, row.id, request.size, &row.address).await {
                     Ok(()) => accounts.push(row.id),
                     Err(_) => refused.push(format!("{} (the mailbox is full)", address.trim())),
                 },
@@ -354,7 +355,7 @@ pub async fn send_message(
     accounts.sort_unstable();
     accounts.dedup();
     // The Sent copy counts against the sender's own quota.
-    state.check_room(signed_in.account_id, request.size, "Your mailbox").await?;
+    check_room(&state, signed_in.account_id, request.size, "Your mailbox").await?;
     // The queue files are on disk before the transaction that names them commits; if it does
     // not commit, they are removed again (and a crash in between leaves files the delivery
     // task's sweep removes).

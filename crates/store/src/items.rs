@@ -8,7 +8,7 @@ use plico_api::items::{Item, ItemChanges, ItemSaved};
 use sqlx::Row;
 
 use super::mail::next_modseq;
-use super::Store;
+use super::{Error, Store};
 
 /// Why an item operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,13 @@ pub enum ItemError {
     #[error("the quota is full")]
     Full { used: u64, quota: u64, adding: u64 },
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(#[from] crate::Error),
+}
+
+impl From<sqlx::Error> for ItemError {
+    fn from(error: sqlx::Error) -> Self {
+        ItemError::Database(error.into())
+    }
 }
 
 fn item_from_row(row: &sqlx::sqlite::SqliteRow) -> Item {
@@ -219,7 +225,7 @@ impl Store {
         kind: &str,
         since: i64,
         limit: u32,
-    ) -> Result<ItemChanges, sqlx::Error> {
+    ) -> Result<ItemChanges, Error> {
         let mut transaction = self.pool.begin().await?;
         let counter: i64 = sqlx::query("SELECT modseq FROM accounts WHERE id = ?")
             .bind(account_id)
@@ -258,7 +264,7 @@ impl Store {
     }
 
     /// Purges items deleted before `cutoff`, leaving tombstones for other devices' sync.
-    pub async fn purge_deleted_items(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
+    pub async fn purge_deleted_items(&self, cutoff: i64) -> Result<u64, Error> {
         let mut transaction = self.write().await?;
         let expired =
             sqlx::query("SELECT account_id, kind, id FROM items WHERE deleted_at IS NOT NULL AND deleted_at < ?")

@@ -1,7 +1,11 @@
-//! Storage: one SQLite file (WAL, foreign keys on), with migrations embedded in the binary.
+//! `plico-store`: where Plico's rows and blobs live. Rows: one SQLite file (WAL, foreign keys
+//! on), with migrations embedded in the binary. Blobs: files (`blobs.rs`).
 //!
-//! Architecture Invariant: only this module writes SQL. Handlers call its methods.
+//! Architecture Invariant: only this crate depends on sqlx or knows where a blob is kept. The
+//! server's handlers, jobs and SMTP flows call its methods and see [`Error`], never the engine's
+//! own error type.
 
+pub mod blobs;
 pub mod idempotency;
 pub mod items;
 pub mod lifecycle;
@@ -14,6 +18,12 @@ use std::str::FromStr;
 use plico_api::{LoginEvent, LoginKind};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
+
+/// A database failure the caller cannot act on except by failing: which engine answered, and
+/// how, stays inside the store (the message says it, for the logs).
+#[derive(Debug, thiserror::Error)]
+#[error("database: {0}")]
+pub struct Error(#[from] sqlx::Error);
 
 /// The database.
 #[derive(Clone)]
@@ -117,7 +127,13 @@ pub enum InsertError {
     #[error("that name is taken")]
     NameTaken,
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(#[from] Error),
+}
+
+impl From<sqlx::Error> for InsertError {
+    fn from(error: sqlx::Error) -> Self {
+        InsertError::Database(error.into())
+    }
 }
 
 fn kind_to_str(kind: LoginKind) -> &'static str {
@@ -161,12 +177,12 @@ impl Store {
     /// concurrent writers wait their turn (up to the busy timeout); a deferred transaction
     /// whose first read turns into a write fails at once with "database is locked" when
     /// another writer is active, which under parallel SMTP deliveries refused about 40% of them.
-    pub(crate) async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    pub(crate) async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(Error::from)
     }
 
     /// Opens (creating if needed) `plico.sqlite` in `data_dir` and runs the migrations.
-    pub async fn open(data_dir: &Path) -> Result<Store, sqlx::Error> {
+    pub async fn open(data_dir: &Path) -> Result<Store, Error> {
         let path = data_dir.join("plico.sqlite");
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
@@ -178,11 +194,11 @@ impl Store {
             .pragma("secure_delete", "ON")
             .busy_timeout(std::time::Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        sqlx::migrate!("./migrations").run(&pool).await.map_err(sqlx::Error::from)?;
         Ok(Store { pool })
     }
 
-    pub async fn name_exists(&self, name: &str) -> Result<bool, sqlx::Error> {
+    pub async fn name_exists(&self, name: &str) -> Result<bool, Error> {
         let row = sqlx::query("SELECT 1 FROM accounts WHERE name = ?").bind(name).fetch_optional(&self.pool).await?;
         Ok(row.is_some())
     }
@@ -215,7 +231,7 @@ impl Store {
         Ok(account_id)
     }
 
-    pub async fn account_by_name(&self, name: &str) -> Result<Option<AccountRow>, sqlx::Error> {
+    pub async fn account_by_name(&self, name: &str) -> Result<Option<AccountRow>, Error> {
         let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE name = ?"))
             .bind(name)
             .fetch_optional(&self.pool)
@@ -223,7 +239,7 @@ impl Store {
         Ok(row.as_ref().map(account_from_row))
     }
 
-    pub async fn account_by_id(&self, id: i64) -> Result<Option<AccountRow>, sqlx::Error> {
+    pub async fn account_by_id(&self, id: i64) -> Result<Option<AccountRow>, Error> {
         let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -231,7 +247,7 @@ impl Store {
         Ok(row.as_ref().map(account_from_row))
     }
 
-    pub async fn account_by_wkd_hash(&self, wkd_hash: &str) -> Result<Option<AccountRow>, sqlx::Error> {
+    pub async fn account_by_wkd_hash(&self, wkd_hash: &str) -> Result<Option<AccountRow>, Error> {
         let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE wkd_hash = ?"))
             .bind(wkd_hash)
             .fetch_optional(&self.pool)
@@ -245,7 +261,7 @@ impl Store {
         account_id: i64,
         now: i64,
         expires_at: i64,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), Error> {
         sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
             .bind(token_hash)
             .bind(account_id)
@@ -257,7 +273,7 @@ impl Store {
     }
 
     /// The account a live session belongs to.
-    pub async fn session_account(&self, token_hash: &[u8], now: i64) -> Result<Option<i64>, sqlx::Error> {
+    pub async fn session_account(&self, token_hash: &[u8], now: i64) -> Result<Option<i64>, Error> {
         let row = sqlx::query("SELECT account_id FROM sessions WHERE token_hash = ? AND expires_at > ?")
             .bind(token_hash)
             .bind(now)
@@ -266,12 +282,12 @@ impl Store {
         Ok(row.map(|row| row.get("account_id")))
     }
 
-    pub async fn delete_session(&self, token_hash: &[u8]) -> Result<(), sqlx::Error> {
+    pub async fn delete_session(&self, token_hash: &[u8]) -> Result<(), Error> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
         Ok(())
     }
 
-    pub async fn insert_login_event(&self, event: &NewLoginEvent<'_>) -> Result<(), sqlx::Error> {
+    pub async fn insert_login_event(&self, event: &NewLoginEvent<'_>) -> Result<(), Error> {
         sqlx::query("INSERT INTO login_events (account_id, at, ip, user_agent, kind) VALUES (?, ?, ?, ?, ?)")
             .bind(event.account_id)
             .bind(event.at)
@@ -284,7 +300,7 @@ impl Store {
     }
 
     /// The account's login history, newest first.
-    pub async fn login_events(&self, account_id: i64) -> Result<Vec<LoginEvent>, sqlx::Error> {
+    pub async fn login_events(&self, account_id: i64) -> Result<Vec<LoginEvent>, Error> {
         let rows = sqlx::query(
             "SELECT id, at, ip, user_agent, kind FROM login_events WHERE account_id = ? ORDER BY at DESC, id DESC",
         )
@@ -304,7 +320,7 @@ impl Store {
     }
 
     /// Deletes one entry of this account's history; false when there was none with that id.
-    pub async fn delete_login_event(&self, account_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    pub async fn delete_login_event(&self, account_id: i64, id: i64) -> Result<bool, Error> {
         let done = sqlx::query("DELETE FROM login_events WHERE account_id = ? AND id = ?")
             .bind(account_id)
             .bind(id)
@@ -313,7 +329,7 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn delete_all_login_events(&self, account_id: i64) -> Result<u64, sqlx::Error> {
+    pub async fn delete_all_login_events(&self, account_id: i64) -> Result<u64, Error> {
         let done =
             sqlx::query("DELETE FROM login_events WHERE account_id = ?").bind(account_id).execute(&self.pool).await?;
         Ok(done.rows_affected())
@@ -321,7 +337,7 @@ impl Store {
 
     /// Deletes login history recorded before `cutoff`; returns how many entries went.
     /// Whether the account lets the server analyse incoming mail (the spam score).
-    pub async fn mail_analysis(&self, account_id: i64) -> Result<bool, sqlx::Error> {
+    pub async fn mail_analysis(&self, account_id: i64) -> Result<bool, Error> {
         let row = sqlx::query("SELECT mail_analysis FROM accounts WHERE id = ?")
             .bind(account_id)
             .fetch_one(&self.pool)
@@ -334,7 +350,7 @@ impl Store {
         &self,
         account_id: i64,
         document: SealedDocument,
-    ) -> Result<(Option<Vec<u8>>, i64), sqlx::Error> {
+    ) -> Result<(Option<Vec<u8>>, i64), Error> {
         let (data, version) = document.columns();
         let row = sqlx::query(&format!("SELECT {data} AS data, {version} AS version FROM accounts WHERE id = ?"))
             .bind(account_id)
@@ -351,7 +367,7 @@ impl Store {
         document: SealedDocument,
         sealed: &[u8],
         version: i64,
-    ) -> Result<Option<i64>, sqlx::Error> {
+    ) -> Result<Option<i64>, Error> {
         let (data, version_column) = document.columns();
         let row = sqlx::query(&format!(
             "UPDATE accounts SET {data} = ?, {version_column} = {version_column} + 1
@@ -365,7 +381,7 @@ impl Store {
         Ok(row.map(|row| row.get("version")))
     }
 
-    pub async fn set_mail_analysis(&self, account_id: i64, on: bool) -> Result<(), sqlx::Error> {
+    pub async fn set_mail_analysis(&self, account_id: i64, on: bool) -> Result<(), Error> {
         sqlx::query("UPDATE accounts SET mail_analysis = ? WHERE id = ?")
             .bind(i64::from(on))
             .bind(account_id)
@@ -376,7 +392,7 @@ impl Store {
 
     /// The bytes the account's messages (every folder, Trash and the recovery area) and items
     /// take, and its quota: its own, else `default_quota`.
-    pub async fn storage(&self, account_id: i64, default_quota: u64) -> Result<(u64, u64), sqlx::Error> {
+    pub async fn storage(&self, account_id: i64, default_quota: u64) -> Result<(u64, u64), Error> {
         // `used_bytes` is kept by triggers on `messages` (migration 0010).
         let row =
             sqlx::query("SELECT used_bytes AS used, COALESCE(quota_bytes, ?2) AS quota FROM accounts WHERE id = ?1")
@@ -390,7 +406,7 @@ impl Store {
     }
 
     /// Sets the account's own quota in bytes, or `None` for the operator's default.
-    pub async fn set_quota(&self, account_id: i64, quota_bytes: Option<u64>) -> Result<(), sqlx::Error> {
+    pub async fn set_quota(&self, account_id: i64, quota_bytes: Option<u64>) -> Result<(), Error> {
         sqlx::query("UPDATE accounts SET quota_bytes = ? WHERE id = ?")
             .bind(quota_bytes.map(|bytes| i64::try_from(bytes).unwrap_or(i64::MAX)))
             .bind(account_id)
@@ -401,7 +417,7 @@ impl Store {
 
     /// Has the account signed in from `ip` (within the login history's month)? Such a device is
     /// not held back by the account-wide limit on guessing.
-    pub async fn signed_in_from(&self, account_id: i64, ip: &str) -> Result<bool, sqlx::Error> {
+    pub async fn signed_in_from(&self, account_id: i64, ip: &str) -> Result<bool, Error> {
         let row = sqlx::query("SELECT 1 FROM login_events WHERE account_id = ? AND ip = ? LIMIT 1")
             .bind(account_id)
             .bind(ip)
@@ -410,13 +426,13 @@ impl Store {
         Ok(row.is_some())
     }
 
-    pub async fn purge_login_events_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
+    pub async fn purge_login_events_before(&self, cutoff: i64) -> Result<u64, Error> {
         let done = sqlx::query("DELETE FROM login_events WHERE at < ?").bind(cutoff).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
     /// Deletes sessions that expired at or before `now`.
-    pub async fn purge_expired_sessions(&self, now: i64) -> Result<u64, sqlx::Error> {
+    pub async fn purge_expired_sessions(&self, now: i64) -> Result<u64, Error> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }

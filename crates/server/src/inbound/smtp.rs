@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::rustls;
 use tokio_rustls::TlsAcceptor;
 
-use crate::ingest::{self, Arrival};
+use crate::inbound::{self, Arrival};
 use crate::AppState;
 
 /// How long the listener waits for the client's next line (RFC 5321 section 4.5.3.2 asks for
@@ -184,12 +184,12 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             Event::Continue => {}
             Event::Reply(reply) => out.extend_from_slice(&reply.to_bytes()),
             Event::CheckRecipient(address) => {
-                let verdict = ingest::check_recipient(state, &address).await;
+                let verdict = inbound::check_recipient(state, &address).await;
                 out.extend_from_slice(&session.recipient_checked(verdict).to_bytes());
             }
             Event::Deliver(envelope, raw) => {
                 let arrival = Arrival { envelope: &envelope, peer, raw: &raw };
-                let outcome = ingest::deliver(state, &arrival).await;
+                let outcome = inbound::deliver(state, &arrival).await;
                 match &outcome {
                     Ok(_) => tracing::info!(recipients = envelope.recipients.len(), bytes = raw.len(), "smtp: stored"),
                     Err(refusal) => tracing::info!(?refusal, bytes = raw.len(), "smtp: refused"),

@@ -10,7 +10,7 @@ use plico_api::mail::{flags, Folder, FolderRole, MessageMeta, MessageUpdate, Syn
 use rand::RngCore;
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::Store;
+use super::{Error, Store};
 
 /// Why a mail operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +27,13 @@ pub enum MailError {
     #[error("{message}")]
     SendLimit { message: String, retry_after_seconds: u64 },
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(#[from] crate::Error),
+}
+
+impl From<sqlx::Error> for MailError {
+    fn from(error: sqlx::Error) -> Self {
+        MailError::Database(error.into())
+    }
 }
 
 /// The sending limit: recipients per rolling day, as of `now`.
@@ -94,10 +100,7 @@ pub fn new_id() -> String {
 }
 
 /// Takes the account's next change number.
-pub(super) async fn next_modseq(
-    transaction: &mut Transaction<'_, Sqlite>,
-    account_id: i64,
-) -> Result<i64, sqlx::Error> {
+pub(super) async fn next_modseq(transaction: &mut Transaction<'_, Sqlite>, account_id: i64) -> Result<i64, Error> {
     let row = sqlx::query("UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq")
         .bind(account_id)
         .fetch_one(&mut **transaction)
@@ -110,7 +113,7 @@ pub(super) async fn create_system_folders(
     transaction: &mut Transaction<'_, Sqlite>,
     account_id: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), Error> {
     for role in FolderRole::ALL {
         sqlx::query(
             "INSERT INTO folders (id, account_id, role, sealed_name, modseq, created_at) VALUES (?, ?, ?, NULL, 0, ?)",
@@ -201,7 +204,7 @@ async fn insert_message(
     folder_id: &str,
     message_flags: u32,
     message: &Delivery<'_>,
-) -> Result<MessageMeta, sqlx::Error> {
+) -> Result<MessageMeta, Error> {
     sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
         .bind(message.blob_hash)
         .execute(&mut **transaction)
@@ -216,7 +219,7 @@ async fn insert_message_row(
     folder_id: &str,
     message_flags: u32,
     message: &Delivery<'_>,
-) -> Result<MessageMeta, sqlx::Error> {
+) -> Result<MessageMeta, Error> {
     let modseq = next_modseq(transaction, account_id).await?;
     let id = new_id();
     sqlx::query(
@@ -255,7 +258,7 @@ async fn insert_tombstone(
     kind: &str,
     id: &str,
     modseq: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), Error> {
     sqlx::query("INSERT OR REPLACE INTO tombstones (account_id, kind, id, modseq) VALUES (?, ?, ?, ?)")
         .bind(account_id)
         .bind(kind)
@@ -312,7 +315,7 @@ fn unknown_messages() -> MailError {
 
 impl Store {
     /// The account's folders with their message and unread counts.
-    pub async fn folders(&self, account_id: i64) -> Result<Vec<Folder>, sqlx::Error> {
+    pub async fn folders(&self, account_id: i64) -> Result<Vec<Folder>, Error> {
         let rows =
             sqlx::query(&format!("{FOLDER_QUERY} {FOLDER_ORDER}")).bind(account_id).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(folder_from_row).collect())
@@ -322,7 +325,7 @@ impl Store {
         transaction: &mut Transaction<'_, Sqlite>,
         account_id: i64,
         folder_id: &str,
-    ) -> Result<Option<Option<FolderRole>>, sqlx::Error> {
+    ) -> Result<Option<Option<FolderRole>>, Error> {
         let row = sqlx::query("SELECT role FROM folders WHERE id = ? AND account_id = ?")
             .bind(folder_id)
             .bind(account_id)
@@ -336,7 +339,7 @@ impl Store {
         transaction: &mut Transaction<'_, Sqlite>,
         account_id: i64,
         role: FolderRole,
-    ) -> Result<String, sqlx::Error> {
+    ) -> Result<String, Error> {
         let row = sqlx::query("SELECT id FROM folders WHERE account_id = ? AND role = ?")
             .bind(account_id)
             .bind(role.as_str())
@@ -345,7 +348,7 @@ impl Store {
         Ok(row.get("id"))
     }
 
-    pub async fn create_folder(&self, account_id: i64, sealed_name: &[u8], now: i64) -> Result<Folder, sqlx::Error> {
+    pub async fn create_folder(&self, account_id: i64, sealed_name: &[u8], now: i64) -> Result<Folder, Error> {
         let mut transaction = self.write().await?;
         let modseq = next_modseq(&mut transaction, account_id).await?;
         let id = new_id();
@@ -415,7 +418,7 @@ impl Store {
 
     /// Records a durable blob; called after the blob store has synced it to disk.
     /// The bytes of a blob kept in its row (`None` for one kept as a file, or none at all).
-    pub async fn inline_blob(&self, hash: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    pub async fn inline_blob(&self, hash: &str) -> Result<Option<Vec<u8>>, Error> {
         let row = sqlx::query("SELECT data FROM blobs WHERE hash = ? AND data IS NOT NULL")
             .bind(hash)
             .fetch_optional(&self.pool)
@@ -424,7 +427,7 @@ impl Store {
     }
 
     /// Records an uploaded blob and that `uploader` may file it.
-    pub async fn record_blob(&self, hash: &str, size: u64, now: i64, uploader: i64) -> Result<(), sqlx::Error> {
+    pub async fn record_blob(&self, hash: &str, size: u64, now: i64, uploader: i64) -> Result<(), Error> {
         let mut transaction = self.write().await?;
         sqlx::query("INSERT OR IGNORE INTO blobs (hash, size, refcount, created_at) VALUES (?, ?, 0, ?)")
             .bind(hash)
@@ -437,7 +440,7 @@ impl Store {
             .bind(uploader)
             .execute(&mut *transaction)
             .await?;
-        transaction.commit().await
+        transaction.commit().await.map_err(Error::from)
     }
 
     /// Files a message whose blob is already stored.
@@ -611,7 +614,7 @@ impl Store {
     pub async fn deliver_inbound_batch(
         &self,
         messages: &[InboundMessage<'_>],
-    ) -> Result<Vec<Result<Vec<MessageMeta>, MailError>>, sqlx::Error> {
+    ) -> Result<Vec<Result<Vec<MessageMeta>, MailError>>, Error> {
         let mut transaction = self.write().await?;
         let mut outcomes = Vec::with_capacity(messages.len());
         let mut folders = HashMap::new();
@@ -687,7 +690,7 @@ impl Store {
     }
 
     /// Forgets sends older than a day: the sending limit looks back no further.
-    pub async fn purge_send_log_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
+    pub async fn purge_send_log_before(&self, cutoff: i64) -> Result<u64, Error> {
         let done = sqlx::query("DELETE FROM send_log WHERE sent_at <= ?").bind(cutoff).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
@@ -792,12 +795,7 @@ impl Store {
     /// Everything that changed since `since`. Without `with_summaries`, messages carry an empty
     /// `sealed_summary` (a big mailbox syncs its metadata fast and fetches summaries as the list
     /// needs them, through [`Store::sealed_summaries`]).
-    pub async fn changes_since(
-        &self,
-        account_id: i64,
-        since: i64,
-        with_summaries: bool,
-    ) -> Result<SyncChanges, sqlx::Error> {
+    pub async fn changes_since(&self, account_id: i64, since: i64, with_summaries: bool) -> Result<SyncChanges, Error> {
         let mut transaction = self.pool.begin().await?;
         let cursor: i64 = sqlx::query("SELECT modseq FROM accounts WHERE id = ?")
             .bind(account_id)
@@ -853,11 +851,7 @@ impl Store {
 
     /// The sealed summaries of those of `ids` that are the account's messages, base64; ids that
     /// are not (another's, or purged since) are left out.
-    pub async fn sealed_summaries(
-        &self,
-        account_id: i64,
-        ids: &[String],
-    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+    pub async fn sealed_summaries(&self, account_id: i64, ids: &[String]) -> Result<Vec<(String, String)>, Error> {
         let rows = sqlx::query(
             "SELECT id, sealed_summary FROM messages WHERE account_id = ? AND id IN (SELECT value FROM json_each(?))",
         )
@@ -869,7 +863,7 @@ impl Store {
     }
 
     /// True when one of the account's messages, deleted or not, refers to the blob.
-    pub async fn account_has_blob(&self, account_id: i64, hash: &str) -> Result<bool, sqlx::Error> {
+    pub async fn account_has_blob(&self, account_id: i64, hash: &str) -> Result<bool, Error> {
         let row = sqlx::query("SELECT 1 FROM messages WHERE account_id = ? AND blob_hash = ? LIMIT 1")
             .bind(account_id)
             .bind(hash)
@@ -880,7 +874,7 @@ impl Store {
 
     /// Purges messages deleted from Trash before `cutoff`. Returns the blobs no message refers
     /// to any more; the caller deletes their files, then calls [`Store::forget_blobs`].
-    pub async fn purge_deleted_messages(&self, cutoff: i64) -> Result<(u64, Vec<String>), sqlx::Error> {
+    pub async fn purge_deleted_messages(&self, cutoff: i64) -> Result<(u64, Vec<String>), Error> {
         let mut transaction = self.write().await?;
         let expired = sqlx::query(
             "SELECT id, account_id, blob_hash FROM messages WHERE deleted_at IS NOT NULL AND deleted_at < ?",
@@ -917,7 +911,7 @@ impl Store {
     }
 
     /// Blobs uploaded before `cutoff` that no message ever came to refer to.
-    pub async fn unreferenced_blobs_before(&self, cutoff: i64) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn unreferenced_blobs_before(&self, cutoff: i64) -> Result<Vec<String>, Error> {
         let rows = sqlx::query("SELECT hash FROM blobs WHERE refcount <= 0 AND created_at < ?")
             .bind(cutoff)
             .fetch_all(&self.pool)
@@ -926,7 +920,7 @@ impl Store {
     }
 
     /// Drops blob rows whose files are gone, if still unreferenced.
-    pub async fn forget_blobs(&self, hashes: &[String]) -> Result<(), sqlx::Error> {
+    pub async fn forget_blobs(&self, hashes: &[String]) -> Result<(), Error> {
         for hash in hashes {
             sqlx::query("DELETE FROM blobs WHERE hash = ? AND refcount <= 0").bind(hash).execute(&self.pool).await?;
         }

@@ -21,13 +21,13 @@ pub struct Verdict {
     /// Short names of the rules that fired, for the header the reader can show.
     pub reasons: Vec<&'static str>,
     /// rspamd's advice, when it is configured and answered.
-    pub rspamd: Option<crate::rspamd::Check>,
+    pub rspamd: Option<crate::inbound::rspamd::Check>,
 }
 
 impl Verdict {
     /// Spam by the built-in score, or by rspamd's action.
     pub fn is_spam(&self) -> bool {
-        self.score >= SPAM_THRESHOLD || self.rspamd.as_ref().is_some_and(crate::rspamd::Check::is_spam)
+        self.score >= SPAM_THRESHOLD || self.rspamd.as_ref().is_some_and(crate::inbound::rspamd::Check::is_spam)
     }
 
     /// The header put inside the encrypted message: `X-Plico-Spam: yes; score=6.5; rules=…`.

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::Store;
+use super::{Error, Store};
 
 /// What a key says about a request arriving with it.
 #[derive(Debug, PartialEq, Eq)]
@@ -27,7 +27,7 @@ impl Store {
         key: &str,
         fingerprint: &[u8],
         now: i64,
-    ) -> Result<Begin, sqlx::Error> {
+    ) -> Result<Begin, Error> {
         let mut transaction = self.write().await?;
         let row =
             sqlx::query("SELECT fingerprint, status, body FROM idempotency_keys WHERE account_id = ? AND key = ?")
@@ -62,13 +62,7 @@ impl Store {
     }
 
     /// Keeps the answer a request under `key` got.
-    pub async fn finish_idempotent(
-        &self,
-        account_id: i64,
-        key: &str,
-        status: u16,
-        body: &[u8],
-    ) -> Result<(), sqlx::Error> {
+    pub async fn finish_idempotent(&self, account_id: i64, key: &str, status: u16, body: &[u8]) -> Result<(), Error> {
         sqlx::query("UPDATE idempotency_keys SET status = ?, body = ? WHERE account_id = ? AND key = ?")
             .bind(i64::from(status))
             .bind(body)
@@ -80,7 +74,7 @@ impl Store {
     }
 
     /// Lets `key` go: the request failed, and may be tried again under it.
-    pub async fn abandon_idempotent(&self, account_id: i64, key: &str) -> Result<(), sqlx::Error> {
+    pub async fn abandon_idempotent(&self, account_id: i64, key: &str) -> Result<(), Error> {
         sqlx::query("DELETE FROM idempotency_keys WHERE account_id = ? AND key = ?")
             .bind(account_id)
             .bind(key)
@@ -90,7 +84,7 @@ impl Store {
     }
 
     /// Forgets keys older than `cutoff`.
-    pub async fn purge_idempotency_keys_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
+    pub async fn purge_idempotency_keys_before(&self, cutoff: i64) -> Result<u64, Error> {
         let done =
             sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?").bind(cutoff).execute(&self.pool).await?;
         Ok(done.rows_affected())

@@ -107,10 +107,10 @@ impl WkdClient {
             .await
             .map_err(|e| format!("{host}: {e}"))?;
         tokio::spawn(connection);
-        let request = axum::http::Request::get(path)
-            .header(axum::http::header::HOST, host)
-            .header(axum::http::header::USER_AGENT, "Plico WKD")
-            .body(http_body_util::Empty::<axum::body::Bytes>::new())
+        let request = hyper::Request::get(path)
+            .header(hyper::header::HOST, host)
+            .header(hyper::header::USER_AGENT, "Plico WKD")
+            .body(http_body_util::Empty::<hyper::body::Bytes>::new())
             .map_err(|e| e.to_string())?;
         let response = sender.send_request(request).await.map_err(|e| format!("{host}: {e}"))?;
         match response.status().as_u16() {

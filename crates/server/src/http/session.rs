@@ -9,7 +9,7 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::AppState;
 
 /// The cookie's name; `__Host-` binds it to this exact origin over TLS.

@@ -5,7 +5,7 @@ use plico_api::privacy::AccountStatus;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::Store;
+use super::{Error, Store};
 
 /// An account the inactivity rule or the purge acts on.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ fn lifecycle_row(row: &sqlx::sqlite::SqliteRow) -> LifecycleRow {
 
 impl Store {
     /// Is `name` a purged account's, still in quarantine at `now`?
-    pub async fn name_quarantined(&self, name: &str, now: i64) -> Result<bool, sqlx::Error> {
+    pub async fn name_quarantined(&self, name: &str, now: i64) -> Result<bool, Error> {
         let row = sqlx::query("SELECT 1 FROM quarantined_names WHERE name_hash = ? AND until > ?")
             .bind(name_hash(name))
             .bind(now)
@@ -82,7 +82,7 @@ impl Store {
     }
 
     /// A sign-in: the inactivity clock starts again, a suspended account is active again.
-    pub async fn record_activity(&self, account_id: i64, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn record_activity(&self, account_id: i64, now: i64) -> Result<(), Error> {
         sqlx::query(
             "UPDATE accounts SET last_login_at = ?, inactivity_notices = 0, inactivity_notice_at = NULL,
                  status_since = CASE WHEN status = 'suspended' THEN NULL ELSE status_since END,
@@ -97,7 +97,7 @@ impl Store {
     }
 
     /// The account's status and since when.
-    pub async fn account_status(&self, account_id: i64) -> Result<Option<(AccountStatus, Option<i64>)>, sqlx::Error> {
+    pub async fn account_status(&self, account_id: i64) -> Result<Option<(AccountStatus, Option<i64>)>, Error> {
         let row = sqlx::query("SELECT status, status_since FROM accounts WHERE id = ?")
             .bind(account_id)
             .fetch_optional(self.pool())
@@ -111,7 +111,7 @@ impl Store {
     }
 
     /// Closes the account and ends every session of it, in one transaction.
-    pub async fn close_account(&self, account_id: i64, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn close_account(&self, account_id: i64, now: i64) -> Result<(), Error> {
         let mut transaction = self.write().await?;
         sqlx::query("UPDATE accounts SET status = 'closed', status_since = ? WHERE id = ?")
             .bind(now)
@@ -119,10 +119,10 @@ impl Store {
             .execute(&mut *transaction)
             .await?;
         sqlx::query("DELETE FROM sessions WHERE account_id = ?").bind(account_id).execute(&mut *transaction).await?;
-        transaction.commit().await
+        transaction.commit().await.map_err(Error::from)
     }
 
-    pub async fn reopen_account(&self, account_id: i64) -> Result<(), sqlx::Error> {
+    pub async fn reopen_account(&self, account_id: i64) -> Result<(), Error> {
         sqlx::query("UPDATE accounts SET status = 'active', status_since = NULL WHERE id = ? AND status = 'closed'")
             .bind(account_id)
             .execute(self.pool())
@@ -131,7 +131,7 @@ impl Store {
     }
 
     /// Marks an account paid (or free again): paid accounts are not suspended for inactivity.
-    pub async fn set_paid(&self, account_id: i64, paid: bool) -> Result<(), sqlx::Error> {
+    pub async fn set_paid(&self, account_id: i64, paid: bool) -> Result<(), Error> {
         sqlx::query("UPDATE accounts SET paid = ? WHERE id = ?")
             .bind(i64::from(paid))
             .bind(account_id)
@@ -141,7 +141,7 @@ impl Store {
     }
 
     /// Closed accounts whose reopening period ended before `cutoff`'s purge delay.
-    pub async fn closed_before(&self, cutoff: i64) -> Result<Vec<LifecycleRow>, sqlx::Error> {
+    pub async fn closed_before(&self, cutoff: i64) -> Result<Vec<LifecycleRow>, Error> {
         let rows = sqlx::query(&format!(
             "SELECT {LIFECYCLE_COLUMNS} FROM accounts WHERE status = 'closed' AND status_since < ? ORDER BY id"
         ))
@@ -160,7 +160,7 @@ impl Store {
         since: i64,
         notices: i64,
         noticed_before: i64,
-    ) -> Result<Vec<LifecycleRow>, sqlx::Error> {
+    ) -> Result<Vec<LifecycleRow>, Error> {
         let clock = if status == AccountStatus::Suspended { "status_since" } else { "last_login_at" };
         let rows = sqlx::query(&format!(
             "SELECT {LIFECYCLE_COLUMNS} FROM accounts
@@ -177,7 +177,7 @@ impl Store {
         Ok(rows.iter().map(lifecycle_row).collect())
     }
 
-    pub async fn set_inactivity_notices(&self, account_id: i64, notices: i64, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn set_inactivity_notices(&self, account_id: i64, notices: i64, now: i64) -> Result<(), Error> {
         sqlx::query("UPDATE accounts SET inactivity_notices = ?, inactivity_notice_at = ? WHERE id = ?")
             .bind(notices)
             .bind(now)
@@ -187,7 +187,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn suspend_account(&self, account_id: i64, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn suspend_account(&self, account_id: i64, now: i64) -> Result<(), Error> {
         let mut transaction = self.write().await?;
         sqlx::query("UPDATE accounts SET status = 'suspended', status_since = ? WHERE id = ? AND status = 'active'")
             .bind(now)
@@ -195,13 +195,13 @@ impl Store {
             .execute(&mut *transaction)
             .await?;
         sqlx::query("DELETE FROM sessions WHERE account_id = ?").bind(account_id).execute(&mut *transaction).await?;
-        transaction.commit().await
+        transaction.commit().await.map_err(Error::from)
     }
 
     /// Deletes the account and everything of it from the database (messages, folders,
     /// tombstones, sessions, login history, keys, the directory entry, the outbound queue's
     /// rows), and quarantines its name until `quarantine_until`, in one transaction.
-    pub async fn purge_account(&self, account_id: i64, quarantine_until: i64) -> Result<Purged, sqlx::Error> {
+    pub async fn purge_account(&self, account_id: i64, quarantine_until: i64) -> Result<Purged, Error> {
         let mut transaction = self.write().await?;
         let Some(name) = sqlx::query("SELECT name FROM accounts WHERE id = ?")
             .bind(account_id)
@@ -247,13 +247,13 @@ impl Store {
     }
 
     /// Forgets quarantine entries that ended.
-    pub async fn purge_quarantine_before(&self, now: i64) -> Result<u64, sqlx::Error> {
+    pub async fn purge_quarantine_before(&self, now: i64) -> Result<u64, Error> {
         let done = sqlx::query("DELETE FROM quarantined_names WHERE until <= ?").bind(now).execute(self.pool()).await?;
         Ok(done.rows_affected())
     }
 
     /// The recovery address: (address, confirmed).
-    pub async fn recovery_address(&self, account_id: i64) -> Result<(Option<String>, bool), sqlx::Error> {
+    pub async fn recovery_address(&self, account_id: i64) -> Result<(Option<String>, bool), Error> {
         let row = sqlx::query("SELECT recovery_address, recovery_confirmed FROM accounts WHERE id = ?")
             .bind(account_id)
             .fetch_one(self.pool())
@@ -269,7 +269,7 @@ impl Store {
         address: Option<&str>,
         code_hash: Option<&[u8]>,
         expires_at: i64,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), Error> {
         sqlx::query(
             "UPDATE accounts SET recovery_address = ?, recovery_confirmed = 0, recovery_code_hash = ?,
                  recovery_code_expires_at = ?, recovery_code_tries = 0
@@ -285,7 +285,7 @@ impl Store {
     }
 
     /// Checks an activation code, counting wrong tries, in one transaction.
-    pub async fn confirm_recovery_code(&self, account_id: i64, code: &str, now: i64) -> Result<CodeCheck, sqlx::Error> {
+    pub async fn confirm_recovery_code(&self, account_id: i64, code: &str, now: i64) -> Result<CodeCheck, Error> {
         let mut transaction = self.write().await?;
         let row = sqlx::query(
             "SELECT recovery_code_hash, recovery_code_expires_at, recovery_code_tries FROM accounts WHERE id = ?",
@@ -321,7 +321,7 @@ impl Store {
     }
 
     /// Counts for "what Plico holds", all for this account, in one statement.
-    pub async fn holdings(&self, account_id: i64) -> Result<Holdings, sqlx::Error> {
+    pub async fn holdings(&self, account_id: i64) -> Result<Holdings, Error> {
         let row = sqlx::query(
             "SELECT a.last_login_at, a.recovery_address IS NOT NULL AS recovery,
                     length(a.sealed_keyring) AS keyring, length(a.sealed_consent) AS consent,

@@ -1,42 +1,35 @@
 //! The privacy promises' endpoints: the published policies (with the retention table made from
 //! this server's settings and the operator's optional integrations), the transparency reports
-//! and warrant canary, "what Plico holds about you", closing the account, the recovery address
-//! and the sealed consent receipts.
+//! and warrant canary, "what Plico holds about you", and the sealed consent receipts.
 
 use std::path::Path;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
 use plico_api::privacy::{
-    Canary, ClosedAccount, ConfirmRecoveryAddress, ConsentCategory, DataHeld, HeldItem, Integration, Policy,
-    RecoveryAddress, RetentionRule, SealedConsent, SetRecoveryAddress, Transparency, TransparencyReport,
+    Canary, ConsentCategory, DataHeld, HeldItem, Integration, Policy, SealedConsent, Transparency, TransparencyReport,
 };
-use rand::Rng;
 
-use crate::api::{read_sealed, write_sealed, SealedRules};
 use crate::clock::DAY;
 use crate::config::ServeConfig;
-use crate::error::{ApiError, ApiResult};
-use crate::http::ApiJson;
-use crate::session::{self, SignedIn};
-use crate::store::lifecycle::CodeCheck;
+use crate::http::error::ApiResult;
+use crate::http::extract::ApiJson;
+use crate::http::sealed::{read_sealed, write_sealed, SealedRules};
+use crate::http::session::SignedIn;
+use crate::policy;
 use crate::store::SealedDocument;
 use crate::AppState;
 
 /// The built-in policy of this release, served when the operator names no policy file.
-const PRIVACY: &str = include_str!("../policy/privacy.txt");
-const TERMS: &str = include_str!("../policy/terms.txt");
+const PRIVACY: &str = include_str!("../../policy/privacy.txt");
+const TERMS: &str = include_str!("../../policy/terms.txt");
 const BUILT_IN_VERSION: u32 = 2;
 const BUILT_IN_PUBLISHED: &str = "2026-12-06";
 /// What changed from the version before, as signed-in users are told.
 const BUILT_IN_CHANGES: &str = "Contacts: what the server keeps of each contact (ciphertext, its size, version and the time \
      of its last change), and that deleted contacts are recoverable for 45 days, like mail. The retention table no longer \
      names documents, which this server does not offer.";
-
-/// An activation code is valid this long.
-const CODE_SECONDS: i64 = 24 * 3600;
 
 /// What the operator published, read once at start.
 #[derive(Debug, Clone)]
@@ -112,36 +105,6 @@ fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))
 }
 
-/// The retention table, made from the settings in force.
-pub fn retention_table(config: &ServeConfig) -> Vec<RetentionRule> {
-    let rule = |data: &str, kept: String| RetentionRule { data: data.into(), kept };
-    vec![
-        rule("Login history (time, IP address, browser)", format!("{} days", crate::retention::LOGIN_HISTORY_DAYS)),
-        rule(
-            "Deleted mail and contacts",
-            format!("recoverable for {} days, then purged", plico_api::mail::RECOVERY_DAYS),
-        ),
-        rule("Sessions (the sign-in cookie)", format!("{} hours, or until you sign out", config.session_hours)),
-        rule("Sending counts (for the daily sending limit)", "1 day".into()),
-        rule(
-            "Closed accounts",
-            format!(
-                "reopenable for {} days, then purged {} days later; the address cannot be taken for {} days",
-                config.reopen_days, config.purge_after_days, config.address_quarantine_days
-            ),
-        ),
-        rule(
-            "Inactive free accounts",
-            format!(
-                "suspended after {} days without a sign-in, deleted {} days later; a notice {} days before each",
-                config.inactive_suspend_days, config.inactive_delete_days, config.inactive_notice_days
-            ),
-        ),
-        rule("Uploads never filed in a message", format!("{} day", crate::retention::UNFILED_BLOB_DAYS)),
-        rule("Mail waiting for another server", format!("up to {} hours, then returned", config.queue_give_up_hours)),
-    ]
-}
-
 impl Published {
     /// Reads the operator's files; every error names the file and what is wrong in it.
     pub fn load(config: &ServeConfig) -> Result<Published, String> {
@@ -178,7 +141,7 @@ impl Published {
                 }
             }
         };
-        policy.retention = retention_table(config);
+        policy.retention = policy::retention_table(config);
         let reports = match &config.transparency_file {
             None => Vec::new(),
             Some(path) => {
@@ -236,122 +199,6 @@ pub async fn transparency(State(state): State<AppState>) -> Json<Transparency> {
     })
 }
 
-#[utoipa::path(post, path = "/api/v1/account/close", security(("session" = [])),
-    responses((status = 200, body = ClosedAccount, description = "Closed; every session ended and the cookie cleared"),
-              (status = 401, body = plico_api::ErrorBody)))]
-pub async fn close_account(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Response> {
-    let now = state.clock.now();
-    state.store.close_account(signed_in.account_id, now).await?;
-    tracing::info!(account_id = signed_in.account_id, "account closed");
-    let (reopen_until, purge_at) = crate::lifecycle::closed_deadlines(&state, now);
-    let headers = session::with_cookie(HeaderMap::new(), session::clear_cookie(&state));
-    Ok((headers, Json(ClosedAccount { closed_at: now, reopen_until, purge_at })).into_response())
-}
-
-async fn recovery_view(state: &AppState, account_id: i64, code_sent: bool) -> ApiResult<Json<RecoveryAddress>> {
-    let (address, confirmed) = state.store.recovery_address(account_id).await?;
-    Ok(Json(RecoveryAddress { address, confirmed, code_sent }))
-}
-
-#[utoipa::path(get, path = "/api/v1/account/recovery", security(("session" = [])), responses((status = 200, body = RecoveryAddress), (status = 401, body = plico_api::ErrorBody)))]
-pub async fn recovery(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<RecoveryAddress>> {
-    recovery_view(&state, signed_in.account_id, false).await
-}
-
-/// A usable recovery address, lowercased: a mail address outside this server's domain.
-pub fn check_recovery_address(state: &AppState, address: &str) -> ApiResult<String> {
-    let address = address.trim().to_ascii_lowercase();
-    plico_api::address::check_mail_address(&address).map_err(|why| {
-        ApiError::invalid("bad_recovery_address", format!("The recovery address is not usable: {why}."))
-    })?;
-    if address.rsplit_once('@').is_some_and(|(_, domain)| domain == state.config.domain) {
-        return Err(ApiError::conflict(
-            "recovery_address_here",
-            format!(
-                "A recovery address must be outside {}: it is for when this account cannot be used.",
-                state.config.domain
-            ),
-        ));
-    }
-    Ok(address)
-}
-
-/// Sets the recovery address and mails it an activation code (through the smarthost).
-pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Option<&str>) -> ApiResult<bool> {
-    let Some(address) = address else {
-        state.store.set_recovery_address(account_id, None, None, 0).await?;
-        return Ok(false);
-    };
-    let address = check_recovery_address(state, address)?;
-    let now = state.clock.now();
-    // Each code is mail to an address the user names: limited per day, and counted against the
-    // sending limit like any other mail the account sends.
-    if state.config.smarthost.is_some() {
-        state.recovery_mail_limit.check(&format!("account:{account_id}"), now).map_err(|retry_after_seconds| {
-            ApiError::Limited {
-                code: "recovery_limit",
-                message: format!(
-                    "A recovery address can be set {} times a day, and each time a code is mailed to it; \
-                     try again in {} hours.",
-                    crate::RECOVERY_CODES_PER_DAY,
-                    retry_after_seconds.div_ceil(3600)
-                ),
-                retry_after_seconds,
-            }
-        })?;
-        let budget = crate::store::mail::SendBudget { now, recipients_per_day: state.config.send_limit_per_day };
-        state.store.spend_send_budget(account_id, 1, budget).await?;
-    }
-    let code = format!("{:08}", rand::rngs::OsRng.gen_range(0..100_000_000u32));
-    let hash = crate::store::lifecycle::code_hash(account_id, &code);
-    state.store.set_recovery_address(account_id, Some(&address), Some(&hash), now + CODE_SECONDS).await?;
-    let own = state.store.account_by_id(account_id).await?.ok_or(ApiError::Unauthorized)?;
-    let text = format!(
-        "Someone asked to use this address to recover {} and to receive its notices.\r\n\r\n\
-         If it was you, enter this code on the account page within 24 hours:\r\n\r\n    {code}\r\n\r\n\
-         If it was not you, ignore this message: the address will not be used.\r\n",
-        own.address
-    );
-    let mail =
-        crate::lifecycle::system_message(&state.config.domain, &address, "Confirm your recovery address", &text, now);
-    crate::lifecycle::mail_outside(state, account_id, &address, mail).await.map_err(ApiError::internal)
-}
-
-#[utoipa::path(put, path = "/api/v1/account/recovery", security(("session" = [])), request_body = SetRecoveryAddress,
-    responses((status = 200, body = RecoveryAddress), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody), (status = 409, body = plico_api::ErrorBody, description = "The address is on this server"), (status = 429, body = plico_api::ErrorBody, description = "A recovery address was set too often today")))]
-pub async fn update_recovery(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    ApiJson(request): ApiJson<SetRecoveryAddress>,
-) -> ApiResult<Json<RecoveryAddress>> {
-    let sent = set_recovery_address(&state, signed_in.account_id, request.address.as_deref()).await?;
-    recovery_view(&state, signed_in.account_id, sent).await
-}
-
-#[utoipa::path(post, path = "/api/v1/account/recovery/confirm", security(("session" = [])), request_body = ConfirmRecoveryAddress,
-    responses((status = 200, body = RecoveryAddress), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody), (status = 403, body = plico_api::ErrorBody, description = "That is not the code that was sent"), (status = 409, body = plico_api::ErrorBody, description = "No code is waiting, or it expired")))]
-pub async fn confirm_recovery(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    ApiJson(request): ApiJson<ConfirmRecoveryAddress>,
-) -> ApiResult<Json<RecoveryAddress>> {
-    match state.store.confirm_recovery_code(signed_in.account_id, &request.code, state.clock.now()).await? {
-        CodeCheck::Confirmed => recovery_view(&state, signed_in.account_id, false).await,
-        CodeCheck::Wrong { tries_left } => Err(ApiError::Forbidden {
-            code: "wrong_code",
-            message: format!(
-                "That is not the code that was sent; {tries_left} tries left before a new code is needed."
-            ),
-        }),
-        CodeCheck::Expired => Err(ApiError::conflict(
-            "code_expired",
-            "That code has expired or was tried too often: set the recovery address again for a new one.",
-        )),
-        CodeCheck::NoneSent => {
-            Err(ApiError::conflict("no_code", "No activation code is waiting: set a recovery address first."))
-        }
-    }
-}
 #[utoipa::path(get, path = "/api/v1/account/consent", security(("session" = [])), responses((status = 200, body = SealedConsent), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn consent(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<SealedConsent>> {
     let (sealed, version) = read_sealed(&state, signed_in.account_id, SealedDocument::Consent).await?;
@@ -420,8 +267,8 @@ pub async fn data_held(State(state): State<AppState>, signed_in: SignedIn) -> Ap
             "When you signed in, from which IP address and with which browser",
             Some(h.login_events),
             None,
-            h.oldest_login.map(|at| at + crate::retention::LOGIN_HISTORY_DAYS * DAY),
-            format!("Each entry {} days after the sign-in; you can delete them sooner", crate::retention::LOGIN_HISTORY_DAYS),
+            h.oldest_login.map(|at| at + policy::LOGIN_HISTORY_DAYS * DAY),
+            format!("Each entry {} days after the sign-in; you can delete them sooner", policy::LOGIN_HISTORY_DAYS),
         ),
         held(
             "last_sign_in",
@@ -525,32 +372,4 @@ pub async fn data_held(State(state): State<AppState>, signed_in: SignedIn) -> Ap
         ));
     }
     Ok(Json(DataHeld { items }))
-}
-
-/// A closed account's sign-in: refused with when it can still be reopened, or reopened.
-pub async fn check_closed(state: &AppState, account_id: i64, reopen: bool) -> ApiResult<()> {
-    let Some((status, since)) = state.store.account_status(account_id).await? else { return Ok(()) };
-    if status != plico_api::privacy::AccountStatus::Closed {
-        return Ok(());
-    }
-    let (reopen_until, _) = crate::lifecycle::closed_deadlines(state, since.unwrap_or(0));
-    if state.clock.now() >= reopen_until {
-        return Err(ApiError::Forbidden {
-            code: "account_closed",
-            message: "This account was closed and can no longer be reopened: its data is being deleted.".into(),
-        });
-    }
-    if !reopen {
-        return Err(ApiError::Forbidden {
-            code: "account_closed",
-            message: format!(
-                "This account was closed on {}. You can reopen it until {}.",
-                plico_mime::format_date(since.unwrap_or(0)),
-                plico_mime::format_date(reopen_until)
-            ),
-        });
-    }
-    state.store.reopen_account(account_id).await?;
-    tracing::info!(account_id, "account reopened");
-    Ok(())
 }

@@ -1,31 +1,32 @@
-//! The JSON API handlers under `/api/v1`, and the Web Key Directory.
+//! The account: sign-up and sign-in (OPAQUE), sessions, the login history, settings, storage
+//! usage, the sealed keyring, the recovery address, and closing the account.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use plico_api::address::{local_part_for_domain, normalize_name};
+use plico_api::privacy::{ClosedAccount, ConfirmRecoveryAddress, RecoveryAddress, SetRecoveryAddress};
 use plico_api::{
-    Account, LoginFinishRequest, LoginHistory, LoginKind, LoginStartRequest, LoginStartResponse, PublicKey, ServerInfo,
+    Account, LoginFinishRequest, LoginHistory, LoginKind, LoginStartRequest, LoginStartResponse, ServerInfo,
     SignupFinishRequest, SignupStartRequest, SignupStartResponse,
 };
 use rand::RngCore;
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::ApiJson;
-use crate::retention::LOGIN_HISTORY_DAYS;
-use crate::session::{self, ClientMeta, SignedIn};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{decode_base64, ApiJson};
+use crate::http::rules;
+use crate::http::sealed::{read_sealed, write_sealed, SealedRules};
+use crate::http::session::{self, ClientMeta, SignedIn};
+use crate::policy::{self, LOGIN_HISTORY_DAYS};
+use crate::store::lifecycle::CodeCheck;
 use crate::store::{AccountRow, InsertError, NewAccount, NewLoginEvent, SealedDocument};
 use crate::{AppState, PendingLogin, PENDING_LOGIN_SECONDS};
 
 /// Armored certificates are a few KiB; this bounds what we parse.
 const MAX_CERT_BYTES: usize = 64 * 1024;
-
-fn decode_base64(field: &'static str, value: &str) -> ApiResult<Vec<u8>> {
-    BASE64.decode(value).map_err(|_| ApiError::bad_request("malformed_field", format!("{field} is not valid base64.")))
-}
 
 fn rate_limited(retry_after_seconds: u64) -> ApiError {
     ApiError::RateLimited { retry_after_seconds }
@@ -113,7 +114,7 @@ pub async fn signup_start(
 ) -> ApiResult<Json<SignupStartResponse>> {
     let name = checked_name(&request.name)?;
     let registration_request = decode_base64("registration_request", &request.registration_request)?;
-    state.signup_limit_per_ip.check(&format!("ip:{}", meta.ip), state.clock.now()).map_err(rate_limited)?;
+    state.limits.signup_per_ip.check(&format!("ip:{}", meta.ip), state.clock.now()).map_err(rate_limited)?;
     if state.store.name_exists(&name).await? {
         return Err(ApiError::conflict("name_taken", format!("The name {name} is already taken.")));
     }
@@ -153,7 +154,7 @@ pub async fn signup_finish(
 ) -> ApiResult<(HeaderMap, Json<Account>)> {
     let name = checked_name(&request.name)?;
     let now = state.clock.now();
-    state.signup_finish_limit_per_ip.check(&format!("ip:{}", meta.ip), now).map_err(rate_limited)?;
+    state.limits.signup_finish_per_ip.check(&format!("ip:{}", meta.ip), now).map_err(rate_limited)?;
     let started = state
         .pending_signups
         .lock()
@@ -168,7 +169,7 @@ pub async fn signup_finish(
     }
     refuse_quarantined(&state, &name).await?;
     let recovery = match request.recovery_address.as_deref().map(str::trim).filter(|address| !address.is_empty()) {
-        Some(address) => Some(crate::privacy_api::check_recovery_address(&state, address)?),
+        Some(address) => Some(rules::check_recovery_address(&state, address)?),
         None if request.recovery_address.is_some() => {
             return Err(ApiError::invalid(
                 "bad_recovery_address",
@@ -216,7 +217,7 @@ pub async fn signup_finish(
     if let Some(recovery) = recovery {
         // Checked before the account was made; what can fail now is queueing the code, which
         // the account page can ask for again.
-        if let Err(error) = crate::privacy_api::set_recovery_address(&state, account_id, Some(&recovery)).await {
+        if let Err(error) = rules::set_recovery_address(&state, account_id, Some(&recovery)).await {
             tracing::warn!(%error, "the recovery address given at sign-up was not set");
         }
     }
@@ -236,7 +237,7 @@ pub async fn login_start(
         return Err(ApiError::invalid("invalid_address", "Give the account's address or name (1 to 254 characters)."));
     }
     let credential_request = decode_base64("credential_request", &request.credential_request)?;
-    state.login_limit_per_ip.check(&format!("ip:{}", meta.ip), now).map_err(rate_limited)?;
+    state.limits.login_per_ip.check(&format!("ip:{}", meta.ip), now).map_err(rate_limited)?;
     // A name from another domain, or one that breaks the rules, cannot exist here; it still gets
     // the same fake answer as an unknown one, so nothing tells the two apart.
     let name = local_part_for_domain(&request.address, &state.config.domain)
@@ -245,14 +246,14 @@ pub async fn login_start(
     // Guessing is held back per account and source, so a stranger who tries a name locks out
     // only themselves; guessing spread over many sources is held back for the account as a whole,
     // except from devices that signed in to it before.
-    state.login_limit_per_account.check(&format!("name:{name} ip:{}", meta.ip), now).map_err(rate_limited)?;
+    state.limits.login_per_account.check(&format!("name:{name} ip:{}", meta.ip), now).map_err(rate_limited)?;
     let account = if name.is_empty() { None } else { state.store.account_by_name(&name).await? };
     let known = match &account {
         Some(row) => state.store.signed_in_from(row.id, &meta.ip).await?,
         None => false,
     };
     if !known {
-        state.login_limit_account_wide.check(&format!("name:{name}"), now).map_err(rate_limited)?;
+        state.limits.login_account_wide.check(&format!("name:{name}"), now).map_err(rate_limited)?;
     }
     let identifier = state.address_for(&name);
     let (server_state, response) = plico_opaque::server_login_start(
@@ -297,8 +298,8 @@ pub async fn login_finish(
         decode_base64("credential_finalization", &request.credential_finalization).map_err(|_| invalid())?;
     plico_opaque::server_login_finish(&pending.state, &finalization).map_err(|_| invalid())?;
     let account_id = pending.account_id.ok_or_else(invalid)?;
-    state.login_limit_per_account.reset(&format!("name:{} ip:{}", pending.name, meta.ip));
-    crate::privacy_api::check_closed(&state, account_id, request.reopen).await?;
+    state.limits.login_per_account.reset(&format!("name:{} ip:{}", pending.name, meta.ip));
+    rules::check_closed(&state, account_id, request.reopen).await?;
     signed_in(&state, account_id, &meta, LoginKind::Password, invalid()).await
 }
 
@@ -350,48 +351,6 @@ pub async fn update_account_settings(
 ) -> ApiResult<Json<plico_api::AccountSettings>> {
     state.store.set_mail_analysis(signed_in.account_id, settings.mail_analysis).await?;
     Ok(Json(settings))
-}
-
-/// A sealed document, as base64, and its version.
-pub(crate) async fn read_sealed(
-    state: &AppState,
-    account_id: i64,
-    document: SealedDocument,
-) -> ApiResult<(Option<String>, i64)> {
-    let (sealed, version) = state.store.sealed_document(account_id, document).await?;
-    Ok((sealed.map(|bytes| BASE64.encode(bytes)), version))
-}
-
-/// What a sealed document may be, and what a refusal says.
-pub(crate) struct SealedRules {
-    pub max_bytes: usize,
-    pub too_large: &'static str,
-    pub conflict_code: &'static str,
-    pub conflict: &'static str,
-}
-
-/// Stores a sealed document written at `version`: it must be an OpenPGP encrypted message within
-/// the size limit. Returns it and its new version; 409 when another device wrote first.
-pub(crate) async fn write_sealed(
-    state: &AppState,
-    account_id: i64,
-    document: SealedDocument,
-    rules: &SealedRules,
-    sealed: Option<String>,
-    version: i64,
-) -> ApiResult<(String, i64)> {
-    let encoded = sealed.ok_or_else(|| ApiError::invalid("missing_field", "sealed is required."))?;
-    let bytes = decode_base64("sealed", &encoded)?;
-    if bytes.len() > rules.max_bytes {
-        return Err(ApiError::invalid("too_large", rules.too_large));
-    }
-    // The document is the user's alone to read, so it must be encrypted.
-    plico_pgp::check_encrypted_message(&bytes)
-        .map_err(|error| ApiError::invalid("not_encrypted", format!("sealed: {error}")))?;
-    match state.store.replace_sealed_document(account_id, document, &bytes, version).await? {
-        Some(version) => Ok((encoded, version)),
-        None => Err(ApiError::conflict(rules.conflict_code, rules.conflict)),
-    }
 }
 
 #[utoipa::path(get, path = "/api/v1/account/keyring", security(("session" = [])), responses((status = 200, body = plico_api::SealedKeyring), (status = 401, body = plico_api::ErrorBody)))]
@@ -451,93 +410,60 @@ pub async fn delete_login_event(
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/keys/{address}", params(("address" = String, Path)),
-    responses((status = 200, body = PublicKey), (status = 404, body = plico_api::ErrorBody)))]
-pub async fn public_key(State(state): State<AppState>, Path(address): Path<String>) -> ApiResult<Json<PublicKey>> {
-    let not_found = || ApiError::not_found("no_such_key", format!("No key is published for {address}."));
-    let name = local_part_for_domain(&address, &state.config.domain)
-        .and_then(|local| normalize_name(local).ok())
-        .ok_or_else(not_found)?;
-    let row = state.store.account_by_name(&name).await?.filter(AccountRow::is_active).ok_or_else(not_found)?;
-    let cert = plico_pgp::parse_cert(&row.public_cert).map_err(ApiError::internal)?;
-    Ok(Json(PublicKey {
-        address: row.address,
-        fingerprint: row.fingerprint,
-        public_cert: plico_pgp::armor_public_cert(&cert).map_err(ApiError::internal)?,
-    }))
+#[utoipa::path(post, path = "/api/v1/account/close", security(("session" = [])),
+    responses((status = 200, body = ClosedAccount, description = "Closed; every session ended and the cookie cleared"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn close_account(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Response> {
+    let now = state.clock.now();
+    state.store.close_account(signed_in.account_id, now).await?;
+    tracing::info!(account_id = signed_in.account_id, "account closed");
+    let (reopen_until, purge_at) = policy::closed_deadlines(&state.config, now);
+    let headers = session::with_cookie(HeaderMap::new(), session::clear_cookie(&state));
+    Ok((headers, Json(ClosedAccount { closed_at: now, reopen_until, purge_at })).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/keys/outside/{address}", security(("session" = [])), params(("address" = String, Path, format = "email", max_length = 254)),
-    responses((status = 200, body = PublicKey), (status = 404, body = plico_api::ErrorBody),
-              (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
-/// The key of someone on another server, found by WKD for a signed-in user.
-pub async fn outside_key(
+async fn recovery_view(state: &AppState, account_id: i64, code_sent: bool) -> ApiResult<Json<RecoveryAddress>> {
+    let (address, confirmed) = state.store.recovery_address(account_id).await?;
+    Ok(Json(RecoveryAddress { address, confirmed, code_sent }))
+}
+
+#[utoipa::path(get, path = "/api/v1/account/recovery", security(("session" = [])), responses((status = 200, body = RecoveryAddress), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn recovery(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<RecoveryAddress>> {
+    recovery_view(&state, signed_in.account_id, false).await
+}
+
+#[utoipa::path(put, path = "/api/v1/account/recovery", security(("session" = [])), request_body = SetRecoveryAddress,
+    responses((status = 200, body = RecoveryAddress), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody), (status = 409, body = plico_api::ErrorBody, description = "The address is on this server"), (status = 429, body = plico_api::ErrorBody, description = "A recovery address was set too often today")))]
+pub async fn update_recovery(
     State(state): State<AppState>,
-    _signed_in: SignedIn,
-    Path(address): Path<String>,
-) -> ApiResult<Json<PublicKey>> {
-    let address = address.trim().to_ascii_lowercase();
-    plico_api::address::check_mail_address(&address)
-        .map_err(|why| ApiError::invalid("bad_address", format!("Cannot look this up: {why}.")))?;
-    if address.rsplit_once('@').is_some_and(|(_, domain)| domain == state.config.domain) {
-        return Err(ApiError::not_found("local_address", format!("{address} is here: ask /keys/{address}.")));
-    }
-    let not_found = |why: &str| ApiError::not_found("no_such_key", format!("No key is published for {address}{why}."));
-    if state.config.no_wkd {
-        return Err(not_found(" that this server may look up (WKD lookups are off)"));
-    }
-    let bytes = match state.wkd.lookup(&address).await {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return Err(not_found("")),
-        // One sentence whatever failed: a refused port and a TLS failure must look alike, or the
-        // lookup would map what listens where.
-        Err(_) => return Err(not_found(" (its key directory could not be asked)")),
-    };
-    let cert = plico_pgp::parse_cert(&bytes)
-        .map_err(|_| not_found(" (its key directory answered something that is not a key)"))?;
-    // WKD serves a key under a hash of the local part; it counts only with a User ID naming the
-    // address itself.
-    if !plico_pgp::has_user_id_address(&cert, &address) {
-        return Err(not_found(" (the published key does not name this address)"));
-    }
-    Ok(Json(PublicKey {
-        address,
-        fingerprint: plico_pgp::fingerprint_hex(&cert),
-        public_cert: plico_pgp::armor_public_cert(&cert).map_err(ApiError::internal)?,
-    }))
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<SetRecoveryAddress>,
+) -> ApiResult<Json<RecoveryAddress>> {
+    let sent = rules::set_recovery_address(&state, signed_in.account_id, request.address.as_deref()).await?;
+    recovery_view(&state, signed_in.account_id, sent).await
 }
 
-#[derive(serde::Deserialize)]
-pub struct WkdQuery {
-    l: Option<String>,
-}
-
-/// WKD direct method: the binary certificate for a hashed local part.
-pub async fn wkd_lookup(
+#[utoipa::path(post, path = "/api/v1/account/recovery/confirm", security(("session" = [])), request_body = ConfirmRecoveryAddress,
+    responses((status = 200, body = RecoveryAddress), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody), (status = 403, body = plico_api::ErrorBody, description = "That is not the code that was sent"), (status = 409, body = plico_api::ErrorBody, description = "No code is waiting, or it expired")))]
+pub async fn confirm_recovery(
     State(state): State<AppState>,
-    Path(hash): Path<String>,
-    Query(query): Query<WkdQuery>,
-) -> Response {
-    // Every answer carries `Access-Control-Allow-Origin: *` (`http::any_origin`).
-    let not_found = || (StatusCode::NOT_FOUND, "no key for this hash\n").into_response();
-    let Ok(Some(row)) = state.store.account_by_wkd_hash(&hash).await else {
-        return not_found();
-    };
-    if !row.is_active() {
-        return not_found();
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<ConfirmRecoveryAddress>,
+) -> ApiResult<Json<RecoveryAddress>> {
+    match state.store.confirm_recovery_code(signed_in.account_id, &request.code, state.clock.now()).await? {
+        CodeCheck::Confirmed => recovery_view(&state, signed_in.account_id, false).await,
+        CodeCheck::Wrong { tries_left } => Err(ApiError::Forbidden {
+            code: "wrong_code",
+            message: format!(
+                "That is not the code that was sent; {tries_left} tries left before a new code is needed."
+            ),
+        }),
+        CodeCheck::Expired => Err(ApiError::conflict(
+            "code_expired",
+            "That code has expired or was tried too often: set the recovery address again for a new one.",
+        )),
+        CodeCheck::NoneSent => {
+            Err(ApiError::conflict("no_code", "No activation code is waiting: set a recovery address first."))
+        }
     }
-    // When the client says which local part it hashed, it must match (the draft's `l`).
-    if query.l.as_deref().is_some_and(|local| !local.eq_ignore_ascii_case(&row.name)) {
-        return not_found();
-    }
-    let mut response = row.public_cert.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    response
-}
-
-/// WKD's policy file; its presence says this domain publishes keys.
-pub async fn wkd_policy() -> Response {
-    let mut response = "".into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    response
 }

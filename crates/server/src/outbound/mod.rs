@@ -19,6 +19,9 @@
 //! `--queue-give-up-hours` have passed. Permanent failures come back to the sender as a
 //! delivery status notification (RFC 3464) in their Inbox, encrypted to their key.
 
+pub mod system;
+pub mod wkd;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -326,7 +329,7 @@ pub struct RunReport {
 }
 
 /// Tries every message that is due now, once.
-pub async fn run_due(state: &AppState) -> Result<RunReport, sqlx::Error> {
+pub async fn run_due(state: &AppState) -> Result<RunReport, crate::store::Error> {
     let mut report = RunReport::default();
     loop {
         let due = state.store.due_outbound(state.clock.now(), 20).await?;
@@ -339,7 +342,7 @@ pub async fn run_due(state: &AppState) -> Result<RunReport, sqlx::Error> {
     }
 }
 
-async fn attempt(state: &AppState, row: OutboundRow, report: &mut RunReport) -> Result<(), sqlx::Error> {
+async fn attempt(state: &AppState, row: OutboundRow, report: &mut RunReport) -> Result<(), crate::store::Error> {
     let now = state.clock.now();
     let message = match state.outbound.files.get(&row.id) {
         Ok(message) => message,
@@ -498,14 +501,14 @@ async fn bounce(state: &AppState, row: &OutboundRow, failed: &[(String, String, 
         _ => return,
     };
     let report = status_report(&state.config.domain, row, failed, original, state.clock.now());
-    if let Err(error) = crate::ingest::file_report(state, account.id, &account.public_cert, report).await {
+    if let Err(error) = crate::inbound::file_report(state, account.id, &account.public_cert, report).await {
         tracing::error!(?error, "outbound: a delivery status notification could not be filed");
     }
 }
 
 /// Removes queue files that no row names (a send that failed after writing its file, or a
 /// crash between the two), once they are old enough that no send can still be committing them.
-pub async fn sweep_orphans(state: &AppState) -> Result<usize, sqlx::Error> {
+pub async fn sweep_orphans(state: &AppState) -> Result<usize, crate::store::Error> {
     let known: std::collections::HashSet<String> = state.store.outbound_ids().await?.into_iter().collect();
     let mut removed = 0;
     for name in state.outbound.files.older_than(Duration::from_secs(600)) {

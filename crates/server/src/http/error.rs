@@ -60,6 +60,20 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The 507 answer when `adding` more bytes would take `whose` storage past its quota.
+    pub fn quota_exceeded(whose: &str, used: u64, quota: u64, adding: u64) -> ApiError {
+        use crate::human_bytes;
+        ApiError::QuotaExceeded {
+            message: format!(
+                "{whose} is full: {} of {} used, and this needs {} more. Delete mail and empty the \
+                 Trash to make room (deleted mail counts until it is purged).",
+                human_bytes(used),
+                human_bytes(quota),
+                human_bytes(adding)
+            ),
+        }
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::BadRequest { code, message: message.into() }
     }
@@ -135,8 +149,19 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
+/// Refuses to store `adding` more bytes for `account_id` when that would pass its quota (507).
+/// `whose` names the mailbox in the message: "Your mailbox", or another account's address.
+pub async fn check_room(state: &crate::AppState, account_id: i64, adding: u64, whose: &str) -> ApiResult<()> {
+    let (used, quota) = state.store.storage(account_id, state.default_quota()).await?;
+    let usage = crate::store::Usage { used, quota };
+    if !usage.would_pass(adding) {
+        return Ok(());
+    }
+    Err(ApiError::quota_exceeded(whose, used, quota, adding))
+}
+
+impl From<crate::store::Error> for ApiError {
+    fn from(error: crate::store::Error) -> Self {
         ApiError::Internal(format!("database: {error}"))
     }
 }

@@ -9,9 +9,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use plico_api::items::{is_item_id, is_kind, Item, ItemChanges, ItemSaved, ItemWrite, MAX_ITEM_BYTES, MAX_ITEM_PAGE};
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiJson, ApiQuery};
-use crate::session::SignedIn;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::session::SignedIn;
 use crate::store::items::{ItemError, PutItem};
 use crate::AppState;
 
@@ -20,7 +20,7 @@ impl From<ItemError> for ApiError {
         match error {
             ItemError::NotFound { .. } => ApiError::NotFound { code: "not_found", message: error.to_string() },
             ItemError::Conflict { code, message } => ApiError::Conflict { code, message },
-            ItemError::Full { used, quota, adding } => crate::quota_exceeded("Your storage", used, quota, adding),
+            ItemError::Full { used, quota, adding } => ApiError::quota_exceeded("Your storage", used, quota, adding),
             ItemError::Database(error) => error.into(),
         }
     }

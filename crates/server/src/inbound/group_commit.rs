@@ -16,7 +16,7 @@
 use plico_api::mail::FolderRole;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::blobs::BlobStore;
+use crate::store::blobs::BlobStore;
 use crate::store::mail::{Delivery, InboundBlob, InboundMessage};
 use crate::store::Store;
 
@@ -149,7 +149,7 @@ async fn commit_batch(mut batch: Vec<Job>, store: &Store, blobs: &std::sync::Arc
                 in_file.push(true);
             }
             CopyBlob::Bytes(bytes) => {
-                names.push(crate::blobs::blob_hash(bytes));
+                names.push(crate::store::blobs::blob_hash(bytes));
                 sizes.push(bytes.len() as u64);
                 let file = bytes.len() > MAX_INLINE_BYTES;
                 in_file.push(file);

@@ -1,13 +1,8 @@
 //! Retention: the background task that deletes what the privacy policy says must go.
 
 use crate::clock::DAY;
+use crate::policy::{LOGIN_HISTORY_DAYS, UNFILED_BLOB_DAYS};
 use crate::AppState;
-
-/// Login history is kept one month.
-pub const LOGIN_HISTORY_DAYS: i64 = 30;
-
-/// Blobs uploaded but never filed in a message are removed after a day.
-pub const UNFILED_BLOB_DAYS: i64 = 1;
 
 /// How many rows one pass deleted.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -21,11 +16,11 @@ pub struct RetentionReport {
     /// Blob files removed from disk (of purged mail, not of purged accounts).
     pub blobs: u64,
     /// The account-lifecycle rules' pass.
-    pub accounts: crate::lifecycle::LifecycleReport,
+    pub accounts: crate::jobs::lifecycle::LifecycleReport,
 }
 
 /// One pass of every retention rule, at the injected clock's "now".
-pub async fn run_once(state: &AppState) -> Result<RetentionReport, sqlx::Error> {
+pub async fn run_once(state: &AppState) -> Result<RetentionReport, crate::store::Error> {
     let now = state.clock.now();
     let login_events = state.store.purge_login_events_before(now - LOGIN_HISTORY_DAYS * DAY).await?;
     let sessions = state.store.purge_expired_sessions(now).await?;
@@ -50,7 +45,7 @@ pub async fn run_once(state: &AppState) -> Result<RetentionReport, sqlx::Error> 
     if let Ok(mut pending) = state.pending_logins.lock() {
         pending.retain(|_, login| now - login.started_at < crate::PENDING_LOGIN_SECONDS);
     }
-    let accounts = crate::lifecycle::run_once(state).await?;
+    let accounts = crate::jobs::lifecycle::run_once(state).await?;
     Ok(RetentionReport { login_events, sessions, messages, items, blobs, accounts })
 }
 

@@ -4,6 +4,50 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::config::ServeConfig;
+
+/// A source that keeps guessing waits twice as long after each window it filled, up to 2^6
+/// windows (16 hours for 15 minutes).
+const MAX_LOGIN_BACKOFF_STEPS: u32 = 6;
+
+/// Guessing spread over many sources may make this many times the per-source attempts on one
+/// account per window before sources it never signed in from wait.
+const ACCOUNT_WIDE_ATTEMPTS_FACTOR: u32 = 10;
+
+/// Activation codes one account may have mailed to recovery addresses per day.
+pub const RECOVERY_CODES_PER_DAY: u32 = 5;
+
+/// Every limit the API holds, from the operator's settings.
+pub struct Limits {
+    pub login_per_ip: RateLimiter,
+    /// Sign-in attempts per account from one source: a stranger locks out only themselves.
+    pub login_per_account: RateLimiter,
+    /// Sign-in attempts per account from sources it never signed in from (guessing spread over
+    /// many addresses); the owner's known devices pass.
+    pub login_account_wide: RateLimiter,
+    pub signup_per_ip: RateLimiter,
+    pub signup_finish_per_ip: RateLimiter,
+    /// Activation codes mailed to recovery addresses, per account per day.
+    pub recovery_mail: RateLimiter,
+}
+
+impl Limits {
+    pub fn new(config: &ServeConfig) -> Limits {
+        Limits {
+            login_per_ip: RateLimiter::new(config.login_attempts_per_ip_per_minute, 60),
+            login_per_account: RateLimiter::new(config.login_attempts_per_account, 15 * 60)
+                .with_backoff(MAX_LOGIN_BACKOFF_STEPS),
+            login_account_wide: RateLimiter::new(
+                config.login_attempts_per_account.saturating_mul(ACCOUNT_WIDE_ATTEMPTS_FACTOR),
+                15 * 60,
+            ),
+            signup_per_ip: RateLimiter::new(config.signups_per_ip_per_hour, 60 * 60),
+            signup_finish_per_ip: RateLimiter::new(config.signups_per_ip_per_hour, 60 * 60),
+            recovery_mail: RateLimiter::new(RECOVERY_CODES_PER_DAY, 24 * 60 * 60),
+        }
+    }
+}
+
 /// Counts attempts per key in windows of `window_seconds`.
 pub struct RateLimiter {
     limit: u32,

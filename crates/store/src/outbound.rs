@@ -3,7 +3,7 @@
 
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::Store;
+use super::{Error, Store};
 
 /// A message to queue, written in the send's own transaction.
 pub struct NewOutbound<'a> {
@@ -28,15 +28,10 @@ pub struct OutboundRow {
 
 impl Store {
     /// Queues a message the server itself writes (a notice to a recovery address).
-    pub async fn queue_outbound(
-        &self,
-        account_id: i64,
-        package: &NewOutbound<'_>,
-        now: i64,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn queue_outbound(&self, account_id: i64, package: &NewOutbound<'_>, now: i64) -> Result<(), Error> {
         let mut transaction = self.write().await?;
         insert(&mut transaction, account_id, package, now).await?;
-        transaction.commit().await
+        transaction.commit().await.map_err(Error::from)
     }
 }
 
@@ -45,7 +40,7 @@ pub(super) async fn insert(
     account_id: i64,
     package: &NewOutbound<'_>,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), Error> {
     let recipients = serde_json::to_string(package.recipients).unwrap_or_else(|_| "[]".into());
     sqlx::query(
         "INSERT INTO outbound (id, account_id, mail_from, recipients, created_at, next_attempt_at)
@@ -80,7 +75,7 @@ const COLUMNS: &str = "id, account_id, mail_from, recipients, created_at, next_a
 
 impl Store {
     /// Queued messages whose next attempt is due by `now`, oldest first.
-    pub async fn due_outbound(&self, now: i64, limit: u32) -> Result<Vec<OutboundRow>, sqlx::Error> {
+    pub async fn due_outbound(&self, now: i64, limit: u32) -> Result<Vec<OutboundRow>, Error> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM outbound WHERE next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?"
         ))
@@ -92,12 +87,12 @@ impl Store {
     }
 
     /// The earliest next attempt in the queue, if anything is queued.
-    pub async fn next_outbound_at(&self) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbound").fetch_one(&self.pool).await
+    pub async fn next_outbound_at(&self) -> Result<Option<i64>, Error> {
+        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbound").fetch_one(&self.pool).await.map_err(Error::from)
     }
 
     /// Every queued message of one account (newest first), for the sender's own view.
-    pub async fn outbound_of(&self, account_id: i64) -> Result<Vec<OutboundRow>, sqlx::Error> {
+    pub async fn outbound_of(&self, account_id: i64) -> Result<Vec<OutboundRow>, Error> {
         let rows =
             sqlx::query(&format!("SELECT {COLUMNS} FROM outbound WHERE account_id = ? ORDER BY created_at DESC"))
                 .bind(account_id)
@@ -107,12 +102,12 @@ impl Store {
     }
 
     /// Every queue id, to find queue files nobody points at.
-    pub async fn outbound_ids(&self) -> Result<Vec<String>, sqlx::Error> {
-        sqlx::query_scalar("SELECT id FROM outbound").fetch_all(&self.pool).await
+    pub async fn outbound_ids(&self) -> Result<Vec<String>, Error> {
+        sqlx::query_scalar("SELECT id FROM outbound").fetch_all(&self.pool).await.map_err(Error::from)
     }
 
     /// The message is delivered or bounced for every recipient: the row goes.
-    pub async fn outbound_finished(&self, id: &str) -> Result<(), sqlx::Error> {
+    pub async fn outbound_finished(&self, id: &str) -> Result<(), Error> {
         sqlx::query("DELETE FROM outbound WHERE id = ?").bind(id).execute(&self.pool).await?;
         Ok(())
     }
@@ -125,7 +120,7 @@ impl Store {
         attempts: u32,
         next_attempt_at: i64,
         last_error: &str,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), Error> {
         let recipients = serde_json::to_string(remaining).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "UPDATE outbound SET recipients = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",

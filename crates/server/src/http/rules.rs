@@ -1,0 +1,98 @@
+//! Account rules that more than one handler applies: what a recovery address may be, setting
+//! one (which mails it a code), and what signing in to a closed account does.
+
+use rand::Rng;
+
+use crate::http::error::{ApiError, ApiResult};
+use crate::policy;
+use crate::AppState;
+
+/// How long a recovery address's activation code may be used.
+const CODE_SECONDS: i64 = 24 * 3600;
+
+/// A usable recovery address, lowercased: a mail address outside this server's domain.
+pub fn check_recovery_address(state: &AppState, address: &str) -> ApiResult<String> {
+    let address = address.trim().to_ascii_lowercase();
+    plico_api::address::check_mail_address(&address).map_err(|why| {
+        ApiError::invalid("bad_recovery_address", format!("The recovery address is not usable: {why}."))
+    })?;
+    if address.rsplit_once('@').is_some_and(|(_, domain)| domain == state.config.domain) {
+        return Err(ApiError::conflict(
+            "recovery_address_here",
+            format!(
+                "A recovery address must be outside {}: it is for when this account cannot be used.",
+                state.config.domain
+            ),
+        ));
+    }
+    Ok(address)
+}
+
+/// Sets the recovery address and mails it an activation code (through the smarthost).
+pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Option<&str>) -> ApiResult<bool> {
+    let Some(address) = address else {
+        state.store.set_recovery_address(account_id, None, None, 0).await?;
+        return Ok(false);
+    };
+    let address = check_recovery_address(state, address)?;
+    let now = state.clock.now();
+    // Each code is mail to an address the user names: limited per day, and counted against the
+    // sending limit like any other mail the account sends.
+    if state.config.smarthost.is_some() {
+        state.limits.recovery_mail.check(&format!("account:{account_id}"), now).map_err(|retry_after_seconds| {
+            ApiError::Limited {
+                code: "recovery_limit",
+                message: format!(
+                    "A recovery address can be set {} times a day, and each time a code is mailed to it; \
+                     try again in {} hours.",
+                    crate::http::rate_limit::RECOVERY_CODES_PER_DAY,
+                    retry_after_seconds.div_ceil(3600)
+                ),
+                retry_after_seconds,
+            }
+        })?;
+        let budget = crate::store::mail::SendBudget { now, recipients_per_day: state.config.send_limit_per_day };
+        state.store.spend_send_budget(account_id, 1, budget).await?;
+    }
+    let code = format!("{:08}", rand::rngs::OsRng.gen_range(0..100_000_000u32));
+    let hash = crate::store::lifecycle::code_hash(account_id, &code);
+    state.store.set_recovery_address(account_id, Some(&address), Some(&hash), now + CODE_SECONDS).await?;
+    let own = state.store.account_by_id(account_id).await?.ok_or(ApiError::Unauthorized)?;
+    let text = format!(
+        "Someone asked to use this address to recover {} and to receive its notices.\r\n\r\n\
+         If it was you, enter this code on the account page within 24 hours:\r\n\r\n    {code}\r\n\r\n\
+         If it was not you, ignore this message: the address will not be used.\r\n",
+        own.address
+    );
+    let mail =
+        crate::outbound::system::message(&state.config.domain, &address, "Confirm your recovery address", &text, now);
+    crate::outbound::system::mail_outside(state, account_id, &address, mail).await.map_err(ApiError::internal)
+}
+
+/// A closed account's sign-in: refused with when it can still be reopened, or reopened.
+pub async fn check_closed(state: &AppState, account_id: i64, reopen: bool) -> ApiResult<()> {
+    let Some((status, since)) = state.store.account_status(account_id).await? else { return Ok(()) };
+    if status != plico_api::privacy::AccountStatus::Closed {
+        return Ok(());
+    }
+    let (reopen_until, _) = policy::closed_deadlines(&state.config, since.unwrap_or(0));
+    if state.clock.now() >= reopen_until {
+        return Err(ApiError::Forbidden {
+            code: "account_closed",
+            message: "This account was closed and can no longer be reopened: its data is being deleted.".into(),
+        });
+    }
+    if !reopen {
+        return Err(ApiError::Forbidden {
+            code: "account_closed",
+            message: format!(
+                "This account was closed on {}. You can reopen it until {}.",
+                plico_mime::format_date(since.unwrap_or(0)),
+                plico_mime::format_date(reopen_until)
+            ),
+        });
+    }
+    state.store.reopen_account(account_id).await?;
+    tracing::info!(account_id, "account reopened");
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! The state every handler, job and SMTP session shares: the configuration, the store, the
+//! clock, and one handle per subsystem (the rate limits, inbound and outbound mail, the app
+//! files, the published policies). Each subsystem builds its own handle from the configuration;
+//! this module only puts them together.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use crate::clock::Clock;
+use crate::config::ServeConfig;
+use crate::http::privacy::Published;
+use crate::http::rate_limit::Limits;
+use crate::http::static_files::StaticFiles;
+use crate::inbound::Inbound;
+use crate::outbound::wkd::WkdClient;
+use crate::outbound::Outbound;
+use crate::store::blobs::{self, BlobStore};
+use crate::store::Store;
+
+/// How long a started OPAQUE login may wait for its second step.
+pub const PENDING_LOGIN_SECONDS: i64 = 60;
+
+/// How long a started sign-up may wait for its second step.
+pub const PENDING_SIGNUP_SECONDS: i64 = 10 * 60;
+
+/// The most sign-ups waiting for their second step at once; beyond, new ones wait.
+pub const MAX_PENDING_SIGNUPS: usize = 10_000;
+
+/// A started sign-up: `signup/finish` must name it, for the same name, in time.
+pub struct PendingSignup {
+    pub name: String,
+    pub started_at: i64,
+}
+
+/// A started login waiting for the client's proof.
+pub struct PendingLogin {
+    pub state: plico_opaque::ServerLoginState,
+    /// `None` for an unknown name: the fake login can never finish.
+    pub account_id: Option<i64>,
+    pub name: String,
+    pub started_at: i64,
+}
+
+/// Shared state behind every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<ServeConfig>,
+    pub store: Store,
+    pub blobs: Arc<dyn BlobStore>,
+    pub clock: Arc<dyn Clock>,
+    pub opaque_setup: Arc<plico_opaque::ServerSetup>,
+    pub pending_logins: Arc<Mutex<HashMap<String, PendingLogin>>>,
+    pub pending_signups: Arc<Mutex<HashMap<String, PendingSignup>>>,
+    /// Sign-in, sign-up and recovery-mail limits.
+    pub limits: Arc<Limits>,
+    pub static_files: Arc<StaticFiles>,
+    /// The outbound queue, delivery and DKIM.
+    pub outbound: Arc<Outbound>,
+    /// SPF, DKIM and DMARC on arrival, and the group commit that makes arrivals durable.
+    pub inbound: Inbound,
+    /// WKD lookups of outside recipients' keys.
+    pub wkd: Arc<WkdClient>,
+    /// The operator's policies, transparency reports and canary, read at start.
+    pub published: Arc<Published>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("OPAQUE server secret: {0}")]
+    ServerSecret(String),
+    #[error("database: {0}")]
+    Database(#[from] crate::store::Error),
+    #[error("app files: {0}")]
+    Dist(String),
+    #[error("mail to and from other servers: {0}")]
+    Outbound(String),
+    #[error("published policies: {0}")]
+    Published(String),
+}
+
+/// Reads the server's OPAQUE secret from `data_dir`, making it on first start. It lives outside
+/// the database so that a leaked database alone does not allow a dictionary attack.
+fn load_or_create_server_setup(data_dir: &Path) -> Result<plico_opaque::ServerSetup, StartError> {
+    let path = data_dir.join("opaque-server-setup.bin");
+    match std::fs::read(&path) {
+        Ok(bytes) => plico_opaque::server_setup_from_bytes(&bytes).map_err(|e| StartError::ServerSecret(e.to_string())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let setup = plico_opaque::server_setup_new();
+            let temporary = data_dir.join("opaque-server-setup.bin.new");
+            write_private_file(&temporary, &plico_opaque::server_setup_to_bytes(&setup))
+                .and_then(|()| std::fs::rename(&temporary, &path))
+                .map_err(|e| StartError::ServerSecret(format!("{}: {e}", path.display())))?;
+            Ok(setup)
+        }
+        Err(error) => Err(StartError::ServerSecret(format!("{}: {error}", path.display()))),
+    }
+}
+
+pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+impl AppState {
+    /// A blob's bytes, wherever they are kept: in its row (small mail from the SMTP ingress) or
+    /// as a file.
+    pub async fn read_blob(&self, hash: &str) -> Result<Vec<u8>, blobs::BlobError> {
+        match self.store.inline_blob(hash).await {
+            Ok(Some(bytes)) => return Ok(bytes),
+            Ok(None) => {}
+            Err(error) => return Err(blobs::BlobError::Io(std::io::Error::other(error.to_string()))),
+        }
+        let blobs = self.blobs.clone();
+        let hash = hash.to_owned();
+        tokio::task::spawn_blocking(move || blobs.get(&hash))
+            .await
+            .map_err(|_| blobs::BlobError::Io(std::io::Error::other("the blob reader stopped")))?
+    }
+
+    /// Opens the data directory and the database, and loads the app files.
+    pub async fn open(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
+        let opaque_setup = load_or_create_server_setup(&config.data_dir)?;
+        let store = Store::open(&config.data_dir).await?;
+        let blobs = blobs::FsBlobStore::open(config.data_dir.join("blobs"))
+            .map_err(|e| StartError::ServerSecret(format!("blob store: {e}")))?;
+        let published = Published::load(&config).map_err(StartError::Published)?;
+        let origins = published.integration_origins();
+        let static_files = match &config.dist_dir {
+            Some(dir) => StaticFiles::load(dir, &origins).map_err(StartError::Dist)?,
+            None => StaticFiles::empty_with(&origins),
+        };
+        let outbound = Outbound::open(&config).map_err(StartError::Outbound)?;
+        let blobs: Arc<dyn BlobStore> = Arc::new(blobs);
+        let inbound = Inbound::start(&config, store.clone(), blobs.clone()).map_err(StartError::Outbound)?;
+        let wkd = WkdClient::new(&config, inbound.resolver()).map_err(StartError::Outbound)?;
+        Ok(AppState {
+            inbound,
+            wkd: Arc::new(wkd),
+            outbound: Arc::new(outbound),
+            limits: Arc::new(Limits::new(&config)),
+            config: Arc::new(config),
+            store,
+            blobs,
+            clock,
+            opaque_setup: Arc::new(opaque_setup),
+            pending_logins: Arc::new(Mutex::new(HashMap::new())),
+            pending_signups: Arc::new(Mutex::new(HashMap::new())),
+            static_files: Arc::new(static_files),
+            published: Arc::new(published),
+        })
+    }
+
+    /// The operator's default quota, in bytes.
+    pub fn default_quota(&self) -> u64 {
+        self.config.quota_mb.saturating_mul(1_000_000)
+    }
+
+    /// The full address for a local part.
+    pub fn address_for(&self, name: &str) -> String {
+        format!("{name}@{}", self.config.domain)
+    }
+}
