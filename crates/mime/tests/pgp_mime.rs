@@ -1,8 +1,5 @@
 //! Composing, wrapping, unwrapping and parsing Plico messages, and GnuPG reading them.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-
 use plico_mime::*;
 
 fn draft() -> Draft {
@@ -65,9 +62,7 @@ fn bcc_is_written_only_in_saved_drafts() {
     assert_eq!(parse(&bytes).expect("parses").bcc, [Mailbox::new(None, "dave@plico.test")]);
 }
 
-fn data(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../pgp/tests/data").join(name)).expect("fixture")
-}
+use plico_test_support::fixture as data;
 
 fn outer(draft: &Draft) -> OuterHeaders {
     OuterHeaders {
@@ -126,33 +121,11 @@ fn gnupg_decrypts_and_verifies_a_plico_pgp_mime_message() {
     if !plico_test_support::peer("gpg", &["--version"], "the GnuPG PGP/MIME test") {
         return;
     }
-    let home = std::env::temp_dir().join(format!("plico-mime-gpg-{}", std::process::id()));
-    std::fs::create_dir_all(&home).expect("gnupg home");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-    }
-    let gpg = |args: &[&str], input: &[u8]| {
-        let mut child = Command::new("gpg")
-            .env("GNUPGHOME", &home)
-            .args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("gpg runs");
-        let mut stdin = child.stdin.take().expect("stdin");
-        let input = input.to_vec();
-        let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
-        let output = child.wait_with_output().expect("gpg finishes");
-        writer.join().expect("writer").expect("writes");
-        output
-    };
-    assert!(gpg(&["--import"], &data("gpg-peer.sec.asc")).status.success());
+    let driver = plico_test_support::Gpg::new();
+    let gpg = |args: &[&str], input: &[u8]| driver.try_run(args, input);
+    assert!(gpg(&["--import"], &data("gpg-peer.sec.asc")).ok);
     let alice = plico_pgp::generate_cert("alice@plico.test").expect("alice");
-    assert!(gpg(&["--import"], alice.public_cert_armored.as_bytes()).status.success());
+    assert!(gpg(&["--import"], alice.public_cert_armored.as_bytes()).ok);
 
     let peer = plico_pgp::parse_cert(&data("gpg-peer.pub.asc")).expect("peer cert");
     let mut original = draft();
@@ -162,12 +135,9 @@ fn gnupg_decrypts_and_verifies_a_plico_pgp_mime_message() {
     let ciphertext = plico_pgp::encrypt_and_sign(&inner, &[peer], &alice_secret).expect("encrypts");
     let message = wrap_pgp_mime(&outer(&original), std::str::from_utf8(&ciphertext).expect("armored")).expect("wraps");
 
-    let decrypted = gpg(
-        &["--trust-model", "always", "--status-fd", "2", "--decrypt"],
-        &unwrap_pgp_mime(&message).expect("unwraps"),
-    );
-    let status = String::from_utf8_lossy(&decrypted.stderr);
-    assert!(decrypted.status.success(), "{status}");
+    let decrypted = gpg(&["--decrypt"], &unwrap_pgp_mime(&message).expect("unwraps"));
+    let status = &decrypted.status;
+    assert!(decrypted.ok, "{status}");
     assert!(
         status.lines().any(|line| line.starts_with("[GNUPG:] VALIDSIG ") && line.ends_with(&alice.fingerprint)),
         "gpg did not report a valid signature by {}: {status}",
@@ -176,7 +146,6 @@ fn gnupg_decrypts_and_verifies_a_plico_pgp_mime_message() {
     let parsed = parse(&decrypted.stdout).expect("gpg's output is the inner message");
     assert_eq!(parsed.subject, original.subject);
     assert_eq!(parsed.attachments, original.attachments);
-    let _ = std::fs::remove_dir_all(&home);
 }
 
 #[test]

@@ -3,15 +3,12 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use plico_pgp::*;
 
-fn data(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
+use plico_test_support::fixture as data;
 
 #[test]
 fn generated_cert_encrypts_signs_decrypts_and_verifies() {
@@ -101,33 +98,15 @@ fn gnupg_reads_what_plico_writes() {
     if !plico_test_support::peer("gpg", &["--version"], "the live GnuPG interop test") {
         return;
     }
-    let home = tempfile_dir();
-    let gpg = |args: &[&str], stdin: Option<&[u8]>| {
-        let mut command = Command::new("gpg");
-        command
-            .env("GNUPGHOME", &home)
-            .args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(args);
-        command
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = command.spawn().expect("gpg runs");
-        if let Some(input) = stdin {
-            use std::io::Write;
-            child.stdin.take().expect("stdin").write_all(input).expect("writes");
-        } else {
-            drop(child.stdin.take());
-        }
-        child.wait_with_output().expect("gpg finishes")
-    };
+    let driver = plico_test_support::Gpg::new();
+    let gpg = |args: &[&str], stdin: Option<&[u8]>| driver.try_run(args, stdin.unwrap_or_default());
     let imported = gpg(&["--import"], Some(&data("gpg-peer.sec.asc")));
-    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    assert!(imported.ok, "{}", imported.status);
 
     let alice = generate_cert("alice@plico.test").expect("alice");
     let alice_secret = parse_cert(&alice.secret_key).expect("secret");
     let imported = gpg(&["--import"], Some(alice.public_cert_armored.as_bytes()));
-    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    assert!(imported.ok, "{}", imported.status);
 
     let peer = parse_cert(&data("gpg-peer.pub.asc")).expect("peer");
     let sequoia_whole =
@@ -138,8 +117,8 @@ fn gnupg_reads_what_plico_writes() {
     let split = finish_seipdv1(&plan.esks, &cfb_in_software(&plan)).expect("finishes");
     for (message, expected) in [(sequoia_whole, "Grüße aus Plico"), (split, big.as_str())] {
         let decrypted = gpg(&["--trust-model", "always", "--status-fd", "2", "--decrypt"], Some(&message));
-        let status = String::from_utf8_lossy(&decrypted.stderr);
-        assert!(decrypted.status.success(), "{status}");
+        let status = &decrypted.status;
+        assert!(decrypted.ok, "{status}");
         assert_eq!(decrypted.stdout, expected.as_bytes());
         assert!(status.contains("[GNUPG:] DECRYPTION_OKAY"), "{status}");
         assert!(status.contains("[GNUPG:] GOODMDC") || !status.contains("MDC"), "{status}");
@@ -152,18 +131,17 @@ fn gnupg_reads_what_plico_writes() {
     // GnuPG takes the secret key as Plico writes it (the secret-key packets are written by
     // hand, see keygen.rs) and decrypts with its encryption subkey.
     let imported = gpg(&["--import"], Some(&alice.secret_key));
-    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    assert!(imported.ok, "{}", imported.status);
     // GnuPG 2.2 reads no SEIPDv2, so the peer's v1-only key is a recipient too (sequoia then
     // writes SEIPDv1), and the peer's secret key goes so that only Alice's can decrypt.
     let peer = parse_cert(&data("gpg-peer.pub.asc")).expect("peer");
     let deleted = gpg(&["--delete-secret-keys", &peer.fingerprint().to_hex()], None);
-    assert!(deleted.status.success(), "{}", String::from_utf8_lossy(&deleted.stderr));
+    assert!(deleted.ok, "{}", deleted.status);
     let alice_public = parse_cert(alice.public_cert_armored.as_bytes()).expect("public");
     let to_alice = encrypt_to(b"for alice's own GnuPG", &[alice_public, peer]).expect("encrypts");
     let decrypted = gpg(&["--decrypt"], Some(&to_alice));
-    assert!(decrypted.status.success(), "{}", String::from_utf8_lossy(&decrypted.stderr));
+    assert!(decrypted.ok, "{}", decrypted.status);
     assert_eq!(decrypted.stdout, b"for alice's own GnuPG");
-    let _ = std::fs::remove_dir_all(&home);
 }
 
 /// RNP, the OpenPGP engine inside Thunderbird (Debian's `rnp` 0.16), decrypts and verifies
@@ -451,35 +429,20 @@ fn the_exported_secret_key_needs_its_passphrase_in_gnupg() {
     if !plico_test_support::peer("gpg", &["--version"], "the GnuPG half of the export test") {
         return;
     }
-    let home = tempfile_dir();
-    // The agent must not remember a passphrase between calls, or the wrong one would pass.
-    std::fs::write(home.join("gpg-agent.conf"), "default-cache-ttl 0\nmax-cache-ttl 0\n").expect("agent conf");
-    let gpg = |passphrase: &str, args: &[&str], stdin: &[u8]| {
-        let mut child = Command::new("gpg")
-            .env("GNUPGHOME", &home)
-            .args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback", "--passphrase", passphrase])
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("gpg runs");
-        use std::io::Write;
-        child.stdin.take().expect("stdin").write_all(stdin).expect("writes");
-        child.wait_with_output().expect("gpg finishes")
-    };
+    // The driver's agent remembers no passphrase between calls, so the wrong one must fail.
+    let driver = plico_test_support::Gpg::new();
+    let gpg = |passphrase: &str, args: &[&str], stdin: &[u8]| driver.try_run_with(passphrase, args, stdin);
     let imported = gpg(passphrase, &["--import"], armored.as_bytes());
-    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    assert!(imported.ok, "{}", imported.status);
     let public = parse_cert(alice.public_cert_armored.as_bytes()).expect("public");
     let peer = parse_cert(&data("gpg-peer.pub.asc")).expect("peer");
     // GnuPG 2.2 reads no SEIPDv2: the v1-only peer makes sequoia write SEIPDv1.
     let message = encrypt_to(b"only with the passphrase", &[public, peer]).expect("encrypts");
     let wrong = gpg("not the passphrase", &["--decrypt"], &message);
-    assert!(!wrong.status.success(), "a wrong passphrase must not decrypt");
+    assert!(!wrong.ok, "a wrong passphrase must not decrypt");
     let right = gpg(passphrase, &["--decrypt"], &message);
-    assert!(right.status.success(), "{}", String::from_utf8_lossy(&right.stderr));
+    assert!(right.ok, "{}", right.status);
     assert_eq!(right.stdout, b"only with the passphrase");
-    let _ = std::fs::remove_dir_all(&home);
 }
 
 /// Issue 20, item 4: a few KB that expand to a GiB through nested compression, and 200 KB that

@@ -4,8 +4,9 @@
 
 mod common;
 
+use plico_test_support::{fixture, Gpg, GpgRun};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -277,34 +278,6 @@ async fn outside_packages_that_are_wrong_are_refused_by_name_and_nothing_is_queu
     assert!(response.json()["error"]["message"].as_str().unwrap_or_default().contains("smarthost"));
 }
 
-/// GnuPG in its own home: runs `gpg` with `args` on `stdin`; returns stdout and the status lines.
-struct Gpg(tempfile::TempDir);
-
-impl Gpg {
-    fn new() -> Gpg {
-        Gpg(tempfile::tempdir().expect("gnupg home"))
-    }
-
-    fn run(&self, args: &[&str], stdin: &[u8]) -> (Vec<u8>, String) {
-        use std::io::Write;
-        let mut child = Command::new("gpg")
-            .env("GNUPGHOME", self.0.path())
-            .args(["--batch", "--yes", "--quiet", "--status-fd", "2", "--trust-model", "always"])
-            .args(["--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("gpg runs (Debian gnupg)");
-        child.stdin.take().expect("stdin").write_all(stdin).expect("writes");
-        let output = child.wait_with_output().expect("gpg finishes");
-        let status = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert!(output.status.success(), "gpg {args:?}: {status}");
-        (output.stdout, status)
-    }
-}
-
 #[tokio::test]
 async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_and_gnupg_reads_both() {
     use plico_client::mail::{send, LocalRenderer, Outgoing};
@@ -317,10 +290,9 @@ async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_a
 
     // The outside peer: GnuPG with its own key, which Alice's keyring holds as imported.
     let gpg = Gpg::new();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pgp/tests/data");
-    gpg.run(&["--import"], &std::fs::read(fixtures.join("gpg-peer.sec.asc")).expect("fixture"));
+    gpg.run(&["--import"], &fixture("gpg-peer.sec.asc"));
     gpg.run(&["--import"], alice.account.public_cert.as_bytes());
-    let (peer_key, _) = gpg.run(&["--armor", "--export", "gpg-peer@example.org"], b"");
+    let GpgRun { stdout: peer_key, status: _, .. } = gpg.run(&["--armor", "--export", "gpg-peer@example.org"], b"");
     let peer_key = String::from_utf8(peer_key).expect("armored");
     let peer_cert = plico_pgp::parse_cert(peer_key.as_bytes()).expect("cert");
     let imported = plico_client::keyring::OutsideKey {
@@ -380,7 +352,7 @@ async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_a
     assert!(text.contains("multipart/encrypted"));
     assert!(!text.contains("Bcc"), "no Bcc leaves");
     let ciphertext = plico_mime::unwrap_pgp_mime(&encrypted).expect("PGP/MIME");
-    let (plaintext, status) = gpg.run(&["--decrypt"], &ciphertext);
+    let GpgRun { stdout: plaintext, status, .. } = gpg.run(&["--decrypt"], &ciphertext);
     let fingerprint =
         plico_pgp::fingerprint_hex(&plico_pgp::parse_cert(alice.account.public_cert.as_bytes()).expect("cert"));
     assert!(status.contains("GOODSIG") && status.contains("VALIDSIG"), "{status}");
@@ -397,7 +369,7 @@ async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_a
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("part"), &part).expect("part");
     std::fs::write(dir.path().join("part.asc"), &signature).expect("signature");
-    let (_, status) = gpg.run(
+    let GpgRun { status, .. } = gpg.run(
         &[
             "--verify",
             dir.path().join("part.asc").to_str().expect("path"),
@@ -435,10 +407,9 @@ async fn a_key_from_an_autocrypt_header_is_kept_sealed_and_the_reply_goes_out_en
 
     // The GnuPG user writes to Bob in the clear, with their key in an Autocrypt header.
     let gpg = Gpg::new();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pgp/tests/data");
-    gpg.run(&["--import"], &std::fs::read(fixtures.join("gpg-peer.sec.asc")).expect("fixture"));
+    gpg.run(&["--import"], &fixture("gpg-peer.sec.asc"));
     gpg.run(&["--import"], bob.account.public_cert.as_bytes());
-    let (peer_key, _) = gpg.run(&["--export", "gpg-peer@example.org"], b"");
+    let GpgRun { stdout: peer_key, status: _, .. } = gpg.run(&["--export", "gpg-peer@example.org"], b"");
     let autocrypt = plico_mime::autocrypt_value("gpg-peer@example.org", &peer_key);
     let letter = format!(
         "From: GnuPG Peer <gpg-peer@example.org>\r\nTo: bob@plico.test\r\nSubject: Hello Bob\r\n\
@@ -504,7 +475,8 @@ async fn a_key_from_an_autocrypt_header_is_kept_sealed_and_the_reply_goes_out_en
     assert_eq!(plico_server::outbound::run_due(&server.state).await.expect("runs").delivered, 1);
     let (eml, _) = sink.received().into_iter().next().expect("received");
     assert!(String::from_utf8_lossy(&eml).contains("multipart/encrypted"));
-    let (plaintext, status) = gpg.run(&["--decrypt"], &plico_mime::unwrap_pgp_mime(&eml).expect("PGP/MIME"));
+    let GpgRun { stdout: plaintext, status, .. } =
+        gpg.run(&["--decrypt"], &plico_mime::unwrap_pgp_mime(&eml).expect("PGP/MIME"));
     assert!(status.contains("GOODSIG"), "{status}");
     assert!(String::from_utf8_lossy(&plaintext).contains(MARKER));
 }

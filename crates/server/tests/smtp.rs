@@ -222,24 +222,6 @@ async fn mail_already_encrypted_as_pgp_mime_is_stored_as_it_came() {
     assert_eq!(opened.message.subject, "ENCRYPTED-SUBJECT-3b");
 }
 
-/// Runs GnuPG in `home` with `stdin`; its standard output. Fails the test when gpg fails.
-fn run_gpg(home: &std::path::Path, args: &[&str], stdin: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut child = std::process::Command::new("gpg")
-        .env("GNUPGHOME", home)
-        .args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""])
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("gpg runs");
-    child.stdin.take().expect("stdin").write_all(stdin).expect("writes");
-    let output = child.wait_with_output().expect("gpg finishes");
-    assert!(output.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    output.stdout
-}
-
 /// GnuPG encrypts and signs a PGP/MIME message to a Plico user; sent in over SMTP, it is stored
 /// as it came, decrypts with the user's key, and its signature verifies with the sender's key.
 /// Skipped, with a note, where gpg is absent; the README's test command installs it.
@@ -253,10 +235,9 @@ async fn a_gnupg_encrypted_and_signed_pgp_mime_message_decrypts_and_verifies() {
     let bob = signup(&bob_client, "bob").await;
     let address = listen(&server).await;
 
-    let home = tempfile::tempdir().expect("gnupg home");
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pgp/tests/data");
-    let gpg = |args: &[&str], stdin: &[u8]| run_gpg(home.path(), args, stdin);
-    gpg(&["--import"], &std::fs::read(fixtures.join("gpg-peer.sec.asc")).expect("fixture"));
+    let driver = plico_test_support::Gpg::new();
+    let gpg = |args: &[&str], stdin: &[u8]| driver.run(args, stdin).stdout;
+    gpg(&["--import"], &plico_test_support::fixture("gpg-peer.sec.asc"));
     gpg(&["--import"], bob.account.public_cert.as_bytes());
     let inner = "Content-Type: text/plain; charset=utf-8\r\nSubject: GPG-INGRESS-SUBJECT\r\n\
 From: GnuPG Peer <gpg-peer@example.org>\r\n\r\nHello from GnuPG over SMTP.\r\n";
@@ -295,10 +276,9 @@ From: GnuPG Peer <gpg-peer@example.org>\r\n\r\nHello from GnuPG over SMTP.\r\n";
     // The sender is not in Plico's key directory and no key of theirs is known, so the client
     // reads the signature as made by an unknown key.
     assert_eq!(opened.signature, SignatureStatus::UnknownKey);
-    let peer =
-        plico_pgp::parse_cert(&std::fs::read(fixtures.join("gpg-peer.pub.asc")).expect("fixture")).expect("cert");
+    let peer = plico_pgp::parse_cert(&plico_test_support::fixture("gpg-peer.pub.asc")).expect("cert");
     // Once bob imports the sender's key, the client itself verifies it.
-    let armored_peer = std::fs::read_to_string(fixtures.join("gpg-peer.pub.asc")).expect("fixture");
+    let armored_peer = String::from_utf8(plico_test_support::fixture("gpg-peer.pub.asc")).expect("fixture");
     let keys = plico_client::keyring::imported_keys(&armored_peer, START).expect("a public key");
     plico_client::keyring::update(&bob_client, &bob, &|keyring| {
         let mut changed = false;
@@ -634,10 +614,9 @@ async fn a_gnupg_signed_message_keeps_its_bytes_and_verifies_in_the_client() {
     let dana_client = server.client("192.0.2.67");
     let dana = signup(&dana_client, "dana").await;
     let address = listen(&server).await;
-    let home = tempfile::tempdir().expect("gnupg home");
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pgp/tests/data");
-    let gpg = |args: &[&str], stdin: &[u8]| run_gpg(home.path(), args, stdin);
-    gpg(&["--import"], &std::fs::read(fixtures.join("gpg-peer.sec.asc")).expect("fixture"));
+    let driver = plico_test_support::Gpg::new();
+    let gpg = |args: &[&str], stdin: &[u8]| driver.run(args, stdin).stdout;
+    gpg(&["--import"], &plico_test_support::fixture("gpg-peer.sec.asc"));
     let peer_key = gpg(&["--export", "gpg-peer@example.org"], b"");
     let peer = plico_pgp::parse_cert(&peer_key).expect("cert");
 

@@ -20,7 +20,6 @@ fn run_in(dir: &Path, program: &str, args: &[&str], input: &[u8]) -> Run {
     let mut child = Command::new(program)
         .args(args)
         .current_dir(dir)
-        .env("GNUPGHOME", dir.join("gnupg"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -47,7 +46,7 @@ impl Bench {
     fn new(name: &str) -> Bench {
         let dir = std::env::temp_dir().join(format!("plico-sop-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("gnupg")).expect("creates the scratch directory");
+        std::fs::create_dir_all(&dir).expect("creates the scratch directory");
         Bench { dir }
     }
 
@@ -264,34 +263,27 @@ fn armor_and_dearmor_agree_with_the_peer() {
 #[test]
 fn gnupg_reads_what_plico_sop_writes() {
     let bench = Bench::new("gnupg");
-    let gpg = |args: &[&str], input: &[u8]| {
-        bench.run(
-            "gpg",
-            &[&["--batch", "--status-fd", "2", "--pinentry-mode", "loopback", "--passphrase", ""], args].concat(),
-            input,
-        )
-    };
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(bench.dir.join("gnupg"), std::fs::Permissions::from_mode(0o700)).expect("chmod");
-    }
+    assert!(plico_test_support::peer("gpg", &["--version"], "the GnuPG half of the SOP interop test"));
+    let driver = plico_test_support::Gpg::new();
+    let gpg = |args: &[&str], input: &[u8]| driver.try_run(args, input);
+    let at = |name: &str| bench.dir.join(name).display().to_string();
     let (plico_key, plico_cert) = bench.key(PLICO, "sqop", "Heidi");
     let made = gpg(&["--quick-gen-key", "Ivy <ivy@example.org>", "future-default", "default", "never"], b"");
-    assert_eq!(made.code, 0, "{}", made.stderr);
+    assert!(made.ok, "{}", made.status);
     let ivy = bench.write("ivy.cert", &gpg(&["--armor", "--export", "ivy@example.org"], b"").stdout);
-    let imported = gpg(&["--import", &plico_cert], b"");
-    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let imported = gpg(&["--import"], &bench.read(&plico_cert));
+    assert!(imported.ok, "{}", imported.status);
 
     let message = bench.ok(PLICO, &["encrypt", "--sign-with", &plico_key, &ivy], TEXT);
     let run = gpg(&["--decrypt"], &message);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.ok, "{}", run.status);
     assert_eq!(run.stdout, TEXT);
-    assert!(run.stderr.contains("[GNUPG:] GOODSIG"), "{}", run.stderr);
+    assert!(run.status.contains("[GNUPG:] GOODSIG"), "{}", run.status);
 
     let signature = bench.write("heidi.sig", &bench.ok(PLICO, &["sign", &plico_key], TEXT));
     let data = bench.write("heidi.data", TEXT);
-    let run = gpg(&["--verify", &signature, &data], b"");
-    assert!(run.stderr.contains("[GNUPG:] GOODSIG"), "{}", run.stderr);
+    let run = gpg(&["--verify", &at(&signature), &at(&data)], b"");
+    assert!(run.status.contains("[GNUPG:] GOODSIG"), "{}", run.status);
 
     // And the other way: GnuPG signs and encrypts to Plico's key (as SEIPDv1, GnuPG's only
     // format), plico-sop decrypts and verifies.
@@ -309,7 +301,7 @@ fn gnupg_reads_what_plico_sop_writes() {
         ],
         TEXT,
     );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.ok, "{}", run.status);
     let plaintext = bench.ok(
         PLICO,
         &["decrypt", &format!("--verify-with={ivy}"), "--verifications-out=gpg-v", &plico_key],
@@ -317,7 +309,7 @@ fn gnupg_reads_what_plico_sop_writes() {
     );
     assert_eq!(plaintext, TEXT);
     assert_eq!(signers(&bench.read("gpg-v")), [fingerprint_of(&bench, &ivy)]);
-    let theirs = gpg(&["--detach-sign", "--armor", "--local-user", "ivy@example.org", "-o", "-", &data], b"");
+    let theirs = gpg(&["--detach-sign", "--armor", "--local-user", "ivy@example.org", "-o", "-", &at(&data)], b"");
     let theirs = bench.write("ivy.sig", &theirs.stdout);
     let verified = bench.ok(PLICO, &["verify", &theirs, &ivy], TEXT);
     assert_eq!(signers(&verified), [fingerprint_of(&bench, &ivy)]);
