@@ -544,3 +544,39 @@ async fn the_app_is_served_with_security_headers_and_fitting_cache_rules() {
     assert_eq!(api.headers[header::CACHE_CONTROL], "no-store");
     assert_eq!(api.json()["domain"], "plico.test");
 }
+
+/// Load balancers ask `/healthz` whether the process lives and `/readyz` whether it can serve:
+/// the database answers and the blob store takes writes. A part that cannot is named, with 503.
+#[tokio::test]
+async fn health_endpoints_say_live_and_ready_and_name_the_part_that_is_not() {
+    let server = TestServer::start().await;
+    let balancer = server.client("198.51.100.9");
+    let live = balancer.get("/healthz").await;
+    assert_eq!(live.status, 200);
+    assert_eq!(live.json()["status"], "live");
+    let ready = balancer.get("/readyz").await;
+    assert_eq!(ready.status, 200, "{:?}", ready.json());
+    assert_eq!(ready.json()["database"], "ok");
+    assert_eq!(ready.json()["blobs"], "ok");
+
+    // The blob directory becomes unwritable (as a full or read-only disk is).
+    let blobs = server.state.config.data_dir.join("blobs");
+    let moved = server.state.config.data_dir.join("blobs-away");
+    std::fs::rename(&blobs, &moved).expect("moves the blob directory");
+    std::fs::write(&blobs, b"not a directory").expect("a file in its place");
+    let unready = balancer.get("/readyz").await;
+    assert_eq!(unready.status, 503);
+    assert_eq!(unready.json()["status"], "unready");
+    assert_eq!(unready.json()["database"], "ok");
+    assert_ne!(unready.json()["blobs"], "ok");
+    assert_eq!(balancer.get("/healthz").await.status, 200, "alive all the same");
+    std::fs::remove_file(&blobs).expect("removes the file");
+    std::fs::rename(&moved, &blobs).expect("puts the directory back");
+    assert_eq!(balancer.get("/readyz").await.status, 200, "ready again");
+
+    // The database goes away.
+    server.state.store.pool().close().await;
+    let unready = balancer.get("/readyz").await;
+    assert_eq!(unready.status, 503);
+    assert_ne!(unready.json()["database"], "ok");
+}

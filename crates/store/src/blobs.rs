@@ -35,6 +35,8 @@ pub trait BlobStore: Send + Sync + 'static {
     fn delete(&self, hash: &str) -> Result<(), BlobError>;
     /// True when the blob is stored.
     fn contains(&self, hash: &str) -> bool;
+    /// Whether the store takes writes now (for `/readyz`); the error says why not.
+    fn ready(&self) -> Result<(), BlobError>;
 }
 
 /// Blobs as files under `<data dir>/blobs/ab/abcdef…`.
@@ -105,6 +107,15 @@ impl FsBlobStore {
 }
 
 impl BlobStore for FsBlobStore {
+    fn ready(&self) -> Result<(), BlobError> {
+        // A probe file written and removed: a full disk, a read-only mount or a directory gone
+        // all show here, as they would on the next message.
+        let probe = self.root.join(format!(".ready-{}", std::process::id()));
+        std::fs::write(&probe, b"ready")?;
+        std::fs::remove_file(&probe)?;
+        Ok(())
+    }
+
     fn put(&self, bytes: &[u8]) -> Result<String, BlobError> {
         let hash = blob_hash(bytes);
         let path = self.path(&hash);

@@ -1,6 +1,6 @@
 //! HTTP: the router, and one module per resource. Only this module knows HTTP.
 //!
-//! Handler modules (`account`, `keys`, `mail`, `items`, `privacy`, `static_files`) each answer
+//! Handler modules (`account`, `keys`, `mail`, `items`, `privacy`, `health`, `static_files`) each answer
 //! one resource and never import one another; what they share lives in `error`, `extract`,
 //! `session`, `sealed` and `rate_limit`. `mod.rs` (the routes) and `openapi.rs` (the document)
 //! are the two indexes that name every handler. The tidy test in `crates/xtask` holds this.
@@ -12,6 +12,7 @@ use axum::Router;
 pub mod account;
 pub mod error;
 pub mod extract;
+pub mod health;
 pub mod items;
 pub mod keys;
 mod layers;
@@ -101,6 +102,8 @@ pub fn router(state: AppState) -> Router {
                 .route("/.well-known/openpgpkey/policy", get(keys::wkd_policy))
                 .layer(middleware::map_response(any_origin)),
         )
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
         .fallback(static_files::serve)
         .layer(middleware::from_fn_with_state(state.clone(), refuse_declared_oversize))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
