@@ -52,6 +52,12 @@ pub struct ServeConfig {
     #[arg(long = "trusted-proxy", env = "PLICO_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
 
+    /// Who may read `/metrics` besides this machine (CIDR, comma-separated, e.g. the
+    /// Prometheus server's 10.0.5.0/24). The connection's own address counts, never a
+    /// forwarded one; others get 404.
+    #[arg(long = "metrics-from", env = "PLICO_METRICS_FROM", value_delimiter = ',')]
+    pub metrics_from: Vec<String>,
+
     /// How long a session lasts, in hours.
     #[arg(long = "session-hours", env = "PLICO_SESSION_HOURS", default_value_t = 24 * 7)]
     pub session_hours: u32,
@@ -260,6 +266,7 @@ impl ServeConfig {
             behind_tls: false,
             trust_forwarded_for: false,
             trusted_proxies: Vec::new(),
+            metrics_from: Vec::new(),
             session_hours: 24 * 7,
             login_attempts_per_ip_per_minute: 20,
             login_attempts_per_account: 10,

@@ -9,9 +9,11 @@ pub mod config;
 pub mod http;
 pub mod inbound;
 pub mod jobs;
+pub mod metrics;
 pub mod outbound;
 pub mod policy;
 pub mod seed;
+pub mod shutdown;
 mod state;
 /// Rows and blobs: the only place that knows SQL or where a blob lives.
 pub use plico_store as store;

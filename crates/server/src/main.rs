@@ -190,6 +190,9 @@ async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(smarthost) = &state.config.smarthost {
         tracing::info!(%smarthost, dkim = state.outbound.dkim.is_some(), "plico sends mail to other servers");
     }
+    let shutdown = plico_server::shutdown::Shutdown::new();
+    tokio::spawn(plico_server::shutdown::on_signal(shutdown.clone()));
+    let mut smtp_task = None;
     if let Some(smtp_address) = state.config.smtp_addr {
         let smtp = tokio::net::TcpListener::bind(smtp_address)
             .await
@@ -199,7 +202,7 @@ async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
             _ => None,
         };
         tracing::info!(smtp = %smtp.local_addr()?, starttls = tls.is_some(), "plico takes mail over SMTP");
-        tokio::spawn(plico_server::inbound::smtp::serve(smtp, state.clone(), tls));
+        smtp_task = Some(tokio::spawn(plico_server::inbound::smtp::serve(smtp, state.clone(), tls, shutdown.clone())));
     }
     let app = plico_server::router(state.clone());
     let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| format!("binding {address}: {e}"))?;
@@ -210,9 +213,15 @@ async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
         "plico is serving"
     );
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+        .with_graceful_shutdown({
+            let shutdown = shutdown.clone();
+            async move { shutdown.wait().await }
         })
         .await?;
+    // HTTP has answered what was in flight; SMTP finishes the messages arriving.
+    if let Some(smtp) = smtp_task {
+        let _ = smtp.await;
+    }
+    tracing::info!("stopped");
     Ok(())
 }

@@ -13,6 +13,7 @@ use crate::http::privacy::Published;
 use crate::http::rate_limit::Limits;
 use crate::http::static_files::StaticFiles;
 use crate::inbound::Inbound;
+use crate::metrics::Metrics;
 use crate::outbound::wkd::WkdClient;
 use crate::outbound::Outbound;
 use crate::store::blobs::{self, BlobStore};
@@ -63,6 +64,8 @@ pub struct AppState {
     pub wkd: Arc<WkdClient>,
     /// The operator's policies, transparency reports and canary, read at start.
     pub published: Arc<Published>,
+    /// What `/metrics` reports.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Why the server could not start.
@@ -146,7 +149,9 @@ impl AppState {
         };
         let outbound = Outbound::open(&config).map_err(StartError::Outbound)?;
         let blobs: Arc<dyn BlobStore> = Arc::new(blobs);
-        let inbound = Inbound::start(&config, store.clone(), blobs.clone()).map_err(StartError::Outbound)?;
+        let metrics = Arc::new(Metrics::new());
+        let inbound =
+            Inbound::start(&config, store.clone(), blobs.clone(), metrics.clone()).map_err(StartError::Outbound)?;
         let wkd = WkdClient::new(&config, inbound.resolver()).map_err(StartError::Outbound)?;
         Ok(AppState {
             inbound,
@@ -162,6 +167,7 @@ impl AppState {
             pending_signups: Arc::new(Mutex::new(HashMap::new())),
             static_files: Arc::new(static_files),
             published: Arc::new(published),
+            metrics,
         })
     }
 

@@ -704,3 +704,90 @@ async fn a_gnupg_signed_message_keeps_its_bytes_and_verifies_in_the_client() {
         ]
     );
 }
+
+/// A node told to stop (SIGTERM from an orchestrator) stops taking connections, tells an idle
+/// session 421 so that its sender retries elsewhere, and lets a message that is arriving finish:
+/// it is stored and gets its 250 before the listener returns.
+#[tokio::test]
+async fn a_graceful_shutdown_finishes_the_message_in_flight_and_sends_idle_sessions_away() {
+    let server = TestServer::start().await;
+    let bob_client = server.client("192.0.2.70");
+    signup(&bob_client, "bob").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let address = listener.local_addr().expect("address");
+    let shutdown = plico_server::shutdown::Shutdown::new();
+    let serving =
+        tokio::spawn(plico_server::inbound::smtp::serve(listener, server.state.clone(), None, shutdown.clone()));
+
+    let mut idle = Client::connect(address).await;
+    assert_eq!(idle.say("EHLO idle.example.org").await.0, 250);
+    let mut arriving = Client::connect(address).await;
+    assert_eq!(arriving.say("EHLO busy.example.org").await.0, 250);
+    assert_eq!(arriving.say("MAIL FROM:<dana@example.org>").await.0, 250);
+    assert_eq!(arriving.say("RCPT TO:<bob@plico.test>").await.0, 250);
+    assert_eq!(arriving.say("DATA").await.0, 354);
+    let (head, tail) = PLAIN.split_at(PLAIN.len() / 2);
+    arriving.send(head.as_bytes()).await;
+
+    shutdown.begin();
+    let (code, text) = idle.reply().await;
+    assert_eq!(code, 421, "an idle session is sent away: {text}");
+    assert!(
+        TcpStream::connect(address).await.is_err() || {
+            // The listener may close a moment after the signal.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            TcpStream::connect(address).await.is_err()
+        },
+        "no new connections"
+    );
+    assert!(!serving.is_finished(), "the listener waits for the message in flight");
+
+    arriving.send(tail.as_bytes()).await;
+    arriving.send(b".\r\n").await;
+    let (code, text) = arriving.reply().await;
+    assert_eq!(code, 250, "the message in flight is stored: {text}");
+    assert_eq!(message_count(&server).await, 1);
+    let (code, _) = arriving.reply().await;
+    assert_eq!(code, 421, "then this session is sent away too");
+    tokio::time::timeout(std::time::Duration::from_secs(10), serving)
+        .await
+        .expect("the listener returns once its sessions ended")
+        .expect("the listener ran");
+}
+
+/// `/metrics` counts requests, SMTP sessions and messages, commit batches and the queue, names
+/// no person, and answers only this machine and the addresses `--metrics-from` names.
+#[tokio::test]
+async fn metrics_count_what_happened_name_nobody_and_answer_only_who_may_scrape() {
+    let server = TestServer::start_with(|config| config.metrics_from = vec!["198.51.100.0/24".into()]).await;
+    let bob_client = server.client("192.0.2.71");
+    signup(&bob_client, "bob").await;
+    let address = listen(&server).await;
+    let mut smtp = Client::connect(address).await;
+    assert_eq!(smtp.say("EHLO metrics.example.org").await.0, 250);
+    let (code, text) = smtp.mail("dana@example.org", &["bob@plico.test"], PLAIN.as_bytes()).await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(smtp.say("QUIT").await.0, 221);
+    assert_eq!(bob_client.get("/api/v1/keys/nobody@plico.test").await.status, 404);
+
+    let local = server.client("127.0.0.1");
+    let scraped = local.get("/metrics").await;
+    assert_eq!(scraped.status, 200);
+    let text = String::from_utf8(scraped.body.to_vec()).expect("text");
+    for expected in [
+        "plico_smtp_messages_total{outcome=\"stored\"} 1\n",
+        "plico_smtp_sessions_total 1\n",
+        "plico_commit_batch_messages_count 1\n",
+        "plico_http_requests_total{area=\"signup\",status=\"2xx\"} 2\n",
+        "plico_http_requests_total{area=\"keys\",status=\"4xx\"} 1\n",
+        "plico_outbound_queue_depth 0\n",
+        "plico_errors_total{kind=\"http_5xx\"} 0\n",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    for personal in ["bob", "dana", "example.org", "plico.test", "SMTP-SUBJECT", "192.0.2"] {
+        assert!(!text.contains(personal), "{personal:?} in the metrics:\n{text}");
+    }
+    assert_eq!(server.client("198.51.100.20").get("/metrics").await.status, 200, "--metrics-from");
+    assert_eq!(server.client("203.0.113.9").get("/metrics").await.status, 404, "anyone else");
+}

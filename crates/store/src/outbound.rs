@@ -27,6 +27,12 @@ pub struct OutboundRow {
 }
 
 impl Store {
+    /// How many messages wait for another server.
+    pub async fn outbound_depth(&self) -> Result<u64, Error> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbound").fetch_one(&self.pool).await?;
+        Ok(count.max(0) as u64)
+    }
+
     /// Queues a message the server itself writes (a notice to a recovery address).
     pub async fn queue_outbound(&self, account_id: i64, package: &NewOutbound<'_>, now: i64) -> Result<(), Error> {
         let mut transaction = self.write().await?;

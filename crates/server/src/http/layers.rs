@@ -175,19 +175,13 @@ pub(super) async fn security_headers(State(state): State<AppState>, request: Req
 
 /// Logs the kind of request, never the raw path or query (which may carry a key hash or an
 /// address), with the status and duration.
-pub(super) async fn log_request(request: Request, next: Next) -> Response {
+pub(super) async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path();
-    let area = if let Some(rest) = path.strip_prefix("/api/v1/") {
-        // The first segment names the endpoint family (signup, login, account, keys…).
-        rest.split('/').next().unwrap_or("").chars().take(32).collect::<String>()
-    } else if path.starts_with("/.well-known/") {
-        "wkd".to_owned()
-    } else {
-        "app".to_owned()
-    };
+    // The endpoint family (signup, login, account, keys…), from a fixed list.
+    let area = crate::metrics::Metrics::area_of(request.uri().path());
     let response = next.run(request).await;
+    state.metrics.request(area, response.status().as_u16(), started.elapsed());
     tracing::info!(
         %method,
         area,

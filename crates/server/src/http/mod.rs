@@ -1,6 +1,6 @@
 //! HTTP: the router, and one module per resource. Only this module knows HTTP.
 //!
-//! Handler modules (`account`, `keys`, `mail`, `items`, `privacy`, `health`, `static_files`) each answer
+//! Handler modules (`account`, `keys`, `mail`, `items`, `privacy`, `health`, `metrics`, `static_files`) each answer
 //! one resource and never import one another; what they share lives in `error`, `extract`,
 //! `session`, `sealed` and `rate_limit`. `mod.rs` (the routes) and `openapi.rs` (the document)
 //! are the two indexes that name every handler. The tidy test in `crates/xtask` holds this.
@@ -17,6 +17,7 @@ pub mod items;
 pub mod keys;
 mod layers;
 pub mod mail;
+pub mod metrics;
 pub mod openapi;
 pub mod privacy;
 pub mod rate_limit;
@@ -104,10 +105,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(metrics::serve))
         .fallback(static_files::serve)
         .layer(middleware::from_fn_with_state(state.clone(), refuse_declared_oversize))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }
 

@@ -127,7 +127,8 @@ pub fn client_ip(peer: Option<std::net::IpAddr>, forwarded: Option<&str>, truste
 }
 
 /// Is `ip` within `cidr` ("10.0.0.0/8", "2001:db8::/32", or one address)?
-fn in_cidr(ip: &std::net::IpAddr, cidr: &str) -> bool {
+/// Whether `ip` is in `cidr` (`10.0.0.0/8`, `2001:db8::/32`, or one address).
+pub fn in_cidr(ip: &std::net::IpAddr, cidr: &str) -> bool {
     use std::net::IpAddr;
     let (network, bits) = match cidr.trim().split_once('/') {
         Some((network, bits)) => (network, bits.parse::<u32>().ok()),

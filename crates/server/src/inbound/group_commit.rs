@@ -87,11 +87,16 @@ struct Counts {
 
 impl GroupCommit {
     /// Starts the commit task on the current tokio runtime. It ends when every handle is gone.
-    pub fn start(store: Store, blobs: std::sync::Arc<dyn BlobStore>, max_messages: usize) -> GroupCommit {
+    pub fn start(
+        store: Store,
+        blobs: std::sync::Arc<dyn BlobStore>,
+        max_messages: usize,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> GroupCommit {
         let max_messages = max_messages.max(1);
         let (jobs, queue) = mpsc::channel(4 * max_messages);
         let counts = std::sync::Arc::new(Counts::default());
-        tokio::spawn(run(queue, store, blobs, counts.clone(), max_messages));
+        tokio::spawn(run(queue, store, blobs, counts.clone(), max_messages, metrics));
         GroupCommit { jobs, counts }
     }
 
@@ -115,6 +120,7 @@ async fn run(
     blobs: std::sync::Arc<dyn BlobStore>,
     counts: std::sync::Arc<Counts>,
     max_messages: usize,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 ) {
     while let Some(first) = queue.recv().await {
         let mut bytes = first.copies.iter().map(|copy| copy.blob.in_memory()).sum::<usize>();
@@ -130,11 +136,15 @@ async fn run(
         }
         counts.batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         counts.messages.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        commit_batch(batch, &store, &blobs).await;
+        metrics.commit_batch(batch.len());
+        if !commit_batch(batch, &store, &blobs).await {
+            metrics.commit_failed();
+        }
     }
 }
 
-async fn commit_batch(mut batch: Vec<Job>, store: &Store, blobs: &std::sync::Arc<dyn BlobStore>) {
+/// Commits one batch; `false` when all of it failed.
+async fn commit_batch(mut batch: Vec<Job>, store: &Store, blobs: &std::sync::Arc<dyn BlobStore>) -> bool {
     // Large blobs first, durable as files before any row names them; small ones go in their
     // rows, in the same transaction as the messages. The large ones move to the writer.
     let mut names: Vec<String> = Vec::new();
@@ -216,16 +226,19 @@ async fn commit_batch(mut batch: Vec<Job>, store: &Store, blobs: &std::sync::Arc
                 });
                 let _ = job.done.send(outcome);
             }
+            true
         }
         Err(error) => {
             tracing::warn!(%error, "smtp: a batch could not be committed");
-            fail_all(batch, CommitError::Database);
+            fail_all(batch, CommitError::Database)
         }
     }
 }
 
-fn fail_all(batch: Vec<Job>, error: CommitError) {
+/// Answers every job of the batch with `error`; `false`, for the caller to count.
+fn fail_all(batch: Vec<Job>, error: CommitError) -> bool {
     for job in batch {
         let _ = job.done.send(Err(error.clone()));
     }
+    false
 }

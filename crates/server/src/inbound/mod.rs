@@ -45,11 +45,16 @@ pub struct Inbound {
 
 impl Inbound {
     /// Starts the group commit's writer and opens the resolver the sender checks ask.
-    pub fn start(config: &ServeConfig, store: Store, blobs: std::sync::Arc<dyn BlobStore>) -> Result<Inbound, String> {
+    pub fn start(
+        config: &ServeConfig,
+        store: Store,
+        blobs: std::sync::Arc<dyn BlobStore>,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> Result<Inbound, String> {
         let sender_auth = SenderAuth::open(&config.mail_auth_dns)?;
         Ok(Inbound {
             sender_auth: sender_auth.map(std::sync::Arc::new),
-            group_commit: GroupCommit::start(store, blobs, usize::from(config.smtp_commit_batch)),
+            group_commit: GroupCommit::start(store, blobs, usize::from(config.smtp_commit_batch), metrics),
         })
     }
 

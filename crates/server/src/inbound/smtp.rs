@@ -18,6 +18,8 @@ use tokio_rustls::rustls;
 use tokio_rustls::TlsAcceptor;
 
 use crate::inbound::{self, Arrival};
+use crate::metrics::SmtpOutcome;
+use crate::shutdown::Shutdown;
 use crate::AppState;
 
 /// How long the listener waits for the client's next line (RFC 5321 section 4.5.3.2 asks for
@@ -27,6 +29,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(300);
 const MAX_READ: u64 = 64 * 1024;
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a stopping listener waits for its sessions to finish the messages in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
 
 /// Loads the certificate chain and key STARTTLS offers.
 pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
@@ -80,11 +84,16 @@ impl Drop for PerIp {
 }
 
 /// Accepts connections until the task is dropped.
-pub async fn serve(listener: TcpListener, state: AppState, tls: Option<TlsAcceptor>) {
-    let permits = Arc::new(Semaphore::new(state.config.smtp_max_connections));
+pub async fn serve(listener: TcpListener, state: AppState, tls: Option<TlsAcceptor>, shutdown: Shutdown) {
+    let max = state.config.smtp_max_connections;
+    let permits = Arc::new(Semaphore::new(max));
     let per_ip: OpenPerIp = Arc::default();
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.wait() => break,
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!(%error, "smtp: accept failed");
@@ -93,6 +102,7 @@ pub async fn serve(listener: TcpListener, state: AppState, tls: Option<TlsAccept
             }
         };
         let state = state.clone();
+        let shutdown = shutdown.clone();
         let tls = tls.clone();
         let Some(place) = PerIp::take(&per_ip, peer.ip(), state.config.smtp_max_connections_per_ip) else {
             tokio::spawn(async move {
@@ -107,7 +117,7 @@ pub async fn serve(listener: TcpListener, state: AppState, tls: Option<TlsAccept
                 tokio::spawn(async move {
                     let _permit = permit;
                     let _place = place;
-                    if let Err(error) = connection(stream, peer.ip(), &state, tls).await {
+                    if let Err(error) = connection(stream, peer.ip(), &state, tls, &shutdown).await {
                         tracing::debug!(%error, "smtp: connection ended");
                     }
                 });
@@ -120,6 +130,12 @@ pub async fn serve(listener: TcpListener, state: AppState, tls: Option<TlsAccept
             }
         }
     }
+    // No new connections; the sessions open finish their message in flight, or are sent away.
+    drop(listener);
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    if tokio::time::timeout(SHUTDOWN_GRACE, permits.acquire_many(all)).await.is_err() {
+        tracing::warn!("smtp: sessions still open after the grace period; stopping anyway");
+    }
 }
 
 async fn connection(
@@ -127,15 +143,17 @@ async fn connection(
     peer: IpAddr,
     state: &AppState,
     tls: Option<TlsAcceptor>,
+    shutdown: &Shutdown,
 ) -> std::io::Result<()> {
     let limits = Limits {
         max_message_bytes: state.config.smtp_max_message_bytes,
         max_recipients: state.config.smtp_max_recipients,
         ..Limits::default()
     };
+    let _open = state.metrics.smtp_session();
     let mut session = Session::new(state.config.domain.clone(), limits, tls.is_some());
     let greeting = session.greeting().to_bytes();
-    let Some(plain) = converse(BufReader::new(stream), &mut session, greeting, peer, state).await? else {
+    let Some(plain) = converse(BufReader::new(stream), &mut session, greeting, peer, state, shutdown).await? else {
         return Ok(());
     };
     let Some(acceptor) = tls else { return Ok(()) };
@@ -145,7 +163,7 @@ async fn connection(
     };
     session.tls_started();
     // The session does not offer STARTTLS twice, so this conversation ends the connection.
-    converse(BufReader::new(secured), &mut session, Vec::new(), peer, state).await?;
+    converse(BufReader::new(secured), &mut session, Vec::new(), peer, state, shutdown).await?;
     Ok(())
 }
 
@@ -158,6 +176,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     mut out: Vec<u8>,
     peer: IpAddr,
     state: &AppState,
+    shutdown: &Shutdown,
 ) -> std::io::Result<Option<S>> {
     let mut line = Vec::with_capacity(1024);
     loop {
@@ -167,7 +186,21 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             out.clear();
         }
         line.clear();
-        let read = tokio::time::timeout(READ_TIMEOUT, (&mut stream).take(MAX_READ).read_until(b'\n', &mut line)).await;
+        let reading_data = session.reading_data();
+        let read = {
+            let mut limited = (&mut stream).take(MAX_READ);
+            tokio::select! {
+                read = tokio::time::timeout(READ_TIMEOUT, limited.read_until(b'\n', &mut line)) => Some(read),
+                // A message being sent finishes; between messages the session is sent away.
+                () = shutdown.wait(), if !reading_data => None,
+            }
+        };
+        let Some(read) = read else {
+            out.extend_from_slice(b"421 4.3.2 Service shutting down, try again later\r\n");
+            stream.write_all(&out).await?;
+            stream.flush().await?;
+            return Ok(None);
+        };
         let count = match read {
             Ok(result) => result?,
             Err(_) => {
@@ -191,8 +224,19 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 let arrival = Arrival { envelope: &envelope, peer, raw: &raw };
                 let outcome = inbound::deliver(state, &arrival).await;
                 match &outcome {
-                    Ok(_) => tracing::info!(recipients = envelope.recipients.len(), bytes = raw.len(), "smtp: stored"),
-                    Err(refusal) => tracing::info!(?refusal, bytes = raw.len(), "smtp: refused"),
+                    Ok(_) => {
+                        state.metrics.smtp_message(SmtpOutcome::Stored);
+                        tracing::info!(recipients = envelope.recipients.len(), bytes = raw.len(), "smtp: stored")
+                    }
+                    Err(refusal) => {
+                        let temporary = refusal.reply().code < 500;
+                        state.metrics.smtp_message(if temporary {
+                            SmtpOutcome::Deferred
+                        } else {
+                            SmtpOutcome::Refused
+                        });
+                        tracing::info!(?refusal, bytes = raw.len(), "smtp: refused")
+                    }
                 }
                 out.extend_from_slice(&session.delivered(outcome.map_err(|refusal| refusal.reply())).to_bytes());
             }

@@ -68,7 +68,10 @@ pub async fn run_forever(state: AppState, interval: std::time::Duration) {
                     "retention pass"
                 )
             }
-            Err(error) => tracing::error!(%error, "retention pass failed"),
+            Err(error) => {
+                state.metrics.job_failed();
+                tracing::error!(%error, "retention pass failed")
+            }
         }
     }
 }

@@ -334,6 +334,7 @@ pub async fn run_due(state: &AppState) -> Result<RunReport, crate::store::Error>
     loop {
         let due = state.store.due_outbound(state.clock.now(), 20).await?;
         if due.is_empty() {
+            state.metrics.outbound(report.delivered, report.deferred, report.bounced);
             return Ok(report);
         }
         for row in due {
@@ -537,7 +538,10 @@ pub async fn run_forever(state: AppState) {
                 "outbound: queue pass"
             ),
             Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "outbound: the queue could not be read"),
+            Err(error) => {
+                state.metrics.job_failed();
+                tracing::warn!(%error, "outbound: the queue could not be read")
+            }
         }
         let wait = match state.store.next_outbound_at().await {
             Ok(Some(at)) => (at - state.clock.now()).clamp(1, 30),

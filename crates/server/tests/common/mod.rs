@@ -221,7 +221,12 @@ pub async fn inner_of(
 pub async fn listen(server: &TestServer) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let address = listener.local_addr().expect("address");
-    tokio::spawn(plico_server::inbound::smtp::serve(listener, server.state.clone(), None));
+    tokio::spawn(plico_server::inbound::smtp::serve(
+        listener,
+        server.state.clone(),
+        None,
+        plico_server::shutdown::Shutdown::new(),
+    ));
     address
 }
 
