@@ -19,6 +19,13 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Waits while an engine starts. These helpers are synchronous on purpose: a test calls them
+/// once, before any server of its own runs, so nothing else waits on this thread.
+#[allow(clippy::disallowed_methods)]
+fn pause(duration: Duration) {
+    std::thread::sleep(duration);
+}
+
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|output| output.stdout.trim_ascii() == b"0")
 }
@@ -224,7 +231,7 @@ impl SeaweedFs {
                     return;
                 }
             }
-            std::thread::sleep(Duration::from_millis(250));
+            pause(Duration::from_millis(250));
         }
         let log = std::fs::read_to_string(self.dir.join("weed.log")).unwrap_or_default();
         panic!("SeaweedFS's S3 did not answer within {within:?}:\n{log}");
@@ -256,7 +263,7 @@ impl SeaweedFs {
             if !starting || started.elapsed() > Duration::from_secs(60) {
                 return text;
             }
-            std::thread::sleep(Duration::from_millis(500));
+            pause(Duration::from_millis(500));
         }
     }
 
@@ -280,7 +287,7 @@ impl SeaweedFs {
                 let _ = child.wait();
                 break;
             }
-            std::thread::sleep(Duration::from_millis(50));
+            pause(Duration::from_millis(50));
         }
         let mut text = String::new();
         let _ = std::fs::File::open(&out).and_then(|mut file| file.read_to_string(&mut text));
