@@ -30,7 +30,7 @@ impl Store {
     ) -> Result<Begin, Error> {
         let mut transaction = self.write().await?;
         let row =
-            sqlx::query("SELECT fingerprint, status, body FROM idempotency_keys WHERE account_id = ? AND key = ?")
+            sqlx::query("SELECT fingerprint, status, body FROM idempotency_keys WHERE account_id = $1 AND key = $2")
                 .bind(account_id)
                 .bind(key)
                 .fetch_optional(&mut *transaction)
@@ -38,7 +38,7 @@ impl Store {
         let begin = match row {
             None => {
                 sqlx::query(
-                    "INSERT INTO idempotency_keys (account_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO idempotency_keys (account_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(account_id)
                 .bind(key)
@@ -63,7 +63,7 @@ impl Store {
 
     /// Keeps the answer a request under `key` got.
     pub async fn finish_idempotent(&self, account_id: i64, key: &str, status: u16, body: &[u8]) -> Result<(), Error> {
-        sqlx::query("UPDATE idempotency_keys SET status = ?, body = ? WHERE account_id = ? AND key = ?")
+        sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE account_id = $3 AND key = $4")
             .bind(i64::from(status))
             .bind(body)
             .bind(account_id)
@@ -75,7 +75,7 @@ impl Store {
 
     /// Lets `key` go: the request failed, and may be tried again under it.
     pub async fn abandon_idempotent(&self, account_id: i64, key: &str) -> Result<(), Error> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE account_id = ? AND key = ?")
+        sqlx::query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2")
             .bind(account_id)
             .bind(key)
             .execute(&self.pool)
@@ -86,7 +86,7 @@ impl Store {
     /// Forgets keys older than `cutoff`.
     pub async fn purge_idempotency_keys_before(&self, cutoff: i64) -> Result<u64, Error> {
         let done =
-            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?").bind(cutoff).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(cutoff).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 }

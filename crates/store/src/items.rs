@@ -67,7 +67,7 @@ impl Store {
         let PutItem { kind, id, sealed, version } = *put;
         let mut transaction = self.write().await?;
         let stored =
-            sqlx::query("SELECT version, size, deleted_at FROM items WHERE account_id = ? AND kind = ? AND id = ?")
+            sqlx::query("SELECT version, size, deleted_at FROM items WHERE account_id = $1 AND kind = $2 AND id = $3")
                 .bind(account_id)
                 .bind(kind)
                 .bind(id)
@@ -104,7 +104,7 @@ impl Store {
         };
         let adding = (sealed.len() as u64).saturating_sub(old_size);
         if adding > 0 {
-            let row = sqlx::query("SELECT used_bytes, COALESCE(quota_bytes, ?) AS quota FROM accounts WHERE id = ?")
+            let row = sqlx::query("SELECT used_bytes, COALESCE(quota_bytes, $1) AS quota FROM accounts WHERE id = $2")
                 .bind(i64::try_from(default_quota).unwrap_or(i64::MAX))
                 .bind(account_id)
                 .fetch_one(&mut *transaction)
@@ -122,7 +122,7 @@ impl Store {
         if stored.is_none() {
             sqlx::query(
                 "INSERT INTO items (account_id, kind, id, sealed, size, version, modseq, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(account_id)
             .bind(kind)
@@ -136,7 +136,7 @@ impl Store {
             .execute(&mut *transaction)
             .await?;
             // An id used again after its purge: its tombstone must not remove it on other devices.
-            sqlx::query("DELETE FROM item_tombstones WHERE account_id = ? AND kind = ? AND id = ?")
+            sqlx::query("DELETE FROM item_tombstones WHERE account_id = $1 AND kind = $2 AND id = $3")
                 .bind(account_id)
                 .bind(kind)
                 .bind(id)
@@ -144,8 +144,8 @@ impl Store {
                 .await?;
         } else {
             sqlx::query(
-                "UPDATE items SET sealed = ?, size = ?, version = ?, modseq = ?, updated_at = ?
-                 WHERE account_id = ? AND kind = ? AND id = ?",
+                "UPDATE items SET sealed = $1, size = $2, version = $3, modseq = $4, updated_at = $5
+                 WHERE account_id = $6 AND kind = $7 AND id = $8",
             )
             .bind(sealed)
             .bind(sealed.len() as i64)
@@ -165,7 +165,7 @@ impl Store {
     /// One item, deleted or not.
     pub async fn item(&self, account_id: i64, kind: &str, id: &str) -> Result<Item, ItemError> {
         sqlx::query(
-            "SELECT id, version, sealed, updated_at, deleted_at FROM items WHERE account_id = ? AND kind = ? AND id = ?",
+            "SELECT id, version, sealed, updated_at, deleted_at FROM items WHERE account_id = $1 AND kind = $2 AND id = $3",
         )
         .bind(account_id)
         .bind(kind)
@@ -191,7 +191,7 @@ impl Store {
         let mut transaction = self.write().await?;
         let mut changing = Vec::with_capacity(ids.len());
         for id in ids {
-            let row = sqlx::query("SELECT deleted_at FROM items WHERE account_id = ? AND kind = ? AND id = ?")
+            let row = sqlx::query("SELECT deleted_at FROM items WHERE account_id = $1 AND kind = $2 AND id = $3")
                 .bind(account_id)
                 .bind(kind)
                 .bind(id)
@@ -204,14 +204,16 @@ impl Store {
         }
         for id in changing {
             let modseq = next_modseq(&mut transaction, account_id).await?;
-            sqlx::query("UPDATE items SET deleted_at = ?, modseq = ? WHERE account_id = ? AND kind = ? AND id = ?")
-                .bind(deleted)
-                .bind(modseq)
-                .bind(account_id)
-                .bind(kind)
-                .bind(id)
-                .execute(&mut *transaction)
-                .await?;
+            sqlx::query(
+                "UPDATE items SET deleted_at = $1, modseq = $2 WHERE account_id = $3 AND kind = $4 AND id = $5",
+            )
+            .bind(deleted)
+            .bind(modseq)
+            .bind(account_id)
+            .bind(kind)
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
         }
         transaction.commit().await?;
         Ok(())
@@ -227,14 +229,14 @@ impl Store {
         limit: u32,
     ) -> Result<ItemChanges, Error> {
         let mut transaction = self.pool.begin().await?;
-        let counter: i64 = sqlx::query("SELECT modseq FROM accounts WHERE id = ?")
+        let counter: i64 = sqlx::query("SELECT modseq FROM accounts WHERE id = $1")
             .bind(account_id)
             .fetch_optional(&mut *transaction)
             .await?
             .map_or(0, |row| row.get("modseq"));
         let rows = sqlx::query(
             "SELECT id, version, sealed, updated_at, deleted_at, modseq FROM items
-             WHERE account_id = ? AND kind = ? AND modseq > ? ORDER BY modseq LIMIT ?",
+             WHERE account_id = $1 AND kind = $2 AND modseq > $3 ORDER BY modseq LIMIT $4",
         )
         .bind(account_id)
         .bind(kind)
@@ -247,7 +249,7 @@ impl Store {
         // Every write takes a change number of its own, so a page ends exactly at its last item.
         let cursor = if more { rows.last().map_or(counter, |row| row.get("modseq")) } else { counter.max(since) };
         let removed = sqlx::query(
-            "SELECT id FROM item_tombstones WHERE account_id = ? AND kind = ? AND modseq > ? AND modseq <= ?
+            "SELECT id FROM item_tombstones WHERE account_id = $1 AND kind = $2 AND modseq > $3 AND modseq <= $4
              ORDER BY modseq",
         )
         .bind(account_id)
@@ -267,7 +269,7 @@ impl Store {
     pub async fn purge_deleted_items(&self, cutoff: i64) -> Result<u64, Error> {
         let mut transaction = self.write().await?;
         let expired =
-            sqlx::query("SELECT account_id, kind, id FROM items WHERE deleted_at IS NOT NULL AND deleted_at < ?")
+            sqlx::query("SELECT account_id, kind, id FROM items WHERE deleted_at IS NOT NULL AND deleted_at < $1")
                 .bind(cutoff)
                 .fetch_all(&mut *transaction)
                 .await?;
@@ -276,19 +278,22 @@ impl Store {
             let kind: String = row.get("kind");
             let id: String = row.get("id");
             let modseq = next_modseq(&mut transaction, account_id).await?;
-            sqlx::query("DELETE FROM items WHERE account_id = ? AND kind = ? AND id = ?")
+            sqlx::query("DELETE FROM items WHERE account_id = $1 AND kind = $2 AND id = $3")
                 .bind(account_id)
                 .bind(&kind)
                 .bind(&id)
                 .execute(&mut *transaction)
                 .await?;
-            sqlx::query("INSERT OR REPLACE INTO item_tombstones (account_id, kind, id, modseq) VALUES (?, ?, ?, ?)")
-                .bind(account_id)
-                .bind(&kind)
-                .bind(&id)
-                .bind(modseq)
-                .execute(&mut *transaction)
-                .await?;
+            sqlx::query(
+                "INSERT INTO item_tombstones (account_id, kind, id, modseq) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (account_id, kind, id) DO UPDATE SET modseq = excluded.modseq",
+            )
+            .bind(account_id)
+            .bind(&kind)
+            .bind(&id)
+            .bind(modseq)
+            .execute(&mut *transaction)
+            .await?;
         }
         transaction.commit().await?;
         Ok(expired.len() as u64)

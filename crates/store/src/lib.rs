@@ -199,7 +199,7 @@ impl Store {
     }
 
     pub async fn name_exists(&self, name: &str) -> Result<bool, Error> {
-        let row = sqlx::query("SELECT 1 FROM accounts WHERE name = ?").bind(name).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT 1 FROM accounts WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
         Ok(row.is_some())
     }
 
@@ -208,7 +208,7 @@ impl Store {
         let mut transaction = self.write().await?;
         let result = sqlx::query(
             "INSERT INTO accounts (name, address, opaque_password_file, public_cert, fingerprint, wkd_hash, sealed_secret_key, created_at, last_login_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(account.name)
         .bind(account.address)
@@ -219,10 +219,10 @@ impl Store {
         .bind(account.sealed_secret_key)
         .bind(account.created_at)
         .bind(account.created_at)
-        .execute(&mut *transaction)
+        .fetch_one(&mut *transaction)
         .await;
-        let account_id = match result {
-            Ok(done) => done.last_insert_rowid(),
+        let account_id: i64 = match result {
+            Ok(row) => row.get("id"),
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => return Err(InsertError::NameTaken),
             Err(error) => return Err(error.into()),
         };
@@ -232,7 +232,7 @@ impl Store {
     }
 
     pub async fn account_by_name(&self, name: &str) -> Result<Option<AccountRow>, Error> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE name = ?"))
+        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE name = $1"))
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
@@ -240,7 +240,7 @@ impl Store {
     }
 
     pub async fn account_by_id(&self, id: i64) -> Result<Option<AccountRow>, Error> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -248,7 +248,7 @@ impl Store {
     }
 
     pub async fn account_by_wkd_hash(&self, wkd_hash: &str) -> Result<Option<AccountRow>, Error> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE wkd_hash = ?"))
+        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE wkd_hash = $1"))
             .bind(wkd_hash)
             .fetch_optional(&self.pool)
             .await?;
@@ -262,7 +262,7 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<(), Error> {
-        sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(account_id)
             .bind(now)
@@ -274,7 +274,7 @@ impl Store {
 
     /// The account a live session belongs to.
     pub async fn session_account(&self, token_hash: &[u8], now: i64) -> Result<Option<i64>, Error> {
-        let row = sqlx::query("SELECT account_id FROM sessions WHERE token_hash = ? AND expires_at > ?")
+        let row = sqlx::query("SELECT account_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
             .bind(token_hash)
             .bind(now)
             .fetch_optional(&self.pool)
@@ -283,12 +283,12 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token_hash: &[u8]) -> Result<(), Error> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
         Ok(())
     }
 
     pub async fn insert_login_event(&self, event: &NewLoginEvent<'_>) -> Result<(), Error> {
-        sqlx::query("INSERT INTO login_events (account_id, at, ip, user_agent, kind) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO login_events (account_id, at, ip, user_agent, kind) VALUES ($1, $2, $3, $4, $5)")
             .bind(event.account_id)
             .bind(event.at)
             .bind(event.ip)
@@ -302,7 +302,7 @@ impl Store {
     /// The account's login history, newest first.
     pub async fn login_events(&self, account_id: i64) -> Result<Vec<LoginEvent>, Error> {
         let rows = sqlx::query(
-            "SELECT id, at, ip, user_agent, kind FROM login_events WHERE account_id = ? ORDER BY at DESC, id DESC",
+            "SELECT id, at, ip, user_agent, kind FROM login_events WHERE account_id = $1 ORDER BY at DESC, id DESC",
         )
         .bind(account_id)
         .fetch_all(&self.pool)
@@ -321,7 +321,7 @@ impl Store {
 
     /// Deletes one entry of this account's history; false when there was none with that id.
     pub async fn delete_login_event(&self, account_id: i64, id: i64) -> Result<bool, Error> {
-        let done = sqlx::query("DELETE FROM login_events WHERE account_id = ? AND id = ?")
+        let done = sqlx::query("DELETE FROM login_events WHERE account_id = $1 AND id = $2")
             .bind(account_id)
             .bind(id)
             .execute(&self.pool)
@@ -331,14 +331,14 @@ impl Store {
 
     pub async fn delete_all_login_events(&self, account_id: i64) -> Result<u64, Error> {
         let done =
-            sqlx::query("DELETE FROM login_events WHERE account_id = ?").bind(account_id).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM login_events WHERE account_id = $1").bind(account_id).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
     /// Deletes login history recorded before `cutoff`; returns how many entries went.
     /// Whether the account lets the server analyse incoming mail (the spam score).
     pub async fn mail_analysis(&self, account_id: i64) -> Result<bool, Error> {
-        let row = sqlx::query("SELECT mail_analysis FROM accounts WHERE id = ?")
+        let row = sqlx::query("SELECT mail_analysis FROM accounts WHERE id = $1")
             .bind(account_id)
             .fetch_one(&self.pool)
             .await?;
@@ -352,7 +352,7 @@ impl Store {
         document: SealedDocument,
     ) -> Result<(Option<Vec<u8>>, i64), Error> {
         let (data, version) = document.columns();
-        let row = sqlx::query(&format!("SELECT {data} AS data, {version} AS version FROM accounts WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {data} AS data, {version} AS version FROM accounts WHERE id = $1"))
             .bind(account_id)
             .fetch_one(&self.pool)
             .await?;
@@ -370,8 +370,8 @@ impl Store {
     ) -> Result<Option<i64>, Error> {
         let (data, version_column) = document.columns();
         let row = sqlx::query(&format!(
-            "UPDATE accounts SET {data} = ?, {version_column} = {version_column} + 1
-             WHERE id = ? AND {version_column} = ? RETURNING {version_column} AS version"
+            "UPDATE accounts SET {data} = $1, {version_column} = {version_column} + 1
+             WHERE id = $2 AND {version_column} = $3 RETURNING {version_column} AS version"
         ))
         .bind(sealed)
         .bind(account_id)
@@ -382,7 +382,7 @@ impl Store {
     }
 
     pub async fn set_mail_analysis(&self, account_id: i64, on: bool) -> Result<(), Error> {
-        sqlx::query("UPDATE accounts SET mail_analysis = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET mail_analysis = $1 WHERE id = $2")
             .bind(i64::from(on))
             .bind(account_id)
             .execute(&self.pool)
@@ -395,7 +395,7 @@ impl Store {
     pub async fn storage(&self, account_id: i64, default_quota: u64) -> Result<(u64, u64), Error> {
         // `used_bytes` is kept by triggers on `messages` (migration 0010).
         let row =
-            sqlx::query("SELECT used_bytes AS used, COALESCE(quota_bytes, ?2) AS quota FROM accounts WHERE id = ?1")
+            sqlx::query("SELECT used_bytes AS used, COALESCE(quota_bytes, $2) AS quota FROM accounts WHERE id = $1")
                 .bind(account_id)
                 .bind(i64::try_from(default_quota).unwrap_or(i64::MAX))
                 .fetch_optional(&self.pool)
@@ -407,7 +407,7 @@ impl Store {
 
     /// Sets the account's own quota in bytes, or `None` for the operator's default.
     pub async fn set_quota(&self, account_id: i64, quota_bytes: Option<u64>) -> Result<(), Error> {
-        sqlx::query("UPDATE accounts SET quota_bytes = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET quota_bytes = $1 WHERE id = $2")
             .bind(quota_bytes.map(|bytes| i64::try_from(bytes).unwrap_or(i64::MAX)))
             .bind(account_id)
             .execute(&self.pool)
@@ -418,7 +418,7 @@ impl Store {
     /// Has the account signed in from `ip` (within the login history's month)? Such a device is
     /// not held back by the account-wide limit on guessing.
     pub async fn signed_in_from(&self, account_id: i64, ip: &str) -> Result<bool, Error> {
-        let row = sqlx::query("SELECT 1 FROM login_events WHERE account_id = ? AND ip = ? LIMIT 1")
+        let row = sqlx::query("SELECT 1 FROM login_events WHERE account_id = $1 AND ip = $2 LIMIT 1")
             .bind(account_id)
             .bind(ip)
             .fetch_optional(&self.pool)
@@ -427,13 +427,13 @@ impl Store {
     }
 
     pub async fn purge_login_events_before(&self, cutoff: i64) -> Result<u64, Error> {
-        let done = sqlx::query("DELETE FROM login_events WHERE at < ?").bind(cutoff).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM login_events WHERE at < $1").bind(cutoff).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
     /// Deletes sessions that expired at or before `now`.
     pub async fn purge_expired_sessions(&self, now: i64) -> Result<u64, Error> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 

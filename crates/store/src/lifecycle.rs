@@ -73,7 +73,7 @@ fn lifecycle_row(row: &sqlx::sqlite::SqliteRow) -> LifecycleRow {
 impl Store {
     /// Is `name` a purged account's, still in quarantine at `now`?
     pub async fn name_quarantined(&self, name: &str, now: i64) -> Result<bool, Error> {
-        let row = sqlx::query("SELECT 1 FROM quarantined_names WHERE name_hash = ? AND until > ?")
+        let row = sqlx::query("SELECT 1 FROM quarantined_names WHERE name_hash = $1 AND until > $2")
             .bind(name_hash(name))
             .bind(now)
             .fetch_optional(self.pool())
@@ -84,10 +84,10 @@ impl Store {
     /// A sign-in: the inactivity clock starts again, a suspended account is active again.
     pub async fn record_activity(&self, account_id: i64, now: i64) -> Result<(), Error> {
         sqlx::query(
-            "UPDATE accounts SET last_login_at = ?, inactivity_notices = 0, inactivity_notice_at = NULL,
+            "UPDATE accounts SET last_login_at = $1, inactivity_notices = 0, inactivity_notice_at = NULL,
                  status_since = CASE WHEN status = 'suspended' THEN NULL ELSE status_since END,
                  status = CASE WHEN status = 'suspended' THEN 'active' ELSE status END
-             WHERE id = ?",
+             WHERE id = $2",
         )
         .bind(now)
         .bind(account_id)
@@ -98,7 +98,7 @@ impl Store {
 
     /// The account's status and since when.
     pub async fn account_status(&self, account_id: i64) -> Result<Option<(AccountStatus, Option<i64>)>, Error> {
-        let row = sqlx::query("SELECT status, status_since FROM accounts WHERE id = ?")
+        let row = sqlx::query("SELECT status, status_since FROM accounts WHERE id = $1")
             .bind(account_id)
             .fetch_optional(self.pool())
             .await?;
@@ -113,17 +113,17 @@ impl Store {
     /// Closes the account and ends every session of it, in one transaction.
     pub async fn close_account(&self, account_id: i64, now: i64) -> Result<(), Error> {
         let mut transaction = self.write().await?;
-        sqlx::query("UPDATE accounts SET status = 'closed', status_since = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET status = 'closed', status_since = $1 WHERE id = $2")
             .bind(now)
             .bind(account_id)
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE account_id = ?").bind(account_id).execute(&mut *transaction).await?;
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(&mut *transaction).await?;
         transaction.commit().await.map_err(Error::from)
     }
 
     pub async fn reopen_account(&self, account_id: i64) -> Result<(), Error> {
-        sqlx::query("UPDATE accounts SET status = 'active', status_since = NULL WHERE id = ? AND status = 'closed'")
+        sqlx::query("UPDATE accounts SET status = 'active', status_since = NULL WHERE id = $1 AND status = 'closed'")
             .bind(account_id)
             .execute(self.pool())
             .await?;
@@ -132,7 +132,7 @@ impl Store {
 
     /// Marks an account paid (or free again): paid accounts are not suspended for inactivity.
     pub async fn set_paid(&self, account_id: i64, paid: bool) -> Result<(), Error> {
-        sqlx::query("UPDATE accounts SET paid = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET paid = $1 WHERE id = $2")
             .bind(i64::from(paid))
             .bind(account_id)
             .execute(self.pool())
@@ -143,7 +143,7 @@ impl Store {
     /// Closed accounts whose reopening period ended before `cutoff`'s purge delay.
     pub async fn closed_before(&self, cutoff: i64) -> Result<Vec<LifecycleRow>, Error> {
         let rows = sqlx::query(&format!(
-            "SELECT {LIFECYCLE_COLUMNS} FROM accounts WHERE status = 'closed' AND status_since < ? ORDER BY id"
+            "SELECT {LIFECYCLE_COLUMNS} FROM accounts WHERE status = 'closed' AND status_since < $1 ORDER BY id"
         ))
         .bind(cutoff)
         .fetch_all(self.pool())
@@ -164,8 +164,8 @@ impl Store {
         let clock = if status == AccountStatus::Suspended { "status_since" } else { "last_login_at" };
         let rows = sqlx::query(&format!(
             "SELECT {LIFECYCLE_COLUMNS} FROM accounts
-             WHERE status = ? AND paid = 0 AND {clock} < ? AND inactivity_notices = ?
-               AND COALESCE(inactivity_notice_at, 0) < ?
+             WHERE status = $1 AND paid = 0 AND {clock} < $2 AND inactivity_notices = $3
+               AND COALESCE(inactivity_notice_at, 0) < $4
              ORDER BY id"
         ))
         .bind(status.as_str())
@@ -178,7 +178,7 @@ impl Store {
     }
 
     pub async fn set_inactivity_notices(&self, account_id: i64, notices: i64, now: i64) -> Result<(), Error> {
-        sqlx::query("UPDATE accounts SET inactivity_notices = ?, inactivity_notice_at = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET inactivity_notices = $1, inactivity_notice_at = $2 WHERE id = $3")
             .bind(notices)
             .bind(now)
             .bind(account_id)
@@ -189,12 +189,12 @@ impl Store {
 
     pub async fn suspend_account(&self, account_id: i64, now: i64) -> Result<(), Error> {
         let mut transaction = self.write().await?;
-        sqlx::query("UPDATE accounts SET status = 'suspended', status_since = ? WHERE id = ? AND status = 'active'")
+        sqlx::query("UPDATE accounts SET status = 'suspended', status_since = $1 WHERE id = $2 AND status = 'active'")
             .bind(now)
             .bind(account_id)
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE account_id = ?").bind(account_id).execute(&mut *transaction).await?;
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(&mut *transaction).await?;
         transaction.commit().await.map_err(Error::from)
     }
 
@@ -203,7 +203,7 @@ impl Store {
     /// rows), and quarantines its name until `quarantine_until`, in one transaction.
     pub async fn purge_account(&self, account_id: i64, quarantine_until: i64) -> Result<Purged, Error> {
         let mut transaction = self.write().await?;
-        let Some(name) = sqlx::query("SELECT name FROM accounts WHERE id = ?")
+        let Some(name) = sqlx::query("SELECT name FROM accounts WHERE id = $1")
             .bind(account_id)
             .fetch_optional(&mut *transaction)
             .await?
@@ -211,7 +211,7 @@ impl Store {
         else {
             return Ok(Purged::default());
         };
-        let hashes: Vec<String> = sqlx::query("SELECT blob_hash FROM messages WHERE account_id = ?")
+        let hashes: Vec<String> = sqlx::query("SELECT blob_hash FROM messages WHERE account_id = $1")
             .bind(account_id)
             .fetch_all(&mut *transaction)
             .await?
@@ -219,23 +219,24 @@ impl Store {
             .map(|row| row.get("blob_hash"))
             .collect();
         for hash in &hashes {
-            sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = ?")
+            sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = $1")
                 .bind(hash)
                 .execute(&mut *transaction)
                 .await?;
         }
-        sqlx::query("DELETE FROM messages WHERE account_id = ?").bind(account_id).execute(&mut *transaction).await?;
-        sqlx::query("DELETE FROM accounts WHERE id = ?").bind(account_id).execute(&mut *transaction).await?;
+        sqlx::query("DELETE FROM messages WHERE account_id = $1").bind(account_id).execute(&mut *transaction).await?;
+        sqlx::query("DELETE FROM accounts WHERE id = $1").bind(account_id).execute(&mut *transaction).await?;
         sqlx::query(
-            "INSERT INTO quarantined_names (name_hash, until) VALUES (?, ?)
-             ON CONFLICT (name_hash) DO UPDATE SET until = MAX(until, excluded.until)",
+            "INSERT INTO quarantined_names (name_hash, until) VALUES ($1, $2)
+             ON CONFLICT (name_hash) DO UPDATE SET until =
+                 CASE WHEN excluded.until > quarantined_names.until THEN excluded.until ELSE quarantined_names.until END",
         )
         .bind(name_hash(&name))
         .bind(quarantine_until)
         .execute(&mut *transaction)
         .await?;
         let orphan_blobs =
-            sqlx::query("SELECT hash FROM blobs WHERE refcount <= 0 AND hash IN (SELECT value FROM json_each(?))")
+            sqlx::query("SELECT hash FROM blobs WHERE refcount <= 0 AND hash IN (SELECT value FROM json_each($1))")
                 .bind(serde_json::to_string(&hashes).unwrap_or_default())
                 .fetch_all(&mut *transaction)
                 .await?
@@ -248,13 +249,14 @@ impl Store {
 
     /// Forgets quarantine entries that ended.
     pub async fn purge_quarantine_before(&self, now: i64) -> Result<u64, Error> {
-        let done = sqlx::query("DELETE FROM quarantined_names WHERE until <= ?").bind(now).execute(self.pool()).await?;
+        let done =
+            sqlx::query("DELETE FROM quarantined_names WHERE until <= $1").bind(now).execute(self.pool()).await?;
         Ok(done.rows_affected())
     }
 
     /// The recovery address: (address, confirmed).
     pub async fn recovery_address(&self, account_id: i64) -> Result<(Option<String>, bool), Error> {
-        let row = sqlx::query("SELECT recovery_address, recovery_confirmed FROM accounts WHERE id = ?")
+        let row = sqlx::query("SELECT recovery_address, recovery_confirmed FROM accounts WHERE id = $1")
             .bind(account_id)
             .fetch_one(self.pool())
             .await?;
@@ -271,9 +273,9 @@ impl Store {
         expires_at: i64,
     ) -> Result<(), Error> {
         sqlx::query(
-            "UPDATE accounts SET recovery_address = ?, recovery_confirmed = 0, recovery_code_hash = ?,
-                 recovery_code_expires_at = ?, recovery_code_tries = 0
-             WHERE id = ?",
+            "UPDATE accounts SET recovery_address = $1, recovery_confirmed = 0, recovery_code_hash = $2,
+                 recovery_code_expires_at = $3, recovery_code_tries = 0
+             WHERE id = $4",
         )
         .bind(address)
         .bind(code_hash)
@@ -288,7 +290,7 @@ impl Store {
     pub async fn confirm_recovery_code(&self, account_id: i64, code: &str, now: i64) -> Result<CodeCheck, Error> {
         let mut transaction = self.write().await?;
         let row = sqlx::query(
-            "SELECT recovery_code_hash, recovery_code_expires_at, recovery_code_tries FROM accounts WHERE id = ?",
+            "SELECT recovery_code_hash, recovery_code_expires_at, recovery_code_tries FROM accounts WHERE id = $1",
         )
         .bind(account_id)
         .fetch_one(&mut *transaction)
@@ -303,14 +305,14 @@ impl Store {
         let verdict = if stored == code_hash(account_id, code.trim()) {
             sqlx::query(
                 "UPDATE accounts SET recovery_confirmed = 1, recovery_code_hash = NULL,
-                     recovery_code_expires_at = NULL, recovery_code_tries = 0 WHERE id = ?",
+                     recovery_code_expires_at = NULL, recovery_code_tries = 0 WHERE id = $1",
             )
             .bind(account_id)
             .execute(&mut *transaction)
             .await?;
             CodeCheck::Confirmed
         } else {
-            sqlx::query("UPDATE accounts SET recovery_code_tries = recovery_code_tries + 1 WHERE id = ?")
+            sqlx::query("UPDATE accounts SET recovery_code_tries = recovery_code_tries + 1 WHERE id = $1")
                 .bind(account_id)
                 .execute(&mut *transaction)
                 .await?;
@@ -343,7 +345,7 @@ impl Store {
                     (SELECT COUNT(*) FROM items WHERE account_id = a.id AND deleted_at IS NOT NULL) AS deleted_items,
                     (SELECT COALESCE(SUM(size), 0) FROM items WHERE account_id = a.id AND deleted_at IS NOT NULL) AS deleted_item_bytes,
                     (SELECT MIN(deleted_at) FROM items WHERE account_id = a.id) AS oldest_deleted_item
-             FROM accounts a WHERE a.id = ?",
+             FROM accounts a WHERE a.id = $1",
         )
         .bind(account_id)
         .fetch_one(self.pool())

@@ -56,7 +56,7 @@ async fn spend_budget(
     let since = budget.now - DAY_SECONDS;
     let row = sqlx::query(
         "SELECT COALESCE(SUM(recipients), 0) AS used, MIN(sent_at) AS oldest FROM send_log
-         WHERE account_id = ? AND sent_at > ?",
+         WHERE account_id = $1 AND sent_at > $2",
     )
     .bind(account_id)
     .bind(since)
@@ -78,7 +78,7 @@ async fn spend_budget(
             retry_after_seconds,
         });
     }
-    sqlx::query("INSERT INTO send_log (account_id, sent_at, recipients) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO send_log (account_id, sent_at, recipients) VALUES ($1, $2, $3)")
         .bind(account_id)
         .bind(budget.now)
         .bind(i64::from(recipients))
@@ -101,7 +101,7 @@ pub fn new_id() -> String {
 
 /// Takes the account's next change number.
 pub(super) async fn next_modseq(transaction: &mut Transaction<'_, Sqlite>, account_id: i64) -> Result<i64, Error> {
-    let row = sqlx::query("UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq")
+    let row = sqlx::query("UPDATE accounts SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq")
         .bind(account_id)
         .fetch_one(&mut **transaction)
         .await?;
@@ -116,7 +116,7 @@ pub(super) async fn create_system_folders(
 ) -> Result<(), Error> {
     for role in FolderRole::ALL {
         sqlx::query(
-            "INSERT INTO folders (id, account_id, role, sealed_name, modseq, created_at) VALUES (?, ?, ?, NULL, 0, ?)",
+            "INSERT INTO folders (id, account_id, role, sealed_name, modseq, created_at) VALUES ($1, $2, $3, NULL, 0, $4)",
         )
         .bind(new_id())
         .bind(account_id)
@@ -141,7 +141,7 @@ const FOLDER_QUERY: &str = "SELECT f.id, f.role, f.sealed_name,
         COUNT(m.id) AS total,
         COALESCE(SUM(CASE WHEN m.id IS NOT NULL AND (m.flags & 1) = 0 THEN 1 ELSE 0 END), 0) AS unread
     FROM folders f LEFT JOIN messages m ON m.folder_id = f.id AND m.deleted_at IS NULL
-    WHERE f.account_id = ?";
+    WHERE f.account_id = $1";
 
 fn folder_from_row(row: &sqlx::sqlite::SqliteRow) -> Folder {
     Folder {
@@ -179,9 +179,9 @@ async fn check_blob(
     declared_size: u64,
 ) -> Result<(), MailError> {
     let blob = sqlx::query(
-        "SELECT size FROM blobs WHERE hash = ?1 AND (
-             EXISTS (SELECT 1 FROM blob_claims WHERE hash = ?1 AND account_id = ?2)
-             OR EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1 AND account_id = ?2))",
+        "SELECT size FROM blobs WHERE hash = $1 AND (
+             EXISTS (SELECT 1 FROM blob_claims WHERE hash = $1 AND account_id = $2)
+             OR EXISTS (SELECT 1 FROM messages WHERE blob_hash = $1 AND account_id = $2))",
     )
     .bind(hash)
     .bind(account_id)
@@ -205,7 +205,7 @@ async fn insert_message(
     message_flags: u32,
     message: &Delivery<'_>,
 ) -> Result<MessageMeta, Error> {
-    sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
+    sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = $1")
         .bind(message.blob_hash)
         .execute(&mut **transaction)
         .await?;
@@ -224,7 +224,7 @@ async fn insert_message_row(
     let id = new_id();
     sqlx::query(
         "INSERT INTO messages (id, account_id, folder_id, flags, size, received_at, blob_hash, sealed_summary, deleted_at, modseq, sender)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10)",
     )
     .bind(&id)
     .bind(account_id)
@@ -259,13 +259,16 @@ async fn insert_tombstone(
     id: &str,
     modseq: i64,
 ) -> Result<(), Error> {
-    sqlx::query("INSERT OR REPLACE INTO tombstones (account_id, kind, id, modseq) VALUES (?, ?, ?, ?)")
-        .bind(account_id)
-        .bind(kind)
-        .bind(id)
-        .bind(modseq)
-        .execute(&mut **transaction)
-        .await?;
+    sqlx::query(
+        "INSERT INTO tombstones (account_id, kind, id, modseq) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (account_id, kind, id) DO UPDATE SET modseq = excluded.modseq",
+    )
+    .bind(account_id)
+    .bind(kind)
+    .bind(id)
+    .bind(modseq)
+    .execute(&mut **transaction)
+    .await?;
     Ok(())
 }
 
@@ -326,7 +329,7 @@ impl Store {
         account_id: i64,
         folder_id: &str,
     ) -> Result<Option<Option<FolderRole>>, Error> {
-        let row = sqlx::query("SELECT role FROM folders WHERE id = ? AND account_id = ?")
+        let row = sqlx::query("SELECT role FROM folders WHERE id = $1 AND account_id = $2")
             .bind(folder_id)
             .bind(account_id)
             .fetch_optional(&mut **transaction)
@@ -340,7 +343,7 @@ impl Store {
         account_id: i64,
         role: FolderRole,
     ) -> Result<String, Error> {
-        let row = sqlx::query("SELECT id FROM folders WHERE account_id = ? AND role = ?")
+        let row = sqlx::query("SELECT id FROM folders WHERE account_id = $1 AND role = $2")
             .bind(account_id)
             .bind(role.as_str())
             .fetch_one(&mut **transaction)
@@ -353,7 +356,7 @@ impl Store {
         let modseq = next_modseq(&mut transaction, account_id).await?;
         let id = new_id();
         sqlx::query(
-            "INSERT INTO folders (id, account_id, role, sealed_name, modseq, created_at) VALUES (?, ?, NULL, ?, ?, ?)",
+            "INSERT INTO folders (id, account_id, role, sealed_name, modseq, created_at) VALUES ($1, $2, NULL, $3, $4, $5)",
         )
         .bind(&id)
         .bind(account_id)
@@ -376,7 +379,7 @@ impl Store {
             Some(None) => {}
         }
         let modseq = next_modseq(&mut transaction, account_id).await?;
-        sqlx::query("UPDATE folders SET sealed_name = ?, modseq = ? WHERE id = ? AND account_id = ?")
+        sqlx::query("UPDATE folders SET sealed_name = $1, modseq = $2 WHERE id = $3 AND account_id = $4")
             .bind(sealed_name)
             .bind(modseq)
             .bind(folder_id)
@@ -399,14 +402,14 @@ impl Store {
         }
         let trash = Self::role_folder(&mut transaction, account_id, FolderRole::Trash).await?;
         let modseq = next_modseq(&mut transaction, account_id).await?;
-        sqlx::query("UPDATE messages SET folder_id = ?, modseq = ? WHERE folder_id = ? AND account_id = ?")
+        sqlx::query("UPDATE messages SET folder_id = $1, modseq = $2 WHERE folder_id = $3 AND account_id = $4")
             .bind(&trash)
             .bind(modseq)
             .bind(folder_id)
             .bind(account_id)
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("DELETE FROM folders WHERE id = ? AND account_id = ?")
+        sqlx::query("DELETE FROM folders WHERE id = $1 AND account_id = $2")
             .bind(folder_id)
             .bind(account_id)
             .execute(&mut *transaction)
@@ -419,7 +422,7 @@ impl Store {
     /// Records a durable blob; called after the blob store has synced it to disk.
     /// The bytes of a blob kept in its row (`None` for one kept as a file, or none at all).
     pub async fn inline_blob(&self, hash: &str) -> Result<Option<Vec<u8>>, Error> {
-        let row = sqlx::query("SELECT data FROM blobs WHERE hash = ? AND data IS NOT NULL")
+        let row = sqlx::query("SELECT data FROM blobs WHERE hash = $1 AND data IS NOT NULL")
             .bind(hash)
             .fetch_optional(&self.pool)
             .await?;
@@ -429,13 +432,15 @@ impl Store {
     /// Records an uploaded blob and that `uploader` may file it.
     pub async fn record_blob(&self, hash: &str, size: u64, now: i64, uploader: i64) -> Result<(), Error> {
         let mut transaction = self.write().await?;
-        sqlx::query("INSERT OR IGNORE INTO blobs (hash, size, refcount, created_at) VALUES (?, ?, 0, ?)")
-            .bind(hash)
-            .bind(size as i64)
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?;
-        sqlx::query("INSERT OR IGNORE INTO blob_claims (hash, account_id) VALUES (?, ?)")
+        sqlx::query(
+            "INSERT INTO blobs (hash, size, refcount, created_at) VALUES ($1, $2, 0, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(hash)
+        .bind(size as i64)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query("INSERT INTO blob_claims (hash, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(hash)
             .bind(uploader)
             .execute(&mut *transaction)
@@ -473,7 +478,7 @@ impl Store {
     ) -> Result<String, MailError> {
         let row = sqlx::query(
             "SELECT m.blob_hash, f.role FROM messages m JOIN folders f ON f.id = m.folder_id
-             WHERE m.id = ? AND m.account_id = ? AND m.deleted_at IS NULL",
+             WHERE m.id = $1 AND m.account_id = $2 AND m.deleted_at IS NULL",
         )
         .bind(id)
         .bind(account_id)
@@ -494,8 +499,8 @@ impl Store {
     ) -> Result<(), MailError> {
         let blob = Self::owned_draft(transaction, account_id, id).await?;
         let modseq = next_modseq(transaction, account_id).await?;
-        sqlx::query("DELETE FROM messages WHERE id = ?").bind(id).execute(&mut **transaction).await?;
-        sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = ?")
+        sqlx::query("DELETE FROM messages WHERE id = $1").bind(id).execute(&mut **transaction).await?;
+        sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = $1")
             .bind(&blob)
             .execute(&mut **transaction)
             .await?;
@@ -513,17 +518,17 @@ impl Store {
         let mut transaction = self.write().await?;
         let old_blob = Self::owned_draft(&mut transaction, account_id, id).await?;
         check_blob(&mut transaction, account_id, version.blob_hash, version.size).await?;
-        sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
+        sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = $1")
             .bind(version.blob_hash)
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = ?")
+        sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = $1")
             .bind(&old_blob)
             .execute(&mut *transaction)
             .await?;
         let modseq = next_modseq(&mut transaction, account_id).await?;
         sqlx::query(
-            "UPDATE messages SET blob_hash = ?, size = ?, sealed_summary = ?, received_at = ?, modseq = ? WHERE id = ?",
+            "UPDATE messages SET blob_hash = $1, size = $2, sealed_summary = $3, received_at = $4, modseq = $5 WHERE id = $6",
         )
         .bind(version.blob_hash)
         .bind(version.size as i64)
@@ -533,7 +538,7 @@ impl Store {
         .bind(id)
         .execute(&mut *transaction)
         .await?;
-        let row = sqlx::query("SELECT * FROM messages WHERE id = ?").bind(id).fetch_one(&mut *transaction).await?;
+        let row = sqlx::query("SELECT * FROM messages WHERE id = $1").bind(id).fetch_one(&mut *transaction).await?;
         transaction.commit().await?;
         Ok(message_from_row(&row))
     }
@@ -646,7 +651,7 @@ impl Store {
         for blob in &message.blobs {
             let references = message.copies.iter().filter(|(_, _, delivery)| delivery.blob_hash == blob.hash).count();
             sqlx::query(
-                "INSERT INTO blobs (hash, size, refcount, created_at, data) VALUES (?, ?, ?, ?, ?)
+                "INSERT INTO blobs (hash, size, refcount, created_at, data) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (hash) DO UPDATE SET refcount = refcount + excluded.refcount",
             )
             .bind(blob.hash)
@@ -691,7 +696,7 @@ impl Store {
 
     /// Forgets sends older than a day: the sending limit looks back no further.
     pub async fn purge_send_log_before(&self, cutoff: i64) -> Result<u64, Error> {
-        let done = sqlx::query("DELETE FROM send_log WHERE sent_at <= ?").bind(cutoff).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM send_log WHERE sent_at <= $1").bind(cutoff).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
@@ -709,7 +714,7 @@ impl Store {
         }
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
-            let row = sqlx::query("SELECT folder_id, deleted_at FROM messages WHERE id = ? AND account_id = ?")
+            let row = sqlx::query("SELECT folder_id, deleted_at FROM messages WHERE id = $1 AND account_id = $2")
                 .bind(id)
                 .bind(account_id)
                 .fetch_optional(&mut **transaction)
@@ -736,8 +741,8 @@ impl Store {
         let modseq = next_modseq(&mut transaction, account_id).await?;
         for id in &update.ids {
             sqlx::query(
-                "UPDATE messages SET folder_id = COALESCE(?, folder_id), flags = (flags | ?) & ~?, modseq = ?
-                 WHERE id = ? AND account_id = ?",
+                "UPDATE messages SET folder_id = COALESCE($1, folder_id), flags = (flags | $2) & ~$3, modseq = $4
+                 WHERE id = $5 AND account_id = $6",
             )
             .bind(update.folder_id.as_deref())
             .bind(i64::from(update.add_flags))
@@ -764,9 +769,10 @@ impl Store {
                 continue;
             }
             let query = if folder_id == trash {
-                sqlx::query("UPDATE messages SET deleted_at = ?, modseq = ? WHERE id = ? AND account_id = ?").bind(now)
+                sqlx::query("UPDATE messages SET deleted_at = $1, modseq = $2 WHERE id = $3 AND account_id = $4")
+                    .bind(now)
             } else {
-                sqlx::query("UPDATE messages SET folder_id = ?, modseq = ? WHERE id = ? AND account_id = ?")
+                sqlx::query("UPDATE messages SET folder_id = $1, modseq = $2 WHERE id = $3 AND account_id = $4")
                     .bind(trash.clone())
             };
             query.bind(modseq).bind(&id).bind(account_id).execute(&mut *transaction).await?;
@@ -781,7 +787,7 @@ impl Store {
         Self::owned_messages(&mut transaction, account_id, ids).await?;
         let modseq = next_modseq(&mut transaction, account_id).await?;
         for id in ids {
-            sqlx::query("UPDATE messages SET deleted_at = NULL, modseq = ? WHERE id = ? AND account_id = ? AND deleted_at IS NOT NULL")
+            sqlx::query("UPDATE messages SET deleted_at = NULL, modseq = $1 WHERE id = $2 AND account_id = $3 AND deleted_at IS NOT NULL")
                 .bind(modseq)
                 .bind(id)
                 .bind(account_id)
@@ -797,7 +803,7 @@ impl Store {
     /// needs them, through [`Store::sealed_summaries`]).
     pub async fn changes_since(&self, account_id: i64, since: i64, with_summaries: bool) -> Result<SyncChanges, Error> {
         let mut transaction = self.pool.begin().await?;
-        let cursor: i64 = sqlx::query("SELECT modseq FROM accounts WHERE id = ?")
+        let cursor: i64 = sqlx::query("SELECT modseq FROM accounts WHERE id = $1")
             .bind(account_id)
             .fetch_one(&mut *transaction)
             .await?
@@ -808,7 +814,7 @@ impl Store {
             MESSAGE_COLUMNS.replace("sealed_summary", "X'' AS sealed_summary")
         };
         let messages = sqlx::query(&format!(
-            "SELECT {columns} FROM messages WHERE account_id = ? AND modseq > ? ORDER BY received_at DESC, id"
+            "SELECT {columns} FROM messages WHERE account_id = $1 AND modseq > $2 ORDER BY received_at DESC, id"
         ))
         .bind(account_id)
         .bind(since)
@@ -831,7 +837,7 @@ impl Store {
         } else {
             Vec::new()
         };
-        let tombstones = sqlx::query("SELECT kind, id FROM tombstones WHERE account_id = ? AND modseq > ?")
+        let tombstones = sqlx::query("SELECT kind, id FROM tombstones WHERE account_id = $1 AND modseq > $2")
             .bind(account_id)
             .bind(since)
             .fetch_all(&mut *transaction)
@@ -853,7 +859,7 @@ impl Store {
     /// are not (another's, or purged since) are left out.
     pub async fn sealed_summaries(&self, account_id: i64, ids: &[String]) -> Result<Vec<(String, String)>, Error> {
         let rows = sqlx::query(
-            "SELECT id, sealed_summary FROM messages WHERE account_id = ? AND id IN (SELECT value FROM json_each(?))",
+            "SELECT id, sealed_summary FROM messages WHERE account_id = $1 AND id IN (SELECT value FROM json_each($2))",
         )
         .bind(account_id)
         .bind(serde_json::to_string(ids).unwrap_or_default())
@@ -864,7 +870,7 @@ impl Store {
 
     /// True when one of the account's messages, deleted or not, refers to the blob.
     pub async fn account_has_blob(&self, account_id: i64, hash: &str) -> Result<bool, Error> {
-        let row = sqlx::query("SELECT 1 FROM messages WHERE account_id = ? AND blob_hash = ? LIMIT 1")
+        let row = sqlx::query("SELECT 1 FROM messages WHERE account_id = $1 AND blob_hash = $2 LIMIT 1")
             .bind(account_id)
             .bind(hash)
             .fetch_optional(&self.pool)
@@ -877,7 +883,7 @@ impl Store {
     pub async fn purge_deleted_messages(&self, cutoff: i64) -> Result<(u64, Vec<String>), Error> {
         let mut transaction = self.write().await?;
         let expired = sqlx::query(
-            "SELECT id, account_id, blob_hash FROM messages WHERE deleted_at IS NOT NULL AND deleted_at < ?",
+            "SELECT id, account_id, blob_hash FROM messages WHERE deleted_at IS NOT NULL AND deleted_at < $1",
         )
         .bind(cutoff)
         .fetch_all(&mut *transaction)
@@ -886,15 +892,15 @@ impl Store {
             let id: String = row.get("id");
             let account_id: i64 = row.get("account_id");
             let modseq = next_modseq(&mut transaction, account_id).await?;
-            sqlx::query("DELETE FROM messages WHERE id = ?").bind(&id).execute(&mut *transaction).await?;
-            sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = ?")
+            sqlx::query("DELETE FROM messages WHERE id = $1").bind(&id).execute(&mut *transaction).await?;
+            sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = $1")
                 .bind(row.get::<String, _>("blob_hash"))
                 .execute(&mut *transaction)
                 .await?;
             insert_tombstone(&mut transaction, account_id, "message", &id, modseq).await?;
         }
         let orphans =
-            sqlx::query("SELECT hash FROM blobs WHERE refcount <= 0 AND hash IN (SELECT value FROM json_each(?))")
+            sqlx::query("SELECT hash FROM blobs WHERE refcount <= 0 AND hash IN (SELECT value FROM json_each($1))")
                 .bind(
                     serde_json::to_string(
                         &expired.iter().map(|row| row.get::<String, _>("blob_hash")).collect::<Vec<_>>(),
@@ -912,7 +918,7 @@ impl Store {
 
     /// Blobs uploaded before `cutoff` that no message ever came to refer to.
     pub async fn unreferenced_blobs_before(&self, cutoff: i64) -> Result<Vec<String>, Error> {
-        let rows = sqlx::query("SELECT hash FROM blobs WHERE refcount <= 0 AND created_at < ?")
+        let rows = sqlx::query("SELECT hash FROM blobs WHERE refcount <= 0 AND created_at < $1")
             .bind(cutoff)
             .fetch_all(&self.pool)
             .await?;
@@ -922,7 +928,7 @@ impl Store {
     /// Drops blob rows whose files are gone, if still unreferenced.
     pub async fn forget_blobs(&self, hashes: &[String]) -> Result<(), Error> {
         for hash in hashes {
-            sqlx::query("DELETE FROM blobs WHERE hash = ? AND refcount <= 0").bind(hash).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM blobs WHERE hash = $1 AND refcount <= 0").bind(hash).execute(&self.pool).await?;
         }
         Ok(())
     }

@@ -50,7 +50,7 @@ pub(super) async fn insert(
     let recipients = serde_json::to_string(package.recipients).unwrap_or_else(|_| "[]".into());
     sqlx::query(
         "INSERT INTO outbound (id, account_id, mail_from, recipients, created_at, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(package.id)
     .bind(account_id)
@@ -83,7 +83,7 @@ impl Store {
     /// Queued messages whose next attempt is due by `now`, oldest first.
     pub async fn due_outbound(&self, now: i64, limit: u32) -> Result<Vec<OutboundRow>, Error> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM outbound WHERE next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?"
+            "SELECT {COLUMNS} FROM outbound WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, created_at LIMIT $2"
         ))
         .bind(now)
         .bind(i64::from(limit))
@@ -100,7 +100,7 @@ impl Store {
     /// Every queued message of one account (newest first), for the sender's own view.
     pub async fn outbound_of(&self, account_id: i64) -> Result<Vec<OutboundRow>, Error> {
         let rows =
-            sqlx::query(&format!("SELECT {COLUMNS} FROM outbound WHERE account_id = ? ORDER BY created_at DESC"))
+            sqlx::query(&format!("SELECT {COLUMNS} FROM outbound WHERE account_id = $1 ORDER BY created_at DESC"))
                 .bind(account_id)
                 .fetch_all(&self.pool)
                 .await?;
@@ -114,7 +114,7 @@ impl Store {
 
     /// The message is delivered or bounced for every recipient: the row goes.
     pub async fn outbound_finished(&self, id: &str) -> Result<(), Error> {
-        sqlx::query("DELETE FROM outbound WHERE id = ?").bind(id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM outbound WHERE id = $1").bind(id).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -129,7 +129,7 @@ impl Store {
     ) -> Result<(), Error> {
         let recipients = serde_json::to_string(remaining).unwrap_or_else(|_| "[]".into());
         sqlx::query(
-            "UPDATE outbound SET recipients = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+            "UPDATE outbound SET recipients = $1, attempts = $2, next_attempt_at = $3, last_error = $4 WHERE id = $5",
         )
         .bind(recipients)
         .bind(i64::from(attempts))
