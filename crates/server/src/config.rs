@@ -18,7 +18,8 @@ pub struct ServeConfig {
     #[arg(long = "domain", env = "PLICO_DOMAIN", default_value = "localhost")]
     pub domain: String,
 
-    /// The built app (trunk's dist/) to serve. Without it only the API is served.
+    /// The built app (trunk's dist/) to serve from disk. Without it, the app built into the
+    /// binary (release builds made by `cargo xtask run`), or the API alone.
     #[arg(long = "dist", env = "PLICO_DIST_DIR")]
     pub dist_dir: Option<PathBuf>,
 

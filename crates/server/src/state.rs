@@ -143,9 +143,13 @@ impl AppState {
             .map_err(|e| StartError::ServerSecret(format!("blob store: {e}")))?;
         let published = Published::load(&config).map_err(StartError::Published)?;
         let origins = published.integration_origins();
+        // `--dist` wins; else the app built into the binary; else the API alone.
         let static_files = match &config.dist_dir {
             Some(dir) => StaticFiles::load(dir, &origins).map_err(StartError::Dist)?,
-            None => StaticFiles::empty_with(&origins),
+            None => match StaticFiles::embedded(&origins) {
+                Some(embedded) => embedded.map_err(StartError::Dist)?,
+                None => StaticFiles::empty_with(&origins),
+            },
         };
         let outbound = Outbound::open(&config).map_err(StartError::Outbound)?;
         let blobs: Arc<dyn BlobStore> = Arc::new(blobs);

@@ -349,16 +349,70 @@ fn precompress() -> Result {
 fn run(serve_args: &[String]) -> Result {
     setup(false)?;
     build_app()?;
-    step("cargo build --release -p plico-server");
-    run_command(cargo().args(["build", "--release", "-p", "plico-server"]))?;
-    step("plico serve (Ctrl-C to stop)");
+    build_one_binary()?;
+    step("plico serve (Ctrl-C to stop); target/release/plico is the whole server, the app inside");
     let serve_args: Vec<&String> = serve_args.iter().filter(|a| a.as_str() != "--").collect();
+    run_command(Command::new(root().join("target/release/plico")).arg("serve").args(serve_args))
+}
+
+/// The release `plico` with the built app inside (the `embed-app` feature): one file to copy.
+fn build_one_binary() -> Result {
+    step("cargo build --release -p plico-server --features embed-app (the app from dist/ inside)");
     run_command(
-        Command::new(root().join("target/release/plico"))
-            .args(["serve", "--dist"])
-            .arg(root().join("dist"))
-            .args(serve_args),
+        cargo()
+            .args(["build", "--release", "-p", "plico-server", "--features", "embed-app"])
+            .env("PLICO_EMBED_DIST", root().join("dist")),
     )
+}
+
+/// The release binary serves the app built into it, from a directory with no `dist/`.
+// xtask has no async runtime to block: waiting for the server is a plain sleep.
+#[allow(clippy::disallowed_methods)]
+fn one_binary() -> Result {
+    use std::io::{Read, Write};
+    build_one_binary()?;
+    step("one binary: target/release/plico serves the app without dist/");
+    let scratch = root().join("target/one-binary");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map_err(|e| format!("a free port: {e}"))?
+        .port();
+    let mut server = Command::new(root().join("target/release/plico"))
+        .args(["serve", "--data-dir", "data", "--http", &format!("127.0.0.1:{port}")])
+        .current_dir(&scratch)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("target/release/plico: {e}"))?;
+    let get = |path: &str| -> Option<String> {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes()).ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok()?;
+        Some(answer)
+    };
+    let started = Instant::now();
+    let mut index = None;
+    while started.elapsed() < std::time::Duration::from_secs(30) && index.is_none() {
+        index = get("/");
+        if index.is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    let worker = get("/sw.js");
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&scratch);
+    let index = index.ok_or("the release plico did not answer within 30 s")?;
+    if !(index.starts_with("HTTP/1.0 200") || index.starts_with("HTTP/1.1 200")) || !index.contains("plico-app") {
+        return Err(format!("without dist/, / is not the app: {}", index.lines().next().unwrap_or_default()));
+    }
+    if !worker.is_some_and(|answer| answer.contains(" 200 ") && answer.contains("CACHE")) {
+        return Err("without dist/, /sw.js is not the app's service worker".into());
+    }
+    Ok(())
 }
 
 /// Writes the webdriver capabilities that make chromedriver start Chromium headless as root
@@ -448,7 +502,8 @@ fn test() -> Result {
             prune(&format!("target/debug/{tree}"))?;
         }
     }
-    bench(false)
+    bench(false)?;
+    one_binary()
 }
 
 /// Removes a build tree under the checkout that no later step of `cargo xtask test` needs, and

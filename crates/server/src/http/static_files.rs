@@ -3,6 +3,11 @@
 //! compression: a precompressed `NAME.br` beside a file (which `cargo xtask` writes) for
 //! browsers that take brotli, else gzip made here at start.
 
+/// The app built into the binary (`build.rs`; empty without the `embed-app` feature).
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_app.rs"));
+}
+
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -133,8 +138,7 @@ impl StaticFiles {
 
     /// Reads every file under `dir`.
     pub fn load(dir: &Path, integration_origins: &[String]) -> Result<Self, String> {
-        let mut files = HashMap::new();
-        let mut precompressed = HashMap::new();
+        let mut read = Vec::new();
         let mut pending = vec![dir.to_path_buf()];
         while let Some(current) = pending.pop() {
             let entries = std::fs::read_dir(&current).map_err(|e| format!("{}: {e}", current.display()))?;
@@ -147,10 +151,34 @@ impl StaticFiles {
                 let relative = path.strip_prefix(dir).map_err(|e| e.to_string())?;
                 let url_path = format!("/{}", relative.to_string_lossy().replace('\\', "/"));
                 let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                read.push((url_path, axum::body::Bytes::from(bytes)));
+            }
+        }
+        Self::from_files(read, integration_origins).map_err(|error| format!("{}: {error}", dir.display()))
+    }
+
+    /// The app built into this binary (the `embed-app` feature), if it was.
+    pub fn embedded(integration_origins: &[String]) -> Option<Result<Self, String>> {
+        if embedded::FILES.is_empty() {
+            return None;
+        }
+        let files =
+            embedded::FILES.iter().map(|(path, bytes)| ((*path).to_owned(), axum::body::Bytes::from_static(bytes)));
+        Some(Self::from_files(files.collect(), integration_origins))
+    }
+
+    /// The app from its files, by URL path (`/index.html`, `/icons/icon-192.png`…); a file's
+    /// `.br` twin is its precompressed brotli.
+    pub fn from_files(read: Vec<(String, axum::body::Bytes)>, integration_origins: &[String]) -> Result<Self, String> {
+        let mut files = HashMap::new();
+        let mut precompressed = HashMap::new();
+        for (url_path, bytes) in read {
+            {
                 if let Some(original) = url_path.strip_suffix(".br") {
-                    precompressed.insert(original.to_owned(), axum::body::Bytes::from(bytes));
+                    precompressed.insert(original.to_owned(), bytes);
                     continue;
                 }
+                let path = Path::new(&url_path);
                 let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 let content_type = match path.extension().and_then(|e| e.to_str()) {
                     Some("wasm") => "application/wasm",
@@ -158,14 +186,11 @@ impl StaticFiles {
                     Some("html") => "text/html; charset=utf-8",
                     Some("css") => "text/css; charset=utf-8",
                     Some("json") | Some("webmanifest") => "application/manifest+json",
-                    _ => mime_guess::from_path(&path).first_raw().unwrap_or("application/octet-stream"),
+                    _ => mime_guess::from_path(path).first_raw().unwrap_or("application/octet-stream"),
                 };
                 let cache_control = if is_content_hashed(&file_name) { IMMUTABLE } else { REVALIDATE };
                 let gzip = if is_compressible(content_type) { gzip(&bytes).map(Into::into) } else { None };
-                files.insert(
-                    url_path,
-                    StaticFile { bytes: bytes.into(), gzip, brotli: None, content_type, cache_control },
-                );
+                files.insert(url_path, StaticFile { bytes, gzip, brotli: None, content_type, cache_control });
             }
         }
         for (path, brotli) in precompressed {
@@ -185,9 +210,7 @@ impl StaticFiles {
                 cache_control: REVALIDATE,
             },
         );
-        let index = files
-            .get("/index.html")
-            .ok_or_else(|| format!("{} has no index.html; build the app first", dir.display()))?;
+        let index = files.get("/index.html").ok_or_else(|| "there is no index.html; build the app first".to_owned())?;
         let html = std::str::from_utf8(&index.bytes).map_err(|_| "index.html is not UTF-8".to_owned())?;
         let hashes: Vec<String> =
             inline_scripts(html).iter().map(|script| BASE64.encode(Sha256::digest(script.as_bytes()))).collect();
@@ -311,5 +334,52 @@ mod tests {
     fn finds_inline_scripts_only() {
         let html = r#"<script src="/a.js"></script><script type="module">import x from '/b.js';</script>"#;
         assert_eq!(inline_scripts(html), vec!["import x from '/b.js';"]);
+    }
+
+    #[test]
+    fn files_from_memory_serve_as_files_from_disk_do() {
+        let dir = std::env::temp_dir().join(format!("plico-embed-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("icons")).expect("dir");
+        let html = "<html><script type=\"module\">import init from '/plico-app.js';</script></html>";
+        let wasm = b"\0asm, a few bytes of it".repeat(40);
+        std::fs::write(dir.join("index.html"), html).expect("index");
+        std::fs::write(dir.join("plico-app-0123456789abcdef_bg.wasm"), &wasm).expect("wasm");
+        std::fs::write(dir.join("plico-app-0123456789abcdef_bg.wasm.br"), b"brotli").expect("br");
+        std::fs::write(dir.join("icons/icon-192.png"), b"png").expect("icon");
+        let from_disk = StaticFiles::load(&dir, &[]).expect("loads");
+        let from_memory = StaticFiles::from_files(
+            vec![
+                ("/index.html".into(), html.as_bytes().to_vec().into()),
+                ("/plico-app-0123456789abcdef_bg.wasm".into(), wasm.clone().into()),
+                ("/plico-app-0123456789abcdef_bg.wasm.br".into(), b"brotli".to_vec().into()),
+                ("/icons/icon-192.png".into(), b"png".to_vec().into()),
+            ],
+            &[],
+        )
+        .expect("loads");
+        let mut paths: Vec<&String> = from_memory.files.keys().collect();
+        paths.sort();
+        let mut disk_paths: Vec<&String> = from_disk.files.keys().collect();
+        disk_paths.sort();
+        assert_eq!(paths, disk_paths);
+        for path in paths {
+            let (memory, disk) = (&from_memory.files[path], &from_disk.files[path]);
+            assert_eq!(memory.bytes, disk.bytes, "{path}");
+            assert_eq!(memory.brotli, disk.brotli, "{path}");
+            assert_eq!((memory.content_type, memory.cache_control), (disk.content_type, disk.cache_control), "{path}");
+        }
+        assert_eq!(
+            from_memory.files["/plico-app-0123456789abcdef_bg.wasm"].brotli.as_deref(),
+            Some(&b"brotli"[..]),
+            "a .br twin is the file's brotli"
+        );
+        assert!(StaticFiles::from_files(Vec::new(), &[]).is_err(), "no index.html, no app");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(not(feature = "embed-app"))]
+    #[test]
+    fn without_the_feature_nothing_is_embedded() {
+        assert!(StaticFiles::embedded(&[]).is_none());
     }
 }
