@@ -11,6 +11,7 @@ pub mod items;
 pub mod lifecycle;
 pub mod mail;
 pub mod outbound;
+pub mod postgres;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -194,7 +195,7 @@ impl Store {
             .pragma("secure_delete", "ON")
             .busy_timeout(std::time::Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!("./migrations").run(&pool).await.map_err(sqlx::Error::from)?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(sqlx::Error::from)?;
         Ok(Store { pool })
     }
 
