@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod outbound;
 pub mod postgres;
+pub mod s3;
 
 use std::path::Path;
 use std::str::FromStr;
