@@ -6,6 +6,28 @@ use std::path::PathBuf;
 /// How `plico serve` runs.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeConfig {
+    /// Where blobs (the encrypted messages) live: `files` (under the data directory, the
+    /// default) or an S3-compatible bucket, `s3://bucket`, with the --s3-* settings below.
+    #[arg(long = "blobs", env = "PLICO_BLOBS", default_value = "files")]
+    pub blobs: String,
+
+    /// The S3 endpoint (`https://s3.example.net`, `http://10.0.0.5:8333`); unset for AWS.
+    #[arg(long = "s3-endpoint", env = "PLICO_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// The bucket's region.
+    #[arg(long = "s3-region", env = "PLICO_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    /// The S3 access key (also read from AWS_ACCESS_KEY_ID).
+    #[arg(long = "s3-access-key", env = "PLICO_S3_ACCESS_KEY")]
+    pub s3_access_key: Option<String>,
+
+    /// The S3 secret key; prefer the environment (PLICO_S3_SECRET_KEY or AWS_SECRET_ACCESS_KEY)
+    /// to the command line, which other users of the machine can read.
+    #[arg(long = "s3-secret-key", env = "PLICO_S3_SECRET_KEY", hide_env_values = true)]
+    pub s3_secret_key: Option<String>,
+
     /// The address the HTTP server listens on.
     #[arg(long = "http", env = "PLICO_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
@@ -257,6 +279,11 @@ impl ServeConfig {
     /// Defaults for tests and embedding: everything as the CLI defaults, in `data_dir`.
     pub fn for_data_dir(data_dir: PathBuf) -> Self {
         ServeConfig {
+            blobs: "files".into(),
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key: None,
+            s3_secret_key: None,
             http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             domain: "plico.test".into(),

@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use crate::outbound::wkd::WkdClient;
 use crate::outbound::Outbound;
 use crate::store::blobs::{self, BlobStore};
+use crate::store::s3::{S3BlobStore, S3Config};
 use crate::store::Store;
 
 /// How long a started OPAQUE login may wait for its second step.
@@ -77,12 +78,51 @@ pub enum StartError {
     ServerSecret(String),
     #[error("database: {0}")]
     Database(#[from] crate::store::Error),
+    #[error("{0}")]
+    Blobs(String),
     #[error("app files: {0}")]
     Dist(String),
     #[error("mail to and from other servers: {0}")]
     Outbound(String),
     #[error("published policies: {0}")]
     Published(String),
+}
+
+/// The blob store `--blobs` names, checked before the server takes anything: a bucket that is
+/// not there, or a key that may not write to it, stops the start with the flag named.
+fn open_blobs(config: &ServeConfig) -> Result<Arc<dyn BlobStore>, StartError> {
+    if config.blobs == "files" {
+        let files = blobs::FsBlobStore::open(config.data_dir.join("blobs")).map_err(|e| {
+            StartError::Blobs(format!("--blobs files ({}): {e}", config.data_dir.join("blobs").display()))
+        })?;
+        return Ok(Arc::new(files));
+    }
+    let bucket = S3Config::bucket_from_url(&config.blobs)
+        .map_err(|why| StartError::Blobs(format!("--blobs: {why}; use `files` or s3://bucket")))?;
+    let from_env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let access_key = config.s3_access_key.clone().or_else(|| from_env("AWS_ACCESS_KEY_ID"));
+    let secret_key = config.s3_secret_key.clone().or_else(|| from_env("AWS_SECRET_ACCESS_KEY"));
+    let (Some(access_key), Some(secret_key)) = (access_key, secret_key) else {
+        return Err(StartError::Blobs(format!(
+            "--blobs {}: set --s3-access-key and --s3-secret-key (or PLICO_S3_ACCESS_KEY and PLICO_S3_SECRET_KEY)",
+            config.blobs
+        )));
+    };
+    let s3 = S3Config {
+        bucket,
+        endpoint: config.s3_endpoint.clone(),
+        region: config.s3_region.clone(),
+        access_key,
+        secret_key,
+    };
+    let store = S3BlobStore::open(&s3).map_err(|e| StartError::Blobs(format!("--blobs {}: {e}", config.blobs)))?;
+    store.ready().map_err(|e| {
+        StartError::Blobs(format!(
+            "--blobs {} cannot be used: {e} (check the bucket exists and --s3-endpoint, --s3-access-key and --s3-secret-key)",
+            config.blobs
+        ))
+    })?;
+    Ok(Arc::new(store))
 }
 
 /// Reads the server's OPAQUE secret from `data_dir`, making it on first start. It lives outside
@@ -139,8 +179,7 @@ impl AppState {
             .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
         let opaque_setup = load_or_create_server_setup(&config.data_dir)?;
         let store = Store::open(&config.data_dir).await?;
-        let blobs = blobs::FsBlobStore::open(config.data_dir.join("blobs"))
-            .map_err(|e| StartError::ServerSecret(format!("blob store: {e}")))?;
+        let blobs = open_blobs(&config)?;
         let published = Published::load(&config).map_err(StartError::Published)?;
         let origins = published.integration_origins();
         // `--dist` wins; else the app built into the binary; else the API alone.
@@ -152,7 +191,6 @@ impl AppState {
             },
         };
         let outbound = Outbound::open(&config).map_err(StartError::Outbound)?;
-        let blobs: Arc<dyn BlobStore> = Arc::new(blobs);
         let metrics = Arc::new(Metrics::new());
         let inbound =
             Inbound::start(&config, store.clone(), blobs.clone(), metrics.clone()).map_err(StartError::Outbound)?;

@@ -791,3 +791,54 @@ async fn metrics_count_what_happened_name_nobody_and_answer_only_who_may_scrape(
     assert_eq!(server.client("198.51.100.20").get("/metrics").await.status, 200, "--metrics-from");
     assert_eq!(server.client("203.0.113.9").get("/metrics").await.status, 404, "anyone else");
 }
+
+/// With `--blobs s3://bucket`, mail arriving over SMTP is kept in the bucket (a real SeaweedFS):
+/// a large message's encrypted copy is there, and it reads back. A bucket that does not exist,
+/// a wrong key and missing credentials each stop the start with a message naming the flag.
+#[tokio::test]
+async fn blobs_in_an_s3_bucket_hold_arriving_mail_and_bad_bucket_settings_are_named() {
+    let Some(weed) = plico_test_support::engines::SeaweedFs::start() else { return };
+    weed.create_bucket("plico-mail");
+    let s3 = |config: &mut plico_server::config::ServeConfig, bucket: &str, secret: &str| {
+        config.blobs = format!("s3://{bucket}");
+        config.s3_endpoint = Some(weed.endpoint.clone());
+        config.s3_access_key = Some(weed.access_key.into());
+        config.s3_secret_key = Some(secret.into());
+    };
+    let server = TestServer::start_with(|config| s3(config, "plico-mail", weed.secret_key)).await;
+    let bob_client = server.client("192.0.2.72");
+    signup(&bob_client, "bob").await;
+    let address = listen(&server).await;
+    let mut smtp = Client::connect(address).await;
+    assert_eq!(smtp.say("EHLO s3.example.org").await.0, 250);
+    // Past the size kept in the row (256 KiB), so the copy goes to the bucket.
+    let large = format!("{PLAIN}{}\r\n", "A line of the quarterly numbers, long enough to count.\r\n".repeat(8_000));
+    let (code, text) = smtp.mail("dana@example.org", &["bob@plico.test"], large.as_bytes()).await;
+    assert_eq!(code, 250, "{text}");
+    let inbox = inbox_messages(&bob_client).await;
+    assert_eq!(inbox.len(), 1);
+    assert!(server.state.store.inline_blob(&inbox[0].blob_hash).await.expect("reads").is_none(), "not in the row");
+    assert!(server.state.blobs.contains(&inbox[0].blob_hash), "in the bucket");
+    let stored = server.state.read_blob(&inbox[0].blob_hash).await.expect("reads back from S3");
+    assert!(stored.len() > large.len() / 2, "the encrypted copy: {} bytes", stored.len());
+    assert!(!String::from_utf8_lossy(&stored).contains("quarterly numbers"), "encrypted before it left");
+
+    let refused = |adjust: Box<dyn FnOnce(&mut plico_server::config::ServeConfig)>| async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = plico_server::config::ServeConfig::for_data_dir(dir.path().join("data"));
+        adjust(&mut config);
+        let clock = std::sync::Arc::new(plico_server::clock::ManualClock::new(common::START));
+        match plico_server::AppState::open(config, clock).await {
+            Ok(_) => panic!("the server started"),
+            Err(error) => error.to_string(),
+        }
+    };
+    let missing = refused(Box::new(|config| s3(config, "no-such-bucket", weed.secret_key))).await;
+    assert!(missing.contains("--blobs s3://no-such-bucket") && missing.contains("no-such-bucket"), "{missing}");
+    let wrong = refused(Box::new(|config| s3(config, "plico-mail", "not-the-secret"))).await;
+    assert!(wrong.contains("--blobs s3://plico-mail cannot be used"), "{wrong}");
+    let bare = refused(Box::new(|config| config.blobs = "s3://plico-mail".into())).await;
+    assert!(bare.contains("--s3-access-key"), "{bare}");
+    let nonsense = refused(Box::new(|config| config.blobs = "ftp://somewhere".into())).await;
+    assert!(nonsense.contains("--blobs"), "{nonsense}");
+}
