@@ -98,21 +98,27 @@ impl S3BlobStore {
     fn put_named(&self, hash: String, bytes: Vec<u8>) -> Result<String, BlobError> {
         let store = self.store.clone();
         self.run(async move {
-            let path = location(&hash);
-            if bytes.len() <= PART_BYTES {
-                store.put(&path, PutPayload::from(bytes)).await.map_err(remote)?;
-            } else {
-                let upload = store.put_multipart(&path).await.map_err(remote)?;
-                let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
-                for part in bytes.chunks(PART_BYTES) {
-                    writer.wait_for_capacity(2).await.map_err(remote)?;
-                    writer.write(part);
-                }
-                writer.finish().await.map_err(remote)?;
-            }
+            put_object(&store, &hash, bytes).await?;
             Ok(hash)
         })?
     }
+}
+
+/// One blob up: a single PUT, or a multipart upload in parts of [`PART_BYTES`].
+async fn put_object(store: &AmazonS3, hash: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
+    let path = location(hash);
+    if bytes.len() <= PART_BYTES {
+        store.put(&path, PutPayload::from(bytes)).await.map_err(remote)?;
+    } else {
+        let upload = store.put_multipart(&path).await.map_err(remote)?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        for part in bytes.chunks(PART_BYTES) {
+            writer.wait_for_capacity(2).await.map_err(remote)?;
+            writer.write(part);
+        }
+        writer.finish().await.map_err(remote)?;
+    }
+    Ok(())
 }
 
 impl BlobStore for S3BlobStore {
@@ -122,6 +128,32 @@ impl BlobStore for S3BlobStore {
             return Ok(hash);
         }
         self.put_named(hash, bytes.to_vec())
+    }
+
+    /// All at once (the group commit's batch): up to 8 requests in flight, each blob durable
+    /// once S3 answered it.
+    fn put_many(&self, blobs: &[&[u8]]) -> Result<Vec<String>, BlobError> {
+        let hashes: Vec<String> = blobs.iter().map(|bytes| blob_hash(bytes)).collect();
+        let store = self.store.clone();
+        let work: Vec<(String, Vec<u8>)> =
+            hashes.iter().cloned().zip(blobs.iter().map(|bytes| bytes.to_vec())).collect();
+        self.run(async move {
+            let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
+            let mut tasks = tokio::task::JoinSet::new();
+            for (hash, bytes) in work {
+                let store = store.clone();
+                let limit = limit.clone();
+                tasks.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    put_object(&store, &hash, bytes).await
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done.map_err(|_| BlobError::Io(std::io::Error::other("an S3 upload stopped")))??;
+            }
+            Ok::<(), BlobError>(())
+        })??;
+        Ok(hashes)
     }
 
     fn get(&self, hash: &str) -> Result<Vec<u8>, BlobError> {
