@@ -3,7 +3,6 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use plico_pgp::*;
@@ -153,7 +152,7 @@ fn thunderbirds_engine_rnp_reads_what_plico_writes() {
     if !plico_test_support::peer("rnp", &["--version"], "the RNP interop test") {
         return;
     }
-    let home = tempfile_dir();
+    let home = plico_test_support::scratch_dir("plico-rnp");
     let run = |program: &str, args: &[&str], stdin: Option<&[u8]>| {
         let mut child = Command::new(program)
             .arg("--homedir")
@@ -211,21 +210,6 @@ fn cfb_in_software(plan: &SeipdV1Plan) -> Vec<u8> {
     data.extend_from_slice(&sha1::Sha1::digest(&plan.plaintext));
     cfb_mode::Encryptor::<aes::Aes256>::new_from_slices(&plan.session_key, &[0u8; 16]).expect("key").encrypt(&mut data);
     data
-}
-
-fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("plico-gpg-{}-{}", std::process::id(), rand_suffix()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-    }
-    dir
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
 }
 
 #[test]

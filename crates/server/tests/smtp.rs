@@ -7,6 +7,7 @@ use common::*;
 use plico_api::mail::{FolderRole, MessageMeta};
 use plico_client::mail::{open, open_summary, LocalRenderer};
 use plico_pgp::SignatureStatus;
+use plico_test_support::engines::free_port;
 
 use common::SmtpClient as Client;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -490,10 +491,6 @@ impl Drop for Rspamd {
         }
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("address").port()
 }
 
 async fn start_rspamd() -> Option<Rspamd> {

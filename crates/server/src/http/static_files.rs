@@ -173,25 +173,23 @@ impl StaticFiles {
         let mut files = HashMap::new();
         let mut precompressed = HashMap::new();
         for (url_path, bytes) in read {
-            {
-                if let Some(original) = url_path.strip_suffix(".br") {
-                    precompressed.insert(original.to_owned(), bytes);
-                    continue;
-                }
-                let path = Path::new(&url_path);
-                let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let content_type = match path.extension().and_then(|e| e.to_str()) {
-                    Some("wasm") => "application/wasm",
-                    Some("js") => "text/javascript; charset=utf-8",
-                    Some("html") => "text/html; charset=utf-8",
-                    Some("css") => "text/css; charset=utf-8",
-                    Some("json") | Some("webmanifest") => "application/manifest+json",
-                    _ => mime_guess::from_path(path).first_raw().unwrap_or("application/octet-stream"),
-                };
-                let cache_control = if is_content_hashed(&file_name) { IMMUTABLE } else { REVALIDATE };
-                let gzip = if is_compressible(content_type) { gzip(&bytes).map(Into::into) } else { None };
-                files.insert(url_path, StaticFile { bytes, gzip, brotli: None, content_type, cache_control });
+            if let Some(original) = url_path.strip_suffix(".br") {
+                precompressed.insert(original.to_owned(), bytes);
+                continue;
             }
+            let path = Path::new(&url_path);
+            let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let content_type = match path.extension().and_then(|e| e.to_str()) {
+                Some("wasm") => "application/wasm",
+                Some("js") => "text/javascript; charset=utf-8",
+                Some("html") => "text/html; charset=utf-8",
+                Some("css") => "text/css; charset=utf-8",
+                Some("json") | Some("webmanifest") => "application/manifest+json",
+                _ => mime_guess::from_path(path).first_raw().unwrap_or("application/octet-stream"),
+            };
+            let cache_control = if is_content_hashed(&file_name) { IMMUTABLE } else { REVALIDATE };
+            let gzip = if is_compressible(content_type) { gzip(&bytes).map(Into::into) } else { None };
+            files.insert(url_path, StaticFile { bytes, gzip, brotli: None, content_type, cache_control });
         }
         for (path, brotli) in precompressed {
             if let Some(file) = files.get_mut(&path) {
