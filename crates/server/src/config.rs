@@ -6,6 +6,15 @@ use std::path::PathBuf;
 /// How `plico serve` runs.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeConfig {
+    /// Where rows live: `sqlite` (a file in the data directory, the default) or a PostgreSQL
+    /// URL, `postgres://user:password@host:port/database`, which several nodes can share.
+    #[arg(long = "database", env = "PLICO_DATABASE_URL", default_value = "sqlite", hide_env_values = true)]
+    pub database: String,
+
+    /// How many connections this node keeps open to PostgreSQL.
+    #[arg(long = "database-connections", env = "PLICO_DATABASE_CONNECTIONS", default_value_t = 16)]
+    pub database_connections: u32,
+
     /// Where blobs (the encrypted messages) live: `files` (under the data directory, the
     /// default) or an S3-compatible bucket, `s3://bucket`, with the --s3-* settings below.
     #[arg(long = "blobs", env = "PLICO_BLOBS", default_value = "files")]
@@ -279,6 +288,8 @@ impl ServeConfig {
     /// Defaults for tests and embedding: everything as the CLI defaults, in `data_dir`.
     pub fn for_data_dir(data_dir: PathBuf) -> Self {
         ServeConfig {
+            database: "sqlite".into(),
+            database_connections: 16,
             blobs: "files".into(),
             s3_endpoint: None,
             s3_region: "us-east-1".into(),

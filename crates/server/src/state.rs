@@ -79,6 +79,8 @@ pub enum StartError {
     #[error("database: {0}")]
     Database(#[from] crate::store::Error),
     #[error("{0}")]
+    Postgres(String),
+    #[error("{0}")]
     Blobs(String),
     #[error("app files: {0}")]
     Dist(String),
@@ -86,6 +88,37 @@ pub enum StartError {
     Outbound(String),
     #[error("published policies: {0}")]
     Published(String),
+}
+
+/// The database `--database` names: SQLite in the data directory, or PostgreSQL, connected and
+/// migrated before the server takes anything, with the flag named when it cannot be.
+async fn open_store(config: &ServeConfig) -> Result<Store, StartError> {
+    match config.database.as_str() {
+        "sqlite" => Ok(Store::open(&config.data_dir).await?),
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Store::connect_postgres(url, config.database_connections)
+                .await
+                .map_err(|e| StartError::Postgres(format!("--database (PLICO_DATABASE_URL) {}: {e}", redact(url))))
+        }
+        other => Err(StartError::Postgres(format!(
+            "--database (PLICO_DATABASE_URL): {:?} is neither `sqlite` nor a postgres:// URL",
+            redact(other)
+        ))),
+    }
+}
+
+/// A database URL with its password hidden, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// The blob store `--blobs` names, checked before the server takes anything: a bucket that is
@@ -97,8 +130,8 @@ fn open_blobs(config: &ServeConfig) -> Result<Arc<dyn BlobStore>, StartError> {
         })?;
         return Ok(Arc::new(files));
     }
-    let bucket = S3Config::bucket_from_url(&config.blobs)
-        .map_err(|why| StartError::Blobs(format!("--blobs: {why}; use `files` or s3://bucket")))?;
+    let (bucket, prefix) = S3Config::parse_url(&config.blobs)
+        .map_err(|why| StartError::Blobs(format!("--blobs: {why}; use `files`, s3://bucket or s3://bucket/folder")))?;
     let from_env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
     let access_key = config.s3_access_key.clone().or_else(|| from_env("AWS_ACCESS_KEY_ID"));
     let secret_key = config.s3_secret_key.clone().or_else(|| from_env("AWS_SECRET_ACCESS_KEY"));
@@ -110,6 +143,7 @@ fn open_blobs(config: &ServeConfig) -> Result<Arc<dyn BlobStore>, StartError> {
     };
     let s3 = S3Config {
         bucket,
+        prefix,
         endpoint: config.s3_endpoint.clone(),
         region: config.s3_region.clone(),
         access_key,
@@ -178,7 +212,7 @@ impl AppState {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
         let opaque_setup = load_or_create_server_setup(&config.data_dir)?;
-        let store = Store::open(&config.data_dir).await?;
+        let store = open_store(&config).await?;
         let blobs = open_blobs(&config)?;
         let published = Published::load(&config).map_err(StartError::Published)?;
         let origins = published.integration_origins();

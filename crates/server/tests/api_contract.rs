@@ -53,7 +53,7 @@ async fn sign_up(data_dir: &Path, names: &[&str]) -> Vec<(String, plico_pgp::Cer
         let cert = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).expect("the account's key");
         cookies.push((client.cookie.lock().expect("cookie").clone().expect("a session cookie"), cert));
     }
-    state.store.pool().close().await;
+    state.store.sqlite_pool().expect("the contract run keeps SQLite").close().await;
     cookies
 }
 

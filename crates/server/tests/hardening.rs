@@ -170,10 +170,7 @@ async fn a_sealed_document_someone_else_wrote_or_rolled_back_is_refused() {
     plico_client::keyring::update(&client, &bob, &|keyring| keyring.upsert(keys[0].clone())).await.expect("kept");
     let (keyring, version) = plico_client::keyring::load(&client, &bob).await.expect("loads");
     assert_eq!((keyring.keys.len(), version), (1, 1));
-    let signed_v1: Vec<u8> = sqlx::query_scalar("SELECT sealed_keyring FROM accounts WHERE name = 'bob'")
-        .fetch_one(server.state.store.pool())
-        .await
-        .expect("row");
+    let signed_v1: Vec<u8> = server.sql_bytes("SELECT sealed_keyring FROM accounts WHERE name = 'bob'", &[]).await;
 
     // A keyring naming the attacker's key for Dana, encrypted to Bob's public key: anyone can.
     let attacker = plico_pgp::generate_cert("dana@example.org").expect("generates");
@@ -243,10 +240,7 @@ async fn an_unsigned_keyring_from_before_migrates_signed_without_loss() {
     let (keyring, version) = plico_client::keyring::load(&client, &bob).await.expect("the old keyring reads");
     assert_eq!(keyring.keys, keys);
     assert_eq!(version, 5, "written back at once");
-    let stored: Vec<u8> = sqlx::query_scalar("SELECT sealed_keyring FROM accounts WHERE name = 'bob'")
-        .fetch_one(server.state.store.pool())
-        .await
-        .expect("row");
+    let stored: Vec<u8> = server.sql_bytes("SELECT sealed_keyring FROM accounts WHERE name = 'bob'", &[]).await;
     let own = bob.secret_key.clone().strip_secret_key_material();
     let opened = plico_pgp::decrypt_and_verify(&stored, &bob.secret_key, std::slice::from_ref(&own)).expect("opens");
     assert!(matches!(opened.signature, plico_pgp::SignatureStatus::Valid { .. }), "signed now");
@@ -286,11 +280,8 @@ async fn a_summary_nobody_vouches_for_is_not_listed() {
     tamper(&server, &forged_row, &[&sealed]).await;
     // And moves the second message's summary (Alice's, signed, sealed to both) onto Alice's Sent
     // copy of the other message.
-    let second: Vec<u8> = sqlx::query_scalar("SELECT sealed_summary FROM messages WHERE id = ?")
-        .bind(&inbox[1].id)
-        .fetch_one(server.state.store.pool())
-        .await
-        .expect("row");
+    let second: Vec<u8> =
+        server.sql_bytes("SELECT sealed_summary FROM messages WHERE id = ?", &[Bind::from(&inbox[1].id)]).await;
     let sent = folder_messages(&alice_client, FolderRole::Sent).await;
     let other = sent.iter().find(|meta| meta.blob_hash != inbox[1].blob_hash).expect("the other Sent copy").id.clone();
     tamper(&server, &format!("UPDATE messages SET sealed_summary = ? WHERE id = '{other}'"), &[&second]).await;
@@ -482,8 +473,7 @@ async fn a_sign_up_finishes_only_the_start_it_names_and_only_once() {
     let again = client.post_raw("/api/v1/signup/finish", finish("mallory2", &id)).await;
     assert_eq!(again.status, 404, "{}", String::from_utf8_lossy(&again.body));
     assert_eq!(again.error_code(), "signup_expired");
-    let accounts: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(server.state.store.pool()).await.expect("count");
+    let accounts: i64 = server.sql_int("SELECT COUNT(*) FROM accounts", &[]).await;
     assert_eq!(accounts, 1, "one start, one account");
 }
 
@@ -721,10 +711,7 @@ async fn a_send_tried_again_under_its_key_is_delivered_once() {
     // A day later the key is forgotten.
     server.clock.advance(2 * 86_400);
     plico_server::jobs::retention::run_once(&server.state).await.expect("retention");
-    let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM idempotency_keys")
-        .fetch_one(server.state.store.pool())
-        .await
-        .expect("count");
+    let keys: i64 = server.sql_int("SELECT COUNT(*) FROM idempotency_keys", &[]).await;
     assert_eq!(keys, 0);
 }
 
@@ -807,11 +794,12 @@ async fn the_used_bytes_follow_every_change_to_the_mailbox() {
     signup(&bob_client, "bob").await;
     let bob = bob_id(&server).await;
     let summed = async || -> u64 {
-        let sum: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(size), 0) FROM messages WHERE account_id = ?")
-            .bind(bob)
-            .fetch_one(server.state.store.pool())
-            .await
-            .expect("sums");
+        let sum: i64 = server
+            .sql_int(
+                "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM messages WHERE account_id = ?",
+                &[Bind::from(bob)],
+            )
+            .await;
         sum as u64
     };
     let used = async || server.state.store.storage(bob, u64::MAX).await.expect("reads").0;

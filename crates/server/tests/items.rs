@@ -39,11 +39,7 @@ async fn put_raw(client: &TestClient, path: &str, body: String) -> TestResponse 
 }
 
 async fn used_bytes(server: &TestServer, name: &str) -> i64 {
-    sqlx::query_scalar("SELECT used_bytes FROM accounts WHERE name = ?")
-        .bind(name)
-        .fetch_one(server.state.store.pool())
-        .await
-        .expect("used bytes")
+    server.sql_int("SELECT used_bytes FROM accounts WHERE name = ?", &[Bind::from(name)]).await
 }
 
 #[tokio::test]
@@ -202,11 +198,7 @@ async fn deleted_items_are_recoverable_for_45_days_then_purged_everywhere() {
     assert_eq!(row(&held, "deleted_items").map(|row| row["count"].clone()), Some(json!(0)));
     assert_eq!(client.get(&format!("/api/v1/items/{KIND}/{purged}")).await.status, 404);
     assert!(client.get(&path).await.json()["deleted_at"].is_null(), "the recovered one stays");
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items WHERE id = ?")
-        .bind(&purged)
-        .fetch_one(server.state.store.pool())
-        .await
-        .expect("count");
+    let rows: i64 = server.sql_int("SELECT COUNT(*) FROM items WHERE id = ?", &[Bind::from(&purged)]).await;
     assert_eq!(rows, 0, "gone from the database");
     let after = sync_all(&client, &alice_key, cursor).await;
     assert_eq!(after.removed, vec![purged.clone()], "other devices learn of the purge");
@@ -315,8 +307,8 @@ async fn the_server_holds_no_contact_field_in_the_clear() {
     items::save(&client, &alice_key, KIND, &items::new_id(), None, &contact).await.expect("saved");
     // Everything into the main file, as the other zero-access scans do (closing the pool instead
     // raced SQLite's removal of the -wal file against the scan's read).
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(server.state.store.pool()).await.expect("checkpoint");
-    for file in all_files(server.dir.path()) {
+    server.checkpoint().await;
+    for file in server.files_on_disk() {
         let bytes = std::fs::read(&file).expect("read");
         for needle in ["Zebedee", "Quuxworth", "zebedee@quux", "555 01 23", "Tuesday mornings"] {
             assert!(
@@ -341,11 +333,7 @@ async fn swapped_rolled_back_and_foreign_items_are_refused() {
     let (a, b) = (items::new_id(), items::new_id());
     let first = items::save(&client, &alice_key, KIND, &a, None, &json!({"fn": "Ada", "tel": "1"})).await.expect("a");
     items::save(&client, &alice_key, KIND, &b, None, &json!({"fn": "Bob"})).await.expect("b");
-    let old: Vec<u8> = sqlx::query_scalar("SELECT sealed FROM items WHERE id = ?")
-        .bind(&a)
-        .fetch_one(server.state.store.pool())
-        .await
-        .expect("old bytes");
+    let old: Vec<u8> = server.sql_bytes("SELECT sealed FROM items WHERE id = ?", &[Bind::from(&a)]).await;
     items::save(
         &client,
         &alice_key,
@@ -356,15 +344,14 @@ async fn swapped_rolled_back_and_foreign_items_are_refused() {
     )
     .await
     .expect("a v2");
-    let pool = server.state.store.pool();
+    let server = &server;
     let set = |id: String, sealed: Vec<u8>, version: i64| async move {
-        sqlx::query("UPDATE items SET sealed = ?, version = ?, modseq = modseq + 100 WHERE id = ?")
-            .bind(sealed)
-            .bind(version)
-            .bind(id)
-            .execute(pool)
-            .await
-            .expect("tamper");
+        server
+            .sql(
+                "UPDATE items SET sealed = ?, version = ?, modseq = modseq + 100 WHERE id = ?",
+                &[Bind::from(sealed), Bind::from(version), Bind::from(id)],
+            )
+            .await;
     };
 
     // Version 1's bytes served as version 2.
@@ -380,8 +367,7 @@ async fn swapped_rolled_back_and_foreign_items_are_refused() {
         synced.refused
     );
     // b's bytes under a's id.
-    let b_bytes: Vec<u8> =
-        sqlx::query_scalar("SELECT sealed FROM items WHERE id = ?").bind(&b).fetch_one(pool).await.expect("b bytes");
+    let b_bytes: Vec<u8> = server.sql_bytes("SELECT sealed FROM items WHERE id = ?", &[Bind::from(&b)]).await;
     set(a.clone(), b_bytes, 1).await;
     let synced = sync_all(&client, &alice_key, 0).await;
     assert!(matches!(synced.refused.as_slice(), [(_, Refused::Misfiled(_))]), "{:?}", synced.refused);
@@ -408,21 +394,12 @@ async fn an_account_purge_leaves_none_of_its_items() {
     items::set_deleted(&client, KIND, std::slice::from_ref(&deleted), false).await.expect("deleted");
     server.clock.advance(46 * DAY);
     assert_eq!(plico_server::jobs::retention::run_once(&server.state).await.expect("retention").items, 1);
-    let pool = server.state.store.pool().clone();
     let count = |table: &'static str| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
-                .fetch_one(&pool)
-                .await
-                .expect("count")
-        }
+        let server = &server;
+        async move { server.sql_int(&format!("SELECT COUNT(*) FROM {table}"), &[]).await }
     };
     assert_eq!((count("items").await, count("item_tombstones").await), (1, 1), "one kept, one purged");
-    let account: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE name = 'alice'")
-        .fetch_one(server.state.store.pool())
-        .await
-        .expect("account");
+    let account: i64 = server.sql_int("SELECT id FROM accounts WHERE name = 'alice'", &[]).await;
     server.state.store.purge_account(account, START + 47 * DAY).await.expect("purged");
     assert_eq!((count("items").await, count("item_tombstones").await), (0, 0), "nothing of the account is left");
 }

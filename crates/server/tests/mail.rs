@@ -226,11 +226,7 @@ async fn trash_recovery_area_and_purge_after_45_days_from_database_and_disk() {
     assert!(!server.state.blobs.contains(&gone.blob_hash), "the blob file is gone from disk");
     assert!(server.state.blobs.contains(&keep.blob_hash));
     assert_eq!(alice.client.get(&format!("/api/v1/blobs/{}", gone.blob_hash)).await.status, 404);
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE id = ?")
-        .bind(&gone.id)
-        .fetch_one(server.state.store.pool())
-        .await
-        .expect("count");
+    let rows: i64 = server.sql_int("SELECT COUNT(*) FROM messages WHERE id = ?", &[Bind::from(&gone.id)]).await;
     assert_eq!(rows, 0, "the row is gone from the database");
 }
 
@@ -344,9 +340,9 @@ async fn the_server_stores_no_subject_or_body_in_the_clear() {
     let alice = User::new(&server, "alice", "192.0.2.29").await;
     let inbox = alice.folder(FolderRole::Inbox).await;
     alice.file(&inbox.id, "ZERO-ACCESS-SUBJECT-7f3a", "ZERO-ACCESS-BODY-91c2").await;
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(server.state.store.pool()).await.expect("checkpoint");
-    let files = all_files(server.dir.path());
-    assert!(files.iter().any(|path| path.starts_with(server.dir.path().join("data/blobs"))), "a blob was written");
+    server.checkpoint().await;
+    let files = server.files_on_disk();
+    assert!(files.iter().any(|path| path.starts_with(server.blob_dir())), "a blob was written");
     for path in files {
         let bytes = std::fs::read(&path).expect("reads");
         for marker in [&b"ZERO-ACCESS-SUBJECT-7f3a"[..], b"ZERO-ACCESS-BODY-91c2"] {

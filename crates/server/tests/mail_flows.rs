@@ -48,8 +48,7 @@ async fn alice_and_bob_exchange_signed_encrypted_mail_with_an_attachment_and_a_r
     let refused = send(&alice_client, &LocalRenderer, &alice, &to_stranger, START, &|_| {}).await.expect_err("refused");
     assert!(matches!(&refused, FlowError::Api { code, .. } if code == "unknown_recipients"), "{refused:?}");
     assert!(refused.to_string().contains("stranger@plico.test"));
-    let blobs: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM blobs").fetch_one(server.state.store.pool()).await.expect("count");
+    let blobs: i64 = server.sql_int("SELECT COUNT(*) FROM blobs", &[]).await;
     assert_eq!(blobs, 0, "nothing was uploaded");
 
     let receipt = send(&alice_client, &LocalRenderer, &alice, &outgoing, START, &|_| {}).await.expect("sends");
@@ -91,9 +90,9 @@ async fn alice_and_bob_exchange_signed_encrypted_mail_with_an_attachment_and_a_r
     assert_eq!(sent_copy.message.message_id.as_deref(), Some(original_id.as_str()));
 
     // Zero access: nothing on disk holds the subject, the body or the attachment.
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(server.state.store.pool()).await.expect("checkpoint");
+    server.checkpoint().await;
     let marker = &attachment[4096..4096 + 64];
-    for path in all_files(server.dir.path()) {
+    for path in server.files_on_disk() {
         let bytes = std::fs::read(&path).expect("reads");
         for needle in [&b"MARKER-SUBJECT-41d7"[..], b"MARKER-BODY-c83e", b"contract.bin", marker] {
             assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{} holds plaintext", path.display());
@@ -126,11 +125,8 @@ async fn drafts_are_saved_encrypted_replaced_in_place_and_removed_by_the_send() 
     assert_ne!(second.blob_hash, first.blob_hash);
     let in_drafts: Vec<_> = sync(&alice_client).await.messages.into_iter().filter(|m| m.folder_id == drafts).collect();
     assert_eq!(in_drafts.len(), 1);
-    let refcount: i64 = sqlx::query_scalar("SELECT refcount FROM blobs WHERE hash = ?")
-        .bind(&first.blob_hash)
-        .fetch_one(server.state.store.pool())
-        .await
-        .expect("old blob row");
+    let refcount: i64 =
+        server.sql_int("SELECT refcount FROM blobs WHERE hash = ?", &[Bind::from(&first.blob_hash)]).await;
     assert_eq!(refcount, 0, "the old version's blob is no longer referenced");
 
     // The draft opens with everything, Bcc included; it is encrypted to Alice alone.
@@ -209,7 +205,6 @@ async fn the_sending_limit_refuses_mass_mailing_with_a_clear_message() {
     send(&alice_client, &LocalRenderer, &alice, &to_both, START + 86_401, &|_| {}).await.expect("a day later");
     server.clock.advance(24 * 60 * 60);
     plico_server::jobs::retention::run_once(&server.state).await.expect("retention");
-    let left: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM send_log").fetch_one(server.state.store.pool()).await.expect("count");
+    let left: i64 = server.sql_int("SELECT COUNT(*) FROM send_log", &[]).await;
     assert_eq!(left, 0, "the send log is kept one day");
 }

@@ -445,10 +445,7 @@ async fn a_key_from_an_autocrypt_header_is_kept_sealed_and_the_reply_goes_out_en
     assert_eq!(plico_client::keyring::load(&bob_client, &bob).await.expect("loads").1, 1);
 
     // The keyring on the server names nobody.
-    let sealed: Vec<u8> = sqlx::query_scalar("SELECT sealed_keyring FROM accounts WHERE name = 'bob'")
-        .fetch_one(server.state.store.pool())
-        .await
-        .expect("row");
+    let sealed: Vec<u8> = server.sql_bytes("SELECT sealed_keyring FROM accounts WHERE name = 'bob'", &[]).await;
     assert!(plico_pgp::check_encrypted_message(&sealed).is_ok());
     assert!(!sealed.windows(8).any(|w| w == b"gpg-peer"), "the address is sealed");
     // A device writing over a newer keyring is refused.

@@ -185,8 +185,8 @@ async fn spf_dkim_and_dmarc_results_travel_inside_the_encryption_and_a_dmarc_fai
     assert!(forged.contains("header.from=forged.test") && forged.contains("policy.dmarc=quarantine"), "{forged}");
 
     // Nothing of it is on disk in the clear.
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(server.state.store.pool()).await.expect("checkpoint");
-    for path in all_files(&server.state.config.data_dir) {
+    server.checkpoint().await;
+    for path in server.files_on_disk() {
         let bytes = std::fs::read(&path).expect("reads");
         for needle in [&b"dkim=pass"[..], b"Authentication-Results", b"AUTH signed"] {
             assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{} holds plaintext", path.display());

@@ -18,7 +18,7 @@ async fn inbox_messages(client: &TestClient) -> Vec<MessageMeta> {
 }
 
 async fn message_count(server: &TestServer) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(server.state.store.pool()).await.expect("count")
+    server.sql_int("SELECT COUNT(*) FROM messages", &[]).await
 }
 
 const PLAIN: &str = "From: Dana Sender <dana@example.org>\r\n\
@@ -64,8 +64,8 @@ async fn plaintext_mail_is_encrypted_to_the_recipient_before_250_and_reads_in_th
     let blob = server.state.read_blob(&inbox[0].blob_hash).await.expect("blob");
     let text = String::from_utf8_lossy(&blob);
     assert!(text.contains("multipart/encrypted"), "{text}");
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(server.state.store.pool()).await.expect("checkpoint");
-    for path in all_files(server.dir.path()) {
+    server.checkpoint().await;
+    for path in server.files_on_disk() {
         let bytes = std::fs::read(&path).expect("reads");
         for needle in [&b"SMTP-SUBJECT-9f2"[..], b"SMTP-BODY-51c", b"quarterly"] {
             assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{} holds plaintext", path.display());
@@ -149,8 +149,8 @@ async fn refusals_unknown_users_relaying_size_and_malformed_mail_store_nothing()
     assert!(text.contains("header"), "the refusal says what is wrong: {text}");
 
     assert_eq!(message_count(&server).await, 0);
-    let blobs = all_files(&server.dir.path().join("data/blobs"));
-    assert!(blobs.iter().all(|path| path.starts_with(server.dir.path().join("data/blobs/tmp"))), "{blobs:?}");
+    let blobs = server.state.blobs.list().expect("lists the blobs");
+    assert!(blobs.is_empty(), "{blobs:?}");
     // The session is still usable after all that.
     let (code, text) = smtp.mail("dana@example.org", &["bob@plico.test"], PLAIN.as_bytes()).await;
     assert_eq!(code, 250, "{text}");

@@ -37,6 +37,8 @@ pub trait BlobStore: Send + Sync + 'static {
     fn contains(&self, hash: &str) -> bool;
     /// Whether the store takes writes now (for `/readyz`); the error says why not.
     fn ready(&self) -> Result<(), BlobError>;
+    /// The names of every blob stored, in no order (for `plico migrate` and checks).
+    fn list(&self) -> Result<Vec<String>, BlobError>;
 }
 
 /// Blobs as files under `<data dir>/blobs/ab/abcdef…`.
@@ -107,6 +109,25 @@ impl FsBlobStore {
 }
 
 impl BlobStore for FsBlobStore {
+    fn list(&self) -> Result<Vec<String>, BlobError> {
+        let mut names = Vec::new();
+        for shard in std::fs::read_dir(&self.root)? {
+            let shard = shard?;
+            let shard_name = shard.file_name();
+            let shard_name = shard_name.to_string_lossy();
+            if shard_name.len() != 2 || !shard.file_type()?.is_dir() {
+                continue; // tmp/ and probes
+            }
+            for entry in std::fs::read_dir(shard.path())? {
+                let name = entry?.file_name().to_string_lossy().into_owned();
+                if is_blob_hash(&name) && name.starts_with(shard_name.as_ref()) {
+                    names.push(name);
+                }
+            }
+        }
+        Ok(names)
+    }
+
     fn ready(&self) -> Result<(), BlobError> {
         // A probe file written and removed: a full disk, a read-only mount or a directory gone
         // all show here, as they would on the next message.

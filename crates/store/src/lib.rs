@@ -6,6 +6,7 @@
 //! own error type.
 
 pub mod blobs;
+mod engines;
 pub mod idempotency;
 pub mod items;
 pub mod lifecycle;
@@ -30,7 +31,14 @@ pub struct Error(#[from] sqlx::Error);
 /// The database.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    db: Db,
+}
+
+/// The engine that keeps the rows, and its pool.
+#[derive(Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(sqlx::PgPool),
 }
 
 /// An account row, as handlers need it.
@@ -155,34 +163,7 @@ fn kind_from_str(kind: &str) -> LoginKind {
 const ACCOUNT_COLUMNS: &str =
     "id, name, address, opaque_password_file, public_cert, fingerprint, sealed_secret_key, created_at, mail_analysis, status, status_since, used_bytes, quota_bytes";
 
-fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> AccountRow {
-    AccountRow {
-        id: row.get("id"),
-        name: row.get("name"),
-        address: row.get("address"),
-        opaque_password_file: row.get("opaque_password_file"),
-        public_cert: row.get("public_cert"),
-        fingerprint: row.get("fingerprint"),
-        sealed_secret_key: row.get("sealed_secret_key"),
-        created_at: row.get("created_at"),
-        mail_analysis: row.get::<i64, _>("mail_analysis") != 0,
-        status: plico_api::privacy::AccountStatus::parse(row.get::<&str, _>("status"))
-            .unwrap_or(plico_api::privacy::AccountStatus::Active),
-        status_since: row.get("status_since"),
-        used_bytes: row.get::<i64, _>("used_bytes").max(0) as u64,
-        quota_bytes: row.get::<Option<i64>, _>("quota_bytes").map(|bytes| bytes.max(0) as u64),
-    }
-}
-
 impl Store {
-    /// Starts a write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock at the start, so
-    /// concurrent writers wait their turn (up to the busy timeout); a deferred transaction
-    /// whose first read turns into a write fails at once with "database is locked" when
-    /// another writer is active, which under parallel SMTP deliveries refused about 40% of them.
-    pub(crate) async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(Error::from)
-    }
-
     /// Opens (creating if needed) `plico.sqlite` in `data_dir` and runs the migrations.
     pub async fn open(data_dir: &Path) -> Result<Store, Error> {
         let path = data_dir.join("plico.sqlite");
@@ -197,64 +178,87 @@ impl Store {
             .busy_timeout(std::time::Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(sqlx::Error::from)?;
-        Ok(Store { pool })
+        Ok(Store { db: Db::Sqlite(pool) })
+    }
+
+    /// Connects to PostgreSQL at `url` and brings its schema up to date (see [`postgres`]).
+    pub async fn connect_postgres(url: &str, max_connections: u32) -> Result<Store, postgres::ConnectError> {
+        Ok(Store { db: Db::Postgres(postgres::connect(url, max_connections).await?) })
+    }
+
+    /// Which engine keeps the rows: `"sqlite"` or `"postgres"`.
+    pub fn engine(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
     }
 
     pub async fn name_exists(&self, name: &str) -> Result<bool, Error> {
-        let row = sqlx::query("SELECT 1 FROM accounts WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
-        Ok(row.is_some())
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query("SELECT 1 FROM accounts WHERE name = $1").bind(name).fetch_optional(pool).await?;
+            Ok(row.is_some())
+        })
     }
 
     /// Creates the account with its system folders, in one transaction.
     pub async fn insert_account(&self, account: &NewAccount<'_>) -> Result<i64, InsertError> {
-        let mut transaction = self.write().await?;
-        let result = sqlx::query(
-            "INSERT INTO accounts (name, address, opaque_password_file, public_cert, fingerprint, wkd_hash, sealed_secret_key, created_at, last_login_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(account.name)
-        .bind(account.address)
-        .bind(account.opaque_password_file)
-        .bind(account.public_cert)
-        .bind(account.fingerprint)
-        .bind(account.wkd_hash)
-        .bind(account.sealed_secret_key)
-        .bind(account.created_at)
-        .bind(account.created_at)
-        .fetch_one(&mut *transaction)
-        .await;
-        let account_id: i64 = match result {
-            Ok(row) => row.get("id"),
-            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => return Err(InsertError::NameTaken),
-            Err(error) => return Err(error.into()),
-        };
-        mail::create_system_folders(&mut transaction, account_id, account.created_at).await?;
-        transaction.commit().await?;
-        Ok(account_id)
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            let result = sqlx::query(
+                "INSERT INTO accounts (name, address, opaque_password_file, public_cert, fingerprint, wkd_hash, sealed_secret_key, created_at, last_login_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
+            .bind(account.name)
+            .bind(account.address)
+            .bind(account.opaque_password_file)
+            .bind(account.public_cert)
+            .bind(account.fingerprint)
+            .bind(account.wkd_hash)
+            .bind(account.sealed_secret_key)
+            .bind(account.created_at)
+            .bind(account.created_at)
+            .fetch_one(&mut *transaction)
+            .await;
+            let account_id: i64 = match result {
+                Ok(row) => row.get("id"),
+                Err(sqlx::Error::Database(error)) if error.is_unique_violation() => return Err(InsertError::NameTaken),
+                Err(error) => return Err(error.into()),
+            };
+            engine::create_system_folders(&mut transaction, account_id, account.created_at).await?;
+            transaction.commit().await?;
+            Ok(account_id)
+        })
     }
 
     pub async fn account_by_name(&self, name: &str) -> Result<Option<AccountRow>, Error> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE name = $1"))
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(account_from_row))
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE name = $1"))
+                .bind(name)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.as_ref().map(engine::account_from_row))
+        })
     }
 
     pub async fn account_by_id(&self, id: i64) -> Result<Option<AccountRow>, Error> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(account_from_row))
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.as_ref().map(engine::account_from_row))
+        })
     }
 
     pub async fn account_by_wkd_hash(&self, wkd_hash: &str) -> Result<Option<AccountRow>, Error> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE wkd_hash = $1"))
-            .bind(wkd_hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(account_from_row))
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE wkd_hash = $1"))
+                .bind(wkd_hash)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.as_ref().map(engine::account_from_row))
+        })
     }
 
     pub async fn insert_session(
@@ -264,87 +268,105 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<(), Error> {
-        sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            )
             .bind(token_hash)
             .bind(account_id)
             .bind(now)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(pool)
             .await?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The account a live session belongs to.
     pub async fn session_account(&self, token_hash: &[u8], now: i64) -> Result<Option<i64>, Error> {
-        let row = sqlx::query("SELECT account_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|row| row.get("account_id")))
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query("SELECT account_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.map(|row| row.get("account_id")))
+        })
     }
 
     pub async fn delete_session(&self, token_hash: &[u8]) -> Result<(), Error> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
-        Ok(())
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(pool).await?;
+            Ok(())
+        })
     }
 
     pub async fn insert_login_event(&self, event: &NewLoginEvent<'_>) -> Result<(), Error> {
-        sqlx::query("INSERT INTO login_events (account_id, at, ip, user_agent, kind) VALUES ($1, $2, $3, $4, $5)")
-            .bind(event.account_id)
-            .bind(event.at)
-            .bind(event.ip)
-            .bind(event.user_agent)
-            .bind(kind_to_str(event.kind))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query("INSERT INTO login_events (account_id, at, ip, user_agent, kind) VALUES ($1, $2, $3, $4, $5)")
+                .bind(event.account_id)
+                .bind(event.at)
+                .bind(event.ip)
+                .bind(event.user_agent)
+                .bind(kind_to_str(event.kind))
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
     }
 
     /// The account's login history, newest first.
     pub async fn login_events(&self, account_id: i64) -> Result<Vec<LoginEvent>, Error> {
-        let rows = sqlx::query(
-            "SELECT id, at, ip, user_agent, kind FROM login_events WHERE account_id = $1 ORDER BY at DESC, id DESC",
-        )
-        .bind(account_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|row| LoginEvent {
-                id: row.get("id"),
-                at: row.get("at"),
-                ip: row.get("ip"),
-                user_agent: row.get("user_agent"),
-                kind: kind_from_str(row.get::<&str, _>("kind")),
-            })
-            .collect())
+        crate::engines::on_db!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT id, at, ip, user_agent, kind FROM login_events WHERE account_id = $1 ORDER BY at DESC, id DESC",
+            )
+            .bind(account_id)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows
+                .iter()
+                .map(|row| LoginEvent {
+                    id: row.get("id"),
+                    at: row.get("at"),
+                    ip: row.get("ip"),
+                    user_agent: row.get("user_agent"),
+                    kind: kind_from_str(row.get::<&str, _>("kind")),
+                })
+                .collect())
+        })
     }
 
     /// Deletes one entry of this account's history; false when there was none with that id.
     pub async fn delete_login_event(&self, account_id: i64, id: i64) -> Result<bool, Error> {
-        let done = sqlx::query("DELETE FROM login_events WHERE account_id = $1 AND id = $2")
-            .bind(account_id)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        crate::engines::on_db!(self, |pool| {
+            let done = sqlx::query("DELETE FROM login_events WHERE account_id = $1 AND id = $2")
+                .bind(account_id)
+                .bind(id)
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     pub async fn delete_all_login_events(&self, account_id: i64) -> Result<u64, Error> {
-        let done =
-            sqlx::query("DELETE FROM login_events WHERE account_id = $1").bind(account_id).execute(&self.pool).await?;
-        Ok(done.rows_affected())
+        crate::engines::on_db!(self, |pool| {
+            let done =
+                sqlx::query("DELETE FROM login_events WHERE account_id = $1").bind(account_id).execute(pool).await?;
+            Ok(done.rows_affected())
+        })
     }
 
     /// Deletes login history recorded before `cutoff`; returns how many entries went.
     /// Whether the account lets the server analyse incoming mail (the spam score).
     pub async fn mail_analysis(&self, account_id: i64) -> Result<bool, Error> {
-        let row = sqlx::query("SELECT mail_analysis FROM accounts WHERE id = $1")
-            .bind(account_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.get::<i64, _>("mail_analysis") != 0)
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query("SELECT mail_analysis FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_one(pool)
+                .await?;
+            Ok(row.get::<i64, _>("mail_analysis") != 0)
+        })
     }
 
     /// A sealed document and its version.
@@ -353,12 +375,14 @@ impl Store {
         account_id: i64,
         document: SealedDocument,
     ) -> Result<(Option<Vec<u8>>, i64), Error> {
-        let (data, version) = document.columns();
-        let row = sqlx::query(&format!("SELECT {data} AS data, {version} AS version FROM accounts WHERE id = $1"))
-            .bind(account_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((row.get("data"), row.get("version")))
+        crate::engines::on_db!(self, |pool| {
+            let (data, version) = document.columns();
+            let row = sqlx::query(&format!("SELECT {data} AS data, {version} AS version FROM accounts WHERE id = $1"))
+                .bind(account_id)
+                .fetch_one(pool)
+                .await?;
+            Ok((row.get("data"), row.get("version")))
+        })
     }
 
     /// Replaces a sealed document if it is still at `version`; returns the new version, or
@@ -370,83 +394,133 @@ impl Store {
         sealed: &[u8],
         version: i64,
     ) -> Result<Option<i64>, Error> {
-        let (data, version_column) = document.columns();
-        let row = sqlx::query(&format!(
-            "UPDATE accounts SET {data} = $1, {version_column} = {version_column} + 1
-             WHERE id = $2 AND {version_column} = $3 RETURNING {version_column} AS version"
-        ))
-        .bind(sealed)
-        .bind(account_id)
-        .bind(version)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|row| row.get("version")))
+        crate::engines::on_db!(self, |pool| {
+            let (data, version_column) = document.columns();
+            let row = sqlx::query(&format!(
+                "UPDATE accounts SET {data} = $1, {version_column} = {version_column} + 1
+                 WHERE id = $2 AND {version_column} = $3 RETURNING {version_column} AS version"
+            ))
+            .bind(sealed)
+            .bind(account_id)
+            .bind(version)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(|row| row.get("version")))
+        })
     }
 
     pub async fn set_mail_analysis(&self, account_id: i64, on: bool) -> Result<(), Error> {
-        sqlx::query("UPDATE accounts SET mail_analysis = $1 WHERE id = $2")
-            .bind(i64::from(on))
-            .bind(account_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query("UPDATE accounts SET mail_analysis = $1 WHERE id = $2")
+                .bind(i64::from(on))
+                .bind(account_id)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
     }
 
     /// The bytes the account's messages (every folder, Trash and the recovery area) and items
     /// take, and its quota: its own, else `default_quota`.
     pub async fn storage(&self, account_id: i64, default_quota: u64) -> Result<(u64, u64), Error> {
-        // `used_bytes` is kept by triggers on `messages` (migration 0010).
-        let row =
-            sqlx::query("SELECT used_bytes AS used, COALESCE(quota_bytes, $2) AS quota FROM accounts WHERE id = $1")
-                .bind(account_id)
-                .bind(i64::try_from(default_quota).unwrap_or(i64::MAX))
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map_or((0, default_quota), |row| {
-            (row.get::<i64, _>("used").max(0) as u64, row.get::<i64, _>("quota").max(0) as u64)
-        }))
+        crate::engines::on_db!(self, |pool| {
+            // `used_bytes` is kept by triggers on `messages` (migration 0010).
+            let row = sqlx::query(
+                "SELECT used_bytes AS used, COALESCE(quota_bytes, $2) AS quota FROM accounts WHERE id = $1",
+            )
+            .bind(account_id)
+            .bind(i64::try_from(default_quota).unwrap_or(i64::MAX))
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map_or((0, default_quota), |row| {
+                (row.get::<i64, _>("used").max(0) as u64, row.get::<i64, _>("quota").max(0) as u64)
+            }))
+        })
     }
 
     /// Sets the account's own quota in bytes, or `None` for the operator's default.
     pub async fn set_quota(&self, account_id: i64, quota_bytes: Option<u64>) -> Result<(), Error> {
-        sqlx::query("UPDATE accounts SET quota_bytes = $1 WHERE id = $2")
-            .bind(quota_bytes.map(|bytes| i64::try_from(bytes).unwrap_or(i64::MAX)))
-            .bind(account_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query("UPDATE accounts SET quota_bytes = $1 WHERE id = $2")
+                .bind(quota_bytes.map(|bytes| i64::try_from(bytes).unwrap_or(i64::MAX)))
+                .bind(account_id)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
     }
 
     /// Has the account signed in from `ip` (within the login history's month)? Such a device is
     /// not held back by the account-wide limit on guessing.
     pub async fn signed_in_from(&self, account_id: i64, ip: &str) -> Result<bool, Error> {
-        let row = sqlx::query("SELECT 1 FROM login_events WHERE account_id = $1 AND ip = $2 LIMIT 1")
-            .bind(account_id)
-            .bind(ip)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query("SELECT 1 FROM login_events WHERE account_id = $1 AND ip = $2 LIMIT 1")
+                .bind(account_id)
+                .bind(ip)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.is_some())
+        })
     }
 
     pub async fn purge_login_events_before(&self, cutoff: i64) -> Result<u64, Error> {
-        let done = sqlx::query("DELETE FROM login_events WHERE at < $1").bind(cutoff).execute(&self.pool).await?;
-        Ok(done.rows_affected())
+        crate::engines::on_db!(self, |pool| {
+            let done = sqlx::query("DELETE FROM login_events WHERE at < $1").bind(cutoff).execute(pool).await?;
+            Ok(done.rows_affected())
+        })
     }
 
     /// Deletes sessions that expired at or before `now`.
     pub async fn purge_expired_sessions(&self, now: i64) -> Result<u64, Error> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
-        Ok(done.rows_affected())
+        crate::engines::on_db!(self, |pool| {
+            let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await?;
+            Ok(done.rows_affected())
+        })
     }
 
-    /// For tests and checks: the raw pool.
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+            Ok(())
+        })
     }
 
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// For tests that play a server whose database was changed: the SQLite pool, when the
+    /// rows are in SQLite.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.db {
+            Db::Sqlite(pool) => Some(pool),
+            Db::Postgres(_) => None,
+        }
+    }
+
+    /// The same, when the rows are in PostgreSQL.
+    pub fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
+        match &self.db {
+            Db::Postgres(pool) => Some(pool),
+            Db::Sqlite(_) => None,
+        }
+    }
+}
+
+crate::engines::per_engine! {
+    pub(crate) fn account_from_row(row: &DbRow) -> AccountRow {
+        AccountRow {
+            id: row.get("id"),
+            name: row.get("name"),
+            address: row.get("address"),
+            opaque_password_file: row.get("opaque_password_file"),
+            public_cert: row.get("public_cert"),
+            fingerprint: row.get("fingerprint"),
+            sealed_secret_key: row.get("sealed_secret_key"),
+            created_at: row.get("created_at"),
+            mail_analysis: row.get::<i64, _>("mail_analysis") != 0,
+            status: plico_api::privacy::AccountStatus::parse(row.get::<&str, _>("status"))
+                .unwrap_or(plico_api::privacy::AccountStatus::Active),
+            status_since: row.get("status_since"),
+            used_bytes: row.get::<i64, _>("used_bytes").max(0) as u64,
+            quota_bytes: row.get::<Option<i64>, _>("quota_bytes").map(|bytes| bytes.max(0) as u64),
+        }
     }
 }

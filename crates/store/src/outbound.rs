@@ -1,7 +1,7 @@
 //! The outbound queue's rows: who a queued message is for, and when to try it next. The message
 //! itself is a sealed file (`crate::outbound::QueueFiles`).
 
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::Row;
 
 use super::{Error, Store};
 
@@ -29,51 +29,20 @@ pub struct OutboundRow {
 impl Store {
     /// How many messages wait for another server.
     pub async fn outbound_depth(&self) -> Result<u64, Error> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbound").fetch_one(&self.pool).await?;
-        Ok(count.max(0) as u64)
+        crate::engines::on_db!(self, |pool| {
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbound").fetch_one(pool).await?;
+            Ok(count.max(0) as u64)
+        })
     }
 
     /// Queues a message the server itself writes (a notice to a recovery address).
     pub async fn queue_outbound(&self, account_id: i64, package: &NewOutbound<'_>, now: i64) -> Result<(), Error> {
-        let mut transaction = self.write().await?;
-        insert(&mut transaction, account_id, package, now).await?;
-        transaction.commit().await.map_err(Error::from)
-    }
-}
-
-pub(super) async fn insert(
-    transaction: &mut Transaction<'_, Sqlite>,
-    account_id: i64,
-    package: &NewOutbound<'_>,
-    now: i64,
-) -> Result<(), Error> {
-    let recipients = serde_json::to_string(package.recipients).unwrap_or_else(|_| "[]".into());
-    sqlx::query(
-        "INSERT INTO outbound (id, account_id, mail_from, recipients, created_at, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(package.id)
-    .bind(account_id)
-    .bind(package.mail_from)
-    .bind(recipients)
-    .bind(now)
-    .bind(now)
-    .execute(&mut **transaction)
-    .await?;
-    Ok(())
-}
-
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> OutboundRow {
-    let recipients: String = row.get("recipients");
-    OutboundRow {
-        id: row.get("id"),
-        account_id: row.get("account_id"),
-        mail_from: row.get("mail_from"),
-        recipients: serde_json::from_str(&recipients).unwrap_or_default(),
-        created_at: row.get("created_at"),
-        next_attempt_at: row.get("next_attempt_at"),
-        attempts: row.get::<i64, _>("attempts").max(0) as u32,
-        last_error: row.get("last_error"),
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            engine::lock_accounts(&mut transaction, &[account_id]).await?;
+            engine::insert(&mut transaction, account_id, package, now).await?;
+            transaction.commit().await.map_err(Error::from)
+        })
     }
 }
 
@@ -82,40 +51,50 @@ const COLUMNS: &str = "id, account_id, mail_from, recipients, created_at, next_a
 impl Store {
     /// Queued messages whose next attempt is due by `now`, oldest first.
     pub async fn due_outbound(&self, now: i64, limit: u32) -> Result<Vec<OutboundRow>, Error> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM outbound WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, created_at LIMIT $2"
-        ))
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(from_row).collect())
+        crate::engines::on_db!(self, |pool| {
+            let rows = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM outbound WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, created_at LIMIT $2"
+            ))
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+            Ok(rows.iter().map(engine::from_row).collect())
+        })
     }
 
     /// The earliest next attempt in the queue, if anything is queued.
     pub async fn next_outbound_at(&self) -> Result<Option<i64>, Error> {
-        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbound").fetch_one(&self.pool).await.map_err(Error::from)
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbound").fetch_one(pool).await.map_err(Error::from)
+        })
     }
 
     /// Every queued message of one account (newest first), for the sender's own view.
     pub async fn outbound_of(&self, account_id: i64) -> Result<Vec<OutboundRow>, Error> {
-        let rows =
-            sqlx::query(&format!("SELECT {COLUMNS} FROM outbound WHERE account_id = $1 ORDER BY created_at DESC"))
-                .bind(account_id)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.iter().map(from_row).collect())
+        crate::engines::on_db!(self, |pool| {
+            let rows =
+                sqlx::query(&format!("SELECT {COLUMNS} FROM outbound WHERE account_id = $1 ORDER BY created_at DESC"))
+                    .bind(account_id)
+                    .fetch_all(pool)
+                    .await?;
+            Ok(rows.iter().map(engine::from_row).collect())
+        })
     }
 
     /// Every queue id, to find queue files nobody points at.
     pub async fn outbound_ids(&self) -> Result<Vec<String>, Error> {
-        sqlx::query_scalar("SELECT id FROM outbound").fetch_all(&self.pool).await.map_err(Error::from)
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query_scalar("SELECT id FROM outbound").fetch_all(pool).await.map_err(Error::from)
+        })
     }
 
     /// The message is delivered or bounced for every recipient: the row goes.
     pub async fn outbound_finished(&self, id: &str) -> Result<(), Error> {
-        sqlx::query("DELETE FROM outbound WHERE id = $1").bind(id).execute(&self.pool).await?;
-        Ok(())
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query("DELETE FROM outbound WHERE id = $1").bind(id).execute(pool).await?;
+            Ok(())
+        })
     }
 
     /// Some recipients must be tried again later.
@@ -127,17 +106,57 @@ impl Store {
         next_attempt_at: i64,
         last_error: &str,
     ) -> Result<(), Error> {
-        let recipients = serde_json::to_string(remaining).unwrap_or_else(|_| "[]".into());
+        crate::engines::on_db!(self, |pool| {
+            let recipients = serde_json::to_string(remaining).unwrap_or_else(|_| "[]".into());
+            sqlx::query(
+                "UPDATE outbound SET recipients = $1, attempts = $2, next_attempt_at = $3, last_error = $4 WHERE id = $5",
+            )
+            .bind(recipients)
+            .bind(i64::from(attempts))
+            .bind(next_attempt_at)
+            .bind(last_error)
+            .bind(id)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+}
+
+crate::engines::per_engine! {
+    pub(crate) async fn insert(
+        transaction: &mut Tx<'_>,
+        account_id: i64,
+        package: &NewOutbound<'_>,
+        now: i64,
+    ) -> Result<(), Error> {
+        let recipients = serde_json::to_string(package.recipients).unwrap_or_else(|_| "[]".into());
         sqlx::query(
-            "UPDATE outbound SET recipients = $1, attempts = $2, next_attempt_at = $3, last_error = $4 WHERE id = $5",
+            "INSERT INTO outbound (id, account_id, mail_from, recipients, created_at, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
+        .bind(package.id)
+        .bind(account_id)
+        .bind(package.mail_from)
         .bind(recipients)
-        .bind(i64::from(attempts))
-        .bind(next_attempt_at)
-        .bind(last_error)
-        .bind(id)
-        .execute(&self.pool)
+        .bind(now)
+        .bind(now)
+        .execute(&mut **transaction)
         .await?;
         Ok(())
+    }
+
+    pub(crate) fn from_row(row: &DbRow) -> OutboundRow {
+        let recipients: String = row.get("recipients");
+        OutboundRow {
+            id: row.get("id"),
+            account_id: row.get("account_id"),
+            mail_from: row.get("mail_from"),
+            recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+            created_at: row.get("created_at"),
+            next_attempt_at: row.get("next_attempt_at"),
+            attempts: row.get::<i64, _>("attempts").max(0) as u32,
+            last_error: row.get("last_error"),
+        }
     }
 }

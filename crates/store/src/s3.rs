@@ -22,6 +22,9 @@ const PART_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct S3Config {
     pub bucket: String,
+    /// A folder in the bucket under which the installation's blobs live (`""`, or `name/`), so
+    /// several installations can share one bucket.
+    pub prefix: String,
     /// `https://s3.example.net` or `http://127.0.0.1:8333`; `None` for AWS itself.
     pub endpoint: Option<String>,
     pub region: String,
@@ -30,16 +33,28 @@ pub struct S3Config {
 }
 
 impl S3Config {
-    /// The bucket named by `s3://bucket` (what `--blobs` takes).
-    pub fn bucket_from_url(url: &str) -> Result<String, String> {
-        let bucket = url.strip_prefix("s3://").ok_or_else(|| format!("{url:?} is not an s3://bucket address"))?;
-        let bucket = bucket.trim_end_matches('/');
+    /// The bucket and folder named by `s3://bucket` or `s3://bucket/folder` (what `--blobs`
+    /// takes); the folder comes back as `""` or `folder/`.
+    pub fn parse_url(url: &str) -> Result<(String, String), String> {
+        let rest = url.strip_prefix("s3://").ok_or_else(|| format!("{url:?} is not an s3://bucket address"))?;
+        let (bucket, folder) = rest.split_once('/').unwrap_or((rest, ""));
         let valid = (3..=63).contains(&bucket.len())
             && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
         if !valid {
             return Err(format!("{bucket:?} is not a bucket name (3 to 63 lowercase letters, digits, '-' and '.')"));
         }
-        Ok(bucket.to_owned())
+        let folder = folder.trim_matches('/');
+        let folder_ok = folder
+            .split('/')
+            .all(|part| part.is_empty() || part.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+            && !folder.split('/').any(|part| part == "." || part == "..")
+            && !folder.contains("//");
+        if !folder_ok {
+            return Err(format!(
+                "{folder:?} is not a folder name (letters, digits, '-', '_' and '.', parts split by '/')"
+            ));
+        }
+        Ok((bucket.to_owned(), if folder.is_empty() { String::new() } else { format!("{folder}/") }))
     }
 }
 
@@ -49,6 +64,8 @@ pub struct S3BlobStore {
     /// Taken on drop, to be shut down without blocking whatever thread drops the store.
     runtime: Option<tokio::runtime::Runtime>,
     bucket: String,
+    /// [`S3Config::prefix`].
+    root: Arc<str>,
 }
 
 fn remote(error: object_store::Error) -> BlobError {
@@ -58,8 +75,8 @@ fn remote(error: object_store::Error) -> BlobError {
     }
 }
 
-fn location(hash: &str) -> Path {
-    Path::from(format!("blobs/{}/{hash}", &hash[..2]))
+fn location(root: &str, hash: &str) -> Path {
+    Path::from(format!("{root}blobs/{}/{hash}", &hash[..2]))
 }
 
 impl S3BlobStore {
@@ -81,7 +98,12 @@ impl S3BlobStore {
             .enable_all()
             .build()
             .map_err(BlobError::Io)?;
-        Ok(S3BlobStore { store: Arc::new(store), runtime: Some(runtime), bucket: config.bucket.clone() })
+        Ok(S3BlobStore {
+            store: Arc::new(store),
+            runtime: Some(runtime),
+            bucket: config.bucket.clone(),
+            root: config.prefix.as_str().into(),
+        })
     }
 
     /// Runs `work` on the store's runtime and waits for it, from any thread.
@@ -96,21 +118,20 @@ impl S3BlobStore {
     }
 
     fn put_named(&self, hash: String, bytes: Vec<u8>) -> Result<String, BlobError> {
-        let store = self.store.clone();
+        let (store, path) = (self.store.clone(), location(&self.root, &hash));
         self.run(async move {
-            put_object(&store, &hash, bytes).await?;
+            put_object(&store, &path, bytes).await?;
             Ok(hash)
         })?
     }
 }
 
 /// One blob up: a single PUT, or a multipart upload in parts of [`PART_BYTES`].
-async fn put_object(store: &AmazonS3, hash: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
-    let path = location(hash);
+async fn put_object(store: &AmazonS3, path: &Path, bytes: Vec<u8>) -> Result<(), BlobError> {
     if bytes.len() <= PART_BYTES {
-        store.put(&path, PutPayload::from(bytes)).await.map_err(remote)?;
+        store.put(path, PutPayload::from(bytes)).await.map_err(remote)?;
     } else {
-        let upload = store.put_multipart(&path).await.map_err(remote)?;
+        let upload = store.put_multipart(path).await.map_err(remote)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
         for part in bytes.chunks(PART_BYTES) {
             writer.wait_for_capacity(2).await.map_err(remote)?;
@@ -135,17 +156,20 @@ impl BlobStore for S3BlobStore {
     fn put_many(&self, blobs: &[&[u8]]) -> Result<Vec<String>, BlobError> {
         let hashes: Vec<String> = blobs.iter().map(|bytes| blob_hash(bytes)).collect();
         let store = self.store.clone();
-        let work: Vec<(String, Vec<u8>)> =
-            hashes.iter().cloned().zip(blobs.iter().map(|bytes| bytes.to_vec())).collect();
+        let work: Vec<(Path, Vec<u8>)> = hashes
+            .iter()
+            .map(|hash| location(&self.root, hash))
+            .zip(blobs.iter().map(|bytes| bytes.to_vec()))
+            .collect();
         self.run(async move {
             let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
             let mut tasks = tokio::task::JoinSet::new();
-            for (hash, bytes) in work {
+            for (path, bytes) in work {
                 let store = store.clone();
                 let limit = limit.clone();
                 tasks.spawn(async move {
                     let _permit = limit.acquire_owned().await;
-                    put_object(&store, &hash, bytes).await
+                    put_object(&store, &path, bytes).await
                 });
             }
             while let Some(done) = tasks.join_next().await {
@@ -161,7 +185,7 @@ impl BlobStore for S3BlobStore {
             return Err(BlobError::BadName(hash.chars().take(80).collect()));
         }
         let store = self.store.clone();
-        let path = location(hash);
+        let path = location(&self.root, hash);
         let hash = hash.to_owned();
         self.run(async move {
             match store.get(&path).await {
@@ -177,7 +201,7 @@ impl BlobStore for S3BlobStore {
             return Err(BlobError::BadName(hash.chars().take(80).collect()));
         }
         let store = self.store.clone();
-        let path = location(hash);
+        let path = location(&self.root, hash);
         self.run(async move {
             match store.delete(&path).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -191,8 +215,23 @@ impl BlobStore for S3BlobStore {
             return false;
         }
         let store = self.store.clone();
-        let path = location(hash);
+        let path = location(&self.root, hash);
         self.run(async move { store.head(&path).await.is_ok() }).unwrap_or(false)
+    }
+
+    fn list(&self) -> Result<Vec<String>, BlobError> {
+        use futures_util::TryStreamExt;
+        let store = self.store.clone();
+        let prefix = Path::from(format!("{}blobs", self.root));
+        self.run(async move {
+            let objects: Vec<object_store::ObjectMeta> =
+                store.list(Some(&prefix)).try_collect().await.map_err(remote)?;
+            Ok(objects
+                .into_iter()
+                .filter_map(|object| object.location.filename().map(str::to_owned))
+                .filter(|name| is_blob_hash(name))
+                .collect())
+        })?
     }
 
     fn ready(&self) -> Result<(), BlobError> {
@@ -200,13 +239,14 @@ impl BlobStore for S3BlobStore {
         // all fail here, with S3's own words.
         let store = self.store.clone();
         let bucket = self.bucket.clone();
+        let root = self.root.clone();
         self.run(async move {
             // Listing first: some servers make a missing bucket on a first write.
             store
-                .list_with_delimiter(Some(&Path::from("blobs")))
+                .list_with_delimiter(Some(&Path::from(format!("{root}blobs"))))
                 .await
                 .map_err(|error| BlobError::Io(std::io::Error::other(format!("bucket {bucket}: {error}"))))?;
-            let probe = Path::from(format!("blobs/.ready-{}", std::process::id()));
+            let probe = Path::from(format!("{root}blobs/.ready-{}", std::process::id()));
             store
                 .put(&probe, PutPayload::from_static(b"ready"))
                 .await

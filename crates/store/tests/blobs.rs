@@ -27,8 +27,16 @@ fn conformance(store: &dyn BlobStore) {
     let large_hash = store.put(&large).expect("puts a large blob");
     assert_eq!(store.get(&large_hash).expect("gets it back"), large);
 
+    let mut listed = store.list().expect("lists");
+    listed.sort();
+    let mut expected: Vec<String> = names.iter().cloned().chain([hash.clone(), large_hash.clone()]).collect();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(listed, expected, "every blob, once, and nothing else (no probes, no temporaries)");
+
     store.delete(&hash).expect("deletes");
     assert!(!store.contains(&hash));
+    assert!(!store.list().expect("lists").contains(&hash));
     assert!(matches!(store.get(&hash), Err(BlobError::NotFound(_))), "gone");
     store.delete(&hash).expect("deleting what is gone is no error");
 
@@ -49,12 +57,25 @@ fn an_s3_bucket_conforms_and_a_wrong_bucket_or_key_is_named() {
     weed.create_bucket("plico-blobs");
     let config = S3Config {
         bucket: "plico-blobs".into(),
+        prefix: String::new(),
         endpoint: Some(weed.endpoint.clone()),
         region: "us-east-1".into(),
         access_key: weed.access_key.into(),
         secret_key: weed.secret_key.into(),
     };
     conformance(&S3BlobStore::open(&config).expect("opens"));
+
+    // Two installations in folders of one bucket each see only their own blobs.
+    let (one, two) = (
+        S3BlobStore::open(&S3Config { prefix: "one/".into(), ..config.clone() }).expect("opens"),
+        S3BlobStore::open(&S3Config { prefix: "two/".into(), ..config.clone() }).expect("opens"),
+    );
+    conformance(&one);
+    let hash = one.put(b"only in one").expect("put");
+    assert!(one.contains(&hash) && !two.contains(&hash), "a folder's blob is not another's");
+    assert!(matches!(two.get(&hash), Err(plico_store::blobs::BlobError::NotFound(_))));
+    two.delete(&hash).expect("deleting what is not there is no error");
+    assert_eq!(one.get(&hash).expect("still there"), b"only in one");
 
     let missing = S3BlobStore::open(&S3Config { bucket: "no-such-bucket".into(), ..config.clone() }).expect("opens");
     let error = missing.ready().expect_err("a bucket that does not exist is not ready").to_string();
@@ -64,7 +85,11 @@ fn an_s3_bucket_conforms_and_a_wrong_bucket_or_key_is_named() {
     let error = wrong_key.ready().expect_err("wrong credentials are not ready").to_string();
     assert!(error.contains("plico-blobs"), "{error}");
 
-    assert_eq!(S3Config::bucket_from_url("s3://plico-blobs/").as_deref(), Ok("plico-blobs"));
-    assert!(S3Config::bucket_from_url("https://plico-blobs").is_err());
-    assert!(S3Config::bucket_from_url("s3://Bad_Name").is_err());
+    let parsed = |url: &str| S3Config::parse_url(url).map(|(bucket, prefix)| format!("{bucket}|{prefix}"));
+    assert_eq!(parsed("s3://plico-blobs/").as_deref(), Ok("plico-blobs|"));
+    assert_eq!(parsed("s3://plico-blobs/mail/eu-1/").as_deref(), Ok("plico-blobs|mail/eu-1/"));
+    assert!(parsed("https://plico-blobs").is_err());
+    assert!(parsed("s3://Bad_Name").is_err());
+    assert!(parsed("s3://plico-blobs/../other").is_err());
+    assert!(parsed("s3://plico-blobs/a b").is_err());
 }

@@ -25,7 +25,7 @@ async fn sqlite_columns() -> Columns {
          FROM sqlite_master m JOIN pragma_table_info(m.name) p
          WHERE m.type = 'table' AND m.name NOT LIKE '\\_sqlx%' ESCAPE '\\' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
     )
-    .fetch_all(store.pool())
+    .fetch_all(store.sqlite_pool().expect("SQLite"))
     .await
     .expect("reads the schema");
     rows.iter()

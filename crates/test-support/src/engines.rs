@@ -77,8 +77,8 @@ impl Postgres {
         Some(postgres)
     }
 
-    /// Its directory (for the crate's own test that it goes away).
-    #[doc(hidden)]
+    /// Its directory (for scans of what reached its disk, and the crate's own test that it
+    /// goes away).
     pub fn dir_for_test(&self) -> PathBuf {
         self.dir.clone()
     }
@@ -295,10 +295,76 @@ impl SeaweedFs {
     }
 }
 
+impl SeaweedFs {
+    /// Its directory (for scans of what reached its disk).
+    pub fn dir_for_test(&self) -> PathBuf {
+        self.dir.clone()
+    }
+}
+
 impl Drop for SeaweedFs {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Stops what `cleanup` (a shell command) stops once this test process has ended, however it
+/// ends: a process-wide engine is never dropped, so a small shell watches the process instead.
+fn clean_up_after_this_process(cleanup: &str) {
+    let script = format!("while kill -0 {} 2>/dev/null; do sleep 0.5; done; {cleanup}", std::process::id());
+    let _ = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+}
+
+fn shell_quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+/// One PostgreSQL for every test of this process that asks, started on first use and stopped
+/// after the process ends; each test takes a database of its own ([`Postgres::create_database`]).
+pub fn shared_postgres() -> Option<&'static Postgres> {
+    static SHARED: std::sync::OnceLock<Option<Postgres>> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            let postgres = Postgres::start()?;
+            let data = postgres.dir.join("data");
+            let stop = postgres.command("pg_ctl", &["-D", path(&data), "-m", "immediate", "stop"]);
+            let program = std::iter::once(stop.get_program()).chain(stop.get_args());
+            let stop: Vec<String> = program.map(|part| shell_quote(Path::new(part))).collect();
+            clean_up_after_this_process(&format!("{}; rm -rf {}", stop.join(" "), shell_quote(&postgres.dir)));
+            Some(postgres)
+        })
+        .as_ref()
+}
+
+/// One SeaweedFS for every test of this process that asks, as [`shared_postgres`].
+pub fn shared_seaweedfs() -> Option<&'static SeaweedFs> {
+    static SHARED: std::sync::OnceLock<Option<SeaweedFs>> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            let seaweedfs = SeaweedFs::start()?;
+            clean_up_after_this_process(&format!(
+                "kill -9 {}; rm -rf {}",
+                seaweedfs.child.id(),
+                shell_quote(&seaweedfs.dir)
+            ));
+            Some(seaweedfs)
+        })
+        .as_ref()
+}
+
+impl Postgres {
+    /// A new, empty database on this server for one test; its URL.
+    pub fn create_database(&self) -> String {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!("test_{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        self.psql("plico", &format!("CREATE DATABASE {name}"));
+        self.url(&name)
     }
 }

@@ -466,6 +466,8 @@ fn test() -> Result {
     step("native tests: cargo test --workspace");
     run_command(cargo().args(["test", "--workspace"]))?;
 
+    conformance()?;
+
     step("wasm tests in headless Chromium: cargo test -p plico-client -p plico-local -p plico-pgp -p plico-search --target wasm32-unknown-unknown");
     let webdriver = webdriver_json()?;
     run_command(
@@ -504,6 +506,27 @@ fn test() -> Result {
     }
     bench(false)?;
     one_binary()
+}
+
+/// The server's integration tests again with rows in PostgreSQL and blobs in a SeaweedFS bucket
+/// (one of each per test binary, a database and a bucket folder per test): the same store code
+/// behind the same API, held to the same answers as on SQLite. `api_contract` is left out: it
+/// runs the `plico` binary on its own SQLite file.
+fn conformance() -> Result {
+    step("conformance: the server's tests on PostgreSQL + SeaweedFS (PLICO_TEST_BACKEND=postgres+s3)");
+    let mut tests: Vec<String> = std::fs::read_dir(root().join("crates/server/tests"))
+        .map_err(|e| format!("crates/server/tests: {e}"))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter_map(|name| name.strip_suffix(".rs").map(str::to_owned))
+        .filter(|name| name != "api_contract")
+        .collect();
+    tests.sort();
+    let mut command = cargo();
+    command.args(["test", "-p", "plico-server"]);
+    for test in &tests {
+        command.args(["--test", test]);
+    }
+    run_command(command.env("PLICO_TEST_BACKEND", "postgres+s3"))
 }
 
 /// Removes a build tree under the checkout that no later step of `cargo xtask test` needs, and

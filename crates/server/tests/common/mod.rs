@@ -1,4 +1,8 @@
 //! Test support: a real server state on a temporary SQLite file, driven through the router.
+//!
+//! With `PLICO_TEST_BACKEND=postgres` every server these tests start keeps its rows in a fresh
+//! database on one PostgreSQL shared by the test process; with `postgres+s3`, its blobs also in
+//! a fresh bucket on one SeaweedFS (the conformance run of `cargo xtask test`).
 
 #![allow(dead_code)]
 
@@ -35,9 +39,12 @@ impl TestServer {
     pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = ServeConfig::for_data_dir(dir.path().join("data"));
+        backend().configure(&mut config);
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new(START));
         let state = AppState::open(config, clock.clone()).await.expect("server state opens");
+        let engine = if backend() == Backend::Sqlite { "sqlite" } else { "postgres" };
+        assert_eq!(state.store.engine(), engine, "the rows are where PLICO_TEST_BACKEND says");
         let router = plico_server::router(state.clone());
         TestServer { state, router, clock, dir }
     }
@@ -176,7 +183,8 @@ pub fn all_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 pending.push(path);
-            } else {
+            } else if path.is_file() {
+                // Sockets (PostgreSQL's) and the like hold nothing to scan.
                 files.push(path);
             }
         }
@@ -430,11 +438,225 @@ pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, Arc<Mutex<Vec<u8>>>
 
 /// Runs `sql` with `binds` on the server's database, as someone who can change it would.
 pub async fn tamper(server: &TestServer, sql: &str, binds: &[&[u8]]) {
-    let mut query = sqlx::query(sql);
-    for bind in binds {
-        query = query.bind(bind.to_vec());
+    let binds: Vec<Bind> = binds.iter().map(|bind| Bind::from(bind.to_vec())).collect();
+    server.sql(sql, &binds).await;
+}
+
+/// Where the servers of this test run keep rows and blobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite and files in the server's data directory (the default).
+    Sqlite,
+    /// Rows in PostgreSQL, blobs in files.
+    Postgres,
+    /// Rows in PostgreSQL, blobs in a SeaweedFS bucket.
+    PostgresS3,
+}
+
+/// `PLICO_TEST_BACKEND`: unset or `sqlite`, `postgres`, or `postgres+s3`.
+pub fn backend() -> Backend {
+    match std::env::var("PLICO_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("postgres+s3") => Backend::PostgresS3,
+        Ok("" | "sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("PLICO_TEST_BACKEND={other:?}: use sqlite, postgres or postgres+s3"),
     }
-    query.execute(server.state.store.pool()).await.expect("the database changes");
+}
+
+impl Backend {
+    /// Points `config` at a database (and bucket) of its own on the shared engines.
+    pub fn configure(self, config: &mut ServeConfig) {
+        if self == Backend::Sqlite {
+            return;
+        }
+        let postgres = plico_test_support::engines::shared_postgres().expect("PostgreSQL for PLICO_TEST_BACKEND");
+        config.database = postgres.create_database();
+        if self == Backend::PostgresS3 {
+            // One bucket for the process, a folder in it for each server: SeaweedFS gives every
+            // bucket volumes of its own, and runs out of them at a few dozen.
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            static BUCKET: std::sync::Once = std::sync::Once::new();
+            let seaweedfs = plico_test_support::engines::shared_seaweedfs().expect("SeaweedFS for PLICO_TEST_BACKEND");
+            BUCKET.call_once(|| seaweedfs.create_bucket("plico-tests"));
+            let folder = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            config.blobs = format!("s3://plico-tests/server-{folder}");
+            config.s3_endpoint = Some(seaweedfs.endpoint.clone());
+            config.s3_access_key = Some(seaweedfs.access_key.into());
+            config.s3_secret_key = Some(seaweedfs.secret_key.into());
+        }
+    }
+}
+
+/// A value bound to a test's raw SQL.
+#[derive(Debug, Clone)]
+pub enum Bind {
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl From<i64> for Bind {
+    fn from(value: i64) -> Self {
+        Bind::Int(value)
+    }
+}
+impl From<&str> for Bind {
+    fn from(value: &str) -> Self {
+        Bind::Text(value.to_owned())
+    }
+}
+impl From<&String> for Bind {
+    fn from(value: &String) -> Self {
+        Bind::Text(value.clone())
+    }
+}
+impl From<String> for Bind {
+    fn from(value: String) -> Self {
+        Bind::Text(value)
+    }
+}
+impl From<Vec<u8>> for Bind {
+    fn from(value: Vec<u8>) -> Self {
+        Bind::Bytes(value)
+    }
+}
+impl From<&[u8]> for Bind {
+    fn from(value: &[u8]) -> Self {
+        Bind::Bytes(value.to_vec())
+    }
+}
+
+/// `?` placeholders (outside quotes) as `$1`, `$2`…, which both engines take.
+fn numbered(sql: &str) -> String {
+    let (mut out, mut next, mut quoted) = (String::with_capacity(sql.len()), 0, false);
+    for c in sql.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '?' if !quoted => {
+                next += 1;
+                out.push_str(&format!("${next}"));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+macro_rules! on_engine {
+    ($server:expr, $sql:expr, $binds:expr, |$query:ident, $pool:ident| $body:expr) => {{
+        let sql = numbered($sql);
+        if let Some($pool) = $server.state.store.sqlite_pool() {
+            let mut $query = sqlx::query(&sql);
+            for bind in $binds {
+                $query = match bind.clone() {
+                    Bind::Int(value) => $query.bind(value),
+                    Bind::Text(value) => $query.bind(value),
+                    Bind::Bytes(value) => $query.bind(value),
+                };
+            }
+            $body
+        } else {
+            let $pool = $server.state.store.postgres_pool().expect("a database");
+            let mut $query = sqlx::query(&sql);
+            for bind in $binds {
+                $query = match bind.clone() {
+                    Bind::Int(value) => $query.bind(value),
+                    Bind::Text(value) => $query.bind(value),
+                    Bind::Bytes(value) => $query.bind(value),
+                };
+            }
+            $body
+        }
+    }};
+}
+
+impl TestServer {
+    /// Runs `sql` (with `?` placeholders) on the server's database, behind its back; the rows
+    /// it changed.
+    pub async fn sql(&self, sql: &str, binds: &[Bind]) -> u64 {
+        on_engine!(self, sql, binds, |query, pool| query
+            .execute(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .rows_affected())
+    }
+
+    /// The first column of the one row `sql` returns, as a number.
+    pub async fn sql_int(&self, sql: &str, binds: &[Bind]) -> i64 {
+        use sqlx::Row;
+        on_engine!(self, sql, binds, |query, pool| query
+            .fetch_one(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .get::<i64, _>(0))
+    }
+
+    /// The first column of the one row `sql` returns, as bytes.
+    pub async fn sql_bytes(&self, sql: &str, binds: &[Bind]) -> Vec<u8> {
+        use sqlx::Row;
+        on_engine!(self, sql, binds, |query, pool| query
+            .fetch_one(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .get::<Vec<u8>, _>(0))
+    }
+
+    /// The first column of every row `sql` returns, as text.
+    pub async fn sql_texts(&self, sql: &str, binds: &[Bind]) -> Vec<String> {
+        use sqlx::Row;
+        on_engine!(self, sql, binds, |query, pool| query
+            .fetch_all(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .iter()
+            .map(|row| row.get::<String, _>(0))
+            .collect())
+    }
+
+    /// Makes everything the database wrote reach its files, for scans of what is on disk.
+    pub async fn checkpoint(&self) {
+        match self.state.store.sqlite_pool() {
+            Some(_) => self.sql("PRAGMA wal_checkpoint(TRUNCATE)", &[]).await,
+            None => self.sql("CHECKPOINT", &[]).await,
+        };
+    }
+
+    /// Every file this server's data may be in: its data directory, and the shared engines'.
+    pub fn data_dirs(&self) -> Vec<std::path::PathBuf> {
+        let mut dirs = vec![self.dir.path().to_owned()];
+        if backend() != Backend::Sqlite {
+            dirs.extend(plico_test_support::engines::shared_postgres().map(|postgres| postgres.dir_for_test()));
+        }
+        if backend() == Backend::PostgresS3 {
+            dirs.extend(plico_test_support::engines::shared_seaweedfs().map(|seaweedfs| seaweedfs.dir_for_test()));
+        }
+        dirs
+    }
+
+    /// Where this server's blob files land: its data directory's `blobs`, or SeaweedFS's.
+    pub fn blob_dir(&self) -> std::path::PathBuf {
+        match backend() {
+            Backend::PostgresS3 => plico_test_support::engines::shared_seaweedfs().expect("SeaweedFS").dir_for_test(),
+            _ => self.state.config.data_dir.join("blobs"),
+        }
+    }
+
+    /// Every file under [`TestServer::data_dirs`] (checkpoint first).
+    pub fn files_on_disk(&self) -> Vec<std::path::PathBuf> {
+        self.data_dirs().iter().flat_map(|dir| all_files(dir)).collect()
+    }
+
+    /// Closes the database pool, as if the database went away.
+    pub async fn close_database(&self) {
+        match (self.state.store.sqlite_pool(), self.state.store.postgres_pool()) {
+            (Some(pool), _) => pool.close().await,
+            (_, Some(pool)) => pool.close().await,
+            _ => {}
+        }
+    }
 }
 
 /// Sends `inner` (an RFC 5322 message) from `client`'s account to the Plico account `to`, whose
