@@ -3,9 +3,8 @@
 //! files, the published policies). Each subsystem builds its own handle from the configuration;
 //! this module only puts them together.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::ServeConfig;
@@ -27,22 +26,7 @@ pub const PENDING_LOGIN_SECONDS: i64 = 60;
 pub const PENDING_SIGNUP_SECONDS: i64 = 10 * 60;
 
 /// The most sign-ups waiting for their second step at once; beyond, new ones wait.
-pub const MAX_PENDING_SIGNUPS: usize = 10_000;
-
-/// A started sign-up: `signup/finish` must name it, for the same name, in time.
-pub struct PendingSignup {
-    pub name: String,
-    pub started_at: i64,
-}
-
-/// A started login waiting for the client's proof.
-pub struct PendingLogin {
-    pub state: plico_opaque::ServerLoginState,
-    /// `None` for an unknown name: the fake login can never finish.
-    pub account_id: Option<i64>,
-    pub name: String,
-    pub started_at: i64,
-}
+pub const MAX_PENDING_SIGNUPS: u64 = 10_000;
 
 /// Shared state behind every handler.
 #[derive(Clone)]
@@ -52,8 +36,8 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub clock: Arc<dyn Clock>,
     pub opaque_setup: Arc<plico_opaque::ServerSetup>,
-    pub pending_logins: Arc<Mutex<HashMap<String, PendingLogin>>>,
-    pub pending_signups: Arc<Mutex<HashMap<String, PendingSignup>>>,
+    /// Sealing of state left in the database for another node (a started sign-in).
+    pub node: Arc<crate::node::Node>,
     /// Sign-in, sign-up and recovery-mail limits.
     pub limits: Arc<Limits>,
     pub static_files: Arc<StaticFiles>,
@@ -225,6 +209,15 @@ impl AppState {
             },
         };
         let outbound = Outbound::open(&config).map_err(StartError::Outbound)?;
+        // Every node on this database must hold the secrets the first one made.
+        let setup_bytes = plico_opaque::server_setup_to_bytes(&opaque_setup);
+        crate::node::check_shared(&store, "opaque-server-setup.bin", &setup_bytes)
+            .await
+            .map_err(StartError::ServerSecret)?;
+        crate::node::check_shared(&store, "queue.key", outbound.files.key_bytes())
+            .await
+            .map_err(StartError::ServerSecret)?;
+        let node = crate::node::Node::new(&setup_bytes);
         let metrics = Arc::new(Metrics::new());
         let inbound =
             Inbound::start(&config, store.clone(), blobs.clone(), metrics.clone()).map_err(StartError::Outbound)?;
@@ -239,8 +232,7 @@ impl AppState {
             blobs,
             clock,
             opaque_setup: Arc::new(opaque_setup),
-            pending_logins: Arc::new(Mutex::new(HashMap::new())),
-            pending_signups: Arc::new(Mutex::new(HashMap::new())),
+            node: Arc::new(node),
             static_files: Arc::new(static_files),
             published: Arc::new(published),
             metrics,

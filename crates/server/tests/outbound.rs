@@ -49,48 +49,13 @@ fn outside_message(from: &str, to: &str, extra_headers: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Sends `message` to `recipients` outside, with a Sent copy encrypted to the sender.
-async fn send_outside(
-    client: &TestClient,
-    session: &plico_client::UnlockedSession,
-    recipients: &[&str],
-    message: &[u8],
-) -> TestResponse {
-    let own = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).expect("own cert");
-    let armored =
-        String::from_utf8(plico_pgp::encrypt_to(message, std::slice::from_ref(&own)).expect("enc")).expect("ascii");
-    let outer = plico_mime::OuterHeaders {
-        from: Some(plico_mime::Mailbox::new(None, &session.account.address)),
-        to: vec![],
-        cc: vec![],
-        message_id: "outbound-test@plico.test".into(),
-        date: START,
-        autocrypt: None,
-    };
-    let blob = plico_mime::wrap_pgp_mime(&outer, &armored).expect("wraps");
-    let upload = client
-        .request("POST", "/api/v1/blobs")
-        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
-        .body(axum::body::Body::from(blob))
-        .expect("request");
-    let stored = client.send(upload).await.json();
-    let summary = plico_pgp::encrypt_to(b"{}", std::slice::from_ref(&own)).expect("summary");
-    let request = serde_json::json!({
-        "recipients": [],
-        "external": [{ "recipients": recipients, "message": BASE64.encode(message) }],
-        "blob_hash": stored["hash"],
-        "size": stored["size"],
-        "sealed_summary": BASE64.encode(summary),
-    });
-    client.post_raw("/api/v1/messages/send", request.to_string()).await
+/// The queued messages' rows.
+async fn queue_rows(server: &TestServer) -> Vec<plico_server::store::outbound::OutboundRow> {
+    server.state.store.outbound_rows().await.expect("rows")
 }
 
-fn queue_files(server: &TestServer) -> Vec<PathBuf> {
-    all_files(&server.state.config.data_dir.join("queue"))
-}
-
-fn no_plaintext_under(dir: &Path) {
-    for file in all_files(dir) {
+fn no_plaintext_on_disk(server: &TestServer) {
+    for file in server.files_on_disk() {
         let bytes = std::fs::read(&file).expect("reads");
         assert!(!bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()), "plaintext in {}", file.display());
     }
@@ -111,8 +76,9 @@ async fn outside_mail_leaves_signed_with_dkim_bounces_what_fails_and_retries_the
     assert_eq!(response.json()["queued"], 3);
     assert_eq!(response.json()["delivered"], 0);
     assert_eq!(folder_messages(&alice, FolderRole::Sent).await.len(), 1, "the Sent copy is filed at once");
-    assert_eq!(queue_files(&server).len(), 1);
-    no_plaintext_under(&server.state.config.data_dir);
+    assert_eq!(queue_rows(&server).await.len(), 1);
+    server.checkpoint().await;
+    no_plaintext_on_disk(&server);
 
     // One pass: bob gets it, reject@ is refused for good, later@ must wait. Issue 20, item 20:
     // the remote replies name the recipients; the logs must not.
@@ -161,7 +127,7 @@ async fn outside_mail_leaves_signed_with_dkim_bounces_what_fails_and_retries_the
     assert!(!report_text.contains("later@example.org"), "only the failed recipient is reported");
 
     // later@ is tried again after a minute, not before.
-    let rows = server.state.store.due_outbound(i64::MAX, 10).await.expect("rows");
+    let rows = queue_rows(&server).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].recipients, vec!["later@example.org".to_owned()]);
     assert_eq!(rows[0].attempts, 1);
@@ -172,22 +138,23 @@ async fn outside_mail_leaves_signed_with_dkim_bounces_what_fails_and_retries_the
     server.clock.advance(61);
     let report = plico_server::outbound::run_due(&server.state).await.expect("runs");
     assert_eq!(report.deferred, 1);
-    let rows = server.state.store.due_outbound(i64::MAX, 10).await.expect("rows");
+    let rows = queue_rows(&server).await;
     assert_eq!((rows[0].attempts, rows[0].next_attempt_at), (2, START + 61 + 300), "the wait grows");
 
     // After the give-up time, it bounces and the queue is empty.
     server.clock.advance(120 * 3600);
     let report = plico_server::outbound::run_due(&server.state).await.expect("runs");
     assert_eq!(report.bounced, 1);
-    assert!(server.state.store.due_outbound(i64::MAX, 10).await.expect("rows").is_empty());
-    assert!(queue_files(&server).is_empty(), "the queue file is gone");
+    assert!(queue_rows(&server).await.is_empty());
+    assert!(queue_rows(&server).await.is_empty(), "the queued message is gone");
     let inbox = folder_messages(&alice, FolderRole::Inbox).await;
     assert_eq!(inbox.len(), 2);
     let texts: Vec<String> = inners_of(&server, &session, inbox.iter()).await;
     let gave_up = texts.iter().find(|text| text.contains("later@example.org")).expect("the second report");
     assert!(gave_up.contains("Gave up after 120 hours") && gave_up.contains("Status: 4.4.7"), "{gave_up}");
     assert_eq!(sink.received().len(), 1, "nothing else left");
-    no_plaintext_under(&server.state.config.data_dir);
+    server.checkpoint().await;
+    no_plaintext_on_disk(&server);
 }
 
 #[tokio::test]
@@ -216,7 +183,8 @@ async fn the_queue_survives_a_restart_and_sends_when_the_smarthost_comes_back() 
     let received = sink.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].0, message, "unsigned without a DKIM key, and otherwise as it was sent");
-    assert!(all_files(&data_dir.join("queue")).is_empty());
+    assert!(state.store.outbound_rows().await.expect("rows").is_empty());
+    assert!(all_files(&data_dir.join("queue")).is_empty(), "no queue file was ever needed");
     drop(state);
 }
 
@@ -263,7 +231,7 @@ async fn outside_packages_that_are_wrong_are_refused_by_name_and_nothing_is_queu
         assert_eq!(response.error_code(), code, "{}", response.json());
         assert!(!response.json()["error"]["message"].as_str().unwrap_or_default().is_empty());
     }
-    assert!(queue_files(&server).is_empty(), "nothing was queued");
+    assert!(queue_rows(&server).await.is_empty(), "nothing was queued");
     assert!(folder_messages(&alice, FolderRole::Sent).await.is_empty(), "and nothing was filed as sent");
 
     // Without a smarthost, the server says it sends only at home.
@@ -322,7 +290,7 @@ async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_a
         refused.to_string().contains("Not end-to-end encrypted") && refused.to_string().contains("plain@example.net"),
         "{refused}"
     );
-    assert!(queue_files(&server).is_empty());
+    assert!(queue_rows(&server).await.is_empty());
 
     let confirmed = Outgoing { send_unencrypted: true, ..outgoing };
     let receipt = send(&alice_client, &LocalRenderer, &alice, &confirmed, START, &|_| {}).await.expect("sends");
@@ -330,7 +298,8 @@ async fn plico_mail_to_the_outside_is_encrypted_to_known_keys_signed_otherwise_a
     let bob_inbox = folder_messages(&bob_client, FolderRole::Inbox).await;
     assert_eq!(bob_inbox.len(), 1, "bob got it inside Plico");
     assert!(inner_of(&server, &bob, &bob_inbox[0]).await.contains("Quarterly figures"), "and it opens with his key");
-    no_plaintext_under(&server.state.config.data_dir);
+    server.checkpoint().await;
+    no_plaintext_on_disk(&server);
 
     let report = plico_server::outbound::run_due(&server.state).await.expect("runs");
     assert_eq!(report.delivered, 2, "{report:?}");
@@ -510,4 +479,38 @@ async fn a_20_mib_attachment_reaches_an_outside_address() {
     let parsed = plico_mime::parse(&eml).expect("parses");
     let recording = parsed.attachments.iter().find(|a| a.file_name == "recording.bin").expect("the attachment");
     assert_eq!(recording.data, data, "the attachment arrives whole");
+}
+
+/// Several nodes share the queue: a node claims due messages for a lease, so no other node
+/// takes them meanwhile; a node that dies mid-delivery (it claimed, and never reported back)
+/// leaves them to be tried again when the lease runs out, by any node.
+#[tokio::test]
+async fn a_claimed_message_is_left_alone_until_its_lease_runs_out_then_any_node_sends_it() {
+    let sink = start_sink();
+    let server = TestServer::start_with(|config| with_smarthost(config, sink.port, None)).await;
+    let alice = server.client("10.0.0.1");
+    let session = signup(&alice, "alice").await;
+    let message = outside_message("alice@plico.test", "dora@example.net", "");
+    assert_eq!(send_outside(&alice, &session, &["dora@example.net"], &message).await.status, 200);
+
+    // Another node claims it, and dies before it reports back.
+    let now = plico_server::clock::Clock::now(server.clock.as_ref());
+    let lease = plico_server::outbound::DELIVERY_LEASE_SECONDS;
+    let claimed = server.state.store.claim_due_outbound(now, now + lease, 20).await.expect("claims");
+    assert_eq!(claimed.len(), 1);
+    assert!(server.state.store.claim_due_outbound(now, now + lease, 20).await.expect("claims").is_empty(), "once");
+    let report = plico_server::outbound::run_due(&server.state).await.expect("runs");
+    assert_eq!(report, Default::default(), "nobody else takes a claimed message");
+    server.clock.advance(lease - 1);
+    assert_eq!(plico_server::outbound::run_due(&server.state).await.expect("runs"), Default::default());
+    assert!(sink.received().is_empty());
+
+    // The lease runs out: this node sends it, once.
+    server.clock.advance(1);
+    let report = plico_server::outbound::run_due(&server.state).await.expect("runs");
+    assert_eq!(report.delivered, 1, "{report:?}");
+    assert_eq!(sink.received().len(), 1);
+    assert!(queue_rows(&server).await.is_empty());
+    assert_eq!(plico_server::outbound::run_due(&server.state).await.expect("runs"), Default::default());
+    assert_eq!(sink.received().len(), 1, "exactly once");
 }

@@ -417,8 +417,8 @@ async fn an_outside_key_is_found_by_wkd_and_the_mail_to_it_is_queued_encrypted()
     };
     let receipt = send(&alice_client, &LocalRenderer, &alice, &outgoing, START, &|_| {}).await.expect("sends");
     assert_eq!(receipt.queued, 1);
-    let queued = server.state.store.due_outbound(i64::MAX, 10).await.expect("rows");
-    let message = server.state.outbound.files.get(&queued[0].id).expect("queue file");
+    let queued = common::queued(&server).await;
+    let message = queued[0].1.clone();
     assert!(String::from_utf8_lossy(&message).contains("multipart/encrypted"));
     let ciphertext = plico_mime::unwrap_pgp_mime(&message).expect("PGP/MIME");
     let erik_secret = plico_pgp::parse_cert(&erik.secret_key).expect("secret");
@@ -448,7 +448,7 @@ async fn an_outside_key_is_found_by_wkd_and_the_mail_to_it_is_queued_encrypted()
         }
         other => panic!("sent past a changed key: {other:?}"),
     }
-    assert_eq!(server.state.store.due_outbound(i64::MAX, 10).await.expect("rows").len(), 1, "nothing more queued");
+    assert_eq!(common::queued(&server).await.len(), 1, "nothing more queued");
     // Alice keeps the old key: the mail goes to it, and only the real Erik reads it.
     let kept_old =
         plico_client::mail::use_directory_keys(&alice_client, &alice, &["erik@example.test".into()], true, START)
@@ -456,9 +456,9 @@ async fn an_outside_key_is_found_by_wkd_and_the_mail_to_it_is_queued_encrypted()
             .expect("refused");
     assert_eq!(kept_old, ["erik@example.test"]);
     send(&alice_client, &LocalRenderer, &alice, &again, START, &|_| {}).await.expect("sends");
-    let queued_now = server.state.store.due_outbound(i64::MAX, 10).await.expect("rows");
-    let second = queued_now.iter().find(|row| row.id != queued[0].id).expect("the second message is queued");
-    let message = server.state.outbound.files.get(&second.id).expect("queue file");
+    let queued_now = common::queued(&server).await;
+    let second = queued_now.iter().find(|(id, _)| *id != queued[0].0).expect("the second message is queued");
+    let message = second.1.clone();
     let ciphertext = plico_mime::unwrap_pgp_mime(&message).expect("PGP/MIME");
     let opened = plico_pgp::decrypt_and_verify(&ciphertext, &erik_secret, &[]).expect("Erik still decrypts");
     assert!(String::from_utf8_lossy(&opened.plaintext).contains("WKD-SECOND-BODY"));

@@ -77,6 +77,16 @@ pub(crate) mod sqlite {
         pool.begin().await
     }
 
+    /// Serialises this transaction with every other one that locks `key` of `class` until it
+    /// ends. On SQLite the write transaction already holds the only write lock.
+    pub(crate) async fn lock_key(_transaction: &mut Tx<'_>, _class: i32, _key: &str) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    /// What a select that claims rows adds so that two claimers never take the same row (SQLite's
+    /// one writer already sees to that).
+    pub(crate) const SKIP_LOCKED: &str = "";
+
     /// Serialises this transaction with every other one that locks one of `accounts` until it
     /// ends. On SQLite the write transaction already holds the only write lock.
     pub(crate) async fn lock_accounts(_transaction: &mut Tx<'_>, _accounts: &[i64]) -> Result<(), sqlx::Error> {
@@ -107,6 +117,19 @@ pub(crate) mod postgres {
     pub(crate) async fn snapshot(pool: &sqlx::PgPool) -> Result<Tx<'static>, sqlx::Error> {
         pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await
     }
+
+    /// The advisory lock of `key` in `class` (the two-key form, apart from the accounts'
+    /// one-key locks), held until the transaction ends.
+    pub(crate) async fn lock_key(transaction: &mut Tx<'_>, class: i32, key: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(class)
+            .bind(key)
+            .execute(&mut **transaction)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
 
     /// Each account's transaction-scoped advisory lock (keyed by the account id; jobs use
     /// negative keys), held until commit or rollback, on whichever node takes it. Taken in

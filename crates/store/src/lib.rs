@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod items;
 pub mod lifecycle;
 pub mod mail;
+pub mod nodes;
 pub mod outbound;
 pub mod postgres;
 pub mod s3;

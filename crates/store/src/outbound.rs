@@ -1,5 +1,8 @@
-//! The outbound queue's rows: who a queued message is for, and when to try it next. The message
-//! itself is a sealed file (`crate::outbound::QueueFiles`).
+//! The outbound queue's rows: who a queued message is for, when to try it next, and the message
+//! itself, sealed by the server under its queue key (rows from before issue 22 name a sealed
+//! file under `queue/` instead). Any node may deliver any row: a node claims due rows by moving
+//! their next attempt a lease ahead, so that a node killed mid-delivery leaves them to be
+//! tried again when the lease runs out.
 
 use sqlx::Row;
 
@@ -7,10 +10,12 @@ use super::{Error, Store};
 
 /// A message to queue, written in the send's own transaction.
 pub struct NewOutbound<'a> {
-    /// The queue file's name.
+    /// The queue id.
     pub id: &'a str,
     pub mail_from: &'a str,
     pub recipients: &'a [String],
+    /// The message, sealed under the queue key (`QueueFiles::seal` in the server).
+    pub sealed_message: &'a [u8],
 }
 
 /// A queued message, as the delivery task reads it.
@@ -49,17 +54,53 @@ impl Store {
 const COLUMNS: &str = "id, account_id, mail_from, recipients, created_at, next_attempt_at, attempts, last_error";
 
 impl Store {
-    /// Queued messages whose next attempt is due by `now`, oldest first.
-    pub async fn due_outbound(&self, now: i64, limit: u32) -> Result<Vec<OutboundRow>, Error> {
+    /// Claims up to `limit` queued messages whose next attempt is due by `now`, oldest first:
+    /// their next attempt moves to `lease_until`, so no other node takes them meanwhile, and a
+    /// delivery that never reports back is tried again then. The rows as they were.
+    pub async fn claim_due_outbound(&self, now: i64, lease_until: i64, limit: u32) -> Result<Vec<OutboundRow>, Error> {
         crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
             let rows = sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM outbound WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, created_at LIMIT $2"
+                "SELECT {COLUMNS} FROM outbound WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, created_at LIMIT $2 {}",
+                engine::SKIP_LOCKED
             ))
             .bind(now)
             .bind(i64::from(limit))
-            .fetch_all(pool)
+            .fetch_all(&mut *transaction)
             .await?;
+            let claimed: Vec<OutboundRow> = rows.iter().map(engine::from_row).collect();
+            for row in &claimed {
+                sqlx::query("UPDATE outbound SET next_attempt_at = $1 WHERE id = $2")
+                    .bind(lease_until)
+                    .bind(&row.id)
+                    .execute(&mut *transaction)
+                    .await?;
+            }
+            transaction.commit().await?;
+            Ok(claimed)
+        })
+    }
+
+    /// Every queued message, soonest next attempt first (for checks; delivery claims rows with
+    /// [`Store::claim_due_outbound`]).
+    pub async fn outbound_rows(&self) -> Result<Vec<OutboundRow>, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM outbound ORDER BY next_attempt_at, created_at"))
+                .fetch_all(pool)
+                .await?;
             Ok(rows.iter().map(engine::from_row).collect())
+        })
+    }
+
+    /// The sealed message of a queued row; `None` for a row whose message is a queue file.
+    pub async fn outbound_message(&self, id: &str) -> Result<Option<Vec<u8>>, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let sealed: Option<Option<Vec<u8>>> =
+                sqlx::query_scalar("SELECT sealed_message FROM outbound WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?;
+            Ok(sealed.flatten())
         })
     }
 
@@ -132,8 +173,8 @@ crate::engines::per_engine! {
     ) -> Result<(), Error> {
         let recipients = serde_json::to_string(package.recipients).unwrap_or_else(|_| "[]".into());
         sqlx::query(
-            "INSERT INTO outbound (id, account_id, mail_from, recipients, created_at, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO outbound (id, account_id, mail_from, recipients, created_at, next_attempt_at, sealed_message)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(package.id)
         .bind(account_id)
@@ -141,6 +182,7 @@ crate::engines::per_engine! {
         .bind(recipients)
         .bind(now)
         .bind(now)
+        .bind(package.sealed_message)
         .execute(&mut **transaction)
         .await?;
         Ok(())

@@ -22,8 +22,9 @@ use crate::http::sealed::{read_sealed, write_sealed, SealedRules};
 use crate::http::session::{self, ClientMeta, SignedIn};
 use crate::policy::{self, LOGIN_HISTORY_DAYS};
 use crate::store::lifecycle::CodeCheck;
+use crate::store::nodes::PendingLogin;
 use crate::store::{AccountRow, InsertError, NewAccount, NewLoginEvent, SealedDocument};
-use crate::{AppState, PendingLogin, PENDING_LOGIN_SECONDS};
+use crate::{AppState, PENDING_LOGIN_SECONDS};
 
 /// Armored certificates are a few KiB; this bounds what we parse.
 const MAX_CERT_BYTES: usize = 64 * 1024;
@@ -114,7 +115,12 @@ pub async fn signup_start(
 ) -> ApiResult<Json<SignupStartResponse>> {
     let name = checked_name(&request.name)?;
     let registration_request = decode_base64("registration_request", &request.registration_request)?;
-    state.limits.signup_per_ip.check(&format!("ip:{}", meta.ip), state.clock.now()).map_err(rate_limited)?;
+    state
+        .limits
+        .signup_per_ip
+        .check(&state.store, &format!("ip:{}", meta.ip), state.clock.now())
+        .await?
+        .map_err(rate_limited)?;
     if state.store.name_exists(&name).await? {
         return Err(ApiError::conflict("name_taken", format!("The name {name} is already taken.")));
     }
@@ -128,18 +134,13 @@ pub async fn signup_start(
     let mut id_bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut id_bytes);
     let signup_id = BASE64.encode(id_bytes);
-    {
-        let mut pending =
-            state.pending_signups.lock().map_err(|_| ApiError::internal("pending sign-ups lock poisoned"))?;
-        pending.retain(|_, signup| now - signup.started_at < crate::PENDING_SIGNUP_SECONDS);
-        if pending.len() >= crate::MAX_PENDING_SIGNUPS {
-            return Err(ApiError::Limited {
-                code: "rate_limited",
-                message: "Too many sign-ups are under way; try again in a minute.".into(),
-                retry_after_seconds: 60,
-            });
-        }
-        pending.insert(signup_id.clone(), crate::PendingSignup { name, started_at: now });
+    let not_before = now - crate::PENDING_SIGNUP_SECONDS + 1;
+    if !state.store.insert_pending_signup(&signup_id, &name, now, not_before, crate::MAX_PENDING_SIGNUPS).await? {
+        return Err(ApiError::Limited {
+            code: "rate_limited",
+            message: "Too many sign-ups are under way; try again in a minute.".into(),
+            retry_after_seconds: 60,
+        });
     }
     Ok(Json(SignupStartResponse { signup_id, address, registration_response: BASE64.encode(response) }))
 }
@@ -154,14 +155,15 @@ pub async fn signup_finish(
 ) -> ApiResult<(HeaderMap, Json<Account>)> {
     let name = checked_name(&request.name)?;
     let now = state.clock.now();
-    state.limits.signup_finish_per_ip.check(&format!("ip:{}", meta.ip), now).map_err(rate_limited)?;
-    let started = state
-        .pending_signups
-        .lock()
-        .map_err(|_| ApiError::internal("pending sign-ups lock poisoned"))?
-        .remove(&request.signup_id)
-        .filter(|signup| now - signup.started_at < crate::PENDING_SIGNUP_SECONDS && signup.name == name);
-    if started.is_none() {
+    state
+        .limits
+        .signup_finish_per_ip
+        .check(&state.store, &format!("ip:{}", meta.ip), now)
+        .await?
+        .map_err(rate_limited)?;
+    let not_before = now - crate::PENDING_SIGNUP_SECONDS + 1;
+    let started = state.store.take_pending_signup(&request.signup_id, not_before).await?;
+    if started.as_deref() != Some(name.as_str()) {
         return Err(ApiError::not_found(
             "signup_expired",
             "This sign-up was not started, was for another name, or took longer than ten minutes: start again.",
@@ -237,7 +239,7 @@ pub async fn login_start(
         return Err(ApiError::invalid("invalid_address", "Give the account's address or name (1 to 254 characters)."));
     }
     let credential_request = decode_base64("credential_request", &request.credential_request)?;
-    state.limits.login_per_ip.check(&format!("ip:{}", meta.ip), now).map_err(rate_limited)?;
+    state.limits.login_per_ip.check(&state.store, &format!("ip:{}", meta.ip), now).await?.map_err(rate_limited)?;
     // A name from another domain, or one that breaks the rules, cannot exist here; it still gets
     // the same fake answer as an unknown one, so nothing tells the two apart.
     let name = local_part_for_domain(&request.address, &state.config.domain)
@@ -246,14 +248,24 @@ pub async fn login_start(
     // Guessing is held back per account and source, so a stranger who tries a name locks out
     // only themselves; guessing spread over many sources is held back for the account as a whole,
     // except from devices that signed in to it before.
-    state.limits.login_per_account.check(&format!("name:{name} ip:{}", meta.ip), now).map_err(rate_limited)?;
+    state
+        .limits
+        .login_per_account
+        .check(&state.store, &format!("name:{name} ip:{}", meta.ip), now)
+        .await?
+        .map_err(rate_limited)?;
     let account = if name.is_empty() { None } else { state.store.account_by_name(&name).await? };
     let known = match &account {
         Some(row) => state.store.signed_in_from(row.id, &meta.ip).await?,
         None => false,
     };
     if !known {
-        state.limits.login_account_wide.check(&format!("name:{name}"), now).map_err(rate_limited)?;
+        state
+            .limits
+            .login_account_wide
+            .check(&state.store, &format!("name:{name}"), now)
+            .await?
+            .map_err(rate_limited)?;
     }
     let identifier = state.address_for(&name);
     let (server_state, response) = plico_opaque::server_login_start(
@@ -267,12 +279,12 @@ pub async fn login_start(
     let mut id_bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut id_bytes);
     let login_id = BASE64.encode(id_bytes);
-    let mut pending = state.pending_logins.lock().map_err(|_| ApiError::internal("pending logins lock poisoned"))?;
-    pending.retain(|_, login| now - login.started_at < PENDING_LOGIN_SECONDS);
-    pending.insert(
-        login_id.clone(),
-        PendingLogin { state: server_state, account_id: account.map(|row| row.id), name, started_at: now },
-    );
+    // The OPAQUE state waits in the database, sealed under a key only the nodes hold, so the
+    // finish may arrive at any node.
+    let sealed_state =
+        state.node.seal("pending login", login_id.as_bytes(), &server_state.0).map_err(ApiError::internal)?;
+    let pending = PendingLogin { sealed_state, account_id: account.map(|row| row.id), name, started_at: now };
+    state.store.insert_pending_login(&login_id, &pending).await?;
     Ok(Json(LoginStartResponse { login_id, credential_response: BASE64.encode(response) }))
 }
 
@@ -285,20 +297,23 @@ pub async fn login_finish(
     ApiJson(request): ApiJson<LoginFinishRequest>,
 ) -> ApiResult<(HeaderMap, Json<Account>)> {
     let now = state.clock.now();
-    let pending = state
-        .pending_logins
-        .lock()
-        .map_err(|_| ApiError::internal("pending logins lock poisoned"))?
-        .remove(&request.login_id)
-        .filter(|login| now - login.started_at < PENDING_LOGIN_SECONDS);
     let invalid = || ApiError::InvalidLogin;
-    let pending = pending.ok_or_else(invalid)?;
+    if request.login_id.len() > 64 {
+        return Err(invalid());
+    }
+    let not_before = now - PENDING_LOGIN_SECONDS + 1;
+    let pending = state.store.take_pending_login(&request.login_id, not_before).await?.ok_or_else(invalid)?;
+    let server_state = state
+        .node
+        .open("pending login", request.login_id.as_bytes(), pending.sealed_state)
+        .map(plico_opaque::ServerLoginState)
+        .ok_or_else(invalid)?;
     // A finalization that is not even base64 fails like a wrong one: the login is spent.
     let finalization =
         decode_base64("credential_finalization", &request.credential_finalization).map_err(|_| invalid())?;
-    plico_opaque::server_login_finish(&pending.state, &finalization).map_err(|_| invalid())?;
+    plico_opaque::server_login_finish(&server_state, &finalization).map_err(|_| invalid())?;
     let account_id = pending.account_id.ok_or_else(invalid)?;
-    state.limits.login_per_account.reset(&format!("name:{} ip:{}", pending.name, meta.ip));
+    state.limits.login_per_account.reset(&state.store, &format!("name:{} ip:{}", pending.name, meta.ip)).await?;
     rules::check_closed(&state, account_id, request.reopen).await?;
     signed_in(&state, account_id, &meta, LoginKind::Password, invalid()).await
 }

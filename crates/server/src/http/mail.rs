@@ -356,22 +356,28 @@ pub async fn send_message(
     accounts.dedup();
     // The Sent copy counts against the sender's own quota.
     check_room(&state, signed_in.account_id, request.size, "Your mailbox").await?;
-    // The queue files are on disk before the transaction that names them commits; if it does
-    // not commit, they are removed again (and a crash in between leaves files the delivery
-    // task's sweep removes).
+    // Each outside package is sealed under the queue key and goes into its queue row, in the
+    // send's own transaction: queued together with the Sent copy, or not at all.
     let (recipient_lists, messages): (Vec<Vec<String>>, Vec<Vec<u8>>) = packages.into_iter().unzip();
     let ids: Vec<String> = messages.iter().map(|_| crate::store::mail::new_id()).collect();
-    let outbound = state.outbound.clone();
-    let writes: Vec<(String, Vec<u8>)> = ids.iter().cloned().zip(messages).collect();
-    tokio::task::spawn_blocking(move || writes.iter().try_for_each(|(id, message)| outbound.files.put(id, message)))
-        .await
-        .map_err(blocking_failed)?
-        .map_err(|error| ApiError::internal(format!("the outbound queue could not be written: {error}")))?;
+    let sealed: Vec<Vec<u8>> = ids
+        .iter()
+        .zip(&messages)
+        .map(|(id, message)| state.outbound.files.seal(id, message))
+        .collect::<Result<_, _>>()
+        .map_err(|error| ApiError::internal(format!("the outbound queue could not seal a message: {error}")))?;
+    drop(messages);
     let mail_from = if ids.is_empty() { String::new() } else { sender.address.clone() };
     let queued: Vec<crate::store::outbound::NewOutbound<'_>> = ids
         .iter()
         .zip(&recipient_lists)
-        .map(|(id, recipients)| crate::store::outbound::NewOutbound { id, mail_from: &mail_from, recipients })
+        .zip(&sealed)
+        .map(|((id, recipients), sealed_message)| crate::store::outbound::NewOutbound {
+            id,
+            mail_from: &mail_from,
+            recipients,
+            sealed_message,
+        })
         .collect();
     let message = Delivery {
         blob_hash: &request.blob_hash,
@@ -393,15 +399,7 @@ pub async fn send_message(
             budget,
         )
         .await;
-    let sent = match sent {
-        Ok(sent) => sent,
-        Err(error) => {
-            for id in &ids {
-                let _ = state.outbound.files.delete(id);
-            }
-            return Err(error.into());
-        }
-    };
+    let sent = sent?;
     if !ids.is_empty() {
         state.outbound.wake.notify_one();
     }

@@ -1,10 +1,13 @@
-//! Fixed-window rate limits kept in memory, keyed by IP or account, with an optional backoff: a
-//! key that filled its window waits a window twice as long the next time, and so on.
+//! Fixed-window rate limits keyed by IP or account, with an optional backoff: a key that filled
+//! its window waits a window twice as long the next time, and so on. The windows are rows
+//! (`rate_windows`, by the SHA-256 of the key), so every node of a fleet counts the same
+//! attempts; the rules are here.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use sha2::{Digest, Sha256};
 
 use crate::config::ServeConfig;
+use crate::store::nodes::RateWindow;
+use crate::store::Store;
 
 /// A source that keeps guessing waits twice as long after each window it filled, up to 2^6
 /// windows (16 hours for 15 minutes).
@@ -34,40 +37,33 @@ pub struct Limits {
 impl Limits {
     pub fn new(config: &ServeConfig) -> Limits {
         Limits {
-            login_per_ip: RateLimiter::new(config.login_attempts_per_ip_per_minute, 60),
-            login_per_account: RateLimiter::new(config.login_attempts_per_account, 15 * 60)
+            login_per_ip: RateLimiter::new("login_per_ip", config.login_attempts_per_ip_per_minute, 60),
+            login_per_account: RateLimiter::new("login_per_account", config.login_attempts_per_account, 15 * 60)
                 .with_backoff(MAX_LOGIN_BACKOFF_STEPS),
             login_account_wide: RateLimiter::new(
+                "login_account_wide",
                 config.login_attempts_per_account.saturating_mul(ACCOUNT_WIDE_ATTEMPTS_FACTOR),
                 15 * 60,
             ),
-            signup_per_ip: RateLimiter::new(config.signups_per_ip_per_hour, 60 * 60),
-            signup_finish_per_ip: RateLimiter::new(config.signups_per_ip_per_hour, 60 * 60),
-            recovery_mail: RateLimiter::new(RECOVERY_CODES_PER_DAY, 24 * 60 * 60),
+            signup_per_ip: RateLimiter::new("signup_per_ip", config.signups_per_ip_per_hour, 60 * 60),
+            signup_finish_per_ip: RateLimiter::new("signup_finish_per_ip", config.signups_per_ip_per_hour, 60 * 60),
+            recovery_mail: RateLimiter::new("recovery_mail", RECOVERY_CODES_PER_DAY, 24 * 60 * 60),
         }
     }
 }
 
 /// Counts attempts per key in windows of `window_seconds`.
 pub struct RateLimiter {
+    /// Its rows' name in `rate_windows`.
+    name: &'static str,
     limit: u32,
     window_seconds: i64,
     max_backoff_steps: u32,
-    windows: Mutex<HashMap<String, Window>>,
-}
-
-/// One key's window: when it started, the attempts in it, and how many windows in a row it
-/// filled (the backoff's step).
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    start: i64,
-    count: u32,
-    steps: u32,
 }
 
 impl RateLimiter {
-    pub fn new(limit: u32, window_seconds: i64) -> Self {
-        RateLimiter { limit, window_seconds, max_backoff_steps: 0, windows: Mutex::new(HashMap::new()) }
+    pub fn new(name: &'static str, limit: u32, window_seconds: i64) -> Self {
+        RateLimiter { name, limit, window_seconds, max_backoff_steps: 0 }
     }
 
     /// Each window a key fills doubles its next one, up to `max_steps` doublings.
@@ -76,45 +72,73 @@ impl RateLimiter {
         self
     }
 
-    fn length(&self, steps: u32) -> i64 {
-        self.window_seconds << steps.min(self.max_backoff_steps)
+    fn length(&self, steps: i64) -> i64 {
+        self.window_seconds << steps.clamp(0, i64::from(self.max_backoff_steps))
     }
 
-    /// Records an attempt for `key` at `now`. Returns `Err(seconds until the window resets)`
-    /// when the key is over its limit.
-    pub fn check(&self, key: &str, now: i64) -> Result<(), u64> {
-        let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if windows.len() > 100_000 {
-            // Bound the memory an attacker can make us hold: forget windows that have ended.
-            windows.retain(|_, window| now - window.start < self.length(window.steps));
-        }
-        let entry = windows.entry(key.to_owned()).or_insert(Window { start: now, count: 0, steps: 0 });
-        let length = self.length(entry.steps);
-        if now - entry.start >= length {
-            // A window that ended full makes the next one longer; a calm one ends the backoff.
-            let steps = if entry.count >= self.limit { entry.steps + 1 } else { 0 };
-            *entry = Window { start: now, count: 0, steps: if now - entry.start >= 2 * length { 0 } else { steps } };
-        }
-        if entry.count >= self.limit {
-            return Err((entry.start + self.length(entry.steps) - now).max(1) as u64);
-        }
-        entry.count += 1;
-        Ok(())
+    /// Records an attempt for `key` at `now`, on every node's count. `Ok(Err(seconds until the
+    /// window resets))` when the key is over its limit.
+    pub async fn check(&self, store: &Store, key: &str, now: i64) -> Result<Result<(), u64>, crate::store::Error> {
+        store.rate_window(self.name, &key_hash(key), |window| self.decide(window, now)).await
     }
 
     /// Forgets `key`'s attempts (after a successful login).
-    pub fn reset(&self, key: &str) {
-        self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(key);
+    pub async fn reset(&self, store: &Store, key: &str) -> Result<(), crate::store::Error> {
+        store.rate_window(self.name, &key_hash(key), |_| (None, ())).await
     }
+
+    /// The rule: given the key's window (if any), the window after this attempt and the answer.
+    fn decide(&self, window: Option<RateWindow>, now: i64) -> (Option<RateWindow>, Result<(), u64>) {
+        let mut window = window.unwrap_or(RateWindow { start: now, count: 0, steps: 0, expires_at: 0 });
+        let length = self.length(window.steps);
+        if now - window.start >= length {
+            // A window that ended full makes the next one longer; a calm one ends the backoff.
+            let steps = if window.count >= i64::from(self.limit) { window.steps + 1 } else { 0 };
+            let steps = if now - window.start >= 2 * length { 0 } else { steps };
+            window = RateWindow { start: now, count: 0, steps, expires_at: 0 };
+        }
+        let answer = if window.count >= i64::from(self.limit) {
+            Err((window.start + self.length(window.steps) - now).max(1) as u64)
+        } else {
+            window.count += 1;
+            Ok(())
+        };
+        // Kept while it can still matter: through its window and the one after (whose length
+        // the backoff reads from it).
+        window.expires_at = window.start + 3 * self.length(window.steps + 1);
+        (Some(window), answer)
+    }
+}
+
+/// What names a key's window: its SHA-256, so no IP or name is kept in the clear.
+fn key_hash(key: &str) -> Vec<u8> {
+    Sha256::digest(key.as_bytes()).to_vec()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The limiter's rule over windows kept in a map, as the table keeps them.
+    struct Harness(RateLimiter, std::collections::HashMap<String, RateWindow>);
+
+    impl Harness {
+        fn check(&mut self, key: &str, now: i64) -> Result<(), u64> {
+            let (window, answer) = self.0.decide(self.1.get(key).copied(), now);
+            match window {
+                Some(window) => self.1.insert(key.to_owned(), window),
+                None => self.1.remove(key),
+            };
+            answer
+        }
+        fn reset(&mut self, key: &str) {
+            self.1.remove(key);
+        }
+    }
+
     #[test]
     fn limits_within_a_window_and_resets_after() {
-        let limiter = RateLimiter::new(2, 60);
+        let mut limiter = Harness(RateLimiter::new("test", 2, 60), Default::default());
         assert!(limiter.check("ip:1", 0).is_ok());
         assert!(limiter.check("ip:1", 1).is_ok());
         assert_eq!(limiter.check("ip:1", 10), Err(50));
@@ -126,7 +150,7 @@ mod tests {
 
     #[test]
     fn a_key_that_keeps_filling_its_window_waits_longer_each_time() {
-        let limiter = RateLimiter::new(1, 60).with_backoff(2);
+        let mut limiter = Harness(RateLimiter::new("test", 1, 60).with_backoff(2), Default::default());
         assert!(limiter.check("k", 0).is_ok());
         assert_eq!(limiter.check("k", 1), Err(59));
         // The next window is twice as long.

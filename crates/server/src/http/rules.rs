@@ -39,8 +39,8 @@ pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Op
     // Each code is mail to an address the user names: limited per day, and counted against the
     // sending limit like any other mail the account sends.
     if state.config.smarthost.is_some() {
-        state.limits.recovery_mail.check(&format!("account:{account_id}"), now).map_err(|retry_after_seconds| {
-            ApiError::Limited {
+        state.limits.recovery_mail.check(&state.store, &format!("account:{account_id}"), now).await?.map_err(
+            |retry_after_seconds| ApiError::Limited {
                 code: "recovery_limit",
                 message: format!(
                     "A recovery address can be set {} times a day, and each time a code is mailed to it; \
@@ -49,8 +49,8 @@ pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Op
                     retry_after_seconds.div_ceil(3600)
                 ),
                 retry_after_seconds,
-            }
-        })?;
+            },
+        )?;
         let budget = crate::store::mail::SendBudget { now, recipients_per_day: state.config.send_limit_per_day };
         state.store.spend_send_budget(account_id, 1, budget).await?;
     }

@@ -42,20 +42,37 @@ pub async fn run_once(state: &AppState) -> Result<RetentionReport, crate::store:
         }
     }
     state.store.forget_blobs(&orphans).await?;
-    if let Ok(mut pending) = state.pending_logins.lock() {
-        pending.retain(|_, login| now - login.started_at < crate::PENDING_LOGIN_SECONDS);
-    }
+    state.store.purge_pending(now - crate::PENDING_LOGIN_SECONDS, now - crate::PENDING_SIGNUP_SECONDS).await?;
+    state.store.purge_rate_windows(now).await?;
     let accounts = crate::jobs::lifecycle::run_once(state).await?;
     Ok(RetentionReport { login_events, sessions, messages, items, blobs, accounts })
 }
 
-/// Runs [`run_once`] now and then every `interval`.
+/// The job's name in `job_runs`.
+pub const JOB: &str = "retention";
+
+/// Runs [`run_once`] if no node ran it in the last `interval` (less a tenth, so that a node
+/// whose timer fires a little early still takes its turn); `None` when another node has.
+pub async fn run_claimed(
+    state: &AppState,
+    interval: std::time::Duration,
+) -> Result<Option<RetentionReport>, crate::store::Error> {
+    let period = (interval.as_secs() as i64 * 9 / 10).max(1);
+    if !state.store.claim_job(JOB, state.clock.now(), period).await? {
+        return Ok(None);
+    }
+    run_once(state).await.map(Some)
+}
+
+/// Runs [`run_once`] once per `interval` across every node on the database: each node wakes
+/// every `interval`, and the one that claims the period's run (`Store::claim_job`) runs it.
 pub async fn run_forever(state: AppState, interval: std::time::Duration) {
     let mut ticker = tokio::time::interval(interval);
     loop {
         ticker.tick().await;
-        match run_once(&state).await {
-            Ok(report) => {
+        match run_claimed(&state, interval).await {
+            Ok(None) => {}
+            Ok(Some(report)) => {
                 tracing::info!(
                     login_events = report.login_events,
                     sessions = report.sessions,

@@ -41,6 +41,8 @@ use crate::AppState;
 pub struct QueueFiles {
     dir: PathBuf,
     key: LessSafeKey,
+    /// The key's bytes, for the check that every node holds the same.
+    key_bytes: Vec<u8>,
     random: SystemRandom,
 }
 
@@ -76,13 +78,19 @@ impl QueueFiles {
             }
             Err(error) => return Err(format!("{}: {error}", key_path.display())),
         };
-        let key = UnboundKey::new(&CHACHA20_POLY1305, &key)
+        let unbound = UnboundKey::new(&CHACHA20_POLY1305, &key)
             .map_err(|_| format!("{}: not a 32-byte key", key_path.display()))?;
-        Ok(QueueFiles { dir, key: LessSafeKey::new(key), random: SystemRandom::new() })
+        Ok(QueueFiles { dir, key: LessSafeKey::new(unbound), key_bytes: key, random: SystemRandom::new() })
     }
 
-    /// Seals and writes `message` as `id`, durably (fsync'd file, then the directory).
-    pub fn put(&self, id: &str, message: &[u8]) -> std::io::Result<()> {
+    /// The queue key's bytes (every node must hold the same: `crate::node::check_shared`).
+    pub fn key_bytes(&self) -> &[u8] {
+        &self.key_bytes
+    }
+
+    /// `message` sealed for the queue as `id`: a fresh nonce, then the ciphertext and its tag,
+    /// bound to the id (a sealed message moved to another row does not open).
+    pub fn seal(&self, id: &str, message: &[u8]) -> std::io::Result<Vec<u8>> {
         check_id(id)?;
         let mut nonce = [0u8; NONCE_LEN];
         self.random.fill(&mut nonce).map_err(|_| std::io::Error::other("no randomness"))?;
@@ -90,10 +98,35 @@ impl QueueFiles {
         self.key
             .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(id.as_bytes()), &mut sealed)
             .map_err(|_| std::io::Error::other("sealing failed"))?;
+        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Opens what [`QueueFiles::seal`] made for `id`.
+    pub fn open_sealed(&self, id: &str, mut bytes: Vec<u8>) -> std::io::Result<Vec<u8>> {
+        check_id(id)?;
+        if bytes.len() < NONCE_LEN {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "sealed message too short"));
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&bytes[..NONCE_LEN]);
+        let opened = self
+            .key
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(id.as_bytes()), &mut bytes[NONCE_LEN..])
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "sealed message does not open"))?;
+        Ok(opened.to_vec())
+    }
+
+    /// Seals and writes `message` as the file `id`, durably (fsync'd file, then the
+    /// directory). Queued mail now keeps its sealed message in its row; files remain for rows
+    /// queued before, and for this module's own tests.
+    pub fn put(&self, id: &str, message: &[u8]) -> std::io::Result<()> {
+        let sealed = self.seal(id, message)?;
         let temporary = self.dir.join(format!("{id}.new"));
         {
             let mut file = std::fs::File::create(&temporary)?;
-            file.write_all(&nonce)?;
             file.write_all(&sealed)?;
             file.sync_all()?;
         }
@@ -101,20 +134,10 @@ impl QueueFiles {
         sync_dir(&self.dir)
     }
 
-    /// Reads and opens the message queued as `id`.
+    /// Reads and opens the queue file `id`.
     pub fn get(&self, id: &str) -> std::io::Result<Vec<u8>> {
         check_id(id)?;
-        let mut bytes = std::fs::read(self.dir.join(id))?;
-        if bytes.len() < NONCE_LEN {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "queue file too short"));
-        }
-        let mut nonce = [0u8; NONCE_LEN];
-        nonce.copy_from_slice(&bytes[..NONCE_LEN]);
-        let opened = self
-            .key
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(id.as_bytes()), &mut bytes[NONCE_LEN..])
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "queue file does not open"))?;
-        Ok(opened.to_vec())
+        self.open_sealed(id, std::fs::read(self.dir.join(id))?)
     }
 
     pub fn delete(&self, id: &str) -> std::io::Result<()> {
@@ -320,6 +343,11 @@ pub fn backoff(attempts: u32) -> i64 {
     }
 }
 
+/// How long a node that claimed a queued message has to report back before another node (or
+/// it, after a restart) tries it again: longer than a slow smarthost's answer, short enough that
+/// mail held by a node that died goes out the same hour.
+pub const DELIVERY_LEASE_SECONDS: i64 = 10 * 60;
+
 /// What one pass over the due queue did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RunReport {
@@ -332,7 +360,8 @@ pub struct RunReport {
 pub async fn run_due(state: &AppState) -> Result<RunReport, crate::store::Error> {
     let mut report = RunReport::default();
     loop {
-        let due = state.store.due_outbound(state.clock.now(), 20).await?;
+        let now = state.clock.now();
+        let due = state.store.claim_due_outbound(now, now + DELIVERY_LEASE_SECONDS, 20).await?;
         if due.is_empty() {
             state.metrics.outbound(report.delivered, report.deferred, report.bounced);
             return Ok(report);
@@ -345,7 +374,11 @@ pub async fn run_due(state: &AppState) -> Result<RunReport, crate::store::Error>
 
 async fn attempt(state: &AppState, row: OutboundRow, report: &mut RunReport) -> Result<(), crate::store::Error> {
     let now = state.clock.now();
-    let message = match state.outbound.files.get(&row.id) {
+    let message = match state.store.outbound_message(&row.id).await? {
+        Some(sealed) => state.outbound.files.open_sealed(&row.id, sealed),
+        None => state.outbound.files.get(&row.id),
+    };
+    let message = match message {
         Ok(message) => message,
         Err(error) => {
             // Without its file the message cannot be sent, now or later: say so to the sender.

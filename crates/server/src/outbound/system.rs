@@ -22,19 +22,19 @@ pub async fn mail_outside(state: &AppState, account_id: i64, to: &str, message: 
         return Ok(false);
     }
     let id = crate::store::mail::new_id();
-    let files = state.outbound.clone();
-    let file_id = id.clone();
-    tokio::task::spawn_blocking(move || files.files.put(&file_id, &message))
-        .await
-        .map_err(|_| "the queue writer stopped".to_owned())?
-        .map_err(|error| error.to_string())?;
+    let sealed_message = state.outbound.files.seal(&id, &message).map_err(|error| error.to_string())?;
     let mail_from = format!("postmaster@{}", state.config.domain);
     let recipients = [to.to_owned()];
     state
         .store
         .queue_outbound(
             account_id,
-            &crate::store::outbound::NewOutbound { id: &id, mail_from: &mail_from, recipients: &recipients },
+            &crate::store::outbound::NewOutbound {
+                id: &id,
+                mail_from: &mail_from,
+                recipients: &recipients,
+                sealed_message: &sealed_message,
+            },
             state.clock.now(),
         )
         .await

@@ -42,11 +42,26 @@ impl TestServer {
         backend().configure(&mut config);
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new(START));
+        let engine = if config.database == "sqlite" { "sqlite" } else { "postgres" };
         let state = AppState::open(config, clock.clone()).await.expect("server state opens");
-        let engine = if backend() == Backend::Sqlite { "sqlite" } else { "postgres" };
-        assert_eq!(state.store.engine(), engine, "the rows are where PLICO_TEST_BACKEND says");
+        assert_eq!(state.store.engine(), engine, "the rows are where the settings say");
         let router = plico_server::router(state.clone());
         TestServer { state, router, clock, dir }
+    }
+
+    /// Another node of the same service: its own data directory holding this one's secrets (as
+    /// an operator copies them), the same database and bucket, the same clock.
+    pub async fn another_node(&self) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().join("data");
+        std::fs::create_dir_all(&data_dir).expect("data dir");
+        for secret in ["opaque-server-setup.bin", "queue.key"] {
+            std::fs::copy(self.state.config.data_dir.join(secret), data_dir.join(secret)).expect("copies a secret");
+        }
+        let config = ServeConfig { data_dir, ..(*self.state.config).clone() };
+        let state = AppState::open(config, self.clock.clone()).await.expect("the second node starts");
+        let router = plico_server::router(state.clone());
+        TestServer { state, router, clock: self.clock.clone(), dir }
     }
 
     /// A browser-like client with its own cookie jar and IP.
@@ -434,6 +449,53 @@ pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, Arc<Mutex<Vec<u8>>>
         .with_writer(move || Sink(writer.clone()))
         .finish();
     (tracing::subscriber::set_default(subscriber), logs)
+}
+
+/// Sends `message` to `recipients` outside, with a Sent copy encrypted to the sender.
+pub async fn send_outside(
+    client: &TestClient,
+    session: &plico_client::UnlockedSession,
+    recipients: &[&str],
+    message: &[u8],
+) -> TestResponse {
+    let own = plico_pgp::parse_cert(session.account.public_cert.as_bytes()).expect("own cert");
+    let armored =
+        String::from_utf8(plico_pgp::encrypt_to(message, std::slice::from_ref(&own)).expect("enc")).expect("ascii");
+    let outer = plico_mime::OuterHeaders {
+        from: Some(plico_mime::Mailbox::new(None, &session.account.address)),
+        to: vec![],
+        cc: vec![],
+        message_id: "outbound-test@plico.test".into(),
+        date: START,
+        autocrypt: None,
+    };
+    let blob = plico_mime::wrap_pgp_mime(&outer, &armored).expect("wraps");
+    let upload = client
+        .request("POST", "/api/v1/blobs")
+        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
+        .body(axum::body::Body::from(blob))
+        .expect("request");
+    let stored = client.send(upload).await.json();
+    let summary = plico_pgp::encrypt_to(b"{}", std::slice::from_ref(&own)).expect("summary");
+    let request = serde_json::json!({
+        "recipients": [],
+        "external": [{ "recipients": recipients, "message": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, message) }],
+        "blob_hash": stored["hash"],
+        "size": stored["size"],
+        "sealed_summary": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, summary),
+    });
+    client.post_raw("/api/v1/messages/send", request.to_string()).await
+}
+
+/// Every queued outbound message, opened: its queue id and the message as it will be sent.
+pub async fn queued(server: &TestServer) -> Vec<(String, Vec<u8>)> {
+    let mut queued = Vec::new();
+    for id in server.state.store.outbound_ids().await.expect("queue ids") {
+        let sealed = server.state.store.outbound_message(&id).await.expect("reads").expect("sealed in its row");
+        let message = server.state.outbound.files.open_sealed(&id, sealed).expect("opens");
+        queued.push((id, message));
+    }
+    queued
 }
 
 /// Runs `sql` with `binds` on the server's database, as someone who can change it would.
