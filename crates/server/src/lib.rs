@@ -10,6 +10,7 @@ pub mod http;
 pub mod inbound;
 pub mod jobs;
 pub mod metrics;
+pub mod migrate;
 pub mod node;
 pub mod outbound;
 pub mod policy;

@@ -48,6 +48,16 @@ enum Command {
         /// MB (1,000,000 bytes), or `default`.
         quota: String,
     },
+    /// Move a stopped SQLite installation (--data-dir) into PostgreSQL (--to) and its blob
+    /// files into --blobs (a bucket, or `files` to leave them where they are); then check every
+    /// table's rows and every blob, and report.
+    Migrate {
+        #[command(flatten)]
+        config: ServeConfig,
+        /// The PostgreSQL database to move into (empty); also PLICO_MIGRATE_TO.
+        #[arg(long = "to", env = "PLICO_MIGRATE_TO", hide_env_values = true)]
+        to: String,
+    },
     /// Mark an account paid (never suspended for inactivity) or free again.
     Plan {
         #[command(flatten)]
@@ -105,6 +115,16 @@ async fn main() -> std::process::ExitCode {
                 }
             }
         }
+        Command::Migrate { config, to } => match plico_server::migrate::run(&config, &to).await {
+            Ok(report) => {
+                print!("{report}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("plico migrate: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::Plan { config, account, plan } => {
             let result = match AppState::open(config, Arc::new(SystemClock)).await {
                 Ok(state) => match state.store.account_by_name(&account).await {

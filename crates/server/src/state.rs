@@ -107,7 +107,7 @@ pub fn redact(url: &str) -> String {
 
 /// The blob store `--blobs` names, checked before the server takes anything: a bucket that is
 /// not there, or a key that may not write to it, stops the start with the flag named.
-fn open_blobs(config: &ServeConfig) -> Result<Arc<dyn BlobStore>, StartError> {
+pub(crate) fn open_blobs(config: &ServeConfig) -> Result<Arc<dyn BlobStore>, StartError> {
     if config.blobs == "files" {
         let files = blobs::FsBlobStore::open(config.data_dir.join("blobs")).map_err(|e| {
             StartError::Blobs(format!("--blobs files ({}): {e}", config.data_dir.join("blobs").display()))

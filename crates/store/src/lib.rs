@@ -6,6 +6,7 @@
 //! own error type.
 
 pub mod blobs;
+pub mod copy;
 mod engines;
 pub mod idempotency;
 pub mod items;

@@ -92,6 +92,28 @@ impl Store {
         })
     }
 
+    /// Queued rows whose message is still a queue file (queued before messages moved into rows).
+    pub async fn outbound_in_files(&self) -> Result<Vec<String>, Error> {
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query_scalar("SELECT id FROM outbound WHERE sealed_message IS NULL")
+                .fetch_all(pool)
+                .await
+                .map_err(Error::from)
+        })
+    }
+
+    /// Puts a queue file's sealed bytes into its row.
+    pub async fn set_outbound_message(&self, id: &str, sealed: &[u8]) -> Result<(), Error> {
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query("UPDATE outbound SET sealed_message = $1 WHERE id = $2 AND sealed_message IS NULL")
+                .bind(sealed)
+                .bind(id)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
     /// The sealed message of a queued row; `None` for a row whose message is a queue file.
     pub async fn outbound_message(&self, id: &str) -> Result<Option<Vec<u8>>, Error> {
         crate::engines::on_db!(self, |pool| {

@@ -134,6 +134,16 @@ impl QueueFiles {
         sync_dir(&self.dir)
     }
 
+    /// The queue file `id` as it is on disk (sealed), or `None` when there is none.
+    pub fn sealed_file(&self, id: &str) -> std::io::Result<Option<Vec<u8>>> {
+        check_id(id)?;
+        match std::fs::read(self.dir.join(id)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Reads and opens the queue file `id`.
     pub fn get(&self, id: &str) -> std::io::Result<Vec<u8>> {
         check_id(id)?;
@@ -557,8 +567,28 @@ pub async fn sweep_orphans(state: &AppState) -> Result<usize, crate::store::Erro
     Ok(removed)
 }
 
+/// Moves the queue files of rows queued before messages lived in rows into those rows (the
+/// same sealed bytes), then removes the files, so that any node can deliver them. Returns how
+/// many moved.
+pub async fn adopt_queue_files(store: &crate::store::Store, files: &QueueFiles) -> Result<usize, String> {
+    let mut moved = 0;
+    for id in store.outbound_in_files().await.map_err(|e| e.to_string())? {
+        let Some(sealed) = files.sealed_file(&id).map_err(|e| format!("queue/{id}: {e}"))? else { continue };
+        files.open_sealed(&id, sealed.clone()).map_err(|e| format!("queue/{id}: {e}"))?;
+        store.set_outbound_message(&id, &sealed).await.map_err(|e| e.to_string())?;
+        files.delete(&id).map_err(|e| format!("queue/{id}: {e}"))?;
+        moved += 1;
+    }
+    Ok(moved)
+}
+
 /// The delivery task: a pass over the due queue whenever something is queued or falls due.
 pub async fn run_forever(state: AppState) {
+    match adopt_queue_files(&state.store, &state.outbound.files).await {
+        Ok(0) => {}
+        Ok(moved) => tracing::info!(moved, "outbound: queue files moved into their rows"),
+        Err(error) => tracing::warn!(%error, "outbound: queue files could not be moved into their rows"),
+    }
     if let Err(error) = sweep_orphans(&state).await {
         tracing::warn!(%error, "outbound: the orphan sweep failed");
     }
