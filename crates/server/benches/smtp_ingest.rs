@@ -17,8 +17,9 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,182 +28,9 @@ use plico_api::mail::FolderRole;
 use plico_server::clock::SystemClock;
 use plico_server::config::ServeConfig;
 use plico_server::AppState;
+use support::{load, message, SENDERS};
 
-const SENDERS: usize = 16;
 const TARGET_PER_SECOND: f64 = 500.0;
-
-/// A realistic plaintext message of about `size` bytes: headers, and a body of words in a few
-/// languages wrapped at 72 columns; `n` makes it unique.
-fn message(size: usize, n: usize) -> Vec<u8> {
-    const WORDS: &[&str] = &[
-        "invoice",
-        "meeting",
-        "Grüße",
-        "réunion",
-        "vergadering",
-        "möte",
-        "tomorrow",
-        "budget",
-        "project",
-        "attached",
-        "please",
-        "review",
-        "merci",
-        "danke",
-        "bedankt",
-        "tack",
-        "schedule",
-        "quarterly",
-        "report",
-        "über",
-        "déjà",
-        "smörgåsbord",
-        "koffie",
-        "the",
-        "and",
-        "of",
-        "to",
-        "in",
-    ];
-    let mut text = format!(
-        "From: Sender {n} <sender{n}@example.net>\r\nTo: Bench <bench@plico.test>\r\nSubject: Benchmark message {n}\r\n\
-         Date: Wed, 02 Dec 2026 05:00:00 +0000\r\nMessage-ID: <bench.{n}@example.net>\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-    );
-    let mut line = String::new();
-    let mut seed = n as u64 * 2_654_435_761 + 1;
-    while text.len() < size {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let word = WORDS[(seed % WORDS.len() as u64) as usize];
-        if line.len() + word.len() > 72 {
-            text.push_str(&line);
-            text.push_str("\r\n");
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    text.push_str(&line);
-    text.push_str("\r\n");
-    text.into_bytes()
-}
-
-/// One SMTP client connection, no pipelining.
-struct Client {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Client {
-    fn connect(address: SocketAddr) -> std::io::Result<Client> {
-        let stream = TcpStream::connect(address)?;
-        stream.set_nodelay(true)?;
-        let mut client = Client { reader: BufReader::new(stream.try_clone()?), writer: stream };
-        client.reply()?;
-        client.command(b"EHLO bench.example.net\r\n")?;
-        Ok(client)
-    }
-
-    /// Reads a whole (multi-line) reply and returns its code.
-    fn reply(&mut self) -> std::io::Result<u16> {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if self.reader.read_line(&mut line)? == 0 {
-                return Err(std::io::Error::other("the server closed the connection"));
-            }
-            if line.len() < 4 || line.as_bytes()[3] != b'-' {
-                return line
-                    .get(..3)
-                    .and_then(|code| code.parse().ok())
-                    .ok_or_else(|| std::io::Error::other(line.clone()));
-            }
-        }
-    }
-
-    fn command(&mut self, command: &[u8]) -> std::io::Result<u16> {
-        self.writer.write_all(command)?;
-        self.reply()
-    }
-
-    /// Sends one message; returns the final reply's code.
-    fn send(&mut self, body: &[u8]) -> std::io::Result<u16> {
-        for (command, expected) in [
-            (&b"MAIL FROM:<sender@example.net>\r\n"[..], 250),
-            (&b"RCPT TO:<bench@plico.test>\r\n"[..], 250),
-            (&b"DATA\r\n"[..], 354),
-        ] {
-            let code = self.command(command)?;
-            if code != expected {
-                return Ok(code);
-            }
-        }
-        // The messages carry no line that starts with a dot, so no dot-stuffing is needed.
-        self.writer.write_all(body)?;
-        self.command(b".\r\n")
-    }
-}
-
-#[derive(Debug, Default)]
-struct LoadResult {
-    accepted: usize,
-    refused: usize,
-    seconds: f64,
-    latencies_ms: Vec<f64>,
-}
-
-impl LoadResult {
-    fn per_second(&self) -> f64 {
-        self.accepted as f64 / self.seconds
-    }
-    fn percentile(&self, p: f64) -> f64 {
-        let mut sorted = self.latencies_ms.clone();
-        sorted.sort_by(f64::total_cmp);
-        if sorted.is_empty() {
-            return f64::NAN;
-        }
-        sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
-    }
-}
-
-/// `count` messages of `size` bytes from 16 threads, each timing MAIL → final reply.
-fn load(address: SocketAddr, size: usize, count: usize, first: usize) -> LoadResult {
-    let started = Instant::now();
-    let threads: Vec<_> = (0..SENDERS)
-        .map(|sender| {
-            std::thread::spawn(move || {
-                let mut result = LoadResult::default();
-                let mut client = Client::connect(address).expect("connects");
-                for n in (sender..count).step_by(SENDERS) {
-                    let body = message(size, first + n);
-                    let began = Instant::now();
-                    match client.send(&body).expect("the server answers") {
-                        250 => {
-                            result.accepted += 1;
-                            result.latencies_ms.push(began.elapsed().as_secs_f64() * 1000.0);
-                        }
-                        _ => result.refused += 1,
-                    }
-                }
-                let _ = client.command(b"QUIT\r\n");
-                result
-            })
-        })
-        .collect();
-    let mut total = LoadResult::default();
-    for thread in threads {
-        let result = thread.join().expect("sender thread");
-        total.accepted += result.accepted;
-        total.refused += result.refused;
-        total.latencies_ms.extend(result.latencies_ms);
-    }
-    total.seconds = started.elapsed().as_secs_f64();
-    total
-}
 
 /// Postfix's smtp-source: 16 sessions, `count` messages of the file `message`, one connection
 /// per session (`-d`). Returns messages per second, or None when smtp-source is missing.
@@ -349,8 +177,9 @@ async fn stored(client: &common::TestClient) -> usize {
 async fn bench() {
     // The same-run anchor: this server committing each message alone (--smtp-commit-batch 1).
     let (alone_server, alone_client, _, alone_address) = start_server(1, None).await;
-    tokio::task::spawn_blocking(move || load(alone_address, 10 * 1024, 160, 0)).await.expect("warm-up");
-    let alone = tokio::task::spawn_blocking(move || load(alone_address, 10 * 1024, 2000, 1_000)).await.expect("load");
+    tokio::task::spawn_blocking(move || load(&[alone_address], 10 * 1024, 160, 0)).await.expect("warm-up");
+    let alone =
+        tokio::task::spawn_blocking(move || load(&[alone_address], 10 * 1024, 2000, 1_000)).await.expect("load");
     eprintln!(
         "anchor, each message committed alone, 10 KiB: {:.0} msg/s, p50 {:.1} ms, p99 {:.1} ms",
         alone.per_second(),
@@ -369,8 +198,9 @@ async fn bench() {
     eprintln!("anchors: fsync'd 10 KiB write {fsync_ms:.2} ms, SQLite FULL commit {sqlite_ms:.2} ms");
 
     // Warm up (connections, the page cache, the allocator), then measure.
-    let warm = tokio::task::spawn_blocking(move || load(address, 10 * 1024, 160, 0)).await.expect("warm-up");
-    let small = tokio::task::spawn_blocking(move || load(address, 10 * 1024, 4000, 1_000)).await.expect("10 KiB load");
+    let warm = tokio::task::spawn_blocking(move || load(&[address], 10 * 1024, 160, 0)).await.expect("warm-up");
+    let small =
+        tokio::task::spawn_blocking(move || load(&[address], 10 * 1024, 4000, 1_000)).await.expect("10 KiB load");
     eprintln!(
         "10 KiB: {:.0} msg/s, p50 {:.1} ms, p99 {:.1} ms ({} accepted, {} refused, {:.1} s)",
         small.per_second(),
@@ -380,7 +210,8 @@ async fn bench() {
         small.refused,
         small.seconds
     );
-    let large = tokio::task::spawn_blocking(move || load(address, 1024 * 1024, 160, 10_000)).await.expect("1 MiB load");
+    let large =
+        tokio::task::spawn_blocking(move || load(&[address], 1024 * 1024, 160, 10_000)).await.expect("1 MiB load");
     eprintln!(
         "1 MiB: {:.1} msg/s ({:.1} MiB/s), p50 {:.0} ms, p99 {:.0} ms ({} accepted, {} refused)",
         large.per_second(),

@@ -591,6 +591,7 @@ fn bench(record: bool) -> Result {
     )?;
 
     smtp_bench()?;
+    scale_out_bench()?;
 
     step("mailbox-load benchmark: 10,000 seeded messages, sign-in done to first page (gated at 300 ms)");
     server_binary()?;
@@ -650,6 +651,26 @@ fn smtp_bench() -> Result {
             break;
         }
         eprintln!("xtask: SMTP ingest benchmark attempt {attempt} under the line");
+    }
+    last
+}
+
+/// The scale-out benchmark (`crates/server/benches/scale_out.rs`): SMTP ingest on SQLite, then on
+/// PostgreSQL and SeaweedFS with one node and two, and a mailbox sync's latency under that load.
+/// Issue 22's target is 500 msg/s for one node on PostgreSQL and S3 (the benchmark says whether
+/// it was met); the gate is a regression floor under it, best of three attempts, since CI's
+/// machine has read 30–40% below this one's (docs/BENCHMARKS.md).
+fn scale_out_bench() -> Result {
+    step("scale-out benchmark: SMTP ingest on SQLite, PostgreSQL + S3 with one node and two (floor 350 msg/s)");
+    let mut last = Err(String::new());
+    for attempt in 1..=3 {
+        last = run_command(
+            cargo().args(["bench", "-p", "plico-server", "--bench", "scale_out"]).env("PLICO_BENCH_GATE", "350"),
+        );
+        if last.is_ok() {
+            break;
+        }
+        eprintln!("xtask: scale-out benchmark attempt {attempt} under the floor");
     }
     last
 }
