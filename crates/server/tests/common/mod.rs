@@ -607,29 +607,30 @@ fn numbered(sql: &str) -> String {
     out
 }
 
+/// `sqlx::query(sql)` with every bind; the same text serves either engine.
+macro_rules! bound {
+    ($sql:expr, $binds:expr) => {{
+        let mut query = sqlx::query($sql);
+        for bind in $binds {
+            query = match bind.clone() {
+                Bind::Int(value) => query.bind(value),
+                Bind::Text(value) => query.bind(value),
+                Bind::Bytes(value) => query.bind(value),
+            };
+        }
+        query
+    }};
+}
+
 macro_rules! on_engine {
     ($server:expr, $sql:expr, $binds:expr, |$query:ident, $pool:ident| $body:expr) => {{
         let sql = numbered($sql);
         if let Some($pool) = $server.state.store.sqlite_pool() {
-            let mut $query = sqlx::query(&sql);
-            for bind in $binds {
-                $query = match bind.clone() {
-                    Bind::Int(value) => $query.bind(value),
-                    Bind::Text(value) => $query.bind(value),
-                    Bind::Bytes(value) => $query.bind(value),
-                };
-            }
+            let $query = bound!(&sql, $binds);
             $body
         } else {
             let $pool = $server.state.store.postgres_pool().expect("a database");
-            let mut $query = sqlx::query(&sql);
-            for bind in $binds {
-                $query = match bind.clone() {
-                    Bind::Int(value) => $query.bind(value),
-                    Bind::Text(value) => $query.bind(value),
-                    Bind::Bytes(value) => $query.bind(value),
-                };
-            }
+            let $query = bound!(&sql, $binds);
             $body
         }
     }};
