@@ -21,7 +21,7 @@ pub async fn run(config: &ServeConfig, to: &str) -> Result<String, String> {
     if !database.is_file() {
         return Err(format!("--data-dir {}: no Plico installation here (no plico.sqlite)", config.data_dir.display()));
     }
-    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+    if !crate::state::is_postgres_url(to) {
         return Err(format!("--to: {:?} is not a postgres:// URL", crate::state::redact(to)));
     }
     let source = Store::open(&config.data_dir).await.map_err(|e| format!("{}: {e}", database.display()))?;

@@ -79,16 +79,19 @@ pub enum StartError {
 async fn open_store(config: &ServeConfig) -> Result<Store, StartError> {
     match config.database.as_str() {
         "sqlite" => Ok(Store::open(&config.data_dir).await?),
-        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Store::connect_postgres(url, config.database_connections)
-                .await
-                .map_err(|e| StartError::Postgres(format!("--database (PLICO_DATABASE_URL) {}: {e}", redact(url))))
-        }
+        url if is_postgres_url(url) => Store::connect_postgres(url, config.database_connections)
+            .await
+            .map_err(|e| StartError::Postgres(format!("--database (PLICO_DATABASE_URL) {}: {e}", redact(url)))),
         other => Err(StartError::Postgres(format!(
             "--database (PLICO_DATABASE_URL): {:?} is neither `sqlite` nor a postgres:// URL",
             redact(other)
         ))),
     }
+}
+
+/// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
+pub(crate) fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// A database URL with its password hidden, for messages and logs.

@@ -404,12 +404,7 @@ async fn a_decompression_bomb_is_unreadable_and_the_rest_of_the_mailbox_works() 
     let outer =
         plico_mime::OuterHeaders { message_id: "innocent@plico.test".into(), date: START, ..Default::default() };
     let blob = plico_mime::wrap_pgp_mime(&outer, std::str::from_utf8(&body).expect("ascii")).expect("wraps");
-    let upload = alice_client
-        .request("POST", "/api/v1/blobs")
-        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
-        .body(axum::body::Body::from(blob))
-        .expect("request");
-    let stored = alice_client.send(upload).await.json();
+    let stored = alice_client.upload_blob(blob).await.json();
     let send = serde_json::json!({ "recipients": ["bob@plico.test"], "blob_hash": stored["hash"], "size": stored["size"],
         "sealed_summary": base64::engine::general_purpose::STANDARD.encode(&summary_bomb) });
     assert_eq!(alice_client.post_raw("/api/v1/messages/send", send.to_string()).await.status, 200);

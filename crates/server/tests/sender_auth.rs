@@ -246,12 +246,7 @@ async fn the_reader_shows_the_servers_checks_only_on_mail_from_the_internet() {
             .expect("encrypts");
     let outer = plico_mime::OuterHeaders { message_id: "forged@plico.test".into(), date: START, ..Default::default() };
     let blob = plico_mime::wrap_pgp_mime(&outer, std::str::from_utf8(&armored).expect("ascii")).expect("wraps");
-    let upload = alice_client
-        .request("POST", "/api/v1/blobs")
-        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
-        .body(axum::body::Body::from(blob))
-        .expect("request");
-    let stored = alice_client.send(upload).await.json();
+    let stored = alice_client.upload_blob(blob).await.json();
     let summary = plico_pgp::encrypt_to(b"{}", std::slice::from_ref(&bob_cert)).expect("summary");
     let send = serde_json::json!({ "recipients": ["bob@plico.test"], "blob_hash": stored["hash"], "size": stored["size"],
         "sealed_summary": BASE64.encode(summary) });

@@ -170,13 +170,12 @@ impl Store {
                 count += 1;
                 batch.push(values);
                 if batch.len() == per_batch {
-                    insert_batch(&mut transaction, table, &columns, &batch).await?;
-                    batch.clear();
+                    insert_batch(&mut transaction, table, &columns, std::mem::take(&mut batch)).await?;
                 }
             }
             drop(rows);
             if !batch.is_empty() {
-                insert_batch(&mut transaction, table, &columns, &batch).await?;
+                insert_batch(&mut transaction, table, &columns, batch).await?;
             }
             if IDENTITY_TABLES.contains(&table) {
                 sqlx::query(&format!(
@@ -245,7 +244,7 @@ async fn insert_batch(
     transaction: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     table: &str,
     columns: &[(String, Kind)],
-    rows: &[Vec<Value>],
+    rows: Vec<Vec<Value>>,
 ) -> Result<(), sqlx::Error> {
     let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
     let width = names.len();
@@ -257,7 +256,7 @@ async fn insert_batch(
         .collect();
     let sql = format!("INSERT INTO {table} ({}) VALUES {}", names.join(", "), tuples.join(", "));
     let mut query = sqlx::query(&sql);
-    for (value, (_, kind)) in rows.iter().flat_map(|row| row.iter().zip(columns)) {
+    for (value, (_, kind)) in rows.into_iter().flat_map(|row| row.into_iter().zip(columns)) {
         // A NULL is bound with its column's type, which PostgreSQL checks.
         query = match value {
             Value::Null => match kind {
@@ -265,9 +264,9 @@ async fn insert_batch(
                 Kind::Bytes => query.bind(None::<Vec<u8>>),
                 Kind::Text => query.bind(None::<String>),
             },
-            Value::Int(n) => query.bind(*n),
-            Value::Bytes(bytes) => query.bind(bytes.clone()),
-            Value::Text(text) => query.bind(text.clone()),
+            Value::Int(n) => query.bind(n),
+            Value::Bytes(bytes) => query.bind(bytes),
+            Value::Text(text) => query.bind(text),
         };
     }
     query.execute(&mut **transaction).await?;

@@ -22,7 +22,6 @@
 pub mod system;
 pub mod wkd;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -44,10 +43,6 @@ pub struct QueueFiles {
     /// The key's bytes, for the check that every node holds the same.
     key_bytes: Vec<u8>,
     random: SystemRandom,
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
 }
 
 /// A queue id is 32 lowercase hex digits (`store::mail::new_id`); nothing else names a file.
@@ -119,10 +114,11 @@ impl QueueFiles {
         Ok(opened.to_vec())
     }
 
-    /// Seals and writes `message` as the file `id`, durably (fsync'd file, then the
-    /// directory). Queued mail now keeps its sealed message in its row; files remain for rows
-    /// queued before, and for this module's own tests.
-    pub fn put(&self, id: &str, message: &[u8]) -> std::io::Result<()> {
+    /// Seals and writes `message` as the file `id`, as versions before issue 22 queued mail
+    /// (now it is sealed in its row); this module's tests make such files.
+    #[cfg(test)]
+    fn put(&self, id: &str, message: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
         let sealed = self.seal(id, message)?;
         let temporary = self.dir.join(format!("{id}.new"));
         {
@@ -131,7 +127,7 @@ impl QueueFiles {
             file.sync_all()?;
         }
         std::fs::rename(&temporary, self.dir.join(id))?;
-        sync_dir(&self.dir)
+        std::fs::File::open(&self.dir)?.sync_all()
     }
 
     /// The queue file `id` as it is on disk (sealed), or `None` when there is none.

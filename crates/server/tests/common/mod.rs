@@ -143,6 +143,16 @@ impl TestClient {
         self.send(self.request("DELETE", path).body(Body::empty()).expect("request")).await
     }
 
+    /// Uploads `bytes` as a blob (`POST /api/v1/blobs`).
+    pub async fn upload_blob(&self, bytes: Vec<u8>) -> TestResponse {
+        let request = self
+            .request("POST", "/api/v1/blobs")
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(bytes))
+            .expect("request");
+        self.send(request).await
+    }
+
     pub async fn post_raw(&self, path: &str, body: impl Into<Body>) -> TestResponse {
         let request = self
             .request("POST", path)
@@ -470,12 +480,7 @@ pub async fn send_outside(
         autocrypt: None,
     };
     let blob = plico_mime::wrap_pgp_mime(&outer, &armored).expect("wraps");
-    let upload = client
-        .request("POST", "/api/v1/blobs")
-        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
-        .body(axum::body::Body::from(blob))
-        .expect("request");
-    let stored = client.send(upload).await.json();
+    let stored = client.upload_blob(blob).await.json();
     let summary = plico_pgp::encrypt_to(b"{}", std::slice::from_ref(&own)).expect("summary");
     let request = serde_json::json!({
         "recipients": [],
@@ -741,12 +746,7 @@ pub async fn send_raw(
     .expect("encrypts");
     let outer = plico_mime::OuterHeaders { message_id: "raw@plico.test".into(), date: START, ..Default::default() };
     let blob = plico_mime::wrap_pgp_mime(&outer, std::str::from_utf8(&armored).expect("ascii")).expect("wraps");
-    let upload = client
-        .request("POST", "/api/v1/blobs")
-        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
-        .body(axum::body::Body::from(blob))
-        .expect("request");
-    let stored = client.send(upload).await.json();
+    let stored = client.upload_blob(blob).await.json();
     let json = serde_json::to_vec(summary).expect("json");
     let sealed = match signer {
         Some(signer) => plico_pgp::encrypt_and_sign(&json, std::slice::from_ref(recipient), signer),
