@@ -17,6 +17,7 @@ pub mod policy;
 pub mod seed;
 pub mod shutdown;
 mod state;
+pub mod totp;
 /// Rows and blobs: the only place that knows SQL or where a blob lives.
 pub use plico_store as store;
 /// WKD's hash and lookup places, shared with the browser's lookups.
