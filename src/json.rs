@@ -125,6 +125,10 @@ impl FromJson for LoginHistory {
                     kind: match string(&event, "kind")?.as_str() {
                         "signup" => LoginKind::Signup,
                         "password" => LoginKind::Password,
+                        "totp" => LoginKind::Totp,
+                        "recovery_code" => LoginKind::RecoveryCode,
+                        "failed_password" => LoginKind::FailedPassword,
+                        "failed_second_factor" => LoginKind::FailedSecondFactor,
                         _ => return None,
                     },
                 })

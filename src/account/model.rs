@@ -23,6 +23,10 @@ pub fn describe_login_kind(kind: LoginKind) -> String {
     match kind {
         LoginKind::Signup => t("Account created"),
         LoginKind::Password => t("Password sign-in"),
+        LoginKind::Totp => t("Sign-in with an authenticator code"),
+        LoginKind::RecoveryCode => t("Sign-in with a recovery code"),
+        LoginKind::FailedPassword => t("Failed sign-in: wrong password"),
+        LoginKind::FailedSecondFactor => t("Failed sign-in: wrong second factor"),
     }
 }
 

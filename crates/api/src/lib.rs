@@ -10,6 +10,7 @@ pub mod items;
 pub mod mail;
 pub mod password;
 pub mod privacy;
+pub mod security;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};
@@ -153,6 +154,16 @@ pub struct LoginFinishRequest {
     /// this set.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reopen: bool,
+    /// "Keep me signed in": a cookie that outlives the browser and no idle timeout, only the
+    /// absolute lifetime. Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_signed_in: bool,
+    /// Re-authentication: prove the password again for the session this request carries (of
+    /// the same account) instead of opening a new one; for five minutes that session may make
+    /// the changes that ask for the password (turning a factor off, revoking every other
+    /// session, changing the recovery address). Answered 204.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reauthenticate: bool,
 }
 
 /// The signed-in account, as the client needs it to unlock its keys.
@@ -181,6 +192,14 @@ pub enum LoginKind {
     Signup,
     /// A sign-in with the password.
     Password,
+    /// A sign-in with the password and an authenticator code.
+    Totp,
+    /// A sign-in with the password and a recovery code.
+    RecoveryCode,
+    /// A wrong password for this account.
+    FailedPassword,
+    /// The right password, then a wrong second factor.
+    FailedSecondFactor,
 }
 
 /// One entry of the login history. It holds exactly what the privacy policy names.

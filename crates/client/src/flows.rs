@@ -335,6 +335,109 @@ async fn login_inner<T: Transport>(
     reopen: bool,
     progress: &dyn Fn(WorkerStage),
 ) -> Result<SignedIn, FlowError> {
+    let options = SignInOptions { reopen, keep_signed_in: false };
+    match sign_in_steps(transport, address, password, options, progress).await? {
+        SignInStep::Done(signed_in) => Ok(*signed_in),
+        SignInStep::SecondFactor(_) => Err(FlowError::Api {
+            status: 202,
+            code: "second_factor_required".into(),
+            message: "This account asks for a second factor after the password.".into(),
+        }),
+    }
+}
+
+/// What a sign-in asks besides the address and password.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignInOptions {
+    /// Reopen the account if its owner closed it, within the reopening period.
+    pub reopen: bool,
+    /// "Keep me signed in": a cookie that outlives the browser, and no idle timeout.
+    pub keep_signed_in: bool,
+}
+
+/// Where a sign-in stands after the password.
+pub enum SignInStep {
+    Done(Box<SignedIn>),
+    /// The password is right; the account asks for a second factor ([`finish_second_factor`]).
+    /// No session exists yet.
+    SecondFactor(PendingSignIn),
+}
+
+/// A sign-in waiting for its second factor. It keeps OPAQUE's export key, which unlocks the
+/// secret key once the server opens the session.
+pub struct PendingSignIn {
+    pub required: plico_api::security::SecondFactorRequired,
+    export_key: Vec<u8>,
+}
+
+/// Signs in with the password: done, or waiting for a second factor.
+pub async fn sign_in_steps<T: Transport>(
+    transport: &T,
+    address: &str,
+    password: &str,
+    options: SignInOptions,
+    progress: &dyn Fn(WorkerStage),
+) -> Result<SignInStep, FlowError> {
+    let (finalization, login_id, export_key) = password_proof(transport, address, password, progress).await?;
+    let request = LoginFinishRequest {
+        login_id,
+        credential_finalization: BASE64.encode(finalization),
+        reopen: options.reopen,
+        keep_signed_in: options.keep_signed_in,
+        reauthenticate: false,
+    };
+    let response = send_json(transport, "/login/finish", &request).await?;
+    if response.status == 202 {
+        let required = serde_json::from_slice(&response.body).map_err(|e| FlowError::Protocol(e.to_string()))?;
+        return Ok(SignInStep::SecondFactor(PendingSignIn { required, export_key }));
+    }
+    let account: Account =
+        serde_json::from_slice(&answer(response)?).map_err(|e| FlowError::Protocol(e.to_string()))?;
+    progress(WorkerStage::UnlockingKeys);
+    let session = unlock_account(account, &export_key)?;
+    Ok(SignInStep::Done(Box::new(SignedIn { session, export_key })))
+}
+
+/// Finishes a sign-in with its second factor. A wrong code leaves `pending` usable for the tries
+/// the server's answer says are left.
+pub async fn finish_second_factor<T: Transport>(
+    transport: &T,
+    pending: &PendingSignIn,
+    kind: plico_api::security::SecondFactorKind,
+    code: &str,
+) -> Result<SignedIn, FlowError> {
+    let proof = plico_api::security::SecondFactorProof {
+        pending_id: pending.required.pending_id.clone(),
+        kind,
+        code: code.to_owned(),
+    };
+    let account: Account = post(transport, "/login/second-factor", &proof).await?;
+    let session = unlock_account(account, &pending.export_key)?;
+    Ok(SignedIn { session, export_key: pending.export_key.clone() })
+}
+
+/// Proves the password again for the session this transport holds, so that for a few minutes
+/// it may make the changes that ask for it (a second factor off, every other session ended).
+pub async fn reauthenticate<T: Transport>(transport: &T, address: &str, password: &str) -> Result<(), FlowError> {
+    let (finalization, login_id, _) = password_proof(transport, address, password, &|_| {}).await?;
+    let request = LoginFinishRequest {
+        login_id,
+        credential_finalization: BASE64.encode(finalization),
+        reopen: false,
+        keep_signed_in: false,
+        reauthenticate: true,
+    };
+    answer(send_json(transport, "/login/finish", &request).await?)?;
+    Ok(())
+}
+
+/// OPAQUE's login up to the proof: the finalization to send, the login's id, the export key.
+async fn password_proof<T: Transport>(
+    transport: &T,
+    address: &str,
+    password: &str,
+    progress: &dyn Fn(WorkerStage),
+) -> Result<(Vec<u8>, String, Vec<u8>), FlowError> {
     let (state, credential_request) = plico_opaque::client_login_start(password.as_bytes())?;
     let started: LoginStartResponse = post(
         transport,
@@ -345,25 +448,23 @@ async fn login_inner<T: Transport>(
         },
     )
     .await?;
-
     progress(WorkerStage::StretchingPassword);
     let response = decode("credential_response", &started.credential_response)?;
     let (finalization, export_key) = plico_opaque::client_login_finish(state, password.as_bytes(), &response)?;
+    Ok((finalization, started.login_id, export_key.0))
+}
 
-    let account: Account = post(
-        transport,
-        "/login/finish",
-        &LoginFinishRequest {
-            login_id: started.login_id,
-            credential_finalization: BASE64.encode(finalization),
-            reopen,
-        },
-    )
-    .await?;
-
-    progress(WorkerStage::UnlockingKeys);
-    let session = unlock_account(account, &export_key.0)?;
-    Ok(SignedIn { session, export_key: export_key.0 })
+/// Sends `body` as JSON and gives back the answer whatever its status.
+async fn send_json<T: Transport, B: serde::Serialize>(
+    transport: &T,
+    path: &str,
+    body: &B,
+) -> Result<TransportResponse, FlowError> {
+    let bytes = serde_json::to_vec(body).map_err(|e| FlowError::Protocol(e.to_string()))?;
+    transport
+        .request("POST", path, Some(TransportBody::new("application/json", bytes)))
+        .await
+        .map_err(FlowError::Network)
 }
 
 /// Opens the account's sealed secret key with the export key and checks it is the account's:

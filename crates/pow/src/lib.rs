@@ -83,7 +83,8 @@ impl Challenge {
     pub fn issue(key: &[u8], signup_id: &str, salt: [u8; 16], rounds: u32, bits: u32, now: i64, lifetime: i64) -> Self {
         let (salt, rounds, bits) = (hex(&salt), rounds.clamp(1, MAX_ROUNDS), bits.min(MAX_BITS));
         let expires_at = now + lifetime;
-        let signature = hex(&sign(key, &signed_fields(signup_id, &salt, rounds, bits, expires_at)).finalize().into_bytes());
+        let signature =
+            hex(&sign(key, &signed_fields(signup_id, &salt, rounds, bits, expires_at)).finalize().into_bytes());
         Challenge { signup_id: signup_id.to_owned(), salt, rounds, bits, expires_at, signature }
     }
 
@@ -109,7 +110,8 @@ impl Challenge {
         if nonces.len() != self.rounds as usize {
             return Err(PowError::Wrong);
         }
-        let all_solve = nonces.iter().enumerate().all(|(round, nonce)| solves(&self.salt, round as u32, *nonce, self.bits));
+        let all_solve =
+            nonces.iter().enumerate().all(|(round, nonce)| solves(&self.salt, round as u32, *nonce, self.bits));
         if all_solve {
             Ok(())
         } else {

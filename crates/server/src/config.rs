@@ -94,6 +94,12 @@ pub struct ServeConfig {
     #[arg(long = "session-hours", env = "PLICO_SESSION_HOURS", default_value_t = 24 * 7)]
     pub session_hours: u32,
 
+    /// Minutes without contact after which a session ends unless its owner chose "Keep me
+    /// signed in" (0: no idle timeout). Each account may choose another of the values the
+    /// security page offers.
+    #[arg(long = "session-idle-minutes", env = "PLICO_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u32,
+
     /// How many login attempts one IP may start per minute.
     #[arg(long = "login-attempts-per-ip-per-minute", env = "PLICO_LOGIN_ATTEMPTS_PER_IP", default_value_t = 20)]
     pub login_attempts_per_ip_per_minute: u32,
@@ -307,6 +313,7 @@ impl ServeConfig {
             trusted_proxies: Vec::new(),
             metrics_from: Vec::new(),
             session_hours: 24 * 7,
+            session_idle_minutes: 30,
             login_attempts_per_ip_per_minute: 20,
             login_attempts_per_account: 10,
             signups_per_ip_per_hour: 20,

@@ -15,6 +15,7 @@ use crate::store::Store;
 /// This node's sealing key and randomness.
 pub struct Node {
     key: LessSafeKey,
+    mac: ring::hmac::Key,
     random: SystemRandom,
 }
 
@@ -56,7 +57,13 @@ impl Node {
         let mut key = [0u8; 32];
         prk.expand(&[b"pending state"], Len).and_then(|okm| okm.fill(&mut key)).expect("32 bytes from HKDF-SHA256");
         let key = UnboundKey::new(&CHACHA20_POLY1305, &key).expect("a 32-byte key");
-        Node { key: LessSafeKey::new(key), random: SystemRandom::new() }
+        let mut mac = [0u8; 32];
+        prk.expand(&[b"keyed hashes"], Len).and_then(|okm| okm.fill(&mut mac)).expect("32 bytes from HKDF-SHA256");
+        Node {
+            key: LessSafeKey::new(key),
+            mac: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &mac),
+            random: SystemRandom::new(),
+        }
     }
 
     /// `bytes` sealed for `purpose` and bound to `id`: a fresh nonce, then the ciphertext.
@@ -79,6 +86,25 @@ impl Node {
         let nonce = Nonce::try_assume_unique_for_key(&sealed[..NONCE_LEN]).ok()?;
         let opened = self.key.open_in_place(nonce, aad(purpose, id), &mut sealed[NONCE_LEN..]).ok()?;
         Some(opened.to_vec())
+    }
+}
+
+impl Node {
+    /// A keyed hash of `bytes` for `purpose`: what the database keeps of a secret it must only
+    /// compare (a recovery code), which a reader of the database alone cannot search for.
+    pub fn keyed_hash(&self, purpose: &str, bytes: &[u8]) -> Vec<u8> {
+        let mut context = ring::hmac::Context::with_key(&self.mac);
+        context.update(purpose.as_bytes());
+        context.update(&[0]);
+        context.update(bytes);
+        context.sign().as_ref().to_vec()
+    }
+
+    /// `count` random bytes.
+    pub fn random_bytes(&self, count: usize) -> Result<Vec<u8>, String> {
+        let mut bytes = vec![0u8; count];
+        self.random.fill(&mut bytes).map_err(|_| "no randomness".to_owned())?;
+        Ok(bytes)
     }
 }
 

@@ -27,10 +27,13 @@ pub const TABLES: &[&str] = &[
     "item_tombstones",
     "job_runs",
     "node_secrets",
+    "revoked_sessions",
+    "second_factors",
+    "recovery_codes",
 ];
 
 /// Tables whose `id` PostgreSQL numbers itself: its counter goes on from the highest copied.
-const IDENTITY_TABLES: &[&str] = &["accounts", "login_events"];
+const IDENTITY_TABLES: &[&str] = &["accounts", "login_events", "second_factors"];
 
 /// Why a move could not be done.
 #[derive(Debug, thiserror::Error)]

@@ -16,6 +16,7 @@ pub mod nodes;
 pub mod outbound;
 pub mod postgres;
 pub mod s3;
+pub mod security;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -148,18 +149,22 @@ impl From<sqlx::Error> for InsertError {
     }
 }
 
+/// Each kind as the `login_events.kind` column holds it.
+const LOGIN_KINDS: &[(LoginKind, &str)] = &[
+    (LoginKind::Signup, "signup"),
+    (LoginKind::Password, "password"),
+    (LoginKind::Totp, "totp"),
+    (LoginKind::RecoveryCode, "recovery_code"),
+    (LoginKind::FailedPassword, "failed_password"),
+    (LoginKind::FailedSecondFactor, "failed_second_factor"),
+];
+
 fn kind_to_str(kind: LoginKind) -> &'static str {
-    match kind {
-        LoginKind::Signup => "signup",
-        LoginKind::Password => "password",
-    }
+    LOGIN_KINDS.iter().find(|(each, _)| *each == kind).map_or("password", |(_, text)| text)
 }
 
 fn kind_from_str(kind: &str) -> LoginKind {
-    match kind {
-        "signup" => LoginKind::Signup,
-        _ => LoginKind::Password,
-    }
+    LOGIN_KINDS.iter().find(|(_, text)| *text == kind).map_or(LoginKind::Password, |(each, _)| *each)
 }
 
 const ACCOUNT_COLUMNS: &str =
@@ -260,39 +265,6 @@ impl Store {
                 .fetch_optional(pool)
                 .await?;
             Ok(row.as_ref().map(engine::account_from_row))
-        })
-    }
-
-    pub async fn insert_session(
-        &self,
-        token_hash: &[u8],
-        account_id: i64,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<(), Error> {
-        crate::engines::on_db!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(token_hash)
-            .bind(account_id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(pool)
-            .await?;
-            Ok(())
-        })
-    }
-
-    /// The account a live session belongs to.
-    pub async fn session_account(&self, token_hash: &[u8], now: i64) -> Result<Option<i64>, Error> {
-        crate::engines::on_db!(self, |pool| {
-            let row = sqlx::query("SELECT account_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-                .bind(token_hash)
-                .bind(now)
-                .fetch_optional(pool)
-                .await?;
-            Ok(row.map(|row| row.get("account_id")))
         })
     }
 

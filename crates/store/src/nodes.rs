@@ -15,6 +15,9 @@ pub struct PendingLogin {
     pub account_id: Option<i64>,
     pub name: String,
     pub started_at: i64,
+    /// Who started it, for the login history should it never finish.
+    pub ip: String,
+    pub user_agent: String,
 }
 
 /// One key's rate-limit window: when it started, the attempts in it, how many windows in a row
@@ -35,13 +38,16 @@ impl Store {
     pub async fn insert_pending_login(&self, id: &str, login: &PendingLogin) -> Result<(), Error> {
         crate::engines::on_db!(self, |pool| {
             sqlx::query(
-                "INSERT INTO pending_logins (id, sealed_state, account_id, name, started_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO pending_logins (id, sealed_state, account_id, name, started_at, ip, user_agent)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(id)
             .bind(&login.sealed_state)
             .bind(login.account_id)
             .bind(&login.name)
             .bind(login.started_at)
+            .bind(&login.ip)
+            .bind(&login.user_agent)
             .execute(pool)
             .await?;
             Ok(())
@@ -53,7 +59,7 @@ impl Store {
     pub async fn take_pending_login(&self, id: &str, not_before: i64) -> Result<Option<PendingLogin>, Error> {
         crate::engines::on_db!(self, |pool| {
             let row = sqlx::query(
-                "DELETE FROM pending_logins WHERE id = $1 RETURNING sealed_state, account_id, name, started_at",
+                "DELETE FROM pending_logins WHERE id = $1 RETURNING sealed_state, account_id, name, started_at, ip, user_agent",
             )
             .bind(id)
             .fetch_optional(pool)
@@ -64,6 +70,8 @@ impl Store {
                     account_id: row.get("account_id"),
                     name: row.get("name"),
                     started_at: row.get("started_at"),
+                    ip: row.get("ip"),
+                    user_agent: row.get("user_agent"),
                 })
                 .filter(|login| login.started_at >= not_before))
         })
@@ -113,16 +121,39 @@ impl Store {
 
     /// Forgets sign-ins started before `logins_before` and sign-ups before `signups_before`.
     pub async fn purge_pending(&self, logins_before: i64, signups_before: i64) -> Result<u64, Error> {
+        let logins = self.settle_pending_logins(logins_before, None).await?;
         crate::engines::on_db!(self, |pool| {
-            let logins = sqlx::query("DELETE FROM pending_logins WHERE started_at < $1")
-                .bind(logins_before)
-                .execute(pool)
-                .await?;
             let signups = sqlx::query("DELETE FROM pending_signups WHERE started_at < $1")
                 .bind(signups_before)
                 .execute(pool)
                 .await?;
-            Ok(logins.rows_affected() + signups.rows_affected())
+            Ok(logins + signups.rows_affected())
+        })
+    }
+
+    /// Ends the sign-ins started before `before` (of `account_id` only, when given) that never
+    /// finished: those of an account enter its login history as failed, since with OPAQUE a
+    /// wrong password is found out in the browser, which then never finishes.
+    pub async fn settle_pending_logins(&self, before: i64, account_id: Option<i64>) -> Result<u64, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            let which = "started_at < $1 AND ($2 IS NULL OR account_id = $2)";
+            sqlx::query(&format!(
+                "INSERT INTO login_events (account_id, at, ip, user_agent, kind)
+                 SELECT account_id, started_at, ip, user_agent, 'failed_password' FROM pending_logins
+                 WHERE {which} AND account_id IN (SELECT id FROM accounts)"
+            ))
+            .bind(before)
+            .bind(account_id)
+            .execute(&mut *transaction)
+            .await?;
+            let done = sqlx::query(&format!("DELETE FROM pending_logins WHERE {which}"))
+                .bind(before)
+                .bind(account_id)
+                .execute(&mut *transaction)
+                .await?;
+            transaction.commit().await?;
+            Ok(done.rows_affected())
         })
     }
 

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use plico_api::address::{local_part_for_domain, normalize_name};
 use plico_api::privacy::{ClosedAccount, ConfirmRecoveryAddress, RecoveryAddress, SetRecoveryAddress};
+use plico_api::security::{SecondFactorKind, SecondFactorProof, SecondFactorRequired};
 use plico_api::{
     Account, LoginFinishRequest, LoginHistory, LoginKind, LoginStartRequest, LoginStartResponse, ServerInfo,
     SignupFinishRequest, SignupStartRequest, SignupStartResponse,
@@ -23,8 +24,9 @@ use crate::http::session::{self, ClientMeta, SignedIn};
 use crate::policy::{self, LOGIN_HISTORY_DAYS};
 use crate::store::lifecycle::CodeCheck;
 use crate::store::nodes::PendingLogin;
+use crate::store::security::{NewSession, PendingSecondFactor};
 use crate::store::{AccountRow, InsertError, NewAccount, NewLoginEvent, SealedDocument};
-use crate::{AppState, PENDING_LOGIN_SECONDS};
+use crate::{factors, AppState, PENDING_LOGIN_SECONDS};
 
 /// Armored certificates are a few KiB; this bounds what we parse.
 const MAX_CERT_BYTES: usize = 64 * 1024;
@@ -52,25 +54,50 @@ async fn signed_in(
     account_id: i64,
     meta: &ClientMeta,
     kind: LoginKind,
+    keep_signed_in: bool,
     vanished: ApiError,
 ) -> ApiResult<(HeaderMap, Json<Account>)> {
-    let headers = open_session(state, account_id, meta, kind).await?;
+    let headers = open_session(state, account_id, meta, kind, keep_signed_in).await?;
     let row = state.store.account_by_id(account_id).await?.ok_or(vanished)?;
     Ok((headers, Json(account_view(&row)?)))
 }
 
 /// Opens a session for `account_id`, records the login, and returns the cookie header.
-async fn open_session(state: &AppState, account_id: i64, meta: &ClientMeta, kind: LoginKind) -> ApiResult<HeaderMap> {
+async fn open_session(
+    state: &AppState,
+    account_id: i64,
+    meta: &ClientMeta,
+    kind: LoginKind,
+    keep_signed_in: bool,
+) -> ApiResult<HeaderMap> {
     let now = state.clock.now();
     let (token, token_hash) = session::new_token();
-    let expires_at = now + i64::from(state.config.session_hours) * 3600;
-    state.store.insert_session(&token_hash, account_id, now, expires_at).await?;
+    let public_id: String =
+        state.node.random_bytes(16).map_err(ApiError::internal)?.iter().map(|byte| format!("{byte:02x}")).collect();
     state
         .store
-        .insert_login_event(&NewLoginEvent { account_id, at: now, ip: &meta.ip, user_agent: &meta.user_agent, kind })
+        .insert_session(&NewSession {
+            token_hash: &token_hash,
+            public_id: &public_id,
+            account_id,
+            now,
+            expires_at: now + i64::from(state.config.session_hours) * 3600,
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
+            keep_signed_in,
+        })
         .await?;
+    record_login(state, account_id, meta, kind).await?;
     state.store.record_activity(account_id, now).await?;
-    Ok(session::with_cookie(HeaderMap::new(), session::set_cookie(state, &token)))
+    Ok(session::with_cookie(HeaderMap::new(), session::set_cookie(state, &token, keep_signed_in)))
+}
+
+/// Adds an entry to the account's login history.
+async fn record_login(state: &AppState, account_id: i64, meta: &ClientMeta, kind: LoginKind) -> ApiResult<()> {
+    let at = state.clock.now();
+    let event = NewLoginEvent { account_id, at, ip: &meta.ip, user_agent: &meta.user_agent, kind };
+    state.store.insert_login_event(&event).await?;
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/v1/info", responses((status = 200, body = ServerInfo)))]
@@ -215,7 +242,7 @@ pub async fn signup_finish(
         })?;
     tracing::info!(account_id, "account created");
     let answer =
-        signed_in(&state, account_id, &meta, LoginKind::Signup, ApiError::internal("account vanished")).await?;
+        signed_in(&state, account_id, &meta, LoginKind::Signup, false, ApiError::internal("account vanished")).await?;
     if let Some(recovery) = recovery {
         // Checked before the account was made; what can fail now is queueing the code, which
         // the account page can ask for again.
@@ -283,19 +310,29 @@ pub async fn login_start(
     // finish may arrive at any node.
     let sealed_state =
         state.node.seal("pending login", login_id.as_bytes(), &server_state.0).map_err(ApiError::internal)?;
-    let pending = PendingLogin { sealed_state, account_id: account.map(|row| row.id), name, started_at: now };
+    let pending = PendingLogin {
+        sealed_state,
+        account_id: account.map(|row| row.id),
+        name,
+        started_at: now,
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+    };
     state.store.insert_pending_login(&login_id, &pending).await?;
     Ok(Json(LoginStartResponse { login_id, credential_response: BASE64.encode(response) }))
 }
 
 #[utoipa::path(post, path = "/api/v1/login/finish", request_body = LoginFinishRequest,
     responses((status = 200, body = Account, description = "Signed in; sets the session cookie"),
+              (status = 202, body = SecondFactorRequired, description = "The password is right and the account has a second factor: no session yet; finish with login/second-factor"),
+              (status = 204, description = "Re-authenticated: the session this request carries may make the changes that ask for the password, for five minutes"),
               (status = 401, body = plico_api::ErrorBody), (status = 403, body = plico_api::ErrorBody, description = "The account is closed: finish again with reopen")))]
 pub async fn login_finish(
     State(state): State<AppState>,
     meta: ClientMeta,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<LoginFinishRequest>,
-) -> ApiResult<(HeaderMap, Json<Account>)> {
+) -> ApiResult<Response> {
     let now = state.clock.now();
     let invalid = || ApiError::InvalidLogin;
     if request.login_id.len() > 64 {
@@ -309,13 +346,115 @@ pub async fn login_finish(
         .map(plico_opaque::ServerLoginState)
         .ok_or_else(invalid)?;
     // A finalization that is not even base64 fails like a wrong one: the login is spent.
-    let finalization =
-        decode_base64("credential_finalization", &request.credential_finalization).map_err(|_| invalid())?;
-    plico_opaque::server_login_finish(&server_state, &finalization).map_err(|_| invalid())?;
+    let proven = decode_base64("credential_finalization", &request.credential_finalization)
+        .ok()
+        .is_some_and(|finalization| plico_opaque::server_login_finish(&server_state, &finalization).is_ok());
     let account_id = pending.account_id.ok_or_else(invalid)?;
+    if !proven {
+        // The owner sees wrong passwords in the login history; unknown names leave nothing.
+        record_login(&state, account_id, &meta, LoginKind::FailedPassword).await?;
+        return Err(invalid());
+    }
     state.limits.login_per_account.reset(&state.store, &format!("name:{} ip:{}", pending.name, meta.ip)).await?;
-    rules::check_closed(&state, account_id, request.reopen).await?;
-    signed_in(&state, account_id, &meta, LoginKind::Password, invalid()).await
+    if request.reauthenticate {
+        return reauthenticate(&state, &headers, account_id).await;
+    }
+    let second_factor = state.store.has_second_factor(account_id).await?;
+    // With a second factor, a closed account reopens only once the factor is proven too.
+    if !(second_factor && request.reopen) {
+        rules::check_closed(&state, account_id, request.reopen && !second_factor).await?;
+    }
+    if second_factor {
+        let pending_id = BASE64.encode(state.node.random_bytes(16).map_err(ApiError::internal)?);
+        let waiting = PendingSecondFactor {
+            account_id,
+            started_at: now,
+            keep_signed_in: request.keep_signed_in,
+            reopen: request.reopen,
+            tries: 0,
+        };
+        state.store.insert_pending_second_factor(&pending_id, &waiting).await?;
+        let mut methods = vec![SecondFactorKind::Totp];
+        if state.store.recovery_codes_left(account_id).await? > 0 {
+            methods.push(SecondFactorKind::RecoveryCode);
+        }
+        let answer = SecondFactorRequired { pending_id, methods, expires_in_seconds: factors::PENDING_SECONDS as u32 };
+        return Ok((StatusCode::ACCEPTED, Json(answer)).into_response());
+    }
+    let answer = signed_in(&state, account_id, &meta, LoginKind::Password, request.keep_signed_in, invalid()).await?;
+    Ok(answer.into_response())
+}
+
+/// The password was proven again for the session the request carries, which must be the same
+/// account's: it may make the changes that ask for the password for a few minutes.
+async fn reauthenticate(state: &AppState, headers: &HeaderMap, account_id: i64) -> ApiResult<Response> {
+    let token =
+        session::read_cookie(headers, session::cookie_name(state.config.behind_tls)).ok_or(ApiError::Unauthorized)?;
+    let current = session::live_session(state, token).await?;
+    if current.account_id != account_id {
+        return Err(ApiError::InvalidLogin);
+    }
+    let until = state.clock.now() + factors::REAUTH_SECONDS;
+    state.store.set_reauthenticated(&session::hash_token(token), until).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/login/second-factor", request_body = SecondFactorProof,
+    responses((status = 200, body = Account, description = "Signed in; sets the session cookie"),
+              (status = 403, body = plico_api::ErrorBody, description = "The code is wrong or was used before; the answer says how many tries are left"),
+              (status = 404, body = plico_api::ErrorBody, description = "No sign-in waits for a second factor under that id: it took longer than five minutes, was tried too often, or is done")))]
+pub async fn login_second_factor(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+    ApiJson(proof): ApiJson<SecondFactorProof>,
+) -> ApiResult<(HeaderMap, Json<Account>)> {
+    let now = state.clock.now();
+    let gone = || {
+        ApiError::not_found(
+            "second_factor_expired",
+            "This sign-in waited longer than five minutes for its second factor, was tried too often, or is done: sign in again.",
+        )
+    };
+    if proof.pending_id.len() > 64 || proof.code.len() > 64 {
+        return Err(gone());
+    }
+    let not_before = now - factors::PENDING_SECONDS + 1;
+    let pending = state.store.take_pending_second_factor(&proof.pending_id, not_before).await?.ok_or_else(gone)?;
+    let account_id = pending.account_id;
+    let (right, kind) = match proof.kind {
+        SecondFactorKind::Totp => {
+            (factors::check_totp(&state.store, &state.node, account_id, &proof.code, now).await?, LoginKind::Totp)
+        }
+        SecondFactorKind::RecoveryCode => {
+            let hash = factors::recovery_hash(&state.node, &proof.code);
+            (state.store.use_recovery_code(account_id, &hash, now).await?, LoginKind::RecoveryCode)
+        }
+    };
+    if !right {
+        record_login(&state, account_id, &meta, LoginKind::FailedSecondFactor).await?;
+        let tries = pending.tries + 1;
+        let left = factors::MAX_TRIES - tries;
+        if left > 0 {
+            state
+                .store
+                .insert_pending_second_factor(&proof.pending_id, &PendingSecondFactor { tries, ..pending })
+                .await?;
+        }
+        let what = match proof.kind {
+            SecondFactorKind::Totp => "That is not the code your authenticator app shows now, or it was used already",
+            SecondFactorKind::RecoveryCode => "That is not one of your unused recovery codes",
+        };
+        let message = if left > 0 {
+            format!("{what}; {left} tries left.")
+        } else {
+            format!("{what}. That was the last try: sign in again.")
+        };
+        return Err(ApiError::Forbidden { code: "wrong_second_factor", message });
+    }
+    if pending.reopen {
+        rules::check_closed(&state, account_id, true).await?;
+    }
+    signed_in(&state, account_id, &meta, kind, pending.keep_signed_in, gone()).await
 }
 
 #[utoipa::path(post, path = "/api/v1/logout", responses((status = 204, description = "The session is deleted on the server and the cookie cleared")))]
@@ -335,6 +474,9 @@ pub async fn session(State(state): State<AppState>, signed_in: SignedIn) -> ApiR
 
 #[utoipa::path(get, path = "/api/v1/account/logins", security(("session" = [])), responses((status = 200, body = LoginHistory), (status = 401, body = plico_api::ErrorBody)))]
 pub async fn login_history(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<LoginHistory>> {
+    // Sign-ins that never finished are failed ones by now.
+    let before = state.clock.now() - PENDING_LOGIN_SECONDS;
+    state.store.settle_pending_logins(before, Some(signed_in.account_id)).await?;
     let events = state.store.login_events(signed_in.account_id).await?;
     Ok(Json(LoginHistory { events, retention_days: LOGIN_HISTORY_DAYS as u32 }))
 }

@@ -17,6 +17,10 @@ pub enum ApiError {
     /// 401: no valid session.
     #[error("You are not signed in.")]
     Unauthorized,
+    /// 401: the session was ended from another device or by a password change; the browser
+    /// wipes what it keeps.
+    #[error("This session was ended from another device or by a password change. Sign in again.")]
+    SessionRevoked,
     /// 401: the login proof did not check out, or the account does not exist.
     #[error("Wrong name or password.")]
     InvalidLogin,
@@ -86,6 +90,13 @@ impl ApiError {
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::Conflict { code, message: message.into() }
     }
+    /// 403: the change asks for the password again (`login/finish` with `reauthenticate`).
+    pub fn reauth_required() -> Self {
+        ApiError::Forbidden {
+            code: "reauth_required",
+            message: "This change asks for your password again: confirm it, then retry within five minutes.".into(),
+        }
+    }
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         ApiError::Internal(detail.to_string())
     }
@@ -93,7 +104,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized | ApiError::InvalidLogin => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::SessionRevoked | ApiError::InvalidLogin => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -117,6 +128,7 @@ impl ApiError {
             | ApiError::TooLarge { code, .. }
             | ApiError::Limited { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
+            ApiError::SessionRevoked => "session_revoked",
             ApiError::InvalidLogin => "invalid_login",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "body_too_large",

@@ -60,13 +60,13 @@ pub(super) async fn idempotent(State(state): State<AppState>, request: Request, 
     // Whose key: without a session the handler answers 401 itself.
     let token = session::read_cookie(request.headers(), session::cookie_name(state.config.behind_tls));
     let account_id = match token {
-        Some(token) => state.store.session_account(&session::hash_token(token), state.clock.now()).await,
-        None => Ok(None),
+        Some(token) => session::live_session(&state, token).await.map(|session| session.account_id),
+        None => Err(ApiError::Unauthorized),
     };
     let account_id = match account_id {
-        Ok(Some(account_id)) => account_id,
-        Ok(None) => return next.run(request).await,
-        Err(error) => return ApiError::from(error).into_response(),
+        Ok(account_id) => account_id,
+        Err(ApiError::Unauthorized | ApiError::SessionRevoked) => return next.run(request).await,
+        Err(error) => return error.into_response(),
     };
     let limit = body_limit(&state, &request);
     let (parts, body) = request.into_parts();

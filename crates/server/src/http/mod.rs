@@ -1,6 +1,6 @@
 //! HTTP: the router, and one module per resource. Only this module knows HTTP.
 //!
-//! Handler modules (`account`, `keys`, `mail`, `items`, `privacy`, `health`, `metrics`, `static_files`) each answer
+//! Handler modules (`account`, `security`, `keys`, `mail`, `items`, `privacy`, `health`, `metrics`, `static_files`) each answer
 //! one resource and never import one another; what they share lives in `error`, `extract`,
 //! `session`, `sealed` and `rate_limit`. `mod.rs` (the routes) and `openapi.rs` (the document)
 //! are the two indexes that name every handler. The tidy test in `crates/xtask` holds this.
@@ -23,6 +23,7 @@ pub mod privacy;
 pub mod rate_limit;
 pub mod rules;
 pub mod sealed;
+pub mod security;
 pub mod session;
 pub mod static_files;
 
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/signup/finish", post(account::signup_finish))
         .route("/login/start", post(account::login_start))
         .route("/login/finish", post(account::login_finish))
+        .route("/login/second-factor", post(account::login_second_factor))
         .route("/logout", post(account::logout))
         .route("/session", get(account::session))
         .route("/account/logins", get(account::login_history).delete(account::delete_login_history))
@@ -47,6 +49,14 @@ pub fn router(state: AppState) -> Router {
         .route("/account/usage", get(account::storage_usage))
         .route("/account/keyring", get(account::keyring).put(account::replace_keyring))
         .route("/account/close", post(account::close_account))
+        .route("/account/security", get(security::overview))
+        .route("/account/security/totp", post(security::start_totp).delete(security::delete_totp))
+        .route("/account/security/totp/confirm", post(security::confirm_totp))
+        .route("/account/security/recovery-codes", post(security::new_recovery_codes))
+        .route("/account/sessions", get(security::sessions))
+        .route("/account/sessions/idle", put(security::set_idle_timeout))
+        .route("/account/sessions/revoke-others", post(security::revoke_other_sessions))
+        .route("/account/sessions/{id}", delete(security::revoke_session))
         .route("/account/recovery", get(account::recovery).put(account::update_recovery))
         .route("/account/recovery/confirm", post(account::confirm_recovery))
         .route("/account/consent", get(privacy::consent).put(privacy::replace_consent))

@@ -29,6 +29,7 @@ use utoipa::OpenApi;
         crate::http::account::signup_finish,
         crate::http::account::login_start,
         crate::http::account::login_finish,
+        crate::http::account::login_second_factor,
         crate::http::account::logout,
         crate::http::account::session,
         crate::http::account::login_history,
@@ -62,6 +63,15 @@ use utoipa::OpenApi;
         crate::http::account::recovery,
         crate::http::account::update_recovery,
         crate::http::account::confirm_recovery,
+        crate::http::security::overview,
+        crate::http::security::start_totp,
+        crate::http::security::confirm_totp,
+        crate::http::security::delete_totp,
+        crate::http::security::new_recovery_codes,
+        crate::http::security::sessions,
+        crate::http::security::set_idle_timeout,
+        crate::http::security::revoke_session,
+        crate::http::security::revoke_other_sessions,
         crate::http::privacy::consent,
         crate::http::privacy::replace_consent,
         crate::http::privacy::data_held,
@@ -126,6 +136,10 @@ fn complete(document: &mut Value) {
             { "properties": { "recipients": { "minItems": 1 } } },
             { "properties": { "external": { "minItems": 1 } }, "required": ["external"] }
         ]);
+    }
+    // The idle timeouts an account may pick.
+    if let Some(idle) = document["components"]["schemas"].get_mut("IdleTimeout") {
+        idle["properties"]["idle_minutes"]["enum"] = json!(crate::factors::IDLE_CHOICES);
     }
     let paths = document["paths"].as_object_mut().expect("paths");
     for (path, item) in paths.iter_mut() {

@@ -34,13 +34,17 @@ pub fn hash_token(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// The `Set-Cookie` value that creates the session cookie.
-pub fn set_cookie(state: &AppState, token: &str) -> HeaderValue {
+/// The `Set-Cookie` value that creates the session cookie: kept for the session's lifetime when
+/// its owner chose "Keep me signed in", else gone when the browser closes.
+pub fn set_cookie(state: &AppState, token: &str, keep_signed_in: bool) -> HeaderValue {
     let behind_tls = state.config.behind_tls;
-    let max_age = i64::from(state.config.session_hours) * 3600;
+    let max_age = if keep_signed_in {
+        format!("; Max-Age={}", i64::from(state.config.session_hours) * 3600)
+    } else {
+        String::new()
+    };
     let secure = if behind_tls { "; Secure" } else { "" };
-    let value =
-        format!("{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", cookie_name(behind_tls));
+    let value = format!("{}={token}; Path=/; HttpOnly; SameSite=Strict{max_age}{secure}", cookie_name(behind_tls));
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -68,6 +72,32 @@ pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub struct SignedIn {
     pub account_id: i64,
     pub token_hash: Vec<u8>,
+    /// The session's public id, as the session list shows it.
+    pub session_id: String,
+    /// Until when the session may make changes that ask for the password again.
+    pub reauth_until: i64,
+}
+
+impl SignedIn {
+    /// Refuses (403 `reauth_required`) unless the password was proven again in the last minutes.
+    pub fn require_reauth(&self, now: i64) -> Result<(), ApiError> {
+        if self.reauth_until > now {
+            Ok(())
+        } else {
+            Err(ApiError::reauth_required())
+        }
+    }
+}
+
+/// The live session a cookie names, if any: `Err(SessionRevoked)` when its owner ended it.
+pub async fn live_session(state: &AppState, token: &str) -> Result<crate::store::security::SessionRow, ApiError> {
+    let token_hash = hash_token(token);
+    let now = state.clock.now();
+    match state.store.live_session(&token_hash, now, state.config.session_idle_minutes).await? {
+        Some(session) => Ok(session),
+        None if state.store.session_was_revoked(&token_hash, now).await? => Err(ApiError::SessionRevoked),
+        None => Err(ApiError::Unauthorized),
+    }
 }
 
 impl FromRequestParts<AppState> for SignedIn {
@@ -75,10 +105,13 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = read_cookie(&parts.headers, cookie_name(state.config.behind_tls)).ok_or(ApiError::Unauthorized)?;
-        let token_hash = hash_token(token);
-        let account_id =
-            state.store.session_account(&token_hash, state.clock.now()).await?.ok_or(ApiError::Unauthorized)?;
-        Ok(SignedIn { account_id, token_hash })
+        let session = live_session(state, token).await?;
+        Ok(SignedIn {
+            account_id: session.account_id,
+            token_hash: hash_token(token),
+            session_id: session.public_id,
+            reauth_until: session.reauth_until,
+        })
     }
 }
 

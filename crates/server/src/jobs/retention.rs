@@ -43,6 +43,7 @@ pub async fn run_once(state: &AppState) -> Result<RetentionReport, crate::store:
     }
     state.store.forget_blobs(&orphans).await?;
     state.store.purge_pending(now - crate::PENDING_LOGIN_SECONDS, now - crate::PENDING_SIGNUP_SECONDS).await?;
+    state.store.purge_security(now, now - crate::factors::PENDING_SECONDS).await?;
     state.store.purge_rate_windows(now).await?;
     let accounts = crate::jobs::lifecycle::run_once(state).await?;
     Ok(RetentionReport { login_events, sessions, messages, items, blobs, accounts })

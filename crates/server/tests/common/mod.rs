@@ -40,6 +40,9 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = ServeConfig::for_data_dir(dir.path().join("data"));
         backend().configure(&mut config);
+        // The tests move the clock by days between requests of one session; the idle timeout
+        // has its own tests (account_security.rs), which turn it on.
+        config.session_idle_minutes = 0;
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new(START));
         let engine = if config.database == "sqlite" { "sqlite" } else { "postgres" };

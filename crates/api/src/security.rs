@@ -1,0 +1,132 @@
+//! Wire types of account security: second factors (authenticator codes and recovery codes),
+//! the half-signed-in step of a sign-in, re-authentication, and the account's sessions.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// A way to prove the second factor at sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactorKind {
+    /// A six-digit code from an authenticator app (RFC 6238).
+    Totp,
+    /// One of the ten single-use recovery codes.
+    RecoveryCode,
+}
+
+/// `login/finish`'s answer (202) when the account has a second factor: the password is proven,
+/// but no session exists yet and nothing can be read. Finish with `login/second-factor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorRequired {
+    pub pending_id: String,
+    /// What the account accepts.
+    pub methods: Vec<SecondFactorKind>,
+    /// How long the pending sign-in waits for the factor.
+    pub expires_in_seconds: u32,
+}
+
+/// The second step of a sign-in with a second factor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorProof {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub pending_id: String,
+    pub kind: SecondFactorKind,
+    /// The authenticator's six digits, or a recovery code (spaces and dashes are ignored).
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub code: String,
+}
+
+/// The account's second factors as its security page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SecurityOverview {
+    /// When the authenticator app was turned on (Unix seconds); absent when it is off.
+    pub totp_since: Option<i64>,
+    /// Unused recovery codes left.
+    pub recovery_codes_left: u32,
+    /// Until when this session may make changes that ask for the password again (Unix
+    /// seconds); absent when it must re-authenticate first.
+    pub reauthenticated_until: Option<i64>,
+}
+
+/// A new authenticator secret, not yet on: confirm it with one code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TotpSetup {
+    /// The secret in base32, for typing into the app.
+    pub secret: String,
+    /// The `otpauth://totp/…` URI the QR code holds.
+    pub uri: String,
+}
+
+/// One code from the authenticator app.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    #[cfg_attr(feature = "openapi", schema(max_length = 16))]
+    pub code: String,
+}
+
+/// Recovery codes, shown once: the server keeps only their hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecoveryCodes {
+    /// Ten new codes; empty when turning a factor on found unused codes already made.
+    pub codes: Vec<String>,
+}
+
+/// One session of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SessionInfo {
+    /// The session's public id (not its cookie).
+    pub id: String,
+    pub started_at: i64,
+    pub last_seen_at: i64,
+    pub ip: String,
+    pub user_agent: String,
+    /// The session asking.
+    pub current: bool,
+    /// Signed in with "Keep me signed in": no idle timeout, only the absolute lifetime.
+    pub keep_signed_in: bool,
+    pub expires_at: i64,
+}
+
+/// The account's sessions and the timeouts that end them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Sessions {
+    /// Newest first.
+    pub sessions: Vec<SessionInfo>,
+    /// Minutes without contact after which a session that was not kept signed in ends; 0 when
+    /// there is no idle timeout.
+    pub idle_minutes: u32,
+    /// The choices the account may make for `idle_minutes`.
+    pub idle_choices: Vec<u32>,
+    /// The absolute lifetime of every session, in hours.
+    pub lifetime_hours: u32,
+}
+
+/// The account's choice of idle timeout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct IdleTimeout {
+    /// One of `Sessions::idle_choices`.
+    pub idle_minutes: u32,
+}
+
+/// How many sessions a revocation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RevokedSessions {
+    pub revoked: u32,
+}

@@ -1,0 +1,189 @@
+//! The account's security page: the authenticator app and recovery codes, and the sessions
+//! that hold the account (listed, ended one by one or all at once, and how long they idle).
+//! Turning a factor on or off, new recovery codes and ending every other session ask for the
+//! password again (`login/finish` with `reauthenticate`).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use plico_api::security::{
+    IdleTimeout, RecoveryCodes, RevokedSessions, SecurityOverview, SessionInfo, Sessions, TotpCode, TotpSetup,
+};
+
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::ApiJson;
+use crate::http::session::SignedIn;
+use crate::{factors, totp, AppState};
+
+#[utoipa::path(get, path = "/api/v1/account/security", security(("session" = [])),
+    responses((status = 200, body = SecurityOverview), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn overview(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<SecurityOverview>> {
+    let now = state.clock.now();
+    let totp_since =
+        state.store.totp_factor(signed_in.account_id).await?.filter(|factor| factor.confirmed).map(|f| f.created_at);
+    Ok(Json(SecurityOverview {
+        totp_since,
+        recovery_codes_left: state.store.recovery_codes_left(signed_in.account_id).await?,
+        reauthenticated_until: (signed_in.reauth_until > now).then_some(signed_in.reauth_until),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/account/security/totp", security(("session" = [])),
+    responses((status = 200, body = TotpSetup, description = "A new secret, not on until a code confirms it"),
+              (status = 403, body = plico_api::ErrorBody, description = "Confirm the password first (reauth_required)"),
+              (status = 409, body = plico_api::ErrorBody, description = "An authenticator is on already: turn it off first"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn start_totp(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<TotpSetup>> {
+    let now = state.clock.now();
+    signed_in.require_reauth(now)?;
+    let account_id = signed_in.account_id;
+    let (secret, sealed) = factors::new_totp_secret(&state.node, account_id).map_err(ApiError::internal)?;
+    if !state.store.start_totp(account_id, &sealed, now).await? {
+        return Err(ApiError::conflict(
+            "totp_on",
+            "An authenticator app is on already; turn it off before setting up another.",
+        ));
+    }
+    let address = state.store.account_by_id(account_id).await?.ok_or(ApiError::Unauthorized)?.address;
+    Ok(Json(TotpSetup { secret: totp::base32(&secret), uri: totp::uri(&secret, "Plico", &address) }))
+}
+
+#[utoipa::path(post, path = "/api/v1/account/security/totp/confirm", security(("session" = [])), request_body = TotpCode,
+    responses((status = 200, body = RecoveryCodes, description = "On: sign-in now asks for a code. New recovery codes, shown this once, unless unused ones exist"),
+              (status = 403, body = plico_api::ErrorBody, description = "Not the code the app shows now"),
+              (status = 409, body = plico_api::ErrorBody, description = "No setup is waiting for a code"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<TotpCode>,
+) -> ApiResult<Json<RecoveryCodes>> {
+    let now = state.clock.now();
+    let account_id = signed_in.account_id;
+    let no_setup = || ApiError::conflict("no_totp_setup", "No authenticator setup is waiting for a code: start again.");
+    let factor = state.store.totp_factor(account_id).await?.filter(|factor| !factor.confirmed).ok_or_else(no_setup)?;
+    let secret = factors::open_totp_secret(&state.node, account_id, factor.sealed_secret)
+        .ok_or_else(|| ApiError::internal("an authenticator secret does not open under this node's key"))?;
+    let step = totp::check(&secret, &request.code, now, None).ok_or_else(|| ApiError::Forbidden {
+        code: "wrong_code",
+        message:
+            "That is not the code the app shows now. Check the phone's clock, and that you scanned the newest QR code."
+                .into(),
+    })?;
+    let (codes, hashes) = factors::new_recovery_codes(&state.node).map_err(ApiError::internal)?;
+    let stored = state.store.confirm_totp(account_id, factor.id, step, now, &hashes).await?.ok_or_else(no_setup)?;
+    tracing::info!(account_id, "authenticator app turned on");
+    Ok(Json(RecoveryCodes { codes: if stored { codes } else { Vec::new() } }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/account/security/totp", security(("session" = [])),
+    responses((status = 204, description = "Off; with no second factor left, the recovery codes are gone too"),
+              (status = 403, body = plico_api::ErrorBody, description = "Confirm the password first (reauth_required)"),
+              (status = 404, body = plico_api::ErrorBody, description = "No authenticator is set up"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn delete_totp(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<StatusCode> {
+    signed_in.require_reauth(state.clock.now())?;
+    if state.store.delete_totp(signed_in.account_id).await? {
+        tracing::info!(account_id = signed_in.account_id, "authenticator app turned off");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no_totp", "No authenticator app is set up."))
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/account/security/recovery-codes", security(("session" = [])),
+    responses((status = 200, body = RecoveryCodes, description = "Ten new codes, shown this once; the old ones no longer work"),
+              (status = 403, body = plico_api::ErrorBody, description = "Confirm the password first (reauth_required)"),
+              (status = 409, body = plico_api::ErrorBody, description = "No second factor is on"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn new_recovery_codes(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<RecoveryCodes>> {
+    signed_in.require_reauth(state.clock.now())?;
+    if !state.store.has_second_factor(signed_in.account_id).await? {
+        return Err(ApiError::conflict(
+            "no_second_factor",
+            "Recovery codes stand in for a second factor: turn one on first.",
+        ));
+    }
+    let (codes, hashes) = factors::new_recovery_codes(&state.node).map_err(ApiError::internal)?;
+    state.store.replace_recovery_codes(signed_in.account_id, &hashes).await?;
+    Ok(Json(RecoveryCodes { codes }))
+}
+
+async fn sessions_view(state: &AppState, signed_in: &SignedIn) -> ApiResult<Json<Sessions>> {
+    let now = state.clock.now();
+    let default_idle = state.config.session_idle_minutes;
+    let rows = state.store.sessions(signed_in.account_id, now, default_idle).await?;
+    let idle_minutes = state.store.idle_minutes(signed_in.account_id).await?.unwrap_or(default_idle);
+    let sessions = rows
+        .into_iter()
+        .map(|row| SessionInfo {
+            current: row.public_id == signed_in.session_id,
+            id: row.public_id,
+            started_at: row.created_at,
+            last_seen_at: row.last_seen_at,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            keep_signed_in: row.keep_signed_in,
+            expires_at: row.expires_at,
+        })
+        .collect();
+    Ok(Json(Sessions {
+        sessions,
+        idle_minutes,
+        idle_choices: factors::IDLE_CHOICES.to_vec(),
+        lifetime_hours: state.config.session_hours,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/account/sessions", security(("session" = [])),
+    responses((status = 200, body = Sessions), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn sessions(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<Sessions>> {
+    sessions_view(&state, &signed_in).await
+}
+
+#[utoipa::path(put, path = "/api/v1/account/sessions/idle", security(("session" = [])), request_body = IdleTimeout,
+    responses((status = 200, body = Sessions), (status = 422, body = plico_api::ErrorBody, description = "Not one of the choices"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn set_idle_timeout(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<IdleTimeout>,
+) -> ApiResult<Json<Sessions>> {
+    if !factors::IDLE_CHOICES.contains(&request.idle_minutes) {
+        return Err(ApiError::invalid(
+            "bad_idle_minutes",
+            format!("The idle timeout must be one of {:?} minutes (0: none).", factors::IDLE_CHOICES),
+        ));
+    }
+    state.store.set_idle_minutes(signed_in.account_id, request.idle_minutes).await?;
+    sessions_view(&state, &signed_in).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/account/sessions/{id}", security(("session" = [])), params(("id" = String, Path)),
+    responses((status = 204, description = "Ended: that browser is told at its next request, and wipes what it keeps"),
+              (status = 404, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody)))]
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if id.len() <= 64 && state.store.revoke_session(signed_in.account_id, &id).await? {
+        tracing::info!(account_id = signed_in.account_id, "a session was revoked");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no_such_session", "There is no session with that id on your account."))
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/account/sessions/revoke-others", security(("session" = [])),
+    responses((status = 200, body = RevokedSessions, description = "Every other session ended"),
+              (status = 403, body = plico_api::ErrorBody, description = "Confirm the password first (reauth_required)"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> ApiResult<Json<RevokedSessions>> {
+    signed_in.require_reauth(state.clock.now())?;
+    let revoked = state.store.revoke_other_sessions(signed_in.account_id, &signed_in.token_hash).await?;
+    Ok(Json(RevokedSessions { revoked: u32::try_from(revoked).unwrap_or(u32::MAX) }))
+}

@@ -1,0 +1,498 @@
+//! Account security through the real router and the real client flows: the authenticator app
+//! (RFC 6238) as a second factor, recovery codes, the half-signed-in step that can read nothing,
+//! re-authentication, the session list, revocation (a revoked cookie hears `session_revoked` on
+//! every endpoint), idle timeouts and "Keep me signed in", and failed sign-ins in the history.
+
+mod common;
+
+use common::*;
+use plico_api::security::SecondFactorKind;
+use plico_client::flows::{self, SignInOptions, SignInStep};
+use plico_server::totp;
+
+/// Reads the secret out of a `TotpSetup` answer.
+fn setup_secret(setup: &serde_json::Value) -> Vec<u8> {
+    let text = setup["secret"].as_str().expect("secret");
+    let mut bits = 0u64;
+    let mut count = 0;
+    let mut out = vec![];
+    for c in text.chars() {
+        let value = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".find(c).expect("base32") as u64;
+        bits = (bits << 5) | value;
+        count += 5;
+        if count >= 8 {
+            out.push((bits >> (count - 8)) as u8);
+            count -= 8;
+        }
+    }
+    out
+}
+
+async fn post_json(client: &TestClient, path: &str, body: serde_json::Value) -> TestResponse {
+    client.post_raw(path, body.to_string()).await
+}
+
+/// Signs up `name` on `client`, turns the authenticator on, and gives its secret and the
+/// recovery codes.
+async fn with_totp(server: &TestServer, client: &TestClient, name: &str) -> (Vec<u8>, Vec<String>) {
+    signup(client, name).await;
+    let address = format!("{name}@plico.test");
+    let refused = client.post_raw("/api/v1/account/security/totp", "").await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (403, "reauth_required"), "asks for the password");
+    flows::reauthenticate(client, &address, PASSWORD).await.expect("re-authenticates");
+    let setup = client.post_raw("/api/v1/account/security/totp", "").await;
+    assert_eq!(setup.status, 200, "{}", setup.json());
+    let setup = setup.json();
+    let uri = setup["uri"].as_str().expect("uri");
+    assert!(uri.starts_with(&format!("otpauth://totp/Plico:{name}@plico.test?secret=")), "{uri}");
+    let secret = setup_secret(&setup);
+    assert_eq!(secret.len(), 20);
+
+    // Not on until a code confirms it: sign-in still needs the password only.
+    let overview = client.get("/api/v1/account/security").await.json();
+    assert_eq!(overview["totp_since"], serde_json::Value::Null);
+    let wrong = post_json(client, "/api/v1/account/security/totp/confirm", serde_json::json!({"code": "000000"})).await;
+    let wrong_code = if totp::code_at(&secret, server.clock.now()) == "000000" { 200 } else { 403 };
+    assert_eq!(wrong.status, wrong_code);
+    let code = totp::code_at(&secret, server.clock.now());
+    let confirmed = post_json(client, "/api/v1/account/security/totp/confirm", serde_json::json!({"code": code})).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.json());
+    let codes: Vec<String> = serde_json::from_value(confirmed.json()["codes"].clone()).expect("codes");
+    assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
+    let overview = client.get("/api/v1/account/security").await.json();
+    assert!(overview["totp_since"].is_i64(), "{overview}");
+    assert_eq!(overview["recovery_codes_left"], 10);
+    (secret, codes)
+}
+
+use plico_server::clock::Clock;
+
+async fn password_step(client: &TestClient, name: &str) -> flows::PendingSignIn {
+    let step = flows::sign_in_steps(client, name, PASSWORD, SignInOptions::default(), &|_| {}).await.expect("password");
+    match step {
+        SignInStep::SecondFactor(pending) => pending,
+        SignInStep::Done(_) => panic!("signed in without the second factor"),
+    }
+}
+
+#[tokio::test]
+async fn an_authenticator_guards_sign_in_and_each_code_works_once() {
+    let server = TestServer::start().await;
+    let owner = server.client("203.0.113.20");
+    let (secret, _) = with_totp(&server, &owner, "ana").await;
+
+    // Another browser: the password alone leaves it half signed in, with nothing to read.
+    let other = server.client("203.0.113.21");
+    let pending = password_step(&other, "ana").await;
+    assert_eq!(pending.required.methods, vec![SecondFactorKind::Totp, SecondFactorKind::RecoveryCode]);
+    assert!(other.cookie.lock().expect("jar").is_none(), "no session cookie before the second factor");
+    assert_eq!(other.get("/api/v1/session").await.status, 401);
+    assert_eq!(other.get("/api/v1/sync?since=0").await.status, 401);
+    // The pending id is no cookie either.
+    other.cookie.lock().expect("jar").replace(format!("plico_session={}", pending.required.pending_id));
+    assert_eq!(other.get("/api/v1/session").await.status, 401);
+    other.cookie.lock().expect("jar").take();
+
+    // The code that turned the app on cannot sign in (same step); a wrong one counts a try.
+    let reused = flows::finish_second_factor(
+        &other,
+        &pending,
+        SecondFactorKind::Totp,
+        &totp::code_at(&secret, server.clock.now()),
+    )
+    .await
+    .err()
+    .expect("a used step is refused");
+    assert_eq!(reused.code(), "wrong_second_factor");
+    assert!(reused.to_string().contains("4 tries left"), "{reused}");
+
+    server.clock.advance(totp::STEP);
+    let code = totp::code_at(&secret, server.clock.now());
+    let signed_in =
+        flows::finish_second_factor(&other, &pending, SecondFactorKind::Totp, &code).await.expect("signs in");
+    assert_eq!(signed_in.session.account.address, "ana@plico.test");
+    assert!(signed_in.session.secret_key.is_tsk(), "the key unlocks after the factor");
+    assert_eq!(other.get("/api/v1/session").await.status, 200);
+
+    // The pending sign-in is spent, and the same code does not open a third browser.
+    let third = server.client("203.0.113.22");
+    let again =
+        flows::finish_second_factor(&third, &pending, SecondFactorKind::Totp, &code).await.err().expect("spent");
+    assert_eq!(again.code(), "second_factor_expired");
+    let pending = password_step(&third, "ana").await;
+    let replay =
+        flows::finish_second_factor(&third, &pending, SecondFactorKind::Totp, &code).await.err().expect("replay");
+    assert_eq!(replay.code(), "wrong_second_factor", "a code works once");
+
+    // The history shows the factor used and the failures.
+    let history = owner.get("/api/v1/account/logins").await.json();
+    let kinds: Vec<&str> =
+        history["events"].as_array().expect("events").iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.contains(&"totp"), "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|kind| **kind == "failed_second_factor").count(), 2, "{kinds:?}");
+
+    // The secret is sealed in the database, not kept as it is.
+    let sealed = server.sql_bytes("SELECT sealed_secret FROM second_factors", &[]).await;
+    assert!(!sealed.windows(secret.len()).any(|window| window == secret.as_slice()));
+
+    // Off again, with the password confirmed (the confirmation of the setup has lapsed); then
+    // the password alone signs in.
+    server.clock.advance(301);
+    let refused = owner.delete("/api/v1/account/security/totp").await;
+    assert_eq!(refused.error_code(), "reauth_required");
+    flows::reauthenticate(&owner, "ana", PASSWORD).await.expect("re-authenticates");
+    assert_eq!(owner.delete("/api/v1/account/security/totp").await.status, 204);
+    assert_eq!(
+        owner.get("/api/v1/account/security").await.json()["recovery_codes_left"],
+        0,
+        "codes go with the last factor"
+    );
+    let fourth = server.client("203.0.113.23");
+    plico_client::login(&fourth, "ana", PASSWORD, |_| {}).await.expect("the password alone");
+}
+
+#[tokio::test]
+async fn wrong_codes_end_the_pending_sign_in_after_five_tries_and_it_expires() {
+    let server = TestServer::start().await;
+    let owner = server.client("203.0.113.30");
+    let (secret, _) = with_totp(&server, &owner, "bob").await;
+    let other = server.client("203.0.113.31");
+    let pending = password_step(&other, "bob").await;
+    let right = totp::code_at(&secret, server.clock.now() + totp::STEP * 5);
+    let wrong = if right == "123456" { "654321" } else { "123456" };
+    for left in (0..5).rev() {
+        let error =
+            flows::finish_second_factor(&other, &pending, SecondFactorKind::Totp, wrong).await.err().expect("wrong");
+        assert_eq!(error.code(), "wrong_second_factor");
+        if left > 0 {
+            assert!(error.to_string().contains(&format!("{left} tries left")), "{error}");
+        } else {
+            assert!(error.to_string().contains("last try"), "{error}");
+        }
+    }
+    server.clock.advance(totp::STEP * 5);
+    let spent =
+        flows::finish_second_factor(&other, &pending, SecondFactorKind::Totp, &right).await.err().expect("spent");
+    assert_eq!(spent.code(), "second_factor_expired", "five wrong tries spend the sign-in");
+
+    // A pending sign-in waits five minutes.
+    let pending = password_step(&other, "bob").await;
+    server.clock.advance(301);
+    let late = totp::code_at(&secret, server.clock.now());
+    let error = flows::finish_second_factor(&other, &pending, SecondFactorKind::Totp, &late).await.err().expect("late");
+    assert_eq!(error.code(), "second_factor_expired");
+    // A malformed proof is a clear 422, not a crash.
+    let bad = other.post_raw("/api/v1/login/second-factor", r#"{"pending_id":"x","kind":"sms","code":"1"}"#).await;
+    assert_eq!(bad.status, 422, "{}", bad.json());
+}
+
+#[tokio::test]
+async fn recovery_codes_work_once_and_new_ones_replace_the_old() {
+    let server = TestServer::start().await;
+    let owner = server.client("203.0.113.40");
+    let (_, codes) = with_totp(&server, &owner, "cyd").await;
+    // Stored as keyed hashes only: neither the code nor its plain SHA-256 is in the table.
+    assert_eq!(server.sql_int("SELECT COUNT(*) FROM recovery_codes", &[]).await, 10);
+    for code in &codes {
+        use sha2::Digest;
+        for form in [code.clone(), code.replace('-', "")] {
+            let plain = Bind::Bytes(form.as_bytes().to_vec());
+            let hashed = Bind::Bytes(sha2::Sha256::digest(form.as_bytes()).to_vec());
+            let found = server
+                .sql_int("SELECT COUNT(*) FROM recovery_codes WHERE code_hash = $1 OR code_hash = $2", &[plain, hashed])
+                .await;
+            assert_eq!(found, 0, "{code} is findable");
+        }
+    }
+
+    let phone = server.client("203.0.113.41");
+    let pending = password_step(&phone, "cyd").await;
+    // Typed in lower case with spaces, as people copy them.
+    let typed = codes[0].to_lowercase().replace('-', " ");
+    flows::finish_second_factor(&phone, &pending, SecondFactorKind::RecoveryCode, &typed)
+        .await
+        .expect("a recovery code signs in");
+    let laptop = server.client("203.0.113.42");
+    let pending = password_step(&laptop, "cyd").await;
+    let used = flows::finish_second_factor(&laptop, &pending, SecondFactorKind::RecoveryCode, &codes[0])
+        .await
+        .err()
+        .expect("used");
+    assert_eq!(used.code(), "wrong_second_factor", "single use");
+    assert_eq!(owner.get("/api/v1/account/security").await.json()["recovery_codes_left"], 9);
+
+    // New codes: the password first (the setup's confirmation lapsed); then the old ones no
+    // longer work.
+    server.clock.advance(301);
+    assert_eq!(owner.post_raw("/api/v1/account/security/recovery-codes", "").await.error_code(), "reauth_required");
+    flows::reauthenticate(&owner, "cyd", PASSWORD).await.expect("re-authenticates");
+    let fresh = owner.post_raw("/api/v1/account/security/recovery-codes", "").await.json();
+    let fresh: Vec<String> = serde_json::from_value(fresh["codes"].clone()).expect("codes");
+    assert_eq!(fresh.len(), 10);
+    assert!(fresh.iter().all(|code| !codes.contains(code)));
+    let pending = password_step(&laptop, "cyd").await;
+    let old = flows::finish_second_factor(&laptop, &pending, SecondFactorKind::RecoveryCode, &codes[1])
+        .await
+        .err()
+        .expect("old");
+    assert_eq!(old.code(), "wrong_second_factor");
+    flows::finish_second_factor(&laptop, &pending, SecondFactorKind::RecoveryCode, &fresh[3])
+        .await
+        .expect("a new code");
+    let history = owner.get("/api/v1/account/logins").await.json();
+    assert!(history["events"].as_array().expect("events").iter().any(|e| e["kind"] == "recovery_code"));
+}
+
+#[tokio::test]
+async fn re_authentication_is_for_the_same_account_and_lasts_five_minutes() {
+    let server = TestServer::start().await;
+    let dee = server.client("203.0.113.50");
+    signup(&dee, "dee").await;
+    let eve = server.client("203.0.113.51");
+    signup(&eve, "eve").await;
+    // Eve's session cannot be re-authenticated with Dee's password.
+    let error = flows::reauthenticate(&eve, "dee", PASSWORD).await.expect_err("another account");
+    assert_eq!(error.code(), "invalid_login");
+    // A wrong password neither.
+    let error = flows::reauthenticate(&dee, "dee", "not the password at all").await.expect_err("wrong");
+    assert_eq!(error.code(), "invalid_login");
+    assert_eq!(dee.post_raw("/api/v1/account/security/totp", "").await.error_code(), "reauth_required");
+    // Without a session there is nothing to re-authenticate.
+    let nobody = server.client("203.0.113.52");
+    let error = flows::reauthenticate(&nobody, "dee", PASSWORD).await.expect_err("no session");
+    assert_eq!(error.code(), "unauthorized");
+
+    flows::reauthenticate(&dee, "dee", PASSWORD).await.expect("re-authenticates");
+    let overview = dee.get("/api/v1/account/security").await.json();
+    assert_eq!(overview["reauthenticated_until"], server.clock.now() + 300);
+    server.clock.advance(301);
+    assert_eq!(dee.post_raw("/api/v1/account/security/totp", "").await.error_code(), "reauth_required", "five minutes");
+    assert_eq!(dee.get("/api/v1/account/security").await.json()["reauthenticated_until"], serde_json::Value::Null);
+}
+
+/// Every operation of the OpenAPI document that needs a session, as requests with made-up
+/// path parameters and an empty JSON body.
+fn session_operations(document: &serde_json::Value) -> Vec<(String, String)> {
+    let mut operations = vec![];
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            if operation.get("security").is_some_and(|security| security.to_string().contains("session")) {
+                let concrete = path.replace(['{', '}'], "");
+                operations.push((method.to_uppercase(), concrete));
+            }
+        }
+    }
+    operations
+}
+
+#[tokio::test]
+async fn a_revoked_session_hears_session_revoked_on_every_endpoint() {
+    let server = TestServer::start().await;
+    let laptop = server.client("198.51.100.60");
+    signup(&laptop, "fay").await;
+    let phone = server.client("198.51.100.61");
+    plico_client::login(&phone, "fay", PASSWORD, |_| {}).await.expect("signs in");
+
+    let listed = phone.get("/api/v1/account/sessions").await.json();
+    let sessions = listed["sessions"].as_array().expect("sessions");
+    assert_eq!(sessions.len(), 2, "{listed}");
+    let current: Vec<_> = sessions.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["ip"], "198.51.100.61");
+    assert_eq!(current[0]["user_agent"], "PlicoTest/1.0");
+    let laptop_id = sessions.iter().find(|s| s["ip"] == "198.51.100.60").expect("the laptop's")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(listed["lifetime_hours"], 168);
+
+    // Another account cannot end it.
+    let stranger = server.client("198.51.100.62");
+    signup(&stranger, "gil").await;
+    assert_eq!(stranger.delete(&format!("/api/v1/account/sessions/{laptop_id}")).await.status, 404);
+    assert_eq!(laptop.get("/api/v1/session").await.status, 200);
+
+    assert_eq!(phone.delete(&format!("/api/v1/account/sessions/{laptop_id}")).await.status, 204);
+    let document = laptop.get("/api/v1/openapi.json").await.json();
+    let operations = session_operations(&document);
+    assert!(operations.len() > 40, "the walk saw the whole API ({} operations)", operations.len());
+    for (method, path) in operations {
+        let request = laptop
+            .request(&method, &path)
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from("{}"))
+            .expect("request");
+        let response = laptop.send(request).await;
+        assert_eq!(
+            (response.status, response.error_code()),
+            (401, "session_revoked".to_owned()),
+            "{method} {path} answered a revoked session"
+        );
+    }
+    // The phone is untouched, and the list has one session left.
+    assert_eq!(phone.get("/api/v1/account/sessions").await.json()["sessions"].as_array().expect("list").len(), 1);
+    assert_eq!(phone.delete(&format!("/api/v1/account/sessions/{laptop_id}")).await.status, 404, "gone");
+}
+
+#[tokio::test]
+async fn ending_every_other_session_asks_for_the_password_and_keeps_this_one() {
+    let server = TestServer::start().await;
+    let one = server.client("198.51.100.70");
+    signup(&one, "hal").await;
+    let two = server.client("198.51.100.71");
+    let three = server.client("198.51.100.72");
+    plico_client::login(&two, "hal", PASSWORD, |_| {}).await.expect("signs in");
+    plico_client::login(&three, "hal", PASSWORD, |_| {}).await.expect("signs in");
+
+    assert_eq!(one.post_raw("/api/v1/account/sessions/revoke-others", "").await.error_code(), "reauth_required");
+    flows::reauthenticate(&one, "hal", PASSWORD).await.expect("re-authenticates");
+    let revoked = one.post_raw("/api/v1/account/sessions/revoke-others", "").await;
+    assert_eq!(revoked.json()["revoked"], 2);
+    assert_eq!(one.get("/api/v1/session").await.status, 200);
+    for gone in [&two, &three] {
+        assert_eq!(gone.get("/api/v1/session").await.error_code(), "session_revoked");
+    }
+    // An ordinary sign-out is no revocation: that cookie is simply unknown.
+    one.post_raw("/api/v1/logout", "").await;
+    let jar = one.cookie.lock().expect("jar").clone();
+    assert!(jar.is_none());
+    // Revoked cookies are forgotten once they would have expired.
+    server.clock.advance(7 * 86_400 + 1);
+    plico_server::jobs::retention::run_once(&server.state).await.expect("retention runs");
+    assert_eq!(server.sql_int("SELECT COUNT(*) FROM revoked_sessions", &[]).await, 0);
+}
+
+#[tokio::test]
+async fn idle_sessions_end_unless_kept_signed_in_and_the_owner_picks_the_timeout() {
+    let server = TestServer::start_with(|config| config.session_idle_minutes = 30).await;
+    let setup = server.client("198.51.100.80");
+    signup(&setup, "ivy").await;
+
+    // Not kept: a cookie without Max-Age, gone after 30 minutes without contact.
+    let brief = server.client("198.51.100.81");
+    let step =
+        flows::sign_in_steps(&brief, "ivy", PASSWORD, SignInOptions::default(), &|_| {}).await.expect("signs in");
+    assert!(matches!(step, SignInStep::Done(_)));
+    // Kept: Max-Age of the lifetime, and no idle timeout.
+    let kept = server.client("198.51.100.82");
+    let response = {
+        let options = SignInOptions { keep_signed_in: true, ..SignInOptions::default() };
+        flows::sign_in_steps(&kept, "ivy", PASSWORD, options, &|_| {}).await.expect("signs in")
+    };
+    assert!(matches!(response, SignInStep::Done(_)));
+    let listed = kept.get("/api/v1/account/sessions").await.json();
+    assert_eq!(listed["idle_minutes"], 30);
+    let kept_flags: Vec<bool> = listed["sessions"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|s| s["keep_signed_in"].as_bool().expect("flag"))
+        .collect();
+    assert_eq!(kept_flags.iter().filter(|kept| **kept).count(), 1, "{listed}");
+
+    // Contact within the timeout keeps a session alive.
+    server.clock.advance(20 * 60);
+    assert_eq!(brief.get("/api/v1/session").await.status, 200);
+    server.clock.advance(20 * 60);
+    assert_eq!(brief.get("/api/v1/session").await.status, 200, "seen 20 minutes ago");
+    server.clock.advance(31 * 60);
+    assert_eq!(brief.get("/api/v1/session").await.status, 401, "idle for 31 minutes");
+    assert_eq!(kept.get("/api/v1/session").await.status, 200, "kept signed in");
+
+    // The owner picks four hours instead; another value is refused by name.
+    let bad = kept
+        .send(
+            kept.request("PUT", "/api/v1/account/sessions/idle")
+                .header("content-type", "application/json")
+                .body(r#"{"idle_minutes":7}"#.into())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!((bad.status, bad.error_code().as_str()), (422, "bad_idle_minutes"));
+    let set = kept
+        .send(
+            kept.request("PUT", "/api/v1/account/sessions/idle")
+                .header("content-type", "application/json")
+                .body(r#"{"idle_minutes":240}"#.into())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(set.json()["idle_minutes"], 240);
+    let later = server.client("198.51.100.83");
+    plico_client::login(&later, "ivy", PASSWORD, |_| {}).await.expect("signs in");
+    server.clock.advance(3 * 3600);
+    assert_eq!(later.get("/api/v1/session").await.status, 200, "three idle hours are within four");
+}
+
+#[tokio::test]
+async fn the_cookie_outlives_the_browser_only_when_kept_signed_in() {
+    let server = TestServer::start().await;
+    let setup = server.client("198.51.100.90");
+    signup(&setup, "joe").await;
+    // The raw Set-Cookie of each kind of sign-in.
+    for keep in [false, true] {
+        let client = server.client("198.51.100.92");
+        let options = SignInOptions { keep_signed_in: keep, ..SignInOptions::default() };
+        let recorder = Recorder { inner: client.clone(), set_cookies: Default::default() };
+        flows::sign_in_steps(&recorder, "joe", PASSWORD, options, &|_| {}).await.expect("signs in");
+        let cookies = recorder.set_cookies.lock().expect("lock").clone();
+        assert_eq!(cookies.len(), 1, "{cookies:?}");
+        assert_eq!(cookies[0].contains("Max-Age="), keep, "{cookies:?}");
+        assert!(cookies[0].contains("HttpOnly") && cookies[0].contains("SameSite=Strict"));
+    }
+}
+
+/// A transport that notes each `Set-Cookie` the server sends.
+struct Recorder {
+    inner: TestClient,
+    set_cookies: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl plico_client::Transport for Recorder {
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<plico_client::flows::TransportBody>,
+    ) -> Result<plico_client::flows::TransportResponse, String> {
+        let mut request = self.inner.request(method, &format!("/api/v1{path}"));
+        let body = match body {
+            Some(body) => {
+                request = request.header("content-type", body.content_type);
+                axum::body::Body::from(body.bytes)
+            }
+            None => axum::body::Body::empty(),
+        };
+        let response = self.inner.send(request.body(body).map_err(|e| e.to_string())?).await;
+        for value in response.headers.get_all("set-cookie") {
+            self.set_cookies.lock().expect("lock").push(value.to_str().expect("ascii").to_owned());
+        }
+        Ok(plico_client::flows::TransportResponse { status: response.status, body: response.body })
+    }
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_in_the_login_history_and_unknown_names_leave_nothing() {
+    let server = TestServer::start().await;
+    let owner = server.client("198.51.100.100");
+    signup(&owner, "kim").await;
+    let guesser = server.client("192.0.2.200");
+    let error = plico_client::login(&guesser, "kim", "a wrong password here", |_| {}).await.err().expect("wrong");
+    assert_eq!(error.code(), "invalid_login");
+    plico_client::login(&guesser, "nobody-here", "a wrong password here", |_| {}).await.err().expect("unknown");
+
+    // With OPAQUE the browser finds out about a wrong password and never finishes: the sign-in
+    // counts as failed once it can no longer finish.
+    server.clock.advance(61);
+    let history = owner.get("/api/v1/account/logins").await.json();
+    let failed: Vec<_> =
+        history["events"].as_array().expect("events").iter().filter(|e| e["kind"] == "failed_password").collect();
+    assert_eq!(failed.len(), 1, "{history}");
+    assert_eq!(failed[0]["ip"], "192.0.2.200");
+    assert_eq!(failed[0]["user_agent"], "PlicoTest/1.0");
+    assert_eq!(server.sql_int("SELECT COUNT(*) FROM login_events WHERE kind = 'failed_password'", &[]).await, 1);
+    // Kept one month like the rest.
+    server.clock.advance(31 * 86_400);
+    plico_server::jobs::retention::run_once(&server.state).await.expect("retention runs");
+    assert_eq!(server.sql_int("SELECT COUNT(*) FROM login_events WHERE kind = 'failed_password'", &[]).await, 0);
+}

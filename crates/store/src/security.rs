@@ -1,0 +1,516 @@
+//! Account security: sessions as their owner sees and ends them (idle timeouts, revocation,
+//! re-authentication), second factors, recovery codes, and the half-signed-in step of a sign-in.
+//! Secrets arrive sealed or hashed by the server; the store keeps bytes.
+
+use sqlx::Row;
+
+use super::{Error, Store};
+
+/// A session about to open.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub token_hash: &'a [u8],
+    pub public_id: &'a str,
+    pub account_id: i64,
+    pub now: i64,
+    pub expires_at: i64,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    pub keep_signed_in: bool,
+}
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub account_id: i64,
+    pub public_id: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ip: String,
+    pub user_agent: String,
+    pub keep_signed_in: bool,
+    pub reauth_until: i64,
+}
+
+/// The account's authenticator, confirmed or waiting for its first code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpFactor {
+    pub id: i64,
+    pub sealed_secret: Vec<u8>,
+    /// The last step used (-1: none yet).
+    pub counter: i64,
+    pub confirmed: bool,
+    pub created_at: i64,
+}
+
+/// A sign-in whose password is proven, waiting for its second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingSecondFactor {
+    pub account_id: i64,
+    pub started_at: i64,
+    pub keep_signed_in: bool,
+    /// The sign-in reopens the account its owner closed.
+    pub reopen: bool,
+    pub tries: i64,
+}
+
+/// Whether a session with no contact since `last_seen_at` is still live: kept-signed-in sessions
+/// have no idle timeout; others end after the account's choice, or `default_idle_minutes` (0: none).
+const LIVE: &str = "s.token_hash = $1 AND s.expires_at > $2
+    AND (s.keep_signed_in = 1 OR COALESCE(a.idle_minutes, $3) = 0
+         OR s.last_seen_at + COALESCE(a.idle_minutes, $3) * 60 > $2)";
+
+const SESSION_COLUMNS: &str = "s.account_id, s.public_id, s.created_at, s.last_seen_at, s.expires_at, s.ip, \
+     s.user_agent, s.keep_signed_in, s.reauth_until";
+
+crate::engines::per_engine! {
+    pub(crate) fn session_from_row(row: &DbRow) -> SessionRow {
+        SessionRow {
+            account_id: row.get("account_id"),
+            public_id: row.get("public_id"),
+            created_at: row.get("created_at"),
+            last_seen_at: row.get("last_seen_at"),
+            expires_at: row.get("expires_at"),
+            ip: row.get("ip"),
+            user_agent: row.get("user_agent"),
+            keep_signed_in: row.get::<i64, _>("keep_signed_in") != 0,
+            reauth_until: row.get("reauth_until"),
+        }
+    }
+
+    /// Moves the account's session rows `condition` picks (`$1` is the account, `$2` a cookie
+    /// hash) to the revoked list.
+    pub(crate) async fn revoke_where(
+        transaction: &mut Tx<'_>,
+        condition: &str,
+        account_id: i64,
+        second: &[u8],
+    ) -> Result<u64, sqlx::Error> {
+        let revoked = sqlx::query(&format!(
+            "INSERT INTO revoked_sessions (token_hash, account_id, until)
+             SELECT token_hash, account_id, expires_at FROM sessions WHERE account_id = $1 AND {condition}
+             ON CONFLICT (token_hash) DO NOTHING"
+        ))
+        .bind(account_id)
+        .bind(second)
+        .execute(&mut **transaction)
+        .await?;
+        sqlx::query(&format!("DELETE FROM sessions WHERE account_id = $1 AND {condition}"))
+            .bind(account_id)
+            .bind(second)
+            .execute(&mut **transaction)
+            .await?;
+        Ok(revoked.rows_affected())
+    }
+
+    pub(crate) async fn replace_codes(
+        transaction: &mut Tx<'_>,
+        account_id: i64,
+        hashes: &[Vec<u8>],
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut **transaction)
+            .await?;
+        for hash in hashes {
+            sqlx::query("INSERT INTO recovery_codes (account_id, code_hash, used_at) VALUES ($1, $2, NULL)")
+                .bind(account_id)
+                .bind(hash)
+                .execute(&mut **transaction)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    pub async fn insert_session(&self, session: &NewSession<'_>) -> Result<(), Error> {
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, public_id, last_seen_at, ip,
+                     user_agent, keep_signed_in, reauth_until)
+                 VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8, 0)",
+            )
+            .bind(session.token_hash)
+            .bind(session.account_id)
+            .bind(session.now)
+            .bind(session.expires_at)
+            .bind(session.public_id)
+            .bind(session.ip)
+            .bind(session.user_agent)
+            .bind(i64::from(session.keep_signed_in))
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// The live session whose cookie hashes to `token_hash`: not expired, and not idle longer
+    /// than its account allows (`default_idle_minutes` where the account chose nothing). Marks
+    /// it seen when it was last seen over a minute ago.
+    pub async fn live_session(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+        default_idle_minutes: u32,
+    ) -> Result<Option<SessionRow>, Error> {
+        let session = crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE {LIVE}"
+            ))
+            .bind(token_hash)
+            .bind(now)
+            .bind(i64::from(default_idle_minutes))
+            .fetch_optional(pool)
+            .await?;
+            row.as_ref().map(engine::session_from_row)
+        });
+        if let Some(session) = &session {
+            if session.last_seen_at <= now - 60 {
+                crate::engines::on_db!(self, |pool| {
+                    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2")
+                        .bind(token_hash)
+                        .bind(now)
+                        .execute(pool)
+                        .await?;
+                });
+            }
+        }
+        Ok(session)
+    }
+
+    /// Whether the cookie hashing to `token_hash` belonged to a session its owner revoked (and
+    /// would not have expired by `now` anyway).
+    pub async fn session_was_revoked(&self, token_hash: &[u8], now: i64) -> Result<bool, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query("SELECT 1 FROM revoked_sessions WHERE token_hash = $1 AND until > $2")
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.is_some())
+        })
+    }
+
+    /// The account's live sessions, newest first.
+    pub async fn sessions(
+        &self,
+        account_id: i64,
+        now: i64,
+        default_idle_minutes: u32,
+    ) -> Result<Vec<SessionRow>, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let live = LIVE.replace("s.token_hash = $1", "s.account_id = $1");
+            let rows = sqlx::query(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE {live}
+                 ORDER BY s.created_at DESC, s.public_id"
+            ))
+            .bind(account_id)
+            .bind(now)
+            .bind(i64::from(default_idle_minutes))
+            .fetch_all(pool)
+            .await?;
+            Ok(rows.iter().map(engine::session_from_row).collect())
+        })
+    }
+
+    /// Ends the account's session `public_id`, keeping its cookie's hash on the revoked list.
+    /// False when the account has no such session.
+    pub async fn revoke_session(&self, account_id: i64, public_id: &str) -> Result<bool, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            let row = sqlx::query("SELECT token_hash FROM sessions WHERE account_id = $1 AND public_id = $2")
+                .bind(account_id)
+                .bind(public_id)
+                .fetch_optional(&mut *transaction)
+                .await?;
+            let Some(row) = row else { return Ok(false) };
+            let token_hash: Vec<u8> = row.get("token_hash");
+            engine::revoke_where(&mut transaction, "token_hash = $2", account_id, &token_hash).await?;
+            transaction.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Ends every session of the account but the one whose cookie hashes to `keep`.
+    pub async fn revoke_other_sessions(&self, account_id: i64, keep: &[u8]) -> Result<u64, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            let revoked = engine::revoke_where(&mut transaction, "token_hash <> $2", account_id, keep).await?;
+            transaction.commit().await?;
+            Ok(revoked)
+        })
+    }
+
+    /// Lets the session make changes that ask for the password until `until`.
+    pub async fn set_reauthenticated(&self, token_hash: &[u8], until: i64) -> Result<(), Error> {
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query("UPDATE sessions SET reauth_until = $2 WHERE token_hash = $1")
+                .bind(token_hash)
+                .bind(until)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// The account's idle timeout choice (`None`: the operator's default).
+    pub async fn idle_minutes(&self, account_id: i64) -> Result<Option<u32>, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query("SELECT idle_minutes FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(pool)
+                .await?;
+            let minutes: Option<i64> = row.and_then(|row| row.get("idle_minutes"));
+            Ok(minutes.and_then(|minutes| u32::try_from(minutes).ok()))
+        })
+    }
+
+    pub async fn set_idle_minutes(&self, account_id: i64, minutes: u32) -> Result<(), Error> {
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query("UPDATE accounts SET idle_minutes = $2 WHERE id = $1")
+                .bind(account_id)
+                .bind(i64::from(minutes))
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// The account's authenticator: the confirmed one, or else the setup waiting for a code.
+    pub async fn totp_factor(&self, account_id: i64) -> Result<Option<TotpFactor>, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT id, sealed_secret, counter, confirmed, created_at FROM second_factors
+                 WHERE account_id = $1 AND kind = 'totp' ORDER BY confirmed DESC, id DESC LIMIT 1",
+            )
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(|row| TotpFactor {
+                id: row.get("id"),
+                sealed_secret: row.get("sealed_secret"),
+                counter: row.get("counter"),
+                confirmed: row.get::<i64, _>("confirmed") != 0,
+                created_at: row.get("created_at"),
+            }))
+        })
+    }
+
+    /// Starts setting up an authenticator (replacing a setup that was never confirmed). False
+    /// when one is on already.
+    pub async fn start_totp(&self, account_id: i64, sealed_secret: &[u8], now: i64) -> Result<bool, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            engine::lock_accounts(&mut transaction, &[account_id]).await?;
+            let on =
+                sqlx::query("SELECT 1 FROM second_factors WHERE account_id = $1 AND kind = 'totp' AND confirmed = 1")
+                    .bind(account_id)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+            if on.is_some() {
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM second_factors WHERE account_id = $1 AND kind = 'totp'")
+                .bind(account_id)
+                .execute(&mut *transaction)
+                .await?;
+            sqlx::query(
+                "INSERT INTO second_factors (account_id, kind, sealed_secret, counter, confirmed, created_at)
+                 VALUES ($1, 'totp', $2, -1, 0, $3)",
+            )
+            .bind(account_id)
+            .bind(sealed_secret)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+            transaction.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Turns the waiting setup `id` on, its first code having been of `step`; `recovery_hashes`
+    /// become the account's recovery codes when it has no unused ones. False when that setup is
+    /// no longer waiting. Returns whether the codes were stored.
+    pub async fn confirm_totp(
+        &self,
+        account_id: i64,
+        id: i64,
+        step: i64,
+        now: i64,
+        recovery_hashes: &[Vec<u8>],
+    ) -> Result<Option<bool>, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            engine::lock_accounts(&mut transaction, &[account_id]).await?;
+            let done = sqlx::query(
+                "UPDATE second_factors SET confirmed = 1, counter = $3, created_at = $4
+                 WHERE id = $1 AND account_id = $2 AND confirmed = 0",
+            )
+            .bind(id)
+            .bind(account_id)
+            .bind(step)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let unused: i64 =
+                sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL")
+                    .bind(account_id)
+                    .fetch_one(&mut *transaction)
+                    .await?
+                    .get("n");
+            let store_codes = unused == 0;
+            if store_codes {
+                engine::replace_codes(&mut transaction, account_id, recovery_hashes).await?;
+            }
+            transaction.commit().await?;
+            Ok(Some(store_codes))
+        })
+    }
+
+    /// Uses `step` of the authenticator `id` if no later or equal step was used: true once per
+    /// step, on whichever node asks first.
+    pub async fn use_totp_step(&self, id: i64, step: i64) -> Result<bool, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let done =
+                sqlx::query("UPDATE second_factors SET counter = $2 WHERE id = $1 AND confirmed = 1 AND counter < $2")
+                    .bind(id)
+                    .bind(step)
+                    .execute(pool)
+                    .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Turns the authenticator off; with no second factor left, the recovery codes go too.
+    pub async fn delete_totp(&self, account_id: i64) -> Result<bool, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            let done = sqlx::query("DELETE FROM second_factors WHERE account_id = $1 AND kind = 'totp'")
+                .bind(account_id)
+                .execute(&mut *transaction)
+                .await?;
+            let left = sqlx::query("SELECT 1 FROM second_factors WHERE account_id = $1 AND confirmed = 1")
+                .bind(account_id)
+                .fetch_optional(&mut *transaction)
+                .await?;
+            if left.is_none() {
+                sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+                    .bind(account_id)
+                    .execute(&mut *transaction)
+                    .await?;
+            }
+            transaction.commit().await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    /// Whether the account signs in with a second factor.
+    pub async fn has_second_factor(&self, account_id: i64) -> Result<bool, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query("SELECT 1 FROM second_factors WHERE account_id = $1 AND confirmed = 1")
+                .bind(account_id)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.is_some())
+        })
+    }
+
+    /// Unused recovery codes.
+    pub async fn recovery_codes_left(&self, account_id: i64) -> Result<u32, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let count: i64 =
+                sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL")
+                    .bind(account_id)
+                    .fetch_one(pool)
+                    .await?
+                    .get("n");
+            Ok(u32::try_from(count).unwrap_or(0))
+        })
+    }
+
+    /// Replaces every recovery code of the account with `hashes`.
+    pub async fn replace_recovery_codes(&self, account_id: i64, hashes: &[Vec<u8>]) -> Result<(), Error> {
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            engine::replace_codes(&mut transaction, account_id, hashes).await?;
+            transaction.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Uses the recovery code hashing to `hash`: true once.
+    pub async fn use_recovery_code(&self, account_id: i64, hash: &[u8], now: i64) -> Result<bool, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let done = sqlx::query(
+                "UPDATE recovery_codes SET used_at = $3 WHERE account_id = $1 AND code_hash = $2 AND used_at IS NULL",
+            )
+            .bind(account_id)
+            .bind(hash)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    pub async fn insert_pending_second_factor(&self, id: &str, pending: &PendingSecondFactor) -> Result<(), Error> {
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO pending_second_factors (id, account_id, started_at, keep_signed_in, reopen, tries)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(pending.account_id)
+            .bind(pending.started_at)
+            .bind(i64::from(pending.keep_signed_in))
+            .bind(i64::from(pending.reopen))
+            .bind(pending.tries)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Takes the pending sign-in `id` (once: a wrong try puts it back with one more try
+    /// counted), if it started at or after `not_before`.
+    pub async fn take_pending_second_factor(
+        &self,
+        id: &str,
+        not_before: i64,
+    ) -> Result<Option<PendingSecondFactor>, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query(
+                "DELETE FROM pending_second_factors WHERE id = $1
+                 RETURNING account_id, started_at, keep_signed_in, reopen, tries",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.filter(|row| row.get::<i64, _>("started_at") >= not_before).map(|row| PendingSecondFactor {
+                account_id: row.get("account_id"),
+                started_at: row.get("started_at"),
+                keep_signed_in: row.get::<i64, _>("keep_signed_in") != 0,
+                reopen: row.get::<i64, _>("reopen") != 0,
+                tries: row.get("tries"),
+            }))
+        })
+    }
+
+    /// Forgets revoked cookies that would have expired by `now` and second-factor steps started
+    /// before `pending_before`.
+    pub async fn purge_security(&self, now: i64, pending_before: i64) -> Result<u64, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let revoked = sqlx::query("DELETE FROM revoked_sessions WHERE until <= $1").bind(now).execute(pool).await?;
+            let pending = sqlx::query("DELETE FROM pending_second_factors WHERE started_at < $1")
+                .bind(pending_before)
+                .execute(pool)
+                .await?;
+            Ok(revoked.rows_affected() + pending.rows_affected())
+        })
+    }
+}
