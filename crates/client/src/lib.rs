@@ -20,6 +20,8 @@ pub mod mail;
 pub mod privacy;
 pub mod seal;
 pub mod sealed;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use flows::{
     login, login_reopening, sign_in, signup, signup_with_recovery, FlowError, SignedIn, Transport, UnlockedSession,

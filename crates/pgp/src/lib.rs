@@ -156,6 +156,12 @@ pub fn armor_protected_secret_key(cert: &Cert, passphrase: &str) -> Result<Strin
     String::from_utf8(armor::armor(armor::Kind::SecretKey, &bytes, true)).map_err(other)
 }
 
+/// Serialises `cert` with its secret keys, binary and unprotected (for handing an unlocked key
+/// from one worker to another; [`parse_cert`] reads it back).
+pub fn secret_cert_bytes(cert: &Cert) -> Result<Vec<u8>, PgpError> {
+    cert.as_tsk().to_vec().map_err(other)
+}
+
 /// Serialises only the public parts of `cert`, binary (as Web Key Directory serves it).
 pub fn public_cert_bytes(cert: &Cert) -> Result<Vec<u8>, PgpError> {
     cert.to_vec().map_err(other)

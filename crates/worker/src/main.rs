@@ -18,6 +18,8 @@ mod contacts;
 #[cfg(target_arch = "wasm32")]
 mod keys;
 #[cfg(target_arch = "wasm32")]
+mod keys_worker;
+#[cfg(target_arch = "wasm32")]
 mod mail;
 #[cfg(target_arch = "wasm32")]
 mod mailbox;

@@ -101,7 +101,7 @@ pub async fn handle(id: u32, command: SessionCommand) -> Result<WorkerOutcome, F
     let progress = move |stage| post(&WorkerEvent::Progress { id, stage });
     match command {
         SessionCommand::Signup { name, password, recovery_address } => {
-            Box::pin(plico_client::signup_with_recovery(&FetchTransport, &name, &password, recovery_address, progress))
+            Box::pin(crate::keys_worker::signup(id, name, password, recovery_address))
                 .await
                 .map(|session| unlocked(session, false))
         }

@@ -1,4 +1,5 @@
-//! `fetch` from the worker, same-origin, with the CSRF header the API asks for.
+//! The crypto worker's transport: `plico_client::web::fetch`, with the last key lookups kept
+//! for offline use, blobs read through the device's copies, and uploads with progress.
 
 use futures_util::StreamExt;
 use std::cell::RefCell;
@@ -8,14 +9,7 @@ use plico_client::flows::{BlobUse, Transport, TransportBody, TransportResponse};
 use plico_client::FlowError;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{
-    DedicatedWorkerGlobalScope, ProgressEvent, Request, RequestCredentials, RequestInit, Response, XmlHttpRequest,
-    XmlHttpRequestResponseType,
-};
-
-fn scope() -> DedicatedWorkerGlobalScope {
-    js_sys::global().unchecked_into()
-}
+use web_sys::{ProgressEvent, XmlHttpRequest, XmlHttpRequestResponseType};
 
 pub struct FetchTransport;
 
@@ -35,12 +29,7 @@ fn remembered(path: &str) -> bool {
     path.starts_with("/keys/") || path == "/account/keyring"
 }
 
-fn js_error(value: JsValue) -> String {
-    value
-        .as_string()
-        .or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string()))
-        .unwrap_or_else(|| "unknown error".into())
-}
+use plico_client::web::{fetch, js_error};
 
 impl Transport for FetchTransport {
     async fn request(
@@ -141,33 +130,4 @@ impl Transport for FetchTransport {
         let body = xhr.response().map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec()).unwrap_or_default();
         Ok(TransportResponse { status: xhr.status().map_err(js_error)?, body })
     }
-}
-
-async fn fetch(method: &str, path: &str, body: Option<TransportBody>) -> Result<TransportResponse, String> {
-    let init = RequestInit::new();
-    init.set_method(method);
-    init.set_credentials(RequestCredentials::SameOrigin);
-    let content_type = body.as_ref().map(|body| body.content_type);
-    let idempotency_key = body.as_ref().and_then(|body| body.idempotency_key.clone());
-    if let Some(body) = &body {
-        init.set_body(&js_sys::Uint8Array::from(body.bytes.as_slice()));
-    }
-    let request =
-        Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init).map_err(js_error)?;
-    if let Some(content_type) = content_type {
-        request.headers().set("content-type", content_type).map_err(js_error)?;
-    }
-    if method != "GET" {
-        request.headers().set(plico_api::CSRF_HEADER, "1").map_err(js_error)?;
-    }
-    if let Some(key) = idempotency_key {
-        request.headers().set("idempotency-key", &key).map_err(js_error)?;
-    }
-    let response: Response = wasm_bindgen_futures::JsFuture::from(scope().fetch_with_request(&request))
-        .await
-        .map_err(js_error)?
-        .unchecked_into();
-    let buffer =
-        wasm_bindgen_futures::JsFuture::from(response.array_buffer().map_err(js_error)?).await.map_err(js_error)?;
-    Ok(TransportResponse { status: response.status(), body: js_sys::Uint8Array::new(&buffer).to_vec() })
 }

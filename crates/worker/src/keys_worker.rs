@@ -1,0 +1,51 @@
+//! The keys worker (`plico-keys`), seen from here: started for a job that makes or changes the
+//! account's keys (sign-up today), stopped when it is done, so this worker does not carry key
+//! generation. Its progress is passed on to the page; the unlocked key it made comes back here
+//! and is kept like one this worker unlocked itself.
+
+use plico_api::worker::{WorkerEvent, WorkerStage};
+use plico_client::{FlowError, UnlockedSession};
+use plico_keys::protocol::{KeysJob, KeysReply, KeysRequest, Up, WORKER_URL};
+
+use crate::nested::Nested;
+
+fn protocol(error: impl std::fmt::Display) -> FlowError {
+    FlowError::Protocol(error.to_string())
+}
+
+/// Runs `job` in a fresh keys worker, reporting its stages as request `id`'s progress.
+async fn run(id: u32, job: KeysJob) -> Result<Up, FlowError> {
+    let inner = Nested::spawn(WORKER_URL, "plico-keys", "keys worker").map_err(FlowError::Protocol)?;
+    inner.on_ask(move |bytes| {
+        if let Ok(KeysReply { up: Up::Progress { stage, .. }, .. }) = postcard::from_bytes::<KeysReply>(&bytes) {
+            crate::post(&WorkerEvent::Progress { id, stage });
+        }
+    });
+    let job_id = inner.next_id();
+    let request = postcard::to_allocvec(&KeysRequest { id: job_id, job }).map_err(protocol)?;
+    let answer = inner.ask(job_id, request).await;
+    inner.terminate();
+    let reply: KeysReply = postcard::from_bytes(&answer.map_err(FlowError::Protocol)?).map_err(protocol)?;
+    match reply.up {
+        Up::Failed { status: 0, code, message } if code == "network" => Err(FlowError::Network(message)),
+        Up::Failed { status, code, message } => Err(FlowError::Api { status, code, message }),
+        up => Ok(up),
+    }
+}
+
+/// Signs up in the keys worker; the new account's key is unlocked here.
+pub async fn signup(
+    id: u32,
+    name: String,
+    password: String,
+    recovery_address: Option<String>,
+) -> Result<UnlockedSession, FlowError> {
+    crate::post(&WorkerEvent::Progress { id, stage: WorkerStage::StretchingPassword });
+    match run(id, KeysJob::Signup { name, password, recovery_address }).await? {
+        Up::SignedUp { account, secret_key } => {
+            let secret_key = plico_pgp::parse_cert(&secret_key).map_err(protocol)?;
+            Ok(UnlockedSession { account, secret_key })
+        }
+        _ => Err(protocol("the keys worker answered another job")),
+    }
+}
