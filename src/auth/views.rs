@@ -2,6 +2,7 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use plico_api::security::SecondFactorKind;
 use plico_api::worker::SessionCommand;
 use plico_api::worker::{WorkerOutcome, WorkerStage};
 
@@ -11,12 +12,13 @@ use crate::router::{use_navigator, Link};
 use crate::session::{use_session, Session};
 use crate::ui::{Brand, ErrorText, StageProgress};
 
-/// Runs a sign-up or sign-in command in the worker and signs the UI in on success.
+/// Runs a sign-up or sign-in command in the worker and signs the UI in on success. `Ok(Some)`:
+/// the password was right and the account asks for one of these second factors.
 async fn unlock(
     session: Session,
     command: SessionCommand,
     stage: WriteSignal<Option<WorkerStage>>,
-) -> Result<(), (String, String)> {
+) -> Result<Option<Vec<SecondFactorKind>>, (String, String)> {
     let worker = session.worker.with_value(|worker| worker.clone()).map_err(|message| (String::new(), message))?;
     let outcome = worker.call(command, move |next| stage.set(Some(next))).await;
     stage.set(None);
@@ -24,8 +26,9 @@ async fn unlock(
         Ok(WorkerOutcome::Unlocked(identity)) => {
             session.remembered_address.set(Some(identity.address.clone()));
             session.identity.set(Some(identity));
-            Ok(())
+            Ok(None)
         }
+        Ok(WorkerOutcome::SecondFactorRequired(methods)) => Ok(Some(methods)),
         Ok(_) => Err((String::new(), t("The keys could not be unlocked."))),
         Err(failure) => Err((failure.code, failure.message)),
     }
@@ -56,7 +59,7 @@ pub fn SignupPage() -> impl IntoView {
             let result = unlock(session, SessionCommand::Signup { name, password, recovery_address }, set_stage).await;
             busy.set(false);
             match result {
-                Ok(()) => {
+                Ok(_) => {
                     form.set(SignupForm::default());
                     navigator.go("/mail/inbox");
                 }
@@ -140,6 +143,10 @@ pub fn LoginPage() -> impl IntoView {
     // was left for the address typed, until the user ticks or unticks it.
     let keep_offline = RwSignal::new(false);
     let keep_touched = RwSignal::new(false);
+    let keep_signed_in = RwSignal::new(false);
+    // The second step, when the account has a second factor: which kinds it takes, and the code.
+    let factors = RwSignal::new(None::<Vec<SecondFactorKind>>);
+    let code = RwSignal::new(String::new());
     Effect::new(move |_| {
         let typed = address.get();
         if typed.trim().is_empty() || keep_touched.get_untracked() {
@@ -172,7 +179,12 @@ pub fn LoginPage() -> impl IntoView {
 
     let sign_in = move |reopen: bool| {
         set_error.set(None);
-        if address.get_untracked().trim().is_empty() || password.get_untracked().is_empty() {
+        let waiting = factors.get_untracked().is_some();
+        if waiting && code.get_untracked().trim().is_empty() {
+            set_error.set(Some(t("Enter the code.")));
+            return;
+        }
+        if !waiting && (address.get_untracked().trim().is_empty() || password.get_untracked().is_empty()) {
             set_error.set(Some(t("Enter your address and your password.")));
             return;
         }
@@ -180,20 +192,44 @@ pub fn LoginPage() -> impl IntoView {
             return;
         }
         busy.set(true);
-        let command = SessionCommand::Login {
-            address: address.get_untracked(),
-            password: password.get_untracked(),
-            reopen,
-            keep_offline: keep_offline.get_untracked(),
+        let command = match factors.get_untracked() {
+            Some(_) => {
+                // Six digits are the authenticator's; anything else is a recovery code.
+                let code = code.get_untracked();
+                let digits = code.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+                let kind = if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    SecondFactorKind::Totp
+                } else {
+                    SecondFactorKind::RecoveryCode
+                };
+                SessionCommand::SecondFactor { kind, code }
+            }
+            None => SessionCommand::Login {
+                address: address.get_untracked(),
+                password: password.get_untracked(),
+                reopen,
+                keep_offline: keep_offline.get_untracked(),
+                keep_signed_in: keep_signed_in.get_untracked(),
+            },
         };
         leptos::task::spawn_local(async move {
             let result = unlock(session, command, set_stage).await;
             busy.set(false);
             match result {
-                Ok(()) => {
+                Ok(Some(methods)) => {
+                    code.set(String::new());
+                    factors.set(Some(methods));
+                }
+                Ok(None) => {
                     password.set(String::new());
+                    code.set(String::new());
+                    factors.set(None);
                     closed.set(false);
                     navigator.go("/mail/inbox");
+                }
+                Err((code, message)) if code == "second_factor_expired" => {
+                    factors.set(None);
+                    set_error.set(Some(message));
                 }
                 Err((code, message)) => {
                     closed.set(code == "account_closed" && message.contains("reopen it until"));
@@ -218,6 +254,7 @@ pub fn LoginPage() -> impl IntoView {
                     t("Your password unlocks your private key on this device. It is never sent to the server.")
                 }}</p>
                 <form on:submit=on_submit novalidate>
+                    <div hidden=move || factors.get().is_some()>
                     <label for="login-address">{t("Address")}</label>
                     <input id="login-address" name="address" type="text" autocomplete="username" autocapitalize="off" spellcheck="false"
                         prop:value=move || address.get() on:focus=move |_| address_touched.set(true)
@@ -238,6 +275,17 @@ pub fn LoginPage() -> impl IntoView {
                         {t("Keep this device usable offline")}
                     </label>
                     <p class="hint" id="keep-offline-hint">{t("Your mail stays readable here without a connection: this device keeps your key, locked by your password. Only on a device you alone use.")}</p>
+                    <label class="toggle">
+                        <input type="checkbox" id="keep-signed-in" prop:checked=move || keep_signed_in.get()
+                            on:change=move |ev| keep_signed_in.set(event_target_checked(&ev))/>
+                        {t("Keep me signed in")}
+                    </label>
+                    </div>
+                    <div hidden=move || factors.get().is_none()>
+                        <label for="second-factor-code">{t("Two-step verification: the 6-digit code from your authenticator app, or one of your recovery codes")}</label>
+                        <input id="second-factor-code" name="code" type="text" autocomplete="one-time-code" spellcheck="false"
+                            prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
+                    </div>
                     <ErrorText message=error/>
                     {move || closed.get().then(|| view! {
                         <button type="button" class="button secondary" id="reopen" disabled=move || busy.get()
@@ -245,7 +293,7 @@ pub fn LoginPage() -> impl IntoView {
                     })}
                     <StageProgress stage=stage/>
                     <button type="submit" class="button primary" disabled=move || busy.get()>
-                        {move || if busy.get() { t("Unlocking…") } else { t("Sign in") }}
+                        {move || if busy.get() { t("Unlocking…") } else if factors.get().is_some() { t("Verify") } else { t("Sign in") }}
                     </button>
                 </form>
                 <p class="switch">{t("New to Plico?")}" "<Link href="/signup">{t("Create an account")}</Link></p>

@@ -40,7 +40,13 @@ pub enum SessionCommand {
     /// renew) this device's own way in, so the password unlocks here when the server cannot be
     /// reached; false deletes it (`plico_client::device_unlock`). Without the network, a
     /// device that kept one unlocks from it ([`UnlockedIdentity::offline`]).
-    Login { address: String, password: String, reopen: bool, keep_offline: bool },
+    /// `keep_signed_in`: "Keep me signed in" (a cookie that outlives the browser, no idle
+    /// timeout). An account with a second factor answers [`WorkerOutcome::SecondFactorRequired`]
+    /// and waits for [`SessionCommand::SecondFactor`].
+    Login { address: String, password: String, reopen: bool, keep_offline: bool, keep_signed_in: bool },
+    /// Finish the sign-in waiting for its second factor: an authenticator code or a recovery
+    /// code. A wrong code leaves it waiting for the tries the answer says are left.
+    SecondFactor { kind: crate::security::SecondFactorKind, code: String },
     /// Whether this device keeps a way in offline for `address` ([`WorkerOutcome::DeviceKept`]).
     DeviceKept { address: String },
     /// Forget the secret key and every other secret held in memory.
@@ -610,6 +616,8 @@ pub enum WorkerOutcome {
     Imported(ImportView),
     /// The contacts worker's [`crate::contacts::ContactsReply`], in postcard bytes.
     Contacts(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// The password is right; the account asks for one of these second factors.
+    SecondFactorRequired(Vec<crate::security::SecondFactorKind>),
 }
 
 /// What the worker posts back.

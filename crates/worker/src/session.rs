@@ -3,7 +3,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use plico_api::security::SecondFactorKind;
 use plico_api::worker::{SessionCommand, UnlockedIdentity, WorkerEvent, WorkerOutcome, WorkerStage};
+use plico_client::flows::{SignInOptions, SignInStep};
 use plico_client::{FlowError, UnlockedSession};
 
 use crate::transport::FetchTransport;
@@ -32,44 +34,92 @@ fn identity(session: &UnlockedSession, offline: bool) -> WorkerOutcome {
     })
 }
 
+thread_local! {
+    /// A sign-in waiting for its second factor, with what it does once finished.
+    static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
+}
+
+struct Pending {
+    sign_in: plico_client::flows::PendingSignIn,
+    password: String,
+    keep_offline: bool,
+}
+
+/// How a sign-in went: unlocked (online or offline), or waiting for a second factor.
+enum SignIn {
+    Unlocked(Box<UnlockedSession>, bool),
+    SecondFactor(Vec<SecondFactorKind>),
+}
+
+/// Keeps (or deletes) this device's own way in after an online sign-in, once the answer is out.
+fn keep_device(signed_in: plico_client::SignedIn, password: String, keep_offline: bool) -> UnlockedSession {
+    let session = signed_in.session;
+    let account = session.account.clone();
+    // After the answer, so sign-in does not wait on a second Argon2id.
+    wasm_bindgen_futures::spawn_local(async move {
+        // Unticked, or a record that could not be made: this device keeps none.
+        let record = match keep_offline {
+            false => None,
+            true => match plico_client::device_unlock::record(&password, &signed_in.export_key, &account) {
+                Ok(record) => Some(record),
+                Err(error) => {
+                    web_sys::console::warn_1(&format!("offline sign-in not kept: {error}").into());
+                    None
+                }
+            },
+        };
+        offline::set_device_unlock(&account.address, record).await;
+    });
+    session
+}
+
 /// Signs in with the server; without it, from this device's own way in if the user kept one.
-/// Returns the session and whether it was unlocked offline.
 async fn sign_in(
     address: String,
     password: String,
-    reopen: bool,
+    options: SignInOptions,
     keep_offline: bool,
     progress: impl Fn(WorkerStage),
-) -> Result<(UnlockedSession, bool), FlowError> {
-    match plico_client::sign_in(&FetchTransport, &address, &password, reopen, &progress).await {
-        Ok(signed_in) => {
-            let session = signed_in.session;
-            let account = session.account.clone();
-            // After the answer, so sign-in does not wait on a second Argon2id.
-            wasm_bindgen_futures::spawn_local(async move {
-                // Unticked, or a record that could not be made: this device keeps none.
-                let record = match keep_offline {
-                    false => None,
-                    true => match plico_client::device_unlock::record(&password, &signed_in.export_key, &account) {
-                        Ok(record) => Some(record),
-                        Err(error) => {
-                            web_sys::console::warn_1(&format!("offline sign-in not kept: {error}").into());
-                            None
-                        }
-                    },
-                };
-                offline::set_device_unlock(&account.address, record).await;
-            });
-            Ok((session, false))
+) -> Result<SignIn, FlowError> {
+    match plico_client::flows::sign_in_steps(&FetchTransport, &address, &password, options, &progress).await {
+        Ok(SignInStep::Done(signed_in)) => {
+            Ok(SignIn::Unlocked(Box::new(keep_device(*signed_in, password, keep_offline)), false))
         }
-        Err(FlowError::Network(reason)) if !reopen => match offline::device_unlock(&address).await {
+        Ok(SignInStep::SecondFactor(sign_in)) => {
+            let methods = sign_in.required.methods.clone();
+            PENDING.with(|slot| *slot.borrow_mut() = Some(Pending { sign_in, password, keep_offline }));
+            Ok(SignIn::SecondFactor(methods))
+        }
+        Err(FlowError::Network(reason)) if !options.reopen => match offline::device_unlock(&address).await {
             Some(record) => {
                 progress(WorkerStage::StretchingPassword);
-                plico_client::device_unlock::unlock(&address, &password, &record).map(|session| (session, true))
+                plico_client::device_unlock::unlock(&address, &password, &record)
+                    .map(|session| SignIn::Unlocked(Box::new(session), true))
             }
             None => Err(FlowError::Network(reason)),
         },
         Err(error) => Err(error),
+    }
+}
+
+/// Finishes the sign-in waiting for its second factor. It keeps waiting after a wrong code,
+/// and is forgotten once the server says it is over.
+async fn second_factor(kind: SecondFactorKind, code: String) -> Result<UnlockedSession, FlowError> {
+    let Some(pending) = PENDING.with(|slot| slot.borrow_mut().take()) else {
+        return Err(FlowError::Api {
+            status: 404,
+            code: "second_factor_expired".into(),
+            message: "No sign-in is waiting for a second factor: sign in again.".into(),
+        });
+    };
+    match plico_client::flows::finish_second_factor(&FetchTransport, &pending.sign_in, kind, &code).await {
+        Ok(signed_in) => Ok(keep_device(signed_in, pending.password, pending.keep_offline)),
+        Err(error) => {
+            if error.code() != "second_factor_expired" && !error.to_string().contains("last try") {
+                PENDING.with(|slot| *slot.borrow_mut() = Some(pending));
+            }
+            Err(error)
+        }
     }
 }
 
@@ -91,6 +141,7 @@ fn unlocked(session: UnlockedSession, offline: bool) -> WorkerOutcome {
 /// Forgets every secret held in memory.
 async fn forget_secrets() {
     SESSION.with(|session| session.borrow_mut().take());
+    PENDING.with(|pending| pending.borrow_mut().take());
     mail::forget();
     transfer::forget();
     contacts::forget();
@@ -105,10 +156,15 @@ pub async fn handle(id: u32, command: SessionCommand) -> Result<WorkerOutcome, F
                 .await
                 .map(|session| unlocked(session, false))
         }
-        SessionCommand::Login { address, password, reopen, keep_offline } => {
-            Box::pin(sign_in(address, password, reopen, keep_offline, progress))
-                .await
-                .map(|(session, offline)| unlocked(session, offline))
+        SessionCommand::Login { address, password, reopen, keep_offline, keep_signed_in } => {
+            let options = SignInOptions { reopen, keep_signed_in };
+            match Box::pin(sign_in(address, password, options, keep_offline, progress)).await? {
+                SignIn::Unlocked(session, offline) => Ok(unlocked(*session, offline)),
+                SignIn::SecondFactor(methods) => Ok(WorkerOutcome::SecondFactorRequired(methods)),
+            }
+        }
+        SessionCommand::SecondFactor { kind, code } => {
+            Box::pin(second_factor(kind, code)).await.map(|session| unlocked(session, false))
         }
         SessionCommand::DeviceKept { address } => {
             Ok(WorkerOutcome::DeviceKept(offline::device_unlock(&address).await.is_some()))
