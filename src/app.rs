@@ -28,8 +28,16 @@ pub fn App() -> impl IntoView {
             session.domain.set(info.domain);
             session.max_attachment_bytes.set(info.max_attachment_bytes);
         }
-        if let Ok(account) = crate::api_client::get_json::<Account>("/session").await {
-            session.remembered_address.set(Some(account.address));
+        match crate::api_client::get_json::<Account>("/session").await {
+            Ok(account) => session.remembered_address.set(Some(account.address)),
+            // Ended from another device while this page was closed: delete what it kept.
+            Err(failure) if failure.code == "session_revoked" => {
+                if let Ok(worker) = session.worker.with_value(|worker| worker.clone()) {
+                    let _ = worker.call(plico_api::worker::SessionCommand::ForgetDevice, |_| {}).await;
+                }
+                crate::session::ended();
+            }
+            Err(_) => {}
         }
     });
 
@@ -50,6 +58,7 @@ pub fn App() -> impl IntoView {
         Page::Transparency => view! { <crate::privacy::TransparencyPage/> }.into_any(),
         Page::Data => view! { <crate::privacy::DataPage/> }.into_any(),
         Page::Contacts => view! { <crate::contacts::ContactsPage/> }.into_any(),
+        Page::Settings => view! { <crate::settings::SettingsPage/> }.into_any(),
         Page::NotFound => view! { <crate::ui::NotFound/> }.into_any(),
     };
     view! {

@@ -6,55 +6,17 @@
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
+use crate::apps;
 use crate::i18n::t;
 use crate::session::use_session;
 
 /// trunk writes the Contacts app's module (wasm-bindgen's `web` target) under its binary name.
 const CONTACTS_APP_URL: &str = "/plico-contacts-app.js";
 
-#[wasm_bindgen(inline_js = "export function importModule(url) { return import(url); }")]
-extern "C" {
-    /// A dynamic `import()`, which Rust cannot write.
-    #[wasm_bindgen(js_name = importModule)]
-    fn import_module(url: &str) -> js_sys::Promise;
-}
-
 /// `MailContactsCommand::Complete { typed: "", limit: 0 }` in postcard bytes, written out so that
 /// the warm-up costs the mail app no serde code (a test holds it equal).
 const WARM_UP: &[u8] = &[0, 0, 0];
-
-thread_local! {
-    /// The Contacts app's module once imported: its `mount` and `unmount`.
-    static MODULE: std::cell::RefCell<Option<JsValue>> = const { std::cell::RefCell::new(None) };
-}
-
-fn describe(error: JsValue) -> String {
-    error
-        .as_string()
-        .or_else(|| error.dyn_ref::<js_sys::Error>().map(|error| String::from(error.message())))
-        .unwrap_or_else(|| "unknown error".into())
-}
-
-fn function(module: &JsValue, name: &str) -> Result<js_sys::Function, String> {
-    js_sys::Reflect::get(module, &name.into())
-        .ok()
-        .and_then(|value| value.dyn_into::<js_sys::Function>().ok())
-        .ok_or_else(|| format!("the Contacts app has no {name}"))
-}
-
-async fn module() -> Result<JsValue, String> {
-    if let Some(module) = MODULE.with(|slot| slot.borrow().clone()) {
-        return Ok(module);
-    }
-    let module = wasm_bindgen_futures::JsFuture::from(import_module(CONTACTS_APP_URL)).await.map_err(describe)?;
-    let init = function(&module, "default")?;
-    let started = init.call0(&JsValue::NULL).map_err(describe)?;
-    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&started)).await.map_err(describe)?;
-    MODULE.with(|slot| *slot.borrow_mut() = Some(module.clone()));
-    Ok(module)
-}
 
 /// Mounts the Contacts app into `host`, handing it the way to the contacts worker and to the
 /// composer.
@@ -71,7 +33,7 @@ async fn mount(
     leptos::task::spawn_local(async move {
         let _ = warm.contacts_bytes(WARM_UP.to_vec()).await;
     });
-    let module = module().await?;
+    let module = apps::module(CONTACTS_APP_URL).await?;
     let call = Closure::<dyn Fn(js_sys::Uint8Array) -> js_sys::Promise>::new(move |bytes: js_sys::Uint8Array| {
         let worker = worker.clone();
         wasm_bindgen_futures::future_to_promise(async move {
@@ -93,20 +55,12 @@ async fn mount(
         &crate::i18n::catalog(),
         &JsValue::from_str(crate::i18n::lang().code()),
     );
-    function(&module, "mount")?.apply(&JsValue::NULL, &args).map_err(describe)?;
+    apps::function(&module, "mount")?.apply(&JsValue::NULL, &args).map_err(apps::describe)?;
     // The app keeps both for as long as it is mounted; it is mounted again on each visit, so
     // each visit leaks two small closures (a few hundred bytes).
     call.forget();
     compose.forget();
     Ok(())
-}
-
-fn unmount() {
-    if let Some(module) = MODULE.with(|slot| slot.borrow().clone()) {
-        if let Ok(unmount) = function(&module, "unmount") {
-            let _ = unmount.call0(&JsValue::NULL);
-        }
-    }
 }
 
 /// `/contacts`.
@@ -128,7 +82,7 @@ pub fn ContactsPage() -> impl IntoView {
             });
         }
     });
-    on_cleanup(unmount);
+    on_cleanup(|| apps::unmount(CONTACTS_APP_URL));
     view! {
         <crate::mail::Shell apps_only=true>
             {move || loading.get().then(|| view! { <p class="hint contacts-loading" role="status">{t("Opening your contacts…")}</p> })}

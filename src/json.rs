@@ -5,9 +5,7 @@
 
 use js_sys::{Array, Object, Reflect, JSON};
 use plico_api::mail::{MessageIds, MessageUpdate};
-use plico_api::{
-    Account, AccountSettings, ErrorBody, ErrorDetail, LoginEvent, LoginHistory, LoginKind, ServerInfo, StorageUsage,
-};
+use plico_api::{Account, AccountSettings, ErrorBody, ErrorDetail, ServerInfo, StorageUsage};
 use wasm_bindgen::JsValue;
 
 /// A type the UI reads from an API answer.
@@ -105,36 +103,6 @@ impl FromJson for StorageUsage {
             used_bytes: u64::try_from(integer(value, "used_bytes")?).ok()?,
             quota_bytes: u64::try_from(integer(value, "quota_bytes")?).ok()?,
         })
-    }
-}
-
-impl FromJson for LoginHistory {
-    fn from_js(value: &JsValue) -> Option<Self> {
-        let events = field(value, "events");
-        if !Array::is_array(&events) {
-            return None;
-        }
-        let events = Array::from(&events)
-            .iter()
-            .map(|event| {
-                Some(LoginEvent {
-                    id: integer(&event, "id")?,
-                    at: integer(&event, "at")?,
-                    ip: string(&event, "ip")?,
-                    user_agent: string(&event, "user_agent")?,
-                    kind: match string(&event, "kind")?.as_str() {
-                        "signup" => LoginKind::Signup,
-                        "password" => LoginKind::Password,
-                        "totp" => LoginKind::Totp,
-                        "recovery_code" => LoginKind::RecoveryCode,
-                        "failed_password" => LoginKind::FailedPassword,
-                        "failed_second_factor" => LoginKind::FailedSecondFactor,
-                        _ => return None,
-                    },
-                })
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some(LoginHistory { events, retention_days: u32::try_from(integer(value, "retention_days")?).ok()? })
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod api_client;
 pub mod app;
+pub mod apps;
 pub mod auth;
 pub mod consent;
 pub mod contacts;
@@ -17,6 +18,7 @@ pub mod mail;
 pub mod privacy;
 pub mod router;
 pub mod session;
+pub mod settings;
 pub mod shortcuts;
 pub mod ui;
 pub mod worker_client;

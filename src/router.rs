@@ -29,6 +29,8 @@ pub enum Page {
     Data,
     /// `/contacts`: the Contacts app, loaded into the shell.
     Contacts,
+    /// `/settings`: the Settings app (security: second factors, sessions), loaded into the shell.
+    Settings,
     NotFound,
 }
 
@@ -50,6 +52,7 @@ impl Page {
             (Some("account"), Some("data"), None) => Page::Data,
             // `/contacts/<id>` opens a contact (a search result).
             (Some("contacts"), _, None) => Page::Contacts,
+            (Some("settings"), _, None) => Page::Settings,
             (Some("mail"), Some(folder), None) if !folder.is_empty() => Page::Mail { folder: folder.to_owned() },
             _ => Page::NotFound,
         }
@@ -161,6 +164,7 @@ mod tests {
         assert_eq!(Page::from_path("/nowhere"), Page::NotFound);
         assert_eq!(Page::from_path("/account/data"), Page::Data);
         assert_eq!(Page::from_path("/contacts/"), Page::Contacts);
+        assert_eq!(Page::from_path("/settings"), Page::Settings);
         assert_eq!(Page::from_path("/contacts/c0ffee"), Page::Contacts, "a contact, from a search result");
         assert_eq!(Page::from_path("/privacy"), Page::Privacy);
     }

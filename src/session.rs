@@ -42,3 +42,16 @@ impl Session {
 pub fn use_session() -> Session {
     use_context::<Session>().unwrap_or_else(|| panic!("Session context is provided by App"))
 }
+
+/// The server ended this session from elsewhere (revoked, or a password change): the worker
+/// has already forgotten the keys and deleted this device's copy. The dead cookie goes (sign-out
+/// clears it), and the page loads again at sign-in, which says why, so nothing of the account
+/// stays in this page's memory either.
+pub fn ended() {
+    leptos::task::spawn_local(async {
+        let _ = crate::api_client::send("POST", "/logout").await;
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().replace("/login?ended");
+        }
+    });
+}

@@ -164,8 +164,13 @@ impl WorkerClient {
         } else {
             self.inner.queue.borrow_mut().push(message);
         }
-        finished.await.unwrap_or_else(|_| {
+        let result = finished.await.unwrap_or_else(|_| {
             Err(WorkerFailure { code: "worker".into(), message: crate::i18n::t("The crypto worker went away.") })
-        })
+        });
+        if matches!(&result, Err(failure) if failure.code == "session_revoked") {
+            // The worker has deleted what this device kept; the page starts again at sign-in.
+            crate::session::ended();
+        }
+        result
     }
 }

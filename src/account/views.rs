@@ -1,34 +1,20 @@
 //! The account page.
 
 use leptos::prelude::*;
-use plico_api::{AccountSettings, LoginHistory, StorageUsage};
+use plico_api::{AccountSettings, StorageUsage};
 
 use super::keyring::KeyringPanel;
-use super::model::{describe_login_kind, describe_user_agent};
 use crate::api_client::{self, ApiFailure};
 use crate::i18n::{t, tf};
 use crate::mail::{Shell, SignOutButton};
+use crate::router::Link;
 use crate::session::use_session;
 use crate::ui::format::group_fingerprint;
 use crate::ui::ErrorText;
 
-/// Unix seconds as a local date and time.
-fn local_time(seconds: i64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
-    String::from(date.to_locale_string(crate::i18n::lang().code(), &wasm_bindgen::JsValue::UNDEFINED))
-}
-
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let session = use_session();
-    let (history, set_history) = signal(None::<Result<LoginHistory, ApiFailure>>);
-    let (action_error, set_action_error) = signal(None::<String>);
-    let load = move || {
-        leptos::task::spawn_local(async move {
-            set_history.set(Some(api_client::get_json::<LoginHistory>("/account/logins").await));
-        })
-    };
-    load();
 
     // The spam and virus checks: on, off, or not known yet (loading, or the load failed).
     let (analysis, set_analysis) = signal(None::<bool>);
@@ -64,16 +50,6 @@ pub fn AccountPage() -> impl IntoView {
     leptos::task::spawn_local(async move {
         crate::ui::set_alive(set_usage, Some(api_client::get_json::<StorageUsage>("/account/usage").await));
     });
-
-    let delete = move |path: String| {
-        set_action_error.set(None);
-        leptos::task::spawn_local(async move {
-            match api_client::send("DELETE", &path).await {
-                Ok(()) => load(),
-                Err(failure) => set_action_error.set(Some(failure.message)),
-            }
-        });
-    };
 
     view! {
         <Shell>
@@ -129,59 +105,14 @@ pub fn AccountPage() -> impl IntoView {
                 <super::transfer::ExportPanel/>
                 <super::transfer::ImportPanel/>
                 <div class="panel">
+                    <h2>{t("Security")}</h2>
+                    <p class="muted">{t("Two-step verification, recovery codes, the sessions signed in to your account, and the login history.")}</p>
+                    <Link href="/settings" class="button secondary">{t("Security settings")}</Link>
+                </div>
+                <div class="panel">
                     <h2>{t("This device")}</h2>
                     <p class="muted">{t("So that your mailbox opens at once, this browser keeps a copy of your message list, encrypted under your key: only you, signed in, can read it. On a shared or borrowed computer, sign out and forget this device to delete it.")}</p>
                     <SignOutButton forget=true/>
-                </div>
-                <div class="panel">
-                    <div class="panel-header">
-                        <h2>{t("Login history")}</h2>
-                        <button type="button" class="button danger-ghost" on:click=move |_| delete("/account/logins".into())
-                            disabled=move || !matches!(history.get(), Some(Ok(ref h)) if !h.events.is_empty())>
-                            {t("Delete all")}
-                        </button>
-                    </div>
-                    <p class="muted">{move || {
-                        let days = history.get().and_then(|h| h.ok()).map(|h| h.retention_days).unwrap_or(30);
-                        tf("Each sign-in is recorded with its time, IP address and browser, and deleted after {days} days. You can delete entries sooner.", &[("days", &days.to_string())])
-                    }}</p>
-                    <ErrorText message=action_error/>
-                    {move || match history.get() {
-                        None => view! { <p class="muted">{t("Loading…")}</p> }.into_any(),
-                        Some(Err(failure)) => view! { <p class="error" role="alert">{failure.message}</p> }.into_any(),
-                        Some(Ok(history)) if history.events.is_empty() => view! {
-                            <p class="empty-history">{t("No logins recorded.")}</p>
-                        }.into_any(),
-                        Some(Ok(history)) => view! {
-                            <table class="login-history">
-                                <caption class="visually-hidden">{t("Login history, newest first")}</caption>
-                                <thead><tr>
-                                    <th scope="col">{t("When")}</th>
-                                    <th scope="col">{t("What")}</th>
-                                    <th scope="col">{t("IP address")}</th>
-                                    <th scope="col">{t("Browser")}</th>
-                                    <th scope="col"><span class="visually-hidden">{t("Actions")}</span></th>
-                                </tr></thead>
-                                <tbody>
-                                    {history.events.into_iter().map(|event| {
-                                        let when = local_time(event.at);
-                                        let label = tf("Delete the login of {when}", &[("when", &when)]);
-                                        let path = format!("/account/logins/{}", event.id);
-                                        view! {
-                                            <tr>
-                                                <td>{when}</td>
-                                                <td>{describe_login_kind(event.kind)}</td>
-                                                <td class="mono">{event.ip}</td>
-                                                <td title=event.user_agent.clone()>{describe_user_agent(&event.user_agent)}</td>
-                                                <td><button type="button" class="button small ghost" aria-label=label
-                                                    on:click=move |_| delete(path.clone())>{t("Delete")}</button></td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                    }}
                 </div>
                 <super::lifecycle::ClosePanel/>
             </section>

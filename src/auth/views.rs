@@ -135,7 +135,11 @@ pub fn LoginPage() -> impl IntoView {
     let address = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let (stage, set_stage) = signal(None::<WorkerStage>);
-    let (error, set_error) = signal(None::<String>);
+    // `/login?ended`: the session was ended from elsewhere, and this device's copy deleted.
+    let ended = window().location().search().is_ok_and(|query| query == "?ended");
+    let (error, set_error) = signal(ended.then(|| {
+        t("You were signed out: this session was ended from another device or by a password change, and what this browser kept of your mail was deleted.")
+    }));
     let busy = RwSignal::new(false);
     // The account was closed by its owner: offer to reopen it.
     let closed = RwSignal::new(false);

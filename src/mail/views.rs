@@ -45,9 +45,14 @@ pub fn SignOutButton(#[prop(optional)] forget: bool) -> impl IntoView {
 }
 
 /// The frame around every signed-in page. Redirects to sign-in when the keys are locked.
-/// `apps_only`: another app's page (Contacts), without mail's folders.
+/// `apps_only`: another app's page (Contacts, Settings), without mail's folders; `settings`:
+/// the Settings app's, where no app of the switch is the current one.
 #[component]
-pub fn Shell(children: ChildrenFn, #[prop(optional)] apps_only: bool) -> impl IntoView {
+pub fn Shell(
+    children: ChildrenFn,
+    #[prop(optional)] apps_only: bool,
+    #[prop(optional)] settings: bool,
+) -> impl IntoView {
     let session = use_session();
     let children = StoredValue::new(children);
     move || {
@@ -61,7 +66,7 @@ pub fn Shell(children: ChildrenFn, #[prop(optional)] apps_only: bool) -> impl In
                     <span class="badge-e2e" title=t("Your mail is encrypted in this browser before it reaches the server")>{t("End-to-end encrypted")}</span>
                     <nav class="app-switch" aria-label=t("Apps")>
                         <Link href="/mail/inbox" class=if apps_only { "app-link" } else { "app-link current" }>{t("Mail")}</Link>
-                        <Link href="/contacts" class=if apps_only { "app-link current" } else { "app-link" }>{t("Contacts")}</Link>
+                        <Link href="/contacts" class=if apps_only && !settings { "app-link current" } else { "app-link" }>{t("Contacts")}</Link>
                     </nav>
                     {(!apps_only).then(|| view! { <super::search::SearchBox/> })}
                     <div class="topbar-actions">

@@ -68,7 +68,8 @@ test('sign up, see the fingerprint, sign out, sign in, see and delete the login 
   const published = await (await fetch(`${server.baseUrl}/api/v1/keys/alice@plico.test`)).json();
   assert.equal(fingerprint, published.fingerprint, 'the page shows the published key');
   assert.match(fingerprint, /^[0-9A-F]{40}$/);
-  await page.getByRole('cell', { name: 'Account created' }).waitFor();
+  // The login history is in Settings now (checked below); the account page leads there.
+  await page.getByRole('link', { name: 'Security settings' }).waitFor();
   await screenshot(page, '03-account');
 
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
@@ -94,7 +95,9 @@ test('sign up, see the fingerprint, sign out, sign in, see and delete the login 
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL('**/mail/inbox', { timeout: 30_000 });
 
+  // The login history is with the rest of security, in the Settings app.
   await page.getByRole('link', { name: /alice@plico\.test/ }).click();
+  await page.getByRole('link', { name: 'Security settings' }).click();
   const rows = page.getByRole('table').getByRole('row');
   await page.getByRole('cell', { name: 'Password sign-in' }).first().waitFor();
   assert.equal(await rows.count(), 1 + 3, 'header plus sign-up and two sign-ins');

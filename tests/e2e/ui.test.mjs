@@ -252,12 +252,19 @@ const SCREENS = [
   ['account', async (page) => {
     await page.keyboard.press('Escape');
     await page.getByRole('link', { name: /alice@plico\.test/ }).click();
-    await page.getByRole('heading', { name: 'Login history' }).waitFor();
-    await page.locator('.login-history').first().waitFor({ timeout: 30_000 });
+    await page.getByRole('heading', { name: 'Your address' }).waitFor();
+    await page.getByRole('link', { name: 'Security settings' }).waitFor();
   }],
   ['data', async (page) => {
     await page.getByRole('link', { name: 'What Plico holds about you' }).click();
     await page.getByRole('heading', { name: 'What Plico holds about you' }).waitFor({ timeout: 30_000 });
+  }],
+  ['security', async (page) => {
+    await page.getByRole('link', { name: /alice@plico\.test/ }).click();
+    await page.getByRole('link', { name: 'Security settings' }).click();
+    await page.getByRole('heading', { name: 'Two-step verification' }).waitFor({ timeout: 30_000 });
+    await page.locator('.session.current').waitFor({ timeout: 30_000 });
+    await page.locator('.login-history').first().waitFor({ timeout: 30_000 });
   }],
   ['privacy', async (page) => {
     await page.getByRole('contentinfo').getByRole('link', { name: 'Privacy', exact: true }).click();

@@ -47,6 +47,9 @@ pub enum SessionCommand {
     /// Finish the sign-in waiting for its second factor: an authenticator code or a recovery
     /// code. A wrong code leaves it waiting for the tries the answer says are left.
     SecondFactor { kind: crate::security::SecondFactorKind, code: String },
+    /// Prove the password again for this session (`plico_client::flows::reauthenticate`), so
+    /// that for five minutes it may make the changes that ask for it.
+    Reauthenticate { password: String },
     /// Whether this device keeps a way in offline for `address` ([`WorkerOutcome::DeviceKept`]).
     DeviceKept { address: String },
     /// Forget the secret key and every other secret held in memory.
@@ -618,6 +621,8 @@ pub enum WorkerOutcome {
     Contacts(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The password is right; the account asks for one of these second factors.
     SecondFactorRequired(Vec<crate::security::SecondFactorKind>),
+    /// The password was proven again ([`SessionCommand::Reauthenticate`]).
+    Reauthenticated,
 }
 
 /// What the worker posts back.

@@ -138,6 +138,18 @@ fn unlocked(session: UnlockedSession, offline: bool) -> WorkerOutcome {
     outcome
 }
 
+/// The server said this session was revoked (from another device, or by a password change):
+/// everything this device keeps goes, as "forget this device" does, before the answer reaches
+/// the page.
+pub async fn revoked() {
+    forget_secrets().await;
+    offline::lock().await;
+    search::close().await;
+    if let Err(error) = mailbox::forget().await {
+        web_sys::console::error_1(&format!("the revoked session's data could not be deleted: {error}").into());
+    }
+}
+
 /// Forgets every secret held in memory.
 async fn forget_secrets() {
     SESSION.with(|session| session.borrow_mut().take());
@@ -162,6 +174,11 @@ pub async fn handle(id: u32, command: SessionCommand) -> Result<WorkerOutcome, F
                 SignIn::Unlocked(session, offline) => Ok(unlocked(*session, offline)),
                 SignIn::SecondFactor(methods) => Ok(WorkerOutcome::SecondFactorRequired(methods)),
             }
+        }
+        SessionCommand::Reauthenticate { password } => {
+            let address = current().ok_or_else(locked)?.account.address.clone();
+            Box::pin(plico_client::flows::reauthenticate(&FetchTransport, &address, &password)).await?;
+            Ok(WorkerOutcome::Reauthenticated)
         }
         SessionCommand::SecondFactor { kind, code } => {
             Box::pin(second_factor(kind, code)).await.map(|session| unlocked(session, false))

@@ -31,6 +31,18 @@ fn remembered(path: &str) -> bool {
 
 use plico_client::web::{fetch, js_error};
 
+/// A 401 `session_revoked` means the account's owner ended this session elsewhere: this device
+/// forgets the keys and deletes what it keeps before the answer goes on.
+async fn fetch_checked(method: &str, path: &str, body: Option<TransportBody>) -> Result<TransportResponse, String> {
+    let response = fetch(method, path, body).await;
+    if let Ok(answer) = &response {
+        if answer.status == 401 && answer.body.windows(15).any(|window| window == b"session_revoked") {
+            crate::session::revoked().await;
+        }
+    }
+    response
+}
+
 impl Transport for FetchTransport {
     async fn request(
         &self,
@@ -39,16 +51,16 @@ impl Transport for FetchTransport {
         body: Option<TransportBody>,
     ) -> Result<TransportResponse, String> {
         if !remembered(path) {
-            return fetch(method, path, body).await;
+            return fetch_checked(method, path, body).await;
         }
         if method != "GET" {
             // A write makes the remembered answer stale: offline, an older keyring than this
             // device has seen would read as a rollback, and sending would fail instead of
             // waiting in the Outbox.
             LAST_KEYS.with(|keys| keys.borrow_mut().remove(path));
-            return fetch(method, path, body).await;
+            return fetch_checked(method, path, body).await;
         }
-        match fetch(method, path, body).await {
+        match fetch_checked(method, path, body).await {
             Ok(response) => {
                 if matches!(response.status, 200 | 404) {
                     LAST_KEYS.with(|keys| keys.borrow_mut().insert(path.to_owned(), response.clone()));

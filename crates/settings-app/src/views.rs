@@ -1,0 +1,394 @@
+//! The security page: the authenticator app (set up with a QR code, confirmed by one code,
+//! turned off), recovery codes (shown once, downloadable, made anew), and the sessions that hold
+//! the account (each ended on its own, or every other one at once, and the idle timeout).
+//! Changes the server guards with `reauth_required` ask for the password in place and are then
+//! made.
+
+use std::rc::Rc;
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use plico_api::security::{RecoveryCodes, SecurityOverview, SessionInfo, Sessions, TotpSetup};
+use wasm_bindgen::JsCast;
+
+use crate::api::{self, Failure};
+use crate::history::{describe_user_agent, local_time, LoginHistoryPanel};
+use crate::i18n::{t, tf};
+
+/// Proving the password again, through the shell (the crypto worker does it with OPAQUE).
+#[derive(Clone)]
+pub struct Reauth {
+    function: js_sys::Function,
+}
+
+impl Reauth {
+    pub fn new(function: js_sys::Function) -> Reauth {
+        Reauth { function }
+    }
+
+    async fn prove(&self, password: String) -> Result<(), String> {
+        let promise = self
+            .function
+            .call1(&wasm_bindgen::JsValue::NULL, &password.into())
+            .ok()
+            .and_then(|value| value.dyn_into::<js_sys::Promise>().ok())
+            .ok_or_else(|| t("The mail app did not answer."))?;
+        wasm_bindgen_futures::JsFuture::from(promise)
+            .await
+            .map(|_| ())
+            .map_err(|error| error.as_string().unwrap_or_else(|| t("The password could not be checked.")))
+    }
+}
+
+/// A change to make; it runs again once the password is confirmed, if the server asked for it.
+type Change = Rc<dyn Fn()>;
+
+/// What every panel shares: the message shown, and the change waiting for the password.
+#[derive(Clone, Copy)]
+struct Page {
+    error: RwSignal<Option<String>>,
+    notice: RwSignal<Option<String>>,
+    waiting: RwSignal<Option<Change>, LocalStorage>,
+}
+
+impl Page {
+    /// Reports `result`'s failure; a change the server wants the password for waits for it.
+    fn report(&self, result: Result<(), Failure>, change: Change) {
+        match result {
+            Ok(()) => self.error.set(None),
+            Err(failure) if failure.code == "reauth_required" => {
+                self.error.set(None);
+                self.waiting.set(Some(change));
+            }
+            Err(failure) => self.error.set(Some(failure.message)),
+        }
+    }
+}
+
+/// Runs `work` as a change: its failure is reported, a `reauth_required` asks for the password
+/// and runs it again. Kept in a local store so that event handlers can copy it.
+fn change<F, Fut>(page: Page, work: F) -> StoredValue<Change, LocalStorage>
+where
+    F: Fn() -> Fut + 'static,
+    Fut: std::future::Future<Output = Result<(), Failure>> + 'static,
+{
+    let work = Rc::new(work);
+    let this: Rc<std::cell::OnceCell<Change>> = Rc::new(std::cell::OnceCell::new());
+    let again = Rc::clone(&this);
+    let run: Change = Rc::new(move || {
+        let work = Rc::clone(&work);
+        let again = again.get().cloned();
+        leptos::task::spawn_local(async move {
+            let result = work().await;
+            if let Some(again) = again {
+                page.report(result, again);
+            }
+        });
+    });
+    let _ = this.set(Rc::clone(&run));
+    StoredValue::new_local(run)
+}
+
+/// Makes the stored change.
+fn run(change: StoredValue<Change, LocalStorage>) {
+    if let Some(change) = change.try_get_value() {
+        change();
+    }
+}
+
+#[component]
+pub fn SettingsApp(reauth: Reauth) -> impl IntoView {
+    let page = Page { error: RwSignal::new(None), notice: RwSignal::new(None), waiting: RwSignal::new_local(None) };
+    view! {
+        <section class="settings account" aria-labelledby="settings-title">
+            <h1 id="settings-title">{t("Security")}</h1>
+            <p class="error" role="alert" hidden=move || page.error.get().is_none()>{move || page.error.get()}</p>
+            <p class="notice" role="status" hidden=move || page.notice.get().is_none()>{move || page.notice.get()}</p>
+            <PasswordPrompt page=page reauth=reauth/>
+            <TwoStepPanel page=page/>
+            <SessionsPanel page=page/>
+            <LoginHistoryPanel/>
+        </section>
+    }
+}
+
+/// Asks for the password when a change waits for it, proves it, and makes the change.
+#[component]
+fn PasswordPrompt(page: Page, reauth: Reauth) -> impl IntoView {
+    let password = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
+    let on_submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let reauth = reauth.clone();
+        leptos::task::spawn_local(async move {
+            let proved = reauth.prove(password.get_untracked()).await;
+            busy.set(false);
+            match proved {
+                Ok(()) => {
+                    password.set(String::new());
+                    problem.set(None);
+                    if let Some(change) = page.waiting.get_untracked() {
+                        page.waiting.set(None);
+                        change();
+                    }
+                }
+                Err(message) => problem.set(Some(message)),
+            }
+        });
+    };
+    view! {
+        <form class="panel reauth" id="reauth" on:submit=on_submit hidden=move || page.waiting.get().is_none()>
+            <h2>{t("Confirm your password")}</h2>
+            <p class="muted">{t("This change protects your account, so it asks for your password again. It is checked in this browser's crypto worker and never sent to the server.")}</p>
+            <label for="reauth-password">{t("Password")}</label>
+            <input id="reauth-password" type="password" autocomplete="current-password"
+                prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
+            <p class="field-error" role="alert">{move || problem.get()}</p>
+            <div class="actions">
+                <button type="submit" class="button primary" disabled=move || busy.get()>{t("Confirm")}</button>
+                <button type="button" class="button ghost" on:click=move |_| {
+                    page.waiting.set(None);
+                    problem.set(None);
+                }>{t("Cancel")}</button>
+            </div>
+        </form>
+    }
+}
+
+/// The QR code of `uri`, as SVG markup.
+fn qr_svg(uri: &str) -> String {
+    match qrcode::QrCode::new(uri.as_bytes()) {
+        Ok(code) => code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The key in groups of four, as people type it into an app.
+fn grouped(secret: &str) -> String {
+    secret.as_bytes().chunks(4).map(|chunk| String::from_utf8_lossy(chunk).into_owned()).collect::<Vec<_>>().join(" ")
+}
+
+/// Offers the codes as a text file.
+fn download_codes(codes: &[String]) {
+    let text = format!(
+        "{}\n\n{}\n",
+        t("Plico recovery codes. Each works once, in place of a code from your authenticator app."),
+        codes.join("\n")
+    );
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/plain");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    if let Some(link) = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.create_element("a").ok())
+        .and_then(|element| element.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        link.set_href(&url);
+        link.set_download("plico-recovery-codes.txt");
+        link.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+#[component]
+fn TwoStepPanel(page: Page) -> impl IntoView {
+    let overview = RwSignal::new(None::<SecurityOverview>);
+    let setup = RwSignal::new(None::<TotpSetup>);
+    let codes = RwSignal::new(None::<Vec<String>>);
+    let code = RwSignal::new(String::new());
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            match api::json::<SecurityOverview>("GET", "/account/security", None).await {
+                Ok(loaded) => overview.set(Some(loaded)),
+                Err(failure) => page.error.set(Some(failure.message)),
+            }
+        })
+    };
+    load();
+
+    let start = change(page, move || async move {
+        let started = api::json::<TotpSetup>("POST", "/account/security/totp", None).await?;
+        code.set(String::new());
+        setup.set(Some(started));
+        Ok(())
+    });
+    let confirm = change(page, move || async move {
+        let body = serde_json::json!({ "code": code.get_untracked() });
+        let made = api::json::<RecoveryCodes>("POST", "/account/security/totp/confirm", Some(body)).await?;
+        setup.set(None);
+        if !made.codes.is_empty() {
+            codes.set(Some(made.codes));
+        }
+        page.notice.set(Some(t("Two-step verification is on: signing in now asks for a code from your app.")));
+        load();
+        Ok(())
+    });
+    let turn_off = change(page, move || async move {
+        api::call("DELETE", "/account/security/totp", None).await?;
+        codes.set(None);
+        page.notice.set(Some(t("Two-step verification is off: your password alone signs in.")));
+        load();
+        Ok(())
+    });
+    let new_codes = change(page, move || async move {
+        let made = api::json::<RecoveryCodes>("POST", "/account/security/recovery-codes", None).await?;
+        codes.set(Some(made.codes));
+        load();
+        Ok(())
+    });
+    let on_confirm = move |event: SubmitEvent| {
+        event.prevent_default();
+        run(confirm);
+    };
+    let on = move || overview.get().is_some_and(|overview| overview.totp_since.is_some());
+
+    view! {
+        <div class="panel" id="two-step">
+            <h2>{t("Two-step verification")}</h2>
+            <p class="muted">{t("After your password, signing in also asks for a code from an authenticator app on your phone (such as Aegis, FreeOTP or Google Authenticator). The code protects your account's sessions; your mail stays locked by your password as before.")}</p>
+            <p class="status" id="two-step-status">{move || match overview.get() {
+                None => t("Loading…"),
+                Some(overview) => match overview.totp_since {
+                    Some(_) => tf("On. Recovery codes left: {count}", &[("count", &overview.recovery_codes_left.to_string())]),
+                    None => t("Off."),
+                },
+            }}</p>
+            <div class="actions" hidden=move || on() || setup.get().is_some()>
+                <button type="button" class="button primary" id="totp-start" on:click=move |_| run(start)>{t("Set up an authenticator app")}</button>
+            </div>
+            {move || setup.get().map(|setup| view! {
+                <form class="totp-setup" on:submit=on_confirm>
+                    <p>{t("Scan this code with your authenticator app, or type the key into it. Then enter the 6-digit code the app shows.")}</p>
+                    <div class="qr" aria-label=t("QR code for your authenticator app") inner_html=qr_svg(&setup.uri)></div>
+                    <p class="secret">{t("Key:")}" "<code id="totp-secret">{grouped(&setup.secret)}</code></p>
+                    <label for="totp-code">{t("Code from the app")}</label>
+                    <input id="totp-code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="8"
+                        prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
+                    <div class="actions">
+                        <button type="submit" class="button primary" id="totp-confirm">{t("Turn on")}</button>
+                    </div>
+                </form>
+            })}
+            {move || codes.get().map(|list| {
+                let for_download = list.clone();
+                view! {
+                    <div class="recovery-codes" id="recovery-codes">
+                        <h3>{t("Your recovery codes")}</h3>
+                        <p>{t("Keep these somewhere safe, apart from your phone. Each one signs you in once if you lose the app. They are shown only now.")}</p>
+                        <ul class="codes">{list.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}</ul>
+                        <div class="actions">
+                            <button type="button" class="button secondary" on:click=move |_| download_codes(&for_download)>{t("Download")}</button>
+                            <button type="button" class="button ghost" id="codes-saved" on:click=move |_| codes.set(None)>{t("I have saved them")}</button>
+                        </div>
+                    </div>
+                }
+            })}
+            <div class="actions" hidden=move || !on()>
+                <button type="button" class="button secondary" id="recovery-new" on:click=move |_| run(new_codes)>{t("New recovery codes")}</button>
+                <button type="button" class="button danger-ghost" id="totp-off" on:click=move |_| run(turn_off)>{t("Turn off")}</button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn SessionsPanel(page: Page) -> impl IntoView {
+    let sessions = RwSignal::new(None::<Sessions>);
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            match api::json::<Sessions>("GET", "/account/sessions", None).await {
+                Ok(loaded) => sessions.set(Some(loaded)),
+                Err(failure) => page.error.set(Some(failure.message)),
+            }
+        })
+    };
+    load();
+    let end = move |id: String| {
+        leptos::task::spawn_local(async move {
+            match api::call("DELETE", &format!("/account/sessions/{id}"), None).await {
+                Ok(_) => {
+                    page.notice.set(Some(t("That session is signed out. Its browser deletes what it kept of your mail at its next contact.")));
+                    load();
+                }
+                Err(failure) => page.error.set(Some(failure.message)),
+            }
+        });
+    };
+    let end_others = change(page, move || async move {
+        api::call("POST", "/account/sessions/revoke-others", None).await?;
+        page.notice.set(Some(t("Every other session is signed out.")));
+        load();
+        Ok(())
+    });
+    let set_idle = move |minutes: u32| {
+        leptos::task::spawn_local(async move {
+            let body = serde_json::json!({ "idle_minutes": minutes });
+            match api::json::<Sessions>("PUT", "/account/sessions/idle", Some(body)).await {
+                Ok(loaded) => sessions.set(Some(loaded)),
+                Err(failure) => page.error.set(Some(failure.message)),
+            }
+        });
+    };
+    let row = move |session: SessionInfo| {
+        let id = session.id.clone();
+        let browser = describe_user_agent(&session.user_agent);
+        view! {
+            <li class="session" class:current=session.current data-id=session.id.clone()>
+                <div>
+                    <strong>{browser.clone()}</strong>
+                    {session.current.then(|| view! { <span class="badge">{t("This browser")}</span> })}
+                    <p class="muted">{tf("{ip} · signed in {started} · last seen {seen}", &[
+                        ("ip", &session.ip),
+                        ("started", &local_time(session.started_at)),
+                        ("seen", &local_time(session.last_seen_at)),
+                    ])}</p>
+                </div>
+                {(!session.current).then(|| {
+                    let label = tf("Sign out this session: {browser}, {ip}", &[("browser", &browser), ("ip", &session.ip)]);
+                    view! {
+                        <button type="button" class="button ghost end-session" aria-label=label
+                            on:click=move |_| end(id.clone())>{t("Sign out")}</button>
+                    }
+                })}
+            </li>
+        }
+    };
+    let idle_label = |minutes: u32| match minutes {
+        0 => t("Never (only the lifetime)"),
+        minutes if minutes % 60 == 0 => tf("{count} h", &[("count", &(minutes / 60).to_string())]),
+        minutes => tf("{count} min", &[("count", &minutes.to_string())]),
+    };
+    view! {
+        <div class="panel" id="sessions">
+            <div class="panel-header">
+                <h2>{t("Sessions")}</h2>
+                <button type="button" class="button danger-ghost" id="end-others" on:click=move |_| run(end_others)>{t("Sign out everywhere else")}</button>
+            </div>
+            <p class="muted">{t("Every browser signed in to your account. Signing one out also deletes, at its next contact, the copy of your mail it kept.")}</p>
+            <ul class="sessions">{move || sessions.get().map(|list| list.sessions.into_iter().map(row).collect_view())}</ul>
+            {move || sessions.get().map(|list| {
+                let current = list.idle_minutes;
+                view! {
+                    <label for="idle-minutes">{t("Sign out a browser that was not kept signed in after being idle for")}</label>
+                    <select id="idle-minutes" on:change=move |ev| {
+                        if let Ok(minutes) = event_target_value(&ev).parse() {
+                            set_idle(minutes);
+                        }
+                    }>
+                        {list.idle_choices.iter().map(|&minutes| view! {
+                            <option value=minutes.to_string() selected=minutes == current>{idle_label(minutes)}</option>
+                        }).collect_view()}
+                    </select>
+                    <p class="hint">{tf("Every session ends after {hours} hours in any case.", &[("hours", &list.lifetime_hours.to_string())])}</p>
+                }
+            })}
+        </div>
+    }
+}

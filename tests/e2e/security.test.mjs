@@ -1,0 +1,173 @@
+// Account security in the real app: the authenticator app turned on from Settings (after the
+// password is confirmed again) and asked for at sign-in, a recovery code instead, and sessions
+// ended from another browser, which then signs out and deletes what it kept of the mail.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { PASSWORD, startServer, startBrowser, startSignedUp, screenshot, signIn } from './harness.mjs';
+
+let server;
+const browsers = [];
+
+before(async () => {
+  server = await startServer();
+});
+
+after(async () => {
+  for (const browser of browsers) await browser.close();
+  await server?.stop();
+});
+
+/** RFC 6238's code (HMAC-SHA1, 30-second steps, six digits) of a base32 secret at `unix` seconds. */
+function totp(secret, unix) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unix / 30)));
+  const hash = crypto.createHmac('sha1', key).update(counter).digest();
+  const offset = hash[19] & 0x0f;
+  return String((hash.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+async function confirmPasswordIfAsked(page) {
+  const prompt = page.locator('#reauth');
+  await Promise.race([
+    prompt.waitFor({ state: 'visible', timeout: 15_000 }).catch(() => {}),
+    page.waitForTimeout(1_500),
+  ]);
+  if (await prompt.isVisible()) {
+    await page.locator('#reauth-password').fill(PASSWORD);
+    await prompt.getByRole('button', { name: 'Confirm' }).click();
+    await prompt.waitFor({ state: 'hidden', timeout: 30_000 });
+  }
+}
+
+/** Opens Settings from the app (a reload would lock the keys and ask for the password). */
+async function openSettings(page) {
+  await page.getByRole('link', { name: /@plico\.test/ }).click();
+  await page.getByRole('link', { name: 'Security settings' }).click();
+  await page.getByRole('heading', { name: 'Two-step verification' }).waitFor({ timeout: 30_000 });
+}
+
+async function databases(page) {
+  return page.evaluate(async () => (await indexedDB.databases()).map((db) => db.name));
+}
+
+test('turn on the authenticator app, sign in with it and with a recovery code, and end sessions elsewhere', async () => {
+  const owner = await startSignedUp(server.baseUrl, 'sam');
+  browsers.push(owner);
+  const page = owner.page;
+  await openSettings(page);
+  await page.locator('#two-step-status', { hasText: 'Off.' }).waitFor();
+
+  // Setting up asks for the password again first.
+  await page.locator('#totp-start').click();
+  await page.locator('#reauth').waitFor({ state: 'visible', timeout: 15_000 });
+  await screenshot(page, 'security-01-confirm-password');
+  await page.locator('#reauth-password').fill('not the password');
+  await page.locator('#reauth').getByRole('button', { name: 'Confirm' }).click();
+  await page.locator('#reauth .field-error', { hasText: /wrong/i }).waitFor({ timeout: 30_000 });
+  await page.locator('#reauth-password').fill(PASSWORD);
+  await page.locator('#reauth').getByRole('button', { name: 'Confirm' }).click();
+  await page.locator('#totp-secret').waitFor({ timeout: 30_000 });
+  assert.ok(await page.locator('.qr svg').count() === 1, 'a QR code is drawn');
+  await screenshot(page, 'security-02-qr');
+  const shown = (await page.locator('#totp-secret').textContent()).trim();
+  assert.match(shown, /^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$/, 'the key in groups of four');
+  const secret = shown.replaceAll(' ', '');
+
+  // A wrong code is refused by name; the right one turns it on and shows ten recovery codes.
+  const now = Math.floor(Date.now() / 1000);
+  const right = totp(secret, now);
+  await page.locator('#totp-code').fill(right === '000000' ? '111111' : '000000');
+  await page.locator('#totp-confirm').click();
+  await page.locator('.error', { hasText: 'That is not the code the app shows now' }).waitFor({ timeout: 15_000 });
+  await page.locator('#totp-code').fill(totp(secret, Math.floor(Date.now() / 1000)));
+  await page.locator('#totp-confirm').click();
+  await page.locator('#recovery-codes li').first().waitFor({ timeout: 15_000 });
+  const codes = await page.locator('#recovery-codes li').allTextContents();
+  assert.equal(codes.length, 10);
+  await screenshot(page, 'security-03-recovery-codes');
+  await page.locator('#codes-saved').click();
+  await page.locator('#two-step-status', { hasText: 'On. Recovery codes left: 10' }).waitFor();
+
+  // Another browser: the password, then the code (the next step's: the one that turned the app
+  // on cannot be used twice). No session before the code.
+  const laptop = await startBrowser();
+  browsers.push(laptop);
+  await signIn(laptop.page, server.baseUrl, 'sam');
+  await laptop.page.locator('#second-factor-code').waitFor({ state: 'visible', timeout: 30_000 });
+  assert.equal((await laptop.page.request.get(`${server.baseUrl}/api/v1/session`)).status(), 401, 'half signed in');
+  await screenshot(laptop.page, 'security-04-second-step');
+  await laptop.page.locator('#second-factor-code').fill('123 45');
+  await laptop.page.getByRole('button', { name: 'Verify' }).click();
+  await laptop.page.locator('[role=alert]', { hasText: /not one of your unused recovery codes/ }).waitFor({ timeout: 15_000 });
+  await laptop.page.locator('#second-factor-code').fill(totp(secret, Math.floor(Date.now() / 1000) + 30));
+  await laptop.page.getByRole('button', { name: 'Verify' }).click();
+  await laptop.page.waitForURL('**/mail/inbox', { timeout: 30_000 });
+  await laptop.page.locator('.message-list').first().waitFor({ timeout: 30_000 });
+
+  // A third browser signs in with a recovery code, typed as people copy it.
+  const phone = await startBrowser({ viewport: { width: 390, height: 844 } });
+  browsers.push(phone);
+  await signIn(phone.page, server.baseUrl, 'sam');
+  await phone.page.locator('#second-factor-code').waitFor({ state: 'visible', timeout: 30_000 });
+  await screenshot(phone.page, 'security-05-second-step-phone');
+  await phone.page.locator('#second-factor-code').fill(codes[0].toLowerCase());
+  await phone.page.getByRole('button', { name: 'Verify' }).click();
+  await phone.page.waitForURL('**/mail/inbox', { timeout: 30_000 });
+
+  // The laptop keeps a copy of the mailbox on the device.
+  await laptop.page.waitForFunction(async () => (await indexedDB.databases()).some((db) => db.name === 'plico-local'), null, { timeout: 30_000 });
+  const laptopSession = (await (await laptop.page.request.get(`${server.baseUrl}/api/v1/account/sessions`)).json())
+    .sessions.find((session) => session.current).id;
+
+  // The owner sees three sessions and ends the laptop's.
+  await page.getByRole('link', { name: 'Mail', exact: true }).click();
+  await openSettings(page);
+  await page.locator('.session').nth(2).waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('.session').count(), 3);
+  assert.equal(await page.locator('.session.current').count(), 1);
+  await screenshot(page, 'security-06-sessions');
+  await page.locator(`.session[data-id="${laptopSession}"] .end-session`).click();
+  await page.locator('.notice', { hasText: 'That session is signed out' }).waitFor({ timeout: 15_000 });
+  await page.locator('.session').nth(1).waitFor();
+  assert.equal(await page.locator('.session').count(), 2);
+
+  // Within one poll the laptop is signed out, told why, and its copy of the mail is gone.
+  await laptop.page.waitForURL('**/login?ended', { timeout: 45_000 });
+  await laptop.page.locator('[role=alert]', { hasText: 'You were signed out' }).waitFor({ timeout: 15_000 });
+  assert.ok(!(await databases(laptop.page)).includes('plico-local'), 'the revoked browser deleted its device store');
+  await laptop.page.bringToFront();
+  await screenshot(laptop.page, 'security-07-ended');
+
+  // Every other session: the phone goes too; the owner stays.
+  await page.locator('#end-others').click();
+  await confirmPasswordIfAsked(page);
+  await page.locator('.notice', { hasText: 'Every other session is signed out.' }).waitFor({ timeout: 30_000 });
+  await phone.page.waitForURL('**/login?ended', { timeout: 45_000 });
+  assert.ok(!(await databases(phone.page)).includes('plico-local'));
+  assert.equal((await page.request.get(`${server.baseUrl}/api/v1/session`)).status(), 200);
+
+  // The history shows the second factors used.
+  await page.getByRole('link', { name: 'Mail', exact: true }).click();
+  await openSettings(page);
+  await page.getByRole('cell', { name: 'Sign-in with an authenticator code' }).first().waitFor({ timeout: 30_000 });
+  await page.getByRole('cell', { name: 'Sign-in with a recovery code' }).first().waitFor();
+  await page.getByRole('cell', { name: 'Failed sign-in: wrong second factor' }).first().waitFor();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, 'security-08-settings-phone');
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // Off again (with the password, when the last confirmation has lapsed).
+  await page.locator('#totp-off').click();
+  await confirmPasswordIfAsked(page);
+  await page.locator('#two-step-status', { hasText: 'Off.' }).waitFor({ timeout: 30_000 });
+  // The 403s are the answers this test provokes (the password asked for again, wrong codes).
+  for (const browser of [owner, laptop, phone]) {
+    assert.deepEqual(browser.problems.filter((problem) => !problem.includes('status of 403')), []);
+  }
+});
