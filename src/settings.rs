@@ -1,7 +1,7 @@
 //! The Settings app's place in the mail app: `/settings`, inside the shell, which imports the
 //! Settings app's own binary (`crates/settings-app`) the first time it opens and mounts it, as
-//! Contacts is loaded. The mail app carries this loader and the one thing the Settings app
-//! needs of the crypto worker: proving the password again (re-authentication).
+//! Contacts is loaded. The mail app carries this loader and what the Settings app needs of the
+//! crypto worker: proving the password again (re-authentication) and changing it.
 
 use leptos::prelude::*;
 use plico_api::worker::{SessionCommand, WorkerOutcome};
@@ -19,25 +19,33 @@ async fn mount(host: web_sys::HtmlElement, session: crate::session::Session) -> 
     let module = apps::module(SETTINGS_APP_URL).await?;
     // The password goes to the crypto worker, which proves it to the server (OPAQUE); the
     // Settings app only learns whether it was right.
-    let reauthenticate = Closure::<dyn Fn(String) -> js_sys::Promise>::new(move |password: String| {
-        let worker = worker.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            match worker.call(SessionCommand::Reauthenticate { password }, |_| {}).await {
-                Ok(WorkerOutcome::Reauthenticated) => Ok(JsValue::UNDEFINED),
-                Ok(_) => Err(JsValue::from_str(&t("The worker answered something unexpected."))),
-                Err(failure) => Err(JsValue::from_str(&failure.message)),
-            }
-        })
-    });
+    // Changing the password goes the same way: the keys worker seals the key anew. Both answer
+    // with the error's code and message, "code: message".
+    let worker_call = Closure::<dyn Fn(String, Option<bool>) -> js_sys::Promise>::new(
+        move |password: String, sign_out_others: Option<bool>| {
+            let worker = worker.clone();
+            wasm_bindgen_futures::future_to_promise(async move {
+                let command = match sign_out_others {
+                    None => SessionCommand::Reauthenticate { password },
+                    Some(sign_out_others) => SessionCommand::ChangePassword { password, sign_out_others },
+                };
+                match worker.call(command, |_| {}).await {
+                    Ok(WorkerOutcome::Reauthenticated) => Ok(JsValue::UNDEFINED),
+                    Ok(_) => Err(JsValue::from_str(&t("The worker answered something unexpected."))),
+                    Err(failure) => Err(JsValue::from_str(&format!("{}: {}", failure.code, failure.message))),
+                }
+            })
+        },
+    );
     let args = js_sys::Array::of4(
         &host,
-        reauthenticate.as_ref(),
+        worker_call.as_ref(),
         &crate::i18n::catalog(),
         &JsValue::from_str(crate::i18n::lang().code()),
     );
     apps::function(&module, "mount")?.apply(&JsValue::NULL, &args).map_err(apps::describe)?;
     // Kept while mounted; each visit leaks one small closure.
-    reauthenticate.forget();
+    worker_call.forget();
     Ok(())
 }
 

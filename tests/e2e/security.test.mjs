@@ -171,3 +171,42 @@ test('turn on the authenticator app, sign in with it and with a recovery code, a
     assert.deepEqual(browser.problems.filter((problem) => !problem.includes('status of 403')), []);
   }
 });
+
+test('change the password in Settings, end the other sessions, and sign in with the new one elsewhere', async () => {
+  const NEW = 'quartz lantern meadow 7';
+  const owner = await startSignedUp(server.baseUrl, 'pam');
+  browsers.push(owner);
+  const other = await startBrowser();
+  browsers.push(other);
+  await signIn(other.page, server.baseUrl, 'pam');
+  await other.page.waitForURL('**/mail/inbox', { timeout: 30_000 });
+
+  const page = owner.page;
+  await openSettings(page);
+  await page.locator('#new-password').fill(NEW);
+  await page.locator('#new-password-again').fill('something else entirely');
+  await page.locator('#change-password').click();
+  await page.locator('.error', { hasText: 'The two passwords differ.' }).waitFor();
+  await page.locator('#new-password-again').fill(NEW);
+  await page.locator('#change-password').click();
+  // The old password first.
+  await page.locator('#reauth').waitFor({ state: 'visible', timeout: 15_000 });
+  await page.locator('#reauth-password').fill(PASSWORD);
+  await page.locator('#reauth').getByRole('button', { name: 'Confirm' }).click();
+  await page.locator('.notice', { hasText: 'Your password is changed, and every other session is signed out.' }).waitFor({ timeout: 60_000 });
+  await page.locator('.session').nth(1).waitFor({ state: 'detached', timeout: 15_000 });
+  assert.equal(await page.locator('.session').count(), 1, 'the list shows this browser only');
+  await screenshot(page, 'security-09-password-changed');
+
+  // The other browser is signed out at its next contact; a new one signs in with the new password only.
+  await other.page.waitForURL('**/login?ended', { timeout: 45_000 });
+  const third = await startBrowser();
+  browsers.push(third);
+  await signIn(third.page, server.baseUrl, 'pam');
+  await third.page.locator('.error, [role=alert]', { hasText: /wrong/i }).first().waitFor({ timeout: 30_000 });
+  await signIn(third.page, server.baseUrl, 'pam', NEW);
+  await third.page.waitForURL('**/mail/inbox', { timeout: 30_000 });
+  for (const browser of [owner, other, third]) {
+    assert.deepEqual(browser.problems.filter((problem) => !problem.includes('status of 403') && !problem.includes('status of 401')), []);
+  }
+});

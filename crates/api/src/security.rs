@@ -130,3 +130,38 @@ pub struct IdleTimeout {
 pub struct RevokedSessions {
     pub revoked: u32,
 }
+
+/// A password change, step 1: a new OPAQUE registration for the signed-in account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeStart {
+    /// `opaque_ke::RegistrationRequest`, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "opaque-registration-request", max_length = 1024))]
+    pub registration_request: String,
+}
+
+/// The server's answer to step 1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PasswordChangeStarted {
+    /// `opaque_ke::RegistrationResponse`, base64.
+    pub registration_response: String,
+}
+
+/// A password change, step 2: the new password file and the secret key sealed under the new
+/// export key, swapped together.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeFinish {
+    /// `opaque_ke::RegistrationUpload`, base64.
+    #[cfg_attr(feature = "openapi", schema(format = "opaque-registration-upload", max_length = 4096))]
+    pub registration_upload: String,
+    /// The same secret key, sealed under the new export key, base64.
+    #[cfg_attr(feature = "openapi", schema(max_length = 100000))]
+    pub sealed_secret_key: String,
+    /// End every other session (they are told, and wipe what they keep).
+    #[serde(default)]
+    pub sign_out_others: bool,
+}

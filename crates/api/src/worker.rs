@@ -50,6 +50,10 @@ pub enum SessionCommand {
     /// Prove the password again for this session (`plico_client::flows::reauthenticate`), so
     /// that for five minutes it may make the changes that ask for it.
     Reauthenticate { password: String },
+    /// Change the password (after a re-authentication): a new OPAQUE registration and the
+    /// secret key sealed anew, in the keys worker; this device's own way in offline, if it keeps
+    /// one, is made again under the new password. `sign_out_others` ends every other session.
+    ChangePassword { password: String, sign_out_others: bool },
     /// Whether this device keeps a way in offline for `address` ([`WorkerOutcome::DeviceKept`]).
     DeviceKept { address: String },
     /// Forget the secret key and every other secret held in memory.
@@ -621,7 +625,8 @@ pub enum WorkerOutcome {
     Contacts(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The password is right; the account asks for one of these second factors.
     SecondFactorRequired(Vec<crate::security::SecondFactorKind>),
-    /// The password was proven again ([`SessionCommand::Reauthenticate`]).
+    /// The password was proven again ([`SessionCommand::Reauthenticate`]), or changed
+    /// ([`SessionCommand::ChangePassword`]).
     Reauthenticated,
 }
 

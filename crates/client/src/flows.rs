@@ -431,6 +431,43 @@ pub async fn reauthenticate<T: Transport>(transport: &T, address: &str, password
     Ok(())
 }
 
+/// Changes the signed-in account's password: a new OPAQUE registration, and `secret_key` sealed
+/// under the new export key, swapped on the server together (after a re-authentication). With
+/// `sign_out_others`, every other session ends. Returns the new export key, for this device's
+/// own way in offline.
+pub async fn change_password<T: Transport>(
+    transport: &T,
+    account: &Account,
+    secret_key: &Certificate,
+    new_password: &str,
+    sign_out_others: bool,
+) -> Result<Vec<u8>, FlowError> {
+    let name = account.address.split('@').next().unwrap_or_default();
+    plico_api::password::check_new_password(new_password, name)?;
+    let (state, registration_request) = plico_opaque::client_registration_start(new_password.as_bytes())?;
+    let started: plico_api::security::PasswordChangeStarted = post(
+        transport,
+        "/account/password/start",
+        &plico_api::security::PasswordChangeStart { registration_request: BASE64.encode(registration_request) },
+    )
+    .await?;
+    let response = decode("registration_response", &started.registration_response)?;
+    let (upload, export_key) = plico_opaque::client_registration_finish(state, new_password.as_bytes(), &response)?;
+    let secret = plico_pgp::secret_cert_bytes(secret_key).map_err(crypto)?;
+    let sealed = seal_secret_key(&export_key.0, &account.address, &secret).map_err(crypto)?;
+    let _: plico_api::security::RevokedSessions = post(
+        transport,
+        "/account/password/finish",
+        &plico_api::security::PasswordChangeFinish {
+            registration_upload: BASE64.encode(upload),
+            sealed_secret_key: BASE64.encode(sealed),
+            sign_out_others,
+        },
+    )
+    .await?;
+    Ok(export_key.0)
+}
+
 /// OPAQUE's login up to the proof: the finalization to send, the login's id, the export key.
 async fn password_proof<T: Transport>(
     transport: &T,

@@ -20,6 +20,15 @@ pub struct KeysRequest {
 pub enum KeysJob {
     /// `plico_client::signup_with_recovery`: the account is made and signed in.
     Signup { name: String, password: String, recovery_address: Option<String> },
+    /// `plico_client::flows::change_password` for the signed-in account, with its unlocked
+    /// secret key (a serialized TSK) to seal anew.
+    ChangePassword {
+        account: Account,
+        #[serde(with = "serde_bytes")]
+        secret_key: Vec<u8>,
+        password: String,
+        sign_out_others: bool,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,6 +47,11 @@ pub enum Up {
         account: Account,
         #[serde(with = "serde_bytes")]
         secret_key: Vec<u8>,
+    },
+    /// The password is changed: the new export key, for this device's own way in offline.
+    PasswordChanged {
+        #[serde(with = "serde_bytes")]
+        export_key: Vec<u8>,
     },
     /// The job failed, as `plico_client::FlowError` says.
     Failed { status: u16, code: String, message: String },

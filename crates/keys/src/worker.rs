@@ -35,6 +35,14 @@ impl Transport for Fetch {
     }
 }
 
+fn failed(error: plico_client::FlowError) -> Up {
+    let status = match &error {
+        plico_client::FlowError::Api { status, .. } => *status,
+        _ => 0,
+    };
+    Up::Failed { status, code: error.code(), message: error.to_string() }
+}
+
 async fn run(request: KeysRequest) {
     let id = request.id;
     let progress = move |stage: WorkerStage| send(&KeysReply { id: 0, up: Up::Progress { of: id, stage } });
@@ -45,13 +53,21 @@ async fn run(request: KeysRequest) {
                     Ok(secret_key) => Up::SignedUp { account: session.account, secret_key },
                     Err(error) => Up::Failed { status: 0, code: "crypto".into(), message: error.to_string() },
                 },
-                Err(error) => {
-                    let status = match &error {
-                        plico_client::FlowError::Api { status, .. } => *status,
-                        _ => 0,
-                    };
-                    Up::Failed { status, code: error.code(), message: error.to_string() }
+                Err(error) => failed(error),
+            }
+        }
+        KeysJob::ChangePassword { account, secret_key, password, sign_out_others } => {
+            progress(WorkerStage::StretchingPassword);
+            let changed = match plico_pgp::parse_cert(&secret_key) {
+                Ok(secret_key) => {
+                    plico_client::flows::change_password(&Fetch, &account, &secret_key, &password, sign_out_others)
+                        .await
                 }
+                Err(error) => Err(plico_client::FlowError::Crypto(error.to_string())),
+            };
+            match changed {
+                Ok(export_key) => Up::PasswordChanged { export_key },
+                Err(error) => failed(error),
             }
         }
     };

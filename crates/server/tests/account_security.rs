@@ -496,3 +496,45 @@ async fn failed_sign_ins_are_in_the_login_history_and_unknown_names_leave_nothin
     plico_server::jobs::retention::run_once(&server.state).await.expect("retention runs");
     assert_eq!(server.sql_int("SELECT COUNT(*) FROM login_events WHERE kind = 'failed_password'", &[]).await, 0);
 }
+
+#[tokio::test]
+async fn a_password_change_asks_for_the_old_one_swaps_the_key_seal_and_can_end_other_sessions() {
+    let server = TestServer::start().await;
+    let laptop = server.client("198.51.100.110");
+    let signed_up = signup(&laptop, "lou").await;
+    let phone = server.client("198.51.100.111");
+    plico_client::login(&phone, "lou", PASSWORD, |_| {}).await.expect("signs in");
+    let before = server.sql_bytes("SELECT sealed_secret_key FROM accounts", &[]).await;
+    const NEW: &str = "quartz lantern meadow 7";
+
+    // Without a fresh proof of the old password: refused, nothing changed.
+    let refused = flows::change_password(&laptop, &signed_up.account, &signed_up.secret_key, NEW, true)
+        .await
+        .expect_err("asks for the password");
+    assert_eq!(refused.code(), "reauth_required");
+    // A weak new password is refused in the client, by name.
+    flows::reauthenticate(&laptop, "lou", PASSWORD).await.expect("re-authenticates");
+    let weak = flows::change_password(&laptop, &signed_up.account, &signed_up.secret_key, "lou", true)
+        .await
+        .expect_err("too weak");
+    assert_eq!(weak.code(), "weak_password");
+    // Malformed OPAQUE messages are a clear 400, and change nothing.
+    let bad = laptop
+        .post_raw("/api/v1/account/password/finish", r#"{"registration_upload":"AAAA","sealed_secret_key":"AAAA"}"#)
+        .await;
+    assert_eq!((bad.status, bad.error_code().as_str()), (400, "malformed_opaque"));
+    assert_eq!(server.sql_bytes("SELECT sealed_secret_key FROM accounts", &[]).await, before);
+
+    flows::change_password(&laptop, &signed_up.account, &signed_up.secret_key, NEW, true).await.expect("changes");
+    assert_ne!(server.sql_bytes("SELECT sealed_secret_key FROM accounts", &[]).await, before, "sealed anew");
+    // This session stays; the phone's was ended and hears why.
+    assert_eq!(laptop.get("/api/v1/session").await.status, 200);
+    assert_eq!(phone.get("/api/v1/session").await.error_code(), "session_revoked");
+    // The old password no longer signs in; the new one does, and unlocks the same key.
+    let other = server.client("198.51.100.112");
+    let old = plico_client::login(&other, "lou", PASSWORD, |_| {}).await.err().expect("old password");
+    assert_eq!(old.code(), "invalid_login");
+    let again = plico_client::login(&other, "lou", NEW, |_| {}).await.expect("the new password");
+    assert_eq!(again.account.fingerprint, signed_up.account.fingerprint);
+    assert!(again.secret_key.is_tsk());
+}

@@ -22,15 +22,16 @@ thread_local! {
     static MOUNTED: RefCell<Option<Box<dyn std::any::Any>>> = const { RefCell::new(None) };
 }
 
-/// Mounts the app into `root`. `reauthenticate(password)` returns a promise that resolves when
-/// the password was proven again and rejects with a message otherwise. `catalog` and `lang`: the
+/// Mounts the app into `root`. `worker(password)` returns a promise that resolves when the
+/// password was proven again, `worker(password, sign_out_others)` when it was changed to
+/// `password`; each rejects with "code: message" otherwise. `catalog` and `lang`: the
 /// mail app's texts in the user's language, and its code.
 #[wasm_bindgen]
-pub fn mount(root: web_sys::HtmlElement, reauthenticate: js_sys::Function, catalog: JsValue, lang: String) {
+pub fn mount(root: web_sys::HtmlElement, worker: js_sys::Function, catalog: JsValue, lang: String) {
     console_error_panic_hook::set_once();
     unmount();
     i18n::set(catalog, lang);
-    let reauth = views::Reauth::new(reauthenticate);
+    let reauth = views::Reauth::new(worker);
     let handle = leptos::mount::mount_to(root, move || leptos::view! { <views::SettingsApp reauth=reauth.clone()/> });
     MOUNTED.with(|mounted| *mounted.borrow_mut() = Some(Box::new(handle)));
 }

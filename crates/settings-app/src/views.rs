@@ -15,7 +15,7 @@ use crate::api::{self, Failure};
 use crate::history::{describe_user_agent, local_time, LoginHistoryPanel};
 use crate::i18n::{t, tf};
 
-/// Proving the password again, through the shell (the crypto worker does it with OPAQUE).
+/// The crypto worker, through the shell: proving the password again (OPAQUE), and changing it.
 #[derive(Clone)]
 pub struct Reauth {
     function: js_sys::Function,
@@ -26,17 +26,29 @@ impl Reauth {
         Reauth { function }
     }
 
-    async fn prove(&self, password: String) -> Result<(), String> {
+    async fn call(&self, password: String, sign_out_others: Option<bool>) -> Result<(), Failure> {
+        let others = sign_out_others.map_or(wasm_bindgen::JsValue::UNDEFINED, wasm_bindgen::JsValue::from_bool);
         let promise = self
             .function
-            .call1(&wasm_bindgen::JsValue::NULL, &password.into())
+            .call2(&wasm_bindgen::JsValue::NULL, &password.into(), &others)
             .ok()
             .and_then(|value| value.dyn_into::<js_sys::Promise>().ok())
-            .ok_or_else(|| t("The mail app did not answer."))?;
-        wasm_bindgen_futures::JsFuture::from(promise)
-            .await
-            .map(|_| ())
-            .map_err(|error| error.as_string().unwrap_or_else(|| t("The password could not be checked.")))
+            .ok_or_else(|| Failure { code: "worker".into(), message: t("The mail app did not answer.") })?;
+        wasm_bindgen_futures::JsFuture::from(promise).await.map(|_| ()).map_err(|error| {
+            let text = error.as_string().unwrap_or_default();
+            match text.split_once(": ") {
+                Some((code, message)) => Failure { code: code.into(), message: message.into() },
+                None => Failure { code: "worker".into(), message: t("The password could not be checked.") },
+            }
+        })
+    }
+
+    async fn prove(&self, password: String) -> Result<(), String> {
+        self.call(password, None).await.map_err(|failure| failure.message)
+    }
+
+    async fn change(&self, password: String, sign_out_others: bool) -> Result<(), Failure> {
+        self.call(password, Some(sign_out_others)).await
     }
 }
 
@@ -49,6 +61,8 @@ struct Page {
     error: RwSignal<Option<String>>,
     notice: RwSignal<Option<String>>,
     waiting: RwSignal<Option<Change>, LocalStorage>,
+    /// Bumped by a change that ends sessions, so the list is read again.
+    sessions_changed: RwSignal<u32>,
 }
 
 impl Page {
@@ -98,14 +112,20 @@ fn run(change: StoredValue<Change, LocalStorage>) {
 
 #[component]
 pub fn SettingsApp(reauth: Reauth) -> impl IntoView {
-    let page = Page { error: RwSignal::new(None), notice: RwSignal::new(None), waiting: RwSignal::new_local(None) };
+    let page = Page {
+        error: RwSignal::new(None),
+        notice: RwSignal::new(None),
+        waiting: RwSignal::new_local(None),
+        sessions_changed: RwSignal::new(0),
+    };
     view! {
         <section class="settings account" aria-labelledby="settings-title">
             <h1 id="settings-title">{t("Security")}</h1>
             <p class="error" role="alert" hidden=move || page.error.get().is_none()>{move || page.error.get()}</p>
             <p class="notice" role="status" hidden=move || page.notice.get().is_none()>{move || page.notice.get()}</p>
-            <PasswordPrompt page=page reauth=reauth/>
+            <PasswordPrompt page=page reauth=reauth.clone()/>
             <TwoStepPanel page=page/>
+            <PasswordPanel page=page reauth=reauth/>
             <SessionsPanel page=page/>
             <LoginHistoryPanel/>
         </section>
@@ -195,6 +215,62 @@ fn download_codes(codes: &[String]) {
         link.click();
     }
     let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// A new password: the keys worker registers it (OPAQUE) and seals the key under it.
+#[component]
+fn PasswordPanel(page: Page, reauth: Reauth) -> impl IntoView {
+    let password = RwSignal::new(String::new());
+    let confirmation = RwSignal::new(String::new());
+    let sign_out_others = RwSignal::new(true);
+    let busy = RwSignal::new(false);
+    let reauth = StoredValue::new_local(reauth);
+    let save = change(page, move || async move {
+        let Some(worker) = reauth.try_get_value() else { return Ok(()) };
+        busy.set(true);
+        let changed = worker.change(password.get_untracked(), sign_out_others.get_untracked()).await;
+        busy.set(false);
+        changed?;
+        password.set(String::new());
+        confirmation.set(String::new());
+        page.sessions_changed.update(|count| *count += 1);
+        page.notice.set(Some(if sign_out_others.get_untracked() {
+            t("Your password is changed, and every other session is signed out.")
+        } else {
+            t("Your password is changed.")
+        }));
+        Ok(())
+    });
+    let on_submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        if password.get_untracked() != confirmation.get_untracked() {
+            page.error.set(Some(t("The two passwords differ.")));
+            return;
+        }
+        run(save);
+    };
+    view! {
+        <form class="panel" id="password" on:submit=on_submit>
+            <h2>{t("Password")}</h2>
+            <p class="muted">{t("Your password locks your private key, and nobody, not even Plico, can reset it without losing your mail. A new one is sealed over the same key in this browser.")}</p>
+            <label for="new-password">{t("New password")}</label>
+            <input id="new-password" type="password" autocomplete="new-password"
+                prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
+            <label for="new-password-again">{t("New password again")}</label>
+            <input id="new-password-again" type="password" autocomplete="new-password"
+                prop:value=move || confirmation.get() on:input=move |ev| confirmation.set(event_target_value(&ev))/>
+            <label class="toggle">
+                <input type="checkbox" id="sign-out-others" prop:checked=move || sign_out_others.get()
+                    on:change=move |ev| sign_out_others.set(event_target_checked(&ev))/>
+                {t("Sign out every other session")}
+            </label>
+            <div class="actions">
+                <button type="submit" class="button primary" id="change-password" disabled=move || busy.get()>
+                    {move || if busy.get() { t("Changing…") } else { t("Change password") }}
+                </button>
+            </div>
+        </form>
+    }
 }
 
 #[component]
@@ -309,7 +385,10 @@ fn SessionsPanel(page: Page) -> impl IntoView {
             }
         })
     };
-    load();
+    Effect::new(move |_| {
+        page.sessions_changed.track();
+        load();
+    });
     let end = move |id: String| {
         leptos::task::spawn_local(async move {
             match api::call("DELETE", &format!("/account/sessions/{id}"), None).await {

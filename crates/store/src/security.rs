@@ -255,6 +255,26 @@ impl Store {
         })
     }
 
+    /// Swaps the account's OPAQUE password file and its sealed secret key together (a password
+    /// change).
+    pub async fn set_password(
+        &self,
+        account_id: i64,
+        password_file: &[u8],
+        sealed_secret_key: &[u8],
+    ) -> Result<bool, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let done =
+                sqlx::query("UPDATE accounts SET opaque_password_file = $2, sealed_secret_key = $3 WHERE id = $1")
+                    .bind(account_id)
+                    .bind(password_file)
+                    .bind(sealed_secret_key)
+                    .execute(pool)
+                    .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
     /// The account's idle timeout choice (`None`: the operator's default).
     pub async fn idle_minutes(&self, account_id: i64) -> Result<Option<u32>, Error> {
         crate::engines::on_db!(self, |pool| {

@@ -49,3 +49,18 @@ pub async fn signup(
         _ => Err(protocol("the keys worker answered another job")),
     }
 }
+
+/// Changes the password in the keys worker; returns the new export key.
+pub async fn change_password(
+    id: u32,
+    session: &UnlockedSession,
+    password: String,
+    sign_out_others: bool,
+) -> Result<Vec<u8>, FlowError> {
+    let secret_key = plico_pgp::secret_cert_bytes(&session.secret_key).map_err(protocol)?;
+    let job = KeysJob::ChangePassword { account: session.account.clone(), secret_key, password, sign_out_others };
+    match run(id, job).await? {
+        Up::PasswordChanged { export_key } => Ok(export_key),
+        _ => Err(protocol("the keys worker answered another job")),
+    }
+}

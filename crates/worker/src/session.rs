@@ -180,6 +180,18 @@ pub async fn handle(id: u32, command: SessionCommand) -> Result<WorkerOutcome, F
             Box::pin(plico_client::flows::reauthenticate(&FetchTransport, &address, &password)).await?;
             Ok(WorkerOutcome::Reauthenticated)
         }
+        SessionCommand::ChangePassword { password, sign_out_others } => {
+            let session = current().ok_or_else(locked)?;
+            let export_key =
+                Box::pin(crate::keys_worker::change_password(id, &session, password.clone(), sign_out_others)).await?;
+            // A device that keeps its own way in offline keeps it under the new password.
+            let address = session.account.address.clone();
+            if offline::device_unlock(&address).await.is_some() {
+                let record = plico_client::device_unlock::record(&password, &export_key, &session.account).ok();
+                offline::set_device_unlock(&address, record).await;
+            }
+            Ok(WorkerOutcome::Reauthenticated)
+        }
         SessionCommand::SecondFactor { kind, code } => {
             Box::pin(second_factor(kind, code)).await.map(|session| unlocked(session, false))
         }

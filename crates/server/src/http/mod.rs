@@ -53,6 +53,8 @@ pub fn router(state: AppState) -> Router {
         .route("/account/security/totp", post(security::start_totp).delete(security::delete_totp))
         .route("/account/security/totp/confirm", post(security::confirm_totp))
         .route("/account/security/recovery-codes", post(security::new_recovery_codes))
+        .route("/account/password/start", post(security::start_password_change))
+        .route("/account/password/finish", post(security::finish_password_change))
         .route("/account/sessions", get(security::sessions))
         .route("/account/sessions/idle", put(security::set_idle_timeout))
         .route("/account/sessions/revoke-others", post(security::revoke_other_sessions))

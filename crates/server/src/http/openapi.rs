@@ -68,6 +68,8 @@ use utoipa::OpenApi;
         crate::http::security::confirm_totp,
         crate::http::security::delete_totp,
         crate::http::security::new_recovery_codes,
+        crate::http::security::start_password_change,
+        crate::http::security::finish_password_change,
         crate::http::security::sessions,
         crate::http::security::set_idle_timeout,
         crate::http::security::revoke_session,

@@ -1,17 +1,20 @@
-//! The account's security page: the authenticator app and recovery codes, and the sessions
-//! that hold the account (listed, ended one by one or all at once, and how long they idle).
-//! Turning a factor on or off, new recovery codes and ending every other session ask for the
-//! password again (`login/finish` with `reauthenticate`).
+//! The account's security page: the authenticator app and recovery codes, the password (a new
+//! OPAQUE registration and the secret key sealed anew), and the sessions that hold the account (listed, ended one by one or all at once, and how long they idle).
+//! Turning a factor on or off, new recovery codes, ending every other session and changing the
+//! password ask for the password again (`login/finish` with `reauthenticate`).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use plico_api::security::{
-    IdleTimeout, RecoveryCodes, RevokedSessions, SecurityOverview, SessionInfo, Sessions, TotpCode, TotpSetup,
+    IdleTimeout, PasswordChangeFinish, PasswordChangeStart, PasswordChangeStarted, RecoveryCodes, RevokedSessions,
+    SecurityOverview, SessionInfo, Sessions, TotpCode, TotpSetup,
 };
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::ApiJson;
+use crate::http::extract::{decode_base64, ApiJson};
 use crate::http::session::SignedIn;
 use crate::{factors, totp, AppState};
 
@@ -185,5 +188,55 @@ pub async fn revoke_other_sessions(
 ) -> ApiResult<Json<RevokedSessions>> {
     signed_in.require_reauth(state.clock.now())?;
     let revoked = state.store.revoke_other_sessions(signed_in.account_id, &signed_in.token_hash).await?;
+    Ok(Json(RevokedSessions { revoked: u32::try_from(revoked).unwrap_or(u32::MAX) }))
+}
+
+#[utoipa::path(post, path = "/api/v1/account/password/start", security(("session" = [])), request_body = PasswordChangeStart,
+    responses((status = 200, body = PasswordChangeStarted),
+              (status = 400, body = plico_api::ErrorBody, description = "The registration request is malformed"),
+              (status = 403, body = plico_api::ErrorBody, description = "Confirm the password first (reauth_required)"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn start_password_change(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<PasswordChangeStart>,
+) -> ApiResult<Json<PasswordChangeStarted>> {
+    signed_in.require_reauth(state.clock.now())?;
+    let registration_request = decode_base64("registration_request", &request.registration_request)?;
+    let address = state.store.account_by_id(signed_in.account_id).await?.ok_or(ApiError::Unauthorized)?.address;
+    let response =
+        plico_opaque::server_registration_start(&state.opaque_setup, &registration_request, address.as_bytes())
+            .map_err(|error| ApiError::bad_request("malformed_opaque", error.to_string()))?;
+    Ok(Json(PasswordChangeStarted { registration_response: BASE64.encode(response) }))
+}
+
+#[utoipa::path(post, path = "/api/v1/account/password/finish", security(("session" = [])), request_body = PasswordChangeFinish,
+    responses((status = 200, body = RevokedSessions, description = "The new password works from now on; the old one no longer does. How many other sessions were ended"),
+              (status = 400, body = plico_api::ErrorBody, description = "The registration upload is malformed"),
+              (status = 403, body = plico_api::ErrorBody, description = "Confirm the password first (reauth_required)"),
+              (status = 422, body = plico_api::ErrorBody, description = "The sealed secret key is empty or too large"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn finish_password_change(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<PasswordChangeFinish>,
+) -> ApiResult<Json<RevokedSessions>> {
+    signed_in.require_reauth(state.clock.now())?;
+    let upload = decode_base64("registration_upload", &request.registration_upload)?;
+    let sealed_secret_key = decode_base64("sealed_secret_key", &request.sealed_secret_key)?;
+    if sealed_secret_key.is_empty() || sealed_secret_key.len() > 64 * 1024 {
+        return Err(ApiError::invalid("invalid_sealed_key", "The sealed secret key is empty or larger than 64 KiB."));
+    }
+    let password_file = plico_opaque::server_registration_finish(&upload)
+        .map_err(|error| ApiError::bad_request("malformed_opaque", error.to_string()))?;
+    if !state.store.set_password(signed_in.account_id, &password_file, &sealed_secret_key).await? {
+        return Err(ApiError::Unauthorized);
+    }
+    tracing::info!(account_id = signed_in.account_id, "password changed");
+    let revoked = if request.sign_out_others {
+        state.store.revoke_other_sessions(signed_in.account_id, &signed_in.token_hash).await?
+    } else {
+        0
+    };
     Ok(Json(RevokedSessions { revoked: u32::try_from(revoked).unwrap_or(u32::MAX) }))
 }
