@@ -538,3 +538,58 @@ async fn a_password_change_asks_for_the_old_one_swaps_the_key_seal_and_can_end_o
     assert_eq!(again.account.fingerprint, signed_up.account.fingerprint);
     assert!(again.secret_key.is_tsk());
 }
+
+/// The 8-digit code in a confirmation mail.
+fn mailed_code(mail: &[u8]) -> String {
+    String::from_utf8_lossy(mail)
+        .lines()
+        .map(str::trim)
+        .find(|line| line.len() == 8 && line.chars().all(|c| c.is_ascii_digit()))
+        .expect("an 8-digit code in the mail")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_confirmed_recovery_address_hears_when_it_is_replaced_or_removed() {
+    let sink = start_sink();
+    let server = TestServer::start_with(|config| with_smarthost(config, sink.port, None)).await;
+    let client = server.client("192.0.2.60");
+    plico_client::signup_with_recovery(&client, "max", PASSWORD, Some("max.old@example.org".into()), |_| {})
+        .await
+        .expect("signs up");
+    plico_server::outbound::run_due(&server.state).await.expect("delivers");
+    let code = mailed_code(&sink.received()[0].0);
+    let confirmed = client.post_raw("/api/v1/account/recovery/confirm", format!(r#"{{"code":"{code}"}}"#)).await;
+    assert_eq!(confirmed.json()["confirmed"], true);
+
+    let put = |address: serde_json::Value| {
+        let client = client.clone();
+        async move {
+            let body = serde_json::json!({ "address": address }).to_string();
+            let request = client
+                .request("PUT", "/api/v1/account/recovery")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .expect("request");
+            client.send(request).await
+        }
+    };
+    assert_eq!(put(serde_json::json!("max.new@example.org")).await.status, 200);
+    plico_server::outbound::run_due(&server.state).await.expect("delivers");
+    let received = sink.received();
+    assert_eq!(received.len(), 3, "the old address is told, the new one gets its code");
+    let notice = received
+        .iter()
+        .skip(1)
+        .find(|(_, envelope)| envelope["rcpt_tos"][0] == "max.old@example.org")
+        .map(|(mail, _)| String::from_utf8_lossy(mail).into_owned())
+        .expect("a notice to the old address");
+    assert!(notice.contains("Subject: Your recovery address was changed"), "{notice}");
+    assert!(notice.contains("was changed to m…@example.org"), "the new address is masked: {notice}");
+    assert!(!notice.contains("max.new"), "{notice}");
+
+    // An unconfirmed address hears nothing when it is replaced; the confirmed one is gone now.
+    assert_eq!(put(serde_json::Value::Null).await.status, 200);
+    plico_server::outbound::run_due(&server.state).await.expect("delivers");
+    assert_eq!(sink.received().len(), 3, "max.new was never confirmed: no notice");
+}

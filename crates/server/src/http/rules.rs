@@ -30,11 +30,18 @@ pub fn check_recovery_address(state: &AppState, address: &str) -> ApiResult<Stri
 
 /// Sets the recovery address and mails it an activation code (through the smarthost).
 pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Option<&str>) -> ApiResult<bool> {
-    let Some(address) = address else {
+    let checked = address.map(|address| check_recovery_address(state, address)).transpose()?;
+    // A confirmed address that is replaced or removed hears of it, so that someone who took
+    // over the session cannot quietly move the account's notices elsewhere.
+    if let (Some(old), true) = state.store.recovery_address(account_id).await? {
+        if checked.as_deref() != Some(old.as_str()) {
+            notify_old_recovery_address(state, account_id, &old, checked.as_deref()).await;
+        }
+    }
+    let Some(address) = checked else {
         state.store.set_recovery_address(account_id, None, None, 0).await?;
         return Ok(false);
     };
-    let address = check_recovery_address(state, address)?;
     let now = state.clock.now();
     // Each code is mail to an address the user names: limited per day, and counted against the
     // sending limit like any other mail the account sends.
@@ -67,6 +74,36 @@ pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Op
     let mail =
         crate::outbound::system::message(&state.config.domain, &address, "Confirm your recovery address", &text, now);
     crate::outbound::system::mail_outside(state, account_id, &address, mail).await.map_err(ApiError::internal)
+}
+
+/// `alice@example.org` as `a…@example.org`: enough for the owner to recognise, not to learn.
+fn masked(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => format!("{}…@{domain}", local.chars().next().unwrap_or('?')),
+        None => "…".into(),
+    }
+}
+
+/// Tells the confirmed recovery address `old` that it no longer is one. Best effort: a failure
+/// to queue it is logged, not fatal to the change the owner asked for.
+async fn notify_old_recovery_address(state: &AppState, account_id: i64, old: &str, new: Option<&str>) {
+    let Ok(Some(own)) = state.store.account_by_id(account_id).await else { return };
+    let change = match new {
+        Some(new) => format!("was changed to {}", masked(new)),
+        None => "was removed".to_owned(),
+    };
+    let text = format!(
+        "The recovery address of {} {change}: this address will no longer receive its notices.\r\n\r\n\
+         If you did not do this, sign in, look at the account's sessions (Settings, Security), end the \
+         ones you do not know, and change the password.\r\n",
+        own.address
+    );
+    let now = state.clock.now();
+    let mail =
+        crate::outbound::system::message(&state.config.domain, old, "Your recovery address was changed", &text, now);
+    if let Err(error) = crate::outbound::system::mail_outside(state, account_id, old, mail).await {
+        tracing::warn!(%error, "the old recovery address was not told of the change");
+    }
 }
 
 /// A closed account's sign-in: refused with when it can still be reopened, or reopened.
