@@ -318,6 +318,7 @@ mod tests {
             WorkerStage::Sending,
             WorkerStage::Indexing(progress),
             WorkerStage::Exporting { done: 0, total: 0 },
+            WorkerStage::ProvingWork { done: 0, total: 0 },
         ] {
             texts.insert(stage.describe().to_owned());
         }

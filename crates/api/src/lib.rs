@@ -87,6 +87,38 @@ pub struct SignupStartResponse {
     pub address: String,
     /// `opaque_ke::RegistrationResponse`, base64.
     pub registration_response: String,
+    /// The proof of work this sign-up must bring to `signup/finish` (instead of a captcha);
+    /// absent when the server asks none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pow: Option<PowChallenge>,
+}
+
+/// A proof-of-work challenge (`plico-pow`): for each of `rounds`, a nonce whose SHA-256 over
+/// (salt, round, nonce) starts with `bits` zero bits. Signed by the server, bound to one
+/// sign-up, valid until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PowChallenge {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub signup_id: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub salt: String,
+    pub rounds: u32,
+    pub bits: u32,
+    pub expires_at: i64,
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub signature: String,
+}
+
+/// A solved challenge: the challenge as it was issued, and one nonce per round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PowAnswer {
+    pub challenge: PowChallenge,
+    #[cfg_attr(feature = "openapi", schema(max_items = 64))]
+    pub nonces: Vec<u64>,
 }
 
 /// Step 2 of registration: the sealed OPAQUE envelope plus the keys made in the browser.
@@ -114,6 +146,9 @@ pub struct SignupFinishRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(format = "email", max_length = 254))]
     pub recovery_address: Option<String>,
+    /// The solved proof of work `signup/start` asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pow: Option<PowAnswer>,
 }
 
 /// Step 1 of OPAQUE login.

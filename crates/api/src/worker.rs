@@ -521,6 +521,11 @@ pub enum WorkerStage {
         done: u32,
         total: u32,
     },
+    /// Sign-up's proof of work: rounds done, of `total`.
+    ProvingWork {
+        done: u32,
+        total: u32,
+    },
 }
 
 impl WorkerStage {
@@ -537,6 +542,7 @@ impl WorkerStage {
             WorkerStage::Sending => "Sending…",
             WorkerStage::Indexing(_) => "Indexing your mail on this device…",
             WorkerStage::Exporting { .. } => "Decrypting and writing your mail into the archive…",
+            WorkerStage::ProvingWork { .. } => "Proving this is no bot (a few seconds of work, no captcha)…",
         }
     }
 
@@ -556,6 +562,8 @@ impl WorkerStage {
                 (u64::from(progress.done) * 100 / u64::from(progress.total.max(1))) as u8
             }
             WorkerStage::Exporting { done, total } => (u64::from(done) * 100 / u64::from(total.max(1))) as u8,
+            // 10 to 50 of a sign-up, between the password's stretching and the keys.
+            WorkerStage::ProvingWork { done, total } => 10 + (u64::from(done) * 40 / u64::from(total.max(1))) as u8,
         }
     }
 }

@@ -264,6 +264,14 @@ pub async fn signup_with_recovery<T: Transport>(
     let response = decode("registration_response", &started.registration_response)?;
     let (upload, export_key) = plico_opaque::client_registration_finish(state, password.as_bytes(), &response)?;
 
+    // The proof of work the server asks instead of a captcha, with its progress.
+    let pow = started.pow.clone().map(|challenge| {
+        let nonces = plico_pow::solve(&challenge.clone().into(), |done, total| {
+            progress(WorkerStage::ProvingWork { done, total })
+        });
+        plico_api::PowAnswer { challenge, nonces }
+    });
+
     progress(WorkerStage::GeneratingKeys);
     let generated = plico_pgp::generate_cert(&started.address).map_err(crypto)?;
 
@@ -281,6 +289,7 @@ pub async fn signup_with_recovery<T: Transport>(
             public_cert: generated.public_cert_armored,
             sealed_secret_key: BASE64.encode(sealed),
             recovery_address,
+            pow,
         },
     )
     .await?;

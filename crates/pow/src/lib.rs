@@ -35,6 +35,20 @@ pub struct Challenge {
     pub signature: String,
 }
 
+impl From<plico_api::PowChallenge> for Challenge {
+    fn from(wire: plico_api::PowChallenge) -> Self {
+        let plico_api::PowChallenge { signup_id, salt, rounds, bits, expires_at, signature } = wire;
+        Challenge { signup_id, salt, rounds, bits, expires_at, signature }
+    }
+}
+
+impl From<Challenge> for plico_api::PowChallenge {
+    fn from(challenge: Challenge) -> Self {
+        let Challenge { signup_id, salt, rounds, bits, expires_at, signature } = challenge;
+        plico_api::PowChallenge { signup_id, salt, rounds, bits, expires_at, signature }
+    }
+}
+
 /// Why an answer was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PowError {

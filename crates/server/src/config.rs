@@ -100,6 +100,16 @@ pub struct ServeConfig {
     #[arg(long = "session-idle-minutes", env = "PLICO_SESSION_IDLE_MINUTES", default_value_t = 30)]
     pub session_idle_minutes: u32,
 
+    /// Sign-up's proof of work, instead of a captcha: rounds of `--signup-pow-bits` zero bits each
+    /// (rounds × 2^bits SHA-256 on average; 64 × 2^16 is about 2 s in a browser). 0: none.
+    #[arg(long = "signup-pow-rounds", env = "PLICO_SIGNUP_POW_ROUNDS", default_value_t = 64)]
+    pub signup_pow_rounds: u32,
+
+    /// Zero bits each round of the proof of work asks; a source that signed up in the last hour
+    /// gets one more bit (twice the work) per earlier sign-up, up to four.
+    #[arg(long = "signup-pow-bits", env = "PLICO_SIGNUP_POW_BITS", default_value_t = 16)]
+    pub signup_pow_bits: u32,
+
     /// How many login attempts one IP may start per minute.
     #[arg(long = "login-attempts-per-ip-per-minute", env = "PLICO_LOGIN_ATTEMPTS_PER_IP", default_value_t = 20)]
     pub login_attempts_per_ip_per_minute: u32,
@@ -314,6 +324,8 @@ impl ServeConfig {
             metrics_from: Vec::new(),
             session_hours: 24 * 7,
             session_idle_minutes: 30,
+            signup_pow_rounds: 64,
+            signup_pow_bits: 16,
             login_attempts_per_ip_per_minute: 20,
             login_attempts_per_account: 10,
             signups_per_ip_per_hour: 20,

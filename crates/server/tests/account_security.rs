@@ -593,3 +593,79 @@ async fn a_confirmed_recovery_address_hears_when_it_is_replaced_or_removed() {
     plico_server::outbound::run_due(&server.state).await.expect("delivers");
     assert_eq!(sink.received().len(), 3, "max.new was never confirmed: no notice");
 }
+
+/// A sign-up's start and everything its finish needs but the proof of work.
+async fn started_signup(client: &TestClient, name: &str) -> (plico_api::SignupStartResponse, serde_json::Value) {
+    use base64::Engine;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let (state, request) = plico_opaque::client_registration_start(PASSWORD.as_bytes()).expect("opaque");
+    let started = post_json(
+        client,
+        "/api/v1/signup/start",
+        serde_json::json!({"name": name, "registration_request": b64(&request)}),
+    )
+    .await;
+    assert_eq!(started.status, 200, "{}", started.json());
+    let started: plico_api::SignupStartResponse = serde_json::from_slice(&started.body).expect("start answer");
+    let response = base64::engine::general_purpose::STANDARD.decode(&started.registration_response).expect("b64");
+    let (upload, export_key) =
+        plico_opaque::client_registration_finish(state, PASSWORD.as_bytes(), &response).expect("opaque finish");
+    let generated = plico_pgp::generate_cert(&started.address).expect("key");
+    let sealed =
+        plico_client::seal::seal_secret_key(&export_key.0, &started.address, &generated.secret_key).expect("seal");
+    let body = serde_json::json!({
+        "signup_id": started.signup_id,
+        "name": name,
+        "registration_upload": b64(&upload),
+        "public_cert": generated.public_cert_armored,
+        "sealed_secret_key": b64(&sealed),
+    });
+    (started, body)
+}
+
+#[tokio::test]
+async fn sign_up_brings_the_proof_of_work_it_was_asked_once_for_itself_and_a_busy_source_works_harder() {
+    let server = TestServer::start_with(|config| {
+        config.signup_pow_rounds = 8;
+        config.signup_pow_bits = 6;
+    })
+    .await;
+    let client = server.client("198.51.100.120");
+
+    // Without the proof: refused by name, and the sign-up is spent.
+    let (started, body) = started_signup(&client, "nia").await;
+    let challenge = started.pow.clone().expect("a challenge");
+    assert_eq!((challenge.rounds, challenge.bits), (8, 6), "the operator's difficulty for a first sign-up");
+    let missing = post_json(&client, "/api/v1/signup/finish", body).await;
+    assert_eq!((missing.status, missing.error_code().as_str()), (422, "pow_required"));
+
+    // A busy source: one more bit for each sign-up it started this hour.
+    let (started, body) = started_signup(&client, "nia").await;
+    let challenge = started.pow.clone().expect("a challenge");
+    assert_eq!(challenge.bits, 7);
+    // A wrong answer (all-zero nonces solve eight 7-bit rounds with odds of 2^-56).
+    let mut with_wrong = body.clone();
+    with_wrong["pow"] = serde_json::json!({"challenge": challenge, "nonces": [0, 0, 0, 0, 0, 0, 0, 0]});
+    let refused = post_json(&client, "/api/v1/signup/finish", with_wrong).await;
+    assert_eq!(refused.error_code(), "pow_refused", "{}", refused.json());
+
+    // Solved, it signs up; sent again, it is a spent sign-up.
+    let (started, body) = started_signup(&client, "nia").await;
+    let challenge = started.pow.clone().expect("a challenge");
+    let nonces = plico_pow::solve(&challenge.clone().into(), |_, _| {});
+    let mut good = body.clone();
+    good["pow"] = serde_json::json!({"challenge": challenge, "nonces": nonces});
+    let done = post_json(&client, "/api/v1/signup/finish", good.clone()).await;
+    assert_eq!(done.status, 200, "{}", done.json());
+    let replay = server.client("198.51.100.121");
+    let again = post_json(&replay, "/api/v1/signup/finish", good.clone()).await;
+    assert_eq!(again.error_code(), "signup_expired", "single use");
+
+    // Another sign-up's solved challenge does not serve this one.
+    let (_, body) = started_signup(&replay, "ola").await;
+    let mut borrowed = body;
+    borrowed["pow"] = good["pow"].clone();
+    let refused = post_json(&replay, "/api/v1/signup/finish", borrowed).await;
+    assert_eq!(refused.error_code(), "pow_refused");
+    assert!(refused.json()["error"]["message"].as_str().unwrap_or_default().contains("another sign-up"));
+}

@@ -37,7 +37,10 @@ fn schemathesis() -> PathBuf {
 /// Signs up `names` on a server state over `data_dir` and returns each one's session cookie
 /// and public certificate.
 async fn sign_up(data_dir: &Path, names: &[&str]) -> Vec<(String, plico_pgp::Certificate)> {
-    let config = ServeConfig::for_data_dir(data_dir.to_path_buf());
+    let mut config = ServeConfig::for_data_dir(data_dir.to_path_buf());
+    // A few hundred hashes of proof of work per sign-up, not a debug build's minute.
+    config.signup_pow_rounds = 4;
+    config.signup_pow_bits = 4;
     let state = AppState::open(config, Arc::new(SystemClock)).await.expect("server state opens");
     let router = plico_server::router(state.clone());
     let mut cookies = Vec::new();

@@ -109,6 +109,49 @@ pub async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
     })
 }
 
+/// How long a sign-up's proof of work may take (the sign-up itself waits ten minutes).
+const POW_SECONDS: i64 = 600;
+
+/// The key proofs of work are signed with: the same on every node, derived from the secret the
+/// nodes share and never stored.
+fn pow_key(state: &AppState) -> Vec<u8> {
+    state.node.keyed_hash("signup proof of work", &[])
+}
+
+/// The proof of work sign-up `signup_id` must bring: the operator's rounds and bits, one bit
+/// more for each sign-up this source started in the last hour (up to four).
+async fn signup_challenge(
+    state: &AppState,
+    signup_id: &str,
+    meta: &ClientMeta,
+    now: i64,
+) -> ApiResult<Option<plico_api::PowChallenge>> {
+    let rounds = state.config.signup_pow_rounds;
+    if rounds == 0 {
+        return Ok(None);
+    }
+    let earlier = state.limits.signup_per_ip.count(&state.store, &format!("ip:{}", meta.ip), now).await?;
+    let bits = state.config.signup_pow_bits + u32::try_from((earlier - 1).clamp(0, 4)).unwrap_or(0);
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let challenge = plico_pow::Challenge::issue(&pow_key(state), signup_id, salt, rounds, bits, now, POW_SECONDS);
+    Ok(Some(challenge.into()))
+}
+
+/// Checks the proof of work a sign-up brings, when the server asks one.
+fn check_pow(state: &AppState, signup_id: &str, answer: Option<&plico_api::PowAnswer>, now: i64) -> ApiResult<()> {
+    if state.config.signup_pow_rounds == 0 {
+        return Ok(());
+    }
+    let answer = answer.ok_or_else(|| {
+        ApiError::invalid("pow_required", "This sign-up needs the proof of work signup/start asked for.")
+    })?;
+    let challenge: plico_pow::Challenge = answer.challenge.clone().into();
+    challenge
+        .verify(&pow_key(state), signup_id, &answer.nonces, now)
+        .map_err(|error| ApiError::invalid("pow_refused", format!("The sign-up was refused: {error}.")))
+}
+
 /// A purged account's name cannot be taken during its quarantine.
 async fn refuse_quarantined(state: &AppState, name: &str) -> ApiResult<()> {
     if state.store.name_quarantined(name, state.clock.now()).await? {
@@ -169,7 +212,8 @@ pub async fn signup_start(
             retry_after_seconds: 60,
         });
     }
-    Ok(Json(SignupStartResponse { signup_id, address, registration_response: BASE64.encode(response) }))
+    let pow = signup_challenge(&state, &signup_id, &meta, now).await?;
+    Ok(Json(SignupStartResponse { signup_id, address, registration_response: BASE64.encode(response), pow }))
 }
 
 #[utoipa::path(post, path = "/api/v1/signup/finish", request_body = SignupFinishRequest,
@@ -196,6 +240,8 @@ pub async fn signup_finish(
             "This sign-up was not started, was for another name, or took longer than ten minutes: start again.",
         ));
     }
+    // The sign-up is spent now: its proof of work cannot serve another.
+    check_pow(&state, &request.signup_id, request.pow.as_ref(), now)?;
     refuse_quarantined(&state, &name).await?;
     let recovery = match request.recovery_address.as_deref().map(str::trim).filter(|address| !address.is_empty()) {
         Some(address) => Some(rules::check_recovery_address(&state, address)?),

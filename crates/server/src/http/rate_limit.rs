@@ -82,6 +82,17 @@ impl RateLimiter {
         store.rate_window(self.name, &key_hash(key), |window| self.decide(window, now)).await
     }
 
+    /// How many attempts `key` made in its current window, without counting one.
+    pub async fn count(&self, store: &Store, key: &str, now: i64) -> Result<i64, crate::store::Error> {
+        store
+            .rate_window(self.name, &key_hash(key), |window| {
+                let count =
+                    window.filter(|window| now - window.start < self.length(window.steps)).map_or(0, |w| w.count);
+                (window, count)
+            })
+            .await
+    }
+
     /// Forgets `key`'s attempts (after a successful login).
     pub async fn reset(&self, store: &Store, key: &str) -> Result<(), crate::store::Error> {
         store.rate_window(self.name, &key_hash(key), |_| (None, ())).await

@@ -43,6 +43,10 @@ impl TestServer {
         // The tests move the clock by days between requests of one session; the idle timeout
         // has its own tests (account_security.rs), which turn it on.
         config.session_idle_minutes = 0;
+        // Sign-up's proof of work stays on, at a few hundred hashes: debug builds hash slowly,
+        // and its own tests (account_security.rs) check the difficulty.
+        config.signup_pow_rounds = 4;
+        config.signup_pow_bits = 4;
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new(START));
         let engine = if config.database == "sqlite" { "sqlite" } else { "postgres" };
