@@ -9,6 +9,8 @@
 #[cfg(target_arch = "wasm32")]
 pub mod contacts;
 #[cfg(target_arch = "wasm32")]
+pub mod pow;
+#[cfg(target_arch = "wasm32")]
 pub mod search;
 
 use std::cell::RefCell;

@@ -592,6 +592,16 @@ fn bench(record: bool) -> Result {
             .env("PLICO_CONTACTS_GATE", "1"),
     )?;
 
+    step("proof-of-work benchmark: sign-up's challenge at the default difficulty, 20 runs (median and p95 against the 2 s target)");
+    run_command(
+        Command::new("node")
+            .arg(root().join("tests/e2e/bench-pow.mjs"))
+            .arg(&out)
+            .arg("20")
+            .arg("--out")
+            .arg(root().join("target/bench-pow.json")),
+    )?;
+
     smtp_bench()?;
     scale_out_bench()?;
 
