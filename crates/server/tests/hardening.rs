@@ -441,10 +441,12 @@ async fn a_sign_up_finishes_only_the_start_it_names_and_only_once() {
     let response = base64.decode(started["registration_response"].as_str().expect("response")).expect("base64");
     let (upload, _) =
         plico_opaque::client_registration_finish(state, PASSWORD.as_bytes(), &response).expect("finishes");
+    // Each finish brings the proof of work the named start asked for (solved once).
+    let pow = solved_pow(&started);
     let finish = |name: &str, signup_id: &serde_json::Value| {
         let cert = plico_pgp::generate_cert(&format!("{name}@plico.test")).expect("cert");
         serde_json::json!({ "signup_id": signup_id, "name": name, "registration_upload": base64.encode(&upload),
-            "public_cert": cert.public_cert_armored, "sealed_secret_key": base64.encode([7u8; 64]) })
+            "public_cert": cert.public_cert_armored, "sealed_secret_key": base64.encode([7u8; 64]), "pow": pow })
         .to_string()
     };
     let id = started["signup_id"].clone();

@@ -226,6 +226,17 @@ pub fn all_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 pub const PASSWORD: &str = "violet staple orbit 42";
 
+/// The solved proof of work for a `signup/start` answer (JSON), as `signup/finish` takes it;
+/// null when the server asked none.
+pub fn solved_pow(started: &serde_json::Value) -> serde_json::Value {
+    if started["pow"].is_null() {
+        return serde_json::Value::Null;
+    }
+    let challenge: plico_api::PowChallenge = serde_json::from_value(started["pow"].clone()).expect("a challenge");
+    let nonces = plico_pow::solve(&challenge.clone().into(), |_, _| {});
+    serde_json::json!({ "challenge": challenge, "nonces": nonces })
+}
+
 pub async fn signup(client: &TestClient, name: &str) -> plico_client::UnlockedSession {
     plico_client::signup(client, name, PASSWORD, |_| {})
         .await
