@@ -6,44 +6,20 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { serveFiles, launchChromium } from './bench/serve.mjs';
+import { benchInPage } from './bench/serve.mjs';
 
 const TARGET_MS = 2000;
 const wasmDir = path.resolve(process.argv[2] ?? '');
 const runs = Number(process.argv[3] && !process.argv[3].startsWith('--') ? process.argv[3] : 20);
 const outIndex = process.argv.indexOf('--out');
 const outPath = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
-const page = path.join(wasmDir, 'pow-bench.html');
-fs.writeFileSync(page, `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Plico proof-of-work benchmark</title></head>
-<body><script type="module">
-import init, { pow_bench } from '/plico_bench.js';
-await init();
-try { window.__bench = JSON.parse(pow_bench(${runs}, 64, 16)); } catch (error) { window.__bench = { error: String(error) }; }
-</script></body></html>`);
-const server = await serveFiles({
-  '/': [page, 'text/html'],
-  '/plico_bench.js': [path.join(wasmDir, 'plico_bench.js'), 'text/javascript'],
-  '/plico_bench_bg.wasm': [path.join(wasmDir, 'plico_bench_bg.wasm'), 'application/wasm'],
-});
-const browser = await launchChromium();
-try {
-  const tab = await browser.newPage();
-  tab.on('console', (message) => { if (message.type() === 'error') console.error(`page: ${message.text()}`); });
-  await tab.goto(`http://127.0.0.1:${server.address().port}/`);
-  await tab.waitForFunction(() => window.__bench !== undefined, null, { timeout: 600_000 });
-  const result = await tab.evaluate(() => window.__bench);
-  if (result.error) throw new Error(result.error);
-  result.chromium = browser.version();
-  result.target_ms = TARGET_MS;
-  result.median_to_target = Number((result.median_ms / TARGET_MS).toFixed(2));
-  if (outPath) fs.writeFileSync(outPath, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`proof of work, ${result.rounds} rounds of ${result.bits} bits, ${result.runs} runs: median ${result.median_ms} ms, p95 ${result.p95_ms} ms, `
-    + `${(result.hashes_per_second / 1e6).toFixed(2)} M SHA-256/s; median ÷ the 2 s target = ${result.median_to_target}`);
-  if (result.p95_ms > 15_000) {
-    console.error('benchmark gate: the proof of work took over 15 s at the 95th percentile');
-    process.exitCode = 1;
-  }
-} finally {
-  await browser.close();
-  server.close();
+const result = await benchInPage(wasmDir, 'Plico proof-of-work benchmark', 'pow_bench', `pow_bench(${runs}, 64, 16)`);
+result.target_ms = TARGET_MS;
+result.median_to_target = Number((result.median_ms / TARGET_MS).toFixed(2));
+if (outPath) fs.writeFileSync(outPath, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`proof of work, ${result.rounds} rounds of ${result.bits} bits, ${result.runs} runs: median ${result.median_ms} ms, p95 ${result.p95_ms} ms, `
+  + `${(result.hashes_per_second / 1e6).toFixed(2)} M SHA-256/s; median ÷ the 2 s target = ${result.median_to_target}`);
+if (result.p95_ms > 15_000) {
+  console.error('benchmark gate: the proof of work took over 15 s at the 95th percentile');
+  process.exitCode = 1;
 }

@@ -4,7 +4,7 @@
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Request, RequestCredentials, RequestInit, Response, WorkerGlobalScope};
 
-use crate::flows::{TransportBody, TransportResponse};
+use crate::flows::{Transport, TransportBody, TransportResponse};
 
 /// A thrown JavaScript value as text.
 pub fn js_error(value: JsValue) -> String {
@@ -43,4 +43,18 @@ pub async fn fetch(method: &str, path: &str, body: Option<TransportBody>) -> Res
     let buffer =
         wasm_bindgen_futures::JsFuture::from(response.array_buffer().map_err(js_error)?).await.map_err(js_error)?;
     Ok(TransportResponse { status: response.status(), body: js_sys::Uint8Array::new(&buffer).to_vec() })
+}
+
+/// The API as a [`Transport`], for a worker that needs nothing more than [`fetch`].
+pub struct Fetch;
+
+impl Transport for Fetch {
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<TransportBody>,
+    ) -> Result<TransportResponse, String> {
+        fetch(method, path, body).await
+    }
 }

@@ -28,7 +28,7 @@ use plico_local::LocalKey;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Request, RequestCredentials, RequestInit, Response};
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::complete::{Completer, Suggestion};
 use crate::Summary;
@@ -80,12 +80,8 @@ thread_local! {
     static SYNCING: std::rc::Rc<futures_util::lock::Mutex<()>> = std::rc::Rc::new(futures_util::lock::Mutex::new(()));
 }
 
-/// `fetch` from this worker, with the CSRF header the API asks for.
+/// The API from this worker (`plico_client::web::fetch`).
 pub(crate) struct Fetch;
-
-fn js_error(value: JsValue) -> String {
-    value.as_string().unwrap_or_else(|| format!("{value:?}"))
-}
 
 impl Transport for Fetch {
     async fn request(
@@ -94,27 +90,7 @@ impl Transport for Fetch {
         path: &str,
         body: Option<TransportBody>,
     ) -> Result<TransportResponse, String> {
-        let init = RequestInit::new();
-        init.set_method(method);
-        init.set_credentials(RequestCredentials::SameOrigin);
-        if let Some(body) = &body {
-            init.set_body(&Uint8Array::from(body.bytes.as_slice()));
-        }
-        let request =
-            Request::new_with_str_and_init(&format!("{}{path}", plico_api::API_PREFIX), &init).map_err(js_error)?;
-        if let Some(body) = &body {
-            request.headers().set("content-type", body.content_type).map_err(js_error)?;
-        }
-        if method != "GET" {
-            request.headers().set(plico_api::CSRF_HEADER, "1").map_err(js_error)?;
-        }
-        let response: Response = wasm_bindgen_futures::JsFuture::from(scope().fetch_with_request(&request))
-            .await
-            .map_err(|_| "The server cannot be reached.".to_owned())?
-            .unchecked_into();
-        let buffer =
-            wasm_bindgen_futures::JsFuture::from(response.array_buffer().map_err(js_error)?).await.map_err(js_error)?;
-        Ok(TransportResponse { status: response.status(), body: Uint8Array::new(&buffer).to_vec() })
+        plico_client::web::fetch(method, path, body).await.map_err(|_| "The server cannot be reached.".to_owned())
     }
 }
 

@@ -2,7 +2,7 @@
 //! the answer back to it.
 
 use plico_api::worker::WorkerStage;
-use plico_client::flows::{Transport, TransportBody, TransportResponse};
+use plico_client::web::Fetch;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -19,20 +19,6 @@ fn send(reply: &KeysReply) {
     drop(bytes);
     let transfer = js_sys::Array::of1(&array.buffer());
     let _ = scope().post_message_with_transfer(&array, &transfer);
-}
-
-/// The API, as the page's origin serves it.
-struct Fetch;
-
-impl Transport for Fetch {
-    async fn request(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<TransportBody>,
-    ) -> Result<TransportResponse, String> {
-        plico_client::web::fetch(method, path, body).await
-    }
 }
 
 fn failed(error: plico_client::FlowError) -> Up {

@@ -31,8 +31,8 @@ pub fn mount(root: web_sys::HtmlElement, worker: js_sys::Function, catalog: JsVa
     console_error_panic_hook::set_once();
     unmount();
     i18n::set(catalog, lang);
-    let reauth = views::Reauth::new(worker);
-    let handle = leptos::mount::mount_to(root, move || leptos::view! { <views::SettingsApp reauth=reauth.clone()/> });
+    let worker = views::WorkerCalls::new(worker);
+    let handle = leptos::mount::mount_to(root, move || leptos::view! { <views::SettingsApp worker=worker.clone()/> });
     MOUNTED.with(|mounted| *mounted.borrow_mut() = Some(Box::new(handle)));
 }
 

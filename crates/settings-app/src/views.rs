@@ -17,13 +17,13 @@ use crate::i18n::{t, tf};
 
 /// The crypto worker, through the shell: proving the password again (OPAQUE), and changing it.
 #[derive(Clone)]
-pub struct Reauth {
+pub struct WorkerCalls {
     function: js_sys::Function,
 }
 
-impl Reauth {
-    pub fn new(function: js_sys::Function) -> Reauth {
-        Reauth { function }
+impl WorkerCalls {
+    pub fn new(function: js_sys::Function) -> WorkerCalls {
+        WorkerCalls { function }
     }
 
     async fn call(&self, password: String, sign_out_others: Option<bool>) -> Result<(), Failure> {
@@ -111,7 +111,7 @@ fn run(change: StoredValue<Change, LocalStorage>) {
 }
 
 #[component]
-pub fn SettingsApp(reauth: Reauth) -> impl IntoView {
+pub fn SettingsApp(worker: WorkerCalls) -> impl IntoView {
     let page = Page {
         error: RwSignal::new(None),
         notice: RwSignal::new(None),
@@ -123,9 +123,9 @@ pub fn SettingsApp(reauth: Reauth) -> impl IntoView {
             <h1 id="settings-title">{t("Security")}</h1>
             <p class="error" role="alert" hidden=move || page.error.get().is_none()>{move || page.error.get()}</p>
             <p class="notice" role="status" hidden=move || page.notice.get().is_none()>{move || page.notice.get()}</p>
-            <PasswordPrompt page=page reauth=reauth.clone()/>
+            <PasswordPrompt page=page worker=worker.clone()/>
             <TwoStepPanel page=page/>
-            <PasswordPanel page=page reauth=reauth/>
+            <PasswordPanel page=page worker=worker/>
             <SessionsPanel page=page/>
             <LoginHistoryPanel/>
         </section>
@@ -134,7 +134,7 @@ pub fn SettingsApp(reauth: Reauth) -> impl IntoView {
 
 /// Asks for the password when a change waits for it, proves it, and makes the change.
 #[component]
-fn PasswordPrompt(page: Page, reauth: Reauth) -> impl IntoView {
+fn PasswordPrompt(page: Page, worker: WorkerCalls) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
@@ -144,9 +144,9 @@ fn PasswordPrompt(page: Page, reauth: Reauth) -> impl IntoView {
             return;
         }
         busy.set(true);
-        let reauth = reauth.clone();
+        let worker = worker.clone();
         leptos::task::spawn_local(async move {
-            let proved = reauth.prove(password.get_untracked()).await;
+            let proved = worker.prove(password.get_untracked()).await;
             busy.set(false);
             match proved {
                 Ok(()) => {
@@ -219,14 +219,14 @@ fn download_codes(codes: &[String]) {
 
 /// A new password: the keys worker registers it (OPAQUE) and seals the key under it.
 #[component]
-fn PasswordPanel(page: Page, reauth: Reauth) -> impl IntoView {
+fn PasswordPanel(page: Page, worker: WorkerCalls) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let confirmation = RwSignal::new(String::new());
     let sign_out_others = RwSignal::new(true);
     let busy = RwSignal::new(false);
-    let reauth = StoredValue::new_local(reauth);
+    let worker = StoredValue::new_local(worker);
     let save = change(page, move || async move {
-        let Some(worker) = reauth.try_get_value() else { return Ok(()) };
+        let Some(worker) = worker.try_get_value() else { return Ok(()) };
         busy.set(true);
         let changed = worker.change(password.get_untracked(), sign_out_others.get_untracked()).await;
         busy.set(false);

@@ -55,11 +55,16 @@ pub struct PendingSecondFactor {
     pub tries: i64,
 }
 
-/// Whether a session with no contact since `last_seen_at` is still live: kept-signed-in sessions
-/// have no idle timeout; others end after the account's choice, or `default_idle_minutes` (0: none).
-const LIVE: &str = "s.token_hash = $1 AND s.expires_at > $2
-    AND (s.keep_signed_in = 1 OR COALESCE(a.idle_minutes, $3) = 0
-         OR s.last_seen_at + COALESCE(a.idle_minutes, $3) * 60 > $2)";
+/// The live sessions whose `key` column is `$1` at `$2`: not expired, and not idle past the
+/// account's choice or `$3` (the operator's default; 0: none). Kept-signed-in sessions have no
+/// idle timeout.
+fn live(key: &str) -> String {
+    format!(
+        "s.{key} = $1 AND s.expires_at > $2
+         AND (s.keep_signed_in = 1 OR COALESCE(a.idle_minutes, $3) = 0
+              OR s.last_seen_at + COALESCE(a.idle_minutes, $3) * 60 > $2)"
+    )
+}
 
 const SESSION_COLUMNS: &str = "s.account_id, s.public_id, s.created_at, s.last_seen_at, s.expires_at, s.ip, \
      s.user_agent, s.keep_signed_in, s.reauth_until";
@@ -157,7 +162,8 @@ impl Store {
     ) -> Result<Option<SessionRow>, Error> {
         let session = crate::engines::on_db!(self, |pool| {
             let row = sqlx::query(&format!(
-                "SELECT {SESSION_COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE {LIVE}"
+                "SELECT {SESSION_COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE {}",
+                live("token_hash")
             ))
             .bind(token_hash)
             .bind(now)
@@ -201,10 +207,10 @@ impl Store {
         default_idle_minutes: u32,
     ) -> Result<Vec<SessionRow>, Error> {
         crate::engines::on_db!(self, |pool| {
-            let live = LIVE.replace("s.token_hash = $1", "s.account_id = $1");
             let rows = sqlx::query(&format!(
-                "SELECT {SESSION_COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE {live}
-                 ORDER BY s.created_at DESC, s.public_id"
+                "SELECT {SESSION_COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE {}
+                 ORDER BY s.created_at DESC, s.public_id",
+                live("account_id")
             ))
             .bind(account_id)
             .bind(now)
