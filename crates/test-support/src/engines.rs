@@ -65,15 +65,34 @@ impl Postgres {
             let chowned = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status();
             assert!(chowned.is_ok_and(|status| status.success()), "chown of PostgreSQL's directory");
         }
-        let port = free_port();
-        let postgres = Postgres { dir, bin, as_postgres, port };
+        let mut postgres = Postgres { dir, bin, as_postgres, port: 0 };
         let data = postgres.dir.join("data");
         postgres.run("initdb", &["-D", path(&data), "-U", "plico", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-        let options =
-            format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200", path(&postgres.dir));
         let log = postgres.dir.join("server.log");
-        postgres.run("pg_ctl", &["-D", path(&data), "-o", &options, "-l", path(&log), "-w", "-t", "60", "start"]);
-        postgres.run("createdb", &["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "plico", "plico"]);
+        // A free port can be taken by another process before PostgreSQL binds it (tests start
+        // servers in parallel): then it starts again on another one.
+        for attempt in 1..=5 {
+            postgres.port = free_port();
+            let options = format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+                postgres.port,
+                path(&postgres.dir)
+            );
+            let args = ["-D", path(&data), "-o", &options, "-l", path(&log), "-w", "-t", "60", "start"];
+            let output = postgres.command("pg_ctl", &args).output().expect("pg_ctl runs");
+            if output.status.success() {
+                break;
+            }
+            let server_log = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(
+                server_log.contains("Address already in use") && attempt < 5,
+                "pg_ctl {args:?}: {}{}\n{server_log}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let _ = std::fs::remove_file(&log);
+        }
+        postgres.run("createdb", &["-h", "127.0.0.1", "-p", &postgres.port.to_string(), "-U", "plico", "plico"]);
         Some(postgres)
     }
 
