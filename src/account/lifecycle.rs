@@ -1,77 +1,16 @@
-//! The account page's panels for the account's life: the recovery address (set, confirm with
-//! the mailed code, remove), what Plico holds, and closing the account.
+//! The account page's panels for the account's life: what Plico holds, and closing the account.
+//! (The recovery address moved to the Settings app, beside the rest of security.)
 
 use leptos::prelude::*;
-use plico_api::privacy::{ClosedAccount, ConfirmRecoveryAddress, RecoveryAddress, SetRecoveryAddress};
+use plico_api::privacy::ClosedAccount;
 use plico_api::worker::SessionCommand;
 
-use crate::api_client::{self, ApiFailure};
+use crate::api_client;
 use crate::i18n::{t, tf};
 use crate::router::Link;
 use crate::session::use_session;
 use crate::ui::format::local_date;
 use crate::ui::ErrorText;
-
-#[component]
-pub fn RecoveryPanel() -> impl IntoView {
-    let (state, set_state) = signal(None::<RecoveryAddress>);
-    let (error, set_error) = signal(None::<String>);
-    let address = RwSignal::new(String::new());
-    let code = RwSignal::new(String::new());
-    leptos::task::spawn_local(async move {
-        match api_client::get_json::<RecoveryAddress>("/account/recovery").await {
-            Ok(recovery) => set_state.set(Some(recovery)),
-            Err(failure) => set_error.set(Some(failure.message)),
-        }
-    });
-    let answer = move |result: Result<RecoveryAddress, ApiFailure>| match result {
-        Ok(recovery) => {
-            set_error.set(None);
-            set_state.set(Some(recovery));
-        }
-        Err(failure) => set_error.set(Some(failure.message)),
-    };
-    let save = move |value: Option<String>| {
-        leptos::task::spawn_local(async move {
-            let body = SetRecoveryAddress { address: value };
-            answer(api_client::call_json("PUT", "/account/recovery", Some(&body)).await);
-        })
-    };
-    let confirm = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let body = ConfirmRecoveryAddress { code: code.get_untracked() };
-        leptos::task::spawn_local(async move {
-            answer(api_client::call_json("POST", "/account/recovery/confirm", Some(&body)).await);
-        });
-    };
-    view! {
-        <div class="panel" id="recovery-panel">
-            <h2>{t("Recovery address")}</h2>
-            <p class="muted">{t("An address outside Plico for notices about this account (before an inactive account is suspended or deleted). It is confirmed with a code sent there.")}</p>
-            {move || state.get().map(|recovery| match recovery.address {
-                Some(current) => view! {
-                    <p><span class="mono">{current}</span>" — "{if recovery.confirmed { t("confirmed") } else { t("not confirmed yet") }}</p>
-                    {(!recovery.confirmed).then(|| view! {
-                        <form class="inline-form" on:submit=confirm>
-                            <label for="recovery-code">{t("Code from the message")}</label>
-                            <input id="recovery-code" inputmode="numeric" autocomplete="one-time-code" prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
-                            <button type="submit" class="button secondary">{t("Confirm")}</button>
-                        </form>
-                    })}
-                    <button type="button" class="button ghost" on:click=move |_| save(None)>{t("Remove")}</button>
-                }.into_any(),
-                None => view! {
-                    <form class="inline-form" on:submit=move |event: leptos::ev::SubmitEvent| { event.prevent_default(); save(Some(address.get_untracked())); }>
-                        <label for="recovery-address">{t("Address")}</label>
-                        <input id="recovery-address" type="email" autocomplete="email" prop:value=move || address.get() on:input=move |ev| address.set(event_target_value(&ev))/>
-                        <button type="submit" class="button secondary">{t("Save and send a code")}</button>
-                    </form>
-                }.into_any(),
-            })}
-            <ErrorText message=error/>
-        </div>
-    }
-}
 
 #[component]
 pub fn PrivacyPanel() -> impl IntoView {

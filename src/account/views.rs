@@ -100,13 +100,12 @@ pub fn AccountPage() -> impl IntoView {
                     <ErrorText message=settings_error/>
                 </div>
                 <KeyringPanel/>
-                <super::lifecycle::RecoveryPanel/>
                 <super::lifecycle::PrivacyPanel/>
                 <super::transfer::ExportPanel/>
                 <super::transfer::ImportPanel/>
                 <div class="panel">
                     <h2>{t("Security")}</h2>
-                    <p class="muted">{t("Two-step verification, recovery codes, the sessions signed in to your account, and the login history.")}</p>
+                    <p class="muted">{t("Two-step verification, recovery codes, your password, the sessions signed in to your account, the recovery address, and the login history.")}</p>
                     <Link href="/settings" class="button secondary">{t("Security settings")}</Link>
                 </div>
                 <div class="panel">

@@ -2,13 +2,14 @@
 // real headless Chromium driven by Playwright.
 
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 
 export const PASSWORD = 'violet staple orbit 42';
 
@@ -195,6 +196,56 @@ export function wkdHash(localPart) {
   let out = '';
   for (let i = 0; i < bits.length; i += 5) out += alphabet[parseInt(bits.slice(i, i + 5).padEnd(5, '0'), 2)];
   return out;
+}
+
+/**
+ * A smarthost for the server's outside mail: aiosmtpd (tests/peers/smtp_sink.py) with STARTTLS
+ * (a throwaway certificate) and AUTH. Returns { port, dir, args, received(), stop() }: `args` are
+ * the `plico serve` flags that relay through it, `received()` the messages so far as
+ * [{ eml, envelope }], oldest first.
+ */
+export async function startSmtpSink() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-sink-'));
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost'],
+  { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`openssl could not make the sink's certificate: ${made.stderr}`);
+  const script = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'peers', 'smtp_sink.py');
+  const child = spawn('/usr/bin/python3', [script, '--out', path.join(dir, 'out'), '--cert', path.join(dir, 'cert.pem'),
+    '--key', path.join(dir, 'key.pem'), '--user', 'relay', '--password', 'relay-secret'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    readline.createInterface({ input: child.stdout }).once('line', (line) => {
+      const found = Number(line.replace(/^ready /, ''));
+      if (found) resolve(found); else reject(new Error(`the SMTP sink did not start: ${line}`));
+    });
+    child.once('exit', (code) => reject(new Error(`the SMTP sink exited (${code}); is python3-aiosmtpd installed?`)));
+  });
+  const received = () => {
+    const out = path.join(dir, 'out');
+    if (!fs.existsSync(out)) return [];
+    return fs.readdirSync(out).filter((name) => name.endsWith('.eml') && !name.startsWith('.')).sort().map((name) => ({
+      eml: fs.readFileSync(path.join(out, name), 'latin1'),
+      envelope: JSON.parse(fs.readFileSync(path.join(out, name.replace(/\.eml$/, '.json')), 'utf8')),
+    }));
+  };
+  const args = ['--smarthost', `localhost:${port}`, '--smarthost-user', 'relay', '--smarthost-password', 'relay-secret',
+    '--smarthost-insecure-tls'];
+  const stop = () => {
+    child.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { port, dir, args, received, stop };
+}
+
+/** Polls `check` until it returns something truthy, which it returns; fails after `timeout` ms. */
+export async function waitUntil(check, what, timeout = 30_000) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Screenshots go to tests/e2e/artifacts, which CI keeps out of git. */

@@ -7,61 +7,20 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import https from 'node:https';
-import readline from 'node:readline';
 import * as openpgp from 'openpgp';
-import { startServer, startBrowser, screenshot, signUp, startDns, wkdHash } from './harness.mjs';
+import { startServer, startBrowser, screenshot, signUp, startDns, wkdHash, startSmtpSink, waitUntil as waitFor } from './harness.mjs';
 
 const MARKER = 'OUTBOUND-E2E-BODY-MARKER';
 let server;
 let sink;
-let sinkDir;
 let alice;
 let dns;
 let directory;
-
-function startSink() {
-  sinkDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-sink-'));
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', path.join(sinkDir, 'key.pem'), '-out', path.join(sinkDir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost'],
-  { encoding: 'utf8' });
-  assert.equal(made.status, 0, made.stderr);
-  const script = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'peers', 'smtp_sink.py');
-  const child = spawn('/usr/bin/python3', [script, '--out', path.join(sinkDir, 'out'), '--cert', path.join(sinkDir, 'cert.pem'),
-    '--key', path.join(sinkDir, 'key.pem'), '--user', 'relay', '--password', 'relay-secret'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).once('line', (line) => {
-      const port = Number(line.replace(/^ready /, ''));
-      if (!port) reject(new Error(`the SMTP sink did not start: ${line}`));
-      resolve({ child, port });
-    });
-    child.once('exit', (code) => reject(new Error(`the SMTP sink exited (${code}); is python3-aiosmtpd installed?`)));
-  });
-}
-
-/** The messages the sink has received: [{ eml, envelope }]. */
-function received() {
-  const out = path.join(sinkDir, 'out');
-  if (!fs.existsSync(out)) return [];
-  return fs.readdirSync(out).filter((name) => name.endsWith('.eml') && !name.startsWith('.')).sort().map((name) => ({
-    eml: fs.readFileSync(path.join(out, name), 'latin1'),
-    envelope: JSON.parse(fs.readFileSync(path.join(out, name.replace(/\.eml$/, '.json')), 'utf8')),
-  }));
-}
-
-async function waitFor(check, what, timeout = 30_000) {
-  const until = Date.now() + timeout;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /**
  * Two domains' key directories over HTTPS (a private CA's certificate), on one port: `cors.test`
@@ -103,11 +62,10 @@ async function startKeyDirectory(dir) {
 }
 
 before(async () => {
-  sink = await startSink();
-  directory = await startKeyDirectory(sinkDir);
+  sink = await startSmtpSink();
+  directory = await startKeyDirectory(sink.dir);
   dns = await startDns([], { addresses: ['cors.test', 'nocors.test'] });
-  server = await startServer({ smtp: true, args: ['--smarthost', `localhost:${sink.port}`, '--smarthost-user', 'relay',
-    '--smarthost-password', 'relay-secret', '--smarthost-insecure-tls',
+  server = await startServer({ smtp: true, args: [...sink.args,
     // The server's own lookups (the fallback) find the same directory through dnsmasq.
     '--mail-auth-dns', `127.0.0.1:${dns.port}`, '--wkd-https-port', String(directory.port), '--wkd-ca', directory.ca,
     '--wkd-allow-private'] });
@@ -122,8 +80,7 @@ after(async () => {
   await server?.stop();
   directory?.close();
   dns?.child.kill();
-  sink?.child.kill();
-  if (sinkDir) fs.rmSync(sinkDir, { recursive: true, force: true });
+  sink?.stop();
 });
 
 test('an outside recipient is named as not end-to-end encrypted before sending, and the mail leaves signed', async () => {
@@ -139,7 +96,7 @@ test('an outside recipient is named as not end-to-end encrypted before sending, 
   await page.getByRole('button', { name: 'Send without end-to-end encryption' }).click();
   await page.waitForURL('**/mail/sent', { timeout: 60_000 });
 
-  const [message] = await waitFor(() => { const all = received(); return all.length ? all : null; }, 'the smarthost to receive it');
+  const [message] = await waitFor(() => { const all = sink.received(); return all.length ? all : null; }, 'the smarthost to receive it');
   assert.deepEqual(message.envelope.rcpt_tos, ['dana@example.org']);
   assert.equal(message.envelope.mail_from, 'alice@plico.test');
   assert.equal(message.envelope.user, 'relay');
@@ -188,10 +145,10 @@ test('outside keys are looked up at the domain from the browser when its CORS al
   assert.deepEqual([...new Set(directory.requests.map((r) => r.pathname.split('/').pop()))].sort(),
     [wkdHash('erik'), wkdHash('finn')].sort());
 
-  const before = received().length;
+  const before = sink.received().length;
   await page.getByRole('button', { name: 'Send encrypted' }).click();
   await page.waitForURL('**/mail/sent', { timeout: 60_000 });
-  const all = await waitFor(() => { const now = received(); return now.length > before ? now : null; }, 'the encrypted message');
+  const all = await waitFor(() => { const now = sink.received(); return now.length > before ? now : null; }, 'the encrypted message');
   const sent = all[all.length - 1];
   assert.deepEqual([...sent.envelope.rcpt_tos].sort(), ['erik@cors.test', 'finn@nocors.test']);
   assert.match(sent.eml, /Content-Type: multipart\/encrypted;/);
@@ -249,10 +206,10 @@ test('outside keys are looked up at the domain from the browser when its CORS al
   await page.locator('.compose .key-changed').getByRole('button', { name: 'Use the new key' }).click();
   await page.getByRole('status').filter({ hasText: 'Mail to erik@cors.test is now encrypted to their new key. Send again.' })
     .waitFor({ timeout: 30_000 });
-  const count = received().length;
+  const count = sink.received().length;
   await page.getByRole('button', { name: 'Send encrypted' }).click();
   await page.waitForURL('**/mail/sent', { timeout: 60_000 });
-  const now = await waitFor(() => { const all = received(); return all.length > count ? all : null; }, 'the message to the new key');
+  const now = await waitFor(() => { const all = sink.received(); return all.length > count ? all : null; }, 'the message to the new key');
   const toRenewed = now[now.length - 1].eml;
   const renewedArmor = toRenewed.slice(toRenewed.indexOf('-----BEGIN PGP MESSAGE-----'), toRenewed.indexOf('-----END PGP MESSAGE-----') + 25);
   const { data: renewedText } = await openpgp.decrypt({ message: await openpgp.readMessage({ armoredMessage: renewedArmor }), decryptionKeys: renewed.privateKey });
@@ -289,7 +246,7 @@ test('a key that came in an Autocrypt header makes the reply end-to-end encrypte
     + `Date: ${new Date().toUTCString()}\r\nMessage-ID: <erik.1@example.net>\r\n`
     + `Autocrypt: addr=erik@example.net; prefer-encrypt=mutual; keydata=\r\n ${keydata}\r\n`
     + 'Content-Type: text/plain; charset=utf-8\r\n\r\nHi Alice, write back encrypted.\r\n';
-  const file = path.join(sinkDir, 'erik.eml');
+  const file = path.join(sink.dir, 'erik.eml');
   fs.writeFileSync(file, letter);
   const swaks = spawnSync('swaks', ['--server', `127.0.0.1:${server.smtpPort}`, '--from', 'erik@example.net',
     '--to', 'alice@plico.test', '--data', `@${file}`], { encoding: 'utf8', timeout: 60_000 });
@@ -309,11 +266,11 @@ test('a key that came in an Autocrypt header makes the reply end-to-end encrypte
   assert.equal(await page.locator('.compose-header .badge-e2e').textContent(), 'End-to-end encrypted');
   await page.getByLabel('Message', { exact: true }).fill(`Encrypted reply, ${MARKER}-2.`);
   await screenshot(page, '44-compose-outside-with-key');
-  const before = received().length;
+  const before = sink.received().length;
   await page.getByRole('button', { name: 'Send encrypted' }).click();
   await page.waitForURL('**/mail/sent', { timeout: 60_000 });
 
-  const all = await waitFor(() => { const now = received(); return now.length > before ? now : null; }, 'the encrypted reply');
+  const all = await waitFor(() => { const now = sink.received(); return now.length > before ? now : null; }, 'the encrypted reply');
   const reply = all[all.length - 1];
   assert.deepEqual(reply.envelope.rcpt_tos, ['erik@example.net']);
   assert.match(reply.eml, /Content-Type: multipart\/encrypted;/);
@@ -354,10 +311,10 @@ test('a key imported on the account page makes mail to that address end-to-end e
   await page.getByLabel('Message', { exact: true }).fill(`Hello Fay, ${MARKER}-3.`);
   await page.getByRole('button', { name: 'Send encrypted' }).waitFor({ timeout: 10_000 });
   assert.equal(await page.getByRole('note').count(), 0, 'no "not end-to-end encrypted" notice');
-  const before = received().length;
+  const before = sink.received().length;
   await page.getByRole('button', { name: 'Send encrypted' }).click();
   await page.waitForURL('**/mail/sent', { timeout: 60_000 });
-  const all = await waitFor(() => { const now = received(); return now.length > before ? now : null; }, 'the mail to Fay');
+  const all = await waitFor(() => { const now = sink.received(); return now.length > before ? now : null; }, 'the mail to Fay');
   const mail = all[all.length - 1];
   assert.deepEqual(mail.envelope.rcpt_tos, ['fay@example.com']);
   assert.match(mail.eml, /Content-Type: multipart\/encrypted;/);

@@ -5,19 +5,32 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { PASSWORD, startServer, startBrowser, startSignedUp, screenshot, signIn } from './harness.mjs';
+import { PASSWORD, startServer, startBrowser, startSignedUp, screenshot, signIn, startSmtpSink, waitUntil } from './harness.mjs';
 
 let server;
+let sink;
 const browsers = [];
 
 before(async () => {
-  server = await startServer();
+  // Mail to outside addresses (the recovery address's code and notices) goes to a real SMTP sink.
+  sink = await startSmtpSink();
+  server = await startServer({ args: sink.args });
 });
 
 after(async () => {
   for (const browser of browsers) await browser.close();
   await server?.stop();
+  sink?.stop();
 });
+
+/** The 8-digit code in the newest mail the sink got for `address`, waiting for it. */
+async function mailedCode(address, after) {
+  const mail = await waitUntil(() => sink.received().slice(after).find((m) => m.envelope.rcpt_tos[0] === address),
+    `a mail to ${address}`);
+  const code = mail.eml.split(/\r?\n/).map((line) => line.trim()).find((line) => /^\d{8}$/.test(line));
+  assert.ok(code, `an 8-digit code in ${mail.eml}`);
+  return code;
+}
 
 /** RFC 6238's code (HMAC-SHA1, 30-second steps, six digits) of a base32 secret at `unix` seconds. */
 function totp(secret, unix) {
@@ -209,4 +222,51 @@ test('change the password in Settings, end the other sessions, and sign in with 
   for (const browser of [owner, other, third]) {
     assert.deepEqual(browser.problems.filter((problem) => !problem.includes('status of 403') && !problem.includes('status of 401')), []);
   }
+});
+
+test('the recovery address asks for the password, is confirmed with the mailed code, and the old one hears of a change', async () => {
+  const owner = await startSignedUp(server.baseUrl, 'rita');
+  browsers.push(owner);
+  const page = owner.page;
+  await openSettings(page);
+  const panel = page.locator('#recovery-panel');
+  await panel.getByRole('heading', { name: 'Recovery address' }).waitFor();
+
+  // An address on this server is refused by name, after the password is confirmed again.
+  await panel.locator('#recovery-address').fill('rita@plico.test');
+  await panel.getByRole('button', { name: 'Save and send a code' }).click();
+  await page.locator('#reauth').waitFor({ state: 'visible', timeout: 15_000 });
+  await page.locator('#reauth-password').fill(PASSWORD);
+  await page.locator('#reauth').getByRole('button', { name: 'Confirm' }).click();
+  await page.locator('.error', { hasText: 'must be outside plico.test' }).waitFor({ timeout: 30_000 });
+
+  const before = sink.received().length;
+  await panel.locator('#recovery-address').fill('rita.backup@example.org');
+  await panel.getByRole('button', { name: 'Save and send a code' }).click();
+  await panel.locator('#recovery-status', { hasText: 'not confirmed yet' }).waitFor({ timeout: 15_000 });
+  await page.locator('.notice', { hasText: 'A code is on its way' }).waitFor();
+  const code = await mailedCode('rita.backup@example.org', before);
+  await screenshot(page, 'security-10-recovery-code');
+
+  // A wrong code counts down by name; the mailed one confirms.
+  await panel.locator('#recovery-code').fill(code === '00000000' ? '11111111' : '00000000');
+  await panel.getByRole('button', { name: 'Confirm' }).click();
+  await page.locator('.error', { hasText: 'tries left' }).waitFor({ timeout: 15_000 });
+  await panel.locator('#recovery-code').fill(code);
+  await panel.getByRole('button', { name: 'Confirm' }).click();
+  await panel.locator('#recovery-status', { hasText: 'confirmed' }).filter({ hasNotText: 'not' }).waitFor({ timeout: 15_000 });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await panel.scrollIntoViewIfNeeded();
+  await screenshot(page, 'security-11-recovery-confirmed-phone');
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // Removing it then setting another: the confirmed address is told, and the new one gets a code.
+  const count = sink.received().length;
+  await panel.locator('#recovery-remove').click();
+  await confirmPasswordIfAsked(page);
+  await page.locator('.notice', { hasText: 'The recovery address is removed.' }).waitFor({ timeout: 15_000 });
+  const notice = await waitUntil(() => sink.received().slice(count).find((m) => m.envelope.rcpt_tos[0] === 'rita.backup@example.org'),
+    'the notice to the old address');
+  assert.match(notice.eml, /Subject: Your recovery address was (changed|removed)/);
+  assert.deepEqual(owner.problems.filter((problem) => !/status of 40[39]/.test(problem)), []);
 });

@@ -574,6 +574,17 @@ async fn a_confirmed_recovery_address_hears_when_it_is_replaced_or_removed() {
             client.send(request).await
         }
     };
+    // Whoever holds only the session (a browser left open) cannot move the address that serves
+    // the account's notices: it asks for the password first, and nothing is sent meanwhile.
+    let refused = put(serde_json::json!("max.new@example.org")).await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (403, "reauth_required"));
+    let refused = put(serde_json::Value::Null).await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (403, "reauth_required"), "removing it too");
+    plico_server::outbound::run_due(&server.state).await.expect("delivers");
+    assert_eq!(sink.received().len(), 1, "nothing was sent");
+    assert_eq!(client.get("/api/v1/account/recovery").await.json()["address"], "max.old@example.org");
+    flows::reauthenticate(&client, "max", PASSWORD).await.expect("re-authenticates");
+
     assert_eq!(put(serde_json::json!("max.new@example.org")).await.status, 200);
     plico_server::outbound::run_due(&server.state).await.expect("delivers");
     let received = sink.received();

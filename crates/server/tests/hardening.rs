@@ -491,6 +491,7 @@ async fn recovery_codes_are_limited_and_count_against_the_sending_limit() {
     let server = TestServer::start_with(|config| with_smarthost(config, sink.port, None)).await;
     let client = server.client("192.0.2.103");
     signup(&client, "alice").await;
+    plico_client::flows::reauthenticate(&client, "alice", PASSWORD).await.expect("re-authenticates");
     for n in 0..plico_server::http::rate_limit::RECOVERY_CODES_PER_DAY {
         assert_eq!(put(&client, n).await.status, 200);
     }
@@ -505,6 +506,7 @@ async fn recovery_codes_are_limited_and_count_against_the_sending_limit() {
     .await;
     let client = small.client("192.0.2.104");
     signup(&client, "bob").await;
+    plico_client::flows::reauthenticate(&client, "bob", PASSWORD).await.expect("re-authenticates");
     assert_eq!(put(&client, 0).await.status, 200);
     assert_eq!(put(&client, 1).await.status, 200);
     let refused = put(&client, 2).await;

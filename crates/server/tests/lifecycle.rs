@@ -277,6 +277,7 @@ async fn the_recovery_address_is_confirmed_with_a_code_mailed_through_the_smarth
     let wrong = client.post_raw("/api/v1/account/recovery/confirm", format!(r#"{{"code":"{wrong_code}"}}"#)).await;
     assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_code".to_owned()));
     assert!(wrong.json()["error"]["message"].as_str().unwrap_or_default().contains("4 tries left"));
+    plico_client::flows::reauthenticate(&client, "ruth", PASSWORD).await.expect("re-authenticates");
     let bad = client
         .send(
             client

@@ -11,6 +11,7 @@ mod history;
 #[path = "../../contacts-app/src/i18n.rs"]
 #[allow(dead_code)]
 mod i18n;
+mod recovery;
 mod views;
 
 use std::cell::RefCell;

@@ -53,13 +53,13 @@ impl WorkerCalls {
 }
 
 /// A change to make; it runs again once the password is confirmed, if the server asked for it.
-type Change = Rc<dyn Fn()>;
+pub(crate) type Change = Rc<dyn Fn()>;
 
 /// What every panel shares: the message shown, and the change waiting for the password.
 #[derive(Clone, Copy)]
-struct Page {
-    error: RwSignal<Option<String>>,
-    notice: RwSignal<Option<String>>,
+pub(crate) struct Page {
+    pub(crate) error: RwSignal<Option<String>>,
+    pub(crate) notice: RwSignal<Option<String>>,
     waiting: RwSignal<Option<Change>, LocalStorage>,
     /// Bumped by a change that ends sessions, so the list is read again.
     sessions_changed: RwSignal<u32>,
@@ -81,7 +81,7 @@ impl Page {
 
 /// Runs `work` as a change: its failure is reported, a `reauth_required` asks for the password
 /// and runs it again. Kept in a local store so that event handlers can copy it.
-fn change<F, Fut>(page: Page, work: F) -> StoredValue<Change, LocalStorage>
+pub(crate) fn change<F, Fut>(page: Page, work: F) -> StoredValue<Change, LocalStorage>
 where
     F: Fn() -> Fut + 'static,
     Fut: std::future::Future<Output = Result<(), Failure>> + 'static,
@@ -104,7 +104,7 @@ where
 }
 
 /// Makes the stored change.
-fn run(change: StoredValue<Change, LocalStorage>) {
+pub(crate) fn run(change: StoredValue<Change, LocalStorage>) {
     if let Some(change) = change.try_get_value() {
         change();
     }
@@ -127,6 +127,7 @@ pub fn SettingsApp(worker: WorkerCalls) -> impl IntoView {
             <TwoStepPanel page=page/>
             <PasswordPanel page=page worker=worker/>
             <SessionsPanel page=page/>
+            <crate::recovery::RecoveryAddressPanel page=page/>
             <LoginHistoryPanel/>
         </section>
     }

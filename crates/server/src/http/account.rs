@@ -636,12 +636,15 @@ pub async fn recovery(State(state): State<AppState>, signed_in: SignedIn) -> Api
 }
 
 #[utoipa::path(put, path = "/api/v1/account/recovery", security(("session" = [])), request_body = SetRecoveryAddress,
-    responses((status = 200, body = RecoveryAddress), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody), (status = 409, body = plico_api::ErrorBody, description = "The address is on this server"), (status = 429, body = plico_api::ErrorBody, description = "A recovery address was set too often today")))]
+    responses((status = 200, body = RecoveryAddress), (status = 422, body = plico_api::ErrorBody), (status = 401, body = plico_api::ErrorBody), (status = 403, body = plico_api::ErrorBody, description = "reauth_required: prove the password again first"), (status = 409, body = plico_api::ErrorBody, description = "The address is on this server"), (status = 429, body = plico_api::ErrorBody, description = "A recovery address was set too often today")))]
 pub async fn update_recovery(
     State(state): State<AppState>,
     signed_in: SignedIn,
     ApiJson(request): ApiJson<SetRecoveryAddress>,
 ) -> ApiResult<Json<RecoveryAddress>> {
+    // The address receives the account's notices and its second-factor reset: a browser left
+    // open must not be enough to move it.
+    signed_in.require_reauth(state.clock.now())?;
     let sent = rules::set_recovery_address(&state, signed_in.account_id, request.address.as_deref()).await?;
     recovery_view(&state, signed_in.account_id, sent).await
 }
