@@ -273,6 +273,7 @@ mod privacy {
                         bytes: number(row, "bytes").map(|n| n as u64),
                         deleted_at: number(row, "deleted_at"),
                         rule: string(row, "rule")?,
+                        since: number(row, "since"),
                     })
                 })?,
             })

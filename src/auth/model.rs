@@ -44,6 +44,8 @@ pub struct SignupForm {
     pub confirmation: String,
     /// Optional: an address outside Plico for notices.
     pub recovery: String,
+    /// The terms of use are accepted (the server records which version).
+    pub terms: bool,
 }
 
 /// What is wrong with each field, if anything.
@@ -53,11 +55,16 @@ pub struct SignupProblems {
     pub password: Option<String>,
     pub confirmation: Option<String>,
     pub recovery: Option<String>,
+    pub terms: Option<String>,
 }
 
 impl SignupProblems {
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.password.is_none() && self.confirmation.is_none() && self.recovery.is_none()
+        self.name.is_none()
+            && self.password.is_none()
+            && self.confirmation.is_none()
+            && self.recovery.is_none()
+            && self.terms.is_none()
     }
 }
 
@@ -86,7 +93,8 @@ impl SignupForm {
                 .err()
                 .map(|why| tf("The recovery address is not usable: {why}.", &[("why", &why)])),
         };
-        SignupProblems { name, password, confirmation, recovery }
+        let terms = (submitting && !self.terms).then(|| t("Accept the terms of use to create an account."));
+        SignupProblems { name, password, confirmation, recovery, terms }
     }
 }
 
@@ -100,6 +108,7 @@ mod tests {
             password: password.into(),
             confirmation: confirmation.into(),
             recovery: String::new(),
+            terms: true,
         }
     }
 
@@ -126,6 +135,14 @@ mod tests {
         assert!(with.problems(true).recovery.is_some_and(|m| m.contains("recovery address")));
         with.recovery = "alice@example.org".into();
         assert!(with.problems(true).is_empty());
+    }
+
+    #[test]
+    fn the_terms_must_be_accepted_to_submit() {
+        let mut without = form("alice", "violet staple orbit", "violet staple orbit");
+        without.terms = false;
+        assert!(without.problems(false).is_empty(), "not before the user submits");
+        assert!(without.problems(true).terms.is_some_and(|m| m.contains("terms of use")));
     }
 
     #[test]

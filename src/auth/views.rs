@@ -116,6 +116,14 @@ pub fn SignupPage() -> impl IntoView {
                     <p id="signup-recovery-error" class="field-error">{move || problems.get().recovery}</p>
 
                     <p class="hint">{t("At least 8 characters. A few unrelated words make a strong, memorable password. If you forget it, your mail cannot be recovered.")}</p>
+                    <label class="toggle terms">
+                        <input id="signup-terms" type="checkbox" aria-describedby="signup-terms-error"
+                            prop:checked=move || form.get().terms
+                            on:change=move |ev| form.update(|f| f.terms = event_target_checked(&ev))/>
+                        {t("I accept the terms of use")}
+                    </label>
+                    <p class="terms-link"><a href="/terms" target="_blank" rel="noopener">{t("Read the terms of use")}</a></p>
+                    <p id="signup-terms-error" class="field-error">{move || problems.get().terms}</p>
                     <ErrorText message=server_error/>
                     <StageProgress stage=stage/>
                     <button type="submit" class="button primary" disabled=move || busy.get()>

@@ -425,7 +425,11 @@ pub fn DataPage() -> impl IntoView {
                                 Some(at) => format!("{} — {}", crate::ui::format::local_date(at), item.rule),
                                 None => item.rule,
                             };
-                            vec![format!("<span data-kind=\"{}\">{}</span>", escape(&item.kind), escape(&item.description)), amount, escape(&when)]
+                            let what = match item.since {
+                                Some(at) => format!("{} ({})", item.description, crate::ui::format::local_date(at)),
+                                None => item.description,
+                            };
+                            vec![format!("<span data-kind=\"{}\">{}</span>", escape(&item.kind), escape(&what)), amount, escape(&when)]
                         });
                         let table = table_html("held", &[&escape(&t("Data")), &escape(&t("How much")), &escape(&t("Deleted"))], rows);
                         view! { <div inner_html=table></div> }.into_any()

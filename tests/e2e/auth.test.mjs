@@ -139,6 +139,16 @@ test('a wrong password, a taken name and a weak password each get a clear messag
   await page.getByText(/The name may contain only letters/).waitFor();
   await page.getByRole('button', { name: 'Create account' }).click();
   assert.equal(new URL(page.url()).pathname, '/signup', 'an invalid form is not sent');
+  // A good form still needs the terms accepted; the link to them opens beside the form.
+  await page.getByLabel('Address', { exact: true }).fill('bob');
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Confirm password').fill(PASSWORD);
+  assert.equal(await page.getByLabel('I accept the terms of use').isChecked(), false, 'not ticked for the user');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByText('Accept the terms of use to create an account.').waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Read the terms of use' }).getAttribute('target'), '_blank');
+  await page.waitForTimeout(500);
+  assert.equal(new URL(page.url()).pathname, '/signup', 'not sent without the terms');
   await screenshot(page, '08-signup-validation');
 });
 

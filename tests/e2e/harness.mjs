@@ -260,6 +260,7 @@ export async function signUp(page, baseUrl, name, password = PASSWORD, { navigat
   await page.getByLabel('Address', { exact: true }).fill(name);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByLabel('Confirm password').fill(password);
+  await page.getByLabel('I accept the terms of use').check();
   await page.getByRole('button', { name: 'Create account' }).click();
 }
 

@@ -91,6 +91,9 @@ pub struct SignupStartResponse {
     /// absent when the server asks none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pow: Option<PowChallenge>,
+    /// The version of the terms of use in force (`GET /policy`), which `signup/finish` must
+    /// name as accepted.
+    pub terms_version: u32,
 }
 
 /// A proof-of-work challenge (`plico-pow`): for each of `rounds`, a nonce whose SHA-256 over
@@ -149,6 +152,10 @@ pub struct SignupFinishRequest {
     /// The solved proof of work `signup/start` asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pow: Option<PowAnswer>,
+    /// The version of the terms of use the user accepted: the one in force, which
+    /// `signup/start` named.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub terms_version: u32,
 }
 
 /// Step 1 of OPAQUE login.

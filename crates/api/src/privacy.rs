@@ -95,6 +95,10 @@ pub struct HeldItem {
     pub deleted_at: Option<i64>,
     /// The rule, in words ("30 days after each sign-in", "when the account is purged").
     pub rule: String,
+    /// When it was recorded (Unix seconds), for a record of one moment such as the terms
+    /// accepted at sign-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
 }
 
 /// "What Plico holds about you".

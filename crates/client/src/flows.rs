@@ -290,6 +290,8 @@ pub async fn signup_with_recovery<T: Transport>(
             sealed_secret_key: BASE64.encode(sealed),
             recovery_address,
             pow,
+            // The screen asks for the terms to be accepted before it starts a sign-up.
+            terms_version: started.terms_version,
         },
     )
     .await?;

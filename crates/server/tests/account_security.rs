@@ -630,8 +630,55 @@ async fn started_signup(client: &TestClient, name: &str) -> (plico_api::SignupSt
         "registration_upload": b64(&upload),
         "public_cert": generated.public_cert_armored,
         "sealed_secret_key": b64(&sealed),
+        "terms_version": started.terms_version,
     });
     (started, body)
+}
+
+#[tokio::test]
+async fn sign_up_names_the_terms_it_accepted_and_what_plico_holds_shows_them() {
+    let server = TestServer::start().await;
+    let client = server.client("198.51.100.130");
+    let solved = |started: &plico_api::SignupStartResponse, body: &serde_json::Value| {
+        let mut body = body.clone();
+        body["pow"] = solved_pow(&serde_json::to_value(started).expect("json"));
+        body
+    };
+
+    // No terms named: refused by name.
+    let (started, body) = started_signup(&client, "tia").await;
+    assert!(started.terms_version >= 1, "the version in force");
+    let mut without = solved(&started, &body);
+    without.as_object_mut().expect("object").remove("terms_version");
+    let refused = post_json(&client, "/api/v1/signup/finish", without).await;
+    assert_eq!(refused.status, 422, "{}", refused.json());
+    assert!(
+        refused.json()["error"]["message"].as_str().unwrap_or_default().contains("terms_version"),
+        "{}",
+        refused.json()
+    );
+
+    // Terms other than those in force (the page was read before they changed): refused.
+    let (started, body) = started_signup(&client, "tia").await;
+    let mut stale = solved(&started, &body);
+    stale["terms_version"] = serde_json::json!(started.terms_version + 1);
+    let refused = post_json(&client, "/api/v1/signup/finish", stale).await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (409, "terms_changed"), "{}", refused.json());
+    let accounts: i64 = server.sql_int("SELECT COUNT(*) FROM accounts", &[]).await;
+    assert_eq!(accounts, 0);
+
+    // Accepted: recorded with the version and the time, and listed in what Plico holds.
+    let (started, body) = started_signup(&client, "tia").await;
+    let done = post_json(&client, "/api/v1/signup/finish", solved(&started, &body)).await;
+    assert_eq!(done.status, 200, "{}", done.json());
+    let held = client.get("/api/v1/account/data").await.json();
+    let terms =
+        held["items"].as_array().expect("items").iter().find(|item| item["kind"] == "terms").expect("the terms");
+    assert!(
+        terms["description"].as_str().unwrap_or_default().contains(&format!("version {}", started.terms_version)),
+        "{terms}"
+    );
+    assert_eq!(terms["since"], server.clock.now());
 }
 
 #[tokio::test]

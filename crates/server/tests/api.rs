@@ -197,7 +197,8 @@ async fn a_secret_key_uploaded_as_the_certificate_is_refused() {
         .post_raw(
             "/api/v1/signup/finish",
             serde_json::json!({"signup_id": started["signup_id"], "name": "erin", "registration_upload": base64_encode(&upload),
-                "public_cert": armored_secret, "sealed_secret_key": base64_encode(b"sealed"), "pow": solved_pow(&started)})
+                "public_cert": armored_secret, "sealed_secret_key": base64_encode(b"sealed"), "pow": solved_pow(&started),
+                "terms_version": started["terms_version"]})
             .to_string(),
         )
         .await;

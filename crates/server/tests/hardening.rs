@@ -446,7 +446,8 @@ async fn a_sign_up_finishes_only_the_start_it_names_and_only_once() {
     let finish = |name: &str, signup_id: &serde_json::Value| {
         let cert = plico_pgp::generate_cert(&format!("{name}@plico.test")).expect("cert");
         serde_json::json!({ "signup_id": signup_id, "name": name, "registration_upload": base64.encode(&upload),
-            "public_cert": cert.public_cert_armored, "sealed_secret_key": base64.encode([7u8; 64]), "pow": pow })
+            "public_cert": cert.public_cert_armored, "sealed_secret_key": base64.encode([7u8; 64]), "pow": pow,
+            "terms_version": started["terms_version"] })
         .to_string()
     };
     let id = started["signup_id"].clone();

@@ -37,6 +37,7 @@ async fn an_inbound_message_for_many_recipients_is_not_held_once_per_recipient()
                 wkd_hash: &plico_server::wkd::wkd_hash(&name),
                 sealed_secret_key: b"unused",
                 created_at: START,
+                terms_version: None,
             })
             .await
             .expect("account");

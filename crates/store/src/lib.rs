@@ -123,6 +123,9 @@ pub struct NewAccount<'a> {
     pub wkd_hash: &'a str,
     pub sealed_secret_key: &'a [u8],
     pub created_at: i64,
+    /// The version of the terms the user accepted at sign-up (`None` only for accounts made
+    /// outside sign-up, such as the benchmarks').
+    pub terms_version: Option<u32>,
 }
 
 /// A login history entry to record.
@@ -213,8 +216,9 @@ impl Store {
         crate::engines::on_db!(self, |pool| {
             let mut transaction = engine::write(pool).await?;
             let result = sqlx::query(
-                "INSERT INTO accounts (name, address, opaque_password_file, public_cert, fingerprint, wkd_hash, sealed_secret_key, created_at, last_login_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                "INSERT INTO accounts (name, address, opaque_password_file, public_cert, fingerprint, wkd_hash, sealed_secret_key, created_at, last_login_at,
+                                       terms_version, terms_accepted_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
             )
             .bind(account.name)
             .bind(account.address)
@@ -225,6 +229,8 @@ impl Store {
             .bind(account.sealed_secret_key)
             .bind(account.created_at)
             .bind(account.created_at)
+            .bind(account.terms_version.map(i64::from))
+            .bind(account.terms_version.map(|_| account.created_at))
             .fetch_one(&mut *transaction)
             .await;
             let account_id: i64 = match result {

@@ -363,7 +363,7 @@ impl Store {
     pub async fn holdings(&self, account_id: i64) -> Result<Holdings, Error> {
         crate::engines::on_db!(self, |pool| {
             let row = sqlx::query(
-                "SELECT a.last_login_at, CAST(CASE WHEN a.recovery_address IS NOT NULL THEN 1 ELSE 0 END AS BIGINT) AS recovery,
+                "SELECT a.last_login_at, a.terms_version, a.terms_accepted_at, CAST(CASE WHEN a.recovery_address IS NOT NULL THEN 1 ELSE 0 END AS BIGINT) AS recovery,
                         CAST(length(a.sealed_keyring) AS BIGINT) AS keyring, CAST(length(a.sealed_consent) AS BIGINT) AS consent,
                         (SELECT COUNT(*) FROM login_events WHERE account_id = a.id) AS logins,
                         (SELECT MIN(at) FROM login_events WHERE account_id = a.id) AS oldest_login,
@@ -391,6 +391,10 @@ impl Store {
             let count = |name: &str| row.get::<i64, _>(name) as u64;
             Ok(Holdings {
                 last_login_at: row.get("last_login_at"),
+                terms: row
+                    .get::<Option<i64>, _>("terms_version")
+                    .zip(row.get::<Option<i64>, _>("terms_accepted_at"))
+                    .map(|(version, at)| (version as u32, at)),
                 recovery_address: row.get::<i64, _>("recovery") != 0,
                 keyring_bytes: row.get::<Option<i64>, _>("keyring").map(|n| n as u64),
                 consent_bytes: row.get::<Option<i64>, _>("consent").map(|n| n as u64),
@@ -421,6 +425,8 @@ impl Store {
 #[derive(Debug, Clone)]
 pub struct Holdings {
     pub last_login_at: i64,
+    /// The terms accepted at sign-up: their version, and when.
+    pub terms: Option<(u32, i64)>,
     pub recovery_address: bool,
     pub keyring_bytes: Option<u64>,
     pub consent_bytes: Option<u64>,

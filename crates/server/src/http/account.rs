@@ -213,7 +213,14 @@ pub async fn signup_start(
         });
     }
     let pow = signup_challenge(&state, &signup_id, &meta, now).await?;
-    Ok(Json(SignupStartResponse { signup_id, address, registration_response: BASE64.encode(response), pow }))
+    let terms_version = state.published.policy.version;
+    Ok(Json(SignupStartResponse {
+        signup_id,
+        address,
+        registration_response: BASE64.encode(response),
+        pow,
+        terms_version,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/signup/finish", request_body = SignupFinishRequest,
@@ -242,6 +249,16 @@ pub async fn signup_finish(
     }
     // The sign-up is spent now: its proof of work cannot serve another.
     check_pow(&state, &request.signup_id, request.pow.as_ref(), now)?;
+    let terms = state.published.policy.version;
+    if request.terms_version != terms {
+        return Err(ApiError::conflict(
+            "terms_changed",
+            format!(
+                "You accepted version {} of the terms, but version {terms} is in force now: read it and sign up again.",
+                request.terms_version
+            ),
+        ));
+    }
     refuse_quarantined(&state, &name).await?;
     let recovery = match request.recovery_address.as_deref().map(str::trim).filter(|address| !address.is_empty()) {
         Some(address) => Some(rules::check_recovery_address(&state, address)?),
@@ -280,6 +297,7 @@ pub async fn signup_finish(
             wkd_hash: &crate::wkd::wkd_hash(&name),
             sealed_secret_key: &sealed_secret_key,
             created_at: now,
+            terms_version: Some(terms),
         })
         .await
         .map_err(|error| match error {

@@ -241,7 +241,7 @@ fn held(
     deleted_at: Option<i64>,
     rule: String,
 ) -> HeldItem {
-    HeldItem { kind: kind.into(), description: description.into(), count, bytes, deleted_at, rule }
+    HeldItem { kind: kind.into(), description: description.into(), count, bytes, deleted_at, rule, since: None }
 }
 
 #[utoipa::path(get, path = "/api/v1/account/data", security(("session" = [])), responses((status = 200, body = DataHeld), (status = 401, body = plico_api::ErrorBody)))]
@@ -347,6 +347,10 @@ pub async fn data_held(State(state): State<AppState>, signed_in: SignedIn) -> Ap
             None,
             format!("Until delivered, or returned after {} hours", config.queue_give_up_hours),
         ));
+    }
+    if let Some((version, at)) = h.terms {
+        let accepted = format!("That you accepted version {version} of the terms of use when you signed up");
+        items.push(HeldItem { since: Some(at), ..held("terms", &accepted, None, None, None, until_closed.clone()) });
     }
     if h.recovery_address {
         items.push(held("recovery_address", "Your recovery address", None, None, None, "Until you remove it".into()));
