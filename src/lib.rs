@@ -21,6 +21,7 @@ pub mod session;
 pub mod settings;
 pub mod shortcuts;
 pub mod ui;
+pub mod webauthn;
 pub mod worker_client;
 
 #[cfg(test)]

@@ -12,13 +12,17 @@ use crate::router::{use_navigator, Link};
 use crate::session::{use_session, Session};
 use crate::ui::{Brand, ErrorText, StageProgress};
 
+/// What a sign-in waiting for its second factor takes: the kinds, and with a passkey among them
+/// the options for the browser.
+type Waiting = (Vec<SecondFactorKind>, Option<String>);
+
 /// Runs a sign-up or sign-in command in the worker and signs the UI in on success. `Ok(Some)`:
 /// the password was right and the account asks for one of these second factors.
 async fn unlock(
     session: Session,
     command: SessionCommand,
     stage: WriteSignal<Option<WorkerStage>>,
-) -> Result<Option<Vec<SecondFactorKind>>, (String, String)> {
+) -> Result<Option<Waiting>, (String, String)> {
     let worker = session.worker.with_value(|worker| worker.clone()).map_err(|message| (String::new(), message))?;
     let outcome = worker.call(command, move |next| stage.set(Some(next))).await;
     stage.set(None);
@@ -28,7 +32,7 @@ async fn unlock(
             session.identity.set(Some(identity));
             Ok(None)
         }
-        Ok(WorkerOutcome::SecondFactorRequired(methods)) => Ok(Some(methods)),
+        Ok(WorkerOutcome::SecondFactorRequired { methods, passkey_options }) => Ok(Some((methods, passkey_options))),
         Ok(_) => Err((String::new(), t("The keys could not be unlocked."))),
         Err(failure) => Err((failure.code, failure.message)),
     }
@@ -157,7 +161,7 @@ pub fn LoginPage() -> impl IntoView {
     let keep_touched = RwSignal::new(false);
     let keep_signed_in = RwSignal::new(false);
     // The second step, when the account has a second factor: which kinds it takes, and the code.
-    let factors = RwSignal::new(None::<Vec<SecondFactorKind>>);
+    let factors = RwSignal::new(None::<Waiting>);
     let code = RwSignal::new(String::new());
     Effect::new(move |_| {
         let typed = address.get();
@@ -189,41 +193,11 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
 
-    let sign_in = move |reopen: bool| {
-        set_error.set(None);
-        let waiting = factors.get_untracked().is_some();
-        if waiting && code.get_untracked().trim().is_empty() {
-            set_error.set(Some(t("Enter the code.")));
-            return;
-        }
-        if !waiting && (address.get_untracked().trim().is_empty() || password.get_untracked().is_empty()) {
-            set_error.set(Some(t("Enter your address and your password.")));
-            return;
-        }
+    let run = move |command: SessionCommand| {
         if busy.get_untracked() {
             return;
         }
         busy.set(true);
-        let command = match factors.get_untracked() {
-            Some(_) => {
-                // Six digits are the authenticator's; anything else is a recovery code.
-                let code = code.get_untracked();
-                let digits = code.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-                let kind = if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
-                    SecondFactorKind::Totp
-                } else {
-                    SecondFactorKind::RecoveryCode
-                };
-                SessionCommand::SecondFactor { kind, code }
-            }
-            None => SessionCommand::Login {
-                address: address.get_untracked(),
-                password: password.get_untracked(),
-                reopen,
-                keep_offline: keep_offline.get_untracked(),
-                keep_signed_in: keep_signed_in.get_untracked(),
-            },
-        };
         leptos::task::spawn_local(async move {
             let result = unlock(session, command, set_stage).await;
             busy.set(false);
@@ -250,10 +224,62 @@ pub fn LoginPage() -> impl IntoView {
             }
         });
     };
+    let sign_in = move |reopen: bool| {
+        set_error.set(None);
+        let waiting = factors.get_untracked().is_some();
+        if waiting && code.get_untracked().trim().is_empty() {
+            set_error.set(Some(t("Enter the code.")));
+            return;
+        }
+        if !waiting && (address.get_untracked().trim().is_empty() || password.get_untracked().is_empty()) {
+            set_error.set(Some(t("Enter your address and your password.")));
+            return;
+        }
+        let command = match factors.get_untracked() {
+            Some(_) => {
+                // Six digits are the authenticator's; anything else is a recovery code.
+                let code = code.get_untracked();
+                let digits = code.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+                let kind = if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    SecondFactorKind::Totp
+                } else {
+                    SecondFactorKind::RecoveryCode
+                };
+                SessionCommand::SecondFactor { kind, code }
+            }
+            None => SessionCommand::Login {
+                address: address.get_untracked(),
+                password: password.get_untracked(),
+                reopen,
+                keep_offline: keep_offline.get_untracked(),
+                keep_signed_in: keep_signed_in.get_untracked(),
+            },
+        };
+        run(command);
+    };
+    // The passkey: the browser asks the authenticator, then the worker finishes the sign-in.
+    let use_passkey = move |_| {
+        let Some((_, Some(options))) = factors.get_untracked() else { return };
+        if busy.get_untracked() {
+            return;
+        }
+        set_error.set(None);
+        leptos::task::spawn_local(async move {
+            match crate::webauthn::get(&options).await {
+                Ok(credential) => {
+                    run(SessionCommand::SecondFactor { kind: SecondFactorKind::Passkey, code: credential })
+                }
+                Err(refusal) => set_error.set(Some(refusal.describe())),
+            }
+        });
+    };
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
         sign_in(false);
     };
+    let takes =
+        move |kind: SecondFactorKind| factors.with(|waiting| waiting.as_ref().is_some_and(|(m, _)| m.contains(&kind)));
+    let takes_code = move || takes(SecondFactorKind::Totp) || takes(SecondFactorKind::RecoveryCode);
 
     view! {
         <main class="auth-page">
@@ -294,9 +320,20 @@ pub fn LoginPage() -> impl IntoView {
                     </label>
                     </div>
                     <div hidden=move || factors.get().is_none()>
-                        <label for="second-factor-code">{t("Two-step verification: the 6-digit code from your authenticator app, or one of your recovery codes")}</label>
-                        <input id="second-factor-code" name="code" type="text" autocomplete="one-time-code" spellcheck="false"
-                            prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
+                        <div hidden=move || !takes(SecondFactorKind::Passkey)>
+                            <p>{t("Two-step verification: use your passkey or security key.")}</p>
+                            <button type="button" class="button primary" id="use-passkey" disabled=move || busy.get()
+                                on:click=use_passkey>{t("Use a passkey")}</button>
+                        </div>
+                        <div hidden=move || !takes_code()>
+                            <label for="second-factor-code">{move || if takes(SecondFactorKind::Totp) {
+                                t("Two-step verification: the 6-digit code from your authenticator app, or one of your recovery codes")
+                            } else {
+                                t("Or one of your recovery codes")
+                            }}</label>
+                            <input id="second-factor-code" name="code" type="text" autocomplete="one-time-code" spellcheck="false"
+                                prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
+                        </div>
                     </div>
                     <ErrorText message=error/>
                     {move || closed.get().then(|| view! {
@@ -304,7 +341,8 @@ pub fn LoginPage() -> impl IntoView {
                             on:click=move |_| sign_in(true)>{t("Reopen my account")}</button>
                     })}
                     <StageProgress stage=stage/>
-                    <button type="submit" class="button primary" disabled=move || busy.get()>
+                    <button type="submit" disabled=move || busy.get() hidden=move || factors.get().is_some() && !takes_code()
+                        class=move || if takes(SecondFactorKind::Passkey) { "button secondary" } else { "button primary" }>
                         {move || if busy.get() { t("Unlocking…") } else if factors.get().is_some() { t("Verify") } else { t("Sign in") }}
                     </button>
                 </form>

@@ -270,3 +270,64 @@ test('the recovery address asks for the password, is confirmed with the mailed c
   assert.match(notice.eml, /Subject: Your recovery address was (changed|removed)/);
   assert.deepEqual(owner.problems.filter((problem) => !/status of 40[39]/.test(problem)), []);
 });
+
+test('add a passkey in Settings (Chromium virtual authenticator) and sign in with it', async () => {
+  // Passkeys are bound to the server's address: without --public-url that is localhost.
+  const base = server.baseUrl.replace('127.0.0.1', 'localhost');
+  const owner = await startSignedUp(base, 'kim');
+  browsers.push(owner);
+  const page = owner.page;
+  const cdp = await owner.context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true },
+  });
+
+  await openSettings(page);
+  await page.locator('#passkey-name').fill('Work laptop');
+  await page.locator('#passkey-start').click();
+  await confirmPasswordIfAsked(page);
+  // The first second factor brings the recovery codes.
+  await page.locator('#recovery-codes li').first().waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('#recovery-codes li').count(), 10);
+  await page.locator('#codes-saved').click();
+  await page.locator('#passkeys .passkey', { hasText: 'Work laptop' }).waitFor();
+  await page.locator('#two-step-status', { hasText: 'On. Recovery codes left: 10' }).waitFor();
+  const stored = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  assert.equal(stored.credentials.length, 1, 'the authenticator made one credential');
+  await screenshot(page, 'security-12-passkey-added');
+
+  // The same authenticator again is named, not registered twice.
+  await page.locator('#passkey-name').fill('Again');
+  await page.locator('#passkey-start').click();
+  await page.locator('.error', { hasText: /holds a passkey for your account already|registered already/ }).waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('#passkeys .passkey').count(), 1);
+
+  // Signed out, then in: the password, then the passkey.
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.waitForURL('**/login');
+  await page.getByLabel('Address').fill('kim');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#use-passkey').waitFor({ state: 'visible', timeout: 30_000 });
+  assert.equal(await page.getByText('Or one of your recovery codes').isVisible(), true, 'a recovery code is the way out');
+  await screenshot(page, 'security-13-passkey-step');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, 'security-14-passkey-step-phone');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.locator('#use-passkey').click();
+  await page.waitForURL('**/mail/inbox', { timeout: 30_000 });
+  const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  assert.ok(after.credentials[0].signCount >= 1, 'the authenticator signed');
+
+  await openSettings(page);
+  await page.getByRole('cell', { name: 'Sign-in with a passkey' }).first().waitFor({ timeout: 30_000 });
+  await page.locator('#passkeys .passkey', { hasText: 'last used' }).waitFor();
+
+  // Removed (with the password when the confirmation lapsed): the second step is off again.
+  await page.getByRole('button', { name: 'Remove the passkey Work laptop' }).click();
+  await confirmPasswordIfAsked(page);
+  await page.locator('#two-step-status', { hasText: 'Off.' }).waitFor({ timeout: 30_000 });
+  assert.deepEqual(owner.problems.filter((problem) => !/status of 40[39]/.test(problem)), []);
+});

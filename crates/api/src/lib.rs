@@ -238,6 +238,8 @@ pub enum LoginKind {
     Totp,
     /// A sign-in with the password and a recovery code.
     RecoveryCode,
+    /// A sign-in with the password and a passkey.
+    Passkey,
     /// A wrong password for this account.
     FailedPassword,
     /// The right password, then a wrong second factor.

@@ -15,6 +15,8 @@ pub enum SecondFactorKind {
     Totp,
     /// One of the ten single-use recovery codes.
     RecoveryCode,
+    /// A passkey or security key (WebAuthn).
+    Passkey,
 }
 
 /// `login/finish`'s answer (202) when the account has a second factor: the password is proven,
@@ -28,6 +30,11 @@ pub struct SecondFactorRequired {
     pub methods: Vec<SecondFactorKind>,
     /// How long the pending sign-in waits for the factor.
     pub expires_in_seconds: u32,
+    /// With a passkey among the methods: the options for `navigator.credentials.get`, as the
+    /// WebAuthn JSON text (`{"publicKey": {...}}`, buffers in base64url).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = "webauthn-request-options"))]
+    pub passkey_options: Option<String>,
 }
 
 /// The second step of a sign-in with a second factor.
@@ -38,9 +45,15 @@ pub struct SecondFactorProof {
     #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub pending_id: String,
     pub kind: SecondFactorKind,
-    /// The authenticator's six digits, or a recovery code (spaces and dashes are ignored).
+    /// The authenticator's six digits, or a recovery code (spaces and dashes are ignored); empty
+    /// for a passkey.
+    #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub code: String,
+    /// For a passkey: the `PublicKeyCredential` the browser made, as its `toJSON()` text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = "webauthn-assertion", max_length = 16384))]
+    pub credential: Option<String>,
 }
 
 /// The account's second factors as its security page shows them.
@@ -51,6 +64,9 @@ pub struct SecurityOverview {
     pub totp_since: Option<i64>,
     /// Unused recovery codes left.
     pub recovery_codes_left: u32,
+    /// The account's passkeys, oldest first.
+    #[serde(default)]
+    pub passkeys: Vec<PasskeyInfo>,
     /// Until when this session may make changes that ask for the password again (Unix
     /// seconds); absent when it must re-authenticate first.
     pub reauthenticated_until: Option<i64>,
@@ -64,6 +80,45 @@ pub struct TotpSetup {
     pub secret: String,
     /// The `otpauth://totp/…` URI the QR code holds.
     pub uri: String,
+}
+
+/// A passkey of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PasskeyInfo {
+    pub id: i64,
+    /// The owner's name for it ("Laptop", "YubiKey").
+    pub name: String,
+    pub created_at: i64,
+    /// The last sign-in with it; absent when never used.
+    pub last_used_at: Option<i64>,
+}
+
+/// A passkey registration, started: the options for `navigator.credentials.create`, and the
+/// server's sealed state to bring back with the credential (five minutes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PasskeySetup {
+    /// WebAuthn JSON text, `{"publicKey": {...}}`, buffers in base64url.
+    #[cfg_attr(feature = "openapi", schema(format = "webauthn-creation-options"))]
+    pub options: String,
+    pub state: String,
+}
+
+/// A passkey registration, finished with the credential the browser made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRegistration {
+    /// `PasskeySetup::state`, as it came.
+    #[cfg_attr(feature = "openapi", schema(max_length = 8192))]
+    pub state: String,
+    /// What to call it.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    pub name: String,
+    /// The `PublicKeyCredential`'s `toJSON()` text.
+    #[cfg_attr(feature = "openapi", schema(format = "webauthn-attestation", max_length = 16384))]
+    pub credential: String,
 }
 
 /// One code from the authenticator app.

@@ -44,8 +44,9 @@ pub enum SessionCommand {
     /// timeout). An account with a second factor answers [`WorkerOutcome::SecondFactorRequired`]
     /// and waits for [`SessionCommand::SecondFactor`].
     Login { address: String, password: String, reopen: bool, keep_offline: bool, keep_signed_in: bool },
-    /// Finish the sign-in waiting for its second factor: an authenticator code or a recovery
-    /// code. A wrong code leaves it waiting for the tries the answer says are left.
+    /// Finish the sign-in waiting for its second factor: an authenticator code, a recovery code,
+    /// or a passkey's credential (its `toJSON()` text). A wrong one leaves it waiting for the
+    /// tries the answer says are left.
     SecondFactor { kind: crate::security::SecondFactorKind, code: String },
     /// Prove the password again for this session (`plico_client::flows::reauthenticate`), so
     /// that for five minutes it may make the changes that ask for it.
@@ -631,8 +632,12 @@ pub enum WorkerOutcome {
     Imported(ImportView),
     /// The contacts worker's [`crate::contacts::ContactsReply`], in postcard bytes.
     Contacts(#[serde(with = "serde_bytes")] Vec<u8>),
-    /// The password is right; the account asks for one of these second factors.
-    SecondFactorRequired(Vec<crate::security::SecondFactorKind>),
+    /// The password is right; the account asks for one of these second factors, and with a
+    /// passkey among them, the options for `navigator.credentials.get` (JSON text).
+    SecondFactorRequired {
+        methods: Vec<crate::security::SecondFactorKind>,
+        passkey_options: Option<String>,
+    },
     /// The password was proven again ([`SessionCommand::Reauthenticate`]), or changed
     /// ([`SessionCommand::ChangePassword`]).
     Reauthenticated,

@@ -409,18 +409,22 @@ pub async fn sign_in_steps<T: Transport>(
     Ok(SignInStep::Done(Box::new(SignedIn { session, export_key })))
 }
 
-/// Finishes a sign-in with its second factor. A wrong code leaves `pending` usable for the tries
-/// the server's answer says are left.
+/// Finishes a sign-in with its second factor: `code` is the authenticator's or recovery code,
+/// or for a passkey the `PublicKeyCredential`'s JSON. A wrong one leaves `pending` usable for
+/// the tries the server's answer says are left.
 pub async fn finish_second_factor<T: Transport>(
     transport: &T,
     pending: &PendingSignIn,
     kind: plico_api::security::SecondFactorKind,
     code: &str,
 ) -> Result<SignedIn, FlowError> {
+    // A passkey's answer is the credential's JSON, in its own field.
+    let passkey = kind == plico_api::security::SecondFactorKind::Passkey;
     let proof = plico_api::security::SecondFactorProof {
         pending_id: pending.required.pending_id.clone(),
         kind,
-        code: code.to_owned(),
+        code: if passkey { String::new() } else { code.to_owned() },
+        credential: passkey.then(|| code.to_owned()),
     };
     let account: Account = post(transport, "/login/second-factor", &proof).await?;
     let session = unlock_account(account, &pending.export_key)?;

@@ -73,6 +73,12 @@ pub struct ServeConfig {
     #[arg(long = "behind-tls", env = "PLICO_BEHIND_TLS", default_value_t = false)]
     pub behind_tls: bool,
 
+    /// The address people open Plico at, such as `https://mail.example.org`. Passkeys are
+    /// bound to its host name. Without it, passkeys work at `http://localhost` on any port only
+    /// (development); elsewhere the browser refuses them.
+    #[arg(long = "public-url", env = "PLICO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Behind your own proxy: take the client's IP from X-Forwarded-For. The right-most address
     /// not added by a trusted proxy is the client (the one your proxy saw); the entries to its
     /// left are the client's to write and are never believed.
@@ -315,6 +321,7 @@ impl ServeConfig {
             data_dir,
             domain: "plico.test".into(),
             dist_dir: None,
+            public_url: None,
             max_body_bytes: 1024 * 1024,
             max_message_bytes: 64 * 1024 * 1024,
             max_attachment_bytes: 25 * 1024 * 1024,

@@ -12,6 +12,8 @@ pub const PENDING_SECONDS: i64 = 300;
 pub const MAX_TRIES: i64 = 5;
 /// How long a re-authentication lets a session make the changes that ask for the password.
 pub const REAUTH_SECONDS: i64 = 300;
+/// Passkeys one account may register.
+pub const MAX_PASSKEYS: usize = 20;
 /// Recovery codes per set.
 pub const RECOVERY_CODES: usize = 10;
 
@@ -77,6 +79,26 @@ pub fn new_recovery_codes(node: &Node) -> Result<(Vec<String>, Vec<Vec<u8>>), St
 pub fn recovery_hash(node: &Node, typed: &str) -> Vec<u8> {
     let normal: String = typed.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
     node.keyed_hash(RECOVERY_PURPOSE, normal.as_bytes())
+}
+
+/// The account's passkeys, each with its stored row; one whose credential does not open under
+/// this node's key (a changed database) is left out and logged.
+pub async fn passkeys(
+    store: &Store,
+    node: &Node,
+    account_id: i64,
+) -> Result<Vec<(store::security::PasskeyRow, webauthn_rs::prelude::Passkey)>, store::Error> {
+    let rows = store.passkeys(account_id).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match crate::passkeys::open_credential(node, account_id, row.sealed_credential.clone()) {
+            Some(passkey) => Some((row, passkey)),
+            None => {
+                tracing::error!(account_id, passkey = row.id, "a passkey does not open under this node's key");
+                None
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]

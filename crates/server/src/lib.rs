@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod node;
 pub mod outbound;
+pub mod passkeys;
 pub mod policy;
 pub mod seed;
 pub mod shutdown;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub opaque_setup: Arc<plico_opaque::ServerSetup>,
     /// Sealing of state left in the database for another node (a started sign-in).
     pub node: Arc<crate::node::Node>,
+    /// The WebAuthn relying party, for passkeys.
+    pub passkeys: Arc<crate::passkeys::Passkeys>,
     /// Sign-in, sign-up and recovery-mail limits.
     pub limits: Arc<Limits>,
     pub static_files: Arc<StaticFiles>,
@@ -60,6 +62,8 @@ pub enum StartError {
     DataDir { path: String, source: std::io::Error },
     #[error("OPAQUE server secret: {0}")]
     ServerSecret(String),
+    #[error("{0}")]
+    Passkeys(String),
     #[error("database: {0}")]
     Database(#[from] crate::store::Error),
     #[error("{0}")]
@@ -221,6 +225,7 @@ impl AppState {
             .await
             .map_err(StartError::ServerSecret)?;
         let node = crate::node::Node::new(&setup_bytes);
+        let passkeys = crate::passkeys::Passkeys::new(&config).map_err(StartError::Passkeys)?;
         let metrics = Arc::new(Metrics::new());
         let inbound =
             Inbound::start(&config, store.clone(), blobs.clone(), metrics.clone()).map_err(StartError::Outbound)?;
@@ -236,6 +241,7 @@ impl AppState {
             clock,
             opaque_setup: Arc::new(opaque_setup),
             node: Arc::new(node),
+            passkeys: Arc::new(passkeys),
             static_files: Arc::new(static_files),
             published: Arc::new(published),
             metrics,

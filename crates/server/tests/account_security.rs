@@ -10,6 +10,10 @@ use plico_api::security::SecondFactorKind;
 use plico_client::flows::{self, SignInOptions, SignInStep};
 use plico_server::totp;
 
+#[path = "account_security/authenticator.rs"]
+mod authenticator;
+use authenticator::SoftPasskey;
+
 /// Reads the secret out of a `TotpSetup` answer.
 fn setup_secret(setup: &serde_json::Value) -> Vec<u8> {
     let text = setup["secret"].as_str().expect("secret");
@@ -726,4 +730,157 @@ async fn sign_up_brings_the_proof_of_work_it_was_asked_once_for_itself_and_a_bus
     let refused = post_json(&replay, "/api/v1/signup/finish", borrowed).await;
     assert_eq!(refused.error_code(), "pow_refused");
     assert!(refused.json()["error"]["message"].as_str().unwrap_or_default().contains("another sign-up"));
+}
+
+/// Registers `passkey` as `name` (asking for the password first): the answer's recovery codes.
+async fn add_passkey(client: &TestClient, account: &str, passkey: &mut SoftPasskey, name: &str) -> Vec<String> {
+    let mut started = client.post_raw("/api/v1/account/security/passkeys", "").await;
+    if started.status == 403 {
+        assert_eq!(started.error_code(), "reauth_required");
+        flows::reauthenticate(client, account, PASSWORD).await.expect("re-authenticates");
+        started = client.post_raw("/api/v1/account/security/passkeys", "").await;
+    }
+    assert_eq!(started.status, 200, "{}", started.json());
+    let setup = started.json();
+    let credential = passkey.create(setup["options"].as_str().expect("options"));
+    let body = serde_json::json!({ "state": setup["state"], "name": name, "credential": credential });
+    let finished = post_json(client, "/api/v1/account/security/passkeys/finish", body).await;
+    assert_eq!(finished.status, 200, "{}", finished.json());
+    serde_json::from_value(finished.json()["codes"].clone()).expect("codes")
+}
+
+#[tokio::test]
+async fn a_passkey_guards_sign_in_works_for_its_account_only_and_a_cloned_one_is_caught() {
+    let server = TestServer::start().await;
+    let owner = server.client("198.51.100.140");
+    signup(&owner, "pia").await;
+
+    // Adding one asks for the password first; the first factor brings ten recovery codes.
+    let refused = owner.post_raw("/api/v1/account/security/passkeys", "").await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (403, "reauth_required"));
+    let mut laptop = SoftPasskey::new(1);
+    let codes = add_passkey(&owner, "pia", &mut laptop, "Laptop").await;
+    assert_eq!(codes.len(), 10);
+    let mut key = SoftPasskey::new(2);
+    assert!(add_passkey(&owner, "pia", &mut key, "  Security key ").await.is_empty(), "codes exist already");
+    let overview = owner.get("/api/v1/account/security").await.json();
+    let names: Vec<&str> =
+        overview["passkeys"].as_array().expect("list").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["Laptop", "Security key"]);
+    assert_eq!(overview["totp_since"], serde_json::Value::Null);
+
+    // The same authenticator twice, a bad name, a forged answer and an expired setup are refused by name.
+    let setup = owner.post_raw("/api/v1/account/security/passkeys", "").await.json();
+    let again = SoftPasskey::new(1).create(setup["options"].as_str().expect("options"));
+    let body = serde_json::json!({ "state": setup["state"], "name": "Twice", "credential": again });
+    let twice = post_json(&owner, "/api/v1/account/security/passkeys/finish", body).await;
+    assert_eq!(twice.error_code(), "passkey_registered", "{}", twice.json());
+    let fresh = SoftPasskey::new(3).create(setup["options"].as_str().expect("options"));
+    let body = serde_json::json!({ "state": setup["state"], "name": "", "credential": fresh });
+    assert_eq!(
+        post_json(&owner, "/api/v1/account/security/passkeys/finish", body).await.error_code(),
+        "bad_passkey_name"
+    );
+    let body = serde_json::json!({ "state": setup["state"], "name": "Junk", "credential": "{\"id\": 1}" });
+    let junk = post_json(&owner, "/api/v1/account/security/passkeys/finish", body).await;
+    assert_eq!((junk.status, junk.error_code().as_str()), (422, "bad_credential"));
+    let mut tampered: serde_json::Value = serde_json::from_str(&fresh).expect("json");
+    tampered["response"]["clientDataJSON"] = serde_json::json!(base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        br#"{"type":"webauthn.create","challenge":"AAAA","origin":"http://localhost:8080"}"#
+    ));
+    let body = serde_json::json!({ "state": setup["state"], "name": "Forged", "credential": tampered.to_string() });
+    let forged = post_json(&owner, "/api/v1/account/security/passkeys/finish", body).await;
+    assert_eq!((forged.status, forged.error_code().as_str()), (403, "passkey_refused"));
+    server.clock.advance(301);
+    let body = serde_json::json!({ "state": setup["state"], "name": "Late", "credential": fresh });
+    assert_eq!(
+        post_json(&owner, "/api/v1/account/security/passkeys/finish", body).await.error_code(),
+        "passkey_setup_expired"
+    );
+
+    // Sign-in: the password, then the passkey. No authenticator app on this account.
+    let phone = server.client("198.51.100.141");
+    let pending = password_step(&phone, "pia").await;
+    assert_eq!(pending.required.methods, [SecondFactorKind::Passkey, SecondFactorKind::RecoveryCode]);
+    let options = pending.required.passkey_options.clone().expect("passkey options");
+    // Another key that claims the laptop's credential id does not pass, and is in the history.
+    let mut impostor = SoftPasskey::new(9);
+    impostor.credential_id = laptop.credential_id.clone();
+    let wrong = flows::finish_second_factor(&phone, &pending, SecondFactorKind::Passkey, &impostor.get(&options)).await;
+    assert!(wrong.err().expect("an impostor is refused").to_string().contains("not one of this account's"));
+    let answer = laptop.get(&options);
+    flows::finish_second_factor(&phone, &pending, SecondFactorKind::Passkey, &answer).await.expect("signs in");
+    assert_eq!(phone.get("/api/v1/session").await.status, 200);
+    let kinds: Vec<String> = phone.get("/api/v1/account/logins").await.json()["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|event| event["kind"].as_str().map(str::to_owned))
+        .collect();
+    assert!(kinds.contains(&"passkey".to_owned()) && kinds.contains(&"failed_second_factor".to_owned()), "{kinds:?}");
+    let overview = phone.get("/api/v1/account/security").await.json();
+    assert_eq!(overview["passkeys"][0]["last_used_at"], server.clock.now());
+
+    // The same answer does not open another sign-in (its challenge was that one's).
+    let other = server.client("198.51.100.142");
+    let pending = password_step(&other, "pia").await;
+    let replay = flows::finish_second_factor(&other, &pending, SecondFactorKind::Passkey, &answer).await;
+    assert!(replay.is_err(), "a replayed answer");
+    // A clone of the laptop's key whose counter lags behind is caught.
+    let options = pending.required.passkey_options.clone().expect("options");
+    let cloned = laptop.assert_with_counter(&options, laptop.counter);
+    assert!(
+        flows::finish_second_factor(&other, &pending, SecondFactorKind::Passkey, &cloned).await.is_err(),
+        "a clone"
+    );
+    flows::finish_second_factor(&other, &pending, SecondFactorKind::Passkey, &laptop.get(&options))
+        .await
+        .expect("the real one");
+
+    // Another account's passkey does not sign in here.
+    let stranger = server.client("198.51.100.143");
+    signup(&stranger, "quin").await;
+    let mut theirs = SoftPasskey::new(5);
+    add_passkey(&stranger, "quin", &mut theirs, "Theirs").await;
+    let pending = password_step(&server.client("198.51.100.144"), "pia").await;
+    let options = pending.required.passkey_options.clone().expect("options");
+    let client = server.client("198.51.100.144");
+    assert!(flows::finish_second_factor(&client, &pending, SecondFactorKind::Passkey, &theirs.get(&options))
+        .await
+        .is_err());
+
+    // A database changed to hold another key: the stored credential no longer opens, so it
+    // signs in nobody (and the server says so in its log).
+    let sealed =
+        server.sql_bytes("SELECT sealed_credential FROM passkeys WHERE name = ?", &[Bind::Text("Theirs".into())]).await;
+    server
+        .sql(
+            "UPDATE passkeys SET sealed_credential = ? WHERE name = ?",
+            &[Bind::Bytes(sealed), Bind::Text("Laptop".into())],
+        )
+        .await;
+    let pending = password_step(&client, "pia").await;
+    let options = pending.required.passkey_options.clone().expect("the security key is still there");
+    assert!(flows::finish_second_factor(&client, &pending, SecondFactorKind::Passkey, &laptop.get(&options))
+        .await
+        .is_err());
+
+    // Removing both (with the password) turns the second step off, and the recovery codes go.
+    let list = owner.get("/api/v1/account/security").await.json()["passkeys"].clone();
+    for passkey in list.as_array().expect("list") {
+        let path = format!("/api/v1/account/security/passkeys/{}", passkey["id"]);
+        let mut removed =
+            owner.send(owner.request("DELETE", &path).body(axum::body::Body::empty()).expect("request")).await;
+        if removed.status == 403 {
+            flows::reauthenticate(&owner, "pia", PASSWORD).await.expect("re-authenticates");
+            removed =
+                owner.send(owner.request("DELETE", &path).body(axum::body::Body::empty()).expect("request")).await;
+        }
+        assert_eq!(removed.status, 204);
+    }
+    assert_eq!(owner.get("/api/v1/account/security").await.json()["recovery_codes_left"], 0);
+    let step =
+        flows::sign_in_steps(&client, "pia", PASSWORD, SignInOptions::default(), &|_| {}).await.expect("password");
+    assert!(matches!(step, SignInStep::Done(_)), "no second step without a factor");
 }

@@ -15,6 +15,7 @@ pub fn describe_login_kind(kind: LoginKind) -> String {
         LoginKind::Password => t("Password sign-in"),
         LoginKind::Totp => t("Sign-in with an authenticator code"),
         LoginKind::RecoveryCode => t("Sign-in with a recovery code"),
+        LoginKind::Passkey => t("Sign-in with a passkey"),
         LoginKind::FailedPassword => t("Failed sign-in: wrong password"),
         LoginKind::FailedSecondFactor => t("Failed sign-in: wrong second factor"),
     }

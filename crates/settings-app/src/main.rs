@@ -13,6 +13,10 @@ mod history;
 mod i18n;
 mod recovery;
 mod views;
+// The mail app's passkey ceremonies (it signs in with them; this app registers them).
+#[path = "../../../src/webauthn.rs"]
+#[allow(dead_code)]
+mod webauthn;
 
 use std::cell::RefCell;
 

@@ -8,7 +8,9 @@ use std::rc::Rc;
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use plico_api::security::{RecoveryCodes, SecurityOverview, SessionInfo, Sessions, TotpSetup};
+use plico_api::security::{
+    PasskeyInfo, PasskeySetup, RecoveryCodes, SecurityOverview, SessionInfo, Sessions, TotpSetup,
+};
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, Failure};
@@ -181,6 +183,16 @@ fn PasswordPrompt(page: Page, worker: WorkerCalls) -> impl IntoView {
     }
 }
 
+/// This browser as a passkey's default name ("Chrome on Linux").
+fn this_browser() -> String {
+    let agent = js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|navigator| js_sys::Reflect::get(&navigator, &"userAgent".into()))
+        .ok()
+        .and_then(|agent| agent.as_string())
+        .unwrap_or_default();
+    describe_user_agent(&agent)
+}
+
 /// The QR code of `uri`, as SVG markup.
 fn qr_svg(uri: &str) -> String {
     match qrcode::QrCode::new(uri.as_bytes()) {
@@ -324,20 +336,77 @@ fn TwoStepPanel(page: Page) -> impl IntoView {
         event.prevent_default();
         run(confirm);
     };
-    let on = move || overview.get().is_some_and(|overview| overview.totp_since.is_some());
+    // Passkeys: the browser makes one for the options the server gives, the server checks it.
+    let passkey_name = RwSignal::new(String::new());
+    let adding = RwSignal::new(false);
+    let add_passkey = change(page, move || async move {
+        let setup = api::json::<PasskeySetup>("POST", "/account/security/passkeys", None).await?;
+        adding.set(true);
+        let made = crate::webauthn::create(&setup.options).await;
+        adding.set(false);
+        let credential = made.map_err(|refusal| Failure { code: "passkey".into(), message: refusal.describe() })?;
+        let typed = passkey_name.get_untracked().trim().to_owned();
+        let name = if typed.is_empty() { this_browser() } else { typed };
+        let body = serde_json::json!({ "state": setup.state, "name": name, "credential": credential });
+        let made = api::json::<RecoveryCodes>("POST", "/account/security/passkeys/finish", Some(body)).await?;
+        passkey_name.set(String::new());
+        if !made.codes.is_empty() {
+            codes.set(Some(made.codes));
+        }
+        page.notice.set(Some(t("The passkey is added: after your password, signing in now offers it.")));
+        load();
+        Ok(())
+    });
+    let on_add_passkey = move |event: SubmitEvent| {
+        event.prevent_default();
+        run(add_passkey);
+    };
+    let remove_passkey = move |passkey: PasskeyInfo| {
+        change(page, move || {
+            let name = passkey.name.clone();
+            async move {
+                api::call("DELETE", &format!("/account/security/passkeys/{}", passkey.id), None).await?;
+                page.notice.set(Some(tf("The passkey {name} is removed.", &[("name", &name)])));
+                load();
+                Ok(())
+            }
+        })
+    };
+    let totp_on = move || overview.get().is_some_and(|overview| overview.totp_since.is_some());
+    let on =
+        move || overview.get().is_some_and(|overview| overview.totp_since.is_some() || !overview.passkeys.is_empty());
+    let passkey_row = move |passkey: PasskeyInfo| {
+        let label = tf("Remove the passkey {name}", &[("name", &passkey.name)]);
+        let used = match passkey.last_used_at {
+            Some(at) => tf("last used {time}", &[("time", &local_time(at))]),
+            None => t("not used yet"),
+        };
+        let added = tf("added {time}", &[("time", &local_time(passkey.created_at))]);
+        let remove = remove_passkey(passkey.clone());
+        view! {
+            <li class="passkey">
+                <div>
+                    <strong>{passkey.name.clone()}</strong>
+                    <p class="muted">{added}" · "{used}</p>
+                </div>
+                <button type="button" class="button ghost remove-passkey" aria-label=label on:click=move |_| run(remove)>{t("Remove")}</button>
+            </li>
+        }
+    };
 
     view! {
         <div class="panel" id="two-step">
             <h2>{t("Two-step verification")}</h2>
-            <p class="muted">{t("After your password, signing in also asks for a code from an authenticator app on your phone (such as Aegis, FreeOTP or Google Authenticator). The code protects your account's sessions; your mail stays locked by your password as before.")}</p>
+            <p class="muted">{t("After your password, signing in also asks for a second proof: a passkey or security key, or a code from an authenticator app on your phone (such as Aegis, FreeOTP or Google Authenticator). It protects your account's sessions; your mail stays locked by your password as before.")}</p>
             <p class="status" id="two-step-status">{move || match overview.get() {
                 None => t("Loading…"),
-                Some(overview) => match overview.totp_since {
-                    Some(_) => tf("On. Recovery codes left: {count}", &[("count", &overview.recovery_codes_left.to_string())]),
-                    None => t("Off."),
-                },
+                Some(overview) if overview.totp_since.is_some() || !overview.passkeys.is_empty() => {
+                    tf("On. Recovery codes left: {count}", &[("count", &overview.recovery_codes_left.to_string())])
+                }
+                Some(_) => t("Off."),
             }}</p>
-            <div class="actions" hidden=move || on() || setup.get().is_some()>
+            <h3>{t("Authenticator app")}</h3>
+            <div class="actions" hidden=move || totp_on() || setup.get().is_some()>
                 <button type="button" class="button primary" id="totp-start" on:click=move |_| run(start)>{t("Set up an authenticator app")}</button>
             </div>
             {move || setup.get().map(|setup| view! {
@@ -367,9 +436,22 @@ fn TwoStepPanel(page: Page) -> impl IntoView {
                     </div>
                 }
             })}
+            <div class="actions" hidden=move || !totp_on()>
+                <button type="button" class="button danger-ghost" id="totp-off" on:click=move |_| run(turn_off)>{t("Turn off the authenticator app")}</button>
+            </div>
+            <h3>{t("Passkeys and security keys")}</h3>
+            <p class="muted">{t("A passkey on this device (fingerprint, face or PIN) or a security key such as a YubiKey, in place of a code. Add one per device.")}</p>
+            <ul class="passkeys" id="passkeys">{move || overview.get().map(|overview| overview.passkeys.into_iter().map(passkey_row).collect_view())}</ul>
+            <form class="inline-form" id="passkey-add" on:submit=on_add_passkey>
+                <label for="passkey-name">{t("Name")}</label>
+                <input id="passkey-name" type="text" maxlength="64" placeholder=this_browser
+                    prop:value=move || passkey_name.get() on:input=move |ev| passkey_name.set(event_target_value(&ev))/>
+                <button type="submit" class="button secondary" id="passkey-start" disabled=move || adding.get()>
+                    {move || if adding.get() { t("Waiting for the passkey…") } else { t("Add a passkey") }}
+                </button>
+            </form>
             <div class="actions" hidden=move || !on()>
                 <button type="button" class="button secondary" id="recovery-new" on:click=move |_| run(new_codes)>{t("New recovery codes")}</button>
-                <button type="button" class="button danger-ghost" id="totp-off" on:click=move |_| run(turn_off)>{t("Turn off")}</button>
             </div>
         </div>
     }

@@ -30,10 +30,11 @@ pub const TABLES: &[&str] = &[
     "revoked_sessions",
     "second_factors",
     "recovery_codes",
+    "passkeys",
 ];
 
 /// Tables whose `id` PostgreSQL numbers itself: its counter goes on from the highest copied.
-const IDENTITY_TABLES: &[&str] = &["accounts", "login_events", "second_factors"];
+const IDENTITY_TABLES: &[&str] = &["accounts", "login_events", "second_factors", "passkeys"];
 
 /// Why a move could not be done.
 #[derive(Debug, thiserror::Error)]

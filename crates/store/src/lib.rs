@@ -152,22 +152,31 @@ impl From<sqlx::Error> for InsertError {
     }
 }
 
-/// Each kind as the `login_events.kind` column holds it.
-const LOGIN_KINDS: &[(LoginKind, &str)] = &[
-    (LoginKind::Signup, "signup"),
-    (LoginKind::Password, "password"),
-    (LoginKind::Totp, "totp"),
-    (LoginKind::RecoveryCode, "recovery_code"),
-    (LoginKind::FailedPassword, "failed_password"),
-    (LoginKind::FailedSecondFactor, "failed_second_factor"),
-];
-
+/// Each kind as the `login_events.kind` column holds it (a match, so that a new kind cannot be
+/// forgotten here: one was once written as "password" for want of an entry).
 fn kind_to_str(kind: LoginKind) -> &'static str {
-    LOGIN_KINDS.iter().find(|(each, _)| *each == kind).map_or("password", |(_, text)| text)
+    match kind {
+        LoginKind::Signup => "signup",
+        LoginKind::Password => "password",
+        LoginKind::Totp => "totp",
+        LoginKind::RecoveryCode => "recovery_code",
+        LoginKind::Passkey => "passkey",
+        LoginKind::FailedPassword => "failed_password",
+        LoginKind::FailedSecondFactor => "failed_second_factor",
+    }
 }
 
 fn kind_from_str(kind: &str) -> LoginKind {
-    LOGIN_KINDS.iter().find(|(_, text)| *text == kind).map_or(LoginKind::Password, |(each, _)| *each)
+    const KINDS: [LoginKind; 7] = [
+        LoginKind::Signup,
+        LoginKind::Password,
+        LoginKind::Totp,
+        LoginKind::RecoveryCode,
+        LoginKind::Passkey,
+        LoginKind::FailedPassword,
+        LoginKind::FailedSecondFactor,
+    ];
+    KINDS.into_iter().find(|each| kind_to_str(*each) == kind).unwrap_or(LoginKind::Password)
 }
 
 const ACCOUNT_COLUMNS: &str =

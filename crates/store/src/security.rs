@@ -45,7 +45,7 @@ pub struct TotpFactor {
 }
 
 /// A sign-in whose password is proven, waiting for its second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingSecondFactor {
     pub account_id: i64,
     pub started_at: i64,
@@ -53,6 +53,20 @@ pub struct PendingSecondFactor {
     /// The sign-in reopens the account its owner closed.
     pub reopen: bool,
     pub tries: i64,
+    /// The passkey challenge this sign-in was given (sealed), when the account has passkeys.
+    pub passkey_state: Option<Vec<u8>>,
+}
+
+/// A passkey of an account, as stored.
+#[derive(Debug, Clone)]
+pub struct PasskeyRow {
+    pub id: i64,
+    pub credential_id: Vec<u8>,
+    pub name: String,
+    /// The webauthn-rs credential, sealed under the node key.
+    pub sealed_credential: Vec<u8>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
 }
 
 /// The live sessions whose `key` column is `$1` at `$2`: not expired, and not idle past the
@@ -65,6 +79,10 @@ fn live(key: &str) -> String {
               OR s.last_seen_at + COALESCE(a.idle_minutes, $3) * 60 > $2)"
     )
 }
+
+/// Any second factor of account `$1`: a confirmed authenticator or a passkey.
+const ANY_FACTOR: &str = "SELECT 1 FROM second_factors WHERE account_id = $1 AND confirmed = 1
+     UNION ALL SELECT 1 FROM passkeys WHERE account_id = $1 LIMIT 1";
 
 const SESSION_COLUMNS: &str = "s.account_id, s.public_id, s.created_at, s.last_seen_at, s.expires_at, s.ip, \
      s.user_agent, s.keep_signed_in, s.reauth_until";
@@ -122,6 +140,18 @@ crate::engines::per_engine! {
             sqlx::query("INSERT INTO recovery_codes (account_id, code_hash, used_at) VALUES ($1, $2, NULL)")
                 .bind(account_id)
                 .bind(hash)
+                .execute(&mut **transaction)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Recovery codes stand in for a second factor: with none left, they go.
+    pub(crate) async fn forget_codes_without_factor(transaction: &mut Tx<'_>, account_id: i64) -> Result<(), sqlx::Error> {
+        let left = sqlx::query(ANY_FACTOR).bind(account_id).fetch_optional(&mut **transaction).await?;
+        if left.is_none() {
+            sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+                .bind(account_id)
                 .execute(&mut **transaction)
                 .await?;
         }
@@ -420,16 +450,7 @@ impl Store {
                 .bind(account_id)
                 .execute(&mut *transaction)
                 .await?;
-            let left = sqlx::query("SELECT 1 FROM second_factors WHERE account_id = $1 AND confirmed = 1")
-                .bind(account_id)
-                .fetch_optional(&mut *transaction)
-                .await?;
-            if left.is_none() {
-                sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
-                    .bind(account_id)
-                    .execute(&mut *transaction)
-                    .await?;
-            }
+            engine::forget_codes_without_factor(&mut transaction, account_id).await?;
             transaction.commit().await?;
             Ok(done.rows_affected() > 0)
         })
@@ -438,10 +459,7 @@ impl Store {
     /// Whether the account signs in with a second factor.
     pub async fn has_second_factor(&self, account_id: i64) -> Result<bool, Error> {
         crate::engines::on_db!(self, |pool| {
-            let row = sqlx::query("SELECT 1 FROM second_factors WHERE account_id = $1 AND confirmed = 1")
-                .bind(account_id)
-                .fetch_optional(pool)
-                .await?;
+            let row = sqlx::query(ANY_FACTOR).bind(account_id).fetch_optional(pool).await?;
             Ok(row.is_some())
         })
     }
@@ -487,8 +505,8 @@ impl Store {
     pub async fn insert_pending_second_factor(&self, id: &str, pending: &PendingSecondFactor) -> Result<(), Error> {
         crate::engines::on_db!(self, |pool| {
             sqlx::query(
-                "INSERT INTO pending_second_factors (id, account_id, started_at, keep_signed_in, reopen, tries)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO pending_second_factors (id, account_id, started_at, keep_signed_in, reopen, tries, passkey_state)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(id)
             .bind(pending.account_id)
@@ -496,6 +514,7 @@ impl Store {
             .bind(i64::from(pending.keep_signed_in))
             .bind(i64::from(pending.reopen))
             .bind(pending.tries)
+            .bind(pending.passkey_state.as_deref())
             .execute(pool)
             .await?;
             Ok(())
@@ -512,7 +531,7 @@ impl Store {
         crate::engines::on_db!(self, |pool| {
             let row = sqlx::query(
                 "DELETE FROM pending_second_factors WHERE id = $1
-                 RETURNING account_id, started_at, keep_signed_in, reopen, tries",
+                 RETURNING account_id, started_at, keep_signed_in, reopen, tries, passkey_state",
             )
             .bind(id)
             .fetch_optional(pool)
@@ -523,7 +542,103 @@ impl Store {
                 keep_signed_in: row.get::<i64, _>("keep_signed_in") != 0,
                 reopen: row.get::<i64, _>("reopen") != 0,
                 tries: row.get("tries"),
+                passkey_state: row.get("passkey_state"),
             }))
+        })
+    }
+
+    /// The account's passkeys, oldest first.
+    pub async fn passkeys(&self, account_id: i64) -> Result<Vec<PasskeyRow>, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT id, credential_id, name, sealed_credential, created_at, last_used_at FROM passkeys
+                 WHERE account_id = $1 ORDER BY id",
+            )
+            .bind(account_id)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|row| PasskeyRow {
+                    id: row.get("id"),
+                    credential_id: row.get("credential_id"),
+                    name: row.get("name"),
+                    sealed_credential: row.get("sealed_credential"),
+                    created_at: row.get("created_at"),
+                    last_used_at: row.get("last_used_at"),
+                })
+                .collect())
+        })
+    }
+
+    /// Adds a passkey, and the recovery codes when it is the account's first second factor (and
+    /// no unused codes exist). `None` when the same authenticator is registered already; else
+    /// whether the codes were stored.
+    pub async fn add_passkey(
+        &self,
+        account_id: i64,
+        credential_id: &[u8],
+        name: &str,
+        sealed_credential: &[u8],
+        now: i64,
+        code_hashes: &[Vec<u8>],
+    ) -> Result<Option<bool>, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            let inserted = sqlx::query(
+                "INSERT INTO passkeys (account_id, credential_id, name, sealed_credential, created_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, credential_id) DO NOTHING",
+            )
+            .bind(account_id)
+            .bind(credential_id)
+            .bind(name)
+            .bind(sealed_credential)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let unused: i64 =
+                sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL")
+                    .bind(account_id)
+                    .fetch_one(&mut *transaction)
+                    .await?
+                    .get("n");
+            let store_codes = unused == 0;
+            if store_codes {
+                engine::replace_codes(&mut transaction, account_id, code_hashes).await?;
+            }
+            transaction.commit().await?;
+            Ok(Some(store_codes))
+        })
+    }
+
+    /// Keeps a passkey's credential as it is after a sign-in (its sign counter moves on).
+    pub async fn passkey_used(&self, id: i64, sealed_credential: &[u8], now: i64) -> Result<(), Error> {
+        crate::engines::on_db!(self, |pool| {
+            sqlx::query("UPDATE passkeys SET sealed_credential = $1, last_used_at = $2 WHERE id = $3")
+                .bind(sealed_credential)
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Removes a passkey of the account; with no second factor left, the recovery codes go too.
+    pub async fn delete_passkey(&self, account_id: i64, id: i64) -> Result<bool, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            let done = sqlx::query("DELETE FROM passkeys WHERE account_id = $1 AND id = $2")
+                .bind(account_id)
+                .bind(id)
+                .execute(&mut *transaction)
+                .await?;
+            engine::forget_codes_without_factor(&mut transaction, account_id).await?;
+            transaction.commit().await?;
+            Ok(done.rows_affected() > 0)
         })
     }
 

@@ -48,7 +48,7 @@ struct Pending {
 /// How a sign-in went: unlocked (online or offline), or waiting for a second factor.
 enum SignIn {
     Unlocked(Box<UnlockedSession>, bool),
-    SecondFactor(Vec<SecondFactorKind>),
+    SecondFactor(Vec<SecondFactorKind>, Option<String>),
 }
 
 /// Keeps (or deletes) this device's own way in after an online sign-in, once the answer is out.
@@ -87,8 +87,9 @@ async fn sign_in(
         }
         Ok(SignInStep::SecondFactor(sign_in)) => {
             let methods = sign_in.required.methods.clone();
+            let passkey_options = sign_in.required.passkey_options.clone();
             PENDING.with(|slot| *slot.borrow_mut() = Some(Pending { sign_in, password, keep_offline }));
-            Ok(SignIn::SecondFactor(methods))
+            Ok(SignIn::SecondFactor(methods, passkey_options))
         }
         Err(FlowError::Network(reason)) if !options.reopen => match offline::device_unlock(&address).await {
             Some(record) => {
@@ -172,7 +173,9 @@ pub async fn handle(id: u32, command: SessionCommand) -> Result<WorkerOutcome, F
             let options = SignInOptions { reopen, keep_signed_in };
             match Box::pin(sign_in(address, password, options, keep_offline, progress)).await? {
                 SignIn::Unlocked(session, offline) => Ok(unlocked(*session, offline)),
-                SignIn::SecondFactor(methods) => Ok(WorkerOutcome::SecondFactorRequired(methods)),
+                SignIn::SecondFactor(methods, passkey_options) => {
+                    Ok(WorkerOutcome::SecondFactorRequired { methods, passkey_options })
+                }
             }
         }
         SessionCommand::Reauthenticate { password } => {

@@ -430,19 +430,44 @@ pub async fn login_finish(
     }
     if second_factor {
         let pending_id = BASE64.encode(state.node.random_bytes(16).map_err(ApiError::internal)?);
+        let mut methods = Vec::new();
+        if state.store.totp_factor(account_id).await?.is_some_and(|factor| factor.confirmed) {
+            methods.push(SecondFactorKind::Totp);
+        }
+        // With passkeys, the challenge for them is made now and kept with the pending sign-in.
+        let passkeys: Vec<_> = factors::passkeys(&state.store, &state.node, account_id)
+            .await?
+            .into_iter()
+            .map(|(_, passkey)| passkey)
+            .collect();
+        let (passkey_options, passkey_state) = if passkeys.is_empty() {
+            (None, None)
+        } else {
+            let (options, sealed) = state
+                .passkeys
+                .start_sign_in(&state.node, &pending_id, &passkeys, now)
+                .map_err(|error| ApiError::internal(error.to_string()))?;
+            methods.push(SecondFactorKind::Passkey);
+            (Some(options), Some(sealed))
+        };
+        if state.store.recovery_codes_left(account_id).await? > 0 {
+            methods.push(SecondFactorKind::RecoveryCode);
+        }
         let waiting = PendingSecondFactor {
             account_id,
             started_at: now,
             keep_signed_in: request.keep_signed_in,
             reopen: request.reopen,
             tries: 0,
+            passkey_state,
         };
         state.store.insert_pending_second_factor(&pending_id, &waiting).await?;
-        let mut methods = vec![SecondFactorKind::Totp];
-        if state.store.recovery_codes_left(account_id).await? > 0 {
-            methods.push(SecondFactorKind::RecoveryCode);
-        }
-        let answer = SecondFactorRequired { pending_id, methods, expires_in_seconds: factors::PENDING_SECONDS as u32 };
+        let answer = SecondFactorRequired {
+            pending_id,
+            methods,
+            expires_in_seconds: factors::PENDING_SECONDS as u32,
+            passkey_options,
+        };
         return Ok((StatusCode::ACCEPTED, Json(answer)).into_response());
     }
     let answer = signed_in(&state, account_id, &meta, LoginKind::Password, request.keep_signed_in, invalid()).await?;
@@ -482,6 +507,9 @@ pub async fn login_second_factor(
     if proof.pending_id.len() > 64 || proof.code.len() > 64 {
         return Err(gone());
     }
+    if proof.credential.as_ref().is_some_and(|credential| credential.len() > MAX_CREDENTIAL_BYTES) {
+        return Err(ApiError::invalid("credential_too_large", "The passkey's answer is larger than 16 KiB."));
+    }
     let not_before = now - factors::PENDING_SECONDS + 1;
     let pending = state.store.take_pending_second_factor(&proof.pending_id, not_before).await?.ok_or_else(gone)?;
     let account_id = pending.account_id;
@@ -492,6 +520,9 @@ pub async fn login_second_factor(
         SecondFactorKind::RecoveryCode => {
             let hash = factors::recovery_hash(&state.node, &proof.code);
             (state.store.use_recovery_code(account_id, &hash, now).await?, LoginKind::RecoveryCode)
+        }
+        SecondFactorKind::Passkey => {
+            (check_passkey(&state, &proof, pending.passkey_state.clone(), account_id, now).await?, LoginKind::Passkey)
         }
     };
     if !right {
@@ -507,6 +538,7 @@ pub async fn login_second_factor(
         let what = match proof.kind {
             SecondFactorKind::Totp => "That is not the code your authenticator app shows now, or it was used already",
             SecondFactorKind::RecoveryCode => "That is not one of your unused recovery codes",
+            SecondFactorKind::Passkey => "That passkey is not one of this account's, or its answer was not valid",
         };
         let message = if left > 0 {
             format!("{what}; {left} tries left.")
@@ -519,6 +551,37 @@ pub async fn login_second_factor(
         rules::check_closed(&state, account_id, true).await?;
     }
     signed_in(&state, account_id, &meta, kind, pending.keep_signed_in, gone()).await
+}
+
+/// The largest passkey answer taken (a `PublicKeyCredential`'s JSON; real ones are about 1 KiB).
+pub const MAX_CREDENTIAL_BYTES: usize = 16 * 1024;
+
+/// Checks a sign-in's passkey against the challenge its pending sign-in kept; the passkey's
+/// sign counter is stored as it moved on.
+async fn check_passkey(
+    state: &AppState,
+    proof: &SecondFactorProof,
+    sealed_state: Option<Vec<u8>>,
+    account_id: i64,
+    now: i64,
+) -> ApiResult<bool> {
+    let (Some(credential), Some(sealed_state)) = (proof.credential.as_deref(), sealed_state) else {
+        return Ok(false);
+    };
+    let stored = factors::passkeys(&state.store, &state.node, account_id).await?;
+    let passkeys: Vec<_> = stored.iter().map(|(_, passkey)| passkey.clone()).collect();
+    match state.passkeys.finish_sign_in(&state.node, &proof.pending_id, sealed_state, credential, &passkeys, now) {
+        Ok((index, used)) => {
+            let sealed =
+                crate::passkeys::seal_credential(&state.node, account_id, &used).map_err(ApiError::internal)?;
+            state.store.passkey_used(stored[index].0.id, &sealed, now).await?;
+            Ok(true)
+        }
+        Err(error) => {
+            tracing::info!(account_id, %error, "a passkey was not accepted at sign-in");
+            Ok(false)
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/logout", responses((status = 204, description = "The session is deleted on the server and the cookie cleared")))]

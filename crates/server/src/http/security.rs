@@ -9,8 +9,9 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use plico_api::security::{
-    IdleTimeout, PasswordChangeFinish, PasswordChangeStart, PasswordChangeStarted, RecoveryCodes, RevokedSessions,
-    SecurityOverview, SessionInfo, Sessions, TotpCode, TotpSetup,
+    IdleTimeout, PasskeyInfo, PasskeyRegistration, PasskeySetup, PasswordChangeFinish, PasswordChangeStart,
+    PasswordChangeStarted, RecoveryCodes, RevokedSessions, SecurityOverview, SessionInfo, Sessions, TotpCode,
+    TotpSetup,
 };
 
 use crate::http::error::{ApiError, ApiResult};
@@ -24,8 +25,21 @@ pub async fn overview(State(state): State<AppState>, signed_in: SignedIn) -> Api
     let now = state.clock.now();
     let totp_since =
         state.store.totp_factor(signed_in.account_id).await?.filter(|factor| factor.confirmed).map(|f| f.created_at);
+    let passkeys = state
+        .store
+        .passkeys(signed_in.account_id)
+        .await?
+        .into_iter()
+        .map(|row| PasskeyInfo {
+            id: row.id,
+            name: row.name,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+        })
+        .collect();
     Ok(Json(SecurityOverview {
         totp_since,
+        passkeys,
         recovery_codes_left: state.store.recovery_codes_left(signed_in.account_id).await?,
         reauthenticated_until: (signed_in.reauth_until > now).then_some(signed_in.reauth_until),
     }))
@@ -91,6 +105,101 @@ pub async fn delete_totp(State(state): State<AppState>, signed_in: SignedIn) -> 
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("no_totp", "No authenticator app is set up."))
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/account/security/passkeys", security(("session" = [])),
+    responses((status = 200, body = PasskeySetup, description = "The options for navigator.credentials.create, and the state to bring back within five minutes"),
+              (status = 403, body = plico_api::ErrorBody, description = "Confirm the password first (reauth_required)"),
+              (status = 409, body = plico_api::ErrorBody, description = "The account has as many passkeys as it may"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn start_passkey(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<Json<PasskeySetup>> {
+    let now = state.clock.now();
+    signed_in.require_reauth(now)?;
+    let account_id = signed_in.account_id;
+    let existing: Vec<_> = factors::passkeys(&state.store, &state.node, account_id)
+        .await?
+        .into_iter()
+        .map(|(_, passkey)| passkey)
+        .collect();
+    if existing.len() >= factors::MAX_PASSKEYS {
+        return Err(ApiError::conflict(
+            "too_many_passkeys",
+            format!("An account may have {} passkeys; remove one first.", factors::MAX_PASSKEYS),
+        ));
+    }
+    let address = state.store.account_by_id(account_id).await?.ok_or(ApiError::Unauthorized)?.address;
+    let (options, sealed) = state
+        .passkeys
+        .start_registration(&state.node, account_id, &address, &existing, now)
+        .map_err(|error| ApiError::internal(error.to_string()))?;
+    Ok(Json(PasskeySetup { options, state: sealed }))
+}
+
+#[utoipa::path(post, path = "/api/v1/account/security/passkeys/finish", security(("session" = [])), request_body = PasskeyRegistration,
+    responses((status = 200, body = RecoveryCodes, description = "Registered: sign-in now takes it. New recovery codes, shown this once, when it is the first second factor"),
+              (status = 403, body = plico_api::ErrorBody, description = "The authenticator's answer does not verify (passkey_refused)"),
+              (status = 409, body = plico_api::ErrorBody, description = "The setup expired, or this authenticator is registered already"),
+              (status = 422, body = plico_api::ErrorBody, description = "The name or the credential is malformed"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn finish_passkey(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<PasskeyRegistration>,
+) -> ApiResult<Json<RecoveryCodes>> {
+    use crate::passkeys::PasskeyError;
+    let now = state.clock.now();
+    let account_id = signed_in.account_id;
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid("bad_passkey_name", "Name the passkey in 1 to 64 characters, on one line."));
+    }
+    if request.credential.len() > crate::http::account::MAX_CREDENTIAL_BYTES || request.state.len() > 8192 {
+        return Err(ApiError::invalid("credential_too_large", "The passkey's answer is larger than 16 KiB."));
+    }
+    let existing: Vec<_> = factors::passkeys(&state.store, &state.node, account_id)
+        .await?
+        .into_iter()
+        .map(|(_, passkey)| passkey)
+        .collect();
+    let passkey = state
+        .passkeys
+        .finish_registration(&state.node, account_id, &request.state, &request.credential, &existing, now)
+        .map_err(|error| match error {
+            PasskeyError::Expired => ApiError::conflict("passkey_setup_expired", error.to_string()),
+            PasskeyError::Malformed(_) => ApiError::invalid("bad_credential", error.to_string()),
+            PasskeyError::Refused(_) => ApiError::Forbidden { code: "passkey_refused", message: error.to_string() },
+            PasskeyError::Registered => ApiError::conflict("passkey_registered", error.to_string()),
+            PasskeyError::Internal(why) => ApiError::internal(why),
+        })?;
+    let sealed = crate::passkeys::seal_credential(&state.node, account_id, &passkey).map_err(ApiError::internal)?;
+    let (codes, hashes) = factors::new_recovery_codes(&state.node).map_err(ApiError::internal)?;
+    let stored = state
+        .store
+        .add_passkey(account_id, passkey.cred_id().as_ref(), name, &sealed, now, &hashes)
+        .await?
+        .ok_or_else(|| ApiError::conflict("passkey_registered", "This passkey is registered already."))?;
+    tracing::info!(account_id, "passkey added");
+    Ok(Json(RecoveryCodes { codes: if stored { codes } else { Vec::new() } }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/account/security/passkeys/{id}", security(("session" = [])),
+    params(("id" = i64, Path, description = "The passkey's id, as the security overview lists it")),
+    responses((status = 204, description = "Removed; with no second factor left, the recovery codes are gone too"),
+              (status = 403, body = plico_api::ErrorBody, description = "Confirm the password first (reauth_required)"),
+              (status = 404, body = plico_api::ErrorBody, description = "No such passkey on this account"),
+              (status = 401, body = plico_api::ErrorBody)))]
+pub async fn delete_passkey(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    signed_in.require_reauth(state.clock.now())?;
+    if state.store.delete_passkey(signed_in.account_id, id).await? {
+        tracing::info!(account_id = signed_in.account_id, "passkey removed");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no_passkey", "This account has no such passkey."))
     }
 }
 
