@@ -14,6 +14,9 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 use crate::config::ServeConfig;
 use crate::node::Node;
 
+/// The largest passkey answer taken (a `PublicKeyCredential`'s JSON; real ones are about 1 KiB).
+pub const MAX_CREDENTIAL_BYTES: usize = 16 * 1024;
+
 /// How long a ceremony the browser started may take.
 pub const CEREMONY_SECONDS: i64 = 300;
 

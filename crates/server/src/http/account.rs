@@ -507,7 +507,7 @@ pub async fn login_second_factor(
     if proof.pending_id.len() > 64 || proof.code.len() > 64 {
         return Err(gone());
     }
-    if proof.credential.as_ref().is_some_and(|credential| credential.len() > MAX_CREDENTIAL_BYTES) {
+    if proof.credential.as_ref().is_some_and(|credential| credential.len() > crate::passkeys::MAX_CREDENTIAL_BYTES) {
         return Err(ApiError::invalid("credential_too_large", "The passkey's answer is larger than 16 KiB."));
     }
     let not_before = now - factors::PENDING_SECONDS + 1;
@@ -552,9 +552,6 @@ pub async fn login_second_factor(
     }
     signed_in(&state, account_id, &meta, kind, pending.keep_signed_in, gone()).await
 }
-
-/// The largest passkey answer taken (a `PublicKeyCredential`'s JSON; real ones are about 1 KiB).
-pub const MAX_CREDENTIAL_BYTES: usize = 16 * 1024;
 
 /// Checks a sign-in's passkey against the challenge its pending sign-in kept; the passkey's
 /// sign counter is stored as it moved on.

@@ -154,7 +154,7 @@ pub async fn finish_passkey(
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid("bad_passkey_name", "Name the passkey in 1 to 64 characters, on one line."));
     }
-    if request.credential.len() > crate::http::account::MAX_CREDENTIAL_BYTES || request.state.len() > 8192 {
+    if request.credential.len() > crate::passkeys::MAX_CREDENTIAL_BYTES || request.state.len() > 8192 {
         return Err(ApiError::invalid("credential_too_large", "The passkey's answer is larger than 16 KiB."));
     }
     let existing: Vec<_> = factors::passkeys(&state.store, &state.node, account_id)
