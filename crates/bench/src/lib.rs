@@ -1,5 +1,6 @@
 //! What `cargo xtask bench` measures in headless Chromium, next to OpenPGP.js in the same page:
-//! Cv25519 key generation, and encrypt+sign / decrypt+verify, with Plico's own code
+//! Cv25519 key generation, and encrypt+sign / decrypt+verify, with Plico's own code; and the
+//! same with a post-quantum key (RFC 9980, which OpenPGP.js 6 lacks) beside the classical figures
 //! (`plico-pgp`, which is what the worker runs) built with the release profile the worker uses.
 //!
 //! Two certificate kinds, to compare like with like: Plico's keys (v4, advertising SEIPDv2, so
@@ -23,6 +24,8 @@ use wasm_bindgen::prelude::*;
 thread_local! {
     /// The certificates the encrypt and decrypt calls use: (AEAD, SEIPDv1).
     static CERTS: RefCell<Option<(openpgp::Cert, openpgp::Cert)>> = const { RefCell::new(None) };
+    /// The post-quantum certificate (RFC 9980) the `_pq` calls use.
+    static PQ_CERT: RefCell<Option<openpgp::Cert>> = const { RefCell::new(None) };
 }
 
 fn fail(error: impl std::fmt::Display) -> JsError {
@@ -52,7 +55,40 @@ pub fn setup() -> Result<(), JsError> {
         plico_pgp::parse_cert(&plico_pgp::generate_cert("bench@plico.test").map_err(fail)?.secret_key).map_err(fail)?;
     let v1 = seipdv1_cert()?;
     CERTS.with(|certs| *certs.borrow_mut() = Some((aead, v1)));
+    let pq = plico_pgp::parse_cert(&plico_pgp::generate_pq_cert("bench-pq@plico.test").map_err(fail)?.secret_key)
+        .map_err(fail)?;
+    PQ_CERT.with(|cert| *cert.borrow_mut() = Some(pq));
     Ok(())
+}
+
+/// One post-quantum certificate (v6, ML-DSA-65+Ed25519 and ML-KEM-768+X25519), as the keys
+/// worker makes it when a user opts in; returns the fingerprint.
+#[wasm_bindgen]
+pub fn generate_pq() -> Result<String, JsError> {
+    plico_pgp::generate_pq_cert("bench-pq@plico.test").map(|key| key.fingerprint).map_err(fail)
+}
+
+fn pq_cert() -> Result<openpgp::Cert, JsError> {
+    PQ_CERT.with(|cert| cert.borrow().clone().ok_or_else(|| JsError::new("call setup() first")))
+}
+
+/// Encrypts `plaintext` to the post-quantum certificate and signs it with the same (ML-KEM and
+/// ML-DSA, AEAD); returns the armored message.
+#[wasm_bindgen]
+pub async fn encrypt_pq(plaintext: Vec<u8>) -> Result<Vec<u8>, JsError> {
+    let cert = pq_cert()?;
+    plico_pgp::encrypt_and_sign(&plaintext, std::slice::from_ref(&cert), &cert).map_err(fail)
+}
+
+/// Decrypts and verifies what [`encrypt_pq`] made; returns the plaintext's length.
+#[wasm_bindgen]
+pub async fn decrypt_pq(ciphertext: Vec<u8>) -> Result<usize, JsError> {
+    let cert = pq_cert()?;
+    let opened = plico_pgp::decrypt_and_verify(&ciphertext, &cert, std::slice::from_ref(&cert)).map_err(fail)?;
+    match opened.signature {
+        plico_pgp::SignatureStatus::Valid { .. } => Ok(opened.plaintext.len()),
+        other => Err(JsError::new(&format!("signature: {other:?}"))),
+    }
 }
 
 fn cert(aead: bool) -> Result<openpgp::Cert, JsError> {

