@@ -336,6 +336,24 @@ mod privacy {
             object.into()
         }
     }
+
+    impl ToJson for plico_api::security::FactorResetRequest {
+        fn to_js(&self) -> JsValue {
+            let object = Object::new();
+            set(&object, "pending_id", &JsValue::from_str(&self.pending_id));
+            object.into()
+        }
+    }
+
+    impl FromJson for plico_api::security::FactorResetStarted {
+        fn from_js(value: &JsValue) -> Option<Self> {
+            Some(plico_api::security::FactorResetStarted {
+                ready_at: integer(value, "ready_at")?,
+                expires_at: integer(value, "expires_at")?,
+                mailed_to: string(value, "mailed_to")?,
+            })
+        }
+    }
 }
 
 pub use privacy::{category_name, Receipts};

@@ -7,14 +7,14 @@ use plico_api::worker::SessionCommand;
 use plico_api::worker::{WorkerOutcome, WorkerStage};
 
 use super::model::SignupForm;
-use crate::i18n::t;
+use crate::i18n::{t, tf};
 use crate::router::{use_navigator, Link};
 use crate::session::{use_session, Session};
 use crate::ui::{Brand, ErrorText, StageProgress};
 
-/// What a sign-in waiting for its second factor takes: the kinds, and with a passkey among them
-/// the options for the browser.
-type Waiting = (Vec<SecondFactorKind>, Option<String>);
+/// What a sign-in waiting for its second factor takes: the kinds, with a passkey among them the
+/// options for the browser, and the pending sign-in's id (for a reset).
+type Waiting = (Vec<SecondFactorKind>, Option<String>, String);
 
 /// Runs a sign-up or sign-in command in the worker and signs the UI in on success. `Ok(Some)`:
 /// the password was right and the account asks for one of these second factors.
@@ -32,7 +32,9 @@ async fn unlock(
             session.identity.set(Some(identity));
             Ok(None)
         }
-        Ok(WorkerOutcome::SecondFactorRequired { methods, passkey_options }) => Ok(Some((methods, passkey_options))),
+        Ok(WorkerOutcome::SecondFactorRequired { methods, passkey_options, pending_id }) => {
+            Ok(Some((methods, passkey_options, pending_id)))
+        }
         Ok(_) => Err((String::new(), t("The keys could not be unlocked."))),
         Err(failure) => Err((failure.code, failure.message)),
     }
@@ -237,13 +239,19 @@ pub fn LoginPage() -> impl IntoView {
         }
         let command = match factors.get_untracked() {
             Some(_) => {
-                // Six digits are the authenticator's; anything else is a recovery code.
+                // Six digits are the authenticator's, eight a reset code's (mailed); anything else
+                // is a recovery code.
                 let code = code.get_untracked();
-                let digits = code.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-                let kind = if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
-                    SecondFactorKind::Totp
-                } else {
-                    SecondFactorKind::RecoveryCode
+                let digits = code.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>();
+                let kind = match digits.len() {
+                    6 | 8 if digits.bytes().all(|b| b.is_ascii_digit()) => {
+                        if digits.len() == 6 {
+                            SecondFactorKind::Totp
+                        } else {
+                            SecondFactorKind::ResetCode
+                        }
+                    }
+                    _ => SecondFactorKind::RecoveryCode,
                 };
                 SessionCommand::SecondFactor { kind, code }
             }
@@ -257,9 +265,27 @@ pub fn LoginPage() -> impl IntoView {
         };
         run(command);
     };
+    // Every factor lost: a code to the recovery address, which works after a waiting period.
+    let reset_notice = RwSignal::new(None::<String>);
+    let reset = move |_| {
+        let Some((_, _, pending_id)) = factors.get_untracked() else { return };
+        set_error.set(None);
+        leptos::task::spawn_local(async move {
+            let body = plico_api::security::FactorResetRequest { pending_id };
+            let started: Result<plico_api::security::FactorResetStarted, _> =
+                crate::api_client::call_json("POST", "/login/second-factor/reset", Some(&body)).await;
+            match started {
+                Ok(started) => reset_notice.set(Some(tf(
+                    "A reset code went to {address}. It works from {date}: then sign in with your password and enter it here. Signing in with your second factor before then cancels the reset.",
+                    &[("address", &started.mailed_to), ("date", &crate::ui::format::local_date(started.ready_at))],
+                ))),
+                Err(failure) => set_error.set(Some(failure.message)),
+            }
+        });
+    };
     // The passkey: the browser asks the authenticator, then the worker finishes the sign-in.
     let use_passkey = move |_| {
-        let Some((_, Some(options))) = factors.get_untracked() else { return };
+        let Some((_, Some(options), _)) = factors.get_untracked() else { return };
         if busy.get_untracked() {
             return;
         }
@@ -277,8 +303,9 @@ pub fn LoginPage() -> impl IntoView {
         event.prevent_default();
         sign_in(false);
     };
-    let takes =
-        move |kind: SecondFactorKind| factors.with(|waiting| waiting.as_ref().is_some_and(|(m, _)| m.contains(&kind)));
+    let takes = move |kind: SecondFactorKind| {
+        factors.with(|waiting| waiting.as_ref().is_some_and(|(m, _, _)| m.contains(&kind)))
+    };
     let takes_code = move || takes(SecondFactorKind::Totp) || takes(SecondFactorKind::RecoveryCode);
 
     view! {
@@ -334,6 +361,8 @@ pub fn LoginPage() -> impl IntoView {
                             <input id="second-factor-code" name="code" type="text" autocomplete="one-time-code" spellcheck="false"
                                 prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
                         </div>
+                        <button type="button" class="link-button" id="lost-factor" on:click=reset>{t("Lost your second factor?")}</button>
+                        <p class="notice-plain" role="status" hidden=move || reset_notice.get().is_none()>{move || reset_notice.get()}</p>
                     </div>
                     <ErrorText message=error/>
                     {move || closed.get().then(|| view! {

@@ -240,6 +240,9 @@ pub enum LoginKind {
     RecoveryCode,
     /// A sign-in with the password and a passkey.
     Passkey,
+    /// A sign-in with the password and the code of a second-factor reset, mailed to the
+    /// recovery address: every second factor is off since.
+    FactorReset,
     /// A wrong password for this account.
     FailedPassword,
     /// The right password, then a wrong second factor.

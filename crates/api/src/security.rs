@@ -17,6 +17,9 @@ pub enum SecondFactorKind {
     RecoveryCode,
     /// A passkey or security key (WebAuthn).
     Passkey,
+    /// The code of a second-factor reset, mailed to the recovery address, once its waiting
+    /// period is over. It turns every second factor off.
+    ResetCode,
 }
 
 /// `login/finish`'s answer (202) when the account has a second factor: the password is proven,
@@ -67,6 +70,10 @@ pub struct SecurityOverview {
     /// The account's passkeys, oldest first.
     #[serde(default)]
     pub passkeys: Vec<PasskeyInfo>,
+    /// A second-factor reset was asked at sign-in: its code works from then on (Unix seconds),
+    /// unless the owner cancels it or signs in with a second factor first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_ready_at: Option<i64>,
     /// Until when this session may make changes that ask for the password again (Unix
     /// seconds); absent when it must re-authenticate first.
     pub reauthenticated_until: Option<i64>,
@@ -80,6 +87,26 @@ pub struct TotpSetup {
     pub secret: String,
     /// The `otpauth://totp/…` URI the QR code holds.
     pub uri: String,
+}
+
+/// Asks for a second-factor reset, from the pending sign-in whose password was proven.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FactorResetRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub pending_id: String,
+}
+
+/// A second-factor reset on its way: a code went to the recovery address (shown masked), and it
+/// works from `ready_at` until `expires_at`. A sign-in with a second factor before then cancels it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FactorResetStarted {
+    pub ready_at: i64,
+    pub expires_at: i64,
+    /// The recovery address the code went to, masked (`m…@example.org`).
+    pub mailed_to: String,
 }
 
 /// A passkey of the account.

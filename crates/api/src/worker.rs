@@ -634,9 +634,12 @@ pub enum WorkerOutcome {
     Contacts(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The password is right; the account asks for one of these second factors, and with a
     /// passkey among them, the options for `navigator.credentials.get` (JSON text).
+    /// `pending_id` names the pending sign-in (no secret: it reads nothing), for a reset the
+    /// page asks for itself.
     SecondFactorRequired {
         methods: Vec<crate::security::SecondFactorKind>,
         passkey_options: Option<String>,
+        pending_id: String,
     },
     /// The password was proven again ([`SessionCommand::Reauthenticate`]), or changed
     /// ([`SessionCommand::ChangePassword`]).

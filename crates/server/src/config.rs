@@ -106,6 +106,12 @@ pub struct ServeConfig {
     #[arg(long = "session-idle-minutes", env = "PLICO_SESSION_IDLE_MINUTES", default_value_t = 30)]
     pub session_idle_minutes: u32,
 
+    /// Hours between asking for a second-factor reset (a code to the recovery address) and the
+    /// code working; a sign-in with a second factor meanwhile cancels it, and the account's
+    /// Inbox and recovery address are told at once.
+    #[arg(long = "factor-reset-wait-hours", env = "PLICO_FACTOR_RESET_WAIT_HOURS", default_value_t = 72)]
+    pub factor_reset_wait_hours: u32,
+
     /// Sign-up's proof of work, instead of a captcha: rounds of `--signup-pow-bits` zero bits each
     /// (rounds × 2^bits SHA-256 on average; 64 × 2^16 is about 2 s in a browser). 0: none.
     #[arg(long = "signup-pow-rounds", env = "PLICO_SIGNUP_POW_ROUNDS", default_value_t = 64)]
@@ -322,6 +328,7 @@ impl ServeConfig {
             domain: "plico.test".into(),
             dist_dir: None,
             public_url: None,
+            factor_reset_wait_hours: 72,
             max_body_bytes: 1024 * 1024,
             max_message_bytes: 64 * 1024 * 1024,
             max_attachment_bytes: 25 * 1024 * 1024,

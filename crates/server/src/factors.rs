@@ -21,6 +21,9 @@ pub const RECOVERY_CODES: usize = 10;
 pub const IDLE_CHOICES: &[u32] = &[15, 30, 60, 240, 1440, 0];
 
 const TOTP_PURPOSE: &str = "totp secret";
+const RESET_PURPOSE: &str = "factor reset code";
+/// How long a second-factor reset's code works once its waiting period is over.
+pub const RESET_VALID_SECONDS: i64 = 7 * 86_400;
 const RECOVERY_PURPOSE: &str = "recovery code";
 /// Recovery codes are written in this alphabet: no 0/O, 1/I/L to mistake.
 const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -99,6 +102,21 @@ pub async fn passkeys(
             }
         })
         .collect())
+}
+
+/// A second-factor reset's code (eight digits, as people type them from a mail) and its keyed
+/// hash, bound to the account.
+pub fn new_reset_code(node: &Node, account_id: i64) -> Result<(String, Vec<u8>), String> {
+    let bytes = node.random_bytes(4)?;
+    let code = format!("{:08}", u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) % 100_000_000);
+    let hash = reset_hash(node, account_id, &code);
+    Ok((code, hash))
+}
+
+/// The keyed hash of a reset code as typed (spaces and dashes dropped).
+pub fn reset_hash(node: &Node, account_id: i64, code: &str) -> Vec<u8> {
+    let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+    node.keyed_hash(RESET_PURPOSE, format!("{account_id}:{digits}").as_bytes())
 }
 
 #[cfg(test)]

@@ -884,3 +884,112 @@ async fn a_passkey_guards_sign_in_works_for_its_account_only_and_a_cloned_one_is
         flows::sign_in_steps(&client, "pia", PASSWORD, SignInOptions::default(), &|_| {}).await.expect("password");
     assert!(matches!(step, SignInStep::Done(_)), "no second step without a factor");
 }
+
+#[tokio::test]
+async fn a_lost_second_factor_is_reset_by_the_recovery_address_after_a_wait_that_a_factor_cancels() {
+    let sink = start_sink();
+    let server = TestServer::start_with(|config| with_smarthost(config, sink.port, None)).await;
+    let owner = server.client("198.51.100.150");
+    plico_client::signup_with_recovery(&owner, "rex", PASSWORD, Some("rex.backup@example.org".into()), |_| {})
+        .await
+        .expect("signs up");
+    plico_server::outbound::run_due(&server.state).await.expect("delivers");
+    let code = mailed_code(&sink.received()[0].0);
+    let confirmed = owner.post_raw("/api/v1/account/recovery/confirm", format!(r#"{{"code":"{code}"}}"#)).await;
+    assert_eq!(confirmed.json()["confirmed"], true);
+    let mut laptop = SoftPasskey::new(7);
+    add_passkey(&owner, "rex", &mut laptop, "Laptop").await;
+    let inbox_before = folder_messages(&owner, plico_api::mail::FolderRole::Inbox).await.len();
+
+    // Every factor lost: after the password, a reset is asked. A code goes to the recovery
+    // address, and the account's Inbox is told.
+    let lost = server.client("198.51.100.151");
+    let pending = password_step(&lost, "rex").await;
+    let ask = serde_json::json!({ "pending_id": pending.required.pending_id });
+    let started = post_json(&lost, "/api/v1/login/second-factor/reset", ask.clone()).await;
+    assert_eq!(started.status, 202, "{}", started.json());
+    let wait = 72 * 3600;
+    assert_eq!(started.json()["ready_at"], server.clock.now() + wait);
+    assert_eq!(started.json()["mailed_to"], "r…@example.org");
+    plico_server::outbound::run_due(&server.state).await.expect("delivers");
+    let received = sink.received();
+    let (mail, envelope) = received.last().expect("the reset mail");
+    assert_eq!(envelope["rcpt_tos"][0], "rex.backup@example.org");
+    assert!(String::from_utf8_lossy(mail).contains("Subject: Reset of two-step verification asked"));
+    let reset_code = mailed_code(mail);
+    assert_eq!(
+        folder_messages(&owner, plico_api::mail::FolderRole::Inbox).await.len(),
+        inbox_before + 1,
+        "told in the Inbox"
+    );
+    let overview = owner.get("/api/v1/account/security").await.json();
+    assert_eq!(overview["reset_ready_at"], server.clock.now() + wait, "Settings shows it");
+
+    // Too early: refused by name, nothing counted. Asking again sends nothing new.
+    let early = flows::finish_second_factor(&lost, &pending, SecondFactorKind::ResetCode, &reset_code).await;
+    assert!(early.err().expect("too early").to_string().contains("works from"));
+    let again = post_json(&lost, "/api/v1/login/second-factor/reset", ask).await;
+    assert_eq!(again.json()["ready_at"], server.clock.now() + wait, "the same reset, its clock not moved");
+    plico_server::outbound::run_due(&server.state).await.expect("delivers");
+    assert_eq!(sink.received().len(), received.len(), "no second mail");
+
+    // The owner, who still has the passkey, signs in with it: that cancels the reset.
+    server.clock.advance(3600);
+    let phone = server.client("198.51.100.152");
+    let pending = password_step(&phone, "rex").await;
+    let options = pending.required.passkey_options.clone().expect("options");
+    flows::finish_second_factor(&phone, &pending, SecondFactorKind::Passkey, &laptop.get(&options))
+        .await
+        .expect("signs in");
+    assert_eq!(phone.get("/api/v1/account/security").await.json()["reset_ready_at"], serde_json::Value::Null);
+    server.clock.advance(wait);
+    let pending = password_step(&lost, "rex").await;
+    let cancelled = flows::finish_second_factor(&lost, &pending, SecondFactorKind::ResetCode, &reset_code).await;
+    assert!(cancelled.is_err(), "a cancelled reset's code does nothing");
+
+    // Asked again and waited out: a wrong code counts, the right one signs in with every
+    // second factor off, and both the Inbox and the recovery address hear of it.
+    let ask = serde_json::json!({ "pending_id": pending.required.pending_id });
+    assert_eq!(post_json(&lost, "/api/v1/login/second-factor/reset", ask).await.status, 202);
+    plico_server::outbound::run_due(&server.state).await.expect("delivers");
+    let reset_code = mailed_code(&sink.received().last().expect("a mail").0);
+    server.clock.advance(wait + 1);
+    let pending = password_step(&lost, "rex").await;
+    let wrong = if reset_code == "00000000" { "11111111" } else { "00000000" };
+    let refused = flows::finish_second_factor(&lost, &pending, SecondFactorKind::ResetCode, wrong).await;
+    assert!(refused.err().expect("a wrong code").to_string().contains("4 tries left"));
+    flows::finish_second_factor(&lost, &pending, SecondFactorKind::ResetCode, &reset_code).await.expect("signs in");
+    let overview = lost.get("/api/v1/account/security").await.json();
+    assert_eq!(
+        (overview["passkeys"].as_array().map(Vec::len), overview["recovery_codes_left"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let kinds: Vec<String> = lost.get("/api/v1/account/logins").await.json()["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|event| event["kind"].as_str().map(str::to_owned))
+        .collect();
+    assert!(kinds.contains(&"factor_reset".to_owned()), "{kinds:?}");
+    plico_server::outbound::run_due(&server.state).await.expect("delivers");
+    assert!(String::from_utf8_lossy(&sink.received().last().expect("a mail").0)
+        .contains("Subject: Two-step verification was turned off"));
+    let step =
+        flows::sign_in_steps(&server.client("198.51.100.153"), "rex", PASSWORD, SignInOptions::default(), &|_| {})
+            .await
+            .expect("password");
+    assert!(matches!(step, SignInStep::Done(_)), "the password alone signs in now");
+
+    // Without a confirmed recovery address there is no reset by mail.
+    let plain = server.client("198.51.100.154");
+    signup(&plain, "sol").await;
+    add_passkey(&plain, "sol", &mut SoftPasskey::new(8), "Key").await;
+    let pending = password_step(&server.client("198.51.100.155"), "sol").await;
+    let refused = post_json(
+        &plain,
+        "/api/v1/login/second-factor/reset",
+        serde_json::json!({ "pending_id": pending.required.pending_id }),
+    )
+    .await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (409, "no_recovery_address"));
+}

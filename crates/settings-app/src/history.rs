@@ -16,6 +16,7 @@ pub fn describe_login_kind(kind: LoginKind) -> String {
         LoginKind::Totp => t("Sign-in with an authenticator code"),
         LoginKind::RecoveryCode => t("Sign-in with a recovery code"),
         LoginKind::Passkey => t("Sign-in with a passkey"),
+        LoginKind::FactorReset => t("Sign-in with a reset code: two-step verification turned off"),
         LoginKind::FailedPassword => t("Failed sign-in: wrong password"),
         LoginKind::FailedSecondFactor => t("Failed sign-in: wrong second factor"),
     }

@@ -372,6 +372,17 @@ fn TwoStepPanel(page: Page) -> impl IntoView {
             }
         })
     };
+    let cancel_reset = move || {
+        leptos::task::spawn_local(async move {
+            match api::call("DELETE", "/account/security/reset", None).await {
+                Ok(_) => {
+                    page.notice.set(Some(t("The reset is cancelled. Change your password if you did not ask for it.")));
+                    load();
+                }
+                Err(failure) => page.error.set(Some(failure.message)),
+            }
+        });
+    };
     let totp_on = move || overview.get().is_some_and(|overview| overview.totp_since.is_some());
     let on =
         move || overview.get().is_some_and(|overview| overview.totp_since.is_some() || !overview.passkeys.is_empty());
@@ -405,6 +416,12 @@ fn TwoStepPanel(page: Page) -> impl IntoView {
                 }
                 Some(_) => t("Off."),
             }}</p>
+            {move || overview.get().and_then(|overview| overview.reset_ready_at).map(|ready_at| view! {
+                <div class="warning" id="reset-pending" role="alert">
+                    <p>{tf("Someone who knows your password asked to reset two-step verification. The code mailed to your recovery address works from {date}. If it was not you, cancel the reset and change your password.", &[("date", &local_time(ready_at))])}</p>
+                    <button type="button" class="button danger" id="reset-cancel" on:click=move |_| cancel_reset()>{t("Cancel the reset")}</button>
+                </div>
+            })}
             <h3>{t("Authenticator app")}</h3>
             <div class="actions" hidden=move || totp_on() || setup.get().is_some()>
                 <button type="button" class="button primary" id="totp-start" on:click=move |_| run(start)>{t("Set up an authenticator app")}</button>

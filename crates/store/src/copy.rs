@@ -31,6 +31,7 @@ pub const TABLES: &[&str] = &[
     "second_factors",
     "recovery_codes",
     "passkeys",
+    "factor_resets",
 ];
 
 /// Tables whose `id` PostgreSQL numbers itself: its counter goes on from the highest copied.

@@ -161,18 +161,20 @@ fn kind_to_str(kind: LoginKind) -> &'static str {
         LoginKind::Totp => "totp",
         LoginKind::RecoveryCode => "recovery_code",
         LoginKind::Passkey => "passkey",
+        LoginKind::FactorReset => "factor_reset",
         LoginKind::FailedPassword => "failed_password",
         LoginKind::FailedSecondFactor => "failed_second_factor",
     }
 }
 
 fn kind_from_str(kind: &str) -> LoginKind {
-    const KINDS: [LoginKind; 7] = [
+    const KINDS: [LoginKind; 8] = [
         LoginKind::Signup,
         LoginKind::Password,
         LoginKind::Totp,
         LoginKind::RecoveryCode,
         LoginKind::Passkey,
+        LoginKind::FactorReset,
         LoginKind::FailedPassword,
         LoginKind::FailedSecondFactor,
     ];

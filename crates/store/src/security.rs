@@ -57,6 +57,34 @@ pub struct PendingSecondFactor {
     pub passkey_state: Option<Vec<u8>>,
 }
 
+/// A second-factor reset waiting for its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactorReset {
+    pub requested_at: i64,
+    /// The code works from then on (the waiting period is over).
+    pub ready_at: i64,
+    pub expires_at: i64,
+}
+
+/// How a reset code fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetCheck {
+    /// Every second factor and recovery code of the account is gone.
+    Done,
+    /// Right or wrong, the waiting period is not over (nothing is counted).
+    NotReady {
+        ready_at: i64,
+    },
+    Wrong {
+        tries_left: i64,
+    },
+    /// No reset is waiting (none asked, expired, cancelled, or tried too often).
+    Nothing,
+}
+
+/// Wrong reset codes after which the reset is gone.
+pub const RESET_TRIES: i64 = 5;
+
 /// A passkey of an account, as stored.
 #[derive(Debug, Clone)]
 pub struct PasskeyRow {
@@ -642,6 +670,128 @@ impl Store {
         })
     }
 
+    /// Starts a second-factor reset (replacing none: an existing one that has not expired is
+    /// kept and returned, so asking again does not move its waiting period). `Err` is the one
+    /// already waiting.
+    pub async fn start_factor_reset(
+        &self,
+        account_id: i64,
+        code_hash: &[u8],
+        reset: FactorReset,
+    ) -> Result<Result<(), FactorReset>, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            sqlx::query("DELETE FROM factor_resets WHERE account_id = $1 AND expires_at <= $2")
+                .bind(account_id)
+                .bind(reset.requested_at)
+                .execute(&mut *transaction)
+                .await?;
+            let inserted = sqlx::query(
+                "INSERT INTO factor_resets (account_id, code_hash, requested_at, ready_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id) DO NOTHING",
+            )
+            .bind(account_id)
+            .bind(code_hash)
+            .bind(reset.requested_at)
+            .bind(reset.ready_at)
+            .bind(reset.expires_at)
+            .execute(&mut *transaction)
+            .await?;
+            let outcome = if inserted.rows_affected() == 1 {
+                Ok(())
+            } else {
+                let row =
+                    sqlx::query("SELECT requested_at, ready_at, expires_at FROM factor_resets WHERE account_id = $1")
+                        .bind(account_id)
+                        .fetch_one(&mut *transaction)
+                        .await?;
+                Err(FactorReset {
+                    requested_at: row.get("requested_at"),
+                    ready_at: row.get("ready_at"),
+                    expires_at: row.get("expires_at"),
+                })
+            };
+            transaction.commit().await?;
+            Ok(outcome)
+        })
+    }
+
+    /// The reset waiting for the account, if one has not expired at `now`.
+    pub async fn factor_reset(&self, account_id: i64, now: i64) -> Result<Option<FactorReset>, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT requested_at, ready_at, expires_at FROM factor_resets WHERE account_id = $1 AND expires_at > $2",
+            )
+            .bind(account_id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(|row| FactorReset {
+                requested_at: row.get("requested_at"),
+                ready_at: row.get("ready_at"),
+                expires_at: row.get("expires_at"),
+            }))
+        })
+    }
+
+    /// Cancels the account's reset; whether one was waiting.
+    pub async fn cancel_factor_reset(&self, account_id: i64) -> Result<bool, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let done =
+                sqlx::query("DELETE FROM factor_resets WHERE account_id = $1").bind(account_id).execute(pool).await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    /// Checks a reset code at `now`; the right one, once ready, removes every second factor and
+    /// recovery code of the account with the reset, in one transaction.
+    pub async fn finish_factor_reset(&self, account_id: i64, code_hash: &[u8], now: i64) -> Result<ResetCheck, Error> {
+        crate::engines::on_db!(self, |pool| {
+            let mut transaction = engine::write(pool).await?;
+            let Some(row) = sqlx::query(
+                "SELECT code_hash, ready_at, tries FROM factor_resets WHERE account_id = $1 AND expires_at > $2",
+            )
+            .bind(account_id)
+            .bind(now)
+            .fetch_optional(&mut *transaction)
+            .await?
+            else {
+                return Ok(ResetCheck::Nothing);
+            };
+            let ready_at: i64 = row.get("ready_at");
+            if ready_at > now {
+                return Ok(ResetCheck::NotReady { ready_at });
+            }
+            let stored: Vec<u8> = row.get("code_hash");
+            let verdict = if stored.as_slice() == code_hash {
+                for table in ["second_factors", "passkeys", "recovery_codes", "factor_resets"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
+                        .bind(account_id)
+                        .execute(&mut *transaction)
+                        .await?;
+                }
+                ResetCheck::Done
+            } else {
+                let tries = row.get::<i64, _>("tries") + 1;
+                if tries >= RESET_TRIES {
+                    sqlx::query("DELETE FROM factor_resets WHERE account_id = $1")
+                        .bind(account_id)
+                        .execute(&mut *transaction)
+                        .await?;
+                } else {
+                    sqlx::query("UPDATE factor_resets SET tries = $2 WHERE account_id = $1")
+                        .bind(account_id)
+                        .bind(tries)
+                        .execute(&mut *transaction)
+                        .await?;
+                }
+                ResetCheck::Wrong { tries_left: RESET_TRIES - tries }
+            };
+            transaction.commit().await?;
+            Ok(verdict)
+        })
+    }
+
     /// Forgets revoked cookies that would have expired by `now` and second-factor steps started
     /// before `pending_before`.
     pub async fn purge_security(&self, now: i64, pending_before: i64) -> Result<u64, Error> {
@@ -651,7 +801,9 @@ impl Store {
                 .bind(pending_before)
                 .execute(pool)
                 .await?;
-            Ok(revoked.rows_affected() + pending.rows_affected())
+            let resets =
+                sqlx::query("DELETE FROM factor_resets WHERE expires_at <= $1").bind(now).execute(pool).await?;
+            Ok(revoked.rows_affected() + pending.rows_affected() + resets.rows_affected())
         })
     }
 }

@@ -48,7 +48,7 @@ struct Pending {
 /// How a sign-in went: unlocked (online or offline), or waiting for a second factor.
 enum SignIn {
     Unlocked(Box<UnlockedSession>, bool),
-    SecondFactor(Vec<SecondFactorKind>, Option<String>),
+    SecondFactor(Vec<SecondFactorKind>, Option<String>, String),
 }
 
 /// Keeps (or deletes) this device's own way in after an online sign-in, once the answer is out.
@@ -88,8 +88,9 @@ async fn sign_in(
         Ok(SignInStep::SecondFactor(sign_in)) => {
             let methods = sign_in.required.methods.clone();
             let passkey_options = sign_in.required.passkey_options.clone();
+            let pending_id = sign_in.required.pending_id.clone();
             PENDING.with(|slot| *slot.borrow_mut() = Some(Pending { sign_in, password, keep_offline }));
-            Ok(SignIn::SecondFactor(methods, passkey_options))
+            Ok(SignIn::SecondFactor(methods, passkey_options, pending_id))
         }
         Err(FlowError::Network(reason)) if !options.reopen => match offline::device_unlock(&address).await {
             Some(record) => {
@@ -173,8 +174,8 @@ pub async fn handle(id: u32, command: SessionCommand) -> Result<WorkerOutcome, F
             let options = SignInOptions { reopen, keep_signed_in };
             match Box::pin(sign_in(address, password, options, keep_offline, progress)).await? {
                 SignIn::Unlocked(session, offline) => Ok(unlocked(*session, offline)),
-                SignIn::SecondFactor(methods, passkey_options) => {
-                    Ok(WorkerOutcome::SecondFactorRequired { methods, passkey_options })
+                SignIn::SecondFactor(methods, passkey_options, pending_id) => {
+                    Ok(WorkerOutcome::SecondFactorRequired { methods, passkey_options, pending_id })
                 }
             }
         }

@@ -9,7 +9,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use plico_api::address::{local_part_for_domain, normalize_name};
 use plico_api::privacy::{ClosedAccount, ConfirmRecoveryAddress, RecoveryAddress, SetRecoveryAddress};
-use plico_api::security::{SecondFactorKind, SecondFactorProof, SecondFactorRequired};
+use plico_api::security::{
+    FactorResetRequest, FactorResetStarted, SecondFactorKind, SecondFactorProof, SecondFactorRequired,
+};
 use plico_api::{
     Account, LoginFinishRequest, LoginHistory, LoginKind, LoginStartRequest, LoginStartResponse, ServerInfo,
     SignupFinishRequest, SignupStartRequest, SignupStartResponse,
@@ -24,7 +26,7 @@ use crate::http::session::{self, ClientMeta, SignedIn};
 use crate::policy::{self, LOGIN_HISTORY_DAYS};
 use crate::store::lifecycle::CodeCheck;
 use crate::store::nodes::PendingLogin;
-use crate::store::security::{NewSession, PendingSecondFactor};
+use crate::store::security::{FactorReset, NewSession, PendingSecondFactor, ResetCheck};
 use crate::store::{AccountRow, InsertError, NewAccount, NewLoginEvent, SealedDocument};
 use crate::{factors, AppState, PENDING_LOGIN_SECONDS};
 
@@ -524,6 +526,24 @@ pub async fn login_second_factor(
         SecondFactorKind::Passkey => {
             (check_passkey(&state, &proof, pending.passkey_state.clone(), account_id, now).await?, LoginKind::Passkey)
         }
+        SecondFactorKind::ResetCode => {
+            let hash = factors::reset_hash(&state.node, account_id, &proof.code);
+            match state.store.finish_factor_reset(account_id, &hash, now).await? {
+                ResetCheck::Done => (true, LoginKind::FactorReset),
+                ResetCheck::NotReady { ready_at } => {
+                    // Not a try: the pending sign-in waits on, and nothing is counted.
+                    state.store.insert_pending_second_factor(&proof.pending_id, &pending).await?;
+                    return Err(ApiError::Forbidden {
+                        code: "reset_not_ready",
+                        message: format!(
+                            "The reset code works from {} (UTC), after the waiting period; until then, a sign-in with your second factor cancels the reset.",
+                            plico_mime::format_date(ready_at)
+                        ),
+                    });
+                }
+                ResetCheck::Wrong { .. } | ResetCheck::Nothing => (false, LoginKind::FactorReset),
+            }
+        }
     };
     if !right {
         record_login(&state, account_id, &meta, LoginKind::FailedSecondFactor).await?;
@@ -539,6 +559,9 @@ pub async fn login_second_factor(
             SecondFactorKind::Totp => "That is not the code your authenticator app shows now, or it was used already",
             SecondFactorKind::RecoveryCode => "That is not one of your unused recovery codes",
             SecondFactorKind::Passkey => "That passkey is not one of this account's, or its answer was not valid",
+            SecondFactorKind::ResetCode => {
+                "That is not the reset code mailed to your recovery address, or no reset is waiting"
+            }
         };
         let message = if left > 0 {
             format!("{what}; {left} tries left.")
@@ -550,7 +573,139 @@ pub async fn login_second_factor(
     if pending.reopen {
         rules::check_closed(&state, account_id, true).await?;
     }
+    if kind == LoginKind::FactorReset {
+        tracing::info!(account_id, "second factors reset through the recovery address");
+        rules::notify_account(
+            &state,
+            account_id,
+            "Two-step verification was turned off",
+            "Two-step verification was turned off for your account with the code mailed to your recovery \
+             address, after the waiting period. Signing in now takes the password alone.\r\n\r\n\
+             If this was you, turn it on again in Settings, Security. If it was not, someone knows your \
+             password and can read your recovery address's mail: change both, and end the sessions you do \
+             not know.\r\n",
+        )
+        .await;
+    } else if state.store.cancel_factor_reset(account_id).await? {
+        // The owner still has a factor: whoever asked for the reset does not get it.
+        rules::notify_account(
+            &state,
+            account_id,
+            "The reset of two-step verification was cancelled",
+            "Someone asked to reset two-step verification for your account; you have since signed in with \
+             your second factor, which cancels that. If you did not ask for it, someone knows your \
+             password: change it in Settings, Security.\r\n",
+        )
+        .await;
+    }
     signed_in(&state, account_id, &meta, kind, pending.keep_signed_in, gone()).await
+}
+
+#[utoipa::path(post, path = "/api/v1/login/second-factor/reset", request_body = FactorResetRequest,
+    responses((status = 202, body = FactorResetStarted, description = "A code went to the recovery address; it works after the waiting period (or one was waiting already, which is answered)"),
+              (status = 404, body = plico_api::ErrorBody, description = "No sign-in waits for a second factor under that id"),
+              (status = 409, body = plico_api::ErrorBody, description = "The account has no confirmed recovery address, or this server sends no mail outside"),
+              (status = 429, body = plico_api::ErrorBody, description = "Too much mail to the recovery address today")))]
+/// The owner lost every second factor: after the password (a pending sign-in), a code goes to the
+/// confirmed recovery address and works after a waiting period, in which the account is told and
+/// a sign-in with a factor cancels it (`docs/SECURITY.md`).
+pub async fn login_factor_reset(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<FactorResetRequest>,
+) -> ApiResult<(StatusCode, Json<FactorResetStarted>)> {
+    let now = state.clock.now();
+    let gone = || {
+        ApiError::not_found(
+            "second_factor_expired",
+            "This sign-in waited longer than five minutes for its second factor, or is done: sign in again.",
+        )
+    };
+    if request.pending_id.len() > 64 {
+        return Err(gone());
+    }
+    // The pending sign-in (its password proven) is read, not spent: it is put back as it was.
+    let not_before = now - factors::PENDING_SECONDS + 1;
+    let pending = state.store.take_pending_second_factor(&request.pending_id, not_before).await?.ok_or_else(gone)?;
+    state.store.insert_pending_second_factor(&request.pending_id, &pending).await?;
+    let account_id = pending.account_id;
+    let (Some(recovery), true) = state.store.recovery_address(account_id).await? else {
+        return Err(ApiError::conflict(
+            "no_recovery_address",
+            "This account has no confirmed recovery address, so two-step verification cannot be reset by mail. The operator can help after checking who you are.",
+        ));
+    };
+    if state.config.smarthost.is_none() {
+        return Err(ApiError::conflict(
+            "no_outside_mail",
+            "This server sends no mail outside, so no reset code can reach your recovery address.",
+        ));
+    }
+    let wait = i64::from(state.config.factor_reset_wait_hours) * 3600;
+    let (code, hash) = factors::new_reset_code(&state.node, account_id).map_err(ApiError::internal)?;
+    let reset =
+        FactorReset { requested_at: now, ready_at: now + wait, expires_at: now + wait + factors::RESET_VALID_SECONDS };
+    // Asking again answers the reset already waiting (its clock does not move, no mail goes).
+    let waiting = state.store.factor_reset(account_id, now).await?;
+    if waiting.is_none() {
+        // Mail to an outside address: limited and counted like a recovery code.
+        state.limits.recovery_mail.check(&state.store, &format!("account:{account_id}"), now).await?.map_err(
+            |retry_after_seconds| ApiError::Limited {
+                code: "recovery_limit",
+                message: "Too much mail went to the recovery address today; try again tomorrow.".into(),
+                retry_after_seconds,
+            },
+        )?;
+        let budget = crate::store::mail::SendBudget { now, recipients_per_day: state.config.send_limit_per_day };
+        state.store.spend_send_budget(account_id, 1, budget).await?;
+    }
+    let reset = match state.store.start_factor_reset(account_id, &hash, reset).await? {
+        Ok(()) => {
+            let own = state.store.account_by_id(account_id).await?.ok_or_else(gone)?;
+            let ready = plico_mime::format_date(reset.ready_at);
+            let text = format!(
+                "Someone who knows the password of {} asked to turn off its two-step verification, because \
+                 they no longer have their authenticator app, passkey or recovery codes.\r\n\r\n\
+                 If it was you: from {ready} (UTC), sign in with your password and enter this code where the \
+                 second step asks for one:\r\n\r\n    {code}\r\n\r\n\
+                 If it was not you: sign in with your second factor before then. That cancels the reset. Then \
+                 change your password, which the person who asked knows.\r\n",
+                own.address
+            );
+            let mail = crate::outbound::system::message(
+                &state.config.domain,
+                &recovery,
+                "Reset of two-step verification asked",
+                &text,
+                now,
+            );
+            crate::outbound::system::mail_outside(&state, account_id, &recovery, mail)
+                .await
+                .map_err(ApiError::internal)?;
+            let notice = format!(
+                "Someone who knows your password asked to turn off two-step verification for this account. A \
+                 code went to your recovery address; it works from {ready} (UTC). If this was not you, sign in \
+                 with your second factor before then (that cancels the reset) and change your password.\r\n"
+            );
+            let inbox = crate::outbound::system::message(
+                &state.config.domain,
+                &own.address,
+                "Reset of two-step verification asked",
+                &notice,
+                now,
+            );
+            if let Err(error) = crate::inbound::file_report(&state, account_id, &own.public_cert, inbox).await {
+                tracing::error!(?error, "the reset notice could not be filed in the Inbox");
+            }
+            tracing::info!(account_id, "second-factor reset asked");
+            reset
+        }
+        Err(waiting) => waiting,
+    };
+    let mailed_to = rules::masked(&recovery);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(FactorResetStarted { ready_at: reset.ready_at, expires_at: reset.expires_at, mailed_to }),
+    ))
 }
 
 /// Checks a sign-in's passkey against the challenge its pending sign-in kept; the passkey's

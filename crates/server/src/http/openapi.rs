@@ -71,6 +71,8 @@ use utoipa::OpenApi;
         crate::http::security::start_passkey,
         crate::http::security::finish_passkey,
         crate::http::security::delete_passkey,
+        crate::http::security::cancel_factor_reset,
+        crate::http::account::login_factor_reset,
         crate::http::security::start_password_change,
         crate::http::security::finish_password_change,
         crate::http::security::sessions,

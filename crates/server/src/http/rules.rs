@@ -77,7 +77,7 @@ pub async fn set_recovery_address(state: &AppState, account_id: i64, address: Op
 }
 
 /// `alice@example.org` as `a…@example.org`: enough for the owner to recognise, not to learn.
-fn masked(address: &str) -> String {
+pub fn masked(address: &str) -> String {
     match address.split_once('@') {
         Some((local, domain)) => format!("{}…@{domain}", local.chars().next().unwrap_or('?')),
         None => "…".into(),
@@ -132,4 +132,22 @@ pub async fn check_closed(state: &AppState, account_id: i64, reopen: bool) -> Ap
     state.store.reopen_account(account_id).await?;
     tracing::info!(account_id, "account reopened");
     Ok(())
+}
+
+/// Tells the account something about its security: a notice filed in its Inbox (encrypted to its
+/// key like any arriving mail) and mailed to its confirmed recovery address. Best effort: a
+/// failure is logged, never fatal to what the owner asked.
+pub async fn notify_account(state: &AppState, account_id: i64, subject: &str, text: &str) {
+    let now = state.clock.now();
+    let Ok(Some(own)) = state.store.account_by_id(account_id).await else { return };
+    let inbox = crate::outbound::system::message(&state.config.domain, &own.address, subject, text, now);
+    if let Err(error) = crate::inbound::file_report(state, account_id, &own.public_cert, inbox).await {
+        tracing::error!(?error, "a security notice could not be filed in the Inbox");
+    }
+    if let Ok((Some(recovery), true)) = state.store.recovery_address(account_id).await {
+        let mail = crate::outbound::system::message(&state.config.domain, &recovery, subject, text, now);
+        if let Err(error) = crate::outbound::system::mail_outside(state, account_id, &recovery, mail).await {
+            tracing::error!(%error, "a security notice could not be queued for the recovery address");
+        }
+    }
 }

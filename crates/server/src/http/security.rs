@@ -37,9 +37,11 @@ pub async fn overview(State(state): State<AppState>, signed_in: SignedIn) -> Api
             last_used_at: row.last_used_at,
         })
         .collect();
+    let reset_ready_at = state.store.factor_reset(signed_in.account_id, now).await?.map(|reset| reset.ready_at);
     Ok(Json(SecurityOverview {
         totp_since,
         passkeys,
+        reset_ready_at,
         recovery_codes_left: state.store.recovery_codes_left(signed_in.account_id).await?,
         reauthenticated_until: (signed_in.reauth_until > now).then_some(signed_in.reauth_until),
     }))
@@ -200,6 +202,20 @@ pub async fn delete_passkey(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("no_passkey", "This account has no such passkey."))
+    }
+}
+
+#[utoipa::path(delete, path = "/api/v1/account/security/reset", security(("session" = [])),
+    responses((status = 204, description = "The second-factor reset that was asked is cancelled"),
+              (status = 404, body = plico_api::ErrorBody, description = "No reset is waiting"),
+              (status = 401, body = plico_api::ErrorBody)))]
+/// Cancels a second-factor reset (protective: no password asked again).
+pub async fn cancel_factor_reset(State(state): State<AppState>, signed_in: SignedIn) -> ApiResult<StatusCode> {
+    if state.store.cancel_factor_reset(signed_in.account_id).await? {
+        tracing::info!(account_id = signed_in.account_id, "second-factor reset cancelled by the owner");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no_reset", "No reset of two-step verification is waiting."))
     }
 }
 
