@@ -781,6 +781,9 @@ async fn a_passkey_guards_sign_in_works_for_its_account_only_and_a_cloned_one_is
         post_json(&owner, "/api/v1/account/security/passkeys/finish", body).await.error_code(),
         "bad_passkey_name"
     );
+    let body = serde_json::json!({ "state": setup["state"], "name": "x".repeat(65), "credential": fresh });
+    let long = post_json(&owner, "/api/v1/account/security/passkeys/finish", body).await;
+    assert_eq!(long.error_code(), "bad_passkey_name");
     let body = serde_json::json!({ "state": setup["state"], "name": "Junk", "credential": "{\"id\": 1}" });
     let junk = post_json(&owner, "/api/v1/account/security/passkeys/finish", body).await;
     assert_eq!((junk.status, junk.error_code().as_str()), (422, "bad_credential"));
@@ -880,6 +883,9 @@ async fn a_passkey_guards_sign_in_works_for_its_account_only_and_a_cloned_one_is
         assert_eq!(removed.status, 204);
     }
     assert_eq!(owner.get("/api/v1/account/security").await.json()["recovery_codes_left"], 0);
+    let too_big = "/api/v1/account/security/passkeys/9223372036854775808";
+    let big = owner.send(owner.request("DELETE", too_big).body(axum::body::Body::empty()).expect("request")).await;
+    assert_eq!((big.status, big.error_code().as_str()), (404, "no_passkey"), "an id too big for a number is none");
     let step =
         flows::sign_in_steps(&client, "pia", PASSWORD, SignInOptions::default(), &|_| {}).await.expect("password");
     assert!(matches!(step, SignInStep::Done(_)), "no second step without a factor");

@@ -152,10 +152,15 @@ pub async fn finish_passkey(
     use crate::passkeys::PasskeyError;
     let now = state.clock.now();
     let account_id = signed_in.account_id;
-    let name = request.name.trim();
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(ApiError::invalid("bad_passkey_name", "Name the passkey in 1 to 64 characters, on one line."));
+    if request.name.is_empty() || request.name.chars().count() > 64 {
+        return Err(ApiError::invalid("bad_passkey_name", "Name the passkey in 1 to 64 characters."));
     }
+    // Control characters become spaces; a name of nothing but spaces becomes "Passkey".
+    let cleaned: String = request.name.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let name = match cleaned.trim() {
+        "" => "Passkey",
+        name => name,
+    };
     if request.credential.len() > crate::passkeys::MAX_CREDENTIAL_BYTES || request.state.len() > 8192 {
         return Err(ApiError::invalid("credential_too_large", "The passkey's answer is larger than 16 KiB."));
     }
@@ -194,10 +199,15 @@ pub async fn finish_passkey(
 pub async fn delete_passkey(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     signed_in.require_reauth(state.clock.now())?;
-    if state.store.delete_passkey(signed_in.account_id, id).await? {
+    // An id that is not a number (or too big for one) names no passkey.
+    let deleted = match id.parse::<i64>() {
+        Ok(id) => state.store.delete_passkey(signed_in.account_id, id).await?,
+        Err(_) => false,
+    };
+    if deleted {
         tracing::info!(account_id = signed_in.account_id, "passkey removed");
         Ok(StatusCode::NO_CONTENT)
     } else {
