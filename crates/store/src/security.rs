@@ -174,6 +174,25 @@ crate::engines::per_engine! {
         Ok(())
     }
 
+    /// A factor turned on stores `hashes` as the recovery codes unless unused ones exist
+    /// already; whether it did.
+    pub(crate) async fn codes_for_first_factor(
+        transaction: &mut Tx<'_>,
+        account_id: i64,
+        hashes: &[Vec<u8>],
+    ) -> Result<bool, sqlx::Error> {
+        let unused: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL")
+                .bind(account_id)
+                .fetch_one(&mut **transaction)
+                .await?
+                .get("n");
+        if unused == 0 {
+            replace_codes(transaction, account_id, hashes).await?;
+        }
+        Ok(unused == 0)
+    }
+
     /// Recovery codes stand in for a second factor: with none left, they go.
     pub(crate) async fn forget_codes_without_factor(transaction: &mut Tx<'_>, account_id: i64) -> Result<(), sqlx::Error> {
         let left = sqlx::query(ANY_FACTOR).bind(account_id).fetch_optional(&mut **transaction).await?;
@@ -441,16 +460,7 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Ok(None);
             }
-            let unused: i64 =
-                sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL")
-                    .bind(account_id)
-                    .fetch_one(&mut *transaction)
-                    .await?
-                    .get("n");
-            let store_codes = unused == 0;
-            if store_codes {
-                engine::replace_codes(&mut transaction, account_id, recovery_hashes).await?;
-            }
+            let store_codes = engine::codes_for_first_factor(&mut transaction, account_id, recovery_hashes).await?;
             transaction.commit().await?;
             Ok(Some(store_codes))
         })
@@ -627,16 +637,7 @@ impl Store {
             if inserted.rows_affected() == 0 {
                 return Ok(None);
             }
-            let unused: i64 =
-                sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL")
-                    .bind(account_id)
-                    .fetch_one(&mut *transaction)
-                    .await?
-                    .get("n");
-            let store_codes = unused == 0;
-            if store_codes {
-                engine::replace_codes(&mut transaction, account_id, code_hashes).await?;
-            }
+            let store_codes = engine::codes_for_first_factor(&mut transaction, account_id, code_hashes).await?;
             transaction.commit().await?;
             Ok(Some(store_codes))
         })
