@@ -19,15 +19,17 @@ async fn mount(host: web_sys::HtmlElement, session: crate::session::Session) -> 
     let module = apps::module(SETTINGS_APP_URL).await?;
     // The password goes to the crypto worker, which proves it to the server (OPAQUE); the
     // Settings app only learns whether it was right.
-    // Changing the password goes the same way: the keys worker seals the key anew. Both answer
+    // Changing the password goes the same way: the keys worker seals the key anew. So does a
+    // change to the account's keys (a `KeyCommand`, postcard, passed on unread). Each answers
     // with the error's code and message, "code: message".
-    let worker_call = Closure::<dyn Fn(String, Option<bool>) -> js_sys::Promise>::new(
-        move |password: String, sign_out_others: Option<bool>| {
+    let worker_call = Closure::<dyn Fn(String, Option<bool>, JsValue) -> js_sys::Promise>::new(
+        move |password: String, sign_out_others: Option<bool>, keys: JsValue| {
             let worker = worker.clone();
             wasm_bindgen_futures::future_to_promise(async move {
-                let command = match sign_out_others {
-                    None => SessionCommand::Reauthenticate { password },
-                    Some(sign_out_others) => SessionCommand::ChangePassword { password, sign_out_others },
+                let command = match (sign_out_others, keys.dyn_ref::<js_sys::Uint8Array>()) {
+                    (_, Some(keys)) => SessionCommand::AccountKeys(keys.to_vec()),
+                    (None, None) => SessionCommand::Reauthenticate { password },
+                    (Some(sign_out_others), None) => SessionCommand::ChangePassword { password, sign_out_others },
                 };
                 match worker.call(command, |_| {}).await {
                     Ok(WorkerOutcome::Reauthenticated) => Ok(JsValue::UNDEFINED),

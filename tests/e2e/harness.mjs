@@ -288,8 +288,9 @@ export async function signIn(page, baseUrl, address, password = PASSWORD) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-/** Every key packet body (tag 6 public key, tag 14 public subkey) of a binary certificate. */
-export function publicKeyPacketBodies(cert) {
+/** Every key packet body (tag 6 public key, tag 14 public subkey; or the `tags` given) of a
+ * binary certificate, or of several one after the other. */
+export function publicKeyPacketBodies(cert, tags = [6, 14]) {
   const bodies = [];
   let offset = 0;
   while (offset < cert.length) {
@@ -314,7 +315,7 @@ export function publicKeyPacketBodies(cert) {
       else throw new Error('indeterminate length in a certificate');
     }
     const body = cert.subarray(offset + header, offset + header + length);
-    if (tag === 6 || tag === 14) bodies.push(Buffer.from(body));
+    if (tags.includes(tag)) bodies.push(Buffer.from(body));
     offset += header + length;
   }
   return bodies;

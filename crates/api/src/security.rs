@@ -240,10 +240,110 @@ pub struct PasswordChangeFinish {
     /// `opaque_ke::RegistrationUpload`, base64.
     #[cfg_attr(feature = "openapi", schema(format = "opaque-registration-upload", max_length = 4096))]
     pub registration_upload: String,
-    /// The same secret key, sealed under the new export key, base64.
-    #[cfg_attr(feature = "openapi", schema(max_length = 100000))]
+    /// The same keyring, sealed under the new export key, base64.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9+/]*={0,2}$", max_length = 400000))]
     pub sealed_secret_key: String,
     /// End every other session (they are told, and wipe what they keep).
     #[serde(default)]
     pub sign_out_others: bool,
+}
+
+/// The largest sealed keyring the server takes (sign-up, a password change, a new primary key):
+/// room for twenty post-quantum keys with their secrets.
+pub const MAX_SEALED_KEYRING_BYTES: usize = 300 * 1024;
+
+/// Where one of the account's keys stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKeyState {
+    /// Signs what the account sends and receives new mail; `/keys/{address}` and WKD serve it.
+    Primary,
+    /// Served by WKD beside the primary (the classical key kept next to a post-quantum one).
+    Published,
+    /// Replaced by a newer primary: no longer served, still opening the mail sent to it.
+    Retired,
+    /// Revoked: WKD serves it with its revocation so correspondents learn of it.
+    Revoked,
+}
+
+/// One of the account's OpenPGP keys, as the server reads its public certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AccountKey {
+    /// Uppercase hex (40 digits for a v4 key, 64 for v6).
+    pub fingerprint: String,
+    /// The key's creation time, Unix seconds.
+    pub created_at: i64,
+    /// The OpenPGP key version: 4, or 6 (RFC 9580).
+    pub version: u8,
+    /// The primary key's algorithm, then the encryption subkeys' ("Ed25519, X25519").
+    pub algorithms: String,
+    /// Whether it receives post-quantum encryption (ML-KEM, RFC 9980).
+    pub post_quantum: bool,
+    pub state: AccountKeyState,
+    /// When it left the primary place or was revoked (Unix seconds); absent for the primary.
+    pub since: Option<i64>,
+    /// Why it was revoked: compromised, superseded, retired or unspecified.
+    pub revocation_reason: Option<String>,
+    /// What its owner wrote when revoking it.
+    pub revocation_text: Option<String>,
+}
+
+/// The account's keys: the primary first, then the others, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AccountKeys {
+    pub keys: Vec<AccountKey>,
+}
+
+/// A new primary key: made in the browser (a post-quantum key, a rotation) or imported. The
+/// keyring arrives sealed whole, the new key first (the server cannot open it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewPrimaryKey {
+    /// The new key's public certificate, ASCII-armored, with a User ID for the account's address.
+    #[cfg_attr(feature = "openapi", schema(format = "openpgp-certificate", max_length = 65536))]
+    pub public_cert: String,
+    /// The keyring (the new key first, then every key before it) sealed under the export key, base64.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9+/]*={0,2}$", max_length = 400000))]
+    pub sealed_secret_key: String,
+    /// Where the key that was primary goes: `published` (served beside the new one, as the
+    /// classical key next to a post-quantum one) or `retired` (a rotation).
+    pub previous: AccountKeyState,
+}
+
+/// A revocation of one of the account's keys other than the primary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct KeyRevocation {
+    /// The key's public certificate with its revocation signature, ASCII-armored.
+    #[cfg_attr(feature = "openapi", schema(format = "openpgp-certificate", max_length = 65536))]
+    pub revoked_cert: String,
+}
+
+/// A change to the account's keys, as the Settings app asks the crypto worker for it (postcard,
+/// through the mail app, which passes the bytes on unread): the password proves the change and
+/// brings the export key the keyring is sealed under anew.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyCommand {
+    pub password: String,
+    pub job: KeyJob,
+}
+
+/// What to do with the account's keys (the keys worker does it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum KeyJob {
+    /// A new post-quantum key becomes primary; the classical key stays published beside it.
+    PostQuantum,
+    /// A new key like the primary one replaces it; the old one is retired (still opening old mail).
+    Rotate,
+    /// A key made elsewhere (armored or binary secret key, with its passphrase) becomes primary;
+    /// the old one is retired.
+    Import { armored: Vec<u8>, passphrase: String },
+    /// Revoke the key `fingerprint` (not the primary) for `reason` (compromised, superseded,
+    /// retired, unspecified), with `text` saying more.
+    Revoke { fingerprint: String, reason: String, text: String },
 }

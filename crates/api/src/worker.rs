@@ -55,6 +55,11 @@ pub enum SessionCommand {
     /// secret key sealed anew, in the keys worker; this device's own way in offline, if it keeps
     /// one, is made again under the new password. `sign_out_others` ends every other session.
     ChangePassword { password: String, sign_out_others: bool },
+    /// Change the account's keys (postcard of a [`crate::security::KeyCommand`], which the mail
+    /// app passes on from the Settings app unread): the keys worker makes or imports the key,
+    /// or signs the revocation; a new primary key replaces this session's. Answered with
+    /// [`WorkerOutcome::Reauthenticated`].
+    AccountKeys(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Whether this device keeps a way in offline for `address` ([`WorkerOutcome::DeviceKept`]).
     DeviceKept { address: String },
     /// Forget the secret key and every other secret held in memory.

@@ -119,7 +119,8 @@ pub async fn encrypt(plaintext: Vec<u8>, aead: bool) -> Result<Vec<u8>, JsError>
 pub async fn decrypt(ciphertext: Vec<u8>, aead: bool) -> Result<usize, JsError> {
     let cert = cert(aead)?;
     #[cfg(target_arch = "wasm32")]
-    let opened = plico_pgp::web::decrypt_and_verify(&ciphertext, &cert, std::slice::from_ref(&cert)).await;
+    let opened =
+        plico_pgp::web::decrypt_and_verify(&ciphertext, std::slice::from_ref(&cert), std::slice::from_ref(&cert)).await;
     #[cfg(not(target_arch = "wasm32"))]
     let opened = plico_pgp::decrypt_and_verify(&ciphertext, &cert, std::slice::from_ref(&cert));
     let opened = opened.map_err(fail)?;

@@ -28,10 +28,12 @@ pub const HEAD_RECORD: &str = "mailbox/head";
 /// Bumped when a record's layout changes; an old layout is dropped and synced again.
 const FORMAT: u8 = 2;
 
-/// The key of this account's records on this device, from its unlocked secret key; `None` if
-/// the key has no secret material to derive it from.
+/// The key of this account's records on this device, from its first secret key (the last of
+/// the keyring, which grows at the front: a new primary key leaves what this device keeps
+/// readable); `None` if the key has no secret material to derive it from.
 pub fn device_key(session: &crate::UnlockedSession) -> Option<plico_local::LocalKey> {
-    let secret = plico_pgp::primary_secret_material(&session.secret_key).ok()?;
+    let first = session.keyring.last().unwrap_or(&session.secret_key);
+    let secret = plico_pgp::primary_secret_material(first).ok()?;
     Some(plico_local::LocalKey::derive(&secret, &session.account.address))
 }
 

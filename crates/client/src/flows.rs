@@ -153,10 +153,27 @@ impl From<OpaqueError> for FlowError {
     }
 }
 
-/// The signed-in user with the secret key open in memory.
+/// The signed-in user with the secret keys open in memory.
 pub struct UnlockedSession {
     pub account: Account,
+    /// The primary key: it signs what the account sends and seals for itself.
     pub secret_key: Certificate,
+    /// Every key of the account with its secret, the primary first, then the keys it replaced
+    /// (newest first): mail and records sealed to an older key stay readable, and what an older
+    /// key signed is still the account's own.
+    pub keyring: Vec<Certificate>,
+}
+
+impl UnlockedSession {
+    /// A session with `keyring` (the primary first; never empty).
+    pub fn new(account: Account, keyring: Vec<Certificate>) -> UnlockedSession {
+        UnlockedSession { account, secret_key: keyring[0].clone(), keyring }
+    }
+
+    /// Whether the key with `fingerprint` (hex) is one of the account's own.
+    pub fn is_own(&self, fingerprint: &str) -> bool {
+        self.keyring.iter().any(|key| key.fingerprint().to_hex() == fingerprint)
+    }
 }
 
 /// Sends a request and returns the body of a 2xx response, or the server's error.
@@ -213,7 +230,7 @@ pub(crate) async fn call_json_once<T: Transport, B: serde::Serialize, R: serde::
     serde_json::from_slice(&answer).map_err(|e| FlowError::Protocol(e.to_string()))
 }
 
-async fn post<T: Transport, B: serde::Serialize, R: serde::de::DeserializeOwned>(
+pub(crate) async fn post<T: Transport, B: serde::Serialize, R: serde::de::DeserializeOwned>(
     transport: &T,
     path: &str,
     body: &B,
@@ -296,7 +313,7 @@ pub async fn signup_with_recovery<T: Transport>(
     )
     .await?;
     let secret_key = plico_pgp::parse_cert(&generated.secret_key).map_err(crypto)?;
-    Ok(UnlockedSession { account, secret_key })
+    Ok(UnlockedSession::new(account, vec![secret_key]))
 }
 
 /// Signs in with OPAQUE and opens the sealed secret key. A closed account is refused with
@@ -434,7 +451,16 @@ pub async fn finish_second_factor<T: Transport>(
 /// Proves the password again for the session this transport holds, so that for a few minutes
 /// it may make the changes that ask for it (a second factor off, every other session ended).
 pub async fn reauthenticate<T: Transport>(transport: &T, address: &str, password: &str) -> Result<(), FlowError> {
-    let (finalization, login_id, _) = password_proof(transport, address, password, &|_| {}).await?;
+    reauthenticated_export_key(transport, address, password).await.map(drop)
+}
+
+/// [`reauthenticate`], giving the export key the proof brings (to seal the keyring anew).
+pub(crate) async fn reauthenticated_export_key<T: Transport>(
+    transport: &T,
+    address: &str,
+    password: &str,
+) -> Result<Vec<u8>, FlowError> {
+    let (finalization, login_id, export_key) = password_proof(transport, address, password, &|_| {}).await?;
     let request = LoginFinishRequest {
         login_id,
         credential_finalization: BASE64.encode(finalization),
@@ -443,7 +469,7 @@ pub async fn reauthenticate<T: Transport>(transport: &T, address: &str, password
         reauthenticate: true,
     };
     answer(send_json(transport, "/login/finish", &request).await?)?;
-    Ok(())
+    Ok(export_key)
 }
 
 /// Changes the signed-in account's password: a new OPAQUE registration, and `secret_key` sealed
@@ -453,7 +479,7 @@ pub async fn reauthenticate<T: Transport>(transport: &T, address: &str, password
 pub async fn change_password<T: Transport>(
     transport: &T,
     account: &Account,
-    secret_key: &Certificate,
+    keyring: &[Certificate],
     new_password: &str,
     sign_out_others: bool,
 ) -> Result<Vec<u8>, FlowError> {
@@ -468,7 +494,7 @@ pub async fn change_password<T: Transport>(
     .await?;
     let response = decode("registration_response", &started.registration_response)?;
     let (upload, export_key) = plico_opaque::client_registration_finish(state, new_password.as_bytes(), &response)?;
-    let secret = plico_pgp::secret_cert_bytes(secret_key).map_err(crypto)?;
+    let secret = plico_pgp::keyring_bytes(keyring).map_err(crypto)?;
     let sealed = seal_secret_key(&export_key.0, &account.address, &secret).map_err(crypto)?;
     let _: plico_api::security::RevokedSessions = post(
         transport,
@@ -526,17 +552,19 @@ async fn send_json<T: Transport, B: serde::Serialize>(
 pub(crate) fn unlock_account(account: Account, export_key: &[u8]) -> Result<UnlockedSession, FlowError> {
     let sealed = decode("sealed_secret_key", &account.sealed_secret_key)?;
     let secret = open_secret_key(export_key, &account.address, &sealed).map_err(crypto)?;
-    let secret_key = plico_pgp::parse_cert(&secret).map_err(crypto)?;
-    if plico_pgp::fingerprint_hex(&secret_key) != account.fingerprint {
+    // A keyring: the primary key first, then the keys it replaced.
+    let keyring = plico_pgp::parse_keyring(&secret).map_err(crypto)?;
+    let secret_key = &keyring[0];
+    if plico_pgp::fingerprint_hex(secret_key) != account.fingerprint {
         return Err(FlowError::Crypto("the unlocked key does not match the account's certificate".into()));
     }
     let published = plico_pgp::parse_cert(account.public_cert.as_bytes()).map_err(crypto)?;
-    if plico_pgp::key_fingerprints(&published) != plico_pgp::key_fingerprints(&secret_key) {
+    if plico_pgp::key_fingerprints(&published) != plico_pgp::key_fingerprints(secret_key) {
         return Err(FlowError::Crypto(
             "the public key the server publishes for your account is not the public part of your secret key; \
              someone changed it. Do not use this account until the server's operator has looked into it"
                 .into(),
         ));
     }
-    Ok(UnlockedSession { account, secret_key })
+    Ok(UnlockedSession::new(account, keyring))
 }

@@ -10,6 +10,7 @@
 //! the export key sealed under Argon2id of the password, in the device's own store
 //! ([`device_unlock`]).
 
+pub mod account_keys;
 pub mod cache;
 pub mod device_unlock;
 pub mod export;

@@ -662,8 +662,7 @@ pub fn open_summary(session: &UnlockedSession, meta: &MessageMeta) -> Result<Sum
 pub fn open_sealed_summary(session: &UnlockedSession, sealed_summary: &str) -> Result<Summary, FlowError> {
     let sealed =
         BASE64.decode(sealed_summary).map_err(|_| FlowError::Protocol("sealed_summary is not base64".into()))?;
-    let opened = plico_pgp::decrypt_and_verify_within(&sealed, &session.secret_key, &[], MAX_SUMMARY_PLAINTEXT)
-        .map_err(crypto)?;
+    let opened = plico_pgp::decrypt_with_keys(&sealed, &session.keyring, &[], MAX_SUMMARY_PLAINTEXT).map_err(crypto)?;
     serde_json::from_slice(&opened.plaintext)
         .map_err(|e| FlowError::Protocol(format!("the summary is unreadable: {e}")))
 }
@@ -790,9 +789,9 @@ async fn download_and_decrypt<T: Transport, R: Renderer>(
     transport.keep_blob(&meta.blob_hash, &blob, why);
     let ciphertext = render_bytes(renderer, RenderCommand::Unwrap(blob)).await?;
     #[cfg(target_arch = "wasm32")]
-    let opened = plico_pgp::web::decrypt_and_verify(&ciphertext, &session.secret_key, &[]).await;
+    let opened = plico_pgp::web::decrypt_and_verify(&ciphertext, &session.keyring, &[]).await;
     #[cfg(not(target_arch = "wasm32"))]
-    let opened = plico_pgp::decrypt_and_verify(&ciphertext, &session.secret_key, &[]);
+    let opened = plico_pgp::decrypt_with_keys(&ciphertext, &session.keyring, &[], plico_pgp::MAX_PLAINTEXT_BYTES);
     opened.map_err(crypto)
 }
 
@@ -1046,14 +1045,12 @@ pub async fn listed_summaries<T: Transport>(
     session: &UnlockedSession,
     sealed: &[(&MessageMeta, &str)],
 ) -> Vec<Option<plico_api::worker::ListedSummary>> {
-    // The unlocked key verifies as its own certificate would; no copy the server gave is used.
-    let own = session.secret_key.clone();
-    let own_fingerprint = own.fingerprint().to_hex();
+    // The unlocked keys verify as their own certificates would; no copy the server gave is used.
     let mut directory: std::collections::HashMap<String, Option<Certificate>> = std::collections::HashMap::new();
     let mut keyring: Option<crate::keyring::Keyring> = None;
     let mut listed = Vec::with_capacity(sealed.len());
     for (meta, sealed_summary) in sealed {
-        let Some((opened, summary)) = open_signed_summary(session, sealed_summary, &own) else {
+        let Some((opened, summary)) = open_signed_summary(session, sealed_summary) else {
             listed.push(None);
             continue;
         };
@@ -1063,7 +1060,7 @@ pub async fn listed_summaries<T: Transport>(
         }
         let from = summary.from.as_ref().map(|from| from.address.to_ascii_lowercase());
         let vouched = match &opened.signature {
-            SignatureStatus::Valid { signer } if *signer == own_fingerprint => Some(None),
+            SignatureStatus::Valid { signer } if session.is_own(signer) => Some(None),
             SignatureStatus::Unsigned if meta.flags & plico_api::mail::flags::FROM_INTERNET != 0 => Some(None),
             _ => match meta.sender.clone().or(from.clone()) {
                 None => None,
@@ -1118,20 +1115,11 @@ pub async fn listed_summaries<T: Transport>(
     listed
 }
 
-/// Decrypts a sealed summary (base64), checking a signature by the account's own key.
-fn open_signed_summary(
-    session: &UnlockedSession,
-    sealed_summary: &str,
-    own: &Certificate,
-) -> Option<(plico_pgp::Decrypted, Summary)> {
+/// Decrypts a sealed summary (base64), checking a signature by one of the account's own keys.
+fn open_signed_summary(session: &UnlockedSession, sealed_summary: &str) -> Option<(plico_pgp::Decrypted, Summary)> {
     let sealed = BASE64.decode(sealed_summary).ok()?;
-    let opened = plico_pgp::decrypt_and_verify_within(
-        &sealed,
-        &session.secret_key,
-        std::slice::from_ref(own),
-        MAX_SUMMARY_PLAINTEXT,
-    )
-    .ok()?;
+    let opened =
+        plico_pgp::decrypt_with_keys(&sealed, &session.keyring, &session.keyring, MAX_SUMMARY_PLAINTEXT).ok()?;
     let summary = serde_json::from_slice(&opened.plaintext).ok()?;
     Some((opened, summary))
 }
@@ -1276,16 +1264,9 @@ pub fn seal_to_self(session: &UnlockedSession, plaintext: &[u8]) -> Result<Strin
 /// anyone can encrypt to the account's key.
 fn open_sealed_text(session: &UnlockedSession, sealed: &str) -> Option<String> {
     let bytes = BASE64.decode(sealed).ok()?;
-    let own = session.secret_key.clone();
-    let opened = plico_pgp::decrypt_and_verify_within(
-        &bytes,
-        &session.secret_key,
-        std::slice::from_ref(&own),
-        MAX_SUMMARY_PLAINTEXT,
-    )
-    .ok()?;
-    let signed_by_us =
-        matches!(&opened.signature, SignatureStatus::Valid { signer } if *signer == own.fingerprint().to_hex());
+    let opened =
+        plico_pgp::decrypt_with_keys(&bytes, &session.keyring, &session.keyring, MAX_SUMMARY_PLAINTEXT).ok()?;
+    let signed_by_us = matches!(&opened.signature, SignatureStatus::Valid { signer } if session.is_own(signer));
     signed_by_us.then(|| String::from_utf8(opened.plaintext).ok()).flatten()
 }
 

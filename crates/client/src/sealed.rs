@@ -89,16 +89,12 @@ async fn read<T: Transport, D: DeserializeOwned + Default>(
         None => Opened { document: D::default(), version: stored.version, legacy: false },
         Some(sealed) => {
             let bytes = BASE64.decode(sealed).map_err(crypto)?;
-            let own = own_cert(session);
-            let opened = plico_pgp::decrypt_and_verify_within(
-                &bytes,
-                &session.secret_key,
-                std::slice::from_ref(&own),
-                MAX_DOCUMENT_PLAINTEXT,
-            )
-            .map_err(crypto)?;
+            // Any key of the account's keyring: what an older key sealed stays its own.
+            let opened =
+                plico_pgp::decrypt_with_keys(&bytes, &session.keyring, &session.keyring, MAX_DOCUMENT_PLAINTEXT)
+                    .map_err(crypto)?;
             match opened.signature {
-                plico_pgp::SignatureStatus::Valid { signer } if signer == own.fingerprint().to_hex() => {
+                plico_pgp::SignatureStatus::Valid { signer } if session.is_own(&signer) => {
                     let (version, json) = parse_signed(&opened.plaintext)
                         .ok_or_else(|| FlowError::Protocol("a signed document without its version".into()))?;
                     if version != stored.version {

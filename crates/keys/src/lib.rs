@@ -1,8 +1,10 @@
-//! Making and changing the account's keys, in a worker of its own: sign-up (OPAQUE
-//! registration, the new OpenPGP certificate, its secret sealed under the export key) today;
-//! password changes, new and imported keys as they come. The crypto worker starts it when one of
-//! these is asked for and stops it after, so the crypto worker, which every page loads, does
-//! not carry key generation (about 7 KB brotli of it).
+//! Making and changing the account's keys, in workers of their own. Two binaries share this
+//! library: `plico-keys` for sign-up (OPAQUE registration, the new OpenPGP certificate, its
+//! secret sealed under the export key), password changes and the warrant canary's check, and
+//! `plico-keyman` for changes to the account's keys (a post-quantum key, a rotation, an import,
+//! a revocation), whose post-quantum key generation sign-up should not download. The crypto
+//! worker starts the one a job needs and stops it after, so the crypto worker, which every page
+//! loads, carries none of this.
 //!
 //! Architecture Invariant: like the crypto worker, this worker holds the password and the
 //! secret key only in its memory; it talks only to the crypto worker (never to the page), which

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 /// Where trunk writes the keys worker's loader.
 pub const WORKER_URL: &str = "/plico-keys_loader.js";
 
+/// Where trunk writes the key-management worker's loader (`plico-keyman`, the same crate's
+/// second binary).
+pub const KEYMAN_URL: &str = "/plico-keyman_loader.js";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeysRequest {
     pub id: u32,
@@ -21,13 +25,29 @@ pub enum KeysJob {
     /// `plico_client::signup_with_recovery`: the account is made and signed in.
     Signup { name: String, password: String, recovery_address: Option<String> },
     /// `plico_client::flows::change_password` for the signed-in account, with its unlocked
-    /// secret key (a serialized TSK) to seal anew.
+    /// keyring (serialized TSKs, the primary first) to seal anew.
     ChangePassword {
         account: Account,
         #[serde(with = "serde_bytes")]
         secret_key: Vec<u8>,
         password: String,
         sign_out_others: bool,
+    },
+    /// Check the warrant canary (`plico_client::privacy::check_canary`): a rare page's job, kept
+    /// out of the crypto worker, which every page loads.
+    VerifyCanary { statement: String, service_key: String, max_age_days: u32, now: i64 },
+    /// A change to the account's keys (`plico_client::account_keys`) for the signed-in account
+    /// whose unlocked keyring this is.
+    Keys {
+        account: Account,
+        #[serde(with = "serde_bytes")]
+        keyring: Vec<u8>,
+        /// Postcard of a `plico_api::security::KeyCommand`, as the Settings app sent it: the
+        /// crypto worker passes it on unread.
+        #[serde(with = "serde_bytes")]
+        command: Vec<u8>,
+        /// This device keeps its own way in offline, to be made again for the new keyring.
+        keep_device: bool,
     },
 }
 
@@ -53,6 +73,11 @@ pub enum Up {
         #[serde(with = "serde_bytes")]
         export_key: Vec<u8>,
     },
+    /// The keys changed. After a new primary key: the account and keyring with it, and this
+    /// device's way in offline made again for them (when it keeps one).
+    KeysChanged { new_primary: Option<(Account, serde_bytes::ByteBuf, Option<serde_bytes::ByteBuf>)> },
+    /// The canary, checked.
+    Canary(plico_api::worker::CanaryView),
     /// The job failed, as `plico_client::FlowError` says.
     Failed { status: u16, code: String, message: String },
 }

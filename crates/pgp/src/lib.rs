@@ -8,9 +8,14 @@ use std::io::Write;
 
 mod armor;
 mod keygen;
+mod keyring;
 mod sign;
 
 pub use armor::{armor, Kind as ArmorKind};
+pub use keyring::{
+    check_revoked_cert, describe_key, import_secret_key, keyring_bytes, parse_keyring, pick_for_encryption, revoke,
+    ImportRefusal, KeyInfo, RevocationReason,
+};
 pub use sign::{
     sign_detached_by, sign_inline, verify_detached_by, verify_inline, InlineForm, SignatureMode, Verification,
 };
@@ -123,6 +128,9 @@ pub fn generate_key(user_ids: &[&str]) -> Result<GeneratedKey, PgpError> {
 pub fn generate_pq_cert(address: &str) -> Result<GeneratedKey, PgpError> {
     use openpgp::cert::{CertBuilder, CipherSuite};
     let (cert, _revocation) = CertBuilder::new()
+        // Now, not sequoia's default of a minute ago: the key list shows when it was made. Its
+        // clock, not std's, which has none in the browser.
+        .set_creation_time(std::time::SystemTime::from(openpgp::types::Timestamp::now()))
         .add_userid(format!("<{address}>"))
         .set_cipher_suite(CipherSuite::MLDSA65_Ed25519)
         .set_profile(openpgp::Profile::RFC9580)
@@ -634,7 +642,7 @@ pub struct Envelope {
 /// Opens the session key of `message` (armored or binary) when it is a SEIPDv1 message;
 /// `Ok(None)` for any other shape (SEIPDv2, passwords, compression outside, …), which
 /// [`decrypt_and_verify`] handles whole.
-pub fn open_seipdv1_envelope(message: &[u8], secret: &Cert) -> Result<Option<Envelope>, PgpError> {
+pub fn open_seipdv1_envelope(message: &[u8], secrets: &[Cert]) -> Result<Option<Envelope>, PgpError> {
     use openpgp::parse::{PacketParser, PacketParserResult};
     use openpgp::Packet;
     let mut pkesks = Vec::new();
@@ -655,13 +663,15 @@ pub fn open_seipdv1_envelope(message: &[u8], secret: &Cert) -> Result<Option<Env
     }
     let Some(body) = body else { return Ok(None) };
     let policy = StandardPolicy::new();
-    let keys = secret
-        .keys()
-        .with_policy(&policy, None)
-        .supported()
-        .unencrypted_secret()
-        .for_transport_encryption()
-        .for_storage_encryption();
+    let keys = secrets.iter().flat_map(|secret| {
+        secret
+            .keys()
+            .with_policy(&policy, None)
+            .supported()
+            .unencrypted_secret()
+            .for_transport_encryption()
+            .for_storage_encryption()
+    });
     for key in keys {
         let mut keypair = key.key().clone().into_keypair().map_err(other)?;
         for pkesk in &pkesks {
@@ -708,7 +718,7 @@ impl Envelope {
     /// Checks the MDC against `sha1` (the SHA-1 of [`Envelope::hashed`]), then parses the
     /// message inside and checks its signatures against `verifiers`. A wrong MDC is
     /// [`PgpError::DecryptionFailed`]: nothing of a tampered message is returned.
-    pub fn finish(plaintext: &[u8], sha1: &[u8], secret: &Cert, verifiers: &[Cert]) -> Result<Decrypted, PgpError> {
+    pub fn finish(plaintext: &[u8], sha1: &[u8], secrets: &[Cert], verifiers: &[Cert]) -> Result<Decrypted, PgpError> {
         use openpgp::parse::stream::VerifierBuilder;
         let length = plaintext.len();
         if length < 18 + 22 || plaintext[length - 22..length - 20] != [0xD3, 0x14] || sha1.len() != 20 {
@@ -721,7 +731,7 @@ impl Envelope {
         }
         let inner = &plaintext[18..length - 22];
         let policy = StandardPolicy::new();
-        let helper = Helper::new(&policy, std::slice::from_ref(secret), &[], verifiers);
+        let helper = Helper::new(&policy, secrets, &[], verifiers);
         let limit = MAX_PLAINTEXT_BYTES;
         let mut verifier = VerifierBuilder::from_bytes(inner)
             .map_err(|_| PgpError::DecryptionFailed)?
@@ -760,7 +770,18 @@ pub fn decrypt_and_verify_within(
     verifiers: &[Cert],
     max_plaintext: usize,
 ) -> Result<Decrypted, PgpError> {
-    let decryption = Decryption { secrets: std::slice::from_ref(secret), session_keys: &[], verifiers, max_plaintext };
+    decrypt_with_keys(ciphertext, std::slice::from_ref(secret), verifiers, max_plaintext)
+}
+
+/// [`decrypt_and_verify_within`] with any of `secrets` (an account's keyring: the primary and
+/// the keys it replaced).
+pub fn decrypt_with_keys(
+    ciphertext: &[u8],
+    secrets: &[Cert],
+    verifiers: &[Cert],
+    max_plaintext: usize,
+) -> Result<Decrypted, PgpError> {
+    let decryption = Decryption { secrets, session_keys: &[], verifiers, max_plaintext };
     decrypt(ciphertext, &decryption).map(|(decrypted, _)| decrypted)
 }
 

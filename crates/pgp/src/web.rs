@@ -85,13 +85,13 @@ pub async fn encrypt_and_sign(plaintext: &[u8], recipients: &[Cert], signer: &Ce
 /// with collision-detecting SHA-1, slow in wasm); everything else goes to sequoia whole.
 pub async fn decrypt_and_verify(
     message: &[u8],
-    secret: &Cert,
+    secrets: &[Cert],
     verifiers: &[Cert],
 ) -> Result<crate::Decrypted, PgpError> {
-    let Some(envelope) = crate::open_seipdv1_envelope(message, secret)? else {
-        return crate::decrypt_and_verify(message, secret, verifiers);
+    let Some(envelope) = crate::open_seipdv1_envelope(message, secrets)? else {
+        return crate::decrypt_with_keys(message, secrets, verifiers, crate::MAX_PLAINTEXT_BYTES);
     };
     let plaintext = envelope.decrypt()?;
     let mdc = sha1(crate::Envelope::hashed(&plaintext)).await?;
-    crate::Envelope::finish(&plaintext, &mdc, secret, verifiers)
+    crate::Envelope::finish(&plaintext, &mdc, secrets, verifiers)
 }

@@ -346,10 +346,10 @@ fn the_split_seipdv1_path_decrypts_verifies_and_fails_when_tampered() {
 /// WebCrypto's.
 fn open_in_software(message: &[u8], secret: &Certificate, verifiers: &[Certificate]) -> Result<Decrypted, PgpError> {
     use sha1::Digest;
-    let envelope = open_seipdv1_envelope(message, secret)?.expect("a SEIPDv1 message");
+    let envelope = open_seipdv1_envelope(message, std::slice::from_ref(secret))?.expect("a SEIPDv1 message");
     let plaintext = envelope.decrypt()?;
     let digest = sha1::Sha1::digest(Envelope::hashed(&plaintext));
-    Envelope::finish(&plaintext, &digest, secret, verifiers)
+    Envelope::finish(&plaintext, &digest, std::slice::from_ref(secret), verifiers)
 }
 
 #[test]
@@ -377,15 +377,18 @@ fn seipdv1_opens_apart_from_sequoia_for_plico_and_gnupg_messages_and_refuses_tam
     // Someone else's key opens nothing.
     let mallory = parse_cert(&generate_cert("mallory@plico.test").expect("m").secret_key).expect("parses");
     let message = finish_seipdv1(&plan.esks, &ciphertext).expect("finishes");
-    assert!(matches!(open_seipdv1_envelope(&message, &mallory), Err(PgpError::DecryptionFailed)));
+    assert!(matches!(open_seipdv1_envelope(&message, std::slice::from_ref(&mallory)), Err(PgpError::DecryptionFailed)));
     // Plico's own AEAD messages are not SEIPDv1: the caller falls back to sequoia whole.
     let aead = encrypt_and_sign(b"x", std::slice::from_ref(&alice_public), &alice_secret).expect("encrypts");
-    assert!(open_seipdv1_envelope(&aead, &alice_secret).expect("parses").is_none());
+    assert!(open_seipdv1_envelope(&aead, std::slice::from_ref(&alice_secret)).expect("parses").is_none());
     // GnuPG's own message (SEIPDv1, compressed and signed inside) opens the same way.
     let peer_secret = parse_cert(&data("gpg-peer.sec.asc")).expect("peer secret");
     let peer_public = parse_cert(&data("gpg-peer.pub.asc")).expect("peer public");
     let gpg_message = data("gpg-encrypted-signed.asc");
-    assert!(open_seipdv1_envelope(&gpg_message, &peer_secret).expect("parses").is_some(), "GnuPG wrote SEIPDv1");
+    assert!(
+        open_seipdv1_envelope(&gpg_message, std::slice::from_ref(&peer_secret)).expect("parses").is_some(),
+        "GnuPG wrote SEIPDv1"
+    );
     let apart = open_in_software(&gpg_message, &peer_secret, std::slice::from_ref(&peer_public)).expect("opens");
     assert_eq!(apart.plaintext, data("gpg-message.txt"));
     assert_eq!(apart.signature, SignatureStatus::Valid { signer: fingerprint_hex(&peer_public) });

@@ -512,13 +512,13 @@ async fn a_password_change_asks_for_the_old_one_swaps_the_key_seal_and_can_end_o
     const NEW: &str = "quartz lantern meadow 7";
 
     // Without a fresh proof of the old password: refused, nothing changed.
-    let refused = flows::change_password(&laptop, &signed_up.account, &signed_up.secret_key, NEW, true)
+    let refused = flows::change_password(&laptop, &signed_up.account, &signed_up.keyring, NEW, true)
         .await
         .expect_err("asks for the password");
     assert_eq!(refused.code(), "reauth_required");
     // A weak new password is refused in the client, by name.
     flows::reauthenticate(&laptop, "lou", PASSWORD).await.expect("re-authenticates");
-    let weak = flows::change_password(&laptop, &signed_up.account, &signed_up.secret_key, "lou", true)
+    let weak = flows::change_password(&laptop, &signed_up.account, &signed_up.keyring, "lou", true)
         .await
         .expect_err("too weak");
     assert_eq!(weak.code(), "weak_password");
@@ -529,7 +529,7 @@ async fn a_password_change_asks_for_the_old_one_swaps_the_key_seal_and_can_end_o
     assert_eq!((bad.status, bad.error_code().as_str()), (400, "malformed_opaque"));
     assert_eq!(server.sql_bytes("SELECT sealed_secret_key FROM accounts", &[]).await, before);
 
-    flows::change_password(&laptop, &signed_up.account, &signed_up.secret_key, NEW, true).await.expect("changes");
+    flows::change_password(&laptop, &signed_up.account, &signed_up.keyring, NEW, true).await.expect("changes");
     assert_ne!(server.sql_bytes("SELECT sealed_secret_key FROM accounts", &[]).await, before, "sealed anew");
     // This session stays; the phone's was ended and hears why.
     assert_eq!(laptop.get("/api/v1/session").await.status, 200);
@@ -998,4 +998,192 @@ async fn a_lost_second_factor_is_reset_by_the_recovery_address_after_a_wait_that
     )
     .await;
     assert_eq!((refused.status, refused.error_code().as_str()), (409, "no_recovery_address"));
+}
+
+/// The public-key algorithms of a message's session-key packets.
+fn pkesk_algorithms(message: &[u8]) -> Vec<String> {
+    use sequoia_openpgp::parse::{PacketParser, PacketParserResult, Parse};
+    let mut found = Vec::new();
+    let mut result = PacketParser::from_bytes(message).expect("a message");
+    while let PacketParserResult::Some(parser) = result {
+        if let sequoia_openpgp::Packet::PKESK(pkesk) = &parser.packet {
+            found.push(format!("{:?}", pkesk.pk_algo()));
+        }
+        result = parser.next().expect("parses").1;
+    }
+    found
+}
+
+/// The certificates WKD serves for `name`, in order.
+async fn wkd_certs(client: &TestClient, name: &str) -> Vec<plico_pgp::Certificate> {
+    let hash = plico_server::wkd::wkd_hash(name);
+    let served = client.get(&format!("/.well-known/openpgpkey/hu/{hash}?l={name}")).await;
+    assert_eq!(served.status, 200);
+    plico_pgp::parse_keyring(&served.body).expect("a keyring")
+}
+
+#[tokio::test]
+async fn a_post_quantum_key_joins_the_classical_one_and_rotation_and_revocation_keep_old_mail_readable() {
+    use plico_api::security::AccountKeyState;
+    use plico_client::account_keys;
+    let server = TestServer::start().await;
+    let laptop = server.client("198.51.100.120");
+    let kira = signup(&laptop, "kira").await;
+    let bob_client = server.client("198.51.100.121");
+    let bob = signup(&bob_client, "boris").await;
+    let classical = kira.account.fingerprint.clone();
+
+    let listed = laptop.get("/api/v1/account/keys").await.json();
+    let keys = listed["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1, "{listed}");
+    assert_eq!(keys[0]["state"], "primary");
+    assert_eq!((keys[0]["version"].as_i64(), keys[0]["algorithms"].as_str()), (Some(4), Some("Ed25519, X25519")));
+    assert_eq!(keys[0]["post_quantum"], false);
+
+    // Bob writes to the key the directory gives, before and after the change.
+    let directory_key = |client: &TestClient| {
+        let client = client.clone();
+        async move {
+            let key = client.get("/api/v1/keys/kira@plico.test").await.json();
+            plico_pgp::parse_cert(key["public_cert"].as_str().expect("cert").as_bytes()).expect("parses")
+        }
+    };
+    let before = directory_key(&bob_client).await;
+    send_raw(
+        &bob_client,
+        "kira@plico.test",
+        &before,
+        "before",
+        Some(&bob.secret_key),
+        &summary_from("boris@plico.test", "before"),
+    )
+    .await;
+
+    let pq =
+        plico_pgp::parse_cert(&plico_pgp::generate_pq_cert("kira@plico.test").expect("pq").secret_key).expect("pq");
+    // Without the password: refused by the client's proof, and by the server without one.
+    let wrong =
+        account_keys::add_primary_key(&laptop, &kira, "not the password", pq.clone(), AccountKeyState::Published)
+            .await
+            .err()
+            .expect("wrong password");
+    assert_eq!(wrong.code(), "invalid_login");
+    let bare = serde_json::json!({"public_cert": plico_pgp::armor_public_cert(&pq).expect("armor"),
+        "sealed_secret_key": "AAAA", "previous": "published"});
+    let refused = laptop.post_raw("/api/v1/account/keys", bare.to_string()).await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (403, "reauth_required"));
+    assert_eq!(laptop.get("/api/v1/account/keys").await.json(), listed, "nothing changed");
+
+    let added = account_keys::add_primary_key(&laptop, &kira, PASSWORD, pq.clone(), AccountKeyState::Published)
+        .await
+        .expect("the post-quantum key is primary");
+    let keys = &added.keys.keys;
+    assert_eq!(keys.len(), 2);
+    assert_eq!((keys[0].state, keys[0].version, keys[0].post_quantum), (AccountKeyState::Primary, 6, true));
+    assert_eq!(keys[0].algorithms, "ML-DSA-65+Ed25519, ML-KEM-768+X25519");
+    assert_eq!((keys[1].state, keys[1].fingerprint.as_str()), (AccountKeyState::Published, classical.as_str()));
+    assert!(keys[1].since.is_some());
+    // The directory gives the post-quantum key; WKD serves both, the primary first.
+    let after = directory_key(&bob_client).await;
+    assert_eq!(after.fingerprint(), pq.fingerprint());
+    let served: Vec<_> = wkd_certs(&bob_client, "kira").await.iter().map(|cert| cert.fingerprint().to_hex()).collect();
+    assert_eq!(served, [pq.fingerprint().to_hex(), classical.clone()]);
+    assert!(served.iter().all(|fingerprint| !fingerprint.is_empty()));
+    send_raw(
+        &bob_client,
+        "kira@plico.test",
+        &after,
+        "after",
+        Some(&bob.secret_key),
+        &summary_from("boris@plico.test", "after"),
+    )
+    .await;
+
+    // Signed in afresh elsewhere: the sealed keyring holds both keys, and both messages open.
+    let phone = server.client("198.51.100.122");
+    let again = plico_client::login(&phone, "kira", PASSWORD, |_| {}).await.expect("signs in");
+    assert_eq!(again.keyring.len(), 2);
+    assert_eq!(again.secret_key.fingerprint(), pq.fingerprint());
+    let inbox = folder_messages(&phone, plico_api::mail::FolderRole::Inbox).await;
+    let mut subjects = vec![];
+    for meta in &inbox {
+        let summary = plico_client::mail::open_summary(&again, meta).expect("the summary opens");
+        let blob = server.state.read_blob(&meta.blob_hash).await.expect("blob");
+        let ciphertext = plico_mime::unwrap_pgp_mime(&blob).expect("PGP/MIME");
+        let algorithms = pkesk_algorithms(&ciphertext);
+        let opened = plico_pgp::decrypt_with_keys(&ciphertext, &again.keyring, &[], 1 << 20).expect("opens");
+        let body = String::from_utf8(opened.plaintext).expect("utf-8");
+        subjects.push((summary.subject, body, algorithms));
+    }
+    subjects.sort();
+    assert_eq!(subjects[0].0, "after");
+    assert_eq!(subjects[0].2, ["MLKEM768_X25519"], "encrypted to the post-quantum key only");
+    assert_eq!(subjects[1].0, "before");
+    assert_eq!(subjects[1].2.len(), 1);
+    assert_ne!(subjects[1].2[0], "MLKEM768_X25519");
+
+    // Refusals, each by name, none changing anything.
+    let same = account_keys::add_primary_key(&laptop, &added.session, PASSWORD, pq.clone(), AccountKeyState::Retired)
+        .await
+        .err()
+        .expect("known");
+    assert_eq!(same.code(), "key_known");
+    let stranger =
+        plico_pgp::parse_cert(&plico_pgp::generate_cert("someone@plico.test").expect("k").secret_key).expect("k");
+    let foreign = account_keys::add_primary_key(&laptop, &added.session, PASSWORD, stranger, AccountKeyState::Retired)
+        .await
+        .err()
+        .expect("another address");
+    assert_eq!(foreign.code(), "invalid_certificate");
+    let bad_state = serde_json::json!({"public_cert": plico_pgp::armor_public_cert(&pq).expect("armor"),
+        "sealed_secret_key": "AAAA", "previous": "revoked"});
+    let bad_state = laptop.post_raw("/api/v1/account/keys", bad_state.to_string()).await;
+    assert_eq!((bad_state.status, bad_state.error_code().as_str()), (422, "bad_previous_state"));
+
+    // Revocation: not the primary; not without a revocation; then published with it.
+    let reason = plico_pgp::RevocationReason::Superseded;
+    let primary = account_keys::revoke_key(&laptop, &added.session, PASSWORD, &pq.fingerprint().to_hex(), reason, "")
+        .await
+        .expect_err("the primary");
+    assert_eq!(primary.code(), "primary_key");
+    let unrevoked = serde_json::json!({"revoked_cert": plico_pgp::armor_public_cert(&before).expect("armor")});
+    let unrevoked = laptop.post_raw(&format!("/api/v1/account/keys/{classical}/revoke"), unrevoked.to_string()).await;
+    assert_eq!((unrevoked.status, unrevoked.error_code().as_str()), (422, "invalid_revocation"));
+    let revoked = account_keys::revoke_key(&laptop, &added.session, PASSWORD, &classical, reason, "moved to PQ")
+        .await
+        .expect("revokes");
+    assert_eq!(revoked.keys[1].state, AccountKeyState::Revoked);
+    assert_eq!(revoked.keys[1].revocation_reason.as_deref(), Some("superseded"));
+    assert_eq!(revoked.keys[1].revocation_text.as_deref(), Some("moved to PQ"));
+    let served = wkd_certs(&bob_client, "kira").await;
+    assert_eq!(served.len(), 2, "the revocation is published");
+    assert!(plico_pgp::describe_key(&served[1]).revocation.is_some());
+    let twice =
+        account_keys::revoke_key(&laptop, &added.session, PASSWORD, &classical, reason, "").await.expect_err("twice");
+    assert_eq!(twice.code(), "already_revoked");
+    let unknown = laptop.post_raw("/api/v1/account/keys/ABCDEF/revoke", r#"{"revoked_cert":"x"}"#).await;
+    assert_eq!(unknown.status, 404);
+
+    // Rotation: a new primary; the old one is retired (not served) and still opens old mail;
+    // a password change afterwards seals every key again.
+    server.clock.advance(60);
+    let rotated =
+        plico_pgp::parse_cert(&plico_pgp::generate_pq_cert("kira@plico.test").expect("r").secret_key).expect("r");
+    let third =
+        account_keys::add_primary_key(&laptop, &added.session, PASSWORD, rotated.clone(), AccountKeyState::Retired)
+            .await
+            .expect("rotates");
+    let states: Vec<_> = third.keys.keys.iter().map(|key| key.state).collect();
+    assert_eq!(states, [AccountKeyState::Primary, AccountKeyState::Revoked, AccountKeyState::Retired], "oldest first");
+    let served: Vec<_> = wkd_certs(&bob_client, "kira").await.iter().map(|cert| cert.fingerprint().to_hex()).collect();
+    assert_eq!(served, [rotated.fingerprint().to_hex(), classical.clone()], "the retired key is not served");
+    flows::reauthenticate(&laptop, "kira", PASSWORD).await.expect("re-authenticates");
+    const NEW: &str = "harbour violet engine 42";
+    flows::change_password(&laptop, &third.session.account, &third.session.keyring, NEW, false).await.expect("changes");
+    let last = plico_client::login(&server.client("198.51.100.123"), "kira", NEW, |_| {}).await.expect("signs in");
+    let fingerprints: Vec<_> = last.keyring.iter().map(|key| key.fingerprint().to_hex()).collect();
+    assert_eq!(fingerprints, [rotated.fingerprint().to_hex(), pq.fingerprint().to_hex(), classical]);
+    for meta in &inbox {
+        assert!(plico_client::mail::open_summary(&last, meta).is_ok(), "older mail still opens");
+    }
 }

@@ -11,6 +11,7 @@ mod history;
 #[path = "../../contacts-app/src/i18n.rs"]
 #[allow(dead_code)]
 mod i18n;
+mod keys;
 mod recovery;
 mod views;
 // The mail app's passkey ceremonies (it signs in with them; this app registers them).

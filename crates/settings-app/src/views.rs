@@ -29,10 +29,26 @@ impl WorkerCalls {
     }
 
     async fn call(&self, password: String, sign_out_others: Option<bool>) -> Result<(), Failure> {
+        self.call_with(password, sign_out_others, wasm_bindgen::JsValue::UNDEFINED).await
+    }
+
+    /// A change to the account's keys, made in the keys worker (the password is in `command`).
+    pub(crate) async fn keys(&self, command: &plico_api::security::KeyCommand) -> Result<(), Failure> {
+        let bytes = postcard::to_allocvec(command)
+            .map_err(|error| Failure { code: "worker".into(), message: error.to_string() })?;
+        self.call_with(String::new(), None, js_sys::Uint8Array::from(bytes.as_slice()).into()).await
+    }
+
+    async fn call_with(
+        &self,
+        password: String,
+        sign_out_others: Option<bool>,
+        keys: wasm_bindgen::JsValue,
+    ) -> Result<(), Failure> {
         let others = sign_out_others.map_or(wasm_bindgen::JsValue::UNDEFINED, wasm_bindgen::JsValue::from_bool);
         let promise = self
             .function
-            .call2(&wasm_bindgen::JsValue::NULL, &password.into(), &others)
+            .call3(&wasm_bindgen::JsValue::NULL, &password.into(), &others, &keys)
             .ok()
             .and_then(|value| value.dyn_into::<js_sys::Promise>().ok())
             .ok_or_else(|| Failure { code: "worker".into(), message: t("The mail app did not answer.") })?;
@@ -127,7 +143,8 @@ pub fn SettingsApp(worker: WorkerCalls) -> impl IntoView {
             <p class="notice" role="status" hidden=move || page.notice.get().is_none()>{move || page.notice.get()}</p>
             <PasswordPrompt page=page worker=worker.clone()/>
             <TwoStepPanel page=page/>
-            <PasswordPanel page=page worker=worker/>
+            <PasswordPanel page=page worker=worker.clone()/>
+            <crate::keys::KeysPanel page=page worker=worker/>
             <SessionsPanel page=page/>
             <crate::recovery::RecoveryAddressPanel page=page/>
             <LoginHistoryPanel/>

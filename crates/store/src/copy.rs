@@ -32,6 +32,7 @@ pub const TABLES: &[&str] = &[
     "recovery_codes",
     "passkeys",
     "factor_resets",
+    "account_keys",
 ];
 
 /// Tables whose `id` PostgreSQL numbers itself: its counter goes on from the highest copied.

@@ -10,6 +10,7 @@ pub mod copy;
 mod engines;
 pub mod idempotency;
 pub mod items;
+pub mod keys;
 pub mod lifecycle;
 pub mod mail;
 pub mod nodes;

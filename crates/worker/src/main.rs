@@ -91,7 +91,7 @@ async fn handle(request: WorkerRequest) {
             service_key,
             max_age_days,
             now,
-        }) => Ok(privacy::verify_canary(&statement, &service_key, max_age_days, now)),
+        }) => Box::pin(keys_worker::verify_canary(id, statement, service_key, max_age_days, now)).await,
         command => match session::current() {
             None => Err(session::locked()),
             Some(session) => match command {

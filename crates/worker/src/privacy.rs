@@ -1,14 +1,10 @@
-//! Consent receipts and the warrant canary ([`PrivacyCommand`]).
+//! Consent receipts ([`PrivacyCommand`]); the warrant canary is checked in the keys worker
+//! (`crate::keys_worker::verify_canary`), which this worker starts for it.
 
 use plico_api::worker::{PrivacyCommand, WorkerOutcome};
 use plico_client::{FlowError, UnlockedSession};
 
 use crate::transport::FetchTransport;
-
-/// Checks the canary; it needs no session.
-pub fn verify_canary(statement: &str, service_key: &str, max_age_days: u32, now: i64) -> WorkerOutcome {
-    WorkerOutcome::Canary(plico_client::privacy::check_canary(statement, service_key, max_age_days, now))
-}
 
 pub async fn handle(session: &UnlockedSession, command: PrivacyCommand) -> Result<WorkerOutcome, FlowError> {
     match command {
@@ -16,8 +12,9 @@ pub async fn handle(session: &UnlockedSession, command: PrivacyCommand) -> Resul
             let all = plico_client::privacy::sync(&FetchTransport, session, &receipts).await?;
             Ok(WorkerOutcome::Consent(all))
         }
-        PrivacyCommand::VerifyCanary { statement, service_key, max_age_days, now } => {
-            Ok(verify_canary(&statement, &service_key, max_age_days, now))
+        // Answered before the session is asked for (`crate::handle`).
+        PrivacyCommand::VerifyCanary { .. } => {
+            Err(FlowError::Protocol("the canary is checked in the keys worker".into()))
         }
     }
 }

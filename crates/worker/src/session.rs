@@ -196,6 +196,20 @@ pub async fn handle(id: u32, command: SessionCommand) -> Result<WorkerOutcome, F
             }
             Ok(WorkerOutcome::Reauthenticated)
         }
+        SessionCommand::AccountKeys(command) => {
+            let session = current().ok_or_else(locked)?;
+            let address = session.account.address.clone();
+            let keep_device = offline::device_unlock(&address).await.is_some();
+            let changed = Box::pin(crate::keys_worker::change_keys(id, &session, command, keep_device)).await?;
+            if let Some((new, record)) = changed {
+                // A device that keeps its own way in offline keeps it for the new keyring.
+                if keep_device {
+                    offline::set_device_unlock(&address, record).await;
+                }
+                SESSION.with(|slot| *slot.borrow_mut() = Some(Rc::new(new)));
+            }
+            Ok(WorkerOutcome::Reauthenticated)
+        }
         SessionCommand::SecondFactor { kind, code } => {
             Box::pin(second_factor(kind, code)).await.map(|session| unlocked(session, false))
         }

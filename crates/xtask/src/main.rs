@@ -725,6 +725,9 @@ const WASM_BUDGETS_KB: &[(&str, f64)] = &[
     ("plico-transfer", 60.0),
     // Sign-up's key generation and OPAQUE registration (issue 23), out of the crypto worker.
     ("plico-keys", 450.0),
+    // Changes to the account's keys (issue 23): post-quantum key generation (ML-DSA-65,
+    // ML-KEM-768), key import and revocation, loaded only by Settings' key changes.
+    ("plico-keyman", 700.0),
     // Before "plico-contacts", whose prefix it shares.
     ("plico-contacts-app", 150.0),
     // The Settings app (issue 23's security page; issue 25 grows it), loaded at /settings.

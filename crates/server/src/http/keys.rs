@@ -10,6 +10,7 @@ use plico_api::PublicKey;
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::session::SignedIn;
+use crate::store::keys::KeyState;
 use crate::store::AccountRow;
 use crate::AppState;
 
@@ -55,13 +56,14 @@ pub async fn outside_key(
         // lookup would map what listens where.
         Err(_) => return Err(not_found(" (its key directory could not be asked)")),
     };
-    let cert = plico_pgp::parse_cert(&bytes)
+    let certs = plico_pgp::parse_keyring(&bytes)
         .map_err(|_| not_found(" (its key directory answered something that is not a key)"))?;
-    // WKD serves a key under a hash of the local part; it counts only with a User ID naming the
-    // address itself.
-    if !plico_pgp::has_user_id_address(&cert, &address) {
-        return Err(not_found(" (the published key does not name this address)"));
-    }
+    // WKD serves keys under a hash of the local part; one counts only with a User ID naming the
+    // address itself, valid and not revoked. Of several (a post-quantum key published beside a
+    // classical one), the post-quantum one.
+    let Some(cert) = plico_pgp::pick_for_encryption(certs, &address) else {
+        return Err(not_found(" (no published key names this address and can receive mail)"));
+    };
     Ok(Json(PublicKey {
         address,
         fingerprint: plico_pgp::fingerprint_hex(&cert),
@@ -92,7 +94,16 @@ pub async fn wkd_lookup(
     if query.l.as_deref().is_some_and(|local| !local.eq_ignore_ascii_case(&row.name)) {
         return not_found();
     }
-    let mut response = row.public_cert.into_response();
+    // The primary key, then the keys published beside it and the revoked ones (so that
+    // correspondents learn of a revocation); retired keys are no longer served.
+    let Ok(others) = state.store.other_keys(row.id).await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let mut body = row.public_cert;
+    for other in others.into_iter().filter(|key| key.state != KeyState::Retired) {
+        body.extend_from_slice(&other.public_cert);
+    }
+    let mut response = body.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     response
 }

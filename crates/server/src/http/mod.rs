@@ -10,6 +10,7 @@ use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
 pub mod account;
+pub mod account_keys;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -50,6 +51,8 @@ pub fn router(state: AppState) -> Router {
         .route("/account/usage", get(account::storage_usage))
         .route("/account/keyring", get(account::keyring).put(account::replace_keyring))
         .route("/account/close", post(account::close_account))
+        .route("/account/keys", get(account_keys::list).post(account_keys::add_primary))
+        .route("/account/keys/{fingerprint}/revoke", post(account_keys::revoke))
         .route("/account/security", get(security::overview))
         .route("/account/security/totp", post(security::start_totp).delete(security::delete_totp))
         .route("/account/security/totp/confirm", post(security::confirm_totp))

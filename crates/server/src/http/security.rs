@@ -359,8 +359,14 @@ pub async fn finish_password_change(
     signed_in.require_reauth(state.clock.now())?;
     let upload = decode_base64("registration_upload", &request.registration_upload)?;
     let sealed_secret_key = decode_base64("sealed_secret_key", &request.sealed_secret_key)?;
-    if sealed_secret_key.is_empty() || sealed_secret_key.len() > 64 * 1024 {
-        return Err(ApiError::invalid("invalid_sealed_key", "The sealed secret key is empty or larger than 64 KiB."));
+    if sealed_secret_key.is_empty() || sealed_secret_key.len() > plico_api::security::MAX_SEALED_KEYRING_BYTES {
+        return Err(ApiError::invalid(
+            "invalid_sealed_key",
+            format!(
+                "The sealed keyring is empty or larger than {} KiB.",
+                plico_api::security::MAX_SEALED_KEYRING_BYTES / 1024
+            ),
+        ));
     }
     let password_file = plico_opaque::server_registration_finish(&upload)
         .map_err(|error| ApiError::bad_request("malformed_opaque", error.to_string()))?;
