@@ -1,8 +1,8 @@
 // The account's keys in the real app: Quinn adds a post-quantum key from Settings (her classical
 // key stays published beside it), mail goes both ways between her and Carl, who keeps a classical
 // key, and what reached Quinn before the change still opens. WKD serves both of her keys; the
-// directory gives Plico senders the post-quantum one. Then she replaces it and revokes the
-// classical key, and WKD publishes the revocation.
+// directory gives Plico senders the post-quantum one. Then she replaces it, revokes the classical
+// key (WKD publishes the revocation) and imports a key made by OpenPGP.js with its passphrase.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,6 +110,8 @@ test('a post-quantum key from Settings: mail both ways with a classical user, ol
   await compose.getByRole('button', { name: 'Send encrypted' }).click();
   await compose.getByRole('alert').filter({ hasText: 'Another key is now published for them' }).waitFor({ timeout: 60_000 });
   await compose.locator('.compose .key-changed').getByRole('button', { name: 'Use the new key' }).click();
+  await compose.getByRole('status').filter({ hasText: 'Mail to quinn@plico.test is now encrypted to their new key. Send again.' })
+    .waitFor({ timeout: 30_000 });
   await compose.getByRole('button', { name: 'Send encrypted' }).click();
   await compose.waitForURL('**/mail/sent', { timeout: 60_000 });
   await page.getByRole('link', { name: 'Mail', exact: true }).click();
@@ -142,7 +144,25 @@ test('a post-quantum key from Settings: mail both ways with a classical user, ol
   assert.equal(classicalKey.keyPacket.version, 4);
   assert.ok(await classicalKey.isRevoked(), 'the revocation is published');
 
-  // Older mail still opens after the rotation, in a fresh sign-in.
+  // A key made elsewhere (OpenPGP.js, protected by a passphrase) imported from a file: a wrong
+  // passphrase is refused by name, the right one makes it primary.
+  const made = await openpgp.generateKey({ userIDs: [{ name: 'Quinn', email: 'quinn@plico.test' }],
+    passphrase: 'a passphrase from elsewhere', format: 'armored' });
+  const importedFingerprint = (await openpgp.readKey({ armoredKey: made.publicKey })).getFingerprint().toUpperCase();
+  await page.locator('#import-file').setInputFiles({ name: 'quinn.asc', mimeType: 'text/plain', buffer: Buffer.from(made.privateKey) });
+  await page.locator('#import-passphrase').fill('not this one');
+  await page.locator('#keys-password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await panel.locator('.field-error').filter({ hasText: 'The passphrase does not unlock this key.' }).waitFor({ timeout: 120_000 });
+  await page.locator('#import-passphrase').fill('a passphrase from elsewhere');
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await page.getByText('The imported key is your primary key now.').waitFor({ timeout: 120_000 });
+  await panel.locator('li.key').nth(3).waitFor();
+  assert.match((await panel.locator('li.key').first().textContent()).replace(/\s/g, ''), new RegExp(`Primary.*${importedFingerprint}`));
+  const imported = await (await fetch(`${server.baseUrl}/api/v1/keys/quinn@plico.test`)).json();
+  assert.equal(imported.fingerprint, importedFingerprint, 'the directory gives the imported key');
+
+  // Older mail still opens after the rotation and the import.
   await page.getByRole('link', { name: 'Mail', exact: true }).click();
   await read(page, 'KEYS-E2E before', 'carl@plico.test');
   assert.deepEqual(quinn.problems, []);
