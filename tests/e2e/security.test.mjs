@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import { PASSWORD, startServer, startBrowser, startSignedUp, screenshot, signIn, signUp, startSmtpSink, waitUntil } from './harness.mjs';
 
 let server;
@@ -14,8 +15,11 @@ const browsers = [];
 before(async () => {
   // Mail to outside addresses (the recovery address's code and notices) goes to a real SMTP sink.
   sink = await startSmtpSink();
-  // A second-factor reset's waiting period is 72 hours by default; here it is none.
-  server = await startServer({ args: [...sink.args, '--factor-reset-wait-hours', '0'] });
+  // A second-factor reset's waiting period is 72 hours by default; here it is none. Sessions name
+  // their country from ip-location-db's database (npm); a browser "elsewhere" comes through a
+  // reverse proxy that says whom it forwards (X-Forwarded-For).
+  const countries = new URL('./node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb', import.meta.url).pathname;
+  server = await startServer({ args: [...sink.args, '--factor-reset-wait-hours', '0', '--geoip-db', countries, '--trust-forwarded-for'] });
 });
 
 after(async () => {
@@ -379,4 +383,40 @@ test('a lost second factor is reset with the code mailed to the recovery address
   for (const browser of [owner, lost]) {
     assert.deepEqual(browser.problems.filter((problem) => !/status of 40[39]/.test(problem)), []);
   }
+});
+
+test('the session list names the country of a session signed in from elsewhere', async () => {
+  const here = await startSignedUp(server.baseUrl, 'petra');
+  // RIPE NCC's own network, in the Netherlands.
+  const away = await startBrowser();
+  browsers.push(here, away);
+  // That browser reaches Plico through a reverse proxy on this host (a trusted proxy), which says
+  // whom it forwards: every request, the crypto worker's included, carries X-Forwarded-For.
+  const target = new URL(server.baseUrl);
+  const proxy = http.createServer((request, response) => {
+    const upstream = http.request({ host: target.hostname, port: target.port, path: request.url, method: request.method,
+      headers: { ...request.headers, 'x-forwarded-for': '193.0.6.139' } }, (answer) => {
+      response.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(response);
+    });
+    upstream.on('error', () => response.destroy());
+    request.pipe(upstream);
+  });
+  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  try {
+    await signIn(away.page, `http://127.0.0.1:${proxy.address().port}`, 'petra@plico.test');
+    await away.page.waitForURL('**/mail/inbox', { timeout: 60_000 });
+  } finally {
+    proxy.close();
+  }
+  const page = here.page;
+  await openSettings(page);
+  const elsewhere = page.locator('li.session').filter({ hasText: '193.0.6.139' });
+  await elsewhere.getByText(/^193\.0\.6\.139 \(Netherlands\) · signed in /).waitFor({ timeout: 30_000 }).catch(async (error) => {
+    throw new Error(`${error.message}; the sessions: ${await page.locator('#sessions').textContent()}`);
+  });
+  // This browser comes from the loopback address: no country.
+  assert.match(await page.locator('li.session.current p').textContent(), /^127\.0\.0\.1 · signed in /);
+  await page.locator('#sessions, .session').first().scrollIntoViewIfNeeded();
+  await screenshot(page, 'security-09-session-country');
 });

@@ -174,6 +174,9 @@ pub struct SessionInfo {
     pub started_at: i64,
     pub last_seen_at: i64,
     pub ip: String,
+    /// The approximate country of `ip` (ISO 3166-1 alpha-2), when the operator gave the server
+    /// a country database; looked up when listed, never stored.
+    pub country: Option<String>,
     pub user_agent: String,
     /// The session asking.
     pub current: bool,

@@ -112,6 +112,12 @@ pub struct ServeConfig {
     #[arg(long = "factor-reset-wait-hours", env = "PLICO_FACTOR_RESET_WAIT_HOURS", default_value_t = 72)]
     pub factor_reset_wait_hours: u32,
 
+    /// A MaxMind DB file of countries by IP (MaxMind's GeoLite2 Country, or ip-location-db's
+    /// `geo-whois-asn-country.mmdb`): the session list then shows each session's approximate
+    /// country, looked up from the IP it keeps (nothing more is stored). Without it: no country.
+    #[arg(long = "geoip-db", env = "PLICO_GEOIP_DB")]
+    pub geoip_db: Option<PathBuf>,
+
     /// Sign-up's proof of work, instead of a captcha: rounds of `--signup-pow-bits` zero bits each
     /// (rounds × 2^bits SHA-256 on average; 64 × 2^16 is about 2 s in a browser). 0: none.
     #[arg(long = "signup-pow-rounds", env = "PLICO_SIGNUP_POW_ROUNDS", default_value_t = 64)]
@@ -329,6 +335,7 @@ impl ServeConfig {
             dist_dir: None,
             public_url: None,
             factor_reset_wait_hours: 72,
+            geoip_db: None,
             max_body_bytes: 1024 * 1024,
             max_message_bytes: 64 * 1024 * 1024,
             max_attachment_bytes: 25 * 1024 * 1024,

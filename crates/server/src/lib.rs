@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod config;
 pub mod factors;
+pub mod geoip;
 pub mod http;
 pub mod inbound;
 pub mod jobs;

@@ -40,6 +40,8 @@ pub struct AppState {
     pub node: Arc<crate::node::Node>,
     /// The WebAuthn relying party, for passkeys.
     pub passkeys: Arc<crate::passkeys::Passkeys>,
+    /// Countries by IP for the session list (`--geoip-db`), when the operator gave a file.
+    pub countries: Option<Arc<crate::geoip::Countries>>,
     /// Sign-in, sign-up and recovery-mail limits.
     pub limits: Arc<Limits>,
     pub static_files: Arc<StaticFiles>,
@@ -64,6 +66,8 @@ pub enum StartError {
     ServerSecret(String),
     #[error("{0}")]
     Passkeys(String),
+    #[error("--geoip-db: {0}")]
+    GeoIp(String),
     #[error("database: {0}")]
     Database(#[from] crate::store::Error),
     #[error("{0}")]
@@ -226,6 +230,10 @@ impl AppState {
             .map_err(StartError::ServerSecret)?;
         let node = crate::node::Node::new(&setup_bytes);
         let passkeys = crate::passkeys::Passkeys::new(&config).map_err(StartError::Passkeys)?;
+        let countries = match &config.geoip_db {
+            Some(path) => Some(Arc::new(crate::geoip::Countries::open(path).map_err(StartError::GeoIp)?)),
+            None => None,
+        };
         let metrics = Arc::new(Metrics::new());
         let inbound =
             Inbound::start(&config, store.clone(), blobs.clone(), metrics.clone()).map_err(StartError::Outbound)?;
@@ -242,6 +250,7 @@ impl AppState {
             opaque_setup: Arc::new(opaque_setup),
             node: Arc::new(node),
             passkeys: Arc::new(passkeys),
+            countries,
             static_files: Arc::new(static_files),
             published: Arc::new(published),
             metrics,

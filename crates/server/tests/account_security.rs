@@ -1187,3 +1187,44 @@ async fn a_post_quantum_key_joins_the_classical_one_and_rotation_and_revocation_
         assert!(plico_client::mail::open_summary(&last, meta).is_ok(), "older mail still opens");
     }
 }
+
+#[tokio::test]
+async fn the_session_list_shows_each_sessions_country_from_the_operators_database() {
+    let database = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/e2e/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb");
+    if !database.exists() {
+        // `cargo xtask setup --browser` installs it from npm (ip-location-db, CC BY 4.0 NRO data).
+        plico_test_support::missing("ip-location-db's country database", "the session country test");
+        return;
+    }
+    // A file that is not a database is refused with a clear error (the server does not start).
+    let not_a_database = std::env::temp_dir().join(format!("plico-not-mmdb-{}", std::process::id()));
+    std::fs::write(&not_a_database, b"not a database").expect("writes");
+    let error = plico_server::geoip::Countries::open(&not_a_database).err().expect("refused");
+    assert!(error.contains("is not a MaxMind DB file"), "{error}");
+    std::fs::remove_file(&not_a_database).ok();
+
+    let server = TestServer::start_with(|config| config.geoip_db = Some(database.clone())).await;
+    // Well-known addresses: Google's public resolver (US), RIPE NCC's own network (NL), and a
+    // documentation address no registry gives a country.
+    let laptop = server.client("8.8.8.8");
+    signup(&laptop, "gina").await;
+    plico_client::login(&server.client("193.0.6.139"), "gina", PASSWORD, |_| {}).await.expect("signs in");
+    plico_client::login(&server.client("198.51.100.7"), "gina", PASSWORD, |_| {}).await.expect("signs in");
+    let listed = laptop.get("/api/v1/account/sessions").await.json();
+    let mut countries: Vec<(String, serde_json::Value)> = listed["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .map(|session| (session["ip"].as_str().expect("ip").to_owned(), session["country"].clone()))
+        .collect();
+    countries.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        countries,
+        [
+            ("193.0.6.139".to_owned(), serde_json::json!("NL")),
+            ("198.51.100.7".to_owned(), serde_json::Value::Null),
+            ("8.8.8.8".to_owned(), serde_json::json!("US")),
+        ]
+    );
+}

@@ -23,6 +23,24 @@ pub fn describe_login_kind(kind: LoginKind) -> String {
 }
 
 /// A short description of a user agent: the browser family and the platform.
+/// `code` (ISO 3166-1 alpha-2) as the page's language names the country ("Germany",
+/// "Allemagne"), by the browser's `Intl.DisplayNames`; the code itself where it cannot.
+pub fn country_name(code: &str) -> String {
+    use wasm_bindgen::JsCast;
+    let name = (|| {
+        let intl = js_sys::Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+        let names: js_sys::Function = js_sys::Reflect::get(&intl, &"DisplayNames".into()).ok()?.dyn_into().ok()?;
+        let lang = web_sys::window()?.document()?.document_element()?.get_attribute("lang").unwrap_or_default();
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(&options, &"type".into(), &"region".into()).ok()?;
+        let locales = js_sys::Array::of1(&lang.into());
+        let names = js_sys::Reflect::construct(&names, &js_sys::Array::of2(&locales, &options)).ok()?;
+        let of: js_sys::Function = js_sys::Reflect::get(&names, &"of".into()).ok()?.dyn_into().ok()?;
+        of.call1(&names, &code.into()).ok()?.as_string()
+    })();
+    name.unwrap_or_else(|| code.to_owned())
+}
+
 pub fn describe_user_agent(user_agent: &str) -> String {
     let browser =
         [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]

@@ -541,7 +541,10 @@ fn SessionsPanel(page: Page) -> impl IntoView {
                     <strong>{browser.clone()}</strong>
                     {session.current.then(|| view! { <span class="badge">{t("This browser")}</span> })}
                     <p class="muted">{tf("{ip} · signed in {started} · last seen {seen}", &[
-                        ("ip", &session.ip),
+                        ("ip", &match &session.country {
+                            Some(country) => format!("{} ({})", session.ip, crate::history::country_name(country)),
+                            None => session.ip.clone(),
+                        }),
                         ("started", &local_time(session.started_at)),
                         ("seen", &local_time(session.last_seen_at)),
                     ])}</p>

@@ -288,8 +288,9 @@ fn setup(browser: bool) -> Result {
             apt_install(&[("postfix", "smtp-source")])?;
         }
         let e2e = root().join("tests/e2e");
-        if ["playwright-core", "openpgp", "minisearch"].iter().any(|name| !e2e.join("node_modules").join(name).exists())
-        {
+        // The country database is the session list's (`--geoip-db`), for the native test.
+        let packages = ["playwright-core", "openpgp", "minisearch", "@ip-location-db/geo-whois-asn-country-mmdb"];
+        if packages.iter().any(|name| !e2e.join("node_modules").join(name).exists()) {
             step("npm install (tests/e2e)");
             run_command(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(&e2e))?;
         }

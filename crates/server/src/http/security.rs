@@ -259,6 +259,7 @@ async fn sessions_view(state: &AppState, signed_in: &SignedIn) -> ApiResult<Json
             id: row.public_id,
             started_at: row.created_at,
             last_seen_at: row.last_seen_at,
+            country: state.countries.as_ref().and_then(|countries| countries.country(&row.ip)),
             ip: row.ip,
             user_agent: row.user_agent,
             keep_signed_in: row.keep_signed_in,
