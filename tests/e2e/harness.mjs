@@ -264,6 +264,16 @@ export async function signUp(page, baseUrl, name, password = PASSWORD, { navigat
   await page.getByRole('button', { name: 'Create account' }).click();
 }
 
+/** Writes `subject` to `to` from the composer ("`subject`: hello." as the body) and presses Send;
+ * what comes next (Sent, or a refusal) is the caller's to wait for. */
+export async function writeMessage(page, to, subject) {
+  await page.getByRole('link', { name: 'New message' }).click();
+  await page.getByLabel('To', { exact: true }).fill(to);
+  await page.getByLabel('Subject', { exact: true }).fill(subject);
+  await page.getByLabel('Message', { exact: true }).fill(`${subject}: hello.`);
+  await page.getByRole('button', { name: 'Send encrypted' }).click();
+}
+
 /** A new browser (`startBrowser` options) where account `name` has signed up and its Inbox shows. */
 export async function startSignedUp(baseUrl, name, options = {}) {
   const user = await startBrowser(options);

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as openpgp from 'openpgp';
-import { PASSWORD, publicKeyPacketBodies, startServer, startSignedUp, screenshot, wkdHash } from './harness.mjs';
+import { PASSWORD, publicKeyPacketBodies, startServer, startSignedUp, screenshot, wkdHash, writeMessage } from './harness.mjs';
 
 let server;
 const browsers = [];
@@ -22,11 +22,7 @@ after(async () => {
 });
 
 async function write(page, to, subject) {
-  await page.getByRole('link', { name: 'New message' }).click();
-  await page.getByLabel('To', { exact: true }).fill(to);
-  await page.getByLabel('Subject', { exact: true }).fill(subject);
-  await page.getByLabel('Message', { exact: true }).fill(`${subject}: hello.`);
-  await page.getByRole('button', { name: 'Send encrypted' }).click();
+  await writeMessage(page, to, subject);
   await page.waitForURL('**/mail/sent', { timeout: 60_000 });
 }
 
@@ -103,11 +99,7 @@ test('a post-quantum key from Settings: mail both ways with a classical user, ol
   // one. Carl kept Quinn's classical key when he first wrote to her, so his composer says her key
   // changed, sends nothing, and he takes the new one.
   const compose = carl.page;
-  await compose.getByRole('link', { name: 'New message' }).click();
-  await compose.getByLabel('To', { exact: true }).fill('quinn');
-  await compose.getByLabel('Subject', { exact: true }).fill('KEYS-E2E after');
-  await compose.getByLabel('Message', { exact: true }).fill('KEYS-E2E after: hello.');
-  await compose.getByRole('button', { name: 'Send encrypted' }).click();
+  await writeMessage(compose, 'quinn', 'KEYS-E2E after');
   await compose.getByRole('alert').filter({ hasText: 'Another key is now published for them' }).waitFor({ timeout: 60_000 });
   await compose.locator('.compose .key-changed').getByRole('button', { name: 'Use the new key' }).click();
   await compose.getByRole('status').filter({ hasText: 'Mail to quinn@plico.test is now encrypted to their new key. Send again.' })

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as openpgp from 'openpgp';
-import { startServer, startBrowser, screenshot, signUp } from './harness.mjs';
+import { startServer, startBrowser, screenshot, signUp, writeMessage } from './harness.mjs';
 
 let server;
 let bob;
@@ -108,14 +108,6 @@ function tamper(sql, ...values) {
   assert.equal(run.status, 0, run.stderr);
 }
 
-async function write(page, to, subject) {
-  await page.getByRole('link', { name: 'New message' }).click();
-  await page.getByLabel('To', { exact: true }).fill(to);
-  await page.getByLabel('Subject', { exact: true }).fill(subject);
-  await page.getByLabel('Message', { exact: true }).fill(`${subject}: hello.`);
-  await page.getByRole('button', { name: 'Send encrypted' }).click();
-}
-
 test('a Plico correspondent\'s key changed in the directory after first use is refused until the user chooses it', async () => {
   alice = await startBrowser();
   await signUp(alice.page, server.baseUrl, 'alice');
@@ -123,7 +115,7 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
   const page = bob.page;
 
   // Bob writes to Alice once: the key he used for her is kept, and the account page says where from.
-  await write(page, 'alice', 'KEPT-E2E first');
+  await writeMessage(page, 'alice', 'KEPT-E2E first');
   await page.waitForURL('**/mail/sent', { timeout: 60_000 });
   await page.locator('.account-link').click();
   const row = page.locator('tr').filter({ hasText: 'alice@plico.test' });
@@ -142,7 +134,7 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
   tamper("UPDATE accounts SET public_cert = ? WHERE name = 'alice'", forged.publicKey);
 
   // Bob's next message is not sent, and he is told why, with both fingerprints.
-  await write(page, 'alice', 'KEPT-E2E refused');
+  await writeMessage(page, 'alice', 'KEPT-E2E refused');
   const refusal = page.getByRole('alert').filter({ hasText: "Another key is now published for them" });
   await refusal.waitFor({ timeout: 60_000 });
   assert.match(await refusal.textContent(), /alice@plico\.test \(kept [0-9A-F ]+, now [0-9A-F ]+\)/);
@@ -154,7 +146,7 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
 
   // Alice's own mail still reads as hers (checked with the kept key), and the reader says the
   // directory's key changed.
-  await write(alice.page, 'bob', 'KEPT-E2E from Alice');
+  await writeMessage(alice.page, 'bob', 'KEPT-E2E from Alice');
   await alice.page.waitForURL('**/mail/sent', { timeout: 60_000 });
   await open(page, 'KEPT-E2E from Alice');
   assert.match(await page.locator('.reader .signature').textContent(), /valid/);
@@ -169,7 +161,7 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
 
   // Bob refuses the new key: his message goes out encrypted to the key he kept, which only Alice
   // holds, and she reads it.
-  await write(page, 'alice', 'KEPT-E2E kept the old key');
+  await writeMessage(page, 'alice', 'KEPT-E2E kept the old key');
   await page.getByRole('alert').filter({ hasText: "Another key is now published for them" }).waitFor({ timeout: 60_000 });
   await page.locator('.compose .key-changed').getByRole('button', { name: 'Keep the old key' }).click();
   await page.getByRole('status').filter({ hasText: 'Mail to alice@plico.test stays encrypted to the key you kept. Send again.' })
@@ -181,14 +173,14 @@ test('a Plico correspondent\'s key changed in the directory after first use is r
   await open(alice.page, 'KEPT-E2E kept the old key');
   assert.match(await alice.page.locator('.message-text').textContent({ timeout: 30_000 }), /KEPT-E2E kept the old key: hello\./);
   // The refused key is not offered again: the next message to Alice is simply sent.
-  await write(page, 'alice', 'KEPT-E2E still the old key');
+  await writeMessage(page, 'alice', 'KEPT-E2E still the old key');
   await page.waitForURL('**/mail/sent', { timeout: 60_000 });
 
   // Another key appears in the directory; Bob, having asked Alice another way, chooses it in the
   // composer and sends again.
   const forgedAgain = await openpgp.generateKey({ userIDs: [{ email: 'alice@plico.test' }], format: 'armored' });
   tamper("UPDATE accounts SET public_cert = ? WHERE name = 'alice'", forgedAgain.publicKey);
-  await write(page, 'alice', 'KEPT-E2E after choosing');
+  await writeMessage(page, 'alice', 'KEPT-E2E after choosing');
   await page.getByRole('alert').filter({ hasText: "Another key is now published for them" }).waitFor({ timeout: 60_000 });
   await page.locator('.compose .key-changed').getByRole('button', { name: 'Use the new key' }).click();
   await page.getByRole('status').filter({ hasText: 'Mail to alice@plico.test is now encrypted to their new key. Send again.' })
