@@ -124,7 +124,7 @@ async fn change_keys(
         }
         KeyJob::Import { armored, passphrase } => {
             let key = plico_pgp::import_secret_key(&armored, &passphrase, &address)
-                .map_err(|refusal| FlowError::Invalid(format!("{}.", capitalised(&refusal.to_string()))))?;
+                .map_err(|refusal| FlowError::Invalid(refusal.to_string()))?;
             (plico_pgp::secret_cert_bytes(&key).map_err(crypto)?, AccountKeyState::Retired)
         }
     };
@@ -138,11 +138,6 @@ async fn change_keys(
         false => None,
     };
     Ok(Up::KeysChanged { new_primary: Some((new.session.account, keyring.into(), record.map(Into::into))) })
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// Listens for jobs, and says it is ready with an empty message (the nested channel's signal).

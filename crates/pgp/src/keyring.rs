@@ -188,30 +188,30 @@ pub fn check_revoked_cert(bytes: &[u8], fingerprint: &str) -> Result<(Cert, Revo
     Ok((cert, reason, text))
 }
 
-/// Why an imported secret key was refused. The messages are meant for people.
+/// Why an imported secret key was refused. The messages are sentences, shown as they are.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportRefusal {
-    #[error("this is not an OpenPGP key: {0}")]
+    #[error("This is not an OpenPGP key: {0}.")]
     NotAKey(String),
-    #[error("this is a public key; import the secret key (\"PRIVATE KEY BLOCK\")")]
+    #[error("This is a public key; import the secret key (\"PRIVATE KEY BLOCK\").")]
     PublicOnly,
-    #[error("this file holds {0} keys; import one at a time")]
+    #[error("This file holds {0} keys; import one at a time.")]
     Several(usize),
-    #[error("the passphrase does not unlock this key")]
+    #[error("The passphrase does not unlock this key.")]
     WrongPassphrase,
-    #[error("this key has no User ID for {0}; add one with the software that made it, then import it again")]
+    #[error("This key has no User ID for {0}; add one with the software that made it, then import it again.")]
     OtherAddress(String),
-    #[error("this key is not valid: {0}")]
+    #[error("This key is not valid: {0}.")]
     Invalid(String),
-    #[error("this key is revoked")]
+    #[error("This key is revoked.")]
     Revoked,
-    #[error("this key has expired")]
+    #[error("This key has expired.")]
     Expired,
-    #[error("this key cannot sign (its signing key is missing, expired or revoked)")]
+    #[error("This key cannot sign (its signing key is missing, expired or revoked).")]
     CannotSign,
-    #[error("this key cannot receive encrypted mail (no valid encryption subkey with its secret)")]
+    #[error("This key cannot receive encrypted mail (no valid encryption subkey with its secret).")]
     CannotDecrypt,
-    #[error("a secret part of this key is missing or stored on a smartcard (gnu-dummy), so it cannot be used here")]
+    #[error("A secret part of this key is missing or stored on a smartcard (gnu-dummy), so it cannot be used here.")]
     SecretMissing,
 }
 
