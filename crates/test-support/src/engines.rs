@@ -171,6 +171,8 @@ pub fn weed() -> Option<PathBuf> {
 pub struct SeaweedFs {
     dir: PathBuf,
     child: Child,
+    /// Every port it listens on (its Unix sockets in /tmp are named by them).
+    ports: Vec<u16>,
     /// The master's HTTP and gRPC ports (`weed shell -master=host:port.grpc`).
     master: (u16, u16),
     /// The S3 endpoint, `http://127.0.0.1:<port>`.
@@ -195,6 +197,9 @@ impl SeaweedFs {
         std::fs::write(dir.join("s3.json"), config).expect("the S3 identities");
         std::fs::create_dir_all(dir.join("data")).expect("SeaweedFS's data directory");
         let ports: Vec<u16> = (0..9).map(|_| free_port()).collect();
+        // weed also listens on Unix sockets named by port in /tmp, and never removes them: a
+        // stale one from an earlier run with the same port number makes its gRPC dial fail.
+        remove_sockets(&ports);
         let flag = |name: &str, value: String| format!("-{name}={value}");
         let log = std::fs::File::create(dir.join("weed.log")).expect("a log file");
         let child = Command::new(&weed)
@@ -230,6 +235,7 @@ impl SeaweedFs {
             child,
             master: (ports[0], ports[1]),
             endpoint: format!("http://127.0.0.1:{}", ports[6]),
+            ports,
             access_key,
             secret_key,
         };
@@ -326,6 +332,26 @@ impl Drop for SeaweedFs {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+        remove_sockets(&self.ports);
+    }
+}
+
+/// The Unix sockets weed makes in /tmp for `ports` (`seaweedfs-<role>-<port>.sock`).
+fn socket_paths(ports: &[u16]) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir("/tmp") else { return Vec::new() };
+    entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+            name.starts_with("seaweedfs-") && ports.iter().any(|port| name.ends_with(&format!("-{port}.sock")))
+        })
+        .collect()
+}
+
+fn remove_sockets(ports: &[u16]) {
+    for path in socket_paths(ports) {
+        let _ = std::fs::remove_file(path);
     }
 }
 
@@ -368,10 +394,13 @@ pub fn shared_seaweedfs() -> Option<&'static SeaweedFs> {
     SHARED
         .get_or_init(|| {
             let seaweedfs = SeaweedFs::start()?;
+            let sockets: Vec<String> =
+                seaweedfs.ports.iter().map(|port| format!("/tmp/seaweedfs-*-{port}.sock")).collect();
             clean_up_after_this_process(&format!(
-                "kill -9 {}; rm -rf {}",
+                "kill -9 {}; rm -rf {}; rm -f {}",
                 seaweedfs.child.id(),
-                shell_quote(&seaweedfs.dir)
+                shell_quote(&seaweedfs.dir),
+                sockets.join(" ")
             ));
             Some(seaweedfs)
         })
