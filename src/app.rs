@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
         Page::Data => view! { <crate::privacy::DataPage/> }.into_any(),
         Page::Contacts => view! { <crate::contacts::ContactsPage/> }.into_any(),
         Page::Settings => view! { <crate::settings::SettingsPage/> }.into_any(),
+        Page::Calendar => view! { <crate::calendar::CalendarPage/> }.into_any(),
         Page::NotFound => view! { <crate::ui::NotFound/> }.into_any(),
     };
     view! {

@@ -84,7 +84,7 @@ pub fn ContactsPage() -> impl IntoView {
     });
     on_cleanup(|| apps::unmount(CONTACTS_APP_URL));
     view! {
-        <crate::mail::Shell apps_only=true>
+        <crate::mail::Shell apps_only=true current="contacts">
             {move || loading.get().then(|| view! { <p class="hint contacts-loading" role="status">{t("Opening your contacts…")}</p> })}
             <crate::ui::ErrorText message=error/>
             <div class="contacts-host" node_ref=host></div>

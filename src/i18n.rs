@@ -304,6 +304,7 @@ mod tests {
         // The Contacts app speaks from the same catalogs.
         sources(&root.join("crates/contacts-app/src"), &mut files);
         sources(&root.join("crates/settings-app/src"), &mut files);
+        sources(&root.join("crates/calendar-app/src"), &mut files);
         let mut texts: BTreeSet<String> = files.iter().flat_map(|source| marked_texts(source)).collect();
         use plico_api::worker::{IndexProgress, WorkerStage};
         let progress = IndexProgress { done: 0, total: 0, seconds_left: 0, oldest: None };

@@ -10,6 +10,7 @@ pub mod api_client;
 pub mod app;
 pub mod apps;
 pub mod auth;
+pub mod calendar;
 pub mod consent;
 pub mod contacts;
 pub mod i18n;

@@ -29,6 +29,8 @@ pub enum Page {
     Data,
     /// `/contacts`: the Contacts app, loaded into the shell.
     Contacts,
+    /// `/calendar`: the Calendar app, loaded into the shell.
+    Calendar,
     /// `/settings`: the Settings app (security: second factors, sessions), loaded into the shell.
     Settings,
     NotFound,
@@ -53,6 +55,7 @@ impl Page {
             // `/contacts/<id>` opens a contact (a search result).
             (Some("contacts"), _, None) => Page::Contacts,
             (Some("settings"), _, None) => Page::Settings,
+            (Some("calendar"), _, None) => Page::Calendar,
             (Some("mail"), Some(folder), None) if !folder.is_empty() => Page::Mail { folder: folder.to_owned() },
             _ => Page::NotFound,
         }
@@ -165,6 +168,7 @@ mod tests {
         assert_eq!(Page::from_path("/account/data"), Page::Data);
         assert_eq!(Page::from_path("/contacts/"), Page::Contacts);
         assert_eq!(Page::from_path("/settings"), Page::Settings);
+        assert_eq!(Page::from_path("/calendar"), Page::Calendar);
         assert_eq!(Page::from_path("/contacts/c0ffee"), Page::Contacts, "a contact, from a search result");
         assert_eq!(Page::from_path("/privacy"), Page::Privacy);
     }

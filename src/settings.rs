@@ -69,7 +69,7 @@ pub fn SettingsPage() -> impl IntoView {
     });
     on_cleanup(|| apps::unmount(SETTINGS_APP_URL));
     view! {
-        <crate::mail::Shell apps_only=true settings=true>
+        <crate::mail::Shell apps_only=true>
             <crate::ui::ErrorText message=error/>
             <div class="settings-host" node_ref=host></div>
         </crate::mail::Shell>

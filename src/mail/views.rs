@@ -45,13 +45,13 @@ pub fn SignOutButton(#[prop(optional)] forget: bool) -> impl IntoView {
 }
 
 /// The frame around every signed-in page. Redirects to sign-in when the keys are locked.
-/// `apps_only`: another app's page (Contacts, Settings), without mail's folders; `settings`:
-/// the Settings app's, where no app of the switch is the current one.
+/// `apps_only`: another app's page (Contacts, Calendar, Settings), without mail's folders;
+/// `current`: which app of the switch it is (`contacts`, `calendar`; none for Settings).
 #[component]
 pub fn Shell(
     children: ChildrenFn,
     #[prop(optional)] apps_only: bool,
-    #[prop(optional)] settings: bool,
+    #[prop(optional)] current: &'static str,
 ) -> impl IntoView {
     let session = use_session();
     let children = StoredValue::new(children);
@@ -66,7 +66,8 @@ pub fn Shell(
                     <span class="badge-e2e" title=t("Your mail is encrypted in this browser before it reaches the server")>{t("End-to-end encrypted")}</span>
                     <nav class="app-switch" aria-label=t("Apps")>
                         <Link href="/mail/inbox" class=if apps_only { "app-link" } else { "app-link current" }>{t("Mail")}</Link>
-                        <Link href="/contacts" class=if apps_only && !settings { "app-link current" } else { "app-link" }>{t("Contacts")}</Link>
+                        <Link href="/contacts" class=if current == "contacts" { "app-link current" } else { "app-link" }>{t("Contacts")}</Link>
+                        <Link href="/calendar" class=if current == "calendar" { "app-link current" } else { "app-link" }>{t("Calendar")}</Link>
                     </nav>
                     {(!apps_only).then(|| view! { <super::search::SearchBox/> })}
                     <div class="topbar-actions">

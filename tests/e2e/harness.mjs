@@ -109,7 +109,7 @@ export async function startServer({ smtp = false, reuse, args = reuse?.args ?? [
 // the Internet: the contacts worker looks outside keys up from the browser (WKD). `hosts` maps
 // names to local `host:port`s (a test's key directory), for HTTPS whose certificate is not
 // checked.
-export async function startBrowser({ consent = 'decided', viewport = { width: 1280, height: 800 }, gpc = false, locale = 'en-US', hosts = {}, headers = {} } = {}) {
+export async function startBrowser({ consent = 'decided', viewport = { width: 1280, height: 800 }, gpc = false, locale = 'en-US', hosts = {}, headers = {}, timezoneId } = {}) {
   const rules = [...Object.entries(hosts).map(([name, to]) => `MAP ${name} ${to}`), 'MAP * ~NOTFOUND', 'EXCLUDE localhost', 'EXCLUDE 127.0.0.1'];
   const tls = Object.keys(hosts).length ? ['--ignore-certificate-errors'] : [];
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'plico-e2e-chromium-'));
@@ -118,6 +118,7 @@ export async function startBrowser({ consent = 'decided', viewport = { width: 12
     headless: true,
     viewport,
     locale,
+    ...(timezoneId ? { timezoneId } : {}),
     extraHTTPHeaders: { ...(gpc ? { 'Sec-GPC': '1' } : {}), ...headers },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--host-resolver-rules=${rules.join(', ')}`, ...tls],

@@ -73,7 +73,14 @@ pub enum ContactsCommand {
     /// seen when no key is kept for the address; a kept key is never replaced this way. Answers
     /// [`ContactsOutcome::Keys`]. Answered by the crypto worker ([`FIND_KEY_TAG`]).
     FindKey { address: String },
+    /// A `crate::calendar::CalendarCommand` in postcard bytes, for the calendar worker, which the
+    /// contacts worker starts (a worker of its own) and hands the item key. The reply is the
+    /// calendar worker's `CalendarReply`, its bytes as they are ([`CALENDAR_TAG`]).
+    Calendar(#[serde(with = "serde_bytes")] Vec<u8>),
 }
+
+/// [`ContactsCommand::Calendar`]'s index on the wire, which the mail app writes by hand.
+pub const CALENDAR_TAG: u8 = 15;
 
 /// [`ContactsCommand::FindKey`]'s index on the wire (see [`KEYS_TAG`]).
 pub const FIND_KEY_TAG: u8 = 14;
@@ -300,6 +307,15 @@ mod tests {
 
     fn bytes<T: Serialize>(value: &T) -> Vec<u8> {
         postcard::to_allocvec(value).expect("encodes")
+    }
+
+    #[test]
+    fn a_calendar_command_is_its_tag_its_length_and_its_bytes() {
+        let inner = vec![7u8; 200];
+        let mut by_hand = vec![CALENDAR_TAG];
+        by_hand.extend(bytes(&inner.len()));
+        by_hand.extend(&inner);
+        assert_eq!(bytes(&ContactsCommand::Calendar(inner)), by_hand);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Binary fields travel as standard base64 strings so that the JSON stays readable.
 
 pub mod address;
+pub mod calendar;
 pub mod contacts;
 pub mod items;
 pub mod mail;

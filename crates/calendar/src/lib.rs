@@ -14,6 +14,9 @@
 pub mod event;
 pub mod expand;
 pub mod imip;
+pub mod view;
+#[cfg(target_arch = "wasm32")]
+pub mod worker;
 
 use calcard::icalendar::{
     ICalendar, ICalendarComponentType, ICalendarParameterName, ICalendarProperty, ICalendarValue,

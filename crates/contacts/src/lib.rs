@@ -11,6 +11,8 @@
 //! Parsing and writing are calcard's (Stalwart's vCard library), which reads vCard 3 and 4 as
 //! Google, Apple and Thunderbird write them. Architecture Invariant: no IO here.
 
+#[cfg(target_arch = "wasm32")]
+mod calendar;
 pub mod complete;
 pub mod edit;
 #[cfg(target_arch = "wasm32")]

@@ -418,6 +418,7 @@ async fn run(command: ContactsCommand) -> Result<ContactsOutcome, String> {
         ContactsCommand::Keys | ContactsCommand::VerifyKey { .. } | ContactsCommand::FindKey { .. } => {
             Err("The crypto worker answers for keys, and did not.".to_owned())
         }
+        ContactsCommand::Calendar(_) => Err("The calendar worker answers calendar commands.".to_owned()),
         ContactsCommand::Complete { typed, limit } => {
             // The composer asks on each keystroke: a sync a minute is enough for suggestions.
             sync_within(60_000.0).await.ok();
@@ -486,6 +487,7 @@ pub fn start() {
         if bytes.first() == Some(&0) {
             match postcard::from_bytes::<ContactsKey>(&bytes) {
                 Ok(key) => BOOK.with(|book| {
+                    crate::calendar::keep_key(&key);
                     *book.borrow_mut() = Some(Book {
                         local: key.device.as_ref().map(|device| LocalKey::derive(device, &key.account)),
                         loaded: false,
@@ -505,6 +507,9 @@ pub fn start() {
             return;
         }
         match postcard::from_bytes::<ContactsRequest>(&bytes) {
+            Ok(ContactsRequest { id, command: ContactsCommand::Calendar(command) }) => {
+                crate::calendar::forward(id, command)
+            }
             Ok(ContactsRequest { id, command }) => wasm_bindgen_futures::spawn_local(async move {
                 send(&ContactsReply { id, result: run(command).await });
             }),

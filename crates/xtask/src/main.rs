@@ -475,6 +475,8 @@ fn test() -> Result {
         "plico-transfer",
         "plico-keys",
         "plico-settings-app",
+        "plico-calendar",
+        "plico-calendar-app",
     ]
     .iter()
     .chain(WASM_TESTED);
@@ -747,6 +749,12 @@ const WASM_BUDGETS_KB: &[(&str, f64)] = &[
     ("plico-contacts-app", 150.0),
     // The Settings app (issue 23's security page; issue 25 grows it), loaded at /settings.
     ("plico-settings-app", 150.0),
+    // The Calendar app (issue 24), loaded at /calendar; before "plico-calendar", whose prefix it
+    // shares.
+    ("plico-calendar-app", 150.0),
+    // The calendar worker (issue 24): calcard's iCalendar and RRULE, the IANA zones it needs,
+    // sealed events; started by the contacts worker when the calendar is first used.
+    ("plico-calendar", 350.0),
     ("plico-contacts", 200.0),
 ];
 
