@@ -116,6 +116,7 @@ test('events are created by click and drag, moved and resized, repeated, changed
   await page.mouse.up();
   const editor = page.locator('.event-editor');
   await editor.waitFor();
+  await screenshot(page, 'calendar-editor-desktop');
   assert.equal(await editor.getByLabel('Starts').inputValue(), '2027-03-03T14:00');
   assert.equal(await editor.getByLabel('Ends').inputValue(), '2027-03-03T16:00');
   await fillEditor(page, { title: 'Piano lesson', repeat: 'weekly' });
@@ -137,7 +138,10 @@ test('events are created by click and drag, moved and resized, repeated, changed
   await page.getByRole('button', { name: 'Next' }).click();
   await waitUntil(async () => (await weekEvents(page)).includes('Piano lesson 2:00 PM'), 'the third lesson');
   await page.locator('.grid-column .event', { hasText: 'Piano lesson' }).click();
+  await screenshot(page, 'calendar-detail-desktop');
   await page.locator('.event-detail').getByRole('button', { name: 'Delete' }).click();
+  await page.locator('.scope-chooser').waitFor();
+  await screenshot(page, 'calendar-scope-desktop');
   await page.locator('.scope-chooser').getByRole('button', { name: 'This event', exact: true }).click();
   await waitUntil(async () => !(await weekEvents(page)).some((e) => e.startsWith('Piano lesson')), 'the third lesson deleted');
 
@@ -175,6 +179,10 @@ test('events are created by click and drag, moved and resized, repeated, changed
     await page.waitForTimeout(300);
     await screenshot(page, `calendar-${view.toLowerCase()}-phone`);
   }
+  await page.getByRole('button', { name: 'New event' }).click();
+  await page.locator('.event-editor').waitFor();
+  await screenshot(page, 'calendar-editor-phone');
+  await page.locator('.event-editor').getByRole('button', { name: 'Cancel' }).click();
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
