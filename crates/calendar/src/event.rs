@@ -8,8 +8,8 @@
 use crate::expand::{stamp, Zone, Zones};
 use calcard::common::IanaString;
 use calcard::icalendar::{
-    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarParameterName,
-    ICalendarParticipationStatus, ICalendarProperty, ICalendarValue,
+    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarParameterName, ICalendarProperty,
+    ICalendarValue,
 };
 use chrono::{Duration, NaiveDateTime};
 
@@ -144,11 +144,7 @@ pub fn fields(series: &ICalendar, index: usize) -> EventFields {
     let end = component.property(&ICalendarProperty::Dtend).and_then(|entry| stamp(entry, &zones));
     let all_day = start.is_some_and(|start| !start.has_time);
     let zone = match start.map(|start| start.zone) {
-        Some(Zone::Tz(tz)) if all_day => {
-            let _ = tz;
-            None
-        }
-        Some(Zone::Tz(tz)) => tz.name().map(|name| name.into_owned()),
+        Some(Zone::Tz(tz)) if !all_day => tz.name().map(|name| name.into_owned()),
         _ => None,
     };
     let start_local = start.map(|start| start.local).unwrap_or_default();
@@ -650,24 +646,4 @@ pub fn set_answer(series: &mut ICalendar, index: usize, email: &str, answer: Ans
     // An answer is not a change the organiser made: SEQUENCE stays.
     set_line(&mut series.components[index], ICalendarProperty::Sequence, Some(format!("SEQUENCE:{sequence}")));
     true
-}
-
-impl Zone {
-    /// The zone's IANA name, when it has one.
-    pub fn name(&self) -> Option<String> {
-        match self {
-            Zone::Tz(tz) => tz.name().map(|name| name.into_owned()),
-            Zone::Floating => None,
-        }
-    }
-}
-
-/// Whether an entry's parameters name a TZID.
-pub fn has_zone(entry: &ICalendarEntry) -> bool {
-    entry.params.iter().any(|param| param.name == ICalendarParameterName::Tzid)
-}
-
-/// The status texts calcard writes for PARTSTAT.
-pub fn answer_of(status: &ICalendarParticipationStatus) -> Option<Answer> {
-    Answer::parse(status.as_str())
 }

@@ -24,7 +24,7 @@ use calcard::icalendar::{
     ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarPeriod, ICalendarProperty,
     ICalendarValue,
 };
-use chrono::{Duration, NaiveDate, NaiveDateTime, Offset, TimeZone};
+use chrono::{Duration, NaiveDateTime, Offset, TimeZone};
 use std::collections::HashMap;
 
 /// The most occurrences one series yields in one expansion, however far its rule runs: a rule
@@ -496,9 +496,4 @@ fn floating(local: NaiveDateTime, has_time: bool) -> PartialDateTime {
         tz_minute: None,
         tz_minus: false,
     }
-}
-
-/// The wall date of `instant` in `tz`.
-pub fn day_of(instant: i64, tz: chrono_tz::Tz) -> NaiveDate {
-    chrono::DateTime::from_timestamp(instant, 0).unwrap_or_default().with_timezone(&tz).date_naive()
 }

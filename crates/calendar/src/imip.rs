@@ -315,7 +315,7 @@ pub fn apply_cancel(existing: &ICalendar, cancel: &Itip, now: i64) -> Result<Opt
     }
     match cancel.recurrence_id {
         None => Ok(None),
-        Some(rid) => {
+        Some(_) => {
             let mut copy = existing.clone();
             let master = event::event_index(&copy).ok_or("the event has no VEVENT")?;
             let zone_rid = {
@@ -334,7 +334,6 @@ pub fn apply_cancel(existing: &ICalendar, cancel: &Itip, now: i64) -> Result<Opt
                     .unwrap_or(crate::expand::Zone::Floating);
                 stamp.local_in(kept_zone, chrono_tz::Tz::UTC)
             };
-            let _ = rid;
             if event::delete_occurrence(&mut copy, zone_rid, event::Scope::This, now) {
                 Ok(Some(copy))
             } else {

@@ -18,9 +18,7 @@ pub mod view;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;
 
-use calcard::icalendar::{
-    ICalendar, ICalendarComponentType, ICalendarParameterName, ICalendarProperty, ICalendarValue,
-};
+use calcard::icalendar::{ICalendar, ICalendarComponentType, ICalendarProperty, ICalendarValue};
 
 pub use calcard::icalendar::ICalendar as Calendar;
 pub use expand::{occurrences, Occurrence};
@@ -343,11 +341,6 @@ pub fn fold(line: &str) -> String {
     out
 }
 
-/// The calendar text of a series, as it is stored and sealed.
-pub fn series_text(series: &ICalendar) -> String {
-    series.to_string()
-}
-
 /// A stored series read back: exactly one VCALENDAR.
 pub fn parse_series(text: &str) -> Result<ICalendar, String> {
     match calcard::Parser::new(text).entry() {
@@ -361,11 +354,6 @@ pub fn parse_series(text: &str) -> Result<ICalendar, String> {
 /// The UID of a series.
 pub fn uid(series: &ICalendar) -> Option<&str> {
     series.components.iter().find(|c| c.component_type == ICalendarComponentType::VEvent)?.uid()
-}
-
-/// Whether an entry's TZID parameter names `zone`.
-pub fn names_zone(entry: &calcard::icalendar::ICalendarEntry, zone: &str) -> bool {
-    entry.params.iter().any(|param| param.name == ICalendarParameterName::Tzid && param.value.as_text() == Some(zone))
 }
 
 /// A text value of a property of the first VEVENT.
